@@ -1,0 +1,147 @@
+"""The `lacuna` command.
+
+    lacuna                      start the desktop app
+    lacuna open FILE            start the app on a file
+    lacuna info FILE|FOLDER     what was read
+    lacuna models               the repair methods
+    lacuna repair IN -o OUT     repair a file
+    lacuna bench TASK ...       benchmark protocols (core.bench.<task>)
+    lacuna train TASK ...       train shipped or fine-tuned weights (core.train)
+
+Errors are printed as one line, never a traceback; the exit status is 2 for a LacunaError.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+
+from core.errors import LacunaError
+
+
+def _start_desktop(path: str | None, quit_after_ms: int | None = None) -> int:
+    try:
+        from desktop.app import main as desktop_main
+    except ImportError as exc:  # the engine can be installed without the GUI
+        print(f"lacuna: the desktop app is not installed ({exc}); try `lacuna --help`", file=sys.stderr)
+        return 2
+    return desktop_main([path] if path else [], quit_after_ms=quit_after_ms)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lacuna", description="Recover lost information in images, scans and audio."
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--quit-after", type=int, default=None, metavar="MS", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("open", help="start the desktop app on a file or folder")
+    p.add_argument("path")
+
+    p = sub.add_parser("info", help="describe what a file or folder holds")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("models", help="list repair methods")
+    p.add_argument("--task", default=None)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("repair", help="repair a file and save the result beside it")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", default=None, help="output path (default: INPUT_<task>.<ext>)")
+    p.add_argument("--task", required=True)
+    p.add_argument("--method", default=None)
+    p.add_argument("--mask", default=None, help="an image the size of the input; non-zero = repair")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    p.add_argument("--tile", type=int, default=0, help="tile size in pixels (0 = from free memory)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bench", help="run a benchmark protocol: lacuna bench TASK --help")
+    p.add_argument("task")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+
+    p = sub.add_parser("train", help="train weights: lacuna train TASK --help")
+    p.add_argument("task")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except LacunaError as exc:
+        print(f"lacuna: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lacuna: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.version:
+        from core.version import __version__
+
+        print(f"lacuna {__version__}")
+        return 0
+    if args.command is None:
+        return _start_desktop(None, args.quit_after)
+    if args.command == "open":
+        return _start_desktop(args.path, args.quit_after)
+    if args.command == "info":
+        from core.info import describe, format_info
+
+        info = describe(args.path)
+        print(json.dumps(info, indent=2) if args.json else format_info(info))
+        return 0
+    if args.command == "models":
+        return _models(args)
+    if args.command == "repair":
+        from core.repair_cli import repair_command
+
+        return repair_command(args)
+    if args.command == "bench":
+        module = _task_module("core.bench", args.task)
+        return module.main(args.args)
+    if args.command == "train":
+        from core.train.cli import main as train_main
+
+        return train_main([args.task, *args.args])
+    raise AssertionError(args.command)
+
+
+def _task_module(package: str, task: str):
+    name = task.replace("-", "_")
+    try:
+        return importlib.import_module(f"{package}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{package}.{name}":
+            raise LacunaError(f"no {package.split('.')[-1]} protocol for task {task!r}") from exc
+        raise
+
+
+def _models(args: argparse.Namespace) -> int:
+    from core.methods import methods
+
+    cards = methods(args.task)
+    if args.json:
+        print(json.dumps([c.as_dict() for c in cards], indent=2))
+        return 0
+    for card in cards:
+        flag = "*" if card.default else " "
+        state = "" if card.available else f"  [unavailable: {card.unavailable_reason}]"
+        print(
+            f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {card.speed:<7} {card.description}{state}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""The registry of repair methods: a card per method, describing it for the CLI and the desktop.
+
+A method module calls `register(card, run)` at import time. `run` is a generator function:
+
+    def run(image, mask, ctx, **params) -> Generator[Progress, None, np.ndarray]
+
+for image methods (`image` float32 (H, W, C) in [0, 1], `mask` bool (H, W) or None), yielding
+`ctx.progress(...)` after each tile or iteration and returning the result. Volume-level methods
+(`operates_on="volume"`) get (frames, H, W, C); audio methods get an `AudioDoc` and a selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import MethodError
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
+
+TASKS = ("denoise", "upscale", "dejpeg", "inpaint", "fill-slice", "fill-gap")
+KINDS = ("learned", "zero-shot", "classical")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A tunable parameter: a default, a range or choices, and a short help text."""
+
+    name: str
+    default: Any
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def coerce(self, value: Any) -> Any:
+        """Convert a value (possibly a CLI string) to the default's type and check its range."""
+        try:
+            if isinstance(self.default, bool):
+                if isinstance(value, str):
+                    value = value.strip().lower() in ("1", "true", "yes", "on")
+                value = bool(value)
+            elif isinstance(self.default, int) and not isinstance(value, bool):
+                value = int(float(value))
+            elif isinstance(self.default, float):
+                value = float(value)
+            elif self.default is None and isinstance(value, str):
+                value = float(value)
+        except (TypeError, ValueError) as exc:
+            raise MethodError(f"parameter {self.name!r}: {value!r} is not a valid value") from exc
+        if self.choices is not None and value not in self.choices:
+            raise MethodError(f"parameter {self.name!r} must be one of {list(self.choices)}, not {value!r}")
+        if self.minimum is not None and value is not None and value < self.minimum:
+            raise MethodError(f"parameter {self.name!r} must be at least {self.minimum}, not {value}")
+        if self.maximum is not None and value is not None and value > self.maximum:
+            raise MethodError(f"parameter {self.name!r} must be at most {self.maximum}, not {value}")
+        return value
+
+
+@dataclass(frozen=True)
+class MethodCard:
+    """What a person needs to know to choose a method."""
+
+    id: str
+    task: str
+    name: str
+    kind: str
+    description: str
+    modalities: tuple[str, ...] = ("photo", "gray", "ct", "mr")
+    params: tuple[Param, ...] = ()
+    weights: tuple[str, ...] = ()  # file names in resources/weights/
+    speed: str = "fast"  # "fast" (< 1 s/MP on CPU), "medium", "slow" (iterative, minutes)
+    needs_mask: bool = False
+    operates_on: str = "image"  # "image", "volume" or "audio"
+    default: bool = False  # the method chosen when none is named for this task
+
+    def weight_paths(self) -> list[Path]:
+        return [WEIGHTS_DIR / name for name in self.weights]
+
+    def missing_weights(self) -> list[str]:
+        return [p.name for p in self.weight_paths() if not p.is_file()]
+
+    @property
+    def available(self) -> bool:
+        return not self.missing_weights()
+
+    @property
+    def unavailable_reason(self) -> str:
+        missing = self.missing_weights()
+        if not missing:
+            return ""
+        return f"weights not installed: {', '.join(missing)} (train them with `lacuna train`)"
+
+    def resolve_params(self, given: dict[str, Any]) -> dict[str, Any]:
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise MethodError(
+                f"method {self.id!r} has no parameter {', '.join(unknown)}; it takes: "
+                + (", ".join(known) or "no parameters")
+            )
+        return {name: p.coerce(given[name]) if name in given else p.default for name, p in known.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task": self.task,
+            "name": self.name,
+            "kind": self.kind,
+            "description": self.description,
+            "modalities": list(self.modalities),
+            "speed": self.speed,
+            "needs_mask": self.needs_mask,
+            "operates_on": self.operates_on,
+            "default": self.default,
+            "weights": list(self.weights),
+            "available": self.available,
+            "unavailable_reason": self.unavailable_reason,
+            "params": [
+                {
+                    "name": p.name,
+                    "default": p.default,
+                    "help": p.help,
+                    "min": p.minimum,
+                    "max": p.maximum,
+                    "choices": list(p.choices) if p.choices else None,
+                }
+                for p in self.params
+            ],
+        }
+
+
+@dataclass
+class Method:
+    card: MethodCard
+    run: Callable[..., Any] = field(repr=False)
+
+
+_METHODS: dict[str, Method] = {}
+
+
+def register(card: MethodCard, run: Callable[..., Any]) -> None:
+    if card.id in _METHODS:
+        raise ValueError(f"method id {card.id!r} registered twice")
+    if card.task not in TASKS:
+        raise ValueError(f"method {card.id!r}: unknown task {card.task!r}")
+    if card.kind not in KINDS:
+        raise ValueError(f"method {card.id!r}: unknown kind {card.kind!r}")
+    _METHODS[card.id] = Method(card, run)
+
+
+def all_methods() -> dict[str, Method]:
+    return _METHODS

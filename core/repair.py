@@ -1,0 +1,164 @@
+"""The one entry point used by the CLI and the desktop: repair(document, task, ...).
+
+`repair` is a generator: it yields `Progress` after each tile or iteration and returns the repaired
+document (a new object; the input document is never modified). Drive it with `run_repair` when
+progress is not needed. Cancel by closing the generator or setting `ctx.cancel_event`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+
+from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
+from core.errors import MethodError
+from core.methods import default_method, get_method
+from core.runtime.context import Progress, RunContext
+from core.version import __version__
+
+
+def normalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    lo, hi = value_range
+    scale = (hi - lo) or 1.0
+    return ((pixels - lo) / scale).astype(np.float32)
+
+
+def denormalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    lo, hi = value_range
+    return (np.clip(pixels, 0.0, 1.0) * ((hi - lo) or 1.0) + lo).astype(np.float32)
+
+
+def _frame_masks(mask: np.ndarray | None, doc: ImageDoc | VolumeDoc) -> np.ndarray | None:
+    """Validate a mask against the document and broadcast it to (frames, H, W) booleans."""
+    if mask is None:
+        return None
+    frames, height, width = doc.pixels.shape[:3]
+    mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[-1] in (1, 3, 4) and mask.shape[:2] == (height, width):
+        mask = mask.max(axis=-1)
+    if mask.ndim == 2:
+        if mask.shape != (height, width):
+            raise MethodError(
+                f"the mask is {mask.shape[1]}×{mask.shape[0]} pixels but the image is {width}×{height}"
+            )
+        mask = np.broadcast_to(mask, (frames, height, width))
+    elif mask.ndim == 3:
+        if mask.shape != (frames, height, width):
+            raise MethodError(f"the mask has shape {mask.shape}, expected ({frames}, {height}, {width})")
+    else:
+        raise MethodError(f"a mask must be 2-D (or one per frame), not shape {mask.shape}")
+    return mask != 0
+
+
+def repair(
+    document: Document,
+    task: str,
+    method: str | None = None,
+    mask: np.ndarray | None = None,
+    ctx: RunContext | None = None,
+    frames: list[int] | None = None,
+    **params: Any,
+) -> Generator[Progress, None, Document]:
+    """Repair `document` for `task` with `method` (the task's default if None).
+
+    `mask`: non-zero = pixels to repair, (H, W) or (frames, H, W); for audio, the selection object the
+    audio methods document. `frames`: only these frames of a volume (default: all).
+    """
+    ctx = ctx or RunContext()
+    chosen = get_method(method) if method else default_method(task)
+    card = chosen.card
+    if card.task != task:
+        raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
+    if not card.available:
+        raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
+    resolved = card.resolve_params(params)
+    provenance = Provenance(
+        method=card.id,
+        task=task,
+        params={k: v for k, v in resolved.items()},
+        source=str(getattr(document, "path", "") or ""),
+        version=__version__,
+        date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+    if isinstance(document, AudioDoc):
+        if card.operates_on != "audio":
+            raise MethodError(f"method {card.id!r} works on images, not audio")
+        result = yield from chosen.run(document, mask, ctx, **resolved)
+        result.provenance = [*document.provenance, provenance]
+        return result
+
+    if card.operates_on == "audio":
+        raise MethodError(f"method {card.id!r} works on audio, not images")
+    if card.needs_mask and mask is None:
+        raise MethodError(f"method {card.id!r} needs a mask: paint what should be repaired")
+    masks = _frame_masks(mask, document)
+    value_range = document.value_range
+    source = document.pixels
+
+    if card.operates_on == "volume":
+        normed = normalise(source, value_range)
+        out = yield from chosen.run(normed, masks, ctx, **resolved)
+        result_pixels = denormalise(out, value_range)
+    else:
+        todo = list(range(source.shape[0])) if frames is None else list(frames)
+        result_frames: dict[int, np.ndarray] = {}
+        for n, index in enumerate(todo):
+            frame_mask = masks[index] if masks is not None else None
+            if masks is not None and not frame_mask.any() and card.needs_mask:
+                continue  # nothing painted on this frame: leave it exactly as it is
+            sub = ctx.sub(n / len(todo), (n + 1) / len(todo))
+            normed = normalise(source[index], value_range)
+            out = yield from chosen.run(normed, frame_mask, sub, **resolved)
+            result_frames[index] = denormalise(out, value_range)
+        result_pixels = _assemble(source, result_frames)
+
+    if masks is not None and card.needs_mask and result_pixels.shape == source.shape:
+        # The engine's guarantee: pixels outside the mask are returned bit-identical.
+        keep = ~masks[..., None]
+        result_pixels = np.where(keep, source, result_pixels)
+    result = document.with_pixels(result_pixels)
+    if task == "upscale" and isinstance(result, VolumeDoc):
+        scale = float(resolved.get("scale", 1))
+        s, r, c = result.spacing
+        result.spacing = (s, r / scale, c / scale)
+    result.provenance = [*document.provenance, provenance]
+    yield ctx.progress(1.0, "done")
+    return result
+
+
+def _assemble(source: np.ndarray, done: dict[int, np.ndarray]) -> np.ndarray:
+    """Stack repaired frames, keeping untouched frames as they were."""
+    if not done:
+        return source.copy()
+    sample = next(iter(done.values()))
+    if sample.shape == source.shape[1:]:
+        out = source.copy()
+        for index, frame in done.items():
+            out[index] = frame
+        return out
+    # Resizing methods (upscale) change every frame's shape: all frames must have been processed.
+    return np.stack([done[i] for i in range(source.shape[0])])
+
+
+def run_repair(
+    document: Document,
+    task: str,
+    on_progress: Callable[[Progress], None] | None = None,
+    **kwargs: Any,
+) -> Document:
+    """Drive `repair` to the end, calling `on_progress` for each report."""
+    gen = repair(document, task, **kwargs)
+    while True:
+        try:
+            report = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(report)
+
+
+__all__ = ["repair", "run_repair", "normalise", "denormalise", "ImageDoc", "VolumeDoc", "AudioDoc"]

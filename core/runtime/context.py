@@ -1,0 +1,63 @@
+"""Progress reports and the per-run context handed to every method.
+
+Methods are generators: they `yield ctx.progress(fraction, message)` after each tile or iteration.
+Cancelling means the consumer stops iterating (generator.close()) or sets `ctx.cancel_event`;
+`ctx.check_cancelled()` raises `CancelledError` between steps for code that does not yield.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.errors import CancelledError
+
+
+@dataclass
+class Progress:
+    fraction: float  # 0..1 of the whole job
+    message: str = ""
+    eta: float | None = None  # seconds left, when it can be estimated
+    preview: np.ndarray | None = None  # an intermediate result (e.g. deep prior every N iterations)
+
+
+@dataclass
+class RunContext:
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
+    precision: str = "auto"  # "auto" (half on capable GPUs), "float32", "float16", "bfloat16"
+    seed: int = 0
+    tile: int = 0  # tile size in pixels; 0 = choose from free memory
+    memory_limit_mb: int = 0  # 0 = no cap beyond what the device has
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    # A sub-range of the overall progress bar this context reports into (frames of a volume, say).
+    span: tuple[float, float] = (0.0, 1.0)
+    started: float = field(default_factory=time.monotonic)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def progress(self, fraction: float, message: str = "", preview: np.ndarray | None = None) -> Progress:
+        self.check_cancelled()
+        lo, hi = self.span
+        overall = lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
+        elapsed = time.monotonic() - self.started
+        eta = elapsed * (1.0 - overall) / overall if overall > 0.01 else None
+        return Progress(overall, message, eta, preview)
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise CancelledError("cancelled by the user; the input is unchanged")
+
+    def sub(self, lo: float, hi: float) -> RunContext:
+        """A context reporting into [lo, hi] of this context's span (fractions of it)."""
+        a, b = self.span
+        child = RunContext(**{**self.__dict__})
+        child.span = (a + (b - a) * lo, a + (b - a) * hi)
+        return child
+
+    def torch_device(self):
+        from core.runtime.device import pick_device
+
+        return pick_device(self.device)

@@ -1,0 +1,54 @@
+"""Device and precision choice. Imported only when a method actually runs (it imports torch)."""
+
+from __future__ import annotations
+
+import torch
+
+from core.errors import MethodError
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """auto prefers CUDA, then Apple's MPS, then the CPU."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise MethodError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise MethodError("device 'mps' was asked for but Apple's Metal backend is not available")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise MethodError(f"unknown device {name!r}; use auto, cpu, cuda or mps") from exc
+
+
+def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """Half precision on GPUs that support it; float32 on the CPU."""
+    if precision == "float32" or device.type == "cpu":
+        return torch.float32
+    if precision == "float16":
+        return torch.float16
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    """Free memory on the device; on the CPU, available system memory."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 << 30

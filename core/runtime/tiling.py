@@ -1,0 +1,110 @@
+"""Tiled inference with overlap and seam blending, for images of any size.
+
+`run_tiled(fn, image, ctx, scale=1)` calls `fn(tensor)` on (1, C, h, w) tiles of `image` (an (H, W, C)
+float32 array), blends the outputs with a smooth window so seams are not measurable, and yields progress
+after each tile. The tile size comes from `ctx.tile`, else from free memory; a CUDA out-of-memory
+error retries with smaller tiles and finally on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+import numpy as np
+import torch
+
+from core.runtime.context import Progress, RunContext
+from core.runtime.device import free_memory_bytes
+
+TensorFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def choose_tile(device: torch.device, channels: int, bytes_per_pixel_per_channel: int = 4096) -> int:
+    """A tile edge that keeps activations well within free memory (a coarse, safe estimate)."""
+    budget = free_memory_bytes(device) // 4
+    side = int((budget / (bytes_per_pixel_per_channel * max(channels, 1))) ** 0.5)
+    return int(max(128, min(2048 if device.type != "cpu" else 1024, side)) // 64 * 64)
+
+
+def _window(size: int, overlap: int) -> np.ndarray:
+    """1-D blending weights: flat in the middle, raised-cosine ramps over the overlap."""
+    w = np.ones(size, np.float32)
+    ramp = min(overlap, size // 2)
+    if ramp > 0:
+        t = (np.arange(ramp, dtype=np.float32) + 0.5) / ramp
+        w[:ramp] = 0.5 - 0.5 * np.cos(np.pi * t)
+        w[-ramp:] = w[:ramp][::-1]
+    return w
+
+
+def _starts(length: int, tile: int, step: int) -> list[int]:
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def run_tiled(
+    fn: TensorFn,
+    image: np.ndarray,
+    ctx: RunContext,
+    scale: int = 1,
+    overlap: int = 32,
+    device: torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+    message: str = "tile",
+) -> Generator[Progress, None, np.ndarray]:
+    device = device or ctx.torch_device()
+    tile = ctx.tile or choose_tile(device, image.shape[2])
+    while True:
+        try:
+            result = yield from _run(fn, image, ctx, scale, overlap, device, dtype, tile, message)
+            return result
+        except torch.OutOfMemoryError:
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            if tile > 128:
+                tile //= 2
+            elif device.type != "cpu":
+                device, dtype = torch.device("cpu"), torch.float32
+            else:
+                raise
+
+
+def _run(fn, image, ctx, scale, overlap, device, dtype, tile, message):
+    height, width, channels = image.shape
+    tile_h, tile_w = min(tile, height), min(tile, width)
+    overlap = min(overlap, tile // 4)
+    ys = _starts(height, tile_h, tile_h - 2 * overlap if tile_h > 2 * overlap else tile_h)
+    xs = _starts(width, tile_w, tile_w - 2 * overlap if tile_w > 2 * overlap else tile_w)
+    out = None
+    weight = np.zeros((height * scale, width * scale, 1), np.float32)
+    total = len(ys) * len(xs)
+    done = 0
+    for y in ys:
+        for x in xs:
+            patch = image[y : y + tile_h, x : x + tile_w]
+            tensor = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None]
+            with torch.inference_mode():
+                pred = fn(tensor.to(device=device, dtype=dtype)).float().cpu()[0].numpy().transpose(1, 2, 0)
+            if out is None:
+                out = np.zeros((height * scale, width * scale, pred.shape[2]), np.float32)
+            wy = _window(pred.shape[0], overlap * scale if y > 0 or y + tile_h < height else 0)
+            wx = _window(pred.shape[1], overlap * scale if x > 0 or x + tile_w < width else 0)
+            # Image borders take full weight: only edges shared with a neighbour tile are ramped.
+            if y == 0:
+                wy[: len(wy) // 2] = 1.0
+            if y + tile_h >= height:
+                wy[len(wy) // 2 :] = 1.0
+            if x == 0:
+                wx[: len(wx) // 2] = 1.0
+            if x + tile_w >= width:
+                wx[len(wx) // 2 :] = 1.0
+            w = (wy[:, None] * wx[None, :])[..., None]
+            oy, ox = y * scale, x * scale
+            out[oy : oy + pred.shape[0], ox : ox + pred.shape[1]] += pred * w
+            weight[oy : oy + pred.shape[0], ox : ox + pred.shape[1]] += w
+            done += 1
+            yield ctx.progress(done / total, f"{message} {done}/{total}")
+    return out / np.maximum(weight, 1e-8)

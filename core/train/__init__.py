@@ -1,0 +1,1 @@
+"""Training: `lacuna train TASK` (see core.train.cli); recipes in core.train.recipes."""

@@ -1,0 +1,42 @@
+"""`lacuna train TASK --data FOLDER [FOLDER ...] --out WEIGHTS.safetensors [...]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.train.recipes import get_recipe
+
+
+def build_parser(recipe_cls) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"lacuna train {recipe_cls.task}")
+    p.add_argument("--data", nargs="+", required=True, help="training folder(s)")
+    p.add_argument("--out", required=True, help="weights file to write (.safetensors)")
+    p.add_argument("--val-data", default=None, help="a folder of validation images (never a bench set)")
+    p.add_argument("--val-count", type=int, default=8)
+    p.add_argument("--channels", type=int, default=3, choices=[1, 3])
+    p.add_argument("--steps", type=int, default=recipe_cls.default_steps)
+    p.add_argument("--batch", type=int, default=recipe_cls.default_batch)
+    p.add_argument("--crop", type=int, default=recipe_cls.default_crop)
+    p.add_argument("--lr", type=float, default=recipe_cls.default_lr)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="bfloat16", choices=["float32", "float16", "bfloat16"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
+    p.add_argument("--checkpoint", default=None, help="checkpoint path (default: OUT with .ckpt)")
+    p.add_argument("--checkpoint-every", type=int, default=1000)
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--val-every", type=int, default=1000)
+    p.add_argument("--time-limit", type=float, default=0, help="stop (and save) after this many seconds")
+    recipe_cls.add_arguments(p)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    from core.train.loop import train
+
+    task, rest = argv[0], argv[1:]
+    recipe_cls = get_recipe(task)
+    args = build_parser(recipe_cls).parse_args(rest)
+    train(recipe_cls, args, log=lambda line: print(line, file=sys.stderr, flush=True))
+    return 0

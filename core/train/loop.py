@@ -1,0 +1,146 @@
+"""The training loop shared by every task: crops, steps, validation, checkpoint/resume, export."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from core.archs import save_weights
+from core.runtime.device import pick_device
+from core.train.recipe import Recipe
+
+
+def _autocast_factory(
+    device: torch.device, precision: str
+) -> Callable[[], contextlib.AbstractContextManager]:
+    if device.type == "cuda" and precision != "float32":
+        dtype = torch.float16 if precision == "float16" else torch.bfloat16
+        return lambda: torch.autocast("cuda", dtype=dtype)
+    return contextlib.nullcontext
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size) under torchrun; (0, 1) otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    rank = int(os.environ.get("RANK", "0"))
+    return rank, world
+
+
+def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str], None] = print) -> Path:
+    rank, world = _distributed()
+    device = pick_device(args.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    torch.manual_seed(args.seed + rank)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    recipe = recipe_cls(args, device)
+    if world > 1:
+        recipe.model = torch.nn.parallel.DistributedDataParallel(recipe.model)
+    data = recipe.load_data(args) if hasattr(recipe, "load_data") else _image_data(recipe, args, device)
+    if hasattr(recipe, "load_validation"):
+        val = recipe.load_validation(args, data)
+    else:
+        val = _image_val(recipe, args, device, data)
+    generator = torch.Generator(device="cpu").manual_seed(args.seed + 1000 * rank)
+    val_generator_seed = args.seed + 12345
+    autocast = _autocast_factory(device, args.precision)
+
+    out = Path(args.out)
+    ckpt = Path(args.checkpoint or out.with_suffix(".ckpt"))
+    start = 0
+    if args.resume and ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        recipe.load_state(state["recipe"])
+        start = int(state["step"])
+        generator.manual_seed(args.seed + start)
+        log(f"resumed from {ckpt} at step {start}")
+
+    history: list[dict] = []
+    t0 = time.monotonic()
+    best = float("-inf")
+    for step in range(start, args.steps):
+        clean = data.batch(args.batch, args.crop, generator).to(device, non_blocking=True)
+        losses = recipe.step(clean, generator, autocast)
+        done = step + 1
+        if rank == 0 and (done % args.log_every == 0 or done == args.steps):
+            rate = (done - start) / max(time.monotonic() - t0, 1e-6)
+            eta = (args.steps - done) / max(rate, 1e-6)
+            loss_text = " ".join(f"{k}={v:.4f}" for k, v in losses.items())
+            log(f"step {done}/{args.steps} {loss_text} {rate:.1f} it/s eta {eta / 60:.1f} min")
+        if rank == 0 and val and (done % args.val_every == 0 or done == args.steps):
+            psnr = recipe.validate(val, torch.Generator().manual_seed(val_generator_seed))
+            history.append({"step": done, "val_psnr": round(psnr, 3)})
+            log(f"step {done}: validation PSNR {psnr:.2f} dB")
+            best = max(best, psnr)
+        if rank == 0 and (done % args.checkpoint_every == 0 or done == args.steps):
+            _save_checkpoint(ckpt, recipe, done)
+        if args.time_limit and time.monotonic() - t0 > args.time_limit:
+            log(f"time limit reached at step {done}")
+            if rank == 0:
+                _save_checkpoint(ckpt, recipe, done)
+            args.steps_done = done
+            break
+    else:
+        args.steps_done = args.steps
+
+    if rank == 0:
+        model = recipe.export_model()
+        model = getattr(model, "module", model)
+        info = recipe.card_info()
+        info.update(
+            {
+                "steps": int(args.steps_done),
+                "batch": args.batch,
+                "crop": args.crop,
+                "data": [str(d) for d in args.data],
+                "hardware": _hardware(device),
+                "validation": history[-5:],
+                "seconds": round(time.monotonic() - t0, 1),
+            }
+        )
+        save_weights(model, out, arch=recipe.arch, hparams=recipe.hparams, training=info)
+        out.with_suffix(".json").write_text(json.dumps(info, indent=2))
+        log(f"saved {out}")
+    return out
+
+
+def _image_data(recipe: Recipe, args: argparse.Namespace, device: torch.device):
+    from core.train.data import ImageCrops
+
+    return ImageCrops(args.data, args.channels, device, min_side=getattr(args, "min_side", 0))
+
+
+def _image_val(recipe: Recipe, args: argparse.Namespace, device: torch.device, data):
+    """Validation images: --val-data if given, else a few held out of the training folders."""
+    if args.val_data:
+        from core.train.data import ImageCrops
+
+        return ImageCrops([args.val_data], args.channels, device).full_images(args.val_count)
+    return data.hold_out(args.val_count)
+
+
+def _save_checkpoint(path: Path, recipe: Recipe, step: int) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save({"recipe": recipe.state(), "step": step}, tmp)
+    os.replace(tmp, path)
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"

@@ -1,0 +1,99 @@
+"""A training recipe: what network to build, how to degrade clean data, how to take a step.
+
+The loop in `core.train.loop` is the same for every task; a recipe supplies the task-specific parts.
+Subclasses override `build_model`, `make_batch` (clean crops -> network inputs and target) and, when
+they need more than one network (a GAN), `step` and the state methods.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import torch
+from torch import nn
+
+from core.archs import build_arch
+
+
+class Recipe:
+    task = ""
+    arch = ""
+    default_steps = 20000
+    default_batch = 16
+    default_crop = 96
+    default_lr = 2e-4
+
+    def __init__(self, args: argparse.Namespace, device: torch.device):
+        self.args = args
+        self.device = device
+        self.hparams = self.hyperparameters(args)
+        self.model = build_arch(self.arch, **self.hparams).to(device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=args.lr, weight_decay=0.0)
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, max_lr=args.lr, total_steps=args.steps, pct_start=0.05, final_div_factor=100
+        )
+
+    # --- task-specific hooks -------------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Task-specific options (noise range, scale, quality range, ...)."""
+
+    def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {"channels": args.channels}
+
+    def make_batch(
+        self, clean: torch.Tensor, generator: torch.Generator
+    ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Degrade clean crops: returns (network inputs, target)."""
+        raise NotImplementedError
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.l1_loss(pred, target)
+
+    def card_info(self) -> dict[str, Any]:
+        """Extra metadata stored with the weights (task, scale, noise range, ...)."""
+        return {"task": self.task}
+
+    # --- generic machinery -----------------------------------------------------------------------
+    def step(self, clean: torch.Tensor, generator: torch.Generator, autocast: Any) -> dict[str, float]:
+        inputs, target = self.make_batch(clean, generator)
+        self.model.train()
+        with autocast():
+            pred = self.model(*inputs)
+        loss = self.loss(pred.float(), target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        return {"loss": float(loss.detach())}
+
+    @torch.no_grad()
+    def validate(self, images: list[torch.Tensor], generator: torch.Generator) -> float:
+        """Mean PSNR (dB) of the model on degraded copies of whole validation images."""
+        self.model.eval()
+        scores = []
+        for img in images:
+            h, w = img.shape[-2:]
+            img = img[..., : h - h % 8, : w - w % 8]
+            inputs, target = self.make_batch(img, generator)
+            pred = self.model(*inputs).clamp(0, 1)
+            mse = torch.mean((pred - target) ** 2).item()
+            scores.append(10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item())
+        return sum(scores) / max(len(scores), 1)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+
+    def export_model(self) -> nn.Module:
+        return self.model

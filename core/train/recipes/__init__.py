@@ -1,0 +1,21 @@
+"""Training recipes by task name; each module defines `RECIPE`, a `core.train.recipe.Recipe` subclass."""
+
+from __future__ import annotations
+
+import importlib
+
+from core.errors import LacunaError
+
+RECIPES = {
+    "denoise": "core.train.recipes.denoise",
+    "upscale": "core.train.recipes.upscale",
+    "dejpeg": "core.train.recipes.dejpeg",
+    "inpaint": "core.train.recipes.inpaint",
+    "fill-gap": "core.train.recipes.fill_gap",
+}
+
+
+def get_recipe(task: str):
+    if task not in RECIPES:
+        raise LacunaError(f"no training recipe for {task!r}; tasks: {', '.join(RECIPES)}")
+    return importlib.import_module(RECIPES[task]).RECIPE

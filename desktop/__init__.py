@@ -1,0 +1,1 @@
+"""Lacuna's PySide6 front end. Talks to `core` only through its public API."""
