@@ -1,0 +1,20 @@
+"""Shared test fixtures: the real data sets beside the checkout (../shared/datasets)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("LACUNA_DATASETS", ROOT.parent / "shared" / "datasets"))
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    if not DATASETS.is_dir():
+        pytest.fail(f"the shared data sets are expected at {DATASETS} (set LACUNA_DATASETS)")
+    return DATASETS
