@@ -1,0 +1,501 @@
+"""Damage masks and their edit history: plain numpy, no Qt, so painting is tested without a window.
+
+A mask is uint8 (H, W) per frame: 0 = keep, 255 = repair, values between are a soft (feathered)
+edge that the desktop uses to blend a repair result into the original. Every edit returns the
+rectangle it touched (`Box`) so the view redraws only that part, and produces a `MaskEdit` (the
+before/after pixels of that rectangle) that `History` can undo and redo.
+
+Coordinates are image pixels as floats: pixel (row i, column j) covers [j, j+1) x [i, i+1), so its
+centre is (j + 0.5, i + 0.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+GLOBAL = "global"  # the history lane of document changes and edits spanning several frames
+
+
+@dataclass(frozen=True)
+class Box:
+    """A half-open pixel rectangle [y0, y1) x [x0, x1)."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @property
+    def empty(self) -> bool:
+        return self.y1 <= self.y0 or self.x1 <= self.x0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def union(self, other: Box | None) -> Box:
+        if other is None or other.empty:
+            return self
+        if self.empty:
+            return other
+        return Box(
+            min(self.y0, other.y0), max(self.y1, other.y1), min(self.x0, other.x0), max(self.x1, other.x1)
+        )
+
+
+def _clip_box(y0: float, y1: float, x0: float, x1: float, shape: tuple[int, int]) -> Box:
+    h, w = shape
+    return Box(
+        max(0, int(np.floor(y0))),
+        min(h, int(np.ceil(y1))),
+        max(0, int(np.floor(x0))),
+        min(w, int(np.ceil(x1))),
+    )
+
+
+# --- pure operations on one (H, W) uint8 array; each returns the box it changed (maybe empty) ---
+
+
+def brush_alpha(distance: np.ndarray, radius: float, hardness: float) -> np.ndarray:
+    """Coverage 0..255 of a round brush at `distance` from its centre line.
+
+    hardness 1 gives a hard disk with a one-pixel anti-aliased rim; lower hardness widens the rim
+    (the feather) inwards, down to a cone at hardness 0.
+    """
+    ramp = max(radius * (1.0 - hardness), 1.0)
+    alpha = np.clip((radius - distance) * (255.0 / ramp), 0.0, 255.0)
+    return (alpha + 0.5).astype(np.uint8)
+
+
+def stroke_segment(
+    mask: np.ndarray,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    radius: float,
+    hardness: float = 1.0,
+    erase: bool = False,
+) -> Box:
+    """Paint (or erase) a round brush swept from `start` to `end` (x, y): a capsule, so fast mouse
+    moves leave no gaps between stamps."""
+    (ax, ay), (bx, by) = start, end
+    box = _clip_box(
+        min(ay, by) - radius, max(ay, by) + radius, min(ax, bx) - radius, max(ax, bx) + radius, mask.shape
+    )
+    if box.empty:
+        return box
+    ys = np.arange(box.y0, box.y1, dtype=np.float32)[:, None] + np.float32(0.5 - ay)
+    xs = np.arange(box.x0, box.x1, dtype=np.float32)[None, :] + np.float32(0.5 - ax)
+    dx, dy = np.float32(bx - ax), np.float32(by - ay)
+    length2 = float(dx * dx + dy * dy)
+    if length2 < 1e-6:
+        distance = np.sqrt(xs * xs + ys * ys)
+    else:
+        # Distance to the segment: project onto it, clamp to the ends.
+        t = np.clip((xs * dx + ys * dy) * np.float32(1.0 / length2), 0.0, 1.0)
+        distance = np.sqrt((xs - t * dx) ** 2 + (ys - t * dy) ** 2)
+    alpha = brush_alpha(distance, radius, hardness)
+    region = mask[box.slices]
+    if erase:
+        np.minimum(region, 255 - alpha, out=region)
+    else:
+        np.maximum(region, alpha, out=region)
+    return box
+
+
+def fill_rect(
+    mask: np.ndarray, corner_a: tuple[float, float], corner_b: tuple[float, float], value: int
+) -> Box:
+    """Set every pixel whose centre lies in the rectangle spanned by two (x, y) corners."""
+    (ax, ay), (bx, by) = corner_a, corner_b
+    box = _clip_box(
+        round(min(ay, by)), round(max(ay, by)), round(min(ax, bx)), round(max(ax, bx)), mask.shape
+    )
+    if not box.empty:
+        mask[box.slices] = value
+    return box
+
+
+def fill_polygon(mask: np.ndarray, points: Sequence[tuple[float, float]], value: int) -> Box:
+    """Set every pixel whose centre lies inside the polygon of (x, y) points (a lasso)."""
+    if len(points) < 3:
+        return Box(0, 0, 0, 0)
+    pts = np.asarray(points, dtype=np.float64)
+    box = _clip_box(pts[:, 1].min(), pts[:, 1].max() + 1, pts[:, 0].min(), pts[:, 0].max() + 1, mask.shape)
+    if box.empty:
+        return box
+    from skimage.draw import polygon  # imported on first use: keeps start-up fast
+
+    # skimage samples integer coordinates; shift so that they stand for pixel centres.
+    rows, cols = polygon(
+        pts[:, 1] - 0.5 - box.y0, pts[:, 0] - 0.5 - box.x0, (box.y1 - box.y0, box.x1 - box.x0)
+    )
+    if rows.size == 0:
+        return Box(0, 0, 0, 0)
+    mask[box.slices][rows, cols] = value
+    return box
+
+
+def flood_fill(
+    mask: np.ndarray,
+    x: float,
+    y: float,
+    value: int,
+    image: np.ndarray | None = None,
+    tolerance: float = 0.0,
+) -> Box:
+    """Paint-bucket fill from pixel (x, y).
+
+    Without `image`: fill the connected region of the mask that has the clicked pixel's state (fills
+    the inside of an outline drawn with the brush). With `image` (H, W) and a tolerance: fill the
+    connected pixels whose image value is within `tolerance` of the clicked one (a magic wand).
+    """
+    h, w = mask.shape
+    col, row = int(np.floor(x)), int(np.floor(y))
+    if not (0 <= row < h and 0 <= col < w):
+        return Box(0, 0, 0, 0)
+    from skimage.segmentation import flood
+
+    if image is not None:
+        region = flood(np.asarray(image, dtype=np.float64), (row, col), tolerance=float(tolerance))
+    else:
+        region = flood(mask > 0, (row, col))
+    if not region.any():
+        return Box(0, 0, 0, 0)
+    rows = np.flatnonzero(region.any(axis=1))
+    cols = np.flatnonzero(region.any(axis=0))
+    box = Box(int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+    mask[box.slices][region[box.slices]] = value
+    return box
+
+
+def bounding_box(mask: np.ndarray) -> Box:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return Box(0, 0, 0, 0)
+    cols = np.flatnonzero(mask.any(axis=0))
+    return Box(int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def grow(mask: np.ndarray, pixels: float) -> Box:
+    """Extend the mask by `pixels` (Euclidean distance) in every direction."""
+    import cv2
+
+    if pixels <= 0 or not mask.any():
+        return Box(0, 0, 0, 0)
+    outside = (mask == 0).astype(np.uint8)
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, 5)  # distance to the nearest masked pixel
+    before = mask.copy()
+    mask[distance <= pixels] = 255
+    return bounding_box(mask != before)
+
+
+def shrink(mask: np.ndarray, pixels: float) -> Box:
+    """Pull the mask's edge in by `pixels`."""
+    import cv2
+
+    if pixels <= 0 or not mask.any():
+        return Box(0, 0, 0, 0)
+    inside = (mask > 0).astype(np.uint8)
+    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5)  # distance to the nearest unmasked pixel
+    before = mask.copy()
+    mask[(distance > 0) & (distance <= pixels)] = 0
+    return bounding_box(mask != before)
+
+
+# --- edits and history ---
+
+
+@dataclass
+class Patch:
+    frame: int
+    y0: int
+    x0: int
+    before: np.ndarray
+    after: np.ndarray
+
+
+@dataclass
+class MaskEdit:
+    """One undo step of mask editing: the changed rectangles of one or more frames."""
+
+    label: str
+    patches: list[Patch]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.before.nbytes + p.after.nbytes for p in self.patches)
+
+    @property
+    def lane(self) -> Hashable:
+        frames = {p.frame for p in self.patches}
+        return ("mask", frames.pop()) if len(frames) == 1 else GLOBAL
+
+
+@dataclass
+class Entry:
+    """A history record: a MaskEdit, or an opaque payload the owner knows how to undo (a repair)."""
+
+    lane: Hashable
+    label: str
+    payload: Any
+    nbytes: int
+    seq: int = 0
+
+
+@dataclass
+class History:
+    """Undo/redo in lanes: one per frame of mask edits, and GLOBAL for document-wide changes.
+
+    Undo on frame k takes the most recent of frame k's lane and the global lane, so painting on one
+    slice of a volume never undoes another slice's strokes, and a repair is undone in its place in
+    time. Entries are dropped oldest first once they hold more than `cap_bytes` (the newest is always
+    kept).
+    """
+
+    cap_bytes: int = 512 << 20
+    _undo: dict[Hashable, list[Entry]] = field(default_factory=dict)
+    _redo: dict[Hashable, list[Entry]] = field(default_factory=dict)
+    _seq: int = 0
+
+    def push(self, entry: Entry) -> None:
+        self._seq += 1
+        entry.seq = self._seq
+        self._undo.setdefault(entry.lane, []).append(entry)
+        if entry.lane == GLOBAL:
+            self._redo.clear()
+        else:
+            self._redo.pop(entry.lane, None)
+            self._redo.pop(GLOBAL, None)
+        self._enforce_cap()
+
+    def _lanes(self, frame: int | None) -> list[Hashable]:
+        return [GLOBAL] if frame is None else [("mask", frame), GLOBAL]
+
+    def can_undo(self, frame: int | None) -> bool:
+        return any(self._undo.get(lane) for lane in self._lanes(frame))
+
+    def can_redo(self, frame: int | None) -> bool:
+        return any(self._redo.get(lane) for lane in self._lanes(frame))
+
+    def undo(self, frame: int | None) -> Entry | None:
+        """Pop the most recent entry visible from `frame`; the caller reverts it."""
+        tops = [self._undo[lane][-1] for lane in self._lanes(frame) if self._undo.get(lane)]
+        if not tops:
+            return None
+        entry = max(tops, key=lambda e: e.seq)
+        self._undo[entry.lane].pop()
+        self._redo.setdefault(entry.lane, []).append(entry)
+        return entry
+
+    def redo(self, frame: int | None) -> Entry | None:
+        """Pop the most recently undone entry visible from `frame`; the caller re-applies it."""
+        tops = [self._redo[lane][-1] for lane in self._lanes(frame) if self._redo.get(lane)]
+        if not tops:
+            return None
+        entry = min(tops, key=lambda e: e.seq)
+        self._redo[entry.lane].pop()
+        self._undo.setdefault(entry.lane, []).append(entry)
+        return entry
+
+    def peek_undo(self, frame: int | None) -> Entry | None:
+        tops = [self._undo[lane][-1] for lane in self._lanes(frame) if self._undo.get(lane)]
+        return max(tops, key=lambda e: e.seq) if tops else None
+
+    def peek_redo(self, frame: int | None) -> Entry | None:
+        tops = [self._redo[lane][-1] for lane in self._lanes(frame) if self._redo.get(lane)]
+        return min(tops, key=lambda e: e.seq) if tops else None
+
+    def drop_mask_lanes(self) -> None:
+        """Forget every per-frame mask edit (after the mask's shape changed)."""
+        for stacks in (self._undo, self._redo):
+            for lane in [lane for lane in stacks if lane != GLOBAL]:
+                del stacks[lane]
+            for stack in stacks.values():
+                stack[:] = [e for e in stack if not isinstance(e.payload, MaskEdit)]
+
+    def clear(self) -> None:
+        self._undo.clear()
+        self._redo.clear()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(e.nbytes for stacks in (self._undo, self._redo) for s in stacks.values() for e in s)
+
+    def entries(self) -> list[Entry]:
+        """Undo entries, oldest first (for the autosave)."""
+        return sorted((e for s in self._undo.values() for e in s), key=lambda e: e.seq)
+
+    def _enforce_cap(self) -> None:
+        total = self.nbytes
+        while total > self.cap_bytes:
+            # Redo entries go first (they are the least likely to be wanted), then the oldest undo.
+            pools = [s for s in self._redo.values() if s] or [s for s in self._undo.values() if s]
+            if not pools:
+                return
+            stack = min(pools, key=lambda s: s[0].seq)
+            if stack[0].seq == self._seq:  # never drop the entry just pushed
+                return
+            total -= stack.pop(0).nbytes
+
+
+class MaskStack:
+    """The masks of a document's frames, allocated lazily, with the editing operations.
+
+    Operations on one frame go through `begin(frame)` ... `end(label)`, which makes them a single
+    undoable `MaskEdit` however many calls (mouse moves) they took. `apply()` undoes/redoes an edit.
+    """
+
+    def __init__(self, frames: int, height: int, width: int):
+        self.frames, self.height, self.width = frames, height, width
+        self._masks: dict[int, np.ndarray] = {}
+        self._active: int | None = None
+        self._before: np.ndarray | None = None
+        self._dirty: Box | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.frames, self.height, self.width
+
+    def get(self, frame: int) -> np.ndarray:
+        """The frame's mask, allocated (all zero) on first use; edit it only between begin() and end()."""
+        if not 0 <= frame < self.frames:
+            raise IndexError(f"frame {frame} outside 0..{self.frames - 1}")
+        mask = self._masks.get(frame)
+        if mask is None:
+            mask = self._masks[frame] = np.zeros((self.height, self.width), np.uint8)
+        return mask
+
+    def peek(self, frame: int) -> np.ndarray | None:
+        return self._masks.get(frame)
+
+    def any(self, frame: int | None = None) -> bool:
+        if frame is not None:
+            mask = self._masks.get(frame)
+            return mask is not None and bool(mask.any())
+        return any(bool(m.any()) for m in self._masks.values())
+
+    def painted_frames(self) -> list[int]:
+        return sorted(i for i, m in self._masks.items() if m.any())
+
+    def as_array(self) -> np.ndarray:
+        """All frames as (frames, H, W) uint8 (zeros where never painted)."""
+        out = np.zeros(self.shape, np.uint8)
+        for i, mask in self._masks.items():
+            out[i] = mask
+        return out
+
+    # --- an edit session ---
+
+    @property
+    def editing(self) -> bool:
+        return self._active is not None
+
+    def begin(self, frame: int) -> np.ndarray:
+        if self._active is not None:
+            raise RuntimeError("an edit is already in progress")
+        mask = self.get(frame)
+        self._active, self._before, self._dirty = frame, mask.copy(), None
+        return mask
+
+    def touch(self, box: Box) -> Box:
+        """Record that the active edit changed `box`; returns it (for the caller's redraw)."""
+        if not box.empty:
+            self._dirty = box.union(self._dirty)
+        return box
+
+    def end(self, label: str) -> MaskEdit | None:
+        """Close the session; None when nothing changed."""
+        if self._active is None:
+            return None
+        frame, before, dirty = self._active, self._before, self._dirty
+        self._active = self._before = self._dirty = None
+        if dirty is None:
+            return None
+        after = self._masks[frame][dirty.slices]
+        old = before[dirty.slices]
+        if np.array_equal(old, after):
+            return None
+        return MaskEdit(label, [Patch(frame, dirty.y0, dirty.x0, old.copy(), after.copy())])
+
+    def cancel(self) -> Box | None:
+        """Abandon the active session, restoring the frame; returns the box to redraw."""
+        if self._active is None:
+            return None
+        frame, dirty = self._active, self._dirty
+        if dirty is not None:
+            self._masks[frame][dirty.slices] = self._before[dirty.slices]
+        self._active = self._before = self._dirty = None
+        return dirty
+
+    # --- one-shot operations (each a complete edit) ---
+
+    def _one_shot(self, frame: int, label: str, op) -> tuple[MaskEdit | None, Box]:
+        mask = self.begin(frame)
+        box = self.touch(op(mask))
+        return self.end(label), box
+
+    def rectangle(self, frame, corner_a, corner_b, erase=False):
+        return self._one_shot(
+            frame, "rectangle", lambda m: fill_rect(m, corner_a, corner_b, 0 if erase else 255)
+        )
+
+    def lasso(self, frame, points, erase=False):
+        return self._one_shot(frame, "lasso", lambda m: fill_polygon(m, points, 0 if erase else 255))
+
+    def fill(self, frame, x, y, erase=False, image=None, tolerance=0.0):
+        value = 0 if erase else 255
+        return self._one_shot(frame, "fill", lambda m: flood_fill(m, x, y, value, image, tolerance))
+
+    def invert(self, frame):
+        def op(m):
+            np.subtract(255, m, out=m)
+            return Box(0, m.shape[0], 0, m.shape[1])
+
+        return self._one_shot(frame, "invert", op)
+
+    def clear(self, frame):
+        def op(m):
+            box = bounding_box(m)
+            m[box.slices] = 0
+            return box
+
+        return self._one_shot(frame, "clear", op)
+
+    def grow(self, frame, pixels):
+        return self._one_shot(frame, f"grow {pixels:g} px", lambda m: grow(m, pixels))
+
+    def shrink(self, frame, pixels):
+        return self._one_shot(frame, f"shrink {pixels:g} px", lambda m: shrink(m, pixels))
+
+    def replace_all(self, masks: np.ndarray, label: str = "load mask") -> MaskEdit | None:
+        """Replace every frame (a loaded mask file): one edit spanning all frames."""
+        masks = np.asarray(masks)
+        if masks.ndim == 2:
+            masks = masks[None]
+        if masks.shape != self.shape:
+            raise ValueError(f"the mask has shape {masks.shape}, the document {self.shape}")
+        patches = []
+        for i in range(self.frames):
+            old = self._masks.get(i)
+            new = masks[i].astype(np.uint8)
+            if old is None and not new.any():
+                continue
+            old = old if old is not None else np.zeros_like(new)
+            if not np.array_equal(old, new):
+                patches.append(Patch(i, 0, 0, old.copy(), new.copy()))
+                self.get(i)[...] = new
+        return MaskEdit(label, patches) if patches else None
+
+    def apply(self, edit: MaskEdit, undo: bool) -> list[tuple[int, Box]]:
+        """Revert (undo=True) or re-apply an edit; returns the (frame, box) pairs changed."""
+        changed = []
+        for p in edit.patches:
+            data = p.before if undo else p.after
+            box = Box(p.y0, p.y0 + data.shape[0], p.x0, p.x0 + data.shape[1])
+            self.get(p.frame)[box.slices] = data
+            changed.append((p.frame, box))
+        return changed

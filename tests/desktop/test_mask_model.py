@@ -1,0 +1,150 @@
+"""Mask editing and undo history without a window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop.mask_model import (
+    GLOBAL,
+    Box,
+    Entry,
+    History,
+    MaskStack,
+    brush_alpha,
+    fill_polygon,
+    flood_fill,
+    stroke_segment,
+)
+
+
+def test_stroke_covers_capsule_without_gaps():
+    mask = np.zeros((100, 200), np.uint8)
+    box = stroke_segment(mask, (20.0, 50.0), (180.0, 50.0), radius=5, hardness=1.0)
+    # Every pixel centre on the line between the two points is fully painted: no gaps between stamps.
+    assert (mask[50, 20:180] == 255).all()
+    assert (mask[50 - 3 : 50 + 3, 25:175] == 255).all()
+    # Nothing beyond the radius, and the returned box holds everything painted.
+    assert mask[50 - 7, 100] == 0 and mask[50 + 7, 100] == 0 and mask[50, 10] == 0
+    assert mask.sum() == mask[box.slices].sum() and box.y0 >= 44 and box.y1 <= 56
+
+
+def test_hardness_feathers_the_edge():
+    hard = np.zeros((64, 64), np.uint8)
+    soft = np.zeros((64, 64), np.uint8)
+    stroke_segment(hard, (32, 32), (32, 32), radius=20, hardness=1.0)
+    stroke_segment(soft, (32, 32), (32, 32), radius=20, hardness=0.2)
+    assert hard[32, 32] == soft[32, 32] == 255
+    # 15 px from the centre: inside the hard disk, on the soft brush's ramp.
+    assert hard[32, 32 + 15] == 255
+    assert 0 < soft[32, 32 + 15] < 255
+    ramp = brush_alpha(np.array([0.0, 10.0, 16.0, 19.0, 21.0]), 20, 0.5)
+    assert list(ramp) == sorted(ramp, reverse=True) and ramp[0] == 255 and ramp[-1] == 0
+
+
+def test_eraser_removes_paint():
+    mask = np.full((50, 50), 255, np.uint8)
+    stroke_segment(mask, (10, 25), (40, 25), radius=4, erase=True)
+    assert mask[25, 25] == 0 and mask[0, 0] == 255
+
+
+def test_stroke_outside_the_image_is_clipped():
+    mask = np.zeros((10, 10), np.uint8)
+    box = stroke_segment(mask, (-50, -50), (-40, -40), radius=3)
+    assert box.empty and not mask.any()
+    stroke_segment(mask, (-5, 5), (15, 5), radius=2)
+    assert mask[5].all()
+
+
+def test_polygon_and_flood_fill():
+    mask = np.zeros((40, 40), np.uint8)
+    fill_polygon(mask, [(10, 10), (30, 10), (30, 30), (10, 30)], 255)
+    assert mask[20, 20] == 255 and mask[5, 5] == 0 and mask[10:30, 10:30].all()
+    # Draw a ring, then bucket-fill its inside only.
+    ring = np.zeros((40, 40), np.uint8)
+    ring[5:35, 5] = ring[5:35, 34] = ring[5, 5:35] = ring[34, 5:35] = 255
+    box = flood_fill(ring, 20, 20, 255)
+    assert ring[5:35, 5:35].all() and ring[0, 0] == 0 and box == Box(6, 34, 6, 34)
+    # Magic wand on an image: fills the bright square only.
+    image = np.zeros((40, 40))
+    image[10:20, 10:20] = 100
+    wand = np.zeros((40, 40), np.uint8)
+    flood_fill(wand, 12, 12, 255, image=image, tolerance=5)
+    assert wand.sum() == 100 * 255
+
+
+def test_one_drag_is_one_undo_step_per_slice():
+    stack = MaskStack(frames=3, height=64, width=64)
+    history = History()
+    mask = stack.begin(1)
+    last = (5.0, 5.0)
+    for x in range(10, 60, 5):  # many mouse moves, one stroke
+        stack.touch(stroke_segment(mask, last, (float(x), 30.0), radius=3))
+        last = (float(x), 30.0)
+    edit = stack.end("brush")
+    history.push(Entry(edit.lane, edit.label, edit, edit.nbytes))
+    painted = stack.get(1).copy()
+    assert painted.any() and not stack.any(0)
+
+    # A stroke on slice 2, then undo on slice 1 must undo slice 1's stroke, not slice 2's.
+    edit2, _ = stack.rectangle(2, (0, 0), (10, 10))
+    history.push(Entry(edit2.lane, edit2.label, edit2, edit2.nbytes))
+    entry = history.undo(1)
+    stack.apply(entry.payload, undo=True)
+    assert not stack.any(1) and stack.any(2)
+    entry = history.redo(1)
+    stack.apply(entry.payload, undo=False)
+    assert np.array_equal(stack.get(1), painted)
+    assert history.undo(0) is None  # nothing was done on slice 0
+
+
+def test_global_entries_interleave_by_time():
+    history = History()
+    history.push(Entry(("mask", 0), "a", "a", 1))
+    history.push(Entry(GLOBAL, "repair", "r", 1))
+    history.push(Entry(("mask", 0), "b", "b", 1))
+    assert [history.undo(0).label for _ in range(3)] == ["b", "repair", "a"]
+    assert [history.redo(0).label for _ in range(3)] == ["a", "repair", "b"]
+
+
+def test_new_edit_clears_redo_and_memory_cap_drops_oldest():
+    history = History(cap_bytes=250)
+    for n in range(5):
+        history.push(Entry(("mask", 0), str(n), n, 100))
+    assert history.nbytes <= 250
+    labels = []
+    while (e := history.undo(0)) is not None:
+        labels.append(e.label)
+    assert labels == ["4", "3"]
+    history.push(Entry(("mask", 0), "new", None, 10))
+    assert history.redo(0) is None
+
+
+def test_one_shot_operations_are_undoable():
+    stack = MaskStack(1, 50, 50)
+    edit, _ = stack.rectangle(0, (10, 10), (20, 20))
+    assert stack.get(0)[10:20, 10:20].all() and stack.get(0).sum() == 100 * 255
+    grown, _ = stack.grow(0, 3)
+    assert stack.get(0)[7, 15] == 255 and stack.get(0)[5, 15] == 0
+    stack.apply(grown, undo=True)
+    shrunk, _ = stack.shrink(0, 2)
+    assert stack.get(0)[10, 15] == 0 and stack.get(0)[15, 15] == 255
+    stack.apply(shrunk, undo=True)
+    inverted, _ = stack.invert(0)
+    assert stack.get(0)[0, 0] == 255 and stack.get(0)[15, 15] == 0
+    stack.apply(inverted, undo=True)
+    cleared, _ = stack.clear(0)
+    assert not stack.any(0)
+    stack.apply(cleared, undo=True)
+    assert stack.get(0).sum() == 100 * 255
+    assert stack.clear(0)[0] is not None and stack.clear(0)[0] is None  # clearing nothing is no edit
+
+
+def test_replace_all_and_shape_check():
+    stack = MaskStack(2, 8, 8)
+    new = np.zeros((2, 8, 8), np.uint8)
+    new[1, 2:4, 2:4] = 255
+    edit = stack.replace_all(new)
+    assert edit.lane == ("mask", 1) and np.array_equal(stack.as_array(), new)
+    with pytest.raises(ValueError):
+        stack.replace_all(np.zeros((3, 8, 8)))
