@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -75,10 +76,18 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
         clean = data.batch(args.batch, args.crop, generator).to(device, non_blocking=True)
         losses = recipe.step(clean, generator, autocast)
         done = step + 1
+        if args.time_limit:
+            # The learning rate follows whichever runs out first, steps or time, so a run cut short
+            # by --time-limit (a shared GPU, say) still anneals fully instead of stopping at a high rate.
+            fraction = max(done / args.steps, (time.monotonic() - t0) / args.time_limit)
+            set_schedule(recipe, fraction)
         if rank == 0 and (done % args.log_every == 0 or done == args.steps):
             rate = (done - start) / max(time.monotonic() - t0, 1e-6)
             eta = (args.steps - done) / max(rate, 1e-6)
-            loss_text = " ".join(f"{k}={v:.4f}" for k, v in losses.items())
+            if args.time_limit:
+                eta = min(eta, max(args.time_limit - (time.monotonic() - t0), 0.0))
+            # float() here, not in step(): a host sync on every step would stall the GPU queue.
+            loss_text = " ".join(f"{k}={float(v):.4f}" for k, v in losses.items())
             log(f"step {done}/{args.steps} {loss_text} {rate:.1f} it/s eta {eta / 60:.1f} min")
         if rank == 0 and val and (done % args.val_every == 0 or done == args.steps):
             psnr = recipe.validate(val, torch.Generator().manual_seed(val_generator_seed))
@@ -115,6 +124,29 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
         out.with_suffix(".json").write_text(json.dumps(info, indent=2))
         log(f"saved {out}")
     return out
+
+
+def schedule_factor(fraction: float, warmup: float = 0.03, floor: float = 0.01) -> float:
+    """Learning-rate multiplier at `fraction` of the run: linear warm-up, then cosine down to `floor`."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    if fraction < warmup:
+        return max(fraction / warmup, floor)
+    t = (fraction - warmup) / (1.0 - warmup)
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def set_schedule(recipe: Recipe, fraction: float) -> None:
+    """Set every optimizer of the recipe to its peak rate times `schedule_factor(fraction)`.
+
+    The peak is the rate the optimizer was built with (`max_lr` / `initial_lr` once a scheduler has
+    touched the group). The recipe's own scheduler keeps stepping but this overrides it.
+    """
+    factor = schedule_factor(fraction)
+    for value in vars(recipe).values():
+        if isinstance(value, torch.optim.Optimizer):
+            for group in value.param_groups:
+                peak = group.setdefault("peak_lr", group.get("max_lr", group.get("initial_lr", group["lr"])))
+                group["lr"] = peak * factor
 
 
 def _image_data(recipe: Recipe, args: argparse.Namespace, device: torch.device):

@@ -16,6 +16,17 @@ from torch import nn
 from core.archs import build_arch
 
 
+def one_cycle(optimizer: torch.optim.Optimizer, peak: float, steps: int):
+    """Warm-up over 5% of the steps (at least two), then cosine annealing to peak/2500.
+
+    OneCycleLR divides by zero when the warm-up rounds to no step, as in a 20-step smoke run.
+    """
+    total = max(int(steps), 3)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=peak, total_steps=total, pct_start=max(0.05, 2.0 / total), final_div_factor=100
+    )
+
+
 class Recipe:
     task = ""
     arch = ""
@@ -30,9 +41,7 @@ class Recipe:
         self.hparams = self.hyperparameters(args)
         self.model = build_arch(self.arch, **self.hparams).to(device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=args.lr, weight_decay=0.0)
-        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, max_lr=args.lr, total_steps=args.steps, pct_start=0.05, final_div_factor=100
-        )
+        self.scheduler = one_cycle(self.optimizer, args.lr, args.steps)
 
     # --- task-specific hooks -------------------------------------------------------------------
     @classmethod
@@ -56,7 +65,7 @@ class Recipe:
         return {"task": self.task}
 
     # --- generic machinery -----------------------------------------------------------------------
-    def step(self, clean: torch.Tensor, generator: torch.Generator, autocast: Any) -> dict[str, float]:
+    def step(self, clean: torch.Tensor, generator: torch.Generator, autocast: Any) -> dict[str, Any]:
         inputs, target = self.make_batch(clean, generator)
         self.model.train()
         with autocast():
@@ -67,7 +76,9 @@ class Recipe:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         self.scheduler.step()
-        return {"loss": float(loss.detach())}
+        # A 0-d tensor, not float(): converting here would sync the GPU every step; the loop
+        # converts only when it logs.
+        return {"loss": loss.detach()}
 
     @torch.no_grad()
     def validate(self, images: list[torch.Tensor], generator: torch.Generator) -> float:

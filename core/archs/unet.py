@@ -1,0 +1,106 @@
+"""A residual UNet denoiser (DRUNet family) with a noise-level map as an extra input channel.
+
+    noisy (B, C, H, W) in [0, 1] + sigma map (B, 1, H, W) = σ/255  ->  clean estimate (B, C, H, W)
+
+Each level is a stack of bias-free residual blocks (conv-ReLU-conv + skip); levels are joined by
+pixel-unshuffle + 1×1 conv going down and 1×1 conv + pixel-shuffle going up (learned, alias-free
+resampling at the cost of a 1×1 conv), and encoder features are added to the decoder's (DRUNet). The
+network predicts the residual, added to the noisy input in float32 so half-precision inference keeps
+full output precision. Bias-free convolutions make it scale-equivariant, which helps it generalise
+across noise levels (Mohan et al. 2020). Any H, W: the input is padded to a multiple of 2^(levels-1)
+by reflection and the output cropped back.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from core.archs import register_arch
+
+
+class ResBlock(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x), inplace=True))
+
+
+def _stack(width: int, count: int) -> nn.Sequential:
+    return nn.Sequential(*[ResBlock(width) for _ in range(count)])
+
+
+class Down(nn.Module):
+    """Halve H and W: pixel-unshuffle (no information lost) then a 1×1 conv to the next width."""
+
+    def __init__(self, width_in: int, width_out: int):
+        super().__init__()
+        self.proj = nn.Conv2d(4 * width_in, width_out, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(F.pixel_unshuffle(x, 2))
+
+
+class Up(nn.Module):
+    """Double H and W: a 1×1 conv to four times the width, then pixel-shuffle."""
+
+    def __init__(self, width_in: int, width_out: int):
+        super().__init__()
+        self.proj = nn.Conv2d(width_in, 4 * width_out, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(self.proj(x), 2)
+
+
+@register_arch("unet_denoiser")
+class UNetDenoiser(nn.Module):
+    def __init__(
+        self,
+        channels: int = 3,
+        widths: tuple[int, ...] | list[int] = (64, 128, 256, 512),
+        blocks: int | tuple[int, ...] | list[int] = 2,
+    ):
+        super().__init__()
+        widths = tuple(int(w) for w in widths)
+        blocks = (int(blocks),) * len(widths) if isinstance(blocks, int) else tuple(int(b) for b in blocks)
+        if len(blocks) != len(widths):
+            raise ValueError("blocks must be one count or one per level")
+        self.channels = channels
+        self.multiple = 2 ** (len(widths) - 1)
+        self.head = nn.Conv2d(channels + 1, widths[0], 3, padding=1, bias=False)
+        self.encoders = nn.ModuleList(_stack(w, b) for w, b in zip(widths[:-1], blocks[:-1]))
+        self.downs = nn.ModuleList(Down(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.body = _stack(widths[-1], blocks[-1])
+        self.ups = nn.ModuleList(Up(b, a) for a, b in zip(widths[:-1], widths[1:]))
+        self.decoders = nn.ModuleList(_stack(w, b) for w, b in zip(widths[:-1], blocks[:-1]))
+        self.tail = nn.Conv2d(widths[0], channels, 3, padding=1, bias=False)
+
+    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
+        """`sigma`: a (B, 1, H, W) map, a (B,) vector or a number, in units of the [0, 1] range."""
+        b, _, h, w = noisy.shape
+        if not torch.is_tensor(sigma):
+            sigma = torch.tensor(float(sigma), device=noisy.device)
+        sigma = sigma.to(noisy.dtype)
+        if sigma.dim() < 4:
+            sigma = sigma.reshape(-1, 1, 1, 1).expand(b, 1, h, w)
+        pad_h, pad_w = -h % self.multiple, -w % self.multiple
+        x = torch.cat([noisy, sigma], dim=1)
+        if pad_h or pad_w:
+            # Reflection needs pad < size; replicate covers tiny inputs.
+            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        feat = self.head(x)
+        skips = []
+        for encoder, down in zip(self.encoders, self.downs):
+            feat = encoder(feat)
+            skips.append(feat)
+            feat = down(feat)
+        feat = self.body(feat)
+        for up, decoder, skip in zip(reversed(self.ups), reversed(self.decoders), reversed(skips)):
+            feat = decoder(up(feat) + skip)
+        residual = self.tail(feat)[..., :h, :w]
+        return noisy + residual.to(noisy.dtype)
