@@ -4,6 +4,20 @@ Each crop gets its own σ drawn uniformly from [--sigma-min, --sigma-max] (0-255
 sees the noise-level map σ/255 as an extra channel. A fraction of the samples (--map-jitter) see a map
 that is off by up to ±--jitter-range (relative), so that the blind default, which feeds an *estimated*
 σ, degrades gracefully when the estimate is a little wrong.
+
+The shipped weights (one H100 shared with other jobs, bf16 autocast, ~8 minutes each; the learning
+rate anneals over --time-limit whatever the throughput turns out to be):
+
+    python -m core.cli train denoise --channels 1 --out resources/weights/denoise-gray.safetensors \
+        --data .gpu/data/images/train/gray400 .gpu/data/images/train/color432 \
+        --steps 100000 --time-limit 480 --batch 16 --crop 128 --device cuda \
+        --log-every 200 --val-every 2000 --checkpoint-every 2000
+    python -m core.cli train denoise --channels 3 --out resources/weights/denoise-color.safetensors \
+        --data .gpu/data/images/train/color432 \
+        --steps 100000 --time-limit 480 --batch 16 --crop 128 --device cuda \
+        --log-every 200 --val-every 2000 --checkpoint-every 2000
+
+Gray training also reads the color folder as luma: more (and full-size) images than gray400 alone.
 """
 
 from __future__ import annotations
