@@ -224,6 +224,7 @@ class MaskEdit:
 
     label: str
     patches: list[Patch]
+    uid: int = 0  # set by the autosave journal to name the edit in undo/redo records
 
     @property
     def nbytes(self) -> int:
@@ -299,6 +300,23 @@ class History:
         entry = min(tops, key=lambda e: e.seq)
         self._redo[entry.lane].pop()
         self._undo.setdefault(entry.lane, []).append(entry)
+        return entry
+
+    def pop_undo(self, lane: Hashable) -> Entry | None:
+        """Undo the top of one lane (replaying a journal, where the lane is known)."""
+        stack = self._undo.get(lane)
+        if not stack:
+            return None
+        entry = stack.pop()
+        self._redo.setdefault(lane, []).append(entry)
+        return entry
+
+    def pop_redo(self, lane: Hashable) -> Entry | None:
+        stack = self._redo.get(lane)
+        if not stack:
+            return None
+        entry = stack.pop()
+        self._undo.setdefault(lane, []).append(entry)
         return entry
 
     def peek_undo(self, frame: int | None) -> Entry | None:

@@ -1,0 +1,1 @@
+"""Widgets of the main window: canvas, tool panel, method picker, progress panel, DICOM tags."""

@@ -1,0 +1,302 @@
+"""The repair method picker: methods grouped by task, the chosen method's card and its parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+TASK_TITLES = {
+    "inpaint": "Inpaint — fill the marked damage",
+    "denoise": "Denoise",
+    "dejpeg": "Remove JPEG artifacts",
+    "upscale": "Upscale (super-resolution)",
+    "fill-slice": "Fill missing slices",
+    "fill-gap": "Fill audio gaps",
+}
+TASK_ORDER = ["inpaint", "denoise", "dejpeg", "upscale", "fill-slice", "fill-gap"]
+KIND_COLORS = {"learned": "#3a8cdc", "zero-shot": "#9b59b6", "classical": "#5f6b77"}
+SPEED_TEXT = {
+    "fast": "fast — under a second per megapixel on a CPU",
+    "medium": "medium — seconds per megapixel on a CPU",
+    "slow": "slow — iterative, minutes on a CPU; a GPU helps",
+}
+METHOD_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _badge(text: str, color: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setProperty("class", "badge")
+    label.setStyleSheet(f"background: {color}; color: white;")
+    return label
+
+
+class MethodPicker(QWidget):
+    run_requested = Signal(str, str, dict, dict)  # task, method id, parameters, options
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._cards: dict[str, Any] = {}
+        self._param_widgets: dict[str, QWidget] = {}
+        self._volume = False
+        self._has_mask = False
+        self._busy = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setMinimumHeight(150)
+        self.tree.currentItemChanged.connect(self._on_current)
+        layout.addWidget(self.tree, 2)
+
+        card = QWidget()
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(0, 4, 0, 0)
+        self.title = QLabel()
+        self.title.setObjectName("cardTitle")
+        card_layout.addWidget(self.title)
+        self.badges = QHBoxLayout()
+        self.badges.setSpacing(4)
+        card_layout.addLayout(self.badges)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.description.setTextFormat(Qt.TextFormat.PlainText)
+        self.description.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        card_layout.addWidget(self.description)
+        self.reason = QLabel()
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("color: #ff8a80;")
+        card_layout.addWidget(self.reason)
+        self.params_form = QFormLayout()
+        self.params_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        card_layout.addLayout(self.params_form)
+
+        self.scope = QComboBox()
+        self.scope.addItem("All slices", "all")
+        self.scope.addItem("This slice", "current")
+        self.scope_label = QLabel("Apply to")
+        self.limit_to_mask = QCheckBox("Only inside the mask")
+        self.limit_to_mask.setChecked(True)
+        self.limit_to_mask.setToolTip(
+            "When a mask is painted, change only the marked pixels (blended at soft edges)"
+        )
+        options = QFormLayout()
+        options.addRow(self.scope_label, self.scope)
+        options.addRow(self.limit_to_mask)
+        card_layout.addLayout(options)
+
+        self.run_button = QPushButton("Repair")
+        self.run_button.setObjectName("runButton")
+        self.run_button.setToolTip("Run the selected method (Ctrl+Return)")
+        self.run_button.clicked.connect(self.request_run)
+        card_layout.addWidget(self.run_button)
+        layout.addWidget(card, 3)
+        self._update_options(None)
+
+    # --- contents ---
+
+    def set_cards(self, cards: list, volume: bool = False, kind: str = "image") -> None:
+        """Fill the tree with method cards fit for the open document."""
+        self._volume = volume
+        selected = self.current_method()
+        self.tree.clear()
+        self._cards = {c.id: c for c in cards}
+        by_task: dict[str, list] = {}
+        for card in cards:
+            if card.operates_on == "audio" and kind != "audio":
+                continue
+            if card.operates_on != "audio" and kind == "audio":
+                continue
+            if card.operates_on == "volume" and not volume:
+                continue
+            by_task.setdefault(card.task, []).append(card)
+        first_available = None
+        for task in sorted(by_task, key=lambda t: TASK_ORDER.index(t) if t in TASK_ORDER else 99):
+            top = QTreeWidgetItem([TASK_TITLES.get(task, task)])
+            top.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = top.font(0)
+            font.setBold(True)
+            top.setFont(0, font)
+            self.tree.addTopLevelItem(top)
+            for card in by_task[task]:
+                text = f"{card.name}   ·  {card.kind}"
+                if card.default:
+                    text += "  ·  default"
+                item = QTreeWidgetItem([text])
+                item.setData(0, METHOD_ROLE, card.id)
+                if card.available:
+                    item.setToolTip(0, card.description)
+                    first_available = first_available or item
+                else:
+                    item.setForeground(0, QBrush(QColor(120, 123, 128)))
+                    item.setToolTip(0, f"Unavailable: {card.unavailable_reason}")
+                top.addChild(item)
+                if card.id == selected:
+                    first_available = item
+            top.setExpanded(True)
+        if first_available is not None:
+            self.tree.setCurrentItem(first_available)
+        else:
+            self._on_current(None, None)
+
+    def set_has_mask(self, has_mask: bool) -> None:
+        self._has_mask = has_mask
+        self._update_options(self.current_card())
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update_options(self.current_card())
+
+    def select(self, method_id: str) -> bool:
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for j in range(top.childCount()):
+                if top.child(j).data(0, METHOD_ROLE) == method_id:
+                    self.tree.setCurrentItem(top.child(j))
+                    return True
+        return False
+
+    def current_method(self) -> str | None:
+        item = self.tree.currentItem()
+        return item.data(0, METHOD_ROLE) if item is not None else None
+
+    def current_card(self):
+        return self._cards.get(self.current_method() or "")
+
+    # --- the card ---
+
+    def _on_current(self, item, _previous) -> None:
+        card = self.current_card()
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self._param_widgets.clear()
+        while self.badges.count():
+            widget = self.badges.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        if card is None:
+            self.title.setText("No method selected")
+            self.description.setText("Open a document and choose a repair method.")
+            self.reason.setText("")
+            self._update_options(None)
+            return
+        self.title.setText(card.name)
+        self.badges.addWidget(_badge(card.kind, KIND_COLORS.get(card.kind, "#555")))
+        self.badges.addWidget(_badge(card.speed, "#3d4a3d" if card.speed == "fast" else "#5a4a2a"))
+        if card.needs_mask:
+            self.badges.addWidget(_badge("uses mask", "#8a3a3a"))
+        self.badges.addStretch(1)
+        speed = SPEED_TEXT.get(card.speed, card.speed)
+        self.description.setText(f"{card.description}\n\nSpeed: {speed}.")
+        self.reason.setText("" if card.available else f"Unavailable: {card.unavailable_reason}")
+        for param in card.params:
+            widget = self._param_widget(param)
+            widget.setToolTip(param.help)
+            widget.setEnabled(card.available)
+            label = QLabel(param.name.replace("_", " "))
+            label.setToolTip(param.help)
+            self.params_form.addRow(label, widget)
+            self._param_widgets[param.name] = widget
+        self._update_options(card)
+
+    def _param_widget(self, param) -> QWidget:
+        default = param.default
+        if param.choices:
+            box = QComboBox()
+            for choice in param.choices:
+                box.addItem(str(choice), choice)
+            box.setCurrentIndex(max(0, list(param.choices).index(default)) if default in param.choices else 0)
+            return box
+        if isinstance(default, bool):
+            check = QCheckBox()
+            check.setChecked(default)
+            return check
+        if isinstance(default, int):
+            spin = QSpinBox()
+            spin.setRange(
+                int(param.minimum if param.minimum is not None else -(2**31) + 1),
+                int(param.maximum if param.maximum is not None else 2**31 - 1),
+            )
+            spin.setValue(default)
+            return spin
+        if isinstance(default, float):
+            spin = QDoubleSpinBox()
+            spin.setDecimals(4 if abs(default) < 0.1 and default != 0 else 3)
+            spin.setRange(
+                param.minimum if param.minimum is not None else -1e9,
+                param.maximum if param.maximum is not None else 1e9,
+            )
+            spin.setSingleStep(0.1 if abs(default) < 10 else 1.0)
+            spin.setValue(default)
+            return spin
+        line = QLineEdit("" if default is None else str(default))
+        line.setPlaceholderText("automatic" if default is None else "")
+        return line
+
+    def params(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, widget in self._param_widgets.items():
+            if isinstance(widget, QComboBox):
+                values[name] = widget.currentData()
+            elif isinstance(widget, QCheckBox):
+                values[name] = widget.isChecked()
+            elif isinstance(widget, QSpinBox | QDoubleSpinBox):
+                values[name] = widget.value()
+            elif isinstance(widget, QLineEdit):
+                text = widget.text().strip()
+                if text:
+                    values[name] = text
+        return values
+
+    def set_param(self, name: str, value: Any) -> None:
+        widget = self._param_widgets[name]
+        if isinstance(widget, QComboBox):
+            widget.setCurrentIndex(widget.findData(value))
+        elif isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QSpinBox | QDoubleSpinBox):
+            widget.setValue(value)
+        else:
+            widget.setText(str(value))
+
+    def _update_options(self, card) -> None:
+        per_frame = card is not None and card.operates_on == "image"
+        self.scope.setVisible(self._volume and per_frame)
+        self.scope_label.setVisible(self._volume and per_frame)
+        self.limit_to_mask.setVisible(card is not None and not card.needs_mask and card.task != "upscale")
+        self.limit_to_mask.setEnabled(self._has_mask)
+        ok = card is not None and card.available and not self._busy
+        self.run_button.setEnabled(ok)
+        if card is not None and not card.available:
+            self.run_button.setToolTip(f"Unavailable: {card.unavailable_reason}")
+        else:
+            self.run_button.setToolTip("Run the selected method (Ctrl+Return)")
+
+    def request_run(self) -> None:
+        card = self.current_card()
+        if card is None or not card.available or self._busy:
+            return
+        options = {
+            "current_slice_only": self._volume and self.scope.currentData() == "current",
+            "limit_to_mask": self.limit_to_mask.isChecked(),
+        }
+        self.run_requested.emit(card.task, card.id, self.params(), options)
