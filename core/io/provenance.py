@@ -1,0 +1,62 @@
+"""What was done to a document, as a JSON-able record, in files and in `<output>.lacuna.json`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+from core.documents import Document
+from core.io.atomic import atomic_write
+from core.version import __version__
+
+SIDECAR_SUFFIX = ".lacuna.json"
+
+
+def sidecar_path(output: Path) -> Path:
+    return output.with_name(output.name + SIDECAR_SUFFIX)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+def record(doc: Document, output: Path | None = None) -> dict[str, Any]:
+    """The provenance of `doc` as a plain dict (every step, newest last)."""
+    steps = [_jsonable(p.as_dict()) for p in doc.provenance]
+    return {
+        "software": f"Lacuna {__version__}",
+        "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "source": str(doc.path) if doc.path else "",
+        "output": output.name if output else "",
+        "steps": steps,
+        "note": "repaired content is a reconstruction, not original data" if steps else "",
+    }
+
+
+def summary(doc: Document) -> str:
+    """One short line naming what was done, for header fields with little room."""
+    if not doc.provenance:
+        return f"Saved by Lacuna {__version__}"
+    parts = [f"{p.task} by {p.method}" for p in doc.provenance]
+    return f"Lacuna {__version__}: " + "; ".join(parts)
+
+
+def as_json(doc: Document, output: Path | None = None) -> str:
+    return json.dumps(record(doc, output), separators=(",", ":"))
+
+
+def write_sidecar(doc: Document, output: Path) -> Path:
+    """Write `<output>.lacuna.json` next to the result (atomically)."""
+    text = json.dumps(record(doc, output), indent=2)
+    target = sidecar_path(output)
+    return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
