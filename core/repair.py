@@ -19,6 +19,9 @@ from core.methods import default_method, get_method
 from core.runtime.context import Progress, RunContext
 from core.version import __version__
 
+# Tasks whose result has another size: a mask cannot select pixels of the result.
+RESIZING_TASKS = {"upscale"}
+
 
 def normalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
     lo, hi = value_range
@@ -68,6 +71,7 @@ def repair(
     audio methods document. `frames`: only these frames of a volume (default: all).
     """
     ctx = ctx or RunContext()
+    ctx.restart_clock()
     chosen = get_method(method) if method else default_method(task)
     card = chosen.card
     if card.task != task:
@@ -108,7 +112,7 @@ def repair(
         result_frames: dict[int, np.ndarray] = {}
         for n, index in enumerate(todo):
             frame_mask = masks[index] if masks is not None else None
-            if masks is not None and not frame_mask.any() and card.needs_mask:
+            if masks is not None and not frame_mask.any() and task not in RESIZING_TASKS:
                 continue  # nothing painted on this frame: leave it exactly as it is
             sub = ctx.sub(n / len(todo), (n + 1) / len(todo))
             normed = normalise(source[index], value_range)
@@ -116,8 +120,9 @@ def repair(
             result_frames[index] = denormalise(out, value_range)
         result_pixels = _assemble(source, result_frames)
 
-    if masks is not None and card.needs_mask and result_pixels.shape == source.shape:
-        # The engine's guarantee: pixels outside the mask are returned bit-identical.
+    if masks is not None and result_pixels.shape == source.shape:
+        # The engine's guarantee: pixels outside the mask are returned bit-identical. For methods that
+        # work on the whole image (denoise, dejpeg), a mask limits the change to the painted area.
         keep = ~masks[..., None]
         result_pixels = np.where(keep, source, result_pixels)
     result = document.with_pixels(result_pixels)

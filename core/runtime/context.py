@@ -57,6 +57,16 @@ class RunContext:
         child.span = (a + (b - a) * lo, a + (b - a) * hi)
         return child
 
+    def restart_clock(self) -> None:
+        """Measure the ETA from now (a context may be built some time before its job starts)."""
+        self.started = time.monotonic()
+
+    def torch_generator(self, device: str = "cpu"):
+        """A torch random generator seeded with `seed`: methods draw from it, never from global state."""
+        import torch
+
+        return torch.Generator(device=device).manual_seed(self.seed)
+
     def torch_device(self):
         from core.runtime.device import pick_device
 

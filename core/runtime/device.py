@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from core.errors import MethodError
@@ -52,3 +54,17 @@ def free_memory_bytes(device: torch.device) -> int:
     except OSError:
         pass
     return 4 << 30
+
+
+def autocast(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
+    """Mixed precision for inference on `device` (a no-op on the CPU or with precision float32).
+
+    Inputs and outputs stay float32; only the network's inner work runs in half precision.
+    """
+    dtype = pick_dtype(device, precision)
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    try:
+        return torch.autocast(device.type, dtype=dtype)
+    except RuntimeError:  # a backend without autocast support for this type
+        return contextlib.nullcontext()

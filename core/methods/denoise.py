@@ -1,0 +1,305 @@
+"""Denoising methods: a learned residual UNet (default), Zero-Shot Noise2Noise and non-local means.
+
+`sigma` is the noise standard deviation on the 0-255 scale *of the image as the engine hands it to
+the method*, that is after normalising the document's value range to [0, 1]: for an 8-bit photo it is
+the usual σ; for a 16-bit photo σ=1 means 257 stored units; for CT it is relative to the stored HU
+range (e.g. -1024..3071 HU: σ=1 is 4096/255 ≈ 16 HU). 0 means "estimate it from the image".
+
+RGBA and gray+alpha images are denoised on their color channels; alpha is returned unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+
+from core.methods.registry import MethodCard, Param, register
+from core.runtime.context import Progress, RunContext
+
+SIGMA = Param(
+    "sigma",
+    0.0,
+    "noise level σ on the 0-255 scale of the normalised image; 0 = estimate from the image",
+    minimum=0.0,
+    maximum=100.0,
+)
+GRAY_WEIGHTS = "denoise-gray.safetensors"
+COLOR_WEIGHTS = "denoise-color.safetensors"
+
+
+def _split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(color planes, alpha or None): 2 channels are gray + alpha, 4 are RGB + alpha."""
+    if image.shape[2] in (2, 4):
+        return image[..., :-1], image[..., -1:]
+    return image, None
+
+
+def _join_alpha(color: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    color = np.clip(color, 0.0, 1.0).astype(np.float32, copy=False)
+    return color if alpha is None else np.concatenate([color, alpha], axis=2)
+
+
+def _sigma_or_estimate(color: np.ndarray, sigma: float | None) -> float:
+    if sigma:
+        return float(sigma)
+    from core.methods.noise_level import estimate_sigma_255
+
+    return estimate_sigma_255(color)
+
+
+# --- learned -----------------------------------------------------------------------------------------
+
+
+def _dihedral(x, k: int):
+    """The k-th of the 8 rotations/flips of a (B, C, H, W) tensor; `_undo_dihedral` inverts it."""
+    import torch
+
+    x = torch.rot90(x, k % 4, dims=(2, 3))
+    return torch.flip(x, dims=(3,)) if k >= 4 else x
+
+
+def _undo_dihedral(x, k: int):
+    import torch
+
+    if k >= 4:
+        x = torch.flip(x, dims=(3,))
+    return torch.rot90(x, -(k % 4), dims=(2, 3))
+
+
+def _run_learned(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    ctx: RunContext,
+    sigma: float | None = 0.0,
+    ensemble: bool = False,
+) -> Generator[Progress, None, np.ndarray]:
+    from core.archs import cached_weights
+    from core.methods.registry import WEIGHTS_DIR
+    from core.runtime.device import autocast
+    from core.runtime.tiling import run_tiled
+
+    color, alpha = _split_alpha(image)
+    channels = color.shape[2]
+    if channels not in (1, 3):
+        from core.errors import MethodError
+
+        raise MethodError(f"the learned denoiser takes gray or RGB images, not {channels} channels")
+    yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
+    level = _sigma_or_estimate(color, sigma) / 255.0
+    path = WEIGHTS_DIR / (GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
+    transforms = range(8) if ensemble else range(1)
+
+    def denoise(tile):
+        model, _ = cached_weights(path, tile.device)
+        total = None
+        with autocast(tile.device, ctx.precision):
+            for k in transforms:
+                out = _undo_dihedral(model(_dihedral(tile, k), level), k).float()
+                total = out if total is None else total + out
+        return total / len(transforms)
+
+    work = ctx.sub(0.02, 1.0)
+    # About 2 kB of activations per pixel (64 features at full resolution, skips, temporaries).
+    result = yield from run_tiled(
+        denoise, color, work, overlap=48, message="denoising tile", pixel_bytes=2048 // channels
+    )
+    return _join_alpha(result, alpha)
+
+
+# --- zero-shot ---------------------------------------------------------------------------------------
+
+
+def _pair_downsample(x):
+    """Zero-Shot Noise2Noise's two sub-images: means of the two diagonals of every 2×2 block."""
+    a = x[..., 0::2, 0::2][..., : x.shape[-2] // 2, : x.shape[-1] // 2]
+    b = x[..., 0::2, 1::2][..., : x.shape[-2] // 2, : x.shape[-1] // 2]
+    c = x[..., 1::2, 0::2][..., : x.shape[-2] // 2, : x.shape[-1] // 2]
+    d = x[..., 1::2, 1::2][..., : x.shape[-2] // 2, : x.shape[-1] // 2]
+    return (b + c) / 2, (a + d) / 2
+
+
+def _zs_network(channels: int, width: int):
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(width, channels, 1),
+    )
+
+
+def _run_zero_shot(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    ctx: RunContext,
+    iterations: int = 2000,
+    ensemble: bool = True,
+    train_size: int = 512,
+) -> Generator[Progress, None, np.ndarray]:
+    """Zero-Shot Noise2Noise (Mansour & Heckel, CVPR 2023), our implementation.
+
+    A two-layer network learns, from the image alone, to map one diagonal sub-image of every 2×2 block
+    to the other (their noise is independent, their content nearly equal), with a consistency term
+    tying the full-resolution result to the sub-images. The network predicts the noise. Images larger
+    than `train_size` are fitted on random crops of that size per step (the network is tiny and
+    translation invariant), which bounds the time and memory of a step.
+    """
+    import torch
+    from torch.nn import functional as F
+
+    from core.runtime.tiling import run_tiled
+
+    color, alpha = _split_alpha(image)
+    channels = color.shape[2]
+    device = ctx.torch_device()
+    generator = ctx.torch_generator()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)
+        net = _zs_network(channels, 48).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(iterations // 2, 1), gamma=0.5)
+    full = torch.from_numpy(np.ascontiguousarray(color.transpose(2, 0, 1)))[None]
+    height, width = color.shape[:2]
+    crop_h, crop_w = min(height, train_size) // 2 * 2, min(width, train_size) // 2 * 2
+    fixed = full[..., :crop_h, :crop_w].to(device) if (crop_h, crop_w) == (height, width) else None
+    fit = ctx.sub(0.0, 0.9)
+    for it in range(iterations):
+        if fixed is not None:
+            noisy = fixed
+        else:
+            y = int(torch.randint(height - crop_h + 1, (1,), generator=generator))
+            x = int(torch.randint(width - crop_w + 1, (1,), generator=generator))
+            noisy = full[..., y : y + crop_h, x : x + crop_w].to(device)
+        first, second = _pair_downsample(noisy)
+        pred_first, pred_second = first - net(first), second - net(second)
+        residual = 0.5 * (F.mse_loss(pred_first, second) + F.mse_loss(pred_second, first))
+        cons_first, cons_second = _pair_downsample(noisy - net(noisy))
+        consistency = 0.5 * (F.mse_loss(pred_first, cons_first) + F.mse_loss(pred_second, cons_second))
+        optimizer.zero_grad(set_to_none=True)
+        (residual + consistency).backward()
+        optimizer.step()
+        scheduler.step()
+        if (it + 1) % 10 == 0 or it + 1 == iterations:
+            yield fit.progress((it + 1) / iterations, f"learning the noise: step {it + 1}/{iterations}")
+    net.eval()
+    transforms = range(8) if ensemble else range(1)
+    on_device = {device: net}
+
+    def apply(tile):
+        if tile.device not in on_device:  # after an out-of-memory fall-back to the CPU
+            on_device[tile.device] = _copy_to(net, tile.device)
+        model = on_device[tile.device]
+        total = None
+        for k in transforms:
+            t = _dihedral(tile, k)
+            out = _undo_dihedral(t - model(t), k)
+            total = out if total is None else total + out
+        return total / len(transforms)
+
+    # The receptive field is 5 pixels: a small overlap makes tiling exact.
+    result = yield from run_tiled(apply, color, ctx.sub(0.9, 1.0), overlap=8, message="denoising tile")
+    return _join_alpha(result, alpha)
+
+
+def _copy_to(net, device):
+    import copy
+
+    return copy.deepcopy(net).to(device)
+
+
+# --- classical ---------------------------------------------------------------------------------------
+
+
+def _run_nl_means(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    ctx: RunContext,
+    sigma: float | None = 0.0,
+    strength: float = 0.6,
+) -> Generator[Progress, None, np.ndarray]:
+    """scikit-image's non-local means (fast mode), run in strips so it reports progress and cancels.
+
+    A pixel's result depends only on pixels within patch_distance + patch_size // 2, so strips with
+    that much margin give exactly the whole-image result.
+    """
+    from skimage.restoration import denoise_nl_means
+
+    color, alpha = _split_alpha(image)
+    yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
+    level = _sigma_or_estimate(color, sigma) / 255.0
+    patch_size, patch_distance = 5, 6
+    margin = patch_distance + patch_size // 2 + 1
+    height, width = color.shape[:2]
+    rows = max(64, (1 << 20) // max(width, 1))
+    out = np.empty_like(color)
+    starts = list(range(0, height, rows))
+    for n, top in enumerate(starts):
+        bottom = min(top + rows, height)
+        lo, hi = max(top - margin, 0), min(bottom + margin, height)
+        strip = denoise_nl_means(
+            color[lo:hi],
+            h=strength * level,
+            sigma=level,
+            patch_size=patch_size,
+            patch_distance=patch_distance,
+            fast_mode=True,
+            channel_axis=-1,
+        )
+        out[top:bottom] = strip.reshape(hi - lo, width, -1)[top - lo : bottom - lo]
+        yield ctx.progress((n + 1) / len(starts), f"denoising rows {bottom}/{height}")
+    return _join_alpha(out, alpha)
+
+
+register(
+    MethodCard(
+        id="denoise-learned",
+        task="denoise",
+        name="Learned denoiser",
+        kind="learned",
+        description="Removes grain and sensor noise with a network trained by Lacuna; finds the noise level.",
+        params=(
+            SIGMA,
+            Param("ensemble", False, "average 8 rotated/flipped passes: a little better, 8× slower"),
+        ),
+        weights=(GRAY_WEIGHTS, COLOR_WEIGHTS),
+        speed="medium",
+        default=True,
+    ),
+    _run_learned,
+)
+
+register(
+    MethodCard(
+        id="denoise-zero-shot",
+        task="denoise",
+        name="Zero-shot denoiser (Noise2Noise)",
+        kind="zero-shot",
+        description="Learns the noise from this image alone: no weights, any modality; takes minutes.",
+        params=(
+            Param("iterations", 2000, "training steps on the image", minimum=50, maximum=20000),
+            Param("ensemble", True, "average 8 rotated/flipped passes of the fitted network"),
+            Param("train_size", 512, "larger images are fitted on random crops of this size", 64, 4096),
+        ),
+        speed="slow",
+    ),
+    _run_zero_shot,
+)
+
+register(
+    MethodCard(
+        id="denoise-nlmeans",
+        task="denoise",
+        name="Non-local means",
+        kind="classical",
+        description="Averages similar patches (scikit-image); no network, predictable, softer on texture.",
+        params=(
+            SIGMA,
+            Param("strength", 0.6, "filter strength h as a multiple of σ", minimum=0.1, maximum=3.0),
+        ),
+        speed="medium",
+    ),
+    _run_nl_means,
+)
