@@ -98,9 +98,18 @@ class VolumeDoc:
 
     @property
     def value_range(self) -> tuple[float, float]:
+        """The range methods normalise by: the data's own min..max, within `stored_range`.
+
+        Not the stored type's full range: a 16-bit CT can hold -32768..32767 HU but uses a few
+        thousand of them, and an MR stored in 12 bits often uses a tenth of 0..4095; normalising by
+        the type would hand networks an almost uniform grey image.
+        """
+        lo, hi = float(np.nanmin(self.pixels)), float(np.nanmax(self.pixels))
         if self.stored_range is not None:
-            return self.stored_range
-        return float(np.nanmin(self.pixels)), float(np.nanmax(self.pixels))
+            lo, hi = max(lo, self.stored_range[0]), min(hi, self.stored_range[1])
+        if not hi > lo:
+            return self.stored_range if self.stored_range is not None else (lo, lo + 1.0)
+        return lo, hi
 
     def with_pixels(self, pixels: np.ndarray) -> VolumeDoc:
         clone = copy.copy(self)

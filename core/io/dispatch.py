@@ -20,14 +20,14 @@ def sniff(path: Path) -> str:
     """'image', 'dicom', 'nifti', 'audio' or '' from the magic bytes, falling back to the name."""
     with open(path, "rb") as fh:
         head = fh.read(352)
+    if head[128:132] == b"DICM":  # first: a DICOM preamble may itself look like a TIFF header
+        return "dicom"
     if head[:8] == b"\x89PNG\r\n\x1a\n" or head[:3] == b"\xff\xd8\xff" or head[:2] == b"BM":
         return "image"
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+") or head[:6] in (b"GIF87a", b"GIF89a"):
         return "image"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image"
-    if head[128:132] == b"DICM":
-        return "dicom"
     if head[:4] in (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"riff") or head[:3] == b"ID3":
         return "audio"
     if head[344:348] in (b"n+1\x00", b"ni1\x00") or head[4:8] in (b"n+2\x00", b"ni2\x00"):
