@@ -1,0 +1,149 @@
+"""`lacuna bench denoise --set FOLDER --sigma S [--method ID ...] [--device D] [--limit N] [--json]`.
+
+The protocol of the denoising literature (DnCNN, FFDNet, DRUNet):
+- Gaussian noise of σ on the 0-255 scale, one fixed seed per image (`default_rng(seed + index)`),
+  added in floating point and *not* clipped;
+- gray sets (Set12, BSD68) are read as gray, color sets (CBSD68, McMaster) as RGB;
+- the result is clipped to [0, 255] and rounded to 8 bits, as the published figures were;
+- PSNR and SSIM over the whole image.
+
+Each method runs through `core.repair.run_repair`, the path the app uses. The noisy image goes in as an
+8-bit document holding unclipped float values: the engine normalises by the 0..255 range without
+clipping its input, so the network sees exactly image + noise, and clips only its output. Methods with
+a `sigma` parameter are told the true σ (non-blind, like the published figures); pass `--blind` to
+make them estimate it. Speed is the median over images of seconds per megapixel on the device used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+from core.bench.common import emit, load_set
+from core.bench.metrics import psnr, ssim
+from core.documents import ImageDoc
+from core.repair_cli import parse_params
+from core.runtime.context import RunContext
+
+GRAY_SETS = {"set12", "bsd68", "classic5"}
+
+
+def add_noise(clean: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+    """clean (0..255) + N(0, σ²), float, unclipped."""
+    rng = np.random.default_rng(seed)
+    return clean + rng.normal(0.0, sigma, clean.shape)
+
+
+def noisy_document(noisy: np.ndarray) -> ImageDoc:
+    """An 8-bit document with unclipped float values (see the module docstring)."""
+    mode = "L" if noisy.shape[2] == 1 else "RGB"
+    return ImageDoc(pixels=noisy[None].astype(np.float32), dtype="uint8", mode=mode, format="PNG")
+
+
+def device_name(ctx: RunContext) -> str:
+    import torch
+
+    device = ctx.torch_device()
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"CPU: {model}, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lacuna bench denoise", description=__doc__.split("\n")[0])
+    p.add_argument("--set", required=True, help="folder of clean images (a bench set)")
+    p.add_argument("--sigma", type=float, required=True, help="noise σ on the 0-255 scale")
+    p.add_argument("--method", nargs="+", default=None, help="method ids (default: every denoise method)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    p.add_argument("--limit", type=int, default=0, help="only the first N images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--color", choices=["auto", "gray", "rgb"], default="auto", help="how to read the set")
+    p.add_argument("--blind", action="store_true", help="do not tell methods σ; they estimate it")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="for methods that take K")
+    p.add_argument("--json", action="store_true")
+    return p
+
+
+def _is_gray(folder: str, choice: str) -> bool:
+    if choice != "auto":
+        return choice == "gray"
+    from pathlib import Path
+
+    return Path(folder).name.lower() in GRAY_SETS
+
+
+def main(argv: list[str]) -> int:
+    from core.methods import get_method, methods
+    from core.repair import run_repair
+
+    args = build_parser().parse_args(argv)
+    ids = args.method or [card.id for card in methods("denoise") if card.available]
+    cards = {mid: get_method(mid).card for mid in ids}
+    extra = parse_params(args.param)
+    gray = _is_gray(args.set, args.color)
+    images = load_set(args.set, gray=gray)
+    if args.limit:
+        images = images[: args.limit]
+    ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed)
+
+    rows: list[dict[str, Any]] = []
+    scores: dict[str, dict[str, list[float]]] = {mid: {"psnr": [], "ssim": [], "spmp": []} for mid in ids}
+    noisy_psnr = []
+    for index, (name, clean) in enumerate(images):
+        noisy = add_noise(clean, args.sigma, args.seed + index)
+        noisy_psnr.append(psnr(noisy, clean))
+        row: dict[str, Any] = {"image": name}
+        megapixels = clean.shape[0] * clean.shape[1] / 1e6
+        for mid, card in cards.items():
+            names = {p.name for p in card.params}
+            params = {k: v for k, v in extra.items() if k in names}
+            if "sigma" in names and not args.blind:
+                params["sigma"] = args.sigma
+            started = time.perf_counter()
+            result = run_repair(noisy_document(noisy), "denoise", method=mid, ctx=ctx, **params)
+            seconds = time.perf_counter() - started
+            out = np.round(np.clip(result.pixels[0].astype(np.float64), 0.0, 255.0))
+            p, s = psnr(out, clean), ssim(out, clean)
+            scores[mid]["psnr"].append(p)
+            scores[mid]["ssim"].append(s)
+            scores[mid]["spmp"].append(seconds / megapixels)
+            row[f"{mid} PSNR"] = round(p, 3)
+            row[f"{mid} SSIM"] = round(s, 4)
+        rows.append(row)
+
+    summary: dict[str, Any] = {
+        "set": args.set,
+        "images": len(images),
+        "read as": "gray" if gray else "RGB",
+        "sigma": args.sigma,
+        "sigma given to methods": not args.blind,
+        "seed": args.seed,
+        "device": device_name(ctx),
+        "noisy PSNR": round(float(np.mean(noisy_psnr)), 3),
+    }
+    for mid in ids:
+        summary[f"{mid} PSNR"] = round(float(np.mean(scores[mid]["psnr"])), 3)
+        summary[f"{mid} SSIM"] = round(float(np.mean(scores[mid]["ssim"])), 4)
+        summary[f"{mid} s/MP"] = round(float(median(scores[mid]["spmp"])), 3)
+    extras = f", {' '.join(args.param)}" if args.param else ""
+    title = f"Denoising, σ={args.sigma:g}, {os.path.basename(os.path.normpath(args.set))}{extras}"
+    emit(rows, summary, args.json, title)
+    return 0
