@@ -1,11 +1,12 @@
 """Short-time Fourier analysis and synthesis (torch, no torchaudio) with perfect reconstruction.
 
-Every audio method uses a *rate-normalised* frame: a 32 ms periodic Hann window with a hop of a quarter
-of it, so the bins have the same width in Hz (~31 Hz) and the frames the same duration (8 ms) at any
-sample rate. At 16 kHz this is exactly the grid the learned model was trained on (n_fft 512, hop 128).
+Framing and overlap-add are done by hand around `torch.fft`. Every audio method uses a
+*rate-normalised* frame: a 32 ms periodic Hann window with a hop of a quarter of it, so the bins have
+the same width in Hz (~31 Hz) and the frames the same duration (8 ms) at any sample rate. At 16 kHz
+this is exactly the grid the learned model was trained on (n_fft 512, hop 128).
 
 The Hann window at 75% overlap satisfies the NOLA condition, so `istft(stft(x))` returns `x` to
-rounding error; `torch.istft` divides by the summed squared window, which makes the pair a least-squares
+rounding error; dividing the overlap-add by the summed squared window makes the pair a least-squares
 inverse for modified spectrograms as well (Griffin & Lim 1984).
 """
 
@@ -21,9 +22,9 @@ MODEL_RATE = 16000  # the learned model's working rate; lower rates are upsample
 
 
 def frame_params(sample_rate: int) -> tuple[int, int]:
-    """(n_fft, hop) for a 32 ms window with 75% overlap at `sample_rate` (n_fft even)."""
-    n_fft = 2 * max(8, int(round(FRAME_SECONDS * sample_rate / 2)))
-    return n_fft, n_fft // 4
+    """(n_fft, hop) for a 32 ms window with 75% overlap at `sample_rate` (n_fft a multiple of 4)."""
+    hop = max(4, int(round(FRAME_SECONDS * sample_rate / 4)))
+    return 4 * hop, hop
 
 
 def _window(n_fft: int, like: torch.Tensor) -> torch.Tensor:
@@ -32,27 +33,34 @@ def _window(n_fft: int, like: torch.Tensor) -> torch.Tensor:
 
 
 def stft(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    """Complex STFT (..., n_fft // 2 + 1, frames) of real signals (..., N); frame t is centred on t * hop."""
-    shape = x.shape
-    flat = x.reshape(-1, shape[-1])
-    spec = torch.stft(
-        flat,
-        n_fft,
-        hop_length=hop,
-        window=_window(n_fft, flat),
-        center=True,
-        pad_mode="constant",
-        return_complex=True,
-    )
-    return spec.reshape(*shape[:-1], *spec.shape[-2:])
+    """Complex STFT (..., n_fft // 2 + 1, frames) of real signals (..., N); frame t is centred on t * hop.
+
+    The signal is zero-padded by half a window at both ends (`torch.stft(center=True,
+    pad_mode="constant")` gives the same numbers; framing by hand is several times faster on the CPU).
+    """
+    padded = torch.nn.functional.pad(x, (n_fft // 2, n_fft // 2))
+    frames = padded.unfold(-1, n_fft, hop) * _window(n_fft, x)
+    return torch.fft.rfft(frames, dim=-1).transpose(-1, -2)
 
 
 def istft(spec: torch.Tensor, n_fft: int, hop: int, length: int) -> torch.Tensor:
-    """Least-squares inverse of `stft` (exact for an unmodified spectrogram)."""
-    shape = spec.shape
-    flat = spec.reshape(-1, *shape[-2:])
-    x = torch.istft(flat, n_fft, hop_length=hop, window=_window(n_fft, flat), center=True, length=length)
-    return x.reshape(*shape[:-2], length)
+    """Least-squares inverse of `stft`: windowed overlap-add divided by the summed squared window
+    (exact for an unmodified spectrogram)."""
+    if n_fft != 4 * hop:
+        raise ValueError("istft expects hop = n_fft / 4")
+    window = _window(n_fft, spec)
+    frames = torch.fft.irfft(spec.transpose(-1, -2), n=n_fft, dim=-1) * window  # (..., T, n)
+    count = frames.shape[-2]
+    out = frames.new_zeros(*frames.shape[:-2], count + 3, hop)
+    for k in range(4):  # quarter k of frame t lands on block t + k
+        out[..., k : k + count, :] += frames[..., k * hop : (k + 1) * hop]
+    wsum = window.new_zeros(count + 3, hop)
+    for k in range(4):
+        wsum[k : k + count] += (window[k * hop : (k + 1) * hop] ** 2)[None]
+    out = out.flatten(-2)
+    wsum = wsum.flatten()
+    start = n_fft // 2
+    return out[..., start : start + length] / wsum[start : start + length].clamp_min(1e-8)
 
 
 def n_frames(length: int, hop: int) -> int:

@@ -1,0 +1,255 @@
+"""Filling selections of a recording: windows, channels, and the time-domain and spectral paths.
+
+Only a window around each selection is processed (the gap plus the context the method needs), and
+only the selected samples (plus a 2 ms crossfade just outside a time gap) are written back; every other
+sample of the document is returned bit-identical.
+
+Two kinds of fillers:
+- time-domain fillers (silence, linear crossfade, AR) fill samples [start, stop) of one channel; for a
+  time-frequency selection their output replaces only the selected STFT bins;
+- spectral fillers (the learned network, the deep prior) fill the log-magnitude of the unknown bins;
+  the phase is then recovered by Griffin-Lim with the known bins and known samples clamped
+  (`core.audio.phase`), starting from an AR fill's phase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.audio import ar
+from core.audio.selection import Selection, as_selections
+from core.audio.stft import MODEL_RATE, frame_params, resample
+from core.documents import AudioDoc
+from core.runtime.context import Progress, RunContext
+
+CROSSFADE_SECONDS = 0.002
+MAX_CONTEXT_SECONDS = 1.0  # spectral fillers read max(context, gap) each side, at most this
+LSAR_INIT_MAX = 4096  # samples; longer gaps start the phase from a cheaper AR extrapolation
+
+TimeFill = Callable[[np.ndarray, int, int, int], np.ndarray]
+
+
+# --- time-domain fillers: (x (W,), start, stop, sample_rate) -> (W,) --------------------------------
+def fill_silence(x: np.ndarray, start: int, stop: int, sample_rate: int) -> np.ndarray:
+    y = x.copy()
+    y[start:stop] = 0.0
+    return y
+
+
+def fill_crossfade(x: np.ndarray, start: int, stop: int, sample_rate: int) -> np.ndarray:
+    """Packet-loss-concealment baseline: the audio just before the gap fading out while the audio just
+    after it fades in (linear ramps), zero where the recording has no such context."""
+    gap = stop - start
+    before = np.zeros(gap)
+    after = np.zeros(gap)
+    take = min(gap, start)
+    before[gap - take :] = x[start - take : start]
+    take = min(gap, len(x) - stop)
+    after[:take] = x[stop : stop + take]
+    ramp = (np.arange(gap) + 0.5) / gap
+    y = x.copy()
+    y[start:stop] = (1.0 - ramp) * before + ramp * after
+    return y
+
+
+def fill_ar(x: np.ndarray, start: int, stop: int, sample_rate: int, order_ms: float = 20.0) -> np.ndarray:
+    order = ar.default_order(sample_rate, order_ms)
+    return ar.interpolate(x, start, stop, order=order, sample_rate=sample_rate)
+
+
+def time_context(method: str, gap: int, sample_rate: int, order_ms: float = 20.0) -> int:
+    """Samples of context each side a time-domain filler reads."""
+    if method == "silence":
+        return 0
+    if method == "crossfade":
+        return gap
+    return ar.context_length(gap, ar.default_order(sample_rate, order_ms))
+
+
+@dataclass
+class SpectralFill:
+    """A spectral filler: `fill(logmag, unknown, ctx)` is a generator returning the filled log-magnitude
+    (all torch tensors (C, F, T)); it runs at `max(rate, MODEL_RATE)` with the rate-normalised frame."""
+
+    fill: Callable[..., Generator[Progress, None, Any]]
+    context_seconds: float = 0.3
+    gl_iterations: int = 32
+    device: Any = "cpu"
+
+
+# --- the driver -----------------------------------------------------------------------------------
+def fill_document(
+    doc: AudioDoc,
+    selection: Any,
+    ctx: RunContext,
+    time_fill: TimeFill | None = None,
+    time_context_fn: Callable[[int, int], int] | None = None,
+    spectral: SpectralFill | None = None,
+) -> Generator[Progress, None, AudioDoc]:
+    """Fill every selection of `doc` with one filler; returns a new document."""
+    samples = np.asarray(doc.samples)
+    length, channels = samples.shape
+    selections = as_selections(selection, length, channels)
+    out = samples.copy()
+    rate = int(doc.sample_rate)
+    for index, sel in enumerate(selections):
+        sub = ctx.sub(index / len(selections), (index + 1) / len(selections))
+        yield sub.progress(0.0, f"selection {index + 1} of {len(selections)}")
+        chans = list(sel.channels) if sel.channels is not None else list(range(channels))
+        a, b = max(sel.span[0], 0), min(sel.span[1], length)
+        if spectral is not None:
+            n_fft = frame_params(max(rate, MODEL_RATE))[0] * rate // max(rate, MODEL_RATE)
+            context = min(max(spectral.context_seconds * rate, b - a), MAX_CONTEXT_SECONDS * rate)
+            margin = int(context) + 2 * n_fft
+        else:
+            n_fft = frame_params(rate)[0]
+            margin = time_context_fn(b - a, rate) + 2 * n_fft
+        lo, hi = max(0, a - margin), min(length, b + margin)
+        window = out[lo:hi, chans].T.astype(np.float64)  # (C, W), earlier fills included
+        local = sel.shifted(-lo)
+        if spectral is not None:
+            filled = yield from _spectral_path(window, local, rate, spectral, sub)
+        else:
+            filled = _time_path(window, local, rate, time_fill)
+        r0, r1, weight = _write_range(local, window, filled, rate)
+        blended = window[:, r0:r1] + weight * (filled[:, r0:r1] - window[:, r0:r1])
+        out[lo + r0 : lo + r1, chans] = blended.T.astype(out.dtype)
+        yield sub.progress(1.0, f"selection {index + 1} filled")
+    return doc.with_samples(out)
+
+
+def _write_range(sel: Selection, window: np.ndarray, filled: np.ndarray, rate: int):
+    """Which samples of the window to write back, with the crossfade weights (local coordinates)."""
+    width = window.shape[1]
+    if sel.kind == "time":
+        fade = int(round(CROSSFADE_SECONDS * rate))
+        a, b = max(sel.span[0], 0), min(sel.span[1], width)
+        r0, r1 = max(0, a - fade), min(width, b + fade)
+        pos = np.arange(r0, r1)
+        weight = np.ones(r1 - r0)
+        weight[pos < a] = (pos[pos < a] - (a - fade) + 1) / (fade + 1)
+        weight[pos >= b] = ((b + fade) - pos[pos >= b]) / (fade + 1)
+        return r0, r1, weight
+    # A T-F selection: wherever the fill differs (frames holding selected bins), weight 1.
+    changed = np.flatnonzero(np.any(filled != window, axis=0))
+    if changed.size == 0:
+        return 0, 0, np.ones(0)
+    return int(changed[0]), int(changed[-1]) + 1, np.ones(int(changed[-1]) + 1 - int(changed[0]))
+
+
+def _stft_grid(rate_doc: int, rate_proc: int, n_fft: int, hop: int, frames: int):
+    """Bin frequencies, frame centres (in samples of the document) and half-window of a grid."""
+    scale = rate_doc / rate_proc
+    freqs = np.arange(n_fft // 2 + 1) * rate_proc / n_fft
+    return freqs, np.arange(frames) * hop * scale, n_fft / 2 * scale
+
+
+def _time_path(window: np.ndarray, sel: Selection, rate: int, time_fill: TimeFill) -> np.ndarray:
+    a, b = max(sel.span[0], 0), min(sel.span[1], window.shape[1])
+    filled = np.stack([time_fill(ch, a, b, rate) for ch in window])
+    if sel.kind == "time":
+        return filled
+    # Time-frequency selection: only the selected bins take the fill's STFT.
+    import torch
+
+    from core.audio.stft import istft, stft
+
+    n_fft, hop = frame_params(rate)
+    orig = stft(torch.from_numpy(window), n_fft, hop)
+    new = stft(torch.from_numpy(filled), n_fft, hop)
+    freqs, centres, half = _stft_grid(rate, rate, n_fft, hop, orig.shape[-1])
+    unknown = torch.from_numpy(sel.bins(freqs, centres, half))
+    mixed = istft(torch.where(unknown, new, orig), n_fft, hop, window.shape[1]).numpy()
+    touched = np.flatnonzero(unknown.numpy().any(axis=0))
+    out = window.copy()
+    if touched.size:
+        r0 = max(0, int(np.floor(centres[touched[0]] - half)))
+        r1 = min(window.shape[1], int(np.ceil(centres[touched[-1]] + half)))
+        out[:, r0:r1] = mixed[:, r0:r1]
+    return out
+
+
+def _ar_init(x: np.ndarray, start: int, stop: int, rate: int) -> np.ndarray:
+    """LSAR for short gaps; two-sided extrapolation (O(G p) instead of O(G^2)) for long ones."""
+    order = ar.default_order(rate)
+    if stop - start <= LSAR_INIT_MAX:
+        return ar.interpolate(x, start, stop, order=order, iterations=1)
+    return ar.extrapolate(x, start, stop, order)
+
+
+def _spectral_path(
+    window: np.ndarray, sel: Selection, rate: int, spectral: SpectralFill, ctx: RunContext
+) -> Generator[Progress, None, np.ndarray]:
+    import torch
+
+    from core.audio.phase import griffin_lim
+    from core.audio.stft import log_magnitude, magnitude_from_log, stft
+
+    proc = max(rate, MODEL_RATE)
+    x = resample(window, rate, proc, axis=1).astype(np.float64) if proc != rate else window
+    width = x.shape[1]
+    n_fft, hop = frame_params(proc)
+    is_time = sel.kind == "time"
+    a = int(np.floor(max(sel.span[0], 0) * proc / rate))
+    b = int(np.ceil(min(sel.span[1], window.shape[1]) * proc / rate))
+    if is_time:
+        x = x.copy()
+        x[:, a:b] = 0.0  # the gap's samples are unknown whatever they hold
+    device = torch.device(spectral.device)
+    signal = torch.from_numpy(x).float().to(device)
+    spec = stft(signal, n_fft, hop)
+    freqs, centres, half = _stft_grid(rate, proc, n_fft, hop, spec.shape[-1])
+    unknown = torch.from_numpy(sel.bins(freqs, centres, half)).to(device).expand(spec.shape).contiguous()
+    logmag = yield from spectral.fill(log_magnitude(spec), unknown, ctx.sub(0.0, 0.6))
+    magnitude = magnitude_from_log(logmag)
+    frames = np.flatnonzero(unknown[0].cpu().numpy().any(axis=0))
+    if frames.size == 0:
+        return window.copy()
+    # Phase recovery only near the unknown frames: a segment starting on a frame boundary, reaching
+    # two windows past them, so its frames are the window's frames and the clamped context is enough.
+    first = max(0, int(frames[0]) - 2 * (n_fft // hop))
+    s0, s1 = first * hop, min(width, (int(frames[-1]) + 2 * (n_fft // hop)) * hop)
+    t1 = first + s1 // hop - s0 // hop + 1
+    seg = slice(s0, s1)
+    if is_time:
+        # Start from an AR fill: its phase continues the context coherently near the gap's edges.
+        init = np.stack([_ar_init(ch, a, b, proc) for ch in x])[:, seg]
+        init_t = torch.from_numpy(init).float().to(device)
+        sample_known = torch.ones(width, dtype=torch.bool, device=device)
+        sample_known[a:b] = False
+        sample_known = sample_known[seg].expand_as(init_t)
+    else:
+        init_t, sample_known = signal[:, seg], None
+    yield ctx.progress(0.7, "recovering the phase")
+    part = signal[:, seg]
+    known = stft(part, n_fft, hop)
+    y_part = griffin_lim(
+        magnitude[..., first:t1],
+        known,
+        unknown[..., first:t1],
+        init_t,
+        n_fft,
+        hop,
+        iterations=spectral.gl_iterations,
+        signal=part if is_time else None,
+        sample_known=sample_known,
+    )
+    y = x.copy()
+    y[:, seg] = y_part.double().cpu().numpy()
+    if is_time:
+        y[:, :a] = x[:, :a]  # bit-exact context at the processing rate (the crossfade blends the edge)
+        y[:, b:] = x[:, b:]
+    if proc != rate:
+        y = resample(y, proc, rate, axis=1).astype(np.float64)[:, : window.shape[1]]
+    if not is_time:
+        # Only frames holding selected bins may change; elsewhere keep the recording exactly.
+        out = window.copy()
+        r0 = max(0, int(np.floor(centres[frames[0]] - half)))
+        r1 = min(window.shape[1], int(np.ceil(centres[frames[-1]] + half)))
+        out[:, r0:r1] = y[:, r0:r1]
+        return out
+    return y

@@ -1,0 +1,171 @@
+"""What a person selected as damaged: a time span, a time-frequency rectangle or a painted T-F mask.
+
+Positions are in samples of the document, frequencies in Hz, so a selection does not depend on the
+spectrogram it was drawn on. Each selection can say which bins of *any* STFT grid it covers
+(`bins`), which is how a method working on its own grid (another FFT size, another rate) sees it.
+
+A time span means the samples are lost (a dropout): every frame whose window touches it is unknown.
+A T-F selection means the samples are there but some bins are spoiled (a click, a cough, a whistle):
+only those bins are replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import MethodError
+
+
+def _touching(centres: np.ndarray, half_window: float, start: float, stop: float) -> np.ndarray:
+    """Frames (centred at `centres`, in samples) whose window overlaps samples [start, stop)."""
+    return (centres - half_window < stop) & (centres + half_window > start)
+
+
+def _band(freqs: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
+    """Bins whose band (centre +- half a bin) overlaps [low_hz, high_hz]."""
+    half_bin = (freqs[1] - freqs[0]) / 2 if len(freqs) > 1 else 0.0
+    return (freqs + half_bin > low_hz) & (freqs - half_bin < high_hz)
+
+
+@dataclass(frozen=True)
+class TimeSpan:
+    """Samples [start, stop) are missing or ruined, at every frequency."""
+
+    start: int
+    stop: int
+    channels: tuple[int, ...] | None = None  # None: every channel
+
+    kind = "time"
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return int(self.start), int(self.stop)
+
+    def bins(self, freqs: np.ndarray, centres: np.ndarray, half_window: float) -> np.ndarray:
+        """(len(freqs), len(centres)) bool: the STFT bins this selection spoils, on any grid.
+
+        freqs: bin centres in Hz; centres: frame centres in samples of the recording; half_window:
+        half the analysis window in samples of the recording.
+        """
+        touched = _touching(centres, half_window, self.start, self.stop)
+        return np.broadcast_to(touched, (len(freqs), len(centres))).copy()
+
+    def shifted(self, delta: int) -> TimeSpan:
+        return TimeSpan(self.start + delta, self.stop + delta, self.channels)
+
+
+@dataclass(frozen=True)
+class TFRect:
+    """Bins between low_hz and high_hz during samples [start, stop) are spoiled."""
+
+    start: int
+    stop: int
+    low_hz: float
+    high_hz: float
+    channels: tuple[int, ...] | None = None
+
+    kind = "tf"
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return int(self.start), int(self.stop)
+
+    def bins(self, freqs: np.ndarray, centres: np.ndarray, half_window: float) -> np.ndarray:
+        touched = _touching(centres, half_window, self.start, self.stop)
+        return _band(freqs, self.low_hz, self.high_hz)[:, None] & touched[None, :]
+
+    def shifted(self, delta: int) -> TFRect:
+        return TFRect(self.start + delta, self.stop + delta, self.low_hz, self.high_hz, self.channels)
+
+
+@dataclass(frozen=True, eq=False)
+class TFMask:
+    """A painted mask on a spectrogram grid: `mask[row, column]`, rows linear from 0 Hz to `max_hz`,
+    column j covering samples [start + j * step, start + (j + 1) * step)."""
+
+    mask: np.ndarray
+    start: int
+    step: int
+    max_hz: float
+    channels: tuple[int, ...] | None = None
+    _bounds: tuple[int, int] = field(init=False, repr=False)
+
+    kind = "tf"
+
+    def __post_init__(self) -> None:
+        mask = np.asarray(self.mask, bool)
+        if mask.ndim != 2:
+            raise MethodError(f"a painted selection must be a 2-D mask, not shape {mask.shape}")
+        object.__setattr__(self, "mask", mask)
+        cols = np.flatnonzero(mask.any(axis=0))
+        if cols.size == 0:
+            bounds = (int(self.start), int(self.start))
+        else:
+            bounds = (int(self.start + cols[0] * self.step), int(self.start + (cols[-1] + 1) * self.step))
+        object.__setattr__(self, "_bounds", bounds)
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self._bounds
+
+    def bins(self, freqs: np.ndarray, centres: np.ndarray, half_window: float) -> np.ndarray:
+        rows, cols = self.mask.shape
+        # Painted columns each frame's window overlaps; column j covers [start + j step, +step).
+        c0 = np.clip(np.floor((centres - half_window - self.start) / self.step).astype(int), 0, cols)
+        c1 = np.clip(np.ceil((centres + half_window - self.start) / self.step).astype(int), 0, cols)
+        csum = np.concatenate([np.zeros((rows, 1), int), np.cumsum(self.mask, axis=1)], axis=1)
+        per_frame = (csum[:, c1] - csum[:, c0]) > 0  # (rows, frames)
+        # Painted rows (row r covers r * row_hz +- row_hz / 2) overlapping each bin's band.
+        half_bin = (freqs[1] - freqs[0]) / 2 if len(freqs) > 1 else 0.0
+        row_hz = self.max_hz / max(rows - 1, 1)
+        r0 = np.clip(np.floor((freqs - half_bin) / row_hz - 0.5).astype(int) + 1, 0, rows)
+        r1 = np.maximum(np.clip(np.ceil((freqs + half_bin) / row_hz + 0.5).astype(int), 0, rows), r0)
+        rsum = np.concatenate([np.zeros((1, len(centres)), int), np.cumsum(per_frame, axis=0)], axis=0)
+        return (rsum[r1] - rsum[r0]) > 0
+
+    def shifted(self, delta: int) -> TFMask:
+        return TFMask(self.mask, self.start + delta, self.step, self.max_hz, self.channels)
+
+
+Selection = TimeSpan | TFRect | TFMask
+
+
+def as_selections(selection, length: int, channels: int) -> list[Selection]:
+    """Check one selection or a sequence of them against a recording; clear errors for empty ones."""
+    if selection is None:
+        raise MethodError("nothing is selected: select the damaged part of the recording first")
+    items: Sequence = (
+        [selection] if isinstance(selection, TimeSpan | TFRect | TFMask) else list(_iter(selection))
+    )
+    if not items:
+        raise MethodError("nothing is selected: select the damaged part of the recording first")
+    checked = []
+    for item in items:
+        if not isinstance(item, TimeSpan | TFRect | TFMask):
+            raise MethodError(f"an audio selection must be a TimeSpan, TFRect or TFMask, not {item!r}")
+        start, stop = item.span
+        if stop <= start:
+            raise MethodError(f"the selection is empty ({start}..{stop}): select at least one sample")
+        if stop <= 0 or start >= length:
+            raise MethodError(
+                f"the selection {start}..{stop} lies outside the recording (0..{length} samples)"
+            )
+        if isinstance(item, TFRect) and item.high_hz <= item.low_hz:
+            raise MethodError(f"the selection's band {item.low_hz:.0f}-{item.high_hz:.0f} Hz is empty")
+        if item.channels is not None:
+            bad = [c for c in item.channels if not 0 <= c < channels]
+            if bad or not item.channels:
+                names = list(item.channels)
+                raise MethodError(f"the selection names channels {names}; the file has {channels}")
+        checked.append(item)
+    return checked
+
+
+def _iter(selection) -> Iterable:
+    try:
+        return iter(selection)
+    except TypeError as exc:
+        raise MethodError(f"an audio selection must be a TimeSpan, TFRect or TFMask: {selection!r}") from exc

@@ -1,0 +1,174 @@
+"""Audio gap filling (`fill-gap`): learned spectrogram inpainting, LSAR, a deep prior, and baselines.
+
+Every method takes an AudioDoc and a selection (`core.audio.selection`: TimeSpan, TFRect, TFMask, or
+a list of them), yields progress and returns a new AudioDoc in which only the selected samples (plus a
+2 ms crossfade outside a time gap) differ. torch is imported only when a method runs.
+"""
+
+from __future__ import annotations
+
+from core.methods.registry import MethodCard, Param, register
+
+WEIGHTS = "fill-gap.safetensors"
+DEFAULT_THRESHOLD_MS = 50.0  # auto: AR up to this gap length, the network above (tuned on train clips)
+
+_SPECTRAL = dict(operates_on="audio", modalities=("audio",), needs_mask=True)
+
+
+def _gap_ms(selections, rate: int) -> float:
+    return max((s.span[1] - s.span[0]) for s in selections) * 1000.0 / rate
+
+
+def _device(ctx) -> str:
+    return str(ctx.torch_device())
+
+
+def _time_method(name: str, **options):
+    def run(doc, selection, ctx, **params):
+        from core.audio import fill
+
+        fillers = {
+            "silence": fill.fill_silence,
+            "crossfade": fill.fill_crossfade,
+            "ar": lambda x, a, b, r: fill.fill_ar(x, a, b, r, order_ms=params.get("order_ms", 20.0)),
+        }
+        context = lambda gap, rate: fill.time_context(name, gap, rate, params.get("order_ms", 20.0))  # noqa: E731
+        return (yield from fill.fill_document(doc, selection, ctx, fillers[name], context))
+
+    return run
+
+
+def _learned_spectral(ctx, context_ms: float, gl_iterations: int):
+    from core.archs import cached_weights
+    from core.audio import fill, specnet
+    from core.methods.registry import WEIGHTS_DIR
+
+    device = ctx.torch_device()
+    model, _info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
+
+    def predict(logmag, unknown, sub):
+        yield sub.progress(0.1, "predicting the missing spectrogram")
+        return specnet.predict_logmag(model, logmag, unknown)
+
+    return fill.SpectralFill(predict, context_ms / 1000.0, gl_iterations, device)
+
+
+def run_learned(doc, selection, ctx, context_ms=300.0, gl_iterations=32):
+    from core.audio import fill
+
+    spectral = _learned_spectral(ctx, context_ms, gl_iterations)
+    return (yield from fill.fill_document(doc, selection, ctx, spectral=spectral))
+
+
+def run_dip(doc, selection, ctx, iterations=300, gl_iterations=32, seed=0):
+    from core.audio import fill
+    from core.audio.dip import dip_fill
+
+    def fit(logmag, unknown, sub):
+        return (yield from dip_fill(logmag, unknown, sub, iterations=iterations, seed=seed))
+
+    spectral = fill.SpectralFill(fit, 0.3, gl_iterations, ctx.torch_device())
+    return (yield from fill.fill_document(doc, selection, ctx, spectral=spectral))
+
+
+def run_auto(doc, selection, ctx, threshold_ms=DEFAULT_THRESHOLD_MS):
+    """AR for short gaps (its phase-exact extrapolation wins), the network for longer ones."""
+    from core.audio import fill
+    from core.audio.selection import as_selections
+
+    selections = as_selections(selection, doc.samples.shape[0], doc.channels)
+    learned_ready = LEARNED.available
+    short = [s for s in selections if not learned_ready or _gap_ms([s], doc.sample_rate) <= threshold_ms]
+    long = [s for s in selections if s not in short]
+    result = doc
+    if short:
+        context = lambda gap, rate: fill.time_context("ar", gap, rate)  # noqa: E731
+        sub = ctx.sub(0.0, 0.5 if long else 1.0)
+        result = yield from fill.fill_document(result, short, sub, fill.fill_ar, context)
+    if long:
+        sub = ctx.sub(0.5 if short else 0.0, 1.0)
+        result = yield from fill.fill_document(result, long, sub, spectral=_learned_spectral(ctx, 300.0, 32))
+    return result
+
+
+LEARNED = MethodCard(
+    id="fill-gap-learned",
+    task="fill-gap",
+    name="Spectrogram network",
+    kind="learned",
+    description="UNet fills the log-magnitude spectrogram; phase by context-clamped Griffin-Lim",
+    weights=(WEIGHTS,),
+    speed="fast",
+    params=(
+        Param("context_ms", 300.0, "context read on each side (at least the gap's length, ms)", 50.0, 1000.0),
+        Param("gl_iterations", 32, "Griffin-Lim iterations for the phase", 0, 500),
+    ),
+    **_SPECTRAL,
+)
+
+register(
+    MethodCard(
+        id="fill-gap-auto",
+        task="fill-gap",
+        name="Automatic",
+        kind="learned",
+        description=f"AR for gaps up to {DEFAULT_THRESHOLD_MS:.0f} ms, the spectrogram network above "
+        "(AR alone when its weights are missing)",
+        default=True,
+        params=(Param("threshold_ms", DEFAULT_THRESHOLD_MS, "longest gap given to AR (ms)", 0.0, 10000.0),),
+        **_SPECTRAL,
+    ),
+    run_auto,
+)
+register(LEARNED, run_learned)
+register(
+    MethodCard(
+        id="fill-gap-ar",
+        task="fill-gap",
+        name="Autoregressive (LSAR)",
+        kind="classical",
+        description="least-squares AR interpolation from both sides (Janssen); best for gaps up to ~50 ms",
+        params=(Param("order_ms", 20.0, "AR model length (ms of history)", 0.5, 100.0),),
+        **_SPECTRAL,
+    ),
+    _time_method("ar"),
+)
+register(
+    MethodCard(
+        id="fill-gap-dip",
+        task="fill-gap",
+        name="Deep prior",
+        kind="zero-shot",
+        description="an untrained UNet fitted to the clip's own spectrogram around the gap",
+        speed="slow",
+        params=(
+            Param("iterations", 300, "fitting iterations", 10, 5000),
+            Param("gl_iterations", 32, "Griffin-Lim iterations for the phase", 0, 500),
+            Param("seed", 0, "random seed of the network and its input"),
+        ),
+        **_SPECTRAL,
+    ),
+    run_dip,
+)
+register(
+    MethodCard(
+        id="fill-gap-crossfade",
+        task="fill-gap",
+        name="Linear crossfade (baseline)",
+        kind="classical",
+        description="the audio before the gap fades out as the audio after it fades in",
+        **_SPECTRAL,
+    ),
+    _time_method("crossfade"),
+)
+register(
+    MethodCard(
+        id="fill-gap-silence",
+        task="fill-gap",
+        name="Silence (baseline)",
+        kind="classical",
+        description="mutes the selection (time spans) or its bins (T-F selections)",
+        **_SPECTRAL,
+    ),
+    _time_method("silence"),
+)
