@@ -12,7 +12,7 @@ from core.io.atomic import full_suffix, resolve_target
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 DICOM_EXTS = {".dcm", ".dicom", ".ima"}
-NIFTI_EXTS = {".nii", ".nii.gz", ".hdr", ".img", ".mgz", ".mgh", ".mnc"}
+NIFTI_EXTS = {".nii", ".nii.gz", ".hdr", ".img", ".mgz", ".mgh", ".mnc", ".par", ".head"}
 AUDIO_EXTS = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".w64", ".rf64", ".caf", ".au"}
 
 

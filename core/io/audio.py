@@ -1,0 +1,137 @@
+"""Audio through soundfile (libsndfile): WAV, FLAC, Ogg Vorbis, MP3, AIFF and friends.
+
+Samples are float32 (frames, channels) in [-1, 1]. A result is saved with the source's sample
+rate, channel count and subtype (PCM_16, PCM_24, FLOAT, VORBIS, ...) unless `subtype=` asks for
+another, or the target format cannot hold it (then the format's default). Integer subtypes are
+clipped to [-1, 1] first so that loud repairs never wrap around.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.documents import AudioDoc
+from core.errors import ReadError, WriteError
+from core.io import limits, provenance
+from core.io.atomic import atomic_write
+
+WRITE_FORMATS = {
+    ".wav": "WAV",
+    ".flac": "FLAC",
+    ".ogg": "OGG",
+    ".oga": "OGG",
+    ".mp3": "MP3",
+    ".aif": "AIFF",
+    ".aiff": "AIFF",
+    ".w64": "W64",
+    ".rf64": "RF64",
+    ".caf": "CAF",
+    ".au": "AU",
+}
+FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
+METADATA_KEYS = (
+    "title",
+    "copyright",
+    "software",
+    "artist",
+    "comment",
+    "date",
+    "album",
+    "license",
+    "tracknumber",
+    "genre",
+)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def read_audio(path: Path) -> AudioDoc:
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise ReadError(f"{path.name}: not an audio file Lacuna can read ({_first_line(exc)})") from exc
+    if info.frames <= 0 or info.channels <= 0:
+        raise ReadError(f"{path.name}: the file contains no audio samples (0 frames)")
+    limits.check_samples(path, int(info.frames) * int(info.channels))
+    try:
+        with sf.SoundFile(str(path)) as f:
+            samples = f.read(dtype="float32", always_2d=True)
+            metadata = {k: v for k, v in f.copy_metadata().items() if v}
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise ReadError(f"{path.name}: the audio data is damaged ({_first_line(exc)})") from exc
+    if samples.shape[0] == 0:
+        raise ReadError(f"{path.name}: the file contains no audio samples (0 frames)")
+    return AudioDoc(
+        samples=np.ascontiguousarray(samples, dtype=np.float32),
+        sample_rate=int(info.samplerate),
+        path=path,
+        format=str(info.format),
+        subtype=str(info.subtype),
+        metadata=metadata,
+    )
+
+
+def choose_subtype(fmt: str, wanted: str | None, source: str) -> str:
+    import soundfile as sf
+
+    if wanted:
+        if not sf.check_format(fmt, wanted):
+            choices = ", ".join(sf.available_subtypes(fmt))
+            raise WriteError(f"{fmt} cannot hold subtype {wanted!r} (choose one of {choices})")
+        return wanted
+    if source and sf.check_format(fmt, source):
+        return source
+    return sf.default_subtype(fmt)
+
+
+def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **options: Any) -> Path:
+    import soundfile as sf
+
+    fmt = WRITE_FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise WriteError(
+            f"{target.name}: cannot save audio as {target.suffix or 'no extension'} "
+            f"(use {', '.join(sorted(WRITE_FORMATS))})"
+        )
+    if fmt not in sf.available_formats():
+        raise WriteError(f"{target.name}: this libsndfile cannot write {fmt}")
+    chosen = choose_subtype(fmt, subtype, doc.subtype)
+    samples = np.asarray(doc.samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    if samples.ndim != 2 or samples.shape[0] == 0:
+        raise WriteError(f"{target.name}: no samples to write (shape {samples.shape})")
+    if chosen not in FLOAT_SUBTYPES:
+        samples = np.clip(samples, -1.0, 1.0)
+    summary = provenance.summary(doc)
+
+    def write(tmp: Path) -> None:
+        with sf.SoundFile(
+            str(tmp),
+            "w",
+            samplerate=int(doc.sample_rate),
+            channels=samples.shape[1],
+            subtype=chosen,
+            format=fmt,
+        ) as f:
+            kept = [
+                (k, v)
+                for k, v in doc.metadata.items()
+                if k in METADATA_KEYS and k not in ("software", "comment")
+            ]
+            for key, value in (*kept, ("software", "Lacuna"), ("comment", summary)):
+                try:  # not every container has room for text (then the sidecar has it)
+                    setattr(f, key, value)
+                except (RuntimeError, sf.LibsndfileError):
+                    pass
+            f.write(samples)
+
+    return atomic_write(target, write)

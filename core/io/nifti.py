@@ -1,0 +1,213 @@
+"""NIfTI-1/2 (and the other volumes nibabel reads: MGH, MINC, PAR/REC, AFNI) through nibabel.
+
+Voxel (i, j, k) becomes pixel (frame k, row j, column i), so a slice is data[:, :, k] shown with i
+running across; a 4-D series (i, j, k, t) becomes t*k frames, time-major
+(`metadata["volumes"] = t`). The affine and the axis codes (`metadata["orientation"]`, e.g. RAS)
+are kept; spacing is (dk, dj, di) from the header zooms.
+
+On saving, integer data stays in the source's integer type when every value is a whole number that
+fits (and the source had no scaling); anything else is written as float32 with slope 1, intercept
+0, so nothing is rounded silently. Provenance goes into `descrip` and a NIfTI comment extension.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.documents import VolumeDoc
+from core.errors import ReadError, WriteError
+from core.io import limits, provenance
+from core.io.atomic import atomic_write
+
+COMMENT_EXTENSION = 6  # NIfTI extension code "comment"
+
+
+def read_nifti(path: Path) -> VolumeDoc:
+    import nibabel as nib
+    from nibabel.filebasedimages import ImageFileError
+
+    try:
+        img = nib.load(path)
+    except ImageFileError as exc:
+        raise ReadError(f"{path.name}: not a volume nibabel can read ({_first_line(exc)})") from exc
+    except FileNotFoundError as exc:
+        raise ReadError(f"{path.name}: a file it needs is missing ({exc.filename or exc})") from exc
+    except ModuleNotFoundError as exc:
+        raise ReadError(f"{path.name}: reading this kind of volume needs the package {exc.name!r}") from exc
+    except (OSError, ValueError, EOFError, KeyError) as exc:
+        raise ReadError(f"{path.name}: the volume is damaged ({_first_line(exc)})") from exc
+    if not hasattr(img.header, "get_zooms") or type(img).__name__.startswith("Cifti"):
+        raise ReadError(f"{path.name}: {type(img).__name__} files are not volumes Lacuna reads")
+    shape = tuple(int(s) for s in img.shape)
+    while len(shape) > 4 and shape[-1] == 1:
+        shape = shape[:-1]
+    if not 2 <= len(shape) <= 4:
+        raise ReadError(f"{path.name}: {len(shape)}-D data is not supported (2-D, 3-D or 4-D)")
+    limits.check_pixels(path, int(np.prod(shape, dtype=np.int64)))
+    try:
+        data = np.asarray(img.get_fdata(dtype=np.float32)).reshape(shape)
+    except FileNotFoundError as exc:
+        missing = Path(exc.filename).name if exc.filename else "its data file"
+        raise ReadError(f"{path.name}: the voxel data file {missing} is missing") from exc
+    except ModuleNotFoundError as exc:
+        raise ReadError(f"{path.name}: reading this kind of volume needs the package {exc.name!r}") from exc
+    except (OSError, ValueError, EOFError, MemoryError) as exc:
+        raise ReadError(f"{path.name}: the voxel data is damaged or truncated ({_first_line(exc)})") from exc
+    if data.ndim == 2:
+        data = data[:, :, None]
+    volumes = data.shape[3] if data.ndim == 4 else 1
+    if data.ndim == 3:
+        data = data[..., None]
+    # (i, j, k, t) -> (t, k, j, i) -> (t*k, j, i, 1)
+    frames = np.ascontiguousarray(data.transpose(3, 2, 1, 0)).reshape(-1, data.shape[1], data.shape[0])
+    header = img.header
+    affine = np.asarray(img.affine, dtype=np.float64)
+    # spacing from the affine's columns (what the data means in mm), as the writer will store it
+    zooms = [float(z) for z in np.linalg.norm(affine[:3, :3], axis=0)]
+    data_dtype = (
+        np.dtype(header.get_data_dtype()) if hasattr(header, "get_data_dtype") else np.dtype("float32")
+    )
+    slope, inter = _slope_inter(header)
+    metadata: dict[str, Any] = {
+        "nifti_shape": list(shape),
+        "volumes": volumes,
+        "data_dtype": str(data_dtype),
+        "scl_slope": slope,
+        "scl_inter": inter,
+        "orientation": "".join(nib.aff2axcodes(affine)),
+        "image_class": type(img).__name__,
+    }
+    descrip = _descrip(header)
+    if descrip:
+        metadata["descrip"] = descrip
+    return VolumeDoc(
+        pixels=frames[..., None].astype(np.float32, copy=False),
+        path=path,
+        format="NIfTI",
+        modality=str(metadata.get("modality", "")),
+        spacing=(zooms[2], zooms[1], zooms[0]),
+        window=_window(header),
+        stored_range=_stored_range(data_dtype, slope, inter),
+        affine=affine,
+        positions=[],
+        metadata=metadata,
+        datasets=[header] if type(img).__name__ in ("Nifti1Image", "Nifti2Image") else [],
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _slope_inter(header) -> tuple[float, float]:
+    try:
+        slope, inter = header.get_slope_inter()
+    except (AttributeError, NotImplementedError, TypeError):
+        return 1.0, 0.0
+    slope = 1.0 if slope is None or not np.isfinite(slope) or slope == 0 else float(slope)
+    inter = 0.0 if inter is None or not np.isfinite(inter) else float(inter)
+    return slope, inter
+
+
+def _descrip(header) -> str:
+    try:
+        value = header["descrip"]
+    except (KeyError, ValueError, TypeError):
+        return ""
+    value = value.item() if hasattr(value, "item") else value
+    return value.decode("latin-1", "replace").strip("\x00 ") if isinstance(value, bytes) else str(value)
+
+
+def _window(header) -> tuple[float, float] | None:
+    try:
+        lo, hi = float(header["cal_min"]), float(header["cal_max"])
+    except (KeyError, ValueError, TypeError):
+        return None
+    if hi > lo:
+        return (lo + hi) / 2.0, hi - lo
+    return None
+
+
+def _stored_range(dtype: np.dtype, slope: float, inter: float) -> tuple[float, float] | None:
+    if dtype.kind not in "iu":
+        return None
+    info = np.iinfo(dtype)
+    ends = sorted((info.min * slope + inter, info.max * slope + inter))
+    return float(ends[0]), float(ends[1])
+
+
+def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Path:
+    import nibabel as nib
+
+    pixels = np.asarray(doc.pixels, dtype=np.float32)
+    if pixels.ndim != 4 or pixels.shape[-1] != 1:
+        raise WriteError(
+            f"{target.name}: NIfTI holds one value per voxel; these pixels have shape {pixels.shape}"
+        )
+    frames, height, width = pixels.shape[:3]
+    volumes = int(doc.metadata.get("volumes", 1) or 1)
+    if frames % volumes:
+        volumes = 1
+    data = pixels[..., 0].reshape(volumes, frames // volumes, height, width).transpose(3, 2, 1, 0)
+    if volumes == 1:
+        data = data[..., 0]
+    affine = _affine_for(doc, width, height)
+    source_header = doc.datasets[0] if doc.datasets and doc.format == "NIfTI" else None
+    image_class = nib.Nifti2Image if doc.metadata.get("image_class") == "Nifti2Image" else nib.Nifti1Image
+    out_dtype = _output_dtype(doc, data)
+    array = (
+        np.clip(np.rint(data), *_limits(out_dtype)).astype(out_dtype)
+        if out_dtype.kind in "iu"
+        else data.astype(np.float32)
+    )
+    header = (
+        source_header.copy()
+        if source_header is not None and isinstance(source_header, image_class.header_class)
+        else None
+    )
+    img = image_class(array, affine, header=header)
+    img.header.set_data_dtype(out_dtype)
+    img.header.set_slope_inter(1.0, 0.0)
+    img.header["descrip"] = provenance.summary(doc)[:79].encode("latin-1", "replace")
+    ext = nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, provenance.as_json(doc, target).encode("utf-8"))
+    img.header.extensions.append(ext)
+    return atomic_write(target, lambda tmp: nib.save(img, str(tmp)))
+
+
+def _limits(dtype: np.dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> np.dtype:
+    """The source's integer type where that loses nothing, otherwise float32."""
+    source = np.dtype(doc.metadata.get("data_dtype", "float32"))
+    unscaled = doc.metadata.get("scl_slope", 1.0) == 1.0 and doc.metadata.get("scl_inter", 0.0) == 0.0
+    if source.kind in "iu" and unscaled and data.size:
+        lo, hi = _limits(source)
+        if np.all(data == np.rint(data)) and data.min() >= lo and data.max() <= hi:
+            return source
+    return np.dtype(np.float32)
+
+
+def _affine_for(doc: VolumeDoc, width: int, height: int) -> np.ndarray:
+    """The source affine, rescaled when the in-plane size changed (upscaling)."""
+    affine = np.array(
+        doc.affine
+        if doc.affine is not None
+        else np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0])
+    )
+    shape = doc.metadata.get("nifti_shape")
+    if not shape or len(shape) < 2 or (shape[0], shape[1]) == (width, height):
+        return affine
+    # new voxel index n maps to old index s*n + (s-1)/2 (voxel centres stay aligned)
+    scale = np.eye(4)
+    for axis, (old, new) in enumerate(((shape[0], width), (shape[1], height))):
+        s = old / new
+        scale[axis, axis] = s
+        scale[axis, 3] = (s - 1.0) / 2.0
+    return affine @ scale
