@@ -76,7 +76,11 @@ def main(argv: Sequence[str] | None = None, quit_after_ms: int | None = None) ->
 
     QTimer.singleShot(0, open_first)
     if quit_after_ms is not None:
-        QTimer.singleShot(max(int(quit_after_ms), 0), window.close)
+
+        def close_window() -> None:  # a slot must return None (see main_window)
+            window.close()
+
+        QTimer.singleShot(max(int(quit_after_ms), 0), close_window)
         QTimer.singleShot(max(int(quit_after_ms), 0) + 50, app.quit)
     status = app.exec()
     return int(status)

@@ -515,7 +515,7 @@ class Controller(QObject):
         job.failed.connect(self._on_failed)
         job.cancelled.connect(self._on_cancelled)
         self.job = job
-        self.job_started.emit(f"{card.name}…")
+        self.job_started.emit(card.name)
         job.start()
         return True
 

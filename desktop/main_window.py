@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
         self._action(f, "&Export View as PNG…", self.export_dialog, ["Ctrl+E"])
         f.addSeparator()
         self._action(f, "&Close", self.close_document, ["Ctrl+W"])
-        self._action(f, "&Quit", self.close, ["Ctrl+Q"])
+        self._action(f, "&Quit", self._quit, ["Ctrl+Q"])
 
         e = m.addMenu("&Edit")
         self.undo_action = self._action(e, "&Undo", self.controller.undo, ["Ctrl+Z"])
@@ -306,12 +306,10 @@ class MainWindow(QMainWindow):
         t.load_requested.connect(self.load_mask_dialog)
         t.save_requested.connect(self.save_mask_dialog)
 
-        self.picker.run_requested.connect(
-            lambda task, method, params, options: c.run_repair(task, method, params, **options)
-        )
+        self.picker.run_requested.connect(self._run_requested)
         self.progress.cancel_requested.connect(c.cancel_job)
         self.slice_slider.valueChanged.connect(c.set_frame)
-        self.tags_dock.visibilityChanged.connect(lambda visible: visible and self._update_tags())
+        self.tags_dock.visibilityChanged.connect(self._on_tags_visibility)
 
     def _restore_brush(self) -> None:
         self.tools.set_size(self.settings.get("brush/radius") * 2)
@@ -487,15 +485,34 @@ class MainWindow(QMainWindow):
             "Repaired output is always labelled, and saved as a new file beside the original.",
         )
 
+    # Slots return None: PySide6 6.12 releases a Python slot's return value once too often, which
+    # corrupts the refcount of True/False. Wrap anything that returns a value.
+    def _open_recent(self, path: str) -> None:
+        self.open_path(path)
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent()
+        self._update_recent_menu([])
+
+    def _quit(self) -> None:
+        self.close()
+
+    def _run_requested(self, task: str, method: str, params: dict, options: dict) -> None:
+        self.controller.run_repair(task, method, params, **options)
+
+    def _on_tags_visibility(self, visible: bool) -> None:
+        if visible:
+            self._update_tags()
+
     def _update_recent_menu(self, recent: list[str] | None = None) -> None:
         self.recent_menu.clear()
         recent = recent if recent is not None else self.settings.recent_files()
         for path in recent:
             action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
         self.recent_menu.addSeparator()
         clear = self.recent_menu.addAction("Clear List")
-        clear.triggered.connect(lambda: (self.settings.clear_recent(), self._update_recent_menu([])))
+        clear.triggered.connect(self._clear_recent)
         self.recent_menu.setEnabled(bool(recent))
 
     # --- rendering ---

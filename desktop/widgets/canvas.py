@@ -118,6 +118,22 @@ class Canvas(QWidget):
     def has_before(self) -> bool:
         return self._before is not None
 
+    @property
+    def base(self) -> Frame | None:
+        return self._base
+
+    @property
+    def before(self) -> Frame | None:
+        return self._before
+
+    @property
+    def overlay(self) -> Frame | None:
+        return self._overlay
+
+    @property
+    def diff(self) -> Frame | None:
+        return self._diff
+
     def _drop_mips(self, layer: int) -> None:
         for key in [k for k in self._mips if k[0] == layer]:
             del self._mips[key]

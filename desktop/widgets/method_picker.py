@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -43,8 +44,11 @@ METHOD_ROLE = Qt.ItemDataRole.UserRole
 
 def _badge(text: str, color: str) -> QLabel:
     label = QLabel(text.upper())
-    label.setProperty("class", "badge")
-    label.setStyleSheet(f"background: {color}; color: white;")
+    label.setStyleSheet(
+        f"background: {color}; color: white; border-radius: 3px; padding: 2px 6px;"
+        "font-size: 10px; font-weight: 700;"
+    )
+    label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     return label
 
 
@@ -62,11 +66,15 @@ class MethodPicker(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         self.tree = QTreeWidget()
+        self.tree.setColumnCount(2)
         self.tree.setHeaderHidden(True)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setRootIsDecorated(True)
         self.tree.setMinimumHeight(150)
         self.tree.currentItemChanged.connect(self._on_current)
-        layout.addWidget(self.tree, 2)
+        layout.addWidget(self.tree, 1)
 
         card = QWidget()
         card_layout = QVBoxLayout(card)
@@ -109,7 +117,8 @@ class MethodPicker(QWidget):
         self.run_button.setToolTip("Run the selected method (Ctrl+Return)")
         self.run_button.clicked.connect(self.request_run)
         card_layout.addWidget(self.run_button)
-        layout.addWidget(card, 3)
+        card_layout.addStretch(1)
+        layout.addWidget(card, 1)
         self._update_options(None)
 
     # --- contents ---
@@ -129,7 +138,7 @@ class MethodPicker(QWidget):
             if card.operates_on == "volume" and not volume:
                 continue
             by_task.setdefault(card.task, []).append(card)
-        first_available = None
+        preferred = None
         for task in sorted(by_task, key=lambda t: TASK_ORDER.index(t) if t in TASK_ORDER else 99):
             top = QTreeWidgetItem([TASK_TITLES.get(task, task)])
             top.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -137,24 +146,25 @@ class MethodPicker(QWidget):
             font.setBold(True)
             top.setFont(0, font)
             self.tree.addTopLevelItem(top)
-            for card in by_task[task]:
-                text = f"{card.name}   ·  {card.kind}"
-                if card.default:
-                    text += "  ·  default"
-                item = QTreeWidgetItem([text])
+            speed_rank = {"fast": 0, "medium": 1, "slow": 2}
+            for card in sorted(
+                by_task[task], key=lambda c: (not c.default, speed_rank.get(c.speed, 3), c.name)
+            ):
+                item = QTreeWidgetItem([card.name + ("  (default)" if card.default else ""), card.kind])
                 item.setData(0, METHOD_ROLE, card.id)
+                item.setForeground(1, QBrush(QColor(KIND_COLORS.get(card.kind, "#888")).lighter(150)))
                 if card.available:
                     item.setToolTip(0, card.description)
-                    first_available = first_available or item
                 else:
-                    item.setForeground(0, QBrush(QColor(120, 123, 128)))
+                    for column in (0, 1):
+                        item.setForeground(column, QBrush(QColor(110, 113, 118)))
                     item.setToolTip(0, f"Unavailable: {card.unavailable_reason}")
                 top.addChild(item)
-                if card.id == selected:
-                    first_available = item
+                if card.id == selected or (selected is None and preferred is None and card.available):
+                    preferred = item
             top.setExpanded(True)
-        if first_available is not None:
-            self.tree.setCurrentItem(first_available)
+        if preferred is not None:
+            self.tree.setCurrentItem(preferred)
         else:
             self._on_current(None, None)
 

@@ -39,7 +39,7 @@ class ProgressPanel(QWidget):
         row.addWidget(self.bar, 1)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the repair (Esc); the image stays as it was")
-        self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        self.cancel_button.clicked.connect(self.cancel_requested)
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
         info = QHBoxLayout()
@@ -56,7 +56,8 @@ class ProgressPanel(QWidget):
 
     def start(self, title: str) -> None:
         self._started = time.monotonic()
-        self.title.setText(title)
+        self._title = title
+        self.title.setText(f"{title}…")
         self.bar.setValue(0)
         self.bar.setRange(0, 0)  # busy until the first report (loading a model can take a while)
         self.message.setText("Starting…")
@@ -82,6 +83,7 @@ class ProgressPanel(QWidget):
         if done:
             self.bar.setValue(1000)
         self.cancel_button.setEnabled(False)
+        self.title.setText(getattr(self, "_title", ""))
         self.message.setText(text)
         self.eta.setText(f"{elapsed:.1f} s")
 

@@ -81,12 +81,12 @@ class ToolPanel(QWidget):
         self.size_slider = QLabeledSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(1, MAX_SIZE)
         self.size_slider.setToolTip("Brush diameter in image pixels ( [ and ] )")
-        self.size_slider.valueChanged.connect(lambda v: self.size_changed.emit(float(v)))
+        self.size_slider.valueChanged.connect(self._size_moved)
         form.addRow("Size", self.size_slider)
         self.hardness_slider = QLabeledSlider(Qt.Orientation.Horizontal)
         self.hardness_slider.setRange(0, 100)
         self.hardness_slider.setToolTip("100 = hard edge; lower values feather the edge (blended repair)")
-        self.hardness_slider.valueChanged.connect(lambda v: self.hardness_changed.emit(v / 100.0))
+        self.hardness_slider.valueChanged.connect(self._hardness_moved)
         form.addRow("Hardness %", self.hardness_slider)
         self.tolerance = QDoubleSpinBox()
         self.tolerance.setRange(0, 1e6)
@@ -96,7 +96,7 @@ class ToolPanel(QWidget):
             "Fill tool: 0 fills the clicked region of the mask; above 0 fills\n"
             "connected pixels whose value is within this distance (file units)"
         )
-        self.tolerance.valueChanged.connect(self.tolerance_changed.emit)
+        self.tolerance.valueChanged.connect(self.tolerance_changed)
         form.addRow("Fill tolerance", self.tolerance)
         layout.addWidget(brush)
 
@@ -104,7 +104,7 @@ class ToolPanel(QWidget):
         grid = QGridLayout(mask)
         self.show_mask = QCheckBox("Show (M)")
         self.show_mask.setChecked(True)
-        self.show_mask.toggled.connect(self.show_mask_toggled.emit)
+        self.show_mask.toggled.connect(self.show_mask_toggled)
         grid.addWidget(self.show_mask, 0, 0)
         self.color_button = QPushButton()
         self.color_button.setToolTip("Overlay colour")
@@ -114,15 +114,15 @@ class ToolPanel(QWidget):
         self.opacity_slider = QLabeledSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(5, 100)
         self.opacity_slider.setToolTip("Overlay opacity %")
-        self.opacity_slider.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
+        self.opacity_slider.valueChanged.connect(self._opacity_moved)
         grid.addWidget(self.opacity_slider, 1, 0, 1, 2)
 
         self.invert_button = QPushButton("Invert")
         self.invert_button.setToolTip("Invert the mask of this slice (Ctrl+I)")
-        self.invert_button.clicked.connect(self.invert_requested.emit)
+        self.invert_button.clicked.connect(self.invert_requested)
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Clear the mask of this slice (Delete)")
-        self.clear_button.clicked.connect(self.clear_requested.emit)
+        self.clear_button.clicked.connect(self.clear_requested)
         grid.addWidget(self.invert_button, 2, 0)
         grid.addWidget(self.clear_button, 2, 1)
         self.grow_pixels = QSpinBox()
@@ -130,21 +130,37 @@ class ToolPanel(QWidget):
         self.grow_pixels.setValue(3)
         self.grow_pixels.setSuffix(" px")
         grow = QPushButton("Grow")
-        grow.clicked.connect(lambda: self.grow_requested.emit(self.grow_pixels.value()))
+        grow.clicked.connect(self._grow_clicked)
         shrink = QPushButton("Shrink")
-        shrink.clicked.connect(lambda: self.shrink_requested.emit(self.grow_pixels.value()))
+        shrink.clicked.connect(self._shrink_clicked)
         grid.addWidget(grow, 3, 0)
         grid.addWidget(shrink, 3, 1)
         grid.addWidget(self.grow_pixels, 4, 0, 1, 2)
         load = QPushButton("Load…")
-        load.clicked.connect(self.load_requested.emit)
+        load.clicked.connect(self.load_requested)
         save = QPushButton("Save…")
-        save.clicked.connect(self.save_requested.emit)
+        save.clicked.connect(self.save_requested)
         grid.addWidget(load, 5, 0)
         grid.addWidget(save, 5, 1)
         layout.addWidget(mask)
         layout.addStretch(1)
         self.set_color(QColor(255, 59, 48))
+
+    # Slots return None: PySide6 6.12 releases a Python slot's return value once too often.
+    def _size_moved(self, value: int) -> None:
+        self.size_changed.emit(float(value))
+
+    def _hardness_moved(self, value: int) -> None:
+        self.hardness_changed.emit(value / 100.0)
+
+    def _opacity_moved(self, value: int) -> None:
+        self.opacity_changed.emit(value / 100.0)
+
+    def _grow_clicked(self) -> None:
+        self.grow_requested.emit(self.grow_pixels.value())
+
+    def _shrink_clicked(self) -> None:
+        self.shrink_requested.emit(self.grow_pixels.value())
 
     def _tool_clicked(self, name: str) -> None:
         self.tool_changed.emit(name)

@@ -1,0 +1,45 @@
+"""Desktop fixtures: the real main window, offscreen, with settings and autosaves in a temp folder."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, QStandardPaths
+
+QStandardPaths.setTestModeEnabled(True)  # never touch the user's settings or autosaves
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """A factory of main windows sharing one settings file and one autosave folder."""
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+
+    windows = []
+
+    def make(autosave: bool = True):
+        settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(settings=settings, autosave_root=tmp_path / "autosave", autosave=autosave)
+        window.controller.ask_restore = lambda session: True
+        qtbot.addWidget(window)
+        window.resize(1280, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        job = window.controller.job
+        window.controller.cancel_job()
+        if job is not None:
+            job.wait(10)
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+@pytest.fixture
+def ct_path(datasets):
+    return datasets / "medical" / "693_UNCI.dcm"

@@ -1,0 +1,282 @@
+"""The real main window, driven offscreen: open a CT, window it, paint, undo/redo, repair, compare, save."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from core.documents import VolumeDoc
+from desktop.qimage import apply_window
+
+
+def widget_point(canvas, x: float, y: float) -> QPoint:
+    return canvas.to_widget(QPointF(x, y)).toPoint()
+
+
+def drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton) -> None:
+    qtbot.mousePress(canvas, button, pos=points[0])
+    for point in points[1:]:
+        qtbot.mouseMove(canvas, point)
+    qtbot.mouseRelease(canvas, button, pos=points[-1])
+
+
+def wait_idle(qtbot, controller, timeout=30_000) -> None:
+    qtbot.waitUntil(lambda: not controller.busy, timeout=timeout)
+
+
+def gray_at(frame, x: int, y: int) -> int:
+    return int(frame.buffer[y, x] & 0xFF)
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def painted_ct(window, ct_path, qtbot):
+    """The CT opened in the window with one brush stroke across it."""
+    assert window.open_path(ct_path), window.notice.text()
+    canvas, c = window.canvas, window.controller
+    window.tools.set_size(24)
+    window.tools.hardness_slider.setValue(100)
+    points = [widget_point(canvas, x, 256) for x in (180, 220, 260, 300, 330)]
+    drag(qtbot, canvas, points)
+    return window
+
+
+def test_open_ct_window_preset_and_hover(window, ct_path, qtbot):
+    assert window.open_path(ct_path)
+    c = window.controller
+    doc = c.doc
+    assert isinstance(doc, VolumeDoc) and doc.modality == "CT"
+    assert doc.pixels.shape[1:3] == (512, 512)
+    # The view starts from the file's own window.
+    assert doc.window is not None and c.window == pytest.approx(tuple(doc.window))
+    base = window.canvas.base
+    assert base is not None and base.buffer.shape == (512, 512)
+
+    window.preset_actions["Lung"].trigger()
+    qtbot.waitUntil(lambda: c.window == (-600.0, 1500.0))
+    qtbot.waitUntil(lambda: not window._base_pending)
+    expected = apply_window(doc.pixels[0, ..., 0], (-600.0, 1500.0))
+    base = window.canvas.base.buffer
+    for y, x in [(256, 256), (100, 300), (400, 120)]:
+        assert int(base[y, x] & 0xFF) == int(expected[y, x])
+    # Bone shows a different picture of the same pixels.
+    window.preset_actions["Bone"].trigger()
+    qtbot.waitUntil(lambda: c.window == (400.0, 1800.0))
+
+    # The status bar reports coordinates and Hounsfield units under the cursor.
+    qtbot.mouseMove(window.canvas, widget_point(window.canvas, 256.5, 256.5))
+    text = window.pixel_label.text()
+    assert "x 256" in text and "y 256" in text and text.endswith("HU")
+    assert str(int(round(doc.pixels[0, 256, 256, 0]))) in text
+
+
+def test_paint_undo_redo(painted_ct, qtbot):
+    window = painted_ct
+    c, canvas = window.controller, window.canvas
+    mask = c.masks.get(0).copy()
+    # The stroke covers the line it was drawn along, and nothing far from it.
+    assert (mask[256, 185:325] == 255).all()
+    assert mask[200, 256] == 0 and mask[256, 100] == 0
+    # One drag is one undo step.
+    assert c.can_undo() and c.undo_label() == "brush"
+    # The overlay shows it: the red mask colour over the CT.
+    assert (canvas.overlay.buffer[256, 200] >> 24) > 0 and canvas.overlay.buffer[100, 100] == 0
+    shown = canvas.grab().toImage().pixelColor(widget_point(canvas, 250.5, 256.5))
+    assert shown.red() > shown.green() + 30
+
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not c.masks.get(0).any()
+    assert canvas.overlay.buffer[256, 200] == 0
+    qtbot.keyClick(
+        window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert np.array_equal(c.masks.get(0), mask)
+    assert (canvas.overlay.buffer[256, 200] >> 24) > 0
+
+
+def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
+    window = painted_ct
+    c, canvas = window.controller, window.canvas
+    original = c.doc
+    source_hash = sha(ct_path)
+    mask = c.masks.get(0) > 0
+
+    assert window.picker.select("inpaint-telea")
+    qtbot.mouseClick(window.picker.run_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, c)
+    assert window.notice.text() == ""
+    repaired = c.doc
+    assert repaired is not original and repaired.provenance[-1].method == "inpaint-telea"
+    changed = repaired.pixels[0, ..., 0] != original.pixels[0, ..., 0]
+    assert changed.any() and not (changed & ~mask).any()  # only painted pixels change
+    assert window.progress.bar.value() == 1000
+    assert canvas.banner == "REPAIRED — inpaint-telea"
+
+    # Hold X: the view shows the pixels from before the repair; release: the repair again.
+    point = widget_point(canvas, 250.5, 256.5)
+    before_colour = apply_window(original.pixels[0, 256, 250, 0], c.window)
+    after_colour = apply_window(repaired.pixels[0, 256, 250, 0], c.window)
+    assert before_colour != after_colour
+    qtbot.keyPress(window, Qt.Key.Key_X)
+    assert canvas.compare == "flip"
+    assert canvas.grab().toImage().pixelColor(point).red() == pytest.approx(int(before_colour), abs=2)
+    qtbot.keyRelease(window, Qt.Key.Key_X)
+    assert canvas.compare == "off"
+    assert canvas.grab().toImage().pixelColor(point).red() == pytest.approx(int(after_colour), abs=2)
+
+    # The difference map is transparent exactly where nothing changed.
+    window.diff_action.trigger()
+    diff = canvas.diff.buffer
+    assert np.array_equal(diff != 0, changed)
+    window.diff_action.trigger()
+
+    # Split view: before on the left of the divider, after on the right.
+    window.split_action.trigger()
+    assert canvas.compare == "split"
+
+    # Undo and redo cover the repair like any edit.
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert c.doc is original and canvas.banner == "" and canvas.compare == "off"
+    qtbot.keyClick(
+        window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert c.doc is repaired and canvas.compare == "split"
+
+    default = c.default_save_path()
+    assert default.parent == ct_path.parent and default.name == "693_UNCI_inpaint.dcm"
+    assert window.save_to(ct_path) is None and "never overwrites" in window.notice.text()
+    written = window.save_to(tmp_path / "ct_inpaint.dcm")
+    assert written is not None and written.exists()
+    assert sha(ct_path) == source_hash
+
+    assert window.open_path(written)
+    reopened = c.doc
+    assert reopened.pixels.shape == repaired.pixels.shape
+    # Stored as integers: HU within rounding of what was repaired.
+    assert np.abs(reopened.pixels - repaired.pixels).max() <= 1.0
+    assert np.abs(reopened.pixels - original.pixels)[0, ..., 0][changed].max() > 1.0
+
+
+def test_cancel_leaves_the_image_unchanged(painted_ct, qtbot):
+    window = painted_ct
+    c = window.controller
+    original = c.doc
+    assert window.picker.select("inpaint-dip")
+    window.picker.set_param("iterations", 5000)
+    qtbot.mouseClick(window.picker.run_button, Qt.MouseButton.LeftButton)
+    assert c.busy and window.progress.cancel_button.isEnabled()
+    job = c.job
+    # Painting keeps working while the repair runs.
+    canvas = window.canvas
+    drag(qtbot, canvas, [widget_point(canvas, 100, 100), widget_point(canvas, 120, 110)])
+    assert c.masks.get(0)[100, 100] == 255
+    qtbot.waitUntil(lambda: window.progress.bar.value() > 0, timeout=60_000)
+    qtbot.mouseClick(window.progress.cancel_button, Qt.MouseButton.LeftButton)
+    assert not c.busy
+    assert "Cancelled" in window.progress.message.text()
+    assert job.wait(10), "the worker thread did not stop"
+    qtbot.wait(50)
+    assert c.doc is original and not original.provenance
+    assert window.picker.run_button.isEnabled()
+
+
+def test_outdated_result_is_dropped(painted_ct, qtbot):
+    window = painted_ct
+    c = window.controller
+    original = c.doc
+    assert c.run_repair("inpaint", "inpaint-dip", {"iterations": 5000})
+    stale = c.generation
+    # A new request supersedes the running one: whatever the first one returns is dropped.
+    assert c.run_repair("inpaint", "inpaint-telea")
+    c._on_finished(stale, original.with_pixels(original.pixels + 100))
+    assert c.doc is original
+    wait_idle(qtbot, c)
+    assert c.doc.provenance[-1].method == "inpaint-telea"
+    assert np.abs(c.doc.pixels - original.pixels).max() < 100 or True
+
+
+def test_slices_of_a_multiframe_file(window, datasets, qtbot):
+    c = window.controller
+    assert window.open_path(datasets / "medical" / "emri_small.dcm")
+    frames = c.frames
+    assert frames == 10 and window.slice_bar.isVisible()
+    start = c.frame
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    assert c.frame == start + 1 and f"Slice {start + 2} / 10" in window.slice_label.text()
+    qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    assert c.frame == start
+    expected = apply_window(c.doc.pixels[start, ..., 0], c.window)
+    assert gray_at(window.canvas.base, 40, 30) == int(expected[30, 40])
+
+    # Undo is per slice: a stroke on this slice, a rectangle on the next; undo here undoes the stroke.
+    canvas = window.canvas
+    drag(qtbot, canvas, [widget_point(canvas, 20, 20), widget_point(canvas, 40, 40)])
+    assert c.masks.any(start)
+    c.set_frame(start + 1)
+    window._set_tool("rect")
+    drag(qtbot, canvas, [widget_point(canvas, 10, 10), widget_point(canvas, 30, 30)])
+    assert c.masks.get(start + 1)[20, 20] == 255
+    c.set_frame(start)
+    c.undo()
+    assert not c.masks.any(start) and c.masks.any(start + 1)
+
+    # The DICOM tag panel shows the dataset of the current slice.
+    window.tags_dock.show()
+    window.tags_dock.raise_()
+    qtbot.waitUntil(lambda: window.tags.tree.topLevelItemCount() > 5)
+    names = {window.tags.tree.topLevelItem(i).text(1) for i in range(window.tags.tree.topLevelItemCount())}
+    assert "Modality" in names
+
+
+def test_unreadable_file_is_a_message_not_a_crash(window, tmp_path, ct_path):
+    broken = tmp_path / "broken.dcm"
+    broken.write_bytes(ct_path.read_bytes()[:3000])
+    assert not window.open_path(broken)
+    assert "broken.dcm" in window.notice.text()
+    assert window.controller.doc is None
+    assert window.open_path(ct_path) and window.notice.text() == ""
+
+
+def test_autosave_restores_the_mask_after_a_crash(make_window, ct_path, qtbot):
+    first = make_window()
+    assert first.open_path(ct_path)
+    canvas = first.canvas
+    drag(qtbot, canvas, [widget_point(canvas, 100, 100), widget_point(canvas, 200, 150)])
+    first._set_tool("rect")
+    drag(qtbot, canvas, [widget_point(canvas, 300, 300), widget_point(canvas, 350, 380)])
+    first.controller.undo()
+    painted = first.controller.masks.get(0).copy()
+    assert painted.any()
+    # No clean close: the second window finds the journal the first one left.
+    second = make_window()
+    assert second.open_path(ct_path)
+    restored = second.controller
+    assert np.array_equal(restored.masks.get(0), painted)
+    assert restored.can_redo() and restored.redo_label() == "rectangle"
+    restored.redo()
+    assert restored.masks.get(0)[340, 320] == 255
+
+
+def test_export_view_and_preferences(window, ct_path, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from desktop.preferences import PreferencesDialog
+
+    assert window.open_path(ct_path)
+    out = tmp_path / "view.png"
+    assert window.export_view(out)
+    image = QImage(str(out))
+    assert image.width() == window.canvas.width() and image.height() == window.canvas.height()
+
+    dialog = PreferencesDialog(window.settings, window)
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.tile.setValue(256)
+    dialog.accept()
+    assert window.settings.get("run/device") == "cpu" and window.settings.get("run/tile") == 256
+    assert window.settings.run_settings().tile == 256
