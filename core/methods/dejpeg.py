@@ -1,0 +1,217 @@
+"""JPEG artifact removal: the shipped quality-blind networks and a classical deblocking filter.
+
+Both work on decoded pixels, so they apply as well to DICOM files stored with lossy JPEG (transfer
+syntaxes 1.2.840.10008.1.2.4.50/.51) as to .jpg photos. The JPEG block grid starts at the image
+origin; the methods keep it there (padding only at the bottom and right, tiles on multiples of 8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator
+
+import numpy as np
+
+from core.methods.registry import MethodCard, Param, register
+from core.runtime.context import Progress, RunContext
+
+GRAY_WEIGHTS = "dejpeg-gray.safetensors"
+COLOR_WEIGHTS = "dejpeg-color.safetensors"
+BLOCK = 8
+
+
+def _split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """(color or gray planes, alpha or None, whether the picture is gray) of an (H, W, C) image."""
+    channels = image.shape[2]
+    alpha = image[..., -1:] if channels in (2, 4) else None
+    planes = image[..., :3] if channels >= 3 else image[..., :1]
+    gray = planes.shape[2] == 1 or (
+        np.array_equal(planes[..., 0], planes[..., 1]) and np.array_equal(planes[..., 0], planes[..., 2])
+    )
+    return planes, alpha, gray
+
+
+def _join(result: np.ndarray, alpha: np.ndarray | None, channels: int) -> np.ndarray:
+    if result.shape[2] == 1 and channels >= 3:
+        result = np.repeat(result, 3, axis=2)
+    if alpha is not None:
+        result = np.concatenate([result, alpha], axis=2)
+    return result.astype(np.float32)
+
+
+def _grid_aligned(ctx: RunContext) -> RunContext:
+    """A context whose tile size keeps every tile start on the 8x8 block grid."""
+    if not ctx.tile:
+        return ctx  # automatic tiles are multiples of 64
+    return dataclasses.replace(ctx, tile=max(64, ctx.tile // 16 * 16))
+
+
+def run_learned(image: np.ndarray, mask, ctx: RunContext) -> Generator[Progress, None, np.ndarray]:
+    import contextlib
+
+    import torch
+
+    from core.archs import cached_weights
+    from core.methods.registry import WEIGHTS_DIR
+    from core.runtime.device import pick_dtype
+    from core.runtime.tiling import run_tiled
+
+    planes, alpha, gray = _split(image)
+    source = planes[..., :1] if gray else planes
+    device = ctx.torch_device()
+    model, _info = cached_weights(WEIGHTS_DIR / (GRAY_WEIGHTS if gray else COLOR_WEIGHTS), device)
+    yield ctx.progress(0.0, "network loaded")
+    dtype = pick_dtype(device, ctx.precision)
+    use_autocast = device.type == "cuda" and dtype != torch.float32
+
+    def fn(tile):
+        with torch.autocast("cuda", dtype=dtype) if use_autocast else contextlib.nullcontext():
+            return model(tile.float()).float()
+
+    height, width = source.shape[:2]
+    padded = np.pad(source, ((0, (-height) % BLOCK), (0, (-width) % BLOCK), (0, 0)), mode="edge")
+    out = yield from run_tiled(
+        fn, padded, _grid_aligned(ctx), overlap=48, dtype=torch.float32, message="JPEG artifacts, tile"
+    )
+    return _join(np.clip(out[:height, :width], 0.0, 1.0), alpha, image.shape[2])
+
+
+# --- classical baseline: re-application of JPEG (Nosratinia 2001) ------------------------------
+
+# The IJG/libjpeg luminance table at quality 50; Pillow scales it like libjpeg's jpeg_set_quality.
+LUMA_TABLE_50 = np.array(
+    [
+        [16, 11, 10, 16, 24, 40, 51, 61],
+        [12, 12, 14, 19, 26, 58, 60, 55],
+        [14, 13, 16, 24, 40, 57, 69, 56],
+        [14, 17, 22, 29, 51, 87, 80, 62],
+        [18, 22, 37, 56, 68, 109, 103, 77],
+        [24, 35, 55, 64, 81, 104, 113, 92],
+        [49, 64, 78, 87, 103, 121, 120, 101],
+        [72, 92, 95, 98, 112, 100, 103, 99],
+    ],
+    np.float64,
+)
+
+
+def luma_table(quality: int) -> np.ndarray:
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return np.clip(np.floor((LUMA_TABLE_50 * scale + 50) / 100), 1, 255)
+
+
+def _blocks(plane: np.ndarray) -> np.ndarray:
+    h, w = plane.shape
+    return plane.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3)
+
+
+def _unblocks(blocks: np.ndarray) -> np.ndarray:
+    n, m = blocks.shape[:2]
+    return blocks.transpose(0, 2, 1, 3).reshape(n * BLOCK, m * BLOCK)
+
+
+def estimate_quality(plane255: np.ndarray) -> int | None:
+    """The IJG quality whose luminance table the aligned block DCT coefficients sit on, or None.
+
+    A decoded JPEG's coefficients are (up to pixel rounding) multiples of its quantization steps.
+    Scanning from the coarsest table, the first one leaving a residual far below the uniform error
+    of an unrelated table (12 (r/Q)^2 ~ 1) is the quality used; finer tables that divide it come later.
+    """
+    from scipy.fft import dctn
+
+    h, w = plane255.shape
+    coef = dctn(_blocks(plane255[: h - h % BLOCK, : w - w % BLOCK] - 128.0), axes=(2, 3), norm="ortho")
+    for quality in range(1, 101):
+        table = luma_table(quality)
+        used = np.abs(coef) >= table / 2
+        if used.sum() < 50:
+            continue
+        residual = (coef - np.round(coef / table) * table) / table
+        if 12.0 * np.mean(residual[used] ** 2) < 0.25:
+            return quality
+    return None
+
+
+def _requantize(plane255: np.ndarray, table: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """JPEG-quantize the plane on a block grid shifted by (dy, dx), and decode it."""
+    from scipy.fft import dctn, idctn
+
+    h, w = plane255.shape
+    pad = ((dy, (-(h + dy)) % BLOCK), (dx, (-(w + dx)) % BLOCK))
+    coef = dctn(_blocks(np.pad(plane255 - 128.0, pad, mode="symmetric")), axes=(2, 3), norm="ortho")
+    coef = np.round(coef / table) * table
+    return _unblocks(idctn(coef, axes=(2, 3), norm="ortho"))[dy : dy + h, dx : dx + w] + 128.0
+
+
+def reapply_jpeg(
+    plane255: np.ndarray, quality: int, ctx: RunContext
+) -> Generator[Progress, None, np.ndarray]:
+    """Average of the image re-compressed on all 64 shifts of the block grid (Nosratinia 2001).
+
+    Blocking and ringing depend on where the grid falls, the picture does not: averaging the shifted
+    re-compressions keeps what is consistent with the quantization and smooths the artifacts.
+    """
+    table = luma_table(quality)
+    total = np.zeros_like(plane255)
+    for n in range(BLOCK * BLOCK):
+        total += _requantize(plane255, table, n // BLOCK, n % BLOCK)
+        yield ctx.progress((n + 1) / (BLOCK * BLOCK), f"re-applying JPEG: shift {n + 1}/64")
+    return total / (BLOCK * BLOCK)
+
+
+def run_reapply(
+    image: np.ndarray, mask, ctx: RunContext, quality: int = 0
+) -> Generator[Progress, None, np.ndarray]:
+    """Gray images as they are; color images on luma (BT.601), chroma kept."""
+    planes, alpha, gray = _split(image)
+    if gray:
+        luma = planes[..., 0].astype(np.float64)
+    else:
+        r, g, b = (planes[..., c].astype(np.float64) for c in range(3))
+        luma = 0.299 * r + 0.587 * g + 0.114 * b
+    quality = quality or estimate_quality(luma * 255.0)
+    if quality is None:
+        yield ctx.progress(1.0, "no JPEG quantization found (give the quality); image left as it is")
+        return image.astype(np.float32)
+    restored = (yield from reapply_jpeg(luma * 255.0, int(quality), ctx)) / 255.0
+    if gray:
+        result = restored[..., None]
+    else:
+        result = planes + (restored - luma)[..., None]  # same luma change on R, G, B keeps chroma
+    return _join(np.clip(result, 0.0, 1.0), alpha, image.shape[2])
+
+
+register(
+    MethodCard(
+        id="dejpeg-learned",
+        task="dejpeg",
+        name="Learned JPEG artifact removal",
+        kind="learned",
+        description=(
+            "Residual encoder-decoder networks trained by Lacuna on JPEG qualities 10-90 (the quality "
+            "need not be known): gray images use the gray model, color images the color model. Works on "
+            "decoded pixels, so also on DICOM files stored with lossy JPEG."
+        ),
+        weights=(GRAY_WEIGHTS, COLOR_WEIGHTS),
+        speed="medium",
+        default=True,
+    ),
+    run_learned,
+)
+
+register(
+    MethodCard(
+        id="dejpeg-reapply",
+        task="dejpeg",
+        name="Re-application of JPEG",
+        kind="classical",
+        description=(
+            "Classical deblocking (Nosratinia 2001): the JPEG quality is estimated from the image's "
+            "quantization (or given), and the image is re-compressed on all 64 shifts of the 8x8 grid "
+            "and averaged. Works on luma; images without standard JPEG tables are left as they are."
+        ),
+        params=(
+            Param("quality", 0, "JPEG quality used (0 = estimate it from the image)", minimum=0, maximum=100),
+        ),
+    ),
+    run_reapply,
+)
