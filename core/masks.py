@@ -129,7 +129,9 @@ def random_masks(
 
 
 def _disk(px: int) -> np.ndarray:
-    return _cv2().getStructuringElement(_cv2().MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
+    """A digital disk of radius px (OpenCV's ellipse element overshoots the radius on the diagonals)."""
+    yy, xx = np.mgrid[-px : px + 1, -px : px + 1]
+    return (yy**2 + xx**2 <= px * px).astype(np.uint8)
 
 
 def dilate(mask: np.ndarray, px: int) -> np.ndarray:
@@ -177,7 +179,7 @@ def regions(mask: np.ndarray, context: float = 2.0, min_size: int = 256, margin:
     for i in range(1, count):
         x, y, w, h = (int(v) for v in stats[i, :4])
         boxes.append(_grow((y, y + h, x, x + w), context, min_size, margin, height, width))
-    return _merge(boxes, context, min_size, margin, height, width)
+    return _merge(boxes)
 
 
 def _grow(box: Box, context: float, min_size: int, margin: int, height: int, width: int) -> Box:
@@ -200,9 +202,8 @@ def _overlap(a: Box, b: Box) -> bool:
     return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
-def _merge(
-    boxes: list[Box], context: float, min_size: int, margin: int, height: int, width: int
-) -> list[Box]:
+def _merge(boxes: list[Box]) -> list[Box]:
+    """Replace overlapping boxes by their union until no two overlap."""
     boxes = list(boxes)
     merged = True
     while merged:

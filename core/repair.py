@@ -107,6 +107,10 @@ def repair(
         normed = normalise(source, value_range)
         out = yield from chosen.run(normed, masks, ctx, **resolved)
         result_pixels = denormalise(out, value_range)
+        if out.shape == normed.shape:
+            # Voxels the method left alone (the slices it did not refill) come back bit-identical,
+            # free of the normalise/denormalise rounding.
+            result_pixels = np.where(out == normed, source, result_pixels)
     else:
         todo = list(range(source.shape[0])) if frames is None else list(frames)
         result_frames: dict[int, np.ndarray] = {}

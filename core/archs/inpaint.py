@@ -14,6 +14,8 @@ The FFT runs in float32 even under bf16 autocast (cuFFT has no bf16 and needs fl
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,7 +25,7 @@ from core.archs import register_arch
 
 def _norm(channels: int) -> nn.GroupNorm:
     # Per-sample normalisation: the same statistics at training and inference, whatever the batch.
-    return nn.GroupNorm(min(8, channels), channels)
+    return nn.GroupNorm(math.gcd(8, channels), channels)
 
 
 class FourierUnit(nn.Module):
@@ -200,7 +202,7 @@ class DIPUNet(nn.Module):
     """
 
     def __init__(
-        self, channels: int = 3, in_channels: int = 32, width: int = 64, levels: int = 4, skip: int = 4
+        self, channels: int = 3, in_channels: int = 32, width: int = 64, levels: int = 5, skip: int = 16
     ):
         super().__init__()
         self.in_channels = in_channels

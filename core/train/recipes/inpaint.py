@@ -15,6 +15,7 @@ real; patches of the composite made only of known pixels are left out (they are 
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ class InpaintRecipe(Recipe):
         self.discriminator = build_arch("patch_discriminator", channels=args.channels).to(device)
         self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=args.d_lr, betas=(0.5, 0.999))
         self.steps_taken = 0
+        self.started: float | None = None
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
         return {"channels": args.channels, "width": args.width, "depth": args.depth, "blocks": args.blocks}
@@ -67,16 +69,26 @@ class InpaintRecipe(Recipe):
         mask = torch.from_numpy(masks[:, None].astype(np.float32)).to(clean.device, non_blocking=True)
         return (clean, mask), clean
 
-    def step(self, clean: torch.Tensor, generator: torch.Generator, autocast: Any) -> dict[str, float]:
+    def _progress(self) -> float:
+        """Fraction of the run done: steps, or time when --time-limit will end it first (as the loop)."""
+        if self.started is None:
+            self.started = time.monotonic()
+        fraction = self.steps_taken / max(self.args.steps, 1)
+        if getattr(self.args, "time_limit", 0):
+            fraction = max(fraction, (time.monotonic() - self.started) / self.args.time_limit)
+        return fraction
+
+    def step(self, clean: torch.Tensor, generator: torch.Generator, autocast: Any) -> dict[str, torch.Tensor]:
         (image, mask), target = self.make_batch(clean, generator)
         self.model.train()
         with autocast():
             pred = self.model(image, mask)
         pred = pred.float()
         comp = mask * pred + (1.0 - mask) * image
-        use_gan = self.steps_taken >= self.args.adv_start * self.args.steps and self.args.adv_weight > 0
+        use_gan = self.args.adv_weight > 0 and self._progress() >= self.args.adv_start
         self.steps_taken += 1
-        losses: dict[str, float] = {}
+        # 0-d tensors, not floats: converting would sync the GPU every step (the loop converts to log).
+        losses: dict[str, torch.Tensor] = {}
 
         # Discriminator: real crops vs composites, judged only on patches that touch the hole.
         if use_gan:
@@ -91,13 +103,13 @@ class InpaintRecipe(Recipe):
             self.d_optimizer.zero_grad(set_to_none=True)
             d_loss.backward()
             self.d_optimizer.step()
-            losses["d"] = float(d_loss.detach())
+            losses["d"] = d_loss.detach()
 
         # Generator: hole-weighted L1 (+ adversarial and feature matching once the GAN is on).
         weight = 1.0 + (self.args.hole_weight - 1.0) * mask
         rec = (weight * (pred - target).abs()).mean()
         g_loss = rec
-        losses["l1"] = float(rec.detach())
+        losses["l1"] = rec.detach()
         if use_gan:
             self.discriminator.requires_grad_(False)
             with autocast():
@@ -105,13 +117,13 @@ class InpaintRecipe(Recipe):
             hole = F.adaptive_max_pool2d(mask, fake_logits.shape[-2:])
             adv = _masked_mean(F.softplus(-fake_logits.float()), hole)
             g_loss = g_loss + self.args.adv_weight * adv
-            losses["adv"] = float(adv.detach())
+            losses["adv"] = adv.detach()
             if self.args.fm_weight > 0:
                 with torch.no_grad(), autocast():
                     _, real_feats = self.discriminator(image)
                 fm = sum(F.l1_loss(f.float(), r.float()) for f, r in zip(fake_feats, real_feats))
                 g_loss = g_loss + self.args.fm_weight * fm
-                losses["fm"] = float(fm.detach())
+                losses["fm"] = fm.detach()
             self.discriminator.requires_grad_(True)
         self.optimizer.zero_grad(set_to_none=True)
         g_loss.backward()

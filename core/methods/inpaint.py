@@ -1,0 +1,355 @@
+"""Inpainting: fill what the mask covers.
+
+- inpaint-learned (default): the project's FFC encoder-decoder (core/archs/inpaint.py), trained with an
+  adversarial loss; color network, gray images are replicated to RGB and the mean is taken back.
+- inpaint-dip: Deep Image Prior, an untrained U-Net fitted to the known pixels (any modality, slow).
+- inpaint-biharmonic (scikit-image), inpaint-telea and inpaint-ns (OpenCV): classical baselines.
+
+Every method works only on boxes around the connected masked regions (core.masks.regions), so a
+large photo with a few small masks costs as much as a few small crops. Every method takes `dilate`
+(grow the mask before filling, so the rim of a scratch is not used as context) and `feather` (blend
+the fill into the original over that many pixels inside the mask edge). The engine then restores
+every pixel outside the user's mask bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+
+from core.errors import MethodError
+from core.methods.registry import MethodCard, Param, register
+from core.runtime.context import Progress, RunContext
+
+WEIGHTS = "inpaint.safetensors"
+
+MASK_PARAMS = (
+    Param("dilate", 0, "grow the mask by this many pixels before filling", 0, 64),
+    Param("feather", 0, "blend the fill into the original over this many pixels inside the mask edge", 0, 64),
+)
+
+
+# --- shared helpers ---------------------------------------------------------------------------------
+
+
+def _check(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    if mask is None:
+        raise MethodError("inpainting needs a mask: paint what should be filled")
+    mask = np.asarray(mask)
+    if mask.shape != image.shape[:2]:
+        raise MethodError(
+            f"the mask is {mask.shape[1]}×{mask.shape[0]} pixels but the image is "
+            f"{image.shape[1]}×{image.shape[0]}"
+        )
+    return mask != 0
+
+
+def _hole(image: np.ndarray, mask: np.ndarray | None, dilate: int) -> np.ndarray:
+    from core.masks import dilate as grow
+
+    return grow(_check(image, mask), dilate)
+
+
+def _finish(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, feather: int) -> np.ndarray:
+    """Known pixels from `image`, the fill inside `hole`, blended over `feather` pixels at its edge."""
+    from core.masks import feather as soft
+
+    alpha = soft(hole, feather)[..., None]
+    out = image * (1.0 - alpha) + filled * alpha
+    out = np.where(hole[..., None], out, image)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _channel_groups(channels: int) -> list[list[int]]:
+    """RGB(A) as an RGB group (+ alpha alone); gray and gray+alpha one channel at a time."""
+    if channels >= 3:
+        return [[0, 1, 2]] + [[c] for c in range(3, channels)]
+    return [[c] for c in range(channels)]
+
+
+# --- learned ------------------------------------------------------------------------------------------
+
+
+def _run_learned(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    ctx: RunContext,
+    dilate: int = 0,
+    feather: int = 0,
+    context: float = 2.5,
+    max_side: int = 1024,
+) -> Generator[Progress, None, np.ndarray]:
+    import torch
+
+    from core.archs import cached_weights
+    from core.masks import regions
+    from core.methods.registry import WEIGHTS_DIR
+
+    hole = _hole(image, mask, dilate)
+    device = ctx.torch_device()
+    model, _info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
+    boxes = regions(hole, context=context, min_size=256)
+    filled = image.copy()
+    yield ctx.progress(0.0, f"{len(boxes)} region(s) to fill")
+    for n, (top, bottom, left, right) in enumerate(boxes):
+        crop = image[top:bottom, left:right]
+        crop_hole = hole[top:bottom, left:right]
+        with torch.inference_mode():
+            result = _net_fill(model, crop, crop_hole, device, max_side, ctx.precision)
+        region = filled[top:bottom, left:right]
+        region[crop_hole] = result[crop_hole]
+        yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
+    return _finish(image, filled, hole, feather)
+
+
+def _net_fill(model, crop: np.ndarray, hole: np.ndarray, device, max_side: int, precision: str) -> np.ndarray:
+    """Run the network on one crop (h, w, C); crops larger than `max_side` run at a reduced size."""
+    import cv2
+    import torch
+
+    from core.runtime.device import pick_dtype
+
+    height, width, channels = crop.shape
+    scale = min(1.0, max_side / max(height, width))
+    small_hw = (max(8, round(height * scale)), max(8, round(width * scale)))
+    work, work_hole = crop, hole
+    if scale < 1.0:
+        work = cv2.resize(crop, small_hw[::-1], interpolation=cv2.INTER_AREA).reshape(*small_hw, channels)
+        # A small pixel is a hole if any of the pixels it covers is.
+        work_hole = cv2.resize(hole.astype(np.float32), small_hw[::-1], interpolation=cv2.INTER_AREA) > 0
+    net_channels = int(getattr(model, "channels", 3))
+    mask_t = torch.from_numpy(work_hole.astype(np.float32))[None, None].to(device)
+    dtype = pick_dtype(device, precision)
+    out = np.empty_like(work)
+    for group in _channel_groups(channels):
+        x = work[..., group]
+        if net_channels == 3 and len(group) == 1:
+            x = np.repeat(x, 3, axis=-1)  # a gray plane runs through the color network as RGB
+        planes = [x] if net_channels == x.shape[-1] else [x[..., i : i + 1] for i in range(x.shape[-1])]
+        results = []
+        for plane in planes:
+            t = torch.from_numpy(np.ascontiguousarray(plane.transpose(2, 0, 1)))[None].to(device)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+                y = model(t, mask_t)
+            results.append(y.float()[0].permute(1, 2, 0).cpu().numpy())
+        y = np.concatenate(results, axis=-1)
+        out[..., group] = y.mean(axis=-1, keepdims=True) if len(group) == 1 else y
+    if scale < 1.0:
+        out = cv2.resize(out, (width, height), interpolation=cv2.INTER_CUBIC).reshape(height, width, channels)
+    return np.clip(out, 0.0, 1.0)
+
+
+# --- deep image prior --------------------------------------------------------------------------------
+
+
+def _run_dip(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    ctx: RunContext,
+    iterations: int = 3000,
+    preview_every: int = 100,
+    width: int = 64,
+    lr: float = 0.01,
+    dilate: int = 0,
+    feather: int = 0,
+) -> Generator[Progress, None, np.ndarray]:
+
+    from core.masks import regions
+
+    hole = _hole(image, mask, dilate)
+    device = ctx.torch_device()
+    boxes = regions(hole, context=1.5, min_size=128, margin=16)
+    filled = image.copy()
+    for n, box in enumerate(boxes):
+        sub = ctx.sub(n / len(boxes), (n + 1) / len(boxes))
+        fit = _dip_fit(image, hole, box, filled, sub, device, iterations, preview_every, width, lr, ctx.seed)
+        crop_fill = yield from fit
+        top, bottom, left, right = box
+        region = filled[top:bottom, left:right]
+        crop_hole = hole[top:bottom, left:right]
+        region[crop_hole] = crop_fill[crop_hole]
+    return _finish(image, filled, hole, feather)
+
+
+def _dip_fit(image, hole, box, canvas, ctx, device, iterations, preview_every, width, lr, seed):
+    """Fit an untrained U-Net from fixed noise to the known pixels of one crop; return its output."""
+    import torch
+
+    from core.archs import build_arch
+    from core.runtime.device import pick_dtype
+
+    top, bottom, left, right = box
+    crop = image[top:bottom, left:right]
+    known_np = ~hole[top:bottom, left:right]
+    height, width_px, channels = crop.shape
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build_arch("dip_unet", channels=channels, width=width).to(device)
+    noise = (torch.rand(1, net.in_channels, height, width_px, generator=gen) * 0.1).to(device)
+    target = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))[None].to(device)
+    known = torch.from_numpy(known_np.astype(np.float32))[None, None].to(device)
+    count = known.sum().clamp(min=1.0) * channels
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    dtype = pick_dtype(device, ctx.precision)
+    amp = device.type == "cuda" and dtype != torch.float32
+    average = None
+    for it in range(iterations):
+        # Perturbing the input a little each step (as in the DIP paper) regularises the fit.
+        jitter = torch.randn(noise.shape, generator=gen).to(device) / 30.0
+        with torch.autocast(device.type, dtype=dtype, enabled=amp):
+            out = net(noise + jitter)
+        loss = (((out.float() - target) ** 2) * known).sum() / count
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        # An exponential average of the outputs removes most of the fitting noise of single steps.
+        out = out.detach().float()
+        average = out if average is None else average.lerp_(out, 0.02)
+        preview = None
+        if preview_every and (it + 1) % preview_every == 0 and it + 1 < iterations:
+            preview = canvas.copy()
+            fill = average[0].permute(1, 2, 0).cpu().numpy()
+            preview[top:bottom, left:right][~known_np] = fill[~known_np]
+        yield ctx.progress((it + 1) / iterations, f"iteration {it + 1}/{iterations}", preview=preview)
+    return np.clip(average[0].permute(1, 2, 0).cpu().numpy(), 0.0, 1.0)
+
+
+# --- classical ---------------------------------------------------------------------------------------
+
+
+def _run_biharmonic(
+    image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, dilate: int = 0, feather: int = 0
+) -> Generator[Progress, None, np.ndarray]:
+    from skimage.restoration import inpaint_biharmonic
+
+    from core.masks import regions
+
+    hole = _hole(image, mask, dilate)
+    # The biharmonic solution only depends on a thin ring of known pixels around each hole.
+    boxes = regions(hole, context=1.0, min_size=16, margin=8)
+    filled = image.copy()
+    for n, (top, bottom, left, right) in enumerate(boxes):
+        crop_hole = hole[top:bottom, left:right]
+        result = inpaint_biharmonic(image[top:bottom, left:right], crop_hole, channel_axis=-1)
+        filled[top:bottom, left:right][crop_hole] = result[crop_hole]
+        yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
+    return _finish(image, filled, hole, feather)
+
+
+def _opencv(flag_name: str):
+    def run(
+        image: np.ndarray,
+        mask: np.ndarray | None,
+        ctx: RunContext,
+        radius: int = 5,
+        dilate: int = 0,
+        feather: int = 0,
+    ) -> Generator[Progress, None, np.ndarray]:
+        import cv2
+
+        from core.masks import regions
+
+        flag = getattr(cv2, flag_name)
+        hole = _hole(image, mask, dilate)
+        boxes = regions(hole, context=1.0, min_size=16, margin=2 * radius + 4)
+        filled = image.copy()
+        for n, (top, bottom, left, right) in enumerate(boxes):
+            crop_hole = hole[top:bottom, left:right]
+            marks = crop_hole.astype(np.uint8)
+            # OpenCV's 3-channel path is 8-bit only; float32 one channel at a time keeps 16-bit and
+            # HU data at full precision. Its thresholds assume the 0..255 scale, hence the scaling.
+            for c in range(image.shape[2]):
+                plane = np.ascontiguousarray(image[top:bottom, left:right, c] * 255.0, dtype=np.float32)
+                result = cv2.inpaint(plane, marks, float(radius), flag) / 255.0
+                filled[top:bottom, left:right, c][crop_hole] = result[crop_hole]
+            yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
+        return _finish(image, filled, hole, feather)
+
+    return run
+
+
+# --- registration ------------------------------------------------------------------------------------
+
+register(
+    MethodCard(
+        id="inpaint-learned",
+        task="inpaint",
+        name="Learned inpainting (FFC, adversarial)",
+        kind="learned",
+        description="Fills holes with a Fourier-convolution network trained by the project; fast.",
+        params=(
+            *MASK_PARAMS,
+            Param("context", 2.5, "context around each region, as a multiple of its size", 1.2, 8.0),
+            Param("max_side", 1024, "larger crops run at reduced size (filled area upsampled)", 256, 4096),
+        ),
+        weights=(WEIGHTS,),
+        speed="fast",
+        needs_mask=True,
+        default=True,
+    ),
+    _run_learned,
+)
+
+register(
+    MethodCard(
+        id="inpaint-dip",
+        task="inpaint",
+        name="Deep Image Prior inpainting",
+        kind="zero-shot",
+        description="Fits an untrained network to the known pixels; any modality, no weights; slow.",
+        params=(
+            Param("iterations", 3000, "fitting steps per region", 1, 20000),
+            Param("preview_every", 100, "show the current fill every N iterations (0 = never)", 0, 10000),
+            Param("width", 64, "channels of the network", 8, 256),
+            Param("lr", 0.01, "learning rate", 1e-4, 0.1),
+            *MASK_PARAMS,
+        ),
+        speed="slow",
+        needs_mask=True,
+    ),
+    _run_dip,
+)
+
+register(
+    MethodCard(
+        id="inpaint-biharmonic",
+        task="inpaint",
+        name="Biharmonic inpainting",
+        kind="classical",
+        description="Smoothest continuation of the surroundings (scikit-image); good for thin scratches.",
+        params=MASK_PARAMS,
+        speed="medium",
+        needs_mask=True,
+    ),
+    _run_biharmonic,
+)
+
+register(
+    MethodCard(
+        id="inpaint-telea",
+        task="inpaint",
+        name="Telea inpainting",
+        kind="classical",
+        description="Fast marching from the hole's edge (OpenCV, Telea 2004).",
+        params=(Param("radius", 5, "neighbourhood radius in pixels", 1, 50), *MASK_PARAMS),
+        speed="fast",
+        needs_mask=True,
+    ),
+    _opencv("INPAINT_TELEA"),
+)
+
+register(
+    MethodCard(
+        id="inpaint-ns",
+        task="inpaint",
+        name="Navier-Stokes inpainting",
+        kind="classical",
+        description="Continues isophotes into the hole (OpenCV, Bertalmio et al. 2001).",
+        params=(Param("radius", 5, "neighbourhood radius in pixels", 1, 50), *MASK_PARAMS),
+        speed="fast",
+        needs_mask=True,
+    ),
+    _opencv("INPAINT_NS"),
+)

@@ -1,0 +1,203 @@
+"""Inpainting methods on real data: exactness outside the mask, mask checks, fills, region cropping.
+
+The learned method runs with a tiny, untrained network saved in the real weights format (the shipped
+weights are trained on the GPU machine); the deep prior runs a few iterations of a narrow network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.io import read
+from core.documents import ImageDoc
+from core.errors import MethodError
+from core.masks import random_mask
+from core.methods import get_method, methods
+from core.repair import run_repair
+from core.runtime.context import RunContext
+
+FAST = {"inpaint-dip": {"iterations": 2, "width": 8, "preview_every": 0}}
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A small inpaint_ffc network in resources' format, installed in place of the shipped weights."""
+    import core.methods.registry as registry
+    from core.archs import build_arch, save_weights
+
+    folder = tmp_path_factory.mktemp("weights")
+    hparams = {"channels": 3, "width": 8, "depth": 2, "blocks": 1}
+    save_weights(build_arch("inpaint_ffc", **hparams), folder / "inpaint.safetensors", "inpaint_ffc", hparams)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "WEIGHTS_DIR", folder)
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def photo(datasets):
+    """An 8-bit color photo from CBSD68 (cropped to keep the tests quick)."""
+    doc = read(sorted((datasets / "images/bench/CBSD68").glob("*.png"))[3])
+    return doc.with_pixels(doc.pixels[:, :112, :144])
+
+
+@pytest.fixture(scope="module")
+def gray16(datasets):
+    """A 16-bit gray image made from a BSD68 photo, with values using all 16 bits."""
+    path = sorted((datasets / "images/bench/BSD68").glob("*.png"))[5]
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("L"), np.float32)[:100, :120]
+    rng = np.random.default_rng(0)
+    values = np.clip(arr * 257.0 + rng.integers(-100, 100, arr.shape), 0, 65535).round()
+    return ImageDoc(values[None, ..., None].astype(np.float32), dtype="uint16", mode="L", format="TIFF")
+
+
+@pytest.fixture(scope="module")
+def ct(datasets):
+    """A CT slice in Hounsfield units (a crop around the body)."""
+    doc = read(datasets / "medical/693_UNCI.dcm")
+    return doc.with_pixels(doc.pixels[:, 200:300, 180:300])
+
+
+def _inpaint_ids():
+    return [c.id for c in methods("inpaint")]
+
+
+def test_every_inpaint_method_is_registered():
+    ids = set(_inpaint_ids())
+    assert {"inpaint-learned", "inpaint-dip", "inpaint-biharmonic", "inpaint-telea", "inpaint-ns"} <= ids
+    for card in methods("inpaint"):
+        assert card.needs_mask
+        assert {"dilate", "feather"} <= {p.name for p in card.params}
+
+
+@pytest.mark.parametrize("which", ["photo", "gray16", "ct"])
+def test_unmasked_pixels_are_bit_identical_for_every_method(which, request, tiny_weights):
+    doc = request.getfixturevalue(which)
+    height, width = doc.pixels.shape[1:3]
+    mask = random_mask(height, width, "medium", seed=2)
+    for method_id in _inpaint_ids():
+        result = run_repair(doc, "inpaint", method=method_id, mask=mask, **FAST.get(method_id, {}))
+        out, src = result.pixels, doc.pixels
+        assert out.shape == src.shape and out.dtype == np.float32
+        assert np.array_equal(out[:, ~mask], src[:, ~mask]), method_id
+        assert not np.array_equal(out[:, mask], src[:, mask]), f"{method_id} changed nothing"
+        lo, hi = doc.value_range
+        assert np.isfinite(out).all() and out.min() >= lo and out.max() <= hi, method_id
+
+
+def test_a_wrong_size_mask_names_both_sizes(photo, tiny_weights):
+    bad = np.ones((50, 60), bool)
+    for method_id in _inpaint_ids():
+        with pytest.raises(MethodError, match="60×50.*144×112"):
+            run_repair(photo, "inpaint", method=method_id, mask=bad)
+    # The methods check for themselves too, when called without the engine.
+    method = get_method("inpaint-telea")
+    with pytest.raises(MethodError, match="60×50.*144×112"):
+        next(method.run(photo.pixels[0] / 255.0, bad, RunContext(device="cpu")))
+
+
+def test_classical_fills_beat_an_empty_hole_and_a_flat_fill(photo):
+    truth = photo.pixels[0]
+    mask = random_mask(*truth.shape[:2], "medium", seed=5)
+    flat = truth.copy()
+    flat[mask] = truth[~mask].mean(axis=0)
+    flat_err = np.abs(flat - truth)[mask].mean()
+    empty_err = np.abs(np.where(mask[..., None], 0.0, truth) - truth)[mask].mean()
+    for method_id in ("inpaint-biharmonic", "inpaint-telea", "inpaint-ns"):
+        out = run_repair(photo, "inpaint", method=method_id, mask=mask).pixels[0]
+        err = np.abs(out - truth)[mask].mean()
+        assert err < 0.8 * flat_err < empty_err, method_id
+
+
+def test_gray_image_runs_through_the_color_network_and_stays_gray(gray16, tiny_weights):
+    mask = random_mask(*gray16.pixels.shape[1:3], "thick", seed=1)
+    out = run_repair(gray16, "inpaint", method="inpaint-learned", mask=mask)
+    assert out.pixels.shape == gray16.pixels.shape  # one channel in, one channel out
+
+
+def test_learned_method_processes_only_crops_around_the_holes(tiny_weights, monkeypatch):
+    """Three small masks on a large photo: the network sees three small crops, never the photo."""
+    import core.archs.inpaint as arch
+
+    seen = []
+    forward = arch.InpaintFFC.forward
+
+    def spy(self, image, mask):
+        seen.append(tuple(image.shape[-2:]))
+        return forward(self, image, mask)
+
+    monkeypatch.setattr(arch.InpaintFFC, "forward", spy)
+    rng = np.random.default_rng(0)
+    image = rng.random((1500, 2000, 3), dtype=np.float32)
+    mask = np.zeros((1500, 2000), bool)
+    mask[100:110, 100:130] = True
+    mask[800:830, 1000:1012] = True
+    mask[1450:1500, 1900:1990] = True
+    method = get_method("inpaint-learned")
+    gen = method.run(image, mask, RunContext(device="cpu"), **method.card.resolve_params({}))
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            next(gen)
+    out = stop.value.value
+    assert len(seen) == 3
+    assert all(h <= 512 and w <= 512 for h, w in seen)
+    assert np.array_equal(out[~mask], image[~mask])
+
+
+def test_deep_prior_reports_every_iteration_with_previews(photo):
+    method = get_method("inpaint-dip")
+    image = photo.pixels[0, :64, :64] / 255.0
+    mask = random_mask(64, 64, "thin", seed=0)
+    params = method.card.resolve_params({"iterations": 6, "width": 8, "preview_every": 2})
+    reports = []
+    gen = method.run(image, mask, RunContext(device="cpu"), **params)
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            reports.append(next(gen))
+    assert len(reports) == 6
+    previews = [r.preview for r in reports if r.preview is not None]
+    assert len(previews) == 2 and previews[0].shape == image.shape
+    assert np.array_equal(previews[0][~mask], image[~mask])
+    assert stop.value.value.shape == image.shape
+
+
+def test_dilate_and_feather_act_around_the_painted_pixels(photo):
+    method = get_method("inpaint-ns")
+    image = photo.pixels[0] / 255.0
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 90:110] = True
+
+    def run(**given):
+        gen = method.run(image, mask, RunContext(device="cpu"), **method.card.resolve_params(given))
+        with pytest.raises(StopIteration) as stop:
+            while True:
+                next(gen)
+        return stop.value.value
+
+    from core.masks import dilate
+
+    grown = run(dilate=3)
+    changed = np.any(grown != image, axis=-1)
+    assert changed[~mask].any() and not changed[~dilate(mask, 3)].any()
+    # Feathering keeps part of the original at the mask's edge and the full fill in its middle.
+    hard, soft = run(), run(feather=4)
+    edge, middle = (50, 100), (60, 100)
+    assert np.array_equal(soft[middle], hard[middle])
+    between = (soft[edge] - image[edge]) / (hard[edge] - image[edge] + 1e-12)
+    assert np.all((between > 0.0) & (between < 1.0))
+
+
+def test_a_region_is_filled_through_a_range_of_slices(datasets):
+    """An MR series with a region painted on slices 3-5 only: other slices stay exactly as they were."""
+    doc = read(datasets / "medical/emri_small.dcm")
+    frames, height, width = doc.pixels.shape[:3]
+    mask = np.zeros((frames, height, width), bool)
+    mask[3:6, 20:34, 25:40] = True
+    out = run_repair(doc, "inpaint", method="inpaint-biharmonic", mask=mask).pixels
+    assert np.array_equal(out[mask == 0], doc.pixels[mask == 0])
+    for i in range(3, 6):
+        assert not np.array_equal(out[i][mask[i]], doc.pixels[i][mask[i]])
+        # The fill is an estimate from the slice itself: closer to the truth than an empty hole.
+        assert np.abs(out[i] - doc.pixels[i])[mask[i]].mean() < np.abs(doc.pixels[i])[mask[i]].mean()
