@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.io import read
 from core.documents import ImageDoc
 from core.errors import MethodError
+from core.io import read
 from core.masks import random_mask
 from core.methods import get_method, methods
 from core.repair import run_repair
