@@ -136,9 +136,10 @@ def _audio(doc: AudioDoc) -> dict[str, Any]:
 
 def _describe_dicom_object(path: Path) -> dict[str, Any]:
     """A valid DICOM object that holds no image (structured report, RT plan, ...)."""
-    from core.io.dicom import _open
+    from core.io.dicom import _open, _quiet
 
-    ds = _open(path, stop_before_pixels=True)
+    with _quiet():
+        ds = _open(path, stop_before_pixels=True)
     sop = ds.get("SOPClassUID")
     return {
         "path": str(path),

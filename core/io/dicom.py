@@ -23,9 +23,12 @@ Writing (a new derived instance, never the original)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import json
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,20 @@ class NotAnImageError(ReadError):
 
 
 # ------------------------------------------------------------------------------------------- header
+@contextlib.contextmanager
+def _quiet():
+    """pydicom warns (and logs) about every odd value; people get our one-line errors instead."""
+    logger = logging.getLogger("pydicom")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def _pydicom():
     import pydicom
 
@@ -73,7 +90,8 @@ def _open(path: Path, stop_before_pixels: bool = False):
 def is_dicom(path: Path) -> bool:
     """Whether a file without a known extension or preamble is a DICOM object."""
     try:
-        ds = _open(path, stop_before_pixels=True)
+        with _quiet():
+            ds = _open(path, stop_before_pixels=True)
     except ReadError:
         return False
     return "SOPClassUID" in ds or "Rows" in ds or "Modality" in ds
@@ -140,7 +158,7 @@ def _frame_attr(ds, frame: int, sequence: str, keyword: str):
     return ds.get(keyword)
 
 
-def _geometry(ds, path: Path) -> dict[str, Any]:
+def _geometry(ds, path: Path, require_pixels: bool = True) -> dict[str, Any]:
     rows = _int(ds, "Rows", path)
     cols = _int(ds, "Columns", path)
     frames = _int(ds, "NumberOfFrames", path, 1) or 1
@@ -148,7 +166,7 @@ def _geometry(ds, path: Path) -> dict[str, Any]:
     bits = _int(ds, "BitsAllocated", path, 16) or 16
     stored = _int(ds, "BitsStored", path, bits) or bits
     signed = (_int(ds, "PixelRepresentation", path, 0) or 0) == 1
-    if not any(kw in ds for kw in PIXEL_KEYWORDS):
+    if require_pixels and not any(kw in ds for kw in PIXEL_KEYWORDS):
         sop = ds.get("SOPClassUID")
         what = getattr(sop, "name", None) or str(sop or "unknown SOP class")
         raise NotAnImageError(f"{path.name}: this DICOM object holds no image ({what})")
@@ -355,6 +373,11 @@ def _common_metadata(ds, geo: dict[str, Any], path: Path) -> dict[str, Any]:
 
 # -------------------------------------------------------------------------------------- read: file
 def read_dicom(path: Path) -> VolumeDoc:
+    with _quiet():
+        return _read_dicom(path)
+
+
+def _read_dicom(path: Path) -> VolumeDoc:
     ds = _open(path)
     geo = _geometry(ds, path)
     limits.check_pixels(path, geo["rows"] * geo["cols"] * geo["frames"])
@@ -466,6 +489,11 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
 
 def read_dicom_folder(folder: Path, index: int = 0) -> VolumeDoc:
     """Read series `index` (0 = the one with most files) of a folder as one volume."""
+    with _quiet():
+        return _read_dicom_folder(folder, index)
+
+
+def _read_dicom_folder(folder: Path, index: int) -> VolumeDoc:
     series = list_series(folder)
     if not series:
         raise ReadError(f"{folder.name}: the folder holds no DICOM images")
@@ -474,18 +502,18 @@ def read_dicom_folder(folder: Path, index: int = 0) -> VolumeDoc:
     chosen = series[index]
     files = chosen["files"]
     if len(files) == 1:
-        doc = read_dicom(files[0])
+        doc = _read_dicom(files[0])
         doc.metadata["series"] = _series_summary(series)
         return doc
     docs = []
     total = 0
     for f in files:
         ds = _open(f, stop_before_pixels=True)
-        geo = _geometry(ds, f)
+        geo = _geometry(ds, f, require_pixels=False)
         total += geo["rows"] * geo["cols"] * geo["frames"]
     limits.check_pixels(folder, total)
     for f in files:
-        docs.append(read_dicom(f))
+        docs.append(_read_dicom(f))
     channels = {d.pixels.shape[-1] for d in docs}
     if len(channels) > 1:
         raise ReadError(f"{folder.name}: the series mixes grayscale and colour images")
@@ -542,6 +570,11 @@ def write_dicom(doc: VolumeDoc, target: Path, **options: Any) -> Path:
     pixels = np.asarray(doc.pixels, dtype=np.float32)
     if pixels.ndim != 4:
         raise WriteError(f"{target.name}: cannot save pixels of shape {pixels.shape} as DICOM")
+    with _quiet():
+        return _write_dicom(doc, target, pixels)
+
+
+def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
     series_uid = _new_uid()
     if len(doc.datasets) == 1:
         ds = _derive(doc, doc.datasets[0], pixels, list(range(pixels.shape[0])), series_uid, 1)
@@ -774,7 +807,8 @@ def _save(ds, path: Path) -> None:
 
 def provenance_of(path: Path) -> dict[str, Any] | None:
     """The Lacuna record stored in a derived file's private block, if any."""
-    ds = _open(path, stop_before_pixels=True)
+    with _quiet():
+        ds = _open(path, stop_before_pixels=True)
     try:
         block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
         return json.loads(block[0x01].value)

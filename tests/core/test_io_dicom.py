@@ -1,0 +1,231 @@
+"""DICOM: the shared medical files and pydicom's own test files; HU, windows, spacing, series
+folders with gaps, and derived instances that keep every value and carry new UIDs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+import core.io as io
+from core.documents import Provenance
+from core.errors import ReadError, TooLargeError, WriteError
+from core.io import dicom
+
+
+@pytest.fixture(scope="module")
+def medical(datasets) -> Path:
+    return datasets / "medical"
+
+
+def _with_step(doc, method="test-denoiser"):
+    doc.provenance.append(Provenance(method=method, task="denoise", params={"strength": 2}, version="0"))
+    return doc
+
+
+def test_ct_is_in_hounsfield_units_with_window_and_spacing(medical):
+    path = medical / "693_UNCI.dcm"
+    ds = pydicom.dcmread(path)
+    doc = io.read(path)
+    assert doc.kind == "volume" and doc.modality == "CT"
+    expected = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    np.testing.assert_array_equal(doc.pixels[0, ..., 0], expected)
+    assert doc.window == (40.0, 100.0)
+    assert doc.spacing[1:] == (float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1]))
+    lo, hi = dicom.stored_limits(int(ds.BitsStored), True)
+    assert doc.stored_range == (lo - 1024.0, hi - 1024.0)
+
+
+def test_enhanced_ct_uses_functional_groups(medical):
+    doc = io.read(medical / "eCT_Supplemental.dcm")
+    raw = pydicom.dcmread(medical / "eCT_Supplemental.dcm").pixel_array
+    assert doc.pixels.shape == (2, 512, 512, 1)
+    np.testing.assert_array_equal(doc.pixels[..., 0], raw.astype(np.float32) - 1024.0)  # per-frame intercept
+    assert doc.window == (49.0, 102.0)
+    assert doc.spacing == (10.0, 0.388672, 0.388672)
+    assert len(doc.positions) == 2
+
+
+@pytest.mark.parametrize(
+    "name,shape", [("JPEG-LL.dcm", (1, 1024, 256, 1)), ("RG3_J2KR.dcm", (1, 1760, 1760, 1))]
+)
+def test_compressed_transfer_syntaxes_decode(medical, name, shape):
+    doc = io.read(medical / name)
+    assert doc.pixels.shape == shape
+    assert np.isfinite(doc.pixels).all() and doc.pixels.max() > doc.pixels.min()
+
+
+def test_monochrome1_keeps_values_and_says_so(medical):
+    doc = io.read(medical / "RG3_J2KR.dcm")
+    assert doc.photometric == "MONOCHROME1"
+    assert doc.window == (550.0, 1024.0)
+    raw = pydicom.dcmread(medical / "RG3_J2KR.dcm").pixel_array
+    np.testing.assert_array_equal(doc.pixels[0, ..., 0], raw)  # not inverted: the display inverts
+
+
+@pytest.mark.parametrize("name,frames", [("US1_UNCR.dcm", 1), ("OBXXXX1A_2frame.dcm", 2)])
+def test_colour_ultrasound_has_three_channels(medical, name, frames):
+    doc = io.read(medical / name)
+    assert doc.pixels.shape[0] == frames and doc.pixels.shape[-1] == 3
+    assert doc.photometric == "RGB"
+
+
+def test_multiframe_mr(medical):
+    doc = io.read(medical / "emri_small.dcm")
+    assert doc.pixels.shape == (10, 64, 64, 1) and doc.modality == "MR"
+
+
+def test_derived_ct_keeps_values_and_carries_new_identity(medical, tmp_path):
+    src = medical / "693_UNCI.dcm"
+    doc = _with_step(io.read(src))
+    out = io.write(doc, tmp_path / "ct_denoised.dcm")
+    original = pydicom.dcmread(src, stop_before_pixels=True)
+    written = pydicom.dcmread(out)
+    assert written.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert written.SOPInstanceUID != original.SOPInstanceUID
+    assert written.SeriesInstanceUID != original.SeriesInstanceUID
+    assert written.file_meta.MediaStorageSOPInstanceUID == written.SOPInstanceUID
+    assert list(written.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+    assert "test-denoiser" in written.DerivationDescription
+    assert written.SourceImageSequence[0].ReferencedSOPInstanceUID == original.SOPInstanceUID
+    for keyword in ("StudyInstanceUID", "PatientID", "PatientName", "StudyDate"):
+        assert written.get(keyword) == original.get(keyword)
+    assert written.ContributingEquipmentSequence[-1].Manufacturer == "Lacuna"
+    assert dicom.provenance_of(out)["steps"][0]["params"] == {"strength": 2}
+
+    again = io.read(out)
+    np.testing.assert_array_equal(again.pixels, doc.pixels)  # the HU values survive
+    assert again.window == doc.window and again.spacing == doc.spacing
+    sidecar = json.loads(Path(str(out) + ".lacuna.json").read_text())
+    assert sidecar["steps"][0]["method"] == "test-denoiser"
+
+
+def test_written_values_are_clipped_to_the_stored_range(medical, tmp_path):
+    doc = io.read(medical / "693_UNCI.dcm")
+    wild = doc.pixels.copy()
+    wild[0, 0, 0, 0] = 1e6
+    wild[0, 0, 1, 0] = -1e6
+    wild[0, 0, 2, 0] = 12.4
+    again = io.read(io.write(doc.with_pixels(wild), tmp_path / "clipped.dcm"))
+    lo, hi = doc.stored_range
+    np.testing.assert_array_equal(again.pixels[0, 0, :3, 0], [hi, lo, 12.0])
+
+
+def test_upscaled_result_updates_rows_columns_and_spacing(medical, tmp_path):
+    doc = io.read(medical / "693_UNCI.dcm")
+    big = np.repeat(np.repeat(doc.pixels, 2, axis=1), 2, axis=2)
+    result = doc.with_pixels(big)
+    result.spacing = (doc.spacing[0], doc.spacing[1] / 2, doc.spacing[2] / 2)
+    out = io.write(result, tmp_path / "ct_x2.dcm")
+    written = pydicom.dcmread(out)
+    assert (written.Rows, written.Columns) == (1024, 1024)
+    assert float(written.PixelSpacing[0]) == pytest.approx(doc.spacing[1] / 2, rel=1e-5)
+    np.testing.assert_array_equal(io.read(out).pixels, big)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "eCT_Supplemental.dcm",
+        "emri_small.dcm",
+        "OBXXXX1A_2frame.dcm",
+        "US1_UNCR.dcm",
+        "JPEG-LL.dcm",
+        "RG3_J2KR.dcm",
+    ],
+)
+def test_round_trip_of_shared_files(medical, tmp_path, name):
+    doc = _with_step(io.read(medical / name))
+    out = io.write(doc, tmp_path / name)
+    again = io.read(out)
+    np.testing.assert_array_equal(again.pixels, doc.pixels)
+    assert again.spacing == doc.spacing and again.window == doc.window
+    assert again.photometric == doc.photometric
+    assert pydicom.dcmread(out).file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small_bigendian.dcm",
+        "MR_small_implicit.dcm",
+        "rtdose.dcm",
+        "SC_rgb_small_odd_big_endian.dcm",
+        "SC_ybr_full_422_uncompressed.dcm",
+    ],
+)
+def test_other_encodings_are_rewritten_as_explicit_little_endian(tmp_path, name):
+    doc = io.read(get_testdata_file(name))
+    out = io.write(doc, tmp_path / name)
+    np.testing.assert_array_equal(io.read(out).pixels, doc.pixels)
+
+
+def test_malformed_dicom_files_fail_with_one_clear_line():
+    with pytest.raises(ReadError) as info:
+        io.read(get_testdata_file("MR_truncated.dcm"))
+    assert str(info.value) == "MR_truncated.dcm: pixel data is truncated (expected 8192 bytes, found 8130)"
+    with pytest.raises(ReadError, match=r"badVR\.dcm: invalid NumberOfFrames value '1A'"):
+        io.read(get_testdata_file("badVR.dcm"))
+
+
+def test_declared_size_is_checked_before_decoding(tmp_path):
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.Rows = ds.Columns = 60000
+    ds.NumberOfFrames = 1000  # 3.6 * 10^12 pixels declared; the data is 32 KB
+    path = tmp_path / "bomb.dcm"
+    ds.save_as(path)
+    with pytest.raises(TooLargeError, match="bomb.dcm"):
+        io.read(path)
+
+
+# ---------------------------------------------------------------------------------------- series
+def _make_series(folder: Path, z_values, uid=None, orientation=(1, 0, 0, 0, 1, 0), start=0):
+    """Slices from CT_small at the given z, InstanceNumber reversed, file names shuffled."""
+    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    uid = uid or generate_uid()
+    normal = np.cross(orientation[:3], orientation[3:])
+    for n, z in enumerate(z_values):
+        ds = copy.deepcopy(base)
+        ds.SeriesInstanceUID = uid
+        ds.SOPInstanceUID = generate_uid()
+        ds.InstanceNumber = len(z_values) - n  # reversed: sorting must use positions
+        ds.ImageOrientationPatient = list(orientation)
+        ds.ImagePositionPatient = [float(v) for v in normal * z]
+        arr = ds.pixel_array.copy()
+        arr[0, 0] = int(z * 10)  # a marker to check the order
+        ds.PixelData = arr.tobytes()
+        ds.save_as(folder / f"img_{(start + n * 7) % 11:02d}_{n}")
+    return uid
+
+
+def test_series_folder_is_split_sorted_and_gaps_reported(tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    uid = _make_series(folder, [10.0, 0.0, 8.0, 2.0, 4.0])  # 6.0 is missing
+    _make_series(folder, [0.0, 5.0], orientation=(0, 1, 0, 0, 0, -1), start=3)  # another orientation
+    (folder / "notes.txt").write_text("not DICOM")
+    doc = io.read(folder)
+    assert doc.pixels.shape[0] == 5
+    assert doc.metadata["series_uid"] == uid
+    assert doc.positions == [0.0, 2.0, 4.0, 8.0, 10.0]
+    assert doc.gaps == [2]  # a slice is missing after index 2 (z=4)
+    assert doc.spacing[0] == 2.0
+    np.testing.assert_array_equal(doc.pixels[:, 0, 0, 0] - doc.pixels[0, 0, 0, 0], [0, 20, 40, 80, 100])
+    assert len(doc.metadata["series"]) == 2
+
+    out = io.write(_with_step(doc), tmp_path / "study_denoised")
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == ["0001.dcm", "0002.dcm", "0003.dcm", "0004.dcm", "0005.dcm"]
+    series_uids = {pydicom.dcmread(f, stop_before_pixels=True).SeriesInstanceUID for f in files}
+    assert len(series_uids) == 1 and uid not in series_uids
+    again = io.read(out)
+    np.testing.assert_array_equal(again.pixels, doc.pixels)
+    assert again.positions == doc.positions and again.gaps == doc.gaps
+    with pytest.raises(WriteError, match="folder"):
+        io.write(doc, tmp_path / "series.dcm")

@@ -1,0 +1,149 @@
+"""Images: every format, bit depth and channel layout reads into float32 (frames, H, W, C) in file
+units and survives read -> write -> read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import PIL.Image
+import PIL.ImageOps
+import pytest
+import tifffile
+
+import core.io as io
+from core.documents import ImageDoc, Provenance
+from core.errors import WriteError
+from core.io.images import PROVENANCE_KEY
+
+RNG = np.random.default_rng(1)
+
+LOSSLESS = [
+    # (extension, Pillow mode of the source, dtype, channels)
+    ("png", "L", np.uint8, 1),
+    ("png", "RGB", np.uint8, 3),
+    ("png", "RGBA", np.uint8, 4),
+    ("png", "I;16", np.uint16, 1),
+    ("bmp", "L", np.uint8, 1),
+    ("bmp", "RGB", np.uint8, 3),
+    ("webp", "RGB", np.uint8, 3),
+    ("webp", "RGBA", np.uint8, 4),
+    ("tif", "L", np.uint8, 1),
+    ("tif", "RGB", np.uint8, 3),
+    ("tif", "RGBA", np.uint8, 4),
+    ("tif", "I;16", np.uint16, 1),
+    ("tif", "RGB16", np.uint16, 3),
+]
+
+
+def _array(dtype, channels, shape=(23, 31)):
+    full = (*shape, channels) if channels > 1 else shape
+    return RNG.integers(0, np.iinfo(dtype).max, full, dtype=dtype, endpoint=True)
+
+
+def _save(path, arr, ext):
+    if ext == "tif":
+        tifffile.imwrite(path, arr, photometric="minisblack" if arr.ndim == 2 else "rgb")
+    elif ext == "webp":
+        PIL.Image.fromarray(arr).save(path, lossless=True)
+    else:
+        PIL.Image.fromarray(arr).save(path)
+
+
+@pytest.mark.parametrize("ext,mode,dtype,channels", LOSSLESS)
+def test_lossless_formats_read_exact_and_round_trip(tmp_path, ext, mode, dtype, channels):
+    arr = _array(dtype, channels)
+    src = tmp_path / f"src.{ext}"
+    _save(src, arr, ext)
+    doc = io.read(src)
+    assert doc.pixels.dtype == np.float32
+    assert doc.pixels.shape == (1, 23, 31, channels)
+    assert doc.dtype == np.dtype(dtype).name
+    np.testing.assert_array_equal(doc.pixels[0].reshape(arr.shape), arr)
+
+    out = io.write(doc, tmp_path / f"out.{ext}")
+    again = io.read(out)
+    assert again.dtype == doc.dtype  # 16-bit stays 16-bit
+    np.testing.assert_array_equal(again.pixels, doc.pixels)
+
+
+def test_sixteen_bit_colour_png_keeps_sixteen_bits(tmp_path):
+    import cv2
+
+    arr = _array(np.uint16, 3)
+    src = tmp_path / "deep.png"
+    cv2.imwrite(str(src), arr[..., ::-1])  # OpenCV writes BGR
+    doc = io.read(src)
+    assert doc.dtype == "uint16" and doc.mode == "RGB"
+    np.testing.assert_array_equal(doc.pixels[0], arr)
+    out = io.write(doc.with_pixels(doc.pixels), tmp_path / "deep_out.png")
+    again = io.read(out)
+    np.testing.assert_array_equal(again.pixels, doc.pixels)
+    assert PROVENANCE_KEY in PIL.Image.open(out).text  # our tEXt chunk was inserted by hand
+
+
+def test_jpeg_reads_and_writes_close(tmp_path):
+    arr = (np.add.outer(np.arange(40), np.arange(50)) * 2 % 256).astype(np.uint8)
+    src = tmp_path / "smooth.jpg"
+    PIL.Image.fromarray(np.stack([arr] * 3, -1)).save(src, quality=98)
+    doc = io.read(src)
+    assert doc.format == "JPEG" and doc.pixels.shape == (1, 40, 50, 3)
+    out = io.write(doc, tmp_path / "smooth_out.jpg")
+    again = io.read(out)
+    assert np.abs(again.pixels - doc.pixels).mean() < 2.0
+    assert b"lacuna" in PIL.Image.open(out).info.get("comment", b"").lower()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied(tmp_path, orientation):
+    arr = _array(np.uint8, 3, (12, 20))
+    im = PIL.Image.fromarray(arr)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    src = tmp_path / "oriented.png"
+    im.save(src, exif=exif.tobytes())
+    expected = np.asarray(PIL.ImageOps.exif_transpose(PIL.Image.open(src)))
+    doc = io.read(src)
+    np.testing.assert_array_equal(doc.pixels[0], expected)
+    out = io.write(doc, tmp_path / "upright.png")
+    assert PIL.Image.open(out).getexif().get(0x0112, 1) == 1  # saved upright, not rotated twice
+
+
+def test_multipage_tiff_becomes_frames_and_round_trips(tmp_path):
+    pages = _array(np.uint16, 1, (3, 16, 18))
+    src = tmp_path / "stack.tif"
+    tifffile.imwrite(src, pages, photometric="minisblack")
+    doc = io.read(src)
+    assert doc.pixels.shape == (3, 16, 18, 1) and doc.dtype == "uint16"
+    np.testing.assert_array_equal(doc.pixels[..., 0], pages)
+    doc.provenance.append(Provenance(method="unit-test", task="denoise", params={"sigma": 5}))
+    out = io.write(doc, tmp_path / "stack_out.tif")
+    again = io.read(out)
+    np.testing.assert_array_equal(again.pixels, doc.pixels)
+    with tifffile.TiffFile(out) as tif:
+        record = json.loads(tif.pages[0].description)
+    assert record["steps"][0]["method"] == "unit-test"
+    with pytest.raises(WriteError, match="one frame"):
+        io.write(doc, tmp_path / "stack.png")
+
+
+def test_results_are_rounded_and_clipped_not_wrapped(tmp_path):
+    src = tmp_path / "g.png"
+    PIL.Image.fromarray(np.full((4, 5), 100, np.uint8)).save(src)
+    doc = io.read(src)
+    wild = doc.pixels.copy()
+    wild[0, 0, 0] = 300.0  # beyond 8 bits
+    wild[0, 0, 1] = -20.0
+    wild[0, 0, 2] = 41.6
+    out = io.write(doc.with_pixels(wild), tmp_path / "g_out.png")
+    again = io.read(out).pixels[0, 0, :3, 0]
+    np.testing.assert_array_equal(again, [255, 0, 42])
+
+
+def test_png_provenance_chunk_names_the_method(tmp_path):
+    doc = ImageDoc(pixels=np.zeros((1, 4, 4, 3), np.float32), dtype="uint8", mode="RGB")
+    doc.provenance.append(Provenance(method="my-inpainter", task="inpaint", params={"steps": 3}))
+    out = io.write(doc, tmp_path / "p.png")
+    record = json.loads(PIL.Image.open(out).text[PROVENANCE_KEY])
+    assert record["steps"][0]["method"] == "my-inpainter"
+    assert record["steps"][0]["params"] == {"steps": 3}
