@@ -149,27 +149,29 @@ def _mirror_index(length: int, start: int, stop: int):
 
 
 def _last_axis(x, factor: int, down: bool):
-    """Resample the last axis of x (..., L) by an integer factor."""
+    """Resample the last axis of x (..., L) by an integer factor.
+
+    A weighted sum of shifted (strided, when down-sampling) views of the mirrored signal: the same
+    as a 1-D convolution, but much faster than conv1d with one input channel, on CPUs especially.
+    """
     import torch
-    import torch.nn.functional as F
 
     length = x.shape[-1]
-    lead = x.shape[:-1]
-    flat = x.reshape(-1, 1, length)
     if down:
         taps, first = down_kernel(factor)
         out_len = output_length(length, 1.0 / factor)
         stop = factor * (out_len - 1) + first + len(taps)
-        padded = flat[..., _mirror_index(length, first, stop).to(x.device)]
-        kernel = torch.as_tensor(taps, dtype=x.dtype, device=x.device).view(1, 1, -1)
-        out = F.conv1d(padded, kernel, stride=factor)
-        return out.reshape(*lead, out_len)
+        padded = x[..., _mirror_index(length, first, stop).to(x.device)]
+        span = factor * (out_len - 1) + 1
+        out = sum(float(w) * padded[..., k : k + span : factor] for k, w in enumerate(taps) if w != 0)
+        return out
     taps, first = up_kernels(factor)
     stop = length + first + taps.shape[1] - 1
-    padded = flat[..., _mirror_index(length, first, stop).to(x.device)]
-    kernel = torch.as_tensor(taps, dtype=x.dtype, device=x.device).unsqueeze(1)
-    out = F.conv1d(padded, kernel)  # (N, factor, L): one channel per output phase
-    return out.transpose(1, 2).reshape(*lead, length * factor)
+    padded = x[..., _mirror_index(length, first, stop).to(x.device)]
+    phases = [
+        sum(float(w) * padded[..., k : k + length] for k, w in enumerate(row) if w != 0) for row in taps
+    ]
+    return torch.stack(phases, dim=-1).reshape(*x.shape[:-1], length * factor)
 
 
 def _resample(x, factor: int, down: bool):

@@ -8,6 +8,7 @@ origin; the methods keep it there (padding only at the bottom and right, tiles o
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Generator
 
 import numpy as np
@@ -18,6 +19,18 @@ from core.runtime.context import Progress, RunContext
 GRAY_WEIGHTS = "dejpeg-gray.safetensors"
 COLOR_WEIGHTS = "dejpeg-color.safetensors"
 BLOCK = 8
+
+
+def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """Encode and decode an (H, W) or (H, W, 3) uint8 array with Pillow (libjpeg, default settings)."""
+    from PIL import Image
+
+    mode = "L" if pixels.ndim == 2 else "RGB"
+    buf = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buf, format="JPEG", quality=int(quality))
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert(mode), np.uint8)
 
 
 def _split(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, bool]:
@@ -209,6 +222,7 @@ register(
             "quantization (or given), and the image is re-compressed on all 64 shifts of the 8x8 grid "
             "and averaged. Works on luma; images without standard JPEG tables are left as they are."
         ),
+        speed="medium",
         params=(
             Param("quality", 0, "JPEG quality used (0 = estimate it from the image)", minimum=0, maximum=100),
         ),

@@ -11,7 +11,6 @@ start at the image origin (cropped JPEGs). L1 loss on the restored crop.
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.methods.dejpeg import jpeg_roundtrip
 from core.train.recipes.upscale import TimedRecipe
 
 _POOL: ThreadPoolExecutor | None = None
@@ -31,16 +31,6 @@ def _pool() -> ThreadPoolExecutor:
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
     return _POOL
-
-
-def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
-    """Encode and decode an (H, W) or (H, W, 3) uint8 array with Pillow at `quality`."""
-    mode = "L" if pixels.ndim == 2 else "RGB"
-    buf = io.BytesIO()
-    Image.fromarray(pixels, mode).save(buf, format="JPEG", quality=int(quality))
-    buf.seek(0)
-    with Image.open(buf) as im:
-        return np.asarray(im.convert(mode), np.uint8)
 
 
 def compress_batch(clean: torch.Tensor, qualities: list[int]) -> torch.Tensor:
