@@ -134,8 +134,9 @@ def write_any(
         raise WriteError(f"{target.name}: not enough memory to write it") from exc
     except Exception as exc:  # noqa: BLE001
         raise WriteError(f"{target.name}: cannot write it ({type(exc).__name__}: {_one_line(exc)})") from exc
+    notes = doc.metadata.pop("write_notes", None)  # what a format could not hold, set by writers
     if sidecar:
-        provenance.write_sidecar(doc, written)
+        provenance.write_sidecar(doc, written, notes)
     return written
 
 

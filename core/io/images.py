@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from core.io import limits, provenance
 from core.io.atomic import atomic_write
 
 PROVENANCE_KEY = "lacuna:provenance"
+_PILLOW_LOCK = threading.Lock()
 
 # extension -> format name used by the writers
 WRITE_FORMATS = {
@@ -87,11 +89,13 @@ def _pillow_frame(im, path: Path) -> tuple[np.ndarray, str, str]:
 def _read_pillow(path: Path) -> ImageDoc:
     import PIL.Image
 
-    limits.sync_pillow()
     try:
-        im = PIL.Image.open(path)
-    except PIL.Image.DecompressionBombError as exc:
-        raise limits_error(path, exc) from exc
+        with _PILLOW_LOCK:  # open reads only the header: our own check below names the limit
+            PIL.Image.MAX_IMAGE_PIXELS = None
+            try:
+                im = PIL.Image.open(path)
+            finally:
+                limits.sync_pillow()
     except PIL.UnidentifiedImageError as exc:
         raise ReadError(f"{path.name}: not an image Lacuna can read (unknown or damaged format)") from exc
     with im:
@@ -139,12 +143,6 @@ def _decode_message(path: Path, exc: Exception) -> str:
     if "truncated" in text.lower() or "broken data stream" in text.lower():
         return f"{path.name}: the image data is truncated ({text})"
     return f"{path.name}: the image data is damaged ({text})"
-
-
-def limits_error(path: Path, exc: Exception):
-    from core.errors import TooLargeError
-
-    return TooLargeError(f"{path.name}: too many pixels ({exc}); set LACUNA_MAX_PIXELS to raise the limit")
 
 
 def _pillow_metadata(im, exif) -> dict[str, Any]:
@@ -291,7 +289,7 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Path:
         record = json.loads(meta_text)
         record["conversion"] = notes
         meta_text = json.dumps(record, separators=(",", ":"))
-        doc.metadata.setdefault("write_notes", notes)
+        doc.metadata["write_notes"] = notes
 
     def write(tmp: Path) -> None:
         if fmt == "TIFF":

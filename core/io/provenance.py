@@ -55,8 +55,11 @@ def as_json(doc: Document, output: Path | None = None) -> str:
     return json.dumps(record(doc, output), separators=(",", ":"))
 
 
-def write_sidecar(doc: Document, output: Path) -> Path:
-    """Write `<output>.lacuna.json` next to the result (atomically)."""
-    text = json.dumps(record(doc, output), indent=2)
+def write_sidecar(doc: Document, output: Path, notes: list[str] | None = None) -> Path:
+    """Write `<output>.lacuna.json` next to the result (atomically); `notes`: conversions made."""
+    data = record(doc, output)
+    if notes:
+        data["conversion"] = list(notes)
+    text = json.dumps(data, indent=2)
     target = sidecar_path(output)
     return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))

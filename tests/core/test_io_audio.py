@@ -1,0 +1,93 @@
+"""Audio: the shared clips, every writable format, rate/channels/subtype kept, loud samples clipped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import core.io as io
+from core.errors import ReadError, WriteError
+
+
+def _tone(frames=4000, channels=2, rate=22050):
+    t = np.arange(frames) / rate
+    return np.stack([0.5 * np.sin(2 * np.pi * (220 + 110 * c) * t) for c in range(channels)], -1).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize(
+    "ext,subtype",
+    [
+        (".wav", "PCM_16"),
+        (".wav", "PCM_24"),
+        (".wav", "FLOAT"),
+        (".flac", "PCM_16"),
+        (".flac", "PCM_24"),
+        (".aiff", "PCM_16"),
+    ],
+)
+def test_lossless_round_trip_keeps_rate_channels_subtype(tmp_path, ext, subtype):
+    src = tmp_path / f"tone{ext}"
+    sf.write(src, _tone(channels=3), 22050, subtype=subtype)
+    doc = io.read(src)
+    assert doc.samples.dtype == np.float32 and doc.samples.shape == (4000, 3)
+    assert doc.subtype == subtype and doc.sample_rate == 22050
+    out = io.write(doc, tmp_path / f"out{ext}")
+    again = io.read(out)
+    assert (again.sample_rate, again.channels, again.subtype) == (22050, 3, subtype)
+    np.testing.assert_array_equal(again.samples, doc.samples)
+
+
+@pytest.mark.parametrize("ext,subtype", [(".ogg", "VORBIS"), (".mp3", "MPEG_LAYER_III")])
+def test_lossy_formats_read_and_write(tmp_path, ext, subtype):
+    if ext == ".mp3" and "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile has no MP3")
+    src = tmp_path / "tone.wav"
+    sf.write(src, _tone(frames=22050), 22050)
+    out = io.write(io.read(src), tmp_path / f"tone{ext}")
+    again = io.read(out)
+    assert again.subtype == subtype and again.sample_rate == 22050 and again.channels == 2
+    assert abs(again.samples.shape[0] - 22050) < 2048  # encoders may pad a frame
+    assert np.abs(again.samples).max() > 0.3
+
+
+def test_shared_clips_read(datasets):
+    clip = sorted((datasets / "audio" / "bench" / "clips").glob("*.ogg"))[0]
+    doc = io.read(clip)
+    assert doc.format == "OGG" and doc.subtype == "VORBIS"
+    assert doc.samples.shape[0] > doc.sample_rate  # more than a second
+    digit = sorted((datasets / "audio" / "bench" / "digits").glob("*.wav"))[0]
+    doc = io.read(digit)
+    assert (doc.sample_rate, doc.channels, doc.subtype) == (8000, 1, "PCM_16")
+
+
+def test_subtype_option_and_impossible_subtype(tmp_path):
+    src = tmp_path / "a.wav"
+    sf.write(src, _tone(channels=1), 8000, subtype="PCM_16")
+    doc = io.read(src)
+    assert io.read(io.write(doc, tmp_path / "f.wav", subtype="FLOAT")).subtype == "FLOAT"
+    with pytest.raises(WriteError, match="FLAC cannot hold subtype 'FLOAT'"):
+        io.write(doc, tmp_path / "f.flac", subtype="FLOAT")
+    # a source subtype the target cannot hold falls back to the target's default
+    ogg = io.write(doc, tmp_path / "v.ogg")
+    assert io.read(io.write(io.read(ogg), tmp_path / "v.flac")).subtype == "PCM_16"
+
+
+def test_loud_results_are_clipped_not_wrapped(tmp_path):
+    src = tmp_path / "a.wav"
+    sf.write(src, _tone(channels=1), 8000, subtype="PCM_16")
+    doc = io.read(src)
+    loud = doc.samples.copy()
+    loud[10] = 1.7
+    loud[11] = -3.0
+    again = io.read(io.write(doc.with_samples(loud), tmp_path / "loud.wav"))
+    assert again.samples[10, 0] > 0.999 and again.samples[11, 0] == -1.0
+
+
+def test_empty_wav_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.wav"
+    sf.write(path, np.zeros((0, 1), np.float32), 8000)
+    with pytest.raises(ReadError, match=r"^empty\.wav: the file contains no audio samples"):
+        io.read(path)

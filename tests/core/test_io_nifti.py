@@ -1,0 +1,84 @@
+"""NIfTI through nibabel's own test files: 3-D and 4-D, affine kept, no silent rounding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+import core.io as io
+from core.documents import Provenance
+
+DATA = Path(nib.__file__).parent / "tests" / "data"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["anatomical.nii", "example4d.nii.gz", "example_nifti2.nii.gz", "standard.nii.gz", "functional.nii"],
+)
+def test_read_matches_nibabel_and_round_trips(tmp_path, name):
+    img = nib.load(DATA / name)
+    doc = io.read(DATA / name)
+    data = img.get_fdata(dtype=np.float32)
+    assert doc.format == "NIfTI"
+    if data.ndim == 4:
+        i, j, k, t = data.shape
+        assert doc.metadata["volumes"] == t
+        # frame t*k + z, row j, column i
+        np.testing.assert_array_equal(doc.pixels[k + 2, ..., 0], data[:, :, 2, 1].T)
+    else:
+        np.testing.assert_array_equal(doc.pixels[2, ..., 0], data[:, :, 2].T)
+    np.testing.assert_allclose(doc.affine, img.affine)
+    assert doc.metadata["orientation"] == "".join(nib.aff2axcodes(img.affine))
+
+    out = io.write(doc, tmp_path / ("out_" + name.replace(".nii.gz", ".nii").replace(".nii", ".nii.gz")))
+    back = nib.load(out)
+    assert type(back) is type(img)  # NIfTI-2 stays NIfTI-2
+    np.testing.assert_allclose(back.affine, img.affine, atol=1e-5)
+    np.testing.assert_array_equal(back.get_fdata(dtype=np.float32), data)
+    again = io.read(out)
+    np.testing.assert_array_equal(again.pixels, doc.pixels)
+    assert again.spacing == pytest.approx(doc.spacing)
+
+
+def test_integer_data_keeps_its_type(tmp_path):
+    doc = io.read(DATA / "example4d.nii.gz")
+    out = io.write(doc, tmp_path / "same.nii.gz")
+    assert nib.load(out).get_data_dtype() == np.int16
+
+
+def test_float_results_are_not_rounded(tmp_path):
+    doc = io.read(DATA / "example4d.nii.gz")
+    result = doc.with_pixels(doc.pixels + 0.25)
+    result.provenance.append(Provenance(method="fill-test", task="fill_slice", params={"k": 1}))
+    out = io.write(result, tmp_path / "float.nii.gz")
+    img = nib.load(out)
+    assert img.get_data_dtype() == np.float32
+    np.testing.assert_array_equal(io.read(out).pixels, result.pixels)
+    assert img.header["descrip"].item().startswith(b"Lacuna")
+    comments = [e for e in img.header.extensions if e.get_code() == 6]
+    assert json.loads(comments[-1].get_content())["steps"][0]["method"] == "fill-test"
+
+
+def test_upscaled_volume_gets_a_finer_affine(tmp_path):
+    doc = io.read(DATA / "anatomical.nii")
+    big = np.repeat(np.repeat(doc.pixels, 2, axis=1), 2, axis=2)
+    out = io.write(doc.with_pixels(big), tmp_path / "x2.nii")
+    img = nib.load(out)
+    assert img.shape == (doc.pixels.shape[2] * 2, doc.pixels.shape[1] * 2, doc.pixels.shape[0])
+    zooms = img.header.get_zooms()
+    assert zooms[0] == pytest.approx(doc.spacing[2] / 2) and zooms[2] == pytest.approx(doc.spacing[0])
+    # the centre of the volume stays where it was
+    old_centre = doc.affine @ [(doc.pixels.shape[2] - 1) / 2, (doc.pixels.shape[1] - 1) / 2, 0, 1]
+    new_centre = img.affine @ [(img.shape[0] - 1) / 2, (img.shape[1] - 1) / 2, 0, 1]
+    np.testing.assert_allclose(new_centre, old_centre, atol=1e-6)
+
+
+def test_header_without_its_image_file_is_a_clear_error():
+    from core.errors import ReadError
+
+    with pytest.raises(ReadError, match=r"nifti1\.hdr: the voxel data file nifti1\.img is missing"):
+        io.read(DATA / "nifti1.hdr")
