@@ -8,6 +8,7 @@ imports torch: the repair generator imports what a method needs on the worker th
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -524,6 +525,16 @@ class Controller(QObject):
             return
         self._drop_job()
         self.job_cancelled.emit("Cancelled — the image is unchanged.")
+
+    def shutdown(self, timeout: float = 3.0) -> bool:
+        """Cancel every job and wait for their threads (quitting while torch runs would abort)."""
+        self.cancel_job()
+        deadline = time.monotonic() + timeout
+        for job in self._old_jobs:
+            if not job.wait(max(deadline - time.monotonic(), 0.0)):
+                return False
+        self._old_jobs = []
+        return True
 
     def _drop_job(self) -> None:
         """Forget the running job: cancel it and make any late reply outdated."""

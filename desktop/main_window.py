@@ -799,7 +799,8 @@ class MainWindow(QMainWindow):
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_X:
             if event.modifiers() == Qt.KeyboardModifier.NoModifier and not event.isAutoRepeat():
                 focus = QApplication.focusWidget()
-                if not isinstance(focus, QLineEdit | QAbstractSpinBox | QTextEdit) and self.isActiveWindow():
+                ours = isinstance(obj, QWidget) and obj.window() is self
+                if ours and not isinstance(focus, QLineEdit | QAbstractSpinBox | QTextEdit):
                     self.set_flipped(kind == QEvent.Type.KeyPress)
                     return True
         return super().eventFilter(obj, event)
@@ -808,7 +809,8 @@ class MainWindow(QMainWindow):
 
     def _on_job_started(self, title: str) -> None:
         self.progress.start(title)
-        self.picker.set_busy(True)
+        self.picker.set_busy(True)  # disables Run: its focus would drop into a parameter field
+        self.canvas.setFocus()
         self.notice.hide()
 
     def _on_job_done(self, text: str) -> None:
@@ -861,7 +863,7 @@ class MainWindow(QMainWindow):
                 break
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        self.controller.cancel_job()
+        self.controller.shutdown()
         self.controller.close_autosave(discard=True)
         self.settings.q.setValue("window/geometry", self.saveGeometry())
         self.settings.q.setValue("window/state", self.saveState())

@@ -138,7 +138,8 @@ def main() -> int:
     for zoom in ("fit", "100%"):
         r = bench_stroke(args.moves, zoom)
         print(
-            f"  zoom {r['zoom']:>4}: median {r['median_ms']:.2f}  p95 {r['p95_ms']:.2f}  max {r['max_ms']:.2f}"
+            f"  zoom {r['zoom']:>4}: median {r['median_ms']:.2f}  p95 {r['p95_ms']:.2f}"
+            f"  max {r['max_ms']:.2f}"
             f"  | stroke end (undo step) {r['release_ms']:.1f}  full repaint {r['full_repaint_ms']:.1f}"
             f"  [{r['moves']} moves, {r['painted_pixels']} px painted, Qt platform {r['platform']}]"
         )

@@ -29,10 +29,7 @@ def make_window(qtbot, tmp_path):
 
     yield make
     for window in windows:
-        job = window.controller.job
-        window.controller.cancel_job()
-        if job is not None:
-            job.wait(10)
+        assert window.controller.shutdown(timeout=20), "a repair thread did not stop"
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def sha(path) -> str:
 def painted_ct(window, ct_path, qtbot):
     """The CT opened in the window with one brush stroke across it."""
     assert window.open_path(ct_path), window.notice.text()
-    canvas, c = window.canvas, window.controller
+    canvas = window.canvas
     window.tools.set_size(24)
     window.tools.hardness_slider.setValue(100)
     points = [widget_point(canvas, x, 256) for x in (180, 220, 260, 300, 330)]
@@ -119,9 +119,10 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     assert canvas.banner == "REPAIRED — inpaint-telea"
 
     # Hold X: the view shows the pixels from before the repair; release: the repair again.
+    canvas.set_zoom(4.0)  # magnified views sample the nearest pixel: exact display values
     point = widget_point(canvas, 250.5, 256.5)
-    before_colour = apply_window(original.pixels[0, 256, 250, 0], c.window)
-    after_colour = apply_window(repaired.pixels[0, 256, 250, 0], c.window)
+    before_colour = apply_window(original.pixels[0, ..., 0], c.window)[256, 250]
+    after_colour = apply_window(repaired.pixels[0, ..., 0], c.window)[256, 250]
     assert before_colour != after_colour
     qtbot.keyPress(window, Qt.Key.Key_X)
     assert canvas.compare == "flip"
@@ -169,6 +170,7 @@ def test_cancel_leaves_the_image_unchanged(painted_ct, qtbot):
     original = c.doc
     assert window.picker.select("inpaint-dip")
     window.picker.set_param("iterations", 5000)
+    window.picker.set_param("width", 8)
     qtbot.mouseClick(window.picker.run_button, Qt.MouseButton.LeftButton)
     assert c.busy and window.progress.cancel_button.isEnabled()
     job = c.job
@@ -176,7 +178,7 @@ def test_cancel_leaves_the_image_unchanged(painted_ct, qtbot):
     canvas = window.canvas
     drag(qtbot, canvas, [widget_point(canvas, 100, 100), widget_point(canvas, 120, 110)])
     assert c.masks.get(0)[100, 100] == 255
-    qtbot.waitUntil(lambda: window.progress.bar.value() > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: "iteration" in window.progress.message.text(), timeout=60_000)
     qtbot.mouseClick(window.progress.cancel_button, Qt.MouseButton.LeftButton)
     assert not c.busy
     assert "Cancelled" in window.progress.message.text()
@@ -198,7 +200,6 @@ def test_outdated_result_is_dropped(painted_ct, qtbot):
     assert c.doc is original
     wait_idle(qtbot, c)
     assert c.doc.provenance[-1].method == "inpaint-telea"
-    assert np.abs(c.doc.pixels - original.pixels).max() < 100 or True
 
 
 def test_slices_of_a_multiframe_file(window, datasets, qtbot):
