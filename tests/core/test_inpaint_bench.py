@@ -1,0 +1,44 @@
+"""`lacuna bench inpaint` on a real photo set and a real DICOM series (one or two images, classical methods)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from core.bench import inpaint as bench
+
+
+def test_bench_on_photos_reports_hole_and_image_scores_and_draws_the_figure(datasets, tmp_path, capsys):
+    figure = tmp_path / "fig.png"
+    argv = ["--set", str(datasets / "images/bench/CBSD68"), "--masks", "thick", "--limit", "1"]
+    argv += ["--method", "inpaint-telea", "inpaint-ns", "--json", "--figure", str(figure)]
+    assert bench.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["summary"]) == {"thick/inpaint-telea", "thick/inpaint-ns"}
+    for row in report["images"]:
+        # The fill is worse inside the hole than over the image, where most pixels are exact.
+        assert 5 < row["psnr_hole"] < row["psnr"] < 60
+        assert 0 < row["ssim_hole"] < row["ssim"] <= 1
+        assert row["seconds"] > 0
+    with Image.open(figure) as im:
+        assert im.width > im.height  # input, mask and two methods side by side
+        grid = np.asarray(im.convert("RGB"))
+    assert (grid == (255, 0, 255)).all(axis=-1).any()  # the holes are shown in magenta
+
+
+def test_bench_on_a_dicom_series_scores_every_frame(datasets, capsys):
+    argv = ["--set", str(datasets / "medical/emri_small.dcm"), "--masks", "medium", "--limit", "2"]
+    argv += ["--method", "inpaint-biharmonic", "--json"]
+    assert bench.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = [row["image"] for row in report["images"]]
+    assert names == ["emri_small[0]", "emri_small[1]"]
+    assert all(np.isfinite(row["psnr_hole"]) for row in report["images"])
+
+
+def test_photo_samples_are_scored_on_the_8bit_scale(datasets):
+    samples = bench.load_samples(datasets / "images/bench/CBSD68", limit=2)
+    assert [s["peak"] for s in samples] == [255.0, 255.0]
+    assert samples[0]["truth"].shape[-1] == 3
