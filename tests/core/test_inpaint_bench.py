@@ -1,4 +1,4 @@
-"""`lacuna bench inpaint` on a real photo set and a real DICOM series (one or two images, classical methods)."""
+"""`lacuna bench inpaint` on a real photo set and a real DICOM series (classical methods, few images)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The inpainting networks (generator, discriminator, deep prior) and the training recipe, tiny and on the CPU."""
+"""The inpainting networks (generator, discriminator, deep prior) and the training recipe, tiny, on CPU."""
 
 from __future__ import annotations
 
