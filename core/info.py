@@ -152,6 +152,7 @@ def _describe_dicom_object(path: Path) -> dict[str, Any]:
     }
 
 
+MAX_SERIES_LINES = 8
 LABELS = [
     ("kind", "kind"),
     ("format", "format"),
@@ -208,10 +209,13 @@ def format_info(info: dict[str, Any]) -> str:
         if key in ("frames", "slices", "volumes") and value == 1:
             continue
         lines.append(f"  {label:<16}{_show(key, value)}")
-    for series in info.get("series") or []:
-        if len(info["series"]) > 1:
+    series = info.get("series") or []
+    if len(series) > 1:  # the folder holds several: say which one was read (the first, marked *)
+        for n, item in enumerate(series[:MAX_SERIES_LINES]):
             lines.append(
-                f"  series          {series['files']} file(s) {series['rows']}×{series['columns']} "
-                f"{series['modality']} {series['description']}".rstrip()
+                f"  {'series' if n == 0 else '':<16}{'*' if n == 0 else ' '} {item['files']} file(s) "
+                f"{item['rows']}×{item['columns']} {item['modality']} {item['description']}".rstrip()
             )
+        if len(series) > MAX_SERIES_LINES:
+            lines.append(f"  {'':<16}  ... and {len(series) - MAX_SERIES_LINES} more series")
     return "\n".join(lines)

@@ -57,7 +57,7 @@ def _quiet():
     """pydicom warns (and logs) about every odd value; people get our one-line errors instead."""
     logger = logging.getLogger("pydicom")
     level = logger.level
-    logger.setLevel(logging.ERROR)
+    logger.setLevel(logging.CRITICAL)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -82,7 +82,8 @@ def _open(path: Path, stop_before_pixels: bool = False):
         raise ReadError(f"{path.name}: not a DICOM file ({_first_line(exc)})") from exc
     except (EOFError, OSError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise ReadError(f"{path.name}: the DICOM file is damaged or truncated ({_first_line(exc)})") from exc
-    if len(ds) == 0 or not any(tag.group in (0x0008, 0x0010, 0x0020, 0x0028) for tag in ds.keys()):
+    has_meta = len(getattr(ds, "file_meta", None) or ()) > 0
+    if not has_meta and not any(tag.group in (0x0008, 0x0010, 0x0020, 0x0028) for tag in ds.keys()):
         raise ReadError(f"{path.name}: not a DICOM file")
     return ds
 

@@ -98,25 +98,11 @@ def _read_pillow(path: Path) -> ImageDoc:
                 limits.sync_pillow()
     except PIL.UnidentifiedImageError as exc:
         raise ReadError(f"{path.name}: not an image Lacuna can read (unknown or damaged format)") from exc
-    with im:
-        width, height = im.size
-        n_frames = int(getattr(im, "n_frames", 1) or 1)
-        limits.check_pixels(path, width * height * n_frames)
-        fmt = im.format or "PNG"
-        exif = im.getexif()
-        orientation = int(exif.get(0x0112, 1) or 1)
-        metadata = _pillow_metadata(im, exif)
-        frames, modes, dtypes = [], [], []
-        for i in range(n_frames):
-            im.seek(i)
-            try:
-                im.load()
-            except (OSError, SyntaxError, ValueError) as exc:
-                raise ReadError(_decode_message(path, exc)) from exc
-            arr, mode, dtype = _pillow_frame(im, path)
-            frames.append(orient(arr, orientation))
-            modes.append(mode)
-            dtypes.append(dtype)
+    try:
+        with im:
+            frames, modes, dtypes, fmt, metadata = _pillow_frames(im, path)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise ReadError(_decode_message(path, exc)) from exc
     mode = "RGBA" if "RGBA" in modes else ("RGB" if "RGB" in modes else "L")
     if len(set(modes)) > 1:  # animated images may mix palette modes: bring them to one layout
         frames = [_to_channels(f, len(mode)) for f in frames]
@@ -126,6 +112,26 @@ def _read_pillow(path: Path) -> ImageDoc:
         raise ReadError(f"{path.name}: its frames have different sizes, which Lacuna does not support")
     pixels = np.stack(frames).astype(np.float32)
     return ImageDoc(pixels=pixels, path=path, format=fmt, dtype=dtype, mode=mode, metadata=metadata)
+
+
+def _pillow_frames(im, path: Path):
+    """Every frame of an open Pillow image, upright, with its channel mode and stored dtype."""
+    width, height = im.size
+    n_frames = int(getattr(im, "n_frames", 1) or 1)
+    limits.check_pixels(path, width * height * n_frames)
+    fmt = im.format or "PNG"
+    exif = im.getexif()
+    orientation = int(exif.get(0x0112, 1) or 1)
+    metadata = _pillow_metadata(im, exif)
+    frames, modes, dtypes = [], [], []
+    for i in range(n_frames):
+        im.seek(i)
+        im.load()
+        arr, mode, dtype = _pillow_frame(im, path)
+        frames.append(orient(arr, orientation))
+        modes.append(mode)
+        dtypes.append(dtype)
+    return frames, modes, dtypes, fmt, metadata
 
 
 def _to_channels(arr: np.ndarray, c: int) -> np.ndarray:
