@@ -26,6 +26,7 @@ SIGMA = Param(
 )
 GRAY_WEIGHTS = "denoise-gray.safetensors"
 COLOR_WEIGHTS = "denoise-color.safetensors"
+STRIP_PIXELS = 1 << 20  # non-local means works on strips of about this many pixels
 
 
 def _split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -233,7 +234,7 @@ def _run_nl_means(
     patch_size, patch_distance = 5, 6
     margin = patch_distance + patch_size // 2 + 1
     height, width = color.shape[:2]
-    rows = max(64, (1 << 20) // max(width, 1))
+    rows = max(16, STRIP_PIXELS // max(width, 1))
     out = np.empty_like(color)
     starts = list(range(0, height, rows))
     for n, top in enumerate(starts):
