@@ -78,7 +78,7 @@ def test_select_fill_ab_undo_save_reopen(qtbot, panel, clip, tmp_path):
     panel.message.connect(messages.append)
     panel.play(selection_only=True)
     if not panel.player.playing:
-        assert messages and "audio" in messages[-1].lower()
+        assert messages and "playback" in messages[-1].lower()
 
     panel.undo()
     assert np.array_equal(panel.document().samples, original.samples)
