@@ -51,14 +51,20 @@ def _hole(image: np.ndarray, mask: np.ndarray | None, dilate: int) -> np.ndarray
     return grow(_check(image, mask), dilate)
 
 
-def _finish(image: np.ndarray, filled: np.ndarray, hole: np.ndarray, feather: int) -> np.ndarray:
-    """Known pixels from `image`, the fill inside `hole`, blended over `feather` pixels at its edge."""
+def _paste(out: np.ndarray, image: np.ndarray, box, fill: np.ndarray, hole: np.ndarray, feather: int) -> None:
+    """Write a crop's fill into `out` inside the hole, blended over `feather` pixels at its edge.
+
+    Works on the crop only (boxes hold whole regions and never overlap), so a large photo with small
+    masks costs no full-image arithmetic.
+    """
     from core.masks import feather as soft
 
+    top, bottom, left, right = box
     alpha = soft(hole, feather)[..., None]
-    out = image * (1.0 - alpha) + filled * alpha
-    out = np.where(hole[..., None], out, image)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    known = image[top:bottom, left:right]
+    blended = np.clip(known * (1.0 - alpha) + fill * alpha, 0.0, 1.0)
+    region = out[top:bottom, left:right]
+    region[hole] = blended[hole]
 
 
 def _channel_groups(channels: int) -> list[list[int]]:
@@ -89,18 +95,19 @@ def _run_learned(
     hole = _hole(image, mask, dilate)
     device = ctx.torch_device()
     model, _info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
-    boxes = regions(hole, context=context, min_size=256)
-    filled = image.copy()
+    boxes = regions(hole, context=context, min_size=192)
+    out = image.copy()
     yield ctx.progress(0.0, f"{len(boxes)} region(s) to fill")
-    for n, (top, bottom, left, right) in enumerate(boxes):
-        crop = image[top:bottom, left:right]
+    for n, box in enumerate(boxes):
+        top, bottom, left, right = box
         crop_hole = hole[top:bottom, left:right]
         with torch.inference_mode():
-            result = _net_fill(model, crop, crop_hole, device, max_side, ctx.precision)
-        region = filled[top:bottom, left:right]
-        region[crop_hole] = result[crop_hole]
+            result = _net_fill(
+                model, image[top:bottom, left:right], crop_hole, device, max_side, ctx.precision
+            )
+        _paste(out, image, box, result, crop_hole, feather)
         yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
-    return _finish(image, filled, hole, feather)
+    return out
 
 
 def _net_fill(model, crop: np.ndarray, hole: np.ndarray, device, max_side: int, precision: str) -> np.ndarray:
@@ -160,16 +167,14 @@ def _run_dip(
     hole = _hole(image, mask, dilate)
     device = ctx.torch_device()
     boxes = regions(hole, context=1.5, min_size=128, margin=16)
-    filled = image.copy()
+    out = image.copy()
     for n, box in enumerate(boxes):
         sub = ctx.sub(n / len(boxes), (n + 1) / len(boxes))
-        fit = _dip_fit(image, hole, box, filled, sub, device, iterations, preview_every, width, lr, ctx.seed)
+        fit = _dip_fit(image, hole, box, out, sub, device, iterations, preview_every, width, lr, ctx.seed)
         crop_fill = yield from fit
         top, bottom, left, right = box
-        region = filled[top:bottom, left:right]
-        crop_hole = hole[top:bottom, left:right]
-        region[crop_hole] = crop_fill[crop_hole]
-    return _finish(image, filled, hole, feather)
+        _paste(out, image, box, crop_fill, hole[top:bottom, left:right], feather)
+    return out
 
 
 def _dip_fit(image, hole, box, canvas, ctx, device, iterations, preview_every, width, lr, seed):
@@ -229,13 +234,14 @@ def _run_biharmonic(
     hole = _hole(image, mask, dilate)
     # The biharmonic solution only depends on a thin ring of known pixels around each hole.
     boxes = regions(hole, context=1.0, min_size=16, margin=8)
-    filled = image.copy()
-    for n, (top, bottom, left, right) in enumerate(boxes):
+    out = image.copy()
+    for n, box in enumerate(boxes):
+        top, bottom, left, right = box
         crop_hole = hole[top:bottom, left:right]
         result = inpaint_biharmonic(image[top:bottom, left:right], crop_hole, channel_axis=-1)
-        filled[top:bottom, left:right][crop_hole] = result[crop_hole]
+        _paste(out, image, box, result, crop_hole, feather)
         yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
-    return _finish(image, filled, hole, feather)
+    return out
 
 
 def _opencv(flag_name: str):
@@ -254,18 +260,20 @@ def _opencv(flag_name: str):
         flag = getattr(cv2, flag_name)
         hole = _hole(image, mask, dilate)
         boxes = regions(hole, context=1.0, min_size=16, margin=2 * radius + 4)
-        filled = image.copy()
-        for n, (top, bottom, left, right) in enumerate(boxes):
+        out = image.copy()
+        for n, box in enumerate(boxes):
+            top, bottom, left, right = box
             crop_hole = hole[top:bottom, left:right]
             marks = crop_hole.astype(np.uint8)
+            result = np.empty_like(image[top:bottom, left:right])
             # OpenCV's 3-channel path is 8-bit only; float32 one channel at a time keeps 16-bit and
             # HU data at full precision. Its thresholds assume the 0..255 scale, hence the scaling.
             for c in range(image.shape[2]):
                 plane = np.ascontiguousarray(image[top:bottom, left:right, c] * 255.0, dtype=np.float32)
-                result = cv2.inpaint(plane, marks, float(radius), flag) / 255.0
-                filled[top:bottom, left:right, c][crop_hole] = result[crop_hole]
+                result[..., c] = cv2.inpaint(plane, marks, float(radius), flag) / 255.0
+            _paste(out, image, box, result, crop_hole, feather)
             yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
-        return _finish(image, filled, hole, feather)
+        return out
 
     return run
 

@@ -49,10 +49,12 @@ class InpaintRecipe(Recipe):
         parser.add_argument("--fm-weight", type=float, default=0.0, help="feature-matching loss weight")
         parser.add_argument("--adv-start", type=float, default=0.25, help="fraction of steps before the GAN")
         parser.add_argument("--d-lr", type=float, default=2e-4, help="discriminator learning rate")
+        parser.add_argument("--d-width", type=int, default=32, help="discriminator channels (first layer)")
 
     def __init__(self, args: argparse.Namespace, device: torch.device):
         super().__init__(args, device)
-        self.discriminator = build_arch("patch_discriminator", channels=args.channels).to(device)
+        self.discriminator = build_arch("patch_discriminator", channels=args.channels, width=args.d_width)
+        self.discriminator = self.discriminator.to(device)
         self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=args.d_lr, betas=(0.5, 0.999))
         self.steps_taken = 0
         self.started: float | None = None
@@ -159,6 +161,8 @@ class InpaintRecipe(Recipe):
                 "adv_start": a.adv_start,
             },
             "validation_metric": "PSNR inside the hole, medium masks",
+            "discriminator": {"arch": "patch_discriminator", "width": a.d_width, "lr": a.d_lr},
+            "gray": "gray images run through the color network replicated to RGB; the mean is taken back",
         }
 
     def state(self) -> dict[str, Any]:
