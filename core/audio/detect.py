@@ -141,6 +141,10 @@ def find_discontinuities(
             around = np.concatenate([d[max(0, t - ring) : max(0, t - near)], d[t + near + 1 : t + ring]])
             if around.size and d[t] <= isolation * around.max():
                 continue
+            # A jump that comes back within a few samples is an impulse (a click), not a splice.
+            net = abs(ch[min(len(ch) - 1, t + 6)] - ch[max(0, t - 2)])
+            if net < 0.5 * d[t]:
+                continue
             spans.append((int(t) + 1 - margin, int(t) + 1 + margin, float(ratio[t] / threshold)))
     merged = _merge(spans, gap=margin)
     return [Detection("discontinuity", TimeSpan(max(0, a), min(n, b)), s) for a, b, s in merged]

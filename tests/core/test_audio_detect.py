@@ -1,0 +1,95 @@
+"""Damage detection on real clips with planted clicks, dropouts and splices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import core.io
+from core.audio import detect
+from core.repair import run_repair
+
+
+@pytest.fixture(scope="module")
+def trumpet(datasets):
+    doc = core.io.read(datasets / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
+    return doc.with_samples(doc.samples[: 4 * doc.sample_rate])
+
+
+@pytest.fixture(scope="module")
+def speech(datasets):
+    doc = core.io.read(datasets / "audio" / "bench" / "clips" / "3436-172162-0000.ogg")
+    return doc.with_samples(doc.samples[: 6 * doc.sample_rate])
+
+
+def _covered(found, position, slack=2):
+    return any(d.selection.start - slack <= position <= d.selection.stop + slack for d in found)
+
+
+def _plant_clicks(samples, rate, count, seed):
+    rng = np.random.default_rng(seed)
+    damaged = samples.copy()
+    # Clicks at least 20 ms apart, each 1-3 samples of a decaying impulse of +-0.15..0.3.
+    slots = rng.choice(
+        np.arange(rate // 10, len(samples) - rate // 10, int(0.02 * rate)), count, replace=False
+    )
+    for t in slots:
+        shape = np.array([1.0, 0.5, 0.2])[: rng.integers(1, 4)] * rng.uniform(0.15, 0.3) * rng.choice([-1, 1])
+        damaged[t : t + len(shape)] += shape[:, None]
+    return damaged, sorted(int(t) for t in slots)
+
+
+@pytest.mark.parametrize("clip", ["trumpet", "speech"])
+def test_planted_clicks_are_found_with_few_false_alarms(request, clip):
+    doc = request.getfixturevalue(clip)
+    rate = doc.sample_rate
+    clean_found = detect.find_clicks(doc.samples, rate)
+    damaged, planted = _plant_clicks(doc.samples, rate, 20, seed=1)
+    found = detect.find_clicks(damaged, rate)
+    hits = sum(_covered(found, t) for t in planted)
+    assert hits >= 18, (hits, len(found))
+    seconds = len(doc.samples) / rate
+    assert len(clean_found) <= 1.5 * seconds  # false alarms on the clean clip
+
+
+def test_detected_clicks_filled_by_ar_restore_the_clip(trumpet):
+    rate = trumpet.sample_rate
+    damaged, _ = _plant_clicks(trumpet.samples, rate, 10, seed=2)
+    broken = trumpet.with_samples(damaged)
+    found = detect.detect(damaged, rate)
+    repaired = run_repair(broken, "fill-gap", method="fill-gap-ar", mask=[d.selection for d in found])
+    error_before = np.sum((damaged - trumpet.samples) ** 2)
+    error_after = np.sum((repaired.samples - trumpet.samples) ** 2)
+    assert error_after < 0.2 * error_before
+    assert sum(d.kind == "click" for d in found) >= 8  # impulses are reported as clicks, not splices
+
+
+def test_dropouts_of_digital_silence(speech):
+    rate = speech.sample_rate
+    damaged = speech.samples.copy()
+    loud = int(np.argmax(np.convolve(speech.samples[:, 0] ** 2, np.ones(800), "same")))
+    a, b = loud - int(0.015 * rate), loud + int(0.015 * rate)
+    damaged[a:b] = 0.0
+    found = detect.find_dropouts(damaged, rate)
+    spans = [d.selection.span for d in found]
+    assert any(abs(s - a) <= 1 and abs(e - b) <= 1 for s, e in spans), spans
+    # Natural silence (an all-zero clip) is not damage.
+    assert detect.find_dropouts(np.zeros((rate, 1), np.float32), rate) == []
+
+
+def test_splices_are_found(trumpet):
+    """Cut 5 ms out of loud passages: the jumps at the splices are proposed."""
+    rate = trumpet.sample_rate
+    x = trumpet.samples
+    energy = np.convolve(x[:, 0] ** 2, np.ones(400), "same")
+    cuts = []
+    pieces, last = [], 0
+    for t in (int(0.7 * rate), int(1.6 * rate), int(2.5 * rate)):
+        t = t + int(np.argmax(energy[t : t + rate // 4]))
+        pieces.append(x[last:t])
+        cuts.append(sum(len(p) for p in pieces))
+        last = t + int(0.005 * rate)
+    pieces.append(x[last:])
+    spliced = np.concatenate(pieces)
+    found = detect.detect(spliced, rate)
+    assert all(_covered(found, c) for c in cuts), (cuts, [d.selection.span for d in found])
