@@ -141,9 +141,13 @@ def speech_scores(
     except Exception:  # too short, no utterance found, or the package is missing
         pass
     try:
+        import warnings
+
         from pystoi import stoi
 
-        stoi_score = float(stoi(ref, deg, rate, extended=False))
+        with warnings.catch_warnings():  # "not enough STFT frames" for short clips: NaN below
+            warnings.simplefilter("ignore")
+            stoi_score = float(stoi(ref, deg, rate, extended=False))
         if stoi_score <= 1e-4:  # pystoi's answer when the speech is shorter than its 384 ms segment
             stoi_score = float("nan")
     except Exception:
