@@ -95,6 +95,12 @@ class FFCBlock(nn.Module):
         return x + self.scale * self.body(x)
 
 
+def _head(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """The output layer in float32 even under autocast: bf16 would quantise the image to ~8 bits."""
+    with torch.autocast(x.device.type, enabled=False):
+        return torch.sigmoid(conv(x.float()))
+
+
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
     # No normalisation outside the FFC blocks: the encoder and decoder are shallow, and full-resolution
     # norms cost memory bandwidth for little gain.
@@ -155,7 +161,7 @@ class InpaintFFC(nn.Module):
         x = self.blocks(x)
         for up in self.up:
             x = up(x, skips.pop())
-        out = torch.sigmoid(self.head(x).float())
+        out = _head(self.head, x)
         return out[..., :height, :width]
 
 
@@ -228,4 +234,4 @@ class DIPUNet(nn.Module):
             x = down(x)
         for up in self.ups:
             x = up(x, skips.pop())
-        return torch.sigmoid(self.head(x).float())[..., :height, :width]
+        return _head(self.head, x)[..., :height, :width]
