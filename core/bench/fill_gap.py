@@ -242,14 +242,23 @@ def main(argv: list[str]) -> int:
                 "snr_db": _mean(scores["snr"]),
                 "lsd_db": _mean(scores["lsd"]),
             }
-            if "pesq" in scores:
+            if "pesq" in scores:  # over the speech files only
+                row["n_speech"] = len(scores["pesq"])
                 row["pesq"] = _mean(scores["pesq"])
                 row["stoi"] = _mean(scores["stoi"])
             row["seconds"] = _mean(scores["seconds"])
             rows.append(row)
+    if any("pesq" in r for r in rows):  # one column set for the table
+        for r in rows:
+            seconds = r.pop("seconds")
+            r.setdefault("n_speech", 0)
+            r.setdefault("pesq", float("nan"))
+            r.setdefault("stoi", float("nan"))
+            r["seconds"] = seconds
     summary = {
         "set": str(args.set),
         "files": len(files),
+        "speech_files": sum(is_speech(p, args.speech) for p in files),
         "gaps_per_length_per_file": per_file,
         "seed": args.seed,
         "device": str(ctx.torch_device()),
