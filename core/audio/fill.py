@@ -196,6 +196,11 @@ def _spectral_path(
     is_time = sel.kind == "time"
     a = int(np.floor(max(sel.span[0], 0) * proc / rate))
     b = int(np.ceil(min(sel.span[1], window.shape[1]) * proc / rate))
+    if proc != rate:
+        # The resampling filter smears the gap's samples over its half-length: treat those as lost too.
+        g = np.gcd(proc, rate)
+        pad = int(np.ceil(10 * max(proc // g, rate // g) / (rate // g))) + 1
+        a, b = max(0, a - pad), min(width, b + pad)
     if is_time:
         x = x.copy()
         x[:, a:b] = 0.0  # the gap's samples are unknown whatever they hold
