@@ -42,6 +42,7 @@ from desktop.qimage import (
 from desktop.settings import Settings
 from desktop.widgets.canvas import Canvas
 from desktop.widgets.dicom_tags import DicomTagPanel
+from desktop.widgets.info_panel import InfoPanel
 from desktop.widgets.method_picker import MethodPicker
 from desktop.widgets.notice import NoticeBar
 from desktop.widgets.progress_panel import ProgressPanel
@@ -134,8 +135,15 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
         self.tools = ToolPanel()
-        self.tools_dock = self._dock("Mask", self.tools, Qt.DockWidgetArea.LeftDockWidgetArea, "tools")
+        self.info = InfoPanel()
+        column.addWidget(self.tools)
+        column.addWidget(self.info)
+        column.addStretch(1)
+        self.tools_dock = self._dock("Mask", left, Qt.DockWidgetArea.LeftDockWidgetArea, "tools")
         repair = QWidget()
         layout = QVBoxLayout(repair)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -148,7 +156,7 @@ class MainWindow(QMainWindow):
         self.tags_dock = self._dock("DICOM tags", self.tags, Qt.DockWidgetArea.RightDockWidgetArea, "tags")
         self.tabifyDockWidget(self.repair_dock, self.tags_dock)
         self.repair_dock.raise_()
-        self.resizeDocks([self.tools_dock, self.repair_dock], [250, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.tools_dock, self.repair_dock], [250, 370], Qt.Orientation.Horizontal)
 
     def _build_status(self) -> None:
         bar = self.statusBar()
@@ -540,6 +548,7 @@ class MainWindow(QMainWindow):
         self._render_before()
         self._update_slice_bar()
         self._update_title()
+        self.info.set_document(image)
         self.picker.set_has_mask(self.controller.masks.any())
         self._update_tags()
 
@@ -777,6 +786,9 @@ class MainWindow(QMainWindow):
 
     def set_flipped(self, flipped: bool) -> None:
         """Hold X: show the image before the last repair."""
+        if self._audio_panel is not None and self.stack.currentWidget() is self._audio_panel:
+            self._audio_panel.set_ab(flipped)  # audio: A (before) while held, B (after) on release
+            return
         if flipped and not self.canvas.has_before():
             self.statusBar().showMessage("Nothing to compare yet: run a repair first.", 3000)
         self._flipped = flipped

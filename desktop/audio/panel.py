@@ -12,6 +12,7 @@ format, rate, channels and subtype next to it, never over it.
 from __future__ import annotations
 
 import itertools
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -71,6 +72,7 @@ class AudioPanel(QWidget):
         self.showing_before = False
         self.ab_button.setChecked(False)
         if doc is not None:
+            _warm_up()
             self.viewport.set_length(doc.samples.shape[0])
             self.viewport.fit(max(self.spectrogram.width(), 1))
             self._load_channels(doc)
@@ -503,3 +505,21 @@ class AudioPanel(QWidget):
     def _say(self, text: str) -> None:
         self.status.setText(text)
         self.message.emit(text)
+
+
+_warmed = False
+
+
+def _warm_up() -> None:
+    """Import torch and the fill engine on a background thread while the person selects: the first
+    fill would otherwise spend seconds importing them."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+
+    def work() -> None:
+        import core.audio.fill  # noqa: F401
+        import core.audio.phase  # noqa: F401
+
+    threading.Thread(target=work, name="lacuna-audio-warm-up", daemon=True).start()
