@@ -204,3 +204,18 @@ def test_bench_follows_the_protocol(tmp_path, datasets, capsys):
     report = json.loads(capsys.readouterr().out)["summary"]
     assert report["JPEG PSNR"] == pytest.approx(np.mean(expected), abs=2e-3)
     assert report["dejpeg-reapply PSNR"] > report["JPEG PSNR"]
+
+
+def test_lossy_jpeg_dicom_is_repaired_on_its_decoded_pixels(weights_dir):
+    from pydicom.data import get_testdata_file
+
+    from core.documents import VolumeDoc
+    from core.io import read
+
+    doc = read(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm"))  # JPEG Baseline (lossy) transfer syntax
+    assert isinstance(doc, VolumeDoc)
+    save_tiny(weights_dir)
+    out = run_repair(doc, "dejpeg", method="dejpeg-learned", ctx=RunContext(device="cpu"))
+    assert isinstance(out, VolumeDoc) and out.pixels.shape == doc.pixels.shape
+    assert np.abs(out.pixels - doc.pixels).mean() > 0.1
+    assert out.provenance[-1].method == "dejpeg-learned"
