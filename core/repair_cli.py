@@ -38,8 +38,8 @@ def default_output(source: Path, task: str) -> Path:
 class TerminalProgress:
     """A one-line progress bar (fraction, message, ETA) on a terminal; sparse lines otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 28):
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 28):
+        self.stream = stream or sys.stderr
         self.width = width
         self.live = bool(getattr(stream, "isatty", lambda: False)())
         self.last_draw = 0.0
@@ -88,7 +88,9 @@ def repair_command(args: argparse.Namespace) -> int:
     if args.mask:
         from core.io.masks import read_mask
 
-        mask = read_mask(Path(args.mask))
+        if getattr(document, "pixels", None) is None:
+            raise MethodError("--mask applies to images and scans; audio takes a selection")
+        mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
     params: dict[str, Any] = parse_params(args.param)
     ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed, tile=args.tile)
     bar = TerminalProgress()

@@ -183,8 +183,8 @@ def _run_zero_shot(
         (residual + consistency).backward()
         optimizer.step()
         scheduler.step()
-        if (it + 1) % 10 == 0 or it + 1 == iterations:
-            yield fit.progress((it + 1) / iterations, f"learning the noise: step {it + 1}/{iterations}")
+        # Every step reports (and so can be cancelled): a step on a big crop can take a second on a CPU.
+        yield fit.progress((it + 1) / iterations, f"learning the noise: step {it + 1}/{iterations}")
     net.eval()
     transforms = range(8) if ensemble else range(1)
     on_device = {device: net}

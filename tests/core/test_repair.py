@@ -1,0 +1,162 @@
+"""The repair entry point and `lacuna repair`: value ranges, frames, masks, cancel, provenance, output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.bench.metrics import psnr
+from core.cli import main as cli_main
+from core.documents import ImageDoc, VolumeDoc
+from core.errors import CancelledError, MethodError
+from core.io import read
+from core.repair import repair, run_repair
+from core.runtime.context import RunContext
+
+NLM = {"method": "denoise-nlmeans"}
+
+
+def photo(datasets, name="bench/McMaster/1.png"):
+    with Image.open(datasets / "images" / name) as im:
+        return np.asarray(im.convert("RGB"), np.float64)[:160, :200]
+
+
+def test_16_bit_photo_keeps_its_range_and_is_denoised(datasets):
+    clean = photo(datasets) * 257.0  # 0..65535
+    rng = np.random.default_rng(0)
+    noisy = np.clip(clean + rng.normal(0, 20 * 257.0, clean.shape), 0, 65535).astype(np.float32)
+    doc = ImageDoc(pixels=noisy[None], dtype="uint16", mode="RGB", format="PNG")
+    before = doc.pixels.copy()
+    # σ in 0-255 units of the normalised image: 20 here means 20·257 stored units.
+    result = run_repair(doc, "denoise", sigma=20.0, **NLM)
+    assert np.array_equal(doc.pixels, before)  # the input is never modified
+    out = result.pixels[0]
+    assert result.dtype == "uint16" and out.shape == noisy.shape
+    assert out.min() >= 0 and out.max() <= 65535 and out.max() > 255
+    assert psnr(out, clean, peak=65535) > psnr(noisy, clean, peak=65535) + 4
+    assert result.provenance[-1].method == "denoise-nlmeans"
+    assert result.provenance[-1].params["sigma"] == 20.0
+
+
+def test_ct_volume_in_hounsfield_units_frame_by_frame(datasets):
+    ct = read(datasets / "medical" / "693_UNCI.dcm")
+    clean = ct.pixels[0, 128:256, 128:256].astype(np.float64)
+    rng = np.random.default_rng(1)
+    frames = np.stack([clean + rng.normal(0, 40.0, clean.shape) for _ in range(3)]).astype(np.float32)
+    doc = VolumeDoc(pixels=frames, modality="CT", stored_range=ct.value_range)
+    reports = []
+    result = run_repair(doc, "denoise", on_progress=reports.append, **NLM)  # σ estimated per frame
+    assert result.pixels.shape == frames.shape
+    lo, hi = ct.value_range
+    assert result.pixels.min() >= lo and result.pixels.max() <= hi
+    for index in range(3):
+        before = np.sqrt(np.mean((frames[index] - clean) ** 2))
+        after = np.sqrt(np.mean((result.pixels[index] - clean) ** 2))
+        assert after < 0.7 * before, (index, before, after)  # in HU
+    fractions = [r.fraction for r in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert any(0.3 < f < 0.7 for f in fractions)  # progress runs across the frames
+
+
+def test_mask_limits_a_whole_image_method(datasets):
+    clean = photo(datasets)
+    noisy = (clean + np.random.default_rng(2).normal(0, 25, clean.shape)).astype(np.float32)
+    frames = np.stack([noisy, noisy])
+    doc = ImageDoc(pixels=frames, dtype="uint8", mode="RGB")
+    mask = np.zeros((2, 160, 200), bool)
+    mask[0, 40:120, 50:150] = True  # frame 1: nothing painted
+    result = run_repair(doc, "denoise", mask=mask, sigma=25.0, **NLM)
+    out = result.pixels
+    assert np.array_equal(out[0][~mask[0]], frames[0][~mask[0]])
+    assert np.array_equal(out[1], frames[1])
+    inside = mask[0]
+    assert np.abs(out[0][inside] - clean[inside]).mean() < np.abs(frames[0][inside] - clean[inside]).mean()
+
+
+def test_cancel_mid_run_leaves_the_input_untouched(datasets):
+    clean = photo(datasets)
+    doc = ImageDoc(pixels=np.stack([clean] * 4).astype(np.float32), dtype="uint8", mode="RGB")
+    before = doc.pixels.copy()
+    ctx = RunContext()
+    seen = []
+
+    def on_progress(report):
+        seen.append(report)
+        if len(seen) == 3:
+            ctx.cancel_event.set()
+
+    with pytest.raises(CancelledError, match="unchanged"):
+        run_repair(doc, "denoise", ctx=ctx, on_progress=on_progress, sigma=10.0, **NLM)
+    assert len(seen) == 3
+    assert np.array_equal(doc.pixels, before)
+
+
+def test_closing_the_generator_cancels(datasets):
+    doc = ImageDoc(pixels=photo(datasets)[None, :64, :64].astype(np.float32), dtype="uint8", mode="RGB")
+    gen = repair(doc, "denoise", method="denoise-zero-shot", iterations=5000)
+    reports = [next(gen) for _ in range(3)]
+    assert "step 3/5000" in reports[-1].message
+    gen.close()  # returns at once: no training continues in the background
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_bad_requests_raise_clear_errors(datasets):
+    doc = ImageDoc(pixels=np.zeros((1, 32, 32, 1), np.float32), dtype="uint8", mode="L")
+    with pytest.raises(MethodError, match="no parameter"):
+        run_repair(doc, "denoise", method="denoise-nlmeans", radius=3)
+    with pytest.raises(MethodError, match="at most"):
+        run_repair(doc, "denoise", method="denoise-nlmeans", sigma=500)
+    with pytest.raises(MethodError, match="unknown method"):
+        run_repair(doc, "denoise", method="denoise-magic")
+    with pytest.raises(MethodError, match="mask is 8×8"):
+        run_repair(doc, "denoise", method="denoise-nlmeans", mask=np.ones((8, 8), bool))
+
+
+# --- lacuna repair -------------------------------------------------------------------------------------
+
+
+def test_cli_writes_beside_the_input_and_never_over_it(datasets, tmp_path, capsys):
+    source = tmp_path / "photo.png"
+    shutil.copy(datasets / "images" / "bench" / "Set12" / "04.png", source)
+    original = source.read_bytes()
+    args = ["repair", str(source), "--task", "denoise", "--method", "denoise-nlmeans"]
+    assert cli_main([*args, "--param", "sigma=15", "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["output"] == str(tmp_path / "photo_denoise.png")
+    assert summary["params"]["sigma"] == 15.0 and summary["device"] == "cpu"
+    assert "%" in captured.err  # the progress bar
+    assert source.read_bytes() == original
+    written = read(tmp_path / "photo_denoise.png")
+    assert written.pixels.shape == (1, 256, 256, 1) and written.dtype == "uint8"
+
+    assert cli_main(args) == 0  # a second run does not replace the first result
+    assert (tmp_path / "photo_denoise (2).png").is_file()
+    assert cli_main([*args, "-o", str(source)]) == 2  # never over the original
+    assert source.read_bytes() == original
+
+
+def test_cli_mask_and_errors(datasets, tmp_path, capsys):
+    source = tmp_path / "photo.png"
+    shutil.copy(datasets / "images" / "bench" / "Set12" / "04.png", source)
+    mask = np.zeros((256, 256), np.uint8)
+    mask[100:150, 100:200] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    out = tmp_path / "out.png"
+    base = ["repair", str(source), "--task", "denoise", "--method", "denoise-nlmeans"]
+    assert cli_main([*base, "--mask", str(tmp_path / "mask.png"), "-o", str(out), "--param", "sigma=30"]) == 0
+    before = read(source).pixels[0, ..., 0]
+    after = read(out).pixels[0, ..., 0]
+    changed = after != before
+    assert changed.any() and not changed[mask == 0].any()
+
+    capsys.readouterr()
+    assert cli_main([*base, "--param", "sigma"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert cli_main([*base, "--param", "strength=lots"]) == 2
+    assert "not a valid value" in capsys.readouterr().err
