@@ -8,6 +8,7 @@ they need more than one network (a GAN), `step` and the state methods.
 from __future__ import annotations
 
 import argparse
+import warnings
 from typing import Any
 
 import torch
@@ -25,6 +26,23 @@ def one_cycle(optimizer: torch.optim.Optimizer, peak: float, steps: int):
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=peak, total_steps=total, pct_start=max(0.05, 2.0 / total), final_div_factor=100
     )
+
+
+def resume_scheduler(scheduler: Any, saved: dict[str, Any]) -> None:
+    """Restore a scheduler; resumed with another --steps, continue this run's schedule instead.
+
+    Loading a OneCycleLR state built for fewer steps would end the run with "Tried to step N times".
+    """
+    if saved.get("total_steps") == getattr(scheduler, "total_steps", None):
+        scheduler.load_state_dict(saved)
+        return
+    scheduler.last_epoch = int(saved.get("last_epoch", 0))
+    scheduler._step_count = int(saved.get("_step_count", scheduler.last_epoch + 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # get_lr() outside step() warns
+        rates = scheduler.get_lr()
+    for group, rate in zip(scheduler.optimizer.param_groups, rates):
+        group["lr"] = rate
 
 
 class Recipe:
@@ -104,7 +122,7 @@ class Recipe:
     def load_state(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        resume_scheduler(self.scheduler, state["scheduler"])
 
     def export_model(self) -> nn.Module:
         return self.model
