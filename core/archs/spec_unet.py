@@ -36,7 +36,7 @@ class _Block(nn.Module):
 
 @register_arch("spec_unet")
 class SpecUNet(nn.Module):
-    def __init__(self, in_channels: int = 2, base: int = 24, depth: int = 4, bottleneck_dilations=(2, 4, 8)):
+    def __init__(self, in_channels: int = 2, base: int = 16, depth: int = 4, bottleneck_dilations=(2, 4, 8)):
         super().__init__()
         self.depth = depth
         widths = [base * min(2**i, 8) for i in range(depth + 1)]

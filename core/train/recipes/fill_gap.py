@@ -15,7 +15,7 @@ GPU training (about 8 minutes of a shared H100; the learning rate anneals to whi
     lacuna train fill-gap --data .gpu/data/audio/train/clips .gpu/data/audio/train/digits \
         --out resources/weights/fill-gap.safetensors --steps 20000 --time-limit 450 --batch 24
 
-On the CPU the same recipe runs at ~0.1 it/s with --batch 4 (a smoke test only).
+On the CPU the same recipe runs at ~0.2 it/s with --batch 4 on two shared cores (a smoke test only).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class FillGapRecipe(Recipe):
             "--tf-fraction", type=float, default=0.2, help="share of time-frequency rectangles"
         )
         group.add_argument("--outside-weight", type=float, default=0.05, help="loss weight of known bins")
-        group.add_argument("--base", type=int, default=24, help="UNet width")
+        group.add_argument("--base", type=int, default=16, help="UNet width (16: ~2.7 M weights)")
         group.add_argument("--val-crops", type=int, default=48)
 
     def __init__(self, args: argparse.Namespace, device: torch.device):
