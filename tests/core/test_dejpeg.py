@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.archs import save_weights
 from core.archs.dejpeg import DejpegUNet
-from core.bench.metrics import psnr
+from core.bench.metrics import psnr, rgb_to_y
 from core.documents import ImageDoc
 from core.errors import MethodError
 from core.methods import get_method, methods, registry
@@ -115,6 +115,10 @@ def test_recipe_compresses_with_pillow_at_low_biased_qualities(datasets):
     )
     (degraded,), target = shifted.make_batch(clean, generator)
     assert degraded.shape[-1] == clean.shape[-1] - 8
+    studio_args = [*argv, "--studio-prob", "1", "--shift-prob", "0"]
+    studio = recipe_cls(build_parser(recipe_cls).parse_args(studio_args), torch.device("cpu"))
+    (degraded,), target = studio.make_batch(clean, generator)
+    assert torch.allclose(target, torch.round(16 + 219 * clean) / 255, atol=1e-6)  # Y's 16..235 range
 
 
 def test_learned_is_unavailable_without_weights(weights_dir):
@@ -200,6 +204,11 @@ def test_bench_follows_the_protocol(tmp_path, datasets, capsys):
         crop = gray(datasets, f"bench/classic5/{name}.png")[200:264, 100:180]
         Image.fromarray(crop).save(tmp_path / f"{name}.png")
         expected.append(psnr(jpeg_roundtrip(crop, 20), crop))
+    # a color image is reduced to MATLAB's Y (16..235), as the LIVE1 protocol does
+    rgb = color(datasets)[:64, :80]
+    Image.fromarray(rgb).save(tmp_path / "bikes.png")
+    y = np.clip(np.round(rgb_to_y(rgb)), 0, 255).astype(np.uint8)
+    expected.append(psnr(jpeg_roundtrip(y, 20), y))
     assert main(["--set", str(tmp_path), "--quality", "20", "--method", "dejpeg-reapply", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["summary"]
     assert report["JPEG PSNR"] == pytest.approx(np.mean(expected), abs=2e-3)

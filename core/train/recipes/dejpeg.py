@@ -5,7 +5,9 @@ every crop is encoded and decoded by Pillow (libjpeg, default settings: 4:2:0 ch
 color) at its own quality, on a thread pool (Pillow releases the GIL while coding). Qualities are drawn
 as q = qmin + (qmax - qmin) * u**2, so low qualities, where the artifacts are, come up most often.
 A fraction of crops is shifted after compression so the network also meets block grids that do not
-start at the image origin (cropped JPEGs). L1 loss on the restored crop.
+start at the image origin (cropped JPEGs). Gray training maps some crops to the 16..235 "studio"
+range, which the Y channel of YCbCr (video, MATLAB's rgb2ycbcr, the LIVE1 protocol) has, so the
+network meets both full-range and studio-range gray. L1 loss on the restored crop.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class DejpegRecipe(TimedRecipe):
         parser.add_argument("--blocks", type=int, default=2, help="residual blocks per level")
         parser.add_argument("--shift-prob", type=float, default=0.2, help="crops with a shifted grid")
         parser.add_argument("--val-quality", type=int, default=10)
+        parser.add_argument("--studio-prob", type=float, default=0.3, help="gray crops mapped to 16..235")
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
         return {
@@ -74,6 +77,10 @@ class DejpegRecipe(TimedRecipe):
 
     def make_batch(self, clean: torch.Tensor, generator: torch.Generator):
         batch = clean.shape[0]
+        if clean.shape[1] == 1 and self.args.studio_prob > 0:
+            studio = (torch.rand(batch, generator=generator) < self.args.studio_prob).to(clean.device)
+            studio_range = (16.0 + 219.0 * clean) / 255.0
+            clean = torch.where(studio[:, None, None, None], torch.round(studio_range * 255.0) / 255.0, clean)
         degraded = compress_batch(clean, self.qualities(batch, generator))
         if self.args.shift_prob > 0 and clean.shape[-1] > 16 and clean.shape[-2] > 16:
             # Crop 8 pixels off, at offset 0 (aligned grid) or, for some crops, a random offset.
