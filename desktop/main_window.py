@@ -538,7 +538,7 @@ class MainWindow(QMainWindow):
         for dock in (self.tools_dock, self.repair_dock):
             dock.setEnabled(True)
         image = self.controller.image_doc
-        has_dicom = isinstance(image, VolumeDoc) and bool(image.datasets)
+        has_dicom = isinstance(image, VolumeDoc) and image.format == "DICOM" and bool(image.datasets)
         if new:
             self.tags_dock.setVisible(has_dicom)
             if has_dicom:
@@ -666,7 +666,7 @@ class MainWindow(QMainWindow):
             return
         image = self.controller.image_doc
         dataset = None
-        if isinstance(image, VolumeDoc) and image.datasets:
+        if isinstance(image, VolumeDoc) and image.format == "DICOM" and image.datasets:
             datasets = image.datasets
             dataset = (
                 datasets[self.controller.frame] if len(datasets) == self.controller.frames else datasets[0]

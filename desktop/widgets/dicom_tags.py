@@ -45,6 +45,8 @@ class DicomTagPanel(QWidget):
         self._add(self.tree.invisibleRootItem(), dataset)
         for column in range(3):
             self.tree.resizeColumnToContents(column)
+        # Long tag names must not push the values out of a narrow dock.
+        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 170))
         self._apply_filter(self.filter.text())
 
     def _add(self, parent: QTreeWidgetItem, dataset) -> None:

@@ -202,6 +202,9 @@ class MethodPicker(QWidget):
         while self.badges.count():
             widget = self.badges.takeAt(0).widget()
             if widget is not None:
+                # Hide now: deferred deletion waits for the event loop, and until then a shown
+                # parent would show the orphan at its default geometry over the card.
+                widget.hide()
                 widget.deleteLater()
         if card is None:
             self.title.setText("No method selected")

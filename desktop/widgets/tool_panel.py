@@ -52,7 +52,7 @@ class ToolPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setContentsMargins(8, 8, 8, 0)
         layout.setSpacing(10)
 
         tools = QGroupBox("Tool")
@@ -143,7 +143,6 @@ class ToolPanel(QWidget):
         grid.addWidget(load, 5, 0)
         grid.addWidget(save, 5, 1)
         layout.addWidget(mask)
-        layout.addStretch(1)
         self.set_color(QColor(255, 59, 48))
 
     # Slots return None: PySide6 6.12 releases a Python slot's return value once too often.

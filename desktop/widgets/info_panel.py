@@ -1,0 +1,55 @@
+"""What the open document is: file, size, modality, spacing, value range and what was done to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+
+from core.documents import ImageDoc, VolumeDoc
+
+
+class InfoPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 0, 8, 8)
+        box = QGroupBox("Image")
+        self.form = QFormLayout(box)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.fields: dict[str, QLabel] = {}
+        for name in ("File", "Size", "Kind", "Spacing", "Values", "History"):
+            label = QLabel("—")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setStyleSheet("color: #c8cbd0;")
+            self.fields[name] = label
+            self.form.addRow(name, label)
+        layout.addWidget(box)
+
+    def set_document(self, doc) -> None:
+        f = self.fields
+        if not isinstance(doc, ImageDoc | VolumeDoc):
+            for label in f.values():
+                label.setText("—")
+            return
+        frames, h, w, c = doc.pixels.shape
+        f["File"].setText(Path(doc.path).name if doc.path is not None else "untitled")
+        f["File"].setToolTip(str(doc.path or ""))
+        size = f"{w} × {h}"
+        if frames > 1:
+            size += f" × {frames} {'slices' if isinstance(doc, VolumeDoc) else 'pages'}"
+        f["Size"].setText(size)
+        if isinstance(doc, VolumeDoc):
+            f["Kind"].setText(" ".join(p for p in (doc.modality, doc.format, doc.photometric) if p))
+            s, r, col = doc.spacing
+            f["Spacing"].setText(f"{col:.3g} × {r:.3g} mm" + (f", slices {s:.3g} mm" if frames > 1 else ""))
+        else:
+            f["Kind"].setText(f"{doc.format} {doc.mode}, {doc.dtype}")
+            f["Spacing"].setText("—")
+        lo, hi = float(doc.pixels.min()), float(doc.pixels.max())
+        unit = " HU" if isinstance(doc, VolumeDoc) and doc.modality == "CT" else ""
+        f["Values"].setText(f"{lo:.6g} … {hi:.6g}{unit}")
+        steps = [p.method for p in doc.provenance]
+        f["History"].setText(" → ".join(steps) if steps else "original")

@@ -1,0 +1,193 @@
+"""Viewer details: MONOCHROME1, pixel aspect, series folders, NIfTI, drag and drop, recent files,
+shortcuts, brush keys, start-up without torch, error messages and result blending."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import pydicom
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from core.documents import ImageDoc
+from desktop.controller import blend_result, describe_error
+from desktop.qimage import apply_window
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_monochrome1_is_inverted_and_spacing_sets_the_aspect(window, ct_path, tmp_path):
+    ds = pydicom.dcmread(ct_path)
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.PixelSpacing = [0.5, 1.0]  # rows 0.5 mm apart, columns 1 mm: pixels twice as wide as tall
+    path = tmp_path / "mono1.dcm"
+    ds.save_as(path)
+    assert window.open_path(path)
+    c, canvas = window.controller, window.canvas
+    assert c.invert and canvas.aspect == (2.0, 1.0)
+    shown = canvas.transform().mapRect(QRectF(0, 0, 512, 512))
+    assert shown.width() == pytest.approx(2 * shown.height())
+    expected = 255 - apply_window(c.doc.pixels[0, ..., 0], c.window)
+    assert int(canvas.base.buffer[300, 200] & 0xFF) == int(expected[300, 200])
+    # Image coordinates under the cursor follow the anisotropic scale.
+    point = canvas.to_image(canvas.to_widget(QPointF(100.5, 300.5)))
+    assert (point.x(), point.y()) == pytest.approx((100.5, 300.5))
+
+
+def test_series_folder_sorted_by_position(window, ct_path, tmp_path):
+    folder = tmp_path / "series"
+    folder.mkdir()
+    base = pydicom.dcmread(ct_path)
+    for n, z in enumerate([30.0, 10.0, 20.0]):  # written out of order on purpose
+        ds = pydicom.dcmread(ct_path)
+        ds.ImagePositionPatient = [-122.5, -112.4, z]
+        ds.InstanceNumber = n + 1
+        ds.SOPInstanceUID = pydicom.uid.generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        arr = base.pixel_array.copy()
+        arr[:8, :8] = n * 100  # a marker to tell the slices apart
+        ds.PixelData = arr.tobytes()
+        ds.save_as(folder / f"slice{n}.dcm")
+    assert window.open_path(folder)
+    c = window.controller
+    assert c.frames == 3 and window.slice_bar.isVisible()
+    c.set_frame(0)
+    assert "z = 10.00 mm" in window.slice_label.text()
+    # The slice at z=10 is the second file written (marker 100 stored, minus the 1024 intercept).
+    assert c.doc.pixels[0, 0, 0, 0] == pytest.approx(100 - 1024)
+
+
+def test_nifti_volume_and_slice_keys(window, qtbot):
+    path = Path(nibabel.__file__).parent / "tests" / "data" / "anatomical.nii"
+    assert window.open_path(path)
+    c = window.controller
+    assert c.frames > 1
+    frame = c.frame
+    qtbot.keyClick(window, Qt.Key.Key_Down)
+    assert c.frame == frame + 1
+    expected = apply_window(c.doc.pixels[c.frame, ..., 0], c.window)
+    h, w = expected.shape
+    assert int(window.canvas.base.buffer[h // 2, w // 2] & 0xFF) == int(expected[h // 2, w // 2])
+
+
+def test_drop_a_file_and_recent_files(window, ct_path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(ct_path))])
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    assert window.controller.doc is not None and window.controller.doc.path == ct_path
+    recent = [a.text() for a in window.recent_menu.actions()]
+    assert str(ct_path.resolve()) in recent
+    assert window.settings.recent_files()[0] == str(ct_path.resolve())
+
+
+def test_brush_size_keys_and_shortcut_list(window, ct_path, qtbot):
+    from desktop.preferences import ShortcutsDialog
+
+    assert window.open_path(ct_path)
+    window.tools.set_size(40)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketRight)
+    assert window.tools.size_slider.value() == 50 and window.controller.brush_radius == 25
+    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketLeft)
+    assert window.tools.size_slider.value() == 40
+    qtbot.keyClick(window.canvas, Qt.Key.Key_E)
+    assert window.canvas.tool == "eraser" and window.tools.tool_buttons["eraser"].isChecked()
+
+    dialog = ShortcutsDialog(window.actions(), window)
+    rows = {
+        dialog.table.item(r, 1).text(): dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())
+    }
+    assert "Ctrl+Z" in rows["Undo"] and "Ctrl+Shift+Z" in rows["Redo"]
+    assert rows["Fit to Window"] == "F" and rows["Show the image before the last repair"] == "Hold X"
+
+
+def test_zoom_keys_and_wheel(window, ct_path, qtbot):
+    assert window.open_path(ct_path)
+    canvas = window.canvas
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    assert canvas.zoom == pytest.approx(1.0)
+    centre = canvas.to_image(QPointF(canvas.width() / 2, canvas.height() / 2))
+    qtbot.keyClick(window, Qt.Key.Key_Plus)
+    assert canvas.zoom == pytest.approx(1.25)
+    # Zooming keeps the image point at the centre in place.
+    after = canvas.to_image(QPointF(canvas.width() / 2, canvas.height() / 2))
+    assert (after.x(), after.y()) == pytest.approx((centre.x(), centre.y()))
+    qtbot.keyClick(window, Qt.Key.Key_F)
+    shown = canvas.transform().mapRect(QRectF(0, 0, 512, 512))
+    fill = max(shown.width() / canvas.width(), shown.height() / canvas.height())
+    assert (
+        fill == pytest.approx(0.96) and shown.width() <= canvas.width() and shown.height() <= canvas.height()
+    )
+
+    # One wheel notch zooms in around the cursor: the pixel under it stays under it.
+    anchor = QPointF(canvas.width() * 0.3, canvas.height() * 0.6)
+    under = canvas.to_image(anchor)
+    zoom = canvas.zoom
+    wheel = QWheelEvent(
+        anchor,
+        canvas.mapToGlobal(anchor),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(canvas, wheel)
+    assert canvas.zoom > zoom
+    still = canvas.to_image(anchor)
+    assert (still.x(), still.y()) == pytest.approx((under.x(), under.y()))
+
+
+def test_unsupported_file_message(window, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not an image")
+    assert not window.open_path(path)
+    assert "notes.txt" in window.notice.text()
+
+
+def test_error_messages_people_can_act_on():
+    assert "ran out of memory" in describe_error(MemoryError(), "Deep Image Prior")
+    oom = type("OutOfMemoryError", (RuntimeError,), {})("CUDA out of memory. Tried to allocate 2 GiB")
+    assert "Preferences" in describe_error(oom, "Upscale")
+    assert describe_error(ValueError("bad"), "Telea") == "Telea failed: ValueError: bad"
+
+
+def test_feathered_mask_blends_and_keeps_the_rest_exact():
+    source = ImageDoc(np.zeros((1, 4, 4, 1), np.float32))
+    result = source.with_pixels(np.full((1, 4, 4, 1), 100.0, np.float32))
+    soft = np.zeros((1, 4, 4), np.uint8)
+    soft[0, 1, 1], soft[0, 1, 2] = 255, 51
+    out = blend_result(source, result, soft).pixels[0, ..., 0]
+    assert out[1, 1] == 100.0 and out[1, 2] == pytest.approx(20.0) and out[0, 0] == 0.0
+    assert np.count_nonzero(out) == 2
+
+
+def test_start_up_does_not_import_torch(ct_path):
+    code = (
+        "import sys; from desktop.app import main; rc = main([sys.argv[1]], quit_after_ms=300);"
+        "print('TORCH', 'torch' in sys.modules, 'RC', rc)"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ct_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "TORCH False RC 0" in out.stdout, out.stdout + out.stderr
