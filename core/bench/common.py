@@ -29,6 +29,16 @@ def load_set(folder: str | Path, gray: bool) -> list[tuple[str, np.ndarray]]:
     return images
 
 
+def use_weights_folder(folder: str | Path) -> None:
+    """Benchmark weights from `folder` (say, a fresh training run) instead of resources/weights."""
+    from core.methods import registry
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LacunaError(f"weights folder {folder} does not exist")
+    registry.WEIGHTS_DIR = folder
+
+
 def emit(rows: list[dict[str, Any]], summary: dict[str, Any], as_json: bool, title: str) -> None:
     """Print per-image rows and the summary as JSON or as a Markdown table."""
     if as_json:

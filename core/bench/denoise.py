@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from core.bench.common import emit, load_set
+from core.bench.common import emit, load_set, use_weights_folder
 from core.bench.metrics import psnr, ssim
 from core.documents import ImageDoc
 from core.repair_cli import parse_params
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color", choices=["auto", "gray", "rgb"], default="auto", help="how to read the set")
     p.add_argument("--blind", action="store_true", help="do not tell methods σ; they estimate it")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="for methods that take K")
+    p.add_argument("--weights", default=None, help="a folder of weights to use instead of resources/weights")
     p.add_argument("--json", action="store_true")
     return p
 
@@ -95,6 +96,8 @@ def main(argv: list[str]) -> int:
     from core.repair import run_repair
 
     args = build_parser().parse_args(argv)
+    if args.weights:
+        use_weights_folder(args.weights)
     ids = args.method or [card.id for card in methods("denoise") if card.available]
     cards = {mid: get_method(mid).card for mid in ids}
     extra = parse_params(args.param)

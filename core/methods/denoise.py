@@ -26,7 +26,7 @@ SIGMA = Param(
 )
 GRAY_WEIGHTS = "denoise-gray.safetensors"
 COLOR_WEIGHTS = "denoise-color.safetensors"
-STRIP_PIXELS = 1 << 20  # non-local means works on strips of about this many pixels
+STRIP_PIXELS = 1 << 19  # non-local means works on strips of about this many pixels (cancel latency)
 
 
 def _split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
