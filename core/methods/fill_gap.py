@@ -10,7 +10,10 @@ from __future__ import annotations
 from core.methods.registry import MethodCard, Param, register
 
 WEIGHTS = "fill-gap.safetensors"
-DEFAULT_THRESHOLD_MS = 50.0  # auto: AR up to this gap length, the network above (tuned on train clips)
+DEFAULT_THRESHOLD_MS = 50.0  # auto: AR up to this gap length, the network above
+# Griffin-Lim with the context clamped keeps converging: with true magnitudes a 100 ms speech gap
+# reached 7 dB SNR after 32 iterations and 11 dB after 100 (train clips).
+GL_ITERATIONS = 48  # ~5 ms each at 48 kHz stereo: a 200 ms gap stays well under a second
 
 _SPECTRAL = dict(operates_on="audio", modalities=("audio",), needs_mask=True)
 
@@ -53,14 +56,14 @@ def _learned_spectral(ctx, context_ms: float, gl_iterations: int):
     return fill.SpectralFill(predict, context_ms / 1000.0, gl_iterations, device)
 
 
-def run_learned(doc, selection, ctx, context_ms=300.0, gl_iterations=32):
+def run_learned(doc, selection, ctx, context_ms=300.0, gl_iterations=GL_ITERATIONS):
     from core.audio import fill
 
     spectral = _learned_spectral(ctx, context_ms, gl_iterations)
     return (yield from fill.fill_document(doc, selection, ctx, spectral=spectral))
 
 
-def run_dip(doc, selection, ctx, iterations=300, gl_iterations=32, seed=0):
+def run_dip(doc, selection, ctx, iterations=300, gl_iterations=GL_ITERATIONS, seed=0):
     from core.audio import fill
     from core.audio.dip import dip_fill
 
@@ -87,7 +90,8 @@ def run_auto(doc, selection, ctx, threshold_ms=DEFAULT_THRESHOLD_MS):
         result = yield from fill.fill_document(result, short, sub, fill.fill_ar, context)
     if long:
         sub = ctx.sub(0.5 if short else 0.0, 1.0)
-        result = yield from fill.fill_document(result, long, sub, spectral=_learned_spectral(ctx, 300.0, 32))
+        spectral = _learned_spectral(ctx, 300.0, GL_ITERATIONS)
+        result = yield from fill.fill_document(result, long, sub, spectral=spectral)
     return result
 
 
@@ -101,7 +105,7 @@ LEARNED = MethodCard(
     speed="fast",
     params=(
         Param("context_ms", 300.0, "context read on each side (at least the gap's length, ms)", 50.0, 1000.0),
-        Param("gl_iterations", 32, "Griffin-Lim iterations for the phase", 0, 500),
+        Param("gl_iterations", GL_ITERATIONS, "Griffin-Lim iterations for the phase", 0, 500),
     ),
     **_SPECTRAL,
 )
@@ -143,7 +147,7 @@ register(
         speed="slow",
         params=(
             Param("iterations", 300, "fitting iterations", 10, 5000),
-            Param("gl_iterations", 32, "Griffin-Lim iterations for the phase", 0, 500),
+            Param("gl_iterations", GL_ITERATIONS, "Griffin-Lim iterations for the phase", 0, 500),
             Param("seed", 0, "random seed of the network and its input"),
         ),
         **_SPECTRAL,
