@@ -94,7 +94,7 @@ def _run_learned(
     def denoise(tile):
         model, _ = cached_weights(path, tile.device)
         total = None
-        with autocast(tile.device, ctx.precision):
+        with autocast(tile.device, ctx.precision), ctx.cancel_inside(model):
             for k in transforms:
                 out = _undo_dihedral(model(_dihedral(tile, k), level), k).float()
                 total = out if total is None else total + out
@@ -103,7 +103,7 @@ def _run_learned(
     work = ctx.sub(0.02, 1.0)
     # About 2 kB of activations per pixel (64 features at full resolution, skips, temporaries).
     result = yield from run_tiled(
-        denoise, color, work, overlap=48, message="denoising tile", pixel_bytes=2048 // channels
+        denoise, color, work, overlap=32, message="denoising tile", pixel_bytes=2048 // channels
     )
     return _join_alpha(result, alpha)
 

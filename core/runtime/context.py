@@ -7,8 +7,10 @@ Cancelling means the consumer stops iterating (generator.close()) or sets `ctx.c
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +58,20 @@ class RunContext:
         child = RunContext(**{**self.__dict__})
         child.span = (a + (b - a) * lo, a + (b - a) * hi)
         return child
+
+    @contextlib.contextmanager
+    def cancel_inside(self, model: Any) -> Iterator[None]:
+        """Check for cancellation before every layer of `model` (a torch module) while in the block.
+
+        A tile of a large network can take many seconds on a CPU; with this, setting `cancel_event`
+        stops it within one layer instead of at the end of the tile.
+        """
+        handles = [m.register_forward_pre_hook(lambda *_: self.check_cancelled()) for m in model.modules()]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def restart_clock(self) -> None:
         """Measure the ETA from now (a context may be built some time before its job starts)."""

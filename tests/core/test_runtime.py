@@ -92,7 +92,8 @@ def test_tiled_upscale_shape_and_blend_is_exact_for_pointwise_fn(datasets):
 def test_tile_size_follows_memory(monkeypatch):
     cpu = torch.device("cpu")
     monkeypatch.setattr(tiling, "free_memory_bytes", lambda device: 64 << 30)
-    assert choose_tile(cpu, 3) == 1024
+    assert choose_tile(cpu, 3) == 640  # on a CPU, time per tile binds before memory
+    assert choose_tile(torch.device("meta"), 3) > 1024  # a GPU takes what its memory allows
     monkeypatch.setattr(tiling, "free_memory_bytes", lambda device: 1 << 30)
     small = choose_tile(cpu, 3)
     assert 128 <= small < 1024 and small % 64 == 0
@@ -167,6 +168,30 @@ def test_cancel_event_stops_between_tiles(datasets):
     with pytest.raises(CancelledError):
         drive(run_tiled(fn, image, ctx, overlap=16))
     assert len(calls) == 3
+
+
+def test_cancel_inside_a_network_stops_within_a_layer():
+    ctx = RunContext()
+    ran = []
+
+    class Layer(torch.nn.Module):
+        def __init__(self, index):
+            super().__init__()
+            self.index = index
+
+        def forward(self, x):
+            ran.append(self.index)
+            if self.index == 2:
+                ctx.cancel_event.set()  # as the stop button would, from another thread
+            return x
+
+    model = torch.nn.Sequential(*[Layer(i) for i in range(6)])
+    with pytest.raises(CancelledError), ctx.cancel_inside(model):
+        model(torch.zeros(1))
+    assert ran == [0, 1, 2]
+    ctx.cancel_event.clear()
+    model(torch.zeros(1))  # the hooks are gone after the block
+    assert ran[-1] == 5
 
 
 def test_closing_the_generator_stops_work(datasets):
