@@ -321,9 +321,8 @@ def write_figure(examples: list[dict[str, Any]], ids: list[str], path: str | Pat
         spectra = [spectrogram_db(s[lo:hi].mean(axis=1), n_fft, hop) for s in signals]
         top = max(float(s.max()) for s in spectra)
         y0 = pad + row * (panel_h + 2 * label_h + pad)
-        draw.text(
-            (pad, y0), f"{ex['name'][:40]}: {ex['gap_ms']:g} ms gap at {a / rate:.2f} s", fill=(0, 0, 0)
-        )
+        title = f"{ex['name'][:40]}  |  gap {ex['gap_ms']:g} ms  |  from {a / rate:.2f} s"
+        draw.text((pad, y0), title, fill=(0, 0, 0), font=font)
         for col, (name, spec) in enumerate(zip(columns, spectra)):
             x0 = pad + col * (panel_w + pad)
             image = Image.fromarray(colorize(spec, top, 80.0)).resize((panel_w, panel_h), Image.BILINEAR)
