@@ -2,12 +2,20 @@
 
 Readers check declared sizes against `limits.MAX_PIXELS` / `limits.MAX_SAMPLES` before decoding and
 raise `ReadError` subclasses naming the file and what is wrong. Writers never overwrite the source,
-write atomically and record provenance.
+write atomically and record provenance (in the file where the format has room, and always in
+`<output>.lacuna.json`).
+
+    doc = read("scan.dcm")                   # ImageDoc, VolumeDoc or AudioDoc
+    write(result, "scan_denoised.dcm")        # refuses existing files unless overwrite=True
+    write(result, "photo.png", overwrite_policy="rename")   # -> "photo (2).png" if taken
+    mask = read_mask("mask.png", (height, width))
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from core.documents import Document
 
@@ -19,9 +27,36 @@ def read(path: str | Path) -> Document:
 
 
 def write(document: Document, path: str | Path, **options) -> Path:
+    """Options: overwrite=False, overwrite_policy="refuse"|"rename", sidecar=True, and per format
+    quality= (JPEG/WebP), subtype= (audio)."""
     from core.io.dispatch import write_any
 
     return write_any(document, Path(path), **options)
 
 
-__all__ = ["read", "write"]
+def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
+    from core.io.masks import read_mask as _read_mask
+
+    return _read_mask(path, shape_hw)
+
+
+def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False) -> Path:
+    from core.io.masks import write_mask as _write_mask
+
+    return _write_mask(mask, path, overwrite=overwrite)
+
+
+def list_series(folder: str | Path) -> list[dict]:
+    """The DICOM series in a folder, largest first (index them for `read_series`)."""
+    from core.io.dicom import list_series as _list_series
+
+    return _list_series(Path(folder))
+
+
+def read_series(folder: str | Path, index: int = 0) -> Document:
+    from core.io.dicom import read_dicom_folder
+
+    return read_dicom_folder(Path(folder), index)
+
+
+__all__ = ["read", "write", "read_mask", "write_mask", "list_series", "read_series"]

@@ -224,9 +224,14 @@ def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
         arr = ds.pixel_array
     except NotImplementedError as exc:
         raise ReadError(f"{path.name}: {_first_line(exc)}") from exc
-    except RuntimeError as exc:  # pydicom: no plugin for this transfer syntax
+    except RuntimeError as exc:  # pydicom: no plugin for this transfer syntax, or every plugin failed
         ts = _transfer_syntax(ds)
         name = getattr(ts, "name", str(ts))
+        reasons = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        if reasons:
+            raise ReadError(
+                f"{path.name}: cannot decode its {name} pixel data ({'; '.join(reasons)})"
+            ) from exc
         raise ReadError(f"{path.name}: no decoder installed for {name} ({_first_line(exc)})") from exc
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, OSError) as exc:
         raise ReadError(f"{path.name}: cannot decode the pixel data ({_first_line(exc)})") from exc
