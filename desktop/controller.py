@@ -331,43 +331,46 @@ class Controller(QObject):
         return 0.0 if mask is None else float(np.count_nonzero(mask)) / mask.size
 
     def load_mask(self, path: str | Path) -> bool:
+        """Replace the current slice's mask by an image file (non-zero = repair): one undo step."""
         doc = self.image_doc
         if doc is None:
             return False
+        path = Path(path)
         try:
             from core.io.masks import read_mask
 
-            mask = np.asarray(read_mask(Path(path)))
-            if mask.dtype == bool or mask.max() <= 1:
-                mask = mask.astype(np.uint8) * 255
-            if mask.ndim == 2 and self.frames > 1:  # one mask for a volume: the current slice
-                full = self.masks.as_array()
-                full[self.frame] = mask
-                mask = full
-            edit = self.masks.replace_all(mask.astype(np.uint8), label="load mask")
-        except ValueError as exc:
-            self.error.emit(f"{Path(path).name} does not fit this image: {exc}")
-            return False
+            loaded = read_mask(path, doc.pixels.shape[1:3])
         except Exception as exc:  # noqa: BLE001
-            self.error.emit(describe_error(exc, f"Loading the mask {Path(path).name}"))
+            self.error.emit(describe_error(exc, f"Loading the mask {path.name}"))
             return False
-        self._record(edit)
+        full = self.masks.as_array()
+        full[self.frame] = np.where(loaded, 255, 0).astype(np.uint8)
+        self._record(self.masks.replace_all(full, label="load mask"))
         self.mask_changed.emit(self.frame, None)
+        self.status.emit(f"Mask loaded from {path.name}")
         return True
 
     def save_mask(self, path: str | Path) -> Path | None:
-        if self.image_doc is None:
+        """Save the current slice's mask as an 8-bit PNG (feathered edges count as marked)."""
+        doc = self.image_doc
+        if doc is None:
+            return None
+        path = Path(path)
+        if doc.path is not None and path.resolve() == Path(doc.path).resolve():
+            self.error.emit("Lacuna never overwrites the original: choose another name for the mask.")
             return None
         try:
             from core.io.masks import write_mask
 
-            masks = self.masks.as_array()
-            written = write_mask(masks[0] if self.frames == 1 else masks, Path(path))
+            mask = self.masks.peek(self.frame)
+            mask = np.zeros(doc.pixels.shape[1:3], np.uint8) if mask is None else mask
+            # The user confirmed the file name in the save dialog, so an old mask file is replaced.
+            written = Path(write_mask(mask > 0, path, overwrite=True))
         except Exception as exc:  # noqa: BLE001
-            self.error.emit(describe_error(exc, f"Saving the mask {Path(path).name}"))
+            self.error.emit(describe_error(exc, f"Saving the mask {path.name}"))
             return None
-        written = Path(written) if written is not None else Path(path)
-        self.status.emit(f"Mask saved to {written}")
+        where = f" (slice {self.frame + 1})" if self.frames > 1 else ""
+        self.status.emit(f"Mask{where} saved to {written}")
         return written
 
     # --- undo / redo ---

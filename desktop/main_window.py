@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -196,8 +197,8 @@ class MainWindow(QMainWindow):
         self._action(f, "&Quit", self._quit, ["Ctrl+Q"])
 
         e = m.addMenu("&Edit")
-        self.undo_action = self._action(e, "&Undo", self.controller.undo, ["Ctrl+Z"])
-        self.redo_action = self._action(e, "&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.undo_action = self._action(e, "&Undo", self._undo, ["Ctrl+Z"])
+        self.redo_action = self._action(e, "&Redo", self._redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
         e.addSeparator()
         self._action(e, "&Invert Mask", self.controller.invert_mask, ["Ctrl+I"])
         self._action(e, "&Clear Mask", self.controller.clear_mask, ["Delete", "Backspace"])
@@ -262,7 +263,7 @@ class MainWindow(QMainWindow):
         self.run_action = self._action(
             r, "&Run Selected Method", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"]
         )
-        self.cancel_action = self._action(r, "&Cancel", self.controller.cancel_job, ["Esc"])
+        self.cancel_action = self._action(r, "&Cancel", self._cancel, ["Esc"])
 
         h = m.addMenu("&Help")
         self._action(h, "&Keyboard Shortcuts", self.shortcuts_dialog, ["F1", "Ctrl+/"])
@@ -279,7 +280,7 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda text: self.notice.show_message(text))
         c.status.connect(lambda text: self.statusBar().showMessage(text, 5000))
         c.job_started.connect(self._on_job_started)
-        c.job_progress.connect(self.progress.report)
+        c.job_progress.connect(self._on_job_progress)
         c.job_done.connect(self._on_job_done)
         c.job_failed.connect(lambda text: self._on_job_ended(text, False))
         c.job_cancelled.connect(lambda text: self._on_job_ended(text, False))
@@ -395,6 +396,8 @@ class MainWindow(QMainWindow):
             self.open_path(pending[0].source)  # the controller asks before restoring the mask
 
     def save_to(self, path: str | Path) -> Path | None:
+        if self._audio_active():
+            return self._audio_panel.save_to(path)
         written = self.controller.save_as(path)
         if written is not None:
             self.notice.hide()
@@ -430,7 +433,10 @@ class MainWindow(QMainWindow):
     def save_dialog(self) -> None:
         if self.controller.doc is None:
             return
-        default = self.controller.default_save_path()
+        if self._audio_active():
+            default = self._audio_panel.default_save_path()
+        else:
+            default = self.controller.default_save_path()
         path, _ = QFileDialog.getSaveFileName(
             self, "Save the result (the original is never overwritten)", str(default or self._start_dir())
         )
@@ -508,6 +514,19 @@ class MainWindow(QMainWindow):
     def _run_requested(self, task: str, method: str, params: dict, options: dict) -> None:
         self.controller.run_repair(task, method, params, **options)
 
+    # With an audio document the same shortcuts drive the audio panel.
+    def _audio_active(self) -> bool:
+        return self._audio_panel is not None and self.stack.currentWidget() is self._audio_panel
+
+    def _undo(self) -> None:
+        self._audio_panel.undo() if self._audio_active() else self.controller.undo()
+
+    def _redo(self) -> None:
+        self._audio_panel.redo() if self._audio_active() else self.controller.redo()
+
+    def _cancel(self) -> None:
+        self._audio_panel.cancel() if self._audio_active() else self.controller.cancel_job()
+
     def _on_tags_visibility(self, visible: bool) -> None:
         if visible:
             self._update_tags()
@@ -534,9 +553,10 @@ class MainWindow(QMainWindow):
         if isinstance(doc, AudioDoc):
             self._show_audio(doc)
             return
-        self.stack.setCurrentWidget(self.canvas)
-        for dock in (self.tools_dock, self.repair_dock):
-            dock.setEnabled(True)
+        if self.stack.currentWidget() is not self.canvas:  # back from an audio document
+            self.stack.setCurrentWidget(self.canvas)
+            self.tools_dock.show()
+            self.repair_dock.show()
         image = self.controller.image_doc
         has_dicom = isinstance(image, VolumeDoc) and image.format == "DICOM" and bool(image.datasets)
         if new:
@@ -785,7 +805,10 @@ class MainWindow(QMainWindow):
         self._render_before()
 
     def set_flipped(self, flipped: bool) -> None:
-        """Hold X: show the image before the last repair."""
+        """Hold X: show the image before the last repair (or hear the audio before the fill)."""
+        if self._audio_active():
+            self._audio_panel.set_ab(flipped)
+            return
         if self._audio_panel is not None and self.stack.currentWidget() is self._audio_panel:
             self._audio_panel.set_ab(flipped)  # audio: A (before) while held, B (after) on release
             return
@@ -825,6 +848,21 @@ class MainWindow(QMainWindow):
         self.canvas.setFocus()
         self.notice.hide()
 
+    def _on_job_progress(self, report) -> None:
+        self.progress.report(report)
+        preview = getattr(report, "preview", None)
+        image = self.controller.image_doc
+        if preview is None or image is None or image.pixels.shape[0] != 1:
+            return  # a volume's preview would not say which slice it shows
+        if preview.shape[:2] != image.pixels.shape[1:3]:
+            return
+        # Iterative methods send intermediate results: show them, labelled, without applying them.
+        lo, hi = image.value_range
+        frame = np.asarray(preview, np.float32) * np.float32(hi - lo) + np.float32(lo)
+        self.canvas.set_base(display_frame(frame, self.controller.window, self.controller.invert))
+        self.canvas.banner = f"PREVIEW — {self.progress.title.text().rstrip('…')} (not applied yet)"
+        self._showing_preview = True
+
     def _on_job_done(self, text: str) -> None:
         self._on_job_ended(text, True)
         if self.canvas.show_mask and self.controller.masks.any():
@@ -835,6 +873,9 @@ class MainWindow(QMainWindow):
     def _on_job_ended(self, text: str, done: bool) -> None:
         self.progress.finish(text, done)
         self.picker.set_busy(False)
+        if getattr(self, "_showing_preview", False):
+            self._showing_preview = False
+            self._render_base()
         if not done:
             self.statusBar().showMessage(text, 8000)
 
@@ -850,6 +891,8 @@ class MainWindow(QMainWindow):
                 return
             self._audio_panel = AudioPanel(self)
             self._audio_panel.document_changed.connect(self._on_audio_changed)
+            if hasattr(self._audio_panel, "message"):
+                self._audio_panel.message.connect(self._show_status)
             self.stack.addWidget(self._audio_panel)
         self._audio_panel.set_document(doc)
         self.stack.setCurrentWidget(self._audio_panel)
@@ -857,6 +900,9 @@ class MainWindow(QMainWindow):
             dock.setVisible(False)
         self.slice_bar.setVisible(False)
         self._update_title()
+
+    def _show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
     def _on_audio_changed(self, doc) -> None:
         self.controller.doc = doc  # Save As writes what the audio panel holds
@@ -876,6 +922,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.controller.shutdown()
+        if self._audio_panel is not None and self._audio_panel.running:
+            self._audio_panel.cancel()
+            self._audio_panel.wait(3.0)
         self.controller.close_autosave(discard=True)
         self.settings.q.setValue("window/geometry", self.saveGeometry())
         self.settings.q.setValue("window/state", self.saveState())

@@ -191,3 +191,39 @@ def test_start_up_does_not_import_torch(ct_path):
         timeout=120,
     )
     assert "TORCH False RC 0" in out.stdout, out.stdout + out.stderr
+
+
+def test_save_and_load_mask(window, ct_path, tmp_path):
+    assert window.open_path(ct_path)
+    c = window.controller
+    c.rectangle(100, 120, 180, 200)
+    painted = c.masks.get(0) > 0
+    written = c.save_mask(tmp_path / "mask.png")
+    assert written is not None and written.exists()
+    c.clear_mask()
+    assert not c.masks.any()
+    assert c.load_mask(written)
+    assert np.array_equal(c.masks.get(0) > 0, painted)
+    assert c.undo_label() == "load mask"
+    c.undo()
+    assert not c.masks.any()
+    # A mask of another size is refused with a message naming the file.
+    from PIL import Image
+
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "small.png")
+    assert not c.load_mask(tmp_path / "small.png")
+    assert "small.png" in window.notice.text()
+
+
+def test_audio_documents_get_the_audio_panel(window, datasets, ct_path):
+    wav = datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav"
+    assert window.open_path(wav)
+    from desktop.audio.panel import AudioPanel
+
+    panel = window.stack.currentWidget()
+    assert isinstance(panel, AudioPanel) and panel.document() is window.controller.doc
+    assert not window.tools_dock.isVisible() and not window.slice_bar.isVisible()
+    # Back to an image: the canvas and the image docks return.
+    assert window.open_path(ct_path)
+    assert window.stack.currentWidget() is window.canvas
+    assert window.tools_dock.isVisible() and window.repair_dock.isVisible()
