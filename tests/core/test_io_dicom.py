@@ -229,3 +229,28 @@ def test_series_folder_is_split_sorted_and_gaps_reported(tmp_path):
     assert again.positions == doc.positions and again.gaps == doc.gaps
     with pytest.raises(WriteError, match="folder"):
         io.write(doc, tmp_path / "series.dcm")
+
+
+def test_a_filled_slice_is_written_at_its_position(tmp_path):
+    folder = tmp_path / "gappy"
+    folder.mkdir()
+    _make_series(folder, [0.0, 2.0, 4.0, 8.0])
+    doc = io.read(folder)
+    assert doc.gaps == [2]
+    filled = np.concatenate([doc.pixels[:3], doc.pixels[2:3] * 0 + 7.0, doc.pixels[3:]])
+    result = _with_step(doc.with_pixels(filled), method="slice-filler")
+    result.positions = [0.0, 2.0, 4.0, 6.0, 8.0]
+    result.gaps = []
+    out = io.write(result, tmp_path / "filled")
+    again = io.read(out)
+    assert again.positions == [0.0, 2.0, 4.0, 6.0, 8.0] and again.gaps == []
+    np.testing.assert_array_equal(again.pixels, filled)
+
+
+def test_multiframe_with_another_frame_count_stays_consistent(medical, tmp_path):
+    doc = io.read(medical / "eCT_Supplemental.dcm")
+    three = np.concatenate([doc.pixels, doc.pixels[1:]])
+    out = io.write(doc.with_pixels(three), tmp_path / "three.dcm")
+    written = pydicom.dcmread(out)
+    assert written.NumberOfFrames == 3 and len(written.PerFrameFunctionalGroupsSequence) == 3
+    np.testing.assert_array_equal(io.read(out).pixels, three)
