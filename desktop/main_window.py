@@ -50,6 +50,7 @@ from desktop.widgets.progress_panel import ProgressPanel
 from desktop.widgets.tool_panel import TOOL_INFO, ToolPanel
 
 APP_NAME = "Lacuna"
+PREVIEW_PIXELS = 1_500_000  # above this, window/level drags show a subsampled rendering
 IMAGE_FILTER = (
     "Images and scans (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.dcm *.dicom *.ima *.nii *.nii.gz);;"
     "Audio (*.wav *.flac *.ogg *.mp3);;All files (*)"
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         self._overlay_opacity = self.settings.get("overlay/opacity")
         self._lut = overlay_lut(self._overlay_color, self._overlay_opacity)
         self._window_start = (0.0, 0.0)
+        self._wl_dragging = False
         self._base_pending = False
         self._split = False
         self._audio_panel = None
@@ -297,6 +299,7 @@ class MainWindow(QMainWindow):
         cv.fill_clicked.connect(lambda x, y: c.fill(x, y, self._subtract()))
         cv.window_drag_begin.connect(self._on_window_drag_begin)
         cv.window_drag.connect(self._on_window_drag)
+        cv.window_drag_end.connect(self._on_window_drag_end)
         cv.slice_step.connect(c.step_frame)
         cv.view_changed.connect(self._update_zoom_label)
 
@@ -592,10 +595,19 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._render_base_pending)
 
     def _render_base_pending(self) -> None:
-        if self._base_pending:
-            self._base_pending = False
-            self._render_base()
-            self._render_before()
+        if not self._base_pending:
+            return
+        self._base_pending = False
+        c = self.controller
+        pixels = c.current_pixels() if c.image_doc is not None else None
+        if self._wl_dragging and pixels is not None and pixels.shape[0] * pixels.shape[1] > PREVIEW_PIXELS:
+            # Dragging the window on a huge image: render every k-th pixel so it follows the mouse.
+            k = int(np.ceil(np.sqrt(pixels.shape[0] * pixels.shape[1] / PREVIEW_PIXELS)))
+            self.canvas.replace_base_image(display_frame(pixels[::k, ::k], c.window, c.invert))
+            self._update_window_label()
+            return
+        self._render_base()
+        self._render_before()
 
     def _render_base(self, new_document: bool = False) -> None:
         c = self.controller
@@ -784,6 +796,11 @@ class MainWindow(QMainWindow):
 
     def _on_window_drag_begin(self) -> None:
         self._window_start = self.controller.window
+        self._wl_dragging = True
+
+    def _on_window_drag_end(self) -> None:
+        self._wl_dragging = False
+        self._schedule_base()  # the full-resolution rendering of the final window
 
     def _on_window_drag(self, dx: float, dy: float) -> None:
         centre, width = self._window_start

@@ -49,6 +49,9 @@ def window_to_range(window: tuple[float, float]) -> tuple[float, float]:
 def apply_window(frame: np.ndarray, window: tuple[float, float], invert: bool = False) -> np.ndarray:
     """Map a (H, W) or (H, W, C) float frame to uint8 through a centre/width window."""
     lo, hi = window_to_range(window)
+    if lo == 0.0 and hi == 255.0 and not invert:
+        # 8-bit data in its natural window (the common photo case): values are already bytes.
+        return np.clip(frame, 0.0, 255.0).astype(np.uint8)
     scale = np.float32(255.0 / (hi - lo))
     out = np.subtract(frame, np.float32(lo), dtype=np.float32)
     out *= scale
@@ -66,12 +69,14 @@ def display_frame(frame: np.ndarray, window: tuple[float, float], invert: bool =
     gray8 = apply_window(frame[..., :3] if frame.ndim == 3 else frame, window, invert)
     if gray8.ndim == 2:
         return wrap_rgb32(_GRAY_TO_RGB32[gray8])
-    packed = np.empty(gray8.shape[:2], np.uint32)
-    packed[...] = 0xFF000000
-    packed |= gray8[..., 0].astype(np.uint32) << 16
-    packed |= gray8[..., 1].astype(np.uint32) << 8
-    packed |= gray8[..., 2].astype(np.uint32)
-    return wrap_rgb32(packed)
+    # RGB32 is 0xFFRRGGBB, i.e. bytes B, G, R, 255 in little-endian memory: fill the bytes directly.
+    h, w = gray8.shape[:2]
+    packed = np.empty((h, w, 4), np.uint8)
+    packed[..., 0] = gray8[..., 2]
+    packed[..., 1] = gray8[..., 1]
+    packed[..., 2] = gray8[..., 0]
+    packed[..., 3] = 255
+    return wrap_rgb32(packed.view("<u4")[..., 0])
 
 
 def auto_window(frame: np.ndarray, low: float = 0.5, high: float = 99.5) -> tuple[float, float]:

@@ -82,9 +82,56 @@ def bench_stroke(moves: int, zoom: str) -> dict:
     canvas.repaint()
     full = (time.perf_counter() - t0) * 1000
     painted = int(np.count_nonzero(window.controller.masks.get(0)))
+
+    def drag(button, count: int, step: QPointF) -> list[float]:
+        """Press `button` mid-view, move `count` times by `step`, release; ms per move."""
+        pos = QPointF(width / 2, height / 2)
+        event = QMouseEvent(
+            QEvent.Type.MouseButtonPress,
+            pos,
+            canvas.mapToGlobal(pos),
+            button,
+            button,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(canvas, event)
+        app.processEvents()
+        spent = []
+        for _ in range(count):
+            pos = pos + step
+            t0 = time.perf_counter()
+            move = QMouseEvent(
+                QEvent.Type.MouseMove,
+                pos,
+                canvas.mapToGlobal(pos),
+                Qt.MouseButton.NoButton,
+                button,
+                Qt.KeyboardModifier.NoModifier,
+            )
+            QApplication.sendEvent(canvas, move)
+            app.processEvents()  # repaint (and, for window/level, the coalesced re-rendering)
+            spent.append((time.perf_counter() - t0) * 1000)
+        release = QMouseEvent(
+            QEvent.Type.MouseButtonRelease,
+            pos,
+            canvas.mapToGlobal(pos),
+            button,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(canvas, release)
+        app.processEvents()
+        return sorted(spent)
+
+    pan = drag(Qt.MouseButton.MiddleButton, 60, QPointF(4, 3))
+    level = drag(Qt.MouseButton.RightButton, 30, QPointF(3, 2))
     window.close()
     times.sort()
     return {
+        "pan_median_ms": statistics.median(pan),
+        "pan_max_ms": pan[-1],
+        "window_median_ms": statistics.median(level),
+        "window_max_ms": level[-1],
         "zoom": zoom,
         "moves": moves,
         "median_ms": statistics.median(times),
@@ -142,6 +189,12 @@ def main() -> int:
             f"  max {r['max_ms']:.2f}"
             f"  | stroke end (undo step) {r['release_ms']:.1f}  full repaint {r['full_repaint_ms']:.1f}"
             f"  [{r['moves']} moves, {r['painted_pixels']} px painted, Qt platform {r['platform']}]"
+        )
+        print(
+            f"             pan (middle-drag) per move: median {r['pan_median_ms']:.2f}"
+            f"  max {r['pan_max_ms']:.2f};"
+            f"  window/level right-drag per move: median {r['window_median_ms']:.2f}"
+            f"  max {r['window_max_ms']:.2f}"
         )
     if not args.skip_startup:
         print("Start-up: `lacuna open resources/samples/ct_slice.dcm` (seconds from spawn)")

@@ -45,6 +45,7 @@ class Canvas(QWidget):
     fill_clicked = Signal(float, float)
     window_drag_begin = Signal()
     window_drag = Signal(float, float)  # mouse travel in widget pixels since the drag began
+    window_drag_end = Signal()
     slice_step = Signal(int)
     view_changed = Signal()
 
@@ -100,6 +101,13 @@ class Canvas(QWidget):
         if changed:
             self._fit_mode = True
             self.fit()
+        self.update()
+
+    def replace_base_image(self, frame: Frame) -> None:
+        """Show another rendering of the same image, possibly smaller (a quick preview while the
+        window/level is dragged on a huge image); the view and the image size stay as they are."""
+        self._base = frame
+        self._drop_mips(0)
         self.update()
 
     def set_before(self, frame: Frame | None) -> None:
@@ -466,6 +474,8 @@ class Canvas(QWidget):
         point = self.to_image(event.position())
         if drag == "paint":
             self.paint_end.emit()
+        elif drag == "window":
+            self.window_drag_end.emit()
         elif drag == "rect":
             a = self._drag_start
             self.rect_drawn.emit(a.x(), a.y(), point.x(), point.y())

@@ -227,3 +227,34 @@ def test_audio_documents_get_the_audio_panel(window, datasets, ct_path):
     assert window.open_path(ct_path)
     assert window.stack.currentWidget() is window.canvas
     assert window.tools_dock.isVisible() and window.repair_dock.isVisible()
+
+
+def test_pan_and_window_drags(window, ct_path, qtbot):
+    assert window.open_path(ct_path)
+    canvas, c = window.canvas, window.controller
+    start = canvas.offset
+    middle = QPoint(canvas.width() // 2, canvas.height() // 2)
+    qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=middle)
+    qtbot.mouseMove(canvas, middle + QPoint(40, 25))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.MiddleButton, pos=middle + QPoint(40, 25))
+    assert (canvas.offset - start).toPoint() == QPoint(40, 25)
+    assert not c.masks.any()  # panning never paints
+
+    # Space + left drag pans too.
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=middle)
+    qtbot.mouseMove(canvas, middle + QPoint(-30, 0))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=middle + QPoint(-30, 0))
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert (canvas.offset - start).toPoint() == QPoint(10, 25) and not c.masks.any()
+
+    # Right-drag: horizontal widens the window, vertical moves the level.
+    centre, width = c.window
+    qtbot.mousePress(canvas, Qt.MouseButton.RightButton, pos=middle)
+    qtbot.mouseMove(canvas, middle + QPoint(50, 20))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=middle + QPoint(50, 20))
+    new_centre, new_width = c.window
+    assert new_width > width and new_centre > centre
+    qtbot.waitUntil(lambda: not window._base_pending)
+    expected = apply_window(c.doc.pixels[0, ..., 0], c.window)
+    assert int(canvas.base.buffer[256, 256] & 0xFF) == int(expected[256, 256])
