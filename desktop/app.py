@@ -9,7 +9,7 @@ import time
 import traceback
 from collections.abc import Sequence
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 _open_dialogs: list[QMessageBox] = []
@@ -37,9 +37,18 @@ def install_exception_hook() -> None:
     sys.excepthook = show_unexpected_error
 
 
+_QUIET = ("propagateSizeHints",)  # harmless notices of Qt's offscreen platform plugin
+
+
+def _qt_messages(mode, context, message: str) -> None:
+    if not any(text in message for text in _QUIET):
+        sys.stderr.write(message + "\n")
+
+
 def create_app() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_qt_messages)
         app = QApplication([sys.argv[0] if sys.argv else "lacuna"])
     app.setOrganizationName("Lacuna")
     app.setApplicationName("Lacuna")

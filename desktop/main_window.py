@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         self._lut = overlay_lut(self._overlay_color, self._overlay_opacity)
         self._window_start = (0.0, 0.0)
         self._wl_dragging = False
+        self._flipped = False  # X held
+        self._showing_preview = False
         self._base_pending = False
         self._split = False
         self._audio_panel = None
@@ -835,7 +837,7 @@ class MainWindow(QMainWindow):
         self._set_compare_mode()
 
     def _set_compare_mode(self) -> None:
-        if getattr(self, "_flipped", False) and self.canvas.has_before():
+        if self._flipped and self.canvas.has_before():
             mode = "flip"
         elif self._split and self.canvas.has_before():
             mode = "split"
@@ -890,7 +892,7 @@ class MainWindow(QMainWindow):
     def _on_job_ended(self, text: str, done: bool) -> None:
         self.progress.finish(text, done)
         self.picker.set_busy(False)
-        if getattr(self, "_showing_preview", False):
+        if self._showing_preview:
             self._showing_preview = False
             self._render_base()
         if not done:

@@ -258,3 +258,34 @@ def test_pan_and_window_drags(window, ct_path, qtbot):
     qtbot.waitUntil(lambda: not window._base_pending)
     expected = apply_window(c.doc.pixels[0, ..., 0], c.window)
     assert int(canvas.base.buffer[256, 256] & 0xFF) == int(expected[256, 256])
+
+
+def test_out_of_memory_and_unexpected_errors_are_shown(window, ct_path, qtbot):
+    from core.methods import register
+    from core.methods.registry import MethodCard, all_methods
+    from desktop import app
+
+    def run(image, mask, ctx):
+        yield ctx.progress(0.5, "allocating")
+        raise MemoryError()
+
+    card = MethodCard("test-out-of-memory", "denoise", "Greedy test method", "classical", "Always runs out.")
+    register(card, run)
+    try:
+        assert window.open_path(ct_path)
+        original = window.controller.doc
+        assert window.controller.run_repair("denoise", "test-out-of-memory")
+        qtbot.waitUntil(lambda: not window.controller.busy, timeout=20_000)
+        assert "ran out of memory" in window.notice.text()
+        assert window.controller.doc is original
+    finally:
+        del all_methods()["test-out-of-memory"]
+
+    # A bug anywhere becomes a dialog with the traceback, not a crash.
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        app.show_unexpected_error(type(exc), exc, exc.__traceback__)
+    box = app._open_dialogs[-1]
+    assert "RuntimeError: boom" in box.text() and "Traceback" in box.detailedText()
+    box.close()
