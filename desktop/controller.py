@@ -83,6 +83,7 @@ class Controller(QObject):
     def __init__(self, autosave_root: Path | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.doc: Document | None = None
+        self.saved_doc: Document | None = None  # the document last written by save_as
         self.masks = MaskStack(1, 1, 1)
         self.history = History()
         self.frame = 0
@@ -632,6 +633,7 @@ class Controller(QObject):
                 traceback.print_exc(file=sys.stderr)
             self.error.emit(describe_error(exc, f"Saving {path.name}"))
             return None
+        self.saved_doc = doc
         self.status.emit(f"Saved {written}")
         return written
 

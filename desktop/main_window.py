@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         root = (autosave_root or autosave_folder()) if autosave else None
         self.controller = Controller(root, self)
         self.controller.ask_restore = self._ask_restore
+        self.confirm_discard = self._confirm_discard  # replaced in tests
         self.controller.history.cap_bytes = self.settings.get("history/undo_mb") << 20
         self.controller.run_settings = self.settings.run_settings()
         self._overlay: Frame | None = None
@@ -345,6 +346,8 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | Path) -> bool:
         path = Path(path)
+        if not self._may_discard():
+            return False
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         self.statusBar().showMessage(f"Opening {path}…")
         try:
@@ -376,7 +379,26 @@ class MainWindow(QMainWindow):
         return ", ".join(parts)
 
     def close_document(self) -> None:
-        self.controller.set_document(None)
+        if self._may_discard():
+            self.controller.set_document(None)
+
+    def _may_discard(self) -> bool:
+        """Before the document goes: a repaired, unsaved result needs the user's word."""
+        c = self.controller
+        doc = c.image_doc
+        if doc is None or not doc.provenance or doc is c.saved_doc:
+            return True
+        return self.confirm_discard()
+
+    def _confirm_discard(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Discard the repaired image?",
+            "The repaired image has not been saved. Discard it?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
 
     def _ask_restore(self, session) -> bool:
         from datetime import datetime
@@ -406,6 +428,7 @@ class MainWindow(QMainWindow):
         written = self.controller.save_as(path)
         if written is not None:
             self.notice.hide()
+            self._update_title()
         return written
 
     def export_view(self, path: str | Path) -> bool:
@@ -713,7 +736,9 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(APP_NAME)
             return
         name = Path(doc.path).name if doc.path is not None else "untitled"
-        flag = "  [REPAIRED, not saved]" if doc.provenance else ""
+        flag = ""
+        if doc.provenance:
+            flag = "  [REPAIRED, saved]" if doc is self.controller.saved_doc else "  [REPAIRED, not saved]"
         self.setWindowTitle(f"{name}{flag} — {APP_NAME}")
 
     def _update_window_label(self) -> None:
@@ -940,6 +965,9 @@ class MainWindow(QMainWindow):
                 break
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self._may_discard():
+            event.ignore()
+            return
         self.controller.shutdown()
         if self._audio_panel is not None and self._audio_panel.running:
             self._audio_panel.cancel()

@@ -112,6 +112,7 @@ def take(out: Path, wanted: set[str]) -> int:
     def new_window() -> MainWindow:
         settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(settings=settings, autosave=False)
+        window.confirm_discard = lambda: True  # nothing here is worth keeping
         window.setGeometry(0, 0, *SIZE)
         window.show()
         settle(0.5)

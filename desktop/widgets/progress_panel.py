@@ -52,6 +52,7 @@ class ProgressPanel(QWidget):
         info.addWidget(self.eta)
         layout.addLayout(info)
         self._started = 0.0
+        self._title = ""
         self.setVisible(False)
 
     def start(self, title: str) -> None:
@@ -83,7 +84,7 @@ class ProgressPanel(QWidget):
         if done:
             self.bar.setValue(1000)
         self.cancel_button.setEnabled(False)
-        self.title.setText(getattr(self, "_title", ""))
+        self.title.setText(self._title)
         self.message.setText(text)
         self.eta.setText(f"{elapsed:.1f} s")
 

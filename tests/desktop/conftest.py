@@ -20,6 +20,7 @@ def make_window(qtbot, tmp_path):
         settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(settings=settings, autosave_root=tmp_path / "autosave", autosave=autosave)
         window.controller.ask_restore = lambda session: True
+        window.confirm_discard = lambda: True
         qtbot.addWidget(window)
         window.resize(1280, 800)
         window.show()

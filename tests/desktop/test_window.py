@@ -152,8 +152,12 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     default = c.default_save_path()
     assert default.parent == ct_path.parent and default.name == "693_UNCI_inpaint.dcm"
     assert window.save_to(ct_path) is None and "never overwrites" in window.notice.text()
+    asked = []
+    window.confirm_discard = lambda: asked.append(True) or False
+    assert not window.open_path(ct_path) and asked and c.doc is repaired  # unsaved: the user said keep
     written = window.save_to(tmp_path / "ct_inpaint.dcm")
     assert written is not None and written.exists()
+    assert "REPAIRED, saved" in window.windowTitle()
     assert sha(ct_path) == source_hash
 
     assert window.open_path(written)
