@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 GLOBAL = "global"  # the history lane of document changes and edits spanning several frames
+TILE = 64  # undo patches are stored in tiles of this size
 
 
 @dataclass(frozen=True)
@@ -433,11 +434,21 @@ class MaskStack:
         self._active = self._before = self._dirty = None
         if dirty is None:
             return None
-        after = self._masks[frame][dirty.slices]
-        old = before[dirty.slices]
-        if np.array_equal(old, after):
-            return None
-        return MaskEdit(label, [Patch(frame, dirty.y0, dirty.x0, old.copy(), after.copy())])
+        # Keep only the tiles that changed: a diagonal stroke across a large image touches a few
+        # percent of its bounding box, and the history and the autosave hold the rest for nothing.
+        mask = self._masks[frame]
+        changed = before[dirty.slices] != mask[dirty.slices]
+        h, w = changed.shape
+        rows, cols = -(-h // TILE), -(-w // TILE)
+        padded = np.zeros((rows * TILE, cols * TILE), bool)
+        padded[:h, :w] = changed
+        tiles = padded.reshape(rows, TILE, cols, TILE).any(axis=(1, 3))
+        patches = []
+        for r, c in zip(*np.nonzero(tiles)):
+            y, x = dirty.y0 + int(r) * TILE, dirty.x0 + int(c) * TILE
+            ys, xs = slice(y, min(y + TILE, dirty.y1)), slice(x, min(x + TILE, dirty.x1))
+            patches.append(Patch(frame, y, x, before[ys, xs].copy(), mask[ys, xs].copy()))
+        return MaskEdit(label, patches) if patches else None
 
     def cancel(self) -> Box | None:
         """Abandon the active session, restoring the frame; returns the box to redraw."""

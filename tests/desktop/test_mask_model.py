@@ -148,3 +148,17 @@ def test_replace_all_and_shape_check():
     assert edit.lane == ("mask", 1) and np.array_equal(stack.as_array(), new)
     with pytest.raises(ValueError):
         stack.replace_all(np.zeros((3, 8, 8)))
+
+
+def test_a_diagonal_stroke_stores_only_the_tiles_it_touched():
+    stack = MaskStack(1, 2000, 3000)
+    mask = stack.begin(0)
+    stack.touch(stroke_segment(mask, (10.0, 10.0), (2990.0, 1990.0), radius=8))
+    edit = stack.end("brush")
+    painted = stack.get(0).copy()
+    box_bytes = 2000 * 3000 * 2  # before + after of the stroke's bounding box
+    assert edit.nbytes < box_bytes / 8
+    stack.apply(edit, undo=True)
+    assert not stack.any(0)
+    stack.apply(edit, undo=False)
+    assert np.array_equal(stack.get(0), painted)
