@@ -57,7 +57,11 @@ def build_arch(name: str, **hparams: Any) -> nn.Module:
 def save_weights(model: nn.Module, path: str | Path, arch: str, hparams: dict, **info: Any) -> None:
     from safetensors.torch import save_file
 
-    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    # Half-precision storage keeps shipped files small; loading copies into float32 parameters.
+    state = {
+        k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
     meta = {"arch": arch, "hparams": json.dumps(hparams)}
     meta.update({k: json.dumps(v) for k, v in info.items()})
     Path(path).parent.mkdir(parents=True, exist_ok=True)

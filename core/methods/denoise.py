@@ -75,6 +75,8 @@ def _run_learned(
     sigma: float | None = 0.0,
     ensemble: bool = False,
 ) -> Generator[Progress, None, np.ndarray]:
+    import torch
+
     from core.archs import cached_weights
     from core.methods.registry import WEIGHTS_DIR
     from core.runtime.device import autocast
@@ -93,6 +95,10 @@ def _run_learned(
 
     def denoise(tile):
         model, _ = cached_weights(path, tile.device)
+        if tile.device.type == "cuda":
+            # Tensor cores want NHWC; converting the cached network is done once (idempotent).
+            model.to(memory_format=torch.channels_last)
+            tile = tile.contiguous(memory_format=torch.channels_last)
         total = None
         with autocast(tile.device, ctx.precision), ctx.cancel_inside(model):
             for k in transforms:
@@ -101,9 +107,10 @@ def _run_learned(
         return total / len(transforms)
 
     work = ctx.sub(0.02, 1.0)
-    # About 2 kB of activations per pixel (64 features at full resolution, skips, temporaries).
+    # About 3 kB of activations per pixel in float32 (64 features at full resolution, skips,
+    # temporaries; measured on the CPU: 1.3 GB for a 640-pixel tile).
     result = yield from run_tiled(
-        denoise, color, work, overlap=32, message="denoising tile", pixel_bytes=2048 // channels
+        denoise, color, work, overlap=32, message="denoising tile", pixel_bytes=3072 // channels
     )
     return _join_alpha(result, alpha)
 

@@ -165,6 +165,7 @@ def _image_val(recipe: Recipe, args: argparse.Namespace, device: torch.device, d
 
 
 def _save_checkpoint(path: Path, recipe: Recipe, step: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save({"recipe": recipe.state(), "step": step}, tmp)
     os.replace(tmp, path)
