@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True)
     p.add_argument("--method", default=None)
     p.add_argument("--mask", default=None, help="an image the size of the input; non-zero = repair")
+    p.add_argument(
+        "--gap",
+        action="append",
+        default=[],
+        metavar="START:END[@LOW:HIGH]",
+        help="audio: seconds to fill (all frequencies), or only the band LOW..HIGH Hz; repeatable",
+    )
+    p.add_argument("--detect", action="store_true", help="audio: fill the clicks and dropouts Lacuna finds")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     p.add_argument("--tile", type=int, default=0, help="tile size in pixels (0 = from free memory)")

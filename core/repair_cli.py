@@ -24,6 +24,35 @@ def parse_params(items: list[str]) -> dict[str, str]:
     return params
 
 
+def parse_gap(text: str, sample_rate: int):
+    """`1.20:1.35` -> a TimeSpan; `1.20:1.35@2000:4000` -> a TFRect over 2-4 kHz (seconds, Hz)."""
+    from core.audio.selection import TFRect, TimeSpan
+
+    times, _, band = text.partition("@")
+    try:
+        start, end = (float(v) for v in times.split(":"))
+        low, high = (float(v) for v in band.split(":")) if band else (0.0, 0.0)
+    except ValueError:
+        raise MethodError(f"--gap expects START:END seconds, optionally @LOW:HIGH Hz, not {text!r}") from None
+    first, stop = int(round(start * sample_rate)), int(round(end * sample_rate))
+    return TFRect(first, stop, low, high) if band else TimeSpan(first, stop)
+
+
+def audio_selection(document, gaps: list[str], detect: bool):
+    """The selections the command line asks for: explicit gaps, plus what detection finds."""
+    if getattr(document, "samples", None) is None:
+        raise MethodError("--gap and --detect apply to audio; images and scans take --mask")
+    selections = [parse_gap(g, document.sample_rate) for g in gaps]
+    if detect:
+        from core.audio.detect import detect as find_damage
+
+        found = find_damage(document.samples, document.sample_rate)
+        if not found and not selections:
+            raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
+        selections += [d.selection for d in found]
+    return selections
+
+
 def default_output(source: Path, task: str) -> Path:
     """`photo.png` -> `photo_denoise.png` beside it (a series folder -> `folder_denoise`)."""
     from core.io.atomic import full_suffix
@@ -91,6 +120,8 @@ def repair_command(args: argparse.Namespace) -> int:
         if getattr(document, "pixels", None) is None:
             raise MethodError("--mask applies to images and scans; audio takes a selection")
         mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
+    if getattr(args, "gap", None) or getattr(args, "detect", False):
+        mask = audio_selection(document, args.gap, args.detect)
     params: dict[str, Any] = parse_params(args.param)
     ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed, tile=args.tile)
     bar = TerminalProgress()

@@ -160,3 +160,33 @@ def test_cli_mask_and_errors(datasets, tmp_path, capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
     assert cli_main([*base, "--param", "strength=lots"]) == 2
     assert "not a valid value" in capsys.readouterr().err
+
+
+def test_cli_fills_an_audio_gap_given_in_seconds(tmp_path, capsys):
+    import soundfile as sf
+
+    rate = 16000
+    t = np.arange(rate) / rate
+    clean = 0.5 * np.sin(2 * np.pi * 440 * t)
+    damaged = clean.copy()
+    damaged[8000:8160] = 0.0  # a 10 ms dropout at 0.5 s
+    source = tmp_path / "tone.wav"
+    sf.write(source, damaged, rate, subtype="PCM_16")
+    out = tmp_path / "fixed.wav"
+    args = ["repair", str(source), "-o", str(out), "--task", "fill-gap", "--method", "fill-gap-ar"]
+    assert cli_main([*args, "--gap", "0.5:0.51"]) == 0
+    fixed, fixed_rate = sf.read(out)
+    assert fixed_rate == rate and sf.info(out).subtype == "PCM_16"
+    gap = slice(8000, 8160)
+    assert psnr(fixed[gap], clean[gap], peak=1.0) > 30  # the tone continues through the gap
+    outside = np.ones(rate, bool)
+    outside[4000:12000] = False
+    assert np.array_equal(sf.read(out, dtype="int16")[0][outside], sf.read(source, dtype="int16")[0][outside])
+
+    capsys.readouterr()
+    assert cli_main([*args, "--gap", "half-a-second"]) == 2
+    assert "START:END" in capsys.readouterr().err
+    image = tmp_path / "im.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
+    assert cli_main(["repair", str(image), "--task", "inpaint", "--gap", "0:1"]) == 2
+    assert "apply to audio" in capsys.readouterr().err
