@@ -15,6 +15,7 @@ import numpy as np
 
 from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
+from core.masks import dilate
 from core.methods import default_method, get_method
 from core.runtime.context import Progress, RunContext
 from core.version import __version__
@@ -127,7 +128,10 @@ def repair(
     if masks is not None and result_pixels.shape == source.shape:
         # The engine's guarantee: pixels outside the mask are returned bit-identical. For methods that
         # work on the whole image (denoise, dejpeg), a mask limits the change to the painted area.
-        keep = ~masks[..., None]
+        # A method's `dilate` grows the hole on purpose, so the grown mask is what is kept out.
+        grow = int(resolved.get("dilate", 0) or 0)
+        changed = masks if grow <= 0 else np.stack([dilate(m, grow) for m in masks])
+        keep = ~changed[..., None]
         result_pixels = np.where(keep, source, result_pixels)
     result = document.with_pixels(result_pixels)
     if task == "upscale" and isinstance(result, VolumeDoc):

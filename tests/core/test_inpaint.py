@@ -201,3 +201,15 @@ def test_a_region_is_filled_through_a_range_of_slices(datasets):
         assert not np.array_equal(out[i][mask[i]], doc.pixels[i][mask[i]])
         # The fill is an estimate from the slice itself: closer to the truth than an empty hole.
         assert np.abs(out[i] - doc.pixels[i])[mask[i]].mean() < np.abs(doc.pixels[i])[mask[i]].mean()
+
+
+def test_dilate_widens_what_repair_changes_and_nothing_beyond(photo):
+    """Through the engine: the grown rim is repaired, pixels beyond it stay bit-identical."""
+    from core.masks import dilate
+
+    mask = np.zeros(photo.pixels.shape[1:3], bool)
+    mask[50:70, 90:110] = True
+    result = run_repair(photo, "inpaint", method="inpaint-telea", mask=mask, ctx=RunContext(), dilate=4)
+    changed = np.any(result.pixels[0] != photo.pixels[0], axis=-1)
+    assert changed[~mask].any()
+    assert not changed[~dilate(mask, 4)].any()
