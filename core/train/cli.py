@@ -23,6 +23,12 @@ def build_parser(recipe_cls) -> argparse.ArgumentParser:
     p.add_argument("--precision", default="bfloat16", choices=["float32", "float16", "bfloat16"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="WEIGHTS",
+        help="start from these weights (fine-tuning, e.g. a shipped model on your own scans)",
+    )
     p.add_argument("--checkpoint", default=None, help="checkpoint path (default: OUT with .ckpt)")
     p.add_argument("--checkpoint-every", type=int, default=1000)
     p.add_argument("--log-every", type=int, default=100)

@@ -48,6 +48,9 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     recipe = recipe_cls(args, device)
+    if getattr(args, "init", None):
+        _start_from(recipe, Path(args.init), device)
+        log(f"starting from {args.init}")
     if world > 1:
         recipe.model = torch.nn.parallel.DistributedDataParallel(recipe.model)
     data = recipe.load_data(args) if hasattr(recipe, "load_data") else _image_data(recipe, args, device)
@@ -162,6 +165,20 @@ def _image_val(recipe: Recipe, args: argparse.Namespace, device: torch.device, d
 
         return ImageCrops([args.val_data], args.channels, device).full_images(args.val_count)
     return data.hold_out(args.val_count)
+
+
+def _start_from(recipe: Recipe, path: Path, device: torch.device) -> None:
+    """Fine-tuning: copy a weights file's parameters into the recipe's freshly built network."""
+    from core.archs import load_weights
+    from core.errors import MethodError
+
+    model, meta = load_weights(path, device)
+    if meta.get("arch") != recipe.arch or meta.get("hparams") != json.loads(json.dumps(recipe.hparams)):
+        raise MethodError(
+            f"{path.name} holds {meta.get('arch')} {meta.get('hparams')}, but this run builds "
+            f"{recipe.arch} {recipe.hparams}: give the same architecture options as the file was trained with"
+        )
+    recipe.model.load_state_dict(model.state_dict())
 
 
 def _save_checkpoint(path: Path, recipe: Recipe, step: int) -> None:

@@ -111,6 +111,23 @@ def test_train_cli_writes_weights_and_resumes(small_folder, tmp_path, capsys):
     assert "resumed" in log and "at step 4" in log and "step 6/6" in log
 
 
+def test_init_fine_tunes_from_a_weights_file(small_folder, tmp_path, capsys):
+    base = tmp_path / "base.safetensors"
+    common = ["denoise", "--data", str(small_folder), "--channels", "1", "--batch", "2", "--crop", "32"]
+    common += ["--device", "cpu", "--widths", "8,16", "--blocks", "1", "--val-every", "1000"]
+    assert train_main([*common, "--out", str(base), "--steps", "2"]) == 0
+    tuned = tmp_path / "tuned.safetensors"
+    # Zero steps: the fine-tuned file must hold exactly the starting weights.
+    assert train_main([*common, "--out", str(tuned), "--steps", "0", "--init", str(base)]) == 0
+    assert "starting from" in capsys.readouterr().err
+    before, after = load_weights(base)[0].state_dict(), load_weights(tuned)[0].state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+    wider = [a if a != "8,16" else "8,32" for a in common]
+    with pytest.raises(Exception, match="same architecture"):
+        train_main([*wider, "--out", str(tmp_path / "x.safetensors"), "--steps", "1", "--init", str(base)])
+
+
 def test_time_limit_stops_and_saves(small_folder, tmp_path, capsys):
     out = tmp_path / "w.safetensors"
     argv = ["denoise", "--data", str(small_folder), "--out", str(out), "--channels", "1", "--batch", "2"]
