@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self._split = False
         self._audio_panel = None
         self._methods_loaded = False
+        self._picker_fitted = 0  # the widest method list the repair panel was widened for
 
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
@@ -612,6 +613,22 @@ class MainWindow(QMainWindow):
             self.notice.show_message(f"The repair methods could not be listed: {type(exc).__name__}: {exc}")
             cards = []
         self.picker.set_cards(cards, volume=image.pixels.shape[0] > 1 and isinstance(image, VolumeDoc))
+        self._fit_repair_panel()
+
+    def _fit_repair_panel(self) -> None:
+        """Widen the repair panel so that no method name is cut off ("Learned inpainting (FFC,
+        adversarial)  (default)" is wider than the default panel). Only when a method list needs more
+        room than any before it, so a panel the person narrowed stays narrow for the next file."""
+        dock = self.repair_dock
+        if not self.isVisible() or not dock.isVisible() or dock.isFloating():
+            return
+        needed = self.picker.fitting_width()
+        if needed <= self._picker_fitted:
+            return
+        self._picker_fitted = needed
+        extra = needed - self.picker.width()
+        if extra > 0:
+            self.resizeDocks([dock], [dock.width() + extra], Qt.Orientation.Horizontal)
 
     def _schedule_base(self) -> None:
         """Coalesce window/level changes: render once per event-loop turn, not per mouse move."""

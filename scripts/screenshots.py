@@ -1,14 +1,19 @@
 """Take the README's screenshots of the real app under a real X server (Xvfb).
 
     apt-get install -y xvfb          # once
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only ct_mask,repair_progress,compare]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only ct_mask,compare,...]
 
 Starts Xvfb on a free display (unless DISPLAY is already set), runs the app with the xcb platform,
 drives it through the controller and grabs the window from the X server:
 
 - ct_mask.png          the bundled CT slice with a painted mask, the DICOM tags and the brush cursor
-- repair_progress.png  a scratched photo while Deep Image Prior inpainting runs (progress, ETA, Cancel)
-- compare.png          the same photo repaired, in the split before/after view
+- repair_progress.png  a noisy photo while the learned denoiser runs (progress, ETA, Cancel)
+- compare.png          a scratched photo repaired by learned inpainting, in the split before/after view
+- audio.png            a trumpet clip with a time-frequency rectangle filled (Automatic: the spectrogram
+                       network for gaps over 50 ms), in the audio view
+
+The learned methods need the shipped weights in resources/weights/; without them the picker greys
+them out and this script stops rather than photograph that.
 
 Settings and autosaves go to Qt's test locations, never the user's.
 """
@@ -77,14 +82,38 @@ def scratched_photo(folder: Path) -> tuple[Path, list[list[tuple[float, float]]]
     return path, lines
 
 
+def noisy_photo(folder: Path, sigma: float = 25.0) -> Path:
+    """The same photo with Gaussian noise of `sigma` (0-255 scale) and a fixed seed."""
+    import numpy as np
+    from PIL import Image
+
+    photo = np.asarray(Image.open(DATASETS / "images" / "bench" / "Set14" / "monarch.png").convert("RGB"))
+    rng = np.random.default_rng(3)
+    noisy = np.clip(photo + rng.normal(0.0, sigma, photo.shape), 0, 255).round().astype(np.uint8)
+    path = folder / "monarch_noisy.png"
+    Image.fromarray(noisy).save(path)
+    return path
+
+
+def check_weights(wanted: set[str]) -> None:
+    from core.methods import get_method
+
+    needed = {"repair_progress": "denoise-learned", "compare": "inpaint-learned", "audio": "fill-gap-learned"}
+    for shot, method in needed.items():
+        card = get_method(method).card
+        if shot in wanted and not card.available:
+            raise SystemExit(f"{shot}.png shows {method}, which cannot run: {card.unavailable_reason}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", default="ct_mask,repair_progress,compare")
+    parser.add_argument("--only", default="ct_mask,repair_progress,compare,audio")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    check_weights(wanted)
 
     xvfb = start_xvfb()
     os.environ["QT_QPA_PLATFORM"] = "xcb"
@@ -172,7 +201,29 @@ def take(out: Path, wanted: set[str]) -> int:
         grab(window, "ct_mask")
         window.close()
 
-    if {"repair_progress", "compare"} & wanted:
+    if "repair_progress" in wanted:
+        window = new_window()
+        window.open_path(noisy_photo(tmp))
+        c = window.controller
+        window.picker.select("denoise-learned")
+        window.picker.request_run()
+        # The photo is two tiles on a CPU (more on a machine short of memory): wait for the first.
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and c.busy:
+            settle(0.1)
+            value = window.progress.bar.value()
+            if 0 < value < 1000 and window.progress.eta.text():
+                break
+        else:
+            raise SystemExit("the learned denoiser never reported progress mid-run")
+        hover(window, 380, 200)
+        grab(window, "repair_progress")
+        c.cancel_job()
+        c.shutdown(60)
+        settle(0.3)
+        window.close()
+
+    if "compare" in wanted:
         photo, lines = scratched_photo(tmp)
         window = new_window()
         window.open_path(photo)
@@ -184,33 +235,40 @@ def take(out: Path, wanted: set[str]) -> int:
                 dense += [(x0 + (x1 - x0) * t / 8, y0 + (y1 - y0) * t / 8) for t in range(8)]
             stroke(window, dense + [line[-1]])
         c = window.controller
-        if "repair_progress" in wanted:
-            window.picker.select("inpaint-dip")
-            window.picker.set_param("iterations", 300)
-            window.picker.set_param("width", 32)
-            window.picker.request_run()
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline:
-                settle(0.2)
-                value = window.progress.bar.value()
-                if value >= 200 and window.progress.eta.text():
-                    break
-            hover(window, 380, 200)
-            grab(window, "repair_progress")
-            c.cancel_job()
-            c.shutdown(30)
-            settle(0.3)
-        if "compare" in wanted:
-            window.picker.select("inpaint-biharmonic")
-            window.picker.request_run()
-            while c.busy:
-                settle(0.1)
-            window.split_action.trigger()
-            window.canvas.set_zoom(1.6, QPointF(window.canvas.width() * 0.5, window.canvas.height() * 0.45))
-            window.canvas.split = 0.6
-            window.canvas.update()
-            QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
-            grab(window, "compare")
+        window.picker.select("inpaint-learned")
+        # The brush is three times as wide as a scratch: blending the fill over the clean rim hides
+        # the seam at the mask's edge (a wider feather would bring the scratch back).
+        window.picker.set_param("feather", 2)
+        window.picker.request_run()
+        while c.busy:
+            settle(0.1)
+        window.split_action.trigger()
+        window.canvas.set_zoom(1.6, QPointF(window.canvas.width() * 0.5, window.canvas.height() * 0.45))
+        window.canvas.split = 0.6
+        window.canvas.update()
+        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
+        grab(window, "compare")
+        window.close()
+
+    if "audio" in wanted:
+        from core.audio.selection import TFRect
+
+        window = new_window()
+        window.open_path(DATASETS / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
+        panel = window._audio_panel
+        settle(0.5)
+        rate = panel.document().sample_rate
+        # An 80 ms band below 9 kHz, as if a cough had been marked with the rectangle tool.
+        panel.set_selections([TFRect(int(1.590 * rate), int(1.670 * rate), 0.0, 9000.0)])
+        panel.fill()
+        while panel.running:
+            settle(0.1)
+        settle(0.3)
+        view = panel.viewport
+        view.spp = rate / 432  # 432 pixels a second, from 0.6 s on
+        view.scroll_to(0.6 * rate)
+        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
+        grab(window, "audio")
         window.close()
     shutil.rmtree(tmp, ignore_errors=True)
     return 0

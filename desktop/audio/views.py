@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QLineF, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.audio.picture import colorize, column_spectrogram
@@ -303,6 +303,19 @@ class SpectrogramView(_AudioView):
 
     def _draw_time_axis(self, painter: QPainter) -> None:
         """Second marks along the bottom edge, spaced about 100 px apart at any zoom."""
+        height = self.height()
+        painter.setPen(QColor(220, 220, 220, 200))
+        for x, label in self.time_ticks(painter.fontMetrics()):
+            painter.drawLine(QPointF(x, height - 6), QPointF(x, height))
+            if label:
+                painter.drawText(QPointF(x + 3, height - 4), label)
+
+    def time_ticks(self, metrics: QFontMetrics | None = None) -> list[tuple[float, str]]:
+        """(x, label) of each second mark in view; the label is empty where it would run past the
+        right edge (a mark there keeps its tick, not a cut-off "4" of "4 s")."""
+        if self.doc is None:
+            return []
+        metrics = metrics or self.fontMetrics()
         rate = self.doc.sample_rate
         seconds_per_px = self.viewport.spp / rate
         step = next(
@@ -314,13 +327,13 @@ class SpectrogramView(_AudioView):
             600,
         )
         first = np.ceil(self.viewport.start / rate / step) * step
-        height = self.height()
-        painter.setPen(QColor(220, 220, 220, 200))
+        ticks = []
         for t in np.arange(first, (self.viewport.start + self.width() * self.viewport.spp) / rate, step):
             x = self.viewport.x_of(t * rate)
-            painter.drawLine(QPointF(x, height - 6), QPointF(x, height))
             label = f"{t:.3f}".rstrip("0").rstrip(".") + " s"
-            painter.drawText(QPointF(x + 3, height - 4), label)
+            fits = x + 3 + metrics.horizontalAdvance(label) <= self.width()
+            ticks.append((x, label if fits else ""))
+        return ticks
 
     def _draw_tf(self, painter: QPainter) -> None:
         masks = [s for s in self.selections if isinstance(s, TFMask)]

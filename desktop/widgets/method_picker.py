@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QStyle,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -167,6 +168,18 @@ class MethodPicker(QWidget):
             self.tree.setCurrentItem(preferred)
         else:
             self._on_current(None, None)
+
+    def fitting_width(self) -> int:
+        """The width at which every method name shows in full beside its kind (no "…").
+
+        Counts a vertical scroll bar even while none is shown: a shorter window brings one.
+        """
+        tree = self.tree
+        content = tree.sizeHintForColumn(0) + tree.sizeHintForColumn(1)
+        chrome = self.width() - tree.viewport().width()  # layout margins, the frame, a shown scroll bar
+        if not tree.verticalScrollBar().isVisible():
+            chrome += tree.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, tree)
+        return content + chrome
 
     def set_has_mask(self, has_mask: bool) -> None:
         self._has_mask = has_mask

@@ -128,3 +128,21 @@ def test_time_selection_on_the_waveform_and_cancel(qtbot, panel, datasets):
     panel.cancel()
     panel.wait(30)
     assert panel.document() is changed.args[0]
+
+
+def test_time_axis_labels_are_never_cut_off_at_the_right_edge(panel, datasets):
+    doc = core.io.read(datasets / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
+    panel.set_document(doc)
+    view, rate = panel.spectrogram, doc.sample_rate
+    width = view.width()
+    # Marks every 0.25 s, with the 3 s mark 8 px from the right edge: too close for "3 s".
+    panel.viewport.spp = rate / 432
+    panel.viewport.scroll_to(3.0 * rate - (width - 8) * panel.viewport.spp)
+    ticks = view.time_ticks()
+    metrics = view.fontMetrics()
+    assert len(ticks) >= 5
+    for x, label in ticks:
+        assert not label or x + 3 + metrics.horizontalAdvance(label) <= width
+    last_x, last_label = ticks[-1]
+    assert last_x == pytest.approx(width - 8, abs=1) and last_label == ""
+    assert ticks[0][1].endswith(" s")  # the others keep their labels

@@ -285,3 +285,51 @@ def test_export_view_and_preferences(window, ct_path, tmp_path):
     dialog.accept()
     assert window.settings.get("run/device") == "cpu" and window.settings.get("run/tile") == 256
     assert window.settings.run_settings().tile == 256
+
+
+def picker_items(picker):
+    tree = picker.tree
+    for i in range(tree.topLevelItemCount()):
+        top = tree.topLevelItem(i)
+        for j in range(top.childCount()):
+            yield top.child(j)
+
+
+def elided_names(picker) -> list[str]:
+    """Method names the tree shows cut off: wider (as its delegate lays them out) than their cell."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    tree = picker.tree
+    out = []
+    for item in picker_items(picker):
+        index = tree.indexFromItem(item, 0)
+        option = QStyleOptionViewItem()
+        tree.initViewItemOption(option)
+        if tree.itemDelegate().sizeHint(option, index).width() > tree.visualRect(index).width():
+            out.append(item.text(0))
+    return out
+
+
+def test_method_names_fit_and_learned_methods_with_weights_are_enabled(window, datasets, ct_path, qtbot):
+    from core.methods import get_method
+
+    photo = datasets / "images" / "bench" / "Set14" / "monarch.png"
+    assert window.open_path(photo), window.notice.text()
+    qtbot.wait(50)
+    picker = window.picker
+    # "Learned inpainting (FFC, adversarial)  (default)" is wider than the default panel.
+    assert elided_names(picker) == []
+    for item in picker_items(picker):
+        card = get_method(item.data(0, Qt.ItemDataRole.UserRole)).card
+        assert item.toolTip(0).startswith("Unavailable") == (not card.available), card.id
+        if card.kind == "learned" and card.available:
+            assert picker.select(card.id) and picker.run_button.isEnabled(), card.id
+
+    # A panel the person narrows stays narrow when the next file opens.
+    window.resizeDocks([window.repair_dock], [330], Qt.Orientation.Horizontal)
+    qtbot.wait(50)
+    narrowed = window.repair_dock.width()
+    assert narrowed < picker.fitting_width()
+    assert window.open_path(ct_path), window.notice.text()
+    qtbot.wait(50)
+    assert window.repair_dock.width() == narrowed
