@@ -29,6 +29,7 @@ from core.runtime.context import Progress, RunContext
 CROSSFADE_SECONDS = 0.002
 MAX_CONTEXT_SECONDS = 1.0  # spectral fillers read max(context, gap) each side, at most this
 LSAR_INIT_MAX = 4096  # samples; longer gaps start the phase from a cheaper AR extrapolation
+AR_EDGE_SECONDS = 0.05  # near a gap's edges the AR waveform is trusted more than the recovered phase
 
 TimeFill = Callable[[np.ndarray, int, int, int], np.ndarray]
 
@@ -181,6 +182,14 @@ def _ar_init(x: np.ndarray, start: int, stop: int, rate: int) -> np.ndarray:
     return ar.extrapolate(x, start, stop, order)
 
 
+def _edge_ramp(length: int, edge: int) -> np.ndarray:
+    """1 at both ends of a gap of `length` samples, falling to 0 over `edge` samples (raised cosine)."""
+    k = np.arange(length, dtype=np.float64)
+    distance = np.minimum(k + 0.5, length - k - 0.5)
+    ramp = 0.5 * (1.0 + np.cos(np.pi * np.clip(distance / max(edge, 1), 0.0, 1.0)))
+    return ramp
+
+
 def _spectral_path(
     window: np.ndarray, sel: Selection, rate: int, spectral: SpectralFill, ctx: RunContext
 ) -> Generator[Progress, None, np.ndarray]:
@@ -246,6 +255,11 @@ def _spectral_path(
     y = x.copy()
     y[:, seg] = y_part.double().cpu().numpy()
     if is_time:
+        # The AR fill predicts the first and last milliseconds of a gap sample-accurately, which no
+        # magnitude-only method can: hand over from it to the spectral fill over AR_EDGE_SECONDS.
+        trust = _edge_ramp(b - a, int(AR_EDGE_SECONDS * proc))
+        ar_fill = init[:, a - s0 : b - s0]
+        y[:, a:b] = trust * ar_fill + (1.0 - trust) * y[:, a:b]
         y[:, :a] = x[:, :a]  # bit-exact context at the processing rate (the crossfade blends the edge)
         y[:, b:] = x[:, b:]
     if proc != rate:
