@@ -186,8 +186,7 @@ def _edge_ramp(length: int, edge: int) -> np.ndarray:
     """1 at both ends of a gap of `length` samples, falling to 0 over `edge` samples (raised cosine)."""
     k = np.arange(length, dtype=np.float64)
     distance = np.minimum(k + 0.5, length - k - 0.5)
-    ramp = 0.5 * (1.0 + np.cos(np.pi * np.clip(distance / max(edge, 1), 0.0, 1.0)))
-    return ramp
+    return 0.5 * (1.0 + np.cos(np.pi * np.clip(distance / max(edge, 1), 0.0, 1.0)))
 
 
 def _spectral_path(

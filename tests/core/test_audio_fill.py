@@ -231,3 +231,12 @@ def test_lsar_solves_the_normal_equations(speech):
     known[start:stop] = 0
     dense, *_ = np.linalg.lstsq(design[:, start:stop], -design @ known, rcond=None)
     assert np.allclose(filled, dense, atol=1e-6)
+
+
+def test_spectral_fills_hand_over_from_ar_at_the_gap_edges():
+    from core.audio.fill import _edge_ramp
+
+    ramp = _edge_ramp(100, 20)
+    assert ramp[0] > 0.99 and ramp[-1] > 0.99  # the AR waveform at both edges
+    assert np.all(ramp[21:79] == 0.0)  # the spectral fill alone in the middle
+    assert np.allclose(ramp, ramp[::-1]) and np.all(np.diff(ramp[:50]) <= 0)
