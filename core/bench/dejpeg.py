@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from statistics import median
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from core.bench.common import emit, load_set
+from core.bench.common import MethodScores, add_run_arguments, emit, load_set
 from core.bench.metrics import psnr, rgb_to_y, ssim
 from core.documents import ImageDoc
 from core.methods.dejpeg import jpeg_roundtrip
@@ -44,12 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", required=True, help="folder of clean images (a bench set)")
     p.add_argument("--quality", type=int, required=True, help="JPEG quality (the literature: 10, 20, 30, 40)")
     p.add_argument("--method", nargs="+", default=None, help="method ids (default: every available one)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--limit", type=int, default=0, help="only the first N images")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="for methods that take K")
-    p.add_argument("--json", action="store_true")
+    add_run_arguments(p)
     return p
 
 
@@ -76,7 +70,7 @@ def main(argv: list[str]) -> int:
             run_repair(tiny, "dejpeg", method=mid, ctx=ctx)
 
     rows: list[dict[str, Any]] = []
-    scores: dict[str, dict[str, list[float]]] = {mid: {"psnr": [], "ssim": [], "spmp": []} for mid in ids}
+    scores = MethodScores(ids)
     jpeg_scores: dict[str, list[float]] = {"psnr": [], "ssim": []}
     for name, clean in images:
         compressed = jpeg_roundtrip(clean[..., 0].astype(np.uint8), args.quality).astype(np.float64)[
@@ -95,11 +89,7 @@ def main(argv: list[str]) -> int:
             seconds = time.perf_counter() - started
             out = np.round(np.clip(result.pixels[0].astype(np.float64), 0.0, 255.0))
             p, s = psnr(out, clean), ssim(out, clean)
-            scores[mid]["psnr"].append(p)
-            scores[mid]["ssim"].append(s)
-            scores[mid]["spmp"].append(seconds / megapixels)
-            row[f"{mid} PSNR"] = round(p, 3)
-            row[f"{mid} SSIM"] = round(s, 4)
+            scores.add(row, mid, p, s, seconds / megapixels)
         rows.append(row)
 
     summary: dict[str, Any] = {
@@ -112,10 +102,7 @@ def main(argv: list[str]) -> int:
         "JPEG PSNR": round(float(np.mean(jpeg_scores["psnr"])), 3),
         "JPEG SSIM": round(float(np.mean(jpeg_scores["ssim"])), 4),
     }
-    for mid in ids:
-        summary[f"{mid} PSNR"] = round(float(np.mean(scores[mid]["psnr"])), 3)
-        summary[f"{mid} SSIM"] = round(float(np.mean(scores[mid]["ssim"])), 4)
-        summary[f"{mid} s/MP"] = round(float(median(scores[mid]["spmp"])), 3)
+    scores.summarise(summary)
     extras = f", {' '.join(args.param)}" if args.param else ""
     folder = os.path.basename(os.path.normpath(args.set))
     title = f"JPEG artifact removal, quality {args.quality}, {folder}{extras}"

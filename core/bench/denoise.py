@@ -20,12 +20,11 @@ import argparse
 import os
 import platform
 import time
-from statistics import median
 from typing import Any
 
 import numpy as np
 
-from core.bench.common import emit, load_set, use_weights_folder
+from core.bench.common import MethodScores, add_run_arguments, emit, load_set, use_weights_folder
 from core.bench.metrics import psnr, ssim
 from core.documents import ImageDoc
 from core.repair_cli import parse_params
@@ -71,15 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", required=True, help="folder of clean images (a bench set)")
     p.add_argument("--sigma", type=float, required=True, help="noise σ on the 0-255 scale")
     p.add_argument("--method", nargs="+", default=None, help="method ids (default: every denoise method)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--limit", type=int, default=0, help="only the first N images")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--color", choices=["auto", "gray", "rgb"], default="auto", help="how to read the set")
     p.add_argument("--blind", action="store_true", help="do not tell methods σ; they estimate it")
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="for methods that take K")
     p.add_argument("--weights", default=None, help="a folder of weights to use instead of resources/weights")
-    p.add_argument("--json", action="store_true")
+    add_run_arguments(p)
     return p
 
 
@@ -108,7 +102,7 @@ def main(argv: list[str]) -> int:
     ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed)
 
     rows: list[dict[str, Any]] = []
-    scores: dict[str, dict[str, list[float]]] = {mid: {"psnr": [], "ssim": [], "spmp": []} for mid in ids}
+    scores = MethodScores(ids)
     noisy_psnr = []
     for index, (name, clean) in enumerate(images):
         noisy = add_noise(clean, args.sigma, args.seed + index)
@@ -125,11 +119,7 @@ def main(argv: list[str]) -> int:
             seconds = time.perf_counter() - started
             out = np.round(np.clip(result.pixels[0].astype(np.float64), 0.0, 255.0))
             p, s = psnr(out, clean), ssim(out, clean)
-            scores[mid]["psnr"].append(p)
-            scores[mid]["ssim"].append(s)
-            scores[mid]["spmp"].append(seconds / megapixels)
-            row[f"{mid} PSNR"] = round(p, 3)
-            row[f"{mid} SSIM"] = round(s, 4)
+            scores.add(row, mid, p, s, seconds / megapixels)
         rows.append(row)
 
     summary: dict[str, Any] = {
@@ -142,10 +132,7 @@ def main(argv: list[str]) -> int:
         "device": device_name(ctx),
         "noisy PSNR": round(float(np.mean(noisy_psnr)), 3),
     }
-    for mid in ids:
-        summary[f"{mid} PSNR"] = round(float(np.mean(scores[mid]["psnr"])), 3)
-        summary[f"{mid} SSIM"] = round(float(np.mean(scores[mid]["ssim"])), 4)
-        summary[f"{mid} s/MP"] = round(float(median(scores[mid]["spmp"])), 3)
+    scores.summarise(summary)
     extras = f", {' '.join(args.param)}" if args.param else ""
     title = f"Denoising, σ={args.sigma:g}, {os.path.basename(os.path.normpath(args.set))}{extras}"
     emit(rows, summary, args.json, title)

@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from statistics import median
 from typing import Any
 
 import numpy as np
 
-from core.bench.common import emit, load_set
+from core.bench.common import MethodScores, add_run_arguments, emit, load_set
 from core.bench.metrics import psnr, rgb_to_y, ssim
 from core.documents import ImageDoc
 from core.imresize import imresize
@@ -52,12 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", required=True, help="folder of ground-truth images (a bench set)")
     p.add_argument("--scale", type=int, required=True, choices=[2, 3, 4])
     p.add_argument("--method", nargs="+", default=None, help="method ids (default: bicubic + learned)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--limit", type=int, default=0, help="only the first N images")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="for methods that take K")
-    p.add_argument("--json", action="store_true")
+    add_run_arguments(p)
     return p
 
 
@@ -83,7 +77,7 @@ def main(argv: list[str]) -> int:
             run_repair(tiny, "upscale", method=mid, ctx=ctx, scale=args.scale)
 
     rows: list[dict[str, Any]] = []
-    scores: dict[str, dict[str, list[float]]] = {mid: {"psnr": [], "ssim": [], "spmp": []} for mid in ids}
+    scores = MethodScores(ids)
     for name, image in images:
         hr = modcrop(image, args.scale)
         doc = ImageDoc(
@@ -98,11 +92,7 @@ def main(argv: list[str]) -> int:
             result = run_repair(doc, "upscale", method=mid, ctx=ctx, scale=args.scale, **params)
             seconds = time.perf_counter() - started
             p, s = y_scores(result.pixels[0], hr, args.scale)
-            scores[mid]["psnr"].append(p)
-            scores[mid]["ssim"].append(s)
-            scores[mid]["spmp"].append(seconds / megapixels)
-            row[f"{mid} PSNR"] = round(p, 3)
-            row[f"{mid} SSIM"] = round(s, 4)
+            scores.add(row, mid, p, s, seconds / megapixels)
         rows.append(row)
 
     summary: dict[str, Any] = {
@@ -112,10 +102,7 @@ def main(argv: list[str]) -> int:
         "protocol": "MATLAB bicubic LR (8-bit), output rounded to 8 bits, Y (16..235), border = scale",
         "device": device_name(ctx),
     }
-    for mid in ids:
-        summary[f"{mid} PSNR"] = round(float(np.mean(scores[mid]["psnr"])), 3)
-        summary[f"{mid} SSIM"] = round(float(np.mean(scores[mid]["ssim"])), 4)
-        summary[f"{mid} s/MP"] = round(float(median(scores[mid]["spmp"])), 3)
+    scores.summarise(summary)
     extras = f", {' '.join(args.param)}" if args.param else ""
     title = f"Super-resolution ×{args.scale}, {os.path.basename(os.path.normpath(args.set))}{extras}"
     emit(rows, summary, args.json, title)
