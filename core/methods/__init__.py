@@ -10,7 +10,7 @@ import importlib
 from core.errors import MethodError
 from core.methods.registry import Method, MethodCard, Param, all_methods, register
 
-FAMILIES = ("denoise", "upscale", "dejpeg", "inpaint", "fill_slice", "fill_gap")
+FAMILIES = ("denoise", "denoise_sure", "upscale", "dejpeg", "inpaint", "fill_slice", "fill_gap")
 
 _loaded = False
 

@@ -1,5 +1,7 @@
 """Denoising methods: a learned residual UNet (default), Zero-Shot Noise2Noise and non-local means.
 
+The SURE-trained zero-shot denoiser, built on non-local means, is in `denoise_sure`.
+
 `sigma` is the noise standard deviation on the 0-255 scale *of the image as the engine hands it to
 the method*, that is after normalising the document's value range to [0, 1]: for an 8-bit photo it is
 the usual σ; for a 16-bit photo σ=1 means 257 stored units; for CT it is relative to the stored HU
@@ -29,19 +31,19 @@ COLOR_WEIGHTS = "denoise-color.safetensors"
 STRIP_PIXELS = 1 << 19  # non-local means works on strips of about this many pixels (cancel latency)
 
 
-def _split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def split_alpha(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(color planes, alpha or None): 2 channels are gray + alpha, 4 are RGB + alpha."""
     if image.shape[2] in (2, 4):
         return image[..., :-1], image[..., -1:]
     return image, None
 
 
-def _join_alpha(color: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+def join_alpha(color: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     color = np.clip(color, 0.0, 1.0).astype(np.float32, copy=False)
     return color if alpha is None else np.concatenate([color, alpha], axis=2)
 
 
-def _sigma_or_estimate(color: np.ndarray, sigma: float | None) -> float:
+def sigma_or_estimate(color: np.ndarray, sigma: float | None) -> float:
     if sigma:
         return float(sigma)
     from core.methods.noise_level import estimate_sigma_255
@@ -82,14 +84,14 @@ def _run_learned(
     from core.runtime.device import autocast
     from core.runtime.tiling import run_tiled
 
-    color, alpha = _split_alpha(image)
+    color, alpha = split_alpha(image)
     channels = color.shape[2]
     if channels not in (1, 3):
         from core.errors import MethodError
 
         raise MethodError(f"the learned denoiser takes gray or RGB images, not {channels} channels")
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
-    level = _sigma_or_estimate(color, sigma) / 255.0
+    level = sigma_or_estimate(color, sigma) / 255.0
     path = WEIGHTS_DIR / (GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
     transforms = range(8) if ensemble else range(1)
 
@@ -112,7 +114,7 @@ def _run_learned(
     result = yield from run_tiled(
         denoise, color, work, overlap=32, message="denoising tile", pixel_bytes=3072 // channels
     )
-    return _join_alpha(result, alpha)
+    return join_alpha(result, alpha)
 
 
 # --- zero-shot ---------------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def _run_zero_shot(
 
     from core.runtime.tiling import run_tiled
 
-    color, alpha = _split_alpha(image)
+    color, alpha = split_alpha(image)
     channels = color.shape[2]
     device = ctx.torch_device()
     generator = ctx.torch_generator()
@@ -209,7 +211,7 @@ def _run_zero_shot(
 
     # The receptive field is 5 pixels: a small overlap makes tiling exact.
     result = yield from run_tiled(apply, color, ctx.sub(0.9, 1.0), overlap=8, message="denoising tile")
-    return _join_alpha(result, alpha)
+    return join_alpha(result, alpha)
 
 
 def _copy_to(net, device):
@@ -221,6 +223,49 @@ def _copy_to(net, device):
 # --- classical ---------------------------------------------------------------------------------------
 
 
+NLM_PATCH, NLM_DISTANCE = 5, 6
+# A pixel's result depends only on pixels within patch_distance + patch_size // 2 of it.
+NLM_MARGIN = NLM_DISTANCE + NLM_PATCH // 2 + 1
+
+
+def nl_means(color: np.ndarray, level: float, strength: float = 0.6) -> np.ndarray:
+    """scikit-image's non-local means (fast mode) of a (H, W, C) region, unclipped, same shape.
+
+    `level` is σ in units of the [0, 1] range; `strength` is the filter strength h as a multiple of σ.
+    """
+    from skimage.restoration import denoise_nl_means
+
+    out = denoise_nl_means(
+        color,
+        h=strength * level,
+        sigma=level,
+        patch_size=NLM_PATCH,
+        patch_distance=NLM_DISTANCE,
+        fast_mode=True,
+        channel_axis=-1,
+    )
+    return out.reshape(color.shape).astype(np.float32, copy=False)
+
+
+def nl_means_strips(
+    color: np.ndarray, level: float, strength: float, ctx: RunContext
+) -> Generator[Progress, None, np.ndarray]:
+    """`nl_means` of the whole image, computed in strips so it reports progress and cancels.
+
+    Strips with NLM_MARGIN rows of context give exactly the whole-image result.
+    """
+    height, width = color.shape[:2]
+    rows = max(16, STRIP_PIXELS // max(width, 1))
+    out = np.empty(color.shape, np.float32)
+    starts = list(range(0, height, rows))
+    for n, top in enumerate(starts):
+        bottom = min(top + rows, height)
+        lo, hi = max(top - NLM_MARGIN, 0), min(bottom + NLM_MARGIN, height)
+        out[top:bottom] = nl_means(color[lo:hi], level, strength)[top - lo : bottom - lo]
+        yield ctx.progress((n + 1) / len(starts), f"denoising rows {bottom}/{height}")
+    return out
+
+
 def _run_nl_means(
     image: np.ndarray,
     mask: np.ndarray | None,
@@ -228,37 +273,12 @@ def _run_nl_means(
     sigma: float | None = 0.0,
     strength: float = 0.6,
 ) -> Generator[Progress, None, np.ndarray]:
-    """scikit-image's non-local means (fast mode), run in strips so it reports progress and cancels.
-
-    A pixel's result depends only on pixels within patch_distance + patch_size // 2, so strips with
-    that much margin give exactly the whole-image result.
-    """
-    from skimage.restoration import denoise_nl_means
-
-    color, alpha = _split_alpha(image)
+    """scikit-image's non-local means (fast mode), run in strips so it reports progress and cancels."""
+    color, alpha = split_alpha(image)
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
-    level = _sigma_or_estimate(color, sigma) / 255.0
-    patch_size, patch_distance = 5, 6
-    margin = patch_distance + patch_size // 2 + 1
-    height, width = color.shape[:2]
-    rows = max(16, STRIP_PIXELS // max(width, 1))
-    out = np.empty_like(color)
-    starts = list(range(0, height, rows))
-    for n, top in enumerate(starts):
-        bottom = min(top + rows, height)
-        lo, hi = max(top - margin, 0), min(bottom + margin, height)
-        strip = denoise_nl_means(
-            color[lo:hi],
-            h=strength * level,
-            sigma=level,
-            patch_size=patch_size,
-            patch_distance=patch_distance,
-            fast_mode=True,
-            channel_axis=-1,
-        )
-        out[top:bottom] = strip.reshape(hi - lo, width, -1)[top - lo : bottom - lo]
-        yield ctx.progress((n + 1) / len(starts), f"denoising rows {bottom}/{height}")
-    return _join_alpha(out, alpha)
+    level = sigma_or_estimate(color, sigma) / 255.0
+    out = yield from nl_means_strips(color, level, strength, ctx)
+    return join_alpha(out, alpha)
 
 
 register(
@@ -281,11 +301,11 @@ register(
 
 register(
     MethodCard(
-        id="denoise-zero-shot",
+        id="denoise-zs-n2n",
         task="denoise",
-        name="Zero-shot denoiser (Noise2Noise)",
+        name="Zero-shot Noise2Noise",
         kind="zero-shot",
-        description="Learns the noise from this image alone: no weights, any modality; takes minutes.",
+        description="Learns the noise from this image alone, any kind of pixel noise, no σ needed; minutes.",
         params=(
             Param("iterations", 2000, "training steps on the image", minimum=50, maximum=20000),
             Param("ensemble", True, "average 8 rotated/flipped passes of the fitted network"),

@@ -164,17 +164,17 @@ def test_learned_keeps_alpha(datasets, shipped):
 # --- zero-shot and classical ------------------------------------------------------------------------------
 
 
-def test_zero_shot_learns_from_the_image_alone(datasets):
+def test_zs_n2n_learns_from_the_image_alone(datasets):
     clean = gray(datasets)[64:160, 64:160]
     dirty = noisy(clean, 25.0)
-    run = get_method("denoise-zero-shot").run
+    run = get_method("denoise-zs-n2n").run
     out = drive(run(dirty, None, RunContext(device="cpu"), iterations=150, train_size=48, ensemble=False))
     assert psnr(out, clean, peak=1.0) > psnr(dirty, clean, peak=1.0) + 2.0
 
 
-def test_zero_shot_is_deterministic_for_a_seed(datasets):
+def test_zs_n2n_is_deterministic_for_a_seed(datasets):
     dirty = noisy(gray(datasets)[:64, :64], 25.0)
-    run = get_method("denoise-zero-shot").run
+    run = get_method("denoise-zs-n2n").run
 
     def once(seed):
         return drive(run(dirty, None, RunContext(device="cpu", seed=seed), iterations=20, train_size=32))
@@ -184,10 +184,10 @@ def test_zero_shot_is_deterministic_for_a_seed(datasets):
     assert not np.array_equal(first, once(4))
 
 
-def test_zero_shot_fits_crops_of_large_images(datasets):
+def test_zs_n2n_fits_crops_of_large_images(datasets):
     clean = color(datasets)[:160, :200]
     dirty = noisy(clean, 30.0)
-    run = get_method("denoise-zero-shot").run
+    run = get_method("denoise-zs-n2n").run
     out = drive(run(dirty, None, RunContext(device="cpu"), iterations=60, train_size=48, ensemble=False))
     assert out.shape == clean.shape
     assert psnr(out, clean, peak=1.0) > psnr(dirty, clean, peak=1.0) + 2.0

@@ -97,7 +97,7 @@ def test_cancel_mid_run_leaves_the_input_untouched(datasets):
 
 def test_closing_the_generator_cancels(datasets):
     doc = ImageDoc(pixels=photo(datasets)[None, :64, :64].astype(np.float32), dtype="uint8", mode="RGB")
-    gen = repair(doc, "denoise", method="denoise-zero-shot", iterations=5000)
+    gen = repair(doc, "denoise", method="denoise-zs-n2n", iterations=5000)
     reports = [next(gen) for _ in range(3)]
     assert "step 3/5000" in reports[-1].message
     gen.close()  # returns at once: no training continues in the background
