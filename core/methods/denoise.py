@@ -54,22 +54,6 @@ def sigma_or_estimate(color: np.ndarray, sigma: float | None) -> float:
 # --- learned -----------------------------------------------------------------------------------------
 
 
-def _dihedral(x, k: int):
-    """The k-th of the 8 rotations/flips of a (B, C, H, W) tensor; `_undo_dihedral` inverts it."""
-    import torch
-
-    x = torch.rot90(x, k % 4, dims=(2, 3))
-    return torch.flip(x, dims=(3,)) if k >= 4 else x
-
-
-def _undo_dihedral(x, k: int):
-    import torch
-
-    if k >= 4:
-        x = torch.flip(x, dims=(3,))
-    return torch.rot90(x, -(k % 4), dims=(2, 3))
-
-
 def _run_learned(
     image: np.ndarray,
     mask: np.ndarray | None,
@@ -82,6 +66,7 @@ def _run_learned(
     from core.archs import cached_weights
     from core.methods.registry import WEIGHTS_DIR
     from core.runtime.device import autocast
+    from core.runtime.ensemble import self_ensemble
     from core.runtime.tiling import run_tiled
 
     color, alpha = split_alpha(image)
@@ -93,7 +78,7 @@ def _run_learned(
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
     level = sigma_or_estimate(color, sigma) / 255.0
     path = WEIGHTS_DIR / (GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
-    transforms = range(8) if ensemble else range(1)
+    passes = 8 if ensemble else 1
 
     def denoise(tile):
         model, _ = cached_weights(path, tile.device)
@@ -101,12 +86,8 @@ def _run_learned(
             # Tensor cores want NHWC; converting the cached network is done once (idempotent).
             model.to(memory_format=torch.channels_last)
             tile = tile.contiguous(memory_format=torch.channels_last)
-        total = None
         with autocast(tile.device, ctx.precision), ctx.cancel_inside(model):
-            for k in transforms:
-                out = _undo_dihedral(model(_dihedral(tile, k), level), k).float()
-                total = out if total is None else total + out
-        return total / len(transforms)
+            return self_ensemble(lambda x: model(x, level), tile, count=passes)
 
     work = ctx.sub(0.02, 1.0)
     # About 3 kB of activations per pixel in float32 (64 features at full resolution, skips,
@@ -160,6 +141,7 @@ def _run_zero_shot(
     import torch
     from torch.nn import functional as F
 
+    from core.runtime.ensemble import self_ensemble
     from core.runtime.tiling import run_tiled
 
     color, alpha = split_alpha(image)
@@ -195,19 +177,14 @@ def _run_zero_shot(
         # Every step reports (and so can be cancelled): a step on a big crop can take a second on a CPU.
         yield fit.progress((it + 1) / iterations, f"learning the noise: step {it + 1}/{iterations}")
     net.eval()
-    transforms = range(8) if ensemble else range(1)
+    passes = 8 if ensemble else 1
     on_device = {device: net}
 
     def apply(tile):
         if tile.device not in on_device:  # after an out-of-memory fall-back to the CPU
             on_device[tile.device] = _copy_to(net, tile.device)
         model = on_device[tile.device]
-        total = None
-        for k in transforms:
-            t = _dihedral(tile, k)
-            out = _undo_dihedral(t - model(t), k)
-            total = out if total is None else total + out
-        return total / len(transforms)
+        return self_ensemble(lambda x: x - model(x), tile, count=passes)
 
     # The receptive field is 5 pixels: a small overlap makes tiling exact.
     result = yield from run_tiled(apply, color, ctx.sub(0.9, 1.0), overlap=8, message="denoising tile")

@@ -79,20 +79,9 @@ def by_luma(net_fn: Callable, scale: int) -> Callable:
 
 def with_ensemble(net_fn: Callable) -> Callable:
     """x8 self-ensemble: average the network over the 8 flips/rotations of its input."""
-    import torch
+    from core.runtime.ensemble import self_ensemble
 
-    def fn(x):
-        total = None
-        for k in range(8):
-            t = torch.rot90(x, k % 4, dims=(2, 3))
-            t = torch.flip(t, dims=(3,)) if k >= 4 else t
-            y = net_fn(t)
-            y = torch.flip(y, dims=(3,)) if k >= 4 else y
-            y = torch.rot90(y, -(k % 4), dims=(2, 3))
-            total = y if total is None else total + y
-        return total / 8
-
-    return fn
+    return lambda x: self_ensemble(net_fn, x)
 
 
 def network_fn(model, scale: int, device, precision: str = "auto") -> Callable:
