@@ -170,7 +170,7 @@ register(
         name="Zero-shot denoiser (SURE)",
         kind="zero-shot",
         description="Fits a small network to this image alone, refining non-local means: no weights; "
-        "for Gaussian-like noise; about a minute.",
+        "for Gaussian-like noise; a minute or two on a CPU.",
         params=(
             SIGMA,
             Param("iterations", 200, "fitting steps on random crops of the image", minimum=1, maximum=20000),
