@@ -333,3 +333,25 @@ def test_method_names_fit_and_learned_methods_with_weights_are_enabled(window, d
     assert window.open_path(ct_path), window.notice.text()
     qtbot.wait(50)
     assert window.repair_dock.width() == narrowed
+
+
+def test_deep_prior_previews_are_shown_labelled_and_withdrawn(painted_ct, qtbot):
+    """An iterative method's intermediate fills appear on the canvas under a PREVIEW banner, leave the
+    document alone, and disappear when the run is cancelled."""
+    window = painted_ct
+    c = window.controller
+    original = c.doc
+    before = window.canvas.grab().toImage()
+    assert window.picker.select("inpaint-dip")
+    window.picker.set_param("iterations", 5000)
+    window.picker.set_param("preview_every", 2)
+    window.picker.set_param("width", 8)
+    qtbot.mouseClick(window.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._showing_preview, timeout=60_000)
+    assert window.canvas.banner.startswith("PREVIEW")
+    assert window.canvas.grab().toImage() != before  # the fill so far is on screen
+    assert c.doc is original and not original.provenance
+    qtbot.mouseClick(window.progress.cancel_button, Qt.MouseButton.LeftButton)
+    assert not window._showing_preview
+    assert not window.canvas.banner.startswith("PREVIEW")
+    assert c.doc is original and not original.provenance
