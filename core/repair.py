@@ -17,7 +17,7 @@ from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
 from core.masks import dilate
 from core.methods import default_method, get_method
-from core.runtime.context import Progress, RunContext
+from core.runtime.context import Progress, RunContext, drive
 from core.version import __version__
 
 # Tasks whose result has another size: a mask cannot select pixels of the result.
@@ -164,14 +164,7 @@ def run_repair(
     **kwargs: Any,
 ) -> Document:
     """Drive `repair` to the end, calling `on_progress` for each report."""
-    gen = repair(document, task, **kwargs)
-    while True:
-        try:
-            report = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if on_progress is not None:
-            on_progress(report)
+    return drive(repair(document, task, **kwargs), on_progress)
 
 
 __all__ = ["repair", "run_repair", "normalise", "denormalise", "ImageDoc", "VolumeDoc", "AudioDoc"]

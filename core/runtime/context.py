@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,17 @@ class Progress:
     message: str = ""
     eta: float | None = None  # seconds left, when it can be estimated
     preview: np.ndarray | None = None  # an intermediate result (e.g. deep prior every N iterations)
+
+
+def drive(gen: Generator[Progress, None, Any], on_progress: Callable[[Progress], None] | None = None) -> Any:
+    """Run a method's generator to the end, passing each report to `on_progress`; return its result."""
+    while True:
+        try:
+            report = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(report)
 
 
 @dataclass

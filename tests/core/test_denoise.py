@@ -11,15 +11,7 @@ from core.bench.metrics import psnr
 from core.errors import MethodError
 from core.methods import get_method, methods, registry
 from core.methods.noise_level import estimate_sigma
-from core.runtime.context import RunContext
-
-
-def drive(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+from core.runtime.context import RunContext, drive
 
 
 def gray(datasets, name="bench/Set12/05.png"):

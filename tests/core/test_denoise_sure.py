@@ -10,15 +10,7 @@ from core.bench.metrics import psnr
 from core.methods import get_method
 from core.methods.denoise import nl_means
 from core.methods.denoise_sure import sure_loss
-from core.runtime.context import RunContext
-
-
-def drive(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+from core.runtime.context import RunContext, drive
 
 
 def bsd68(datasets, name="test010.png"):

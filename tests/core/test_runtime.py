@@ -10,19 +10,9 @@ from PIL import Image
 from core.bench.metrics import psnr
 from core.errors import CancelledError, MethodError
 from core.runtime import tiling
-from core.runtime.context import RunContext
+from core.runtime.context import RunContext, drive
 from core.runtime.device import autocast, pick_device, pick_dtype
 from core.runtime.tiling import choose_tile, is_out_of_memory, run_tiled
-
-
-def drive(gen, reports=None):
-    while True:
-        try:
-            report = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if reports is not None:
-            reports.append(report)
 
 
 def photo(datasets, name="bench/BSD68/test007.png"):
@@ -65,7 +55,7 @@ def test_tiled_matches_untiled_within_005_db(datasets, denoiser):
 
     whole = drive(run_tiled(fn, noisy, RunContext(tile=1024), overlap=32))
     reports = []
-    tiled = drive(run_tiled(fn, noisy, RunContext(tile=96), overlap=32), reports)
+    tiled = drive(run_tiled(fn, noisy, RunContext(tile=96), overlap=32), reports.append)
     assert len(reports) > 20  # 321×481 in 96-pixel tiles: really tiled
     gain = psnr(whole, clean, peak=1.0) - psnr(noisy, clean, peak=1.0)
     assert gain > 3.0  # the network does denoise
@@ -112,7 +102,7 @@ def test_out_of_memory_retries_with_smaller_tiles(datasets):
         return t * 0.5
 
     reports = []
-    out = drive(run_tiled(fn, image, RunContext(tile=512), overlap=16), reports)
+    out = drive(run_tiled(fn, image, RunContext(tile=512), overlap=16), reports.append)
     assert np.allclose(out, image * 0.5, atol=1e-6)
     assert sizes[0] == 300 and max(sizes[1:]) <= 256 and sizes[-1] <= 128
     assert any("retrying with" in r.message for r in reports)
@@ -130,7 +120,7 @@ def test_out_of_memory_falls_back_to_the_cpu(datasets):
 
     reports = []
     # "meta" stands in for a GPU: tensors move there, and every call on it runs out of memory.
-    out = drive(run_tiled(fn, image, RunContext(tile=256), device=torch.device("meta")), reports)
+    out = drive(run_tiled(fn, image, RunContext(tile=256), device=torch.device("meta")), reports.append)
     assert np.allclose(out, image + 1.0)
     assert devices[0] == "meta" and devices[-1] == "cpu"
     assert any("on the CPU" in r.message for r in reports)
@@ -206,7 +196,7 @@ def test_closing_the_generator_stops_work(datasets):
 
 def test_progress_fractions_rise_and_eta_appears(datasets):
     reports = []
-    drive(run_tiled(lambda t: t, photo(datasets), RunContext(tile=96), overlap=16), reports)
+    drive(run_tiled(lambda t: t, photo(datasets), RunContext(tile=96), overlap=16), reports.append)
     fractions = [r.fraction for r in reports]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     assert all(r.eta is not None for r in reports[len(reports) // 2 :])

@@ -18,17 +18,9 @@ from core.imresize import imresize
 from core.methods import get_method, methods, registry
 from core.methods.upscale import network_fn, upscale_with
 from core.repair import repair, run_repair
-from core.runtime.context import RunContext
+from core.runtime.context import RunContext, drive
 
 SHIPPED = registry.WEIGHTS_DIR / "upscale.safetensors"
-
-
-def drive(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
 
 
 def rgb(datasets, name="bench/Set5/bird_GT.png"):
