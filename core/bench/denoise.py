@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color", choices=["auto", "gray", "rgb"], default="auto", help="how to read the set")
     p.add_argument("--blind", action="store_true", help="do not tell methods σ; they estimate it")
     p.add_argument("--weights", default=None, help="a folder of weights to use instead of resources/weights")
+    p.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="leave out the first N images; each image keeps the noise seed of its place in the set, "
+        "so runs split with --skip/--limit add up to one whole run",
+    )
     add_run_arguments(p)
     return p
 
@@ -97,14 +104,14 @@ def main(argv: list[str]) -> int:
     extra = parse_params(args.param)
     gray = _is_gray(args.set, args.color)
     images = load_set(args.set, gray=gray)
-    if args.limit:
-        images = images[: args.limit]
+    first = args.skip
+    images = images[first : first + args.limit if args.limit else None]
     ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed)
 
     rows: list[dict[str, Any]] = []
     scores = MethodScores(ids)
     noisy_psnr = []
-    for index, (name, clean) in enumerate(images):
+    for index, (name, clean) in enumerate(images, start=first):
         noisy = add_noise(clean, args.sigma, args.seed + index)
         noisy_psnr.append(psnr(noisy, clean))
         row: dict[str, Any] = {"image": name}

@@ -69,6 +69,18 @@ def test_bench_reports_psnr_ssim_speed_and_device(datasets, capsys):
     assert rows[0]["denoise-nlmeans PSNR"] == pytest.approx(by_hand, abs=1e-3)
 
 
+def test_split_runs_add_up_to_the_whole_run(datasets, capsys):
+    """--skip keeps each image's noise seed, so a set can be benched in pieces (on several processes)."""
+    folder = datasets / "images" / "bench" / "Set12"
+    common = ["--set", str(folder), "--sigma", "25", "--method", "denoise-nlmeans", "--json"]
+    assert bench.main(common + ["--limit", "2"]) == 0
+    whole = json.loads(capsys.readouterr().out)["images"]
+    assert bench.main(common + ["--skip", "1", "--limit", "1"]) == 0
+    piece = json.loads(capsys.readouterr().out)["images"]
+    assert [r["image"] for r in piece] == ["02"]
+    assert piece[0]["denoise-nlmeans PSNR"] == pytest.approx(whole[1]["denoise-nlmeans PSNR"], abs=1e-6)
+
+
 def test_color_sets_read_as_rgb_and_markdown_output(datasets, capsys):
     argv = ["--set", str(datasets / "images" / "bench" / "McMaster"), "--sigma", "15"]
     argv += ["--method", "denoise-nlmeans", "--limit", "1", "--blind"]
