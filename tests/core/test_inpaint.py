@@ -87,6 +87,17 @@ def test_unmasked_pixels_are_bit_identical_for_every_method(which, request, tiny
         assert np.isfinite(out).all() and out.min() >= lo and out.max() <= hi, method_id
 
 
+def test_learned_ensemble_averages_passes_and_keeps_unmasked_pixels(photo, tiny_weights):
+    mask = random_mask(*photo.pixels.shape[1:3], "medium", seed=4)
+    plain = run_repair(photo, "inpaint", method="inpaint-learned", mask=mask).pixels
+    averaged = run_repair(photo, "inpaint", method="inpaint-learned", mask=mask, ensemble=True).pixels
+    assert np.array_equal(averaged[:, ~mask], photo.pixels[:, ~mask])
+    # An untrained network is far from equivariant, so the average of 8 passes differs from one pass.
+    assert np.abs(averaged[:, mask] - plain[:, mask]).mean() > 0.1
+    again = run_repair(photo, "inpaint", method="inpaint-learned", mask=mask, ensemble=True).pixels
+    assert np.array_equal(again, averaged)
+
+
 def test_a_wrong_size_mask_names_both_sizes(photo, tiny_weights):
     bad = np.ones((50, 60), bool)
     for method_id in _inpaint_ids():
