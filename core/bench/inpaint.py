@@ -8,7 +8,8 @@ Protocol: image i (in name order; frame i of a DICOM file or series) gets `rando
 seed=i)` from core.masks (masked area at most 50%). Every method runs through the engine
 (`core.repair`), as a user's repair would. Scores: PSNR and SSIM inside the hole and over the whole
 image, on the image's own scale (0..255 for 8-bit; for medical frames the peak is the frame's own
-value range, max - min), and seconds per image. 8-bit results are rounded to integers first, as a
+value range, max - min), and seconds per image (the median, so that a GPU's start-up on the first image
+does not count as the method's speed). 8-bit results are rounded to integers first, as a
 saved file would be. `--figure` writes a PNG grid (input with holes / mask / each method) for the
 first three images.
 """
@@ -176,7 +177,8 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
 
 
 def _summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Means per (masks, method); a hole PSNR of inf (a perfect fill) is left out of its mean."""
+    """Mean scores and median seconds per (masks, method); a hole PSNR of inf (a perfect fill) is left
+    out of its mean."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(f"{row['masks']}/{row['method']}", []).append(row)
@@ -185,7 +187,8 @@ def _summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
         stats = {}
         for metric in ("psnr_hole", "ssim_hole", "psnr", "ssim", "seconds"):
             values = [r[metric] for r in group if np.isfinite(r[metric])]
-            stats[metric] = round(float(np.mean(values)), 3) if values else float("nan")
+            average = np.median if metric == "seconds" else np.mean
+            stats[metric] = round(float(average(values)), 3) if values else float("nan")
         stats["images"] = len(group)
         summary[key] = stats
     return summary
