@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="describe what a file or folder holds")
     p.add_argument("path")
+    p.add_argument("--no-scan", action="store_true", help="video: skip the damage scan (a full decode)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("models", help="list repair methods")
@@ -64,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="audio: seconds to fill (all frequencies), or only the band LOW..HIGH Hz; repeatable",
     )
     p.add_argument("--detect", action="store_true", help="audio: fill the clicks and dropouts Lacuna finds")
+    p.add_argument("--frames", default=None, metavar="A-B,C", help="video: only these frames (from 0)")
+    p.add_argument("--codec", default=None, help="video: ffv1 (lossless), h264, h265, vp9 or mjpeg")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     p.add_argument("--tile", type=int, default=0, help="tile size in pixels (0 = from free memory)")
@@ -106,7 +109,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "info":
         from core.info import describe, format_info
 
-        info = describe(args.path)
+        info = describe(args.path, scan=not args.no_scan)
         print(json.dumps(info, indent=2) if args.json else format_info(info))
         return 0
     if args.command == "models":

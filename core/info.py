@@ -22,7 +22,7 @@ def _minmax(array: np.ndarray) -> list[float | int] | None:
     return [_num(np.nanmin(array)), _num(np.nanmax(array))]
 
 
-def describe(path: str | Path) -> dict[str, Any]:
+def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
     """A JSON-able description of the file or folder at `path` (raises a LacunaError if unreadable)."""
     from core.io.dicom import NotAnImageError
     from core.io.dispatch import read_any
@@ -37,7 +37,11 @@ def describe(path: str | Path) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - `lacuna info` never shows a traceback
         raise ReadError(f"{path.name}: cannot read it ({type(exc).__name__}: {exc})") from exc
     info: dict[str, Any] = {"path": str(path), "kind": doc.kind, "format": doc.format}
-    if isinstance(doc, AudioDoc):
+    if doc.kind == "video":
+        from core.video.describe import describe_video
+
+        info.update(describe_video(doc, scan))
+    elif isinstance(doc, AudioDoc):
         info.update(_audio(doc))
     elif isinstance(doc, VolumeDoc):
         info.update(_volume(doc))
@@ -178,6 +182,12 @@ LABELS = [
     ("channels", "channels"),
     ("duration", "duration"),
     ("dpi", "dpi"),
+    ("codec", "codec"),
+    ("frame_rate", "frame rate"),
+    ("variable_frame_rate", "variable rate"),
+    ("rotation", "rotation"),
+    ("audio", "audio"),
+    ("damage_summary", "damage"),
     ("description", "description"),
     ("note", "note"),
 ]

@@ -89,6 +89,16 @@ def repair(
         date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
 
+    if document.kind == "video":
+        from core.video.drive import repair_video
+
+        resizes = task in RESIZING_TASKS
+        result = yield from repair_video(document, chosen, mask, ctx, frames, resolved, resizes)
+        result.provenance = [*document.provenance, provenance]
+        return result
+    if card.operates_on == "video":
+        raise MethodError(f"method {card.id!r} works on video, not on {document.kind} documents")
+
     if isinstance(document, AudioDoc):
         if card.operates_on != "audio":
             raise MethodError(f"method {card.id!r} works on images, not audio")

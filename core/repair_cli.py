@@ -53,6 +53,20 @@ def audio_selection(document, gaps: list[str], detect: bool):
     return selections
 
 
+def parse_frames(text: str | None) -> list[int] | None:
+    """`10-20,31` -> [10, ..., 20, 31] (frame numbers from 0, ranges inclusive)."""
+    if not text:
+        return None
+    frames: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            frames.extend(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise MethodError(f"--frames expects numbers and ranges like 10-20,31, not {text!r}") from None
+    return frames
+
+
 def default_output(source: Path, task: str) -> Path:
     """`photo.png` -> `photo_denoise.png` beside it (a series folder -> `folder_denoise`)."""
     from core.io.atomic import full_suffix
@@ -117,9 +131,12 @@ def repair_command(args: argparse.Namespace) -> int:
     if args.mask:
         from core.io.masks import read_mask
 
-        if getattr(document, "pixels", None) is None:
+        if document.kind == "video":
+            mask = read_mask(Path(args.mask), (document.info.height, document.info.width))
+        elif getattr(document, "pixels", None) is None:
             raise MethodError("--mask applies to images and scans; audio takes a selection")
-        mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
+        else:
+            mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
     if getattr(args, "gap", None) or getattr(args, "detect", False):
         mask = audio_selection(document, args.gap, args.detect)
     params: dict[str, Any] = parse_params(args.param)
@@ -127,16 +144,25 @@ def repair_command(args: argparse.Namespace) -> int:
     bar = TerminalProgress()
     started = time.monotonic()
     try:
+        frames = parse_frames(getattr(args, "frames", None))
         result = run_repair(
-            document, args.task, method=args.method, mask=mask, ctx=ctx, on_progress=bar, **params
+            document,
+            args.task,
+            method=args.method,
+            mask=mask,
+            ctx=ctx,
+            on_progress=bar,
+            frames=frames,
+            **params,
         )
     finally:
         bar.finish()
     seconds = time.monotonic() - started
+    options = {"codec": args.codec} if getattr(args, "codec", None) else {}
     if args.output:
-        written = write(result, Path(args.output))
+        written = write(result, Path(args.output), **options)
     else:
-        written = write(result, default_output(source, args.task), overwrite_policy="rename")
+        written = write(result, default_output(source, args.task), overwrite_policy="rename", **options)
     record = result.provenance[-1].as_dict() if getattr(result, "provenance", None) else {}
     if args.json:
         summary = {

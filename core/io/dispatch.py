@@ -9,6 +9,7 @@ from typing import Any
 from core.documents import AudioDoc, Document, ImageDoc, VolumeDoc
 from core.errors import LacunaError, ReadError, UnsupportedFormatError, WriteError
 from core.io.atomic import full_suffix, resolve_target
+from core.io.video import is_sequence_folder, looks_like_video
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 DICOM_EXTS = {".dcm", ".dicom", ".ima"}
@@ -28,6 +29,8 @@ def sniff(path: Path) -> str:
         return "image"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image"
+    if looks_like_video(head, path):
+        return "video"
     if head[:4] in (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"riff") or head[:3] == b"ID3":
         return "audio"
     if head[344:348] in (b"n+1\x00", b"ni1\x00") or head[4:8] in (b"n+2\x00", b"ni2\x00"):
@@ -76,6 +79,10 @@ def read_any(path: Path) -> Document:
 def _read(path: Path) -> Document:
     if not path.exists():
         raise ReadError(f"{path}: no such file or folder")
+    if path.is_dir() and is_sequence_folder(path):
+        from core.io.video import read_video
+
+        return read_video(path)
     if path.is_dir():
         from core.io.dicom import read_dicom_folder
 
@@ -102,9 +109,14 @@ def _read(path: Path) -> Document:
         from core.io.audio import read_audio
 
         return read_audio(path)
+    if kind == "video":
+        from core.io.video import read_video
+
+        return read_video(path)
     raise UnsupportedFormatError(
         f"{path.name}: not a file Lacuna reads (images: PNG, JPEG, TIFF, BMP, WebP; scans: DICOM, NIfTI;"
-        " audio: WAV, FLAC, Ogg, MP3)"
+        " audio: WAV, FLAC, Ogg, MP3;"
+        " video: MP4, MOV, MKV, WebM, AVI or a folder of numbered frames)"
     )
 
 
@@ -142,6 +154,10 @@ def write_any(
 
 def _write(doc: Document, target: Path, options: dict[str, Any]) -> Path:
     ext = full_suffix(target).lower()
+    if doc.kind == "video":
+        from core.io.video import write_video
+
+        return write_video(doc, target, **options)
     if isinstance(doc, AudioDoc):
         from core.io.audio import write_audio
 

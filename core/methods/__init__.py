@@ -10,7 +10,16 @@ import importlib
 from core.errors import MethodError
 from core.methods.registry import Method, MethodCard, Param, all_methods, register
 
-FAMILIES = ("denoise", "denoise_sure", "upscale", "dejpeg", "inpaint", "fill_slice", "fill_gap")
+FAMILIES = (
+    "denoise",
+    "denoise_sure",
+    "upscale",
+    "dejpeg",
+    "inpaint",
+    "fill_slice",
+    "fill_gap",
+    "fill_frames",
+)
 
 _loaded = False
 
@@ -46,7 +55,9 @@ def default_method(task: str) -> Method:
     """The task's default method: the card marked default if available, else the first available."""
     cards = methods(task)
     if not cards:
-        raise MethodError(f"no method for task {task!r}; tasks: denoise, upscale, dejpeg, inpaint, fill-gap")
+        raise MethodError(
+            f"no method for task {task!r}; tasks: denoise, upscale, dejpeg, inpaint, fill-gap, fill-frames"
+        )
     for card in cards:
         if card.available:
             return get_method(card.id)

@@ -20,7 +20,7 @@ from core.errors import MethodError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
 
-TASKS = ("denoise", "upscale", "dejpeg", "inpaint", "fill-slice", "fill-gap")
+TASKS = ("denoise", "upscale", "dejpeg", "inpaint", "fill-slice", "fill-gap", "fill-frames")
 KINDS = ("learned", "zero-shot", "classical")
 
 
@@ -73,7 +73,7 @@ class MethodCard:
     weights: tuple[str, ...] = ()  # file names in resources/weights/
     speed: str = "fast"  # "fast" (< 1 s/MP on CPU), "medium", "slow" (iterative, minutes)
     needs_mask: bool = False
-    operates_on: str = "image"  # "image", "volume" or "audio"
+    operates_on: str = "image"  # "image", "volume", "audio" or "video"
     default: bool = False  # the method chosen when none is named for this task
 
     def weight_paths(self) -> list[Path]:

@@ -1,0 +1,43 @@
+"""The video format entry: recognise, read and write video files and image-sequence folders.
+
+The work is done in `core.video` (PyAV, an optional extra); this module is what the format dispatch
+calls, so a missing extra surfaces as one clear message only when a video is actually opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".ogv", ".wmv"}
+_NOT_VIDEO_BRANDS = (b"M4A ", b"M4B ", b"heic", b"heix", b"mif1", b"avif", b"msf1")
+
+
+def looks_like_video(head: bytes, path: Path) -> bool:
+    """ISO-BMFF (MP4/MOV), Matroska/WebM or AVI from the first bytes, else from the name."""
+    if head[4:8] == b"ftyp":
+        return head[8:12] not in _NOT_VIDEO_BRANDS
+    if head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
+        return True
+    return path.suffix.lower() in VIDEO_EXTS
+
+
+def is_sequence_folder(folder: Path) -> bool:
+    from core.video.source import sequence_files
+
+    return bool(sequence_files(folder))
+
+
+def read_video(path: Path):
+    from core.video.document import VideoDoc
+    from core.video.source import probe, probe_sequence
+
+    path = Path(path)
+    info = probe_sequence(path) if path.is_dir() else probe(path)
+    return VideoDoc.from_info(info)
+
+
+def write_video(doc, target: Path, codec: str | None = None, **options: Any) -> Path:
+    from core.video.write import write_video as _write
+
+    return _write(doc, target, codec=codec, **options)

@@ -1,0 +1,203 @@
+"""Find what is wrong in a video: dropped frames, duplicated or frozen frames, frames that failed to
+decode or decoded as smears or blocks, and scene cuts (the places interpolation must never cross).
+
+One sequential pass decodes the clip and keeps only a small grey thumbnail of the previous frames and
+a few numbers per frame, so memory does not grow with the clip's length. Decisions are relative to the
+clip's own local motion (a near-still pair in a moving shot is a duplicate; the same pair in a still
+shot is not), so one set of thresholds serves talking heads and action alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+THUMB_WIDTH = 160
+LOCAL = 8  # frames either side that define "local motion"
+DUP_RATIO = 0.15  # a pair this still relative to local motion is a duplicate ...
+DUP_ABS = 1.0  # ... provided it differs by less than this (grey levels, thumbnail mean)
+CUT_RATIO = 2.5  # a pair this far above local motion ...
+CUT_ABS = 14.0  # ... and at least this different (grey levels) ...
+CUT_HIST = 0.3  # ... whose colour histograms are at least this far apart (Bhattacharyya) ...
+CUT_HIST_RATIO = 3.0  # ... and this far above the local histogram change is a cut
+GLITCH_RATIO = 2.5  # a frame this far from both neighbours, which agree with each other, is damaged
+GLITCH_ABS = 10.0
+BLOCK_RATIO = 1.6  # block-edge energy this far above the clip's median: decoded as blocks
+FLAT = 1.0  # mean gradient (grey levels) below which a picture is too flat to judge blocks
+GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
+
+
+@dataclass(frozen=True)
+class Damage:
+    kind: str  # "dropped", "duplicate", "undecodable", "corrupt", "blocky", "cut"
+    frame: int  # the frame it concerns (for "dropped": the frame after which frames are missing)
+    time: float  # seconds
+    count: int = 1  # frames missing (dropped) or affected
+    score: float = 0.0  # the measurement that decided it
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "frame": self.frame,
+            "time": round(self.time, 6),
+            "count": self.count,
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass
+class FrameStats:
+    """Per-frame measurements from one pass; index i compares frame i with frame i-1."""
+
+    diff: list[float] = field(default_factory=list)  # mean |grey difference| to the previous frame
+    skip: list[float] = field(default_factory=list)  # same, between frames i-1 and i+1 (set at i+1)
+    hist: list[float] = field(default_factory=list)  # colour-histogram distance to the previous frame
+    blocks: list[float] = field(default_factory=list)  # block-edge energy ratio
+    missing: list[bool] = field(default_factory=list)  # the frame did not decode
+
+
+def thumbnail(frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    height = max(1, round(h * THUMB_WIDTH / w))
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    return cv2.resize(grey, (THUMB_WIDTH, height), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def colour_histogram(frame: np.ndarray) -> np.ndarray:
+    small = cv2.resize(frame, (THUMB_WIDTH, max(1, frame.shape[0] * THUMB_WIDTH // frame.shape[1])))
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1, 2], None, [16, 4, 4], [0, 180, 0, 256, 0, 256])
+    return cv2.normalize(hist, hist).flatten()
+
+
+def blockiness(frame: np.ndarray) -> float:
+    """Energy across 8-pixel block edges over energy inside blocks (about 1 for a clean picture)."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    dx = np.abs(np.diff(grey, axis=1))
+    dy = np.abs(np.diff(grey, axis=0))
+    cols = np.arange(dx.shape[1])
+    rows = np.arange(dy.shape[0])
+    edge = dx[:, cols % 8 == 7].mean() + dy[rows % 8 == 7, :].mean()
+    inside = dx[:, cols % 8 != 7].mean() + dy[rows % 8 != 7, :].mean()
+    if inside < FLAT:
+        return np.nan  # a flat picture (black, a title card): block edges mean nothing there
+    return float(edge / inside)
+
+
+def measure(frames: Iterable[tuple[int, np.ndarray | None]], on_frame: Callable[[int], None] | None = None):
+    """One pass over (index, RGB frame or None): the per-frame statistics the detectors read."""
+    stats = FrameStats()
+    previous = before = None
+    previous_hist = None
+    for index, frame in frames:
+        if on_frame is not None:
+            on_frame(index)
+        if frame is None:
+            stats.missing.append(True)
+            stats.diff.append(np.nan)
+            stats.hist.append(np.nan)
+            stats.blocks.append(np.nan)
+            stats.skip.append(np.nan)
+            before, previous, previous_hist = previous, None, None
+            continue
+        thumb = thumbnail(frame)
+        hist = colour_histogram(frame)
+        stats.missing.append(False)
+        stats.diff.append(float(np.abs(thumb - previous).mean()) if previous is not None else np.nan)
+        stats.hist.append(
+            float(cv2.compareHist(previous_hist, hist, cv2.HISTCMP_BHATTACHARYYA))
+            if previous_hist is not None
+            else np.nan
+        )
+        stats.skip.append(float(np.abs(thumb - before).mean()) if before is not None else np.nan)
+        stats.blocks.append(blockiness(frame))
+        before, previous, previous_hist = previous, thumb, hist
+    return stats
+
+
+def _local_motion(diff: np.ndarray, i: int) -> float:
+    """The median frame difference around pair i, leaving the pair itself out."""
+    lo, hi = max(0, i - LOCAL), min(len(diff), i + LOCAL + 1)
+    around = np.concatenate([diff[lo:i], diff[i + 1 : hi]])
+    around = around[np.isfinite(around)]
+    return float(np.median(around)) if around.size else np.nan
+
+
+def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -> list[Damage]:
+    """Turn the statistics of one pass (and the frame times) into a sorted list of damage."""
+    diff = np.asarray(stats.diff, np.float64)
+    skip = np.asarray(stats.skip, np.float64)
+    hist = np.asarray(stats.hist, np.float64)
+    blocks = np.asarray(stats.blocks, np.float64)
+    found: list[Damage] = []
+    n = len(diff)
+    cuts = set()
+    for i in range(1, n):
+        if not np.isfinite(diff[i]):
+            continue
+        local = _local_motion(diff, i)
+        if not np.isfinite(local):
+            continue
+        local_hist = _local_motion(hist, i)
+        new_colours = hist[i] > max(CUT_HIST, CUT_HIST_RATIO * local_hist)
+        if diff[i] > max(CUT_RATIO * local, CUT_ABS) and new_colours:
+            # A flash or a single damaged frame also jumps; a cut is one whose new picture persists.
+            if not _is_glitch(diff, skip, i):
+                cuts.add(i)
+                found.append(Damage("cut", i, times[i], score=diff[i] / max(local, 1e-3)))
+                continue
+        if diff[i] < DUP_ABS and diff[i] < DUP_RATIO * local:
+            found.append(Damage("duplicate", i, times[i], score=diff[i]))
+    for i in range(1, n - 1):
+        if i in cuts or (i + 1) in cuts:
+            continue
+        if _is_glitch(diff, skip, i):
+            score = min(diff[i], diff[i + 1]) / max(skip[i + 1], 1e-3)
+            found.append(Damage("corrupt", i, times[i], score=score))
+    for i in range(n):
+        typical = _local_motion(blocks, i)
+        if np.isfinite(blocks[i]) and np.isfinite(typical) and blocks[i] > max(BLOCK_RATIO * typical, 1.3):
+            found.append(Damage("blocky", i, times[i], score=blocks[i] / typical))
+    for i, missing in enumerate(stats.missing):
+        if missing:
+            found.append(Damage("undecodable", i, times[i]))
+    found.extend(dropped(times, pts, step))
+    return sorted(found, key=lambda d: (d.frame, d.kind))
+
+
+def _is_glitch(diff: np.ndarray, skip: np.ndarray, i: int) -> bool:
+    """Frame i differs from both neighbours far more than they differ from each other."""
+    if i + 1 >= len(diff):
+        return False
+    near = min(diff[i], diff[i + 1])
+    across = skip[i + 1]
+    if not (np.isfinite(near) and np.isfinite(across)):
+        return False
+    return near > GLITCH_ABS and near > GLITCH_RATIO * across
+
+
+def dropped(times: list[float], pts: list[int], step: int) -> list[Damage]:
+    """Gaps in the timestamps longer than GAP_FACTOR nominal steps: frames lost between i-1 and i."""
+    found = []
+    for i in range(1, len(pts)):
+        gap = pts[i] - pts[i - 1]
+        if step > 0 and gap > GAP_FACTOR * step:
+            missing = int(round(gap / step)) - 1
+            if missing >= 1:
+                found.append(Damage("dropped", i - 1, times[i - 1], count=missing, score=gap / step))
+    return found
+
+
+def scan(doc, on_frame: Callable[[int], None] | None = None) -> list[Damage]:
+    """Everything `classify` finds in a VideoDoc, decoding it once in order."""
+    stats = measure(doc.frames(), on_frame)
+    pts = [s.pts for s in doc.slots]
+    return classify(stats, doc.times, pts, doc.info.nominal_step)
+
+
+def cut_frames(damage: list[Damage]) -> list[int]:
+    """Frames that start a new shot: nothing may be interpolated between frame i-1 and frame i."""
+    return sorted(d.frame for d in damage if d.kind == "cut")

@@ -1,0 +1,63 @@
+"""What `lacuna info` says about a video: the stream, its timing and the damage a scan finds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core.video.damage import scan as find_damage
+from core.video.document import VideoDoc
+from core.video.write import provenance_from_tags
+
+COLOR_RANGES = {0: "unspecified", 1: "limited (tv)", 2: "full (pc)"}
+MATRICES = {0: "rgb", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc"}
+
+
+def _variable(steps: np.ndarray) -> bool:
+    """Frame steps that differ from the usual one by more than 5% (gaps of dropped frames aside)."""
+    if steps.size < 2:
+        return False
+    usual = float(np.median(steps))
+    regular = steps[steps < 1.5 * usual]
+    return bool(np.any(np.abs(regular - usual) > max(2.0, 0.05 * usual)))
+
+
+def describe_video(doc: VideoDoc, scan: bool = True) -> dict[str, Any]:
+    info = doc.info
+    steps = np.diff(info.pts) if info.frame_count > 1 else np.array([])
+    result: dict[str, Any] = {
+        "codec": info.codec,
+        "pixel_format": info.pix_fmt,
+        "width": info.width,
+        "height": info.height,
+        "frames": info.frame_count,
+        "duration": round(
+            info.time(info.pts[-1] - info.pts[0]) + float(1 / info.rate if info.rate else 0), 6
+        ),
+        "frame_rate": round(float(info.rate), 6) if info.rate else None,
+        "time_base": str(info.time_base),
+        "variable_frame_rate": _variable(steps),
+        "rotation": info.rotation,
+        "color_range": COLOR_RANGES.get(info.color_range, str(info.color_range)),
+        "color_matrix": MATRICES.get(info.colorspace, str(info.colorspace)),
+        "bit_depth": info.bit_depth,
+        "audio": None
+        if info.audio is None
+        else f"{info.audio.codec}, {info.audio.sample_rate} Hz, {info.audio.channels} channel(s)",
+    }
+    if info.sequence:
+        result["sequence_files"] = len(info.sequence)
+    steps_recorded = provenance_from_tags(info.tags)
+    if steps_recorded:
+        result["lacuna_provenance"] = steps_recorded
+    if scan:
+        damage = find_damage(doc)
+        result["damage"] = [d.as_dict() for d in damage]
+        counts: dict[str, int] = {}
+        for d in damage:
+            counts[d.kind] = counts.get(d.kind, 0) + d.count
+        result["damage_summary"] = (
+            ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none found"
+        )
+    return result

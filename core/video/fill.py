@@ -1,0 +1,189 @@
+"""`fill-frames`: rebuild dropped, duplicated and damaged frames from the good frames either side.
+
+The plan is made on the timeline: a dropped frame becomes a new slot at its missing time, a duplicate
+or damaged frame keeps its slot and time but gets a rebuilt picture. Each run of rebuilt slots (up to
+`max_run` long) is made from the good frame before and after it, at fractional times taken from the
+timestamps. A run that spans a scene cut is never interpolated: its frames before the cut repeat the
+last frame of the old shot and those after it the first frame of the new one.
+
+Frames are decoded once, in order; only the anchors of the run being built are held in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.runtime.context import Progress, RunContext
+from core.video.damage import Damage, cut_frames, scan
+from core.video.document import Slot, VideoDoc
+from core.video.interpolate import Interpolator
+
+FIXES = {
+    "all": ("dropped", "duplicate", "undecodable", "corrupt", "blocky"),
+    "dropped": ("dropped",),
+    "duplicates": ("duplicate",),
+    "damaged": ("undecodable", "corrupt", "blocky"),
+}
+
+
+@dataclass
+class Run:
+    """Consecutive slots of the new timeline to rebuild, between two good source frames."""
+
+    before: int | None  # old slot index of the good frame before (None: the clip starts here)
+    after: int | None  # old slot index of the good frame after (None: the clip ends here)
+    slots: list[Slot] = field(default_factory=list)  # the new slots, in time order
+    cut_pts: int | None = None  # the cut's time when the run spans one
+
+
+@dataclass
+class Plan:
+    slots: list[Slot]
+    runs: list[Run]
+    skipped: list[str]
+
+
+def make_plan(
+    doc: VideoDoc,
+    damage: list[Damage],
+    kinds: tuple[str, ...],
+    max_run: int,
+    targets: list[int] | None = None,
+) -> Plan:
+    """The new timeline and the runs to rebuild. `targets`: these slots instead of what damage lists."""
+    replace = (
+        set(targets)
+        if targets is not None
+        else {d.frame for d in damage if d.kind in kinds and d.kind != "dropped"}
+    )
+    if targets is not None:
+        replace = {i for i in replace if 0 <= i < doc.frame_count}
+    missing = {d.frame: d.count for d in damage if d.kind == "dropped"} if "dropped" in kinds else {}
+    cuts = set(cut_frames(damage))
+    new_slots: list[Slot] = []
+    marks: list[tuple[int | None, bool]] = []  # per new slot: old index (None if inserted), rebuilt?
+    for index, slot in enumerate(doc.slots):
+        if index in replace:
+            new_slots.append(Slot(slot.pts, None, "rebuilt"))
+            marks.append((index, True))
+        else:
+            new_slots.append(slot)
+            marks.append((index, False))
+        count = missing.get(index, 0)
+        if count and index + 1 < doc.frame_count:
+            start, stop = slot.pts, doc.slots[index + 1].pts
+            for k in range(1, count + 1):
+                new_slots.append(Slot(start + round(k * (stop - start) / (count + 1)), None, "inserted"))
+                marks.append((None, True))
+    runs, skipped, keep = [], [], []
+    n = 0
+    while n < len(new_slots):
+        if not marks[n][1]:
+            keep.append(new_slots[n])
+            n += 1
+            continue
+        end = n
+        while end < len(new_slots) and marks[end][1]:
+            end += 1
+        before = marks[n - 1][0] if n > 0 else None
+        after = marks[end][0] if end < len(new_slots) else None
+        if end - n > max_run:
+            skipped.append(
+                f"{end - n} frames in a row from {doc.info.time(new_slots[n].pts):.3f} s: longer than"
+                f" max_run={max_run}, left as they were"
+            )
+            keep.extend(doc.slots[i] for i, _ in marks[n:end] if i is not None)
+            n = end
+            continue
+        run = Run(before, after, new_slots[n:end])
+        lo = (before + 1) if before is not None else 0
+        hi = after if after is not None else doc.frame_count - 1
+        spanned = [c for c in cuts if lo <= c <= hi]
+        if spanned:
+            run.cut_pts = doc.slots[min(spanned)].pts
+        runs.append(run)
+        keep.extend(new_slots[n:end])
+        n = end
+    return Plan(keep, runs, skipped)
+
+
+def fill_frames(
+    doc: VideoDoc,
+    interpolate: Interpolator,
+    ctx: RunContext,
+    fix: str = "all",
+    max_run: int = 3,
+    targets: list[int] | None = None,
+    damage: list[Damage] | None = None,
+) -> Generator[Progress, None, VideoDoc]:
+    """Rebuild what `fix` names (or the slots in `targets`) with `interpolate`; returns a new document."""
+    total = doc.frame_count
+    if damage is None:
+        yield ctx.progress(0.0, "looking for damage")
+        damage = yield from _scan_with_progress(doc, ctx)
+    plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
+    rebuilt: dict[int, np.ndarray] = {}
+    needed = {r.before for r in plan.runs if r.before is not None} | {
+        r.after for r in plan.runs if r.after is not None
+    }
+    by_after: dict[int | None, list[Run]] = {}
+    for run in plan.runs:
+        by_after.setdefault(run.after, []).append(run)
+    until = {r.before: (r.after if r.after is not None else total) for r in plan.runs if r.before is not None}
+    held: dict[int, np.ndarray] = {}
+    done = 0
+    last_needed = max(needed) if needed else -1
+    for index, frame in doc.frames(0, last_needed + 1):
+        if index in needed and frame is not None:
+            held[index] = frame
+        for run in by_after.get(index, []):
+            rebuilt.update(_rebuild(doc, run, held, interpolate))
+            done += 1
+            yield ctx.progress(0.5 + 0.5 * done / max(len(plan.runs), 1), f"rebuilt {done}/{len(plan.runs)}")
+        for old in [k for k in held if k != index and until.get(k, -1) <= index]:
+            del held[old]
+    for run in by_after.get(None, []):
+        rebuilt.update(_rebuild(doc, run, held, interpolate))
+    result = doc.with_timeline(plan.slots, rebuilt)
+    result.metadata["fill_notes"] = plan.skipped
+    result.metadata["damage"] = [d.as_dict() for d in damage]
+    yield ctx.progress(1.0, f"rebuilt {len(rebuilt)} frames")
+    return result
+
+
+def _scan_with_progress(doc: VideoDoc, ctx: RunContext):
+    seen = []
+
+    def tick(index: int) -> None:
+        ctx.check_cancelled()
+        seen.append(index)
+
+    damage = scan(doc, tick)
+    yield ctx.progress(0.5, f"checked {len(seen)} frames")
+    return damage
+
+
+def _rebuild(
+    doc: VideoDoc, run: Run, held: dict[int, np.ndarray], interpolate: Interpolator
+) -> dict[int, np.ndarray]:
+    a = held.get(run.before) if run.before is not None else None
+    b = held.get(run.after) if run.after is not None else None
+    if a is None and b is None:
+        return {}
+    if a is None or b is None or run.cut_pts is not None:
+        return {s.pts: _repeat_side(s, a, b, run.cut_pts) for s in run.slots}
+    t0, t1 = doc.slots[run.before].pts, doc.slots[run.after].pts
+    ts = [(s.pts - t0) / (t1 - t0) for s in run.slots]
+    return {s.pts: frame for s, frame in zip(run.slots, interpolate(a, b, ts))}
+
+
+def _repeat_side(slot: Slot, a: np.ndarray | None, b: np.ndarray | None, cut_pts: int | None) -> np.ndarray:
+    """Never mix two shots: before the cut show the old shot's last frame, from it the new shot's first."""
+    if a is None:
+        return b.copy()
+    if b is None:
+        return a.copy()
+    return (a if slot.pts < cut_pts else b).copy()

@@ -1,0 +1,89 @@
+"""Classical in-between frames: repeat, blend, and motion-compensated interpolation with dense flow.
+
+Every interpolator takes the two good frames either side (uint8 RGB) and the fractional times of the
+frames to make between them (0 < t < 1, from the timestamps, so variable frame rates are honoured), and
+returns one uint8 RGB frame per time. Flow is computed once per pair and reused for every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+Interpolator = Callable[[np.ndarray, np.ndarray, list[float]], list[np.ndarray]]
+OCCLUSION_ALPHA = 0.01  # forward-backward check: |f + b|² > α (|f|² + |b|²) + β means occluded
+OCCLUSION_BETA = 0.5
+
+
+def repeat(a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
+    """Show the frame before again (what a player does when a frame is missing)."""
+    return [a.copy() for _ in ts]
+
+
+def blend(a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
+    fa, fb = a.astype(np.float32), b.astype(np.float32)
+    return [_to_uint8((1 - t) * fa + t * fb) for t in ts]
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """DIS optical flow from a to b (H, W, 2): a(x) ≈ b(x + flow(x))."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    ga = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+    gb = cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+    return dis.calc(ga, gb, None)
+
+
+def backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """image sampled at x + flow(x) (bilinear, edges clamped)."""
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(
+        image, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def occlusion(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """1 where a pixel of the first frame has no match in the second (forward-backward check)."""
+    back_at_target = backward_warp(backward, forward)
+    mismatch = np.sum((forward + back_at_target) ** 2, axis=-1)
+    scale = np.sum(forward**2, axis=-1) + np.sum(back_at_target**2, axis=-1)
+    occluded = mismatch > OCCLUSION_ALPHA * scale + OCCLUSION_BETA
+    return cv2.GaussianBlur(occluded.astype(np.float32), (5, 5), 0)
+
+
+def intermediate_flows(f01: np.ndarray, f10: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Flows from time t back to frames 0 and 1, assuming straight-line motion (Super SloMo's rule)."""
+    ft0 = -(1 - t) * t * f01 + t * t * f10
+    ft1 = (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
+    return ft0, ft1
+
+
+def flow_blend(
+    a: np.ndarray, b: np.ndarray, f01: np.ndarray, f10: np.ndarray, t: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Both frames warped to time t, and how far each can be trusted there (occlusion-aware weights)."""
+    ft0, ft1 = intermediate_flows(f01, f10, t)
+    warped_a = backward_warp(a.astype(np.float32), ft0)
+    warped_b = backward_warp(b.astype(np.float32), ft1)
+    seen_a = 1.0 - backward_warp(occlusion(f01, f10), ft0)
+    seen_b = 1.0 - backward_warp(occlusion(f10, f01), ft1)
+    wa = (1 - t) * np.clip(seen_a, 0, 1) + 1e-4
+    wb = t * np.clip(seen_b, 0, 1) + 1e-4
+    return warped_a, warped_b, wa, wb
+
+
+def flow(a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
+    """Motion-compensated frames: bidirectional DIS flow, both frames warped, occlusions down-weighted."""
+    f01, f10 = dense_flow(a, b), dense_flow(b, a)
+    out = []
+    for t in ts:
+        warped_a, warped_b, wa, wb = flow_blend(a, b, f01, f10, t)
+        mixed = (wa[..., None] * warped_a + wb[..., None] * warped_b) / (wa + wb)[..., None]
+        out.append(_to_uint8(mixed))
+    return out

@@ -1,0 +1,316 @@
+"""What a video file holds, and its frames decoded in windows (never the whole clip at once).
+
+`probe(path)` reads the container's packets (no decoding) to list every frame's presentation time,
+so variable frame rates, dropped frames (gaps in the times) and the keyframes to seek to are known
+up front. `FrameReader` then decodes only the frames asked for, seeking to the keyframe before them.
+Frames come out as uint8 RGB (H, W, 3), converted with the stream's own colour matrix and range.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import ReadError
+from core.io.limits import MAX_PIXELS
+from core.video.backend import av
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    codec: str
+    sample_rate: int
+    channels: int
+    index: int  # the stream's index in the container (its packets are remuxed untouched)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """A video stream as the container describes it. Times are `pts * time_base` seconds."""
+
+    path: Path
+    container: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str
+    time_base: Fraction
+    rate: Fraction  # the average frame rate (nominal; VFR clips keep their own times in `pts`)
+    pts: tuple[int, ...]  # every frame's presentation timestamp, sorted
+    keyframes: tuple[int, ...]  # pts of the keyframes (seek points)
+    corrupt: tuple[int, ...] = ()  # pts of packets the demuxer flagged as corrupt
+    rotation: int = 0  # degrees counter-clockwise the player turns the picture
+    color_range: int = 0  # FFmpeg's AVColorRange (1 = limited "tv", 2 = full "pc")
+    colorspace: int = 2  # FFmpeg's AVColorSpace (1 = BT.709, 5/6 = BT.601, 9 = BT.2020, 2 = unknown)
+    bit_depth: int = 8
+    audio: AudioInfo | None = None
+    stream_index: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+    sequence: tuple[Path, ...] = ()  # the frame files of an image-sequence folder
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.pts)
+
+    def time(self, pts: int) -> float:
+        return float(pts * self.time_base)
+
+    @property
+    def times(self) -> list[float]:
+        return [self.time(p) for p in self.pts]
+
+    @property
+    def nominal_step(self) -> int:
+        """The usual distance between frames in pts units (median, robust to gaps)."""
+        if len(self.pts) < 2:
+            return max(1, round(1 / (self.rate * self.time_base))) if self.rate else 1
+        return int(np.median(np.diff(self.pts)))
+
+
+def probe(path: Path) -> VideoInfo:
+    """Describe the first video stream of `path` from its packets; raises ReadError if there is none."""
+    path = Path(path)
+    _av = av()
+    try:
+        container = _av.open(str(path))
+    except _av.error.FFmpegError as exc:
+        raise ReadError(f"{path.name}: not a video FFmpeg can open ({exc.strerror or exc})") from exc
+    with container:
+        if not container.streams.video:
+            raise ReadError(f"{path.name}: the file has no video stream")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        if not ctx.width or not ctx.height:
+            raise ReadError(f"{path.name}: the video stream declares no picture size")
+        if ctx.width * ctx.height > MAX_PIXELS:
+            raise ReadError(f"{path.name}: {ctx.width}×{ctx.height} frames exceed the pixel limit")
+        pts, keys, corrupt = _packet_times(container, stream)
+        if not pts:
+            raise ReadError(f"{path.name}: the video stream holds no frames")
+        audio = None
+        if container.streams.audio:
+            a = container.streams.audio[0]
+            audio = AudioInfo(a.codec_context.name, int(a.rate or 0), int(a.channels or 0), a.index)
+        first = _first_frame(container, stream)
+        pix_fmt = ctx.pix_fmt or ""
+        return VideoInfo(
+            path=path,
+            container=container.format.name,
+            codec=ctx.name,
+            width=ctx.width,
+            height=ctx.height,
+            pix_fmt=pix_fmt,
+            time_base=stream.time_base,
+            rate=Fraction(stream.average_rate or stream.guessed_rate or 0),
+            pts=tuple(pts),
+            keyframes=tuple(keys),
+            corrupt=tuple(corrupt),
+            rotation=_rotation(first),
+            color_range=int(getattr(first, "color_range", 0) or 0) if first is not None else 0,
+            colorspace=int(getattr(first, "colorspace", 2) or 2) if first is not None else 2,
+            bit_depth=_bit_depth(pix_fmt),
+            audio=audio,
+            stream_index=stream.index,
+            tags={str(k): str(v) for k, v in container.metadata.items()},
+        )
+
+
+def _packet_times(container, stream) -> tuple[list[int], list[int], list[int]]:
+    pts, keys, corrupt = [], [], []
+    for packet in container.demux(stream):
+        if packet.pts is None or packet.size == 0 or getattr(packet, "is_discard", False):
+            continue  # the flush packet, or a frame an edit list hides
+        pts.append(int(packet.pts))
+        if packet.is_keyframe:
+            keys.append(int(packet.pts))
+        if packet.is_corrupt:
+            corrupt.append(int(packet.pts))
+    pts = sorted(set(pts))
+    return pts, sorted(keys), corrupt
+
+
+def _first_frame(container, stream):
+    container.seek(0)
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except av().error.FFmpegError:
+        return None
+    return None
+
+
+def _rotation(frame) -> int:
+    """The display matrix's rotation (degrees, counter-clockwise), 0 when there is none."""
+    if frame is None:
+        return 0
+    angle = getattr(frame, "rotation", 0) or 0
+    return int(round(angle)) % 360
+
+
+def _bit_depth(pix_fmt: str) -> int:
+    for depth in (16, 14, 12, 10, 9):
+        if str(depth) in pix_fmt:
+            return depth
+    return 8
+
+
+class FrameReader:
+    """Decodes frames of one probed video by index, seeking to the keyframe before each request.
+
+    Frames that the decoder does not produce (a damaged packet) come back as None.
+    """
+
+    def __init__(self, info: VideoInfo):
+        self.info = info
+        self._index = {p: i for i, p in enumerate(info.pts)}
+        self._container = None
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def _open(self):
+        if self._container is None:
+            self._container = av().open(str(self.info.path))
+        return self._container
+
+    def frames(self, start: int = 0, stop: int | None = None, raw: bool = False) -> Iterator[tuple[int, Any]]:
+        """(index, RGB frame or None) for frames start..stop-1, in order, decoding sequentially.
+
+        `raw=True` gives FFmpeg's own frames (for writing untouched frames without an RGB round trip).
+        """
+        info = self.info
+        stop = info.frame_count if stop is None else min(stop, info.frame_count)
+        if start >= stop:
+            return
+        container = self._open()
+        stream = container.streams.video[info.stream_index]
+        seek_to = self._keyframe_before(info.pts[start])
+        container.seek(seek_to, stream=stream, backward=True, any_frame=False)
+        expected = start
+        try:
+            for frame in container.decode(stream):
+                index = self._index.get(frame.pts)
+                if index is None or index < expected:
+                    continue
+                while expected < index and expected < stop:  # frames the decoder skipped: damaged
+                    yield expected, None
+                    expected += 1
+                if index >= stop:
+                    return
+                yield index, frame if raw else to_rgb(frame)
+                expected = index + 1
+        except av().error.FFmpegError:
+            pass  # a damaged tail: the frames not decoded are reported as None below
+        while expected < stop:
+            yield expected, None
+            expected += 1
+
+    def window(self, start: int, stop: int) -> list[np.ndarray | None]:
+        return [frame for _, frame in self.frames(start, stop)]
+
+    def _keyframe_before(self, pts: int) -> int:
+        keys = self.info.keyframes
+        at = bisect.bisect_right(keys, pts) - 1
+        return keys[at] if at >= 0 else self.info.pts[0]
+
+
+def to_rgb(frame) -> np.ndarray:
+    """uint8 RGB (H, W, 3), using the frame's own colour matrix and range (FFmpeg's swscale)."""
+    return frame.to_ndarray(format="rgb24", src_color_range=frame.color_range)
+
+
+SEQUENCE_SUFFIXES = {".png", ".tif", ".tiff", ".dpx", ".jpg", ".jpeg", ".bmp", ".exr"}
+SEQUENCE_RATE = Fraction(24)  # image sequences carry no timing: film's rate unless the user says
+
+
+def sequence_files(folder: Path) -> list[Path]:
+    """The numbered frames of an image-sequence folder, in frame-number order ([] if it is not one)."""
+    import re
+
+    files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in SEQUENCE_SUFFIXES]
+    numbered = [(re.findall(r"\d+", p.stem), p) for p in files]
+    numbered = [(int(digits[-1]), p) for digits, p in numbered if digits]
+    if len(numbered) < 2:
+        return []
+    return [p for _, p in sorted(numbered)]
+
+
+def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
+    """A folder of numbered PNG/TIFF/DPX frames as a video at `rate` frames per second."""
+    folder = Path(folder)
+    files = sequence_files(folder)
+    if not files:
+        raise ReadError(f"{folder.name}: not a folder of numbered frames")
+    _av = av()
+    with _av.open(str(files[0])) as container:
+        stream = container.streams.video[0]
+        first = next(container.decode(stream))
+        codec = stream.codec_context.name
+    pix_fmt = first.format.name
+    if first.width * first.height > MAX_PIXELS:
+        raise ReadError(f"{files[0].name}: {first.width}×{first.height} frames exceed the pixel limit")
+    count = len(files)
+    return VideoInfo(
+        path=folder,
+        container="image2",
+        codec=codec,
+        width=first.width,
+        height=first.height,
+        pix_fmt=pix_fmt,
+        time_base=1 / Fraction(rate),
+        rate=Fraction(rate),
+        pts=tuple(range(count)),
+        keyframes=tuple(range(count)),
+        bit_depth=_bit_depth(pix_fmt),
+        sequence=tuple(files),
+    )
+
+
+class SequenceReader:
+    """Frames of an image sequence by index; a file that cannot be decoded gives None."""
+
+    def __init__(self, info: VideoInfo):
+        self.info = info
+
+    def __enter__(self) -> SequenceReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+    def frames(self, start: int = 0, stop: int | None = None, raw: bool = False):
+        files = self.info.sequence
+        stop = len(files) if stop is None else min(stop, len(files))
+        _av = av()
+        for index in range(start, stop):
+            try:
+                with _av.open(str(files[index])) as container:
+                    frame = next(container.decode(container.streams.video[0]))
+                    frame.pts = index
+                    yield index, frame if raw else to_rgb(frame)
+            except (_av.error.FFmpegError, StopIteration):
+                yield index, None
+
+    def window(self, start: int, stop: int) -> list[np.ndarray | None]:
+        return [frame for _, frame in self.frames(start, stop)]
+
+
+def open_reader(info: VideoInfo) -> FrameReader | SequenceReader:
+    return SequenceReader(info) if info.sequence else FrameReader(info)

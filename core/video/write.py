@@ -1,0 +1,202 @@
+"""Write a `VideoDoc`: frames encoded in order with the source's timestamps, audio remuxed untouched.
+
+Untouched frames are decoded from the source and re-encoded straight from FFmpeg's own frames (so a
+lossless codec keeps them exactly); rebuilt frames go from RGB to the output's pixel format with the
+source's colour matrix and range. The source's audio packets are copied as they are, interleaved by
+time. Provenance goes into the container's metadata (and, as always, into the sidecar).
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from core.errors import WriteError
+from core.io.atomic import atomic_write, full_suffix
+from core.video.backend import av
+from core.video.document import VideoDoc
+from core.video.source import open_reader
+
+# The codecs a person picks from: name -> (FFmpeg encoder, pixel format, encoder options).
+CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "ffv1": ("ffv1", "yuv420p", {"level": "3", "slicecrc": "1"}),
+    "h264": ("libx264", "yuv420p", {"crf": "16", "preset": "medium"}),
+    "h265": ("libx265", "yuv420p", {"crf": "18", "preset": "medium", "x265-params": "log-level=error"}),
+    "vp9": ("libvpx-vp9", "yuv420p", {"crf": "24", "b": "0", "row-mt": "1"}),
+    "mjpeg": ("mjpeg", "yuvj420p", {"q:v": "2"}),
+}
+# FFV1 keeps the source's own pixel format where it can, so a lossless copy is exact.
+FFV1_FORMATS = {"yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le", "gray", "bgr0"}
+# What each container can hold, and the codec it gets when none is named.
+CONTAINERS: dict[str, tuple[tuple[str, ...], str]] = {
+    ".mkv": (("ffv1", "h264", "h265", "vp9", "mjpeg"), "ffv1"),
+    ".mp4": (("h264", "h265", "vp9", "mjpeg"), "h264"),
+    ".mov": (("h264", "h265", "mjpeg"), "h264"),
+    ".webm": (("vp9",), "vp9"),
+    ".avi": (("ffv1", "h264", "mjpeg"), "ffv1"),
+}
+AUDIO_LEAD = 0.5  # seconds of audio muxed ahead of the video, so the muxer can interleave
+MOV_FLAGS = {"movflags": "use_metadata_tags"}  # MP4/MOV keep Lacuna's own tags
+
+
+def pick_codec(target: Path, codec: str | None) -> str:
+    ext = full_suffix(target).lower()
+    if ext not in CONTAINERS:
+        kinds = ", ".join(CONTAINERS)
+        raise WriteError(f"{target.name}: a video is saved as {kinds}, not {ext or 'no suffix'}")
+    allowed, default = CONTAINERS[ext]
+    codec = (codec or default).lower()
+    if codec not in CODECS:
+        raise WriteError(f"unknown video codec {codec!r}; choose one of {', '.join(CODECS)}")
+    if codec not in allowed:
+        raise WriteError(f"{target.name}: {ext} cannot hold {codec}; it takes {', '.join(allowed)}")
+    return codec
+
+
+def write_video(doc: VideoDoc, target: Path, codec: str | None = None, **_: Any) -> Path:
+    target = Path(target)
+    chosen = pick_codec(target, codec)
+    doc.metadata.setdefault("write_notes", [])
+    atomic_write(target, lambda tmp: _encode(doc, tmp, chosen, full_suffix(target).lower()))
+    doc.metadata["codec"] = chosen
+    return target
+
+
+def _encode(doc: VideoDoc, tmp: Path, codec: str, ext: str) -> None:
+    from core.io.provenance import as_json, summary
+
+    _av = av()
+    info = doc.info
+    encoder, pix_fmt, options = CODECS[codec]
+    if codec == "ffv1":
+        pix_fmt = _lossless_format(info.pix_fmt)
+    height, width = doc.size
+    options_for_container = MOV_FLAGS if ext in (".mp4", ".mov") else {}
+    with _av.open(str(tmp), "w", format=_format_name(ext), options=options_for_container) as out:
+        out.metadata["comment"] = summary(doc)
+        out.metadata["lacuna_provenance"] = as_json(doc)
+        stream = out.add_stream(encoder, rate=info.rate or Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.time_base = info.time_base
+        stream.codec_context.time_base = info.time_base
+        stream.codec_context.options = dict(options)
+        if info.colorspace not in (0, 2):
+            stream.codec_context.colorspace = info.colorspace
+        if info.color_range:
+            stream.codec_context.color_range = info.color_range
+        if info.rotation:
+            stream.set_display_rotation(info.rotation)
+        audio = _AudioCopy(out, info) if info.audio is not None and not info.sequence else None
+        try:
+            for frame in _frames_to_encode(doc, pix_fmt):
+                if audio is not None:
+                    audio.until(frame.pts * info.time_base + AUDIO_LEAD)
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+            if audio is not None:
+                audio.until(None)
+        finally:
+            if audio is not None:
+                audio.close()
+
+
+def _lossless_format(source: str) -> str:
+    if source in FFV1_FORMATS:
+        return source
+    return "bgr0" if source.startswith(("rgb", "bgr", "gbr", "argb", "abgr", "pal")) else "yuv420p"
+
+
+def _format_name(ext: str) -> str:
+    return {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".mov": "mov", ".avi": "avi"}[ext]
+
+
+def _frames_to_encode(doc: VideoDoc, pix_fmt: str):
+    """FFmpeg frames in timeline order, each stamped with its slot's pts."""
+    _av = av()
+    info = doc.info
+    colour = {}
+    if info.colorspace not in (0, 2):
+        colour["dst_colorspace"] = info.colorspace
+    colour["dst_color_range"] = info.color_range or 1  # limited ("tv") range unless the source is full
+    sources = [s.source for s in doc.slots if s.source is not None]
+    decoded = iter(())
+    reader = open_reader(info)
+    if sources:
+        decoded = reader.frames(min(sources), max(sources) + 1, raw=True)
+    pending: dict[int, Any] = {}
+    try:
+        for slot in doc.slots:
+            if slot.source is None:
+                rgb = doc.store.get(slot.pts)
+                frame = _av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt, **colour)
+            else:
+                while slot.source not in pending:
+                    got, raw = next(decoded)
+                    pending[got] = raw
+                frame = pending.pop(slot.source)
+                if frame is None:
+                    raise WriteError(f"frame {slot.source} of the source cannot be decoded; repair it first")
+                if frame.format.name != pix_fmt or (frame.width, frame.height) != (info.width, info.height):
+                    frame = frame.reformat(format=pix_fmt, src_color_range=frame.color_range, **colour)
+                for old in [k for k in pending if k < slot.source]:
+                    del pending[old]
+            frame.pts = slot.pts
+            frame.time_base = info.time_base
+            frame.pict_type = 0  # let the encoder choose: the source's frame types mean nothing here
+            yield frame
+    finally:
+        reader.close()
+
+
+class _AudioCopy:
+    """The source's first audio stream, copied packet by packet into `out` up to a given time."""
+
+    def __init__(self, out, info):
+        self.container = av().open(str(info.path))
+        source = self.container.streams[info.audio.index]
+        try:
+            self.stream = out.add_stream_from_template(source)
+        except ValueError as exc:
+            self.container.close()
+            raise WriteError(
+                f"this container cannot hold the source's {info.audio.codec} audio, which is copied"
+                " untouched; save as .mkv (it holds any codec)"
+            ) from exc
+        self.stream.time_base = source.time_base
+        self.out = out
+        self.packets = self.container.demux(source)
+        self.held = None
+
+    def until(self, seconds) -> None:
+        """Mux every packet whose time is before `seconds` (all that remain when None)."""
+        while True:
+            packet = self.held or next(self.packets, None)
+            self.held = None
+            if packet is None:
+                return
+            if packet.dts is None:
+                continue  # the demuxer's flush packet
+            if seconds is not None and packet.pts is not None and packet.pts * packet.time_base > seconds:
+                self.held = packet
+                return
+            packet.stream = self.stream
+            self.out.mux(packet)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+def provenance_from_tags(tags: dict[str, str]) -> list[dict[str, Any]]:
+    """The steps a Lacuna-written video records in its container (empty for other videos)."""
+    lowered = {k.lower(): v for k, v in tags.items()}
+    text = lowered.get("lacuna_provenance")
+    if not text:
+        return []
+    try:
+        return list(json.loads(text).get("steps", []))
+    except (ValueError, AttributeError):
+        return []

@@ -1,0 +1,71 @@
+"""Damage finding on real clips with damage we put in: duplicates, a damaged frame, a scene cut."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("av")
+
+from core.io import read, write  # noqa: E402
+from core.runtime.context import RunContext, drive  # noqa: E402
+from core.video.damage import scan  # noqa: E402
+from core.video.document import Slot  # noqa: E402
+from core.video.fill import fill_frames  # noqa: E402
+from core.video.interpolate import flow  # noqa: E402
+
+DUPLICATES = (15, 40, 41)
+SMEARED = 25
+CUT = 60
+
+
+@pytest.fixture(scope="module")
+def edited_clip(datasets, tmp_path_factory):
+    """carphone (120 frames) with frozen frames, one smeared frame, and a cut to another shot at 60."""
+    phone = read(datasets / "video" / "bench" / "carphone_pristine.mp4")
+    other = read(datasets / "video" / "bench" / "realshort.mp4").window(0, 36)
+    frames = phone.window(0, 120)
+    slots, store = [], {}
+    for i, slot in enumerate(phone.slots):
+        picture = frames[i]
+        if i in DUPLICATES:
+            picture = frames[i - 1] if i - 1 not in DUPLICATES else frames[DUPLICATES[1] - 1]
+        elif i == SMEARED:
+            picture = cv2.resize(cv2.resize(frames[i], (11, 9)), (176, 144), interpolation=cv2.INTER_NEAREST)
+        elif i >= CUT:
+            picture = cv2.resize(other[(i - CUT) % 36], (176, 144), interpolation=cv2.INTER_AREA)
+        slots.append(Slot(slot.pts, None))
+        store[slot.pts] = picture
+    path = tmp_path_factory.mktemp("video") / "edited.mkv"
+    write(phone.with_timeline(slots, store), path, codec="ffv1", sidecar=False)
+    return read(path), frames
+
+
+def test_scan_finds_duplicates_the_smeared_frame_and_the_cut(edited_clip):
+    doc, _ = edited_clip
+    found = scan(doc)
+    kinds = {}
+    for d in found:
+        kinds.setdefault(d.kind, []).append(d.frame)
+    assert kinds.get("duplicate") == list(DUPLICATES)
+    assert SMEARED in kinds.get("corrupt", []) + kinds.get("blocky", [])
+    assert kinds.get("cut") == [CUT]
+    assert found[0].time == pytest.approx(doc.time(found[0].frame))
+
+
+def test_fill_replaces_duplicates_in_place_and_never_mixes_shots(edited_clip):
+    doc, frames = edited_clip
+    damage = scan(doc)
+    targets = [*DUPLICATES, CUT - 1]  # also rebuild the last frame before the cut, on purpose
+    result = drive(fill_frames(doc, flow, RunContext(), targets=targets, damage=damage))
+    assert result.frame_count == doc.frame_count
+    assert [s.pts for s in result.slots] == [s.pts for s in doc.slots]
+    assert result.rebuilt() == sorted(targets)
+    before_cut = result.frame(CUT - 1)
+    # the frame before the cut repeats the old shot, it is not a blend of two shots
+    assert np.array_equal(before_cut, doc.frame(CUT - 2))
+    # a rebuilt duplicate lies between its neighbours, not equal to the frozen copy
+    rebuilt = result.frame(15).astype(float)
+    truth = frames[15].astype(float)
+    assert np.abs(rebuilt - truth).mean() < np.abs(frames[14].astype(float) - truth).mean()

@@ -1,0 +1,58 @@
+"""Video files and folders: image sequences, VFR and rotation kept, frames spilled to disk, ranges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("av")
+
+from core.io import read, write  # noqa: E402
+from core.repair import run_repair  # noqa: E402
+from core.video.source import probe  # noqa: E402
+from core.video.store import FrameStore  # noqa: E402
+
+
+def test_a_folder_of_numbered_frames_is_a_video(datasets, tmp_path):
+    doc = read(datasets / "video" / "oldfilm" / "001")
+    assert doc.kind == "video" and doc.frame_count == 24
+    assert doc.frame(3).shape == (340, 579, 3)
+    out = write(doc, tmp_path / "film.mkv")
+    assert probe(out).frame_count == 24
+    assert np.array_equal(read(out).frame(3), doc.frame(3))  # lossless: RGB frames stay RGB
+
+
+def test_variable_frame_rate_and_rotation_are_kept(datasets, tmp_path):
+    source = read(datasets / "video" / "train" / "fire2.mp4")  # a phone clip: VFR, turned 180°
+    assert source.info.rotation == 180
+    out = write(source, tmp_path / "fire.mov", codec="mjpeg")
+    written = probe(out)
+    assert written.rotation == 180
+    assert np.allclose(written.times, source.info.times, atol=1e-4)
+    assert len(set(np.diff(written.pts))) > 1  # still variable
+
+
+def test_frame_store_spills_to_disk_past_its_budget():
+    store = FrameStore(budget_bytes=100)
+    a = np.full((8, 8, 3), 7, np.uint8)
+    store.put(1, a)
+    store.put(2, a + 1)
+    assert len(store) == 2 and store._files  # noqa: SLF001 - the second frame went to disk
+    assert np.array_equal(store.get(2), a + 1)
+    folder = store._folder  # noqa: SLF001
+    store.close()
+    assert not folder.exists()
+
+
+def test_an_image_method_runs_over_a_frame_range_only(datasets):
+    doc = read(datasets / "video" / "bench" / "carphone_pristine.mp4")
+    reports = []
+    result = run_repair(
+        doc, "denoise", method="denoise-nlmeans", frames=[3, 4, 5], sigma=15, on_progress=reports.append
+    )
+    assert result.rebuilt() == [3, 4, 5]
+    assert result.provenance[-1].task == "denoise"
+    before, after = doc.window(2, 7), result.window(2, 7)
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[4], after[4])
+    assert not np.array_equal(before[1], after[1])
+    assert any("frame 2/3" in r.message for r in reports)
