@@ -5,6 +5,7 @@
     lacuna info FILE|FOLDER     what was read
     lacuna models               the repair methods
     lacuna repair IN -o OUT     repair a file
+    lacuna batch DIR -o OUT     repair a folder tree (resumable)
     lacuna bench TASK ...       benchmark protocols (core.bench.<task>)
     lacuna train TASK ...       train shipped or fine-tuned weights (core.train)
 
@@ -74,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")
     p.add_argument("--json", action="store_true")
 
+    from core.batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
+
     p = sub.add_parser("bench", help="run a benchmark protocol: lacuna bench TASK --help")
     p.add_argument("task")
     p.add_argument("args", nargs=argparse.REMAINDER)
@@ -118,6 +123,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from core.repair_cli import repair_command
 
         return repair_command(args)
+    if args.command == "batch":
+        from core.batch.cli import batch_command
+
+        return batch_command(args)
     if args.command == "bench":
         module = _task_module("core.bench", args.task)
         return module.main(args.args)

@@ -13,6 +13,7 @@ from core.methods.registry import Method, MethodCard, Param, all_methods, regist
 FAMILIES = (
     "denoise",
     "denoise_sure",
+    "denoise_bilateral",
     "upscale",
     "dejpeg",
     "inpaint",

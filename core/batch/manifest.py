@@ -1,0 +1,202 @@
+"""The batch manifest: one SQLite file in the output folder, the single source of truth of a batch.
+
+It records what the batch does (input folder, recipes) and, per item, its state, method, parameters,
+output, time, attempts and error. Every change is one transaction in WAL mode with full sync, so a
+kill -9 at any moment leaves the last committed state: an item is marked done only after its output
+was moved into place, and items found "running" when a batch starts again were in flight when the
+last run died; they are done again. The CLI and the desktop open the same file, so either resumes a
+batch the other started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from core.batch.items import Item
+from core.batch.worker import DONE, FAILED, PENDING, SKIPPED, Outcome
+from core.errors import LacunaError
+
+FILE_NAME = "lacuna-batch.sqlite"
+RUNNING = "running"
+STATES = (PENDING, RUNNING, DONE, FAILED, SKIPPED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batch (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    method TEXT NOT NULL DEFAULT '',
+    params TEXT NOT NULL DEFAULT '{}',
+    output TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started REAL,
+    finished REAL,
+    seconds REAL,
+    worker TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS items_state ON items (state);
+"""
+
+
+class ManifestMismatch(LacunaError):
+    """The output folder holds a batch that does something else."""
+
+
+def manifest_path(output_dir: Path) -> Path:
+    return Path(output_dir) / FILE_NAME
+
+
+class Manifest:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        with self.transaction():
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self.db.execute(statement)
+
+    @classmethod
+    def open(cls, output_dir: Path) -> Manifest:
+        return cls(manifest_path(output_dir))
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- what the batch does -------------------------------------------------------------------
+
+    def description(self) -> dict[str, Any]:
+        return {row["key"]: json.loads(row["value"]) for row in self.db.execute("SELECT * FROM batch")}
+
+    def bind(self, description: dict[str, Any]) -> None:
+        """Record what this batch does, or check that it is what the folder's batch already does."""
+        known = self.description()
+        if not known:
+            with self.transaction():
+                self.db.executemany(
+                    "INSERT INTO batch (key, value) VALUES (?, ?)",
+                    [(k, json.dumps(v, sort_keys=True)) for k, v in description.items()],
+                )
+            return
+        wanted = json.loads(json.dumps(description, sort_keys=True))
+        for key, value in wanted.items():
+            if known.get(key) != value:
+                raise ManifestMismatch(
+                    f"{self.path.parent} holds a batch with other {key} settings; resume it with the"
+                    " same command, or choose another output folder"
+                )
+
+    # --- items ---------------------------------------------------------------------------------
+
+    def add(self, items: Iterable[Item]) -> int:
+        """Add items not seen before as pending; returns how many were new."""
+        rows = [(item.key, item.kind, str(item.source)) for item in items]
+        with self.transaction():
+            before = self.db.total_changes
+            self.db.executemany("INSERT OR IGNORE INTO items (key, kind, source) VALUES (?, ?, ?)", rows)
+            return self.db.total_changes - before
+
+    def recover(self) -> int:
+        """Items left running by a run that died go back to pending; returns how many."""
+        with self.transaction():
+            return self.db.execute("UPDATE items SET state = ? WHERE state = ?", (PENDING, RUNNING)).rowcount
+
+    def todo(self, retry_failed: bool = True) -> list[sqlite3.Row]:
+        states = (PENDING, FAILED) if retry_failed else (PENDING,)
+        marks = ",".join("?" * len(states))
+        return self.db.execute(
+            f"SELECT * FROM items WHERE state IN ({marks}) ORDER BY key", states
+        ).fetchall()
+
+    def mark_running(self, key: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state = ?, attempts = attempts + 1, started = ?, error = '' WHERE key = ?",
+                (RUNNING, time.time(), key),
+            )
+
+    def record(self, outcome: Outcome) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state = ?, method = ?, params = ?, output = ?, error = ?, finished = ?,"
+                " seconds = ?, worker = ? WHERE key = ?",
+                (
+                    outcome.state,
+                    outcome.method,
+                    json.dumps(outcome.params, sort_keys=True, default=str),
+                    outcome.output,
+                    outcome.error,
+                    time.time(),
+                    outcome.seconds,
+                    outcome.worker,
+                    outcome.key,
+                ),
+            )
+
+    def mark_skipped(self, key: str, reason: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state = ?, error = ?, finished = ? WHERE key = ?",
+                (SKIPPED, reason, time.time(), key),
+            )
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
+        return {state: int(found.get(state, 0)) for state in STATES}
+
+    def items(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM items ORDER BY key").fetchall()
+
+    def failures(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM items WHERE state = ? ORDER BY key", (FAILED,)).fetchall()
+
+
+@contextlib.contextmanager
+def exclusive(output_dir: Path) -> Iterator[None]:
+    """One batch at a time writes into an output folder. The lock is the operating system's, so it
+    goes with the process that held it, kill -9 included."""
+    handle = open(Path(output_dir) / f"{FILE_NAME}.lock", "a+b")
+    try:
+        if not _try_lock(handle):
+            raise LacunaError(f"{output_dir}: another batch is writing into this folder right now")
+        yield
+    finally:
+        handle.close()
+
+
+def _try_lock(handle) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False

@@ -1,0 +1,98 @@
+"""How a batch reports while it runs: a rich progress bar (items/s, ETA), nothing (quiet), or one JSON
+line per item (for scripts). Every reporter ends with the closing summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from core.batch.worker import FAILED, Outcome
+
+
+class QuietReporter:
+    """The closing summary only."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr
+
+    def start(self, total: int, todo: int) -> None:
+        pass
+
+    def item(self, outcome: Outcome) -> None:
+        pass
+
+    def finish(self, summary: Any) -> None:
+        self.stream.write(summary.text() + "\n")
+        self.stream.flush()
+
+
+class JsonReporter:
+    """One JSON object per line: each finished item, then the summary (`"summary": true`)."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stdout
+
+    def _line(self, data: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(data, default=str) + "\n")
+        self.stream.flush()
+
+    def start(self, total: int, todo: int) -> None:
+        self._line({"event": "start", "items": total, "todo": todo})
+
+    def item(self, outcome: Outcome) -> None:
+        data = {"event": "item", **outcome.__dict__}
+        self._line(data)
+
+    def finish(self, summary: Any) -> None:
+        self._line({"event": "summary", **summary.as_dict()})
+
+
+class BarReporter(QuietReporter):
+    """One overall bar with items per second and time left; failures are printed above it."""
+
+    def __init__(self, stream: TextIO | None = None):
+        super().__init__(stream)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = Console(file=self.stream)
+        self.bar = Progress(
+            TextColumn("batch"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.task = None
+
+    def start(self, total: int, todo: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("batch", total=todo or 1, rate="")
+
+    def item(self, outcome: Outcome) -> None:
+        if outcome.state == FAILED:
+            self.console.print(f"failed: {outcome.key}: {outcome.error}", markup=False, highlight=False)
+        self.bar.advance(self.task)
+        speed = self.bar.tasks[0].speed
+        self.bar.update(self.task, rate=f"{speed:.2f} items/s" if speed else "")
+
+    def finish(self, summary: Any) -> None:
+        self.bar.stop()
+        super().finish(summary)
+
+
+def reporter_for(quiet: bool = False, as_json: bool = False):
+    if as_json:
+        return JsonReporter()
+    return QuietReporter() if quiet else BarReporter()

@@ -1,0 +1,70 @@
+"""What a batch does to each kind of item: the task, method and parameters, chosen once up front.
+
+A batch may name several tasks (`--task denoise --task fill-gap`): each item gets the first task
+whose method works on its kind (image methods on photos and scans, volume methods on scans, audio
+methods on recordings). Everything is checked before the first item runs, so a typo in a parameter
+fails the command at once instead of failing 50,000 items one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import MethodError
+
+# The item kinds (from `items.KINDS`) that a method's `operates_on` applies to.
+APPLIES_TO = {
+    "image": ("image", "dicom", "nifti"),
+    "volume": ("dicom", "nifti"),
+    "audio": ("audio",),
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    task: str
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)  # as given (the card resolves defaults)
+    detect: bool = False  # find what to repair (audio: clicks and dropouts) instead of a mask
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
+
+
+def make_recipes(
+    tasks: Sequence[str],
+    methods: Sequence[str] = (),
+    params: dict[str, Any] | None = None,
+    detect: bool = False,
+) -> dict[str, Recipe]:
+    """Item kind -> Recipe. Raises MethodError for an unknown task, method or parameter."""
+    from core.methods import default_method, get_method
+
+    if not tasks:
+        raise MethodError("name at least one --task")
+    params = dict(params or {})
+    explicit = {get_method(m).card.task: get_method(m).card for m in methods}
+    for task, card in explicit.items():
+        if task not in tasks:
+            raise MethodError(f"method {card.id!r} is for task {task!r}; add --task {task}")
+    cards = [explicit.get(task) or default_method(task).card for task in tasks]
+    unused = set(params) - {p.name for card in cards for p in card.params}
+    if unused:
+        names = ", ".join(c.id for c in cards)
+        raise MethodError(f"no chosen method ({names}) has a parameter {', '.join(sorted(unused))}")
+    recipes: dict[str, Recipe] = {}
+    for card in cards:
+        if not card.available:
+            raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
+        own = {k: v for k, v in params.items() if k in {p.name for p in card.params}}
+        card.resolve_params(own)  # check values now
+        if card.needs_mask and not (detect and card.operates_on == "audio"):
+            raise MethodError(
+                f"method {card.id!r} needs to know what to repair: a batch can only find it with --detect"
+                " on audio"
+            )
+        for kind in APPLIES_TO[card.operates_on]:
+            recipes.setdefault(kind, Recipe(card.task, card.id, own, detect))
+    return recipes

@@ -1,0 +1,198 @@
+"""A batch run: walk the input tree, bring the manifest up to date, hand the items still to do to an
+engine, and record each outcome as it arrives. The manifest is written by this process only; workers
+(local or on a cluster) just repair and report back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.batch.items import Item, find_items
+from core.batch.manifest import Manifest, exclusive, manifest_path
+from core.batch.recipe import Recipe, make_recipes
+from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions
+from core.errors import LacunaError
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """What a batch does: the same request resumes the same batch."""
+
+    input_dir: Path
+    output_dir: Path
+    tasks: tuple[str, ...]
+    methods: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    detect: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def recipes(self) -> dict[str, Recipe]:
+        return make_recipes(self.tasks, self.methods, self.params, self.detect)
+
+    def description(self) -> dict[str, Any]:
+        return {
+            "input": str(Path(self.input_dir).resolve()),
+            "recipes": {kind: r.as_dict() for kind, r in sorted(self.recipes().items())},
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+        }
+
+
+@dataclass
+class Summary:
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0  # done by an earlier run, not for any task given, or nothing to repair
+    done_before: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    manifest: str = ""
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return (self.succeeded + self.failed) / self.seconds if self.seconds > 0 else 0.0
+
+    def text(self) -> str:
+        head = "batch cancelled" if self.cancelled else "batch"
+        lines = [
+            f"{head}: {self.succeeded} succeeded, {self.failed} failed, {self.skipped} skipped"
+            f" ({self.done_before} done before) in {self.seconds:.1f} s ({self.rate:.2f} items/s);"
+            f" manifest {self.manifest}"
+        ]
+        lines += [f"  failed: {key}: {error}" for key, error in self.failures[:20]]
+        if len(self.failures) > 20:
+            lines.append(f"  ... and {len(self.failures) - 20} more (see the manifest)")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "done_before": self.done_before,
+            "seconds": round(self.seconds, 3),
+            "items_per_second": round(self.rate, 3),
+            "cancelled": self.cancelled,
+            "manifest": self.manifest,
+            "failures": [{"key": k, "error": e} for k, e in self.failures],
+        }
+
+
+def check_folders(input_dir: Path, output_dir: Path) -> None:
+    if not input_dir.is_dir():
+        raise LacunaError(f"{input_dir}: not a folder (a batch repairs a folder tree)")
+    if input_dir.resolve() == output_dir.resolve():
+        raise LacunaError(f"{output_dir}: the output folder must not be the input folder")
+
+
+def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
+    """The recipes and the items a batch would work on (for --dry-run)."""
+    check_folders(Path(request.input_dir), Path(request.output_dir))
+    recipes = request.recipes()
+    items = list(find_items(request.input_dir, request.include, request.exclude, [request.output_dir]))
+    return recipes, items
+
+
+class Batch:
+    """Run with `run()`; `cancel()` (from another thread) stops handing out items and stops the ones
+    in flight; they stay to do, for the next run."""
+
+    def __init__(
+        self,
+        request: BatchRequest,
+        options: RunOptions | None = None,
+        workers: int = 1,
+        scheduler: str | None = None,
+        reporter: Any = None,
+        retry_failed: bool = True,
+    ):
+        from core.batch.progress import QuietReporter
+
+        self.request = request
+        self.options = options or RunOptions()
+        self.workers = max(1, int(workers))
+        self.scheduler = scheduler
+        self.reporter = reporter or QuietReporter()
+        self.retry_failed = retry_failed
+        self.stop = threading.Event()
+        self.engine: Any = None
+
+    def cancel(self) -> None:
+        self.stop.set()
+        if self.engine is not None:
+            self.engine.cancel()
+
+    def _engine(self):
+        if self.scheduler:
+            from core.batch.dask_engine import DaskEngine
+
+            return DaskEngine(self.scheduler, self.options, self.workers)
+        from core.batch.pool import InlineEngine, PoolEngine
+
+        if self.workers == 1:
+            return InlineEngine(self.options)
+        return PoolEngine(self.options, self.workers)
+
+    def run(self) -> Summary:
+        request = self.request
+        recipes, items = plan(request)
+        output_dir = Path(request.output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with exclusive(output_dir):
+            manifest = Manifest(manifest_path(output_dir))
+            try:
+                manifest.bind(request.description())
+                manifest.add(items)
+                manifest.recover()
+                summary = Summary(manifest=str(manifest.path))
+                summary.done_before = manifest.counts()[DONE]
+                jobs = self._jobs(manifest, recipes, summary)
+                self.reporter.start(len(items), len(jobs))
+                if jobs and not self.stop.is_set():
+                    self.engine = self._engine()
+                    try:
+                        for outcome in self.engine.run(
+                            jobs, lambda job: manifest.mark_running(job.key), self.stop
+                        ):
+                            self._record(manifest, outcome, summary)
+                    finally:
+                        self.engine.close()
+                manifest.recover()  # cancelled items in flight stay to do
+                summary.skipped = manifest.counts()[SKIPPED] + summary.done_before
+                summary.cancelled = self.stop.is_set()
+                summary.seconds = time.monotonic() - started
+            finally:
+                manifest.close()
+        self.reporter.finish(summary)
+        return summary
+
+    def _jobs(self, manifest: Manifest, recipes: dict[str, Recipe], summary: Summary) -> list[Job]:
+        jobs = []
+        for row in manifest.todo(self.retry_failed):
+            recipe = recipes.get(row["kind"])
+            if row["kind"] == "unreadable":
+                outcome = Outcome(row["key"], FAILED, error=f"{Path(row['source']).name}: cannot open it")
+                self._record(manifest, outcome, summary)
+            elif recipe is None:
+                manifest.mark_skipped(row["key"], f"no task given for {row['kind']} files")
+            else:
+                output_dir = str(Path(self.request.output_dir).resolve())
+                jobs.append(Job(row["key"], row["kind"], row["source"], output_dir, recipe))
+        return jobs
+
+    def _record(self, manifest: Manifest, outcome: Outcome, summary: Summary) -> None:
+        if outcome.state in (DONE, FAILED, SKIPPED):
+            manifest.record(outcome)
+        if outcome.state == DONE:
+            summary.succeeded += 1
+        elif outcome.state == FAILED:
+            summary.failed += 1
+            summary.failures.append((outcome.key, outcome.error))
+        self.reporter.item(outcome)

@@ -1,0 +1,163 @@
+"""What a worker process does with one item: read it, repair it with `core.repair`, write the result
+atomically into the mirrored output tree, and say how it went. Runs the same in a local pool process,
+in a Dask worker or in the calling process; it never touches the manifest (the caller records the
+outcome, after the output is safely in place).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from core.batch.recipe import Recipe
+from core.errors import CancelledError, LacunaError
+
+DONE, FAILED, SKIPPED, PENDING = "done", "failed", "skipped", "pending"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what to do): may differ between two runs of the same batch."""
+
+    device: str = "auto"
+    precision: str = "auto"
+    tile: int = 0
+    seed: int = 0
+    memory_limit_mb: int = 0  # 0: what the machine has free
+    threads: int = 0  # torch threads in this worker; 0 leaves torch's default
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    kind: str
+    source: str
+    output_dir: str
+    recipe: Recipe
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    state: str  # DONE, FAILED, SKIPPED, or PENDING when cancelled
+    output: str = ""
+    method: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str = ""
+    worker: str = ""
+
+
+_prepared_threads: int | None = None
+
+
+def prepare_process(threads: int) -> None:
+    """Give this process its share of the CPU threads (once; torch cannot change it later)."""
+    global _prepared_threads
+    if threads and _prepared_threads is None:
+        import torch
+
+        torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        import cv2
+
+        cv2.setNumThreads(threads)
+    _prepared_threads = threads
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def one_line(exc: BaseException) -> str:
+    if isinstance(exc, LacunaError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+def output_path(job: Job) -> Path:
+    """The output tree mirrors the input tree; names follow the one naming rule (`photo_denoise.png`)."""
+    from core.repair_cli import default_output
+
+    named = default_output(Path(job.source), job.recipe.task).name
+    return Path(job.output_dir) / PurePosixPath(job.key).parent / named
+
+
+def run_job(job: Job, options: RunOptions, cancel_event: Any = None) -> Outcome:
+    """Repair one item; never raises for a problem with the item (it becomes a FAILED outcome)."""
+    prepare_process(options.threads)
+    started = time.monotonic()
+    try:
+        state, output, params = _repair(job, options, cancel_event)
+        error = "" if state == DONE else output
+        output = output if state == DONE else ""
+    except CancelledError:
+        state, output, params, error = PENDING, "", {}, "cancelled"
+    except (Exception, MemoryError) as exc:  # noqa: BLE001 - one bad item must not stop the batch
+        state, output, params, error = FAILED, "", {}, one_line(exc)
+    return Outcome(
+        key=job.key,
+        state=state,
+        output=output,
+        method=job.recipe.method,
+        params=params,
+        seconds=round(time.monotonic() - started, 3),
+        error=error,
+        worker=worker_name(),
+    )
+
+
+def _context(options: RunOptions, cancel_event: Any):
+    from core.runtime.context import RunContext
+
+    ctx = RunContext(
+        device=options.device,
+        precision=options.precision,
+        seed=options.seed,
+        tile=options.tile,
+        memory_limit_mb=options.memory_limit_mb,
+    )
+    if cancel_event is not None:
+        ctx.cancel_event = cancel_event  # a multiprocessing.Event works the same way
+    return ctx
+
+
+def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, dict[str, Any]]:
+    """(state, output path or reason, resolved parameters)."""
+    from core.batch import large
+    from core.io import write
+    from core.repair import run_repair
+
+    recipe = job.recipe
+    source = Path(job.source)
+    target = output_path(job)
+    ctx = _context(options, cancel_event)
+    if job.kind == "image" and large.needs_tiles(source, options.memory_limit_mb):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written, params = large.repair_by_tiles(source, target, recipe, ctx)
+        return DONE, str(written), params
+
+    from core.io import read
+
+    document = read(source)
+    mask = None
+    if recipe.detect and getattr(document, "samples", None) is not None:
+        from core.audio.detect import detect
+
+        found = detect(document.samples, document.sample_rate)
+        if not found:
+            return SKIPPED, "nothing to repair: no clicks or dropouts found", {}
+        mask = [d.selection for d in found]
+    result = run_repair(document, recipe.task, method=recipe.method, mask=mask, ctx=ctx, **recipe.params)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A result left by an interrupted run is replaced (atomically): the manifest, not the file's
+    # presence, says what is done.
+    written = write(result, target, overwrite=True)
+    params = result.provenance[-1].params if result.provenance else {}
+    return DONE, str(written), params

@@ -1,0 +1,180 @@
+"""`lacuna batch` on a 200-file mixed archive: mirrored outputs, manifest, resume after kill -9."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CLI_RECIPE, RECIPE
+
+from core.batch import Batch, BatchRequest
+from core.batch.manifest import FILE_NAME
+from core.errors import LacunaError
+from core.io import read
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def outputs(root: Path) -> list[Path]:
+    """Result files and series folders (not sidecars, the manifest or hidden temporary files)."""
+    found = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in p.relative_to(root).parts) or FILE_NAME in p.name:
+            continue
+        if p.name.endswith(".lacuna.json") or "/head_ct_denoise/" in f"/{rel}":
+            continue
+        if p.is_file() or p.name == "head_ct_denoise":
+            found.append(p)
+    return found
+
+
+def states(output: Path) -> dict[str, sqlite3.Row]:
+    db = sqlite3.connect(f"file:{output / FILE_NAME}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        return {row["key"]: row for row in db.execute("SELECT * FROM items")}
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def reference(archive, tmp_path_factory):
+    """An uninterrupted run in this process (one worker)."""
+    before = tree_digest(archive)
+    output = tmp_path_factory.mktemp("reference") / "out"
+    summary = Batch(BatchRequest(archive, output, **RECIPE)).run()
+    return output, summary, before
+
+
+def test_archive_is_repaired_into_a_mirrored_tree_and_the_originals_are_untouched(archive, reference):
+    output, summary, before = reference
+    assert tree_digest(archive) == before
+    # 160 images, one CT series and 8 recordings with a click; 3 clean recordings; 1 truncated PNG
+    assert (summary.succeeded, summary.failed, summary.skipped) == (169, 1, 3)
+    assert summary.failures == [("photos/broken.png", summary.failures[0][1])]
+    assert "truncated" in summary.failures[0][1] and "\n" not in summary.failures[0][1]
+
+    rows = states(output)
+    assert rows["photos/broken.png"]["state"] == "failed"
+    assert rows["tapes/" + sorted(p.name for p in (archive / "tapes").iterdir())[-1]]["state"] == "skipped"
+    assert rows["scans/head_ct"]["state"] == "done" and rows["scans/head_ct"]["method"] == "denoise-bilateral"
+    assert json.loads(rows["photos/gray/roll0/g000.png"]["params"])["sigma"] == 10.0
+
+    source = read(archive / "photos" / "gray" / "roll0" / "g000.png")
+    result = read(output / "photos" / "gray" / "roll0" / "g000_denoise.png")
+    assert result.pixels.shape == source.pixels.shape
+    assert not np.array_equal(result.pixels, source.pixels)
+    assert (output / "photos" / "color" / "box0" / "c004_denoise.jpg").is_file()
+    assert (output / "photos" / "gray" / "roll3" / "g003_denoise.tif").is_file()
+    series = read(output / "scans" / "head_ct_denoise")
+    assert series.pixels.shape == read(archive / "scans" / "head_ct").pixels.shape
+    sidecar = json.loads((output / "tapes" / "0_yweweler_0_fill-gap.wav.lacuna.json").read_text())
+    assert sidecar["steps"][-1]["method"] == "fill-gap-ar"
+
+
+def test_a_rerun_skips_what_is_done_and_retries_only_the_failure(archive, reference, tmp_path):
+    output, _, _ = reference
+    summary = Batch(BatchRequest(archive, output, **RECIPE)).run()
+    assert (summary.succeeded, summary.failed, summary.done_before) == (0, 1, 169)
+    attempts = {key: row["attempts"] for key, row in states(output).items()}
+    assert attempts.pop("photos/broken.png") == 2
+    assert set(attempts.values()) == {1}
+
+
+def test_another_recipe_into_the_same_output_folder_is_refused(archive, reference):
+    output, _, _ = reference
+    with pytest.raises(LacunaError, match="another output folder"):
+        Batch(BatchRequest(archive, output, tasks=("denoise",))).run()
+
+
+def test_kill_9_mid_run_loses_nothing_and_redoes_at_most_the_items_in_flight(archive, reference, tmp_path):
+    reference_output = reference[0]
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "core.cli", "batch", str(archive), "-o", str(output), *CLI_RECIPE]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.Popen(
+        [*command, "--workers", "2", "--quiet"], cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while run.poll() is None:
+            time.sleep(0.02)
+            try:
+                done = [r for r in states(output).values() if r["state"] == "done"]
+            except sqlite3.OperationalError:
+                continue  # the manifest is not made yet
+            if len(done) >= 40:
+                break
+        assert run.poll() is None, "the batch ended before it could be killed"
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # the whole batch: the command and its worker processes
+        run.wait()
+
+    killed = states(output)
+    in_flight = {key for key, row in killed.items() if row["state"] == "running"}
+    assert 1 <= len(in_flight) <= 2  # one item per worker
+    assert any(row["state"] == "pending" for row in killed.values())
+
+    rerun = subprocess.run(
+        [*command, "--workers", "1", "--json"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert rerun.returncode == 1, rerun.stderr  # the truncated PNG still fails
+    summary = json.loads(rerun.stdout.strip().splitlines()[-1])
+    assert summary["done_before"] >= 40 and summary["failed"] == 1
+
+    final = states(output)
+    assert {key: row["state"] for key, row in final.items()} == {
+        key: row["state"] for key, row in states(reference_output).items()
+    }
+    twice = {key for key, row in final.items() if row["attempts"] > 1}
+    assert twice <= in_flight | {"photos/broken.png"}
+
+    ours = outputs(output)
+    assert [p.relative_to(output) for p in ours] == [
+        p.relative_to(reference_output) for p in outputs(reference_output)
+    ]
+    for path in ours:
+        mine, theirs = read(path), read(reference_output / path.relative_to(output))
+        data = "samples" if hasattr(mine, "samples") else "pixels"
+        assert np.array_equal(getattr(mine, data), getattr(theirs, data)), path
+
+
+def test_dry_run_lists_the_items_and_writes_nothing(archive, tmp_path):
+    output = tmp_path / "out"
+    command = [sys.executable, "-m", "core.cli", "batch", str(archive), "-o", str(output), *CLI_RECIPE]
+    listed = subprocess.run(
+        [*command, "--dry-run", "--json"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    items = {row["key"]: row for row in json.loads(listed.stdout)["items"]}
+    assert len(items) == 160 + 1 + 11 + 1
+    assert items["scans/head_ct"]["kind"] == "dicom"
+    assert items["tapes/0_yweweler_0.wav"]["action"] == "fill-gap with fill-gap-ar"
+    assert not output.exists()
+
+
+def test_include_and_exclude_globs_choose_the_items(archive, tmp_path):
+    from core.batch.items import find_items
+
+    found = [i.key for i in find_items(archive, include=["*.tif"], exclude=["roll3/*", "*/roll3/*"])]
+    assert found == []
+    found = [i.key for i in find_items(archive, include=["photos/gray/*"], exclude=["*.png"])]
+    assert found and all(key.endswith(".tif") for key in found)
+    assert len(found) == 20
