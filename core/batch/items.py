@@ -1,5 +1,5 @@
-"""Walking an input tree into batch items: each image, NIfTI file and audio file is one item, and so
-is each folder holding DICOM files (the series is read as a whole).
+"""Walking an input tree into batch items: each image, NIfTI, audio and video file is one item, and
+so is each folder holding DICOM files (the series is read as a whole).
 
 An item's key is its path relative to the input folder (POSIX form): it names the item in the
 manifest and, re-rooted in the output folder, where its result goes.
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-# What a file is, as the readers tell it: "image", "dicom", "nifti", "audio", or "" (not ours).
-KINDS = ("image", "dicom", "nifti", "audio")
+# What a file is, as the readers tell it: "image", "dicom", "nifti", "audio", "video", or "" (not ours).
+KINDS = ("image", "dicom", "nifti", "audio", "video")
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from core.errors import MethodError
 
 # The item kinds (from `items.KINDS`) that a method's `operates_on` applies to.
 APPLIES_TO = {
-    "image": ("image", "dicom", "nifti"),
+    "image": ("image", "dicom", "nifti", "video"),  # a video's frames go through image methods
     "volume": ("dicom", "nifti"),
     "audio": ("audio",),
+    "video": ("video",),
 }
 
 

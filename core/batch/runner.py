@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ class Batch:
         self.retry_failed = retry_failed
         self.stop = threading.Event()
         self.engine: Any = None
+        self.total = self.todo = 0
 
     def cancel(self) -> None:
         self.stop.set()
@@ -140,6 +142,20 @@ class Batch:
         return PoolEngine(self.options, self.workers)
 
     def run(self) -> Summary:
+        """Run to the end, reporting each item; returns the closing summary."""
+        steps = self.steps()
+        while True:
+            try:
+                self.reporter.item(next(steps))
+            except StopIteration as stop:
+                summary = stop.value
+                break
+        self.reporter.finish(summary)
+        return summary
+
+    def steps(self) -> Generator[Outcome, None, Summary]:
+        """The run as a generator: yields each item's outcome as it is recorded, returns the summary.
+        `self.total` and `self.todo` are known once the first outcome is yielded."""
         request = self.request
         recipes, items = plan(request)
         output_dir = Path(request.output_dir)
@@ -153,15 +169,17 @@ class Batch:
                 manifest.recover()
                 summary = Summary(manifest=str(manifest.path))
                 summary.done_before = manifest.counts()[DONE]
-                jobs = self._jobs(manifest, recipes, summary)
-                self.reporter.start(len(items), len(jobs))
+                jobs, failed = self._jobs(manifest, recipes)
+                self.total, self.todo = len(items), len(jobs) + len(failed)
+                self.reporter.start(self.total, self.todo)
+                for outcome in failed:
+                    yield self._record(manifest, outcome, summary)
                 if jobs and not self.stop.is_set():
                     self.engine = self._engine()
                     try:
-                        for outcome in self.engine.run(
-                            jobs, lambda job: manifest.mark_running(job.key), self.stop
-                        ):
-                            self._record(manifest, outcome, summary)
+                        started_job = lambda job: manifest.mark_running(job.key)  # noqa: E731
+                        for outcome in self.engine.run(jobs, started_job, self.stop):
+                            yield self._record(manifest, outcome, summary)
                     finally:
                         self.engine.close()
                 manifest.recover()  # cancelled items in flight stay to do
@@ -170,24 +188,25 @@ class Batch:
                 summary.seconds = time.monotonic() - started
             finally:
                 manifest.close()
-        self.reporter.finish(summary)
         return summary
 
-    def _jobs(self, manifest: Manifest, recipes: dict[str, Recipe], summary: Summary) -> list[Job]:
-        jobs = []
+    def _jobs(self, manifest: Manifest, recipes: dict[str, Recipe]) -> tuple[list[Job], list[Outcome]]:
+        """The jobs to hand out, and the outcomes known without running (files that cannot be opened)."""
+        jobs, failed = [], []
+        output_dir = str(Path(self.request.output_dir).resolve())
         for row in manifest.todo(self.retry_failed):
             recipe = recipes.get(row["kind"])
             if row["kind"] == "unreadable":
-                outcome = Outcome(row["key"], FAILED, error=f"{Path(row['source']).name}: cannot open it")
-                self._record(manifest, outcome, summary)
+                failed.append(
+                    Outcome(row["key"], FAILED, error=f"{Path(row['source']).name}: cannot open it")
+                )
             elif recipe is None:
                 manifest.mark_skipped(row["key"], f"no task given for {row['kind']} files")
             else:
-                output_dir = str(Path(self.request.output_dir).resolve())
                 jobs.append(Job(row["key"], row["kind"], row["source"], output_dir, recipe))
-        return jobs
+        return jobs, failed
 
-    def _record(self, manifest: Manifest, outcome: Outcome, summary: Summary) -> None:
+    def _record(self, manifest: Manifest, outcome: Outcome, summary: Summary) -> Outcome:
         if outcome.state in (DONE, FAILED, SKIPPED):
             manifest.record(outcome)
         if outcome.state == DONE:
@@ -195,4 +214,4 @@ class Batch:
         elif outcome.state == FAILED:
             summary.failed += 1
             summary.failures.append((outcome.key, outcome.error))
-        self.reporter.item(outcome)
+        return outcome

@@ -6,6 +6,7 @@ series, 11 spoken-digit recordings (8 with a click added, 3 clean) and one trunc
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 import soundfile as sf
 import tifffile
 from PIL import Image
+
+from core.batch import Batch, BatchRequest
 
 CROP = 32
 RECIPE = dict(
@@ -74,3 +77,20 @@ def archive(tmp_path_factory, datasets) -> Path:
     root = build_archive(tmp_path_factory.mktemp("archive") / "archive", datasets)
     assert sum(1 for p in root.rglob("*") if p.is_file()) == 200
     return root
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def reference(archive, tmp_path_factory):
+    """An uninterrupted run in this process (one worker)."""
+    before = tree_digest(archive)
+    output = tmp_path_factory.mktemp("reference") / "out"
+    summary = Batch(BatchRequest(archive, output, **RECIPE)).run()
+    return output, summary, before

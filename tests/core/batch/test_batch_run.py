@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CLI_RECIPE, RECIPE
+from conftest import CLI_RECIPE, RECIPE, tree_digest
 
 from core.batch import Batch, BatchRequest
 from core.batch.manifest import FILE_NAME
@@ -22,14 +21,6 @@ from core.errors import LacunaError
 from core.io import read
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def outputs(root: Path) -> list[Path]:
@@ -53,15 +44,6 @@ def states(output: Path) -> dict[str, sqlite3.Row]:
         return {row["key"]: row for row in db.execute("SELECT * FROM items")}
     finally:
         db.close()
-
-
-@pytest.fixture(scope="module")
-def reference(archive, tmp_path_factory):
-    """An uninterrupted run in this process (one worker)."""
-    before = tree_digest(archive)
-    output = tmp_path_factory.mktemp("reference") / "out"
-    summary = Batch(BatchRequest(archive, output, **RECIPE)).run()
-    return output, summary, before
 
 
 def test_archive_is_repaired_into_a_mirrored_tree_and_the_originals_are_untouched(archive, reference):
