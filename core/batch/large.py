@@ -41,7 +41,7 @@ def memory_budget(memory_limit_mb: int = 0) -> int:
 
 
 def _gb(n: int) -> str:
-    return f"{n / 1e9:.1f} GB"
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
 def _header(path: Path) -> tuple[int, int, int, str]:
