@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RECIPE
+from batch_archive import RECIPE
 
 from core.batch import Batch, BatchRequest
 from core.batch.manifest import FILE_NAME

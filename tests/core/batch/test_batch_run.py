@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CLI_RECIPE, RECIPE, tree_digest
+from batch_archive import CLI_RECIPE, RECIPE, tree_digest
 
 from core.batch import Batch, BatchRequest
 from core.batch.manifest import FILE_NAME
