@@ -27,7 +27,7 @@ APPLIES_TO = {
 class Recipe:
     task: str
     method: str
-    params: dict[str, Any] = field(default_factory=dict)  # as given (the card resolves defaults)
+    params: dict[str, Any] = field(default_factory=dict)  # resolved by the method's card
     detect: bool = False  # find what to repair (audio: clicks and dropouts) instead of a mask
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,8 +59,9 @@ def make_recipes(
     for card in cards:
         if not card.available:
             raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
-        own = {k: v for k, v in params.items() if k in {p.name for p in card.params}}
-        card.resolve_params(own)  # check values now
+        # Resolved (converted, defaults filled in), so the CLI's "--param sigma=10" and the app's 10.0
+        # describe the same batch in the manifest.
+        own = card.resolve_params({k: v for k, v in params.items() if k in {p.name for p in card.params}})
         if card.needs_mask and not (detect and card.operates_on == "audio"):
             raise MethodError(
                 f"method {card.id!r} needs to know what to repair: a batch can only find it with --detect"

@@ -160,3 +160,29 @@ def test_include_and_exclude_globs_choose_the_items(archive, tmp_path):
     found = [i.key for i in find_items(archive, include=["photos/gray/*"], exclude=["*.png"])]
     assert found and all(key.endswith(".tif") for key in found)
     assert len(found) == 20
+
+
+def test_cancel_stops_the_batch_and_leaves_the_rest_to_do(archive, tmp_path):
+    request = BatchRequest(archive, tmp_path / "out", include=("photos/color/*",), **RECIPE)
+
+    class CancelAfterFive:
+        def __init__(self):
+            self.seen = 0
+
+        def start(self, total, todo):
+            assert (total, todo) == (80, 80)
+
+        def item(self, outcome):
+            self.seen += 1
+            if self.seen == 5:
+                batch.cancel()
+
+        def finish(self, summary):
+            pass
+
+    batch = Batch(request, reporter=CancelAfterFive())
+    summary = batch.run()
+    assert summary.cancelled and summary.succeeded == 5
+    assert sorted(row["state"] for row in states(tmp_path / "out").values()).count("pending") == 75
+    resumed = Batch(request).run()
+    assert (resumed.succeeded, resumed.done_before, resumed.cancelled) == (75, 5, False)

@@ -1,0 +1,256 @@
+"""File → Batch Repair…: a folder, a method with its parameters (the same picker and cards as for one
+file), an output folder; a queue with each item's state, overall progress and cancel.
+
+The batch is `core.batch` with the manifest in the output folder, so a batch started here resumes from
+`lacuna batch` with the same folders and method, and the other way round.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.batch import Batch, BatchRequest, RunOptions, plan
+from core.errors import LacunaError
+from desktop.batch.thread import BatchThread
+from desktop.widgets.method_picker import MethodPicker
+
+KINDS = {"image": "Images and scans", "audio": "Recordings"}
+STATE_TEXT = {
+    "done": "done",
+    "failed": "failed",
+    "skipped": "skipped",
+    "pending": "to do",
+    "running": "running",
+}
+
+
+class BatchDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None, folder: str | Path | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Batch Repair")
+        self.resize(980, 640)
+        self.thread: BatchThread | None = None
+        self.summary: Any = None
+        self.rows: dict[str, int] = {}
+        self.started_at = 0.0
+
+        self.input_edit, input_row = self._folder_row("Folder to repair")
+        self.output_edit, output_row = self._folder_row("Output folder")
+        self.input_edit.editingFinished.connect(self._suggest_output)
+        self.kind = QComboBox()
+        for key, title in KINDS.items():
+            self.kind.addItem(title, key)
+        self.kind.currentIndexChanged.connect(self._fill_picker)
+        self.detect = QCheckBox("Find the clicks and dropouts to fill")
+        self.workers = QSpinBox()
+        self.workers.setRange(1, 64)
+        self.workers.setToolTip("Worker processes (one per GPU; on a CPU each gets a share of the cores)")
+        form = QFormLayout()
+        form.addRow("Input", input_row)
+        form.addRow("Output", output_row)
+        form.addRow("Files", self.kind)
+        form.addRow("", self.detect)
+        form.addRow("Workers", self.workers)
+
+        self.picker = MethodPicker()
+        self.picker.run_button.setText("Start Batch")
+        self.picker.run_requested.connect(self._start)
+        self.picker.tree.currentItemChanged.connect(lambda *_: self.picker.limit_to_mask.setVisible(False))
+
+        self.queue = QTableWidget(0, 3)
+        self.queue.setHorizontalHeaderLabels(["Item", "State", "Note"])
+        self.queue.verticalHeader().setVisible(False)
+        self.queue.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        header = self.queue.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.progress = QProgressBar()
+        self.status = QLabel("Choose a folder, a method and an output folder.")
+        self.status.setWordWrap(True)
+        self.cancel_button = QPushButton("Cancel Batch")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(form)
+        left_layout.addWidget(self.picker, 1)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.queue)
+        splitter.setStretchFactor(1, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.progress)
+        layout.addLayout(buttons)
+
+        self._fill_picker()
+        if folder:
+            self.input_edit.setText(str(folder))
+            self._suggest_output()
+
+    # --- choosing ---
+
+    def _folder_row(self, title: str) -> tuple[QLineEdit, QWidget]:
+        edit = QLineEdit()
+        browse = QPushButton("Browse…")
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        layout.addWidget(browse)
+
+        def choose() -> None:
+            folder = QFileDialog.getExistingDirectory(self, title, edit.text())
+            if folder:
+                edit.setText(folder)
+                edit.editingFinished.emit()
+
+        browse.clicked.connect(choose)
+        return edit, row
+
+    def _suggest_output(self) -> None:
+        source = self.input_edit.text().strip()
+        if source and not self.output_edit.text().strip():
+            self.output_edit.setText(str(Path(source).with_name(Path(source).name + "_repaired")))
+
+    def _fill_picker(self) -> None:
+        from core.methods import methods
+
+        kind = self.kind.currentData()
+        self.picker.set_cards(methods(), volume=True, kind=kind)
+        self.detect.setVisible(kind == "audio")
+        self.picker.limit_to_mask.setVisible(False)
+
+    def request(self, task: str, method: str, params: dict[str, Any]) -> BatchRequest:
+        return BatchRequest(
+            input_dir=Path(self.input_edit.text().strip()),
+            output_dir=Path(self.output_edit.text().strip()),
+            tasks=(task,),
+            methods=(method,),
+            params=params,
+            detect=self.detect.isChecked() and self.kind.currentData() == "audio",
+        )
+
+    # --- running ---
+
+    def _start(self, task: str, method: str, params: dict, _options: dict) -> None:
+        if self.running:
+            return
+        if not self.input_edit.text().strip() or not self.output_edit.text().strip():
+            self.status.setText("Choose the folder to repair and an output folder.")
+            return
+        request = self.request(task, method, params)
+        try:
+            recipes, items = plan(request)
+        except LacunaError as exc:
+            self.status.setText(str(exc))
+            return
+        self._fill_queue(items, recipes, request.output_dir)
+        batch = Batch(request, RunOptions(), workers=self.workers.value())
+        self.thread = BatchThread(batch, self)
+        self.thread.began.connect(self._began)
+        self.thread.item_finished.connect(self._item_finished)
+        self.thread.ended.connect(self._ended)
+        self.thread.failed.connect(self._failed)
+        self.summary = None
+        self.started_at = time.monotonic()
+        self.picker.set_busy(True)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Starting…")
+        self.thread.start()
+
+    def _fill_queue(self, items: list, recipes: dict, output_dir: Path) -> None:
+        from core.batch.manifest import Manifest, manifest_path
+
+        known: dict[str, tuple[str, str]] = {}
+        if manifest_path(output_dir).exists():
+            manifest = Manifest(manifest_path(output_dir))
+            known = {row["key"]: (row["state"], row["error"]) for row in manifest.items()}
+            manifest.close()
+        self.queue.setRowCount(len(items))
+        self.rows = {}
+        for row, item in enumerate(items):
+            state, note = known.get(item.key, ("pending", ""))
+            if item.kind not in recipes:
+                state, note = "skipped", f"no task chosen for {item.kind} files"
+            self.rows[item.key] = row
+            self.queue.setItem(row, 0, QTableWidgetItem(item.key))
+            self.queue.setItem(row, 1, QTableWidgetItem(STATE_TEXT.get(state, state)))
+            self.queue.setItem(row, 2, QTableWidgetItem(note))
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.isRunning()
+
+    def _began(self, total: int, todo: int) -> None:
+        self.progress.setRange(0, max(todo, 1))
+        self.progress.setValue(0)
+        self.status.setText(f"{todo} of {total} items to do.")
+
+    def _item_finished(self, outcome) -> None:
+        row = self.rows.get(outcome.key)
+        if row is not None:
+            self.queue.item(row, 1).setText(STATE_TEXT.get(outcome.state, outcome.state))
+            self.queue.item(row, 2).setText(outcome.error or Path(outcome.output).name)
+            self.queue.scrollToItem(self.queue.item(row, 0))
+        self.progress.setValue(self.progress.value() + 1)
+        done, total = self.progress.value(), self.progress.maximum()
+        elapsed = time.monotonic() - self.started_at
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
+        self.status.setText(f"{done} of {total} items, {rate:.2f} items/s{eta}.")
+
+    def _ended(self, summary) -> None:
+        self.summary = summary
+        self.status.setText(summary.text().splitlines()[0])
+        self._idle()
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(message)
+        self._idle()
+
+    def _idle(self) -> None:
+        self.picker.set_busy(False)
+        self.cancel_button.setEnabled(False)
+
+    def cancel(self) -> None:
+        if self.running:
+            self.thread.cancel()
+            self.status.setText("Cancelling: the items in flight stop; the rest stay to do.")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.running:
+            self.thread.cancel()
+            self.thread.wait()
+        super().closeEvent(event)

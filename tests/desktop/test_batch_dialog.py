@@ -1,0 +1,74 @@
+"""The batch dialog: repairs a folder with the picked method, shows each item's state, cancels, and
+leaves a manifest that `lacuna batch` resumes."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from core.batch import Batch, BatchRequest
+from desktop.batch import BatchDialog
+
+
+def make_folder(root, datasets, count: int):
+    files = sorted((datasets / "images" / "bench" / "BSD68").glob("*.png"))[:count]
+    for n, path in enumerate(files):
+        folder = root / f"roll{n % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        crop = np.asarray(Image.open(path))[:48, :48]
+        Image.fromarray(crop).save(folder / path.name)
+    (root / "broken.png").write_bytes(files[0].read_bytes()[:100])
+    return root
+
+
+def open_dialog(qtbot, source, output):
+    dialog = BatchDialog()
+    qtbot.addWidget(dialog)
+    dialog.input_edit.setText(str(source))
+    dialog.output_edit.setText(str(output))
+    assert dialog.picker.select("denoise-bilateral")
+    dialog.picker.set_param("sigma", 10.0)
+    dialog.show()
+    return dialog
+
+
+def states(dialog) -> dict[str, str]:
+    return {
+        dialog.queue.item(r, 0).text(): dialog.queue.item(r, 1).text() for r in range(dialog.queue.rowCount())
+    }
+
+
+def test_the_dialog_repairs_a_folder_and_the_command_line_resumes_its_batch(qtbot, tmp_path, datasets):
+    source, output = make_folder(tmp_path / "scans", datasets, 6), tmp_path / "repaired"
+    dialog = open_dialog(qtbot, source, output)
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
+
+    assert (dialog.summary.succeeded, dialog.summary.failed) == (6, 1)
+    shown = states(dialog)
+    assert shown.pop("broken.png") == "failed"
+    assert set(shown.values()) == {"done"} and len(shown) == 6
+    assert dialog.progress.value() == dialog.progress.maximum() == 7
+    assert (output / "roll0").is_dir()
+
+    # The same batch from the command line: everything done is skipped.
+    request = BatchRequest(source, output, ("denoise",), ("denoise-bilateral",), {"sigma": "10"})
+    again = Batch(request).run()
+    assert (again.succeeded, again.done_before) == (0, 6)
+
+
+def test_cancel_stops_the_batch_and_a_new_start_finishes_it(qtbot, tmp_path, datasets):
+    source, output = make_folder(tmp_path / "scans", datasets, 30), tmp_path / "repaired"
+    dialog = open_dialog(qtbot, source, output)
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 2, timeout=120_000)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
+    assert dialog.summary.cancelled
+    assert "to do" in states(dialog).values()
+
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)  # resumes
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.summary.cancelled, timeout=120_000)
+    assert dialog.summary.done_before >= 2
+    assert dialog.summary.succeeded + dialog.summary.done_before == 30
