@@ -70,5 +70,5 @@ def test_cancel_stops_the_batch_and_a_new_start_finishes_it(qtbot, tmp_path, dat
 
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)  # resumes
     qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.summary.cancelled, timeout=120_000)
-    assert dialog.summary.done_before >= 2
+    assert dialog.summary.done_before >= 1  # the first item is the broken file, failed
     assert dialog.summary.succeeded + dialog.summary.done_before == 30
