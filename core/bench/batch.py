@@ -143,7 +143,14 @@ def large(args: argparse.Namespace) -> dict[str, Any]:
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.monotonic() - started
         written = Path(tmp) / "out" / "slide_denoise.tif"
+        tiled = False
+        if written.exists():
+            import tifffile
+
+            with tifffile.TiffFile(written) as tif:
+                tiled = bool(tif.pages[0].is_tiled)
         result = {
+            "written_tile_by_tile": tiled,
             "side": args.large,
             "input_gb": round((tree / "slide.tif").stat().st_size / 1e9, 2),
             "output_gb": round(written.stat().st_size / 1e9, 2) if written.exists() else 0.0,
