@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.mask_model import Entry, History, MaskEdit, MaskStack, Patch
+from desktop.history import Entry, History
+from desktop.mask_model import MaskEdit, MaskStack, Patch
 
 COMPACT_EVERY = 400
 

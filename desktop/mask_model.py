@@ -3,7 +3,7 @@
 A mask is uint8 (H, W) per frame: 0 = keep, 255 = repair, values between are a soft (feathered)
 edge that the desktop uses to blend a repair result into the original. Every edit returns the
 rectangle it touched (`Box`) so the view redraws only that part, and produces a `MaskEdit` (the
-before/after pixels of that rectangle) that `History` can undo and redo.
+before/after pixels of that rectangle) that `desktop.history.History` can undo and redo.
 
 Coordinates are image pixels as floats: pixel (row i, column j) covers [j, j+1) x [i, i+1), so its
 centre is (j + 0.5, i + 0.5).
@@ -12,12 +12,12 @@ centre is (j + 0.5, i + 0.5).
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-GLOBAL = "global"  # the history lane of document changes and edits spanning several frames
+from desktop.history import GLOBAL, frame_lane
+
 TILE = 64  # undo patches are stored in tiles of this size
 
 
@@ -234,131 +234,7 @@ class MaskEdit:
     @property
     def lane(self) -> Hashable:
         frames = {p.frame for p in self.patches}
-        return ("mask", frames.pop()) if len(frames) == 1 else GLOBAL
-
-
-@dataclass
-class Entry:
-    """A history record: a MaskEdit, or an opaque payload the owner knows how to undo (a repair)."""
-
-    lane: Hashable
-    label: str
-    payload: Any
-    nbytes: int
-    seq: int = 0
-
-
-@dataclass
-class History:
-    """Undo/redo in lanes: one per frame of mask edits, and GLOBAL for document-wide changes.
-
-    Undo on frame k takes the most recent of frame k's lane and the global lane, so painting on one
-    slice of a volume never undoes another slice's strokes, and a repair is undone in its place in
-    time. Entries are dropped oldest first once they hold more than `cap_bytes` (the newest is always
-    kept).
-    """
-
-    cap_bytes: int = 512 << 20
-    _undo: dict[Hashable, list[Entry]] = field(default_factory=dict)
-    _redo: dict[Hashable, list[Entry]] = field(default_factory=dict)
-    _seq: int = 0
-
-    def push(self, entry: Entry) -> None:
-        self._seq += 1
-        entry.seq = self._seq
-        self._undo.setdefault(entry.lane, []).append(entry)
-        if entry.lane == GLOBAL:
-            self._redo.clear()
-        else:
-            self._redo.pop(entry.lane, None)
-            self._redo.pop(GLOBAL, None)
-        self._enforce_cap()
-
-    def _lanes(self, frame: int | None) -> list[Hashable]:
-        return [GLOBAL] if frame is None else [("mask", frame), GLOBAL]
-
-    def can_undo(self, frame: int | None) -> bool:
-        return any(self._undo.get(lane) for lane in self._lanes(frame))
-
-    def can_redo(self, frame: int | None) -> bool:
-        return any(self._redo.get(lane) for lane in self._lanes(frame))
-
-    def undo(self, frame: int | None) -> Entry | None:
-        """Pop the most recent entry visible from `frame`; the caller reverts it."""
-        tops = [self._undo[lane][-1] for lane in self._lanes(frame) if self._undo.get(lane)]
-        if not tops:
-            return None
-        entry = max(tops, key=lambda e: e.seq)
-        self._undo[entry.lane].pop()
-        self._redo.setdefault(entry.lane, []).append(entry)
-        return entry
-
-    def redo(self, frame: int | None) -> Entry | None:
-        """Pop the most recently undone entry visible from `frame`; the caller re-applies it."""
-        tops = [self._redo[lane][-1] for lane in self._lanes(frame) if self._redo.get(lane)]
-        if not tops:
-            return None
-        entry = min(tops, key=lambda e: e.seq)
-        self._redo[entry.lane].pop()
-        self._undo.setdefault(entry.lane, []).append(entry)
-        return entry
-
-    def pop_undo(self, lane: Hashable) -> Entry | None:
-        """Undo the top of one lane (replaying a journal, where the lane is known)."""
-        stack = self._undo.get(lane)
-        if not stack:
-            return None
-        entry = stack.pop()
-        self._redo.setdefault(lane, []).append(entry)
-        return entry
-
-    def pop_redo(self, lane: Hashable) -> Entry | None:
-        stack = self._redo.get(lane)
-        if not stack:
-            return None
-        entry = stack.pop()
-        self._undo.setdefault(lane, []).append(entry)
-        return entry
-
-    def peek_undo(self, frame: int | None) -> Entry | None:
-        tops = [self._undo[lane][-1] for lane in self._lanes(frame) if self._undo.get(lane)]
-        return max(tops, key=lambda e: e.seq) if tops else None
-
-    def peek_redo(self, frame: int | None) -> Entry | None:
-        tops = [self._redo[lane][-1] for lane in self._lanes(frame) if self._redo.get(lane)]
-        return min(tops, key=lambda e: e.seq) if tops else None
-
-    def drop_mask_lanes(self) -> None:
-        """Forget every per-frame mask edit (after the mask's shape changed)."""
-        for stacks in (self._undo, self._redo):
-            for lane in [lane for lane in stacks if lane != GLOBAL]:
-                del stacks[lane]
-            for stack in stacks.values():
-                stack[:] = [e for e in stack if not isinstance(e.payload, MaskEdit)]
-
-    def clear(self) -> None:
-        self._undo.clear()
-        self._redo.clear()
-
-    @property
-    def nbytes(self) -> int:
-        return sum(e.nbytes for stacks in (self._undo, self._redo) for s in stacks.values() for e in s)
-
-    def entries(self) -> list[Entry]:
-        """Undo entries, oldest first (for the autosave)."""
-        return sorted((e for s in self._undo.values() for e in s), key=lambda e: e.seq)
-
-    def _enforce_cap(self) -> None:
-        total = self.nbytes
-        while total > self.cap_bytes:
-            # Redo entries go first (they are the least likely to be wanted), then the oldest undo.
-            pools = [s for s in self._redo.values() if s] or [s for s in self._undo.values() if s]
-            if not pools:
-                return
-            stack = min(pools, key=lambda s: s[0].seq)
-            if stack[0].seq == self._seq:  # never drop the entry just pushed
-                return
-            total -= stack.pop(0).nbytes
+        return frame_lane(frames.pop()) if len(frames) == 1 else GLOBAL
 
 
 class MaskStack:

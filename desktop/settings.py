@@ -7,8 +7,6 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from desktop.controller import RunSettings
-
 MAX_RECENT = 10
 
 DEFAULTS: dict[str, Any] = {
@@ -39,13 +37,14 @@ class Settings:
     def set(self, key: str, value: Any) -> None:
         self.q.setValue(key, value)
 
-    def run_settings(self) -> RunSettings:
-        return RunSettings(
-            device=self.get("run/device"),
-            precision=self.get("run/precision"),
-            tile=self.get("run/tile"),
-            memory_limit_mb=self.get("run/memory_mb"),
-        )
+    def run_settings(self) -> dict[str, Any]:
+        """What the preferences decide about a run: core.runtime.context.RunContext fields."""
+        return {
+            "device": self.get("run/device"),
+            "precision": self.get("run/precision"),
+            "tile": self.get("run/tile"),
+            "memory_limit_mb": self.get("run/memory_mb"),
+        }
 
     def recent_files(self) -> list[str]:
         value = self.q.value("recent", [])

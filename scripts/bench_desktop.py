@@ -37,7 +37,7 @@ def bench_stroke(moves: int, zoom: str) -> dict:
     QStandardPaths.setTestModeEnabled(True)
     from core.documents import ImageDoc
     from desktop.app import create_app
-    from desktop.main_window import MainWindow
+    from desktop.shell import MainWindow
 
     app = create_app()
     tmp = Path(tempfile.mkdtemp(prefix="lacuna-bench-"))
@@ -48,11 +48,12 @@ def bench_stroke(moves: int, zoom: str) -> dict:
     h, w = 4000, 6000
     rng = np.random.default_rng(0)
     pixels = (rng.random((1, h // 8, w // 8, 3), dtype=np.float32) * 255).repeat(8, 1).repeat(8, 2)
-    window.controller.set_document(ImageDoc(pixels, path=tmp / "photo.png", mode="RGB", dtype="uint8"))
-    assert window.controller.autosave is not None
+    window.session.set_document(ImageDoc(pixels, path=tmp / "photo.png", mode="RGB", dtype="uint8"))
+    assert window.session.autosave is not None
     app.processEvents()
-    canvas = window.canvas
-    window.tools.set_size(60)
+    image = window.workspace("image")
+    canvas = image.canvas
+    image.tools.set_size(60)
     if zoom == "100%":
         canvas.actual_size()
     else:
@@ -85,7 +86,7 @@ def bench_stroke(moves: int, zoom: str) -> dict:
     t0 = time.perf_counter()
     canvas.repaint()
     full = (time.perf_counter() - t0) * 1000
-    painted = int(np.count_nonzero(window.controller.masks.get(0)))
+    painted = int(np.count_nonzero(image.controller.masks.get(0)))
 
     def drag(button, count: int, step: QPointF) -> list[float]:
         """Press `button` mid-view, move `count` times by `step`, release; ms per move."""

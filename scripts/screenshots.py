@@ -132,8 +132,8 @@ def take(out: Path, wanted: set[str]) -> int:
 
     QStandardPaths.setTestModeEnabled(True)
     from desktop.app import create_app
-    from desktop.main_window import MainWindow
     from desktop.settings import Settings
+    from desktop.shell import MainWindow
 
     app = create_app()
     tmp = Path(tempfile.mkdtemp(prefix="lacuna-shots-"))
@@ -163,16 +163,23 @@ def take(out: Path, wanted: set[str]) -> int:
         shot.save(str(path))
         print(f"wrote {path} ({shot.width()}x{shot.height()})")
 
+    def open_and_wait(window: MainWindow, path: Path) -> None:
+        window.open_path(path)
+        while window.session.opening is not None:
+            settle(0.05)
+        if window.session.doc is None:
+            raise SystemExit(f"{path} did not open: {window.notice.text()}")
+
     def hover(window: MainWindow, x: float, y: float) -> None:
         """Put the real pointer over image pixel (x, y): brush outline and status bar values."""
-        canvas = window.canvas
+        canvas = window.workspace("image").canvas
         pos = canvas.to_widget(QPointF(x, y)).toPoint()
         QCursor.setPos(canvas.mapToGlobal(pos))
         QTest.mouseMove(canvas, pos)
         settle(0.2)
 
     def stroke(window: MainWindow, points) -> None:
-        c = window.controller
+        c = window.workspace("image").controller
         c.begin_stroke(*points[0])
         for p in points[1:]:
             c.stroke_to(*p)
@@ -180,39 +187,41 @@ def take(out: Path, wanted: set[str]) -> int:
 
     if "ct_mask" in wanted:
         window = new_window()
-        window.open_path(ROOT / "resources" / "samples" / "ct_slice.dcm")
+        image = window.workspace("image")
+        open_and_wait(window, ROOT / "resources" / "samples" / "ct_slice.dcm")
         # The DICOM tags below the repair panel rather than behind it.
-        window.removeDockWidget(window.tags_dock)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, window.tags_dock)
-        window.tags_dock.show()
-        window.splitDockWidget(window.repair_dock, window.tags_dock, Qt.Orientation.Vertical)
-        window.resizeDocks([window.repair_dock, window.tags_dock], [560, 380], Qt.Orientation.Vertical)
-        window.controller.apply_preset("Soft tissue")
-        window.tools.set_size(14)
-        window.tools.hardness_slider.setValue(85)
+        window.removeDockWidget(image.tags_dock)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, image.tags_dock)
+        image.tags_dock.show()
+        window.splitDockWidget(image.repair_dock, image.tags_dock, Qt.Orientation.Vertical)
+        window.resizeDocks([image.repair_dock, image.tags_dock], [560, 380], Qt.Orientation.Vertical)
+        image.controller.apply_preset("Soft tissue")
+        image.tools.set_size(14)
+        image.tools.hardness_slider.setValue(85)
         # Mark a streak artifact and a small hole, as a user would before an inpainting run.
         stroke(window, [(150, 180 + 6 * i + (i % 3)) for i in range(0, 25)])
         stroke(window, [(150 + 9 * i, 330 - 2 * i) for i in range(0, 12)])
-        window._set_tool("lasso")
-        window.controller.lasso([(300, 300), (340, 290), (352, 320), (330, 345), (296, 335)])
-        window._set_tool("brush")
-        window.picker.select("inpaint-telea")
+        image.set_tool("lasso")
+        image.controller.lasso([(300, 300), (340, 290), (352, 320), (330, 345), (296, 335)])
+        image.set_tool("brush")
+        image.picker.select("inpaint-telea")
         hover(window, 250, 220)
         grab(window, "ct_mask")
         window.close()
 
     if "repair_progress" in wanted:
         window = new_window()
-        window.open_path(noisy_photo(tmp))
-        c = window.controller
-        window.picker.select("denoise-learned")
-        window.picker.request_run()
+        image = window.workspace("image")
+        open_and_wait(window, noisy_photo(tmp))
+        c = image.controller
+        image.picker.select("denoise-learned")
+        image.picker.request_run()
         # The photo is two tiles on a CPU (more on a machine short of memory): wait for the first.
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and c.busy:
             settle(0.1)
-            value = window.progress.bar.value()
-            if 0 < value < 1000 and window.progress.eta.text():
+            value = image.progress.bar.value()
+            if 0 < value < 1000 and image.progress.eta.text():
                 break
         else:
             raise SystemExit("the learned denoiser never reported progress mid-run")
@@ -226,26 +235,28 @@ def take(out: Path, wanted: set[str]) -> int:
     if "compare" in wanted:
         photo, lines = scratched_photo(tmp)
         window = new_window()
-        window.open_path(photo)
-        window.tools.set_size(9)
-        window.tools.hardness_slider.setValue(90)
+        image = window.workspace("image")
+        open_and_wait(window, photo)
+        image.tools.set_size(9)
+        image.tools.hardness_slider.setValue(90)
         for line in lines:
             dense = []
             for (x0, y0), (x1, y1) in zip(line, line[1:]):
                 dense += [(x0 + (x1 - x0) * t / 8, y0 + (y1 - y0) * t / 8) for t in range(8)]
             stroke(window, dense + [line[-1]])
-        c = window.controller
-        window.picker.select("inpaint-learned")
+        c = image.controller
+        image.picker.select("inpaint-learned")
         # The brush is three times as wide as a scratch: blending the fill over the clean rim hides
         # the seam at the mask's edge (a wider feather would bring the scratch back).
-        window.picker.set_param("feather", 2)
-        window.picker.request_run()
+        image.picker.set_param("feather", 2)
+        image.picker.request_run()
         while c.busy:
             settle(0.1)
-        window.split_action.trigger()
-        window.canvas.set_zoom(1.6, QPointF(window.canvas.width() * 0.5, window.canvas.height() * 0.45))
-        window.canvas.split = 0.6
-        window.canvas.update()
+        image.split_action.trigger()
+        canvas = image.canvas
+        canvas.set_zoom(1.6, QPointF(canvas.width() * 0.5, canvas.height() * 0.45))
+        canvas.split = 0.6
+        canvas.update()
         QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
         grab(window, "compare")
         window.close()
@@ -254,14 +265,16 @@ def take(out: Path, wanted: set[str]) -> int:
         from core.audio.selection import TFRect
 
         window = new_window()
-        window.open_path(DATASETS / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
-        panel = window._audio_panel
+        open_and_wait(window, DATASETS / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
+        sound = window.workspace("audio")
+        panel, c = sound.panel, sound.controller
         settle(0.5)
-        rate = panel.document().sample_rate
+        rate = c.doc.sample_rate
         # An 80 ms band below 9 kHz, as if a cough had been marked with the rectangle tool.
-        panel.set_selections([TFRect(int(1.590 * rate), int(1.670 * rate), 0.0, 9000.0)])
-        panel.fill()
-        while panel.running:
+        c.set_selections([TFRect(int(1.590 * rate), int(1.670 * rate), 0.0, 9000.0)])
+        sound.picker.select("fill-gap-auto")
+        sound.picker.request_run()
+        while c.busy:
             settle(0.1)
         settle(0.3)
         view = panel.viewport

@@ -11,15 +11,15 @@ QStandardPaths.setTestModeEnabled(True)  # never touch the user's settings or au
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     """A factory of main windows sharing one settings file and one autosave folder."""
-    from desktop.main_window import MainWindow
     from desktop.settings import Settings
+    from desktop.shell import MainWindow
 
     windows = []
 
     def make(autosave: bool = True):
         settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         window = MainWindow(settings=settings, autosave_root=tmp_path / "autosave", autosave=autosave)
-        window.controller.ask_restore = lambda session: True
+        window.session.ask_restore = lambda journal: True
         window.confirm_discard = lambda: True
         qtbot.addWidget(window)
         window.resize(1280, 800)
@@ -30,7 +30,7 @@ def make_window(qtbot, tmp_path):
 
     yield make
     for window in windows:
-        assert window.controller.shutdown(timeout=20), "a repair thread did not stop"
+        assert window.shutdown(timeout=20), "a job thread did not stop"
 
 
 @pytest.fixture

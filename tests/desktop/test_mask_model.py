@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from desktop.history import GLOBAL, Entry, History
 from desktop.mask_model import (
-    GLOBAL,
     Box,
-    Entry,
-    History,
     MaskStack,
     brush_alpha,
     fill_polygon,

@@ -12,12 +12,12 @@ import nibabel
 import numpy as np
 import pydicom
 import pytest
+from gui_helpers import audio, image, open_file
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from core.documents import ImageDoc
-from desktop.controller import blend_result, describe_error
+from desktop.jobs import describe_error
 from desktop.qimage import apply_window
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +29,8 @@ def test_monochrome1_is_inverted_and_spacing_sets_the_aspect(window, ct_path, tm
     ds.PixelSpacing = [0.5, 1.0]  # rows 0.5 mm apart, columns 1 mm: pixels twice as wide as tall
     path = tmp_path / "mono1.dcm"
     ds.save_as(path)
-    assert window.open_path(path)
-    c, canvas = window.controller, window.canvas
+    assert open_file(window, path)
+    c, canvas = image(window).controller, image(window).canvas
     assert c.invert and canvas.aspect == (2.0, 1.0)
     shown = canvas.transform().mapRect(QRectF(0, 0, 512, 512))
     assert shown.width() == pytest.approx(2 * shown.height())
@@ -55,29 +55,29 @@ def test_series_folder_sorted_by_position(window, ct_path, tmp_path):
         arr[:8, :8] = n * 100  # a marker to tell the slices apart
         ds.PixelData = arr.tobytes()
         ds.save_as(folder / f"slice{n}.dcm")
-    assert window.open_path(folder)
-    c = window.controller
-    assert c.frames == 3 and window.slice_bar.isVisible()
+    assert open_file(window, folder)
+    c = image(window).controller
+    assert c.frames == 3 and image(window).slice_bar.isVisible()
     c.set_frame(0)
-    assert "z = 10.00 mm" in window.slice_label.text()
+    assert "z = 10.00 mm" in image(window).slice_label.text()
     # The slice at z=10 is the second file written (marker 100 stored, minus the 1024 intercept).
     assert c.doc.pixels[0, 0, 0, 0] == pytest.approx(100 - 1024)
 
 
 def test_nifti_volume_and_slice_keys(window, qtbot):
     path = Path(nibabel.__file__).parent / "tests" / "data" / "anatomical.nii"
-    assert window.open_path(path)
-    c = window.controller
+    assert open_file(window, path)
+    c = image(window).controller
     assert c.frames > 1
     frame = c.frame
     qtbot.keyClick(window, Qt.Key.Key_Down)
     assert c.frame == frame + 1
     expected = apply_window(c.doc.pixels[c.frame, ..., 0], c.window)
     h, w = expected.shape
-    assert int(window.canvas.base.buffer[h // 2, w // 2] & 0xFF) == int(expected[h // 2, w // 2])
+    assert int(image(window).canvas.base.buffer[h // 2, w // 2] & 0xFF) == int(expected[h // 2, w // 2])
 
 
-def test_drop_a_file_and_recent_files(window, ct_path):
+def test_drop_a_file_and_recent_files(window, ct_path, qtbot):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(ct_path))])
     event = QDropEvent(
@@ -88,7 +88,8 @@ def test_drop_a_file_and_recent_files(window, ct_path):
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)
-    assert window.controller.doc is not None and window.controller.doc.path == ct_path
+    qtbot.waitUntil(lambda: window.session.opening is None)
+    assert image(window).controller.doc is not None and image(window).controller.doc.path == ct_path
     recent = [a.text() for a in window.recent_menu.actions()]
     assert str(ct_path.resolve()) in recent
     assert window.settings.recent_files()[0] == str(ct_path.resolve())
@@ -97,14 +98,14 @@ def test_drop_a_file_and_recent_files(window, ct_path):
 def test_brush_size_keys_and_shortcut_list(window, ct_path, qtbot):
     from desktop.preferences import ShortcutsDialog
 
-    assert window.open_path(ct_path)
-    window.tools.set_size(40)
-    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketRight)
-    assert window.tools.size_slider.value() == 50 and window.controller.brush_radius == 25
-    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketLeft)
-    assert window.tools.size_slider.value() == 40
-    qtbot.keyClick(window.canvas, Qt.Key.Key_E)
-    assert window.canvas.tool == "eraser" and window.tools.tool_buttons["eraser"].isChecked()
+    assert open_file(window, ct_path)
+    image(window).tools.set_size(40)
+    qtbot.keyClick(image(window).canvas, Qt.Key.Key_BracketRight)
+    assert image(window).tools.size_slider.value() == 50 and image(window).controller.brush_radius == 25
+    qtbot.keyClick(image(window).canvas, Qt.Key.Key_BracketLeft)
+    assert image(window).tools.size_slider.value() == 40
+    qtbot.keyClick(image(window).canvas, Qt.Key.Key_E)
+    assert image(window).canvas.tool == "eraser" and image(window).tools.tool_buttons["eraser"].isChecked()
 
     dialog = ShortcutsDialog(window.actions(), window)
     rows = {
@@ -115,8 +116,8 @@ def test_brush_size_keys_and_shortcut_list(window, ct_path, qtbot):
 
 
 def test_zoom_keys_and_wheel(window, ct_path, qtbot):
-    assert window.open_path(ct_path)
-    canvas = window.canvas
+    assert open_file(window, ct_path)
+    canvas = image(window).canvas
     qtbot.keyClick(window, Qt.Key.Key_1)
     assert canvas.zoom == pytest.approx(1.0)
     centre = canvas.to_image(QPointF(canvas.width() / 2, canvas.height() / 2))
@@ -155,7 +156,7 @@ def test_zoom_keys_and_wheel(window, ct_path, qtbot):
 def test_unsupported_file_message(window, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("not an image")
-    assert not window.open_path(path)
+    assert not open_file(window, path)
     assert "notes.txt" in window.notice.text()
 
 
@@ -164,16 +165,6 @@ def test_error_messages_people_can_act_on():
     oom = type("OutOfMemoryError", (RuntimeError,), {})("CUDA out of memory. Tried to allocate 2 GiB")
     assert "Preferences" in describe_error(oom, "Upscale")
     assert describe_error(ValueError("bad"), "Telea") == "Telea failed: ValueError: bad"
-
-
-def test_feathered_mask_blends_and_keeps_the_rest_exact():
-    source = ImageDoc(np.zeros((1, 4, 4, 1), np.float32))
-    result = source.with_pixels(np.full((1, 4, 4, 1), 100.0, np.float32))
-    soft = np.zeros((1, 4, 4), np.uint8)
-    soft[0, 1, 1], soft[0, 1, 2] = 255, 51
-    out = blend_result(source, result, soft).pixels[0, ..., 0]
-    assert out[1, 1] == 100.0 and out[1, 2] == pytest.approx(20.0) and out[0, 0] == 0.0
-    assert np.count_nonzero(out) == 2
 
 
 def test_start_up_does_not_import_torch(ct_path):
@@ -194,8 +185,8 @@ def test_start_up_does_not_import_torch(ct_path):
 
 
 def test_save_and_load_mask(window, ct_path, tmp_path):
-    assert window.open_path(ct_path)
-    c = window.controller
+    assert open_file(window, ct_path)
+    c = image(window).controller
     c.rectangle(100, 120, 180, 200)
     painted = c.masks.get(0) > 0
     written = c.save_mask(tmp_path / "mask.png")
@@ -217,21 +208,20 @@ def test_save_and_load_mask(window, ct_path, tmp_path):
 
 def test_audio_documents_get_the_audio_panel(window, datasets, ct_path):
     wav = datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav"
-    assert window.open_path(wav)
-    from desktop.audio.panel import AudioPanel
-
-    panel = window.stack.currentWidget()
-    assert isinstance(panel, AudioPanel) and panel.document() is window.controller.doc
-    assert not window.tools_dock.isVisible() and not window.slice_bar.isVisible()
+    assert open_file(window, wav)
+    sound = audio(window)
+    assert window.active is sound and window.stack.currentWidget() is sound.view
+    assert sound.controller.doc is window.session.doc
+    assert not image(window).tools_dock.isVisible() and not image(window).slice_bar.isVisible()
     # Back to an image: the canvas and the image docks return.
-    assert window.open_path(ct_path)
-    assert window.stack.currentWidget() is window.canvas
-    assert window.tools_dock.isVisible() and window.repair_dock.isVisible()
+    assert open_file(window, ct_path)
+    assert window.active is image(window) and window.stack.currentWidget() is image(window).view
+    assert image(window).tools_dock.isVisible() and image(window).repair_dock.isVisible()
 
 
 def test_pan_and_window_drags(window, ct_path, qtbot):
-    assert window.open_path(ct_path)
-    canvas, c = window.canvas, window.controller
+    assert open_file(window, ct_path)
+    canvas, c = image(window).canvas, image(window).controller
     start = canvas.offset
     middle = QPoint(canvas.width() // 2, canvas.height() // 2)
     qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=middle)
@@ -255,7 +245,7 @@ def test_pan_and_window_drags(window, ct_path, qtbot):
     qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=middle + QPoint(50, 20))
     new_centre, new_width = c.window
     assert new_width > width and new_centre > centre
-    qtbot.waitUntil(lambda: not window._base_pending)
+    qtbot.waitUntil(lambda: not image(window).presenter.base_pending)
     expected = apply_window(c.doc.pixels[0, ..., 0], c.window)
     assert int(canvas.base.buffer[256, 256] & 0xFF) == int(expected[256, 256])
 
@@ -272,12 +262,12 @@ def test_out_of_memory_and_unexpected_errors_are_shown(window, ct_path, qtbot):
     card = MethodCard("test-out-of-memory", "denoise", "Greedy test method", "classical", "Always runs out.")
     register(card, run)
     try:
-        assert window.open_path(ct_path)
-        original = window.controller.doc
-        assert window.controller.run_repair("denoise", "test-out-of-memory")
-        qtbot.waitUntil(lambda: not window.controller.busy, timeout=20_000)
+        assert open_file(window, ct_path)
+        original = image(window).controller.doc
+        assert image(window).controller.run_repair("denoise", "test-out-of-memory")
+        qtbot.waitUntil(lambda: not image(window).controller.busy, timeout=20_000)
         assert "ran out of memory" in window.notice.text()
-        assert window.controller.doc is original
+        assert image(window).controller.doc is original
     finally:
         del all_methods()["test-out-of-memory"]
 

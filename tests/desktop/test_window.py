@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 import pytest
+from gui_helpers import image, open_file
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from core.documents import VolumeDoc
@@ -38,47 +39,47 @@ def sha(path) -> str:
 @pytest.fixture
 def painted_ct(window, ct_path, qtbot):
     """The CT opened in the window with one brush stroke across it."""
-    assert window.open_path(ct_path), window.notice.text()
-    canvas = window.canvas
-    window.tools.set_size(24)
-    window.tools.hardness_slider.setValue(100)
+    assert open_file(window, ct_path), window.notice.text()
+    canvas = image(window).canvas
+    image(window).tools.set_size(24)
+    image(window).tools.hardness_slider.setValue(100)
     points = [widget_point(canvas, x, 256) for x in (180, 220, 260, 300, 330)]
     drag(qtbot, canvas, points)
     return window
 
 
 def test_open_ct_window_preset_and_hover(window, ct_path, qtbot):
-    assert window.open_path(ct_path)
-    c = window.controller
+    assert open_file(window, ct_path)
+    c = image(window).controller
     doc = c.doc
     assert isinstance(doc, VolumeDoc) and doc.modality == "CT"
     assert doc.pixels.shape[1:3] == (512, 512)
     # The view starts from the file's own window.
     assert doc.window is not None and c.window == pytest.approx(tuple(doc.window))
-    base = window.canvas.base
+    base = image(window).canvas.base
     assert base is not None and base.buffer.shape == (512, 512)
 
-    window.preset_actions["Lung"].trigger()
+    image(window).preset_actions["Lung"].trigger()
     qtbot.waitUntil(lambda: c.window == (-600.0, 1500.0))
-    qtbot.waitUntil(lambda: not window._base_pending)
+    qtbot.waitUntil(lambda: not image(window).presenter.base_pending)
     expected = apply_window(doc.pixels[0, ..., 0], (-600.0, 1500.0))
-    base = window.canvas.base.buffer
+    base = image(window).canvas.base.buffer
     for y, x in [(256, 256), (100, 300), (400, 120)]:
         assert int(base[y, x] & 0xFF) == int(expected[y, x])
     # Bone shows a different picture of the same pixels.
-    window.preset_actions["Bone"].trigger()
+    image(window).preset_actions["Bone"].trigger()
     qtbot.waitUntil(lambda: c.window == (400.0, 1800.0))
 
     # The status bar reports coordinates and Hounsfield units under the cursor.
-    qtbot.mouseMove(window.canvas, widget_point(window.canvas, 256.5, 256.5))
-    text = window.pixel_label.text()
+    qtbot.mouseMove(image(window).canvas, widget_point(image(window).canvas, 256.5, 256.5))
+    text = image(window).pixel_label.text()
     assert "x 256" in text and "y 256" in text and text.endswith("HU")
     assert str(int(round(doc.pixels[0, 256, 256, 0]))) in text
 
 
 def test_paint_undo_redo(painted_ct, qtbot):
     window = painted_ct
-    c, canvas = window.controller, window.canvas
+    c, canvas = image(window).controller, image(window).canvas
     mask = c.masks.get(0).copy()
     # The stroke covers the line it was drawn along, and nothing far from it.
     assert (mask[256, 185:325] == 255).all()
@@ -102,20 +103,20 @@ def test_paint_undo_redo(painted_ct, qtbot):
 
 def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     window = painted_ct
-    c, canvas = window.controller, window.canvas
+    c, canvas = image(window).controller, image(window).canvas
     original = c.doc
     source_hash = sha(ct_path)
     mask = c.masks.get(0) > 0
 
-    assert window.picker.select("inpaint-telea")
-    qtbot.mouseClick(window.picker.run_button, Qt.MouseButton.LeftButton)
+    assert image(window).picker.select("inpaint-telea")
+    qtbot.mouseClick(image(window).picker.run_button, Qt.MouseButton.LeftButton)
     wait_idle(qtbot, c)
     assert window.notice.text() == ""
     repaired = c.doc
     assert repaired is not original and repaired.provenance[-1].method == "inpaint-telea"
     changed = repaired.pixels[0, ..., 0] != original.pixels[0, ..., 0]
     assert changed.any() and not (changed & ~mask).any()  # only painted pixels change
-    assert window.progress.bar.value() == 1000
+    assert image(window).progress.bar.value() == 1000
     assert canvas.banner == "REPAIRED — inpaint-telea"
 
     # Hold X: the view shows the pixels from before the repair; release: the repair again.
@@ -132,13 +133,13 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     assert canvas.grab().toImage().pixelColor(point).red() == pytest.approx(int(after_colour), abs=2)
 
     # The difference map is transparent exactly where nothing changed.
-    window.diff_action.trigger()
+    image(window).diff_action.trigger()
     diff = canvas.diff.buffer
     assert np.array_equal(diff != 0, changed)
-    window.diff_action.trigger()
+    image(window).diff_action.trigger()
 
     # Split view: before on the left of the divider, after on the right.
-    window.split_action.trigger()
+    image(window).split_action.trigger()
     assert canvas.compare == "split"
 
     # Undo and redo cover the repair like any edit.
@@ -149,18 +150,18 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     )
     assert c.doc is repaired and canvas.compare == "split"
 
-    default = c.default_save_path()
+    default = window.session.default_save_path()
     assert default.parent == ct_path.parent and default.name == "693_UNCI_inpaint.dcm"
     assert window.save_to(ct_path) is None and "never overwrites" in window.notice.text()
     asked = []
     window.confirm_discard = lambda: asked.append(True) or False
-    assert not window.open_path(ct_path) and asked and c.doc is repaired  # unsaved: the user said keep
+    assert not open_file(window, ct_path) and asked and c.doc is repaired  # unsaved: the user said keep
     written = window.save_to(tmp_path / "ct_inpaint.dcm")
     assert written is not None and written.exists()
     assert "REPAIRED, saved" in window.windowTitle()
     assert sha(ct_path) == source_hash
 
-    assert window.open_path(written)
+    assert open_file(window, written)
     reopened = c.doc
     assert reopened.pixels.shape == repaired.pixels.shape
     # Stored as integers: HU within rounding of what was repaired.
@@ -170,61 +171,60 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
 
 def test_cancel_leaves_the_image_unchanged(painted_ct, qtbot):
     window = painted_ct
-    c = window.controller
+    c = image(window).controller
     original = c.doc
-    assert window.picker.select("inpaint-dip")
-    window.picker.set_param("iterations", 5000)
-    window.picker.set_param("width", 8)
-    qtbot.mouseClick(window.picker.run_button, Qt.MouseButton.LeftButton)
-    assert c.busy and window.progress.cancel_button.isEnabled()
-    job = c.job
+    assert image(window).picker.select("inpaint-dip")
+    image(window).picker.set_param("iterations", 5000)
+    image(window).picker.set_param("width", 8)
+    qtbot.mouseClick(image(window).picker.run_button, Qt.MouseButton.LeftButton)
+    assert c.busy and image(window).progress.cancel_button.isEnabled()
     # Painting keeps working while the repair runs.
-    canvas = window.canvas
+    canvas = image(window).canvas
     drag(qtbot, canvas, [widget_point(canvas, 100, 100), widget_point(canvas, 120, 110)])
     assert c.masks.get(0)[100, 100] == 255
-    qtbot.waitUntil(lambda: "iteration" in window.progress.message.text(), timeout=60_000)
-    qtbot.mouseClick(window.progress.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "iteration" in image(window).progress.message.text(), timeout=60_000)
+    qtbot.mouseClick(image(window).progress.cancel_button, Qt.MouseButton.LeftButton)
     assert not c.busy
-    assert "Cancelled" in window.progress.message.text()
-    assert job.wait(10), "the worker thread did not stop"
+    assert "Cancelled" in image(window).progress.message.text()
+    assert c.jobs.wait(10), "the worker thread did not stop"
     qtbot.wait(50)
     assert c.doc is original and not original.provenance
-    assert window.picker.run_button.isEnabled()
+    assert image(window).picker.run_button.isEnabled()
 
 
 def test_outdated_result_is_dropped(painted_ct, qtbot):
     window = painted_ct
-    c = window.controller
+    c = image(window).controller
     original = c.doc
     assert c.run_repair("inpaint", "inpaint-dip", {"iterations": 5000})
     stale = c.generation
     # A new request supersedes the running one: whatever the first one returns is dropped.
     assert c.run_repair("inpaint", "inpaint-telea")
-    c._on_finished(stale, original.with_pixels(original.pixels + 100))
+    c.jobs._on_returned(stale, original.with_pixels(original.pixels + 100))
     assert c.doc is original
     wait_idle(qtbot, c)
     assert c.doc.provenance[-1].method == "inpaint-telea"
 
 
 def test_slices_of_a_multiframe_file(window, datasets, qtbot):
-    c = window.controller
-    assert window.open_path(datasets / "medical" / "emri_small.dcm")
+    c = image(window).controller
+    assert open_file(window, datasets / "medical" / "emri_small.dcm")
     frames = c.frames
-    assert frames == 10 and window.slice_bar.isVisible()
+    assert frames == 10 and image(window).slice_bar.isVisible()
     start = c.frame
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
-    assert c.frame == start + 1 and f"Slice {start + 2} / 10" in window.slice_label.text()
+    assert c.frame == start + 1 and f"Slice {start + 2} / 10" in image(window).slice_label.text()
     qtbot.keyClick(window, Qt.Key.Key_PageUp)
     assert c.frame == start
     expected = apply_window(c.doc.pixels[start, ..., 0], c.window)
-    assert gray_at(window.canvas.base, 40, 30) == int(expected[30, 40])
+    assert gray_at(image(window).canvas.base, 40, 30) == int(expected[30, 40])
 
     # Undo is per slice: a stroke on this slice, a rectangle on the next; undo here undoes the stroke.
-    canvas = window.canvas
+    canvas = image(window).canvas
     drag(qtbot, canvas, [widget_point(canvas, 20, 20), widget_point(canvas, 40, 40)])
     assert c.masks.any(start)
     c.set_frame(start + 1)
-    window._set_tool("rect")
+    image(window).set_tool("rect")
     drag(qtbot, canvas, [widget_point(canvas, 10, 10), widget_point(canvas, 30, 30)])
     assert c.masks.get(start + 1)[20, 20] == 255
     c.set_frame(start)
@@ -232,36 +232,37 @@ def test_slices_of_a_multiframe_file(window, datasets, qtbot):
     assert not c.masks.any(start) and c.masks.any(start + 1)
 
     # The DICOM tag panel shows the dataset of the current slice.
-    window.tags_dock.show()
-    window.tags_dock.raise_()
-    qtbot.waitUntil(lambda: window.tags.tree.topLevelItemCount() > 5)
-    names = {window.tags.tree.topLevelItem(i).text(1) for i in range(window.tags.tree.topLevelItemCount())}
+    image(window).tags_dock.show()
+    image(window).tags_dock.raise_()
+    qtbot.waitUntil(lambda: image(window).tags.tree.topLevelItemCount() > 5)
+    tree = image(window).tags.tree
+    names = {tree.topLevelItem(i).text(1) for i in range(tree.topLevelItemCount())}
     assert "Modality" in names
 
 
 def test_unreadable_file_is_a_message_not_a_crash(window, tmp_path, ct_path):
     broken = tmp_path / "broken.dcm"
     broken.write_bytes(ct_path.read_bytes()[:3000])
-    assert not window.open_path(broken)
+    assert not open_file(window, broken)
     assert "broken.dcm" in window.notice.text()
-    assert window.controller.doc is None
-    assert window.open_path(ct_path) and window.notice.text() == ""
+    assert image(window).controller.doc is None
+    assert open_file(window, ct_path) and window.notice.text() == ""
 
 
 def test_autosave_restores_the_mask_after_a_crash(make_window, ct_path, qtbot):
     first = make_window()
-    assert first.open_path(ct_path)
-    canvas = first.canvas
+    assert open_file(first, ct_path)
+    canvas = image(first).canvas
     drag(qtbot, canvas, [widget_point(canvas, 100, 100), widget_point(canvas, 200, 150)])
-    first._set_tool("rect")
+    image(first).set_tool("rect")
     drag(qtbot, canvas, [widget_point(canvas, 300, 300), widget_point(canvas, 350, 380)])
-    first.controller.undo()
-    painted = first.controller.masks.get(0).copy()
+    image(first).controller.undo()
+    painted = image(first).controller.masks.get(0).copy()
     assert painted.any()
     # No clean close: the second window finds the journal the first one left.
     second = make_window()
-    assert second.open_path(ct_path)
-    restored = second.controller
+    assert open_file(second, ct_path)
+    restored = image(second).controller
     assert np.array_equal(restored.masks.get(0), painted)
     assert restored.can_redo() and restored.redo_label() == "rectangle"
     restored.redo()
@@ -273,18 +274,19 @@ def test_export_view_and_preferences(window, ct_path, tmp_path):
 
     from desktop.preferences import PreferencesDialog
 
-    assert window.open_path(ct_path)
+    assert open_file(window, ct_path)
     out = tmp_path / "view.png"
-    assert window.export_view(out)
-    image = QImage(str(out))
-    assert image.width() == window.canvas.width() and image.height() == window.canvas.height()
+    assert image(window).export_view(out)
+    shot = QImage(str(out))
+    canvas = image(window).canvas
+    assert shot.width() == canvas.width() and shot.height() == canvas.height()
 
     dialog = PreferencesDialog(window.settings, window)
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     dialog.tile.setValue(256)
     dialog.accept()
     assert window.settings.get("run/device") == "cpu" and window.settings.get("run/tile") == 256
-    assert window.settings.run_settings().tile == 256
+    assert window.settings.run_settings()["tile"] == 256
 
 
 def picker_items(picker):
@@ -314,9 +316,9 @@ def test_method_names_fit_and_learned_methods_with_weights_are_enabled(window, d
     from core.methods import get_method
 
     photo = datasets / "images" / "bench" / "Set14" / "monarch.png"
-    assert window.open_path(photo), window.notice.text()
+    assert open_file(window, photo), window.notice.text()
     qtbot.wait(50)
-    picker = window.picker
+    picker = image(window).picker
     # "Learned inpainting (FFC, adversarial)  (default)" is wider than the default panel.
     assert elided_names(picker) == []
     for item in picker_items(picker):
@@ -326,32 +328,32 @@ def test_method_names_fit_and_learned_methods_with_weights_are_enabled(window, d
             assert picker.select(card.id) and picker.run_button.isEnabled(), card.id
 
     # A panel the person narrows stays narrow when the next file opens.
-    window.resizeDocks([window.repair_dock], [330], Qt.Orientation.Horizontal)
+    window.resizeDocks([image(window).repair_dock], [330], Qt.Orientation.Horizontal)
     qtbot.wait(50)
-    narrowed = window.repair_dock.width()
+    narrowed = image(window).repair_dock.width()
     assert narrowed < picker.fitting_width()
-    assert window.open_path(ct_path), window.notice.text()
+    assert open_file(window, ct_path), window.notice.text()
     qtbot.wait(50)
-    assert window.repair_dock.width() == narrowed
+    assert image(window).repair_dock.width() == narrowed
 
 
 def test_deep_prior_previews_are_shown_labelled_and_withdrawn(painted_ct, qtbot):
     """An iterative method's intermediate fills appear on the canvas under a PREVIEW banner, leave the
     document alone, and disappear when the run is cancelled."""
     window = painted_ct
-    c = window.controller
+    c = image(window).controller
     original = c.doc
-    before = window.canvas.grab().toImage()
-    assert window.picker.select("inpaint-dip")
-    window.picker.set_param("iterations", 5000)
-    window.picker.set_param("preview_every", 2)
-    window.picker.set_param("width", 8)
-    qtbot.mouseClick(window.picker.run_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._showing_preview, timeout=60_000)
-    assert window.canvas.banner.startswith("PREVIEW")
-    assert window.canvas.grab().toImage() != before  # the fill so far is on screen
+    before = image(window).canvas.grab().toImage()
+    assert image(window).picker.select("inpaint-dip")
+    image(window).picker.set_param("iterations", 5000)
+    image(window).picker.set_param("preview_every", 2)
+    image(window).picker.set_param("width", 8)
+    qtbot.mouseClick(image(window).picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: image(window).presenter.showing_preview, timeout=60_000)
+    assert image(window).canvas.banner.startswith("PREVIEW")
+    assert image(window).canvas.grab().toImage() != before  # the fill so far is on screen
     assert c.doc is original and not original.provenance
-    qtbot.mouseClick(window.progress.cancel_button, Qt.MouseButton.LeftButton)
-    assert not window._showing_preview
-    assert not window.canvas.banner.startswith("PREVIEW")
+    qtbot.mouseClick(image(window).progress.cancel_button, Qt.MouseButton.LeftButton)
+    assert not image(window).presenter.showing_preview
+    assert not image(window).canvas.banner.startswith("PREVIEW")
     assert c.doc is original and not original.provenance

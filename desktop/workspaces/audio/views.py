@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.audio.picture import colorize, column_spectrogram
 from core.audio.selection import TFMask, TFRect, TimeSpan
-from desktop.audio.edit import BrushMask
 from desktop.qimage import wrap_rgb32
+from desktop.workspaces.audio.brush import BrushMask
 
 SELECTION_FILL = QColor(80, 170, 255, 60)
 SELECTION_EDGE = QColor(80, 170, 255, 220)

@@ -1,1 +1,0 @@
-"""The audio view: waveform and spectrogram, selections, playback with A/B, gap filling, undo."""

@@ -1,0 +1,161 @@
+"""The session: the one owner of the current document, its undo history, saving, naming and autosave.
+
+Workspaces change the document through `replace()` (a repair, a fill, an undo) and record their edits
+in `history`; the shell opens, saves and closes through the session and asks it whether a change
+would be lost (`unsaved`). Files are read on a `JobRunner`, so a huge image never freezes the
+window. Output names follow core's rule (the one `lacuna repair` uses), and Save As never writes
+over the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from core.documents import Document
+from core.runtime.context import Progress
+from desktop.autosave import Autosave
+from desktop.history import History
+from desktop.jobs import JobRunner, describe_error
+
+
+def _read(path: Path):
+    """Reading as a job: one report, then the document."""
+    import core.io
+
+    yield Progress(0.0, f"Reading {path.name}…")
+    return core.io.read(path)
+
+
+def default_output(doc: Document) -> Path | None:
+    """Where a result is saved by default: core's output name beside the source, never taken."""
+    if doc.path is None:
+        return None
+    from core.io.atomic import resolve_target
+    from core.repair_cli import default_output as output_name
+
+    source = Path(doc.path)
+    task = doc.provenance[-1].task if doc.provenance else "copy"
+    return resolve_target(output_name(source, task), source, overwrite_policy="rename")
+
+
+class Session(QObject):
+    document_changed = Signal(bool)  # True: another document (or none); False: new content of this one
+    history_changed = Signal()
+    saved = Signal(object)  # the Path written
+    error = Signal(str)  # for the notice bar
+    status = Signal(str)  # a transient status-bar message
+
+    def __init__(self, autosave_root: Path | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.doc: Document | None = None
+        self.clean_doc: Document | None = None  # the document as read or last saved
+        self.history = History()
+        self.reader = JobRunner(self, "Opening cancelled: the document shown is unchanged.")
+        self.reader.failed.connect(self.error)
+        self.reader.failed.connect(self._open_ended)
+        self.reader.cancelled.connect(self._open_ended)
+        self.opening: Path | None = None
+        self.autosave_root = autosave_root
+        self.autosave: Autosave | None = None
+        self.ask_restore: Callable[[Autosave], bool] = lambda session: True
+
+    # --- the document ---
+
+    def open(self, path: str | Path) -> None:
+        """Start reading `path` on the job runner; the document changes when it has been read."""
+        path = Path(path)
+        self.opening = path
+
+        def done(doc: Document) -> None:
+            self.opening = None
+            self.set_document(doc)
+            self.status.emit(f"Opened {path.name}")
+
+        self.reader.start(f"Opening {path.name}", lambda: _read(path), done)
+
+    def _open_ended(self, _text: str = "") -> None:
+        self.opening = None
+
+    def set_document(self, doc: Document | None) -> None:
+        """Another document (or none): a fresh history, nothing to save."""
+        self.close_autosave(discard=True)
+        self.doc = self.clean_doc = doc
+        self.history.clear()
+        self.document_changed.emit(True)
+        self.history_changed.emit()
+
+    def replace(self, doc: Document) -> None:
+        """New content of the same document (a repair, a fill, or the undo of one)."""
+        self.doc = doc
+        self.document_changed.emit(False)
+
+    @property
+    def unsaved(self) -> bool:
+        """True when the document holds changes that neither the file read nor a save holds."""
+        doc, clean = self.doc, self.clean_doc
+        return doc is not None and doc is not clean and (clean is None or doc.provenance != clean.provenance)
+
+    @property
+    def repaired(self) -> bool:
+        return self.doc is not None and bool(self.doc.provenance)
+
+    # --- saving ---
+
+    def default_save_path(self) -> Path | None:
+        return default_output(self.doc) if self.doc is not None else None
+
+    def save_as(self, path: str | Path, replace: bool = False) -> Path | None:
+        """Write the document to `path`; `replace`: the person agreed to replace an existing file."""
+        doc = self.doc
+        if doc is None:
+            return None
+        path = Path(path)
+        if doc.path is not None and path.resolve() == Path(doc.path).resolve():
+            self.error.emit("Lacuna never overwrites the original: choose another name.")
+            return None
+        try:
+            import core.io
+
+            written = Path(core.io.write(doc, path, overwrite=replace))
+        except Exception as exc:  # noqa: BLE001 — a writer bug must not take the window down
+            self.error.emit(describe_error(exc, f"Saving {path.name}"))
+            return None
+        self.clean_doc = doc
+        self.status.emit(f"Saved {written}")
+        self.saved.emit(written)
+        self.history_changed.emit()  # the title's "not saved" goes
+        return written
+
+    # --- autosave of the edits (the mask journal) ---
+
+    def start_autosave(self, shape: tuple[int, int, int]):
+        """Journal the edits of the open file; returns (masks, history) restored from a crash, or None."""
+        doc = self.doc
+        if self.autosave_root is None or doc is None or doc.path is None:
+            return None
+        journal = Autosave(self.autosave_root, Path(doc.path), shape)
+        if journal.exists() and journal.matches_shape() and self.ask_restore(journal):
+            try:
+                masks, history = journal.restore(self.history.cap_bytes)
+            except Exception as exc:  # noqa: BLE001 — a damaged autosave must not block opening
+                self.error.emit(f"The autosaved mask could not be restored: {exc}")
+            else:
+                history.cap_bytes = self.history.cap_bytes
+                self.history = history
+                self.status.emit(f"Restored {journal.count} mask edits from the autosave.")
+                journal.resume()
+                self.autosave = journal
+                self.history_changed.emit()
+                return masks
+        journal.start()
+        self.autosave = journal
+        return None
+
+    def close_autosave(self, discard: bool) -> None:
+        if self.autosave is not None:
+            if discard:
+                self.autosave.discard()
+            self.autosave = None

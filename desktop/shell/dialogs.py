@@ -1,0 +1,73 @@
+"""The shell's questions and file dialogs. Each returns the answer; none changes any state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+OPEN_FILTER = (
+    "Documents (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.dcm *.dicom *.ima *.nii *.nii.gz "
+    "*.wav *.flac *.ogg *.mp3);;"
+    "Images and scans (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.dcm *.dicom *.ima *.nii *.nii.gz);;"
+    "Audio (*.wav *.flac *.ogg *.mp3);;All files (*)"
+)
+
+
+def confirm_discard(parent: QWidget) -> bool:
+    answer = QMessageBox.question(
+        parent,
+        "Discard the repair?",
+        "The repaired document has not been saved. Discard it?",
+        QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Discard
+
+
+def ask_restore(parent: QWidget, journal) -> bool:
+    when = datetime.fromtimestamp(journal.saved).strftime("%Y-%m-%d %H:%M")
+    answer = QMessageBox.question(
+        parent,
+        "Restore mask edits?",
+        f"Lacuna was not closed properly while {journal.source.name} was being edited.\n\n"
+        f"Restore the mask and its undo history ({journal.count} autosaved steps, last at {when})?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def open_file(parent: QWidget, start: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open", start, OPEN_FILTER)
+    return path
+
+
+def open_folder(parent: QWidget, start: str) -> str:
+    return QFileDialog.getExistingDirectory(parent, "Open a DICOM series folder", start)
+
+
+def save_file(parent: QWidget, default: str) -> str:
+    """The name to save under; Qt's dialog has already asked before replacing an existing file."""
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Save the result (the original is never overwritten)", default
+    )
+    return path
+
+
+def about(parent: QWidget) -> None:
+    from core.version import __version__
+
+    QMessageBox.about(
+        parent,
+        "About Lacuna",
+        f"<b>Lacuna {__version__}</b><br>Repairs photos, medical scans and audio locally and offline."
+        "<br><br>Repaired output is always labelled, and saved as a new file beside the original.",
+    )
+
+
+def start_dir(doc_path: Path | None, recent: list[str]) -> str:
+    if doc_path is not None:
+        return str(Path(doc_path).parent)
+    return str(Path(recent[0]).parent) if recent else str(Path.home())

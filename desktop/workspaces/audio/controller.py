@@ -1,0 +1,212 @@
+"""The audio workspace's state and actions, without a window: selections, fills, their undo, A/B.
+
+A fill runs core's `repair(doc, "fill-gap", ...)` on the shared `JobRunner` with the preferences'
+device and precision and the method's parameters. It changes a few hundred milliseconds of a
+recording that may last an hour, so its undo step (a `FillEdit` in the session's one history) keeps
+only the changed samples, before and after, not two copies of the whole document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core.documents import AudioDoc
+from desktop.history import GLOBAL, Entry
+from desktop.jobs import JobRunner
+from desktop.session import Session
+
+
+@dataclass
+class FillEdit:
+    start: int
+    before: np.ndarray
+    after: np.ndarray
+    provenance_before: list
+    provenance_after: list
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.before.nbytes + self.after.nbytes)
+
+    @staticmethod
+    def between(old: AudioDoc, new: AudioDoc) -> FillEdit | None:
+        """The samples `new` changed in `old`, or None when it changed none."""
+        changed = np.flatnonzero(np.any(old.samples != new.samples, axis=1))
+        if changed.size == 0:
+            return None
+        a, b = int(changed[0]), int(changed[-1]) + 1
+        return FillEdit(a, old.samples[a:b].copy(), new.samples[a:b].copy(), old.provenance, new.provenance)
+
+    def applied_to(self, doc: AudioDoc, undo: bool) -> AudioDoc:
+        values, provenance = (
+            (self.before, self.provenance_before) if undo else (self.after, self.provenance_after)
+        )
+        samples = doc.samples.copy()
+        samples[self.start : self.start + len(values)] = values
+        out = doc.with_samples(samples)
+        out.provenance = list(provenance)
+        return out
+
+
+def with_channels(selections: list, channels: tuple[int, ...] | None) -> list:
+    """The selections restricted to `channels` (None: all channels)."""
+    if channels is None:
+        return list(selections)
+    out = []
+    for sel in selections:
+        if hasattr(sel, "mask"):  # a TFMask keeps its grid
+            out.append(type(sel)(sel.mask, sel.start, sel.step, sel.max_hz, channels))
+        else:
+            out.append(dataclasses.replace(sel, channels=channels))
+    return out
+
+
+class AudioController(QObject):
+    shown_changed = Signal()  # the recording shown (after a fill, an undo, A/B) or the selections changed
+    error = Signal(str)
+    status = Signal(str)
+
+    def __init__(self, session: Session, settings=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.settings = settings
+        self.jobs = JobRunner(self, "Cancelled: the recording is unchanged.")
+        self.selections: list = []
+        self.showing_before = False
+
+    @property
+    def doc(self) -> AudioDoc | None:
+        doc = self.session.doc
+        return doc if doc is not None and doc.kind == "audio" else None
+
+    @property
+    def history(self):
+        return self.session.history
+
+    @property
+    def busy(self) -> bool:
+        return self.jobs.busy
+
+    def show_new_document(self) -> None:
+        self.jobs.drop()
+        self.selections = []
+        self.showing_before = False
+        self.shown_changed.emit()
+
+    def set_selections(self, selections) -> None:
+        self.selections = [s for s in (selections or []) if s is not None]
+        self.shown_changed.emit()
+
+    # --- fills ---
+
+    def fill(self, method: str, params: dict[str, Any] | None = None, channels=None) -> bool:
+        """Fill the selections with `method` on the worker thread; False when there is nothing to do."""
+        doc = self.doc
+        if doc is None or not self.selections:
+            return False
+        from core.runtime.context import RunContext
+
+        selections = with_channels(self.selections, channels)
+        ctx = RunContext(**(self.settings.run_settings() if self.settings is not None else {}))
+        params = dict(params or {})
+
+        def start():
+            from core.repair import repair
+
+            return repair(doc, "fill-gap", method, selections, ctx, **params)
+
+        count = len(selections)
+        self.jobs.start(
+            f"Filling with {method}",
+            start,
+            lambda result: self._finished(doc, result, count),
+            ctx.cancel_event,
+        )
+        return True
+
+    def _finished(self, source: AudioDoc, result: AudioDoc, count: int) -> None:
+        if self.doc is not source:
+            return
+        edit = FillEdit.between(source, result)
+        if edit is None:
+            self.status.emit("Nothing changed.")
+            return
+        self.history.push(Entry(GLOBAL, "fill", edit, edit.nbytes))
+        self._show(result)
+        self.status.emit(f"Filled {count} selection(s)")
+        self.session.history_changed.emit()
+
+    def cancel(self) -> None:
+        self.jobs.cancel()
+
+    def shutdown(self, timeout: float = 3.0) -> bool:
+        return self.jobs.shutdown(timeout)
+
+    def detect(self) -> None:
+        """Propose damaged spans (clicks, dropouts, discontinuities) as the selection."""
+        from core.audio.detect import detect
+
+        doc = self.shown_document()
+        if doc is None:
+            return
+        found = detect(doc.samples, doc.sample_rate)
+        self.set_selections([d.selection for d in found])
+        kinds: dict[str, int] = {}
+        for d in found:
+            kinds[d.kind] = kinds.get(d.kind, 0) + 1
+        summary = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "no damage found"
+        self.status.emit(f"Detected: {summary}")
+
+    # --- undo / redo (the session's one history; fills live in the global lane) ---
+
+    def can_undo(self) -> bool:
+        return self.history.can_undo(None)
+
+    def can_redo(self) -> bool:
+        return self.history.can_redo(None)
+
+    def undo(self) -> None:
+        self._step(undo=True)
+
+    def redo(self) -> None:
+        self._step(undo=False)
+
+    def _step(self, undo: bool) -> None:
+        doc = self.doc
+        if doc is None or self.busy:
+            return
+        entry = self.history.undo(None) if undo else self.history.redo(None)
+        if entry is None:
+            return
+        self._show(entry.payload.applied_to(doc, undo))
+        self.status.emit(("Undid " if undo else "Redid ") + entry.label)
+        self.session.history_changed.emit()
+
+    def _show(self, doc: AudioDoc) -> None:
+        self.showing_before = False
+        self.session.replace(doc)
+        self.shown_changed.emit()
+
+    # --- A/B ---
+
+    def previous(self) -> AudioDoc | None:
+        """The recording before the last fill (the "A" of an A/B comparison), or None."""
+        entry = self.history.peek_undo(None)
+        doc = self.doc
+        if entry is None or doc is None or not isinstance(entry.payload, FillEdit):
+            return None
+        return entry.payload.applied_to(doc, undo=True)
+
+    def shown_document(self) -> AudioDoc | None:
+        if self.showing_before:
+            return self.previous() or self.doc
+        return self.doc
+
+    def set_ab(self, before: bool) -> None:
+        self.showing_before = bool(before) and self.can_undo()
+        self.shown_changed.emit()

@@ -1,0 +1,306 @@
+"""The audio workspace's central view: waveform and spectrogram, selection tools and playback.
+
+Waveform and spectrogram share a viewport (wheel to zoom at the pointer, the scroll bar or a sideways
+swipe to scroll, F to fit). Select on the waveform (a time span) or on the spectrogram with the time,
+rectangle or brush tool; "Detect damage" proposes clicks, dropouts and discontinuities as selections.
+Playback plays the clip or the selection with pre-roll, with a play cursor; A/B (hold X) switches
+what is shown and heard between before (A) and after (B) the last fill. The state (selections,
+fills, their undo) is the `AudioController`'s; this widget shows it and forwards gestures.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollBar,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledSlider
+from superqt.utils import signals_blocked
+
+from core.documents import AudioDoc
+from desktop.workspaces.audio.controller import AudioController
+from desktop.workspaces.audio.playback import Player
+from desktop.workspaces.audio.views import SpectrogramView, Viewport, WaveformView
+
+FFT_SIZES = (256, 512, 1024, 2048, 4096)
+
+
+class AudioPanel(QWidget):
+    fill_requested = Signal()  # "Fill selection": run the method chosen in the Repair dock
+
+    def __init__(self, controller: AudioController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.viewport = Viewport(self)
+        self.player = Player(self)
+        self._build()
+        self._connect()
+        self.refresh()
+
+    # --- public API -------------------------------------------------------------------------------
+    def show_new_document(self) -> None:
+        """A new recording: fit it, offer its channels."""
+        self.player.stop()
+        doc = self.controller.doc
+        if doc is not None:
+            _warm_up()
+            self.viewport.set_length(doc.samples.shape[0])
+            self.viewport.fit(max(self.spectrogram.width(), 1))
+            self._load_channels(doc)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the controller's state: the recording (before or after), the selections, the buttons."""
+        c = self.controller
+        doc = c.shown_document()
+        for view in (self.waveform, self.spectrogram):
+            view.set_document(doc)
+            view.set_selections(c.selections)
+        if not c.selections:
+            self.spectrogram.brush = None
+        with signals_blocked(self.ab_button):
+            self.ab_button.setChecked(c.showing_before)
+        self.ab_button.setText("A: before" if c.showing_before else "B: after")
+        self._sync_scroll()
+        self._update_actions()
+
+    def channels(self) -> tuple[int, ...] | None:
+        """The channels a fill changes (None: all)."""
+        return self.channel_combo.currentData() if self.channel_combo.isVisible() else None
+
+    def set_ab(self, before: bool) -> None:
+        """Show and play the recording before (A) or after (B) the last fill."""
+        self.player.stop()
+        self.controller.set_ab(before)
+
+    def toggle_ab(self) -> None:
+        self.set_ab(not self.controller.showing_before)
+
+    def play(self, selection_only: bool = False) -> bool:
+        doc = self.controller.shown_document()
+        if doc is None:
+            return False
+        lo, hi = 0, doc.samples.shape[0]
+        selections = self.controller.selections
+        if selection_only and selections:
+            lo = min(s.span[0] for s in selections)
+            hi = max(s.span[1] for s in selections)
+            lo = max(0, lo - int(self.preroll.value() * doc.sample_rate))
+            hi = min(doc.samples.shape[0], hi + int(0.5 * doc.sample_rate))
+        return self.player.play(doc.samples[lo:hi], doc.sample_rate, offset=lo)
+
+    def play_or_stop(self) -> None:
+        if self.player.playing:
+            self.stop()
+        else:
+            self.play(bool(self.controller.selections))
+
+    def stop(self) -> None:
+        self.player.stop()
+
+    def fit(self) -> None:
+        self.viewport.fit(self.spectrogram.width())
+
+    # --- building ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+
+        bar1 = QHBoxLayout()
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setToolTip("Play the whole clip (Space)")
+        self.play_sel_button = QPushButton("▶ Selection")
+        self.play_sel_button.setToolTip("Play the selection with pre-roll")
+        self.stop_button = QPushButton("■ Stop")
+        self.preroll = QDoubleSpinBox()
+        self.preroll.setRange(0.0, 10.0)
+        self.preroll.setSingleStep(0.5)
+        self.preroll.setValue(1.0)
+        self.preroll.setSuffix(" s pre-roll")
+        self.ab_button = QPushButton("B: after")
+        self.ab_button.setCheckable(True)
+        self.ab_button.setToolTip("Compare before (A) and after (B) the last fill (X)")
+        for w in (self.play_button, self.play_sel_button, self.stop_button, self.preroll, self.ab_button):
+            bar1.addWidget(w)
+        bar1.addSpacing(12)
+        bar1.addWidget(QLabel("Select:"))
+        self.tool_group = QButtonGroup(self)
+        self.tool_buttons = {}
+        for tool, text, tip in (
+            ("time", "Time", "Drag a time span (all frequencies): a dropout"),
+            ("rect", "Rectangle", "Drag a time-frequency rectangle: a whistle, a cough"),
+            ("brush", "Brush", "Paint time-frequency bins: clicks, irregular noises"),
+        ):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            button.setCheckable(True)
+            self.tool_group.addButton(button)
+            self.tool_buttons[tool] = button
+            bar1.addWidget(button)
+        self.tool_buttons["rect"].setChecked(True)
+        self.brush_size = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.brush_size.setRange(1, 40)
+        self.brush_size.setValue(6)
+        self.brush_size.setMaximumWidth(120)
+        self.brush_size.setToolTip("Brush radius in pixels")
+        bar1.addWidget(self.brush_size)
+        bar1.addSpacing(12)
+        bar1.addWidget(QLabel("FFT"))
+        self.fft_combo = QComboBox()
+        for n in FFT_SIZES:
+            self.fft_combo.addItem(str(n), n)
+        self.fft_combo.setCurrentIndex(FFT_SIZES.index(1024))
+        bar1.addWidget(self.fft_combo)
+        bar1.addWidget(QLabel("Range"))
+        self.range_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.range_slider.setRange(30, 140)
+        self.range_slider.setValue(90)
+        self.range_slider.setMaximumWidth(140)
+        self.range_slider.setToolTip("Dynamic range of the spectrogram (dB)")
+        bar1.addWidget(self.range_slider)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Show the whole clip (F)")
+        bar1.addWidget(self.fit_button)
+        bar1.addStretch(1)
+        layout.addLayout(bar1)
+
+        bar2 = QHBoxLayout()
+        self.channel_combo = QComboBox()
+        self.channel_combo.setToolTip("Which channels the fill changes")
+        bar2.addWidget(self.channel_combo)
+        self.fill_button = QPushButton("Fill selection")
+        self.fill_button.setToolTip(
+            "Fill the selected part from its surroundings with the method chosen under Repair"
+        )
+        self.detect_button = QPushButton("Detect damage")
+        self.detect_button.setToolTip("Propose clicks, dropouts and discontinuities as selections")
+        self.clear_button = QPushButton("Clear selection")
+        for w in (self.fill_button, self.detect_button, self.clear_button):
+            bar2.addWidget(w)
+        self.status = QLabel()
+        self.status.setStyleSheet("color: #a9adb4;")
+        bar2.addWidget(self.status, 1)
+        layout.addLayout(bar2)
+
+        self.waveform = WaveformView(self.viewport)
+        self.spectrogram = SpectrogramView(self.viewport)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.waveform)
+        splitter.addWidget(self.spectrogram)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
+        layout.addWidget(splitter, 1)
+        self.scroll = QScrollBar(Qt.Orientation.Horizontal)
+        layout.addWidget(self.scroll)
+
+    def _load_channels(self, doc: AudioDoc) -> None:
+        self.channel_combo.clear()
+        self.channel_combo.addItem("All channels", None)
+        names = ["Left", "Right"] if doc.channels == 2 else [f"Channel {c + 1}" for c in range(doc.channels)]
+        if doc.channels > 1:
+            for c, name in enumerate(names):
+                self.channel_combo.addItem(name, (c,))
+        self.channel_combo.setVisible(doc.channels > 1)
+
+    def _connect(self) -> None:
+        c = self.controller
+        self.play_button.clicked.connect(lambda: self.play(False))
+        self.play_sel_button.clicked.connect(lambda: self.play(True))
+        self.stop_button.clicked.connect(self.stop)
+        self.ab_button.toggled.connect(self.set_ab)
+        for tool, button in self.tool_buttons.items():
+            button.toggled.connect(lambda on, t=tool: on and self.spectrogram.set_tool(t))
+        self.brush_size.valueChanged.connect(lambda v: setattr(self.spectrogram, "brush_radius", float(v)))
+        self.fft_combo.currentIndexChanged.connect(
+            lambda _i: self.spectrogram.set_fft(self.fft_combo.currentData())
+        )
+        self.range_slider.valueChanged.connect(lambda v: self.spectrogram.set_range(float(v)))
+        self.fit_button.clicked.connect(self.fit)
+        self.fill_button.clicked.connect(self.fill_requested)
+        self.detect_button.clicked.connect(c.detect)
+        self.clear_button.clicked.connect(lambda: c.set_selections([]))
+        self.waveform.selection_made.connect(self._on_selection)
+        self.spectrogram.selection_made.connect(self._on_selection)
+        self.viewport.changed.connect(self._sync_scroll)
+        self.scroll.valueChanged.connect(self.viewport.scroll_to)
+        self.player.position_changed.connect(self._on_play_position)
+        self.player.state_changed.connect(self._on_play_state)
+        self.player.error.connect(c.status)
+        c.shown_changed.connect(self.refresh)
+        c.status.connect(self.status.setText)
+        c.jobs.started.connect(self._update_actions)
+        for signal in (c.jobs.succeeded, c.jobs.failed, c.jobs.cancelled):
+            signal.connect(self._update_actions)
+
+    # --- reactions --------------------------------------------------------------------------------
+    def _on_selection(self, selection) -> None:
+        c = self.controller
+        if selection is None:
+            c.set_selections([])
+            return
+        c.set_selections([selection])
+        a, b = selection.span
+        rate = c.doc.sample_rate
+        c.status.emit(f"Selected {a / rate:.3f}–{b / rate:.3f} s ({(b - a) / rate * 1000:.0f} ms)")
+
+    def _on_play_position(self, sample: int) -> None:
+        for view in (self.waveform, self.spectrogram):
+            view.set_cursor(sample)
+
+    def _on_play_state(self, playing: bool) -> None:
+        if not playing:
+            for view in (self.waveform, self.spectrogram):
+                view.set_cursor(None)
+        self.stop_button.setEnabled(playing)
+
+    def _sync_scroll(self) -> None:
+        vp = self.viewport
+        page = int(vp.width * vp.spp)
+        self.scroll.blockSignals(True)
+        self.scroll.setRange(0, max(0, vp.length - page))
+        self.scroll.setPageStep(max(1, page))
+        self.scroll.setSingleStep(max(1, page // 10))
+        self.scroll.setValue(int(vp.start))
+        self.scroll.blockSignals(False)
+
+    def _update_actions(self, *_args) -> None:
+        c = self.controller
+        has_doc, busy, selected = c.doc is not None, c.busy, bool(c.selections)
+        self.fill_button.setEnabled(has_doc and selected and not busy)
+        self.detect_button.setEnabled(has_doc and not busy)
+        self.clear_button.setEnabled(selected)
+        self.ab_button.setEnabled(has_doc and c.can_undo())
+        self.play_sel_button.setEnabled(has_doc and selected)
+        self.stop_button.setEnabled(self.player.playing)
+
+
+_warmed = False
+
+
+def _warm_up() -> None:
+    """Import torch and the fill engine on a background thread while the person selects: the first
+    fill would otherwise spend seconds importing them."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+
+    def work() -> None:
+        import core.audio.fill  # noqa: F401
+        import core.audio.phase  # noqa: F401
+
+    threading.Thread(target=work, name="lacuna-audio-warm-up", daemon=True).start()

@@ -1,0 +1,120 @@
+"""The audio workspace: recordings shown as waveform and spectrogram, gaps and noises filled.
+
+Its views: the `AudioPanel` in the middle and a Repair dock (the shared method picker with the
+fill-gap methods and their parameters, and the shared progress panel). Fills, undo and A/B are the
+`AudioController`'s; saving, naming and the unsaved-change prompt are the session's and the shell's.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from desktop.widgets.method_picker import MethodPicker
+from desktop.widgets.progress_panel import ProgressPanel
+from desktop.workspace import Context, Workspace
+from desktop.workspaces.audio.controller import AudioController
+from desktop.workspaces.audio.panel import AudioPanel
+
+
+class AudioWorkspace(Workspace):
+    def __init__(self, context: Context):
+        super().__init__(context)
+        self.controller = AudioController(self.session, self.settings, self)
+        self.panel = AudioPanel(self.controller)
+        repair = QWidget()
+        layout = QVBoxLayout(repair)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.picker, self.progress = MethodPicker(), ProgressPanel()
+        self.picker.run_button.setText("Fill selection")
+        layout.addWidget(self.picker, 1)
+        layout.addWidget(self.progress)
+        self.repair_dock = self.dock("Fill", repair, Qt.DockWidgetArea.RightDockWidgetArea, "audio-repair")
+        self.action("View", "&Fit to Window", self.panel.fit, ["F"])
+        self.action("View", "&Play / Stop", self.panel.play_or_stop, ["Space"])
+        self.action("Repair", "&Fill Selection", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
+        self.action("Repair", "&Detect Damage", self.controller.detect)
+        self._connect()
+
+    def _connect(self) -> None:
+        c, jobs = self.controller, self.controller.jobs
+        c.error.connect(self.error)
+        c.status.connect(self.status)
+        c.shown_changed.connect(self.changed)
+        self.panel.fill_requested.connect(self.picker.request_run)
+        self.picker.run_requested.connect(self._fill)
+        self.progress.cancel_requested.connect(c.cancel)
+        jobs.started.connect(self._on_started)
+        jobs.progress.connect(self.progress.report)
+        jobs.succeeded.connect(lambda text: self._on_ended(text, True))
+        jobs.failed.connect(lambda text: self._on_ended(text, False))
+        jobs.failed.connect(self.error)
+        jobs.cancelled.connect(lambda text: self._on_ended(text, False))
+
+    @property
+    def view(self) -> QWidget:
+        return self.panel
+
+    def show_document(self, new: bool) -> None:
+        if not new:
+            return  # a fill or an undo: the controller has already shown it
+        self.controller.show_new_document()
+        self.panel.show_new_document()
+        if new:
+            from core.methods import methods
+
+            self.picker.set_cards(methods("fill-gap"), kind="audio")
+
+    def describe(self) -> str:
+        doc = self.controller.doc
+        if doc is None:
+            return ""
+        return f"{doc.duration:.1f} s, {doc.sample_rate} Hz, {doc.channels} channel(s)"
+
+    def _fill(self, task: str, method: str, params: dict, _options: dict) -> None:
+        if not self.controller.selections:
+            self.error.emit("Select the damaged part first: drag on the waveform or the spectrogram.")
+            return
+        self.controller.fill(method, params, self.panel.channels())
+
+    def _on_started(self, title: str) -> None:
+        self.progress.start(title)
+        self.picker.set_busy(True)
+        self.changed.emit()
+
+    def _on_ended(self, text: str, done: bool) -> None:
+        self.progress.finish(text, done)
+        self.picker.set_busy(False)
+        self.changed.emit()
+
+    def undo(self) -> None:
+        self.controller.undo()
+
+    def redo(self) -> None:
+        self.controller.redo()
+
+    def undo_label(self) -> str | None:
+        entry = self.session.history.peek_undo(None)
+        return entry.label if entry is not None else None
+
+    def redo_label(self) -> str | None:
+        entry = self.session.history.peek_redo(None)
+        return entry.label if entry is not None else None
+
+    def cancel(self) -> None:
+        self.controller.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self.controller.busy
+
+    def set_compare(self, before: bool) -> None:
+        self.panel.set_ab(before)
+
+    def deactivate(self) -> None:
+        self.panel.stop()
+        self.controller.jobs.drop()
+
+    def shutdown(self, timeout: float) -> bool:
+        self.panel.stop()
+        return self.controller.shutdown(timeout)

@@ -1,0 +1,523 @@
+"""The image workspace's state and actions, without a window: the view of the document (slice,
+window/level), the masks, mask editing, undo of strokes and repairs, and repair jobs.
+
+Images, multi-page files and volumes (CT, MR, NIfTI) are all frame stacks here. Widgets call these
+methods and redraw on the signals. The document itself belongs to the session; repairs run through
+core's `repair()` on a `JobRunner`, which applies the mask contract (the result is used as is).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core.documents import Document
+from core.errors import LacunaError
+from desktop.history import GLOBAL, Entry
+from desktop.jobs import JobRunner, describe_error
+from desktop.mask_model import MaskEdit, MaskStack, stroke_segment
+from desktop.qimage import PRESETS, auto_window
+from desktop.session import Session
+
+
+@dataclass
+class RepairEdit:
+    """A history entry for a repair: both documents, and both mask stacks when the shape changed."""
+
+    before: Document
+    after: Document
+    before_masks: MaskStack
+    after_masks: MaskStack
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.before.pixels.nbytes + self.after.pixels.nbytes)
+
+
+def slices_to_core(text: str, frames: int) -> str:
+    """Slice numbers as the slider shows them (1 = the first) to core's 0-based numbers:
+    "26" -> "25", "10-14" -> "9-13", "3,5" -> "2,4"."""
+
+    def shift(match: re.Match) -> str:
+        number = int(match.group())
+        if not 1 <= number <= frames:
+            raise LacunaError(f"slice {number} does not exist: the slices are numbered 1 to {frames}")
+        return str(number - 1)
+
+    return re.sub(r"\d+", shift, text)
+
+
+class ImageController(QObject):
+    document_changed = Signal(bool)  # True: a new document (refit the view); False: new pixels
+    frame_changed = Signal(int)
+    mask_changed = Signal(int, object)  # frame, Box of the change or None for the whole frame
+    window_changed = Signal()
+    error = Signal(str)
+    status = Signal(str)
+
+    def __init__(self, session: Session, settings=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.settings = settings
+        self.jobs = JobRunner(self, "Cancelled — the image is unchanged.")
+        self.masks = MaskStack(1, 1, 1)
+        self.frame = 0
+        self.window: tuple[float, float] = (127.5, 255.0)
+        self.invert = False
+        self.brush_radius = 20.0
+        self.brush_hardness = 0.8
+        self.fill_tolerance = 0.0
+        self._source: Document | None = None  # the document the running repair started from
+        self._last_point: tuple[float, float] | None = None
+        self._erase = False
+        self._stroke_label = "brush"
+
+    # --- the document ---
+
+    @property
+    def doc(self):
+        doc = self.session.doc
+        return doc if doc is not None and doc.kind in ("image", "volume") else None
+
+    @property
+    def history(self):
+        return self.session.history
+
+    @property
+    def frames(self) -> int:
+        doc = self.doc
+        return int(doc.pixels.shape[0]) if doc is not None else 0
+
+    @property
+    def volume(self) -> bool:
+        return self.doc is not None and self.doc.kind == "volume"
+
+    @property
+    def busy(self) -> bool:
+        return self.jobs.busy
+
+    @property
+    def generation(self) -> int:
+        return self.jobs.generation
+
+    def show_new_document(self) -> None:
+        """The session opened another document: fresh masks and view, the autosave restored."""
+        self.jobs.drop()
+        self.frame = 0
+        doc = self.doc
+        if doc is not None:
+            frames, h, w = doc.pixels.shape[:3]
+            self.masks = MaskStack(frames, h, w)
+            if self.volume and frames > 2:
+                self.frame = frames // 2  # the middle of a series shows the anatomy, not an end slice
+            self.invert = getattr(doc, "photometric", "") == "MONOCHROME1"
+            self.window = self.initial_window()
+            restored = self.session.start_autosave(self.masks.shape)
+            if restored is not None:
+                self.masks = restored
+        else:
+            self.masks = MaskStack(1, 1, 1)
+        self.document_changed.emit(True)
+        self.frame_changed.emit(self.frame)
+        self.window_changed.emit()
+
+    def initial_window(self) -> tuple[float, float]:
+        """The file's own window; for photos the full range of the stored type."""
+        doc = self.doc
+        window = getattr(doc, "window", None)
+        if window is not None and window[1] > 0:
+            return float(window[0]), float(window[1])
+        if getattr(doc, "dtype", "") in ("uint8", "uint16"):
+            lo, hi = doc.value_range
+            return (lo + hi) / 2.0, hi - lo
+        return auto_window(self.current_pixels())
+
+    def current_pixels(self) -> np.ndarray:
+        return self.doc.pixels[self.frame]
+
+    def set_frame(self, frame: int) -> None:
+        if self.doc is None:
+            return
+        frame = min(max(int(frame), 0), self.frames - 1)
+        if frame != self.frame:
+            self.cancel_stroke()
+            self.frame = frame
+            self.frame_changed.emit(frame)
+            self.session.history_changed.emit()  # undo is per slice
+
+    def step_frame(self, delta: int) -> None:
+        self.set_frame(self.frame + delta)
+
+    @property
+    def aspect(self) -> tuple[float, float]:
+        """Display size of a pixel (x, y) from the pixel spacing (row, column)."""
+        if self.volume:
+            _, row, col = self.doc.spacing
+            if row > 0 and col > 0 and abs(row / col - 1) > 1e-3:
+                smallest = min(row, col)
+                return col / smallest, row / smallest
+        return 1.0, 1.0
+
+    def slice_description(self) -> str:
+        doc = self.doc
+        if doc is None or self.frames <= 1:
+            return ""
+        text = f"Slice {self.frame + 1} / {self.frames}"
+        positions = getattr(doc, "positions", [])
+        if len(positions) == self.frames:
+            text += f"   z = {positions[self.frame]:.2f} mm"
+        return text
+
+    def value_at(self, x: float, y: float) -> str:
+        """'x, y: value' for the status bar (HU for CT), or '' outside the image."""
+        doc = self.doc
+        if doc is None:
+            return ""
+        col, row = int(np.floor(x)), int(np.floor(y))
+        _, h, w, c = doc.pixels.shape
+        if not (0 <= row < h and 0 <= col < w):
+            return ""
+        values = doc.pixels[self.frame, row, col]
+        if c == 1:
+            unit = " HU" if getattr(doc, "modality", "") == "CT" else ""
+            text = f"{_format_value(float(values[0]))}{unit}"
+        else:
+            text = "  ".join(f"{name} {_format_value(float(v))}" for name, v in zip("RGBA", values))
+        return f"x {col}  y {row}   {text}"
+
+    # --- window / level ---
+
+    def set_window(self, centre: float, width: float) -> None:
+        self.window = (float(centre), max(float(width), 1e-3))
+        self.window_changed.emit()
+
+    def apply_preset(self, name: str) -> None:
+        if self.doc is None:
+            return
+        if name == "File":
+            self.set_window(*self.initial_window())
+        elif name == "Auto":
+            self.set_window(*auto_window(self.current_pixels()))
+        else:
+            self.set_window(*PRESETS[name])
+
+    def window_sensitivity(self) -> float:
+        """Window units per screen pixel of right-drag: a full drag across ~500 px spans the range."""
+        if self.doc is None:
+            return 1.0
+        lo, hi = self.doc.value_range
+        return max((hi - lo) / 500.0, 1e-3)
+
+    # --- mask editing ---
+
+    def begin_stroke(self, x: float, y: float, erase: bool = False) -> None:
+        if self.doc is None or self.masks.editing:
+            return
+        mask = self.masks.begin(self.frame)
+        self._erase = erase
+        self._stroke_label = "eraser" if erase else "brush"
+        self._last_point = (x, y)
+        box = self.masks.touch(
+            stroke_segment(mask, (x, y), (x, y), self.brush_radius, self.brush_hardness, erase)
+        )
+        self.mask_changed.emit(self.frame, box)
+
+    def stroke_to(self, x: float, y: float) -> None:
+        if not self.masks.editing or self._last_point is None:
+            return
+        mask = self.masks.get(self.frame)
+        box = stroke_segment(
+            mask, self._last_point, (x, y), self.brush_radius, self.brush_hardness, self._erase
+        )
+        self._last_point = (x, y)
+        self.mask_changed.emit(self.frame, self.masks.touch(box))
+
+    def end_stroke(self) -> None:
+        if not self.masks.editing:
+            return
+        self._last_point = None
+        self._record(self.masks.end(self._stroke_label))
+
+    def cancel_stroke(self) -> None:
+        box = self.masks.cancel()
+        if box is not None:
+            self.mask_changed.emit(self.frame, box)
+
+    def rectangle(self, x0: float, y0: float, x1: float, y1: float, erase: bool = False) -> None:
+        if self.doc is not None:
+            self._one_shot(self.masks.rectangle(self.frame, (x0, y0), (x1, y1), erase))
+
+    def lasso(self, points: list[tuple[float, float]], erase: bool = False) -> None:
+        if self.doc is not None:
+            self._one_shot(self.masks.lasso(self.frame, points, erase))
+
+    def fill(self, x: float, y: float, erase: bool = False) -> None:
+        if self.doc is None:
+            return
+        image = None
+        if self.fill_tolerance > 0:
+            pixels = self.current_pixels()
+            image = pixels[..., 0] if pixels.shape[-1] == 1 else pixels[..., :3].mean(axis=-1)
+        self._one_shot(self.masks.fill(self.frame, x, y, erase, image, self.fill_tolerance))
+
+    def invert_mask(self) -> None:
+        if self.doc is not None:
+            self._one_shot(self.masks.invert(self.frame))
+
+    def clear_mask(self) -> None:
+        if self.doc is not None:
+            self._one_shot(self.masks.clear(self.frame))
+
+    def grow_mask(self, pixels: float) -> None:
+        if self.doc is not None:
+            self._one_shot(self.masks.grow(self.frame, pixels))
+
+    def shrink_mask(self, pixels: float) -> None:
+        if self.doc is not None:
+            self._one_shot(self.masks.shrink(self.frame, pixels))
+
+    def _one_shot(self, result) -> None:
+        edit, box = result
+        if edit is not None:
+            self.mask_changed.emit(self.frame, box)
+        self._record(edit)
+
+    def _record(self, edit: MaskEdit | None) -> None:
+        if edit is None:
+            return
+        self.history.push(Entry(edit.lane, edit.label, edit, edit.nbytes))
+        journal = self.session.autosave
+        if journal is not None:
+            journal.record_edit(edit)
+            if journal.needs_compaction():
+                journal.compact(self.masks)
+        self.session.history_changed.emit()
+
+    def mask_fraction(self) -> float:
+        mask = self.masks.peek(self.frame)
+        return 0.0 if mask is None else float(np.count_nonzero(mask)) / mask.size
+
+    def load_mask(self, path: str | Path) -> bool:
+        """Replace the current slice's mask by an image file (non-zero = repair): one undo step."""
+        doc = self.doc
+        if doc is None:
+            return False
+        path = Path(path)
+        try:
+            from core.io.masks import read_mask
+
+            loaded = read_mask(path, doc.pixels.shape[1:3])
+        except Exception as exc:  # noqa: BLE001
+            self.error.emit(describe_error(exc, f"Loading the mask {path.name}"))
+            return False
+        full = self.masks.as_array()
+        full[self.frame] = np.where(loaded, 255, 0).astype(np.uint8)
+        self._record(self.masks.replace_all(full, label="load mask"))
+        self.mask_changed.emit(self.frame, None)
+        self.status.emit(f"Mask loaded from {path.name}")
+        return True
+
+    def save_mask(self, path: str | Path) -> Path | None:
+        """Save the current slice's mask as an 8-bit PNG (feathered edges count as marked)."""
+        doc = self.doc
+        if doc is None:
+            return None
+        path = Path(path)
+        if doc.path is not None and path.resolve() == Path(doc.path).resolve():
+            self.error.emit("Lacuna never overwrites the original: choose another name for the mask.")
+            return None
+        try:
+            from core.io.masks import write_mask
+
+            mask = self.masks.peek(self.frame)
+            mask = np.zeros(doc.pixels.shape[1:3], np.uint8) if mask is None else mask
+            # The person confirmed the file name in the save dialog, so an old mask file is replaced.
+            written = Path(write_mask(mask > 0, path, overwrite=True))
+        except Exception as exc:  # noqa: BLE001
+            self.error.emit(describe_error(exc, f"Saving the mask {path.name}"))
+            return None
+        where = f" (slice {self.frame + 1})" if self.frames > 1 else ""
+        self.status.emit(f"Mask{where} saved to {written}")
+        return written
+
+    # --- undo / redo ---
+
+    def can_undo(self) -> bool:
+        return self.history.can_undo(self.frame)
+
+    def can_redo(self) -> bool:
+        return self.history.can_redo(self.frame)
+
+    def undo_label(self) -> str:
+        entry = self.history.peek_undo(self.frame)
+        return entry.label if entry else ""
+
+    def redo_label(self) -> str:
+        entry = self.history.peek_redo(self.frame)
+        return entry.label if entry else ""
+
+    def undo(self) -> None:
+        self.cancel_stroke()
+        entry = self.history.undo(self.frame)
+        if entry is not None:
+            self._apply(entry, undo=True)
+
+    def redo(self) -> None:
+        self.cancel_stroke()
+        entry = self.history.redo(self.frame)
+        if entry is not None:
+            self._apply(entry, undo=False)
+
+    def _apply(self, entry: Entry, undo: bool) -> None:
+        payload = entry.payload
+        if isinstance(payload, MaskEdit):
+            for frame, box in self.masks.apply(payload, undo):
+                if frame == self.frame:
+                    self.mask_changed.emit(frame, box)
+            if self.session.autosave is not None:
+                self.session.autosave.record_step(payload, undo)
+        elif isinstance(payload, RepairEdit):
+            doc, masks = (
+                (payload.before, payload.before_masks) if undo else (payload.after, payload.after_masks)
+            )
+            self._replace_document(doc, masks)
+        self.status.emit(("Undid " if undo else "Redid ") + entry.label)
+        self.session.history_changed.emit()
+
+    def _replace_document(self, doc: Document, masks: MaskStack) -> None:
+        """Swap the pixels (a repair or its undo); a result still being computed is now outdated."""
+        self.jobs.drop()
+        reshaped = masks is not self.masks
+        self.masks = masks
+        if reshaped:
+            # The autosave and the stroke history describe masks of the old shape.
+            self.history.drop_frame_edits(lambda entry: isinstance(entry.payload, MaskEdit))
+            self.session.close_autosave(discard=True)
+            self.frame = min(self.frame, int(doc.pixels.shape[0]) - 1)
+        self.session.replace(doc)
+        self.document_changed.emit(reshaped)
+        if reshaped:
+            self.mask_changed.emit(self.frame, None)
+
+    # --- compare ---
+
+    def last_repair(self) -> RepairEdit | None:
+        """The repair that produced the document shown, if it is one."""
+        entry = self.history.last(RepairEdit)
+        if entry is not None and entry.payload.after is self.doc:
+            return entry.payload
+        return None
+
+    def banner(self) -> str:
+        doc = self.doc
+        if doc is None or not doc.provenance:
+            return ""
+        return "REPAIRED — " + " → ".join(p.method for p in doc.provenance)
+
+    # --- repairs ---
+
+    def run_repair(
+        self,
+        task: str,
+        method: str,
+        params: dict[str, Any] | None = None,
+        current_slice_only: bool = False,
+        limit_to_mask: bool = True,
+    ) -> bool:
+        """Start a repair on the worker thread; False (with a message) when it cannot start."""
+        doc = self.doc
+        if doc is None:
+            self.error.emit("Open an image first.")
+            return False
+        try:
+            from core.methods import get_method
+
+            card = get_method(method).card
+            params = dict(params or {})
+            if "slices" in params and params["slices"]:
+                params["slices"] = slices_to_core(str(params["slices"]), self.frames)
+        except LacunaError as exc:
+            self.error.emit(str(exc))
+            return False
+        if not card.available:
+            self.error.emit(f"{card.name} cannot run: {card.unavailable_reason}")
+            return False
+        self.cancel_stroke()
+        painted = self.masks.any()
+        if card.needs_mask and not painted:
+            self.error.emit(
+                f"{card.name} repairs the marked pixels: paint the damage first (B for the brush)."
+            )
+            return False
+        use_mask = painted and (card.needs_mask or limit_to_mask) and task != "upscale"
+        # The painted alpha as it is (soft edges included): core applies the mask, once.
+        mask = self.masks.as_array() if use_mask else None
+        frames = None
+        if card.operates_on != "volume" and self.frames > 1:
+            if current_slice_only:
+                frames = [self.frame]
+            elif card.needs_mask:
+                frames = self.masks.painted_frames()
+
+        from core.runtime.context import RunContext
+
+        ctx = RunContext(**self.run_settings())
+        source = doc
+
+        def start():
+            from core.repair import repair  # imported on the worker: the window never waits for it
+
+            return repair(source, task, method, mask, ctx, frames, **params)
+
+        self._source = source
+        self.jobs.start(
+            card.name, start, lambda result: self._finished(card.name, source, result), ctx.cancel_event
+        )
+        return True
+
+    def run_settings(self) -> dict[str, Any]:
+        """The RunContext fields the preferences decide (device, precision, tile, memory cap)."""
+        if self.settings is None:
+            return {}
+        return self.settings.run_settings()
+
+    def cancel_job(self) -> None:
+        self.jobs.cancel()
+
+    def shutdown(self, timeout: float = 3.0) -> bool:
+        return self.jobs.shutdown(timeout)
+
+    def _finished(self, label: str, source: Document, result: Document) -> None:
+        if self.doc is not source:  # never apply a result to another document
+            return
+        same_shape = result.pixels.shape == source.pixels.shape
+        after_masks = self.masks if same_shape else MaskStack(*result.pixels.shape[:3])
+        edit = RepairEdit(source, result, self.masks, after_masks)
+        self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
+        self._replace_document(result, after_masks)
+        self.session.history_changed.emit()
+
+    def preview_frame(self, report) -> tuple[int, np.ndarray] | None:
+        """An intermediate result of the running repair as (frame, pixels in document units)."""
+        preview = getattr(report, "preview", None)
+        doc = self.doc
+        if preview is None or doc is None or doc.pixels.shape[0] != 1:
+            return None  # a volume's preview would not say which slice it shows
+        if preview.shape[:2] != doc.pixels.shape[1:3]:
+            return None
+        lo, hi = doc.value_range
+        return 0, np.asarray(preview, np.float32) * np.float32(hi - lo) + np.float32(lo)
+
+
+def _format_value(value: float) -> str:
+    if abs(value - round(value)) < 1e-4:
+        return str(int(round(value)))
+    return f"{value:.4g}" if abs(value) < 1 else f"{value:.1f}"
+
+
+__all__ = ["ImageController", "RepairEdit", "slices_to_core"]

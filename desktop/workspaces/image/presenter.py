@@ -1,0 +1,155 @@
+"""What the canvas shows of the image controller's state: the windowed frame, the mask overlay, the
+before/after comparison (split, hold X, difference map) and a running method's previews.
+
+Window/level drags are coalesced to one rendering per event-loop turn, and on huge images rendered
+subsampled while the mouse moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QColor
+
+from desktop.qimage import Frame, difference_map, display_frame, new_overlay, overlay_lut, paint_overlay
+from desktop.widgets.canvas import Canvas
+from desktop.workspaces.image.controller import ImageController
+
+PREVIEW_PIXELS = 1_500_000  # above this, window/level drags show a subsampled rendering
+
+
+class CanvasPresenter(QObject):
+    status = Signal(str)
+
+    def __init__(self, controller: ImageController, canvas: Canvas, color: QColor, opacity: float):
+        super().__init__(controller)
+        self.c, self.canvas = controller, canvas
+        self.overlay: Frame | None = None
+        self.lut = overlay_lut(color, opacity)
+        self.wl_dragging = False
+        self.base_pending = False
+        self.showing_preview = False
+        self.flipped = False  # X held
+        self.split = False
+        self.show_diff = False
+
+    # --- the frame ---
+
+    def render_base(self, new_document: bool = False) -> None:
+        c, canvas = self.c, self.canvas
+        doc = c.doc
+        if doc is None:
+            canvas.set_base(None)
+            canvas.set_overlay(None)
+            canvas.set_before(None)
+            canvas.set_diff(None)
+            canvas.banner = ""
+            self.overlay = None
+            return
+        canvas.set_base(display_frame(c.current_pixels(), c.window, c.invert), c.aspect)
+        canvas.banner = c.banner()
+        h, w = doc.pixels.shape[1:3]
+        if self.overlay is None or self.overlay.buffer.shape != (h, w) or new_document:
+            self.overlay = new_overlay(h, w)
+            paint_overlay(self.overlay, c.masks.peek(c.frame), self.lut)
+            canvas.set_overlay(self.overlay)
+
+    def schedule_base(self) -> None:
+        """Coalesce window/level changes: render once per event-loop turn, not per mouse move."""
+        if not self.base_pending:
+            self.base_pending = True
+            QTimer.singleShot(0, self._render_pending)
+
+    def _render_pending(self) -> None:
+        if not self.base_pending:
+            return
+        self.base_pending = False
+        c = self.c
+        pixels = c.current_pixels() if c.doc is not None else None
+        if self.wl_dragging and pixels is not None and pixels.shape[0] * pixels.shape[1] > PREVIEW_PIXELS:
+            # Dragging the window on a huge image: render every k-th pixel so it follows the mouse.
+            k = int(np.ceil(np.sqrt(pixels.shape[0] * pixels.shape[1] / PREVIEW_PIXELS)))
+            self.canvas.replace_base_image(display_frame(pixels[::k, ::k], c.window, c.invert))
+            return
+        self.render_base()
+        self.render_before()
+
+    def frame_changed(self, frame: int) -> None:
+        self.render_base()
+        if self.overlay is not None:
+            paint_overlay(self.overlay, self.c.masks.peek(frame), self.lut)
+        self.render_before()
+        self.canvas.update()
+
+    # --- the mask ---
+
+    def mask_changed(self, frame: int, box) -> None:
+        c = self.c
+        if frame != c.frame or self.overlay is None:
+            return
+        mask = c.masks.peek(frame)
+        if box is None or mask is None:
+            paint_overlay(self.overlay, mask, self.lut)
+            self.canvas.update()
+        else:
+            paint_overlay(self.overlay, mask, self.lut, box)
+            self.canvas.update_image_rect(box.y0, box.y1, box.x0, box.x1)
+
+    def set_overlay_style(self, color: QColor, opacity: float) -> None:
+        self.lut = overlay_lut(color, opacity)
+        if self.overlay is not None:
+            paint_overlay(self.overlay, self.c.masks.peek(self.c.frame), self.lut)
+            self.canvas.update()
+
+    # --- before / after ---
+
+    def render_before(self) -> None:
+        c, canvas = self.c, self.canvas
+        repair = c.last_repair() if c.doc is not None else None
+        if repair is None:
+            canvas.set_before(None)
+            canvas.set_diff(None)
+            self.set_compare_mode()
+            return
+        before = repair.before.pixels
+        frame = min(c.frame, before.shape[0] - 1)
+        canvas.set_before(display_frame(before[frame], c.window, c.invert))
+        names = [p.method for p in repair.before.provenance]
+        canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
+        if self.show_diff and before.shape == c.doc.pixels.shape:
+            diff, peak, count = difference_map(before[frame], c.current_pixels())
+            canvas.set_diff(diff)
+            self.status.emit(f"Difference map: {count} pixels changed, largest change {peak:.4g}")
+        else:
+            canvas.set_diff(None)
+        self.set_compare_mode()
+
+    def set_compare_mode(self) -> None:
+        has_before = self.canvas.has_before()
+        if self.flipped and has_before:
+            mode = "flip"
+        elif self.split and has_before:
+            mode = "split"
+        else:
+            mode = "off"
+        if mode != self.canvas.compare:
+            self.canvas.compare = mode
+            self.canvas.update()
+
+    # --- a running method's intermediate results ---
+
+    def show_preview(self, report, title: str) -> None:
+        found = self.c.preview_frame(report)
+        if found is None:
+            return
+        frame, pixels = found
+        if frame != self.c.frame:
+            return
+        self.canvas.set_base(display_frame(pixels, self.c.window, self.c.invert))
+        self.canvas.banner = f"PREVIEW — {title} (not applied yet)"
+        self.showing_preview = True
+
+    def withdraw_preview(self) -> None:
+        if self.showing_preview:
+            self.showing_preview = False
+            self.render_base()

@@ -1,0 +1,156 @@
+"""Regression tests of desktop defects found while trying the app as a new user would (issue 15)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from gui_helpers import audio, image, open_file
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFileDialog
+
+import core.io
+
+
+def paint(qtbot, ws, points) -> None:
+    canvas = ws.canvas
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=ws.widget_point(*points[0]))
+    for x, y in points[1:]:
+        qtbot.mouseMove(canvas, ws.widget_point(x, y))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=ws.widget_point(*points[-1]))
+
+
+def repaired_ct(qtbot, window, ct_path):
+    assert open_file(window, ct_path)
+    ws = image(window)
+    paint(qtbot, ws, [(200, 250), (260, 256), (320, 250)])
+    assert ws.picker.select("inpaint-telea")
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    assert ws.controller.doc.provenance
+    return ws
+
+
+def test_save_as_onto_an_existing_file_the_dialog_agreed_to_replace(
+    window, ct_path, qtbot, tmp_path, monkeypatch
+):
+    ws = repaired_ct(qtbot, window, ct_path)
+    target = tmp_path / "result.dcm"
+    target.write_bytes(b"an old result")
+    # Qt's save dialog asks "replace it?" itself and returns the name only when the person said yes.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    window.save_dialog()
+    assert window.notice.text() == ""
+    saved = core.io.read(target)
+    assert np.abs(saved.pixels - ws.controller.doc.pixels).max() <= 1.0
+    assert "REPAIRED, saved" in window.windowTitle()
+
+
+def test_a_mask_hidden_after_a_repair_is_shown_for_the_next_file(window, ct_path, datasets, qtbot):
+    ws = repaired_ct(qtbot, window, ct_path)
+    assert not ws.canvas.show_mask  # hidden after the repair, so the fill shows
+    window.confirm_discard = lambda: True
+    assert open_file(window, datasets / "images" / "bench" / "Set14" / "monarch.png")
+    paint(qtbot, ws, [(100, 100), (140, 120)])
+    assert ws.controller.masks.any()
+    assert ws.canvas.show_mask and ws.show_mask_action.isChecked() and ws.tools.show_mask.isChecked()
+
+
+def test_no_status_text_of_the_previous_file_carries_over(window, ct_path, datasets, qtbot):
+    assert open_file(window, ct_path)
+    ws = image(window)
+    qtbot.mouseMove(ws.canvas, ws.widget_point(256.5, 256.5))
+    assert ws.pixel_label.text().endswith("HU")
+    window.show_status("Difference map: 812 pixels changed")
+    assert open_file(window, datasets / "images" / "bench" / "Set14" / "monarch.png")
+    assert ws.pixel_label.text() == ""
+    assert "Difference map" not in window.statusBar().currentMessage()
+    assert open_file(window, ct_path)
+    qtbot.mouseMove(ws.canvas, ws.widget_point(256.5, 256.5))
+    assert ws.pixel_label.text().endswith("HU")
+    assert open_file(window, datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav")
+    shown = [w.text() for w in window.statusBar().findChildren(type(ws.pixel_label)) if w.isVisible()]
+    assert not any("HU" in text for text in shown)
+
+
+def test_progress_shows_the_steps_of_a_short_run(window, ct_path, qtbot):
+    """A method that reports ten steps in a few milliseconds: the bar shows them, not 0 then 100%."""
+    from core.methods import register
+    from core.methods.registry import MethodCard, all_methods
+
+    def run(image_, mask, ctx):
+        for step in range(1, 11):
+            yield ctx.progress(step / 10, f"step {step}")
+        return image_
+
+    register(
+        MethodCard("test-ten-steps", "denoise", "Ten quick steps", "classical", "Reports ten steps."), run
+    )
+    try:
+        assert open_file(window, ct_path)
+        ws = image(window)
+        values = []
+        ws.progress.bar.valueChanged.connect(values.append)
+        assert ws.controller.run_repair("denoise", "test-ten-steps")
+        qtbot.waitUntil(lambda: not ws.busy, timeout=20_000)
+        steps = sorted({v for v in values if 0 < v < 1000})
+        assert len(steps) >= 5, values
+    finally:
+        del all_methods()["test-ten-steps"]
+
+
+def test_slice_numbers_typed_for_slice_filling_are_the_slider_s(window, datasets, qtbot):
+    """The slider says "Slice 3 / 10" for the third slice: typing 3 refills that slice, not the fourth."""
+    assert open_file(window, datasets / "medical" / "emri_small.dcm")
+    ws = image(window)
+    c = ws.controller
+    c.set_frame(2)
+    assert ws.slice_label.text().startswith("Slice 3 / 10")
+    original = c.doc.pixels.copy()
+    assert ws.picker.select("fill-slice-interp")
+    ws.picker.set_param("slices", "3")
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    assert window.notice.text() == ""
+    changed = [f for f in range(c.frames) if not np.array_equal(c.doc.pixels[f], original[f])]
+    assert changed == [2]
+    # A slice that does not exist is a message, not a fill of another one.
+    ws.picker.set_param("slices", "11")
+    ws.picker.request_run()
+    assert "1 to 10" in window.notice.text() and not ws.busy
+
+
+def test_the_window_keeps_working_while_a_big_file_is_read(window, ct_path, qtbot, monkeypatch):
+    """Reading happens on a worker: the event loop runs (timers fire, the busy bar shows) meanwhile.
+    Here the reader waits for a timer of the window's own event loop: a read on the GUI thread would
+    wait in vain."""
+    timer_fired = threading.Event()
+    real_read = core.io.read
+
+    def slow_read(path):
+        fired = timer_fired.wait(10)
+        doc = real_read(path)
+        doc.metadata["timer fired during the read"] = fired
+        return doc
+
+    monkeypatch.setattr(core.io, "read", slow_read)
+    QTimer.singleShot(50, timer_fired.set)
+    assert window.open_path(ct_path)
+    assert window.busy_bar.isVisible() and "Opening" in window.busy_label.text()
+    qtbot.waitUntil(lambda: window.session.opening is None, timeout=30_000)
+    assert window.session.doc.metadata["timer fired during the read"]
+    assert not window.busy_bar.isVisible()
+
+
+def test_audio_title_says_saved_after_saving(window, datasets, qtbot, tmp_path):
+    from core.audio.selection import TimeSpan
+
+    assert open_file(window, datasets / "audio" / "bench" / "digits" / "3_yweweler_7.wav")
+    ws = audio(window)
+    n = len(ws.controller.doc.samples)
+    ws.controller.set_selections([TimeSpan(int(0.45 * n), int(0.47 * n))])
+    assert ws.controller.fill("fill-gap-ar")
+    qtbot.waitUntil(lambda: not ws.busy, timeout=30_000)
+    assert "not saved" in window.windowTitle()
+    assert window.save_to(tmp_path / "fixed.wav") is not None
+    assert "not saved" not in window.windowTitle()
