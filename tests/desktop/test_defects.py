@@ -59,14 +59,14 @@ def test_a_mask_hidden_after_a_repair_is_shown_for_the_next_file(window, ct_path
 def test_no_status_text_of_the_previous_file_carries_over(window, ct_path, datasets, qtbot):
     assert open_file(window, ct_path)
     ws = image(window)
-    qtbot.mouseMove(ws.canvas, ws.widget_point(256.5, 256.5))
+    qtbot.mouseMove(ws.canvas, ws.widget_point(200.5, 180.5))
     assert ws.pixel_label.text().endswith("HU")
     window.show_status("Difference map: 812 pixels changed")
     assert open_file(window, datasets / "images" / "bench" / "Set14" / "monarch.png")
     assert ws.pixel_label.text() == ""
     assert "Difference map" not in window.statusBar().currentMessage()
     assert open_file(window, ct_path)
-    qtbot.mouseMove(ws.canvas, ws.widget_point(256.5, 256.5))
+    qtbot.mouseMove(ws.canvas, ws.widget_point(210.5, 190.5))
     assert ws.pixel_label.text().endswith("HU")
     assert open_file(window, datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav")
     shown = [w.text() for w in window.statusBar().findChildren(type(ws.pixel_label)) if w.isVisible()]

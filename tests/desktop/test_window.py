@@ -71,7 +71,9 @@ def test_open_ct_window_preset_and_hover(window, ct_path, qtbot):
     qtbot.waitUntil(lambda: c.window == (400.0, 1800.0))
 
     # The status bar reports coordinates and Hounsfield units under the cursor.
-    qtbot.mouseMove(image(window).canvas, widget_point(image(window).canvas, 256.5, 256.5))
+    canvas = image(window).canvas
+    qtbot.mouseMove(canvas, widget_point(canvas, 20.5, 30.5))  # a move, wherever the pointer was
+    qtbot.mouseMove(canvas, widget_point(canvas, 256.5, 256.5))
     text = image(window).pixel_label.text()
     assert "x 256" in text and "y 256" in text and text.endswith("HU")
     assert str(int(round(doc.pixels[0, 256, 256, 0]))) in text
