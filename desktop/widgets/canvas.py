@@ -28,6 +28,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.qimage import Frame
+from desktop.widgets.canvas_marks import banner, corner_label, outline
 
 BRUSH_TOOLS = ("brush", "eraser")
 TOOLS = ("brush", "eraser", "rect", "lasso", "fill")
@@ -292,52 +293,24 @@ class Canvas(QWidget):
         if self.compare == "split" and self._before is not None:
             self._paint_split(p)
         if self.compare == "flip" and self._before is not None:
-            self._paint_banner(p, self.before_label, QColor(40, 110, 200))
+            banner(p, self.before_label, QColor(40, 110, 200), self.font().family(), self.width() / 2)
         elif self.banner:
-            self._paint_banner(p, self.banner, QColor(214, 120, 20))
+            banner(p, self.banner, QColor(214, 120, 20), self.font().family(), self.width() / 2)
         if self._drag == "rect":
             a, b = self.to_widget(self._drag_start), self.to_widget(self._rect_end)
-            self._outline(p, QRectF(a, b).normalized())
+            outline(p, QRectF(a, b).normalized())
         if self._drag == "lasso" and len(self._lasso) > 1:
             poly = QPolygonF([self.to_widget(q) for q in self._lasso])
             path = QPainterPath()
             path.addPolygon(poly)
-            self._outline(p, path)
+            outline(p, path)
         if self._cursor is not None and self.tool in BRUSH_TOOLS and self._drag not in ("pan", "window"):
             rx = max(self.brush_radius * self.zoom * self.aspect[0], 1.5)
             ry = max(self.brush_radius * self.zoom * self.aspect[1], 1.5)
             ellipse = QRectF(self._cursor.x() - rx, self._cursor.y() - ry, 2 * rx, 2 * ry)
-            self._outline(p, ellipse, ellipse=True)
+            outline(p, ellipse, ellipse=True)
             p.setPen(QPen(QColor(255, 255, 255, 200), 1))
             p.drawPoint(self._cursor)
-
-    @staticmethod
-    def _outline(p: QPainter, shape, ellipse: bool = False) -> None:
-        """A two-tone outline that stays visible on dark and bright pixels alike."""
-        for color, width in ((QColor(0, 0, 0, 200), 3.0), (QColor(255, 255, 255, 230), 1.2)):
-            p.setPen(QPen(color, width))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            if ellipse:
-                p.drawEllipse(shape)
-            elif isinstance(shape, QPainterPath):
-                p.drawPath(shape)
-            else:
-                p.drawRect(shape)
-
-    def _paint_banner(self, p: QPainter, text: str, color: QColor, x_centre: float | None = None) -> None:
-        font = QFont(self.font().family(), 10)
-        font.setBold(True)
-        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 0.8)
-        p.setFont(font)
-        metrics = p.fontMetrics()
-        w, h = metrics.horizontalAdvance(text) + 28, metrics.height() + 12
-        cx = self.width() / 2 if x_centre is None else x_centre
-        rect = QRectF(cx - w / 2, 12, w, h)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(color)
-        p.drawRoundedRect(rect, h / 2, h / 2)
-        p.setPen(QColor(255, 255, 255))
-        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_split(self, p: QPainter) -> None:
         x = self.split * self.width()
@@ -353,24 +326,8 @@ class Canvas(QWidget):
         font = QFont(self.font().family(), 9)
         font.setBold(True)
         p.setFont(font)
-        self._corner_label(p, self.before_label, QRectF(8, self.height() - 34, x - 16, 26), left=True)
-        self._corner_label(
-            p, self.banner or "AFTER", QRectF(x + 8, self.height() - 34, self.width() - x - 16, 26)
-        )
-
-    @staticmethod
-    def _corner_label(p: QPainter, text: str, rect: QRectF, left: bool = False) -> None:
-        if rect.width() < 40:
-            return
-        metrics = p.fontMetrics()
-        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()) - 16)
-        w = metrics.horizontalAdvance(text) + 16
-        box = QRectF(rect.left() if left else rect.right() - w, rect.top(), w, rect.height())
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 170))
-        p.drawRoundedRect(box, 4, 4)
-        p.setPen(QColor(235, 235, 235))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        corner_label(p, self.before_label, QRectF(8, self.height() - 34, x - 16, 26), left=True)
+        corner_label(p, self.banner or "AFTER", QRectF(x + 8, self.height() - 34, self.width() - x - 16, 26))
 
     # --- input ---
 

@@ -7,8 +7,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from core.documents import ImageDoc, VolumeDoc
-
 
 class InfoPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
@@ -30,7 +28,7 @@ class InfoPanel(QWidget):
 
     def set_document(self, doc) -> None:
         f = self.fields
-        if not isinstance(doc, ImageDoc | VolumeDoc):
+        if getattr(doc, "pixels", None) is None:
             for label in f.values():
                 label.setText("—")
             return
@@ -39,9 +37,9 @@ class InfoPanel(QWidget):
         f["File"].setToolTip(str(doc.path or ""))
         size = f"{w} × {h}"
         if frames > 1:
-            size += f" × {frames} {'slices' if isinstance(doc, VolumeDoc) else 'pages'}"
+            size += f" × {frames} {'slices' if doc.kind == 'volume' else 'pages'}"
         f["Size"].setText(size)
-        if isinstance(doc, VolumeDoc):
+        if doc.kind == "volume":
             f["Kind"].setText(" ".join(p for p in (doc.modality, doc.format, doc.photometric) if p))
             s, r, col = doc.spacing
             f["Spacing"].setText(f"{col:.3g} × {r:.3g} mm" + (f", slices {s:.3g} mm" if frames > 1 else ""))
@@ -49,7 +47,7 @@ class InfoPanel(QWidget):
             f["Kind"].setText(f"{doc.format} {doc.mode}, {doc.dtype}")
             f["Spacing"].setText("—")
         lo, hi = float(doc.pixels.min()), float(doc.pixels.max())
-        unit = " HU" if isinstance(doc, VolumeDoc) and doc.modality == "CT" else ""
+        unit = " HU" if getattr(doc, "modality", "") == "CT" else ""
         f["Values"].setText(f"{lo:.6g} … {hi:.6g}{unit}")
         steps = [p.method for p in doc.provenance]
         f["History"].setText(" → ".join(steps) if steps else "original")

@@ -8,8 +8,6 @@ core's `repair()` on a `JobRunner`, which applies the mask contract (the result 
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +21,7 @@ from desktop.jobs import JobRunner, describe_error
 from desktop.mask_model import MaskEdit, MaskStack, stroke_segment
 from desktop.qimage import PRESETS, auto_window
 from desktop.session import Session
-
-
-@dataclass
-class RepairEdit:
-    """A history entry for a repair: both documents, and both mask stacks when the shape changed."""
-
-    before: Document
-    after: Document
-    before_masks: MaskStack
-    after_masks: MaskStack
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.before.pixels.nbytes + self.after.pixels.nbytes)
-
-
-def slices_to_core(text: str, frames: int) -> str:
-    """Slice numbers as the slider shows them (1 = the first) to core's 0-based numbers:
-    "26" -> "25", "10-14" -> "9-13", "3,5" -> "2,4"."""
-
-    def shift(match: re.Match) -> str:
-        number = int(match.group())
-        if not 1 <= number <= frames:
-            raise LacunaError(f"slice {number} does not exist: the slices are numbered 1 to {frames}")
-        return str(number - 1)
-
-    return re.sub(r"\d+", shift, text)
+from desktop.workspaces.image.repairs import RepairEdit, plan_repair
 
 
 class ImageController(QObject):
@@ -434,35 +406,16 @@ class ImageController(QObject):
         if doc is None:
             self.error.emit("Open an image first.")
             return False
+        self.cancel_stroke()
         try:
             from core.methods import get_method
 
             card = get_method(method).card
-            params = dict(params or {})
-            if "slices" in params and params["slices"]:
-                params["slices"] = slices_to_core(str(params["slices"]), self.frames)
+            plan = plan_repair(card, self.masks, self.frame, params, current_slice_only, limit_to_mask)
         except LacunaError as exc:
             self.error.emit(str(exc))
             return False
-        if not card.available:
-            self.error.emit(f"{card.name} cannot run: {card.unavailable_reason}")
-            return False
-        self.cancel_stroke()
-        painted = self.masks.any()
-        if card.needs_mask and not painted:
-            self.error.emit(
-                f"{card.name} repairs the marked pixels: paint the damage first (B for the brush)."
-            )
-            return False
-        use_mask = painted and (card.needs_mask or limit_to_mask) and task != "upscale"
-        # The painted alpha as it is (soft edges included): core applies the mask, once.
-        mask = self.masks.as_array() if use_mask else None
-        frames = None
-        if card.operates_on != "volume" and self.frames > 1:
-            if current_slice_only:
-                frames = [self.frame]
-            elif card.needs_mask:
-                frames = self.masks.painted_frames()
+        mask, frames, params = plan.mask, plan.frames, plan.params
 
         from core.runtime.context import RunContext
 
@@ -520,4 +473,4 @@ def _format_value(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1 else f"{value:.1f}"
 
 
-__all__ = ["ImageController", "RepairEdit", "slices_to_core"]
+__all__ = ["ImageController", "RepairEdit"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QActionGroup, QColor
-from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 from superqt.utils import signals_blocked
 
 from desktop.qimage import PRESETS
@@ -22,6 +22,7 @@ from desktop.widgets.method_picker import MethodPicker
 from desktop.widgets.progress_panel import ProgressPanel
 from desktop.widgets.tool_panel import TOOL_INFO, ToolPanel
 from desktop.workspace import Context, Workspace
+from desktop.workspaces.image import dialogs
 from desktop.workspaces.image.controller import ImageController
 from desktop.workspaces.image.presenter import CanvasPresenter
 
@@ -456,42 +457,14 @@ class ImageWorkspace(Workspace):
 
     # --- dialogs ---
 
-    def _start_dir(self) -> str:
-        doc = self.controller.doc
-        return str(Path(doc.path).parent) if doc is not None and doc.path is not None else str(Path.home())
-
     def load_mask_dialog(self) -> None:
-        if self.controller.doc is None:
-            return
-        path, _ = QFileDialog.getOpenFileName(
-            self.context.window,
-            "Load mask",
-            self._start_dir(),
-            "Masks (*.png *.tif *.tiff *.npy *.npz *.nii *.nii.gz);;All (*)",
-        )
-        if path:
-            self.controller.load_mask(path)
+        dialogs.load_mask(self.context.window, self.controller)
 
     def save_mask_dialog(self) -> None:
-        doc = self.controller.doc
-        if doc is None:
-            return
-        default = Path(self._start_dir()) / "mask.png"
-        if doc.path is not None:
-            default = Path(doc.path).with_name(Path(doc.path).stem + "_mask.png")
-        path, _ = QFileDialog.getSaveFileName(
-            self.context.window, "Save mask", str(default), "PNG (*.png);;TIFF (*.tif);;All (*)"
-        )
-        if path:
-            self.controller.save_mask(path)
+        dialogs.save_mask(self.context.window, self.controller)
 
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self.context.window,
-            "Export view as PNG",
-            str(Path(self._start_dir()) / "view.png"),
-            "PNG (*.png)",
-        )
+        path = dialogs.export_path(self.context.window, self.controller)
         if path:
             self.export_view(path)
 

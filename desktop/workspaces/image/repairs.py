@@ -1,0 +1,74 @@
+"""What a repair request becomes before it goes to core, and what it leaves in the undo history."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.documents import Document
+from core.errors import LacunaError
+from desktop.mask_model import MaskStack
+
+
+@dataclass
+class RepairEdit:
+    """A history entry for a repair: both documents, and both mask stacks when the shape changed."""
+
+    before: Document
+    after: Document
+    before_masks: MaskStack
+    after_masks: MaskStack
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.before.pixels.nbytes + self.after.pixels.nbytes)
+
+
+@dataclass
+class RepairPlan:
+    mask: np.ndarray | None  # the painted alpha (frames, H, W) uint8, as painted: core applies it
+    frames: list[int] | None  # the frames to repair one by one (None: all)
+    params: dict[str, Any]
+
+
+def slices_to_core(text: str, frames: int) -> str:
+    """Slice numbers as the slider shows them (1 = the first) to core's 0-based numbers:
+    "26" -> "25", "10-14" -> "9-13", "3,5" -> "2,4"."""
+
+    def shift(match: re.Match) -> str:
+        number = int(match.group())
+        if not 1 <= number <= frames:
+            raise LacunaError(f"slice {number} does not exist: the slices are numbered 1 to {frames}")
+        return str(number - 1)
+
+    return re.sub(r"\d+", shift, text)
+
+
+def plan_repair(
+    card,
+    masks: MaskStack,
+    frame: int,
+    params: dict[str, Any] | None,
+    current_slice_only: bool,
+    limit_to_mask: bool,
+) -> RepairPlan:
+    """Decide the mask, frames and parameters of a run of `card`; a LacunaError says why it cannot run."""
+    if not card.available:
+        raise LacunaError(f"{card.name} cannot run: {card.unavailable_reason}")
+    params = dict(params or {})
+    if params.get("slices"):
+        params["slices"] = slices_to_core(str(params["slices"]), masks.frames)
+    painted = masks.any()
+    if card.needs_mask and not painted:
+        raise LacunaError(f"{card.name} repairs the marked pixels: paint the damage first (B for the brush).")
+    use_mask = painted and (card.needs_mask or limit_to_mask) and card.task != "upscale"
+    frames = None
+    if card.operates_on != "volume" and masks.frames > 1:
+        if current_slice_only:
+            frames = [frame]
+        elif card.needs_mask:
+            frames = masks.painted_frames()
+    return RepairPlan(masks.as_array() if use_mask else None, frames, params)
