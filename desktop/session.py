@@ -72,7 +72,6 @@ class Session(QObject):
         def done(doc: Document) -> None:
             self.opening = None
             self.set_document(doc)
-            self.status.emit(f"Opened {path.name}")
 
         self.reader.start(f"Opening {path.name}", lambda: _read(path), done)
 

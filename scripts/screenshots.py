@@ -6,7 +6,7 @@
 Starts Xvfb on a free display (unless DISPLAY is already set), runs the app with the xcb platform,
 drives it through the controller and grabs the window from the X server:
 
-- ct_mask.png          the bundled CT slice with a painted mask, the DICOM tags and the brush cursor
+- ct_mask.png          a real head CT series (28 slices) with a painted mask, DICOM tags, brush cursor
 - repair_progress.png  a noisy photo while the learned denoiser runs (progress, ETA, Cancel)
 - compare.png          a scratched photo repaired by learned inpainting, in the split before/after view
 - audio.png            a trumpet clip with a time-frequency rectangle filled (Automatic: the spectrogram
@@ -188,12 +188,13 @@ def take(out: Path, wanted: set[str]) -> int:
     if "ct_mask" in wanted:
         window = new_window()
         image = window.workspace("image")
-        open_and_wait(window, ROOT / "resources" / "samples" / "ct_slice.dcm")
         # The DICOM tags below the repair panel rather than behind it.
         window.removeDockWidget(image.tags_dock)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, image.tags_dock)
         image.tags_dock.show()
         window.splitDockWidget(image.repair_dock, image.tags_dock, Qt.Orientation.Vertical)
+        settle(0.2)
+        open_and_wait(window, DATASETS / "medical" / "head_ct_ge")
         window.resizeDocks([image.repair_dock, image.tags_dock], [560, 380], Qt.Orientation.Vertical)
         image.controller.apply_preset("Soft tissue")
         image.tools.set_size(14)

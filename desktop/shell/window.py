@@ -184,7 +184,8 @@ class MainWindow(QMainWindow):
             else:
                 first_in_area[entry.area] = entry.dock
             self.menus["View"].addAction(entry.dock.toggleViewAction())
-            entry.dock.hide()
+            # A workspace created later shows its docks when activated; the first one as it asks.
+            entry.dock.setVisible(self.active is None and entry.shown_by_default)
         for dock in first_in_area.values():
             dock.raise_()
         areas = list(first_in_area)
@@ -210,13 +211,14 @@ class MainWindow(QMainWindow):
             self._show_contributions(old, False)
         self.active = ws
         self.stack.setCurrentWidget(ws.view)
-        self._show_contributions(ws, True)
+        # The first workspace's docks stay as created: the saved layout is restored over them.
+        self._show_contributions(ws, True, docks=old is not None)
 
-    def _show_contributions(self, ws: Workspace, shown: bool) -> None:
+    def _show_contributions(self, ws: Workspace, shown: bool, docks: bool = True) -> None:
         for actions in ws.contributions.menus.values():
             for action in actions:
                 action.setVisible(shown)  # hidden actions' shortcuts are off: no clashes between workspaces
-        for entry in ws.contributions.docks:
+        for entry in ws.contributions.docks if docks else ():
             name = entry.dock.objectName()
             if shown:
                 entry.dock.setVisible(self._dock_memory.get(name, entry.shown_by_default))

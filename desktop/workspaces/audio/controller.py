@@ -104,7 +104,7 @@ class AudioController(QObject):
 
     # --- fills ---
 
-    def fill(self, method: str, params: dict[str, Any] | None = None, channels=None) -> bool:
+    def fill(self, method: str, params: dict[str, Any] | None = None, channels=None, title: str = "") -> bool:
         """Fill the selections with `method` on the worker thread; False when there is nothing to do."""
         doc = self.doc
         if doc is None or not self.selections:
@@ -122,7 +122,7 @@ class AudioController(QObject):
 
         count = len(selections)
         self.jobs.start(
-            f"Filling with {method}",
+            title or f"Filling with {method}",
             start,
             lambda result: self._finished(doc, result, count),
             ctx.cancel_event,

@@ -181,6 +181,7 @@ class AudioPanel(QWidget):
         bar2 = QHBoxLayout()
         self.channel_combo = QComboBox()
         self.channel_combo.setToolTip("Which channels the fill changes")
+        self.channel_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         bar2.addWidget(self.channel_combo)
         self.fill_button = QPushButton("Fill selection")
         self.fill_button.setToolTip(

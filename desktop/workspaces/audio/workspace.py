@@ -75,7 +75,9 @@ class AudioWorkspace(Workspace):
         if not self.controller.selections:
             self.error.emit("Select the damaged part first: drag on the waveform or the spectrogram.")
             return
-        self.controller.fill(method, params, self.panel.channels())
+        card = self.picker.current_card()
+        title = f"Filling with {card.name}" if card is not None else ""
+        self.controller.fill(method, params, self.panel.channels(), title)
 
     def _on_started(self, title: str) -> None:
         self.progress.start(title)

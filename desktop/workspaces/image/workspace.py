@@ -296,7 +296,7 @@ class ImageWorkspace(Workspace):
         try:
             from core.methods import methods
 
-            cards = methods()
+            cards = [card for card in methods() if card.operates_on in ("image", "volume")]
         except Exception as exc:  # noqa: BLE001 — a broken method module must not break the viewer
             self.error.emit(f"The repair methods could not be listed: {type(exc).__name__}: {exc}")
             cards = []
