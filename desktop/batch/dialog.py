@@ -249,8 +249,14 @@ class BatchDialog(QDialog):
             self.thread.cancel()
             self.status.setText("Cancelling: the items in flight stop; the rest stay to do.")
 
+    def shutdown(self, timeout: float = 3.0) -> bool:
+        """Cancel a running batch and wait for its thread; False if it did not stop in time."""
+        if self.thread is None:
+            return True
+        self.thread.cancel()
+        return self.thread.wait(int(timeout * 1000))
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if self.running:
-            self.thread.cancel()
-            self.thread.wait()
+        # Closing the dialog stops the batch; what was done stays done, the rest stays to do.
+        self.shutdown(timeout=60.0)
         super().closeEvent(event)

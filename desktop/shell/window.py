@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self._workspaces: dict[str, Workspace] = {}  # by package name: one per kind table entry
         self.active: Workspace | None = None
         self._dock_memory: dict[str, bool] = {}  # dock name -> shown, for docks of inactive workspaces
+        self.batch = None  # the batch dialog, once opened
 
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self._action(f, "&Open…", self.open_dialog, ["Ctrl+O"])
         self._action(f, "Open &Folder (DICOM series)…", self.open_folder_dialog, ["Ctrl+Shift+O"])
         self.recent_menu = f.addMenu("Open &Recent")
+        self._action(f, "&Batch Repair…", self.batch_dialog, ["Ctrl+Shift+B"])
         f.addSeparator()
         self.save_action = self._action(f, "&Save Result As…", self.save_dialog, ["Ctrl+S", "Ctrl+Shift+S"])
         # Workspace actions go before these markers (see _add_contributions).
@@ -302,6 +304,17 @@ class MainWindow(QMainWindow):
         doc = self.session.doc
         return dialogs.start_dir(doc.path if doc is not None else None, self.settings.recent_files())
 
+    def batch_dialog(self) -> None:
+        """A whole folder tree, beside whatever is open (the dialog has its own thread)."""
+        from desktop.batch import BatchDialog
+
+        doc = self.session.doc
+        folder = Path(doc.path).parent if doc is not None and doc.path else None
+        if self.batch is None or not self.batch.running:
+            self.batch = BatchDialog(self, folder=folder)
+        self.batch.show()
+        self.batch.raise_()
+
     def open_dialog(self) -> None:
         path = dialogs.open_file(self, self._start_dir())
         if path:
@@ -428,6 +441,8 @@ class MainWindow(QMainWindow):
         ok = self.session.reader.shutdown(timeout)
         for ws in self._workspaces.values():
             ok = ws.shutdown(timeout) and ok
+        if self.batch is not None:
+            ok = self.batch.shutdown(timeout) and ok
         return ok
 
     def closeEvent(self, event) -> None:  # noqa: N802

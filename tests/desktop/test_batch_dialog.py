@@ -4,6 +4,7 @@ leaves a manifest that `lacuna batch` resumes."""
 from __future__ import annotations
 
 import numpy as np
+from gui_helpers import open_file
 from PIL import Image
 from PySide6.QtCore import Qt
 
@@ -72,3 +73,13 @@ def test_cancel_stops_the_batch_and_a_new_start_finishes_it(qtbot, tmp_path, dat
     qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.summary.cancelled, timeout=120_000)
     assert dialog.summary.done_before >= 1  # the first item is the broken file, failed
     assert dialog.summary.succeeded + dialog.summary.done_before == 30
+
+
+def test_file_menu_opens_the_batch_dialog_on_the_open_documents_folder(window, ct_path):
+    assert open_file(window, ct_path)
+    action = next(a for a in window.menus["File"].actions() if a.text() == "&Batch Repair…")
+    action.trigger()
+    assert isinstance(window.batch, BatchDialog) and window.batch.isVisible()
+    assert window.batch.input_edit.text() == str(ct_path.parent)
+    assert window.batch.output_edit.text() == str(ct_path.parent) + "_repaired"
+    assert window.shutdown(timeout=5)
