@@ -57,8 +57,12 @@ def test_a_mask_hidden_after_a_repair_is_shown_for_the_next_file(window, ct_path
 
 
 def test_no_status_text_of_the_previous_file_carries_over(window, ct_path, datasets, qtbot):
+    ws = repaired_ct(qtbot, window, ct_path)
+    assert ws.progress.isVisible() and "finished" in ws.progress.message.text()
+    window.confirm_discard = lambda: True
+    assert open_file(window, datasets / "images" / "bench" / "Set14" / "monarch.png")
+    assert not ws.progress.isVisible()  # the CT's repair outcome is not the photo's
     assert open_file(window, ct_path)
-    ws = image(window)
     qtbot.mouseMove(ws.canvas, ws.widget_point(200.5, 180.5))
     assert ws.pixel_label.text().endswith("HU")
     window.show_status("Difference map: 812 pixels changed")
@@ -71,6 +75,12 @@ def test_no_status_text_of_the_previous_file_carries_over(window, ct_path, datas
     assert open_file(window, datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav")
     shown = [w.text() for w in window.statusBar().findChildren(type(ws.pixel_label)) if w.isVisible()]
     assert not any("HU" in text for text in shown)
+    # Nor does the audio panel's line about the last recording.
+    sound = audio(window)
+    sound.controller.detect()
+    assert sound.panel.status.text().startswith("Detected")
+    assert open_file(window, datasets / "audio" / "bench" / "digits" / "3_yweweler_7.wav")
+    assert sound.panel.status.text() == ""
 
 
 def test_progress_shows_the_steps_of_a_short_run(window, ct_path, qtbot):

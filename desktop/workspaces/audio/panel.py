@@ -51,8 +51,9 @@ class AudioPanel(QWidget):
 
     # --- public API -------------------------------------------------------------------------------
     def show_new_document(self) -> None:
-        """A new recording: fit it, offer its channels."""
+        """A new recording: fit it, offer its channels; nothing said about the last one stays."""
         self.player.stop()
+        self.status.clear()
         doc = self.controller.doc
         if doc is not None:
             _warm_up()

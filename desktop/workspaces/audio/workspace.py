@@ -60,6 +60,7 @@ class AudioWorkspace(Workspace):
             return  # a fill or an undo: the controller has already shown it
         self.controller.show_new_document()
         self.panel.show_new_document()
+        self.progress.hide_panel()  # the last recording's outcome is not this one's
         if new:
             from core.methods import methods
 

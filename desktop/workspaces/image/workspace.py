@@ -265,6 +265,7 @@ class ImageWorkspace(Workspace):
             self._load_methods()
             self.set_show_mask(True)  # a mask hidden after the last file's repair must not stay hidden
             self.pixel_label.setText("")
+            self.progress.hide_panel()  # the last file's repair outcome is not this file's
         self.presenter.render_base(new_document=new)
         self.presenter.render_before()
         self._update_slice_bar()
