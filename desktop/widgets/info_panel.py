@@ -40,9 +40,10 @@ class InfoPanel(QWidget):
             size += f" × {frames} {'slices' if doc.kind == 'volume' else 'pages'}"
         f["Size"].setText(size)
         if doc.kind == "volume":
-            f["Kind"].setText(" ".join(p for p in (doc.modality, doc.format, doc.photometric) if p))
-            s, r, col = doc.spacing
-            f["Spacing"].setText(f"{col:.3g} × {r:.3g} mm" + (f", slices {s:.3g} mm" if frames > 1 else ""))
+            inverted = "inverted (MONOCHROME1)" if doc.photometric == "MONOCHROME1" else ""
+            f["Kind"].setText(", ".join(p for p in (doc.modality, doc.format, inverted) if p))
+            s, r, col = doc.spacing  # one short line: a wrapped line is cut off in the narrow panel
+            f["Spacing"].setText(f"{col:.3g} × {r:.3g}" + (f" × {s:.3g}" if frames > 1 else "") + " mm")
         else:
             f["Kind"].setText(f"{doc.format} {doc.mode}, {doc.dtype}")
             f["Spacing"].setText("—")
