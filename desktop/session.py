@@ -91,6 +91,10 @@ class Session(QObject):
         self.doc = doc
         self.document_changed.emit(False)
 
+    def document_of(self, *kinds: str) -> Document | None:
+        """The document if it is of one of `kinds` (what a workspace shows), else None."""
+        return self.doc if self.doc is not None and self.doc.kind in kinds else None
+
     @property
     def unsaved(self) -> bool:
         """True when the document holds changes that neither the file read nor a save holds."""

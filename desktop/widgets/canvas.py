@@ -287,7 +287,7 @@ class Canvas(QWidget):
             p.drawText(
                 self.rect(),
                 Qt.AlignmentFlag.AlignCenter,
-                "Open an image, a DICOM file or series, or a NIfTI volume\n(Ctrl+O, or drop it here)",
+                "Open a photo, a scan (DICOM, NIfTI) or a recording\n(Ctrl+O, or drop it here)",
             )
             return
         if self.compare == "split" and self._before is not None:

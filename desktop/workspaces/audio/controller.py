@@ -81,8 +81,7 @@ class AudioController(QObject):
 
     @property
     def doc(self) -> AudioDoc | None:
-        doc = self.session.doc
-        return doc if doc is not None and doc.kind == "audio" else None
+        return self.session.document_of("audio")
 
     @property
     def history(self):

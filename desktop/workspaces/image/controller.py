@@ -53,8 +53,7 @@ class ImageController(QObject):
 
     @property
     def doc(self):
-        doc = self.session.doc
-        return doc if doc is not None and doc.kind in ("image", "volume") else None
+        return self.session.document_of("image", "volume")
 
     @property
     def history(self):
