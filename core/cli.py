@@ -6,6 +6,7 @@
     lacuna models               the repair methods
     lacuna repair IN -o OUT     repair a file
     lacuna batch DIR -o OUT     repair a folder tree (resumable)
+    lacuna detect IN -o MASK    propose a mask of scratches, dust and stains
     lacuna bench TASK ...       benchmark protocols (core.bench.<task>)
     lacuna train TASK ...       train shipped or fine-tuned weights (core.train)
 
@@ -65,7 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="START:END[@LOW:HIGH]",
         help="audio: seconds to fill (all frequencies), or only the band LOW..HIGH Hz; repeatable",
     )
-    p.add_argument("--detect", action="store_true", help="audio: fill the clicks and dropouts Lacuna finds")
+    p.add_argument(
+        "--detect",
+        action="store_true",
+        help="repair what Lacuna finds: clicks and dropouts in audio, scratches, dust and stains in images",
+    )
+    p.add_argument(
+        "--detect-method", default=None, help="with --detect on images: the detection method (lacuna models)"
+    )
+    p.add_argument(
+        "--threshold", type=float, default=None, help="with --detect on images: detection threshold"
+    )
     p.add_argument("--frames", default=None, metavar="A-B,C", help="video: only these frames (from 0)")
     p.add_argument("--codec", default=None, help="video: ffv1 (lossless), h264, h265, vp9 or mjpeg")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -78,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     from core.batch.cli import add_parser as add_batch_parser
 
     add_batch_parser(sub)
+
+    p = sub.add_parser("detect", help="propose a damage mask (scratches, dust, stains) for an image")
+    from core.detect.cli import add_arguments as detect_arguments
+
+    detect_arguments(p)
 
     p = sub.add_parser("bench", help="run a benchmark protocol: lacuna bench TASK --help")
     p.add_argument("task")
@@ -127,6 +143,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from core.batch.cli import batch_command
 
         return batch_command(args)
+    if args.command == "detect":
+        from core.detect.cli import detect_command
+
+        return detect_command(args)
     if args.command == "bench":
         module = _task_module("core.bench", args.task)
         return module.main(args.args)

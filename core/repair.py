@@ -77,6 +77,8 @@ def repair(
     card = chosen.card
     if card.task != task:
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
+    if task == "detect":
+        raise MethodError("detection proposes a mask and repairs nothing: use `lacuna detect` or --detect")
     if not card.available:
         raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
     resolved = card.resolve_params(params)

@@ -67,6 +67,20 @@ def parse_frames(text: str | None) -> list[int] | None:
     return frames
 
 
+def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
+    """What image detection proposes, joined with a --mask if one was given too."""
+    from core.detect.cli import propose_mask
+
+    _detection, proposal = propose_mask(
+        document, getattr(args, "detect_method", None), getattr(args, "threshold", None), 0, {}, ctx
+    )
+    if painted is not None:
+        proposal = proposal | painted
+    if not proposal.any():
+        raise MethodError("no damage was found; lower --threshold or give the area with --mask")
+    return proposal
+
+
 def default_output(source: Path, task: str) -> Path:
     """`photo.png` -> `photo_denoise.png` beside it (a series folder -> `folder_denoise`)."""
     from core.io.atomic import full_suffix
@@ -137,10 +151,12 @@ def repair_command(args: argparse.Namespace) -> int:
             raise MethodError("--mask applies to images and scans; audio takes a selection")
         else:
             mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
-    if getattr(args, "gap", None) or getattr(args, "detect", False):
-        mask = audio_selection(document, args.gap, args.detect)
     params: dict[str, Any] = parse_params(args.param)
     ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed, tile=args.tile)
+    if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
+        mask = detected_mask(document, args, mask, ctx)
+    elif getattr(args, "gap", None) or getattr(args, "detect", False):
+        mask = audio_selection(document, args.gap, args.detect)
     bar = TerminalProgress()
     started = time.monotonic()
     try:

@@ -29,6 +29,19 @@ def load_set(folder: str | Path, gray: bool) -> list[tuple[str, np.ndarray]]:
     return images
 
 
+def check_methods(asked: list[str], task: str) -> list[str]:
+    """The method ids asked for on the command line, each checked to be a runnable `task` method."""
+    from core.methods import get_method
+
+    for method_id in asked:
+        card = get_method(method_id).card
+        if card.task != task:
+            raise LacunaError(f"{method_id} is a {card.task} method, not a {task} one")
+        if not card.available:
+            raise LacunaError(f"{method_id} cannot run: {card.unavailable_reason}")
+    return list(asked)
+
+
 def use_weights_folder(folder: str | Path) -> None:
     """Benchmark weights from `folder` (say, a fresh training run) instead of resources/weights."""
     from core.methods import registry

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.bench.common import SUFFIXES, emit
+from core.bench.common import SUFFIXES, check_methods, emit
 from core.bench.metrics import psnr, ssim
 from core.errors import LacunaError
 
@@ -99,16 +99,10 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def choose_methods(asked: list[str] | None) -> list[str]:
-    from core.methods import get_method, methods
+    from core.methods import methods
 
     if asked:
-        for method_id in asked:
-            card = get_method(method_id).card
-            if card.task != "inpaint":
-                raise LacunaError(f"{method_id} is a {card.task} method, not an inpainting one")
-            if not card.available:
-                raise LacunaError(f"{method_id} cannot run: {card.unavailable_reason}")
-        return list(asked)
+        return check_methods(asked, "inpaint")
     return [c.id for c in methods("inpaint") if c.available and c.id not in SLOW]
 
 

@@ -20,6 +20,7 @@ FAMILIES = (
     "fill_slice",
     "fill_gap",
     "fill_frames",
+    "detect",
 )
 
 _loaded = False

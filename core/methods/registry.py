@@ -20,7 +20,7 @@ from core.errors import MethodError
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
 
-TASKS = ("denoise", "upscale", "dejpeg", "inpaint", "fill-slice", "fill-gap", "fill-frames")
+TASKS = ("denoise", "upscale", "dejpeg", "inpaint", "fill-slice", "fill-gap", "fill-frames", "detect")
 KINDS = ("learned", "zero-shot", "classical")
 
 

@@ -95,7 +95,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
         if rank == 0 and val and (done % args.val_every == 0 or done == args.steps):
             psnr = recipe.validate(val, torch.Generator().manual_seed(val_generator_seed))
             history.append({"step": done, "val_psnr": round(psnr, 3)})
-            log(f"step {done}: validation PSNR {psnr:.2f} dB")
+            log(f"step {done}: {recipe.describe_validation(psnr)}")
             best = max(best, psnr)
         if rank == 0 and (done % args.checkpoint_every == 0 or done == args.steps):
             _save_checkpoint(ckpt, recipe, done)

@@ -112,6 +112,9 @@ class Recipe:
             scores.append(10 * torch.log10(torch.tensor(1.0 / max(mse, 1e-12))).item())
         return sum(scores) / max(len(scores), 1)
 
+    def describe_validation(self, value: float) -> str:
+        return f"validation PSNR {value:.2f} dB"
+
     def state(self) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),

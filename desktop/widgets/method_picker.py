@@ -132,6 +132,8 @@ class MethodPicker(QWidget):
         self._cards = {c.id: c for c in cards}
         by_task: dict[str, list] = {}
         for card in cards:
+            if card.task == "detect":
+                continue  # detection proposes a mask (its own action), it is not a repair
             if card.operates_on == "audio" and kind != "audio":
                 continue
             if card.operates_on != "audio" and kind == "audio":

@@ -12,6 +12,7 @@ RECIPES = {
     "dejpeg": "core.train.recipes.dejpeg",
     "inpaint": "core.train.recipes.inpaint",
     "fill-gap": "core.train.recipes.fill_gap",
+    "detect": "core.train.recipes.detect",
 }
 
 

@@ -1,0 +1,103 @@
+"""`lacuna detect FILE -o mask.png [--threshold T] [--method M]`: write the proposed damage mask.
+
+A single image gives one mask; a frame stack (multi-page image, volume, video) gives one mask per
+frame, numbered after the output name (`mask_0001.png`, ...). `--scores` also writes the soft score
+map (8-bit, 255 = surely damage) to look at or to threshold elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import MethodError
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True, help="mask image to write (PNG; 255 = damage)")
+    p.add_argument(
+        "--method", default=None, help="detect-learned (default), detect-classical, detect-temporal"
+    )
+    p.add_argument("--threshold", type=float, default=None, help="score from which a pixel is proposed")
+    p.add_argument("--grow", type=int, default=0, help="widen the proposal by this many pixels")
+    p.add_argument("--scores", default=None, metavar="PNG", help="also write the soft score map here")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--json", action="store_true")
+
+
+def propose_mask(
+    document, method: str | None, threshold: float | None, grow: int, params: dict, ctx
+) -> tuple:
+    """(the Detection, its proposal bool (frames, H, W)); also what `lacuna repair --detect` uses."""
+    from core.detect.run import run_detect
+    from core.repair_cli import TerminalProgress
+
+    bar = TerminalProgress()
+    try:
+        detection = run_detect(
+            document, method=method, threshold=threshold, ctx=ctx, on_progress=bar, **params
+        )
+    finally:
+        bar.finish()
+    return detection, detection.mask(grow=grow)
+
+
+def detect_command(args) -> int:
+    from core.io import read, write_mask
+    from core.repair_cli import parse_params
+    from core.runtime.context import RunContext
+
+    source = Path(args.input)
+    document = read(source)
+    if getattr(document, "pixels", None) is None:
+        raise MethodError(
+            "detection works on images, volumes and video; for audio use `lacuna repair --detect`"
+        )
+    ctx = RunContext(device=args.device)
+    detection, masks = propose_mask(
+        document, args.method, args.threshold, args.grow, parse_params(args.param), ctx
+    )
+    output = Path(args.output)
+    single = masks.shape[0] == 1
+    written = []
+    for index, mask in enumerate(masks):
+        target = output if single else _frame_path(output, index + 1)
+        written.append(write_mask(mask, target))
+        if args.scores:
+            scores = Path(args.scores) if single else _frame_path(Path(args.scores), index + 1)
+            _write_scores(detection.score[index], scores)
+    share = float(masks.mean())
+    if args.json:
+        summary = {
+            "input": str(source),
+            "masks": [str(p) for p in written],
+            "method": detection.method,
+            "threshold": detection.threshold,
+            "proposed_fraction": round(share, 6),
+        }
+        print(json.dumps(summary, indent=2))
+    else:
+        print(
+            f"wrote {written[0]}{' and more' if len(written) > 1 else ''} ({detection.method}, threshold "
+            f"{detection.threshold:g}, {share * 100:.2f}% of pixels proposed)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _frame_path(path: Path, number: int) -> Path:
+    """`mask.png` -> `mask_0003.png` for the third frame."""
+    return path.with_name(f"{path.stem}_{number:04d}{path.suffix}")
+
+
+def _write_scores(score: np.ndarray, path: Path) -> None:
+    from core.documents import ImageDoc
+    from core.io.dispatch import write_any
+
+    pixels = np.round(np.clip(score, 0, 1) * 255.0).astype(np.float32)[None, :, :, None]
+    write_any(ImageDoc(pixels=pixels, format="PNG", dtype="uint8", mode="L"), path, sidecar=False)

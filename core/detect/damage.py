@@ -1,0 +1,277 @@
+"""Synthetic damage of old photos and film, drawn on clean images with a known ground-truth mask.
+
+Used to train the learned detector (on the fly, on crops) and by `lacuna bench detect` (fixed seeds,
+on whole bench images). Each kind paints an opacity layer and a colour into one overlay; the damaged
+image is `clean * (1 - alpha) + colour * alpha`. The truth is where the overlay is visible: opacity of
+at least 0.3 and a change of at least 4/255 in some channel (a white scratch on white paper is no damage
+anyone can see, and no detector can be asked to find it).
+
+Sizes are in pixels, not relative to the image (a scratch on a scan is a few pixels wide whatever the
+crop); the number of marks grows with the area, so a bench image and a training crop look alike.
+
+    damaged, truth = draw(clean, ("scratch", "dust"), np.random.default_rng(3))
+
+Only numpy and OpenCV (imported lazily).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KINDS = ("scratch", "crease", "dust", "blotch", "tear", "dead", "line")
+# The groups `lacuna bench detect --damage` names.
+GROUPS = {
+    "scratches": ("scratch", "crease", "line"),
+    "dust": ("dust", "dead"),
+    "blotches": ("blotch", "tear"),
+    "mixed": KINDS,
+}
+REFERENCE_AREA = 128 * 128  # counts below are per this many pixels
+VISIBLE_ALPHA = 0.3
+VISIBLE_CHANGE = 4.0 / 255.0
+
+
+def _cv2():
+    import cv2
+
+    return cv2
+
+
+def kinds_of(names: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A group name ("mixed"), a kind ("crease") or a tuple of them, as a tuple of kinds."""
+    if isinstance(names, str):
+        names = (names,)
+    out: list[str] = []
+    for name in names:
+        if name in GROUPS:
+            out += GROUPS[name]
+        elif name in KINDS:
+            out.append(name)
+        else:
+            raise ValueError(f"unknown damage {name!r}; choose from {', '.join((*GROUPS, *KINDS))}")
+    return tuple(dict.fromkeys(out))
+
+
+def draw(
+    clean: np.ndarray, kinds: str | tuple[str, ...], rng: np.random.Generator, amount: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Damage `clean` (H, W, C) float in [0, 1]: returns (damaged float32, truth bool (H, W)).
+
+    Every kind asked for is drawn at least once; `amount` scales how many marks of each.
+    """
+    clean = np.asarray(clean, np.float32)
+    if clean.ndim == 2:
+        clean = clean[..., None]
+    height, width, channels = clean.shape
+    alpha = np.zeros((height, width), np.float32)
+    colour = np.zeros((height, width, channels), np.float32)
+    area_factor = height * width / REFERENCE_AREA
+    for kind in kinds_of(kinds):
+        layer = _Layer(height, width, channels)
+        _PAINTERS[kind](layer, rng, area_factor * amount)
+        # Later marks cover earlier ones ("over" compositing of premultiplied colours).
+        colour = layer.colour + colour * (1.0 - layer.alpha[..., None])
+        alpha = layer.alpha + alpha * (1.0 - layer.alpha)
+    safe = np.maximum(alpha, 1e-6)[..., None]
+    # `colour` is premultiplied by the coverage so far; divide to get the overlay's own colour.
+    overlay = colour / safe
+    damaged = clean * (1.0 - alpha[..., None]) + overlay * alpha[..., None]
+    damaged = np.clip(damaged, 0.0, 1.0).astype(np.float32)
+    change = np.abs(damaged - clean).max(axis=-1)
+    truth = (alpha >= VISIBLE_ALPHA) & (change >= VISIBLE_CHANGE)
+    return damaged, truth
+
+
+class _Layer:
+    """One kind's marks: opacity (H, W) and colour premultiplied by it (H, W, C)."""
+
+    def __init__(self, height: int, width: int, channels: int):
+        self.height, self.width, self.channels = height, width, channels
+        self.alpha = np.zeros((height, width), np.float32)
+        self.colour = np.zeros((height, width, channels), np.float32)
+
+    def paint(self, shape: np.ndarray, opacity: float, colour: np.ndarray) -> None:
+        """Add a mark: `shape` float (H, W) in [0, 1] (anti-aliased coverage)."""
+        a = shape * opacity
+        self.colour = colour * a[..., None] + self.colour * (1.0 - a[..., None])
+        self.alpha = a + self.alpha * (1.0 - a)
+
+
+def _count(rng: np.random.Generator, per_area: tuple[float, float], factor: float) -> int:
+    """How many marks: a Poisson draw around the per-area mean, at least one."""
+    mean = rng.uniform(*per_area) * factor
+    return max(1, int(rng.poisson(mean)))
+
+
+def _tone(rng: np.random.Generator, channels: int, bright: bool) -> np.ndarray:
+    """Paper white (slightly warm) for bright damage, near black for dark."""
+    if bright:
+        base = rng.uniform(0.8, 1.0)
+        tint = np.array([1.0, rng.uniform(0.93, 1.0), rng.uniform(0.82, 1.0)], np.float32)
+    else:
+        base = rng.uniform(0.0, 0.2)
+        tint = np.ones(3, np.float32)
+    value = np.clip(base * tint, 0, 1)
+    return value[:channels] if channels >= 3 else np.full(channels, value.mean(), np.float32)
+
+
+def _canvas(layer: _Layer) -> np.ndarray:
+    return np.zeros((layer.height, layer.width), np.uint8)
+
+
+def _coverage(canvas: np.ndarray) -> np.ndarray:
+    return canvas.astype(np.float32) / 255.0
+
+
+def _polyline(
+    rng: np.random.Generator,
+    layer: _Layer,
+    segments: int,
+    step: tuple[float, float],
+    turn: float,
+    keep: float = 1.0,
+):
+    """Points of a random walk starting anywhere, as int32 (N, 2) x, y with 2 fractional bits.
+
+    `turn`: spread of each change of direction (radians); `keep` < 1 pulls the direction back towards
+    the first one, so a crack zigzags along a line instead of curling up.
+    """
+    x, y = rng.uniform(0, layer.width), rng.uniform(0, layer.height)
+    angle = base = rng.uniform(0, 2 * np.pi)
+    points = [(x, y)]
+    for _ in range(segments):
+        angle = base + keep * (angle - base) + rng.normal(0.0, turn)
+        length = rng.uniform(*step)
+        x, y = x + length * np.cos(angle), y + length * np.sin(angle)
+        points.append((x, y))
+    return np.round(np.array(points) * 4).astype(np.int32)  # 2 fractional bits for cv2's shift
+
+
+def _scratch(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
+    """Long, gently curving lines: thin (1-2 px) mostly, some thick (3-6 px); bright or dark."""
+    cv2 = _cv2()
+    side = max(layer.height, layer.width)
+    for _ in range(_count(rng, (0.3, 1.2), factor)):
+        canvas = _canvas(layer)
+        thick = rng.random() < 0.25
+        width = int(rng.integers(3, 7)) if thick else int(rng.integers(1, 3))
+        segments = int(rng.integers(2, 8))
+        step = (side * 0.05, side * 0.25)
+        points = _polyline(rng, layer, segments, step, 0.15)
+        cv2.polylines(canvas, [points], False, 255, width, cv2.LINE_AA, shift=2)
+        layer.paint(_coverage(canvas), rng.uniform(0.55, 1.0), _tone(rng, layer.channels, rng.random() < 0.7))
+
+
+def _crease(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
+    """Cracks of a folded print: jagged, branching, bright lines 1-3 px wide."""
+    cv2 = _cv2()
+    for _ in range(_count(rng, (0.2, 0.8), factor)):
+        canvas = _canvas(layer)
+        width = int(rng.integers(1, 4))
+        trunk = _polyline(rng, layer, int(rng.integers(10, 50)), (2.0, 7.0), 0.5, keep=0.6)
+        cv2.polylines(canvas, [trunk], False, 255, width, cv2.LINE_AA, shift=2)
+        for _ in range(int(rng.integers(0, 4))):  # branches leave the trunk at random points
+            start = trunk[int(rng.integers(len(trunk)))] / 4.0
+            branch = _polyline(rng, layer, int(rng.integers(3, 15)), (2.0, 6.0), 0.5, keep=0.6)
+            branch = branch - branch[0] + np.round(start * 4).astype(np.int32)
+            cv2.polylines(canvas, [branch], False, 255, max(1, width - 1), cv2.LINE_AA, shift=2)
+        layer.paint(_coverage(canvas), rng.uniform(0.7, 1.0), _tone(rng, layer.channels, rng.random() < 0.85))
+
+
+def _dust(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
+    """Specks and fibres: many small dots (radius 0.5-3 px) and a few short hairs, dark or bright."""
+    cv2 = _cv2()
+    bright = rng.random() < 0.5
+    canvas = _canvas(layer)
+    for _ in range(_count(rng, (4.0, 20.0), factor)):
+        centre = (int(rng.uniform(0, layer.width) * 4), int(rng.uniform(0, layer.height) * 4))
+        axes = (int(rng.uniform(0.6, 3.0) * 4), int(rng.uniform(0.6, 3.0) * 4))
+        cv2.ellipse(canvas, centre, axes, rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA, shift=2)
+    for _ in range(int(rng.poisson(0.5 * factor))):
+        hair = _polyline(rng, layer, int(rng.integers(3, 10)), (1.5, 4.0), 0.5)
+        cv2.polylines(canvas, [hair], False, 255, 1, cv2.LINE_AA, shift=2)
+    layer.paint(_coverage(canvas), rng.uniform(0.7, 1.0), _tone(rng, layer.channels, bright))
+
+
+def _blotch(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
+    """Stains and blotches: irregular soft-edged blobs (radius 4-25 px), brown, yellow, dark or pale."""
+    cv2 = _cv2()
+    for _ in range(_count(rng, (0.2, 0.8), factor)):
+        canvas = _canvas(layer)
+        cx, cy = rng.uniform(0, layer.width), rng.uniform(0, layer.height)
+        radius = rng.uniform(4.0, 25.0)
+        for _ in range(int(rng.integers(3, 8))):  # overlapping ellipses make a ragged outline
+            ox, oy = rng.normal(0, radius * 0.5, 2)
+            axes = (int(radius * rng.uniform(0.4, 1.0) * 4), int(radius * rng.uniform(0.4, 1.0) * 4))
+            centre = (int((cx + ox) * 4), int((cy + oy) * 4))
+            cv2.ellipse(canvas, centre, axes, rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA, shift=2)
+        shape = cv2.GaussianBlur(_coverage(canvas), (0, 0), rng.uniform(0.5, 2.0))
+        stains = np.array(
+            [[0.45, 0.3, 0.12], [0.75, 0.62, 0.3], [0.12, 0.1, 0.08], [0.9, 0.88, 0.8]], np.float32
+        )
+        tone = stains[int(rng.integers(len(stains)))] * rng.uniform(0.85, 1.15)
+        tone = np.clip(tone, 0, 1)
+        tone = tone[: layer.channels] if layer.channels >= 3 else np.full(layer.channels, tone.mean())
+        layer.paint(np.clip(shape * 1.3, 0, 1), rng.uniform(0.5, 0.95), tone.astype(np.float32))
+
+
+def _tear(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
+    """Torn or chipped borders: a ragged paper-coloured region entering from one edge."""
+    cv2 = _cv2()
+    h, w = layer.height, layer.width
+    for _ in range(max(1, int(rng.poisson(0.4 * min(factor, 4.0))))):
+        edge = int(rng.integers(4))
+        length = int(rng.uniform(0.15, 0.6) * (w if edge in (0, 2) else h))
+        start = rng.uniform(0, (w if edge in (0, 2) else h) - length)
+        along = np.linspace(start, start + length, 24)
+        depth = np.abs(np.sin(np.linspace(0, np.pi, 24))) * rng.uniform(3, 16) + rng.uniform(0, 4, 24)
+        if edge == 0:
+            pts = [(a, d) for a, d in zip(along, depth)] + [(along[-1], -1), (along[0], -1)]
+        elif edge == 2:
+            pts = [(a, h - 1 - d) for a, d in zip(along, depth)] + [(along[-1], h), (along[0], h)]
+        elif edge == 1:
+            pts = [(d, a) for a, d in zip(along, depth)] + [(-1, along[-1]), (-1, along[0])]
+        else:
+            pts = [(w - 1 - d, a) for a, d in zip(along, depth)] + [(w, along[-1]), (w, along[0])]
+        canvas = _canvas(layer)
+        cv2.fillPoly(canvas, [np.round(np.array(pts) * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
+        layer.paint(_coverage(canvas), 1.0, _tone(rng, layer.channels, rng.random() < 0.8))
+
+
+def _dead(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
+    """Dead or hot sensor pixels: isolated single pixels (some 2x2) stuck at a saturated value."""
+    count = _count(rng, (2.0, 10.0), factor)
+    ys = rng.integers(0, layer.height, count)
+    xs = rng.integers(0, layer.width, count)
+    shape = np.zeros((layer.height, layer.width), np.float32)
+    shape[ys, xs] = 1.0
+    big = rng.random(count) < 0.2
+    shape[np.minimum(ys[big] + 1, layer.height - 1), xs[big]] = 1.0
+    shape[ys[big], np.minimum(xs[big] + 1, layer.width - 1)] = 1.0
+    value = np.where(rng.random(layer.channels) < 0.5, 0.0, 1.0).astype(np.float32)
+    layer.paint(shape, 1.0, np.broadcast_to(value, (layer.channels,)).copy())
+
+
+def _line(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
+    """Dead scanner lines and film line scratches: a full row or column, 1-2 px, constant colour."""
+    shape = np.zeros((layer.height, layer.width), np.float32)
+    for _ in range(max(1, int(rng.poisson(0.3 * np.sqrt(factor))))):
+        thickness = int(rng.integers(1, 3))
+        if rng.random() < 0.5:
+            y = int(rng.integers(0, layer.height - thickness + 1))
+            shape[y : y + thickness] = 1.0
+        else:
+            x = int(rng.integers(0, layer.width - thickness + 1))
+            shape[:, x : x + thickness] = 1.0
+    layer.paint(shape, rng.uniform(0.6, 1.0), _tone(rng, layer.channels, rng.random() < 0.6))
+
+
+_PAINTERS = {
+    "scratch": _scratch,
+    "crease": _crease,
+    "dust": _dust,
+    "blotch": _blotch,
+    "tear": _tear,
+    "dead": _dead,
+    "line": _line,
+}

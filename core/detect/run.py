@@ -1,0 +1,101 @@
+"""The entry point for detection, used by the CLI, the bench and the desktop.
+
+    detection = run_detect(document)                 # the default method, its default threshold
+    mask = detection.mask()                          # bool (frames, H, W): the proposal
+    looser = detection.mask(0.3)                     # a sensitivity slider re-thresholds, no re-run
+
+`detect` is a generator like `core.repair.repair`: it yields `Progress` and returns a `Detection`.
+Image methods run frame by frame; the temporal method gets the whole frame stack. The document is
+normalised to [0, 1] from its value range first, as for repair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.errors import MethodError
+from core.methods import default_method, get_method
+from core.runtime.context import Progress, RunContext, drive
+
+
+@dataclass
+class Detection:
+    """Per-pixel damage scores in [0, 1] and the threshold from which a pixel is proposed."""
+
+    score: np.ndarray  # float32 (frames, H, W)
+    threshold: float
+    method: str
+
+    def mask(self, threshold: float | None = None, grow: int = 0) -> np.ndarray:
+        """The proposal, bool (frames, H, W); `grow` widens it by that many pixels (a disk)."""
+        from core.masks import dilate
+
+        cut = self.threshold if threshold is None else float(threshold)
+        found = self.score >= cut
+        if grow > 0:
+            found = np.stack([dilate(frame, grow) for frame in found])
+        return found
+
+
+def detect(
+    document: Any,
+    method: str | None = None,
+    threshold: float | None = None,
+    ctx: RunContext | None = None,
+    **params: Any,
+) -> Generator[Progress, None, Detection]:
+    """Score `document` (an image or volume document) with a `detect` method."""
+    from core.repair import normalise
+
+    pixels = getattr(document, "pixels", None)
+    if pixels is None:
+        raise MethodError("damage detection works on images, volumes and video frames; audio has its own")
+    ctx = ctx or RunContext()
+    chosen = get_method(method) if method else default_method("detect")
+    card = chosen.card
+    if card.task != "detect":
+        raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
+    if not card.available:
+        raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
+    resolved = card.resolve_params({**params, **({} if threshold is None else {"threshold": threshold})})
+    cut = resolved.pop("threshold")
+    normed = normalise(np.asarray(pixels), document.value_range)
+    frames = normed.shape[0]
+    if card.operates_on == "volume":
+        if frames < 2:
+            raise MethodError(f"{card.name} compares frames; this document has only one")
+        score = yield from chosen.run(normed, None, ctx, **resolved)
+    else:
+        maps = []
+        for index in range(frames):
+            sub = ctx.sub(index / frames, (index + 1) / frames)
+            maps.append((yield from chosen.run(normed[index], None, sub, **resolved)))
+        score = np.stack(maps)
+    yield ctx.progress(1.0, "done")
+    return Detection(np.asarray(score, np.float32), float(cut), card.id)
+
+
+def run_detect(
+    document: Any, on_progress: Callable[[Progress], None] | None = None, **kwargs: Any
+) -> Detection:
+    """Drive `detect` to the end, calling `on_progress` for each report."""
+    return drive(detect(document, **kwargs), on_progress)
+
+
+def detect_image(
+    image: np.ndarray,
+    method: str | None = None,
+    threshold: float | None = None,
+    ctx: RunContext | None = None,
+    **params: Any,
+) -> Detection:
+    """Detection on one (H, W, C) float image in [0, 1] (the bench's damaged copies); scores (1, H, W)."""
+    from core.documents import ImageDoc
+
+    # On the 8-bit scale, so the engine's normalisation gives back exactly these values.
+    doc = ImageDoc(pixels=np.asarray(image, np.float32)[None] * 255.0, dtype="uint8")
+    return run_detect(doc, method=method, threshold=threshold, ctx=ctx, **params)

@@ -1,0 +1,151 @@
+"""Damage detection: score every pixel for how likely it is damage; `core.detect.run` thresholds it.
+
+- detect-learned (default): the project's autoencoder + segmentation head (core/archs/detect.py),
+  trained on synthetic scratches, creases, dust, stains, tears and dead pixels drawn on clean photos.
+- detect-classical: dust-and-scratches residuals (median and morphological top-hats), no training.
+- detect-temporal: frames of a video or film scan; a mark present in one frame and not in its
+  motion-compensated neighbours.
+
+Every `run` returns the score map, float32 in [0, 1]: (H, W) for image methods, (frames, H, W) for
+the volume-level temporal method. Each card's `threshold` is the score from which a pixel is proposed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+
+from core.methods.registry import MethodCard, Param, register
+from core.runtime.context import Progress, RunContext
+
+WEIGHTS = "detect.safetensors"
+TRUST = (
+    " It finds marks that do not belong to photographed content; it cannot tell damage from real"
+    " content that looks like it (stars, rain, fine wires, text), and on CT or MR it should not be"
+    " trusted: anatomy is not damage."
+)
+
+
+def _threshold(default: float) -> Param:
+    return Param("threshold", default, "score from which a pixel is proposed (lower finds more)", 0.0, 1.0)
+
+
+def _colour(image: np.ndarray) -> np.ndarray:
+    """RGB planes of an image in [0, 1]: gray is replicated, alpha left out."""
+    if image.shape[2] >= 3:
+        return image[..., :3]
+    return np.repeat(image[..., :1], 3, axis=2)
+
+
+def _run_learned(
+    image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, scale: float = 1.0, **_: object
+) -> Generator[Progress, None, np.ndarray]:
+    import cv2
+    import torch
+
+    from core.archs import cached_weights
+    from core.methods.registry import WEIGHTS_DIR
+    from core.runtime.tiling import run_tiled
+
+    device = ctx.torch_device()
+    model, _info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
+    height, width = image.shape[:2]
+    work = np.ascontiguousarray(_colour(image), np.float32)
+    if scale != 1.0:
+        size = (max(16, round(width * scale)), max(16, round(height * scale)))
+        work = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+
+    def score(tile: torch.Tensor) -> torch.Tensor:
+        logits, _reconstruction = model(tile)
+        return torch.sigmoid(logits)
+
+    yield ctx.progress(0.0, "looking for damage")
+    result = yield from run_tiled(score, work, ctx, overlap=32, message="detecting, tile", pixel_bytes=1024)
+    result = result[..., 0]
+    if scale != 1.0:
+        result = cv2.resize(result, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(result, 0.0, 1.0).astype(np.float32)
+
+
+def _run_classical(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    ctx: RunContext,
+    radius: int = 3,
+    line_length: int = 9,
+    **_: object,
+) -> Generator[Progress, None, np.ndarray]:
+    from core.detect.classical import dust_and_scratches
+
+    yield ctx.progress(0.0, "measuring residuals")
+    return dust_and_scratches(_colour(image), radius, line_length)
+
+
+def _run_temporal(
+    frames: np.ndarray, mask: np.ndarray | None, ctx: RunContext, **_: object
+) -> Generator[Progress, None, np.ndarray]:
+    from core.detect.classical import temporal
+
+    count = frames.shape[0]
+    done: list[int] = []
+    yield ctx.progress(0.0, f"comparing {count} frames with their neighbours")
+    scores = temporal(frames, on_frame=done.append)
+    yield ctx.progress(1.0, f"compared {len(done)} frames")
+    return scores
+
+
+register(
+    MethodCard(
+        id="detect-learned",
+        task="detect",
+        name="Learned damage detector (autoencoder)",
+        kind="learned",
+        description="Proposes scratches, creases, dust, stains and tears with a network trained by the"
+        " project; photos, gray or colour, 8 or 16 bit." + TRUST,
+        modalities=("photo", "gray"),
+        params=(
+            _threshold(0.5),
+            Param(
+                "scale", 1.0, "run at this fraction of the size (below 1 for high-resolution scans)", 0.1, 1.0
+            ),
+        ),
+        weights=(WEIGHTS,),
+        default=True,
+    ),
+    _run_learned,
+)
+
+register(
+    MethodCard(
+        id="detect-classical",
+        task="detect",
+        name="Dust and scratches (median and top-hat residuals)",
+        kind="classical",
+        description="Marks pixels that stand out from their neighbourhood; no training, but texture and"
+        " fine detail are proposed too." + TRUST,
+        modalities=("photo", "gray"),
+        params=(
+            _threshold(0.375),
+            Param("radius", 3, "median window radius in pixels (specks up to about this size)", 1, 10),
+            Param("line_length", 9, "top-hat window in pixels (lines thinner than this)", 3, 31),
+        ),
+    ),
+    _run_classical,
+)
+
+register(
+    MethodCard(
+        id="detect-temporal",
+        task="detect",
+        name="Temporal speck detector (motion-compensated)",
+        kind="classical",
+        description="For video and film frames: marks what is in one frame and not in its neighbours"
+        " after optical-flow alignment. Needs at least two frames; fast motion and scene cuts"
+        " can be proposed too.",
+        modalities=("video", "film"),
+        params=(_threshold(0.15),),
+        operates_on="volume",
+    ),
+    _run_temporal,
+)

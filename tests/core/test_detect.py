@@ -1,0 +1,216 @@
+"""Damage detection: synthetic damage, the detector network's shape, the classical and temporal
+detectors, thresholds, the CLI (`lacuna detect`, `lacuna repair --detect`) and the bench's scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core.cli import main as cli_main
+from core.detect.classical import dust_and_scratches, temporal
+from core.detect.damage import GROUPS, KINDS, draw, kinds_of
+from core.detect.run import Detection, run_detect
+from core.documents import ImageDoc
+
+
+@pytest.fixture(scope="module")
+def photo(datasets) -> np.ndarray:
+    path = sorted((datasets / "images" / "bench" / "CBSD68").glob("*.png"))[0]
+    return np.asarray(Image.open(path).convert("RGB"), np.float32) / 255.0
+
+
+def _f1(found: np.ndarray, truth: np.ndarray) -> float:
+    return 2.0 * np.count_nonzero(found & truth) / max(np.count_nonzero(found) + np.count_nonzero(truth), 1)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_of_damage_is_visible_and_reproducible(photo, kind):
+    damaged, truth = draw(photo, kind, np.random.default_rng(7))
+    again, truth_again = draw(photo, kind, np.random.default_rng(7))
+    assert np.array_equal(damaged, again) and np.array_equal(truth, truth_again)
+    assert 0 < truth.mean() < 0.3
+    # The truth is where the damage shows: every marked pixel changed by at least 4/255.
+    assert np.abs(damaged - photo).max(axis=-1)[truth].min() >= 4 / 255 - 1e-6
+    assert damaged.dtype == np.float32 and damaged.min() >= 0 and damaged.max() <= 1
+
+
+def test_groups_and_gray_images():
+    assert set(kinds_of("mixed")) == set(KINDS)
+    assert kinds_of(("dust", "crease")) == ("dead", "crease") or set(kinds_of(("dust", "crease"))) == {
+        "dust",
+        "dead",
+        "crease",
+    }
+    assert set(GROUPS) == {"scratches", "dust", "blotches", "mixed"}
+    with pytest.raises(ValueError, match="unknown damage"):
+        kinds_of("mould")
+    gray = np.linspace(0, 1, 64 * 80, dtype=np.float32).reshape(64, 80, 1)
+    damaged, truth = draw(gray, "mixed", np.random.default_rng(1))
+    assert damaged.shape == gray.shape and truth.any()
+
+
+def test_detector_network_keeps_any_size():
+    from core.archs import build_arch
+
+    net = build_arch("damage_detector", channels=3, width=4, seg_width=4, levels=1).eval()
+    with torch.no_grad():
+        logits, reconstruction = net(torch.rand(2, 3, 37, 50))
+    assert logits.shape == (2, 1, 37, 50)
+    assert reconstruction.shape == (2, 3, 37, 50)
+    assert 0.0 <= float(reconstruction.min()) and float(reconstruction.max()) <= 1.0
+
+
+def test_training_batches_hold_damage_and_its_mask():
+    import argparse
+
+    from core.train.recipes.detect import DetectRecipe
+
+    args = argparse.Namespace(
+        width=4, seg_width=4, levels=1, pos_weight=3.0, rec_weight=1.0, lr=1e-3, steps=10, channels=3
+    )
+    recipe = DetectRecipe(args, torch.device("cpu"))
+    clean = torch.rand(4, 3, 48, 48)
+    (damaged,), target = recipe.make_batch(clean, torch.Generator().manual_seed(0))
+    assert damaged.shape == (4, 3, 48, 48) and target.shape == (4, 4, 48, 48)
+    truth = target[:, :1]
+    assert set(torch.unique(truth).tolist()) <= {0.0, 1.0} and truth.sum() > 0
+    assert 0.0 <= float(damaged.min()) and float(damaged.max()) <= 1.0
+
+
+def test_classical_detector_finds_specks_on_a_smooth_photo_area():
+    y, x = np.mgrid[0:96, 0:128].astype(np.float32)
+    smooth = np.repeat((0.3 + 0.4 * x / 128 + 0.1 * y / 96)[..., None], 3, axis=2)
+    damaged, truth = draw(smooth, "dust", np.random.default_rng(3))
+    score = dust_and_scratches(damaged)
+    assert _f1(score >= 0.375, truth) > 0.6
+    assert dust_and_scratches(smooth).max() < 0.1
+
+
+def test_temporal_detector_marks_what_is_on_one_frame_only():
+    rng = np.random.default_rng(0)
+    texture = rng.random((80, 140)).astype(np.float32)
+    import cv2
+
+    texture = 0.4 + (cv2.GaussianBlur(texture, (0, 0), 3) - 0.5) * 4.0  # smooth blobs, not saturated
+    # A camera panning 2 pixels a frame over the texture.
+    frames = np.stack([texture[:, 2 * t : 2 * t + 120] for t in range(3)])[..., None].repeat(3, axis=3)
+    frames = np.clip(frames, 0, 1)
+    frames[1, 30:34, 50:54] = 1.0  # a bright speck on the middle frame only
+    score = temporal(frames)
+    assert score.shape == (3, 80, 120)
+    assert score[1, 30:34, 50:54].mean() > 0.5
+    elsewhere = np.ones((3, 80, 120), bool)
+    elsewhere[:, 28:36, 48:56] = False
+    assert (score[elsewhere] >= 0.15).mean() < 0.005  # the moving texture itself is not proposed
+
+
+def test_detection_thresholds_and_grows_without_rerunning():
+    score = np.zeros((1, 9, 9), np.float32)
+    score[0, 4, 4] = 0.6
+    score[0, 1, 1] = 0.3
+    found = Detection(score, 0.5, "test")
+    assert found.mask().sum() == 1
+    assert found.mask(0.2).sum() == 2
+    assert found.mask(grow=1).sum() == 5
+
+
+def test_sixteen_bit_gray_document_is_normalised_before_detection():
+    pixels = np.full((1, 40, 40, 1), 30000.0, np.float32)
+    pixels[0, 20, 20] = 65535.0
+    found = run_detect(ImageDoc(pixels=pixels, dtype="uint16", mode="L"), method="detect-classical")
+    assert found.score.shape == (1, 40, 40)
+    assert found.mask()[0, 20, 20] and found.mask().sum() == 1
+
+
+def test_temporal_method_needs_frames():
+    from core.errors import MethodError
+
+    with pytest.raises(MethodError, match="only one"):
+        run_detect(ImageDoc(pixels=np.zeros((1, 16, 16, 3), np.float32)), method="detect-temporal")
+
+
+def _damaged_file(photo, tmp_path):
+    damaged, truth = draw(photo, "scratches", np.random.default_rng(5))
+    path = tmp_path / "scratched.png"
+    Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(path)
+    return path, truth
+
+
+def test_cli_detect_writes_the_proposed_mask(photo, tmp_path, capsys):
+    path, truth = _damaged_file(photo, tmp_path)
+    out = tmp_path / "mask.png"
+    args = [
+        "detect",
+        str(path),
+        "-o",
+        str(out),
+        "--method",
+        "detect-classical",
+        "--scores",
+        str(tmp_path / "s.png"),
+    ]
+    assert cli_main(args) == 0
+    mask = np.asarray(Image.open(out)) > 0
+    assert mask.shape == truth.shape and _f1(mask, truth) > 0.2
+    assert (tmp_path / "s.png").is_file()
+    assert cli_main(["detect", str(path), "-o", str(out)]) == 2  # never over an existing file
+    assert cli_main(["detect", str(path), "-o", str(tmp_path / "m2.png"), "--threshold", "2"]) == 2
+
+
+def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys):
+    path, _truth = _damaged_file(photo, tmp_path)
+    source = np.asarray(Image.open(path)).copy()
+    out = tmp_path / "repaired.png"
+    args = [
+        "repair",
+        str(path),
+        "-o",
+        str(out),
+        "--task",
+        "inpaint",
+        "--detect",
+        "--detect-method",
+        "detect-classical",
+    ]
+    assert cli_main([*args, "--param", "dilate=0"]) == 0
+    assert cli_main(["detect", str(path), "-o", str(tmp_path / "m.png"), "--method", "detect-classical"]) == 0
+    proposed = np.asarray(Image.open(tmp_path / "m.png")) > 0
+    result = np.asarray(Image.open(out))
+    assert np.array_equal(result[~proposed], source[~proposed])
+    assert not np.array_equal(result[proposed], source[proposed])
+    assert np.array_equal(np.asarray(Image.open(path)), source)  # the original is untouched
+
+
+def test_bench_scores_are_pooled_pixel_counts():
+    from core.bench.detect import PixelScores
+
+    truth = np.zeros((10, 10), bool)
+    truth[2:4] = True
+    perfect = PixelScores()
+    perfect.add(truth.astype(np.float32), truth, truth)
+    assert perfect.summary()["AP"] == 1.0 and perfect.summary()["F1"] == 1.0
+    half = PixelScores()
+    proposal = np.zeros_like(truth)
+    proposal[2] = True
+    half.add(proposal * 0.9, proposal, truth)
+    summary = half.summary()
+    assert summary["precision"] == 1.0 and summary["recall"] == 0.5 and summary["IoU"] == 0.5
+
+
+def test_bench_detect_reports_each_damage_group(photo, tmp_path, capsys):
+    import json
+
+    from core.bench.detect import main as bench_main
+
+    for i in range(2):
+        crop = photo[i * 60 : i * 60 + 96, :128]
+        Image.fromarray(np.round(crop * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
+    args = ["--set", str(tmp_path), "--damage", "dust,mixed", "--method", "detect-classical", "--json"]
+    assert bench_main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = report["images"]
+    assert [r["damage"] for r in rows] == ["dust", "mixed"]
+    for row in rows:
+        assert row["images"] == 2 and 0.0 < row["AP"] <= 1.0 and 0.0 < row["F1"] <= 1.0
