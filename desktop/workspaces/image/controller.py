@@ -258,6 +258,10 @@ class ImageController(QObject):
             self.mask_changed.emit(self.frame, box)
         self._record(edit)
 
+    def record_edit(self, edit: MaskEdit | None) -> None:
+        """Push a mask edit made outside the tools (a detection's proposal) as one undo step."""
+        self._record(edit)
+
     def _record(self, edit: MaskEdit | None) -> None:
         if edit is None:
             return

@@ -24,6 +24,8 @@ from desktop.widgets.tool_panel import TOOL_INFO, ToolPanel
 from desktop.workspace import Context, Workspace
 from desktop.workspaces.image import dialogs
 from desktop.workspaces.image.controller import ImageController
+from desktop.workspaces.image.detect import DetectPanel
+from desktop.workspaces.image.detect import attach as attach_detection
 from desktop.workspaces.image.presenter import CanvasPresenter
 
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
@@ -41,6 +43,7 @@ class ImageWorkspace(Workspace):
         self._build_docks()
         self._build_actions()
         self._connect()
+        self.detection = attach_detection(self, self.detect_panel)
         self._restore_brush()
         self.set_tool("brush")
         self._picker_fitted = 0  # the widest method list the repair panel was widened for
@@ -78,8 +81,9 @@ class ImageWorkspace(Workspace):
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
-        self.tools, self.info = ToolPanel(), InfoPanel()
+        self.tools, self.info, self.detect_panel = ToolPanel(), InfoPanel(), DetectPanel()
         column.addWidget(self.tools)
+        column.addWidget(self.detect_panel)
         column.addWidget(self.info)
         column.addStretch(1)
         self.tools_dock = self.dock("Mask", left, LEFT, "tools")

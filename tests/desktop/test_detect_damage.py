@@ -1,0 +1,70 @@
+"""Detect damage in the real window: the proposal is an editable mask with a live sensitivity slider,
+then Repair as usual, and undo steps back through repair, eraser and detection one at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+from gui_helpers import image, open_file
+from PIL import Image
+
+from core.detect.damage import draw
+
+
+def _f1(found: np.ndarray, truth: np.ndarray) -> float:
+    return 2.0 * np.count_nonzero(found & truth) / max(np.count_nonzero(found) + np.count_nonzero(truth), 1)
+
+
+def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
+    clean_path = sorted((datasets / "images" / "bench" / "CBSD68").glob("*.png"))[2]
+    clean = np.asarray(Image.open(clean_path).convert("RGB"), np.float32) / 255.0
+    damaged, truth = draw(clean, "scratches", np.random.default_rng(4))
+    path = tmp_path / "scratched_photo.png"
+    Image.fromarray(np.round(damaged * 255).astype(np.uint8)).save(path)
+    assert open_file(window, path)
+    ws = image(window)
+    c, panel = ws.controller, ws.detect_panel
+    original = c.doc
+
+    assert panel.button.isEnabled() and not panel.sensitivity.isEnabled()
+    panel.button.click()
+    qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
+    proposed = c.masks.get(0) > 0
+    assert _f1(proposed, truth) > 0.25, "the proposal should cover the scratches"
+    assert ws.canvas.show_mask and panel.sensitivity.isEnabled()
+    assert c.undo_label() == "detect damage"
+
+    # The slider re-thresholds live; detection and its sensitivity stay one undo step.
+    count = np.count_nonzero(c.masks.get(0))
+    panel.sensitivity.setValue(min(panel.sensitivity.value() + 20, 100))
+    assert np.count_nonzero(c.masks.get(0)) > count
+    assert [e.label for e in c.history.entries()] == ["detect damage"]
+    proposed = c.masks.get(0) > 0
+
+    # Erase part of the proposal with the eraser, as a person would.
+    ys, xs = np.nonzero(proposed)
+    y, x = float(ys[len(ys) // 2]) + 0.5, float(xs[len(xs) // 2]) + 0.5
+    c.begin_stroke(x, y, erase=True)
+    c.stroke_to(x + 6, y)
+    c.end_stroke()
+    erased_at = (int(y), int(x))
+    assert c.masks.get(0)[erased_at] == 0 and c.undo_label() == "eraser"
+
+    # Moving the slider again keeps what was erased.
+    panel.sensitivity.setValue(panel.sensitivity.value() + 10)
+    assert c.masks.get(0)[erased_at] == 0
+
+    assert c.run_repair("inpaint", "inpaint-telea")
+    qtbot.waitUntil(lambda: not c.busy and c.doc is not original, timeout=60_000)
+    repaired = c.doc.pixels[0]
+    mask = c.masks.get(0) > 0
+    assert np.array_equal(repaired[~mask], original.pixels[0][~mask])
+    assert not np.array_equal(repaired[mask], original.pixels[0][mask])
+
+    c.undo()  # the repair
+    assert c.doc is original
+    c.undo()  # the second sensitivity change (made after the eraser: a step of its own)
+    assert c.undo_label() == "eraser"
+    c.undo()  # the eraser
+    assert c.masks.get(0)[erased_at] > 0
+    c.undo()  # the detection, with the sensitivity change made before the eraser
+    assert not c.masks.any() and not c.can_undo()
