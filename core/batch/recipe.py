@@ -28,7 +28,7 @@ class Recipe:
     task: str
     method: str
     params: dict[str, Any] = field(default_factory=dict)  # resolved by the method's card
-    detect: bool = False  # find what to repair (audio: clicks and dropouts) instead of a mask
+    detect: bool = False  # find what to repair (damage in images, clicks and dropouts in audio)
 
     def as_dict(self) -> dict[str, Any]:
         return {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
@@ -62,11 +62,9 @@ def make_recipes(
         # Resolved (converted, defaults filled in), so the CLI's "--param sigma=10" and the app's 10.0
         # describe the same batch in the manifest.
         own = card.resolve_params({k: v for k, v in params.items() if k in {p.name for p in card.params}})
-        if card.needs_mask and not (detect and card.operates_on == "audio"):
-            raise MethodError(
-                f"method {card.id!r} needs to know what to repair: a batch can only find it with --detect"
-                " on audio"
-            )
+        if card.needs_mask and not detect:
+            raise MethodError(f"method {card.id!r} needs to know what to repair: add --detect to find it")
         for kind in APPLIES_TO[card.operates_on]:
-            recipes.setdefault(kind, Recipe(card.task, card.id, own, detect))
+            # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
+            recipes.setdefault(kind, Recipe(card.task, card.id, own, detect and card.needs_mask))
     return recipes

@@ -128,6 +128,19 @@ def _context(options: RunOptions, cancel_event: Any):
     return ctx
 
 
+def found_damage(document: Any, ctx: Any) -> Any:
+    """What damage detection finds (clicks and dropouts in audio, dust and scratches in images), as
+    the mask `repair` takes; None when nothing is found."""
+    if getattr(document, "samples", None) is not None:
+        from core.audio.detect import detect
+
+        return [d.selection for d in detect(document.samples, document.sample_rate)] or None
+    from core.detect.run import run_detect
+
+    found = run_detect(document, ctx=ctx).mask()
+    return found if found.any() else None
+
+
 def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, dict[str, Any]]:
     """(state, output path or reason, resolved parameters)."""
     from core.batch import large
@@ -147,13 +160,10 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
 
     document = read(source)
     mask = None
-    if recipe.detect and getattr(document, "samples", None) is not None:
-        from core.audio.detect import detect
-
-        found = detect(document.samples, document.sample_rate)
-        if not found:
-            return SKIPPED, "nothing to repair: no clicks or dropouts found", {}
-        mask = [d.selection for d in found]
+    if recipe.detect:
+        mask = found_damage(document, ctx)
+        if mask is None:
+            return SKIPPED, "nothing to repair: detection found no damage", {}
     result = run_repair(document, recipe.task, method=recipe.method, mask=mask, ctx=ctx, **recipe.params)
     target.parent.mkdir(parents=True, exist_ok=True)
     # A result left by an interrupted run is replaced (atomically): the manifest, not the file's

@@ -186,3 +186,31 @@ def test_cancel_stops_the_batch_and_leaves_the_rest_to_do(archive, tmp_path):
     assert sorted(row["state"] for row in states(tmp_path / "out").values()).count("pending") == 75
     resumed = Batch(request).run()
     assert (resumed.succeeded, resumed.done_before, resumed.cancelled) == (75, 5, False)
+
+
+def test_detect_finds_what_a_masked_method_repairs_and_skips_undamaged_images(datasets, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    source = tmp_path / "prints"
+    source.mkdir()
+    shutil.copy(datasets / "images" / "real_damage" / "old_w_scratch_b.png", source / "scratched.png")
+    Image.new("L", (64, 64), 128).save(source / "blank.png")
+    request = BatchRequest(source, tmp_path / "out", ("inpaint",), ("inpaint-telea",), detect=True)
+    summary = Batch(request).run()
+    assert (summary.succeeded, summary.failed, summary.skipped) == (1, 0, 1)
+    rows = states(tmp_path / "out")
+    assert rows["blank.png"]["state"] == "skipped" and "no damage" in rows["blank.png"]["error"]
+    before, after = (
+        read(source / "scratched.png").pixels,
+        read(tmp_path / "out" / "scratched_inpaint.png").pixels,
+    )
+    changed = (before != after).any(axis=-1)
+    assert 0 < changed.mean() < 0.5  # the scratches, not the whole print
+
+
+def test_a_masked_method_without_detect_is_refused_up_front(archive, tmp_path):
+    with pytest.raises(LacunaError, match="add --detect"):
+        Batch(BatchRequest(archive, tmp_path / "out", ("inpaint",))).run()
+    assert not (tmp_path / "out").exists()
