@@ -3,7 +3,7 @@
     lacuna                      start the desktop app
     lacuna open FILE            start the app on a file
     lacuna info FILE|FOLDER     what was read
-    lacuna models               the repair methods
+    lacuna models               the repair methods; `lacuna models import FILE` adds weights
     lacuna repair IN -o OUT     repair a file
     lacuna batch DIR -o OUT     repair a folder tree (resumable)
     lacuna detect IN -o MASK    propose a mask of scratches, dust and stains
@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from core.errors import LacunaError
+from core.models_cli import add_parser as add_models_parser
 
 
 def _start_desktop(path: str | None, quit_after_ms: int | None = None) -> int:
@@ -49,9 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-scan", action="store_true", help="video: skip the damage scan (a full decode)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("models", help="list repair methods")
-    p.add_argument("--task", default=None)
-    p.add_argument("--json", action="store_true")
+    add_models_parser(sub)
 
     p = sub.add_parser("repair", help="repair a file and save the result beside it")
     p.add_argument("input")
@@ -134,7 +133,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2) if args.json else format_info(info))
         return 0
     if args.command == "models":
-        return _models(args)
+        from core.models_cli import models_command
+
+        return models_command(args)
     if args.command == "repair":
         from core.repair_cli import repair_command
 
@@ -165,22 +166,6 @@ def _task_module(package: str, task: str):
         if exc.name == f"{package}.{name}":
             raise LacunaError(f"no {package.split('.')[-1]} protocol for task {task!r}") from exc
         raise
-
-
-def _models(args: argparse.Namespace) -> int:
-    from core.methods import methods
-
-    cards = methods(args.task)
-    if args.json:
-        print(json.dumps([c.as_dict() for c in cards], indent=2))
-        return 0
-    for card in cards:
-        flag = "*" if card.default else " "
-        state = "" if card.available else f"  [unavailable: {card.unavailable_reason}]"
-        print(
-            f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {card.speed:<7} {card.description}{state}"
-        )
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import numpy as np
 from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
 from core.masks import dilate
-from core.methods import default_method, get_method
+from core.methods import choose_method
 from core.runtime.context import Progress, RunContext, drive
 from core.version import __version__
 
@@ -73,7 +73,9 @@ def repair(
     """
     ctx = ctx or RunContext()
     ctx.restart_clock()
-    chosen = get_method(method) if method else default_method(task)
+    chosen, fallback = choose_method(task, method)
+    if fallback:
+        ctx.note(fallback)
     card = chosen.card
     if card.task != task:
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")

@@ -137,7 +137,9 @@ def _clock(seconds: float) -> str:
 
 def repair_command(args: argparse.Namespace) -> int:
     from core.io import read, write
+    from core.methods import choose_method
     from core.repair import run_repair
+    from core.runtime.device import explain_device
 
     source = Path(args.input)
     document = read(source)
@@ -152,11 +154,17 @@ def repair_command(args: argparse.Namespace) -> int:
         else:
             mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
     params: dict[str, Any] = parse_params(args.param)
+    chosen, fallback = choose_method(args.task, args.method)
+    if fallback:
+        print(f"lacuna: {fallback}", file=sys.stderr)
     ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed, tile=args.tile)
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask = detected_mask(document, args, mask, ctx)
     elif getattr(args, "gap", None) or getattr(args, "detect", False):
         mask = audio_selection(document, args.gap, args.detect)
+    device, why = explain_device(args.device)
+    if not args.json:
+        print(f"lacuna: running {chosen.card.id} on {device} ({why})", file=sys.stderr)
     bar = TerminalProgress()
     started = time.monotonic()
     try:
@@ -164,7 +172,7 @@ def repair_command(args: argparse.Namespace) -> int:
         result = run_repair(
             document,
             args.task,
-            method=args.method,
+            method=chosen.card.id,
             mask=mask,
             ctx=ctx,
             on_progress=bar,
@@ -173,6 +181,8 @@ def repair_command(args: argparse.Namespace) -> int:
         )
     finally:
         bar.finish()
+    for note in ctx.notes:
+        print(f"lacuna: {note}", file=sys.stderr)
     seconds = time.monotonic() - started
     options = {"codec": args.codec} if getattr(args, "codec", None) else {}
     if args.output:
@@ -187,7 +197,11 @@ def repair_command(args: argparse.Namespace) -> int:
             "task": args.task,
             "method": record.get("method"),
             "params": record.get("params", {}),
-            "device": str(ctx.torch_device()),
+            "device": str(device),
+            "device_reason": why,
+            "fallback": fallback,
+            "notes": ctx.notes,
+            "weights": {k: str(v) for k, v in chosen.card.found_weights().items()},
             "seconds": round(seconds, 3),
         }
         print(json.dumps(summary, indent=2, default=str))

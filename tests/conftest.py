@@ -18,3 +18,9 @@ def datasets() -> Path:
     if not DATASETS.is_dir():
         pytest.fail(f"the shared data sets are expected at {DATASETS} (set LACUNA_DATASETS)")
     return DATASETS
+
+
+@pytest.fixture(autouse=True)
+def _private_user_weights(tmp_path_factory, monkeypatch):
+    """Each test gets an empty user weights folder: a developer's own files never change a result."""
+    monkeypatch.setenv("LACUNA_WEIGHTS_DIR", str(tmp_path_factory.mktemp("user-weights")))

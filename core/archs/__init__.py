@@ -46,12 +46,22 @@ def _import_all() -> None:
                 raise
 
 
-def build_arch(name: str, **hparams: Any) -> nn.Module:
+def arch_class(name: str) -> type[nn.Module] | None:
     if name not in _ARCHS:
         _import_all()
-    if name not in _ARCHS:
+    return _ARCHS.get(name)
+
+
+def known_archs() -> list[str]:
+    _import_all()
+    return sorted(_ARCHS)
+
+
+def build_arch(name: str, **hparams: Any) -> nn.Module:
+    cls = arch_class(name)
+    if cls is None:
         raise MethodError(f"unknown network architecture {name!r}")
-    return _ARCHS[name](**hparams)
+    return cls(**hparams)
 
 
 def save_weights(model: nn.Module, path: str | Path, arch: str, hparams: dict, **info: Any) -> None:
@@ -69,25 +79,22 @@ def save_weights(model: nn.Module, path: str | Path, arch: str, hparams: dict, *
 
 
 def load_weights(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    from safetensors import safe_open
+    """The network a weights file describes, checked first (`validate_weights`) so a bad file gets one
+    clear message instead of a traceback or a huge allocation."""
     from safetensors.torch import load_file
 
+    from core.archs.validate import validate_weights
+
     path = Path(path)
-    if not path.is_file():
-        raise MethodError(f"weights file {path.name} is missing; train it with `lacuna train`")
+    header = validate_weights(path)
     try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
         state = load_file(str(path), device=str(device))
-    except Exception as exc:  # a damaged or foreign file
+    except Exception as exc:  # noqa: BLE001 - truncated tensor data behind a valid header
         raise MethodError(f"{path.name} is not a valid Lacuna weights file: {exc}") from exc
-    if "arch" not in meta:
-        raise MethodError(f"{path.name} has no architecture in its metadata")
-    info = {k: json.loads(v) for k, v in meta.items() if k != "arch"}
-    model = build_arch(meta["arch"], **info.get("hparams", {}))
+    model = build_arch(header.arch, **header.hparams)
     model.load_state_dict(state)
     model.eval().to(device)
-    info["arch"] = meta["arch"]
+    info = {**header.info, "hparams": header.hparams, "arch": header.arch}
     return model, info
 
 

@@ -43,13 +43,13 @@ def check_methods(asked: list[str], task: str) -> list[str]:
 
 
 def use_weights_folder(folder: str | Path) -> None:
-    """Benchmark weights from `folder` (say, a fresh training run) instead of resources/weights."""
-    from core.methods import registry
+    """Benchmark weights from `folder` (say, a fresh training run) instead of the installed ones."""
+    from core.methods import weights
 
     folder = Path(folder)
     if not folder.is_dir():
         raise LacunaError(f"weights folder {folder} does not exist")
-    registry.WEIGHTS_DIR = folder
+    weights.OVERRIDE = folder
 
 
 def add_run_arguments(p) -> None:

@@ -69,6 +69,9 @@ def _quiet():
 def _pydicom():
     import pydicom
 
+    from core.io.dicom_jpeg12 import register
+
+    register()
     return pydicom
 
 

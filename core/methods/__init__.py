@@ -53,17 +53,43 @@ def get_method(method_id: str) -> Method:
     return found
 
 
-def default_method(task: str) -> Method:
-    """The task's default method: the card marked default if available, else the first available."""
+def choose_method(task: str, method_id: str | None = None) -> tuple[Method, str]:
+    """The method to run and, when it is not the one asked for, a note saying which runs instead and why.
+
+    A named method is run as it is (or fails with its reason). Without a name, the task's default runs;
+    when the default cannot run, the first available method does, and the note says so: a method never
+    falls back silently.
+    """
+    if method_id:
+        return get_method(method_id), ""
     cards = methods(task)
     if not cards:
         raise MethodError(
             f"no method for task {task!r}; tasks: denoise, upscale, dejpeg, inpaint, fill-gap, fill-frames"
         )
+    default = cards[0]  # sorted with the default first
     for card in cards:
         if card.available:
-            return get_method(card.id)
-    raise MethodError(f"no method for task {task!r} is available: {cards[0].unavailable_reason}")
+            if card is default:
+                return get_method(card.id), ""
+            note = f"the default method {default.id} cannot run ({default.unavailable_reason}); ran {card.id}"
+            return get_method(card.id), note
+    raise MethodError(f"no method for task {task!r} is available: {default.unavailable_reason}")
 
 
-__all__ = ["Method", "MethodCard", "Param", "register", "methods", "get_method", "default_method", "load_all"]
+def default_method(task: str) -> Method:
+    """The method `choose_method` runs for `task` when none is named."""
+    return choose_method(task)[0]
+
+
+__all__ = [
+    "Method",
+    "MethodCard",
+    "Param",
+    "register",
+    "methods",
+    "get_method",
+    "choose_method",
+    "default_method",
+    "load_all",
+]

@@ -65,14 +65,14 @@ def run_learned(image: np.ndarray, mask, ctx: RunContext) -> Generator[Progress,
     import torch
 
     from core.archs import cached_weights
-    from core.methods.registry import WEIGHTS_DIR
+    from core.methods import weights
     from core.runtime.device import pick_dtype
     from core.runtime.tiling import run_tiled
 
     planes, alpha, gray = _split(image)
     source = planes[..., :1] if gray else planes
     device = ctx.torch_device()
-    model, _info = cached_weights(WEIGHTS_DIR / (GRAY_WEIGHTS if gray else COLOR_WEIGHTS), device)
+    model, _info = cached_weights(weights.require(GRAY_WEIGHTS if gray else COLOR_WEIGHTS), device)
     yield ctx.progress(0.0, "network loaded")
     dtype = pick_dtype(device, ctx.precision)
     use_autocast = device.type == "cuda" and dtype != torch.float32

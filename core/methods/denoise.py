@@ -64,7 +64,7 @@ def _run_learned(
     import torch
 
     from core.archs import cached_weights
-    from core.methods.registry import WEIGHTS_DIR
+    from core.methods import weights
     from core.runtime.device import autocast
     from core.runtime.ensemble import self_ensemble
     from core.runtime.tiling import run_tiled
@@ -77,7 +77,7 @@ def _run_learned(
         raise MethodError(f"the learned denoiser takes gray or RGB images, not {channels} channels")
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
     level = sigma_or_estimate(color, sigma) / 255.0
-    path = WEIGHTS_DIR / (GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
+    path = weights.require(GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
     passes = 8 if ensemble else 1
 
     def denoise(tile):

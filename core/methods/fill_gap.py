@@ -44,10 +44,10 @@ def _time_method(name: str, **options):
 def _learned_spectral(ctx, context_ms: float, gl_iterations: int):
     from core.archs import cached_weights
     from core.audio import fill, specnet
-    from core.methods.registry import WEIGHTS_DIR
+    from core.methods import weights
 
     device = ctx.torch_device()
-    model, _info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
+    model, _info = cached_weights(weights.require(WEIGHTS), device)
 
     def predict(logmag, unknown, sub):
         yield sub.progress(0.1, "predicting the missing spectrogram")
@@ -80,8 +80,7 @@ def run_auto(doc, selection, ctx, threshold_ms=DEFAULT_THRESHOLD_MS):
     from core.audio.selection import as_selections
 
     selections = as_selections(selection, doc.samples.shape[0], doc.channels)
-    learned_ready = LEARNED.available
-    short = [s for s in selections if not learned_ready or _gap_ms([s], doc.sample_rate) <= threshold_ms]
+    short = [s for s in selections if _gap_ms([s], doc.sample_rate) <= threshold_ms]
     long = [s for s in selections if s not in short]
     result = doc
     if short:
@@ -116,8 +115,8 @@ register(
         task="fill-gap",
         name="Automatic",
         kind="learned",
-        description=f"AR for gaps up to {DEFAULT_THRESHOLD_MS:.0f} ms, the spectrogram network above "
-        "(AR alone when its weights are missing)",
+        description=f"AR for gaps up to {DEFAULT_THRESHOLD_MS:.0f} ms, the spectrogram network for longer",
+        weights=(WEIGHTS,),
         default=True,
         params=(Param("threshold_ms", DEFAULT_THRESHOLD_MS, "longest gap given to AR (ms)", 0.0, 10000.0),),
         **_SPECTRAL,

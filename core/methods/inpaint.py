@@ -91,11 +91,11 @@ def _run_learned(
 
     from core.archs import cached_weights
     from core.masks import regions
-    from core.methods.registry import WEIGHTS_DIR
+    from core.methods import weights
 
     hole = _hole(image, mask, dilate)
     device = ctx.torch_device()
-    model, _info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
+    model, _info = cached_weights(weights.require(WEIGHTS), device)
     boxes = regions(hole, context=context, min_size=192)
     out = image.copy()
     yield ctx.progress(0.0, f"{len(boxes)} region(s) to fill")

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import MethodError
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
+from core.methods import weights as weights_store
 
 TASKS = ("denoise", "upscale", "dejpeg", "inpaint", "fill-slice", "fill-gap", "fill-frames", "detect")
 KINDS = ("learned", "zero-shot", "classical")
@@ -70,17 +69,18 @@ class MethodCard:
     description: str
     modalities: tuple[str, ...] = ("photo", "gray", "ct", "mr")
     params: tuple[Param, ...] = ()
-    weights: tuple[str, ...] = ()  # file names in resources/weights/
+    weights: tuple[str, ...] = ()  # file names, found by core.methods.weights
     speed: str = "fast"  # "fast" (< 1 s/MP on CPU), "medium", "slow" (iterative, minutes)
     needs_mask: bool = False
     operates_on: str = "image"  # "image", "volume", "audio" or "video"
     default: bool = False  # the method chosen when none is named for this task
 
-    def weight_paths(self) -> list[Path]:
-        return [WEIGHTS_DIR / name for name in self.weights]
+    def found_weights(self) -> dict[str, Path | None]:
+        """Each weights file and where it was found (None: nowhere)."""
+        return {name: weights_store.locate(name) for name in self.weights}
 
     def missing_weights(self) -> list[str]:
-        return [p.name for p in self.weight_paths() if not p.is_file()]
+        return [name for name, path in self.found_weights().items() if path is None]
 
     @property
     def available(self) -> bool:
@@ -91,7 +91,7 @@ class MethodCard:
         missing = self.missing_weights()
         if not missing:
             return ""
-        return f"weights not installed: {', '.join(missing)} (train them with `lacuna train`)"
+        return f"weights not installed: {', '.join(missing)} ({weights_store.where_looked()})"
 
     def resolve_params(self, given: dict[str, Any]) -> dict[str, Any]:
         known = {p.name: p for p in self.params}
@@ -115,7 +115,7 @@ class MethodCard:
             "needs_mask": self.needs_mask,
             "operates_on": self.operates_on,
             "default": self.default,
-            "weights": list(self.weights),
+            "weights": {name: str(path) if path else None for name, path in self.found_weights().items()},
             "available": self.available,
             "unavailable_reason": self.unavailable_reason,
             "params": [

@@ -207,11 +207,11 @@ def run_learned(
     image: np.ndarray, mask, ctx: RunContext, scale: int = 2, ensemble: bool = False
 ) -> Generator[Progress, None, np.ndarray]:
     from core.archs import cached_weights
-    from core.methods.registry import WEIGHTS_DIR
+    from core.methods import weights
 
     _check(image, scale)
     device = ctx.torch_device()
-    model, info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
+    model, info = cached_weights(weights.require(WEIGHTS), device)
     if scale not in getattr(model, "scales", ()):
         raise MethodError(f"{WEIGHTS} was trained for scales {list(model.scales)}, not ×{scale}")
     yield ctx.progress(0.0, "network loaded")

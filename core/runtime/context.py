@@ -50,6 +50,8 @@ class RunContext:
     span: tuple[float, float] = (0.0, 1.0)
     started: float = field(default_factory=time.monotonic)
     extras: dict[str, Any] = field(default_factory=dict)
+    # What a person should know about how the run went (a fallback, a device change), shared by sub-contexts.
+    notes: list[str] = field(default_factory=list)
 
     def progress(self, fraction: float, message: str = "", preview: np.ndarray | None = None) -> Progress:
         self.check_cancelled()
@@ -98,3 +100,7 @@ class RunContext:
         from core.runtime.device import pick_device
 
         return pick_device(self.device)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)

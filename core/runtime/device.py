@@ -28,6 +28,28 @@ def pick_device(name: str = "auto") -> torch.device:
         raise MethodError(f"unknown device {name!r}; use auto, cpu, cuda or mps") from exc
 
 
+def explain_device(name: str = "auto") -> tuple[torch.device, str]:
+    """The device `pick_device(name)` gives and why, in words a person can act on."""
+    device = pick_device(name)
+    if device.type == "cuda":
+        return device, f"CUDA GPU {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return device, "Apple GPU (Metal)"
+    if (name or "auto").lower() != "auto":
+        return device, "asked for"
+    return device, f"{_why_no_cuda()}; the CPU is used"
+
+
+def _why_no_cuda() -> str:
+    if torch.version.cuda is None:
+        return "CUDA not available: this torch is a CPU-only build"
+    try:
+        torch.cuda.init()  # raises with the driver's own reason (too old, not loaded)
+    except Exception as exc:  # noqa: BLE001 - any failure here is the reason we report
+        return f"CUDA not available: {str(exc).strip().splitlines()[0][:160]}"
+    return "CUDA not available: no NVIDIA GPU found"
+
+
 def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     """Half precision on GPUs that support it; float32 on the CPU."""
     if precision == "float32" or device.type == "cpu":

@@ -110,6 +110,7 @@ def run_tiled(
             elif device.type != "cpu":
                 device, dtype = torch.device("cpu"), torch.float32
                 note = "out of memory on the GPU: continuing on the CPU"
+                ctx.note(note)
             else:
                 raise MethodError(
                     f"not enough memory even for {tile}-pixel tiles on the CPU; close other programs"

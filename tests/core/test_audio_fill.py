@@ -203,16 +203,18 @@ def test_bad_selections_give_clear_errors(speech):
 
 
 def test_learned_method_without_weights_is_unavailable_not_a_crash(speech, monkeypatch, tmp_path):
-    import core.methods.registry as registry
+    import core.methods.weights as weights
     from core.methods import get_method
 
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
     assert not get_method("fill-gap-learned").card.available
     with pytest.raises(MethodError, match="weights"):
         run_repair(speech, "fill-gap", method="fill-gap-learned", mask=TimeSpan(100, 200))
-    # The default falls back to AR for every gap length.
-    out = run_repair(speech, "fill-gap", mask=TimeSpan(16000, 16000 + 3200))
-    assert out.provenance[-1].method == "fill-gap-auto"
+    # Without the network the default cannot run: AR runs instead, and the run says so (never silently).
+    ctx = RunContext()
+    out = run_repair(speech, "fill-gap", mask=TimeSpan(16000, 16000 + 3200), ctx=ctx)
+    assert out.provenance[-1].method == "fill-gap-ar"
+    assert any("fill-gap-auto cannot run" in n and "fill-gap.safetensors" in n for n in ctx.notes), ctx.notes
 
 
 def test_lsar_solves_the_normal_equations(speech):

@@ -14,12 +14,12 @@ from core.archs.dejpeg import DejpegUNet
 from core.bench.metrics import psnr, rgb_to_y
 from core.documents import ImageDoc
 from core.errors import MethodError
-from core.methods import get_method, methods, registry
+from core.methods import get_method, methods, weights
 from core.methods.dejpeg import estimate_quality, jpeg_roundtrip
 from core.repair import run_repair
 from core.runtime.context import RunContext
 
-SHIPPED = registry.WEIGHTS_DIR / "dejpeg-gray.safetensors"
+SHIPPED = weights.shipped_folder() / "dejpeg-gray.safetensors"
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def one_thread():
 
 @pytest.fixture
 def weights_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
     return tmp_path
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from core.bench.metrics import psnr
 from core.errors import MethodError
-from core.methods import get_method, methods, registry
+from core.methods import get_method, methods, weights
 from core.methods.noise_level import estimate_sigma
 from core.runtime.context import RunContext, drive
 
@@ -68,7 +68,7 @@ def weights_dir(datasets, tmp_path_factory):
 
 @pytest.fixture()
 def shipped(weights_dir, monkeypatch):
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", weights_dir)
+    monkeypatch.setattr(weights, "OVERRIDE", weights_dir)
     return weights_dir
 
 
@@ -107,7 +107,7 @@ def test_cards_kinds_and_default():
 
 
 def test_learned_is_unavailable_without_weights(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
     card = get_method("denoise-learned").card
     assert not card.available and "denoise-gray.safetensors" in card.unavailable_reason
     from core.documents import ImageDoc

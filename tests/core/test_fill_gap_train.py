@@ -80,7 +80,7 @@ def test_batches_hide_gaps_on_energetic_audio(data_dirs):
 
 
 def test_training_cli_writes_weights_the_learned_method_uses(data_dirs, tmp_path, monkeypatch, datasets):
-    import core.methods.registry as registry
+    import core.methods.weights as weights
 
     digits, clips = data_dirs
     out = tmp_path / "fill-gap.safetensors"
@@ -111,7 +111,7 @@ def test_training_cli_writes_weights_the_learned_method_uses(data_dirs, tmp_path
         ]
     )
     assert code == 0 and out.is_file()
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
     doc = core.io.read(datasets / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
     doc = doc.with_samples(doc.samples[: 2 * doc.sample_rate])
     rate = doc.sample_rate

@@ -24,14 +24,14 @@ FAST = {"inpaint-dip": {"iterations": 2, "width": 8, "preview_every": 0}}
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
     """A small inpaint_ffc network in resources' format, installed in place of the shipped weights."""
-    import core.methods.registry as registry
+    import core.methods.weights as weights
     from core.archs import build_arch, save_weights
 
     folder = tmp_path_factory.mktemp("weights")
     hparams = {"channels": 3, "width": 8, "depth": 2, "blocks": 1}
     save_weights(build_arch("inpaint_ffc", **hparams), folder / "inpaint.safetensors", "inpaint_ffc", hparams)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(registry, "WEIGHTS_DIR", folder)
+        mp.setattr(weights, "OVERRIDE", folder)
         yield folder
 
 

@@ -15,12 +15,12 @@ from core.bench.metrics import psnr, rgb_to_y
 from core.documents import ImageDoc, VolumeDoc
 from core.errors import CancelledError, MethodError
 from core.imresize import imresize
-from core.methods import get_method, methods, registry
+from core.methods import get_method, methods, weights
 from core.methods.upscale import network_fn, upscale_with
 from core.repair import repair, run_repair
 from core.runtime.context import RunContext, drive
 
-SHIPPED = registry.WEIGHTS_DIR / "upscale.safetensors"
+SHIPPED = weights.shipped_folder() / "upscale.safetensors"
 
 
 def rgb(datasets, name="bench/Set5/bird_GT.png"):
@@ -58,7 +58,7 @@ def one_thread():
 
 @pytest.fixture
 def weights_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
     return tmp_path
 
 

@@ -1,0 +1,53 @@
+"""`lacuna models`: the repair methods and where their weights were found; `lacuna models import FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("models", help="list repair methods; `lacuna models import FILE` adds weights")
+    p.add_argument("action", nargs="?", choices=["list", "import"], default="list")
+    p.add_argument("file", nargs="?", help="import: a .safetensors file written by `lacuna train`")
+    p.add_argument("--as", dest="name", default=None, help="import: the name to give it (default: its own)")
+    p.add_argument("--overwrite", action="store_true", help="import: replace a file of that name")
+    p.add_argument("--task", default=None)
+    p.add_argument("--json", action="store_true")
+
+
+def models_command(args: argparse.Namespace) -> int:
+    if args.action == "import":
+        return _import(args)
+    from core.methods import methods, weights
+
+    cards = methods(args.task)
+    if args.json:
+        print(json.dumps([c.as_dict() for c in cards], indent=2))
+        return 0
+    for card in cards:
+        flag = "*" if card.default else " "
+        state = "" if card.available else f"  [unavailable: {card.unavailable_reason}]"
+        print(
+            f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {card.speed:<7} {card.description}{state}"
+        )
+        for name, path in card.found_weights().items():
+            if path is not None:
+                print(f"      weights {name}: {weights.origin(path)}, {path}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.errors import MethodError
+    from core.methods import weights
+
+    if not args.file:
+        raise MethodError("lacuna models import FILE: name the .safetensors file to import")
+    target = weights.import_file(Path(args.file), args.name, overwrite=args.overwrite)
+    users = weights.users_of(target.name)
+    used = f"used by {', '.join(users)}" if users else "no method loads a file of this name yet"
+    print(f"imported {target} ({used})", file=sys.stderr)
+    return 0
