@@ -148,6 +148,8 @@ def _decode_message(path: Path, exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "truncated" in text.lower() or "broken data stream" in text.lower():
         return f"{path.name}: the image data is truncated ({text})"
+    if "requires the" in text and "package" in text:  # tifffile: no codec for this compression
+        return f"{path.name}: its compression cannot be decoded here ({text}); the file itself may be fine"
     return f"{path.name}: the image data is damaged ({text})"
 
 
