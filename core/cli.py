@@ -27,7 +27,7 @@ from core.models_cli import add_parser as add_models_parser
 
 def _start_desktop(path: str | None, quit_after_ms: int | None = None) -> int:
     try:
-        from desktop.app import main as desktop_main
+        from desktop.launch import main as desktop_main
     except ImportError as exc:  # the engine can be installed without the GUI
         print(f"lacuna: the desktop app is not installed ({exc}); try `lacuna --help`", file=sys.stderr)
         return 2

@@ -1,20 +1,41 @@
 """Safe writing: never over the source, never over an existing file unless asked, always atomic.
 
 A writer writes into a temporary file in the target's folder (same suffix, so libraries that pick
-the format from the name still work) and the file is moved into place with `os.replace`, so a
-crash or a full disk never leaves a half-written result under the final name.
+the format from the name still work), which is then moved into place, so a crash or a full disk never
+leaves a half-written result under the final name. Unless replacing was asked for (`allow_replace`),
+the move is exclusive: when another process created the target in the meantime, this one fails with a
+clear message instead of silently replacing that result. Temporary files are created with the user's
+umask (outputs get the permissions any other program would give them), carry this machine's and
+process's id in their name, and those left behind by a killed write are removed on the next write
+beside them, with a message saying so.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import errno
+import hashlib
+import logging
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from core.errors import WriteError
+
+log = logging.getLogger("lacuna")
+
+# `.<name>.<host>-<pid>-<random>.lacuna-tmp<suffix>` (files) or `.lacuna-tmp` / `.lacuna-old` (folders).
+TEMP_MARK = ".lacuna-tmp"
+_TEMP_RE = re.compile(r"^\..+\.([0-9a-f]{6})-(\d+)-[0-9a-f]{8}\.lacuna-(tmp|old)")
+STALE_AFTER_S = 24 * 3600  # a temp file from another machine is left alone for a day
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+_REPLACE = contextvars.ContextVar("lacuna_replace", default=False)
 
 OVERWRITE_POLICIES = ("refuse", "rename")
 
@@ -50,20 +71,28 @@ def resolve_target(
     source: Path | None,
     overwrite: bool = False,
     overwrite_policy: str = "refuse",
+    sidecar: bool = True,
 ) -> Path:
     """The path a writer may use for `target`, or a WriteError explaining why not.
 
-    The source of the document is never overwritten, even with `overwrite=True`. With
-    `overwrite_policy="rename"` a free name "name (2).ext", "name (3).ext", ... is chosen instead.
+    The source of the document is never overwritten, even with `overwrite=True`, neither by the
+    result nor by its provenance sidecar (`<target>.lacuna.json`, checked like the target itself when
+    `sidecar`). With `overwrite_policy="rename"` a free name "name (2).ext", ... is chosen instead.
     """
+    from core.io.provenance import sidecar_path
+
     if overwrite_policy not in OVERWRITE_POLICIES:
         raise WriteError(f"unknown overwrite_policy {overwrite_policy!r} (use one of {OVERWRITE_POLICIES})")
     target = Path(target)
 
+    def written(p: Path) -> list[Path]:
+        return [p, sidecar_path(p)] if sidecar else [p]
+
+    def hits_source(p: Path) -> bool:
+        return source is not None and any(_same_file(w, Path(source)) for w in written(p))
+
     def blocked(p: Path) -> bool:
-        if source is not None and _same_file(p, Path(source)):
-            return True
-        return p.exists() and not overwrite
+        return hits_source(p) or (not overwrite and any(w.exists() for w in written(p)))
 
     if not blocked(target):
         if target.is_dir() and not (source is not None and Path(source).is_dir()) and overwrite:
@@ -75,9 +104,11 @@ def resolve_target(
             if not blocked(candidate):
                 return candidate
         raise WriteError(f"{target.name}: no free name left beside it")
-    if source is not None and _same_file(target, Path(source)):
-        raise WriteError(f"{target.name}: refusing to overwrite the original; choose another name")
-    raise WriteError(f"{target.name}: already exists (pass overwrite=True to replace it)")
+    if hits_source(target):
+        what = "the result" if _same_file(target, Path(source)) else f"its record {sidecar_path(target).name}"
+        raise WriteError(f"{target.name}: refusing to overwrite the original ({what}); choose another name")
+    taken = next(w for w in written(target) if w.exists())
+    raise WriteError(f"{taken.name}: already exists; choose another name or allow replacing it (--overwrite)")
 
 
 def _check_folder(target: Path) -> None:
@@ -88,20 +119,120 @@ def _check_folder(target: Path) -> None:
         raise WriteError(f"{target}: the folder {folder} is not writable")
 
 
+@contextlib.contextmanager
+def allow_replace(replace: bool = True) -> Iterator[None]:
+    """Inside the block, writes may replace an existing target (the caller checked `overwrite`)."""
+    token = _REPLACE.set(replace)
+    try:
+        yield
+    finally:
+        _REPLACE.reset(token)
+
+
+def temp_name(target: Path, kind: str = "tmp") -> Path:
+    """A hidden name beside `target` that says who made it; the format's suffix stays last."""
+    tag = f"{_HOST}-{os.getpid()}-{secrets.token_hex(4)}"
+    suffix = full_suffix(target) if kind == "tmp" else ""
+    return target.with_name(f".{target.name}.{tag}.lacuna-{kind}{suffix}")
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove the temporary files and folders of writes that were killed (their process is gone)."""
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _TEMP_RE.match(entry.name)
+        if not found or not _stale(entry, found.group(1), int(found.group(2))):
+            continue
+        size = _size(entry)
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry)
+            log.warning(
+                "removed %s, left in %s by an interrupted write (%.1f MB)", entry.name, folder, size / 1e6
+            )
+    return removed
+
+
+def _stale(entry: Path, host: str, pid: int) -> bool:
+    if host == _HOST and pid != os.getpid() and os.name == "posix":
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, another user's
+        return False
+    try:
+        return time.time() - entry.lstat().st_mtime > STALE_AFTER_S
+    except OSError:
+        return False
+
+
+def _size(entry: Path) -> int:
+    try:
+        if entry.is_dir():
+            return sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
+        return entry.stat().st_size
+    except OSError:
+        return 0
+
+
+def _create_temp(target: Path) -> Path:
+    tmp = temp_name(target)
+    # O_EXCL: never an existing file; mode 0o666 lets the umask decide, as for any program's output.
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    return tmp
+
+
+def _claim(tmp: Path, target: Path) -> None:
+    """Move `tmp` to `target`: replacing it only when allowed, else exclusively."""
+    if _REPLACE.get():
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)  # atomic, and fails if the target exists
+    except FileExistsError:
+        raise _taken(target) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
+            raise
+        # A file system without hard links (FAT, some network shares): claim the name, then move.
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            raise _taken(target) from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
+
+
+def _taken(target: Path) -> WriteError:
+    return WriteError(
+        f"{target.name}: another program created this file while Lacuna was writing it; it was left as "
+        "it is and this result was not saved (choose another name)"
+    )
+
+
 def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(temp_path)` and move the result to `target` atomically."""
     _check_folder(target)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{_stem(target)}.", suffix=f".tmp{full_suffix(target)}", dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    remove_stale_temps(target.parent)
+    tmp = None
     try:
+        tmp = _create_temp(target)
         write(tmp)
-        os.replace(tmp, target)
+        _claim(tmp, target)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         if isinstance(exc, OSError):
             raise WriteError(f"{target.name}: cannot write ({exc.strerror or exc})") from exc
         raise
@@ -110,20 +241,29 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
 
 @contextlib.contextmanager
 def atomic_folder(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `target`; on success it replaces `target` (a folder)."""
+    """Yield a temporary folder beside `target`; on success it becomes `target` (a folder).
+
+    An existing `target` is replaced only inside `allow_replace()`; otherwise it is an error.
+    """
     _check_folder(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    remove_stale_temps(target.parent)
+    tmp = temp_name(target)
+    os.mkdir(tmp, 0o777)  # the umask decides, as for a folder any program makes
     try:
         yield tmp
+        if target.exists() and not _REPLACE.get():
+            raise _taken(target)
         if target.is_dir():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, old / "x")
-            os.replace(tmp, target)
+            old = temp_name(target, "old")
+            os.rename(target, old)
+            os.rename(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(tmp, target)
+            os.rename(tmp, target)  # fails if another writer made a folder there meanwhile
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise _taken(target) from exc
             raise WriteError(f"{target.name}: cannot write ({exc.strerror or exc})") from exc
         raise

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.documents import AudioDoc, Document, ImageDoc, VolumeDoc
 from core.errors import LacunaError, ReadError, UnsupportedFormatError, WriteError
-from core.io.atomic import full_suffix, resolve_target
+from core.io.atomic import allow_replace, full_suffix, resolve_target
 from core.io.video import is_sequence_folder, looks_like_video
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
@@ -137,9 +137,10 @@ def write_any(
     from core.io import provenance
 
     path = Path(path)
-    target = resolve_target(path, doc.path, overwrite=overwrite, overwrite_policy=overwrite_policy)
+    target = resolve_target(path, doc.path, overwrite, overwrite_policy, sidecar=sidecar)
     try:
-        written = _write(doc, target, options)
+        with allow_replace(overwrite):  # else the file is created exclusively: a racing writer fails
+            written = _write(doc, target, options)
     except LacunaError:
         raise
     except MemoryError as exc:
@@ -148,7 +149,8 @@ def write_any(
         raise WriteError(f"{target.name}: cannot write it ({type(exc).__name__}: {_one_line(exc)})") from exc
     notes = doc.metadata.pop("write_notes", None)  # what a format could not hold, set by writers
     if sidecar:
-        provenance.write_sidecar(doc, written, notes)
+        with allow_replace(overwrite):
+            provenance.write_sidecar(doc, written, notes)
     return written
 
 
