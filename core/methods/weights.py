@@ -94,7 +94,7 @@ def import_file(source: Path, name: str | None = None, overwrite: bool = False) 
 
     from core.archs.validate import read_header, validate_weights
     from core.errors import MethodError
-    from core.io.atomic import atomic_write
+    from core.io.atomic import allow_replace, atomic_write
 
     source = Path(source)
     name = name or source.name
@@ -114,4 +114,5 @@ def import_file(source: Path, name: str | None = None, overwrite: bool = False) 
     if target.exists() and not overwrite:
         raise MethodError(f"{target} already exists; pass --overwrite to replace it")
     folder.mkdir(parents=True, exist_ok=True)
-    return atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
+    with allow_replace(overwrite):
+        return atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))

@@ -108,3 +108,24 @@ def test_without_its_weights_the_default_is_replaced_loudly(tmp_path, monkeypatc
     assert "default method denoise-learned cannot run" in note and "denoise-gray.safetensors" in note
     assert f"ran {method.card.id}" in note
     assert choose_method("denoise", "denoise-nlmeans")[1] == ""
+
+
+def test_the_cli_says_which_method_ran_instead_and_on_which_device(tmp_path, monkeypatch, capsys, datasets):
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path / "empty")
+    source = datasets / "images" / "bench" / "Set12" / "01.png"
+    out = tmp_path / "out.png"
+    assert main(["repair", str(source), "-o", str(out), "--task", "dejpeg", "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["method"] == "dejpeg-reapply" and summary["weights"] == {}
+    assert summary["fallback"].startswith("the default method dejpeg-learned cannot run (weights not")
+    assert "lacuna: the default method dejpeg-learned cannot run" in captured.err
+    assert summary["device"] == "cpu" and summary["device_reason"]  # this machine: no GPU
+
+
+def test_every_shipped_model_card_states_its_terms():
+    for path in sorted(weights.shipped_folder().glob("*.safetensors")):
+        card = path.with_suffix(".md").read_text(encoding="utf-8")
+        terms = card.split("## Terms", 1)[1]
+        assert "MIT" in terms and "trained on" in terms, path.name
+        assert any(licence in terms for licence in ("research use", "CC BY")), path.name
