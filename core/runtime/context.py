@@ -97,9 +97,12 @@ class RunContext:
         return torch.Generator(device=device).manual_seed(self.seed)
 
     def torch_device(self):
-        from core.runtime.device import pick_device
+        """The torch device to run on; records it and why in `extras["device"]` for the CLI and the app."""
+        from core.runtime.device import explain_device
 
-        return pick_device(self.device)
+        device, why = explain_device(self.device)
+        self.extras.setdefault("device", f"{device} ({why})")
+        return device
 
     def note(self, text: str) -> None:
         if text not in self.notes:

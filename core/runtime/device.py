@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
@@ -28,6 +29,7 @@ def pick_device(name: str = "auto") -> torch.device:
         raise MethodError(f"unknown device {name!r}; use auto, cpu, cuda or mps") from exc
 
 
+@functools.lru_cache(maxsize=8)
 def explain_device(name: str = "auto") -> tuple[torch.device, str]:
     """The device `pick_device(name)` gives and why, in words a person can act on."""
     device = pick_device(name)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from core.runtime.device import explain_device
+
+
+@pytest.fixture(autouse=True)
+def _fresh_answers():
+    explain_device.cache_clear()  # each test changes what torch reports
+    yield
+    explain_device.cache_clear()
 
 
 def test_auto_on_a_machine_without_cuda_says_why(monkeypatch):
