@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"FAILED: lacuna info did not describe JPEG-LL.dcm:\n{info}")
 
     defaults = {c["task"]: c for c in cards if c["default"]}
+    done = []
     for task, task_args in repairs(make_inputs(work)):
+        done.append(task)
         summary = json.loads(run(lacuna, ["repair", *task_args, "--task", task, "--json"], work, env))
         card = defaults[task]
         if summary["method"] != card["id"] or summary["fallback"]:
@@ -109,9 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"FAILED: {task} wrote nothing at {summary['output']}")
         device = f"{summary['device']} ({summary['device_reason']})"
         print(f"    {task}: {card['id']} ({card['kind']}) on {device}")
+    skipped = sorted(set(defaults) - set(done))
+    if skipped:
+        print(f"    not exercised here (optional extras): {', '.join(skipped)}")
     if args.gui:
         run(lacuna, ["--quit-after", "1500", "open", str(work / "photo.png")], work, env)
-    print(f"all checks passed ({len(defaults)} tasks)")
+    print(f"all checks passed ({len(done)} tasks repaired with their default method)")
     return 0
 
 
