@@ -114,6 +114,15 @@ class _Job:
     on_result: Callable[[Any], None]
     worker: _Worker
     relay: QObject = field(repr=False)
+    ctx: Any = field(default=None, repr=False)
+
+
+def finished_message(title: str, ctx: Any = None) -> str:
+    """'<title> finished on cpu (CUDA not available: …).' plus the run's notes, for the status bar."""
+    extras = getattr(ctx, "extras", None) or {}
+    device = f" on {extras['device']}" if extras.get("device") else ""
+    notes = "".join(f" {note[:1].upper()}{note[1:]}." for note in getattr(ctx, "notes", None) or [])
+    return f"{title} finished{device}.{notes}"
 
 
 class _Relay(QObject):
@@ -167,9 +176,12 @@ class JobRunner(QObject):
         factory: Callable[[], Generator[Any, None, Any]],
         on_result: Callable[[Any], None],
         cancel_event: threading.Event | None = None,
+        ctx: Any = None,
     ) -> int:
         """Run `factory()` (called on the worker thread); `on_result(value)` runs in the GUI thread if
-        the job is still wanted when it returns. A running job is superseded. Returns its number."""
+        the job is still wanted when it returns. A running job is superseded. Returns its number.
+        `ctx`, the job's RunContext, lets the success message say on which device it ran and what a
+        person should know about the run (a fallback, a switch to the CPU)."""
         self.drop()
         self.generation += 1
         worker = _Worker(factory, cancel_event)
@@ -178,7 +190,7 @@ class JobRunner(QObject):
         worker.returned.connect(relay.returned)
         worker.errored.connect(relay.errored)
         worker.aborted.connect(relay.aborted)
-        job = _Job(self.generation, title, on_result, worker, relay)
+        job = _Job(self.generation, title, on_result, worker, relay, ctx)
         self._live = [j for j in self._live if not j.worker.ended.is_set()] + [job]
         self._job = job
         self.started.emit(title)
@@ -231,7 +243,7 @@ class JobRunner(QObject):
             return
         self._job = None
         job.on_result(result)
-        self.succeeded.emit(f"{job.title} finished.")
+        self.succeeded.emit(finished_message(job.title, job.ctx))
 
     def _on_errored(self, generation: int, exc: BaseException) -> None:
         job = self._current(generation)
@@ -252,4 +264,4 @@ class JobRunner(QObject):
             self.cancelled.emit(self.cancelled_text)
 
 
-__all__ = ["JobRunner", "describe_error", "thinned"]
+__all__ = ["JobRunner", "describe_error", "finished_message", "thinned"]

@@ -48,6 +48,24 @@ def open_folder(parent: QWidget, start: str) -> str:
     return QFileDialog.getExistingDirectory(parent, "Open a DICOM series folder", start)
 
 
+def weights_file(parent: QWidget, start: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Import weights (a .safetensors file from lacuna train)", start, "Weights (*.safetensors)"
+    )
+    return path
+
+
+def confirm_replace_weights(parent: QWidget, name: str) -> bool:
+    answer = QMessageBox.question(
+        parent,
+        "Replace weights?",
+        f"Your weights folder already has {name}. Replace it with the imported file?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def save_file(parent: QWidget, default: str) -> str:
     """The name to save under; Qt's dialog has already asked before replacing an existing file."""
     path, _ = QFileDialog.getSaveFileName(

@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         e.insertSeparator(self._markers["Edit"])
         self._action(e, "&Preferences…", self.preferences_dialog, ["Ctrl+,"])
         self.cancel_action = self._action(r, "&Cancel", self._cancel, ["Esc"])
+        self._action(r, "&Import Weights…", self.import_weights_dialog)
         h = self.help_menu
         self._action(h, "&Keyboard Shortcuts", self.shortcuts_dialog, ["F1", "Ctrl+/"])
         self._action(h, "&About Lacuna", lambda: dialogs.about(self))
@@ -382,6 +383,27 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     # --- what every workspace shares ---
+
+    def import_weights_dialog(self) -> None:
+        """Check a weights file (never unpickled) and copy it into the user's weights folder."""
+        path = dialogs.weights_file(self, self._start_dir())
+        if path:
+            self.import_weights(Path(path))
+
+    def import_weights(self, path: Path) -> None:
+        from core.errors import LacunaError
+        from core.methods import weights
+
+        exists = (weights.user_folder() / path.name).exists()
+        if exists and not dialogs.confirm_replace_weights(self, path.name):
+            return
+        try:
+            target = weights.import_file(path, overwrite=exists)
+        except LacunaError as exc:
+            self.notice.show_message(str(exc))
+            return
+        users = ", ".join(weights.users_of(target.name)) or "no method yet (name it after a shipped file)"
+        self.show_status(f"Imported {target.name} into {target.parent}: used by {users}")
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

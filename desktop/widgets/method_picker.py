@@ -171,6 +171,18 @@ class MethodPicker(QWidget):
         else:
             self._on_current(None, None)
 
+    def _reason(self, card) -> str:
+        """Why `card` cannot run, or that it runs because its task's default cannot (never silently)."""
+        if not card.available:
+            return f"Unavailable: {card.unavailable_reason}"
+        default = next((c for c in self._cards.values() if c.task == card.task and c.default), None)
+        if default is not None and default is not card and not default.available:
+            return (
+                f"The default, {default.name}, cannot run ({default.unavailable_reason}); "
+                f"{card.name} runs instead."
+            )
+        return ""
+
     def fitting_width(self) -> int:
         """The width at which every method name shows in full beside its kind (no "…").
 
@@ -235,7 +247,7 @@ class MethodPicker(QWidget):
         self.badges.addStretch(1)
         speed = SPEED_TEXT.get(card.speed, card.speed)
         self.description.setText(f"{card.description}\n\nSpeed: {speed}.")
-        self.reason.setText("" if card.available else f"Unavailable: {card.unavailable_reason}")
+        self.reason.setText(self._reason(card))
         for param in card.params:
             widget = self._param_widget(param)
             widget.setToolTip(param.help)

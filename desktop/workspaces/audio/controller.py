@@ -125,6 +125,7 @@ class AudioController(QObject):
             start,
             lambda result: self._finished(doc, result, count),
             ctx.cancel_event,
+            ctx,
         )
         return True
 

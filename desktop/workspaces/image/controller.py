@@ -432,7 +432,7 @@ class ImageController(QObject):
 
         self._source = source
         self.jobs.start(
-            card.name, start, lambda result: self._finished(card.name, source, result), ctx.cancel_event
+            card.name, start, lambda result: self._finished(card.name, source, result), ctx.cancel_event, ctx
         )
         return True
 
