@@ -86,17 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     env["QT_QPA_PLATFORM"] = "offscreen"
 
     cards = json.loads(run(lacuna, ["models", "--json"], work, env))
-    learned = [c for c in cards if c["weights"]]
+    shipped = {p.name for p in (ROOT / "resources" / "weights").glob("*.safetensors")}
+    learned = [c for c in cards if c["weights"] and set(c["weights"]) <= shipped]
+    not_shipped = [c["id"] for c in cards if c["weights"] and not set(c["weights"]) <= shipped]
     problems = [c["id"] for c in learned if not c["available"]]
     outside = [p for c in learned for p in c["weights"].values() if p and not Path(p).is_relative_to(within)]
     if problems or outside or len(learned) < 6:
         raise SystemExit(f"FAILED: unavailable {problems}, weights outside {within}: {outside}")
     print(f"    {len(learned)} learned methods available, weights from {within}")
+    if not_shipped:
+        print(f"    learned methods whose weights are not shipped yet: {', '.join(not_shipped)}")
     info = run(lacuna, ["info", str(DATASETS / "medical" / "JPEG-LL.dcm")], work, env)
     if "1024" not in info:
         raise SystemExit(f"FAILED: lacuna info did not describe JPEG-LL.dcm:\n{info}")
 
-    defaults = {c["task"]: c for c in cards if c["default"]}
+    defaults = {c["task"]: c for c in cards if c["default"] and c["id"] not in not_shipped}
     done = []
     for task, task_args in repairs(make_inputs(work)):
         done.append(task)

@@ -45,11 +45,11 @@ def _run_learned(
     import torch
 
     from core.archs import cached_weights
-    from core.methods.registry import WEIGHTS_DIR
+    from core.methods import weights
     from core.runtime.tiling import run_tiled
 
     device = ctx.torch_device()
-    model, _info = cached_weights(WEIGHTS_DIR / WEIGHTS, device)
+    model, _info = cached_weights(weights.require(WEIGHTS), device)
     height, width = image.shape[:2]
     work = np.ascontiguousarray(_colour(image), np.float32)
     if scale != 1.0:
