@@ -149,7 +149,7 @@ def repair_by_tiles(source: Path, target: Path, recipe, ctx) -> tuple[Path, dict
     """Repair a large TIFF band by band into a tiled BigTIFF at `target`; (path, resolved params)."""
     from core.documents import ImageDoc
     from core.io import provenance
-    from core.io.atomic import atomic_write
+    from core.io.atomic import allow_replace, atomic_write
     from core.methods import get_method
     from core.repair import RESIZING_TASKS, run_repair
 
@@ -209,7 +209,9 @@ def repair_by_tiles(source: Path, target: Path, recipe, ctx) -> tuple[Path, dict
                 metadata={} if ome else None,
             )
 
-        written = atomic_write(target, write)
+        # Replacing: a result left by a run that was killed before it recorded the item as done.
+        with allow_replace():
+            written = atomic_write(target, write)
+            provenance.write_sidecar(last[0], written)
     result = last[0]
-    provenance.write_sidecar(result, written)
     return written, dict(result.provenance[-1].params)

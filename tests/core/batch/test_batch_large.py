@@ -9,6 +9,7 @@ from PIL import Image
 
 from core.batch import Batch, BatchRequest, RunOptions
 from core.batch.large import TiffTiles, needs_tiles
+from core.batch.manifest import FILE_NAME, Manifest
 from core.errors import TooLargeError
 from core.io import read
 from core.repair import run_repair
@@ -52,6 +53,12 @@ def test_a_tiff_over_the_memory_budget_is_repaired_tile_by_tile_like_in_memory(
     expected = np.clip(np.rint(whole.pixels[0]), 0, 65535).astype(np.uint16)
     assert np.array_equal(tiled, expected if rgb else expected[..., 0])
     assert (tmp_path / "out" / "slide_denoise.tif.lacuna.json").is_file()
+
+    # A run killed after writing but before recording: the next run writes the result again.
+    Manifest(tmp_path / "out" / FILE_NAME).db.execute("UPDATE items SET state = 'running'")
+    again = Batch(BatchRequest(folder, tmp_path / "out", **BILATERAL), RunOptions(memory_limit_mb=1)).run()
+    assert again.succeeded == 1, again.failures
+    assert np.array_equal(tifffile.imread(written), tiled)
 
 
 def test_rows_decode_only_what_they_cover(tmp_path):
