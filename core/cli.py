@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=0, help="tile size in pixels (0 = from free memory)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input)")
     p.add_argument("--json", action="store_true")
 
     from core.batch.cli import add_parser as add_batch_parser

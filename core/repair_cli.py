@@ -137,12 +137,20 @@ def _clock(seconds: float) -> str:
 
 def repair_command(args: argparse.Namespace) -> int:
     from core.io import read, write
+    from core.io.dispatch import check_target
     from core.methods import choose_method
     from core.repair import run_repair
     from core.runtime.device import explain_device
 
     source = Path(args.input)
     document = read(source)
+    # Where the result goes is checked before anything is computed (folder, name, overwrite rules).
+    if args.output:
+        target, policy = Path(args.output), "refuse"
+    else:
+        target, policy = default_output(source, args.task), "rename"
+    overwrite = bool(getattr(args, "overwrite", False))
+    target = check_target(document, target, overwrite, policy)
     mask = None
     if args.mask:
         from core.io.masks import read_mask
@@ -185,10 +193,7 @@ def repair_command(args: argparse.Namespace) -> int:
         print(f"lacuna: {note}", file=sys.stderr)
     seconds = time.monotonic() - started
     options = {"codec": args.codec} if getattr(args, "codec", None) else {}
-    if args.output:
-        written = write(result, Path(args.output), **options)
-    else:
-        written = write(result, default_output(source, args.task), overwrite_policy="rename", **options)
+    written = write(result, target, overwrite=overwrite, overwrite_policy=policy, **options)
     record = result.provenance[-1].as_dict() if getattr(result, "provenance", None) else {}
     if args.json:
         summary = {

@@ -18,7 +18,7 @@ WHEEL=$(ls "$WORK"/dist/lacuna_studio-*.whl)
 echo "built $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1)) in $((SECONDS - started)) s"
 
 python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$ROOT/constraints.txt" "$WHEEL" \
+"$WORK/venv/bin/python" -m pip install --quiet --no-compile --disable-pip-version-check -c "$ROOT/constraints.txt" "$WHEEL" \
   2>&1 | grep -v "is ignored" || true
 SITE=$("$WORK/venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 echo "installed into a fresh venv in $((SECONDS - started)) s"

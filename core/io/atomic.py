@@ -111,7 +111,8 @@ def resolve_target(
     raise WriteError(f"{taken.name}: already exists; choose another name or allow replacing it (--overwrite)")
 
 
-def _check_folder(target: Path) -> None:
+def check_folder(target: Path) -> None:
+    """The folder `target` goes into exists and can be written."""
     folder = target.parent
     if not folder.is_dir():
         raise WriteError(f"{target}: the folder {folder} does not exist")
@@ -222,7 +223,7 @@ def _taken(target: Path) -> WriteError:
 
 def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(temp_path)` and move the result to `target` atomically."""
-    _check_folder(target)
+    check_folder(target)
     remove_stale_temps(target.parent)
     tmp = None
     try:
@@ -245,7 +246,7 @@ def atomic_folder(target: Path) -> Iterator[Path]:
 
     An existing `target` is replaced only inside `allow_replace()`; otherwise it is an error.
     """
-    _check_folder(target)
+    check_folder(target)
     remove_stale_temps(target.parent)
     tmp = temp_name(target)
     os.mkdir(tmp, 0o777)  # the umask decides, as for a folder any program makes

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.documents import AudioDoc, Document, ImageDoc, VolumeDoc
 from core.errors import LacunaError, ReadError, UnsupportedFormatError, WriteError
-from core.io.atomic import allow_replace, full_suffix, resolve_target
+from core.io.atomic import allow_replace, check_folder, full_suffix, resolve_target
 from core.io.video import is_sequence_folder, looks_like_video
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
@@ -120,6 +120,21 @@ def _read(path: Path) -> Document:
     )
 
 
+def check_target(
+    doc: Document,
+    path: Path,
+    overwrite: bool = False,
+    overwrite_policy: str = "refuse",
+    sidecar: bool = True,
+) -> Path:
+    """Where `doc` would be written, checked without writing anything: the overwrite rules (never the
+    source; an existing output or its sidecar only with `overwrite`) and the folder (it exists and can be
+    written). `lacuna repair` calls it before computing; `write_any` again before writing."""
+    target = resolve_target(Path(path), doc.path, overwrite, overwrite_policy, sidecar=sidecar)
+    check_folder(target)
+    return target
+
+
 def write_any(
     doc: Document,
     path: Path,
@@ -136,8 +151,7 @@ def write_any(
     """
     from core.io import provenance
 
-    path = Path(path)
-    target = resolve_target(path, doc.path, overwrite, overwrite_policy, sidecar=sidecar)
+    target = check_target(doc, path, overwrite, overwrite_policy, sidecar)
     try:
         with allow_replace(overwrite):  # else the file is created exclusively: a racing writer fails
             written = _write(doc, target, options)

@@ -184,7 +184,7 @@ def test_cli_fills_an_audio_gap_given_in_seconds(tmp_path, capsys):
     assert np.array_equal(sf.read(out, dtype="int16")[0][outside], sf.read(source, dtype="int16")[0][outside])
 
     capsys.readouterr()
-    assert cli_main([*args, "--gap", "half-a-second"]) == 2
+    assert cli_main([*args, "--gap", "half-a-second", "--overwrite"]) == 2  # fixed.wav exists now
     assert "START:END" in capsys.readouterr().err
     image = tmp_path / "im.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)

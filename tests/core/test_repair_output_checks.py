@@ -1,0 +1,71 @@
+"""`lacuna repair` checks where and how it will write before it computes; `--overwrite` replaces an
+output, never the input (issue 16)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import core.repair
+from core.cli import main
+
+
+@pytest.fixture
+def photo(tmp_path, datasets):
+    path = tmp_path / "photo.png"
+    shutil.copyfile(datasets / "images" / "bench" / "Set12" / "01.png", path)
+    return path
+
+
+@pytest.fixture
+def never_computed(monkeypatch):
+    """Fails the test if the repair itself starts."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the repair ran although the output could not be written")
+
+    monkeypatch.setattr(core.repair, "run_repair", forbidden)
+
+
+REPAIR = ["repair", "--task", "denoise", "--method", "denoise-nlmeans"]
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        ("existing.png", "existing.png: already exists"),
+        ("no/such/folder/result.png", "does not exist"),
+        ("photo.png", "refusing to overwrite the original"),
+    ],
+)
+def test_output_problems_are_found_before_computing(photo, never_computed, capsys, output, message):
+    (photo.parent / "existing.png").write_bytes(b"keep me")
+    code = main([*REPAIR, str(photo), "-o", str(photo.parent / output)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert (photo.parent / "existing.png").read_bytes() == b"keep me"
+
+
+def test_the_input_is_never_overwritten_even_with_overwrite(photo, never_computed, capsys):
+    before = photo.read_bytes()
+    assert main([*REPAIR, str(photo), "-o", str(photo), "--overwrite"]) == 2
+    assert "refusing to overwrite the original" in capsys.readouterr().err
+    assert photo.read_bytes() == before
+
+
+def test_overwrite_replaces_an_existing_output_and_its_record(photo, capsys):
+    out = photo.parent / "out.png"
+    out.write_bytes(b"old result")
+    (photo.parent / "out.png.lacuna.json").write_text("{}")
+    assert main([*REPAIR, str(photo), "-o", str(out), "--overwrite"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "denoise-nlmeans" in (photo.parent / "out.png.lacuna.json").read_text()
+
+
+def test_the_default_name_is_chosen_before_computing_and_never_replaces(photo, capsys):
+    taken = photo.parent / "photo_denoise.png"
+    taken.write_bytes(b"an earlier result")
+    assert main([*REPAIR, str(photo)]) == 0
+    assert taken.read_bytes() == b"an earlier result"
+    assert (photo.parent / "photo_denoise (2).png").is_file()
