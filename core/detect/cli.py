@@ -1,8 +1,8 @@
 """`lacuna detect FILE -o mask.png [--threshold T] [--method M]`: write the proposed damage mask.
 
-A single image gives one mask; a frame stack (multi-page image, volume, video) gives one mask per
-frame, numbered after the output name (`mask_0001.png`, ...). `--scores` also writes the soft score
-map (8-bit, 255 = surely damage) to look at or to threshold elsewhere.
+A single image gives one mask; a frame stack (multi-page image, volume, or a range of a video's
+frames, `--frames`) gives one mask per frame, numbered after the output name (`mask_0001.png`, ...).
+`--scores` also writes the soft score map (8-bit, 255 = surely damage) to look at or threshold.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import numpy as np
 
 from core.errors import MethodError
 
+VIDEO_FRAMES = 16  # frames of a video detected when --frames is not given
+
 
 def add_arguments(p) -> None:
     p.add_argument("input")
@@ -26,6 +28,12 @@ def add_arguments(p) -> None:
     p.add_argument("--grow", type=int, default=0, help="widen the proposal by this many pixels")
     p.add_argument("--scores", default=None, metavar="PNG", help="also write the soft score map here")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")
+    p.add_argument(
+        "--frames",
+        default=None,
+        metavar="A-B",
+        help=f"video: these frames (from 0; default 0-{VIDEO_FRAMES - 1})",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--json", action="store_true")
 
@@ -54,6 +62,8 @@ def detect_command(args) -> int:
 
     source = Path(args.input)
     document = read(source)
+    if getattr(document, "kind", "") == "video":
+        document = video_frames(document, args.frames)
     if getattr(document, "pixels", None) is None:
         raise MethodError(
             "detection works on images, volumes and video; for audio use `lacuna repair --detect`"
@@ -88,6 +98,24 @@ def detect_command(args) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def video_frames(video, frames: str | None):
+    """A range of a video's frames as an 8-bit frame stack (masks are written one per frame)."""
+    from core.documents import ImageDoc
+    from core.repair_cli import parse_frames
+    from core.video.source import open_reader
+
+    wanted = parse_frames(frames) or list(range(min(VIDEO_FRAMES, video.frame_count)))
+    start, stop = min(wanted), max(wanted) + 1
+    if start < 0 or stop > video.frame_count:
+        raise MethodError(f"--frames: the clip has frames 0 to {video.frame_count - 1}")
+    with open_reader(video.info) as reader:
+        decoded = reader.window(start, stop)
+    if any(frame is None for frame in decoded):
+        raise MethodError("some of these frames could not be decoded; choose another range with --frames")
+    stack = np.stack(decoded).astype(np.float32)
+    return ImageDoc(pixels=stack, path=video.path, format="video", dtype="uint8", mode="RGB")
 
 
 def _frame_path(path: Path, number: int) -> Path:

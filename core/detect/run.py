@@ -21,6 +21,24 @@ from core.errors import MethodError
 from core.methods import default_method, get_method
 from core.runtime.context import Progress, RunContext, drive
 
+# Hysteresis, as in edge detection: a pixel scoring at least this fraction of the threshold joins a
+# proposal it touches. A scratch scores unevenly along its length; its weak stretches are kept
+# without proposing isolated weak pixels elsewhere. Only for the learned detector, whose scores are
+# probabilities: the classical residuals are high all over texture, where hysteresis would flood.
+LOW_FRACTION = {"detect-learned": 0.3}
+
+
+def propose(score: np.ndarray, threshold: float, low_fraction: float = 1.0) -> np.ndarray:
+    """The proposal for scores (H, W) or (frames, H, W): the one rule the CLI, bench and desktop use."""
+    from skimage.filters import apply_hysteresis_threshold
+
+    score = np.asarray(score, np.float32)
+    if low_fraction >= 1.0:
+        return score >= threshold
+    if score.ndim == 3:
+        return np.stack([propose(frame, threshold, low_fraction) for frame in score])
+    return apply_hysteresis_threshold(score, low_fraction * threshold, threshold)
+
 
 @dataclass
 class Detection:
@@ -30,12 +48,16 @@ class Detection:
     threshold: float
     method: str
 
+    @property
+    def low_fraction(self) -> float:
+        return LOW_FRACTION.get(self.method, 1.0)
+
     def mask(self, threshold: float | None = None, grow: int = 0) -> np.ndarray:
         """The proposal, bool (frames, H, W); `grow` widens it by that many pixels (a disk)."""
         from core.masks import dilate
 
         cut = self.threshold if threshold is None else float(threshold)
-        found = self.score >= cut
+        found = propose(self.score, cut, self.low_fraction)
         if grow > 0:
             found = np.stack([dilate(frame, grow) for frame in found])
         return found

@@ -110,10 +110,13 @@ def test_detection_thresholds_and_grows_without_rerunning():
     score = np.zeros((1, 9, 9), np.float32)
     score[0, 4, 4] = 0.6
     score[0, 1, 1] = 0.3
-    found = Detection(score, 0.5, "test")
+    found = Detection(score, 0.5, "detect-learned")
     assert found.mask().sum() == 1
     assert found.mask(0.2).sum() == 2
     assert found.mask(grow=1).sum() == 5
+    # A weak stretch touching a strong pixel joins it (hysteresis); a weak pixel alone does not.
+    score[0, 4, 5:8] = 0.2
+    assert found.mask()[0, 4].sum() == 4 and not found.mask()[0, 1, 1]
 
 
 def test_sixteen_bit_gray_document_is_normalised_before_detection():
@@ -214,3 +217,16 @@ def test_bench_detect_reports_each_damage_group(photo, tmp_path, capsys):
     assert [r["damage"] for r in rows] == ["dust", "mixed"]
     for row in rows:
         assert row["images"] == 2 and 0.0 < row["AP"] <= 1.0 and 0.0 < row["F1"] <= 1.0
+
+
+def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path, capsys):
+    pytest.importorskip("av")
+    clip = datasets / "video" / "bench" / "realshort.mp4"
+    out = tmp_path / "mask.png"
+    assert (
+        cli_main(["detect", str(clip), "-o", str(out), "--method", "detect-temporal", "--frames", "0-3"]) == 0
+    )
+    written = sorted(tmp_path.glob("mask_*.png"))
+    assert [p.name for p in written] == [f"mask_000{i}.png" for i in range(1, 5)]
+    # A clean clip: the temporal detector proposes almost nothing.
+    assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)

@@ -25,15 +25,20 @@ class Proposal:
     pixels erased after it stay erased.
     """
 
-    def __init__(self, score: np.ndarray, threshold: float, before: np.ndarray | None = None):
+    def __init__(
+        self, score: np.ndarray, threshold: float, before: np.ndarray | None = None, low_fraction: float = 1.0
+    ):
         self.score = np.asarray(score, np.float32)
+        self.low_fraction = low_fraction
         self.threshold = float(threshold)
         self.added = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
         self.erased = np.zeros(self.score.shape, bool)
         self._shown = self._compose()
 
     def _compose(self) -> np.ndarray:
-        return ((self.score >= self.threshold) | self.added) & ~self.erased
+        from core.detect.run import propose
+
+        return (propose(self.score, self.threshold, self.low_fraction) | self.added) & ~self.erased
 
     def masks(self, threshold: float | None = None, current: np.ndarray | None = None) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
@@ -98,7 +103,7 @@ class Detection(QObject):
             return
         self._doc = doc
         self._edit = None
-        self.proposal = Proposal(found.score, found.threshold, before)
+        self.proposal = Proposal(found.score, found.threshold, before, found.low_fraction)
         self.just_finished = True
         self._show(self.proposal.masks())
 
