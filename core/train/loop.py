@@ -94,7 +94,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
             log(f"step {done}/{args.steps} {loss_text} {rate:.1f} it/s eta {eta / 60:.1f} min")
         if rank == 0 and val and (done % args.val_every == 0 or done == args.steps):
             psnr = recipe.validate(val, torch.Generator().manual_seed(val_generator_seed))
-            history.append({"step": done, "val_psnr": round(psnr, 3)})
+            history.append({"step": done, recipe.validation_key: round(psnr, 3)})
             log(f"step {done}: {recipe.describe_validation(psnr)}")
             best = max(best, psnr)
         if rank == 0 and (done % args.checkpoint_every == 0 or done == args.steps):

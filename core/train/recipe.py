@@ -52,6 +52,7 @@ class Recipe:
     default_batch = 16
     default_crop = 96
     default_lr = 2e-4
+    validation_key = "val_psnr"  # the name of the validation score in the weights' training record
 
     def __init__(self, args: argparse.Namespace, device: torch.device):
         self.args = args

@@ -27,15 +27,16 @@ from core.train.recipe import Recipe
 class DetectRecipe(Recipe):
     task = "detect"
     arch = "damage_detector"
-    default_steps = 6000
-    default_batch = 12
+    default_steps = 10000
+    default_batch = 8
     default_crop = 96
-    default_lr = 2e-3
+    default_lr = 1e-3
+    validation_key = "val_f1"
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--width", type=int, default=16, help="autoencoder channels at full resolution")
-        parser.add_argument("--seg-width", type=int, default=16, help="segmentation head channels")
+        parser.add_argument("--width", type=int, default=24, help="autoencoder channels at full resolution")
+        parser.add_argument("--seg-width", type=int, default=24, help="segmentation head channels")
         parser.add_argument("--levels", type=int, default=3, help="down-sampling stages of both U-Nets")
         parser.add_argument("--pos-weight", type=float, default=3.0, help="BCE weight of damaged pixels")
         parser.add_argument("--rec-weight", type=float, default=1.0, help="autoencoder L1 weight")
@@ -59,7 +60,7 @@ class DetectRecipe(Recipe):
                 chosen = tuple(k for k in KINDS if rng.random() < 0.35) or (
                     KINDS[int(rng.integers(len(KINDS)))],
                 )
-                hurt, truth = draw(crop, chosen, rng, amount=float(rng.uniform(0.3, 1.5)))
+                hurt, truth = _draw(crop, chosen, rng, float(rng.uniform(0.3, 1.5)))
             hurt, crop = _scan_noise(hurt, crop, rng)
             damaged.append(hurt)
             truths.append(truth)
@@ -123,6 +124,14 @@ class DetectRecipe(Recipe):
             "validation_metric": "pixel F1 at probability 0.5, mixed damage on held-out training images",
             "gray": "gray images run through the color network replicated to RGB",
         }
+
+
+def _draw(crop: np.ndarray, kinds: tuple[str, ...], rng: np.random.Generator, amount: float):
+    """Damage a crop; a gray crop (replicated to RGB) gets gray damage, as a gray photo would."""
+    if np.array_equal(crop[..., 0], crop[..., 1]) and np.array_equal(crop[..., 0], crop[..., 2]):
+        hurt, truth = draw(crop[..., :1], kinds, rng, amount=amount)
+        return np.repeat(hurt, 3, axis=-1), truth
+    return draw(crop, kinds, rng, amount=amount)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
