@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {task}: {card['id']} ({card['kind']}) on {device}")
     skipped = sorted(set(defaults) - set(done))
     if skipped:
-        print(f"    not exercised here (optional extras): {', '.join(skipped)}")
+        print(f"    defaults not run here (another command, or an optional extra): {', '.join(skipped)}")
     if args.gui:
         run(lacuna, ["--quit-after", "1500", "open", str(work / "photo.png")], work, env)
     print(f"all checks passed ({len(done)} tasks repaired with their default method)")
