@@ -23,7 +23,7 @@ from torch import nn
 
 from core.errors import MethodError
 
-ARCH_MODULES = ("unet", "sr", "dejpeg", "inpaint", "discriminator", "spec_unet", "detect")
+ARCH_MODULES = ("unet", "sr", "dejpeg", "inpaint", "discriminator", "spec_unet", "detect", "interp")
 _ARCHS: dict[str, type[nn.Module]] = {}
 
 

@@ -21,6 +21,7 @@ FAMILIES = (
     "fill_gap",
     "fill_frames",
     "detect",
+    "film",
 )
 
 _loaded = False

@@ -45,6 +45,30 @@ def _runner(interpolator: str):
     return run
 
 
+def _run_learned(doc, frames, ctx, fix="all", max_run=3):
+    from core.video.fill import fill_frames
+    from core.video.learned import learned_interpolator
+
+    make = learned_interpolator(ctx.device)
+    return (yield from fill_frames(doc, make, ctx, fix, max_run, targets=frames))
+
+
+register(
+    MethodCard(
+        id="fill-frames-learned",
+        task="fill-frames",
+        name="Learned flow refinement",
+        kind="learned",
+        description="A small network trained by Lacuna refines the optical flow, blend weights and detail.",
+        modalities=("video",),
+        params=PARAMS,
+        weights=("fill-frames.safetensors",),
+        speed="medium",
+        operates_on="video",
+    ),
+    _run_learned,
+)
+
 for _id, _fn, _name, _speed, _default, _text in CLASSICAL:
     register(
         MethodCard(

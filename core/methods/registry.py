@@ -19,7 +19,18 @@ from typing import Any
 from core.errors import MethodError
 from core.methods import weights as weights_store
 
-TASKS = ("denoise", "upscale", "dejpeg", "inpaint", "fill-slice", "fill-gap", "fill-frames", "detect")
+TASKS = (
+    "denoise",
+    "upscale",
+    "dejpeg",
+    "inpaint",
+    "fill-slice",
+    "fill-gap",
+    "fill-frames",
+    "detect",
+    "remove-dust",
+    "deflicker",
+)
 KINDS = ("learned", "zero-shot", "classical")
 
 

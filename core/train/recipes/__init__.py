@@ -13,6 +13,7 @@ RECIPES = {
     "inpaint": "core.train.recipes.inpaint",
     "fill-gap": "core.train.recipes.fill_gap",
     "detect": "core.train.recipes.detect",
+    "fill-frames": "core.train.recipes.fill_frames",
 }
 
 

@@ -1,0 +1,107 @@
+"""A small frame-interpolation network that refines classical bidirectional optical flow (RIFE/IFRNet
+family, sized for a CPU).
+
+    frame0, frame1 (B, 3, H, W) in [0, 1], flow01, flow10 (B, 2, H, W) in pixels (DIS), t (B,)
+        ->  the frame at time t (B, 3, H, W)
+
+The classical method's steps are done in the network, differentiably: intermediate flows from time t
+to both frames under straight-line motion, both frames warped, occlusions found by a forward-backward
+check, and a visibility-weighted blend. A U-Net working at half resolution then predicts corrections:
+to both intermediate flows, to the blend weights (as a logit added to the classical one) and a
+residual picture. Its last layer starts at zero, so an untrained network reproduces the classical
+result exactly and training can only move it towards something better.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from core.archs import register_arch
+
+OCCLUSION_ALPHA = 0.01
+OCCLUSION_BETA = 0.5
+
+
+def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """image sampled at x + flow(x), bilinear, borders clamped (as cv2.remap with BORDER_REPLICATE)."""
+    _, _, h, w = flow.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, device=flow.device, dtype=flow.dtype),
+        torch.arange(w, device=flow.device, dtype=flow.dtype),
+        indexing="ij",
+    )
+    x = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
+    y = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
+    grid = torch.stack([x, y], dim=-1)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def occlusion(forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W): 1 where a pixel has no match in the other frame (forward-backward check), softened."""
+    back = backward_warp(backward, forward)
+    mismatch = ((forward + back) ** 2).sum(1, keepdim=True)
+    scale = (forward**2).sum(1, keepdim=True) + (back**2).sum(1, keepdim=True)
+    hard = (mismatch > OCCLUSION_ALPHA * scale + OCCLUSION_BETA).float()
+    return F.avg_pool2d(hard, 5, stride=1, padding=2, count_include_pad=False)
+
+
+def conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.PReLU(cout))
+
+
+@register_arch("flow_refine_interp")
+class FlowRefineInterp(nn.Module):
+    def __init__(self, width: int = 32):
+        super().__init__()
+        w = width
+        self.enc1 = nn.Sequential(conv(19, w, 2), conv(w, w))  # 1/2
+        self.enc2 = nn.Sequential(conv(w, 2 * w, 2), conv(2 * w, 2 * w))  # 1/4
+        self.enc3 = nn.Sequential(conv(2 * w, 4 * w, 2), conv(4 * w, 4 * w), conv(4 * w, 4 * w))  # 1/8
+        self.up3 = nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1)
+        self.dec2 = nn.Sequential(conv(4 * w, 2 * w), conv(2 * w, 2 * w))
+        self.up2 = nn.ConvTranspose2d(2 * w, w, 4, 2, 1)
+        self.dec1 = nn.Sequential(conv(2 * w, w), conv(w, w))
+        self.head = nn.Conv2d(w, 8, 3, 1, 1)  # Δflow_t0 (2), Δflow_t1 (2), Δlogit (1), residual (3)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(
+        self,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        flow01: torch.Tensor,
+        flow10: torch.Tensor,
+        t: torch.Tensor,
+    ) -> torch.Tensor:
+        h, w = frame0.shape[-2:]
+        pad_h, pad_w = (-h) % 8, (-w) % 8
+        if pad_h or pad_w:
+            pad = (0, pad_w, 0, pad_h)
+            frame0, frame1 = F.pad(frame0, pad, mode="replicate"), F.pad(frame1, pad, mode="replicate")
+            flow01, flow10 = F.pad(flow01, pad, mode="replicate"), F.pad(flow10, pad, mode="replicate")
+        t = t.view(-1, 1, 1, 1).to(frame0.dtype)
+        ft0 = -(1 - t) * t * flow01 + t * t * flow10
+        ft1 = (1 - t) * (1 - t) * flow01 - t * (1 - t) * flow10
+        warped0, warped1 = backward_warp(frame0, ft0), backward_warp(frame1, ft1)
+        seen0 = 1.0 - backward_warp(occlusion(flow01, flow10), ft0)
+        seen1 = 1.0 - backward_warp(occlusion(flow10, flow01), ft1)
+        w0 = (1 - t) * seen0.clamp(0, 1) + 1e-4
+        w1 = t * seen1.clamp(0, 1) + 1e-4
+        logit = torch.log(w0) - torch.log(w1)
+        scale = 1.0 / 32.0  # flows enter the network in units of 32 pixels
+        x = torch.cat(
+            [frame0, frame1, warped0, warped1, ft0 * scale, ft1 * scale, seen0, seen1, t.expand_as(seen0)], 1
+        )
+        e1 = self.enc1(x)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        d2 = self.dec2(torch.cat([self.up3(e3), e2], 1))
+        d1 = self.dec1(torch.cat([self.up2(d2), e1], 1))
+        out = F.interpolate(self.head(d1), scale_factor=2, mode="bilinear", align_corners=False)
+        ft0 = ft0 + out[:, 0:2] * 32.0
+        ft1 = ft1 + out[:, 2:4] * 32.0
+        mask = torch.sigmoid(logit + out[:, 4:5])
+        result = mask * backward_warp(frame0, ft0) + (1 - mask) * backward_warp(frame1, ft1) + out[:, 5:8]
+        return result[..., :h, :w]

@@ -1,0 +1,220 @@
+"""Training recipe for `lacuna train fill-frames`: the flow-refining interpolation network.
+
+Data (`--data`): the clips of the folders given (video/train) and the still images of any folder
+(images/train/color432). Clip frames are scaled to 640 pixels wide and kept in a memory-mapped cache
+file, so a long clip costs disk, not memory. A sample is two frames `g` apart (g = 2, 3 or 4) and one
+between them at t = m/g, from one shot: pairs that span a scene cut or hold a frozen frame (found by
+`core.video.damage`) are never drawn; the last 10% of each clip is held out for validation. Stills
+give synthetic motion: the whole picture moves along a straight line (shift, small rotation and
+zoom), and a patch of another picture slides over it at another speed, making occlusions. Crops are
+flipped at random and time is reversed half the time. DIS flow between the two outer frames is
+computed per crop with OpenCV, as at inference.
+
+    nice -n 19 lacuna train fill-frames --data ../shared/datasets/video/train \
+        ../shared/datasets/images/train/color432 --out resources/weights/fill-frames.safetensors \
+        --steps 6000 --batch 8 --crop 160 --time-limit 3600 --resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from core.train.recipe import Recipe
+
+CLIP_WIDTH = 640
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi"}
+STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
+HOLD_OUT = 0.1
+
+
+def _flows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from core.video.interpolate import dense_flow
+
+    return dense_flow(a, b), dense_flow(b, a)
+
+
+class ClipFrames:
+    """The frames of one clip at CLIP_WIDTH, in a memory-mapped cache, and the triplets one may draw."""
+
+    def __init__(self, path: Path, cache: Path):
+        from core.io import read
+        from core.video.damage import scan
+
+        doc = read(path)
+        h = round(doc.info.height * CLIP_WIDTH / doc.info.width) // 2 * 2
+        self.frames = np.lib.format.open_memmap(
+            cache / f"{path.stem}.npy", mode="w+", dtype=np.uint8, shape=(doc.frame_count, h, CLIP_WIDTH, 3)
+        )
+        for index, frame in doc.frames():
+            if frame is not None:
+                self.frames[index] = cv2.resize(frame, (CLIP_WIDTH, h), interpolation=cv2.INTER_AREA)
+        damage = scan(doc)
+        self.bad = {d.frame for d in damage if d.kind in ("cut", "duplicate", "undecodable", "corrupt")}
+        self.count = doc.frame_count
+        self.split = int(self.count * (1 - HOLD_OUT))
+
+    def starts(self, gap: int, validation: bool) -> list[int]:
+        lo, hi = (self.split, self.count - gap) if validation else (0, self.split - gap)
+        return [s for s in range(lo, hi) if not any(s < f <= s + gap for f in self.bad)]
+
+
+class InterpolationData:
+    """`batch()` gives (B, 14, crop, crop): frame0, frame1, frame_t (3 each), flow01, flow10, t."""
+
+    def __init__(self, folders: list[str], log=print):
+        self.cache = Path(tempfile.mkdtemp(prefix="lacuna-interp-"))
+        weakref.finalize(self, shutil.rmtree, self.cache, True)  # the frame cache goes with the data
+        self.clips: list[ClipFrames] = []
+        self.stills: list[np.ndarray] = []
+        for folder in folders:
+            for path in sorted(Path(folder).iterdir()):
+                if path.suffix.lower() in VIDEO_SUFFIXES:
+                    self.clips.append(ClipFrames(path, self.cache))
+                    log(f"{path.name}: {self.clips[-1].count} frames")
+                elif path.suffix.lower() in STILL_SUFFIXES:
+                    self.stills.append(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+        if not self.clips and not self.stills:
+            raise FileNotFoundError(f"no clips or images in {folders}")
+        log(f"{len(self.clips)} clips, {len(self.stills)} stills")
+
+    def batch(self, size: int, crop: int, generator: torch.Generator) -> torch.Tensor:
+        rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=generator)))
+        samples = []
+        for _ in range(size):
+            use_clip = self.clips and (not self.stills or rng.random() < 0.6)
+            a, b, mid, t = self._clip_sample(rng, crop) if use_clip else self._still_sample(rng, crop)
+            samples.append(_pack(a, b, mid, t, rng))
+        return torch.from_numpy(np.stack(samples))
+
+    def _clip_sample(self, rng: np.random.Generator, crop: int, validation: bool = False):
+        clip = self.clips[rng.integers(len(self.clips))]
+        gap = int(rng.choice([2, 2, 3, 4]))
+        starts = clip.starts(gap, validation)
+        if not starts:
+            gap, starts = 2, clip.starts(2, validation)
+        s = int(rng.choice(starts))
+        m = int(rng.integers(1, gap))
+        h, w = clip.frames.shape[1:3]
+        y, x = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
+        window = clip.frames[[s, s + m, s + gap], y : y + crop, x : x + crop]
+        return window[0], window[2], window[1], m / gap
+
+    def _still_sample(self, rng: np.random.Generator, crop: int):
+        back = self.stills[rng.integers(len(self.stills))]
+        front = self.stills[rng.integers(len(self.stills))]
+        t = float(rng.choice([0.25, 0.5, 0.75]))
+        shift = rng.uniform(-16, 16, 2)
+        angle, zoom = rng.uniform(-3, 3), rng.uniform(-0.03, 0.03)
+        patch_shift = rng.uniform(-24, 24, 2)
+        size = int(rng.integers(crop // 4, crop // 2))
+        py, px = rng.integers(0, front.shape[0] - size), rng.integers(0, front.shape[1] - size)
+        patch = front[py : py + size, px : px + size]
+        at = rng.integers(0, crop - size, 2)
+        centre = (back.shape[1] / 2, back.shape[0] / 2)
+        frames = []
+        for tau in (0.0, t, 1.0):
+            matrix = cv2.getRotationMatrix2D(centre, angle * tau, 1 + zoom * tau)
+            matrix[:, 2] += shift * tau
+            moved = cv2.warpAffine(
+                back, matrix, (back.shape[1], back.shape[0]), borderMode=cv2.BORDER_REFLECT
+            )
+            oy = (moved.shape[0] - crop) // 2
+            ox = (moved.shape[1] - crop) // 2
+            view = moved[oy : oy + crop, ox : ox + crop].copy()
+            y, x = np.clip(np.round(at + patch_shift * tau).astype(int), 0, crop - size)
+            view[y : y + size, x : x + size] = patch
+            frames.append(view)
+        return frames[0], frames[2], frames[1], t
+
+    def validation(self, count: int, crop: int) -> list[torch.Tensor]:
+        rng = np.random.default_rng(12345)
+        held = []
+        for _ in range(count if self.clips else 0):
+            a, b, mid, t = self._clip_sample(rng, crop, validation=True)
+            held.append(torch.from_numpy(_pack(a, b, mid, t, None))[None])
+        return held
+
+
+def _pack(
+    a: np.ndarray, b: np.ndarray, mid: np.ndarray, t: float, rng: np.random.Generator | None
+) -> np.ndarray:
+    if rng is not None:
+        if rng.random() < 0.5:
+            a, b, t = b, a, 1 - t
+        if rng.random() < 0.5:
+            a, b, mid = a[:, ::-1], b[:, ::-1], mid[:, ::-1]
+        if rng.random() < 0.5:
+            a, b, mid = a[::-1], b[::-1], mid[::-1]
+    a, b, mid = (np.ascontiguousarray(x) for x in (a, b, mid))
+    f01, f10 = _flows(a, b)
+    pictures = np.concatenate([a, b, mid], axis=-1).astype(np.float32) / 255.0
+    t_map = np.full(a.shape[:2] + (1,), t, np.float32)
+    return np.concatenate([pictures, f01, f10, t_map], axis=-1).transpose(2, 0, 1).copy()
+
+
+def _unpack(batch: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    a, b, mid = batch[:, 0:3], batch[:, 3:6], batch[:, 6:9]
+    f01, f10, t = batch[:, 9:11], batch[:, 11:13], batch[:, 13, 0, 0]
+    return (a, b, f01, f10, t), mid
+
+
+class FillFramesRecipe(Recipe):
+    task = "fill-frames"
+    arch = "flow_refine_interp"
+    default_steps = 6000
+    default_batch = 8
+    default_crop = 160
+    default_lr = 5e-4
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--width", type=int, default=32, help="features at half resolution")
+
+    def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {"width": args.width}
+
+    def load_data(self, args: argparse.Namespace) -> InterpolationData:
+        return InterpolationData(args.data, log=lambda line: print(line, flush=True))
+
+    def load_validation(self, args: argparse.Namespace, data: InterpolationData) -> list[torch.Tensor]:
+        held = data.validation(args.val_count * 4, args.crop)
+        if held and not args.resume:  # the untrained network is the classical method: the bar to beat
+            print(f"classical flow on validation: {self.validate(held, None):.2f} dB", flush=True)
+        return held
+
+    def make_batch(self, clean: torch.Tensor, generator: torch.Generator):
+        return _unpack(clean)
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt((pred - target) ** 2 + 1e-6).mean()  # Charbonnier
+
+    @torch.no_grad()
+    def validate(self, images: list[torch.Tensor], generator: torch.Generator) -> float:
+        """Mean PSNR on held-out clip samples (the last 10% of each training clip)."""
+        self.model.eval()
+        scores = []
+        for sample in images:
+            inputs, target = _unpack(sample.to(self.device))
+            pred = self.model(*inputs).clamp(0, 1)
+            mse = torch.mean((pred - target) ** 2).item()
+            scores.append(10 * np.log10(1.0 / max(mse, 1e-12)))
+        return float(np.mean(scores)) if scores else 0.0
+
+    def card_info(self) -> dict[str, Any]:
+        return {"task": self.task, "note": "refines DIS optical flow; inputs in [0, 1], flows in pixels"}
+
+    def export_model(self) -> nn.Module:
+        return self.model
+
+
+RECIPE = FillFramesRecipe

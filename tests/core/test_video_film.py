@@ -1,0 +1,52 @@
+"""Old film on real degraded frames: specks found in one frame only are removed, flicker is evened out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("av")
+
+from core.io import read  # noqa: E402
+from core.repair import run_repair  # noqa: E402
+from core.video.document import Slot  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def film(datasets):
+    return read(datasets / "video" / "oldfilm" / "001")
+
+
+def test_a_speck_in_one_frame_is_removed_and_the_rest_left_alone(film):
+    frames = film.window(0, 8)
+    speckled = frames[4].copy()
+    speckled[100:106, 200:205] = 250  # a bright speck of dust, in this frame only
+    slots = [Slot(s.pts, None) if i == 4 else s for i, s in enumerate(film.slots)]
+    doc = film.with_timeline(slots, {film.slots[4].pts: speckled})
+
+    result = run_repair(doc, "remove-dust", frames=[3, 4, 5])
+
+    cleaned = result.frame(4).astype(float)
+    assert np.abs(cleaned[100:106, 200:205] - frames[4][100:106, 200:205]).mean() < 25
+    assert np.abs(speckled[100:106, 200:205] - frames[4][100:106, 200:205].astype(float)).mean() > 100
+    changed = np.abs(cleaned - speckled).max(axis=-1) > 0
+    assert changed.mean() < 0.02  # only specks change, not the picture
+    assert result.frame(0) is not None and np.array_equal(result.frame(0), frames[0])
+
+
+def test_flicker_is_evened_out(film):
+    frames = film.window(0, 24)
+    pumped = {}
+    slots = []
+    for i, slot in enumerate(film.slots):
+        gain = 1.25 if i % 3 == 0 else 1.0  # every third frame flashes brighter
+        pumped[slot.pts] = np.clip(frames[i] * gain, 0, 255).astype(np.uint8)
+        slots.append(Slot(slot.pts, None))
+    doc = film.with_timeline(slots, pumped)
+
+    result = run_repair(doc, "deflicker", radius=4)
+
+    def steps(pictures):
+        return np.abs(np.diff([p.mean() for p in pictures])).mean()
+
+    assert steps(result.window(0, 24)) < 0.4 * steps(doc.window(0, 24))
