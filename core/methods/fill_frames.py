@@ -85,3 +85,30 @@ for _id, _fn, _name, _speed, _default, _text in CLASSICAL:
         ),
         _runner(_fn),
     )
+
+
+def _run_retime(doc, frames, ctx, fps=30.0, interpolation="flow"):
+    from core.video import interpolate
+    from core.video.retime import retime
+
+    return (yield from retime(doc, fps, getattr(interpolate, interpolation), ctx))
+
+
+register(
+    MethodCard(
+        id="retime-flow",
+        task="retime",
+        name="Retime",
+        kind="classical",
+        description="Converts to another frame rate; new frames by optical flow (never across a cut).",
+        modalities=("video",),
+        params=(
+            Param("fps", 30.0, "the new frame rate", minimum=1, maximum=240),
+            Param("interpolation", "flow", "how new frames are made", choices=("flow", "blend", "repeat")),
+        ),
+        speed="medium",
+        operates_on="video",
+        default=True,
+    ),
+    _run_retime,
+)

@@ -30,6 +30,7 @@ TASKS = (
     "detect",
     "remove-dust",
     "deflicker",
+    "retime",
 )
 KINDS = ("learned", "zero-shot", "classical")
 

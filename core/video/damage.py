@@ -9,11 +9,13 @@ shot is not), so one set of thresholds serves talking heads and action alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from core.runtime.context import RunContext, drive
 
 THUMB_WIDTH = 160
 LOCAL = 8  # frames either side that define "local motion"
@@ -25,8 +27,10 @@ CUT_HIST = 0.3  # ... whose colour histograms are at least this far apart (Bhatt
 CUT_HIST_RATIO = 3.0  # ... and this far above the local histogram change is a cut
 GLITCH_RATIO = 2.5  # a frame this far from both neighbours, which agree with each other, is damaged
 GLITCH_ABS = 10.0
-BLOCK_RATIO = 1.6  # block-edge energy this far above the clip's median: decoded as blocks
+BLOCK_JUMP = 0.2  # block-edge energy this much above the frames before it: decoded as blocks ...
+BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much above
 FLAT = 1.0  # mean gradient (grey levels) below which a picture is too flat to judge blocks
+REPORT_EVERY = 10  # frames between progress reports of a scan
 GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
 
 
@@ -87,24 +91,23 @@ def blockiness(frame: np.ndarray) -> float:
     return float(edge / inside)
 
 
-def measure(frames: Iterable[tuple[int, np.ndarray | None]], on_frame: Callable[[int], None] | None = None):
-    """One pass over (index, RGB frame or None): the per-frame statistics the detectors read."""
-    stats = FrameStats()
-    previous = before = None
-    previous_hist = None
-    for index, frame in frames:
-        if on_frame is not None:
-            on_frame(index)
+class Measure:
+    """Per-frame statistics gathered one frame at a time (so a caller can report progress between)."""
+
+    def __init__(self):
+        self.stats = FrameStats()
+        self.previous = self.before = self.previous_hist = None
+
+    def add(self, frame: np.ndarray | None) -> None:
+        stats = self.stats
         if frame is None:
             stats.missing.append(True)
-            stats.diff.append(np.nan)
-            stats.hist.append(np.nan)
-            stats.blocks.append(np.nan)
-            stats.skip.append(np.nan)
-            before, previous, previous_hist = previous, None, None
-            continue
-        thumb = thumbnail(frame)
-        hist = colour_histogram(frame)
+            for values in (stats.diff, stats.hist, stats.blocks, stats.skip):
+                values.append(np.nan)
+            self.before, self.previous, self.previous_hist = self.previous, None, None
+            return
+        thumb, hist = thumbnail(frame), colour_histogram(frame)
+        previous, before, previous_hist = self.previous, self.before, self.previous_hist
         stats.missing.append(False)
         stats.diff.append(float(np.abs(thumb - previous).mean()) if previous is not None else np.nan)
         stats.hist.append(
@@ -114,8 +117,15 @@ def measure(frames: Iterable[tuple[int, np.ndarray | None]], on_frame: Callable[
         )
         stats.skip.append(float(np.abs(thumb - before).mean()) if before is not None else np.nan)
         stats.blocks.append(blockiness(frame))
-        before, previous, previous_hist = previous, thumb, hist
-    return stats
+        self.before, self.previous, self.previous_hist = previous, thumb, hist
+
+
+def measure(frames: Iterable[tuple[int, np.ndarray | None]]) -> FrameStats:
+    """One pass over (index, RGB frame or None): the per-frame statistics the detectors read."""
+    measuring = Measure()
+    for _, frame in frames:
+        measuring.add(frame)
+    return measuring.stats
 
 
 def _local_motion(diff: np.ndarray, i: int) -> float:
@@ -157,15 +167,33 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
         if _is_glitch(diff, skip, i):
             score = min(diff[i], diff[i + 1]) / max(skip[i + 1], 1e-3)
             found.append(Damage("corrupt", i, times[i], score=score))
-    for i in range(n):
-        typical = _local_motion(blocks, i)
-        if np.isfinite(blocks[i]) and np.isfinite(typical) and blocks[i] > max(BLOCK_RATIO * typical, 1.3):
-            found.append(Damage("blocky", i, times[i], score=blocks[i] / typical))
+    for start, count, jump in _blocky_runs(blocks, cuts):
+        found.append(Damage("blocky", start, times[start], count=count, score=jump))
     for i, missing in enumerate(stats.missing):
         if missing:
             found.append(Damage("undecodable", i, times[i]))
     found.extend(dropped(times, pts, step))
     return sorted(found, key=lambda d: (d.frame, d.kind))
+
+
+def _blocky_runs(blocks: np.ndarray, cuts: set[int]) -> list[tuple[int, int, float]]:
+    """(first frame, frames, jump) of each stretch whose block-edge energy jumps above the frames before
+    it in the same shot and stays up (a damaged packet smears blocks until the next keyframe)."""
+    runs, n, i, shot = [], len(blocks), 1, 0
+    while i < n:
+        if i in cuts:
+            shot = i
+        before = blocks[max(shot, i - LOCAL) : i]
+        before = before[np.isfinite(before)]
+        if np.isfinite(blocks[i]) and before.size >= 2 and blocks[i] - np.median(before) > BLOCK_JUMP:
+            base, j = float(np.median(before)), i + 1
+            while j < n and j not in cuts and np.isfinite(blocks[j]) and blocks[j] > base + BLOCK_STAY:
+                j += 1
+            runs.append((i, j - i, float(blocks[i] - base)))
+            i = j
+            continue
+        i += 1
+    return runs
 
 
 def _is_glitch(diff: np.ndarray, skip: np.ndarray, i: int) -> bool:
@@ -191,11 +219,23 @@ def dropped(times: list[float], pts: list[int], step: int) -> list[Damage]:
     return found
 
 
-def scan(doc, on_frame: Callable[[int], None] | None = None) -> list[Damage]:
+def scan(doc) -> list[Damage]:
     """Everything `classify` finds in a VideoDoc, decoding it once in order."""
-    stats = measure(doc.frames(), on_frame)
+    return drive(scan_steps(doc))
+
+
+def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (0.0, 1.0)):
+    """`scan` as a generator: progress every REPORT_EVERY frames (and cancel between), then the damage."""
+    ctx = ctx or RunContext()
+    measuring = Measure()
+    total = max(doc.frame_count, 1)
+    lo, hi = span
+    for index, frame in doc.frames():
+        measuring.add(frame)
+        if index % REPORT_EVERY == 0:
+            yield ctx.progress(lo + (hi - lo) * index / total, f"checking frame {index + 1}/{total}")
     pts = [s.pts for s in doc.slots]
-    return classify(stats, doc.times, pts, doc.info.nominal_step)
+    return classify(measuring.stats, doc.times, pts, doc.info.nominal_step)
 
 
 def cut_frames(damage: list[Damage]) -> list[int]:

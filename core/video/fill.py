@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.runtime.context import Progress, RunContext
-from core.video.damage import Damage, cut_frames, scan
+from core.video.damage import Damage, cut_frames, scan_steps
 from core.video.document import Slot, VideoDoc
 from core.video.interpolate import Interpolator
 
@@ -54,11 +54,11 @@ def make_plan(
     targets: list[int] | None = None,
 ) -> Plan:
     """The new timeline and the runs to rebuild. `targets`: these slots instead of what damage lists."""
-    replace = (
-        set(targets)
-        if targets is not None
-        else {d.frame for d in damage if d.kind in kinds and d.kind != "dropped"}
-    )
+    replace = set(targets) if targets is not None else set()
+    if targets is None:
+        for d in damage:
+            if d.kind in kinds and d.kind != "dropped":
+                replace.update(range(d.frame, d.frame + d.count))
     if targets is not None:
         replace = {i for i in replace if 0 <= i < doc.frame_count}
     missing = {d.frame: d.count for d in damage if d.kind == "dropped"} if "dropped" in kinds else {}
@@ -122,8 +122,7 @@ def fill_frames(
     """Rebuild what `fix` names (or the slots in `targets`) with `interpolate`; returns a new document."""
     total = doc.frame_count
     if damage is None:
-        yield ctx.progress(0.0, "looking for damage")
-        damage = yield from _scan_with_progress(doc, ctx)
+        damage = yield from scan_steps(doc, ctx, (0.0, 0.5))
     plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
     rebuilt: dict[int, np.ndarray] = {}
     needed = {r.before for r in plan.runs if r.before is not None} | {
@@ -152,18 +151,6 @@ def fill_frames(
     result.metadata["damage"] = [d.as_dict() for d in damage]
     yield ctx.progress(1.0, f"rebuilt {len(rebuilt)} frames")
     return result
-
-
-def _scan_with_progress(doc: VideoDoc, ctx: RunContext):
-    seen = []
-
-    def tick(index: int) -> None:
-        ctx.check_cancelled()
-        seen.append(index)
-
-    damage = scan(doc, tick)
-    yield ctx.progress(0.5, f"checked {len(seen)} frames")
-    return damage
 
 
 def _rebuild(

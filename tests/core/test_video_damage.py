@@ -69,3 +69,25 @@ def test_fill_replaces_duplicates_in_place_and_never_mixes_shots(edited_clip):
     rebuilt = result.frame(15).astype(float)
     truth = frames[15].astype(float)
     assert np.abs(rebuilt - truth).mean() < np.abs(frames[14].astype(float) - truth).mean()
+
+
+def test_a_damaged_packet_is_found_where_its_smear_starts(datasets, tmp_path):
+    """Random bytes over two thirds of one frame's packet: the decoder smears blocks from that frame on."""
+    from core.video.backend import av
+
+    source = datasets / "video" / "bench" / "carphone_pristine.mp4"
+    with av().open(str(source)) as container:
+        packets = sorted(
+            (p.pts, p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size
+        )
+    _, pos, size = packets[40]
+    data = bytearray(source.read_bytes())
+    data[pos + size // 3 : pos + size] = (
+        np.random.default_rng(1).integers(0, 256, size - size // 3, np.uint8).tobytes()
+    )
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+
+    found = [d for d in scan(read(damaged)) if d.kind in ("blocky", "corrupt", "undecodable")]
+    assert found and found[0].frame == 40
+    assert not [d for d in scan(read(source)) if d.kind in ("blocky", "corrupt", "undecodable")]

@@ -56,3 +56,15 @@ def test_an_image_method_runs_over_a_frame_range_only(datasets):
     assert np.array_equal(before[0], after[0]) and np.array_equal(before[4], after[4])
     assert not np.array_equal(before[1], after[1])
     assert any("frame 2/3" in r.message for r in reports)
+
+
+def test_retime_doubles_the_rate_keeping_the_source_frames(datasets):
+    source = read(datasets / "video" / "bench" / "carphone_pristine.mp4")
+    doc = source.with_timeline(source.slots[:20], {})
+    result = run_repair(doc, "retime", fps=60000 / 1001)
+    assert result.frame_count == 39  # 20 frames at 29.97 fps span 19 steps: 39 frames at 59.94
+    kept = [s for s in result.slots if s.source is not None]
+    assert [s.pts for s in kept] == [s.pts for s in doc.slots]
+    assert float(result.info.rate) == pytest.approx(60000 / 1001, rel=1e-3)
+    middle = result.frame(1).astype(float)
+    assert np.abs(middle - doc.frame(0)).mean() > 0 and np.abs(middle - doc.frame(1)).mean() > 0
