@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 OPEN_FILTER = (
     "Documents (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.dcm *.dicom *.ima *.nii *.nii.gz "
-    "*.wav *.flac *.ogg *.mp3);;"
+    "*.wav *.flac *.ogg *.mp3 *.mp4 *.mov *.mkv *.webm *.avi);;"
     "Images and scans (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.dcm *.dicom *.ima *.nii *.nii.gz);;"
-    "Audio (*.wav *.flac *.ogg *.mp3);;All files (*)"
+    "Audio (*.wav *.flac *.ogg *.mp3);;Video (*.mp4 *.m4v *.mov *.mkv *.webm *.avi);;All files (*)"
 )
 
 

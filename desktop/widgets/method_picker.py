@@ -32,8 +32,23 @@ TASK_TITLES = {
     "upscale": "Upscale (super-resolution)",
     "fill-slice": "Fill missing slices",
     "fill-gap": "Fill audio gaps",
+    "fill-frames": "Rebuild lost, frozen and damaged frames",
+    "remove-dust": "Remove dust and scratches (old film)",
+    "deflicker": "Remove flicker (old film)",
+    "retime": "Change the frame rate",
 }
-TASK_ORDER = ["inpaint", "denoise", "dejpeg", "upscale", "fill-slice", "fill-gap"]
+TASK_ORDER = [
+    "fill-frames",
+    "inpaint",
+    "denoise",
+    "dejpeg",
+    "upscale",
+    "fill-slice",
+    "fill-gap",
+    "remove-dust",
+    "deflicker",
+    "retime",
+]
 KIND_COLORS = {"learned": "#3a8cdc", "zero-shot": "#9b59b6", "classical": "#5f6b77"}
 SPEED_TEXT = {
     "fast": "fast — under a second per megapixel on a CPU",
@@ -135,6 +150,8 @@ class MethodPicker(QWidget):
             if card.task == "detect":
                 continue  # detection proposes a mask (its own action), it is not a repair
             if card.operates_on == "audio" and kind != "audio":
+                continue
+            if card.operates_on == "video" and kind != "video":
                 continue
             if card.operates_on != "audio" and kind == "audio":
                 continue

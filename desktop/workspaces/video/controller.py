@@ -1,0 +1,255 @@
+"""The video workspace's state and actions, without a window: the current frame, the damage found,
+the frame range, repairs and their undo, before/after.
+
+Frames are decoded on demand from the document (a few kept in a small cache), never the whole clip.
+The damage scan and every repair run core's generators on the shared `JobRunner`; a repair returns
+a new document (its timeline and rebuilt frames), so its undo entry keeps the two documents, whose
+untouched frames stay in the file.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from desktop.history import GLOBAL, Entry
+from desktop.jobs import JobRunner
+from desktop.session import Session
+
+CACHE_FRAMES = 12
+TASKS = ("fill-frames", "remove-dust", "deflicker", "denoise", "dejpeg", "upscale", "retime")
+
+
+@dataclass
+class RepairEdit:
+    before: Any  # the VideoDoc before the repair
+    after: Any
+
+    @property
+    def nbytes(self) -> int:
+        return 1 << 20  # the documents share their file; the rebuilt frames live in frame stores
+
+
+class VideoController(QObject):
+    frame_changed = Signal(int)  # the frame shown
+    document_shown = Signal()  # a new document or new content: timeline, markers, range
+    damage_changed = Signal()
+    error = Signal(str)
+    status = Signal(str)
+
+    def __init__(self, session: Session, settings=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.settings = settings
+        self.jobs = JobRunner(self, "Cancelled: the video is unchanged.")
+        self.scanner = JobRunner(self, "Damage scan cancelled.")
+        self.index = 0
+        self.damage: list = []
+        self.selection: tuple[int, int] | None = None  # first and last frame, inclusive
+        self.showing_before = False
+        self._cache: OrderedDict[tuple[int, int], np.ndarray | None] = OrderedDict()
+
+    # --- the document ---
+
+    @property
+    def doc(self):
+        doc = self.session.doc
+        return doc if doc is not None and doc.kind == "video" else None
+
+    @property
+    def history(self):
+        return self.session.history
+
+    @property
+    def busy(self) -> bool:
+        return self.jobs.busy
+
+    @property
+    def frame_count(self) -> int:
+        doc = self.doc
+        return doc.frame_count if doc is not None else 0
+
+    def show_new_document(self) -> None:
+        self.jobs.drop()
+        self.scanner.drop()
+        self.index, self.damage, self.selection, self.showing_before = 0, [], None, False
+        self._cache.clear()
+        self.document_shown.emit()
+        self.frame_changed.emit(0)
+        self.find_damage()
+
+    def shown_document(self):
+        if self.showing_before:
+            return self.previous() or self.doc
+        return self.doc
+
+    def frame(self, index: int | None = None) -> np.ndarray | None:
+        """The RGB frame at `index` (default: the current one) of the document shown."""
+        doc = self.shown_document()
+        if doc is None:
+            return None
+        index = self.index if index is None else index
+        if doc is not self.doc:  # before: the frame of the older timeline nearest in time
+            pts = self.doc.slots[min(index, self.doc.frame_count - 1)].pts
+            index = int(np.argmin([abs(s.pts - pts) for s in doc.slots]))
+        key = (id(doc), index)
+        if key not in self._cache:
+            self._cache[key] = doc.frame(index)
+            while len(self._cache) > CACHE_FRAMES:
+                self._cache.popitem(last=False)
+        return self._cache[key]
+
+    def time(self, index: int | None = None) -> float:
+        doc = self.doc
+        return doc.time(self.index if index is None else index) if doc is not None else 0.0
+
+    # --- stepping ---
+
+    def go(self, index: int) -> None:
+        if self.doc is None:
+            return
+        self.index = int(min(max(index, 0), self.frame_count - 1))
+        self.frame_changed.emit(self.index)
+
+    def step(self, delta: int) -> None:
+        self.go(self.index + delta)
+
+    def first(self) -> None:
+        self.go(0)
+
+    def last(self) -> None:
+        self.go(self.frame_count - 1)
+
+    # --- damage and the range ---
+
+    def find_damage(self) -> None:
+        doc = self.doc
+        if doc is None:
+            return
+        from core.video.damage import scan_steps
+
+        self.scanner.start(
+            "Looking for damage", lambda: scan_steps(doc), lambda found: self._scanned(doc, found)
+        )
+
+    def _scanned(self, doc, found: list) -> None:
+        if doc is not self.doc:
+            return
+        self.damage = found
+        counts: dict[str, int] = {}
+        for d in found:
+            counts[d.kind] = counts.get(d.kind, 0) + d.count
+        text = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no damage found"
+        self.status.emit(f"Damage: {text}")
+        self.damage_changed.emit()
+
+    def next_damage(self, forward: bool = True) -> None:
+        frames = sorted({d.frame for d in self.damage if d.kind != "cut"})
+        later = [f for f in frames if (f > self.index if forward else f < self.index)]
+        if later:
+            self.go(later[0] if forward else later[-1])
+
+    def set_selection(self, first: int | None, last: int | None = None) -> None:
+        if first is None:
+            self.selection = None
+        else:
+            last = first if last is None else last
+            a, b = sorted((int(first), int(last)))
+            self.selection = (max(a, 0), min(b, self.frame_count - 1))
+        self.document_shown.emit()
+
+    def mark_in(self) -> None:
+        end = self.selection[1] if self.selection else self.index
+        self.set_selection(self.index, max(end, self.index))
+
+    def mark_out(self) -> None:
+        start = self.selection[0] if self.selection else self.index
+        self.set_selection(min(start, self.index), self.index)
+
+    def selected_frames(self) -> list[int] | None:
+        if self.selection is None:
+            return None
+        return list(range(self.selection[0], self.selection[1] + 1))
+
+    # --- repairs ---
+
+    def repair(self, task: str, method: str, params: dict[str, Any] | None = None) -> bool:
+        """Run `method` on the selected frames (fill-frames without a range: on the damage found)."""
+        doc = self.doc
+        if doc is None:
+            return False
+        from core.runtime.context import RunContext
+
+        ctx = RunContext(**(self.settings.run_settings() if self.settings is not None else {}))
+        frames = self.selected_frames()
+        params = dict(params or {})
+
+        def start():
+            from core.repair import repair
+
+            return repair(doc, task, method, None, ctx, frames=frames, **params)
+
+        self.jobs.start(
+            f"{task} with {method}", start, lambda result: self._finished(doc, result, task), ctx.cancel_event
+        )
+        return True
+
+    def _finished(self, source, result, task: str) -> None:
+        if self.doc is not source:
+            return
+        self.history.push(Entry(GLOBAL, task, RepairEdit(source, result), RepairEdit(source, result).nbytes))
+        changed = len(result.rebuilt()) - len(source.rebuilt())
+        self._show(result)
+        self.status.emit(f"{task}: {max(changed, 0)} frame(s) rebuilt, {result.frame_count} frames")
+        self.session.history_changed.emit()
+        self.find_damage()
+
+    def cancel(self) -> None:
+        self.jobs.cancel()
+        self.scanner.cancel()
+
+    def shutdown(self, timeout: float = 3.0) -> bool:
+        return self.jobs.shutdown(timeout) and self.scanner.shutdown(timeout)
+
+    # --- undo / redo ---
+
+    def undo(self) -> None:
+        self._step(True)
+
+    def redo(self) -> None:
+        self._step(False)
+
+    def _step(self, undo: bool) -> None:
+        if self.doc is None or self.busy:
+            return
+        entry = self.history.undo(None) if undo else self.history.redo(None)
+        if entry is None:
+            return
+        self._show(entry.payload.before if undo else entry.payload.after)
+        self.status.emit(("Undid " if undo else "Redid ") + entry.label)
+        self.session.history_changed.emit()
+        self.find_damage()
+
+    def _show(self, doc) -> None:
+        self.showing_before = False
+        self.session.replace(doc)
+        self.index = min(self.index, doc.frame_count - 1)
+        self._cache.clear()
+        self.document_shown.emit()
+        self.frame_changed.emit(self.index)
+
+    # --- before / after ---
+
+    def previous(self):
+        entry = self.history.peek_undo(None)
+        if entry is None or not isinstance(entry.payload, RepairEdit):
+            return None
+        return entry.payload.before
+
+    def set_before(self, before: bool) -> None:
+        self.showing_before = bool(before) and self.previous() is not None
+        self.frame_changed.emit(self.index)

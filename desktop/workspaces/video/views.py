@@ -1,0 +1,192 @@
+"""The video workspace's views: the frame, a timeline with damage markers and the range, transport."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from desktop.workspaces.video.controller import VideoController
+
+MARKER_COLORS = {
+    "dropped": QColor("#e74c3c"),
+    "duplicate": QColor("#f39c12"),
+    "undecodable": QColor("#c0392b"),
+    "corrupt": QColor("#9b59b6"),
+    "blocky": QColor("#8e44ad"),
+    "cut": QColor("#3498db"),
+}
+
+
+def rgb_image(frame: np.ndarray) -> QImage:
+    frame = np.ascontiguousarray(frame)
+    h, w = frame.shape[:2]
+    return QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class FrameView(QWidget):
+    """The current frame, scaled to fit with its aspect kept; a label in the corner in before mode."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(320, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._image: QImage | None = None
+        self.caption = ""
+
+    def show_frame(self, frame: np.ndarray | None, caption: str = "") -> None:
+        self._image = rgb_image(frame) if frame is not None else None
+        self.caption = caption
+        self.update()
+
+    def image(self) -> QImage | None:
+        return self._image
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(24, 26, 28))
+        if self._image is None:
+            painter.setPen(QColor(150, 150, 150))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "This frame cannot be decoded")
+            return
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        x, y = (self.width() - size.width()) / 2, (self.height() - size.height()) / 2
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(QRectF(x, y, size.width(), size.height()), self._image)
+        if self.caption:
+            painter.setPen(QColor(255, 255, 255))
+            painter.fillRect(QRectF(x + 8, y + 8, 12 + 7 * len(self.caption), 22), QColor(0, 0, 0, 160))
+            painter.drawText(QPointF(x + 14, y + 24), self.caption)
+
+
+class Timeline(QWidget):
+    """One tick per frame position; damage as coloured markers; the range as a band; click to seek,
+    drag to select a range."""
+
+    seek = Signal(int)
+    select = Signal(int, int)
+
+    def __init__(self, controller: VideoController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.c = controller
+        self.setMinimumHeight(46)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._press: int | None = None
+
+    def frame_at(self, x: float) -> int:
+        count = max(self.c.frame_count, 1)
+        return int(min(max((x - 6) / max(self.width() - 12, 1) * count, 0), count - 1))
+
+    def x_of(self, index: float) -> float:
+        count = max(self.c.frame_count, 1)
+        return 6 + (index + 0.5) / count * (self.width() - 12)
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(36, 39, 43))
+        h = self.height()
+        painter.fillRect(QRectF(6, h / 2 - 3, self.width() - 12, 6), QColor(70, 75, 82))
+        if self.c.selection is not None:
+            a, b = self.c.selection
+            left, right = self.x_of(a - 0.5), self.x_of(b + 0.5)
+            painter.fillRect(QRectF(left, 4, max(right - left, 2), h - 8), QColor(58, 140, 220, 90))
+        for d in self.c.damage:
+            color = MARKER_COLORS.get(d.kind, QColor("#ecf0f1"))
+            x = self.x_of(d.frame + (0.5 if d.kind == "dropped" else 0))
+            painter.setPen(QPen(color, 3 if d.kind != "cut" else 2))
+            top = 6 if d.kind != "cut" else 2
+            painter.drawLine(QPointF(x, top), QPointF(x, h - top))
+        x = self.x_of(self.c.index)
+        painter.setPen(QPen(QColor(255, 255, 255), 2))
+        painter.drawLine(QPointF(x, 0), QPointF(x, h))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self._press = self.frame_at(event.position().x())
+        self.seek.emit(self._press)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._press is not None:
+            here = self.frame_at(event.position().x())
+            if here != self._press:
+                self.select.emit(self._press, here)
+            self.seek.emit(here)
+
+    def mouseReleaseEvent(self, _event) -> None:  # noqa: N802
+        self._press = None
+
+
+class VideoPanel(QWidget):
+    """Frame, timeline and transport (Home, ←, play, →, End), with the frame's number and time."""
+
+    def __init__(self, controller: VideoController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.c = controller
+        self.frame_view = FrameView()
+        self.timeline = Timeline(controller)
+        self.position = QLabel("")
+        self.buttons: dict[str, QPushButton] = {}
+        transport = QHBoxLayout()
+        for name, text, slot in (
+            ("first", "⏮", controller.first),
+            ("back", "◀", lambda: controller.step(-1)),
+            ("play", "▶", self.play_or_stop),
+            ("forward", "▶|", lambda: controller.step(1)),
+            ("last", "⏭", controller.last),
+        ):
+            button = QPushButton(text)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(slot)
+            self.buttons[name] = button
+            transport.addWidget(button)
+        transport.addWidget(self.position, 1)
+        self.scan_text = QLabel("")
+        transport.addWidget(self.scan_text)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.frame_view, 1)
+        layout.addWidget(self.timeline)
+        layout.addLayout(transport)
+        self.player = QTimer(self)
+        self.player.timeout.connect(self._tick)
+        self.timeline.seek.connect(controller.go)
+        self.timeline.select.connect(controller.set_selection)
+        controller.frame_changed.connect(self.refresh)
+        controller.document_shown.connect(self.refresh)
+        controller.damage_changed.connect(self.timeline.update)
+
+    def refresh(self, *_args) -> None:
+        c = self.c
+        if c.doc is None:
+            self.frame_view.show_frame(None)
+            self.position.setText("")
+            return
+        self.frame_view.show_frame(c.frame(), "before" if c.showing_before else "")
+        marks = [d.kind for d in c.damage if d.frame == c.index]
+        text = f"frame {c.index + 1} / {c.frame_count}   {c.time():.3f} s"
+        if c.selection is not None:
+            text += f"   range {c.selection[0] + 1}–{c.selection[1] + 1}"
+        if marks:
+            text += "   " + ", ".join(marks)
+        self.position.setText(text)
+        self.timeline.update()
+
+    def set_scan_text(self, text: str) -> None:
+        self.scan_text.setText(f"Looking for damage: {text}" if text else "")
+
+    def play_or_stop(self) -> None:
+        if self.player.isActive() or self.c.doc is None:
+            self.stop()
+            return
+        rate = float(self.c.doc.info.rate or 25)
+        self.player.start(int(1000 / max(rate, 1)))
+        self.buttons["play"].setText("■")
+
+    def stop(self) -> None:
+        self.player.stop()
+        self.buttons["play"].setText("▶")
+
+    def _tick(self) -> None:
+        if self.c.index >= self.c.frame_count - 1:
+            self.stop()
+            return
+        self.c.step(1)

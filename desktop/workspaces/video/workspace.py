@@ -1,0 +1,130 @@
+"""The video workspace: a player with the damage on its timeline, frame stepping, range repairs.
+
+Its views: the `VideoPanel` in the middle (frame, timeline, transport) and a Repair dock (the shared
+method picker with the video tasks and the image methods that run frame by frame over the range, and
+the shared progress panel). Saving, naming and the unsaved-change prompt are the session's and the
+shell's; the codec follows the file name (FFV1 for .mkv, H.264 for .mp4).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from desktop.widgets.method_picker import MethodPicker
+from desktop.widgets.progress_panel import ProgressPanel
+from desktop.workspace import Context, Workspace
+from desktop.workspaces.video.controller import TASKS, VideoController
+from desktop.workspaces.video.views import VideoPanel
+
+
+class VideoWorkspace(Workspace):
+    def __init__(self, context: Context):
+        super().__init__(context)
+        self.controller = c = VideoController(self.session, self.settings, self)
+        self.panel = VideoPanel(c)
+        repair = QWidget()
+        layout = QVBoxLayout(repair)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.picker, self.progress = MethodPicker(), ProgressPanel()
+        self.picker.run_button.setText("Repair frames")
+        layout.addWidget(self.picker, 1)
+        layout.addWidget(self.progress)
+        self.repair_dock = self.dock("Repair", repair, Qt.DockWidgetArea.RightDockWidgetArea, "video-repair")
+        self.action("View", "&Next Frame", lambda: c.step(1), ["Right"])
+        self.action("View", "&Previous Frame", lambda: c.step(-1), ["Left"])
+        self.action("View", "&First Frame", c.first, ["Home"])
+        self.action("View", "&Last Frame", c.last, ["End"])
+        self.action("View", "&Play / Stop", self.panel.play_or_stop, ["Space"])
+        self.action("View", "Next &Damage", lambda: c.next_damage(True), ["Ctrl+Right"])
+        self.action("View", "Previous D&amage", lambda: c.next_damage(False), ["Ctrl+Left"])
+        self.action("Edit", "Range &Start Here", c.mark_in, ["I"])
+        self.action("Edit", "Range &End Here", c.mark_out, ["O"])
+        self.action("Edit", "&Clear Range", lambda: c.set_selection(None), ["Escape"])
+        self.action("Repair", "&Repair Frames", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
+        self.action("Repair", "&Find Damage", c.find_damage)
+        self._connect()
+
+    def _connect(self) -> None:
+        c, jobs = self.controller, self.controller.jobs
+        c.error.connect(self.error)
+        c.status.connect(self.status)
+        c.document_shown.connect(self.changed)
+        self.picker.run_requested.connect(lambda task, method, params, _o: c.repair(task, method, params))
+        self.progress.cancel_requested.connect(c.cancel)
+        jobs.started.connect(self._on_started)
+        jobs.progress.connect(self.progress.report)
+        jobs.succeeded.connect(lambda text: self._on_ended(text, True))
+        jobs.failed.connect(lambda text: self._on_ended(text, False))
+        jobs.failed.connect(self.error)
+        jobs.cancelled.connect(lambda text: self._on_ended(text, False))
+        # The damage scan runs beside repairs (a long clip takes a while): its progress is a line
+        # under the timeline, and it never locks the method picker.
+        c.scanner.progress.connect(lambda report: self.panel.set_scan_text(report.message))
+        for ended in (c.scanner.succeeded, c.scanner.failed, c.scanner.cancelled):
+            ended.connect(lambda _text: self.panel.set_scan_text(""))
+        c.scanner.failed.connect(self.error)
+
+    @property
+    def view(self) -> QWidget:
+        return self.panel
+
+    def show_document(self, new: bool) -> None:
+        if not new:
+            return  # a repair or an undo: the controller has already shown it
+        from core.methods import methods
+
+        self.picker.set_cards([card for task in TASKS for card in methods(task)], kind="video")
+        self.controller.show_new_document()
+
+    def describe(self) -> str:
+        doc = self.controller.doc
+        if doc is None:
+            return ""
+        info = doc.info
+        return (
+            f"{info.width}×{info.height}, {doc.frame_count} frames, {float(info.rate):.3f} fps, {info.codec}"
+        )
+
+    def _on_started(self, title: str) -> None:
+        self.progress.start(title)
+        self.picker.set_busy(True)
+        self.changed.emit()
+
+    def _on_ended(self, text: str, done: bool) -> None:
+        self.progress.finish(text, done)
+        self.picker.set_busy(False)
+        self.changed.emit()
+
+    def undo(self) -> None:
+        self.controller.undo()
+
+    def redo(self) -> None:
+        self.controller.redo()
+
+    def undo_label(self) -> str | None:
+        entry = self.session.history.peek_undo(None)
+        return entry.label if entry is not None else None
+
+    def redo_label(self) -> str | None:
+        entry = self.session.history.peek_redo(None)
+        return entry.label if entry is not None else None
+
+    def cancel(self) -> None:
+        self.controller.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self.controller.busy
+
+    def set_compare(self, before: bool) -> None:
+        self.controller.set_before(before)
+
+    def deactivate(self) -> None:
+        self.panel.stop()
+        self.controller.jobs.drop()
+        self.controller.scanner.drop()
+
+    def shutdown(self, timeout: float) -> bool:
+        self.panel.stop()
+        return self.controller.shutdown(timeout)
