@@ -9,6 +9,8 @@ drives it through the controller and grabs the window from the X server:
 - ct_mask.png          a real head CT series (28 slices) with a painted mask, DICOM tags, brush cursor
 - repair_progress.png  a noisy photo while the learned denoiser runs (progress, ETA, Cancel)
 - compare.png          a scratched photo repaired by learned inpainting, in the split before/after view
+- video.png            bikes.mp4 with dropped and frozen frames: the damage found on the timeline (red
+                       dropped, orange frozen, blue cuts), a frozen frame shown, a range selected
 - audio.png            a trumpet clip with a time-frequency rectangle filled (Automatic: the spectrogram
                        network for gaps over 50 ms), in the audio view
 
@@ -95,6 +97,24 @@ def noisy_photo(folder: Path, sigma: float = 25.0) -> Path:
     return path
 
 
+def damaged_clip(folder: Path) -> Path:
+    """bikes.mp4 with frames dropped and frozen here and there (written losslessly)."""
+    import core.io
+    from core.video.document import Slot
+
+    clip = core.io.read(DATASETS / "video" / "bench" / "bikes.mp4")
+    dropped, frozen = {40, 41, 95, 160, 161, 162, 210}, {60, 120, 200}
+    slots = []
+    for index, slot in enumerate(clip.slots):
+        if index in frozen:
+            slots.append(Slot(slot.pts, index - 1))  # the frame before, shown again
+        elif index not in dropped:
+            slots.append(slot)
+    path = folder / "bikes_damaged.mkv"
+    core.io.write(clip.with_timeline(slots, {}), path, codec="ffv1", sidecar=False)
+    return path
+
+
 def check_weights(wanted: set[str]) -> None:
     from core.methods import get_method
 
@@ -108,7 +128,7 @@ def check_weights(wanted: set[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", default="ct_mask,repair_progress,compare,audio")
+    parser.add_argument("--only", default="ct_mask,repair_progress,compare,audio,video")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     out = Path(args.out)
@@ -283,6 +303,21 @@ def take(out: Path, wanted: set[str]) -> int:
         view.scroll_to(0.6 * rate)
         QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
         grab(window, "audio")
+        window.close()
+    if "video" in wanted:
+        window = new_window()
+        open_and_wait(window, damaged_clip(tmp))
+        video = window.workspace("video")
+        c = video.controller
+        while not c.damage:  # the scan runs after opening
+            settle(0.1)
+        # On a frozen frame, the range around it selected, the default method chosen.
+        frozen = [d.frame for d in c.damage if d.kind == "duplicate"]
+        c.go(frozen[0])
+        c.set_selection(frozen[0] - 3, frozen[0] + 3)
+        video.picker.select("fill-frames-flow")
+        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
+        grab(window, "video")
         window.close()
     shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -230,16 +230,12 @@ def _duplicates(doc, damage, cuts, n: int, rng: np.random.Generator) -> dict[str
         if len(chosen) == n:
             break
     wanted = set(chosen)
-    slots, store = list(doc.slots), {}
-    previous = None
-    for index, frame in doc.frames(0, max(chosen) + 1 if chosen else 0):
-        if index in wanted:
-            slots[index] = Slot(doc.slots[index].pts, None, "duplicate")
-            store[doc.slots[index].pts] = previous
-        previous = frame
+    # The frame before shown again at this frame's time, as a frame-rate conversion or a stalled
+    # capture repeats it (the encoder gets the same decoded picture twice).
+    slots = [Slot(s.pts, i - 1, "duplicate") if i in wanted else s for i, s in enumerate(doc.slots)]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "duplicated.mp4"
-        write(doc.with_timeline(slots, store), path, codec="h264", sidecar=False)
+        write(doc.with_timeline(slots, {}), path, codec="h264", sidecar=False)
         flagged = {d.frame for d in scan(read(path)) if d.kind == "duplicate"} - frozen_already
     return {
         "inserted": len(wanted),

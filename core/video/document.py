@@ -97,7 +97,7 @@ class VideoDoc:
                 while slot.source not in pending:
                     got, frame = next(decoded)
                     pending[got] = frame
-                yield index, pending.pop(slot.source)
+                yield index, pending[slot.source]
                 for old in [k for k in pending if k < slot.source]:
                     del pending[old]
         finally:

@@ -137,7 +137,7 @@ def _frames_to_encode(doc: VideoDoc, pix_fmt: str):
                 while slot.source not in pending:
                     got, raw = next(decoded)
                     pending[got] = raw
-                frame = pending.pop(slot.source)
+                frame = pending[slot.source]
                 if frame is None:
                     raise WriteError(f"frame {slot.source} of the source cannot be decoded; repair it first")
                 if frame.format.name != pix_fmt or (frame.width, frame.height) != (info.width, info.height):

@@ -76,6 +76,7 @@ class MethodPicker(QWidget):
         self._cards: dict[str, Any] = {}
         self._param_widgets: dict[str, QWidget] = {}
         self._volume = False
+        self._kind = "image"
         self._has_mask = False
         self._busy = False
 
@@ -142,6 +143,7 @@ class MethodPicker(QWidget):
     def set_cards(self, cards: list, volume: bool = False, kind: str = "image") -> None:
         """Fill the tree with method cards fit for the open document."""
         self._volume = volume
+        self._kind = kind
         selected = self.current_method()
         self.tree.clear()
         self._cards = {c.id: c for c in cards}
@@ -339,7 +341,9 @@ class MethodPicker(QWidget):
         per_frame = card is not None and card.operates_on == "image"
         self.scope.setVisible(self._volume and per_frame)
         self.scope_label.setVisible(self._volume and per_frame)
-        self.limit_to_mask.setVisible(card is not None and not card.needs_mask and card.task != "upscale")
+        self.limit_to_mask.setVisible(
+            card is not None and not card.needs_mask and card.task != "upscale" and self._kind != "video"
+        )
         self.limit_to_mask.setEnabled(self._has_mask)
         ok = card is not None and card.available and not self._busy
         self.run_button.setEnabled(ok)

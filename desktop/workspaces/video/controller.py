@@ -236,6 +236,8 @@ class VideoController(QObject):
 
     def _show(self, doc) -> None:
         self.showing_before = False
+        self.damage = []  # its frame numbers belong to the old timeline; a new scan follows
+        self.damage_changed.emit()
         self.session.replace(doc)
         self.index = min(self.index, doc.frame_count - 1)
         self._cache.clear()

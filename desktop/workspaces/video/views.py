@@ -128,11 +128,11 @@ class VideoPanel(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         transport = QHBoxLayout()
         for name, text, slot in (
-            ("first", "⏮", controller.first),
-            ("back", "◀", lambda: controller.step(-1)),
-            ("play", "▶", self.play_or_stop),
-            ("forward", "▶|", lambda: controller.step(1)),
-            ("last", "⏭", controller.last),
+            ("first", "|<", controller.first),
+            ("back", "<", lambda: controller.step(-1)),
+            ("play", "Play", self.play_or_stop),
+            ("forward", ">", lambda: controller.step(1)),
+            ("last", ">|", controller.last),
         ):
             button = QPushButton(text)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -179,11 +179,11 @@ class VideoPanel(QWidget):
             return
         rate = float(self.c.doc.info.rate or 25)
         self.player.start(int(1000 / max(rate, 1)))
-        self.buttons["play"].setText("■")
+        self.buttons["play"].setText("Stop")
 
     def stop(self) -> None:
         self.player.stop()
-        self.buttons["play"].setText("▶")
+        self.buttons["play"].setText("Play")
 
     def _tick(self) -> None:
         if self.c.index >= self.c.frame_count - 1:
