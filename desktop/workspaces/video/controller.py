@@ -57,8 +57,7 @@ class VideoController(QObject):
 
     @property
     def doc(self):
-        doc = self.session.doc
-        return doc if doc is not None and doc.kind == "video" else None
+        return self.session.document_of("video")
 
     @property
     def history(self):
