@@ -37,6 +37,7 @@ from core.errors import LacunaError
 
 BASELINES = ("fill-frames-repeat", "fill-frames-blend", "fill-frames-flow")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi"}
+FIGURE_WIDTH = 1500
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,4 +279,6 @@ def _figure(runs, path: Path) -> None:
     grid = [np.concatenate(truth, axis=1)]
     for mid, _, made in runs:
         grid.append(np.concatenate(made[mid], axis=1))
-    Image.fromarray(np.concatenate(grid, axis=0)).save(path)
+    picture = Image.fromarray(np.concatenate(grid, axis=0))
+    picture.thumbnail((FIGURE_WIDTH, FIGURE_WIDTH * 4))  # a 720p clip's three frames would be 3840 wide
+    picture.save(path)
