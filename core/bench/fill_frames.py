@@ -14,7 +14,7 @@ Protocol (the datasets README's frame-recovery protocol):
 - baselines always run: repeat, blend, the classical flow method;
 - `--duplicates N`: N frames per clip replaced by a copy of the frame before (fixed seeds, away from
   cuts and from frames the scan already finds frozen in the untouched clip), the clip encoded with H.264
-  (CRF 18), scanned; precision and recall of the frames reported as duplicates;
+  (CRF 16), scanned; precision and recall of the frames reported as duplicates;
 - `--cut-check`: for every cut, the frame before it and the frame after it are dropped in turn, the clip
   goes through `lacuna repair --task fill-frames` (written losslessly), and each rebuilt frame must equal
   one good neighbour exactly (a repeat from its own shot), never a mix of two shots.
@@ -37,7 +37,7 @@ from core.errors import LacunaError
 
 BASELINES = ("fill-frames-repeat", "fill-frames-blend", "fill-frames-flow")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi"}
-FIGURE_WIDTH = 1500
+FIGURE_WIDTH = 1000
 
 
 def build_parser() -> argparse.ArgumentParser:
