@@ -144,16 +144,26 @@ def _describe_dicom_object(path: Path) -> dict[str, Any]:
 
     with _quiet():
         ds = _open(path, stop_before_pixels=True)
-    sop = ds.get("SOPClassUID")
+        sop = _element_text(ds, "SOPClassUID")
+        modality = _element_text(ds, "Modality")
     return {
         "path": str(path),
         "kind": "dicom-object",
         "format": "DICOM",
-        "modality": str(ds.get("Modality", "")),
-        "sop_class": getattr(sop, "name", str(sop or "")),
+        "modality": modality,
+        "sop_class": sop,
         "image": False,
         "note": "this DICOM object holds no image, so there is nothing to repair",
     }
+
+
+def _element_text(ds, keyword: str) -> str:
+    """An element as text; one the file holds nonsense in (a wrong length for its VR) is "unreadable"."""
+    try:
+        value = ds.get(keyword)
+    except Exception:  # noqa: BLE001 - pydicom raises many kinds for undecodable values
+        return "(unreadable)"
+    return str(getattr(value, "name", None) or value or "")
 
 
 MAX_SERIES_LINES = 8

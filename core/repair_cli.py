@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import MethodError
+from core.methods.registry import check_number
 from core.runtime.context import Progress, RunContext
 
 
@@ -29,13 +30,19 @@ def parse_gap(text: str, sample_rate: int):
     from core.audio.selection import TFRect, TimeSpan
 
     times, _, band = text.partition("@")
-    try:
-        start, end = (float(v) for v in times.split(":"))
-        low, high = (float(v) for v in band.split(":")) if band else (0.0, 0.0)
-    except ValueError:
-        raise MethodError(f"--gap expects START:END seconds, optionally @LOW:HIGH Hz, not {text!r}") from None
+    parts = times.split(":") + (band.split(":") if band else [])
+    if len(parts) != (4 if band else 2):
+        raise MethodError(f"--gap expects START:END seconds, optionally @LOW:HIGH Hz, not {text!r}")
+    start, end = (check_number(f"--gap {what} (seconds)", v, 0.0) for what, v in zip(("start", "end"), parts))
+    if end <= start:
+        raise MethodError(f"--gap {text!r}: the end must come after the start")
     first, stop = int(round(start * sample_rate)), int(round(end * sample_rate))
-    return TFRect(first, stop, low, high) if band else TimeSpan(first, stop)
+    if not band:
+        return TimeSpan(first, stop)
+    low, high = (check_number(f"--gap {what} (Hz)", v, 0.0) for what, v in zip(("low", "high"), parts[2:]))
+    if high <= low:
+        raise MethodError(f"--gap {text!r}: the band's high frequency must be above its low one")
+    return TFRect(first, stop, low, high)
 
 
 def audio_selection(document, gaps: list[str], detect: bool):

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.errors import WriteError
+from core.errors import WriteError, reason
 
 log = logging.getLogger("lacuna")
 
@@ -235,7 +235,7 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
             with contextlib.suppress(OSError):
                 tmp.unlink()
         if isinstance(exc, OSError):
-            raise WriteError(f"{target.name}: cannot write ({exc.strerror or exc})") from exc
+            raise WriteError(f"{target.name}: cannot write ({reason(exc)})") from exc
         raise
     return target
 
@@ -266,5 +266,5 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         if isinstance(exc, OSError):
             if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                 raise _taken(target) from exc
-            raise WriteError(f"{target.name}: cannot write ({exc.strerror or exc})") from exc
+            raise WriteError(f"{target.name}: cannot write ({reason(exc)})") from exc
         raise

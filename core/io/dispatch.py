@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.documents import AudioDoc, Document, ImageDoc, VolumeDoc
-from core.errors import LacunaError, ReadError, UnsupportedFormatError, WriteError
+from core.errors import LacunaError, ReadError, UnsupportedFormatError, WriteError, reason
 from core.io.atomic import allow_replace, check_folder, full_suffix, resolve_target
 from core.io.video import is_sequence_folder, looks_like_video
 
@@ -59,11 +59,6 @@ def _looks_like_headerless_dicom(path: Path) -> bool:
     return is_dicom(path)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def read_any(path: Path) -> Document:
     path = Path(path)
     try:
@@ -73,7 +68,7 @@ def read_any(path: Path) -> Document:
     except MemoryError as exc:
         raise ReadError(f"{path.name}: not enough memory to read it") from exc
     except Exception as exc:  # noqa: BLE001 - every reader failure becomes one clear line
-        raise ReadError(f"{path.name}: cannot read it ({type(exc).__name__}: {_one_line(exc)})") from exc
+        raise ReadError(f"{path.name}: cannot read it ({type(exc).__name__}: {reason(exc)})") from exc
 
 
 def _read(path: Path) -> Document:
@@ -160,7 +155,7 @@ def write_any(
     except MemoryError as exc:
         raise WriteError(f"{target.name}: not enough memory to write it") from exc
     except Exception as exc:  # noqa: BLE001
-        raise WriteError(f"{target.name}: cannot write it ({type(exc).__name__}: {_one_line(exc)})") from exc
+        raise WriteError(f"{target.name}: cannot write it ({type(exc).__name__}: {reason(exc)})") from exc
     notes = doc.metadata.pop("write_notes", None)  # what a format could not hold, set by writers
     if sidecar:
         with allow_replace(overwrite):

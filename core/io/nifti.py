@@ -12,6 +12,7 @@ fits (and the source had no scaling); anything else is written as float32 with s
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def read_nifti(path: Path) -> VolumeDoc:
         shape = shape[:-1]
     if not 2 <= len(shape) <= 4:
         raise ReadError(f"{path.name}: {len(shape)}-D data is not supported (2-D, 3-D or 4-D)")
-    limits.check_pixels(path, int(np.prod(shape, dtype=np.int64)))
+    limits.check_pixels(path, math.prod(shape))  # Python ints: 2^32 x 2^32 must not wrap to 0
     try:
         data = np.asarray(img.get_fdata(dtype=np.float32)).reshape(shape)
     except FileNotFoundError as exc:

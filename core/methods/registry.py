@@ -11,6 +11,7 @@ for image methods (`image` float32 (H, W, C) in [0, 1], `mask` bool (H, W) or No
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,51 @@ TASKS = (
 KINDS = ("learned", "zero-shot", "classical")
 
 
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def check_number(
+    name: str, value: Any, minimum: float | None = None, maximum: float | None = None, whole: bool = False
+) -> int | float:
+    """`value` (a number or a CLI string) as a finite number in [minimum, maximum], whole if asked.
+
+    The one rule for every numeric setting (method parameters, --tile, --gap): NaN, infinities,
+    fractions where a whole number is needed and values out of range are refused, never rounded or
+    clamped, with the setting's name and range in the message.
+    """
+    number = _as_float(value)
+    if (
+        number is None
+        or not math.isfinite(number)
+        or (whole and not number.is_integer())
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
+    ):
+        kind = "a whole number" if whole else "a number"
+        raise MethodError(f"{name} must be {kind}{describe_range(minimum, maximum)}, not {value!r}")
+    return int(number) if whole else number
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):  # True is an int to Python, not a number to a person
+        return None
+    try:
+        return float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def describe_range(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" from {minimum:g} to {maximum:g}"
+    if minimum is not None:
+        return f" of at least {minimum:g}"
+    if maximum is not None:
+        return f" of at most {maximum:g}"
+    return ""
+
+
 @dataclass(frozen=True)
 class Param:
     """A tunable parameter: a default, a range or choices, and a short help text."""
@@ -47,27 +93,25 @@ class Param:
     choices: tuple[Any, ...] | None = None
 
     def coerce(self, value: Any) -> Any:
-        """Convert a value (possibly a CLI string) to the default's type and check its range."""
-        try:
-            if isinstance(self.default, bool):
-                if isinstance(value, str):
-                    value = value.strip().lower() in ("1", "true", "yes", "on")
-                value = bool(value)
-            elif isinstance(self.default, int) and not isinstance(value, bool):
-                value = int(float(value))
-            elif isinstance(self.default, float):
-                value = float(value)
-            elif self.default is None and isinstance(value, str):
-                value = float(value)
-        except (TypeError, ValueError) as exc:
-            raise MethodError(f"parameter {self.name!r}: {value!r} is not a valid value") from exc
+        """`value` (possibly a CLI string) in the default's type, checked; a MethodError otherwise."""
+        label = f"parameter {self.name!r}"
+        if isinstance(self.default, bool):
+            value = self._boolean(value, label)
+        elif isinstance(self.default, (int, float)):
+            whole = isinstance(self.default, int)
+            value = check_number(label, value, self.minimum, self.maximum, whole=whole)
         if self.choices is not None and value not in self.choices:
-            raise MethodError(f"parameter {self.name!r} must be one of {list(self.choices)}, not {value!r}")
-        if self.minimum is not None and value is not None and value < self.minimum:
-            raise MethodError(f"parameter {self.name!r} must be at least {self.minimum}, not {value}")
-        if self.maximum is not None and value is not None and value > self.maximum:
-            raise MethodError(f"parameter {self.name!r} must be at most {self.maximum}, not {value}")
+            raise MethodError(f"{label} must be one of {list(self.choices)}, not {value!r}")
         return value
+
+    @staticmethod
+    def _boolean(value: Any, label: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise MethodError(f"{label} must be true or false (yes/no, on/off, 1/0), not {value!r}")
 
 
 @dataclass(frozen=True)

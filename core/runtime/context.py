@@ -16,7 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import CancelledError
+from core.errors import CancelledError, MethodError
+from core.methods.registry import check_number
+
+MIN_TILE = 64  # smaller tiles spend most of their time on the overlap
+MAX_TILE = 16384
 
 
 @dataclass
@@ -52,6 +56,12 @@ class RunContext:
     extras: dict[str, Any] = field(default_factory=dict)
     # What a person should know about how the run went (a fallback, a device change), shared by sub-contexts.
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.tile = check_number("the tile size (--tile)", self.tile, 0, MAX_TILE, whole=True)
+        if 0 < self.tile < MIN_TILE:
+            raise MethodError(f"the tile size (--tile) must be 0 (from free memory) or at least {MIN_TILE}")
+        self.memory_limit_mb = check_number("the memory limit (MB)", self.memory_limit_mb, 0, whole=True)
 
     def progress(self, fraction: float, message: str = "", preview: np.ndarray | None = None) -> Progress:
         self.check_cancelled()

@@ -16,12 +16,11 @@ import numpy as np
 import torch
 
 from core.errors import MethodError
-from core.runtime.context import Progress, RunContext
+from core.runtime.context import MIN_TILE, Progress, RunContext
 from core.runtime.device import free_memory_bytes
 
 TensorFn = Callable[[torch.Tensor], torch.Tensor]
 
-MIN_TILE = 64
 # Activation memory per input pixel and channel assumed when a method gives no figure: generous for
 # the shipped networks (a 64-wide UNet needs about 1.5 kB per pixel at inference).
 DEFAULT_PIXEL_BYTES = 4096

@@ -1,0 +1,95 @@
+"""Issue 20, item 8: no traceback and no library internals reach a person, whatever goes wrong."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+from unittest import mock
+
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian
+
+import core.io as io
+from core.cli import main as cli_main
+from core.errors import MAX_REASON, WriteError, reason
+
+TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
+
+
+def _report_without_pixels(path, modality_element: bytes):
+    """A Basic Text SR (no pixels) whose Modality element is replaced by `modality_element`."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = TEXT_SR
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    ds.SOPClassUID = TEXT_SR
+    ds.SOPInstanceUID = "1.2.3.4"
+    ds.Modality = "SR"
+    ds.save_as(path, enforce_file_format=True)
+    data = path.read_bytes()
+    start = data.index(b"\x08\x00\x60\x00CS\x02\x00SR")
+    path.write_bytes(data[:start] + modality_element + data[start + 10 :])
+
+
+def test_info_on_a_dicom_without_pixels_and_an_undecodable_element(tmp_path, capsys):
+    path = tmp_path / "report.dcm"
+    _report_without_pixels(path, b"\x08\x00\x60\x00FD\x03\x00abc")  # 3 bytes cannot be a float64
+    assert cli_main(["info", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "dicom-object" in captured.out and "Basic Text SR Storage" in captured.out
+    assert "modality" in captured.out and "(unreadable)" in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_a_full_disk_during_a_series_write_is_one_line(datasets, tmp_path):
+    series = tmp_path / "series"
+    series.mkdir()
+    for source in sorted((datasets / "medical" / "head_ct_ge").glob("*.dcm"))[:3]:
+        shutil.copy(source, series / source.name)
+    document = io.read(series)
+    write_element = pydicom.filewriter.write_data_element
+
+    def disk_full_at_pixels(fp, element, *args, **kwargs):
+        if element.tag == 0x7FE00010:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_element(fp, element, *args, **kwargs)
+
+    with mock.patch("pydicom.filewriter.write_data_element", disk_full_at_pixels):
+        with pytest.raises(WriteError) as info:
+            io.write(document, tmp_path / "out")
+    message = str(info.value)
+    assert message == "out: cannot write (the disk is full)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["series"]  # nothing half-written left
+
+
+def test_stdout_closed_early_is_not_a_traceback(datasets):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `lacuna info FILE | head -0`: nobody reads
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "core.cli", "info", str(datasets / "medical" / "liver.dcm")],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == b""
+    assert done.returncode == 141
+
+
+def test_reasons_are_short_and_name_the_os_error():
+    wrapped = OSError(
+        "With tag (7FE0,0010) got exception: [Errno 28]\nTraceback (most recent call last): ..."
+    )
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert reason(wrapped) == "the disk is full"
+    assert reason(PermissionError(errno.EACCES, "Permission denied")) == "permission denied"
+    long = reason(ValueError("x" * 500 + "\nsecond line"))
+    assert len(long) == MAX_REASON and "\n" not in long
