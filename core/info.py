@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from core.documents import AudioDoc, ImageDoc, VolumeDoc
-from core.errors import LacunaError, ReadError
+from core.errors import LacunaError, ReadError, reason
 
 
 def _num(value: float) -> float | int:
@@ -35,8 +35,11 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
     except LacunaError:
         raise
     except Exception as exc:  # noqa: BLE001 - `lacuna info` never shows a traceback
-        raise ReadError(f"{path.name}: cannot read it ({type(exc).__name__}: {exc})") from exc
+        raise ReadError(f"{path.name}: cannot read it ({type(exc).__name__}: {reason(exc)})") from exc
     info: dict[str, Any] = {"path": str(path), "kind": doc.kind, "format": doc.format}
+    warnings = (getattr(doc, "metadata", None) or {}).get("read_warnings")
+    if warnings:
+        info["warnings"] = list(warnings)
     if doc.kind == "video":
         from core.video.describe import describe_video
 
@@ -229,6 +232,8 @@ def format_info(info: dict[str, Any]) -> str:
         if key in ("frames", "slices", "volumes") and value == 1:
             continue
         lines.append(f"  {label:<16}{_show(key, value)}")
+    for warning in info.get("warnings") or []:
+        lines.append(f"  {'warning':<16}{warning}")
     series = info.get("series") or []
     if len(series) > 1:  # the folder holds several: say which one was read (the first, marked *)
         for n, item in enumerate(series[:MAX_SERIES_LINES]):

@@ -151,6 +151,8 @@ def repair_command(args: argparse.Namespace) -> int:
 
     source = Path(args.input)
     document = read(source)
+    for warning in document.metadata.get("read_warnings") or []:
+        print(f"lacuna: warning: {warning}", file=sys.stderr)
     # Where the result goes is checked before anything is computed (folder, name, overwrite rules).
     if args.output:
         target, policy = Path(args.output), "refuse"

@@ -61,6 +61,7 @@ def read_audio(path: Path) -> AudioDoc:
     if info.frames <= 0 or info.channels <= 0:
         raise ReadError(f"{path.name}: the file contains no audio samples (0 frames)")
     limits.check_samples(path, int(info.frames) * int(info.channels))
+    limits.check_memory(path, int(info.frames) * int(info.channels) * 4)  # float32 samples
     try:
         with sf.SoundFile(str(path)) as f:
             samples = f.read(dtype="float32", always_2d=True)

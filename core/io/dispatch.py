@@ -60,9 +60,12 @@ def _looks_like_headerless_dicom(path: Path) -> bool:
 
 
 def read_any(path: Path) -> Document:
+    from core.io.quiet import quiet_libraries
+
     path = Path(path)
     try:
-        return _read(path)
+        with quiet_libraries():
+            return _read(path)
     except LacunaError:
         raise
     except MemoryError as exc:

@@ -9,10 +9,13 @@ are decoded (and encoded) with OpenCV instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ import numpy as np
 
 from core.documents import ImageDoc
 from core.errors import ReadError, WriteError
-from core.io import limits, provenance
+from core.io import fill, image_layout, limits, provenance, quiet
 from core.io.atomic import atomic_write
 
 PROVENANCE_KEY = "lacuna:provenance"
@@ -52,96 +55,127 @@ def read_image(path: Path) -> ImageDoc:
 
 def orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF/TIFF orientation (1..8) to an (H, W, C) array so that it displays upright."""
-    ops = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1],
-        5: lambda a: a.transpose(1, 0, 2),
-        6: lambda a: np.rot90(a, k=-1),
-        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
-        8: lambda a: np.rot90(a, k=1),
-    }
-    op = ops.get(int(orientation or 1))
-    return np.ascontiguousarray(op(arr)) if op else arr
+    if int(orientation or 1) not in range(2, 9):
+        return arr
+    upright = fill.upright_pixels(1, arr.shape[0], arr.shape[1], arr.shape[2], orientation)[0]
+    upright = upright.astype(arr.dtype, copy=False)
+    fill.stored_view(upright, orientation)[...] = arr
+    return upright
 
 
-def _pillow_frame(im, path: Path) -> tuple[np.ndarray, str, str]:
-    """One decoded frame as (H, W, C) array, its channel mode and stored dtype."""
+def _pillow_layout(im) -> tuple[str, str]:
+    """The channel layout ("L", "RGB", "RGBA") and stored sample type a Pillow frame is read as."""
     mode = im.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return np.asarray(im).astype(np.uint16)[..., None], "L", "uint16"
-    if mode == "I":
-        a = np.asarray(im)
-        if a.size and (a.min() < 0 or a.max() > 65535):
-            return a.astype(np.float32)[..., None], "L", "float32"
-        return a.astype(np.uint16)[..., None], "L", "uint16"
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        return "L", "uint16"  # "I" becomes float32 if its values do not fit (see _read_pillow)
     if mode == "F":
-        return np.asarray(im, dtype=np.float32)[..., None], "L", "float32"
+        return "L", "float32"
     if mode in ("1", "L"):
-        return np.asarray(im.convert("L"))[..., None], "L", "uint8"
+        return "L", "uint8"
     if mode in ("LA", "La", "PA", "RGBa", "RGBA") or (mode == "P" and "transparency" in im.info):
-        return np.asarray(im.convert("RGBA")), "RGBA", "uint8"
+        return "RGBA", "uint8"
     if mode == "P" and im.palette is not None and im.palette.mode == "L":
-        return np.asarray(im.convert("L"))[..., None], "L", "uint8"
-    return np.asarray(im.convert("RGB")), "RGB", "uint8"
+        return "L", "uint8"
+    return "RGB", "uint8"
 
 
-def _read_pillow(path: Path) -> ImageDoc:
+def _pillow_rows(im, layout: str):
+    """rows(start, stop) -> those rows of the decoded frame as an (n, W, C) array in `layout`."""
+    width = im.size[0]
+    keep = im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        strip = im.crop((0, start, width, stop))
+        if not keep:
+            strip = strip.convert(layout)
+        arr = np.asarray(strip)
+        return arr[..., None] if arr.ndim == 2 else arr
+
+    return rows
+
+
+def _pillow_memory(width: int, height: int, frames: int, channels: int) -> int:
+    """Peak bytes of a Pillow read: its decoded frame (4 bytes a pixel; two for animations, which
+    keep the previous frame) plus the float32 result."""
+    frame = width * height * 4 * (2 if frames > 1 else 1)
+    return frame + frames * width * height * channels * 4 + 4 * fill.STRIP_PIXELS * 16
+
+
+def _open_pillow(path: Path):
     import PIL.Image
 
     try:
-        with _PILLOW_LOCK:  # open reads only the header: our own check below names the limit
+        with _PILLOW_LOCK:  # open reads only the header: our own check names the limit
             PIL.Image.MAX_IMAGE_PIXELS = None
             try:
-                im = PIL.Image.open(path)
+                return PIL.Image.open(path)
             finally:
                 limits.sync_pillow()
     except PIL.UnidentifiedImageError as exc:
         raise ReadError(f"{path.name}: not an image Lacuna can read (unknown or damaged format)") from exc
-    try:
-        with im:
-            frames, modes, dtypes, fmt, metadata = _pillow_frames(im, path)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ReadError(_decode_message(path, exc)) from exc
-    mode = "RGBA" if "RGBA" in modes else ("RGB" if "RGB" in modes else "L")
-    if len(set(modes)) > 1:  # animated images may mix palette modes: bring them to one layout
-        frames = [_to_channels(f, len(mode)) for f in frames]
-    dtype = "float32" if "float32" in dtypes else ("uint16" if "uint16" in dtypes else "uint8")
-    shapes = {f.shape for f in frames}
-    if len(shapes) > 1:
-        raise ReadError(f"{path.name}: its frames have different sizes, which Lacuna does not support")
-    pixels = np.stack(frames).astype(np.float32)
-    return ImageDoc(pixels=pixels, path=path, format=fmt, dtype=dtype, mode=mode, metadata=metadata)
 
 
-def _pillow_frames(im, path: Path):
-    """Every frame of an open Pillow image, upright, with its channel mode and stored dtype."""
+def _read_pillow(path: Path) -> ImageDoc:
+    layout = image_layout.read_layout(path)
+    if layout is not None:
+        image_layout.check_holdable(path, layout)
+    im = _open_pillow(path)
+    try:
+        with im, _tolerate_truncation(layout is not None and not layout.complete):
+            return _decode_pillow(im, path, layout)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
+        raise ReadError(_decode_message(path, exc)) from exc
+
+
+def _decode_pillow(im, path: Path, layout: image_layout.Layout | None) -> ImageDoc:
+    """Every frame of an open Pillow image, upright, straight into one float32 array."""
     width, height = im.size
     n_frames = int(getattr(im, "n_frames", 1) or 1)
     limits.check_pixels(path, width * height * n_frames)
+    mode, dtype = _pillow_layout(im)
+    limits.check_memory(path, _pillow_memory(width, height, n_frames, 4 if n_frames > 1 else len(mode)))
     fmt = im.format or "PNG"
     exif = im.getexif()
     orientation = int(exif.get(0x0112, 1) or 1)
     metadata = _pillow_metadata(im, exif)
-    frames, modes, dtypes = [], [], []
+    truncated = layout is not None and not layout.complete
+    pixels = fill.upright_pixels(n_frames, height, width, len(mode), orientation)
+    dtypes = []
     for i in range(n_frames):
         im.seek(i)
         im.load()
-        arr, mode, dtype = _pillow_frame(im, path)
-        frames.append(orient(arr, orientation))
-        modes.append(mode)
-        dtypes.append(dtype)
-    return frames, modes, dtypes, fmt, metadata
+        if im.size != (width, height):
+            raise ReadError(f"{path.name}: its frames have different sizes, which Lacuna does not support")
+        frame_mode, frame_dtype = _pillow_layout(im)
+        if len(frame_mode) > pixels.shape[-1]:  # animated images may mix palette modes: widen
+            pixels = fill.widen(pixels, len(frame_mode))
+        fill.fill_strips(fill.stored_view(pixels[i], orientation), _pillow_rows(im, frame_mode))
+        if im.mode == "I" and pixels[i].size and (pixels[i].min() < 0 or pixels[i].max() > 65535):
+            frame_dtype = "float32"
+        dtypes.append(frame_dtype)
+    if truncated:
+        metadata["read_warnings"] = [image_layout.truncation_warning(path, layout)]
+    dtype = "float32" if "float32" in dtypes else ("uint16" if "uint16" in dtypes else "uint8")
+    mode = fill.MODES[pixels.shape[-1]]
+    return ImageDoc(pixels=pixels, path=path, format=fmt, dtype=dtype, mode=mode, metadata=metadata)
 
 
-def _to_channels(arr: np.ndarray, c: int) -> np.ndarray:
-    if arr.shape[-1] == c:
-        return arr
-    rgb = np.repeat(arr[..., :1], 3, axis=-1) if arr.shape[-1] == 1 else arr[..., :3]
-    if c == 4:
-        alpha = arr[..., 3:4] if arr.shape[-1] == 4 else np.full_like(arr[..., :1], 255)
-        return np.concatenate([rgb, alpha], axis=-1)
-    return rgb
+@contextlib.contextmanager
+def _tolerate_truncation(truncated: bool) -> Iterator[None]:
+    """Let Pillow decode a file known to be truncated as far as it goes (we record a warning)."""
+    if not truncated:
+        yield
+        return
+    from PIL import ImageFile
+
+    with _PILLOW_LOCK:  # Pillow's switch is global: no other read runs with it on
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 def _decode_message(path: Path, exc: Exception) -> str:
@@ -182,27 +216,37 @@ def PIL_exif_copy(exif):  # noqa: N802 - mirrors Pillow's class name
 def _read_png16_color(path: Path, head: bytes) -> ImageDoc:
     import cv2
 
-    width, height = struct.unpack(">II", head[16:24])
+    layout = image_layout.read_layout(path)
+    image_layout.check_holdable(path, layout)
+    if not layout.complete:  # OpenCV cannot decode part of a file: say what is wrong before it fails
+        raise ReadError(f"{path.name}: the 16-bit PNG is truncated or a chunk length is damaged")
+    width, height, channels = layout.width, layout.height, 4 if head[25] == 6 else 3
     limits.check_pixels(path, width * height)
-    data = np.fromfile(path, dtype=np.uint8)
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if arr is None or arr.shape[:2] != (height, width):
-        raise ReadError(f"{path.name}: the 16-bit PNG data is damaged or truncated")
-    arr = arr[..., [2, 1, 0, 3]] if arr.shape[-1] == 4 else arr[..., ::-1]
-    meta: dict[str, Any] = {}
-    try:  # Pillow still reads the chunks (text, eXIf, iCCP) even though it cannot hold 16-bit colour
+    size = path.stat().st_size
+    limits.check_memory(path, size + width * height * channels * (2 + 4))
+    meta, orientation = _png16_metadata(path)
+    with quiet.quiet_c_stderr():
+        arr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.shape[:2] != (height, width) or arr.ndim != 3 or arr.shape[2] != channels:
+        raise ReadError(f"{path.name}: the 16-bit PNG data is damaged")
+    pixels = fill.upright_pixels(1, height, width, channels, orientation)
+    stored = fill.stored_view(pixels[0], orientation)
+    for out, source in enumerate((2, 1, 0, 3)[:channels]):  # OpenCV's BGR(A) to RGB(A)
+        stored[..., out] = arr[..., source]
+    mode = "RGBA" if channels == 4 else "RGB"
+    return ImageDoc(pixels=pixels, path=path, format="PNG", dtype="uint16", mode=mode, metadata=meta)
+
+
+def _png16_metadata(path: Path) -> tuple[dict[str, Any], int]:
+    """Pillow still reads the chunks (text, eXIf, iCCP) even though it cannot hold 16-bit colour."""
+    try:
         import PIL.Image
 
         with PIL.Image.open(path) as im:
             exif = im.getexif()
-            arr = orient(arr, int(exif.get(0x0112, 1) or 1))
-            meta = _pillow_metadata(im, exif)
-    except Exception:  # noqa: BLE001 - metadata is optional; the pixels are already decoded
-        pass
-    mode = "RGBA" if arr.shape[-1] == 4 else "RGB"
-    return ImageDoc(
-        pixels=arr[None].astype(np.float32), path=path, format="PNG", dtype="uint16", mode=mode, metadata=meta
-    )
+            return _pillow_metadata(im, exif), int(exif.get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - metadata is optional
+        return {}, 1
 
 
 def _read_tiff(path: Path) -> ImageDoc:
@@ -210,37 +254,56 @@ def _read_tiff(path: Path) -> ImageDoc:
 
     try:
         with tifffile.TiffFile(path) as tif:
-            pages = list(tif.pages)
-            if not pages:
-                raise ReadError(f"{path.name}: the TIFF holds no images")
-            first = pages[0]
-            same = [p for p in pages if p.shape == first.shape and p.dtype == first.dtype]
-            axes = first.axes
-            h = first.shape[axes.index("Y")] if "Y" in axes else first.shape[0]
-            w = first.shape[axes.index("X")] if "X" in axes else first.shape[1]
-            limits.check_pixels(path, h * w * len(same))
-            orientation = int(first.tags["Orientation"].value) if "Orientation" in first.tags else 1
-            desc = first.description or ""
-            frames = [_tiff_page(p.asarray(), p.axes, path) for p in same]
+            return _decode_tiff(tif, path)
     except ReadError:
         raise
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+    except (
+        tifffile.TiffFileError,
+        ValueError,
+        OSError,
+        IndexError,
+        KeyError,
+        struct.error,
+        zlib.error,
+    ) as exc:
         raise ReadError(_decode_message(path, exc)) from exc
-    frames = [orient(f, orientation) for f in frames]
-    pixels = np.stack(frames)
-    dtype = str(pixels.dtype)
+
+
+def _decode_tiff(tif, path: Path) -> ImageDoc:
+    """The pages shaped like the first, upright, straight into one float32 array."""
+    pages = list(tif.pages)
+    if not pages:
+        raise ReadError(f"{path.name}: the TIFF holds no images")
+    first = pages[0]
+    if not all(isinstance(n, int) and n > 0 for n in first.shape):
+        raise ReadError(f"{path.name}: the TIFF header is damaged (its image size is {first.shape})")
+    same = [p for p in pages if p.shape == first.shape and p.dtype == first.dtype]
+    axes = first.axes
+    h = first.shape[axes.index("Y")] if "Y" in axes else first.shape[0]
+    w = first.shape[axes.index("X")] if "X" in axes else first.shape[1]
+    limits.check_pixels(path, h * w * len(same))
+    samples = first.shape[axes.index("S")] if "S" in axes else 1
+    channels = 4 if samples == 2 else samples
+    page_bytes = math.prod(first.shape) * first.dtype.itemsize
+    limits.check_memory(path, 2 * page_bytes + len(same) * h * w * max(channels, 1) * 4)
+    orientation = int(first.tags["Orientation"].value) if "Orientation" in first.tags else 1
+    desc = first.description or ""
+    pixels = None
+    for i, page in enumerate(same):
+        arr = _tiff_page(page.asarray(), page.axes, path)
+        if pixels is None:
+            pixels = fill.upright_pixels(len(same), arr.shape[0], arr.shape[1], arr.shape[2], orientation)
+        fill.stored_view(pixels[i], orientation)[...] = arr
+    dtype = str(first.dtype)
     if dtype not in ("uint8", "uint16"):
-        dtype = "float32" if pixels.dtype.kind == "f" else dtype
-    c = pixels.shape[-1]
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[c]
+        dtype = "float32" if first.dtype.kind == "f" else dtype
     metadata: dict[str, Any] = {}
     if desc.startswith("{") and PROVENANCE_KEY in desc:
         metadata["lacuna_provenance"] = desc
     elif desc:
         metadata["description"] = desc
-    return ImageDoc(
-        pixels=pixels.astype(np.float32), path=path, format="TIFF", dtype=dtype, mode=mode, metadata=metadata
-    )
+    mode = fill.MODES[pixels.shape[-1]]
+    return ImageDoc(pixels=pixels, path=path, format="TIFF", dtype=dtype, mode=mode, metadata=metadata)
 
 
 def _tiff_page(arr: np.ndarray, axes: str, path: Path) -> np.ndarray:

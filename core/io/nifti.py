@@ -13,6 +13,7 @@ fits (and the source had no scaling); anything else is written as float32 with s
 from __future__ import annotations
 
 import math
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ COMMENT_EXTENSION = 6  # NIfTI extension code "comment"
 def read_nifti(path: Path) -> VolumeDoc:
     import nibabel as nib
     from nibabel.filebasedimages import ImageFileError
+    from nibabel.spatialimages import HeaderDataError, HeaderTypeError
 
     try:
         img = nib.load(path)
@@ -38,7 +40,7 @@ def read_nifti(path: Path) -> VolumeDoc:
         raise ReadError(f"{path.name}: a file it needs is missing ({exc.filename or exc})") from exc
     except ModuleNotFoundError as exc:
         raise ReadError(f"{path.name}: reading this kind of volume needs the package {exc.name!r}") from exc
-    except (OSError, ValueError, EOFError, KeyError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zlib.error, HeaderDataError, HeaderTypeError) as exc:
         raise ReadError(f"{path.name}: the volume is damaged ({_first_line(exc)})") from exc
     if not hasattr(img.header, "get_zooms") or type(img).__name__.startswith("Cifti"):
         raise ReadError(f"{path.name}: {type(img).__name__} files are not volumes Lacuna reads")
@@ -48,6 +50,9 @@ def read_nifti(path: Path) -> VolumeDoc:
     if not 2 <= len(shape) <= 4:
         raise ReadError(f"{path.name}: {len(shape)}-D data is not supported (2-D, 3-D or 4-D)")
     limits.check_pixels(path, math.prod(shape))  # Python ints: 2^32 x 2^32 must not wrap to 0
+    stored = np.dtype(img.header.get_data_dtype()).itemsize if hasattr(img.header, "get_data_dtype") else 8
+    # the stored values, the float32 volume and its frame-ordered copy
+    limits.check_memory(path, math.prod(shape) * (stored + 8))
     try:
         data = np.asarray(img.get_fdata(dtype=np.float32)).reshape(shape)
     except FileNotFoundError as exc:
@@ -55,7 +60,7 @@ def read_nifti(path: Path) -> VolumeDoc:
         raise ReadError(f"{path.name}: the voxel data file {missing} is missing") from exc
     except ModuleNotFoundError as exc:
         raise ReadError(f"{path.name}: reading this kind of volume needs the package {exc.name!r}") from exc
-    except (OSError, ValueError, EOFError, MemoryError) as exc:
+    except (OSError, ValueError, EOFError, MemoryError, zlib.error, HeaderDataError) as exc:
         raise ReadError(f"{path.name}: the voxel data is damaged or truncated ({_first_line(exc)})") from exc
     if data.ndim == 2:
         data = data[:, :, None]

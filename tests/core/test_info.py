@@ -161,7 +161,7 @@ def _malformed(tmp_path: Path) -> list[Path]:
     good = tmp_path / "good.png"
     PIL.Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)).save(good)
     cut = tmp_path / "truncated.png"
-    cut.write_bytes(good.read_bytes()[:2000])  # noise does not compress: the data is cut in half
+    cut.write_bytes(good.read_bytes()[:30])  # inside the header (a cut in the pixels is read, with a warning)
     empty = tmp_path / "empty.wav"
     sf.write(empty, np.zeros((0, 1), np.float32), 8000)
 

@@ -310,7 +310,10 @@ HOSTILE_FLOATS = (0.0, -1.0, 1e-30, 1e30, float("nan"), float("inf"), 352.0, 540
 def nifti_field(data: bytes, rng: random.Random) -> bytes:
     """A hostile value in a header field (dims, datatype, pixdim, vox_offset, scaling, codes)."""
     packed = data[:2] == b"\x1f\x8b"
-    raw = gzip.decompress(data) if packed else data
+    try:
+        raw = gzip.decompress(data) if packed else data
+    except (OSError, EOFError, zlib.error):  # already damaged by an earlier mutation
+        return hostile_int(data, rng)
     fields = NIFTI2_FIELDS if raw[:4] in (b"\x1c\x02\x00\x00", b"\x00\x00\x02\x1c") else NIFTI1_FIELDS
     at, width = rng.choice(fields)
     if width in (4, 8) and rng.random() < 0.4 and at >= 76:
