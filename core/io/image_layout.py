@@ -24,6 +24,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEFLATE_MAX_RATIO = 1032  # zlib's documented limit for long runs of one byte
 JPEG_PIXELS_PER_BYTE = 512  # 8 bits a byte, at least 1 bit for each block of 64 pixels
 SLACK_BYTES = 1 << 16  # headers, padding, filter bytes of tiny images
+PLAUSIBLE_OVERRUN = 4  # a cut file lacks part of its last chunk; a length past 4x the file is corrupt
 PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
 JPEG_ARITHMETIC = {0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}  # coded below a bit per block: no ratio check
 JPEG_FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7} | JPEG_ARITHMETIC
@@ -65,8 +66,13 @@ def _png(path: Path, data, size: int) -> Layout:
     row_bits, seen_fctl, seen_idat = 0, False, False
     while pos + 8 <= size:
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        if pos + 12 + length > size:
-            break  # a chunk running past the end: truncated here (or a corrupt length)
+        if pos + 12 + length > size:  # a chunk running past the end: truncated here, or a corrupt length
+            if pos + 12 + length > PLAUSIBLE_OVERRUN * size + SLACK_BYTES or length >= 1 << 31:
+                raise ReadError(
+                    f"{path.name}: the PNG is damaged: a {kind.decode('latin-1')!r} chunk at byte {pos} "
+                    f"declares {length:,} bytes, far more than the file holds"
+                )
+            break
         body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR" and length >= 13:
             width, height, depth, colour = struct.unpack(">IIBB", body[:10])

@@ -40,6 +40,7 @@ WRITE_FORMATS = {
     ".webp": "WEBP",
 }
 EIGHT_BIT_ONLY = {"JPEG", "BMP", "WEBP"}
+TIFF_CONFUSED = (TypeError, ZeroDivisionError, AttributeError, OverflowError, IndexError, KeyError)
 
 
 # --------------------------------------------------------------------------------------------- read
@@ -255,18 +256,12 @@ def _read_tiff(path: Path) -> ImageDoc:
     try:
         with tifffile.TiffFile(path) as tif:
             return _decode_tiff(tif, path)
-    except ReadError:
+    except (ReadError, MemoryError):
         raise
-    except (
-        tifffile.TiffFileError,
-        ValueError,
-        OSError,
-        IndexError,
-        KeyError,
-        struct.error,
-        zlib.error,
-    ) as exc:
-        raise ReadError(_decode_message(path, exc)) from exc
+    except TIFF_CONFUSED as exc:  # tifffile tripping over inconsistent tags: its words would not help
+        raise ReadError(f"{path.name}: the TIFF is damaged (its tags contradict each other)") from exc
+    except Exception as exc:  # noqa: BLE001 - tifffile's own errors on damaged files (TiffFileError,
+        raise ReadError(_decode_message(path, exc)) from exc  # zlib.error, ValueError...) say what
 
 
 def _decode_tiff(tif, path: Path) -> ImageDoc:
@@ -275,7 +270,7 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
     if not pages:
         raise ReadError(f"{path.name}: the TIFF holds no images")
     first = pages[0]
-    if not all(isinstance(n, int) and n > 0 for n in first.shape):
+    if first.dtype is None or not all(isinstance(n, int) and n > 0 for n in first.shape):
         raise ReadError(f"{path.name}: the TIFF header is damaged (its image size is {first.shape})")
     same = [p for p in pages if p.shape == first.shape and p.dtype == first.dtype]
     axes = first.axes

@@ -40,7 +40,16 @@ def read_nifti(path: Path) -> VolumeDoc:
         raise ReadError(f"{path.name}: a file it needs is missing ({exc.filename or exc})") from exc
     except ModuleNotFoundError as exc:
         raise ReadError(f"{path.name}: reading this kind of volume needs the package {exc.name!r}") from exc
-    except (OSError, ValueError, EOFError, KeyError, zlib.error, HeaderDataError, HeaderTypeError) as exc:
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        OverflowError,
+        zlib.error,
+        HeaderDataError,
+        HeaderTypeError,
+    ) as exc:
         raise ReadError(f"{path.name}: the volume is damaged ({_first_line(exc)})") from exc
     if not hasattr(img.header, "get_zooms") or type(img).__name__.startswith("Cifti"):
         raise ReadError(f"{path.name}: {type(img).__name__} files are not volumes Lacuna reads")
@@ -49,6 +58,8 @@ def read_nifti(path: Path) -> VolumeDoc:
         shape = shape[:-1]
     if not 2 <= len(shape) <= 4:
         raise ReadError(f"{path.name}: {len(shape)}-D data is not supported (2-D, 3-D or 4-D)")
+    if 0 in shape:
+        raise ReadError(f"{path.name}: the volume is empty (its size is {' × '.join(map(str, shape))})")
     limits.check_pixels(path, math.prod(shape))  # Python ints: 2^32 x 2^32 must not wrap to 0
     stored = np.dtype(img.header.get_data_dtype()).itemsize if hasattr(img.header, "get_data_dtype") else 8
     # the stored values, the float32 volume and its frame-ordered copy
@@ -60,7 +71,7 @@ def read_nifti(path: Path) -> VolumeDoc:
         raise ReadError(f"{path.name}: the voxel data file {missing} is missing") from exc
     except ModuleNotFoundError as exc:
         raise ReadError(f"{path.name}: reading this kind of volume needs the package {exc.name!r}") from exc
-    except (OSError, ValueError, EOFError, MemoryError, zlib.error, HeaderDataError) as exc:
+    except (OSError, ValueError, EOFError, MemoryError, OverflowError, zlib.error, HeaderDataError) as exc:
         raise ReadError(f"{path.name}: the voxel data is damaged or truncated ({_first_line(exc)})") from exc
     if data.ndim == 2:
         data = data[:, :, None]
@@ -70,7 +81,8 @@ def read_nifti(path: Path) -> VolumeDoc:
     # (i, j, k, t) -> (t, k, j, i) -> (t*k, j, i, 1)
     frames = np.ascontiguousarray(data.transpose(3, 2, 1, 0)).reshape(-1, data.shape[1], data.shape[0])
     header = img.header
-    affine = np.asarray(img.affine, dtype=np.float64)
+    warnings: list[str] = []
+    affine = _usable_affine(img, path, warnings)
     # spacing from the affine's columns (what the data means in mm), as the writer will store it
     zooms = [float(z) for z in np.linalg.norm(affine[:3, :3], axis=0)]
     data_dtype = (
@@ -86,6 +98,8 @@ def read_nifti(path: Path) -> VolumeDoc:
         "orientation": "".join(nib.aff2axcodes(affine)),
         "image_class": type(img).__name__,
     }
+    if warnings:
+        metadata["read_warnings"] = warnings
     descrip = _descrip(header)
     if descrip:
         metadata["descrip"] = descrip
@@ -102,6 +116,21 @@ def read_nifti(path: Path) -> VolumeDoc:
         metadata=metadata,
         datasets=[header] if type(img).__name__ in ("Nifti1Image", "Nifti2Image") else [],
     )
+
+
+def _usable_affine(img, path: Path, warnings: list[str]) -> np.ndarray:
+    """The voxel-to-world matrix; a singular or non-finite one (a damaged header) becomes the identity,
+    with a warning, so that the voxels can still be read and shown."""
+    try:
+        affine = np.asarray(img.affine, dtype=np.float64)
+        if np.all(np.isfinite(affine)) and abs(np.linalg.det(affine[:3, :3])) > 0:
+            return affine
+    except (TypeError, ValueError, np.linalg.LinAlgError):
+        pass
+    warnings.append(
+        f"{path.name}: the header's voxel-to-world matrix is unusable; voxels are shown 1 mm apart"
+    )
+    return np.eye(4)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ rebuilt from (seed, family, index): `python -m tests.fuzz --family png --index 1
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import time
 from collections import Counter
@@ -15,7 +16,9 @@ from pathlib import Path
 
 from . import seeds as seed_files
 from .mutate import mutate
-from .runner import BAD, KINDS, Outcome, preload, run_one
+from .runner import BAD, KINDS, Outcome, preload, run_batch
+
+BATCH = 50  # inputs per forked worker (a worker that dies is replaced at once)
 
 
 @dataclass
@@ -40,7 +43,8 @@ class FamilyReport:
         self.max_cpu_s = max(self.max_cpu_s, outcome.cpu_s)
         self.max_peak_mb = max(self.max_peak_mb, outcome.peak_mb)
         if outcome.kind in BAD:
-            identity = f"{outcome.kind}: {outcome.where or outcome.detail[:80]}"
+            # the same defect on other inputs differs only in numbers (offsets, sizes, names)
+            identity = f"{outcome.kind}: {outcome.where or re.sub(r'[0-9]+', 'N', outcome.detail[:80])}"
             self.defects.setdefault(identity, (index, outcome))
 
 
@@ -90,21 +94,25 @@ def run(
         folder = workdir / "inputs" / family
         folder.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        indices = [only_index] if only_index is not None else range(per_family)
-        for index in indices:
-            rng = random.Random(f"{seed}:{family}:{index}")
-            path = make_input(family, seeds[family], rng, folder, index)
-            outcome = run_one(path, memory_mb=memory_mb, cpu_s=cpu_s)
-            report.add(index, outcome)
-            if keep is not None and (outcome.kind in BAD or only_index is not None):
-                keep.mkdir(parents=True, exist_ok=True)
-                kept = keep / f"{family}-{index}-{outcome.kind}{_suffix(path)}"
-                (shutil.copytree if path.is_dir() else shutil.copy)(path, kept)
-            if outcome.kind in BAD or only_index is not None:
-                log(f"  {family} #{index}: {outcome.kind}: {outcome.detail} {outcome.where}".rstrip())
-            (shutil.rmtree if path.is_dir() else Path.unlink)(path)
-            if (index + 1) % 250 == 0:
-                log(f"  {family}: {index + 1} inputs, {report.bad} bad")
+        indices = [only_index] if only_index is not None else list(range(per_family))
+        for first in range(0, len(indices), BATCH):
+            batch = indices[first : first + BATCH]
+            paths = [
+                make_input(family, seeds[family], random.Random(f"{seed}:{family}:{i}"), folder, i)
+                for i in batch
+            ]
+            outcomes = run_batch(paths, memory_mb=memory_mb, cpu_s=cpu_s)
+            for index, path, outcome in zip(batch, paths, outcomes):
+                report.add(index, outcome)
+                if outcome.kind in BAD or only_index is not None:
+                    log(f"  {family} #{index}: {outcome.kind}: {outcome.detail} {outcome.where}".rstrip())
+                    if keep is not None:
+                        keep.mkdir(parents=True, exist_ok=True)
+                        kept = keep / f"{family}-{index}-{outcome.kind}{_suffix(path)}"
+                        (shutil.copytree if path.is_dir() else shutil.copy)(path, kept)
+                (shutil.rmtree if path.is_dir() else Path.unlink)(path)
+            if (first + len(batch)) % 500 == 0:
+                log(f"  {family}: {first + len(batch)} inputs, {report.bad} bad")
         report.seconds = time.monotonic() - started
         log(summary_line(report))
     return reports

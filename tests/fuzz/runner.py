@@ -17,6 +17,7 @@ Outcomes
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import resource
@@ -81,17 +82,12 @@ def describe_file(path: Path) -> None:
     json.dumps(info)
 
 
-def _vm_bytes() -> int:
+def _status_kb(field: str) -> int:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
     return 0
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _classify(exc: BaseException) -> Outcome:
@@ -124,48 +120,83 @@ def _innermost(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {at} via {Path(mine.filename).name}:{mine.lineno}"
 
 
-def _child(path: Path, target, report_fd: int, memory_bytes: int, cpu_s: int) -> None:
-    """In the forked child: limits, captured output, the target, the outcome on `report_fd`."""
+def _worker(paths: list[Path], target, report_fd: int, memory_mb: int, cpu_s: int) -> None:
+    """In the forked worker: each input in turn under its own limits, a line per input on `report_fd`:
+    "start N" before input N runs, then its outcome as JSON."""
+    faulthandler.disable()  # a crash is the parent's to report, not a dump on the terminal
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (_vm_bytes() + memory_bytes, resource.RLIM_INFINITY))
     captured = tempfile.TemporaryFile()
     os.dup2(captured.fileno(), 1)
     os.dup2(captured.fileno(), 2)
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - Python-level writes go there too
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    for number, path in enumerate(paths):
+        os.write(report_fd, f"start {number}\n".encode())
+        captured.seek(0)
+        captured.truncate()
+        outcome = _run_limited(path, target, memory_mb, cpu_s)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        captured.seek(0)
+        printed = captured.read(2000).decode("utf-8", "replace").strip()
+        if printed and outcome.kind in ("ok", "error"):
+            first = printed.splitlines()[0][:MAX_DETAIL]
+            outcome = Outcome(
+                "noise", f"{first} [{outcome.kind}: {outcome.detail}]", "", outcome.cpu_s, outcome.peak_mb
+            )
+        os.write(report_fd, (json.dumps(outcome.as_dict()) + "\n").encode())
+
+
+def _run_limited(path: Path, target, memory_mb: int, cpu_s: int) -> Outcome:
+    """`target(path)` with `cpu_s` more seconds of CPU and `memory_mb` more address space than now."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = used.ru_utime + used.ru_stime
+    resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_before) + cpu_s + 1, resource.RLIM_INFINITY))
+    resource.setrlimit(
+        resource.RLIMIT_AS, ((_status_kb("VmSize") + (memory_mb << 10)) << 10, resource.RLIM_INFINITY)
+    )
+    with open("/proc/self/clear_refs", "w") as fh:  # the peak (VmHWM) restarts from the current size
+        fh.write("5")
+    rss_before = _status_kb("VmRSS")
     try:
         target(path)
         outcome = Outcome("ok")
     except BaseException as exc:  # noqa: BLE001 - classifying every failure is the point
         outcome = _classify(exc)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # noqa: BLE001
-            pass
-    captured.seek(0)
-    printed = captured.read(2000).decode("utf-8", "replace").strip()
-    if printed and outcome.kind in ("ok", "error"):
-        outcome = Outcome(
-            "noise", printed.splitlines()[0][:MAX_DETAIL] + f" [{outcome.kind}: {outcome.detail}]"
-        )
-    os.write(report_fd, json.dumps(outcome.as_dict()).encode())
+    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    outcome.cpu_s = used.ru_utime + used.ru_stime - cpu_before
+    outcome.peak_mb = max(0, _status_kb("VmHWM") - rss_before) / 1024
+    return outcome
 
 
-def run_one(
-    path: Path, target=describe_file, memory_mb: int = 1024, cpu_s: int = 10, wall_s: float = 60.0
-) -> Outcome:
-    """Run `target(path)` in a forked child and classify the result (see the module's docstring)."""
+def run_batch(
+    paths: list[Path], target=describe_file, memory_mb: int = 1024, cpu_s: int = 10, wall_s: float = 60.0
+) -> list[Outcome]:
+    """Run `target` on each path in a forked worker; a worker that dies or hangs is replaced, and the
+    input it was on gets the outcome (see the module's docstring). One fork per batch, not per input."""
+    outcomes: list[Outcome] = []
+    while len(outcomes) < len(paths):
+        outcomes += _one_worker(paths[len(outcomes) :], target, memory_mb, cpu_s, wall_s)
+    return outcomes
+
+
+def _one_worker(paths: list[Path], target, memory_mb: int, cpu_s: int, wall_s: float) -> list[Outcome]:
+    """Outcomes of a worker on `paths` until it finishes or dies (the last one then says how)."""
     read_end, write_end = os.pipe()
-    base_rss = _rss_bytes()
     pid = os.fork()
-    if pid == 0:  # the child: never returns
+    if pid == 0:  # the worker: never returns
         os.close(read_end)
         try:
-            _child(path, target, write_end, memory_mb << 20, cpu_s)
+            _worker(paths, target, write_end, memory_mb, cpu_s)
         finally:
             os._exit(0)
     os.close(write_end)
-    chunks, deadline, killed = [], time.monotonic() + wall_s, False
+    outcomes: list[Outcome] = []
+    pending, deadline, killed = b"", time.monotonic() + wall_s, False
     with os.fdopen(read_end, "rb") as reader:
         while True:
             left = deadline - time.monotonic()
@@ -174,25 +205,34 @@ def run_one(
                 killed = True
                 break
             ready, _, _ = select.select([reader], [], [], left)
-            if ready:
-                chunk = os.read(reader.fileno(), 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            if not ready:
+                continue
+            chunk = os.read(reader.fileno(), 65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.startswith(b"start "):
+                    deadline = time.monotonic() + wall_s  # each input gets its own wall-clock limit
+                else:
+                    outcomes.append(Outcome(**json.loads(line)))
     _, status, usage = os.wait4(pid, 0)
-    cpu = usage.ru_utime + usage.ru_stime
-    peak = max(0.0, (usage.ru_maxrss * 1024 - base_rss) / 2**20)
+    if len(outcomes) == len(paths):
+        return outcomes
+    # the worker died or hung on the next input: that input's outcome says how
     if killed:
-        return Outcome("hang", f"no answer within {wall_s:g} s (wall clock)", cpu_s=cpu, peak_mb=peak)
+        return [*outcomes, Outcome("hang", f"no answer within {wall_s:g} s (wall clock)")]
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         kind = "hang" if sig == signal.SIGXCPU else ("memory" if sig == signal.SIGKILL else "crash")
-        return Outcome(kind, f"killed by {signal.Signals(sig).name}", cpu_s=cpu, peak_mb=peak)
-    try:
-        outcome = Outcome(**json.loads(b"".join(chunks)))
-    except (ValueError, TypeError):
-        return Outcome(
-            "crash", f"exited with status {os.waitstatus_to_exitcode(status)} without answering", cpu_s=cpu
-        )
-    outcome.cpu_s, outcome.peak_mb = cpu, peak
-    return outcome
+        return [*outcomes, Outcome(kind, f"killed by {signal.Signals(sig).name}")]
+    code = os.waitstatus_to_exitcode(status)
+    return [*outcomes, Outcome("crash", f"the worker exited with status {code} in the middle of it")]
+
+
+def run_one(
+    path: Path, target=describe_file, memory_mb: int = 1024, cpu_s: int = 10, wall_s: float = 60.0
+) -> Outcome:
+    """`run_batch` for one input."""
+    return run_batch([path], target, memory_mb, cpu_s, wall_s)[0]

@@ -92,21 +92,25 @@ def test_a_palette_png_is_budgeted_by_the_memory_its_read_needs(tmp_path):
     assert outcome.peak_mb < 100
 
 
-def test_a_16_bit_colour_png_with_a_corrupt_chunk_length_allocates_nothing(tmp_path):
-    image = np.random.default_rng(0).integers(0, 65535, (40, 50, 3), dtype=np.uint16)
+@pytest.mark.parametrize("channels", [3, 1])  # OpenCV's path (16-bit colour) and Pillow's (found by fuzzing)
+def test_a_16_bit_png_with_a_corrupt_chunk_length_allocates_nothing(tmp_path, channels):
+    image = np.random.default_rng(0).integers(0, 65535, (40, 50, channels), dtype=np.uint16)
     data = bytearray(cv2.imencode(".png", image)[1].tobytes())
     idat = data.index(b"IDAT") - 4
-    data[idat : idat + 4] = struct.pack(">I", 0x7FFFFFF0)  # 2 GB declared in a 12 KB file
-    path = tmp_path / "rgb16.png"
+    data[idat : idat + 4] = struct.pack(">I", 0x7FFFFFF0)  # 2 GB declared in a file of a few KB
+    path = tmp_path / "sixteen.png"
     path.write_bytes(bytes(data))
     outcome = _read_in_child(path)
     assert outcome.kind == "error", outcome  # not "noise": libpng's complaints stay off the terminal
-    assert outcome.detail == "rgb16.png: the 16-bit PNG is truncated or a chunk length is damaged"
+    assert outcome.detail == (
+        f"sixteen.png: the PNG is damaged: a 'IDAT' chunk at byte {idat} declares 2,147,483,632 bytes, "
+        "far more than the file holds"
+    )
     assert outcome.peak_mb < 100
 
 
 def test_a_large_image_is_decoded_without_float_copies_of_the_whole(tmp_path):
-    height, width = 3000, 4000  # 12 megapixels: the float32 RGB result is 137 MB
+    height, width = 4000, 6000  # 24 megapixels: the float32 RGB result is 275 MB
     ramp = (np.arange(width, dtype=np.uint32) * 255 // width).astype(np.uint8)
     exif = Image.Exif()
     exif[0x0112] = 6  # stored on its side: the reader turns it upright
@@ -118,8 +122,9 @@ def test_a_large_image_is_decoded_without_float_copies_of_the_whole(tmp_path):
     pillow_frame_mb = height * width * 4 / 2**20
     outcome = _read_in_child(path)
     assert outcome.kind == "ok", outcome
-    # at most the result and Pillow's decoded frame: no second float array, no uint8 copy of the whole
-    assert outcome.peak_mb < result_mb + pillow_frame_mb, outcome
+    # the result, Pillow's decoded frame, strips and pages faulted back in (64 MB): no second float
+    # array and no uint8 copy of the whole (reading used 509 MB here before, 385 MB now)
+    assert outcome.peak_mb < result_mb + pillow_frame_mb + 64, outcome
 
 
 def _cut_inside_the_image_data(data: bytes, marker: bytes) -> bytes:
