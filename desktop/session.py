@@ -72,6 +72,9 @@ class Session(QObject):
         def done(doc: Document) -> None:
             self.opening = None
             self.set_document(doc)
+            warnings = (getattr(doc, "metadata", None) or {}).get("read_warnings")
+            if warnings:  # a truncated file, an unusable attribute: shown, never silent
+                self.error.emit("\n".join(warnings))
 
         self.reader.start(f"Opening {path.name}", lambda: _read(path), done)
 

@@ -139,6 +139,11 @@ def check_holdable(path: Path, layout: Layout) -> None:
     if layout.holdable:
         return
     frames = f" in {layout.frames} frames" if layout.frames > 1 else ""
+    if not layout.complete:
+        raise ReadError(
+            f"{path.name}: the image data is truncated: the file holds only {layout.data_bytes:,} bytes of it "
+            f"for a {layout.width}×{layout.height} image{frames}"
+        )
     raise TooLargeError(
         f"{path.name}: declares a {layout.width}×{layout.height} image{frames} but holds only "
         f"{layout.data_bytes:,} bytes of image data, too few for it: the file is damaged or a "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.errors import TooLargeError
 
-DEFAULT_MAX_PIXELS = 500_000_000  # 500 megapixels: 2 GB of float32 gray, 6 GB of RGB
+DEFAULT_MAX_PIXELS = 500_000_000  # 500 megapixels: their float32 values alone are 2 GB gray, 6 GB RGB
 DEFAULT_MAX_SAMPLES = 1_000_000_000  # about 3 hours of 48 kHz stereo; 4 GB as float32
 
 MAX_PIXELS = int(os.environ.get("LACUNA_MAX_PIXELS", DEFAULT_MAX_PIXELS))

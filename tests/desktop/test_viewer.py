@@ -13,6 +13,7 @@ import numpy as np
 import pydicom
 import pytest
 from gui_helpers import audio, image, open_file
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -279,3 +280,13 @@ def test_out_of_memory_and_unexpected_errors_are_shown(window, ct_path, qtbot):
     box = app._open_dialogs[-1]
     assert "RuntimeError: boom" in box.text() and "Traceback" in box.detailedText()
     box.close()
+
+
+def test_a_truncated_photo_opens_with_a_warning(window, tmp_path):
+    path = tmp_path / "cut.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])  # the last third of the pixel data is gone
+    assert open_file(window, path), window.notice.text()
+    assert window.notice.text().startswith("cut.png: the file is truncated")
