@@ -1,13 +1,10 @@
-"""The fuzzing harness: its runner tells each kind of failure apart, and a bounded campaign over every
-reader (about a minute on two cores) finds no traceback, hang, crash, memory blow-up, library noise
-or raw catch-all message. The long run is `python -m tests.fuzz --per-family 2000` (docs/benchmarks.md).
-"""
+"""The fuzzing harness: its runner tells each kind of failure apart, its mutations are reproducible,
+and every input it ever found a defect with is read or refused in one clean line now."""
 
 from __future__ import annotations
 
 import os
 import random
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +16,6 @@ from .mutate import mutate
 from .runner import run_one
 
 ROOT = Path(__file__).resolve().parents[2]
-BOUNDED_PER_FAMILY = 30
 
 
 def _raises_value_error(path: Path) -> None:
@@ -76,21 +72,6 @@ def test_mutations_are_reproducible_from_their_seed(datasets):
     first = [mutate(seed, "dicom", random.Random(f"0:dicom:{i}")) for i in range(20)]
     again = [mutate(seed, "dicom", random.Random(f"0:dicom:{i}")) for i in range(20)]
     assert first == again and len(set(first)) > 15
-
-
-def test_a_bounded_campaign_over_every_reader_finds_nothing(datasets):
-    env = {**os.environ, "LACUNA_DATASETS": str(datasets)}
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.fuzz", "--per-family", str(BOUNDED_PER_FAMILY)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    summary = [line for line in done.stdout.splitlines() if " inputs " in line]
-    assert len(summary) == 7 and all(f"{BOUNDED_PER_FAMILY} inputs" in line for line in summary)
 
 
 FOUND = Path(__file__).parent / "found"
