@@ -141,8 +141,8 @@ def check_holdable(path: Path, layout: Layout) -> None:
     frames = f" in {layout.frames} frames" if layout.frames > 1 else ""
     if not layout.complete:
         raise ReadError(
-            f"{path.name}: the image data is truncated: the file holds only {layout.data_bytes:,} bytes of it "
-            f"for a {layout.width}×{layout.height} image{frames}"
+            f"{path.name}: the image data is truncated: the file holds only {layout.data_bytes:,} "
+            f"bytes of it for a {layout.width}×{layout.height} image{frames}"
         )
     raise TooLargeError(
         f"{path.name}: declares a {layout.width}×{layout.height} image{frames} but holds only "

@@ -287,7 +287,7 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
     size = path.stat().st_size
     for i, page in enumerate(same):
         if any(o + n > size for o, n in zip(page.dataoffsets, page.databytecounts)):
-            raise ReadError(f"{path.name}: the TIFF is truncated or damaged (its image data runs past the end)")
+            raise ReadError(f"{path.name}: the TIFF is truncated or damaged (its data runs past the end)")
         arr = _tiff_page(page.asarray(), page.axes, path)
         if pixels is None:
             pixels = fill.upright_pixels(len(same), arr.shape[0], arr.shape[1], arr.shape[2], orientation)
