@@ -70,14 +70,9 @@ def free_memory_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         free, _total = torch.cuda.mem_get_info(device)
         return int(free)
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 << 30
+    from core.io.limits import available_memory_bytes
+
+    return available_memory_bytes()
 
 
 def autocast(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:

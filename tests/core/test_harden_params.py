@@ -33,6 +33,10 @@ def speech(tmp_path):
     return path
 
 
+def _nlmeans(photo, out) -> list[str]:
+    return ["repair", str(photo), "-o", str(out), "--task", "denoise", "--method", "denoise-nlmeans"]
+
+
 def _fails_cleanly(argv, capsys) -> str:
     assert cli_main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -74,21 +78,7 @@ def test_the_reported_float_parameters_name_their_range(method, name):
 
 def test_sigma_nan_on_the_command_line_writes_nothing(photo, tmp_path, capsys):
     out = tmp_path / "out.png"
-    err = _fails_cleanly(
-        [
-            "repair",
-            str(photo),
-            "-o",
-            str(out),
-            "--task",
-            "denoise",
-            "--method",
-            "denoise-nlmeans",
-            "--param",
-            "sigma=nan",
-        ],
-        capsys,
-    )
+    err = _fails_cleanly([*_nlmeans(photo, out), "--param", "sigma=nan"], capsys)
     assert "'sigma'" in err and "from 0 to 100" in err
     assert not out.exists()
 
@@ -134,21 +124,7 @@ def test_upscale_scale_fraction_on_the_command_line(photo, tmp_path, capsys):
 @pytest.mark.parametrize("tile", ["-1", "5"])
 def test_tile_sizes_that_are_not_valid_are_refused(photo, tmp_path, capsys, tile):
     out = tmp_path / "out.png"
-    err = _fails_cleanly(
-        [
-            "repair",
-            str(photo),
-            "-o",
-            str(out),
-            "--task",
-            "denoise",
-            "--method",
-            "denoise-nlmeans",
-            "--tile",
-            tile,
-        ],
-        capsys,
-    )
+    err = _fails_cleanly([*_nlmeans(photo, out), "--tile", tile], capsys)
     assert "tile" in err and not out.exists()
     assert RunContext(tile=0).tile == 0 and RunContext(tile=96).tile == 96
 
