@@ -102,7 +102,8 @@ register(
         name="Learned damage detector (autoencoder)",
         kind="learned",
         description="Proposes scratches, creases, dust, stains and tears with a network trained by the"
-        " project; photos, gray or colour, 8 or 16 bit." + TRUST,
+        " project; photos, gray or colour, 8 or 16 bit. Bright smooth areas of old sepia portraits"
+        " (faces, collars) can be proposed too: check the mask before repairing." + TRUST,
         modalities=("photo", "gray"),
         params=(
             _threshold(0.5),
