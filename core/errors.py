@@ -22,6 +22,15 @@ class UnsupportedFormatError(ReadError):
     """The file is of a kind Lacuna does not read."""
 
 
+class NothingToRepairError(ReadError):
+    """A valid file that holds nothing Lacuna repairs (a DICOM structured report, ...).
+
+    `details`: what the format could still say about the file, for `lacuna info`.
+    """
+
+    details: dict = {}
+
+
 class TooLargeError(ReadError):
     """The file declares more pixels or samples than the configured limit (decompression bombs)."""
 

@@ -89,14 +89,11 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
 
 
 def default_output(source: Path, task: str) -> Path:
-    """`photo.png` -> `photo_denoise.png` beside it (a series folder -> `folder_denoise`)."""
-    from core.io.atomic import full_suffix
+    """Deprecated shim, kept until the desktop uses `core.io.naming` (remove then): the output name
+    for `source` by the one naming rule, taken or not."""
+    from core.io.naming import output_name
 
-    if source.is_dir():
-        return source.with_name(f"{source.name}_{task}")
-    suffix = full_suffix(source)
-    stem = source.name[: len(source.name) - len(suffix)] if suffix else source.name
-    return source.with_name(f"{stem}_{task}{suffix}")
+    return output_name(Path(source), task)
 
 
 class TerminalProgress:
@@ -157,7 +154,10 @@ def repair_command(args: argparse.Namespace) -> int:
     if args.output:
         target, policy = Path(args.output), "refuse"
     else:
-        target, policy = default_output(source, args.task), "rename"
+        from core.io.formats import default_extension
+        from core.io.naming import output_name
+
+        target, policy = output_name(source, args.task, default_extension(document)), "rename"
     overwrite = bool(getattr(args, "overwrite", False))
     target = check_target(document, target, overwrite, policy)
     mask = None

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from core.errors import WriteError, reason
+from core.io.naming import full_suffix, numbered
 
 log = logging.getLogger("lacuna")
 
@@ -40,30 +41,11 @@ _REPLACE = contextvars.ContextVar("lacuna_replace", default=False)
 OVERWRITE_POLICIES = ("refuse", "rename")
 
 
-def full_suffix(path: Path) -> str:
-    """'.nii.gz' for 'brain.nii.gz', '.png' for 'a.png'."""
-    name = path.name.lower()
-    for double in (".nii.gz", ".tar.gz"):
-        if name.endswith(double):
-            return path.name[-len(double) :]
-    return path.suffix
-
-
-def _stem(path: Path) -> str:
-    suffix = full_suffix(path)
-    return path.name[: len(path.name) - len(suffix)] if suffix else path.name
-
-
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
-
-
-def numbered(path: Path, n: int) -> Path:
-    """'scan (2).dcm' for n=2."""
-    return path.with_name(f"{_stem(path)} ({n}){full_suffix(path)}")
 
 
 def resolve_target(

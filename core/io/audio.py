@@ -17,6 +17,8 @@ from core.documents import AudioDoc
 from core.errors import ReadError, WriteError
 from core.io import limits, provenance
 from core.io.atomic import atomic_write
+from core.io.describe import minmax
+from core.io.formats import FileFormat, Written
 
 WRITE_FORMATS = {
     ".wav": "WAV",
@@ -93,7 +95,7 @@ def choose_subtype(fmt: str, wanted: str | None, source: str) -> str:
     return sf.default_subtype(fmt)
 
 
-def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **options: Any) -> Path:
+def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **options: Any) -> Written:
     import soundfile as sf
 
     fmt = WRITE_FORMATS.get(target.suffix.lower())
@@ -135,4 +137,38 @@ def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **optio
                     pass
             f.write(samples)
 
-    return atomic_write(target, write)
+    return Written(atomic_write(target, write))
+
+
+def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
+    frames, channels = doc.samples.shape
+    return {
+        "subtype": doc.subtype,
+        "sample_rate": int(doc.sample_rate),
+        "channels": int(channels),
+        "frames": int(frames),
+        "duration": round(doc.duration, 6),
+        "shape": [int(frames), int(channels)],
+        "dtype": "float32",
+        "value_range": minmax(doc.samples),
+        "tags": {k: str(v) for k, v in doc.metadata.items()},
+    }
+
+
+def _magic(head: bytes) -> bool:
+    if head[:4] in (b"RIFF", b"RF64", b"fLaC", b"OggS", b"FORM", b".snd", b"riff") or head[:3] == b"ID3":
+        return True
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # an MPEG audio frame sync
+
+
+FORMAT = FileFormat(
+    name="audio",
+    title="audio: WAV, FLAC, Ogg, MP3",
+    extensions=(".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".w64", ".rf64", ".caf", ".au"),
+    magic=_magic,
+    read=read_audio,
+    write=write_audio,
+    writes={"audio": tuple(WRITE_FORMATS)},
+    saved_as={name: ext for ext, name in reversed(WRITE_FORMATS.items())},
+    describe=describe,
+)

@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from core.documents import ImageDoc
+from core.documents import Document, ImageDoc
 from core.errors import ReadError, WriteError
 from core.io import fill, image_layout, limits, provenance, quiet
 from core.io.atomic import atomic_write
+from core.io.describe import minmax, num
+from core.io.formats import FileFormat, Written
 
 PROVENANCE_KEY = "lacuna:provenance"
 _PILLOW_LOCK = threading.Lock()
@@ -322,7 +324,21 @@ def _tiff_page(arr: np.ndarray, axes: str, path: Path) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------------------------- write
-def write_image(doc: ImageDoc, target: Path, **options: Any) -> Path:
+def write(doc: Document, target: Path, **options: Any) -> Written:
+    """An image in its own format; a volume as a float32 TIFF stack (physical values kept)."""
+    if doc.kind == "volume":
+        doc = ImageDoc(
+            pixels=doc.pixels,
+            path=doc.path,
+            format="TIFF",
+            dtype="float32",
+            mode="L" if doc.pixels.shape[-1] == 1 else "RGB",
+            provenance=doc.provenance,
+        )
+    return write_image(doc, target, **options)
+
+
+def write_image(doc: ImageDoc, target: Path, **options: Any) -> Written:
     fmt = WRITE_FORMATS.get(target.suffix.lower())
     if fmt is None:
         choices = ", ".join(sorted(set(WRITE_FORMATS)))
@@ -358,7 +374,6 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Path:
         record = json.loads(meta_text)
         record["conversion"] = notes
         meta_text = json.dumps(record, separators=(",", ":"))
-        doc.metadata["write_notes"] = notes
 
     def write(tmp: Path) -> None:
         if fmt == "TIFF":
@@ -368,7 +383,7 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Path:
         else:
             _write_pillow(tmp, data[0], fmt, meta_text, doc, options)
 
-    return atomic_write(target, write)
+    return Written(atomic_write(target, write), tuple(notes))
 
 
 def _to_8bit(pixels: np.ndarray, doc: ImageDoc) -> np.ndarray:
@@ -459,3 +474,48 @@ def _write_pillow(
             kwargs["lossless"] = True
         kwargs["exif"] = exif.tobytes()
     im.save(tmp, format=fmt, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------- describe
+def describe(doc: ImageDoc, scan: bool = True) -> dict[str, Any]:
+    frames, height, width, channels = doc.pixels.shape
+    info: dict[str, Any] = {
+        "shape": [frames, height, width, channels],
+        "frames": frames,
+        "width": width,
+        "height": height,
+        "channels": channels,
+        "mode": doc.mode,
+        "dtype": doc.dtype,
+        "value_range": minmax(doc.pixels),
+        "nominal_range": [num(v) for v in doc.value_range],
+    }
+    if doc.metadata.get("dpi"):
+        info["dpi"] = [num(v) for v in doc.metadata["dpi"]]
+    if doc.metadata.get("lacuna_provenance"):
+        info["lacuna_provenance"] = True
+    return info
+
+
+def _magic(head: bytes) -> bool:
+    return (
+        head[:8] == b"\x89PNG\r\n\x1a\n"
+        or head[:3] == b"\xff\xd8\xff"
+        or head[:2] == b"BM"
+        or head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+        or head[:6] in (b"GIF87a", b"GIF89a")
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    )
+
+
+FORMAT = FileFormat(
+    name="image",
+    title="images: PNG, JPEG, TIFF, BMP, WebP",
+    extensions=(".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"),
+    magic=_magic,
+    read=read_image,
+    write=write,
+    writes={"image": tuple(WRITE_FORMATS), "volume": (".tif", ".tiff")},
+    saved_as={name: ext for ext, name in reversed(WRITE_FORMATS.items())} | {"GIF": ".png", "MPO": ".jpg"},
+    describe=describe,
+)

@@ -21,8 +21,10 @@ import numpy as np
 
 from core.documents import VolumeDoc
 from core.errors import ReadError, WriteError
+from core.io import describe as describing
 from core.io import limits, provenance
 from core.io.atomic import atomic_write
+from core.io.formats import FileFormat, Written
 
 COMMENT_EXTENSION = 6  # NIfTI extension code "comment"
 
@@ -175,7 +177,7 @@ def _stored_range(dtype: np.dtype, slope: float, inter: float) -> tuple[float, f
     return float(ends[0]), float(ends[1])
 
 
-def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Path:
+def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
     import nibabel as nib
 
     pixels = np.asarray(doc.pixels, dtype=np.float32)
@@ -210,7 +212,7 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Path:
     img.header["descrip"] = provenance.summary(doc)[:79].encode("latin-1", "replace")
     ext = nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, provenance.as_json(doc, target).encode("utf-8"))
     img.header.extensions.append(ext)
-    return atomic_write(target, lambda tmp: nib.save(img, str(tmp)))
+    return Written(atomic_write(target, lambda tmp: nib.save(img, str(tmp))))
 
 
 def _limits(dtype: np.dtype) -> tuple[int, int]:
@@ -246,3 +248,31 @@ def _affine_for(doc: VolumeDoc, width: int, height: int) -> np.ndarray:
         scale[axis, axis] = s
         scale[axis, 3] = (s - 1.0) / 2.0
     return affine @ scale
+
+
+def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
+    meta = doc.metadata
+    info = describing.volume(doc)
+    info["dtype"] = str(np.dtype(meta.get("data_dtype", "float32")).name)
+    info["volumes"] = int(meta.get("volumes", 1))
+    info["orientation"] = meta.get("orientation", "")
+    if meta.get("descrip"):
+        info["description"] = meta["descrip"]
+    return info
+
+
+def _magic(head: bytes) -> bool:
+    return head[344:348] in (b"n+1\x00", b"ni1\x00") or head[4:8] in (b"n+2\x00", b"ni2\x00")
+
+
+FORMAT = FileFormat(
+    name="nifti",
+    title="volumes: NIfTI, MGH, MINC, PAR/REC",
+    extensions=(".nii", ".nii.gz", ".gz", ".hdr", ".img", ".mgz", ".mgh", ".mnc", ".par", ".head"),
+    magic=_magic,
+    read=read_nifti,
+    write=write_nifti,
+    writes={"volume": (".nii.gz", ".nii")},
+    saved_as={"NIfTI": ".nii.gz"},
+    describe=describe,
+)

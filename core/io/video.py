@@ -1,7 +1,7 @@
-"""The video format entry: recognise, read and write video files and image-sequence folders.
+"""The video format family: recognise, read and write video files and image-sequence folders.
 
-The work is done in `core.video` (PyAV, an optional extra); this module is what the format dispatch
-calls, so a missing extra surfaces as one clear message only when a video is actually opened.
+The work is done in `core.video` (PyAV, an optional extra); this module is the registry's entry
+(`FORMAT`), so a missing extra surfaces as one clear message only when a video is actually opened.
 """
 
 from __future__ import annotations
@@ -9,17 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.io.formats import FileFormat, Written
+
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".ogv", ".wmv"}
 _NOT_VIDEO_BRANDS = (b"M4A ", b"M4B ", b"heic", b"heix", b"mif1", b"avif", b"msf1")
 
 
-def looks_like_video(head: bytes, path: Path) -> bool:
-    """ISO-BMFF (MP4/MOV), Matroska/WebM or AVI from the first bytes, else from the name."""
+def _magic(head: bytes) -> bool:
+    """ISO-BMFF (MP4/MOV), Matroska/WebM or AVI from the first bytes."""
     if head[4:8] == b"ftyp":
         return head[8:12] not in _NOT_VIDEO_BRANDS
-    if head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
-        return True
-    return path.suffix.lower() in VIDEO_EXTS
+    return head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
+
+
+def looks_like_video(head: bytes, path: Path) -> bool:
+    """From the first bytes, else from the name."""
+    return _magic(head) or path.suffix.lower() in VIDEO_EXTS
 
 
 def is_sequence_folder(folder: Path) -> bool:
@@ -37,7 +42,26 @@ def read_video(path: Path):
     return VideoDoc.from_info(info)
 
 
-def write_video(doc, target: Path, codec: str | None = None, **options: Any) -> Path:
+def write_video(doc, target: Path, codec: str | None = None, **options: Any) -> Written:
     from core.video.write import write_video as _write
 
-    return _write(doc, target, codec=codec, **options)
+    return Written(_write(doc, target, codec=codec, **options))
+
+
+def describe(doc, scan: bool = True) -> dict[str, Any]:
+    from core.video.describe import describe_video
+
+    return describe_video(doc, scan)
+
+
+FORMAT = FileFormat(
+    name="video",
+    title="video: MP4, MOV, MKV, WebM, AVI or a folder of numbered frames",
+    extensions=tuple(sorted(VIDEO_EXTS)),
+    magic=_magic,
+    read=read_video,
+    write=write_video,
+    writes={"video": (".mkv", ".mp4", ".mov", ".avi", ".webm")},
+    describe=describe,
+    reads_folder=is_sequence_folder,
+)

@@ -1,0 +1,295 @@
+"""Writing a repaired scan as a new derived DICOM instance (never the original).
+
+- New SOPInstanceUID and SeriesInstanceUID; ImageType DERIVED\\SECONDARY; DerivationDescription and
+  ImageComments name the method; SourceImageSequence points at the original instance; a
+  ContributingEquipmentSequence item names Lacuna; patient and study modules are kept as they were.
+- Values go back through the inverse modality LUT, are rounded and clipped to what BitsStored and
+  PixelRepresentation can hold, and are written uncompressed (Explicit VR Little Endian).
+- The layout follows the source: a single (possibly multi-frame) file is written as one file; a
+  series read from a folder is written as a folder with one file per slice (0001.dcm, 0002.dcm, ...).
+- A different matrix size (upscaling) updates Rows/Columns and PixelSpacing from `VolumeDoc.spacing`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.documents import VolumeDoc
+from core.errors import WriteError
+from core.io import provenance
+from core.io.atomic import atomic_folder, atomic_write
+from core.io.dicom.header import (
+    PIXEL_KEYWORDS,
+    PRIVATE_CREATOR,
+    PRIVATE_GROUP,
+    open_dataset,
+    plane_normal,
+    plane_orientation,
+    plane_position,
+    quiet,
+    rescale_pairs,
+    stored_limits,
+)
+from core.io.formats import Written
+from core.version import __version__
+
+
+def write_dicom(doc: VolumeDoc, target: Path, **options: Any) -> Written:
+    if doc.format != "DICOM" or not doc.datasets:
+        raise WriteError(
+            f"{target.name}: only scans read from DICOM can be saved as DICOM "
+            "(save NIfTI volumes as .nii or .nii.gz)"
+        )
+    pixels = np.asarray(doc.pixels, dtype=np.float32)
+    if pixels.ndim != 4:
+        raise WriteError(f"{target.name}: cannot save pixels of shape {pixels.shape} as DICOM")
+    with quiet():
+        return Written(_write_dicom(doc, target, pixels))
+
+
+def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
+    series_uid = _new_uid()
+    if len(doc.datasets) == 1:
+        ds = _derive(doc, doc.datasets[0], pixels, list(range(pixels.shape[0])), series_uid, 1)
+        return atomic_write(target, lambda tmp: _save(ds, tmp))
+    if target.suffix.lower() in (".dcm", ".dicom", ".ima"):
+        raise WriteError(f"{target.name}: a series is saved as a folder of files; name a folder, not a file")
+    frame_src = _frame_sources(doc, pixels.shape[0])
+    with atomic_folder(target) as tmp_folder:
+        for i in range(pixels.shape[0]):
+            src_index = frame_src[i]
+            ds = _derive(
+                doc,
+                doc.datasets[src_index],
+                pixels[i : i + 1],
+                [i],
+                series_uid,
+                i + 1,
+                dataset_index=src_index,
+            )
+            _save(ds, tmp_folder / f"{i + 1:04d}.dcm")
+    return target
+
+
+def _new_uid() -> str:
+    from pydicom.uid import generate_uid
+
+    return generate_uid()
+
+
+def _frame_sources(doc: VolumeDoc, frames: int) -> list[int]:
+    """Which source dataset serves as template for each output slice (nearest position)."""
+    n = len(doc.datasets)
+    if frames == n:
+        return list(range(n))
+    src_pos = doc.metadata.get("source_positions") or []
+    if len(doc.positions) == frames and len(src_pos) == n:
+        return [int(np.argmin(np.abs(np.asarray(src_pos) - p))) for p in doc.positions]
+    return [min(n - 1, int(round(i * (n - 1) / max(frames - 1, 1)))) for i in range(frames)]
+
+
+def _to_stored(values: np.ndarray, slope: float, intercept: float, lo: int, hi: int) -> np.ndarray:
+    stored = (values.astype(np.float64) - intercept) / (slope or 1.0)
+    return np.clip(np.rint(stored), lo, hi)
+
+
+def _numpy_type(bits: int, signed: bool) -> np.dtype:
+    size = {8: 8, 16: 16, 32: 32}.get(bits, 16)
+    return np.dtype(f"{'int' if signed else 'uint'}{size}")
+
+
+def _derive(
+    doc: VolumeDoc,
+    src,
+    pixels: np.ndarray,
+    frame_ids: list[int],
+    series_uid: str,
+    instance: int,
+    dataset_index: int = 0,
+):
+    """A new derived dataset from `src` (header only) holding `pixels` (frames, H, W, C)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
+
+    ds = copy.deepcopy(src)
+    for _ in ds.iterall():  # turn every raw element into a value, so that it can be re-encoded
+        pass
+    # written as Explicit VR Little Endian whatever the source was (big endian, implicit VR)
+    ds.set_original_encoding(False, True, ds.original_character_set)
+    for kw in (*PIXEL_KEYWORDS, "SmallestImagePixelValue", "LargestImagePixelValue"):
+        if kw in ds:
+            del ds[kw]
+    frames, rows, cols, channels = pixels.shape
+    now = _dt.datetime.now()
+    summary = provenance.summary(doc)
+    record = provenance.as_json(doc)
+
+    # identity: a new instance of a new series in the same study, for the same patient
+    ds.SOPInstanceUID = _new_uid()
+    ds.SeriesInstanceUID = series_uid
+    if "SeriesNumber" in src and str(src.SeriesNumber).strip():
+        try:
+            ds.SeriesNumber = int(src.SeriesNumber) + 1000
+        except (TypeError, ValueError):
+            pass
+    ds.InstanceNumber = instance
+    image_type = [str(v) for v in _floats_or_strings(src.get("ImageType"))]
+    ds.ImageType = ["DERIVED", "SECONDARY", *image_type[2:]]
+    ds.DerivationDescription = summary[:1024]
+    ds.ImageComments = (summary + ". Repaired pixels are reconstructions, not acquired data.")[:10240]
+    description = str(src.get("SeriesDescription", "")).strip()
+    tasks = ", ".join(p.task for p in doc.provenance) or "saved"
+    ds.SeriesDescription = f"{description} [Lacuna {tasks}]".strip()[-64:]
+    ds.InstanceCreationDate = now.strftime("%Y%m%d")
+    ds.InstanceCreationTime = now.strftime("%H%M%S")
+    if "SOPClassUID" in src and "SOPInstanceUID" in src:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = src.SOPClassUID
+        ref.ReferencedSOPInstanceUID = src.SOPInstanceUID
+        ds.SourceImageSequence = Sequence([ref])
+    equipment = Dataset()
+    equipment.Manufacturer = "Lacuna"
+    equipment.SoftwareVersions = __version__
+    equipment.ContributionDateTime = now.strftime("%Y%m%d%H%M%S")
+    equipment.ContributionDescription = summary[:1024]
+    purpose = Dataset()
+    purpose.CodeValue = "109103"
+    purpose.CodingSchemeDesignator = "DCM"
+    purpose.CodeMeaning = "Modifying Equipment"
+    equipment.PurposeOfReferenceCodeSequence = Sequence([purpose])
+    ds.ContributingEquipmentSequence = Sequence([*src.get("ContributingEquipmentSequence", []), equipment])
+    block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
+    block.add_new(0x01, "UT", record)
+
+    # geometry
+    size_changed = (rows, cols) != (int(src.get("Rows", rows)), int(src.get("Columns", cols)))
+    ds.Rows, ds.Columns = rows, cols
+    if size_changed:
+        _update_spacing(ds, doc.spacing[1], doc.spacing[2])
+    if "NumberOfFrames" in src or frames > 1:
+        ds.NumberOfFrames = frames
+        _fit_per_frame_groups(ds, frames)
+    if len(doc.datasets) > 1 and doc.positions and len(doc.positions) > frame_ids[0]:
+        _move_slice(ds, src, doc, frame_ids[0], dataset_index)
+
+    # pixel values
+    bits = int(src.get("BitsAllocated", 16))
+    stored_bits = int(src.get("BitsStored", bits))
+    signed = int(src.get("PixelRepresentation", 0)) == 1
+    if channels == 3:
+        data = _color_values(ds, src, pixels, doc)
+    elif bits == 1:
+        from pydicom.pixels import pack_bits
+
+        data = pack_bits((pixels[..., 0] > 0.5).astype(np.uint8).ravel())
+    else:
+        lo, hi = stored_limits(stored_bits, signed)
+        out = np.empty((frames, rows, cols), dtype=_numpy_type(bits, signed))
+        # the derived header's own rescale (per frame for enhanced objects) maps values back
+        for k, (slope, intercept) in enumerate(rescale_pairs(ds, frames)):
+            out[k] = _to_stored(pixels[k, ..., 0], slope, intercept, lo, hi)
+        data = out.tobytes()
+        if "ModalityLUTSequence" in ds:  # a table cannot be inverted: the values are stored as they are
+            del ds["ModalityLUTSequence"]
+    if len(data) % 2:
+        data += b"\x00"
+    ds.PixelData = data
+    ds["PixelData"].VR = "OB" if int(ds.BitsAllocated) <= 8 else "OW"
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7")
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = f"LACUNA_{__version__}"[:16]
+    ds.file_meta = meta
+    return ds
+
+
+def _floats_or_strings(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split("\\")
+    return list(value)
+
+
+def _color_values(ds, src, pixels: np.ndarray, doc: VolumeDoc) -> bytes:
+    hi = (doc.stored_range or (0.0, 255.0))[1]
+    bits = 8 if hi <= 255 else 16
+    for kw in list(ds.keys()):
+        name = ds[kw].keyword
+        if "PaletteColorLookupTable" in name or name == "PixelPaddingValue":
+            del ds[kw]
+    ds.PhotometricInterpretation = "RGB"
+    ds.SamplesPerPixel = 3
+    ds.PlanarConfiguration = 0
+    ds.BitsAllocated = bits
+    ds.BitsStored = bits
+    ds.HighBit = bits - 1
+    ds.PixelRepresentation = 0
+    dtype = np.uint8 if bits == 8 else np.uint16
+    return np.clip(np.rint(pixels), 0, 2**bits - 1).astype(dtype).tobytes()
+
+
+def _update_spacing(ds, row: float, col: float) -> None:
+    """New PixelSpacing after a change of matrix size (top level and functional groups)."""
+    spacing = [f"{row:.6g}", f"{col:.6g}"]
+    if "PixelSpacing" in ds or "ImagerPixelSpacing" not in ds:
+        ds.PixelSpacing = spacing
+    if "ImagerPixelSpacing" in ds:
+        ds.ImagerPixelSpacing = spacing
+    for groups_kw in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        for item in ds.get(groups_kw, []):
+            for measures in item.get("PixelMeasuresSequence", []):
+                measures.PixelSpacing = spacing
+    if "SequenceOfUltrasoundRegions" in ds:  # region coordinates refer to the old matrix
+        del ds["SequenceOfUltrasoundRegions"]
+
+
+def _fit_per_frame_groups(ds, frames: int) -> None:
+    groups = ds.get("PerFrameFunctionalGroupsSequence")
+    if groups is None or len(groups) == frames:
+        return
+    from pydicom.sequence import Sequence
+
+    n = len(groups)
+    picks = [min(n - 1, int(round(i * (n - 1) / max(frames - 1, 1)))) for i in range(frames)]
+    ds.PerFrameFunctionalGroupsSequence = Sequence([copy.deepcopy(groups[i]) for i in picks])
+
+
+def _move_slice(ds, src, doc: VolumeDoc, frame: int, dataset_index: int) -> None:
+    """Place a written slice at `doc.positions[frame]` along the normal (new or moved slices)."""
+    iop, ipp = plane_orientation(src), plane_position(src)
+    src_pos = doc.metadata.get("source_positions") or doc.positions
+    if iop is None or ipp is None or dataset_index >= len(src_pos):
+        return
+    shift = doc.positions[frame] - src_pos[dataset_index]
+    if abs(shift) < 1e-6:
+        return
+    new = ipp + plane_normal(iop) * shift
+    ds.ImagePositionPatient = [f"{v:.6g}" for v in new]
+    if "SliceLocation" in src:
+        ds.SliceLocation = f"{float(src.SliceLocation) + shift:.6g}"
+
+
+def _save(ds, path: Path) -> None:
+    ds.save_as(path, enforce_file_format=True, implicit_vr=False, little_endian=True)
+
+
+def provenance_of(path: Path) -> dict[str, Any] | None:
+    """The Lacuna record stored in a derived file's private block, if any."""
+    with quiet():
+        ds = open_dataset(path, stop_before_pixels=True)
+    try:
+        block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
+        return json.loads(block[0x01].value)
+    except (KeyError, ValueError):
+        return None

@@ -1,0 +1,60 @@
+"""What `lacuna info` shows of a DICOM volume, and of a DICOM object that holds no image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.documents import VolumeDoc
+from core.io import describe as describing
+from core.io.dicom.header import open_dataset, quiet
+
+
+def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
+    meta = doc.metadata
+    info = describing.volume(doc)
+    info["dtype"] = _stored_dtype(meta)
+    for key in ("transfer_syntax", "sop_class", "series_description"):
+        if meta.get(key):
+            info[key] = meta[key]
+    files = meta.get("source_files") or []
+    if len(files) > 1:
+        info["files"] = len(files)
+    if meta.get("series"):
+        info["series"] = meta["series"]
+    if meta.get("source_photometric") and meta["source_photometric"] != doc.photometric:
+        info["source_photometric"] = meta["source_photometric"]
+    return info
+
+
+def _stored_dtype(meta: dict[str, Any]) -> str:
+    bits = int(meta.get("bits_allocated", 16))
+    if bits == 1:
+        return "bit"
+    kind = "int" if meta.get("pixel_representation") else "uint"
+    return f"{kind}{bits} ({meta.get('bits_stored', bits)} bits stored)"
+
+
+def describe_object(path: Path) -> dict[str, Any]:
+    """A valid DICOM object that holds no image (structured report, RT plan, ...)."""
+    with quiet():
+        ds = open_dataset(path, stop_before_pixels=True)
+        sop = _element_text(ds, "SOPClassUID")
+        modality = _element_text(ds, "Modality")
+    return {
+        "kind": "dicom-object",
+        "format": "DICOM",
+        "modality": modality,
+        "sop_class": sop,
+        "image": False,
+        "note": "this DICOM object holds no image, so there is nothing to repair",
+    }
+
+
+def _element_text(ds, keyword: str) -> str:
+    """An element as text; one the file holds nonsense in (a wrong length for its VR) is "unreadable"."""
+    try:
+        value = ds.get(keyword)
+    except Exception:  # noqa: BLE001 - pydicom raises many kinds for undecodable values
+        return "(unreadable)"
+    return str(getattr(value, "name", None) or value or "")

@@ -1,0 +1,225 @@
+"""Reading one DICOM file (single or multi-frame) into a VolumeDoc in physical units.
+
+- Pixels become float32 (frames, H, W, C): the modality LUT (rescale slope and intercept, per frame
+  for enhanced multi-frame objects) is applied, so CT is in HU.
+- MONOCHROME1 values are kept as stored; `VolumeDoc.photometric` says "MONOCHROME1" and the display
+  inverts it. Palette colour is expanded to RGB; YBR is converted to RGB by pydicom.
+- Header sizes are checked against the pixel limit before anything is decoded.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.documents import VolumeDoc
+from core.errors import ReadError
+from core.io import limits
+from core.io.dicom.header import (
+    PIXEL_KEYWORDS,
+    find_gaps,
+    first_line,
+    float_list,
+    frame_attr,
+    geometry,
+    open_dataset,
+    plane_normal,
+    plane_orientation,
+    plane_position,
+    quiet,
+    rescale_pairs,
+    stored_limits,
+    transfer_syntax,
+)
+
+
+def _check_native_length(ds, geo: dict[str, Any], path: Path) -> None:
+    """Report truncated uncompressed pixel data before decoding, with both sizes."""
+    ts = transfer_syntax(ds)
+    if ts is not None and getattr(ts, "is_compressed", False):
+        return
+    if "PixelData" not in ds:
+        return
+    n = geo["rows"] * geo["cols"] * geo["frames"]
+    photometric = str(ds.get("PhotometricInterpretation", ""))
+    if geo["bits"] == 1:
+        expected = (n * geo["spp"] + 7) // 8
+    elif photometric.endswith("_422") and geo["spp"] == 3:
+        expected = n * 2 * geo["bits"] // 8
+    else:
+        expected = n * geo["spp"] * geo["bits"] // 8
+    found = len(ds.PixelData or b"")
+    if found < expected:
+        raise ReadError(f"{path.name}: pixel data is truncated (expected {expected} bytes, found {found})")
+
+
+def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
+    """Stored values as (frames, H, W, C) plus the photometric interpretation they are in now."""
+    _check_native_length(ds, geo, path)
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
+    try:
+        arr = ds.pixel_array
+    except NotImplementedError as exc:
+        raise ReadError(f"{path.name}: {first_line(exc)}") from exc
+    except RuntimeError as exc:  # pydicom: no plugin for this transfer syntax, or every plugin failed
+        ts = transfer_syntax(ds)
+        name = getattr(ts, "name", str(ts))
+        reasons = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        if reasons:
+            raise ReadError(
+                f"{path.name}: cannot decode its {name} pixel data ({'; '.join(reasons)})"
+            ) from exc
+        raise ReadError(f"{path.name}: no decoder installed for {name} ({first_line(exc)})") from exc
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OSError) as exc:
+        raise ReadError(f"{path.name}: cannot decode the pixel data ({first_line(exc)})") from exc
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        try:
+            arr = apply_color_lut(arr, ds)
+        except (ValueError, KeyError, AttributeError) as exc:
+            raise ReadError(f"{path.name}: the palette colour lookup table is unusable ({exc})") from exc
+        if arr.dtype == np.uint16 and not np.any(arr % 257):  # an 8-bit palette in 16-bit entries
+            arr = (arr // 257).astype(np.uint8)
+        photometric = "RGB"
+    elif photometric.startswith("YBR") and geo["spp"] == 3:
+        photometric = "RGB"  # pydicom returns RGB for YBR data
+    color = arr.shape[-1] == 3 and (geo["spp"] == 3 or photometric == "RGB")
+    if geo["frames"] == 1:
+        arr = arr[None]
+    if not color:
+        arr = arr[..., None]
+    if arr.shape[:3] != (geo["frames"], geo["rows"], geo["cols"]):
+        raise ReadError(
+            f"{path.name}: decoded pixels have shape {arr.shape[:3]}, the header says "
+            f"{(geo['frames'], geo['rows'], geo['cols'])}"
+        )
+    return arr, photometric
+
+
+def _window(ds) -> tuple[float, float] | None:
+    centre = frame_attr(ds, 0, "FrameVOILUTSequence", "WindowCenter")
+    width = frame_attr(ds, 0, "FrameVOILUTSequence", "WindowWidth")
+    c, w = float_list(centre), float_list(width)
+    if c and w and w[0] > 0:
+        return c[0], w[0]
+    return None
+
+
+def _pixel_spacing(ds) -> tuple[float, float] | None:
+    value = frame_attr(ds, 0, "PixelMeasuresSequence", "PixelSpacing") or ds.get("ImagerPixelSpacing")
+    spacing = float_list(value)
+    if len(spacing) == 2 and all(s > 0 for s in spacing):
+        return spacing[0], spacing[1]
+    regions = ds.get("SequenceOfUltrasoundRegions")
+    if regions:  # ultrasound: physical deltas in cm when the unit is cm (code 3)
+        r = regions[0]
+        if r.get("PhysicalUnitsXDirection") == 3 and r.get("PhysicalUnitsYDirection") == 3:
+            dy, dx = float(r.get("PhysicalDeltaY", 0)), float(r.get("PhysicalDeltaX", 0))
+            if dx > 0 and dy > 0:
+                return dy * 10.0, dx * 10.0
+    return None
+
+
+def _slice_thickness(ds) -> float | None:
+    for kw in ("SpacingBetweenSlices", "SliceThickness"):
+        values = float_list(frame_attr(ds, 0, "PixelMeasuresSequence", kw))
+        if values and values[0] > 0:
+            return values[0]
+    return None
+
+
+def _stored_range(
+    geo: dict[str, Any], rescale: list[tuple[float, float]], color: bool
+) -> tuple[float, float]:
+    lo, hi = stored_limits(geo["stored"], geo["signed"]) if geo["bits"] > 1 else (0, 1)
+    if color:
+        return float(lo), float(hi)
+    ends = [s * v + b for s, b in rescale for v in (lo, hi)]
+    return float(min(ends)), float(max(ends))
+
+
+def _physical(arr: np.ndarray, rescale: list[tuple[float, float]], color: bool) -> np.ndarray:
+    out = arr.astype(np.float32)
+    if color:
+        return out
+    for i, (slope, intercept) in enumerate(rescale):
+        if slope != 1.0 or intercept != 0.0:
+            out[i] = out[i] * np.float32(slope) + np.float32(intercept)
+    return out
+
+
+def _strip_pixels(ds):
+    header = copy.copy(ds)
+    for kw in PIXEL_KEYWORDS:
+        if kw in header:
+            del header[kw]
+    return header
+
+
+def _common_metadata(ds, geo: dict[str, Any], path: Path) -> dict[str, Any]:
+    ts = transfer_syntax(ds)
+    sop = ds.get("SOPClassUID")
+    return {
+        "transfer_syntax": getattr(ts, "name", str(ts or "")),
+        "sop_class": getattr(sop, "name", str(sop or "")),
+        "series_uid": str(ds.get("SeriesInstanceUID", "")),
+        "series_description": str(ds.get("SeriesDescription", "")),
+        "bits_allocated": geo["bits"],
+        "bits_stored": geo["stored"],
+        "pixel_representation": int(geo["signed"]),
+        "source_photometric": str(ds.get("PhotometricInterpretation", "")),
+    }
+
+
+def read_dicom(path: Path) -> VolumeDoc:
+    with quiet():
+        return read_file(path)
+
+
+def read_file(path: Path) -> VolumeDoc:
+    ds = open_dataset(path)
+    geo = geometry(ds, path)
+    limits.check_pixels(path, geo["rows"] * geo["cols"] * geo["frames"])
+    arr, photometric = _decode(ds, geo, path)
+    color = arr.shape[-1] == 3
+    rescale = rescale_pairs(ds, geo["frames"])
+    pixels = _physical(arr, rescale, color)
+    pixel_spacing = _pixel_spacing(ds)
+    iop = plane_orientation(ds)
+    positions: list[float] = []
+    if iop is not None and geo["frames"] > 1:
+        pos = [plane_position(ds, i) for i in range(geo["frames"])]
+        if all(p is not None for p in pos):
+            positions = [float(np.dot(p, plane_normal(iop))) for p in pos]
+    gaps, step = find_gaps(positions) if positions else ([], None)
+    slice_step = _slice_thickness(ds) or step or 1.0
+    metadata = _common_metadata(ds, geo, path)
+    metadata.update(
+        rescale=rescale,
+        frames_per_dataset=[geo["frames"]],
+        source_files=[str(path)],
+        pixel_spacing_known=pixel_spacing is not None,
+        source_positions=list(positions),
+    )
+    row, col = pixel_spacing or (1.0, 1.0)
+    stored_range = _stored_range(geo, rescale, color)
+    if photometric == "RGB" and str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
+        stored_range = (0.0, 255.0 if arr.max(initial=0) <= 255 else 65535.0)
+    return VolumeDoc(
+        pixels=pixels,
+        path=path,
+        format="DICOM",
+        modality=str(ds.get("Modality", "")),
+        spacing=(float(slice_step), float(row), float(col)),
+        window=None if color else _window(ds),
+        photometric=photometric,
+        stored_range=stored_range,
+        positions=positions,
+        gaps=gaps,
+        metadata=metadata,
+        datasets=[_strip_pixels(ds)],
+    )

@@ -1,0 +1,167 @@
+"""A folder of DICOM files: split into series, sorted along the slice normal, read as one volume.
+
+A folder is split into series by SeriesInstanceUID, orientation and matrix size; the largest one is
+read (all are listed in `metadata["series"]`), sorted by position along the slice normal (not by
+InstanceNumber). Missing slices show as `gaps` (indices after which a slice is missing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.documents import VolumeDoc
+from core.errors import ReadError
+from core.io import limits, provenance
+from core.io.dicom.header import (
+    find_gaps,
+    geometry,
+    int_value,
+    open_dataset,
+    plane_normal,
+    plane_orientation,
+    plane_position,
+    quiet,
+)
+from core.io.dicom.read import read_file
+
+MAX_FOLDER_FILES = 5000
+
+
+def _candidate_files(folder: Path) -> list[Path]:
+    files = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR":
+            if p.name.endswith(provenance.SIDECAR_SUFFIX):
+                continue
+            files.append(p)
+            if len(files) > MAX_FOLDER_FILES:
+                raise ReadError(f"{folder.name}: more than {MAX_FOLDER_FILES} files; open one series folder")
+    return files
+
+
+def list_series(folder: Path) -> list[dict[str, Any]]:
+    """Every image series in a folder: uid, orientation, size, files sorted along the slice normal."""
+    groups: dict[tuple, list[tuple[Path, Any]]] = {}
+    for f in _candidate_files(folder):
+        try:
+            ds = open_dataset(f, stop_before_pixels=True)
+            rows, cols = int_value(ds, "Rows", f), int_value(ds, "Columns", f)
+        except ReadError:
+            continue  # not DICOM, or not an image: a folder may hold other files
+        if not rows or not cols:
+            continue
+        iop = plane_orientation(ds)
+        key = (
+            str(ds.get("SeriesInstanceUID", "")),
+            tuple(np.round(iop, 3)) if iop is not None else (),
+            rows,
+            cols,
+        )
+        groups.setdefault(key, []).append((f, ds))
+    series = []
+    for (uid, iop, rows, cols), members in groups.items():
+        if iop:
+            normal = plane_normal(np.array(iop))
+            keyed = []
+            for f, ds in members:
+                p = plane_position(ds)
+                keyed.append((float(np.dot(p, normal)) if p is not None else None, f, ds))
+            if all(k[0] is not None for k in keyed):
+                keyed.sort(key=lambda k: k[0])
+            else:
+                keyed.sort(key=lambda k: int(k[2].get("InstanceNumber", 0) or 0))
+        else:
+            keyed = sorted(
+                ((None, f, ds) for f, ds in members), key=lambda k: int(k[2].get("InstanceNumber", 0) or 0)
+            )
+        positions = [k[0] for k in keyed if k[0] is not None]
+        series.append(
+            {
+                "series_uid": uid,
+                "orientation": list(iop),
+                "rows": rows,
+                "columns": cols,
+                "files": [k[1] for k in keyed],
+                "positions": positions if len(positions) == len(keyed) else [],
+                "description": str(keyed[0][2].get("SeriesDescription", "")),
+                "modality": str(keyed[0][2].get("Modality", "")),
+            }
+        )
+    series.sort(key=lambda s: -len(s["files"]))
+    return series
+
+
+def read_dicom_folder(folder: Path, index: int = 0) -> VolumeDoc:
+    """Read series `index` (0 = the one with most files) of a folder as one volume."""
+    with quiet():
+        return _read_folder(folder, index)
+
+
+def _read_folder(folder: Path, index: int) -> VolumeDoc:
+    series = list_series(folder)
+    if not series:
+        raise ReadError(f"{folder.name}: the folder holds no DICOM images")
+    if index >= len(series):
+        raise ReadError(f"{folder.name}: there is no series {index} (the folder holds {len(series)})")
+    chosen = series[index]
+    files = chosen["files"]
+    if len(files) == 1:
+        doc = read_file(files[0])
+        doc.metadata["series"] = _series_summary(series)
+        return doc
+    docs = []
+    total = 0
+    for f in files:
+        ds = open_dataset(f, stop_before_pixels=True)
+        geo = geometry(ds, f, require_pixels=False)
+        total += geo["rows"] * geo["cols"] * geo["frames"]
+    limits.check_pixels(folder, total)
+    for f in files:
+        docs.append(read_file(f))
+    channels = {d.pixels.shape[-1] for d in docs}
+    if len(channels) > 1:
+        raise ReadError(f"{folder.name}: the series mixes grayscale and colour images")
+    first = docs[0]
+    positions = chosen["positions"]
+    gaps, step = find_gaps(positions) if positions else ([], None)
+    metadata = dict(first.metadata)
+    metadata.update(
+        rescale=[r for d in docs for r in d.metadata["rescale"]],
+        frames_per_dataset=[d.pixels.shape[0] for d in docs],
+        source_files=[str(f) for f in files],
+        source_positions=list(positions),
+        series=_series_summary(series),
+    )
+    lo = min(d.stored_range[0] for d in docs)
+    hi = max(d.stored_range[1] for d in docs)
+    return VolumeDoc(
+        pixels=np.concatenate([d.pixels for d in docs]),
+        path=folder,
+        format="DICOM",
+        modality=first.modality,
+        spacing=(float(step or first.spacing[0]), first.spacing[1], first.spacing[2]),
+        window=first.window,
+        photometric=first.photometric,
+        stored_range=(lo, hi),
+        positions=positions,
+        gaps=gaps,
+        metadata=metadata,
+        datasets=[d.datasets[0] for d in docs],
+    )
+
+
+def _series_summary(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "series_uid": s["series_uid"],
+            "modality": s["modality"],
+            "description": s["description"],
+            "files": len(s["files"]),
+            "rows": s["rows"],
+            "columns": s["columns"],
+        }
+        for s in series
+    ]

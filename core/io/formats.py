@@ -1,0 +1,123 @@
+"""The file-format registry: one entry per format family (images, DICOM, NIfTI, audio, ...).
+
+Each family module declares a `FORMAT` (a `FileFormat`): how to recognise its files (magic bytes
+first, names second), how to read one into a document, which document kinds it writes under which
+extensions, and how to describe a document it read for `lacuna info`. Readers and writers are
+chosen here and nowhere else; adding a format is one family module plus one name in `FAMILIES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.documents import Document
+from core.errors import UnsupportedFormatError, WriteError
+from core.io.naming import full_suffix
+
+# Family modules in sniffing order: DICOM before images (its 128-byte preamble may itself look like a
+# TIFF), video before audio (an AVI is a RIFF file), DICOM last among folder readers (any folder).
+FAMILIES = ("core.io.video", "core.io.dicom", "core.io.images", "core.io.audio", "core.io.nifti")
+HEAD_BYTES = 352  # enough for every magic number checked (the NIfTI-1 magic sits at byte 344)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a writer did: the path it wrote and what the format could not hold (for the sidecar)."""
+
+    path: Path
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """A format family. `writes` maps a document kind to the extensions written for it ("" means a
+    name without extension, or a folder); the first extension is the default for that kind."""
+
+    name: str
+    title: str  # for messages: "images: PNG, JPEG, TIFF, BMP, WebP"
+    extensions: tuple[str, ...]
+    magic: Callable[[bytes], bool]
+    read: Callable[[Path], Document]
+    write: Callable[..., Written] | None = None
+    writes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # what `lacuna info` shows: describe(doc, scan), scan = a full decode to look for damage is allowed
+    describe: Callable[[Document, bool], dict[str, Any]] | None = None
+    saved_as: dict[str, str] = field(default_factory=dict)  # document `format` -> its usual extension
+    # which folders it reads (a DICOM series, a numbered image sequence)
+    reads_folder: Callable[[Path], bool] | None = None
+    # a last, slower check for files neither magic bytes nor name identify
+    probe: Callable[[Path, bytes], bool] | None = None
+
+
+def formats() -> tuple[FileFormat, ...]:
+    return tuple(importlib.import_module(module).FORMAT for module in FAMILIES)
+
+
+def get(name: str) -> FileFormat:
+    for fmt in formats():
+        if fmt.name == name:
+            return fmt
+    raise KeyError(name)
+
+
+def sniff(path: Path) -> FileFormat | None:
+    """The format of a file from its first bytes, then its name, then each format's own probe."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    known = formats()
+    for fmt in known:
+        if fmt.magic(head):
+            return fmt
+    ext = full_suffix(path).lower()
+    for fmt in known:
+        if ext in fmt.extensions:
+            return fmt
+    for fmt in known:
+        if fmt.probe is not None and fmt.probe(path, head):
+            return fmt
+    return None
+
+
+def for_folder(folder: Path) -> FileFormat:
+    for fmt in formats():
+        if fmt.reads_folder is not None and fmt.reads_folder(folder):
+            return fmt
+    raise UnsupportedFormatError(f"{folder.name}: no format reads this folder")
+
+
+def unsupported_message(path: Path) -> str:
+    titles = "; ".join(fmt.title for fmt in formats())
+    return f"{path.name}: not a file Lacuna reads ({titles})"
+
+
+def writer_for(kind: str, target: Path) -> FileFormat:
+    """The format that writes a document of `kind` to `target` (chosen by its extension)."""
+    ext = full_suffix(target).lower()
+    if target.is_dir():
+        ext = ""
+    candidates = [fmt for fmt in formats() if fmt.write is not None and kind in fmt.writes]
+    for fmt in candidates:
+        if ext in fmt.writes[kind]:
+            return fmt
+    allowed = sorted({e for fmt in candidates for e in fmt.writes[kind] if e})
+    what = {"volume": "a scan", "audio": "audio", "image": "an image"}.get(kind, f"a {kind} document")
+    if not allowed:
+        raise WriteError(f"{target.name}: cannot write {what}")
+    raise WriteError(
+        f"{target.name}: cannot save {what} as {ext or 'no extension'} (use {', '.join(allowed)})"
+    )
+
+
+def default_extension(doc: Document) -> str:
+    """The extension a document is saved with when its source name has none."""
+    for fmt in formats():
+        if doc.format in fmt.saved_as and doc.kind in fmt.writes:
+            return fmt.saved_as[doc.format]
+    for fmt in formats():
+        if doc.kind in fmt.writes:
+            return fmt.writes[doc.kind][0]
+    return ""

@@ -1,0 +1,68 @@
+"""The one rule for naming outputs, used by the CLI, the desktop and every workspace.
+
+A result is saved beside its source as `<stem>_<task><ext>`: `photo.png` -> `photo_denoise.png`,
+`brain.nii.gz` -> `brain_upscale.nii.gz`, a series folder `CT` -> `CT_denoise`. A source named
+without extension gets its format's usual one (`IM0001` -> `IM0001_denoise.dcm`). When the name is
+taken, " (2)", " (3)", ... is added before the extension, as `write(..., overwrite_policy="rename")`
+does: `photo_denoise (2).png`. A document with no repair yet is saved as `<stem>_copy<ext>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from core.documents import Document
+
+UNREPAIRED = "copy"  # the "task" of a document saved without any repair
+
+
+def full_suffix(path: Path) -> str:
+    """'.nii.gz' for 'brain.nii.gz', '.png' for 'a.png'."""
+    name = path.name.lower()
+    for double in (".nii.gz", ".tar.gz"):
+        if name.endswith(double):
+            return path.name[-len(double) :]
+    return path.suffix
+
+
+def stem(path: Path) -> str:
+    """'brain' for 'brain.nii.gz'."""
+    suffix = full_suffix(path)
+    return path.name[: len(path.name) - len(suffix)] if suffix else path.name
+
+
+def numbered(path: Path, n: int) -> Path:
+    """'scan (2).dcm' for n=2."""
+    return path.with_name(f"{stem(path)} ({n}){full_suffix(path)}")
+
+
+def first_free(path: Path, taken: Callable[[Path], bool] = Path.exists) -> Path:
+    """`path`, or the first of 'name (2).ext', 'name (3).ext', ... that is not taken."""
+    n = 2
+    candidate = path
+    while taken(candidate):
+        candidate = numbered(path, n)
+        n += 1
+    return candidate
+
+
+def output_name(source: Path, task: str, extension: str | None = None) -> Path:
+    """`<stem>_<task><ext>` beside `source` (taken or not); `extension` for a source without one."""
+    source = Path(source)
+    if source.is_dir():
+        return source.with_name(f"{source.name}_{task}")
+    suffix = full_suffix(source) or (extension or "")
+    return source.with_name(f"{stem(source)}_{task}{suffix}")
+
+
+def suggest_output(doc: Document, task: str | None = None) -> Path | None:
+    """A free output path for `doc` beside its source, named after `task` (default: its last
+    repair, or "copy"); None for a document that was not read from a file."""
+    if doc.path is None:
+        return None
+    from core.io.formats import default_extension
+
+    if task is None:
+        task = doc.provenance[-1].task if doc.provenance else UNREPAIRED
+    return first_free(output_name(Path(doc.path), task, default_extension(doc)))
