@@ -102,7 +102,7 @@ class TerminalProgress:
     def __init__(self, stream: TextIO | None = None, width: int = 28):
         self.stream = stream or sys.stderr
         self.width = width
-        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self.last_draw = 0.0
         self.last_decile = -1
 
