@@ -1,4 +1,6 @@
-"""Repair masks as image files: any image the size of the input; non-zero = repair."""
+"""Repair masks as image files: any image the size of the input; non-zero = repair, and the value
+is the alpha the repair gets there (255 of 8 bits = all of it, gray = a soft edge; a mask of only 0
+and 1 is hard). The rules of what a mask does are the mask contract's (core.repair.masks)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.documents import AudioDoc, ImageDoc
+from core.documents import ImageDoc
 from core.errors import MethodError
+from core.repair.masks import alpha_of
 
 
 def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
-    """A boolean (H, W) mask from an image file; True where any colour channel is non-zero.
+    """A float32 (H, W) alpha in [0, 1] from an image file: the largest colour channel, as a
+    fraction of the stored type's full scale.
 
     An RGBA mask whose colour is black everywhere (a transparent layer painted with alpha only) is
     read from its alpha channel instead.
@@ -20,7 +24,7 @@ def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
 
     path = Path(path)
     doc = read_any(path)
-    if isinstance(doc, AudioDoc):
+    if doc.kind not in ("image", "volume"):
         raise MethodError(f"{path.name}: a mask must be an image, not audio")
     pixels = np.asarray(doc.pixels)
     if pixels.shape[0] != 1:
@@ -35,19 +39,21 @@ def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
             f"{path.name}: the mask is {width}×{height} pixels but the image is {want_w}×{want_h}"
         )
     colour = frame[..., :3] if frame.shape[-1] >= 3 else frame[..., :1]
-    mask = np.any(colour != 0, axis=-1)
-    if frame.shape[-1] == 4 and not mask.any():
-        mask = frame[..., 3] != 0
-    return mask
+    values = colour.max(axis=-1)
+    if frame.shape[-1] == 4 and not values.any():
+        values = frame[..., 3]
+    stored = doc.dtype if doc.dtype in ("uint8", "uint16") else "float32"
+    return alpha_of(values.astype(stored))
 
 
 def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False) -> Path:
-    """Save a boolean mask as an 8-bit PNG (255 = repair, 0 = keep); returns the path written."""
+    """Save a mask (bool, 8-bit alpha or float alpha) as an 8-bit PNG (255 = repair, 0 = keep, gray
+    = a soft edge) that `read_mask` reads back to the same alpha; returns the path written."""
     from core.io.dispatch import write_any
 
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise MethodError(f"a mask must be 2-D (height, width), not shape {mask.shape}")
-    pixels = np.where(mask != 0, 255.0, 0.0).astype(np.float32)[None, :, :, None]
+    pixels = np.rint(alpha_of(mask) * np.float32(255.0))[None, :, :, None]
     doc = ImageDoc(pixels=pixels, path=None, format="PNG", dtype="uint8", mode="L")
     return write_any(doc, Path(path), overwrite=overwrite, sidecar=False)

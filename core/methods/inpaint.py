@@ -5,11 +5,11 @@
 - inpaint-dip: Deep Image Prior, an untrained U-Net fitted to the known pixels (any modality, slow).
 - inpaint-biharmonic (scikit-image), inpaint-telea and inpaint-ns (OpenCV): classical baselines.
 
-Every method works only on boxes around the connected masked regions (core.masks.regions), so a
-large photo with a few small masks costs as much as a few small crops. Every method takes `dilate`
-(grow the mask before filling, so the rim of a scratch is not used as context) and `feather` (blend
-the fill into the original over that many pixels inside the mask edge). The engine then restores
-every pixel outside the user's mask bit for bit.
+Every method fills crops around the connected masked regions through the one crop-and-paste loop
+(core.methods.crops). Every card declares `dilate` (grow the mask before filling, so the rim of a
+scratch is not used as context) and `feather` (blend the fill into the original over that many
+pixels inside the mask edge): the mask contract (core.repair.masks) applies both, so `run` receives
+the grown hole and never blends.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Generator
 import numpy as np
 
 from core.errors import MethodError
+from core.methods.crops import fill_regions
 from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
@@ -45,28 +46,6 @@ def _check(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return mask != 0
 
 
-def _hole(image: np.ndarray, mask: np.ndarray | None, dilate: int) -> np.ndarray:
-    from core.masks import dilate as grow
-
-    return grow(_check(image, mask), dilate)
-
-
-def _paste(out: np.ndarray, image: np.ndarray, box, fill: np.ndarray, hole: np.ndarray, feather: int) -> None:
-    """Write a crop's fill into `out` inside the hole, blended over `feather` pixels at its edge.
-
-    Works on the crop only (boxes hold whole regions and never overlap), so a large photo with small
-    masks costs no full-image arithmetic.
-    """
-    from core.masks import feather as soft
-
-    top, bottom, left, right = box
-    alpha = soft(hole, feather)[..., None]
-    known = image[top:bottom, left:right]
-    blended = np.clip(known * (1.0 - alpha) + fill * alpha, 0.0, 1.0)
-    region = out[top:bottom, left:right]
-    region[hole] = blended[hole]
-
-
 def _channel_groups(channels: int) -> list[list[int]]:
     """RGB(A) as an RGB group (+ alpha alone); gray and gray+alpha one channel at a time."""
     if channels >= 3:
@@ -81,8 +60,6 @@ def _run_learned(
     image: np.ndarray,
     mask: np.ndarray | None,
     ctx: RunContext,
-    dilate: int = 0,
-    feather: int = 0,
     context: float = 2.5,
     max_side: int = 1024,
     ensemble: bool = False,
@@ -90,25 +67,16 @@ def _run_learned(
     import torch
 
     from core.archs import cached_weights
-    from core.masks import regions
     from core.methods import weights
 
-    hole = _hole(image, mask, dilate)
     device = ctx.torch_device()
     model, _info = cached_weights(weights.require(WEIGHTS), device)
-    boxes = regions(hole, context=context, min_size=192)
-    out = image.copy()
-    yield ctx.progress(0.0, f"{len(boxes)} region(s) to fill")
-    for n, box in enumerate(boxes):
-        top, bottom, left, right = box
-        crop_hole = hole[top:bottom, left:right]
+
+    def fill(crop: np.ndarray, crop_hole: np.ndarray, _ctx: RunContext) -> np.ndarray:
         with torch.inference_mode():
-            result = _net_fill(
-                model, image[top:bottom, left:right], crop_hole, device, max_side, ctx.precision, ensemble
-            )
-        _paste(out, image, box, result, crop_hole, feather)
-        yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
-    return out
+            return _net_fill(model, crop, crop_hole, device, max_side, ctx.precision, ensemble)
+
+    return (yield from fill_regions(image, _check(image, mask), ctx, fill, context=context, min_size=192))
 
 
 def _net_fill(
@@ -162,35 +130,24 @@ def _run_dip(
     preview_every: int = 100,
     width: int = 32,
     lr: float = 0.01,
-    dilate: int = 0,
-    feather: int = 0,
 ) -> Generator[Progress, None, np.ndarray]:
-
-    from core.masks import regions
-
-    hole = _hole(image, mask, dilate)
     device = ctx.torch_device()
-    boxes = regions(hole, context=1.5, min_size=128, margin=16)
-    out = image.copy()
-    for n, box in enumerate(boxes):
-        sub = ctx.sub(n / len(boxes), (n + 1) / len(boxes))
-        fit = _dip_fit(image, hole, box, out, sub, device, iterations, preview_every, width, lr, ctx.seed)
-        crop_fill = yield from fit
-        top, bottom, left, right = box
-        _paste(out, image, box, crop_fill, hole[top:bottom, left:right], feather)
-    return out
+
+    def fill(crop: np.ndarray, crop_hole: np.ndarray, sub: RunContext):
+        return _dip_fit(crop, crop_hole, sub, device, iterations, preview_every, width, lr, ctx.seed)
+
+    return (yield from fill_regions(image, _check(image, mask), ctx, fill, context=1.5, min_size=128))
 
 
-def _dip_fit(image, hole, box, canvas, ctx, device, iterations, preview_every, width, lr, seed):
-    """Fit an untrained U-Net from fixed noise to the known pixels of one crop; return its output."""
+def _dip_fit(crop, crop_hole, ctx, device, iterations, preview_every, width, lr, seed):
+    """Fit an untrained U-Net from fixed noise to the known pixels of one crop; return its output
+    (previews: the crop's current fit)."""
     import torch
 
     from core.archs import build_arch
     from core.runtime.device import pick_dtype
 
-    top, bottom, left, right = box
-    crop = image[top:bottom, left:right]
-    known_np = ~hole[top:bottom, left:right]
+    known_np = ~crop_hole
     height, width_px, channels = crop.shape
     gen = torch.Generator(device="cpu").manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
@@ -218,9 +175,7 @@ def _dip_fit(image, hole, box, canvas, ctx, device, iterations, preview_every, w
         average = out if average is None else average.lerp_(out, 0.02)
         preview = None
         if preview_every and (it + 1) % preview_every == 0 and it + 1 < iterations:
-            preview = canvas.copy()
-            fill = average[0].permute(1, 2, 0).cpu().numpy()
-            preview[top:bottom, left:right][~known_np] = fill[~known_np]
+            preview = average[0].permute(1, 2, 0).cpu().numpy()
         yield ctx.progress((it + 1) / iterations, f"iteration {it + 1}/{iterations}", preview=preview)
     return np.clip(average[0].permute(1, 2, 0).cpu().numpy(), 0.0, 1.0)
 
@@ -229,55 +184,40 @@ def _dip_fit(image, hole, box, canvas, ctx, device, iterations, preview_every, w
 
 
 def _run_biharmonic(
-    image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, dilate: int = 0, feather: int = 0
+    image: np.ndarray, mask: np.ndarray | None, ctx: RunContext
 ) -> Generator[Progress, None, np.ndarray]:
     from skimage.restoration import inpaint_biharmonic
 
-    from core.masks import regions
+    def fill(crop: np.ndarray, crop_hole: np.ndarray, _ctx: RunContext) -> np.ndarray:
+        return inpaint_biharmonic(crop, crop_hole, channel_axis=-1)
 
-    hole = _hole(image, mask, dilate)
     # The biharmonic solution only depends on a thin ring of known pixels around each hole.
-    boxes = regions(hole, context=1.0, min_size=16, margin=8)
-    out = image.copy()
-    for n, box in enumerate(boxes):
-        top, bottom, left, right = box
-        crop_hole = hole[top:bottom, left:right]
-        result = inpaint_biharmonic(image[top:bottom, left:right], crop_hole, channel_axis=-1)
-        _paste(out, image, box, result, crop_hole, feather)
-        yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
-    return out
+    hole = _check(image, mask)
+    return (yield from fill_regions(image, hole, ctx, fill, context=1.0, min_size=16, margin=8))
 
 
 def _opencv(flag_name: str):
     def run(
-        image: np.ndarray,
-        mask: np.ndarray | None,
-        ctx: RunContext,
-        radius: int = 5,
-        dilate: int = 0,
-        feather: int = 0,
+        image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, radius: int = 5
     ) -> Generator[Progress, None, np.ndarray]:
         import cv2
 
-        from core.masks import regions
-
         flag = getattr(cv2, flag_name)
-        hole = _hole(image, mask, dilate)
-        boxes = regions(hole, context=1.0, min_size=16, margin=2 * radius + 4)
-        out = image.copy()
-        for n, box in enumerate(boxes):
-            top, bottom, left, right = box
-            crop_hole = hole[top:bottom, left:right]
+
+        def fill(crop: np.ndarray, crop_hole: np.ndarray, _ctx: RunContext) -> np.ndarray:
             marks = crop_hole.astype(np.uint8)
-            result = np.empty_like(image[top:bottom, left:right])
+            result = np.empty_like(crop)
             # OpenCV's 3-channel path is 8-bit only; float32 one channel at a time keeps 16-bit and
             # HU data at full precision. Its thresholds assume the 0..255 scale, hence the scaling.
-            for c in range(image.shape[2]):
-                plane = np.ascontiguousarray(image[top:bottom, left:right, c] * 255.0, dtype=np.float32)
+            for c in range(crop.shape[2]):
+                plane = np.ascontiguousarray(crop[..., c] * 255.0, dtype=np.float32)
                 result[..., c] = cv2.inpaint(plane, marks, float(radius), flag) / 255.0
-            _paste(out, image, box, result, crop_hole, feather)
-            yield ctx.progress((n + 1) / len(boxes), f"filled region {n + 1} of {len(boxes)}")
-        return out
+            return result
+
+        hole = _check(image, mask)
+        return (
+            yield from fill_regions(image, hole, ctx, fill, context=1.0, min_size=16, margin=2 * radius + 4)
+        )
 
     return run
 

@@ -28,7 +28,10 @@ class Progress:
     fraction: float  # 0..1 of the whole job
     message: str = ""
     eta: float | None = None  # seconds left, when it can be estimated
-    preview: np.ndarray | None = None  # an intermediate result (e.g. deep prior every N iterations)
+    # An intermediate result (deep prior every N iterations). From `repair()`: in document units,
+    # kept to the mask, (H, W, C) of frame `frame`, or the whole (frames, H, W, C) when `frame` is None.
+    preview: np.ndarray | None = None
+    frame: int | None = None
 
 
 def drive(gen: Generator[Progress, None, Any], on_progress: Callable[[Progress], None] | None = None) -> Any:

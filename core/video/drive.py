@@ -3,7 +3,8 @@
 Image methods (denoise, dejpeg, upscale, inpaint, ...) run over a frame range one frame at a time,
 decoded in order, with progress per frame; each result goes to the document's frame store, so memory
 holds one frame and the store's budget, never the clip. A mask (H, W) applies to every frame of the
-range; pixels outside it are kept exactly as decoded.
+range through the mask contract (core.repair.masks: dilate, feather, soft edges); pixels outside the
+hole are kept exactly as decoded.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import MethodError
-from core.masks import dilate
+from core.repair.masks import RepairMask, split_params
 from core.runtime.context import Progress, RunContext
 from core.video.document import Slot, VideoDoc
 
@@ -38,15 +39,11 @@ def repair_video(
         raise MethodError(f"{card.task} changes the frame size, so it must run on every frame of the clip")
     if card.needs_mask and mask is None:
         raise MethodError(f"method {card.id!r} needs a mask: paint what should be repaired")
-    keep_outside = None
+    mask_params, params = split_params(params)
+    painted = hole = None
     if mask is not None:
-        mask = np.asarray(mask) != 0
-        if mask.shape != (doc.info.height, doc.info.width):
-            raise MethodError(
-                f"the mask is {mask.shape[::-1]} pixels, the video {doc.info.width}×{doc.info.height}"
-            )
-        grow = int(params.get("dilate", 0) or 0)
-        keep_outside = ~(dilate(mask, grow) if grow > 0 else mask)
+        painted = RepairMask.from_painted(mask, (1, doc.info.height, doc.info.width), **mask_params)
+        hole = painted.hole(0)
     wanted = set(todo)
     slots = list(doc.slots)
     rebuilt: dict[int, np.ndarray] = {}
@@ -57,12 +54,13 @@ def repair_video(
         if frame is None:
             raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
         sub = ctx.sub(done / len(todo), (done + 1) / len(todo))
-        out = yield from method.run(frame.astype(np.float32) / 255.0, mask, sub, **params)
-        result = np.clip(np.rint(np.asarray(out) * 255.0), 0, 255).astype(np.uint8)
+        out = yield from method.run(frame.astype(np.float32) / 255.0, hole, sub, **params)
+        result = np.asarray(out, np.float32) * np.float32(255.0)
         if result.shape[-1] == 1:
             result = np.repeat(result, 3, axis=-1)
-        if keep_outside is not None and result.shape == frame.shape:
-            result = np.where(keep_outside[..., None], frame, result)
+        if painted is not None and result.shape == frame.shape:
+            result = painted.composite_frame(0, frame.astype(np.float32), result)
+        result = np.clip(np.rint(result), 0, 255).astype(np.uint8)
         slot = slots[index]
         slots[index] = Slot(slot.pts, None, card.task)
         rebuilt[slot.pts] = result

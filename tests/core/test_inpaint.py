@@ -16,6 +16,7 @@ from core.io import read
 from core.masks import random_mask
 from core.methods import get_method, methods
 from core.repair import run_repair
+from core.repair.masks import split_params
 from core.runtime.context import RunContext
 
 FAST = {"inpaint-dip": {"iterations": 2, "width": 8, "preview_every": 0}}
@@ -147,7 +148,7 @@ def test_learned_method_processes_only_crops_around_the_holes(tiny_weights, monk
     mask[800:830, 1000:1012] = True
     mask[1450:1500, 1900:1990] = True
     method = get_method("inpaint-learned")
-    gen = method.run(image, mask, RunContext(device="cpu"), **method.card.resolve_params({}))
+    gen = method.run(image, mask, RunContext(device="cpu"), **split_params(method.card.resolve_params({}))[1])
     with pytest.raises(StopIteration) as stop:
         while True:
             next(gen)
@@ -161,7 +162,7 @@ def test_deep_prior_reports_every_iteration_with_previews(photo):
     method = get_method("inpaint-dip")
     image = photo.pixels[0, :64, :64] / 255.0
     mask = random_mask(64, 64, "thin", seed=0)
-    params = method.card.resolve_params({"iterations": 6, "width": 8, "preview_every": 2})
+    params = split_params(method.card.resolve_params({"iterations": 6, "width": 8, "preview_every": 2}))[1]
     reports = []
     gen = method.run(image, mask, RunContext(device="cpu"), **params)
     with pytest.raises(StopIteration) as stop:
@@ -175,25 +176,21 @@ def test_deep_prior_reports_every_iteration_with_previews(photo):
 
 
 def test_dilate_and_feather_act_around_the_painted_pixels(photo):
-    method = get_method("inpaint-ns")
-    image = photo.pixels[0] / 255.0
-    mask = np.zeros(image.shape[:2], bool)
+    """The mask contract applies a method's `dilate` and `feather` (its `run` never blends)."""
+    mask = np.zeros(photo.pixels.shape[1:3], bool)
     mask[50:70, 90:110] = True
+    image = photo.pixels[0]
 
     def run(**given):
-        gen = method.run(image, mask, RunContext(device="cpu"), **method.card.resolve_params(given))
-        with pytest.raises(StopIteration) as stop:
-            while True:
-                next(gen)
-        return stop.value.value
+        return run_repair(photo, "inpaint", method="inpaint-ns", mask=mask, ctx=RunContext("cpu"), **given)
 
     from core.masks import dilate
 
-    grown = run(dilate=3)
+    grown = run(dilate=3).pixels[0]
     changed = np.any(grown != image, axis=-1)
     assert changed[~mask].any() and not changed[~dilate(mask, 3)].any()
     # Feathering keeps part of the original at the mask's edge and the full fill in its middle.
-    hard, soft = run(), run(feather=4)
+    hard, soft = run().pixels[0], run(feather=4).pixels[0]
     edge, middle = (50, 100), (60, 100)
     assert np.array_equal(soft[middle], hard[middle])
     between = (soft[edge] - image[edge]) / (hard[edge] - image[edge] + 1e-12)

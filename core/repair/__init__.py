@@ -15,8 +15,8 @@ import numpy as np
 
 from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
-from core.masks import dilate
 from core.methods import choose_method
+from core.repair.masks import RepairMask, split_params
 from core.runtime.context import Progress, RunContext, drive
 from core.version import __version__
 
@@ -35,28 +35,6 @@ def denormalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndar
     return (np.clip(pixels, 0.0, 1.0) * ((hi - lo) or 1.0) + lo).astype(np.float32)
 
 
-def _frame_masks(mask: np.ndarray | None, doc: ImageDoc | VolumeDoc) -> np.ndarray | None:
-    """Validate a mask against the document and broadcast it to (frames, H, W) booleans."""
-    if mask is None:
-        return None
-    frames, height, width = doc.pixels.shape[:3]
-    mask = np.asarray(mask)
-    if mask.ndim == 3 and mask.shape[-1] in (1, 3, 4) and mask.shape[:2] == (height, width):
-        mask = mask.max(axis=-1)
-    if mask.ndim == 2:
-        if mask.shape != (height, width):
-            raise MethodError(
-                f"the mask is {mask.shape[1]}×{mask.shape[0]} pixels but the image is {width}×{height}"
-            )
-        mask = np.broadcast_to(mask, (frames, height, width))
-    elif mask.ndim == 3:
-        if mask.shape != (frames, height, width):
-            raise MethodError(f"the mask has shape {mask.shape}, expected ({frames}, {height}, {width})")
-    else:
-        raise MethodError(f"a mask must be 2-D (or one per frame), not shape {mask.shape}")
-    return mask != 0
-
-
 def repair(
     document: Document,
     task: str,
@@ -68,7 +46,8 @@ def repair(
 ) -> Generator[Progress, None, Document]:
     """Repair `document` for `task` with `method` (the task's default if None).
 
-    `mask`: non-zero = pixels to repair, (H, W) or (frames, H, W); for audio, the selection object the
+    `mask`: the painted alpha, (H, W) or (frames, H, W), applied by the mask contract
+    (core.repair.masks: non-zero = repair, dilate, feather, the rest kept); for audio, the selection the
     audio methods document. `frames`: only these frames of a volume (default: all).
     """
     ctx = ctx or RunContext()
@@ -114,13 +93,18 @@ def repair(
         raise MethodError(f"method {card.id!r} works on audio, not images")
     if card.needs_mask and mask is None:
         raise MethodError(f"method {card.id!r} needs a mask: paint what should be repaired")
-    masks = _frame_masks(mask, document)
+    mask_params, run_params = split_params(resolved)
+    painted = (
+        None if mask is None else RepairMask.from_painted(mask, document.pixels.shape[:3], **mask_params)
+    )
     value_range = document.value_range
     source = document.pixels
 
     if card.operates_on == "volume":
         normed = normalise(source, value_range)
-        out = yield from chosen.run(normed, masks, ctx, **resolved)
+        holes = painted.holes() if painted is not None else None
+        run = chosen.run(normed, holes, ctx, **run_params)
+        out = yield from _previews_in_units(run, value_range, painted, source, None)
         result_pixels = denormalise(out, value_range)
         if out.shape == normed.shape:
             # Voxels the method left alone (the slices it did not refill) come back bit-identical,
@@ -130,23 +114,20 @@ def repair(
         todo = list(range(source.shape[0])) if frames is None else list(frames)
         result_frames: dict[int, np.ndarray] = {}
         for n, index in enumerate(todo):
-            frame_mask = masks[index] if masks is not None else None
-            if masks is not None and not frame_mask.any() and task not in RESIZING_TASKS:
+            if painted is not None and not painted.painted(index) and task not in RESIZING_TASKS:
                 continue  # nothing painted on this frame: leave it exactly as it is
             sub = ctx.sub(n / len(todo), (n + 1) / len(todo))
             normed = normalise(source[index], value_range)
-            out = yield from chosen.run(normed, frame_mask, sub, **resolved)
+            hole = painted.hole(index) if painted is not None else None
+            run = chosen.run(normed, hole, sub, **run_params)
+            out = yield from _previews_in_units(run, value_range, painted, source, index)
             result_frames[index] = denormalise(out, value_range)
         result_pixels = _assemble(source, result_frames)
 
-    if masks is not None and result_pixels.shape == source.shape:
-        # The engine's guarantee: pixels outside the mask are returned bit-identical. For methods that
-        # work on the whole image (denoise, dejpeg), a mask limits the change to the painted area.
-        # A method's `dilate` grows the hole on purpose, so the grown mask is what is kept out.
-        grow = int(resolved.get("dilate", 0) or 0)
-        changed = masks if grow <= 0 else np.stack([dilate(m, grow) for m in masks])
-        keep = ~changed[..., None]
-        result_pixels = np.where(keep, source, result_pixels)
+    if painted is not None and result_pixels.shape == source.shape:
+        # The mask contract: outside the (grown) hole the source comes back bit-identical, inside it
+        # the method's values, blended over soft and feathered edges (core.repair.masks).
+        result_pixels = painted.composite(source, result_pixels)
     result = document.with_pixels(result_pixels)
     if task == "upscale" and isinstance(result, VolumeDoc):
         scale = float(resolved.get("scale", 1))
@@ -155,6 +136,28 @@ def repair(
     result.provenance = [*document.provenance, provenance]
     yield ctx.progress(1.0, "done")
     return result
+
+
+def _previews_in_units(run, value_range, painted: RepairMask | None, source: np.ndarray, frame: int | None):
+    """Relay a method's progress; a preview becomes what the result would be now, in document units
+    and kept to the mask, tagged with the frame it shows (None: the whole stack)."""
+    try:
+        while True:
+            try:
+                report = next(run)
+            except StopIteration as stop:
+                return stop.value
+            if report.preview is not None:
+                preview = denormalise(np.asarray(report.preview, np.float32), value_range)
+                if frame is None:
+                    if painted is not None and preview.shape == source.shape:
+                        preview = painted.composite(source, preview)
+                elif painted is not None and preview.shape == source.shape[1:]:
+                    preview = painted.composite_frame(frame, source[frame], preview)
+                report.preview, report.frame = preview, frame
+            yield report
+    finally:
+        run.close()
 
 
 def _assemble(source: np.ndarray, done: dict[int, np.ndarray]) -> np.ndarray:
