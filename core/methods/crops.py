@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.masks import regions
-from core.runtime.context import Progress, RunContext
+from core.runtime.context import Progress, RunContext, relay
 
 Fill = Callable[[np.ndarray, np.ndarray, RunContext], Any]
 
@@ -51,16 +51,12 @@ def fill_regions(
 def _placed(gen, canvas: np.ndarray, box, crop_hole: np.ndarray):
     """Relay a crop's progress, its previews placed into the whole image filled so far."""
     top, bottom, left, right = box
-    try:
-        while True:
-            try:
-                report = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            if report.preview is not None:
-                whole = canvas.copy()
-                whole[top:bottom, left:right][crop_hole] = np.clip(report.preview, 0.0, 1.0)[crop_hole]
-                report.preview = whole
-            yield report
-    finally:
-        gen.close()
+
+    def place(report: Progress) -> Progress:
+        if report.preview is not None:
+            whole = canvas.copy()
+            whole[top:bottom, left:right][crop_hole] = np.clip(report.preview, 0.0, 1.0)[crop_hole]
+            report.preview = whole
+        return report
+
+    return relay(gen, place)

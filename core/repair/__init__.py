@@ -17,7 +17,7 @@ from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
 from core.methods import choose_method
 from core.repair.masks import RepairMask, split_params
-from core.runtime.context import Progress, RunContext, drive
+from core.runtime.context import Progress, RunContext, drive, relay
 from core.version import __version__
 
 # Tasks whose result has another size: a mask cannot select pixels of the result.
@@ -141,23 +141,19 @@ def repair(
 def _previews_in_units(run, value_range, painted: RepairMask | None, source: np.ndarray, frame: int | None):
     """Relay a method's progress; a preview becomes what the result would be now, in document units
     and kept to the mask, tagged with the frame it shows (None: the whole stack)."""
-    try:
-        while True:
-            try:
-                report = next(run)
-            except StopIteration as stop:
-                return stop.value
-            if report.preview is not None:
-                preview = denormalise(np.asarray(report.preview, np.float32), value_range)
-                if frame is None:
-                    if painted is not None and preview.shape == source.shape:
-                        preview = painted.composite(source, preview)
-                elif painted is not None and preview.shape == source.shape[1:]:
-                    preview = painted.composite_frame(frame, source[frame], preview)
-                report.preview, report.frame = preview, frame
-            yield report
-    finally:
-        run.close()
+
+    def in_units(report: Progress) -> Progress:
+        if report.preview is None:
+            return report
+        preview = denormalise(np.asarray(report.preview, np.float32), value_range)
+        if painted is not None and frame is None and preview.shape == source.shape:
+            preview = painted.composite(source, preview)
+        elif painted is not None and frame is not None and preview.shape == source.shape[1:]:
+            preview = painted.composite_frame(frame, source[frame], preview)
+        report.preview, report.frame = preview, frame
+        return report
+
+    return relay(run, in_units)
 
 
 def _assemble(source: np.ndarray, done: dict[int, np.ndarray]) -> np.ndarray:

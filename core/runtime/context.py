@@ -45,6 +45,22 @@ def drive(gen: Generator[Progress, None, Any], on_progress: Callable[[Progress],
             on_progress(report)
 
 
+def relay(
+    gen: Generator[Progress, None, Any], transform: Callable[[Progress], Progress]
+) -> Generator[Progress, None, Any]:
+    """Pass a generator's reports on through `transform` and return its result (`yield from` with
+    a change to each report); closing the relay closes `gen`."""
+    try:
+        while True:
+            try:
+                report = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            yield transform(report)
+    finally:
+        gen.close()
+
+
 @dataclass
 class RunContext:
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
