@@ -9,6 +9,7 @@ import importlib
 
 from core.errors import MethodError
 from core.methods.registry import Method, MethodCard, Param, all_methods, register
+from core.tasks import task as get_task
 
 FAMILIES = (
     "denoise",
@@ -63,11 +64,9 @@ def choose_method(task: str, method_id: str | None = None) -> tuple[Method, str]
     """
     if method_id:
         return get_method(method_id), ""
-    cards = methods(task)
+    cards = methods(get_task(task).id)
     if not cards:
-        raise MethodError(
-            f"no method for task {task!r}; tasks: denoise, upscale, dejpeg, inpaint, fill-gap, fill-frames"
-        )
+        raise MethodError(f"no method is installed for task {task!r}")
     default = cards[0]  # sorted with the default first
     for card in cards:
         if card.available:

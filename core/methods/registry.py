@@ -19,20 +19,8 @@ from typing import Any
 
 from core.errors import MethodError
 from core.methods import weights as weights_store
+from core.tasks import TASKS
 
-TASKS = (
-    "denoise",
-    "upscale",
-    "dejpeg",
-    "inpaint",
-    "fill-slice",
-    "fill-gap",
-    "fill-frames",
-    "detect",
-    "remove-dust",
-    "deflicker",
-    "retime",
-)
 KINDS = ("learned", "zero-shot", "classical")
 
 
@@ -200,7 +188,7 @@ _METHODS: dict[str, Method] = {}
 def register(card: MethodCard, run: Callable[..., Any]) -> None:
     if card.id in _METHODS:
         raise ValueError(f"method id {card.id!r} registered twice")
-    if card.task not in TASKS:
+    if card.task not in TASKS:  # the task registry (core.tasks) knows every task
         raise ValueError(f"method {card.id!r}: unknown task {card.task!r}")
     if card.kind not in KINDS:
         raise ValueError(f"method {card.id!r}: unknown kind {card.kind!r}")

@@ -18,10 +18,8 @@ from core.errors import MethodError
 from core.methods import choose_method
 from core.repair.masks import RepairMask, split_params
 from core.runtime.context import Progress, RunContext, drive, relay
+from core.tasks import task as get_task
 from core.version import __version__
-
-# Tasks whose result has another size: a mask cannot select pixels of the result.
-RESIZING_TASKS = {"upscale"}
 
 
 def normalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -50,6 +48,7 @@ def repair(
     (core.repair.masks: non-zero = repair, dilate, feather, the rest kept); for audio, the selection the
     audio methods document. `frames`: only these frames of a volume (default: all).
     """
+    task_info = get_task(task)
     ctx = ctx or RunContext()
     ctx.restart_clock()
     chosen, fallback = choose_method(task, method)
@@ -75,8 +74,7 @@ def repair(
     if document.kind == "video":
         from core.video.drive import repair_video
 
-        resizes = task in RESIZING_TASKS
-        result = yield from repair_video(document, chosen, mask, ctx, frames, resolved, resizes)
+        result = yield from repair_video(document, chosen, mask, ctx, frames, resolved, task_info.resizes)
         result.provenance = [*document.provenance, provenance]
         return result
     if card.operates_on == "video":
@@ -114,7 +112,7 @@ def repair(
         todo = list(range(source.shape[0])) if frames is None else list(frames)
         result_frames: dict[int, np.ndarray] = {}
         for n, index in enumerate(todo):
-            if painted is not None and not painted.painted(index) and task not in RESIZING_TASKS:
+            if painted is not None and not painted.painted(index) and not task_info.resizes:
                 continue  # nothing painted on this frame: leave it exactly as it is
             sub = ctx.sub(n / len(todo), (n + 1) / len(todo))
             normed = normalise(source[index], value_range)
@@ -129,10 +127,14 @@ def repair(
         # the method's values, blended over soft and feathered edges (core.repair.masks).
         result_pixels = painted.composite(source, result_pixels)
     result = document.with_pixels(result_pixels)
-    if task == "upscale" and isinstance(result, VolumeDoc):
-        scale = float(resolved.get("scale", 1))
+    if result_pixels.shape[1:3] != source.shape[1:3] and hasattr(result, "spacing"):
+        # a resized result: the same extent in more (or fewer) pixels
         s, r, c = result.spacing
-        result.spacing = (s, r / scale, c / scale)
+        result.spacing = (
+            s,
+            r * source.shape[1] / result_pixels.shape[1],
+            c * source.shape[2] / result_pixels.shape[2],
+        )
     result.provenance = [*document.provenance, provenance]
     yield ctx.progress(1.0, "done")
     return result
