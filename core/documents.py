@@ -1,7 +1,8 @@
 """In-memory documents: float32 data plus the metadata needed to write it back faithfully.
 
-Image-like documents hold `pixels` shaped (frames, height, width, channels) in the file's own value
-scale (0..255 for 8-bit, 0..65535 for 16-bit, Hounsfield units for CT after the modality LUT).
+Image-like documents are frame stacks (`FrameStack`): `pixels` shaped (frames, height, width,
+channels) in the file's own value scale (0..255 for 8-bit, 0..65535 for 16-bit, Hounsfield units for
+CT after the modality LUT), plus format-owned `writeback` data.
 `AudioDoc` holds `samples` shaped (frames, channels) in [-1, 1].
 """
 
@@ -38,16 +39,53 @@ class Provenance:
 
 
 @dataclass
-class ImageDoc:
-    """A photo or a stack of pages. `pixels`: float32 (frames, H, W, C), C in {1, 3, 4}."""
+class FrameStack:
+    """The base of documents made of frames (images, pages, slices; video next).
+
+    `pixels`: float32 (frames, H, W, C) in the document's own units. `writeback`: what the format that
+    read the file needs to write it back (DICOM headers, a NIfTI header and affine); it belongs to that
+    format and nobody else looks inside.
+    """
 
     pixels: np.ndarray
     path: Path | None = None
+    format: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    provenance: list[Provenance] = field(default_factory=list)
+    writeback: Any = None
+
+    kind = "frames"
+
+    @property
+    def frames(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """The range methods normalise by (the data's own, unless a kind of document knows better)."""
+        lo, hi = float(np.nanmin(self.pixels)), float(np.nanmax(self.pixels))
+        return (lo, hi) if hi > lo else (lo, lo + 1.0)
+
+    def stacks(self) -> list[slice]:
+        """The runs of frames a method for whole stacks treats as one stack (all of them here)."""
+        return [slice(0, self.frames)]
+
+    def with_pixels(self, pixels: np.ndarray):
+        """A copy holding `pixels` (same metadata and history, which the copy may extend)."""
+        clone = copy.copy(self)
+        clone.pixels = pixels.astype(np.float32, copy=False)
+        clone.metadata = dict(self.metadata)
+        clone.provenance = list(self.provenance)
+        return clone
+
+
+@dataclass
+class ImageDoc(FrameStack):
+    """A photo or a stack of pages. `pixels`: float32 (frames, H, W, C), C in {1, 3, 4}."""
+
     format: str = "PNG"  # the Pillow/tifffile format name it came from
     dtype: str = "uint8"  # the stored sample type to write back ("uint8", "uint16", "float32")
     mode: str = "RGB"  # "L", "RGB", "RGBA" (per-frame channel layout)
-    metadata: dict[str, Any] = field(default_factory=dict)  # exif, icc_profile, dpi, ...
-    provenance: list[Provenance] = field(default_factory=list)
 
     kind = "image"
 
@@ -60,41 +98,46 @@ class ImageDoc:
             return 0.0, 255.0
         return float(np.nanmin(self.pixels)), float(np.nanmax(self.pixels))
 
-    def with_pixels(self, pixels: np.ndarray) -> ImageDoc:
-        clone = copy.copy(self)
-        clone.pixels = pixels.astype(np.float32, copy=False)
-        clone.metadata = dict(self.metadata)
-        clone.provenance = list(self.provenance)
-        return clone
-
 
 @dataclass
-class VolumeDoc:
-    """A medical image: one slice, a multi-frame object or a sorted series.
+class VolumeDoc(FrameStack):
+    """A medical image: one slice, a multi-frame object, a sorted series, or a 4-D series.
 
-    `pixels`: float32 (frames, H, W, C) in physical units (HU for CT after the modality LUT).
-    `spacing`: (slice, row, column) in millimetres where known.
-    `window`: (centre, width) from the file, for display.
-    `datasets`: the pydicom datasets (without pixel data) the frames came from, for writing back;
-    `affine`: the NIfTI affine (4x4) where the source is NIfTI.
+    `pixels`: float32 (frames, H, W, C) in physical units (HU for CT after the modality LUT). A 4-D
+    series holds `time_points` volumes of `slices` slices each, time-major: frame t * slices + k.
+    `spacing`: (slice, row, column) in millimetres where known. `window`: (centre, width) from the
+    file, for display.
     """
 
-    pixels: np.ndarray
-    path: Path | None = None
     format: str = "DICOM"  # "DICOM" or "NIfTI"
     modality: str = ""  # "CT", "MR", "US", ...
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     window: tuple[float, float] | None = None
     photometric: str = "MONOCHROME2"
     stored_range: tuple[float, float] | None = None  # physical range representable by the stored type
-    affine: np.ndarray | None = None
     positions: list[float] = field(default_factory=list)  # slice positions along the normal (mm)
     gaps: list[int] = field(default_factory=list)  # indices after which a slice is missing
-    metadata: dict[str, Any] = field(default_factory=dict)
-    datasets: list[Any] = field(default_factory=list)
-    provenance: list[Provenance] = field(default_factory=list)
+    time_points: int = 1
 
     kind = "volume"
+
+    @property
+    def slices(self) -> int:
+        return self.frames // max(self.time_points, 1)
+
+    def volume(self, time_point: int) -> slice:
+        """The frames of one time point."""
+        return slice(time_point * self.slices, (time_point + 1) * self.slices)
+
+    def stacks(self) -> list[slice]:
+        """Each time point is a stack of its own: nothing is filled across time."""
+        return [self.volume(t) for t in range(self.time_points)]
+
+    @property
+    def datasets(self) -> list[Any]:
+        """Deprecated (remove once the desktop uses `core.io.formats.header_for(doc, frame)`): the
+        DICOM headers, now the DICOM format's write-back data."""
+        return list(getattr(self.writeback, "datasets", None) or [])
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -110,13 +153,6 @@ class VolumeDoc:
         if not hi > lo:
             return self.stored_range if self.stored_range is not None else (lo, lo + 1.0)
         return lo, hi
-
-    def with_pixels(self, pixels: np.ndarray) -> VolumeDoc:
-        clone = copy.copy(self)
-        clone.pixels = pixels.astype(np.float32, copy=False)
-        clone.metadata = dict(self.metadata)
-        clone.provenance = list(self.provenance)
-        return clone
 
 
 @dataclass
@@ -149,4 +185,4 @@ class AudioDoc:
         return clone
 
 
-Document = ImageDoc | VolumeDoc | AudioDoc
+Document = ImageDoc | VolumeDoc | AudioDoc  # FrameStack subclasses and AudioDoc

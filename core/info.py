@@ -49,7 +49,7 @@ LABELS = [
     ("window", "window (C/W)"),
     ("photometric", "photometric"),
     ("orientation", "orientation"),
-    ("volumes", "volumes"),
+    ("time_points", "time points"),
     ("gaps", "gaps after"),
     ("files", "files"),
     ("subtype", "subtype"),
@@ -91,7 +91,7 @@ def format_info(info: dict[str, Any]) -> str:
         value = info.get(key)
         if value is None or value == "" or (key in ("channels",) and info.get("kind") != "audio"):
             continue
-        if key in ("frames", "slices", "volumes") and value == 1:
+        if key in ("frames", "slices", "volumes", "time_points") and value == 1:
             continue
         lines.append(f"  {label:<16}{_show(key, value)}")
     for warning in info.get("warnings") or []:

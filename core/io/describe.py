@@ -26,7 +26,8 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
     info: dict[str, Any] = {
         "modality": doc.modality,
         "shape": [frames, height, width, channels],
-        "slices": frames,
+        "slices": doc.slices,
+        "time_points": doc.time_points,
         "width": width,
         "height": height,
         "channels": channels,
@@ -38,6 +39,4 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
     }
     if doc.stored_range is not None:
         info["stored_range"] = [num(v) for v in doc.stored_range]
-    if doc.affine is not None:
-        info["affine"] = [[num(v) for v in row] for row in np.asarray(doc.affine)]
     return info

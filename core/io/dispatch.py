@@ -8,7 +8,7 @@ from typing import Any
 
 from core.documents import Document
 from core.errors import LacunaError, ReadError, UnsupportedFormatError, WriteError, reason
-from core.io import formats
+from core.io import formats, provenance
 from core.io.atomic import allow_replace, check_folder, resolve_target
 
 
@@ -18,16 +18,22 @@ def read_any(path: Path) -> Document:
 
 def read_with_format(path: Path) -> tuple[formats.FileFormat, Document]:
     """The document at `path` and the format family that read it."""
+    from core.io.quiet import quiet_libraries
+
     path = Path(path)
     try:
         fmt = _format_of(path)
-        return fmt, fmt.read(path)
+        with quiet_libraries():
+            doc = fmt.read(path)
     except LacunaError:
         raise
     except MemoryError as exc:
         raise ReadError(f"{path.name}: not enough memory to read it") from exc
     except Exception as exc:  # noqa: BLE001 - every reader failure becomes one clear line
         raise ReadError(f"{path.name}: cannot read it ({type(exc).__name__}: {reason(exc)})") from exc
+    if not doc.provenance:  # a Lacuna output: its history comes back with it
+        doc.provenance = provenance.recorded_steps(doc, path)
+    return fmt, doc
 
 
 def _format_of(path: Path) -> formats.FileFormat:
@@ -77,8 +83,6 @@ def write_any(
     picks "name (2).ext" with `overwrite_policy="rename"`. Provenance goes into the file where the
     format has room and always into `<output>.lacuna.json`. The document is not modified.
     """
-    from core.io import provenance
-
     target = check_target(doc, path, overwrite, overwrite_policy, sidecar)
     fmt = formats.writer_for(doc.kind, target)
     try:

@@ -51,6 +51,8 @@ class FileFormat:
     reads_folder: Callable[[Path], bool] | None = None
     # a last, slower check for files neither magic bytes nor name identify
     probe: Callable[[Path, bytes], bool] | None = None
+    # the format's own header for one frame (a DICOM dataset), for tag views
+    header: Callable[[Document, int], Any] | None = None
 
 
 def formats() -> tuple[FileFormat, ...]:
@@ -114,10 +116,24 @@ def writer_for(kind: str, target: Path) -> FileFormat:
 
 def default_extension(doc: Document) -> str:
     """The extension a document is saved with when its source name has none."""
-    for fmt in formats():
-        if doc.format in fmt.saved_as and doc.kind in fmt.writes:
-            return fmt.saved_as[doc.format]
+    fmt = owner(doc)
+    if fmt is not None:
+        return fmt.saved_as[doc.format]
     for fmt in formats():
         if doc.kind in fmt.writes:
             return fmt.writes[doc.kind][0]
     return ""
+
+
+def owner(doc: Document) -> FileFormat | None:
+    """The family a document's `format` belongs to (the one that reads and writes it back)."""
+    for fmt in formats():
+        if doc.format in fmt.saved_as and doc.kind in fmt.writes:
+            return fmt
+    return None
+
+
+def header_for(doc: Document, frame: int) -> Any:
+    """The file header behind `frame` of `doc` where its format has one (a DICOM dataset), else None."""
+    fmt = owner(doc)
+    return fmt.header(doc, frame) if fmt is not None and fmt.header is not None else None

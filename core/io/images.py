@@ -205,6 +205,9 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
         meta["text"] = text
     if PROVENANCE_KEY in getattr(im, "text", {}):
         meta["lacuna_provenance"] = im.text[PROVENANCE_KEY]
+    elif provenance.parse_record(im.info.get("comment")):  # JPEG: the record is the comment
+        comment = im.info["comment"]
+        meta["lacuna_provenance"] = comment.decode("utf-8") if isinstance(comment, bytes) else comment
     return meta
 
 
@@ -298,7 +301,7 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
     if dtype not in ("uint8", "uint16"):
         dtype = "float32" if first.dtype.kind == "f" else dtype
     metadata: dict[str, Any] = {}
-    if desc.startswith("{") and PROVENANCE_KEY in desc:
+    if provenance.parse_record(desc):
         metadata["lacuna_provenance"] = desc
     elif desc:
         metadata["description"] = desc

@@ -1,9 +1,10 @@
 """NIfTI-1/2 (and the other volumes nibabel reads: MGH, MINC, PAR/REC, AFNI) through nibabel.
 
 Voxel (i, j, k) becomes pixel (frame k, row j, column i), so a slice is data[:, :, k] shown with i
-running across; a 4-D series (i, j, k, t) becomes t*k frames, time-major
-(`metadata["volumes"] = t`). The affine and the axis codes (`metadata["orientation"]`, e.g. RAS)
-are kept; spacing is (dk, dj, di) from the header zooms.
+running across; a 4-D series (i, j, k, t) is `time_points` = t volumes of k slices, time-major
+(frame t * k + slice). The header and affine are the document's write-back data (`NiftiHeader`);
+the axis codes (`metadata["orientation"]`, e.g. RAS) are kept; spacing is (dk, dj, di) from the
+affine.
 
 On saving, integer data stays in the source's integer type when every value is a whole number that
 fits (and the source had no scaling); anything else is written as float32 with slope 1, intercept
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,15 @@ from core.io.atomic import atomic_write
 from core.io.formats import FileFormat, Written
 
 COMMENT_EXTENSION = 6  # NIfTI extension code "comment"
+NIFTI_CLASSES = ("Nifti1Image", "Nifti2Image")  # the classes whose header can be written back
+
+
+@dataclass
+class NiftiHeader:
+    """A NIfTI document's write-back data: the source header (NIfTI-1/2 only) and affine."""
+
+    header: Any
+    affine: np.ndarray
 
 
 def read_nifti(path: Path) -> VolumeDoc:
@@ -93,7 +104,6 @@ def read_nifti(path: Path) -> VolumeDoc:
     slope, inter = _slope_inter(header)
     metadata: dict[str, Any] = {
         "nifti_shape": list(shape),
-        "volumes": volumes,
         "data_dtype": str(data_dtype),
         "scl_slope": slope,
         "scl_inter": inter,
@@ -105,6 +115,11 @@ def read_nifti(path: Path) -> VolumeDoc:
     descrip = _descrip(header)
     if descrip:
         metadata["descrip"] = descrip
+    comments = [
+        e.get_content() for e in getattr(header, "extensions", []) if e.get_code() == COMMENT_EXTENSION
+    ]
+    if comments:
+        metadata["lacuna_provenance"] = comments[-1]
     return VolumeDoc(
         pixels=frames[..., None].astype(np.float32, copy=False),
         path=path,
@@ -113,10 +128,12 @@ def read_nifti(path: Path) -> VolumeDoc:
         spacing=(zooms[2], zooms[1], zooms[0]),
         window=_window(header),
         stored_range=_stored_range(data_dtype, slope, inter),
-        affine=affine,
         positions=[],
         metadata=metadata,
-        datasets=[header] if type(img).__name__ in ("Nifti1Image", "Nifti2Image") else [],
+        time_points=volumes,
+        writeback=NiftiHeader(
+            header if type(img).__name__ in ("Nifti1Image", "Nifti2Image") else None, affine
+        ),
     )
 
 
@@ -186,14 +203,12 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
             f"{target.name}: NIfTI holds one value per voxel; these pixels have shape {pixels.shape}"
         )
     frames, height, width = pixels.shape[:3]
-    volumes = int(doc.metadata.get("volumes", 1) or 1)
-    if frames % volumes:
-        volumes = 1
+    volumes = doc.time_points if frames % max(doc.time_points, 1) == 0 else 1
     data = pixels[..., 0].reshape(volumes, frames // volumes, height, width).transpose(3, 2, 1, 0)
     if volumes == 1:
         data = data[..., 0]
     affine = _affine_for(doc, width, height)
-    source_header = doc.datasets[0] if doc.datasets and doc.format == "NIfTI" else None
+    source_header = doc.writeback.header if isinstance(doc.writeback, NiftiHeader) else None
     image_class = nib.Nifti2Image if doc.metadata.get("image_class") == "Nifti2Image" else nib.Nifti1Image
     out_dtype = _output_dtype(doc, data)
     array = (
@@ -234,8 +249,8 @@ def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> np.dtype:
 def _affine_for(doc: VolumeDoc, width: int, height: int) -> np.ndarray:
     """The source affine, rescaled when the in-plane size changed (upscaling)."""
     affine = np.array(
-        doc.affine
-        if doc.affine is not None
+        doc.writeback.affine
+        if isinstance(doc.writeback, NiftiHeader)
         else np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0])
     )
     shape = doc.metadata.get("nifti_shape")
@@ -254,7 +269,9 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     meta = doc.metadata
     info = describing.volume(doc)
     info["dtype"] = str(np.dtype(meta.get("data_dtype", "float32")).name)
-    info["volumes"] = int(meta.get("volumes", 1))
+    info["volumes"] = doc.time_points
+    if isinstance(doc.writeback, NiftiHeader):
+        info["affine"] = [[describing.num(v) for v in row] for row in doc.writeback.affine]
     info["orientation"] = meta.get("orientation", "")
     if meta.get("descrip"):
         info["description"] = meta["descrip"]

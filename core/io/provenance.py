@@ -1,4 +1,10 @@
-"""What was done to a document, as a JSON-able record, in files and in `<output>.lacuna.json`."""
+"""What was done to a document, as a JSON-able record, in files and in `<output>.lacuna.json`; and
+reading it back, so a reopened Lacuna output knows its history.
+
+Formats with room keep the record in the file (PNG text, TIFF description, JPEG comment, DICOM
+private block, NIfTI comment extension): their readers put its text in `metadata["lacuna_provenance"]`.
+Every output also has the sidecar; `recorded_steps` reads whichever is there.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.documents import Document
+from core.documents import Document, Provenance
 from core.io.atomic import atomic_write
 from core.version import __version__
 
@@ -63,3 +69,41 @@ def write_sidecar(doc: Document, output: Path, notes: list[str] | None = None) -
     text = json.dumps(data, indent=2)
     target = sidecar_path(output)
     return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def parse_record(text: str | bytes | None) -> dict[str, Any] | None:
+    """A provenance record from its JSON text, or None when the text is not one of ours."""
+    if not text:
+        return None
+    try:
+        record = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(record, dict) or not str(record.get("software", "")).startswith("Lacuna"):
+        return None
+    return record if isinstance(record.get("steps"), list) else None
+
+
+def _step(item: dict[str, Any]) -> Provenance:
+    return Provenance(
+        method=str(item.get("method", "")),
+        task=str(item.get("task", "")),
+        params=dict(item.get("params") or {}),
+        source=str(item.get("source", "")),
+        version=str(item.get("software", "")).removeprefix("Lacuna").strip(),
+        date=str(item.get("date", "")),
+    )
+
+
+def recorded_steps(doc: Document, path: Path) -> list[Provenance]:
+    """The repairs a file records (in itself, else in its sidecar), oldest first; [] for an original."""
+    record = parse_record(doc.metadata.get("lacuna_provenance"))
+    sidecar = sidecar_path(path)
+    if record is None and sidecar.is_file():
+        try:
+            record = parse_record(sidecar.read_text(encoding="utf-8"))
+        except OSError:
+            record = None
+    if record is None:
+        return []
+    return [_step(item) for item in record["steps"] if isinstance(item, dict)]

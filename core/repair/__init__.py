@@ -101,8 +101,13 @@ def repair(
     if card.operates_on == "volume":
         normed = normalise(source, value_range)
         holes = painted.holes() if painted is not None else None
-        run = chosen.run(normed, holes, ctx, **run_params)
-        out = yield from _previews_in_units(run, value_range, painted, source, None)
+        stacks = document.stacks()
+        outs = []
+        for n, part in enumerate(stacks):  # a 4-D series: one time point at a time
+            sub = ctx.sub(n / len(stacks), (n + 1) / len(stacks))
+            run = chosen.run(normed[part], None if holes is None else holes[part], sub, **run_params)
+            outs.append((yield from _previews_in_units(run, value_range, None, source[part], None)))
+        out = np.concatenate(outs)
         result_pixels = denormalise(out, value_range)
         if out.shape == normed.shape:
             # Voxels the method left alone (the slices it did not refill) come back bit-identical,

@@ -61,3 +61,11 @@ def test_a_conversion_note_goes_to_the_sidecar_not_into_the_document(datasets, t
     assert wide.metadata == before
     sidecar = (tmp_path / "out.jpg.lacuna.json").read_text()
     assert "JPEG holds 8 bits per sample" in sidecar and written.is_file()
+
+
+def test_a_dicom_series_shows_each_slice_its_own_header(datasets):
+    doc = io.read(datasets / "medical" / "head_ct_ge")
+    assert formats.owner(doc).name == "dicom"
+    first, last = formats.header_for(doc, 0), formats.header_for(doc, doc.frames - 1)
+    assert first.SOPInstanceUID != last.SOPInstanceUID and "PixelData" not in first
+    assert formats.header_for(io.read(datasets / "medical" / "FLAIR.nii.gz"), 0) is None

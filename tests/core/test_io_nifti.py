@@ -26,12 +26,12 @@ def test_read_matches_nibabel_and_round_trips(tmp_path, name):
     assert doc.format == "NIfTI"
     if data.ndim == 4:
         i, j, k, t = data.shape
-        assert doc.metadata["volumes"] == t
+        assert doc.time_points == t and doc.slices == k
         # frame t*k + z, row j, column i
         np.testing.assert_array_equal(doc.pixels[k + 2, ..., 0], data[:, :, 2, 1].T)
     else:
         np.testing.assert_array_equal(doc.pixels[2, ..., 0], data[:, :, 2].T)
-    np.testing.assert_allclose(doc.affine, img.affine)
+    np.testing.assert_allclose(doc.writeback.affine, img.affine)
     assert doc.metadata["orientation"] == "".join(nib.aff2axcodes(img.affine))
 
     out = io.write(doc, tmp_path / ("out_" + name.replace(".nii.gz", ".nii").replace(".nii", ".nii.gz")))
@@ -72,7 +72,7 @@ def test_upscaled_volume_gets_a_finer_affine(tmp_path):
     zooms = img.header.get_zooms()
     assert zooms[0] == pytest.approx(doc.spacing[2] / 2) and zooms[2] == pytest.approx(doc.spacing[0])
     # the centre of the volume stays where it was
-    old_centre = doc.affine @ [(doc.pixels.shape[2] - 1) / 2, (doc.pixels.shape[1] - 1) / 2, 0, 1]
+    old_centre = doc.writeback.affine @ [(doc.pixels.shape[2] - 1) / 2, (doc.pixels.shape[1] - 1) / 2, 0, 1]
     new_centre = img.affine @ [(img.shape[0] - 1) / 2, (img.shape[1] - 1) / 2, 0, 1]
     np.testing.assert_allclose(new_centre, old_centre, atol=1e-6)
 
@@ -82,3 +82,24 @@ def test_header_without_its_image_file_is_a_clear_error():
 
     with pytest.raises(ReadError, match=r"nifti1\.hdr: the voxel data file nifti1\.img is missing"):
         io.read(DATA / "nifti1.hdr")
+
+
+def test_a_4d_series_is_time_points_of_slices_and_is_filled_per_time_point(capsys):
+    """example4d: 24 slices at 2 time points, not 48 slices; a slice is rebuilt in each time point
+    from its own neighbours, never from the other time point's slices."""
+    from core.cli import main
+    from core.repair import run_repair
+
+    doc = io.read(DATA / "example4d.nii.gz")
+    assert (doc.time_points, doc.slices, doc.frames) == (2, 24, 48)
+    assert main(["info", "--json", str(DATA / "example4d.nii.gz")]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["slices"] == 24 and info["time_points"] == 2
+    filled = run_repair(doc, "fill-slice", method="fill-slice-interp", slices="23").pixels
+    for t in range(2):
+        last = t * 24 + 23
+        assert not np.array_equal(filled[last], doc.pixels[last])
+        # the last slice of a time point has one neighbour in its own time point: the one before it
+        np.testing.assert_allclose(filled[last], doc.pixels[last - 1], rtol=1e-5, atol=1e-3)
+    untouched = [i for i in range(48) if i % 24 != 23]
+    assert np.array_equal(filled[untouched], doc.pixels[untouched])

@@ -44,6 +44,7 @@ FORMAT = FileFormat(
     describe=describe,
     reads_folder=lambda folder: True,  # any other folder: a series is looked for
     probe=lambda path, head: is_dicom(path),
+    header=lambda doc, frame: doc.writeback.for_frame(frame, doc.frames) if doc.writeback else None,
 )
 
 __all__ = [

@@ -28,10 +28,12 @@ from core.io.dicom.header import (
     PIXEL_KEYWORDS,
     PRIVATE_CREATOR,
     PRIVATE_GROUP,
+    DicomHeaders,
     open_dataset,
     plane_normal,
     plane_orientation,
     plane_position,
+    private_record,
     quiet,
     rescale_pairs,
     stored_limits,
@@ -41,7 +43,7 @@ from core.version import __version__
 
 
 def write_dicom(doc: VolumeDoc, target: Path, **options: Any) -> Written:
-    if doc.format != "DICOM" or not doc.datasets:
+    if not isinstance(doc.writeback, DicomHeaders):
         raise WriteError(
             f"{target.name}: only scans read from DICOM can be saved as DICOM "
             "(save NIfTI volumes as .nii or .nii.gz)"
@@ -54,9 +56,10 @@ def write_dicom(doc: VolumeDoc, target: Path, **options: Any) -> Written:
 
 
 def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
+    headers: DicomHeaders = doc.writeback
     series_uid = _new_uid()
-    if len(doc.datasets) == 1:
-        ds = _derive(doc, doc.datasets[0], pixels, list(range(pixels.shape[0])), series_uid, 1)
+    if len(headers.datasets) == 1:
+        ds = _derive(doc, headers.datasets[0], pixels, list(range(pixels.shape[0])), series_uid, 1)
         return atomic_write(target, lambda tmp: _save(ds, tmp))
     if target.suffix.lower() in (".dcm", ".dicom", ".ima"):
         raise WriteError(f"{target.name}: a series is saved as a folder of files; name a folder, not a file")
@@ -66,7 +69,7 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
             src_index = frame_src[i]
             ds = _derive(
                 doc,
-                doc.datasets[src_index],
+                headers.datasets[src_index],
                 pixels[i : i + 1],
                 [i],
                 series_uid,
@@ -85,10 +88,11 @@ def _new_uid() -> str:
 
 def _frame_sources(doc: VolumeDoc, frames: int) -> list[int]:
     """Which source dataset serves as template for each output slice (nearest position)."""
-    n = len(doc.datasets)
+    headers: DicomHeaders = doc.writeback
+    n = len(headers.datasets)
     if frames == n:
         return list(range(n))
-    src_pos = doc.metadata.get("source_positions") or []
+    src_pos = headers.positions
     if len(doc.positions) == frames and len(src_pos) == n:
         return [int(np.argmin(np.abs(np.asarray(src_pos) - p))) for p in doc.positions]
     return [min(n - 1, int(round(i * (n - 1) / max(frames - 1, 1)))) for i in range(frames)]
@@ -176,7 +180,7 @@ def _derive(
     if "NumberOfFrames" in src or frames > 1:
         ds.NumberOfFrames = frames
         _fit_per_frame_groups(ds, frames)
-    if len(doc.datasets) > 1 and doc.positions and len(doc.positions) > frame_ids[0]:
+    if len(doc.writeback.datasets) > 1 and doc.positions and len(doc.positions) > frame_ids[0]:
         _move_slice(ds, src, doc, frame_ids[0], dataset_index)
 
     # pixel values
@@ -268,7 +272,7 @@ def _fit_per_frame_groups(ds, frames: int) -> None:
 def _move_slice(ds, src, doc: VolumeDoc, frame: int, dataset_index: int) -> None:
     """Place a written slice at `doc.positions[frame]` along the normal (new or moved slices)."""
     iop, ipp = plane_orientation(src), plane_position(src)
-    src_pos = doc.metadata.get("source_positions") or doc.positions
+    src_pos = doc.writeback.positions or doc.positions
     if iop is None or ipp is None or dataset_index >= len(src_pos):
         return
     shift = doc.positions[frame] - src_pos[dataset_index]
@@ -288,8 +292,5 @@ def provenance_of(path: Path) -> dict[str, Any] | None:
     """The Lacuna record stored in a derived file's private block, if any."""
     with quiet():
         ds = open_dataset(path, stop_before_pixels=True)
-    try:
-        block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
-        return json.loads(block[0x01].value)
-    except (KeyError, ValueError):
-        return None
+    text = private_record(ds)
+    return json.loads(text) if text else None

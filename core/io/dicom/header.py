@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,19 @@ DEFER_SIZE = "1 MB"  # large values (pixel data) are read only when needed
 PRIVATE_CREATOR = "Lacuna"
 PRIVATE_GROUP = 0x0071
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+@dataclass
+class DicomHeaders:
+    """A DICOM document's write-back data: the source headers (no pixel data), one per file read,
+    and each file's slice position along the normal (for placing written slices)."""
+
+    datasets: list[Any]
+    positions: list[float] = field(default_factory=list)
+
+    def for_frame(self, frame: int, frames: int) -> Any:
+        """The header describing `frame` of a document of `frames` frames."""
+        return self.datasets[frame] if len(self.datasets) == frames else self.datasets[0]
 
 
 class NotAnImageError(NothingToRepairError):
@@ -212,3 +226,13 @@ def find_gaps(positions: list[float]) -> tuple[list[int], float | None]:
         return [], None
     step = float(np.median(moving))
     return [int(i) for i in np.nonzero(d > 1.5 * step)[0]], step
+
+
+def private_record(ds) -> str | None:
+    """The text of the Lacuna record in a derived file's private block, if it has one."""
+    try:
+        block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
+        value = block[0x01].value
+    except (KeyError, ValueError):
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -20,6 +20,7 @@ from core.errors import ReadError
 from core.io import limits
 from core.io.dicom.header import (
     PIXEL_KEYWORDS,
+    DicomHeaders,
     find_gaps,
     first_line,
     float_list,
@@ -29,6 +30,7 @@ from core.io.dicom.header import (
     plane_normal,
     plane_orientation,
     plane_position,
+    private_record,
     quiet,
     rescale_pairs,
     stored_limits,
@@ -203,7 +205,7 @@ def read_file(path: Path) -> VolumeDoc:
         frames_per_dataset=[geo["frames"]],
         source_files=[str(path)],
         pixel_spacing_known=pixel_spacing is not None,
-        source_positions=list(positions),
+        lacuna_provenance=private_record(ds),
     )
     row, col = pixel_spacing or (1.0, 1.0)
     stored_range = _stored_range(geo, rescale, color)
@@ -221,5 +223,5 @@ def read_file(path: Path) -> VolumeDoc:
         positions=positions,
         gaps=gaps,
         metadata=metadata,
-        datasets=[_strip_pixels(ds)],
+        writeback=DicomHeaders([_strip_pixels(ds)], list(positions)),
     )

@@ -16,6 +16,7 @@ from core.documents import VolumeDoc
 from core.errors import ReadError
 from core.io import limits, provenance
 from core.io.dicom.header import (
+    DicomHeaders,
     find_gaps,
     geometry,
     int_value,
@@ -132,7 +133,6 @@ def _read_folder(folder: Path, index: int) -> VolumeDoc:
         rescale=[r for d in docs for r in d.metadata["rescale"]],
         frames_per_dataset=[d.pixels.shape[0] for d in docs],
         source_files=[str(f) for f in files],
-        source_positions=list(positions),
         series=_series_summary(series),
     )
     lo = min(d.stored_range[0] for d in docs)
@@ -149,7 +149,7 @@ def _read_folder(folder: Path, index: int) -> VolumeDoc:
         positions=positions,
         gaps=gaps,
         metadata=metadata,
-        datasets=[d.datasets[0] for d in docs],
+        writeback=DicomHeaders([d.writeback.datasets[0] for d in docs], list(positions)),
     )
 
 
