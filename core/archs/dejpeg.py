@@ -10,10 +10,10 @@ correction to the decoded JPEG (a global residual), so it starts at the identity
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from core.archs import register_arch
+from core.archs.needs import NetworkNeeds, pad_to_multiple
 
 
 class ResBlock(nn.Module):
@@ -42,7 +42,7 @@ class DejpegUNet(nn.Module):
         super().__init__()
         features = tuple(int(f) for f in features)
         self.channels = channels
-        self.factor = 2 ** (len(features) - 1)
+        self.needs = NetworkNeeds(channels, size_multiple=2 ** (len(features) - 1), overlap=48)
         self.head = nn.Conv2d(channels, features[0], 3, padding=1)
         self.encoders = nn.ModuleList(_stage(f, blocks) for f in features[:-1])
         self.downs = nn.ModuleList(
@@ -60,9 +60,8 @@ class DejpegUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        pad_h, pad_w = (-h) % self.factor, (-w) % self.factor
         # Padding at the bottom/right keeps the JPEG block grid where it was.
-        y = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
+        y = pad_to_multiple(x, self.needs.size_multiple, mode="replicate")
         feat = self.head(y)
         skips = []
         for encoder, down in zip(self.encoders, self.downs, strict=True):

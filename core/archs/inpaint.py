@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.archs import register_arch
+from core.archs.needs import NetworkNeeds, pad_to_multiple
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -133,6 +134,8 @@ class InpaintFFC(nn.Module):
         super().__init__()
         self.channels = channels
         self.depth = depth
+        # whole crops, no tiles: the network sees each region with its context at once
+        self.needs = NetworkNeeds(channels, size_multiple=2**depth, overlap=0)
         widths = [width * min(2**i, 8) for i in range(depth + 1)]
         self.stem = _conv(channels + 1, widths[0], k=7)
         self.down = nn.ModuleList(_conv(widths[i], widths[i + 1], k=3, stride=2) for i in range(depth))
@@ -143,16 +146,8 @@ class InpaintFFC(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """image (B, C, H, W) in [0, 1]; mask (B, 1, H, W), 1 = hole. Returns (B, C, H, W) in [0, 1]."""
         height, width = image.shape[-2:]
-        multiple = 2**self.depth
-        pad_h, pad_w = (-height) % multiple, (-width) % multiple
         known = 1.0 - mask
-        x = torch.cat([(image - 0.5) * known, mask], dim=1)
-        if pad_h or pad_w:
-            x = F.pad(
-                x,
-                (0, pad_w, 0, pad_h),
-                mode="reflect" if min(height, width) > max(pad_h, pad_w) else "replicate",
-            )
+        x = pad_to_multiple(torch.cat([(image - 0.5) * known, mask], dim=1), self.needs.size_multiple)
         x = self.stem(x)
         skips = []
         for down in self.down:
@@ -213,6 +208,7 @@ class DIPUNet(nn.Module):
         super().__init__()
         self.in_channels = in_channels
         self.levels = levels
+        self.needs = NetworkNeeds(in_channels, size_multiple=2**levels, overlap=0)
         self.downs = nn.ModuleList(_DIPDown(in_channels if i == 0 else width, width) for i in range(levels))
         self.skips = nn.ModuleList(
             nn.Sequential(
@@ -225,9 +221,7 @@ class DIPUNet(nn.Module):
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
         height, width = noise.shape[-2:]
-        multiple = 2**self.levels
-        pad_h, pad_w = (-height) % multiple, (-width) % multiple
-        x = F.pad(noise, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else noise
+        x = pad_to_multiple(noise, self.needs.size_multiple, mode="replicate")
         skips = []
         for down, skip in zip(self.downs, self.skips):
             skips.append(skip(x))

@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.archs import register_arch
+from core.archs.needs import NetworkNeeds, pad_to_multiple
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -39,6 +40,7 @@ class SpecUNet(nn.Module):
     def __init__(self, in_channels: int = 2, base: int = 16, depth: int = 4, bottleneck_dilations=(2, 4, 8)):
         super().__init__()
         self.depth = depth
+        self.needs = NetworkNeeds(in_channels, size_multiple=2**depth, overlap=0)
         widths = [base * min(2**i, 8) for i in range(depth + 1)]
         self.stem = _Block(in_channels, widths[0])
         self.down = nn.ModuleList()
@@ -56,8 +58,7 @@ class SpecUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, _, height, width = x.shape
-        m = 2**self.depth
-        x = F.pad(x, (0, (-width) % m, 0, (-height) % m))
+        x = pad_to_multiple(x, self.needs.size_multiple, mode="zeros")
         h = self.stem(x)
         skips = [h]
         for down, enc in zip(self.down, self.enc):

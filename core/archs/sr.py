@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from core.archs import register_arch
+from core.archs.needs import NetworkNeeds
 from core.imresize import torch_upsample
 
 
@@ -38,6 +39,7 @@ class SRResNet(nn.Module):
     def __init__(self, channels: int = 1, features: int = 64, blocks: int = 16, scales=(2, 3, 4)):
         super().__init__()
         self.channels = channels
+        self.needs = NetworkNeeds(channels, overlap=40)
         self.scales = tuple(int(s) for s in scales)
         self.head = nn.Conv2d(channels, features, 3, padding=1)
         self.body = nn.Sequential(*[ResBlock(features) for _ in range(blocks)])

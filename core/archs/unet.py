@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.archs import register_arch
+from core.archs.needs import NetworkNeeds, pad_to_multiple
 
 
 class ResBlock(nn.Module):
@@ -70,7 +71,7 @@ class UNetDenoiser(nn.Module):
         if len(blocks) != len(widths):
             raise ValueError("blocks must be one count or one per level")
         self.channels = channels
-        self.multiple = 2 ** (len(widths) - 1)
+        self.needs = NetworkNeeds(channels, size_multiple=2 ** (len(widths) - 1), overlap=32)
         self.head = nn.Conv2d(channels + 1, widths[0], 3, padding=1, bias=False)
         self.encoders = nn.ModuleList(_stack(w, b) for w, b in zip(widths[:-1], blocks[:-1]))
         self.downs = nn.ModuleList(Down(a, b) for a, b in zip(widths[:-1], widths[1:]))
@@ -87,12 +88,7 @@ class UNetDenoiser(nn.Module):
         sigma = sigma.to(noisy.dtype)
         if sigma.dim() < 4:
             sigma = sigma.reshape(-1, 1, 1, 1).expand(b, 1, h, w)
-        pad_h, pad_w = -h % self.multiple, -w % self.multiple
-        x = torch.cat([noisy, sigma], dim=1)
-        if pad_h or pad_w:
-            # Reflection needs pad < size; replicate covers tiny inputs.
-            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        x = pad_to_multiple(torch.cat([noisy, sigma], dim=1), self.needs.size_multiple)
         feat = self.head(x)
         skips = []
         for encoder, down in zip(self.encoders, self.downs):

@@ -60,13 +60,13 @@ def _grid_aligned(ctx: RunContext) -> RunContext:
 
 
 def run_learned(image: np.ndarray, mask, ctx: RunContext) -> Generator[Progress, None, np.ndarray]:
-    import contextlib
 
     import torch
 
     from core.archs import cached_weights
+    from core.archs.needs import needs_of
     from core.methods import weights
-    from core.runtime.device import pick_dtype
+    from core.runtime.device import autocast
     from core.runtime.tiling import run_tiled
 
     planes, alpha, gray = _split(image)
@@ -74,17 +74,21 @@ def run_learned(image: np.ndarray, mask, ctx: RunContext) -> Generator[Progress,
     device = ctx.torch_device()
     model, _info = cached_weights(weights.require(GRAY_WEIGHTS if gray else COLOR_WEIGHTS), device)
     yield ctx.progress(0.0, "network loaded")
-    dtype = pick_dtype(device, ctx.precision)
-    use_autocast = device.type == "cuda" and dtype != torch.float32
+    needs = needs_of(model)
 
     def fn(tile):
-        with torch.autocast("cuda", dtype=dtype) if use_autocast else contextlib.nullcontext():
+        with autocast(tile.device, ctx.precision, needs):
             return model(tile.float()).float()
 
     height, width = source.shape[:2]
     padded = np.pad(source, ((0, (-height) % BLOCK), (0, (-width) % BLOCK), (0, 0)), mode="edge")
     out = yield from run_tiled(
-        fn, padded, _grid_aligned(ctx), overlap=48, dtype=torch.float32, message="JPEG artifacts, tile"
+        fn,
+        padded,
+        _grid_aligned(ctx),
+        overlap=needs.overlap,
+        dtype=torch.float32,
+        message="JPEG artifacts, tile",
     )
     return _join(np.clip(out[:height, :width], 0.0, 1.0), alpha, image.shape[2])
 

@@ -64,6 +64,7 @@ def _run_learned(
     import torch
 
     from core.archs import cached_weights
+    from core.archs.needs import needs_of
     from core.methods import weights
     from core.runtime.device import autocast
     from core.runtime.ensemble import self_ensemble
@@ -86,7 +87,7 @@ def _run_learned(
             # Tensor cores want NHWC; converting the cached network is done once (idempotent).
             model.to(memory_format=torch.channels_last)
             tile = tile.contiguous(memory_format=torch.channels_last)
-        with autocast(tile.device, ctx.precision), ctx.cancel_inside(model):
+        with autocast(tile.device, ctx.precision, needs_of(model)), ctx.cancel_inside(model):
             return self_ensemble(lambda x: model(x, level), tile, count=passes)
 
     work = ctx.sub(0.02, 1.0)

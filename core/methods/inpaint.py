@@ -86,7 +86,8 @@ def _net_fill(
     import cv2
     import torch
 
-    from core.runtime.device import pick_dtype
+    from core.archs.needs import needs_of
+    from core.runtime.device import autocast
     from core.runtime.ensemble import self_ensemble
 
     height, width, channels = crop.shape
@@ -99,7 +100,6 @@ def _net_fill(
         work_hole = cv2.resize(hole.astype(np.float32), small_hw[::-1], interpolation=cv2.INTER_AREA) > 0
     net_channels = int(getattr(model, "channels", 3))
     mask_t = torch.from_numpy(work_hole.astype(np.float32))[None, None].to(device)
-    dtype = pick_dtype(device, precision)
     out = np.empty_like(work)
     for group in _channel_groups(channels):
         x = work[..., group]
@@ -109,7 +109,7 @@ def _net_fill(
         results = []
         for plane in planes:
             t = torch.from_numpy(np.ascontiguousarray(plane.transpose(2, 0, 1)))[None].to(device)
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            with autocast(device, precision, needs_of(model)):
                 y = self_ensemble(model, t, mask_t, count=8 if ensemble else 1)
             results.append(y.float()[0].permute(1, 2, 0).cpu().numpy())
         y = np.concatenate(results, axis=-1)
@@ -145,7 +145,8 @@ def _dip_fit(crop, crop_hole, ctx, device, iterations, preview_every, width, lr,
     import torch
 
     from core.archs import build_arch
-    from core.runtime.device import pick_dtype
+    from core.archs.needs import needs_of
+    from core.runtime.device import autocast
 
     known_np = ~crop_hole
     height, width_px, channels = crop.shape
@@ -158,13 +159,11 @@ def _dip_fit(crop, crop_hole, ctx, device, iterations, preview_every, width, lr,
     known = torch.from_numpy(known_np.astype(np.float32))[None, None].to(device)
     count = known.sum().clamp(min=1.0) * channels
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    dtype = pick_dtype(device, ctx.precision)
-    amp = device.type == "cuda" and dtype != torch.float32
     average = None
     for it in range(iterations):
         # Perturbing the input a little each step (as in the DIP paper) regularises the fit.
         jitter = torch.randn(noise.shape, generator=gen).to(device) / 30.0
-        with torch.autocast(device.type, dtype=dtype, enabled=amp):
+        with autocast(device, ctx.precision, needs_of(net)):
             out = net(noise + jitter)
         loss = (((out.float() - target) ** 2) * known).sum() / count
         optimizer.zero_grad(set_to_none=True)

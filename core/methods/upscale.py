@@ -20,8 +20,6 @@ from core.runtime.context import Progress, RunContext
 WEIGHTS = "upscale.safetensors"
 SCALE = Param("scale", 2, "enlargement factor", choices=(2, 3, 4))
 
-# Receptive-field radius of the shipped network (36 low-resolution pixels) plus a margin.
-NETWORK_OVERLAP = 40
 KERNEL_OVERLAP = 8
 # The shipped network takes about 1 s per 10,000 low-resolution pixels on a busy 2-core CPU: 384-pixel
 # tiles report every 10-20 s and cost ~1.6x in overlaps (a 2000x2000 image at x4: 49 tiles).
@@ -85,19 +83,14 @@ def with_ensemble(net_fn: Callable) -> Callable:
 
 
 def network_fn(model, scale: int, device, precision: str = "auto") -> Callable:
-    """Call an `sr_resnet` model on luma tiles, in bfloat16/float16 autocast on GPUs."""
-    import contextlib
+    """Call an `sr_resnet` model on luma tiles, in the precision the policy picks (runtime.device)."""
+    from core.archs.needs import needs_of
+    from core.runtime.device import autocast
 
-    import torch
-
-    from core.runtime.device import pick_dtype
-
-    dtype = pick_dtype(device, precision)
-    use_autocast = device.type == "cuda" and dtype != torch.float32
+    needs = needs_of(model)
 
     def fn(x):
-        ctx = torch.autocast("cuda", dtype=dtype) if use_autocast else contextlib.nullcontext()
-        with ctx:
+        with autocast(x.device, precision, needs):
             return model(x.float(), scale).float()
 
     return fn
@@ -110,8 +103,10 @@ def upscale_with(
     scale: int,
     ensemble: bool = False,
     cpu_tile: int = 0,
+    overlap: int = 40,
 ) -> Generator[Progress, None, np.ndarray]:
-    """Tile an (H, W, C) image through a luma network; chroma and alpha by bicubic.
+    """Tile an (H, W, C) image through a luma network; chroma and alpha by bicubic. `overlap`: the
+    network's (`NetworkNeeds.overlap`).
 
     `cpu_tile`: on the CPU, a tile edge (low-resolution pixels) small enough that progress comes
     every few seconds and Cancel answers quickly, when the user chose no tile size.
@@ -126,7 +121,7 @@ def upscale_with(
         ctx = dataclasses.replace(ctx, tile=cpu_tile)
     fn = by_luma(with_ensemble(net_fn) if ensemble else net_fn, scale)
     out = yield from run_tiled(
-        fn, image, ctx, scale=scale, overlap=NETWORK_OVERLAP, dtype=torch.float32, message="upscaling tile"
+        fn, image, ctx, scale=scale, overlap=overlap, dtype=torch.float32, message="upscaling tile"
     )
     return out
 
@@ -207,6 +202,7 @@ def run_learned(
     image: np.ndarray, mask, ctx: RunContext, scale: int = 2, ensemble: bool = False
 ) -> Generator[Progress, None, np.ndarray]:
     from core.archs import cached_weights
+    from core.archs.needs import needs_of
     from core.methods import weights
 
     _check(image, scale)
@@ -216,7 +212,8 @@ def run_learned(
         raise MethodError(f"{WEIGHTS} was trained for scales {list(model.scales)}, not ×{scale}")
     yield ctx.progress(0.0, "network loaded")
     net_fn = network_fn(model, scale, device, ctx.precision)
-    return (yield from upscale_with(net_fn, image, ctx, scale, ensemble, cpu_tile=CPU_TILE))
+    overlap = needs_of(model).overlap
+    return (yield from upscale_with(net_fn, image, ctx, scale, ensemble, cpu_tile=CPU_TILE, overlap=overlap))
 
 
 def run_bicubic(
@@ -275,11 +272,15 @@ def run_lanczos(
 def run_zssr(
     image: np.ndarray, mask, ctx: RunContext, scale: int = 2, iterations: int = 400
 ) -> Generator[Progress, None, np.ndarray]:
+    from core.archs.needs import needs_of
+
     _check(image, scale)
     device = ctx.torch_device()
     model = yield from train_zssr(luma_of(image), scale, iterations, ctx.sub(0.0, 0.85), device)
     net_fn = network_fn(model, scale, device, "float32")
-    return (yield from upscale_with(net_fn, image, ctx.sub(0.85, 1.0), scale))
+    return (
+        yield from upscale_with(net_fn, image, ctx.sub(0.85, 1.0), scale, overlap=needs_of(model).overlap)
+    )
 
 
 register(

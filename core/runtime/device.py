@@ -1,4 +1,11 @@
-"""Device and precision choice. Imported only when a method actually runs (it imports torch)."""
+"""Device choice and THE mixed-precision policy. Imported only when a method runs (it imports torch).
+
+Precision: float32 on the CPU; with "auto", bfloat16 on CUDA GPUs that have it, else float16, and
+float32 on Apple's MPS; a precision asked for by name is used where the device can. A network that
+states it is not correct in half precision (`NetworkNeeds.half`) always runs in float32. Inputs and
+outputs stay float32: only the network's inner work runs in half precision (autocast). Inference,
+the zero-shot fits and training all take their precision from `autocast` here.
+"""
 
 from __future__ import annotations
 
@@ -75,13 +82,11 @@ def free_memory_bytes(device: torch.device) -> int:
     return available_memory_bytes()
 
 
-def autocast(device: torch.device, precision: str = "auto") -> contextlib.AbstractContextManager:
-    """Mixed precision for inference on `device` (a no-op on the CPU or with precision float32).
-
-    Inputs and outputs stay float32; only the network's inner work runs in half precision.
-    """
+def autocast(device: torch.device, precision: str = "auto", needs=None) -> contextlib.AbstractContextManager:
+    """Mixed precision on `device` by the policy above (a no-op where it says float32). `needs`: the
+    network's `NetworkNeeds` (core.archs.needs), whose `half` can veto half precision."""
     dtype = pick_dtype(device, precision)
-    if dtype == torch.float32:
+    if dtype == torch.float32 or (needs is not None and not needs.half):
         return contextlib.nullcontext()
     try:
         return torch.autocast(device.type, dtype=dtype)

@@ -14,17 +14,15 @@ from pathlib import Path
 import torch
 
 from core.archs import save_weights
-from core.runtime.device import pick_device
+from core.runtime.device import autocast, pick_device
 from core.train.recipe import Recipe
 
 
 def _autocast_factory(
     device: torch.device, precision: str
 ) -> Callable[[], contextlib.AbstractContextManager]:
-    if device.type == "cuda" and precision != "float32":
-        dtype = torch.float16 if precision == "float16" else torch.bfloat16
-        return lambda: torch.autocast("cuda", dtype=dtype)
-    return contextlib.nullcontext
+    """Training takes its precision from the one policy (core.runtime.device.autocast)."""
+    return lambda: autocast(device, precision)
 
 
 def _distributed() -> tuple[int, int]:

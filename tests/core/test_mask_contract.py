@@ -25,7 +25,9 @@ def soft_mask(height: int, width: int) -> np.ndarray:
     "relative, suffix",
     [("medical/693_UNCI.dcm", ".dcm"), ("images/real_damage/old_w_scratch_a.png", ".png")],
 )
-def test_the_cli_and_the_api_give_identical_pixels_with_dilate_and_feather(datasets, tmp_path, relative, suffix):
+def test_the_cli_and_the_api_give_identical_pixels_with_dilate_and_feather(
+    datasets, tmp_path, relative, suffix
+):
     source = datasets / relative
     doc = io.read(source)
     mask = soft_mask(*doc.pixels.shape[1:3])

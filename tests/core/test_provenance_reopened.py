@@ -33,7 +33,9 @@ def test_a_reopened_output_has_its_history(datasets, tmp_path, relative, name):
     assert original.provenance == []
     written = io.write(repaired(original), tmp_path / name)
     again = io.read(written)
-    assert [(p.method, p.task, p.params) for p in again.provenance] == [("inpaint-telea", "inpaint", {"radius": 4})]
+    assert [(p.method, p.task, p.params) for p in again.provenance] == [
+        ("inpaint-telea", "inpaint", {"radius": 4})
+    ]
 
 
 def test_the_file_speaks_for_itself_without_its_sidecar(datasets, tmp_path):

@@ -1,0 +1,117 @@
+"""Repairing frame stacks (images, pages, volumes): the method runs on each frame, or on each stack
+for volume methods (each time point of a 4-D series alone), in [0, 1]; the mask contract then keeps
+the result to the mask (core.repair.masks)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+
+from core.documents import FrameStack
+from core.errors import MethodError
+from core.repair.masks import RepairMask, split_params
+from core.repair.request import Request
+from core.runtime.context import Progress, relay
+
+
+def normalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    lo, hi = value_range
+    scale = (hi - lo) or 1.0
+    return ((pixels - lo) / scale).astype(np.float32)
+
+
+def denormalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    lo, hi = value_range
+    return (np.clip(pixels, 0.0, 1.0) * ((hi - lo) or 1.0) + lo).astype(np.float32)
+
+
+def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
+    document, chosen, ctx, mask = request.document, request.method, request.ctx, request.mask
+    card = chosen.card
+    if card.operates_on not in ("image", "volume"):
+        raise MethodError(f"method {card.id!r} works on {card.operates_on}, not on {document.kind} documents")
+    if card.needs_mask and mask is None:
+        raise MethodError(f"method {card.id!r} needs a mask: paint what should be repaired")
+    mask_params, run_params = split_params(request.params)
+    painted = (
+        None if mask is None else RepairMask.from_painted(mask, document.pixels.shape[:3], **mask_params)
+    )
+    value_range = document.value_range
+    source = document.pixels
+
+    if card.operates_on == "volume":
+        normed = normalise(source, value_range)
+        holes = painted.holes() if painted is not None else None
+        stacks = document.stacks()
+        outs = []
+        for n, part in enumerate(stacks):  # a 4-D series: one time point at a time
+            sub = ctx.sub(n / len(stacks), (n + 1) / len(stacks))
+            run = chosen.run(normed[part], None if holes is None else holes[part], sub, **run_params)
+            outs.append((yield from _previews_in_units(run, value_range, None, source[part], None)))
+        out = np.concatenate(outs)
+        result_pixels = denormalise(out, value_range)
+        if out.shape == normed.shape:
+            # Voxels the method left alone (the slices it did not refill) come back bit-identical,
+            # free of the normalise/denormalise rounding.
+            result_pixels = np.where(out == normed, source, result_pixels)
+    else:
+        todo = list(range(source.shape[0])) if request.frames is None else list(request.frames)
+        result_frames: dict[int, np.ndarray] = {}
+        for n, index in enumerate(todo):
+            if painted is not None and not painted.painted(index) and not request.task.resizes:
+                continue  # nothing painted on this frame: leave it exactly as it is
+            sub = ctx.sub(n / len(todo), (n + 1) / len(todo))
+            normed = normalise(source[index], value_range)
+            hole = painted.hole(index) if painted is not None else None
+            run = chosen.run(normed, hole, sub, **run_params)
+            out = yield from _previews_in_units(run, value_range, painted, source, index)
+            result_frames[index] = denormalise(out, value_range)
+        result_pixels = _assemble(source, result_frames)
+
+    if painted is not None and result_pixels.shape == source.shape:
+        # The mask contract: outside the (grown) hole the source comes back bit-identical, inside it
+        # the method's values, blended over soft and feathered edges (core.repair.masks).
+        result_pixels = painted.composite(source, result_pixels)
+    result = document.with_pixels(result_pixels)
+    if result_pixels.shape[1:3] != source.shape[1:3] and hasattr(result, "spacing"):
+        # a resized result: the same extent in more (or fewer) pixels
+        s, r, c = result.spacing
+        result.spacing = (
+            s,
+            r * source.shape[1] / result_pixels.shape[1],
+            c * source.shape[2] / result_pixels.shape[2],
+        )
+    return result
+
+
+def _previews_in_units(run, value_range, painted: RepairMask | None, source: np.ndarray, frame: int | None):
+    """Relay a method's progress; a preview becomes what the result would be now, in document units
+    and kept to the mask, tagged with the frame it shows (None: the whole stack)."""
+
+    def in_units(report: Progress) -> Progress:
+        if report.preview is None:
+            return report
+        preview = denormalise(np.asarray(report.preview, np.float32), value_range)
+        if painted is not None and frame is None and preview.shape == source.shape:
+            preview = painted.composite(source, preview)
+        elif painted is not None and frame is not None and preview.shape == source.shape[1:]:
+            preview = painted.composite_frame(frame, source[frame], preview)
+        report.preview, report.frame = preview, frame
+        return report
+
+    return relay(run, in_units)
+
+
+def _assemble(source: np.ndarray, done: dict[int, np.ndarray]) -> np.ndarray:
+    """Stack repaired frames, keeping untouched frames as they were."""
+    if not done:
+        return source.copy()
+    sample = next(iter(done.values()))
+    if sample.shape == source.shape[1:]:
+        out = source.copy()
+        for index, frame in done.items():
+            out[index] = frame
+        return out
+    # Resizing methods (upscale) change every frame's shape: all frames must have been processed.
+    return np.stack([done[i] for i in range(source.shape[0])])
