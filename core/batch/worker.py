@@ -83,9 +83,9 @@ def one_line(exc: BaseException) -> str:
 
 def output_path(job: Job) -> Path:
     """The output tree mirrors the input tree; names follow the one naming rule (`photo_denoise.png`)."""
-    from core.repair_cli import default_output
+    from core.io.naming import output_name
 
-    named = default_output(Path(job.source), job.recipe.task).name
+    named = output_name(Path(job.source), job.recipe.task).name
     return Path(job.output_dir) / PurePosixPath(job.key).parent / named
 
 

@@ -291,14 +291,14 @@ class ImageController(QObject):
             self.error.emit(describe_error(exc, f"Loading the mask {path.name}"))
             return False
         full = self.masks.as_array()
-        full[self.frame] = np.where(loaded, 255, 0).astype(np.uint8)
+        full[self.frame] = np.rint(loaded * 255.0).astype(np.uint8)  # soft edges kept
         self._record(self.masks.replace_all(full, label="load mask"))
         self.mask_changed.emit(self.frame, None)
         self.status.emit(f"Mask loaded from {path.name}")
         return True
 
     def save_mask(self, path: str | Path) -> Path | None:
-        """Save the current slice's mask as an 8-bit PNG (feathered edges count as marked)."""
+        """Save the current slice's mask as an 8-bit PNG, soft edges included (as core reads it back)."""
         doc = self.doc
         if doc is None:
             return None
@@ -312,7 +312,7 @@ class ImageController(QObject):
             mask = self.masks.peek(self.frame)
             mask = np.zeros(doc.pixels.shape[1:3], np.uint8) if mask is None else mask
             # The person confirmed the file name in the save dialog, so an old mask file is replaced.
-            written = Path(write_mask(mask > 0, path, overwrite=True))
+            written = Path(write_mask(mask, path, overwrite=True))  # soft edges kept
         except Exception as exc:  # noqa: BLE001
             self.error.emit(describe_error(exc, f"Saving the mask {path.name}"))
             return None
@@ -459,15 +459,13 @@ class ImageController(QObject):
         self.session.history_changed.emit()
 
     def preview_frame(self, report) -> tuple[int, np.ndarray] | None:
-        """An intermediate result of the running repair as (frame, pixels in document units)."""
-        preview = getattr(report, "preview", None)
+        """An intermediate result of the running repair as (frame, pixels in document units): core
+        maps previews to document units and says which frame they show (volumes included)."""
+        preview, frame = getattr(report, "preview", None), getattr(report, "frame", None)
         doc = self.doc
-        if preview is None or doc is None or doc.pixels.shape[0] != 1:
-            return None  # a volume's preview would not say which slice it shows
-        if preview.shape[:2] != doc.pixels.shape[1:3]:
+        if preview is None or doc is None or frame is None or preview.shape != doc.pixels.shape[1:]:
             return None
-        lo, hi = doc.value_range
-        return 0, np.asarray(preview, np.float32) * np.float32(hi - lo) + np.float32(lo)
+        return frame, np.asarray(preview, np.float32)
 
 
 def _format_value(value: float) -> str:
