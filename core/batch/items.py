@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-# What a file is, as the readers tell it: "image", "dicom", "nifti", "audio", "video", or "" (not ours).
+# What a file is, as the format registry tells it (core.io.formats): "image", "dicom", "nifti", "audio",
+# "video", or "" (not ours).
 KINDS = ("image", "dicom", "nifti", "audio", "video")
 
 
@@ -26,12 +27,13 @@ class Item:
 
 def file_kind(path: Path) -> str:
     """The kind of a file from its first bytes (then its name); "unreadable" if it cannot be opened."""
-    from core.io.dispatch import sniff
+    from core.io.formats import sniff
 
     try:
-        return sniff(path)
+        fmt = sniff(path)
     except OSError:
         return "unreadable"
+    return fmt.name if fmt is not None else ""
 
 
 def selected(key: str, include: Iterable[str], exclude: Iterable[str]) -> bool:

@@ -151,10 +151,11 @@ def repair_by_tiles(source: Path, target: Path, recipe, ctx) -> tuple[Path, dict
     from core.io import provenance
     from core.io.atomic import allow_replace, atomic_write
     from core.methods import get_method
-    from core.repair import RESIZING_TASKS, run_repair
+    from core.repair import run_repair
+    from core.tasks import task as get_task
 
     card = get_method(recipe.method).card
-    if card.task in RESIZING_TASKS or card.operates_on != "image" or card.needs_mask:
+    if get_task(card.task).resizes or card.operates_on != "image" or card.needs_mask:
         raise MethodError(f"{source.name}: too large for memory, and {card.id} cannot run tile by tile")
     import tifffile
 
