@@ -6,8 +6,13 @@ Shared by reading, series scanning and derivation; nothing here decodes pixel da
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import math
+import os
 import warnings
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,16 +68,36 @@ def _pydicom():
     return pydicom
 
 
+class ClampedFile(io.FileIO):
+    """A file whose read(n) never asks for more than is left in it. Python allocates n bytes before
+    reading, so a corrupt element length (4 GB in a 600-byte file) would otherwise cost 4 GB.
+    pydicom reopens it by name for deferred values, so it takes (name, mode) like open()."""
+
+    def __init__(self, name, mode: str = "rb"):
+        super().__init__(name, mode)
+        self.size = os.fstat(self.fileno()).st_size
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(0, self.size - self.tell()))
+        return super().read(size)
+
+
 def open_dataset(path: Path, stop_before_pixels: bool = False):
     pydicom = _pydicom()
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(path, force=True, defer_size=DEFER_SIZE, stop_before_pixels=stop_before_pixels)
+        with ClampedFile(path) as fh:
+            ds = pydicom.dcmread(fh, force=True, defer_size=DEFER_SIZE, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError as exc:
         raise ReadError(f"{path.name}: not a DICOM file ({first_line(exc)})") from exc
-    except (EOFError, OSError, ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
-        raise ReadError(f"{path.name}: the DICOM file is damaged or truncated ({first_line(exc)})") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - on damaged files pydicom raises many kinds (struct.error,
+        raise ReadError(  # NotImplementedError, OSError...): all mean the same to a person
+            f"{path.name}: the DICOM file is damaged or truncated ({first_line(exc)})"
+        ) from exc
     has_meta = len(getattr(ds, "file_meta", None) or ()) > 0
     if not has_meta and not any(tag.group in (0x0008, 0x0010, 0x0020, 0x0028) for tag in ds.keys()):
         raise ReadError(f"{path.name}: not a DICOM file")
@@ -103,7 +128,7 @@ def value_of(ds, keyword: str, path: Path, default: Any = None) -> Any:
         if value is None or value == "":
             return default
         return value
-    except (ValueError, TypeError, OverflowError) as exc:
+    except Exception as exc:  # noqa: BLE001 - an undecodable value raises many kinds in pydicom
         raw = ds.get_item(keyword)
         shown = raw.value if raw is not None else "?"
         if isinstance(shown, bytes):
@@ -202,13 +227,80 @@ def rescale_pairs(ds, frames: int) -> list[tuple[float, float]]:
 
 
 def plane_orientation(ds, frame: int = 0) -> np.ndarray | None:
-    iop = float_list(frame_attr(ds, frame, "PlaneOrientationSequence", "ImageOrientationPatient"))
-    return np.array(iop) if len(iop) == 6 else None
+    iop = optional_floats(ds, frame, "PlaneOrientationSequence", "ImageOrientationPatient")
+    return np.array(iop) if len(iop) == 6 and np.any(np.cross(iop[:3], iop[3:])) else None
 
 
 def plane_position(ds, frame: int = 0) -> np.ndarray | None:
-    ipp = float_list(frame_attr(ds, frame, "PlanePositionSequence", "ImagePositionPatient"))
+    ipp = optional_floats(ds, frame, "PlanePositionSequence", "ImagePositionPatient")
     return np.array(ipp) if len(ipp) == 3 else None
+
+
+# --------------------------------------------------------------------- optional attributes, noted
+# The file being read and the notes of the whole read (a series gathers its slices' notes).
+_NOTES: ContextVar[tuple[Path, list[str]] | None] = ContextVar("dicom_notes", default=None)
+
+
+@contextlib.contextmanager
+def noting(path: Path) -> Iterator[list[str]]:
+    """While `path` is read, optional attributes it holds nonsense in are skipped and noted here."""
+    outer = _NOTES.get()
+    notes = outer[1] if outer else []
+    token = _NOTES.set((path, notes))
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def note(keyword: str, ds=None, what: str = "not a number") -> None:
+    """Record that the file being read holds an unusable `keyword` (read without it)."""
+    current = _NOTES.get()
+    if current is None:
+        return
+    path, notes = current
+    shown = ""
+    try:
+        raw = ds.get_item(keyword) if ds is not None and keyword in ds else None
+        value = raw.value if raw is not None else None
+        if isinstance(value, bytes):
+            value = value.decode("latin-1", "replace").strip(" \x00")
+        shown = f" {str(value)[:40]!r}" if value not in (None, "") else ""
+    except Exception:  # noqa: BLE001 - showing the raw value is a courtesy
+        pass
+    line = f"{path.name}: its {keyword}{shown} is {what}; it was read without it"
+    if line not in notes:
+        notes.append(line)
+
+
+def optional_floats(ds, frame: int, sequence: str, keyword: str) -> list[float]:
+    """An optional numeric attribute (spacing, position, orientation, window) as finite floats; one
+    holding nonsense ('abc', NaN) reads as absent, with a note naming it and the file."""
+    try:
+        values = float_list(frame_attr(ds, frame, sequence, keyword))
+        if all(math.isfinite(v) for v in values):
+            return values
+    except Exception:  # noqa: BLE001 - pydicom and float() raise many kinds for nonsense
+        pass
+    note(keyword, ds)
+    return []
+
+
+def instance_number(ds) -> int:
+    """InstanceNumber for sorting, 0 when absent or unusable (noted)."""
+    try:
+        return int(ds.get("InstanceNumber", 0) or 0)
+    except Exception:  # noqa: BLE001
+        note("InstanceNumber", ds)
+        return 0
+
+
+def is_compressed(ts) -> bool:
+    """Whether a transfer syntax is compressed; False for a UID that is not a transfer syntax."""
+    try:
+        return bool(getattr(ts, "is_compressed", False))
+    except ValueError:
+        return False
 
 
 def plane_normal(iop: np.ndarray) -> np.ndarray:

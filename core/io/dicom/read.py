@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,11 @@ from core.io.dicom.header import (
     DicomHeaders,
     find_gaps,
     first_line,
-    float_list,
-    frame_attr,
     geometry,
+    is_compressed,
+    noting,
     open_dataset,
+    optional_floats,
     plane_normal,
     plane_orientation,
     plane_position,
@@ -40,8 +42,7 @@ from core.io.dicom.header import (
 
 def _check_native_length(ds, geo: dict[str, Any], path: Path) -> None:
     """Report truncated uncompressed pixel data before decoding, with both sizes."""
-    ts = transfer_syntax(ds)
-    if ts is not None and getattr(ts, "is_compressed", False):
+    if is_compressed(transfer_syntax(ds)):
         return
     if "PixelData" not in ds:
         return
@@ -75,7 +76,9 @@ def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
                 f"{path.name}: cannot decode its {name} pixel data ({'; '.join(reasons)})"
             ) from exc
         raise ReadError(f"{path.name}: no decoder installed for {name} ({first_line(exc)})") from exc
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError, OSError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoders raise many kinds on damaged data
         raise ReadError(f"{path.name}: cannot decode the pixel data ({first_line(exc)})") from exc
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
@@ -103,32 +106,32 @@ def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
 
 
 def _window(ds) -> tuple[float, float] | None:
-    centre = frame_attr(ds, 0, "FrameVOILUTSequence", "WindowCenter")
-    width = frame_attr(ds, 0, "FrameVOILUTSequence", "WindowWidth")
-    c, w = float_list(centre), float_list(width)
+    c = optional_floats(ds, 0, "FrameVOILUTSequence", "WindowCenter")
+    w = optional_floats(ds, 0, "FrameVOILUTSequence", "WindowWidth")
     if c and w and w[0] > 0:
         return c[0], w[0]
     return None
 
 
 def _pixel_spacing(ds) -> tuple[float, float] | None:
-    value = frame_attr(ds, 0, "PixelMeasuresSequence", "PixelSpacing") or ds.get("ImagerPixelSpacing")
-    spacing = float_list(value)
-    if len(spacing) == 2 and all(s > 0 for s in spacing):
-        return spacing[0], spacing[1]
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        spacing = optional_floats(ds, 0, "PixelMeasuresSequence", keyword)
+        if len(spacing) == 2 and all(s > 0 for s in spacing):
+            return spacing[0], spacing[1]
     regions = ds.get("SequenceOfUltrasoundRegions")
     if regions:  # ultrasound: physical deltas in cm when the unit is cm (code 3)
         r = regions[0]
         if r.get("PhysicalUnitsXDirection") == 3 and r.get("PhysicalUnitsYDirection") == 3:
-            dy, dx = float(r.get("PhysicalDeltaY", 0)), float(r.get("PhysicalDeltaX", 0))
-            if dx > 0 and dy > 0:
-                return dy * 10.0, dx * 10.0
+            dy = optional_floats(r, 0, "", "PhysicalDeltaY")
+            dx = optional_floats(r, 0, "", "PhysicalDeltaX")
+            if dx and dy and dx[0] > 0 and dy[0] > 0:
+                return dy[0] * 10.0, dx[0] * 10.0
     return None
 
 
 def _slice_thickness(ds) -> float | None:
     for kw in ("SpacingBetweenSlices", "SliceThickness"):
-        values = float_list(frame_attr(ds, 0, "PixelMeasuresSequence", kw))
+        values = optional_floats(ds, 0, "PixelMeasuresSequence", kw)
         if values and values[0] > 0:
             return values[0]
     return None
@@ -183,12 +186,36 @@ def read_dicom(path: Path) -> VolumeDoc:
 
 
 def read_file(path: Path) -> VolumeDoc:
+    with noting(path) as notes:
+        doc = _read_file(path)
+    if notes:
+        doc.metadata["read_warnings"] = list(notes)
+    return doc
+
+
+def _rescale(ds, frames: int, path: Path) -> list[tuple[float, float]]:
+    """The modality LUT: not optional (the values mean nothing without it), so nonsense is an error."""
+    try:
+        pairs = rescale_pairs(ds, frames)
+    except Exception as exc:  # noqa: BLE001 - float() of nonsense, or pydicom failing to decode it
+        raise ReadError(f"{path.name}: invalid RescaleSlope or RescaleIntercept ({first_line(exc)})") from exc
+    if not all(math.isfinite(v) for pair in pairs for v in pair):
+        raise ReadError(f"{path.name}: invalid RescaleSlope or RescaleIntercept ({pairs[0]})")
+    return pairs
+
+
+def _read_file(path: Path) -> VolumeDoc:
     ds = open_dataset(path)
     geo = geometry(ds, path)
-    limits.check_pixels(path, geo["rows"] * geo["cols"] * geo["frames"])
+    samples = geo["rows"] * geo["cols"] * geo["frames"]
+    limits.check_pixels(path, samples)
+    palette = str(ds.get("PhotometricInterpretation", "")).strip() == "PALETTE COLOR"
+    channels = 3 if palette else geo["spp"]
+    # the stored values (a palette expands to 3 samples), and their float32 copy
+    limits.check_memory(path, samples * channels * (-(-geo["bits"] // 8) + 4))
     arr, photometric = _decode(ds, geo, path)
     color = arr.shape[-1] == 3
-    rescale = rescale_pairs(ds, geo["frames"])
+    rescale = _rescale(ds, geo["frames"], path)
     pixels = _physical(arr, rescale, color)
     pixel_spacing = _pixel_spacing(ds)
     iop = plane_orientation(ds)

@@ -19,7 +19,9 @@ from core.io.dicom.header import (
     DicomHeaders,
     find_gaps,
     geometry,
+    instance_number,
     int_value,
+    noting,
     open_dataset,
     plane_normal,
     plane_orientation,
@@ -54,7 +56,8 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
             continue  # not DICOM, or not an image: a folder may hold other files
         if not rows or not cols:
             continue
-        iop = plane_orientation(ds)
+        with noting(f):
+            iop = plane_orientation(ds)
         key = (
             str(ds.get("SeriesInstanceUID", "")),
             tuple(np.round(iop, 3)) if iop is not None else (),
@@ -68,16 +71,15 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
             normal = plane_normal(np.array(iop))
             keyed = []
             for f, ds in members:
-                p = plane_position(ds)
+                with noting(f):
+                    p = plane_position(ds)
                 keyed.append((float(np.dot(p, normal)) if p is not None else None, f, ds))
             if all(k[0] is not None for k in keyed):
                 keyed.sort(key=lambda k: k[0])
             else:
-                keyed.sort(key=lambda k: int(k[2].get("InstanceNumber", 0) or 0))
+                keyed.sort(key=_by_instance_number)
         else:
-            keyed = sorted(
-                ((None, f, ds) for f, ds in members), key=lambda k: int(k[2].get("InstanceNumber", 0) or 0)
-            )
+            keyed = sorted(((None, f, ds) for f, ds in members), key=_by_instance_number)
         positions = [k[0] for k in keyed if k[0] is not None]
         series.append(
             {
@@ -95,6 +97,12 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
     return series
 
 
+def _by_instance_number(keyed: tuple) -> int:
+    _, path, ds = keyed
+    with noting(path):
+        return instance_number(ds)
+
+
 def read_dicom_folder(folder: Path, index: int = 0) -> VolumeDoc:
     """Read series `index` (0 = the one with most files) of a folder as one volume."""
     with quiet():
@@ -102,6 +110,15 @@ def read_dicom_folder(folder: Path, index: int = 0) -> VolumeDoc:
 
 
 def _read_folder(folder: Path, index: int) -> VolumeDoc:
+    """The series, with what its slices held nonsense in (each note names its slice)."""
+    with noting(folder) as notes:
+        doc = _read_series(folder, index)
+    if notes:
+        doc.metadata["read_warnings"] = list(notes)
+    return doc
+
+
+def _read_series(folder: Path, index: int) -> VolumeDoc:
     series = list_series(folder)
     if not series:
         raise ReadError(f"{folder.name}: the folder holds no DICOM images")
@@ -115,11 +132,14 @@ def _read_folder(folder: Path, index: int) -> VolumeDoc:
         return doc
     docs = []
     total = 0
+    need = 0
     for f in files:
         ds = open_dataset(f, stop_before_pixels=True)
         geo = geometry(ds, f, require_pixels=False)
         total += geo["rows"] * geo["cols"] * geo["frames"]
+        need += geo["rows"] * geo["cols"] * geo["frames"] * geo["spp"] * 8  # slices, then the volume
     limits.check_pixels(folder, total)
+    limits.check_memory(folder, need)
     for f in files:
         docs.append(read_file(f))
     channels = {d.pixels.shape[-1] for d in docs}
