@@ -29,18 +29,6 @@ def _read(path: Path):
     return core.io.read(path)
 
 
-def default_output(doc: Document) -> Path | None:
-    """Where a result is saved by default: core's output name beside the source, never taken."""
-    if doc.path is None:
-        return None
-    from core.io.atomic import resolve_target
-    from core.repair_cli import default_output as output_name
-
-    source = Path(doc.path)
-    task = doc.provenance[-1].task if doc.provenance else "copy"
-    return resolve_target(output_name(source, task), source, overwrite_policy="rename")
-
-
 class Session(QObject):
     document_changed = Signal(bool)  # True: another document (or none); False: new content of this one
     history_changed = Signal()
@@ -111,7 +99,11 @@ class Session(QObject):
     # --- saving ---
 
     def default_save_path(self) -> Path | None:
-        return default_output(self.doc) if self.doc is not None else None
+        if self.doc is None:
+            return None
+        from core.io.naming import suggest_output
+
+        return suggest_output(self.doc)
 
     def save_as(self, path: str | Path, replace: bool = False) -> Path | None:
         """Write the document to `path`; `replace`: the person agreed to replace an existing file."""

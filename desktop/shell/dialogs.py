@@ -7,12 +7,17 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-OPEN_FILTER = (
-    "Documents (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.dcm *.dicom *.ima *.nii *.nii.gz "
-    "*.wav *.flac *.ogg *.mp3 *.mp4 *.mov *.mkv *.webm *.avi);;"
-    "Images and scans (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.dcm *.dicom *.ima *.nii *.nii.gz);;"
-    "Audio (*.wav *.flac *.ogg *.mp3);;Video (*.mp4 *.m4v *.mov *.mkv *.webm *.avi);;All files (*)"
-)
+
+def open_filter() -> str:
+    """The Open dialog's filters, from core's format registry: every readable file, then one filter
+    per format family (a new format shows up here without an edit)."""
+    from core.io.formats import formats
+
+    families = [(fmt.title, " ".join(f"*{ext}" for ext in fmt.extensions if ext)) for fmt in formats()]
+    everything = " ".join(patterns for _, patterns in families if patterns)
+    rows = [f"Documents ({everything})"]
+    rows += [f"{title} ({patterns})" for title, patterns in families if patterns]
+    return ";;".join([*rows, "All files (*)"])
 
 
 def confirm_discard(parent: QWidget) -> bool:
@@ -40,7 +45,7 @@ def ask_restore(parent: QWidget, journal) -> bool:
 
 
 def open_file(parent: QWidget, start: str) -> str:
-    path, _ = QFileDialog.getOpenFileName(parent, "Open", start, OPEN_FILTER)
+    path, _ = QFileDialog.getOpenFileName(parent, "Open", start, open_filter())
     return path
 
 

@@ -25,30 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-TASK_TITLES = {
-    "inpaint": "Inpaint — fill the marked damage",
-    "denoise": "Denoise",
-    "dejpeg": "Remove JPEG artifacts",
-    "upscale": "Upscale (super-resolution)",
-    "fill-slice": "Fill missing slices",
-    "fill-gap": "Fill audio gaps",
-    "fill-frames": "Rebuild lost, frozen and damaged frames",
-    "remove-dust": "Remove dust and scratches (old film)",
-    "deflicker": "Remove flicker (old film)",
-    "retime": "Change the frame rate",
-}
-TASK_ORDER = [
-    "fill-frames",
-    "inpaint",
-    "denoise",
-    "dejpeg",
-    "upscale",
-    "fill-slice",
-    "fill-gap",
-    "remove-dust",
-    "deflicker",
-    "retime",
-]
 KIND_COLORS = {"learned": "#3a8cdc", "zero-shot": "#9b59b6", "classical": "#5f6b77"}
 SPEED_TEXT = {
     "fast": "fast — under a second per megapixel on a CPU",
@@ -161,8 +137,11 @@ class MethodPicker(QWidget):
                 continue
             by_task.setdefault(card.task, []).append(card)
         preferred = None
-        for task in sorted(by_task, key=lambda t: TASK_ORDER.index(t) if t in TASK_ORDER else 99):
-            top = QTreeWidgetItem([TASK_TITLES.get(task, task)])
+        from core.tasks import TASKS  # titles and order: the task registry's
+
+        order = list(TASKS)
+        for task in sorted(by_task, key=lambda t: order.index(t) if t in order else len(order)):
+            top = QTreeWidgetItem([TASKS[task].title if task in TASKS else task])
             top.setFlags(Qt.ItemFlag.ItemIsEnabled)
             font = top.font(0)
             font.setBold(True)
@@ -342,7 +321,8 @@ class MethodPicker(QWidget):
         self.scope.setVisible(self._volume and per_frame)
         self.scope_label.setVisible(self._volume and per_frame)
         self.limit_to_mask.setVisible(
-            card is not None and not card.needs_mask and card.task != "upscale" and self._kind != "video"
+            card is not None and not card.needs_mask and not _resizes(card.task)
+            and self._kind != "video"
         )
         self.limit_to_mask.setEnabled(self._has_mask)
         ok = card is not None and card.available and not self._busy
@@ -361,3 +341,10 @@ class MethodPicker(QWidget):
             "limit_to_mask": self.limit_to_mask.isChecked(),
         }
         self.run_requested.emit(card.task, card.id, self.params(), options)
+
+
+def _resizes(task_id: str) -> bool:
+    """Whether a task's result has another size (a mask cannot select its pixels)."""
+    from core.tasks import TASKS
+
+    return task_id in TASKS and TASKS[task_id].resizes

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import core.io as io
-from core.info import describe
 from core.errors import TooLargeError
+from core.info import describe
 
 
 def test_nifti2_dimensions_of_2_to_the_32_do_not_overflow_the_size_check(tmp_path):

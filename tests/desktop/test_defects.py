@@ -109,6 +109,16 @@ def test_progress_shows_the_steps_of_a_short_run(window, ct_path, qtbot):
         del all_methods()["test-ten-steps"]
 
 
+def test_reopening_a_lacuna_output_shows_what_was_done(window, ct_path, qtbot, tmp_path):
+    ws = repaired_ct(qtbot, window, ct_path)
+    written = window.save_to(tmp_path / "ct_inpaint.dcm")
+    assert written is not None
+    assert open_file(window, written)
+    assert "inpaint-telea" in ws.info.fields["History"].text()
+    assert ws.canvas.banner == "REPAIRED — inpaint-telea"
+    assert "REPAIRED" in window.windowTitle() and not window.session.unsaved
+
+
 def test_slice_numbers_typed_for_slice_filling_are_the_slider_s(window, datasets, qtbot):
     """The slider says "Slice 3 / 10" for the third slice: typing 3 refills that slice, not the fourth."""
     assert open_file(window, datasets / "medical" / "emri_small.dcm")

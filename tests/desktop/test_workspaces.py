@@ -84,3 +84,17 @@ def test_shortcuts_of_inactive_workspaces_are_off(window, datasets, ct_path, qtb
     canvas.set_zoom(3.0)
     qtbot.keyClick(window, Qt.Key.Key_F)
     assert canvas.zoom < 3.0
+
+
+def test_the_open_dialog_lists_what_core_reads():
+    """The Open dialog's filters come from core's format registry, not from a list in the shell."""
+    from core.io.formats import formats
+    from desktop.shell.dialogs import open_filter
+
+    rows = open_filter().split(";;")
+    assert rows[0].startswith("Documents (") and rows[-1] == "All files (*)"
+    for fmt in formats():
+        for ext in fmt.extensions:
+            if ext:
+                assert f"*{ext}" in rows[0], ext
+    assert all(f"*{ext}" in rows[0] for ext in (".dcm", ".nii.gz", ".png", ".wav"))

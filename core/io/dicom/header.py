@@ -88,7 +88,7 @@ def open_dataset(path: Path, stop_before_pixels: bool = False):
     from pydicom.errors import InvalidDicomError
 
     try:
-        with ClampedFile(path) as fh:
+        with ClampedFile(str(path)) as fh:  # a str name: pydicom reopens it for deferred values
             ds = pydicom.dcmread(fh, force=True, defer_size=DEFER_SIZE, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError as exc:
         raise ReadError(f"{path.name}: not a DICOM file ({first_line(exc)})") from exc

@@ -64,7 +64,10 @@ def plan_repair(
     painted = masks.any()
     if card.needs_mask and not painted:
         raise LacunaError(f"{card.name} repairs the marked pixels: paint the damage first (B for the brush).")
-    use_mask = painted and (card.needs_mask or limit_to_mask) and card.task != "upscale"
+    from core.tasks import task
+
+    # A resizing task's result has other pixels than the mask: a mask cannot select among them.
+    use_mask = painted and (card.needs_mask or limit_to_mask) and not task(card.task).resizes
     frames = None
     if card.operates_on != "volume" and masks.frames > 1:
         if current_slice_only:

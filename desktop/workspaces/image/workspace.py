@@ -261,7 +261,7 @@ class ImageWorkspace(Workspace):
     def _on_document_changed(self, new: bool) -> None:
         c = self.controller
         doc = c.doc
-        has_tags = bool(self._datasets())
+        has_tags = self._header(0) is not None
         if new:
             self.tags_dock.setVisible(has_tags)
             if has_tags:
@@ -333,17 +333,16 @@ class ImageWorkspace(Workspace):
     def _update_tags(self) -> None:
         if not self.tags_dock.isVisible():
             return
-        c = self.controller
-        datasets = self._datasets()
-        dataset = None
-        if datasets:
-            dataset = datasets[c.frame] if len(datasets) == c.frames else datasets[0]
-        self.tags.set_dataset(dataset)
+        self.tags.set_dataset(self._header(self.controller.frame))
 
-    def _datasets(self) -> list:
-        """The DICOM datasets of the document, for the tag panel (none for other formats)."""
+    def _header(self, frame: int):
+        """The file header behind `frame` where the format has one (a DICOM dataset), else None."""
         doc = self.controller.doc
-        return (getattr(doc, "datasets", None) or []) if getattr(doc, "format", "") == "DICOM" else []
+        if doc is None:
+            return None
+        from core.io.formats import header_for
+
+        return header_for(doc, frame)
 
     def _update_window_label(self) -> None:
         if self.controller.doc is None:
