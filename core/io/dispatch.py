@@ -22,8 +22,8 @@ def read_with_format(path: Path) -> tuple[formats.FileFormat, Document]:
 
     path = Path(path)
     try:
-        fmt = _format_of(path)
-        with quiet_libraries():
+        with quiet_libraries():  # sniffing reads headers too
+            fmt = _format_of(path)
             doc = fmt.read(path)
     except LacunaError:
         raise

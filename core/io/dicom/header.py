@@ -124,7 +124,9 @@ def value_of(ds, keyword: str, path: Path, default: Any = None) -> Any:
     if keyword not in ds:
         return default
     try:
-        value = ds[keyword].value
+        with warnings.catch_warnings():  # pydicom warns on a bad value; the ReadError below says it once
+            warnings.simplefilter("ignore")
+            value = ds[keyword].value
         if value is None or value == "":
             return default
         return value
