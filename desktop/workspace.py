@@ -131,3 +131,39 @@ class Workspace(QObject):
     def shutdown(self, timeout: float) -> bool:
         """Stop every job and wait for its thread; False if one is still running."""
         return True
+
+
+class JobWorkspace(Workspace):
+    """A workspace whose controller runs one job at a time and whose steps are the session's history
+    entries (audio, video): the progress panel, picker and undo wiring they share."""
+
+    def _on_started(self, title: str) -> None:
+        self.progress.start(title)
+        self.picker.set_busy(True)
+        self.changed.emit()
+
+    def _on_ended(self, text: str, done: bool) -> None:
+        self.progress.finish(text, done)
+        self.picker.set_busy(False)
+        self.changed.emit()
+
+    def undo(self) -> None:
+        self.controller.undo()
+
+    def redo(self) -> None:
+        self.controller.redo()
+
+    def undo_label(self) -> str | None:
+        entry = self.session.history.peek_undo(None)
+        return entry.label if entry is not None else None
+
+    def redo_label(self) -> str | None:
+        entry = self.session.history.peek_redo(None)
+        return entry.label if entry is not None else None
+
+    def cancel(self) -> None:
+        self.controller.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self.controller.busy

@@ -12,12 +12,12 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from desktop.widgets.method_picker import MethodPicker
 from desktop.widgets.progress_panel import ProgressPanel
-from desktop.workspace import Context, Workspace
+from desktop.workspace import Context, JobWorkspace
 from desktop.workspaces.audio.controller import AudioController
 from desktop.workspaces.audio.panel import AudioPanel
 
 
-class AudioWorkspace(Workspace):
+class AudioWorkspace(JobWorkspace):
     def __init__(self, context: Context):
         super().__init__(context)
         self.controller = AudioController(self.session, self.settings, self)
@@ -79,37 +79,6 @@ class AudioWorkspace(Workspace):
         card = self.picker.current_card()
         title = f"Filling with {card.name}" if card is not None else ""
         self.controller.fill(method, params, self.panel.channels(), title)
-
-    def _on_started(self, title: str) -> None:
-        self.progress.start(title)
-        self.picker.set_busy(True)
-        self.changed.emit()
-
-    def _on_ended(self, text: str, done: bool) -> None:
-        self.progress.finish(text, done)
-        self.picker.set_busy(False)
-        self.changed.emit()
-
-    def undo(self) -> None:
-        self.controller.undo()
-
-    def redo(self) -> None:
-        self.controller.redo()
-
-    def undo_label(self) -> str | None:
-        entry = self.session.history.peek_undo(None)
-        return entry.label if entry is not None else None
-
-    def redo_label(self) -> str | None:
-        entry = self.session.history.peek_redo(None)
-        return entry.label if entry is not None else None
-
-    def cancel(self) -> None:
-        self.controller.cancel()
-
-    @property
-    def busy(self) -> bool:
-        return self.controller.busy
 
     def set_compare(self, before: bool) -> None:
         self.panel.set_ab(before)
