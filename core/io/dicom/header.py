@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import math
 import os
-import warnings
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import NothingToRepairError, ReadError
+from core.io.quiet import quiet_libraries
 
 DEFER_SIZE = "1 MB"  # large values (pixel data) are read only when needed
 PRIVATE_CREATOR = "Lacuna"
@@ -45,18 +44,8 @@ class NotAnImageError(NothingToRepairError):
 
 
 # ------------------------------------------------------------------------------------------- header
-@contextlib.contextmanager
-def quiet():
-    """pydicom warns (and logs) about every odd value; people get our one-line errors instead."""
-    logger = logging.getLogger("pydicom")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
+# pydicom warns (and logs) about every odd value; people get our one-line errors instead
+quiet = quiet_libraries
 
 
 def _pydicom():
@@ -124,8 +113,7 @@ def value_of(ds, keyword: str, path: Path, default: Any = None) -> Any:
     if keyword not in ds:
         return default
     try:
-        with warnings.catch_warnings():  # pydicom warns on a bad value; the ReadError below says it once
-            warnings.simplefilter("ignore")
+        with quiet():  # pydicom warns on a bad value; the ReadError below says it once
             value = ds[keyword].value
         if value is None or value == "":
             return default
