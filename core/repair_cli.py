@@ -196,13 +196,16 @@ def repair_command(args: argparse.Namespace) -> int:
             frames=frames,
             **params,
         )
+        options = {"codec": args.codec} if getattr(args, "codec", None) else {}
+        # A video's repaired frames are made while it is written (it streams): the bar goes on.
+        written = write(
+            result, target, overwrite=overwrite, overwrite_policy=policy, on_progress=bar, **options
+        )
     finally:
         bar.finish()
     for note in ctx.notes:
         print(f"lacuna: {note}", file=sys.stderr)
     seconds = time.monotonic() - started
-    options = {"codec": args.codec} if getattr(args, "codec", None) else {}
-    written = write(result, target, overwrite=overwrite, overwrite_policy=policy, **options)
     record = result.provenance[-1].as_dict() if getattr(result, "provenance", None) else {}
     if args.json:
         summary = {

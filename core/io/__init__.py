@@ -28,7 +28,8 @@ def read(path: str | Path) -> Document:
 
 def write(document: Document, path: str | Path, **options) -> Path:
     """Options: overwrite=False, overwrite_policy="refuse"|"rename", sidecar=True, and per format
-    quality= (JPEG/WebP), subtype= (audio)."""
+    quality= (JPEG/WebP), subtype= (audio), codec= and on_progress= (video: a repair's frames are
+    computed while the video is written, and report through it)."""
     from core.io.dispatch import write_any
 
     return write_any(document, Path(path), **options)

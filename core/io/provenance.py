@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def record(doc: Document, output: Path | None = None) -> dict[str, Any]:
-    """The provenance of `doc` as a plain dict (every step, newest last)."""
+def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The provenance of `doc` as a plain dict (every step, newest last); `notes`: what the writer
+    chose or converted (a codec, a bit depth), kept under "conversion"."""
     steps = [_jsonable(p.as_dict()) for p in doc.provenance]
-    return {
+    data = {
         "software": f"Lacuna {__version__}",
         "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": str(doc.path) if doc.path else "",
@@ -47,6 +49,9 @@ def record(doc: Document, output: Path | None = None) -> dict[str, Any]:
         "steps": steps,
         "note": "repaired content is a reconstruction, not original data" if steps else "",
     }
+    if notes:
+        data["conversion"] = list(notes)
+    return data
 
 
 def summary(doc: Document) -> str:
@@ -57,16 +62,13 @@ def summary(doc: Document) -> str:
     return f"Lacuna {__version__}: " + "; ".join(parts)
 
 
-def as_json(doc: Document, output: Path | None = None) -> str:
-    return json.dumps(record(doc, output), separators=(",", ":"))
+def as_json(doc: Document, output: Path | None = None, notes: Sequence[str] = ()) -> str:
+    return json.dumps(record(doc, output, notes), separators=(",", ":"))
 
 
 def write_sidecar(doc: Document, output: Path, notes: list[str] | None = None) -> Path:
     """Write `<output>.lacuna.json` next to the result (atomically); `notes`: conversions made."""
-    data = record(doc, output)
-    if notes:
-        data["conversion"] = list(notes)
-    text = json.dumps(data, indent=2)
+    text = json.dumps(record(doc, output, notes or ()), indent=2)
     target = sidecar_path(output)
     return atomic_write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

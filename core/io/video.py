@@ -45,7 +45,7 @@ def read_video(path: Path):
 def write_video(doc, target: Path, codec: str | None = None, **options: Any) -> Written:
     from core.video.write import write_video as _write
 
-    return Written(_write(doc, target, codec=codec, **options))
+    return _write(doc, target, codec=codec, **options)
 
 
 def describe(doc, scan: bool = True) -> dict[str, Any]:

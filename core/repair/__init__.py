@@ -84,7 +84,8 @@ def repair(
     request = Request(document, task_info, chosen, resolved, mask, frames, ctx)
     result = yield from driver(request)
     result.provenance = [*document.provenance, provenance]
-    yield ctx.progress(1.0, "done")
+    if getattr(result, "pending", None) is None:  # a streamed video is done once written
+        yield ctx.progress(1.0, "done")
     return result
 
 

@@ -2,16 +2,22 @@
 
 The timeline is a list of `Slot`s, one per frame to show, each with its presentation time (`pts`, in
 the source stream's time base) and either the index of the source frame shown there or nothing, in
-which case the frame is a rebuilt one held in the document's `FrameStore`. Repairs return a new
-document with a new timeline: a dropped frame becomes a new slot at its missing time, a duplicate keeps
-its slot and time but points to a rebuilt frame. Untouched frames are decoded from the source again
-when written, so they are never converted through RGB unless the codec requires it.
+which case the frame is a rebuilt one. Repairs return a new document with a new timeline: a dropped
+frame becomes a new slot at its missing time, a duplicate keeps its slot and time but points to a
+rebuilt frame. Untouched frames are decoded from the source again when written, so they are never
+converted through RGB unless the codec requires it.
+
+Rebuilt frames are either held in the document's `FrameStore` or still `Pending`: a repair that works
+frame by frame (an image method over a range, fill-frames) only plans, and its frames are computed in
+timeline order while the document is walked. Writing walks it once, so a long clip streams from the
+decoder through the repair into the encoder, a window of frames at a time; `compute()` fills the store
+instead, for a document that is looked at frame by frame (the desktop).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from core.documents import Provenance
+from core.errors import MethodError
+from core.runtime.context import Progress, drive
 from core.video.source import VideoInfo, open_reader
 from core.video.store import FrameStore
 
@@ -30,6 +38,15 @@ class Slot:
     note: str = ""  # why it was rebuilt: "inserted", "duplicate", "damaged", a task name
 
 
+@dataclass(frozen=True)
+class Pending:
+    """Rebuilt frames not computed yet. `make()` starts a generator that decodes what it needs and
+    yields (pts, uint8 RGB frame) for every pts in `pts`, in timeline order, with `Progress` between."""
+
+    pts: frozenset[int]
+    make: Callable[[], Generator[Progress | tuple[int, np.ndarray], None, None]]
+
+
 @dataclass
 class VideoDoc:
     info: VideoInfo
@@ -38,6 +55,7 @@ class VideoDoc:
     path: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     provenance: list[Provenance] = field(default_factory=list)
+    pending: Pending | None = None
 
     kind = "video"
 
@@ -55,15 +73,6 @@ class VideoDoc:
         return len(self.slots)
 
     @property
-    def size(self) -> tuple[int, int]:
-        """(height, width) of the frames as written (a resizing repair changes it)."""
-        for slot in self.slots:
-            if slot.source is None:
-                frame = self.store.get(slot.pts)
-                return int(frame.shape[0]), int(frame.shape[1])
-        return self.info.height, self.info.width
-
-    @property
     def value_range(self) -> tuple[float, float]:
         return 0.0, 255.0
 
@@ -79,20 +88,40 @@ class VideoDoc:
         return [i for i, s in enumerate(self.slots) if s.source is None]
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray | None]]:
-        """(slot index, uint8 RGB frame or None if it cannot be decoded), decoding sequentially."""
+        """(slot index, uint8 RGB frame or None if it cannot be decoded), decoding sequentially.
+
+        Pending frames are computed into the store first (reading a range needs them at hand)."""
+        if self.pending is not None:
+            drive(self.compute())
+        yield from self.walk(start, stop)
+
+    def walk(
+        self,
+        start: int = 0,
+        stop: int | None = None,
+        raw: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Iterator[tuple[int, Any]]:
+        """(slot index, frame) in timeline order. Source frames are decoded (FFmpeg's own frames with
+        `raw`, else uint8 RGB; None when undecodable); rebuilt ones are uint8 RGB from the store, or
+        computed now by the pending repair, whose reports go to `on_progress`. A walk over a pending
+        document must start at its first slot (its frames come in timeline order)."""
         stop = len(self.slots) if stop is None else min(stop, len(self.slots))
+        if self.pending is not None and start > 0:
+            raise ValueError("a pending repair is walked from the first frame")
         sources = [s.source for s in self.slots[start:stop] if s.source is not None]
-        decoded: Iterator[tuple[int, np.ndarray | None]] = iter(())
+        decoded: Iterator[tuple[int, Any]] = iter(())
         reader = None
         if sources:
             reader = open_reader(self.info)
-            decoded = reader.frames(min(sources), max(sources) + 1)
-        pending: dict[int, np.ndarray | None] = {}
+            decoded = reader.frames(min(sources), max(sources) + 1, raw=raw)
+        rebuilding = _Rebuilding(self, on_progress)
+        pending: dict[int, Any] = {}
         try:
             for index in range(start, stop):
                 slot = self.slots[index]
                 if slot.source is None:
-                    yield index, self.store.get(slot.pts)
+                    yield index, rebuilding.frame(slot.pts)
                     continue
                 while slot.source not in pending:
                     got, frame = next(decoded)
@@ -101,8 +130,25 @@ class VideoDoc:
                 for old in [k for k in pending if k < slot.source]:
                     del pending[old]
         finally:
+            rebuilding.close()
             if reader is not None:
                 reader.close()
+
+    def compute(self) -> Generator[Progress, None, VideoDoc]:
+        """Compute the pending frames into the store (with progress; cancel by closing); returns self."""
+        if self.pending is None:
+            return self
+        work = self.pending.make()
+        try:
+            for item in work:
+                if isinstance(item, Progress):
+                    yield item
+                else:
+                    self.store.put(*item)
+        finally:
+            work.close()
+        self.pending = None
+        return self
 
     def frame(self, index: int) -> np.ndarray | None:
         for _, frame in self.frames(index, index + 1):
@@ -121,4 +167,41 @@ class VideoDoc:
         clone.slots = list(slots)
         clone.metadata = dict(self.metadata)
         clone.provenance = list(self.provenance)
+        clone.pending = None
         return clone
+
+    def with_pending(self, slots: list[Slot], pending: Pending) -> VideoDoc:
+        """A new document with `slots` whose rebuilt frames at `pending.pts` are computed when walked."""
+        clone = self.with_timeline(slots, {})
+        for pts in pending.pts:
+            clone.store.discard(pts)
+        clone.pending = pending
+        return clone
+
+
+class _Rebuilding:
+    """The rebuilt frames of one walk: from the store, or pulled in order from the pending repair."""
+
+    def __init__(self, doc: VideoDoc, on_progress: Callable[[Progress], None] | None):
+        self.doc = doc
+        self.on_progress = on_progress
+        self.work = doc.pending.make() if doc.pending is not None else None
+        self.ahead: dict[int, np.ndarray] = {}
+
+    def frame(self, pts: int) -> np.ndarray:
+        if self.work is None or pts not in self.doc.pending.pts:
+            return self.doc.store.get(pts)
+        while pts not in self.ahead:
+            item = next(self.work, None)
+            if item is None:
+                raise MethodError(f"the frame at {self.doc.info.time(pts):.3f} s could not be rebuilt")
+            if isinstance(item, Progress):
+                if self.on_progress is not None:
+                    self.on_progress(item)
+            else:
+                self.ahead[item[0]] = item[1]
+        return self.ahead.pop(pts)
+
+    def close(self) -> None:
+        if self.work is not None:
+            self.work.close()

@@ -1,8 +1,9 @@
 """How `repair()` runs a method on a video: fill-frames on the timeline, image methods frame by frame.
 
 Image methods (denoise, dejpeg, upscale, inpaint, ...) run over a frame range one frame at a time,
-decoded in order, with progress per frame; each result goes to the document's frame store, so memory
-holds one frame and the store's budget, never the clip. A mask (H, W) applies to every frame of the
+decoded in order, with progress per frame. The repair only plans: it returns a document whose frames
+in the range are pending, computed while the document is written (or `compute()`d), so memory holds
+a frame or two, never the clip, and nothing is spilled to disk. A mask (H, W) applies to every frame of the
 range through the mask contract (core.repair.masks: dilate, feather, soft edges); pixels outside the
 hole are kept exactly as decoded.
 """
@@ -17,7 +18,7 @@ import numpy as np
 from core.errors import MethodError
 from core.repair.masks import RepairMask, split_params
 from core.runtime.context import Progress, RunContext
-from core.video.document import Slot, VideoDoc
+from core.video.document import Pending, Slot, VideoDoc
 
 
 def repair_video(
@@ -35,6 +36,9 @@ def repair_video(
     if card.operates_on != "image":
         raise MethodError(f"method {card.id!r} works on {card.operates_on}, not on video frames")
     todo = sorted(set(range(doc.frame_count) if frames is None else frames))
+    outside = [i for i in todo if not 0 <= i < doc.frame_count]
+    if outside:
+        raise MethodError(f"frame {outside[0]} is outside the clip (frames 0-{doc.frame_count - 1})")
     if resizes and len(todo) != doc.frame_count:
         raise MethodError(f"{card.task} changes the frame size, so it must run on every frame of the clip")
     if card.needs_mask and mask is None:
@@ -44,26 +48,26 @@ def repair_video(
     if mask is not None:
         painted = RepairMask.from_painted(mask, (1, doc.info.height, doc.info.width), **mask_params)
         hole = painted.hole(0)
-    wanted = set(todo)
     slots = list(doc.slots)
-    rebuilt: dict[int, np.ndarray] = {}
-    done = 0
-    for index, frame in doc.frames(todo[0], todo[-1] + 1) if todo else ():
-        if index not in wanted:
-            continue
-        if frame is None:
-            raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
-        sub = ctx.sub(done / len(todo), (done + 1) / len(todo))
-        out = yield from method.run(frame.astype(np.float32) / 255.0, hole, sub, **params)
-        result = np.asarray(out, np.float32) * np.float32(255.0)
-        if result.shape[-1] == 1:
-            result = np.repeat(result, 3, axis=-1)
-        if painted is not None and result.shape == frame.shape:
-            result = painted.composite_frame(0, frame.astype(np.float32), result)
-        result = np.clip(np.rint(result), 0, 255).astype(np.uint8)
-        slot = slots[index]
-        slots[index] = Slot(slot.pts, None, card.task)
-        rebuilt[slot.pts] = result
-        done += 1
-        yield ctx.progress(done / len(todo), f"frame {done}/{len(todo)}")
-    return doc.with_timeline(slots, rebuilt)
+    for index in todo:
+        slots[index] = Slot(slots[index].pts, None, card.task)
+
+    def rebuild():
+        wanted, done = set(todo), 0
+        for index, frame in doc.frames(todo[0], todo[-1] + 1) if todo else ():
+            if index not in wanted:
+                continue
+            if frame is None:
+                raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
+            sub = ctx.sub(done / len(todo), (done + 1) / len(todo))
+            out = yield from method.run(frame.astype(np.float32) / 255.0, hole, sub, **params)
+            result = np.asarray(out, np.float32) * np.float32(255.0)
+            if result.shape[-1] == 1:
+                result = np.repeat(result, 3, axis=-1)
+            if painted is not None and result.shape == frame.shape:
+                result = painted.composite_frame(0, frame.astype(np.float32), result)
+            done += 1
+            yield ctx.progress(done / len(todo), f"frame {done}/{len(todo)}")
+            yield slots[index].pts, np.clip(np.rint(result), 0, 255).astype(np.uint8)
+
+    return doc.with_pending(slots, Pending(frozenset(slots[i].pts for i in todo), rebuild))

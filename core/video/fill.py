@@ -6,7 +6,8 @@ or damaged frame keeps its slot and time but gets a rebuilt picture. Each run of
 timestamps. A run that spans a scene cut is never interpolated: its frames before the cut repeat the
 last frame of the old shot and those after it the first frame of the new one.
 
-Frames are decoded once, in order; only the anchors of the run being built are held in memory.
+The repair plans; the frames are made when the result is written (or computed): decoded once, in
+order, holding only the anchors of the runs being built.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from core.runtime.context import Progress, RunContext
 from core.video.damage import Damage, cut_frames, scan_steps
-from core.video.document import Slot, VideoDoc
+from core.video.document import Pending, Slot, VideoDoc
 from core.video.interpolate import Interpolator
 
 FIXES = {
@@ -124,7 +125,6 @@ def fill_frames(
     if damage is None:
         damage = yield from scan_steps(doc, ctx, (0.0, 0.5))
     plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
-    rebuilt: dict[int, np.ndarray] = {}
     needed = {r.before for r in plan.runs if r.before is not None} | {
         r.after for r in plan.runs if r.after is not None
     }
@@ -132,24 +132,30 @@ def fill_frames(
     for run in plan.runs:
         by_after.setdefault(run.after, []).append(run)
     until = {r.before: (r.after if r.after is not None else total) for r in plan.runs if r.before is not None}
-    held: dict[int, np.ndarray] = {}
-    done = 0
-    last_needed = max(needed) if needed else -1
-    for index, frame in doc.frames(0, last_needed + 1):
-        if index in needed and frame is not None:
-            held[index] = frame
-        for run in by_after.get(index, []):
-            rebuilt.update(_rebuild(doc, run, held, interpolate))
-            done += 1
-            yield ctx.progress(0.5 + 0.5 * done / max(len(plan.runs), 1), f"rebuilt {done}/{len(plan.runs)}")
-        for old in [k for k in held if k != index and until.get(k, -1) <= index]:
-            del held[old]
-    for run in by_after.get(None, []):
-        rebuilt.update(_rebuild(doc, run, held, interpolate))
-    result = doc.with_timeline(plan.slots, rebuilt)
+
+    def rebuild():
+        """Decode up to the last anchor, holding only the anchors of the runs not yet built."""
+        held: dict[int, np.ndarray] = {}
+        done = 0
+        last_needed = max(needed) if needed else -1
+        for index, frame in doc.frames(0, last_needed + 1):
+            if index in needed and frame is not None:
+                held[index] = frame
+            for run in by_after.get(index, []):
+                frames = _rebuild(doc, run, held, interpolate)
+                done += 1
+                yield ctx.progress(0.5 + 0.5 * done / len(plan.runs), f"rebuilt {done}/{len(plan.runs)}")
+                yield from frames.items()
+            for old in [k for k in held if k != index and until.get(k, -1) <= index]:
+                del held[old]
+        for run in by_after.get(None, []):
+            yield from _rebuild(doc, run, held, interpolate).items()
+
+    rebuilt = frozenset(s.pts for run in plan.runs for s in run.slots)
+    result = doc.with_pending(plan.slots, Pending(rebuilt, rebuild))
     result.metadata["fill_notes"] = plan.skipped
     result.metadata["damage"] = [d.as_dict() for d in damage]
-    yield ctx.progress(1.0, f"rebuilt {len(rebuilt)} frames")
+    yield ctx.progress(0.5, f"{len(rebuilt)} frames to rebuild")
     return result
 
 

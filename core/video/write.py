@@ -3,21 +3,27 @@
 Untouched frames are decoded from the source and re-encoded straight from FFmpeg's own frames (so a
 lossless codec keeps them exactly); rebuilt frames go from RGB to the output's pixel format with the
 source's colour matrix and range. The source's audio packets are copied as they are, interleaved by
-time. Provenance goes into the container's metadata (and, as always, into the sidecar).
+time. A pending repair is computed while writing, so the clip streams through in a window of frames.
+Provenance goes into the container's metadata (and, as always, into the sidecar), with the same notes.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.errors import WriteError
 from core.io.atomic import atomic_write, full_suffix
+from core.io.formats import Written
+from core.runtime.context import Progress
 from core.video.backend import av
 from core.video.document import VideoDoc
-from core.video.source import open_reader
 
 # The codecs a person picks from: name -> (FFmpeg encoder, pixel format, encoder options).
 CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -55,30 +61,39 @@ def pick_codec(target: Path, codec: str | None) -> str:
     return codec
 
 
-def write_video(doc: VideoDoc, target: Path, codec: str | None = None, **_: Any) -> Path:
+def write_video(
+    doc: VideoDoc,
+    target: Path,
+    codec: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    **_: Any,
+) -> Written:
+    """Encode `doc` to `target`; a pending repair is computed frame by frame on the way (its reports
+    go to `on_progress`). The document is not changed; what was chosen is returned as notes."""
     target = Path(target)
     chosen = pick_codec(target, codec)
-    doc.metadata.setdefault("write_notes", [])
-    atomic_write(target, lambda tmp: _encode(doc, tmp, chosen, full_suffix(target).lower()))
-    doc.metadata["codec"] = chosen
-    return target
+    notes = (f"video encoded with {chosen} ({CODECS[chosen][0]})",)
+    atomic_write(target, lambda tmp: _encode(doc, tmp, target, chosen, notes, on_progress))
+    return Written(target, notes)
 
 
-def _encode(doc: VideoDoc, tmp: Path, codec: str, ext: str) -> None:
+def _encode(doc: VideoDoc, tmp: Path, target: Path, codec: str, notes, on_progress) -> None:
     from core.io.provenance import as_json, summary
 
     _av = av()
+    ext = full_suffix(target).lower()
     info = doc.info
     encoder, pix_fmt, options = CODECS[codec]
     if codec == "ffv1":
         pix_fmt = _lossless_format(info.pix_fmt)
-    height, width = doc.size
+    frames = _frames_to_encode(doc, pix_fmt, on_progress)
+    first = next(frames)  # its size is the output's (an upscale changes it)
     options_for_container = MOV_FLAGS if ext in (".mp4", ".mov") else {}
     with _av.open(str(tmp), "w", format=_format_name(ext), options=options_for_container) as out:
         out.metadata["comment"] = summary(doc)
-        out.metadata["lacuna_provenance"] = as_json(doc)
+        out.metadata["lacuna_provenance"] = as_json(doc, target, notes)
         stream = out.add_stream(encoder, rate=info.rate or Fraction(25))
-        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.width, stream.height, stream.pix_fmt = first.width, first.height, pix_fmt
         stream.time_base = info.time_base
         stream.codec_context.time_base = info.time_base
         stream.codec_context.options = dict(options)
@@ -90,7 +105,7 @@ def _encode(doc: VideoDoc, tmp: Path, codec: str, ext: str) -> None:
             stream.set_display_rotation(info.rotation)
         audio = _AudioCopy(out, info) if info.audio is not None and not info.sequence else None
         try:
-            for frame in _frames_to_encode(doc, pix_fmt):
+            for frame in itertools.chain([first], frames):
                 if audio is not None:
                     audio.until(frame.pts * info.time_base + AUDIO_LEAD)
                 for packet in stream.encode(frame):
@@ -100,6 +115,7 @@ def _encode(doc: VideoDoc, tmp: Path, codec: str, ext: str) -> None:
             if audio is not None:
                 audio.until(None)
         finally:
+            frames.close()
             if audio is not None:
                 audio.close()
 
@@ -114,7 +130,7 @@ def _format_name(ext: str) -> str:
     return {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".mov": "mov", ".avi": "avi"}[ext]
 
 
-def _frames_to_encode(doc: VideoDoc, pix_fmt: str):
+def _frames_to_encode(doc: VideoDoc, pix_fmt: str, on_progress):
     """FFmpeg frames in timeline order, each stamped with its slot's pts."""
     _av = av()
     info = doc.info
@@ -122,34 +138,18 @@ def _frames_to_encode(doc: VideoDoc, pix_fmt: str):
     if info.colorspace not in (0, 2):
         colour["dst_colorspace"] = info.colorspace
     colour["dst_color_range"] = info.color_range or 1  # limited ("tv") range unless the source is full
-    sources = [s.source for s in doc.slots if s.source is not None]
-    decoded = iter(())
-    reader = open_reader(info)
-    if sources:
-        decoded = reader.frames(min(sources), max(sources) + 1, raw=True)
-    pending: dict[int, Any] = {}
-    try:
-        for slot in doc.slots:
-            if slot.source is None:
-                rgb = doc.store.get(slot.pts)
-                frame = _av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt, **colour)
-            else:
-                while slot.source not in pending:
-                    got, raw = next(decoded)
-                    pending[got] = raw
-                frame = pending[slot.source]
-                if frame is None:
-                    raise WriteError(f"frame {slot.source} of the source cannot be decoded; repair it first")
-                if frame.format.name != pix_fmt or (frame.width, frame.height) != (info.width, info.height):
-                    frame = frame.reformat(format=pix_fmt, src_color_range=frame.color_range, **colour)
-                for old in [k for k in pending if k < slot.source]:
-                    del pending[old]
-            frame.pts = slot.pts
-            frame.time_base = info.time_base
-            frame.pict_type = 0  # let the encoder choose: the source's frame types mean nothing here
-            yield frame
-    finally:
-        reader.close()
+    for index, frame in doc.walk(raw=True, on_progress=on_progress):
+        slot = doc.slots[index]
+        if isinstance(frame, np.ndarray):  # a rebuilt frame, RGB
+            frame = _av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format=pix_fmt, **colour)
+        elif frame is None:
+            raise WriteError(f"frame {slot.source} of the source cannot be decoded; repair it first")
+        elif frame.format.name != pix_fmt or (frame.width, frame.height) != (info.width, info.height):
+            frame = frame.reformat(format=pix_fmt, src_color_range=frame.color_range, **colour)
+        frame.pts = slot.pts
+        frame.time_base = info.time_base
+        frame.pict_type = 0  # let the encoder choose: the source's frame types mean nothing here
+        yield frame
 
 
 class _AudioCopy:

@@ -190,7 +190,9 @@ class VideoController(QObject):
         def start():
             from core.repair import repair
 
-            return repair(doc, task, method, None, ctx, frames=frames, **params)
+            result = yield from repair(doc, task, method, None, ctx, frames=frames, **params)
+            # computed now, into its frame store: the workspace shows and plays any frame of it
+            return (yield from result.compute())
 
         self.jobs.start(
             f"{task} with {method}", start, lambda result: self._finished(doc, result, task), ctx.cancel_event
