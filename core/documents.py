@@ -26,6 +26,8 @@ class Provenance:
     source: str = ""
     version: str = ""
     date: str = ""
+    warnings: list[str] = field(default_factory=list)  # what a person must know about the result
+    uncertainty: dict[str, Any] = field(default_factory=dict)  # a fill's spread (core.repair.uncertainty)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +37,8 @@ class Provenance:
             "source": self.source,
             "software": f"Lacuna {self.version}",
             "date": self.date,
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
+            **({"uncertainty": dict(self.uncertainty)} if self.uncertainty else {}),
         }
 
 
@@ -53,6 +57,11 @@ class FrameStack:
     metadata: dict[str, Any] = field(default_factory=dict)
     provenance: list[Provenance] = field(default_factory=list)
     writeback: Any = None
+    # (frames, H, W) bool: the pixels repairs have changed since the file was read (None: none yet).
+    # Formats that can mark them for any viewer do (a DICOM overlay plane).
+    changed: np.ndarray | None = None
+    # (frames, H, W) float32: how unsure the last fill is, per pixel, in document units (scans).
+    uncertainty: np.ndarray | None = None
 
     kind = "frames"
 

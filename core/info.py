@@ -44,7 +44,8 @@ LABELS = [
     ("mode", "mode"),
     ("dtype", "stored as"),
     ("value_range", "value range"),
-    ("stored_range", "stored range"),
+    ("stored_values", "stored values"),
+    ("representable_range", "type holds"),
     ("spacing", "spacing (mm)"),
     ("window", "window (C/W)"),
     ("photometric", "photometric"),
@@ -77,10 +78,11 @@ def _show(key: str, value: Any) -> str:
         return f"{value} Hz"
     if key == "gaps":
         return ", ".join(str(v) for v in value) if value else "none"
+    if key == "spacing" and isinstance(value, list):
+        return ", ".join("unknown" if v is None else str(v) for v in value)
     if isinstance(value, list):
-        return (
-            " .. ".join(str(v) for v in value) if key.endswith("range") else ", ".join(str(v) for v in value)
-        )
+        ranged = key.endswith("range") or key == "stored_values"
+        return (" .. " if ranged else ", ").join(str(v) for v in value)
     return str(value)
 
 

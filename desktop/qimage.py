@@ -79,18 +79,48 @@ def display_frame(frame: np.ndarray, window: tuple[float, float], invert: bool =
     return wrap_rgb32(packed.view("<u4")[..., 0])
 
 
-def auto_window(frame: np.ndarray, low: float = 0.5, high: float = 99.5) -> tuple[float, float]:
-    """A window spanning the frame's histogram between two percentiles (on a subsample: fast)."""
+def auto_window(
+    frame: np.ndarray, low: float = 0.5, high: float = 99.5, body: str | None = None
+) -> tuple[float, float]:
+    """A window spanning the frame's histogram between two percentiles (on a subsample: fast).
+
+    `body` (a scan's modality, "" when unknown): only the values of the body count, not the padding
+    outside the scanned circle nor the air around the patient, which would take most grey levels.
+    """
     data = frame if frame.ndim == 2 else frame[..., : min(3, frame.shape[-1])]
     step = max(1, int(np.sqrt(data.shape[0] * data.shape[1] / 250_000)))
     sample = data[::step, ::step].ravel()
     sample = sample[np.isfinite(sample)]
+    if body is not None:
+        sample = body_values(sample, body)
     if sample.size == 0:
         return 0.5, 1.0
     lo, hi = np.percentile(sample, [low, high])
     if hi <= lo:
         hi = lo + 1.0
     return float((lo + hi) / 2.0), float(hi - lo)
+
+
+CT_AIR_HU = -900.0  # air is -1000 HU, padding lower still; lung (-500..-900) is body
+
+
+def body_values(sample: np.ndarray, modality: str) -> np.ndarray:
+    """The values of a scan's body: in HU above air for CT; otherwise without the padding value and
+    above Otsu's background/body threshold."""
+    from skimage.filters import threshold_otsu
+
+    if modality.upper() == "CT":
+        inside = sample[sample > CT_AIR_HU]
+        return inside if inside.size else sample
+    if sample.size == 0:
+        return sample
+    floor = sample.min()
+    if np.mean(sample == floor) > 0.01:  # a padding value fills the corners of many CT slices
+        sample = sample[sample > floor]
+    if sample.size < 100 or sample.min() == sample.max():
+        return sample
+    inside = sample[sample > threshold_otsu(sample)]
+    return inside if inside.size >= 0.05 * sample.size else sample
 
 
 def overlay_lut(color: QColor, opacity: float) -> np.ndarray:
@@ -145,13 +175,19 @@ def difference_map(before: np.ndarray, after: np.ndarray) -> tuple[Frame, float,
     diff = np.abs(after.astype(np.float32) - before.astype(np.float32))
     if diff.ndim == 3:
         diff = diff.max(axis=2)
-    changed = diff > 0
-    peak = float(diff.max()) if diff.size else 0.0
-    level = np.zeros(diff.shape, np.uint8)
+    return heat_overlay(diff)
+
+
+def heat_overlay(values: np.ndarray) -> tuple[Frame, float, int]:
+    """Non-negative (H, W) values as a colour-mapped overlay (a difference, a fill's uncertainty);
+    every non-zero pixel visible; returns the overlay, the largest value and the non-zero count."""
+    nonzero = values > 0
+    peak = float(values.max()) if values.size else 0.0
+    level = np.zeros(values.shape, np.uint8)
     if peak > 0:
-        level = np.clip(np.ceil(diff * (255.0 / peak)), 0, 255).astype(np.uint8)
-        level[changed & (level == 0)] = 1
-    return wrap_rgb32(HEAT_LUT[level], premultiplied_alpha=True), peak, int(changed.sum())
+        level = np.clip(np.ceil(values * (255.0 / peak)), 0, 255).astype(np.uint8)
+        level[nonzero & (level == 0)] = 1
+    return wrap_rgb32(HEAT_LUT[level], premultiplied_alpha=True), peak, int(nonzero.sum())
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:

@@ -21,6 +21,8 @@ APPLIES_TO = {
     "audio": ("audio",),
     "video": ("video",),
 }
+SCAN_KINDS = ("dicom", "nifti")
+ALL_KINDS = tuple(dict.fromkeys(k for kinds in APPLIES_TO.values() for k in kinds))
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,19 @@ def make_recipes(
     for task, card in explicit.items():
         if task not in tasks:
             raise MethodError(f"method {card.id!r} is for task {task!r}; add --task {task}")
-    cards = [explicit.get(task) or default_method(task).card for task in tasks]
+    # Scans get the task's scan default where the default network was trained on photos only.
+    chosen = [
+        (card, kinds)
+        for task in tasks
+        for card, kinds in _cards_by_modality(explicit.get(task), task, default_method)
+    ]
+    cards = list(dict.fromkeys(card for card, _ in chosen))
     unused = set(params) - {p.name for card in cards for p in card.params}
     if unused:
         names = ", ".join(c.id for c in cards)
         raise MethodError(f"no chosen method ({names}) has a parameter {', '.join(sorted(unused))}")
     recipes: dict[str, Recipe] = {}
-    for card in cards:
+    for card, kinds in chosen:
         if not card.available:
             raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
         # Resolved (converted, defaults filled in), so the CLI's "--param sigma=10" and the app's 10.0
@@ -65,6 +73,17 @@ def make_recipes(
         if card.needs_mask and not detect:
             raise MethodError(f"method {card.id!r} needs to know what to repair: add --detect to find it")
         for kind in APPLIES_TO[card.operates_on]:
-            # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
-            recipes.setdefault(kind, Recipe(card.task, card.id, own, detect and card.needs_mask))
+            if kind in kinds:
+                # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
+                recipes.setdefault(kind, Recipe(card.task, card.id, own, detect and card.needs_mask))
     return recipes
+
+
+def _cards_by_modality(explicit, task: str, default_method) -> list[tuple[Any, tuple[str, ...]]]:
+    """The method for `task` on photo-like items and on scans, with the item kinds each applies to."""
+    if explicit is not None:
+        return [(explicit, ALL_KINDS)]
+    photo, scan = default_method(task, "photo").card, default_method(task, "scan").card
+    if photo is scan:
+        return [(photo, ALL_KINDS)]
+    return [(photo, tuple(k for k in ALL_KINDS if k not in SCAN_KINDS)), (scan, SCAN_KINDS)]

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.errors import MethodError
 from core.methods import default_method, get_method
+from core.methods.modality import modality_of
 from core.runtime.context import Progress, RunContext, drive
 
 # Hysteresis, as in edge detection: a pixel scoring at least this fraction of the threshold joins a
@@ -77,7 +78,7 @@ def detect(
     if pixels is None:
         raise MethodError("damage detection works on images, volumes and video frames; audio has its own")
     ctx = ctx or RunContext()
-    chosen = get_method(method) if method else default_method("detect")
+    chosen = get_method(method) if method else default_method("detect", modality_of(document))
     card = chosen.card
     if card.task != "detect":
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")

@@ -62,13 +62,14 @@ def resolve_target(
     `sidecar`). With `overwrite_policy="rename"` a free name "name (2).ext", ... is chosen instead.
     """
     from core.io.provenance import sidecar_path
+    from core.io.uncertainty_map import map_path
 
     if overwrite_policy not in OVERWRITE_POLICIES:
         raise WriteError(f"unknown overwrite_policy {overwrite_policy!r} (use one of {OVERWRITE_POLICIES})")
     target = Path(target)
 
     def written(p: Path) -> list[Path]:
-        return [p, sidecar_path(p)] if sidecar else [p]
+        return [p, sidecar_path(p), map_path(p)] if sidecar else [p]
 
     def hits_source(p: Path) -> bool:
         return source is not None and any(_same_file(w, Path(source)) for w in written(p))

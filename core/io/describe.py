@@ -32,11 +32,18 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
         "height": height,
         "channels": channels,
         "value_range": minmax(doc.pixels),
-        "spacing": [num(v) for v in doc.spacing],
+        "spacing": [num(v) if known else None for v, known in zip(doc.spacing, spacing_known(doc))],
         "window": [num(v) for v in doc.window] if doc.window else None,
         "photometric": doc.photometric,
         "gaps": list(doc.gaps),
     }
     if doc.stored_range is not None:
-        info["stored_range"] = [num(v) for v in doc.stored_range]
+        # What the stored type could hold once rescaled, not the values the file stores.
+        info["representable_range"] = [num(v) for v in doc.stored_range]
     return info
+
+
+def spacing_known(doc: VolumeDoc) -> tuple[bool, bool, bool]:
+    """(slice, row, column): False where the file does not give the spacing (a default 1 stands in)."""
+    pixel = bool(doc.metadata.get("pixel_spacing_known", True))
+    return bool(doc.metadata.get("slice_spacing_known", True)), pixel, pixel

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.documents import Document
 from core.errors import LacunaError, ReadError, UnsupportedFormatError, WriteError, reason
-from core.io import formats, provenance
+from core.io import formats, provenance, uncertainty_map
 from core.io.atomic import allow_replace, check_folder, resolve_target
 
 
@@ -96,5 +96,7 @@ def write_any(
         raise WriteError(f"{target.name}: cannot write it ({type(exc).__name__}: {reason(exc)})") from exc
     if sidecar:
         with allow_replace(overwrite):
+            if uncertainty_map.has_map(doc):
+                uncertainty_map.write_map(doc, written.path)
             provenance.write_sidecar(doc, written.path, list(written.notes))
     return written.path

@@ -51,6 +51,11 @@ def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ())
     }
     if notes:
         data["conversion"] = list(notes)
+    if output is not None:
+        from core.io.uncertainty_map import has_map, map_path
+
+        if has_map(doc):
+            data["uncertainty_map"] = map_path(output).name
     return data
 
 
@@ -94,6 +99,8 @@ def _step(item: dict[str, Any]) -> Provenance:
         source=str(item.get("source", "")),
         version=str(item.get("software", "")).removeprefix("Lacuna").strip(),
         date=str(item.get("date", "")),
+        warnings=[str(w) for w in item.get("warnings") or []],
+        uncertainty=dict(item.get("uncertainty") or {}),
     )
 
 

@@ -55,19 +55,25 @@ def get_method(method_id: str) -> Method:
     return found
 
 
-def choose_method(task: str, method_id: str | None = None) -> tuple[Method, str]:
+def choose_method(task: str, method_id: str | None = None, modality: str = "photo") -> tuple[Method, str]:
     """The method to run and, when it is not the one asked for, a note saying which runs instead and why.
 
     A named method is run as it is (or fails with its reason). Without a name, the task's default runs;
-    when the default cannot run, the first available method does, and the note says so: a method never
-    falls back silently.
+    on a scan whose modality the default does not suit (core.methods.modality), the task's scan default;
+    when that cannot run, the first available method that suits does, and the note says so: a method
+    never falls back silently.
     """
+    from core.methods.modality import suits
+
     if method_id:
         return get_method(method_id), ""
     cards = methods(get_task(task).id)
     if not cards:
         raise MethodError(f"no method is installed for task {task!r}")
     default = cards[0]  # sorted with the default first
+    if not suits(default, modality):
+        cards = sorted((c for c in cards if suits(c, modality)), key=lambda c: not c.scan_default) or cards
+        default = cards[0]
     for card in cards:
         if card.available:
             if card is default:
@@ -77,9 +83,9 @@ def choose_method(task: str, method_id: str | None = None) -> tuple[Method, str]
     raise MethodError(f"no method for task {task!r} is available: {default.unavailable_reason}")
 
 
-def default_method(task: str) -> Method:
-    """The method `choose_method` runs for `task` when none is named."""
-    return choose_method(task)[0]
+def default_method(task: str, modality: str = "photo") -> Method:
+    """The method `choose_method` runs for `task` on `modality` when none is named."""
+    return choose_method(task, modality=modality)[0]
 
 
 __all__ = [

@@ -218,6 +218,7 @@ register(
 register(
     MethodCard(
         id="dejpeg-reapply",
+        scan_default=True,
         task="dejpeg",
         name="Re-application of JPEG",
         kind="classical",

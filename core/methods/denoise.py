@@ -4,8 +4,9 @@ The SURE-trained zero-shot denoiser, built on non-local means, is in `denoise_su
 
 `sigma` is the noise standard deviation on the 0-255 scale *of the image as the engine hands it to
 the method*, that is after normalising the document's value range to [0, 1]: for an 8-bit photo it is
-the usual σ; for a 16-bit photo σ=1 means 257 stored units; for CT it is relative to the stored HU
-range (e.g. -1024..3071 HU: σ=1 is 4096/255 ≈ 16 HU). 0 means "estimate it from the image".
+the usual σ; for a 16-bit photo σ=1 means 257 stored units. On scans a person types and reads σ in
+the scan's own units (HU for CT) and the engine converts (core.repair.units). 0 means "estimate it
+from the image"; the σ used is recorded either way.
 
 RGBA and gray+alpha images are denoised on their color channels; alpha is returned unchanged.
 """
@@ -22,9 +23,10 @@ from core.runtime.context import Progress, RunContext
 SIGMA = Param(
     "sigma",
     0.0,
-    "noise level σ on the 0-255 scale of the normalised image; 0 = estimate from the image",
+    "noise level σ (photos: 0-255 scale; scans: their own units, HU for CT); 0 = estimate it",
     minimum=0.0,
     maximum=100.0,
+    intensity=True,
 )
 GRAY_WEIGHTS = "denoise-gray.safetensors"
 COLOR_WEIGHTS = "denoise-color.safetensors"
@@ -43,12 +45,16 @@ def join_alpha(color: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     return color if alpha is None else np.concatenate([color, alpha], axis=2)
 
 
-def sigma_or_estimate(color: np.ndarray, sigma: float | None) -> float:
+def sigma_or_estimate(color: np.ndarray, sigma: float | None, ctx: RunContext) -> float:
+    """The σ to use (0-255 scale): the one given or estimated from the image; recorded in `ctx`."""
     if sigma:
-        return float(sigma)
-    from core.methods.noise_level import estimate_sigma_255
+        level = float(sigma)
+    else:
+        from core.methods.noise_level import estimate_sigma_255
 
-    return estimate_sigma_255(color)
+        level = estimate_sigma_255(color)
+    ctx.record_used("sigma", level)
+    return level
 
 
 # --- learned -----------------------------------------------------------------------------------------
@@ -77,7 +83,7 @@ def _run_learned(
 
         raise MethodError(f"the learned denoiser takes gray or RGB images, not {channels} channels")
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
-    level = sigma_or_estimate(color, sigma) / 255.0
+    level = sigma_or_estimate(color, sigma, ctx) / 255.0
     path = weights.require(GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
     passes = 8 if ensemble else 1
 
@@ -254,7 +260,7 @@ def _run_nl_means(
     """scikit-image's non-local means (fast mode), run in strips so it reports progress and cancels."""
     color, alpha = split_alpha(image)
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
-    level = sigma_or_estimate(color, sigma) / 255.0
+    level = sigma_or_estimate(color, sigma, ctx) / 255.0
     out = yield from nl_means_strips(color, level, strength, ctx)
     return join_alpha(out, alpha)
 
@@ -297,6 +303,7 @@ register(
 register(
     MethodCard(
         id="denoise-nlmeans",
+        scan_default=True,
         task="denoise",
         name="Non-local means",
         kind="classical",

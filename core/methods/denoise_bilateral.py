@@ -29,7 +29,7 @@ def _run_bilateral(
 
     color, alpha = split_alpha(image)
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
-    level = sigma_or_estimate(color, sigma) / 255.0
+    level = sigma_or_estimate(color, sigma, ctx) / 255.0
     # OpenCV filters 1 or 3 channels of float32 in place of any other layout.
     planes = [color] if color.shape[2] in (1, 3) else [color[..., [c]] for c in range(color.shape[2])]
     out = [

@@ -99,7 +99,7 @@ def _run_sure(
     channels = color.shape[2]
     height, width_px = color.shape[:2]
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "preparing")
-    level = sigma_or_estimate(color, sigma) / 255.0
+    level = sigma_or_estimate(color, sigma, ctx) / 255.0
     if level < SILENT:
         yield ctx.progress(1.0, "no noise found: the image is returned unchanged")
         return join_alpha(color, alpha)

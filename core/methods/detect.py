@@ -120,6 +120,7 @@ register(
 register(
     MethodCard(
         id="detect-classical",
+        scan_default=True,
         task="detect",
         name="Dust and scratches (median and top-hat residuals)",
         kind="classical",

@@ -24,6 +24,7 @@ from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
 WEIGHTS = "inpaint.safetensors"
+FLOAT_INPAINT_SCALE = 1 << 20  # OpenCV inpaints [0, 1] data scaled to this (see _opencv)
 
 MASK_PARAMS = (
     Param("dilate", 0, "grow the mask by this many pixels before filling", 0, 64),
@@ -207,10 +208,12 @@ def _opencv(flag_name: str):
             marks = crop_hole.astype(np.uint8)
             result = np.empty_like(crop)
             # OpenCV's 3-channel path is 8-bit only; float32 one channel at a time keeps 16-bit and
-            # HU data at full precision. Its thresholds assume the 0..255 scale, hence the scaling.
+            # HU data at full precision. Its float Telea adds a checkerboard of about ±1.5 in the
+            # plane's own units whatever their scale (±27 HU on a flat CT region at 0..255), so the
+            # plane is scaled to 0..FLOAT_INPAINT_SCALE, where that error is negligible.
             for c in range(crop.shape[2]):
-                plane = np.ascontiguousarray(crop[..., c] * 255.0, dtype=np.float32)
-                result[..., c] = cv2.inpaint(plane, marks, float(radius), flag) / 255.0
+                plane = np.ascontiguousarray(crop[..., c] * FLOAT_INPAINT_SCALE, dtype=np.float32)
+                result[..., c] = cv2.inpaint(plane, marks, float(radius), flag) / FLOAT_INPAINT_SCALE
             return result
 
         hole = _check(image, mask)
@@ -267,6 +270,7 @@ register(
 register(
     MethodCard(
         id="inpaint-biharmonic",
+        scan_default=True,
         task="inpaint",
         name="Biharmonic inpainting",
         kind="classical",

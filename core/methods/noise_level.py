@@ -66,6 +66,11 @@ def estimate_sigma(
     texture = (np.diff(blocks, axis=3) ** 2).sum(axis=(1, 2, 3)) + (np.diff(blocks, axis=2) ** 2).sum(
         axis=(1, 2, 3)
     )
+    # Perfectly constant patches (the padding around a scan, a synthetic border) hold no noise at
+    # all; left in, they are the "weakest texture" and pull the estimate to 0.
+    varying = texture > 0
+    if varying.sum() >= 20 * dims:
+        blocks, texture = blocks[varying], texture[varying]
     trace = 2.0 * 2 * channels * patch * (patch - 1)
     limit = gamma.ppf(CONFIDENCE, dims / 2.0, scale=2.0 * trace / dims)
     vectors = blocks.reshape(len(blocks), dims)

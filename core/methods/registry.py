@@ -79,6 +79,9 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[Any, ...] | None = None
+    # A level on the 0-255 scale of the normalised picture (a noise σ, say): on scans it is typed and
+    # recorded in the scan's own units (HU for CT) instead (core.repair.units).
+    intensity: bool = False
 
     def coerce(self, value: Any) -> Any:
         """`value` (possibly a CLI string) in the default's type, checked; a MethodError otherwise."""
@@ -111,13 +114,16 @@ class MethodCard:
     name: str
     kind: str
     description: str
-    modalities: tuple[str, ...] = ("photo", "gray", "ct", "mr")
+    # What a learned network was trained and validated on (core.methods.modality): a method that learns
+    # nothing from outside data suits every modality whatever this says.
+    modalities: tuple[str, ...] = ("photo", "gray")
     params: tuple[Param, ...] = ()
     weights: tuple[str, ...] = ()  # file names, found by core.methods.weights
     speed: str = "fast"  # "fast" (< 1 s/MP on CPU), "medium", "slow" (iterative, minutes)
     needs_mask: bool = False
     operates_on: str = "image"  # "image", "volume", "audio" or "video"
     default: bool = False  # the method chosen when none is named for this task
+    scan_default: bool = False  # chosen instead on scans when the default does not suit them
 
     def found_weights(self) -> dict[str, Path | None]:
         """Each weights file and where it was found (None: nowhere)."""
@@ -159,6 +165,7 @@ class MethodCard:
             "needs_mask": self.needs_mask,
             "operates_on": self.operates_on,
             "default": self.default,
+            "scan_default": self.scan_default,
             "weights": {name: str(path) if path else None for name, path in self.found_weights().items()},
             "available": self.available,
             "unavailable_reason": self.unavailable_reason,

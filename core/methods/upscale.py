@@ -322,6 +322,7 @@ register(
 register(
     MethodCard(
         id="upscale-bicubic",
+        scan_default=True,
         task="upscale",
         name="Bicubic",
         kind="classical",

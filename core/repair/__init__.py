@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Generator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,9 @@ import numpy as np
 from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
 from core.methods import choose_method
+from core.methods.modality import is_scan, modality_of
+from core.methods.modality import warning as modality_warning
+from core.repair import uncertainty, units
 from core.repair.audio import repair_audio
 from core.repair.frames import denormalise, normalise, repair_frames
 from core.repair.request import Request
@@ -58,21 +62,27 @@ def repair(
     task_info = get_task(task)
     ctx = ctx or RunContext()
     ctx.restart_clock()
-    chosen, fallback = choose_method(task, method)
+    modality = modality_of(document)
+    chosen, fallback = choose_method(task, method, modality)
     if fallback:
         ctx.note(fallback)
     card = chosen.card
+    caution = modality_warning(card, modality)
+    if caution:
+        ctx.note(caution)
     if card.task != task:
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
     if task_info.proposes_mask:
         raise MethodError(f"{task} proposes a mask and repairs nothing: use `lacuna {task}` or --{task}")
     if not card.available:
         raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
-    resolved = card.resolve_params(params)
+    resolved = card.resolve_params(units.to_method_scale(card, params, document))
+    ctx.used.clear()
     provenance = Provenance(
         method=card.id,
         task=task,
         params={k: v for k, v in resolved.items()},
+        warnings=[caution] if caution else [],
         source=str(getattr(document, "path", "") or ""),
         version=__version__,
         date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -81,12 +91,35 @@ def repair(
     driver = DRIVERS.get(document.kind)
     if driver is None:
         raise MethodError(f"Lacuna cannot repair a {document.kind} document")
-    request = Request(document, task_info, chosen, resolved, mask, frames, ctx)
+    measure = is_scan(modality) and task_info.id in uncertainty.FILL_TASKS
+    request = Request(
+        document, task_info, chosen, resolved, mask, frames, ctx.sub(0, 0.7) if measure else ctx
+    )
     result = yield from driver(request)
+    provenance.params.update(units.used_values(card, ctx.used, resolved, document))
+    _mark_changed(document, result)
+    if measure:  # every fill on a scan comes with how sure it is
+        yield ctx.progress(0.7, "measuring how sure the fill is")
+        spread = yield from uncertainty.fill_spread(replace(request, ctx=ctx.sub(0.7, 1.0)), result, driver)
+        if spread is not None:
+            result.uncertainty, provenance.uncertainty = spread
     result.provenance = [*document.provenance, provenance]
     if getattr(result, "pending", None) is None:  # a streamed video is done once written
         yield ctx.progress(1.0, "done")
     return result
+
+
+def _mark_changed(before: Document, after: Document) -> None:
+    """Record in `after` which pixels differ from `before` (and were changed by earlier repairs)."""
+    if not hasattr(after, "changed"):  # documents not made of frames (audio, video)
+        return
+    old, new = getattr(before, "pixels", None), getattr(after, "pixels", None)
+    if old is None or new is None or old.shape != new.shape:
+        after.changed = None  # resized or not made of pixels: the whole picture is derived
+        return
+    now = np.any(new != old, axis=-1)
+    earlier = getattr(before, "changed", None)
+    after.changed = now if earlier is None or earlier.shape != now.shape else (now | earlier)
 
 
 def run_repair(

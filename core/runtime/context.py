@@ -75,6 +75,8 @@ class RunContext:
     extras: dict[str, Any] = field(default_factory=dict)
     # What a person should know about how the run went (a fallback, a device change), shared by sub-contexts.
     notes: list[str] = field(default_factory=list)
+    # Values a method settled on itself (an estimated noise σ, on its own scale), shared by sub-contexts.
+    used: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tile = check_number("the tile size (--tile)", self.tile, 0, MAX_TILE, whole=True)
@@ -132,6 +134,10 @@ class RunContext:
         device, why = explain_device(self.device)
         self.extras.setdefault("device", f"{device} ({why})")
         return device
+
+    def record_used(self, name: str, value: float) -> None:
+        """Record the value a method used for parameter `name` (one per frame or tile it ran on)."""
+        self.used.setdefault(name, []).append(float(value))
 
     def note(self, text: str) -> None:
         if text not in self.notes:

@@ -42,8 +42,7 @@ class InfoPanel(QWidget):
         if doc.kind == "volume":
             inverted = "inverted (MONOCHROME1)" if doc.photometric == "MONOCHROME1" else ""
             f["Kind"].setText(", ".join(p for p in (doc.modality, doc.format, inverted) if p))
-            s, r, col = doc.spacing  # one short line: a wrapped line is cut off in the narrow panel
-            f["Spacing"].setText(f"{col:.3g} × {r:.3g}" + (f" × {s:.3g}" if frames > 1 else "") + " mm")
+            f["Spacing"].setText(spacing_text(doc))
         else:
             f["Kind"].setText(f"{doc.format} {doc.mode}, {doc.dtype}")
             f["Spacing"].setText("—")
@@ -52,3 +51,15 @@ class InfoPanel(QWidget):
         f["Values"].setText(f"{lo:.6g} … {hi:.6g}{unit}")
         steps = [p.method for p in doc.provenance]
         f["History"].setText(" → ".join(steps) if steps else "original")
+
+
+def spacing_text(doc) -> str:
+    """'0.488 × 0.488 × 4 mm' on one short line (a wrapped line is cut off in the narrow panel);
+    'unknown' for what the file does not say, never a made-up 1 mm."""
+    from core.io.describe import spacing_known
+
+    (s, r, col), (s_known, pixel_known, _) = doc.spacing, spacing_known(doc)
+    text = f"{col:.3g} × {r:.3g} mm" if pixel_known else "pixel size unknown"
+    if doc.pixels.shape[0] > 1:
+        text += f", {s:.3g} mm apart" if s_known else ", slice spacing unknown"
+    return text

@@ -55,6 +55,9 @@ class MethodPicker(QWidget):
         self._kind = "image"
         self._has_mask = False
         self._busy = False
+        self._units: tuple[str, float] | None = None
+        self._warning: dict[str, str] = {}
+        self._defaults: dict[str, str] = {}
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -116,13 +119,37 @@ class MethodPicker(QWidget):
 
     # --- contents ---
 
-    def set_cards(self, cards: list, volume: bool = False, kind: str = "image") -> None:
-        """Fill the tree with method cards fit for the open document."""
+    def set_cards(
+        self,
+        cards: list,
+        volume: bool = False,
+        kind: str = "image",
+        modality: str = "photo",
+        units: tuple[str, float] | None = None,
+    ) -> None:
+        """Fill the tree with method cards fit for the open document.
+
+        `modality` (core.methods.modality): the default of each task is the one the engine runs on it
+        (never a photo-trained network on a scan), and a method that does not suit it carries a
+        warning. `units`: (name, size of 1 on the methods' 0-255 scale) when intensity parameters are
+        typed in the document's own units (HU on a CT).
+        """
+        from core.methods import choose_method
+        from core.methods.modality import suits, warning
+
         self._volume = volume
         self._kind = kind
+        self._units = units
+        self._warning = {c.id: warning(c, modality) for c in cards if not suits(c, modality)}
         selected = self.current_method()
         self.tree.clear()
         self._cards = {c.id: c for c in cards}
+        self._defaults = {}
+        for task in {c.task for c in cards}:
+            try:
+                self._defaults[task] = choose_method(task, modality=modality)[0].card.id
+            except Exception:  # noqa: BLE001 - a task with nothing available has no default to mark
+                pass
         by_task: dict[str, list] = {}
         for card in cards:
             if card.task == "detect":
@@ -149,12 +176,17 @@ class MethodPicker(QWidget):
             self.tree.addTopLevelItem(top)
             speed_rank = {"fast": 0, "medium": 1, "slow": 2}
             for card in sorted(
-                by_task[task], key=lambda c: (not c.default, speed_rank.get(c.speed, 3), c.name)
+                by_task[task], key=lambda c: (not self._is_default(c), speed_rank.get(c.speed, 3), c.name)
             ):
-                item = QTreeWidgetItem([card.name + ("  (default)" if card.default else ""), card.kind])
+                item = QTreeWidgetItem(
+                    [card.name + ("  (default)" if self._is_default(card) else ""), card.kind]
+                )
                 item.setData(0, METHOD_ROLE, card.id)
                 item.setForeground(1, QBrush(QColor(KIND_COLORS.get(card.kind, "#888")).lighter(150)))
-                if card.available:
+                if card.id in self._warning:
+                    item.setForeground(0, QBrush(QColor("#ffb74d")))
+                    item.setToolTip(0, self._warning[card.id])
+                elif card.available:
                     item.setToolTip(0, card.description)
                 else:
                     for column in (0, 1):
@@ -173,6 +205,8 @@ class MethodPicker(QWidget):
         """Why `card` cannot run, or that it runs because its task's default cannot (never silently)."""
         if not card.available:
             return f"Unavailable: {card.unavailable_reason}"
+        if card.id in self._warning:
+            return "Caution: " + self._warning[card.id] + "."
         default = next((c for c in self._cards.values() if c.task == card.task and c.default), None)
         if default is not None and default is not card and not default.available:
             return (
@@ -180,6 +214,9 @@ class MethodPicker(QWidget):
                 f"{card.name} runs instead."
             )
         return ""
+
+    def _is_default(self, card) -> bool:
+        return self._defaults.get(card.task) == card.id
 
     def fitting_width(self) -> int:
         """The width at which every method name shows in full beside its kind (no "…").
@@ -250,7 +287,8 @@ class MethodPicker(QWidget):
             widget = self._param_widget(param)
             widget.setToolTip(param.help)
             widget.setEnabled(card.available)
-            label = QLabel(param.name.replace("_", " "))
+            name = param.name.replace("_", " ")
+            label = QLabel(f"{name} ({self._units[0]})" if param.intensity and self._units else name)
             label.setToolTip(param.help)
             self.params_form.addRow(label, widget)
             self._param_widgets[param.name] = widget
@@ -279,9 +317,10 @@ class MethodPicker(QWidget):
         if isinstance(default, float):
             spin = QDoubleSpinBox()
             spin.setDecimals(4 if abs(default) < 0.1 and default != 0 else 3)
+            scale = self._units[1] if param.intensity and self._units else 1.0  # typed in the scan's units
             spin.setRange(
-                param.minimum if param.minimum is not None else -1e9,
-                param.maximum if param.maximum is not None else 1e9,
+                param.minimum * scale if param.minimum is not None else -1e9,
+                param.maximum * scale if param.maximum is not None else 1e9,
             )
             spin.setSingleStep(0.1 if abs(default) < 10 else 1.0)
             spin.setValue(default)
@@ -321,8 +360,7 @@ class MethodPicker(QWidget):
         self.scope.setVisible(self._volume and per_frame)
         self.scope_label.setVisible(self._volume and per_frame)
         self.limit_to_mask.setVisible(
-            card is not None and not card.needs_mask and not _resizes(card.task)
-            and self._kind != "video"
+            card is not None and not card.needs_mask and not _resizes(card.task) and self._kind != "video"
         )
         self.limit_to_mask.setEnabled(self._has_mask)
         ok = card is not None and card.available and not self._busy

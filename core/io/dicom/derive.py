@@ -7,6 +7,7 @@
   PixelRepresentation can hold, and are written uncompressed (Explicit VR Little Endian).
 - The layout follows the source: a single (possibly multi-frame) file is written as one file; a
   series read from a folder is written as a folder with one file per slice (0001.dcm, 0002.dcm, ...).
+- The pixels the repairs changed are marked in an overlay plane (core.io.dicom.overlay).
 - A different matrix size (upscaling) updates Rows/Columns and PixelSpacing from `VolumeDoc.spacing`.
 """
 
@@ -24,6 +25,7 @@ from core.documents import VolumeDoc
 from core.errors import WriteError
 from core.io import provenance
 from core.io.atomic import atomic_folder, atomic_write
+from core.io.dicom import overlay
 from core.io.dicom.header import (
     PIXEL_KEYWORDS,
     PRIVATE_CREATOR,
@@ -206,6 +208,8 @@ def _derive(
         data += b"\x00"
     ds.PixelData = data
     ds["PixelData"].VR = "OB" if int(ds.BitsAllocated) <= 8 else "OW"
+    if doc.changed is not None and doc.changed.shape[1:] == pixels.shape[1:3]:
+        overlay.mark_changed(ds, doc.changed[frame_ids])
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.documents import VolumeDoc
 from core.io import describe as describing
 from core.io.dicom.header import open_dataset, quiet
@@ -14,6 +16,9 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     meta = doc.metadata
     info = describing.volume(doc)
     info["dtype"] = _stored_dtype(meta)
+    stored = _stored_values(doc)
+    if stored is not None:
+        info["stored_values"] = stored
     for key in ("transfer_syntax", "sop_class", "series_description"):
         if meta.get(key):
             info[key] = meta[key]
@@ -25,6 +30,17 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     if meta.get("source_photometric") and meta["source_photometric"] != doc.photometric:
         info["source_photometric"] = meta["source_photometric"]
     return info
+
+
+def _stored_values(doc: VolumeDoc) -> list[float] | None:
+    """The smallest and largest value the file stores, before the modality LUT (rescale) is applied."""
+    rescale = doc.metadata.get("rescale") or []
+    if doc.photometric == "RGB" or len(rescale) != doc.frames:
+        return None
+    ends = []
+    for frame, (slope, intercept) in zip(doc.pixels, rescale):
+        ends += [(float(np.nanmin(frame)) - intercept) / slope, (float(np.nanmax(frame)) - intercept) / slope]
+    return [describing.num(round(min(ends))), describing.num(round(max(ends)))]
 
 
 def _stored_dtype(meta: dict[str, Any]) -> str:

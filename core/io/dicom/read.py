@@ -232,6 +232,7 @@ def _read_file(path: Path) -> VolumeDoc:
         frames_per_dataset=[geo["frames"]],
         source_files=[str(path)],
         pixel_spacing_known=pixel_spacing is not None,
+        slice_spacing_known=bool(_slice_thickness(ds) or step),
         lacuna_provenance=private_record(ds),
     )
     row, col = pixel_spacing or (1.0, 1.0)

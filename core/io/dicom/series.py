@@ -154,6 +154,7 @@ def _read_series(folder: Path, index: int) -> VolumeDoc:
         frames_per_dataset=[d.pixels.shape[0] for d in docs],
         source_files=[str(f) for f in files],
         series=_series_summary(series),
+        slice_spacing_known=bool(step) or bool(first.metadata.get("slice_spacing_known")),
     )
     lo = min(d.stored_range[0] for d in docs)
     hi = max(d.stored_range[1] for d in docs)

@@ -106,7 +106,12 @@ class ImageController(QObject):
         if getattr(doc, "dtype", "") in ("uint8", "uint16"):
             lo, hi = doc.value_range
             return (lo + hi) / 2.0, hi - lo
-        return auto_window(self.current_pixels())
+        return auto_window(self.current_pixels(), body=self.body_modality)
+
+    @property
+    def body_modality(self) -> str | None:
+        """The scan's modality for a window from the body ("" unknown); None for photos."""
+        return str(getattr(self.doc, "modality", "")) if self.volume else None
 
     def current_pixels(self) -> np.ndarray:
         return self.doc.pixels[self.frame]
@@ -173,7 +178,7 @@ class ImageController(QObject):
         if name == "File":
             self.set_window(*self.initial_window())
         elif name == "Auto":
-            self.set_window(*auto_window(self.current_pixels()))
+            self.set_window(*auto_window(self.current_pixels(), body=self.body_modality))
         else:
             self.set_window(*PRESETS[name])
 

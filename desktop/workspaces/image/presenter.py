@@ -11,7 +11,15 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor
 
-from desktop.qimage import Frame, difference_map, display_frame, new_overlay, overlay_lut, paint_overlay
+from desktop.qimage import (
+    Frame,
+    difference_map,
+    display_frame,
+    heat_overlay,
+    new_overlay,
+    overlay_lut,
+    paint_overlay,
+)
 from desktop.widgets.canvas import Canvas
 from desktop.workspaces.image.controller import ImageController
 
@@ -32,6 +40,7 @@ class CanvasPresenter(QObject):
         self.flipped = False  # X held
         self.split = False
         self.show_diff = False
+        self.show_uncertainty = False  # the diff layer shows a fill's uncertainty map instead
 
     # --- the frame ---
 
@@ -116,7 +125,17 @@ class CanvasPresenter(QObject):
         canvas.set_before(display_frame(before[frame], c.window, c.invert))
         names = [p.method for p in repair.before.provenance]
         canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
-        if self.show_diff and before.shape == c.doc.pixels.shape:
+        spread = getattr(c.doc, "uncertainty", None)
+        if self.show_uncertainty and spread is not None and spread.shape == c.doc.pixels.shape[:3]:
+            heat, peak, count = heat_overlay(spread[min(c.frame, spread.shape[0] - 1)])
+            canvas.set_diff(heat)
+            summary = next((p.uncertainty for p in reversed(c.doc.provenance) if p.uncertainty), {})
+            units = summary.get("units", "")
+            self.status.emit(
+                f"Fill uncertainty on this slice: up to {peak:.4g} {units} over {count} pixels "
+                f"(whole fill: mean {summary.get('mean', 0):.4g}, max {summary.get('max', 0):.4g} {units})"
+            )
+        elif self.show_diff and before.shape == c.doc.pixels.shape:
             diff, peak, count = difference_map(before[frame], c.current_pixels())
             canvas.set_diff(diff)
             self.status.emit(f"Difference map: {count} pixels changed, largest change {peak:.4g}")

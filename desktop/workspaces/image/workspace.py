@@ -120,6 +120,9 @@ class ImageWorkspace(Workspace):
         self.show_mask_action.setChecked(True)
         self.split_action = self.action("View", "&Split Before/After", self._toggle_split, ["C"], True)
         self.diff_action = self.action("View", "&Difference Map", self._toggle_diff, ["D"], checkable=True)
+        self.uncertainty_action = self.action(
+            "View", "Fill &Uncertainty", self._toggle_uncertainty, ["U"], checkable=True
+        )
         self.separator("View")
         self.action("View", "File's Window/Level", lambda: c.apply_preset("File"), ["W"])
         self.action("View", "Auto Window (Histogram)", lambda: c.apply_preset("Auto"), ["A"])
@@ -305,7 +308,13 @@ class ImageWorkspace(Workspace):
         except Exception as exc:  # noqa: BLE001 — a broken method module must not break the viewer
             self.error.emit(f"The repair methods could not be listed: {type(exc).__name__}: {exc}")
             cards = []
-        self.picker.set_cards(cards, volume=self.controller.volume and doc.pixels.shape[0] > 1)
+        from core.methods.modality import modality_of
+        from core.repair.units import SCALE, in_document_units, unit_name
+
+        lo, hi = doc.value_range
+        units = (unit_name(doc), (hi - lo) / SCALE) if in_document_units(doc) else None
+        volume = self.controller.volume and doc.pixels.shape[0] > 1
+        self.picker.set_cards(cards, volume=volume, modality=modality_of(doc), units=units)
         self._fit_repair_panel()
 
     def _fit_repair_panel(self) -> None:
@@ -424,9 +433,23 @@ class ImageWorkspace(Workspace):
         self.presenter.set_compare_mode()
 
     def _toggle_diff(self) -> None:
+        if self.diff_action.isChecked() and self.uncertainty_action.isChecked():
+            self.uncertainty_action.setChecked(False)
+            self.presenter.show_uncertainty = False
         self.presenter.show_diff = self.canvas.show_diff = self.diff_action.isChecked()
         if self.canvas.show_diff and not self.canvas.has_before():
             self.status.emit("Nothing to compare yet: run a repair first.")
+        self.presenter.render_before()
+
+    def _toggle_uncertainty(self) -> None:
+        """The uncertainty map of a fill on a scan, in the difference layer (one heat overlay at a time)."""
+        on = self.uncertainty_action.isChecked()
+        self.presenter.show_uncertainty = self.canvas.show_diff = on
+        if on and getattr(self.controller.doc, "uncertainty", None) is None:
+            self.status.emit("No fill uncertainty here: it is measured for fills on scans.")
+        if on and self.diff_action.isChecked():
+            self.diff_action.setChecked(False)
+            self.presenter.show_diff = False
         self.presenter.render_before()
 
     # --- jobs ---

@@ -1,0 +1,64 @@
+"""Which methods suit which kind of picture: the rule that keeps photo-trained networks off scans by default.
+
+A learned method's card lists the modalities its network was trained and validated on (`modalities`);
+a method that learns nothing from outside data (classical, zero-shot) works in the document's own
+units and suits every modality. On a scan (CT, MR, X-ray, ultrasound, any volume) the default of a task
+is its default only if that suits the scan; otherwise the task's `scan_default` method runs. A named
+method that does not suit runs with a warning, recorded in the result's provenance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# DICOM Modality (0008,0060) -> the modality names cards use.
+DICOM_MODALITIES = {
+    "CT": "ct",
+    "MR": "mr",
+    "CR": "xray",
+    "DX": "xray",
+    "DR": "xray",
+    "MG": "xray",
+    "RF": "xray",
+    "XA": "xray",
+    "IO": "xray",
+    "PX": "xray",
+    "US": "us",
+    "NM": "nm",
+    "PT": "pet",
+}
+PHOTO_MODALITIES = ("photo", "gray", "video", "film", "audio")
+NAMES = {"ct": "CT", "mr": "MR", "xray": "X-ray", "us": "ultrasound", "nm": "nuclear medicine", "pet": "PET"}
+
+
+def modality_of(document: Any) -> str:
+    """'ct', 'mr', 'xray', 'us', ... for a scan ('scan' when the file does not say), else 'photo' etc."""
+    if getattr(document, "kind", "") != "volume":
+        return "photo" if getattr(document, "kind", "") == "image" else str(getattr(document, "kind", ""))
+    return DICOM_MODALITIES.get(str(getattr(document, "modality", "")).upper(), "scan")
+
+
+def is_scan(modality: str) -> bool:
+    return modality not in PHOTO_MODALITIES
+
+
+def learns_from_outside_data(card: Any) -> bool:
+    return card.kind == "learned"
+
+
+def suits(card: Any, modality: str) -> bool:
+    """True when `card`'s method may be trusted on `modality` (model-free, or trained and validated on it)."""
+    return not learns_from_outside_data(card) or modality in card.modalities or not is_scan(modality)
+
+
+def warning(card: Any, modality: str) -> str:
+    """What to tell a person running `card` on `modality` ('' when it suits)."""
+    if suits(card, modality):
+        return ""
+    names = {"photographs" if m in ("photo", "gray") else NAMES.get(m, m) for m in card.modalities}
+    trained = " and ".join(sorted(names))
+    scan = NAMES.get(modality, "this scan")
+    return (
+        f"{card.id} was trained on {trained}, not validated on {scan}: it can invent structure that looks "
+        "like anatomy; compare with the original before using the result"
+    )

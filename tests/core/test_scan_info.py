@@ -1,0 +1,26 @@
+"""What `lacuna info` and the info panel say about scans: what the file stores, and no invented spacing."""
+
+from __future__ import annotations
+
+from core.info import describe, format_info
+
+
+def test_a_radiograph_without_spacing_tags_has_unknown_spacing(datasets):
+    info = describe(datasets / "medical/RG3_J2KR.dcm")
+    assert info["spacing"] == [None, None, None]
+    assert "spacing (mm)    unknown, unknown, unknown" in format_info(info)
+
+
+def test_a_series_reports_its_real_spacing(datasets):
+    info = describe(datasets / "medical/head_ct_ge")
+    assert info["spacing"][1:] == [0.488281, 0.488281] and info["spacing"][0] > 1
+
+
+def test_stored_values_are_the_files_values_and_the_types_range_is_named_as_such(datasets):
+    info = describe(datasets / "medical/693_UNCI.dcm")
+    # The CT stores raw values that the rescale intercept maps to HU: stored values are the raw ones.
+    lo, hi = info["value_range"]
+    slope, intercept = 1.0, -1024.0
+    assert info["stored_values"] == [round((lo - intercept) / slope), round((hi - intercept) / slope)]
+    text = format_info(info)
+    assert "stored range" not in text and "type holds" in text and "stored values" in text

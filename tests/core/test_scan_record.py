@@ -1,0 +1,62 @@
+"""A repaired scan says where it was changed and how sure the fill is: a DICOM overlay plane that any
+viewer shows, and an uncertainty map beside the result, both read back from the saved files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pydicom
+import pytest
+
+from core.io import read, write
+from core.io.dicom.overlay import changed_pixels
+from core.io.uncertainty_map import read_map
+from core.repair import run_repair
+
+
+@pytest.fixture(scope="module")
+def ct(datasets):
+    return read(datasets / "medical/693_UNCI.dcm")
+
+
+def test_a_saved_ct_fill_marks_its_pixels_and_saves_its_uncertainty(ct, tmp_path):
+    mask = np.zeros(ct.pixels.shape[1:3], bool)
+    mask[140:160, 260:300] = True  # across the skull's edge: the fills disagree there
+    out = run_repair(ct, "inpaint", mask=mask)
+    saved = write(out, tmp_path / "filled.dcm")
+
+    ds = pydicom.dcmread(saved)
+    marked = changed_pixels(ds)
+    assert marked is not None and marked.shape == (1, 512, 512)
+    assert np.array_equal(marked[0], out.changed[0]) and marked[0].sum() > 0.9 * mask.sum()
+    assert not (marked[0] & ~mask).any()
+    assert np.array_equal(ds.overlay_array(0x6000).astype(bool), marked[0])  # pydicom's own reader agrees
+
+    spread, described = read_map(saved)
+    assert spread.shape == (1, 512, 512) and described["units"] == "HU"
+    assert (spread[0][~mask] == 0).all() and spread[0][mask].max() > 1.0
+    record = json.loads((tmp_path / "filled.dcm.lacuna.json").read_text())
+    assert record["uncertainty_map"] == "filled.dcm.uncertainty.tif"
+    step = record["steps"][-1]["uncertainty"]
+    assert step["max"] == pytest.approx(float(spread.max()), abs=1e-3) and step["pixels"] == int(marked.sum())
+
+
+def test_a_multiframe_mr_marks_only_the_filled_frames(datasets, tmp_path):
+    mr = read(datasets / "medical/emri_small.dcm")
+    mask = np.zeros(mr.pixels.shape[:3], bool)
+    mask[3:5, 20:30, 20:34] = True
+    out = run_repair(mr, "inpaint", mask=mask)
+    marked = changed_pixels(pydicom.dcmread(write(out, tmp_path / "mr.dcm")))
+    assert marked.shape == mask.shape and marked.any()
+    assert not marked[[0, 1, 2, 5, 6, 7, 8, 9]].any() and not (marked & ~mask).any()
+
+
+def test_photos_get_no_uncertainty_map(datasets, tmp_path):
+    photo = read(sorted((datasets / "images/bench/CBSD68").glob("*.png"))[0])
+    mask = np.zeros(photo.pixels.shape[1:3], bool)
+    mask[40:50, 40:60] = True
+    out = run_repair(photo, "inpaint", method="inpaint-telea", mask=mask)
+    saved = write(out, tmp_path / "photo.png")
+    assert out.uncertainty is None and not (tmp_path / "photo.png.uncertainty.tif").exists()
+    assert saved.exists()

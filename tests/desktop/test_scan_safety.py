@@ -1,0 +1,35 @@
+"""The app on a CT as a clinician meets it: scan defaults in the picker, a warning on a photo network,
+σ typed in HU, and the fill's uncertainty shown as an overlay."""
+
+from __future__ import annotations
+
+from gui_helpers import image, open_file
+from test_defects import paint
+
+
+def test_the_picker_defaults_to_scan_methods_and_warns_on_photo_networks(window, ct_path, qtbot):
+    assert open_file(window, ct_path)
+    picker = image(window).picker
+    assert picker._defaults["inpaint"] == "inpaint-biharmonic"
+    assert picker._defaults["denoise"] == "denoise-nlmeans"
+    assert picker.select("inpaint-learned")
+    assert picker.reason.text().startswith("Caution: inpaint-learned was trained on photographs")
+    assert picker.select("inpaint-biharmonic") and picker.reason.text() == ""
+    assert picker.select("denoise-nlmeans")
+    sigma = picker._param_widgets["sigma"]
+    assert sigma.maximum() > 1000  # σ is typed in HU on a CT: 100 on the 0-255 scale is ~2,000 HU here
+
+
+def test_a_fill_on_a_ct_shows_its_uncertainty(window, ct_path, qtbot):
+    assert open_file(window, ct_path)
+    ws = image(window)
+    paint(qtbot, ws, [(255, 140), (290, 150)])  # across the skull's edge
+    ws.picker.request_run()  # the scan default: biharmonic
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    doc = ws.controller.doc
+    assert doc.provenance[-1].method == "inpaint-biharmonic" and doc.uncertainty is not None
+    messages = []
+    ws.status.connect(messages.append)
+    ws.uncertainty_action.trigger()
+    assert ws.canvas.diff is not None and ws.canvas.show_diff
+    assert any("Fill uncertainty" in m and "HU" in m for m in messages)
