@@ -21,12 +21,12 @@ from desktop.history import History
 from desktop.jobs import JobRunner, describe_error
 
 
-def _read(path: Path):
-    """Reading as a job: one report, then the document."""
+def _read(path: Path, series: int | None = None):
+    """Reading as a job: one report, then the document (series `series` of a DICOM folder if given)."""
     import core.io
 
     yield Progress(0.0, f"Reading {path.name}…")
-    return core.io.read(path)
+    return core.io.read(path) if series is None else core.io.read_series(path, series)
 
 
 class Session(QObject):
@@ -52,7 +52,7 @@ class Session(QObject):
 
     # --- the document ---
 
-    def open(self, path: str | Path) -> None:
+    def open(self, path: str | Path, series: int | None = None) -> None:
         """Start reading `path` on the job runner; the document changes when it has been read."""
         path = Path(path)
         self.opening = path
@@ -64,7 +64,7 @@ class Session(QObject):
             if warnings:  # a truncated file, an unusable attribute: shown, never silent
                 self.error.emit("\n".join(warnings))
 
-        self.reader.start(f"Opening {path.name}", lambda: _read(path), done)
+        self.reader.start(f"Opening {path.name}", lambda: _read(path, series), done)
 
     def _open_ended(self, _text: str = "") -> None:
         self.opening = None

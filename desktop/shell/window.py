@@ -29,6 +29,7 @@ from desktop import workspaces
 from desktop.session import Session
 from desktop.settings import Settings
 from desktop.shell import dialogs
+from desktop.shell.series_menu import SeriesMenu
 from desktop.widgets.notice import NoticeBar
 from desktop.workspace import MENUS, Context, Workspace
 
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self._action(f, "&Open…", self.open_dialog, ["Ctrl+O"])
         self._action(f, "Open &Folder (DICOM series)…", self.open_folder_dialog, ["Ctrl+Shift+O"])
         self.recent_menu = f.addMenu("Open &Recent")
+        self.series_menu = SeriesMenu(f.addMenu("Se&ries"), self.open_series)
         self._action(f, "&Batch Repair…", self.batch_dialog, ["Ctrl+Shift+B"])
         f.addSeparator()
         self.save_action = self._action(f, "&Save Result As…", self.save_dialog, ["Ctrl+S", "Ctrl+Shift+S"])
@@ -249,6 +251,14 @@ class MainWindow(QMainWindow):
         self.session.open(path)
         return True
 
+    def open_series(self, folder: Path, index: int) -> bool:
+        """Open series `index` of a DICOM folder (File ▸ Series)."""
+        if self.session.opening is not None or not self._may_discard():
+            return False
+        self.notice.hide()
+        self.session.open(folder, series=index)
+        return True
+
     def _on_open_started(self, title: str) -> None:
         self.statusBar().clearMessage()
         self.busy_label.setText(f"{title}…")
@@ -273,6 +283,9 @@ class MainWindow(QMainWindow):
                 self._update_recent_menu(self.settings.add_recent(doc.path))
             name = Path(doc.path).name if doc.path is not None else "untitled"
             self.show_status(f"Opened {name}: {ws.describe()}")
+        several = self.series_menu.update(doc)
+        if new and several:
+            self.show_status(several)
         self._update_actions()
 
     def close_document(self) -> None:

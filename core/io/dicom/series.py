@@ -1,8 +1,9 @@
 """A folder of DICOM files: split into series, sorted along the slice normal, read as one volume.
 
 A folder is split into series by SeriesInstanceUID, orientation and matrix size; the largest one is
-read (all are listed in `metadata["series"]`), sorted by position along the slice normal (not by
-InstanceNumber). Missing slices show as `gaps` (indices after which a slice is missing).
+read unless another is asked for (all are listed in `metadata["series"]`, the one read is
+`metadata["series_index"]`; the desktop's File ▸ Series offers them), sorted by position along the
+slice normal (not by InstanceNumber). Missing slices show as `gaps` (indices after which a slice is missing).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def _read_series(folder: Path, index: int) -> VolumeDoc:
     files = chosen["files"]
     if len(files) == 1:
         doc = read_file(files[0])
-        doc.metadata["series"] = _series_summary(series)
+        doc.metadata.update(series=_series_summary(series), series_index=index)
         return doc
     docs = []
     total = 0
@@ -154,6 +155,7 @@ def _read_series(folder: Path, index: int) -> VolumeDoc:
         frames_per_dataset=[d.pixels.shape[0] for d in docs],
         source_files=[str(f) for f in files],
         series=_series_summary(series),
+        series_index=index,
         slice_spacing_known=bool(step) or bool(first.metadata.get("slice_spacing_known")),
     )
     lo = min(d.stored_range[0] for d in docs)
