@@ -25,3 +25,10 @@ def test_file_series_lists_the_folders_series_and_opens_the_chosen_one(window, d
     doc = window.session.doc
     assert doc.metadata["series_index"] == 1 and image(window).controller.doc is doc
     assert window.series_menu.menu.actions()[1].isChecked()
+
+
+def test_a_slice_shows_its_position_and_thickness(window, datasets, qtbot):
+    assert window.open_path(datasets / "medical/head_ct_ge")
+    qtbot.waitUntil(lambda: window.session.opening is None and window.session.doc is not None, timeout=60_000)
+    text = image(window).controller.slice_description()
+    assert text.startswith("Slice ") and "/ 28   z = " in text and text.endswith("4 mm thick")

@@ -233,6 +233,7 @@ def _read_file(path: Path) -> VolumeDoc:
         source_files=[str(path)],
         pixel_spacing_known=pixel_spacing is not None,
         slice_spacing_known=bool(_slice_thickness(ds) or step),
+        slice_thickness=next(iter(optional_floats(ds, 0, "PixelMeasuresSequence", "SliceThickness")), None),
         lacuna_provenance=private_record(ds),
     )
     row, col = pixel_spacing or (1.0, 1.0)

@@ -147,6 +147,9 @@ class ImageController(QObject):
         positions = getattr(doc, "positions", [])
         if len(positions) == self.frames:
             text += f"   z = {positions[self.frame]:.2f} mm"
+        thickness = (getattr(doc, "metadata", None) or {}).get("slice_thickness")
+        if thickness:
+            text += f"   {thickness:.3g} mm thick"
         return text
 
     def value_at(self, x: float, y: float) -> str:
