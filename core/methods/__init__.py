@@ -19,6 +19,7 @@ FAMILIES = (
     "dejpeg",
     "inpaint",
     "fill_slice",
+    "fill_slice_self",
     "fill_gap",
     "fill_frames",
     "detect",

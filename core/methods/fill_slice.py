@@ -73,20 +73,31 @@ def _neighbours(index: int, good: np.ndarray) -> tuple[int | None, int | None]:
     return (int(below[-1]) if below.size else None), (int(above[0]) if above.size else None)
 
 
+def positions_of(volume: np.ndarray, ctx: RunContext) -> np.ndarray:
+    """Each slice's position along the normal in mm (uneven spacing kept); slice numbers without one."""
+    z = (ctx.extras.get("geometry") or {}).get("positions") or []
+    return np.asarray(z if len(z) == volume.shape[0] else range(volume.shape[0]), np.float64)
+
+
 def _run_interp(
     volume: np.ndarray, mask: np.ndarray | None, ctx: RunContext, slices: str = "", order: str = "linear"
 ) -> Generator[Progress, None, np.ndarray]:
     chosen, region = _targets(volume, mask, slices)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
+    z = positions_of(volume, ctx)
     out = volume.copy()
     for n, index in enumerate(chosen):
-        estimate = _interpolate(volume, good, index, order)
+        estimate = interpolate_slice(volume, good, index, order, z)
         out[index][region[index]] = estimate[region[index]]
         yield ctx.progress((n + 1) / len(chosen), f"slice {index} refilled")
     return out
 
 
-def _interpolate(volume: np.ndarray, good: np.ndarray, index: int, order: str) -> np.ndarray:
+def interpolate_slice(
+    volume: np.ndarray, good: np.ndarray, index: int, order: str, z: np.ndarray | None = None
+) -> np.ndarray:
+    """Slice `index` from the good slices around it, at their positions `z` (mm; default: numbers)."""
+    z = np.arange(volume.shape[0], dtype=np.float64) if z is None else z
     below, above = _neighbours(index, good)
     if below is None or above is None:  # at an end of the volume: copy the nearest good slice
         return volume[above if below is None else below].copy()
@@ -96,9 +107,9 @@ def _interpolate(volume: np.ndarray, good: np.ndarray, index: int, order: str) -
         if near.size >= 3:
             from scipy.interpolate import CubicSpline
 
-            spline = CubicSpline(near.astype(np.float64), volume[near].astype(np.float64), axis=0)
-            return np.clip(spline(float(index)), 0.0, 1.0).astype(np.float32)
-    t = (index - below) / float(above - below)
+            spline = CubicSpline(z[near], volume[near].astype(np.float64), axis=0)
+            return np.clip(spline(z[index]), 0.0, 1.0).astype(np.float32)
+    t = (z[index] - z[below]) / float(z[above] - z[below])
     return ((1.0 - t) * volume[below] + t * volume[above]).astype(np.float32)
 
 
@@ -107,13 +118,15 @@ def _run_flow(
 ) -> Generator[Progress, None, np.ndarray]:
     chosen, region = _targets(volume, mask, slices)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
+    z = positions_of(volume, ctx)
     out = volume.copy()
     for n, index in enumerate(chosen):
         below, above = _neighbours(index, good)
         if below is None or above is None:
             estimate = volume[above if below is None else below].copy()
         else:
-            estimate = _flow_blend(volume[below], volume[above], (index - below) / float(above - below))
+            t = float((z[index] - z[below]) / (z[above] - z[below]))
+            estimate = _flow_blend(volume[below], volume[above], t)
         out[index][region[index]] = estimate[region[index]]
         yield ctx.progress((n + 1) / len(chosen), f"slice {index} refilled")
     return out

@@ -47,6 +47,7 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
         outs = []
         for n, part in enumerate(stacks):  # a 4-D series: one time point at a time
             sub = ctx.sub(n / len(stacks), (n + 1) / len(stacks))
+            sub.extras["geometry"] = stack_geometry(document, part)
             run = chosen.run(normed[part], None if holes is None else holes[part], sub, **run_params)
             outs.append((yield from _previews_in_units(run, value_range, None, source[part], None)))
         out = np.concatenate(outs)
@@ -83,6 +84,21 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
             c * source.shape[2] / result_pixels.shape[2],
         )
     return result
+
+
+def stack_geometry(document, part: slice) -> dict:
+    """What a volume method knows of the stack's geometry (`ctx.extras["geometry"]`): each slice's
+    position along the normal in mm (from the file where it says, else from the slice spacing, so
+    uneven spacing is honoured), the pixel size in mm (row, column), the slice thickness where known."""
+    count = len(range(*part.indices(document.frames)))
+    s, row, col = getattr(document, "spacing", (1.0, 1.0, 1.0))
+    positions = list(getattr(document, "positions", []) or [])
+    if len(positions) == document.frames:
+        z = [float(v) for v in positions[part]]
+    else:
+        z = [float(k * s) for k in range(count)]
+    thickness = (getattr(document, "metadata", None) or {}).get("slice_thickness")
+    return {"positions": z, "pixel": (float(row), float(col)), "thickness": float(thickness or s)}
 
 
 def _previews_in_units(run, value_range, painted: RepairMask | None, source: np.ndarray, frame: int | None):
