@@ -78,9 +78,10 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     """What image detection proposes, joined with a --mask if one was given too."""
     from core.detect.cli import propose_mask
 
-    _detection, proposal = propose_mask(
+    detection, _proposal = propose_mask(
         document, getattr(args, "detect_method", None), getattr(args, "threshold", None), 0, {}, ctx
     )
+    proposal = detection.repair_mask()  # more generous than the proposal: a missed mark costs more
     if painted is not None:
         proposal = proposal | painted
     if not proposal.any():

@@ -10,8 +10,9 @@ seed = i + 10000 * (position of the damage group in scratches, dust, blotches, m
 damage does not depend on which others were asked for. Every method runs through `core.detect.run`
 as a user's detection would, at its card's default threshold. Scores, pooled over all pixels of the
 set: average precision (threshold-free), F1 and IoU of the proposal at the threshold.
-`--repair` also fills each image with learned inpainting on the proposal, on the true mask, and
-reports PSNR over the whole image next to the damaged input's. Video: the first `--frames` frames of
+`--repair` also fills each image with learned inpainting on the method's repair mask (what `lacuna
+repair --detect` fills: `Detection.repair_mask`), on the true mask, and reports PSNR over the whole
+image next to the damaged input's. Video: the first `--frames` frames of
 each clip, each frame with its own damage (seed = frame + 1000 * clip); the temporal method sees the
 whole stack. `--real` has no ground truth: it writes a figure of the proposals to judge by eye.
 """
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="only the first N images (or clips)")
     p.add_argument("--frames", type=int, default=6, help="video: frames per clip")
     p.add_argument("--repair", action="store_true", help="also detect-and-repair PSNR (learned inpainting)")
-    p.add_argument("--grow", type=int, default=0, help="widen proposals by this many pixels before repair")
+    p.add_argument("--grow", type=int, default=0, help="widen repair masks by this many pixels more")
     p.add_argument("--gray", action="store_true", help="read the set as gray (BSD68 is gray already)")
     p.add_argument("--weights", default=None, help="a folder to take detect.safetensors from")
     p.add_argument("--device", default="auto")
@@ -181,7 +182,7 @@ def bench_images(args: argparse.Namespace) -> tuple[list[dict], dict]:
                 found = detect_image(damaged, method=method_id, ctx=RunContext(device=args.device), **own)
                 proposal = found.mask(grow=0)[0]
                 scores[method_id].add(found.score[0], proposal, truth)
-                proposals[method_id] = found.mask(grow=args.grow)[0]
+                proposals[method_id] = repair_proposal(found, args.grow)
             if args.repair:
                 for key, value in repair_scores(clean, damaged, truth, proposals, args.device).items():
                     repair.setdefault(key, []).append(value)
@@ -194,6 +195,14 @@ def bench_images(args: argparse.Namespace) -> tuple[list[dict], dict]:
             summary[f"{group}: damaged input PSNR"] = psnr_entry(repair["damaged"])
             summary[f"{group}: repair with the true mask PSNR"] = psnr_entry(repair["true mask"])
     return rows, summary
+
+
+def repair_proposal(found, grow: int) -> np.ndarray:
+    """The mask `lacuna repair --detect` would fill (the method's repair rule), widened by `grow`."""
+    from core.masks import dilate
+
+    mask = found.repair_mask()[0]
+    return dilate(mask, grow) if grow else mask
 
 
 def repair_scores(clean, damaged, truth, proposals: dict[str, np.ndarray], device: str) -> dict[str, float]:

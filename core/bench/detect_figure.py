@@ -1,6 +1,7 @@
 """The figure of `lacuna bench detect --real`: proposals on really damaged photos, judged by eye.
 
-One row per photo: the photo, then for each method the photo with its proposal painted red. There is
+One row per photo: the photo, then for each method the photo with the mask it would have repaired
+painted red (`Detection.repair_mask`: what `lacuna repair --detect` and the desktop fill). There is
 no ground truth for these scans; the figure is what shows whether scratches and creases are covered
 and faces and edges are left alone.
 """
@@ -29,7 +30,7 @@ def real_figure(
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in SUFFIXES)
     if not files:
         raise LacunaError(f"no images in {folder}")
-    labels = ["photo", *[f"{m} (proposal in red)" for m in method_ids]]
+    labels = ["photo", *[f"{m} (mask to repair in red)" for m in method_ids]]
     rows = []
     for file in files:
         doc = read(file)
@@ -38,7 +39,7 @@ def real_figure(
         for method_id in method_ids:
             found = run_detect(doc, method=method_id, ctx=RunContext(device=device))
             shown = photo.copy()
-            shown[found.mask()[0]] = RED
+            shown[found.repair_mask()[0]] = RED
             row.append(shown)
         rows.append((file.name, row))
     label_h, pad = 16, 4

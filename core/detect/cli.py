@@ -2,7 +2,8 @@
 
 A single image gives one mask; a frame stack (multi-page image, volume, or a range of a video's
 frames, `--frames`) gives one mask per frame, numbered after the output name (`mask_0001.png`, ...).
-`--scores` also writes the soft score map (8-bit, 255 = surely damage) to look at or threshold.
+`--scores` also writes the soft score map (8-bit, 255 = surely damage) to look at or threshold;
+`--for-repair` writes the more generous mask that `lacuna repair --detect` fills.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--threshold", type=float, default=None, help="score from which a pixel is proposed")
     p.add_argument("--grow", type=int, default=0, help="widen the proposal by this many pixels")
+    p.add_argument(
+        "--for-repair",
+        action="store_true",
+        help="write the more generous mask that `lacuna repair --detect` fills instead of the proposal",
+    )
     p.add_argument("--scores", default=None, metavar="PNG", help="also write the soft score map here")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")
     p.add_argument(
@@ -72,6 +78,11 @@ def detect_command(args) -> int:
     detection, masks = propose_mask(
         document, args.method, args.threshold, args.grow, parse_params(args.param), ctx
     )
+    if args.for_repair:
+        from core.masks import dilate
+
+        masks = detection.repair_mask()
+        masks = np.stack([dilate(mask, args.grow) for mask in masks]) if args.grow else masks
     output = Path(args.output)
     single = masks.shape[0] == 1
     written = []

@@ -26,6 +26,15 @@ GROUPS = {
     "blotches": ("blotch", "tear"),
     "mixed": KINDS,
 }
+# Colours of stains and blotches. "pale" looks like a clean sepia highlight (a face, a collar): the
+# detector's training leaves it out (`lacuna train detect --stains`) so it does not learn to propose
+# bright smooth skin; the bench keeps all four.
+STAINS = {
+    "brown": (0.45, 0.3, 0.12),
+    "yellow": (0.75, 0.62, 0.3),
+    "dark": (0.12, 0.1, 0.08),
+    "pale": (0.9, 0.88, 0.8),
+}
 REFERENCE_AREA = 128 * 128  # counts below are per this many pixels
 VISIBLE_ALPHA = 0.3
 VISIBLE_CHANGE = 4.0 / 255.0
@@ -53,11 +62,20 @@ def kinds_of(names: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def draw(
-    clean: np.ndarray, kinds: str | tuple[str, ...], rng: np.random.Generator, amount: float = 1.0
+    clean: np.ndarray,
+    kinds: str | tuple[str, ...],
+    rng: np.random.Generator,
+    amount: float = 1.0,
+    layers: dict[str, np.ndarray] | None = None,
+    stains: tuple[str, ...] = tuple(STAINS),
+    bright: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Damage `clean` (H, W, C) float in [0, 1]: returns (damaged float32, truth bool (H, W)).
 
-    Every kind asked for is drawn at least once; `amount` scales how many marks of each.
+    Every kind asked for is drawn at least once; `amount` scales how many marks of each. A `layers`
+    dict, if given, receives each kind's own opacity (H, W), to tell which kind a damaged pixel is;
+    `stains` names the colours of STAINS that blotches take (a name given twice is drawn twice as
+    often); `bright` below 1 makes bright marks rarer and dark ones more common.
     """
     clean = np.asarray(clean, np.float32)
     if clean.ndim == 2:
@@ -67,8 +85,10 @@ def draw(
     colour = np.zeros((height, width, channels), np.float32)
     area_factor = height * width / REFERENCE_AREA
     for kind in kinds_of(kinds):
-        layer = _Layer(height, width, channels)
+        layer = _Layer(height, width, channels, stains, bright)
         _PAINTERS[kind](layer, rng, area_factor * amount)
+        if layers is not None:
+            layers[kind] = layer.alpha
         # Later marks cover earlier ones ("over" compositing of premultiplied colours).
         colour = layer.colour + colour * (1.0 - layer.alpha[..., None])
         alpha = layer.alpha + alpha * (1.0 - layer.alpha)
@@ -85,10 +105,15 @@ def draw(
 class _Layer:
     """One kind's marks: opacity (H, W) and colour premultiplied by it (H, W, C)."""
 
-    def __init__(self, height: int, width: int, channels: int):
+    def __init__(self, height: int, width: int, channels: int, stains: tuple[str, ...], bright: float):
         self.height, self.width, self.channels = height, width, channels
+        self.stains, self.bright = stains, bright
         self.alpha = np.zeros((height, width), np.float32)
         self.colour = np.zeros((height, width, channels), np.float32)
+
+    def is_bright(self, rng: np.random.Generator, chance: float) -> bool:
+        """Whether a mark is bright (else dark): `chance` for its kind, times the draw's `bright`."""
+        return bool(rng.random() < chance * self.bright)
 
     def paint(self, shape: np.ndarray, opacity: float, colour: np.ndarray) -> None:
         """Add a mark: `shape` float (H, W) in [0, 1] (anti-aliased coverage)."""
@@ -159,7 +184,8 @@ def _scratch(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
         step = (side * 0.05, side * 0.25)
         points = _polyline(rng, layer, segments, step, 0.15)
         cv2.polylines(canvas, [points], False, 255, width, cv2.LINE_AA, shift=2)
-        layer.paint(_coverage(canvas), rng.uniform(0.55, 1.0), _tone(rng, layer.channels, rng.random() < 0.7))
+        opacity = rng.uniform(0.55, 1.0)
+        layer.paint(_coverage(canvas), opacity, _tone(rng, layer.channels, layer.is_bright(rng, 0.7)))
 
 
 def _crease(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
@@ -175,13 +201,14 @@ def _crease(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
             branch = _polyline(rng, layer, int(rng.integers(3, 15)), (2.0, 6.0), 0.5, keep=0.6)
             branch = branch - branch[0] + np.round(start * 4).astype(np.int32)
             cv2.polylines(canvas, [branch], False, 255, max(1, width - 1), cv2.LINE_AA, shift=2)
-        layer.paint(_coverage(canvas), rng.uniform(0.7, 1.0), _tone(rng, layer.channels, rng.random() < 0.85))
+        opacity = rng.uniform(0.7, 1.0)
+        layer.paint(_coverage(canvas), opacity, _tone(rng, layer.channels, layer.is_bright(rng, 0.85)))
 
 
 def _dust(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
     """Specks and fibres: many small dots (radius 0.5-3 px) and a few short hairs, dark or bright."""
     cv2 = _cv2()
-    bright = rng.random() < 0.5
+    bright = layer.is_bright(rng, 0.5)
     canvas = _canvas(layer)
     for _ in range(_count(rng, (4.0, 20.0), factor)):
         centre = (int(rng.uniform(0, layer.width) * 4), int(rng.uniform(0, layer.height) * 4))
@@ -206,10 +233,8 @@ def _blotch(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
             centre = (int((cx + ox) * 4), int((cy + oy) * 4))
             cv2.ellipse(canvas, centre, axes, rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA, shift=2)
         shape = cv2.GaussianBlur(_coverage(canvas), (0, 0), rng.uniform(0.5, 2.0))
-        stains = np.array(
-            [[0.45, 0.3, 0.12], [0.75, 0.62, 0.3], [0.12, 0.1, 0.08], [0.9, 0.88, 0.8]], np.float32
-        )
-        tone = stains[int(rng.integers(len(stains)))] * rng.uniform(0.85, 1.15)
+        names = layer.stains
+        tone = np.array(STAINS[names[int(rng.integers(len(names)))]], np.float32) * rng.uniform(0.85, 1.15)
         tone = np.clip(tone, 0, 1)
         tone = tone[: layer.channels] if layer.channels >= 3 else np.full(layer.channels, tone.mean())
         layer.paint(np.clip(shape * 1.3, 0, 1), rng.uniform(0.5, 0.95), tone.astype(np.float32))
@@ -235,7 +260,7 @@ def _tear(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
             pts = [(w - 1 - d, a) for a, d in zip(along, depth)] + [(w, along[-1]), (w, along[0])]
         canvas = _canvas(layer)
         cv2.fillPoly(canvas, [np.round(np.array(pts) * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
-        layer.paint(_coverage(canvas), 1.0, _tone(rng, layer.channels, rng.random() < 0.8))
+        layer.paint(_coverage(canvas), 1.0, _tone(rng, layer.channels, layer.is_bright(rng, 0.8)))
 
 
 def _dead(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
@@ -263,7 +288,7 @@ def _line(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
         else:
             x = int(rng.integers(0, layer.width - thickness + 1))
             shape[:, x : x + thickness] = 1.0
-    layer.paint(shape, rng.uniform(0.6, 1.0), _tone(rng, layer.channels, rng.random() < 0.6))
+    layer.paint(shape, rng.uniform(0.6, 1.0), _tone(rng, layer.channels, layer.is_bright(rng, 0.6)))
 
 
 _PAINTERS = {

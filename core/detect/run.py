@@ -41,6 +41,47 @@ def propose(score: np.ndarray, threshold: float, low_fraction: float = 1.0) -> n
     return apply_hysteresis_threshold(score, low_fraction * threshold, threshold)
 
 
+@dataclass(frozen=True)
+class RepairRule:
+    """How a proposal becomes the mask that detect-and-repair fills. Inpainting a few clean pixels
+    costs little and a missed mark costs a lot, so this mask is more generous than the proposal that
+    scores best as detection: a lower threshold (`scale` times the detection threshold), a closing
+    that joins the two edges of a wide stroke (the network scores a wide mark's rim higher than its
+    inside), holes up to `holes` pixels filled (the inside of a blotch) and `grow` pixels more."""
+
+    scale: float = 1.0
+    low_fraction: float = 1.0
+    close: int = 0
+    holes: int = 0
+    grow: int = 0
+
+
+# Chosen on held-out training images (scripts/detect_repair_rule.py; docs/benchmarks.md), not on a bench.
+REPAIR_RULES = {"detect-learned": RepairRule(scale=1.0, low_fraction=0.3)}
+
+
+def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.ndarray:
+    """The mask to repair for scores (H, W) or (frames, H, W) under `rule`."""
+    from skimage.morphology import disk, remove_small_holes
+
+    score = np.asarray(score, np.float32)
+    if score.ndim == 3:
+        return np.stack([repair_mask(frame, threshold, rule) for frame in score])
+    mask = propose(score, rule.scale * threshold, rule.low_fraction)
+    if rule.close:
+        import cv2
+
+        kernel = disk(rule.close).astype(np.uint8)
+        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+    if rule.holes:
+        mask = remove_small_holes(mask, max_size=rule.holes)
+    if rule.grow:
+        from core.masks import dilate
+
+        mask = dilate(mask, rule.grow)
+    return mask
+
+
 @dataclass
 class Detection:
     """Per-pixel damage scores in [0, 1] and the threshold from which a pixel is proposed."""
@@ -62,6 +103,16 @@ class Detection:
         if grow > 0:
             found = np.stack([dilate(frame, grow) for frame in found])
         return found
+
+    @property
+    def rule(self) -> RepairRule:
+        """How this method's proposal becomes the mask to repair."""
+        return REPAIR_RULES.get(self.method, RepairRule(low_fraction=self.low_fraction))
+
+    def repair_mask(self, threshold: float | None = None) -> np.ndarray:
+        """The mask detect-and-repair fills, bool (frames, H, W): the method's RepairRule applied."""
+        cut = self.threshold if threshold is None else float(threshold)
+        return repair_mask(self.score, cut, self.rule)
 
 
 def detect(

@@ -67,10 +67,15 @@ def test_training_batches_hold_damage_and_its_mask():
 
     from core.train.recipes.detect import DetectRecipe
 
-    args = argparse.Namespace(
-        width=4, seg_width=4, levels=1, pos_weight=3.0, rec_weight=1.0, lr=1e-3, steps=10, channels=3
-    )
-    recipe = DetectRecipe(args, torch.device("cpu"))
+    parser = argparse.ArgumentParser()
+    DetectRecipe.add_arguments(parser)
+
+    def recipe_with(*options: str) -> DetectRecipe:
+        args = parser.parse_args(["--width", "4", "--seg-width", "4", "--levels", "1", *options])
+        args.lr, args.steps, args.channels = 1e-3, 10, 3
+        return DetectRecipe(args, torch.device("cpu"))
+
+    recipe = recipe_with()
     clean = torch.rand(4, 3, 48, 48)
     (damaged,), target = recipe.make_batch(clean, torch.Generator().manual_seed(0))
     assert damaged.shape == (4, 3, 48, 48) and target.shape == (4, 4, 48, 48)
@@ -82,6 +87,20 @@ def test_training_batches_hold_damage_and_its_mask():
     (damaged,), _ = recipe.make_batch(gray, torch.Generator().manual_seed(1))
     still_gray = [torch.equal(d[0], d[1]) and torch.equal(d[0], d[2]) for d in damaged]
     assert sum(still_gray) >= 4
+    # Negatives: with every crop clean, nothing is to be found, however toned, faded or soft it is.
+    negatives = recipe_with("--clean-share", "1")
+    (toned,), target = negatives.make_batch(clean, torch.Generator().manual_seed(2))
+    assert target[:, :1].sum() == 0
+    assert float((toned - target[:, 1:]).abs().mean()) < 0.03  # only JPEG differs: it is the input's
+    # Kind weights and stain colours are checked; a dark-heavy recipe still draws damage.
+    assert recipe_with("--kind-weights", "line=2").kind_chance["line"] == 0.7
+    with pytest.raises(ValueError, match="unknown damage"):
+        _ = recipe_with("--kind-weights", "smudge=2").kind_chance
+    with pytest.raises(ValueError, match="--stains"):
+        _ = recipe_with("--stains", "purple").draw_options
+    dark = recipe_with("--stains", "brown,dark,dark", "--bright", "0.5", "--clean-share", "0")
+    (_,), target = dark.make_batch(clean, torch.Generator().manual_seed(3))
+    assert all(t.sum() > 0 for t in target[:, :1])
 
 
 def test_classical_detector_finds_specks_on_a_smooth_photo_area():
@@ -122,6 +141,28 @@ def test_detection_thresholds_and_grows_without_rerunning():
     # A weak stretch touching a strong pixel joins it (hysteresis); a weak pixel alone does not.
     score[0, 4, 5:8] = 0.2
     assert found.mask()[0, 4].sum() == 4 and not found.mask()[0, 1, 1]
+
+
+def test_repair_rule_closes_wide_strokes_fills_small_holes_and_lowers_the_threshold():
+    from core.detect.run import RepairRule, repair_mask
+
+    # A wide stroke scored only on its two rims (as the network scores a wide mark), and a ring.
+    score = np.zeros((40, 60), np.float32)
+    score[5:35, 5] = score[5:35, 9] = 0.9
+    score[10, 30:50] = score[30, 30:50] = score[10:31, 30] = score[10:31, 49] = 0.9
+    score[20, 15] = 0.4  # below the detection threshold, above the repair one
+    plain = repair_mask(score, 0.5, RepairRule())
+    assert not plain[20, 7] and not plain[20, 40] and not plain[20, 15]
+    closed = repair_mask(score, 0.5, RepairRule(close=2))
+    assert closed[8:32, 5:10].all() and not closed[20, 40]  # the stroke is whole; the ring still hollow
+    filled = repair_mask(score, 0.5, RepairRule(holes=19 * 18))
+    assert filled[11:30, 31:49].all() and not repair_mask(score, 0.5, RepairRule(holes=100))[20, 40]
+    assert repair_mask(score, 0.5, RepairRule(scale=0.7))[20, 15]
+    grown = repair_mask(score, 0.5, RepairRule(grow=1))
+    assert grown[plain].all() and grown.sum() > plain.sum()
+    # Per frame on a stack, and the detection's own rule is at least as generous as its proposal.
+    found = Detection(np.stack([score, score]), 0.5, "detect-learned")
+    assert found.repair_mask().shape == (2, 40, 60) and found.repair_mask()[found.mask()].all()
 
 
 def test_sixteen_bit_gray_document_is_normalised_before_detection():
@@ -180,8 +221,13 @@ def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys)
     out = tmp_path / "repaired.png"
     assert cli_main(["repair", str(path), "-o", str(out), "--task", "inpaint", "--detect"]) == 0
     assert cli_main(["detect", str(path), "-o", str(tmp_path / "m.png")]) == 0
-    proposed = np.asarray(Image.open(tmp_path / "m.png")) > 0
-    assert _f1(proposed, truth) > 0.4  # the learned detector, the default
+    assert cli_main(["detect", str(path), "-o", str(tmp_path / "r.png"), "--for-repair"]) == 0
+    detected = np.asarray(Image.open(tmp_path / "m.png")) > 0
+    assert _f1(detected, truth) > 0.4  # the learned detector, the default
+    proposed = np.asarray(Image.open(tmp_path / "r.png")) > 0
+    # The repair mask is the proposal made more generous, never less.
+    assert proposed[detected].all() and proposed.sum() >= detected.sum()
+    assert (proposed & truth).sum() >= (detected & truth).sum()
     result = np.asarray(Image.open(out))
     assert np.array_equal(result[~proposed], source[~proposed])
     assert not np.array_equal(result[proposed], source[proposed])

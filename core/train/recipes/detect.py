@@ -2,8 +2,9 @@
 core/archs/detect.py, on clean crops damaged on the fly by core.detect.damage.
 
 Each crop first gets the look of an old print or scan at random (sepia toning, fading), then damage
-of a random mix of kinds (one crop in ten stays clean, so the head learns to propose nothing), then
-the noise of a scan (grain, a little blur, JPEG). The damage mask is the target; the clean crop with
+of a random mix of kinds (`--clean-share` of the crops stay clean, so the head learns to propose
+nothing; those get the print look at its strongest, lifted highlights and a softer scan), then the
+noise of a scan (grain, a little blur, JPEG). The damage mask is the target; the clean crop with
 the same scan noise is the autoencoder's target.
 
 Losses: the head's binary cross-entropy (damage weighted `--pos-weight` times, since it covers a few
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.detect.damage import KINDS, draw
+from core.detect.damage import KINDS, STAINS, draw
 from core.train.recipe import Recipe
 
 
@@ -40,9 +41,45 @@ class DetectRecipe(Recipe):
         parser.add_argument("--levels", type=int, default=3, help="down-sampling stages of both U-Nets")
         parser.add_argument("--pos-weight", type=float, default=3.0, help="BCE weight of damaged pixels")
         parser.add_argument("--rec-weight", type=float, default=1.0, help="autoencoder L1 weight")
+        parser.add_argument(
+            "--clean-share", type=float, default=0.1, help="share of crops left undamaged (negatives)"
+        )
+        parser.add_argument(
+            "--kind-weights",
+            default="",
+            metavar="KIND=W,...",
+            help="draw these damage kinds W times as often (e.g. blotch=2,scratch=1.5)",
+        )
+        parser.add_argument(
+            "--stains",
+            default=",".join(STAINS),
+            help=f"stain colours to draw, of {', '.join(STAINS)} (repeat one to draw it more often)",
+        )
+        parser.add_argument(
+            "--bright", type=float, default=1.0, help="below 1: fewer bright marks, more dark ones"
+        )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
         return {"channels": 3, "width": args.width, "seg_width": args.seg_width, "levels": args.levels}
+
+    @property
+    def kind_chance(self) -> dict[str, float]:
+        """Each kind's chance to be drawn on a damaged crop: 0.35, times its --kind-weights factor."""
+        factors = {k: 1.0 for k in KINDS}
+        for pair in filter(None, self.args.kind_weights.split(",")):
+            kind, _, factor = pair.partition("=")
+            if kind.strip() not in factors:
+                raise ValueError(f"--kind-weights: unknown damage {kind!r}; choose from {', '.join(KINDS)}")
+            factors[kind.strip()] = float(factor)
+        return {k: min(0.95, 0.35 * f) for k, f in factors.items()}
+
+    @property
+    def draw_options(self) -> dict[str, Any]:
+        """The damage's colours: `draw`'s stains and bright arguments."""
+        names = tuple(s.strip() for s in self.args.stains.split(",") if s.strip())
+        if not names or any(s not in STAINS for s in names):
+            raise ValueError(f"--stains: choose from {', '.join(STAINS)}")
+        return {"stains": names, "bright": self.args.bright}
 
     def make_batch(
         self, clean: torch.Tensor, generator: torch.Generator
@@ -53,15 +90,18 @@ class DetectRecipe(Recipe):
         crops = clean.permute(0, 2, 3, 1).cpu().numpy()
         damaged, truths, targets = [], [], []
         for crop in crops:
-            crop = _print_look(_as_rgb(crop), rng)
-            if rng.random() < 0.1:
+            if rng.random() < self.args.clean_share:
+                # A negative: an old print's look at its strongest, and nothing to find in it.
+                crop = _print_look(_as_rgb(crop), rng, strong=True)
                 hurt, truth = crop.copy(), np.zeros(crop.shape[:2], bool)
+                hurt, crop = _scan_noise(hurt, crop, rng, soft=True)
             else:
-                chosen = tuple(k for k in KINDS if rng.random() < 0.35) or (
+                crop = _print_look(_as_rgb(crop), rng)
+                chosen = tuple(k for k in KINDS if rng.random() < self.kind_chance[k]) or (
                     KINDS[int(rng.integers(len(KINDS)))],
                 )
-                hurt, truth = _draw(crop, chosen, rng, float(rng.uniform(0.3, 1.5)))
-            hurt, crop = _scan_noise(hurt, crop, rng)
+                hurt, truth = _draw(crop, chosen, rng, float(rng.uniform(0.3, 1.5)), self.draw_options)
+                hurt, crop = _scan_noise(hurt, crop, rng)
             damaged.append(hurt)
             truths.append(truth)
             targets.append(crop)
@@ -121,17 +161,21 @@ class DetectRecipe(Recipe):
             "task": self.task,
             "damage": list(KINDS),
             "losses": {"pos_weight": a.pos_weight, "rec_weight": a.rec_weight, "dice": 1.0},
+            "clean_share": a.clean_share,
+            "kind_weights": a.kind_weights,
+            "stains": list(self.draw_options["stains"]),
+            "bright": a.bright,
             "validation_metric": "pixel F1 at probability 0.5, mixed damage on held-out training images",
             "gray": "gray images run through the color network replicated to RGB",
         }
 
 
-def _draw(crop: np.ndarray, kinds: tuple[str, ...], rng: np.random.Generator, amount: float):
+def _draw(crop: np.ndarray, kinds: tuple[str, ...], rng: np.random.Generator, amount: float, options):
     """Damage a crop; a gray crop (replicated to RGB) gets gray damage, as a gray photo would."""
     if np.array_equal(crop[..., 0], crop[..., 1]) and np.array_equal(crop[..., 0], crop[..., 2]):
-        hurt, truth = draw(crop[..., :1], kinds, rng, amount=amount)
+        hurt, truth = draw(crop[..., :1], kinds, rng, amount=amount, **options)
         return np.repeat(hurt, 3, axis=-1), truth
-    return draw(crop, kinds, rng, amount=amount)
+    return draw(crop, kinds, rng, amount=amount, **options)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -139,27 +183,37 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
 
 
-def _print_look(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sometimes sepia-toned or faded, as old prints are (before any damage)."""
-    if rng.random() < 0.3:
+def _print_look(image: np.ndarray, rng: np.random.Generator, strong: bool = False) -> np.ndarray:
+    """Sometimes sepia-toned or faded, as old prints are (before any damage).
+
+    `strong` (the clean negatives): more often, and with lifted highlights too, so that bright smooth
+    areas of a toned print (faces, collars, sky) are seen as content, not as stains or tears.
+    """
+    chance = 0.7 if strong else 0.3
+    if rng.random() < chance:
         luma = image @ np.array([0.299, 0.587, 0.114], np.float32)
         tint = np.array([1.0, rng.uniform(0.8, 0.95), rng.uniform(0.55, 0.8)], np.float32)
         image = luma[..., None] * tint
-    if rng.random() < 0.3:
+    if strong and rng.random() < 0.5:
+        image = np.clip(image, 0.0, 1.0) ** rng.uniform(0.4, 0.8)  # over-exposed, pale highlights
+    if rng.random() < chance:
         keep = rng.uniform(0.55, 1.0)
         image = image * keep + (1.0 - keep) * rng.uniform(0.3, 0.7)
     return image.astype(np.float32)
 
 
-def _scan_noise(damaged: np.ndarray, clean: np.ndarray, rng: np.random.Generator):
-    """The same grain, blur and JPEG on the damaged crop and its clean target (damage is under them)."""
+def _scan_noise(damaged: np.ndarray, clean: np.ndarray, rng: np.random.Generator, soft: bool = False):
+    """The same grain, blur and JPEG on the damaged crop and its clean target (damage is under them).
+
+    `soft` (the clean negatives): blur more often and up to a soft scan's 2 pixels.
+    """
     import cv2
 
     if rng.random() < 0.5:
         grain = rng.normal(0.0, rng.uniform(0.005, 0.04), damaged.shape[:2] + (1,)).astype(np.float32)
         damaged, clean = damaged + grain, clean + grain
-    if rng.random() < 0.25:
-        sigma = rng.uniform(0.4, 1.0)
+    if rng.random() < (0.5 if soft else 0.25):
+        sigma = rng.uniform(0.4, 2.0 if soft else 1.0)
         damaged = cv2.GaussianBlur(damaged, (0, 0), sigma)
         clean = cv2.GaussianBlur(clean, (0, 0), sigma)
     damaged, clean = np.clip(damaged, 0, 1), np.clip(clean, 0, 1)

@@ -26,19 +26,29 @@ class Proposal:
     """
 
     def __init__(
-        self, score: np.ndarray, threshold: float, before: np.ndarray | None = None, low_fraction: float = 1.0
+        self,
+        score: np.ndarray,
+        threshold: float,
+        before: np.ndarray | None = None,
+        low_fraction: float = 1.0,
+        rule=None,
     ):
         self.score = np.asarray(score, np.float32)
         self.low_fraction = low_fraction
+        self.rule = rule  # a core RepairRule: show the mask Repair should fill, not the bare proposal
         self.threshold = float(threshold)
         self.added = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
         self.erased = np.zeros(self.score.shape, bool)
         self._shown = self._compose()
 
     def _compose(self) -> np.ndarray:
-        from core.detect.run import propose
+        from core.detect.run import propose, repair_mask
 
-        return (propose(self.score, self.threshold, self.low_fraction) | self.added) & ~self.erased
+        if self.rule is not None:
+            found = repair_mask(self.score, self.threshold, self.rule)
+        else:
+            found = propose(self.score, self.threshold, self.low_fraction)
+        return (found | self.added) & ~self.erased
 
     def masks(self, threshold: float | None = None, current: np.ndarray | None = None) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
@@ -103,7 +113,7 @@ class Detection(QObject):
             return
         self._doc = doc
         self._edit = None
-        self.proposal = Proposal(found.score, found.threshold, before, found.low_fraction)
+        self.proposal = Proposal(found.score, found.threshold, before, found.low_fraction, found.rule)
         self.just_finished = True
         self._show(self.proposal.masks())
 
