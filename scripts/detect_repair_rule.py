@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bench.detect import load_clean, repair_scores
+from core.bench.detect import PixelScores, load_clean, repair_scores
 from core.detect.damage import KINDS, VISIBLE_ALPHA, draw
 from core.detect.run import RepairRule, detect_image, repair_mask
 
@@ -60,6 +60,7 @@ def main() -> None:
     p.add_argument("--cache", default=None, help="npz to keep the scores in (reused if present)")
     p.add_argument("--weights", default=None, help="a folder to take detect.safetensors from")
     p.add_argument("--json", default=None)
+    p.add_argument("--no-repair", action="store_true", help="detection scores only (fast)")
     args = p.parse_args()
     if args.weights:
         from core.bench.common import use_weights_folder
@@ -82,6 +83,13 @@ def main() -> None:
         data.append((key, clean, damaged, truth, label, score))
     if args.cache:
         np.savez_compressed(args.cache, **cached)
+    pooled = PixelScores()
+    for _key, _clean, _damaged, truth, _label, score in data:
+        pooled.add(score, score >= 0.5, truth)
+    best, best_f1 = pooled.best_threshold()
+    print(
+        f"AP {pooled.average_precision():.3f}, best plain threshold {best:.3f} (F1 {best_f1:.3f})", flush=True
+    )
 
     results = {}
     for rule in [default, *[r for r in rules if r != default]]:
@@ -102,7 +110,10 @@ def main() -> None:
             hits += int((mask & truth).sum())
             proposed += int(mask.sum())
             actual += int(truth.sum())
-            psnrs.append(repair_scores(clean, damaged, truth, {"rule": mask}, "cpu"))
+            if not args.no_repair:
+                psnrs.append(repair_scores(clean, damaged, truth, {"rule": mask}, "cpu"))
+            else:
+                psnrs.append({"rule": np.nan, "true mask": np.nan, "damaged": np.nan})
         entry = {
             "F1": 2 * hits / max(proposed + actual, 1),
             "precision": hits / max(proposed, 1),
@@ -118,6 +129,8 @@ def main() -> None:
         results[str(rule)] = entry
         print(rule, json.dumps(entry), flush=True)
 
+    if args.no_repair:
+        return
     # Split the default rule's loss: missing (proposal ∩ truth) versus over-marking (proposal ∪ truth).
     split = {"missing only": [], "over-marking only": []}
     for _key, clean, damaged, truth, _label, score in data:

@@ -57,7 +57,7 @@ class RepairRule:
 
 
 # Chosen on held-out training images (scripts/detect_repair_rule.py; docs/benchmarks.md), not on a bench.
-REPAIR_RULES = {"detect-learned": RepairRule(scale=1.0, low_fraction=0.3)}
+REPAIR_RULES = {"detect-learned": RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000)}
 
 
 def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.ndarray:

@@ -196,10 +196,21 @@ def _print_look(image: np.ndarray, rng: np.random.Generator, strong: bool = Fals
         image = luma[..., None] * tint
     if strong and rng.random() < 0.5:
         image = np.clip(image, 0.0, 1.0) ** rng.uniform(0.4, 0.8)  # over-exposed, pale highlights
+    if strong and rng.random() < 0.3:
+        image = image * _vignette(image.shape[:2], rng)[..., None]  # a portrait's dark rim, no tear
     if rng.random() < chance:
         keep = rng.uniform(0.55, 1.0)
         image = image * keep + (1.0 - keep) * rng.uniform(0.3, 0.7)
     return image.astype(np.float32)
+
+
+def _vignette(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Smooth darkening towards a random off-crop centre's far side, as an oval portrait's rim."""
+    height, width = shape
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    cy, cx = rng.uniform(-0.5, 1.5) * height, rng.uniform(-0.5, 1.5) * width
+    distance = np.hypot(yy - cy, xx - cx) / max(height, width)
+    return np.clip(1.0 - rng.uniform(0.5, 1.0) * np.clip(distance - 0.3, 0.0, None), 0.05, 1.0)
 
 
 def _scan_noise(damaged: np.ndarray, clean: np.ndarray, rng: np.random.Generator, soft: bool = False):
