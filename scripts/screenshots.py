@@ -7,6 +7,8 @@ Starts Xvfb on a free display (unless DISPLAY is already set), runs the app with
 drives it through the controller and grabs the window from the X server:
 
 - ct_mask.png          a real head CT series (28 slices) with a painted mask, DICOM tags, brush cursor
+- ct_uncertainty.png   a CT slice filled across the skull's edge by its scan default, with the fill's
+                       uncertainty (spread across independent fills, HU) shown over it
 - repair_progress.png  a noisy photo while the learned denoiser runs (progress, ETA, Cancel)
 - compare.png          a scratched photo repaired by learned inpainting, in the split before/after view
 - video.png            bikes.mp4 with dropped and frozen frames: the damage found on the timeline (red
@@ -228,6 +230,20 @@ def take(out: Path, wanted: set[str]) -> int:
         image.picker.select("inpaint-telea")
         hover(window, 250, 220)
         grab(window, "ct_mask")
+        window.close()
+
+    if "ct_uncertainty" in wanted:
+        window = new_window()
+        image = window.workspace("image")
+        open_and_wait(window, DATASETS / "medical" / "693_UNCI.dcm")
+        image.tools.set_size(16)
+        stroke(window, [(250 + 4 * i, 138 + i) for i in range(0, 14)])  # across the skull's edge
+        image.picker.request_run()  # the scan's default: biharmonic, no photo network
+        while image.controller.busy:
+            settle(0.1)
+        image.uncertainty_action.trigger()
+        hover(window, 270, 146)
+        grab(window, "ct_uncertainty")
         window.close()
 
     if "repair_progress" in wanted:
