@@ -6,12 +6,13 @@ or damaged frame keeps its slot and time but gets a rebuilt picture. Each run of
 timestamps. A run that spans a scene cut is never interpolated: its frames before the cut repeat the
 last frame of the old shot and those after it the first frame of the new one.
 
-The repair plans; the frames are made when the result is written (or computed): decoded once, in
-order, holding only the anchors of the runs being built.
+The repair plans; the frames are made when the result is written (or computed): decoded in order,
+only in the stretches around the damage, holding only the anchors of the runs being built.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
@@ -134,20 +135,20 @@ def fill_frames(
     until = {r.before: (r.after if r.after is not None else total) for r in plan.runs if r.before is not None}
 
     def rebuild():
-        """Decode up to the last anchor, holding only the anchors of the runs not yet built."""
+        """Decode the stretches that hold anchors, holding only the anchors of the runs not yet built."""
         held: dict[int, np.ndarray] = {}
         done = 0
-        last_needed = max(needed) if needed else -1
-        for index, frame in doc.frames(0, last_needed + 1):
-            if index in needed and frame is not None:
-                held[index] = frame
-            for run in by_after.get(index, []):
-                frames = _rebuild(doc, run, held, interpolate)
-                done += 1
-                yield ctx.progress(0.5 + 0.5 * done / len(plan.runs), f"rebuilt {done}/{len(plan.runs)}")
-                yield from frames.items()
-            for old in [k for k in held if k != index and until.get(k, -1) <= index]:
-                del held[old]
+        for first, last in stretches(doc, sorted(needed)):
+            for index, frame in doc.frames(first, last + 1):
+                if index in needed and frame is not None:
+                    held[index] = frame
+                for run in by_after.get(index, []):
+                    frames = _rebuild(doc, run, held, interpolate)
+                    done += 1
+                    yield ctx.progress(0.5 + 0.5 * done / len(plan.runs), f"rebuilt {done}/{len(plan.runs)}")
+                    yield from frames.items()
+                for old in [k for k in held if k != index and until.get(k, -1) <= index]:
+                    del held[old]
         for run in by_after.get(None, []):
             yield from _rebuild(doc, run, held, interpolate).items()
 
@@ -157,6 +158,23 @@ def fill_frames(
     result.metadata["damage"] = [d.as_dict() for d in damage]
     yield ctx.progress(0.5, f"{len(rebuilt)} frames to rebuild")
     return result
+
+
+def stretches(doc: VideoDoc, anchors: list[int]) -> list[tuple[int, int]]:
+    """Sorted anchor slots grouped into (first, last) stretches, each decoded in one go. A new stretch
+    starts where a keyframe lies between two anchors: seeking to it decodes no more than reading on,
+    so a long clip with a few damaged frames is decoded only around them."""
+    keys = doc.info.keyframes
+    out: list[tuple[int, int]] = []
+    for index in anchors:
+        if out:
+            a, b = doc.slots[out[-1][1]], doc.slots[index]
+            seek = a.source is not None and b.source is not None
+            if not (seek and bisect.bisect_right(keys, b.pts) > bisect.bisect_right(keys, a.pts)):
+                out[-1] = (out[-1][0], index)
+                continue
+        out.append((index, index))
+    return out
 
 
 def _rebuild(

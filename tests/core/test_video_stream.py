@@ -101,3 +101,15 @@ def test_writing_leaves_the_document_alone_and_records_the_codec_in_both_places(
     assert inside["conversion"] == sidecar["conversion"] == ["video encoded with h264 (libx264)"]
     assert inside["output"] == sidecar["output"] == "copy.mp4"
     assert inside["steps"] == sidecar["steps"] and inside["steps"][-1]["method"] == "denoise-bilateral"
+
+
+def test_fill_frames_decodes_only_the_stretches_around_the_damage(clip):
+    import dataclasses
+
+    from core.video.fill import stretches
+
+    doc = read(clip)
+    doc.info = dataclasses.replace(doc.info, keyframes=(doc.info.pts[0], doc.info.pts[50], doc.info.pts[200]))
+    # anchors with no keyframe between them are read on; a keyframe between two means a seek
+    assert stretches(doc, [3, 10, 60, 70, 250]) == [(3, 10), (60, 70), (250, 250)]
+    assert stretches(doc, [3, 49, 50]) == [(3, 49), (50, 50)]
