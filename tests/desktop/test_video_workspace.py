@@ -83,3 +83,67 @@ def test_a_frame_range_is_denoised_and_only_it(qtbot, window, datasets):
     qtbot.waitUntil(lambda: not ws.busy and bool(c.doc.rebuilt()), timeout=120_000)
     assert c.doc.rebuilt() == [5, 6, 7]
     assert c.doc.provenance[-1].task == "denoise"
+
+
+def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp_path):
+    """Dust on one frame of a shared clip: the temporal detector proposes it as the mask, the slider
+    re-thresholds it live in one undo step, the eraser edits it, inpainting repairs that frame only."""
+    import numpy as np
+
+    from core.detect.damage import draw
+    from core.video.document import Slot
+
+    source = core.io.read(datasets / "video" / "bench" / "carphone_pristine.mp4")
+    frames = source.window(0, 20)
+    damaged, truth = draw(frames[8].astype(np.float32) / 255.0, "dust", np.random.default_rng(5), amount=2.0)
+    slots = [Slot(s.pts, None if i == 8 else i) for i, s in enumerate(source.slots[:20])]
+    specked = {slots[8].pts: np.round(damaged * 255).astype(np.uint8)}
+    path = core.io.write(
+        source.with_timeline(slots, specked), tmp_path / "dusty.mkv", codec="ffv1", sidecar=False
+    )
+    assert open_file(window, path)
+    ws = window.workspace("video")
+    c, panel = ws.controller, ws.detect_panel
+    original = c.doc
+    c.go(8)
+    assert panel.method.currentData() == "detect-temporal" and not panel.sensitivity.isEnabled()
+
+    panel.button.click()
+    qtbot.waitUntil(lambda: not ws.busy and ws.detection.proposal is not None, timeout=60_000)
+    found = c.mask > 0
+    hit = np.count_nonzero(found & truth) / np.count_nonzero(truth)
+    assert hit > 0.5 and np.count_nonzero(found & ~truth) < np.count_nonzero(truth), (
+        "the dust, not the picture"
+    )
+    assert panel.sensitivity.isEnabled() and ws.undo_label() == "detect damage"
+    count, value = np.count_nonzero(c.mask), panel.sensitivity.value()
+    panel.sensitivity.setValue(min(value + 30, 100))
+    assert np.count_nonzero(c.mask) > count
+    panel.sensitivity.setValue(value)
+    assert np.count_nonzero(c.mask) == count
+    assert [e.label for e in c.history.entries()] == ["detect damage"]
+
+    # the eraser, as a person drags it over the frame
+    ys, xs = np.nonzero(c.mask)
+    y, x = int(ys[0]), int(xs[0])
+    ws.tool_buttons.buttons()[1].click()
+    assert ws.panel.frame_view.tool == "eraser"
+    c.begin_stroke(x, y, erase=True)
+    c.stroke_to(x + 1, y)
+    c.end_stroke()
+    assert c.mask[y, x] == 0 and ws.undo_label() == "eraser"
+
+    assert ws.picker.select("inpaint-telea")
+    qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and c.doc is not original, timeout=120_000)
+    assert c.doc.rebuilt() == [8]  # no range: the frame the mask was made on
+    repaired = c.doc.frame(8).astype(float)
+    clean = frames[8].astype(float)
+    assert np.abs(repaired - clean)[truth].mean() < 0.5 * np.abs(damaged * 255 - clean)[truth].mean()
+
+    ws.undo()
+    assert c.doc is original and ws.undo_label() == "eraser"
+    ws.undo()
+    assert c.mask[y, x] > 0 and ws.undo_label() == "detect damage"
+    ws.undo()
+    assert c.mask is None and ws.undo_label() is None

@@ -16,6 +16,7 @@ from superqt.utils import signals_blocked
 
 from desktop.qimage import PRESETS
 from desktop.widgets.canvas import Canvas
+from desktop.widgets.detect_panel import DetectPanel
 from desktop.widgets.dicom_tags import DicomTagPanel
 from desktop.widgets.info_panel import InfoPanel
 from desktop.widgets.method_picker import MethodPicker
@@ -24,7 +25,6 @@ from desktop.widgets.tool_panel import TOOL_INFO, ToolPanel
 from desktop.workspace import Context, Workspace
 from desktop.workspaces.image import dialogs
 from desktop.workspaces.image.controller import ImageController
-from desktop.workspaces.image.detect import DetectPanel
 from desktop.workspaces.image.detect import attach as attach_detection
 from desktop.workspaces.image.presenter import CanvasPresenter
 

@@ -1,10 +1,11 @@
 """The video workspace's state and actions, without a window: the current frame, the damage found,
-the frame range, repairs and their undo, before/after.
+the frame range, the mask, repairs and their undo, before/after.
 
 Frames are decoded on demand from the document (a few kept in a small cache), never the whole clip.
 The damage scan and every repair run core's generators on the shared `JobRunner`; a repair returns
 a new document (its timeline and rebuilt frames), so its undo entry keeps the two documents, whose
-untouched frames stay in the file.
+untouched frames stay in the file. The mask (painted, or proposed by Detect damage) applies to the
+range, else to the current frame; each change of it is an undo step too.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from PySide6.QtCore import QObject, Signal
 from desktop.history import GLOBAL, Entry
 from desktop.jobs import JobRunner
 from desktop.session import Session
+from desktop.workspaces.video.mask import MaskChange, Stroke
 
 CACHE_FRAMES = 12
-TASKS = ("fill-frames", "remove-dust", "deflicker", "denoise", "dejpeg", "upscale", "retime")
+TASKS = ("fill-frames", "remove-dust", "deflicker", "denoise", "dejpeg", "inpaint", "upscale", "retime")
 
 
 @dataclass
@@ -38,6 +40,7 @@ class VideoController(QObject):
     frame_changed = Signal(int)  # the frame shown
     document_shown = Signal()  # a new document or new content: timeline, markers, range
     damage_changed = Signal()
+    mask_changed = Signal()
     error = Signal(str)
     status = Signal(str)
 
@@ -51,6 +54,10 @@ class VideoController(QObject):
         self.damage: list = []
         self.selection: tuple[int, int] | None = None  # first and last frame, inclusive
         self.showing_before = False
+        self.mask: np.ndarray | None = None  # uint8 (H, W), 255 = repair
+        self.brush_radius = 8
+        self._stroke: Stroke | None = None
+        self._stroke_from: np.ndarray | None = None
         self._cache: OrderedDict[tuple[int, int], np.ndarray | None] = OrderedDict()
 
     # --- the document ---
@@ -76,6 +83,8 @@ class VideoController(QObject):
         self.jobs.drop()
         self.scanner.drop()
         self.index, self.damage, self.selection, self.showing_before = 0, [], None, False
+        self.mask, self._stroke = None, None
+        self.mask_changed.emit()
         self._cache.clear()
         self.document_shown.emit()
         self.frame_changed.emit(0)
@@ -181,16 +190,22 @@ class VideoController(QObject):
         doc = self.doc
         if doc is None:
             return False
+        from core.methods import get_method
         from core.runtime.context import RunContext
 
         ctx = RunContext(**(self.settings.run_settings() if self.settings is not None else {}))
         frames = self.selected_frames()
         params = dict(params or {})
+        mask = self.mask if self.mask is not None and self.mask.any() else None
+        if get_method(method).card.operates_on != "image":
+            mask = None  # fill-frames, dust, flicker, retime work on the timeline, not on a mask
+        elif mask is not None and frames is None:
+            frames = [self.index]  # a mask without a range is for the frame it was made on
 
         def start():
             from core.repair import repair
 
-            result = yield from repair(doc, task, method, None, ctx, frames=frames, **params)
+            result = yield from repair(doc, task, method, mask, ctx, frames=frames, **params)
             # computed now, into its frame store: the workspace shows and plays any frame of it
             return (yield from result.compute())
 
@@ -230,10 +245,14 @@ class VideoController(QObject):
         entry = self.history.undo(None) if undo else self.history.redo(None)
         if entry is None:
             return
-        self._show(entry.payload.before if undo else entry.payload.after)
+        change = entry.payload
+        if isinstance(change, MaskChange):
+            self._set_mask(change.before if undo else change.after)
+        else:
+            self._show(change.before if undo else change.after)
+            self.find_damage()
         self.status.emit(("Undid " if undo else "Redid ") + entry.label)
         self.session.history_changed.emit()
-        self.find_damage()
 
     def _show(self, doc) -> None:
         self.showing_before = False
@@ -248,11 +267,57 @@ class VideoController(QObject):
     # --- before / after ---
 
     def previous(self):
-        entry = self.history.peek_undo(None)
-        if entry is None or not isinstance(entry.payload, RepairEdit):
-            return None
-        return entry.payload.before
+        entry = self.history.last(RepairEdit)
+        return entry.payload.before if entry is not None else None
 
     def set_before(self, before: bool) -> None:
         self.showing_before = bool(before) and self.previous() is not None
         self.frame_changed.emit(self.index)
+
+    # --- the mask ---
+
+    def set_mask(
+        self, mask: np.ndarray | None, label: str, replacing: MaskChange | None = None
+    ) -> MaskChange:
+        """Show `mask` as one undo step; `replacing`, while still the latest step, is taken back
+        first (the sensitivity slider moves without adding steps)."""
+        before = self.mask
+        top = self.history.peek_undo(None)
+        if replacing is not None and top is not None and top.payload is replacing:
+            self.history.pop_undo(top.lane)
+            before = replacing.before
+        change = MaskChange(before, None if mask is None else np.asarray(mask, np.uint8))
+        self.history.push(Entry(GLOBAL, label, change, change.nbytes))
+        self._set_mask(change.after)
+        self.session.history_changed.emit()
+        return change
+
+    def clear_mask(self) -> None:
+        if self.mask is not None:
+            self.set_mask(None, "clear mask")
+
+    def _set_mask(self, mask: np.ndarray | None) -> None:
+        self.mask = mask
+        self.mask_changed.emit()
+
+    def begin_stroke(self, x: float, y: float, erase: bool = False) -> None:
+        """Start a brush (or eraser) stroke at frame pixel (x, y)."""
+        doc = self.doc
+        if doc is None or self.busy:
+            return
+        blank = np.zeros((doc.info.height, doc.info.width), np.uint8)
+        self._stroke = Stroke(self.mask if self.mask is not None else blank, x, y, self.brush_radius, erase)
+        self._stroke_from = self.mask
+        self._set_mask(self._stroke.mask)
+
+    def stroke_to(self, x: float, y: float) -> None:
+        if self._stroke is not None:
+            self._stroke.to(x, y)
+            self.mask_changed.emit()
+
+    def end_stroke(self) -> None:
+        stroke, self._stroke = self._stroke, None
+        if stroke is None:
+            return
+        self.mask = self._stroke_from  # recorded from where it started, as one step
+        self.set_mask(stroke.mask, "eraser" if stroke.value == 0 else "brush")

@@ -1,4 +1,5 @@
-"""The video workspace's views: the frame, a timeline with damage markers and the range, transport."""
+"""The video workspace's views: the frame with its mask, a timeline with damage markers and the range,
+transport."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ MARKER_COLORS = {
     "blocky": QColor("#8e44ad"),
     "cut": QColor("#3498db"),
 }
+MASK_COLOR = (255, 40, 40, 120)
 
 
 def rgb_image(frame: np.ndarray) -> QImage:
@@ -25,14 +27,29 @@ def rgb_image(frame: np.ndarray) -> QImage:
     return QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def mask_image(mask: np.ndarray) -> QImage:
+    """The mask as a translucent red overlay."""
+    rgba = np.zeros((*mask.shape, 4), np.uint8)
+    rgba[mask > 0] = MASK_COLOR
+    h, w = mask.shape
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
 class FrameView(QWidget):
-    """The current frame, scaled to fit with its aspect kept; a label in the corner in before mode."""
+    """The current frame, scaled to fit with its aspect kept, the mask over it; a label in the corner
+    in before mode. With a `tool` ("brush" or "eraser"), dragging paints: `stroke` reports ("begin",
+    "move" or "end", x, y) in frame pixels."""
+
+    stroke = Signal(str, float, float)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setMinimumSize(320, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._image: QImage | None = None
+        self._mask: QImage | None = None
+        self.show_mask = True
+        self.tool: str | None = None
         self.caption = ""
 
     def show_frame(self, frame: np.ndarray | None, caption: str = "") -> None:
@@ -40,8 +57,41 @@ class FrameView(QWidget):
         self.caption = caption
         self.update()
 
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        self._mask = mask_image(mask) if mask is not None and mask.any() else None
+        self.update()
+
     def image(self) -> QImage | None:
         return self._image
+
+    def frame_rect(self) -> QRectF | None:
+        """Where the frame is drawn, in widget coordinates."""
+        if self._image is None:
+            return None
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        x, y = (self.width() - size.width()) / 2, (self.height() - size.height()) / 2
+        return QRectF(x, y, size.width(), size.height())
+
+    def to_frame(self, point: QPointF) -> tuple[float, float] | None:
+        rect = self.frame_rect()
+        if rect is None or rect.width() <= 0:
+            return None
+        scale = self._image.width() / rect.width()
+        return (point.x() - rect.x()) * scale, (point.y() - rect.y()) * scale
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        at = self.to_frame(event.position()) if self.tool else None
+        if at is not None:
+            self.stroke.emit("begin", *at)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        at = self.to_frame(event.position()) if self.tool else None
+        if at is not None and event.buttons():
+            self.stroke.emit("move", *at)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self.tool:
+            self.stroke.emit("end", 0.0, 0.0)
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
@@ -50,10 +100,12 @@ class FrameView(QWidget):
             painter.setPen(QColor(150, 150, 150))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "This frame cannot be decoded")
             return
-        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        x, y = (self.width() - size.width()) / 2, (self.height() - size.height()) / 2
+        rect = self.frame_rect()
+        x, y = rect.x(), rect.y()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(QRectF(x, y, size.width(), size.height()), self._image)
+        painter.drawImage(rect, self._image)
+        if self._mask is not None and self.show_mask and self._mask.size() == self._image.size():
+            painter.drawImage(rect, self._mask)
         if self.caption:
             painter.setPen(QColor(255, 255, 255))
             painter.fillRect(QRectF(x + 8, y + 8, 12 + 7 * len(self.caption), 22), QColor(0, 0, 0, 160))
@@ -153,6 +205,8 @@ class VideoPanel(QWidget):
         controller.frame_changed.connect(self.refresh)
         controller.document_shown.connect(self.refresh)
         controller.damage_changed.connect(self.timeline.update)
+        controller.mask_changed.connect(lambda: self.frame_view.set_mask(controller.mask))
+        self.frame_view.stroke.connect(self._stroke)
 
     def refresh(self, *_args) -> None:
         c = self.c
@@ -169,6 +223,15 @@ class VideoPanel(QWidget):
             text += "   " + ", ".join(marks)
         self.position.setText(text)
         self.timeline.update()
+
+    def _stroke(self, phase: str, x: float, y: float) -> None:
+        c, erase = self.c, self.frame_view.tool == "eraser"
+        if phase == "begin":
+            c.begin_stroke(x, y, erase)
+        elif phase == "move":
+            c.stroke_to(x, y)
+        else:
+            c.end_stroke()
 
     def set_scan_text(self, text: str) -> None:
         self.scan_text.setText(f"Looking for damage: {text}" if text else "")

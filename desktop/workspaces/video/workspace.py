@@ -1,20 +1,32 @@
 """The video workspace: a player with the damage on its timeline, frame stepping, range repairs.
 
-Its views: the `VideoPanel` in the middle (frame, timeline, transport) and a Repair dock (the shared
-method picker with the video tasks and the image methods that run frame by frame over the range, and
-the shared progress panel). Saving, naming and the unsaved-change prompt are the session's and the
+Its views: the `VideoPanel` in the middle (frame, timeline, transport) and a Repair dock: Detect damage
+(the shared panel) and the mask's tools (brush, eraser, show, clear), the shared method picker with the
+video tasks and the image methods that run frame by frame over the range, and the shared progress
+panel. Saving, naming and the unsaved-change prompt are the session's and the
 shell's; the codec follows the file name (FFV1 for .mkv, H.264 for .mp4).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
+from desktop.widgets.detect_panel import DetectPanel, connect_panel
 from desktop.widgets.method_picker import MethodPicker
 from desktop.widgets.progress_panel import ProgressPanel
 from desktop.workspace import Context, JobWorkspace
 from desktop.workspaces.video.controller import TASKS, VideoController
+from desktop.workspaces.video.detect import VideoDetection
 from desktop.workspaces.video.views import VideoPanel
 
 
@@ -28,6 +40,9 @@ class VideoWorkspace(JobWorkspace):
         layout.setContentsMargins(0, 0, 0, 0)
         self.picker, self.progress = MethodPicker(), ProgressPanel()
         self.picker.run_button.setText("Repair frames")
+        self.detect_panel = DetectPanel()
+        layout.addWidget(self.detect_panel)
+        layout.addWidget(self._mask_tools())
         layout.addWidget(self.picker, 1)
         layout.addWidget(self.progress)
         self.repair_dock = self.dock("Repair", repair, Qt.DockWidgetArea.RightDockWidgetArea, "video-repair")
@@ -43,7 +58,52 @@ class VideoWorkspace(JobWorkspace):
         self.action("Edit", "&Clear Range", lambda: c.set_selection(None), ["Escape"])
         self.action("Repair", "&Repair Frames", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
         self.action("Repair", "&Find Damage", c.find_damage)
+        self.detection = VideoDetection(c, self)
+        self._fill_detectors = connect_panel(self, self.detect_panel, self.detection, "frame")
         self._connect()
+
+    def _mask_tools(self) -> QGroupBox:
+        """Brush and eraser (click again to put them down), their size, show and clear the mask."""
+        box = QGroupBox("Mask (the range, else this frame)")
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.tool_buttons = QButtonGroup(box)
+        self.tool_buttons.setExclusive(False)
+        for name in ("brush", "eraser"):
+            button = QPushButton(name.capitalize())
+            button.setCheckable(True)
+            button.setObjectName(name)
+            self.tool_buttons.addButton(button)
+            row.addWidget(button)
+        self.tool_buttons.buttonToggled.connect(self._tool_toggled)
+        clear = QPushButton("Clear")
+        clear.clicked.connect(self.controller.clear_mask)
+        row.addWidget(clear)
+        layout.addLayout(row)
+        self.brush_size = QSlider(Qt.Orientation.Horizontal)
+        self.brush_size.setRange(1, 64)
+        self.brush_size.setValue(self.controller.brush_radius)
+        self.brush_size.setToolTip("Brush and eraser radius, in frame pixels")
+        self.brush_size.valueChanged.connect(lambda v: setattr(self.controller, "brush_radius", v))
+        layout.addWidget(self.brush_size)
+        self.show_mask = QCheckBox("Show mask")
+        self.show_mask.setChecked(True)
+        self.show_mask.toggled.connect(self.set_show_mask)
+        layout.addWidget(self.show_mask)
+        return box
+
+    def _tool_toggled(self, button, checked: bool) -> None:
+        if checked:  # one tool at a time
+            for other in self.tool_buttons.buttons():
+                if other is not button:
+                    other.setChecked(False)
+        on = [b.objectName() for b in self.tool_buttons.buttons() if b.isChecked()]
+        self.panel.frame_view.tool = on[0] if on else None
+
+    def set_show_mask(self, show: bool) -> None:
+        self.show_mask.setChecked(show)
+        self.panel.frame_view.show_mask = bool(show)
+        self.panel.frame_view.update()
 
     def _connect(self) -> None:
         c, jobs = self.controller, self.controller.jobs
@@ -76,6 +136,7 @@ class VideoWorkspace(JobWorkspace):
 
         self.picker.set_cards([card for task in TASKS for card in methods(task)], kind="video")
         self.controller.show_new_document()
+        self._fill_detectors()
 
     def describe(self) -> str:
         doc = self.controller.doc

@@ -1,0 +1,86 @@
+"""A detection's proposal as an editable mask: the image and video workspaces' "Detect damage".
+
+The scores stay; the sensitivity slider re-thresholds them by core's one rule (`core.detect.run.propose`)
+while keeping what the person painted or erased since. `Detector` is what each workspace's detection
+shares: the proposal of the document it scored, and the undo step that shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+LABEL = "detect damage"  # the undo step of a detection
+
+
+class Proposal:
+    """A detection's scores as an editable mask stack (uint8, 255 = repair).
+
+    What was painted before detection stays; pixels painted after it stay whatever the threshold;
+    pixels erased after it stay erased.
+    """
+
+    def __init__(
+        self,
+        score: np.ndarray,
+        threshold: float,
+        before: np.ndarray | None = None,
+        low_fraction: float = 1.0,
+        rule=None,
+    ):
+        self.score = np.asarray(score, np.float32)
+        self.low_fraction = low_fraction
+        self.rule = rule  # a core RepairRule: show the mask Repair should fill, not the bare proposal
+        self.threshold = float(threshold)
+        self.added = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
+        self.erased = np.zeros(self.score.shape, bool)
+        self._shown = self._compose()
+
+    def _compose(self) -> np.ndarray:
+        from core.detect.run import propose, repair_mask
+
+        if self.rule is not None:
+            found = repair_mask(self.score, self.threshold, self.rule)
+        else:
+            found = propose(self.score, self.threshold, self.low_fraction)
+        return (found | self.added) & ~self.erased
+
+    def masks(self, threshold: float | None = None, current: np.ndarray | None = None) -> np.ndarray:
+        """The masks at `threshold` (the last one if None), after taking in the person's edits: what
+        `current` (the masks as they are now) shows against what was last proposed."""
+        if current is not None:
+            now = np.asarray(current) > 0
+            painted, rubbed = now & ~self._shown, self._shown & ~now
+            self.added = (self.added | painted) & ~rubbed
+            self.erased = (self.erased | rubbed) & ~painted
+        if threshold is not None:
+            self.threshold = float(threshold)
+        self._shown = self._compose()
+        return np.where(self._shown, 255, 0).astype(np.uint8)
+
+
+class Detector(QObject):
+    """A workspace's detection: `proposal` belongs to the document it scored and goes when another
+    document is shown; `step` is the undo step showing it, replaced (not added to) while it is the
+    latest, so a detection and its sensitivity are one step."""
+
+    changed = Signal()  # a proposal appeared, changed or was dropped
+
+    def __init__(self, controller, parent: QObject | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.proposal: Proposal | None = None
+        self.step: Any = None
+        self.just_finished = False
+        self._doc = None
+
+    def propose(self, doc, proposal: Proposal) -> None:
+        self._doc, self.step, self.proposal = doc, None, proposal
+        self.just_finished = True
+
+    def forget_if_stale(self, *_args) -> None:
+        if self.proposal is not None and self.controller.doc is not self._doc:
+            self.proposal, self.step, self._doc = None, None, None  # the scores describe other pixels
+            self.changed.emit()

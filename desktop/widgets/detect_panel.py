@@ -1,0 +1,86 @@
+"""The "Detect damage" box of the image and video workspaces: method, the button, the sensitivity,
+and how it is wired to a workspace's detection (`connect_panel`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QPushButton, QSlider, QVBoxLayout
+
+
+class DetectPanel(QGroupBox):
+    """The Mask dock's "Detect damage" box: method, the button and the sensitivity slider."""
+
+    def __init__(self, parent=None):
+        super().__init__("Detect damage", parent)
+        layout = QVBoxLayout(self)
+        self.method = QComboBox()
+        self.method.setToolTip("How to find damage: the learned detector, or the classical ones")
+        self.button = QPushButton("Detect damage")
+        self.button.setToolTip("Propose scratches, creases, dust and stains as an editable mask")
+        self.sensitivity = QSlider(Qt.Orientation.Horizontal)
+        self.sensitivity.setRange(0, 100)
+        self.sensitivity.setToolTip("Higher finds more (and more that is not damage)")
+        self.sensitivity.setEnabled(False)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        layout.addWidget(self.method)
+        layout.addWidget(self.button)
+        layout.addWidget(QLabel("Sensitivity"))
+        layout.addWidget(self.sensitivity)
+        layout.addWidget(self.note)
+
+    @staticmethod
+    def threshold_of(value: int) -> float:
+        return 1.0 - value / 100.0
+
+    @staticmethod
+    def value_of(threshold: float) -> int:
+        return int(round((1.0 - threshold) * 100))
+
+
+def connect_panel(workspace, panel: DetectPanel, detection, picture: str) -> Callable[[], None]:
+    """Wire `panel` and an Edit > Detect Damage action to `detection`, the workspace's own (it has
+    `methods()`, `run(method)`, `set_threshold(t)`, `proposal`, `changed`, `proposed_fraction()` and
+    `just_finished`; its controller `jobs`, `doc` and `busy`). `picture` names what the note counts
+    ("slice", "frame"). Returns the refresh of the method list, for when a document opens."""
+    from superqt.utils import signals_blocked
+
+    c = workspace.controller
+
+    def fill_methods() -> None:
+        with signals_blocked(panel.method):
+            panel.method.clear()
+            for method_id, name in detection.methods():
+                panel.method.addItem(name, method_id)
+        panel.button.setEnabled(c.doc is not None and panel.method.count() > 0 and not c.busy)
+
+    def run() -> None:
+        detection.run(panel.method.currentData())
+
+    def on_changed() -> None:
+        proposal = detection.proposal
+        panel.sensitivity.setEnabled(proposal is not None)
+        if proposal is not None:
+            with signals_blocked(panel.sensitivity):
+                panel.sensitivity.setValue(panel.value_of(proposal.threshold))
+            panel.note.setText(f"{detection.proposed_fraction() * 100:.2f}% of the {picture} proposed")
+        else:
+            panel.note.setText("")
+
+    def on_job_done(_text: str) -> None:
+        if detection.just_finished:  # repairs hide the mask when they finish; a detection shows it
+            detection.just_finished = False
+            workspace.set_show_mask(True)
+            workspace.status.emit("Damage proposed as the mask: brush or erase it, then Repair.")
+
+    panel.button.clicked.connect(run)
+    panel.sensitivity.valueChanged.connect(lambda v: detection.set_threshold(panel.threshold_of(v)))
+    detection.changed.connect(on_changed)
+    c.jobs.started.connect(lambda _title: panel.button.setEnabled(False))
+    c.jobs.succeeded.connect(on_job_done)
+    for signal in (c.jobs.succeeded, c.jobs.failed, c.jobs.cancelled):
+        signal.connect(lambda _text: fill_methods())
+    workspace.action("Edit", "&Detect Damage", run, ["Ctrl+Shift+D"])
+    return fill_methods

@@ -1,0 +1,85 @@
+"""Detect damage in the video workspace: core's detectors on the current frame (or the range), the
+proposal shown as the editable mask.
+
+The temporal detector (a speck on one frame and not on its motion-compensated neighbours) is offered
+first; it gets the frames either side as well. Over a range, the proposal is every pixel found on any
+frame of it, since the mask applies to the whole range. As in the image workspace, the sensitivity
+slider re-thresholds the scores live, keeping brush and eraser edits (`desktop.proposal.Proposal`),
+and the detection with its sensitivity is one undo step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject
+
+from desktop.proposal import LABEL, Detector, Proposal
+from desktop.workspaces.video.mask import MaskChange
+
+MAX_FRAMES = 12  # frames scored at once: each is held as float32 while the detector runs
+FIRST = "detect-temporal"
+
+
+class VideoDetection(Detector):
+    def __init__(self, controller, parent: QObject | None = None):
+        super().__init__(controller, parent)
+        self.step: MaskChange | None = None
+        controller.document_shown.connect(self.forget_if_stale)
+
+    def methods(self) -> list[tuple[str, str]]:
+        from core.methods import methods
+
+        cards = sorted((c for c in methods("detect") if c.available), key=lambda c: c.id != FIRST)
+        return [(c.id, c.name) for c in cards]
+
+    def run(self, method: str | None = None) -> bool:
+        c = self.controller
+        doc = c.doc
+        if doc is None or c.busy:
+            return False
+        first, last = c.selection or (c.index, c.index)
+        if last - first + 1 > MAX_FRAMES:
+            c.error.emit(f"Detect damage looks at {MAX_FRAMES} frames at most: select a shorter range.")
+            return False
+        lo, hi = max(first - 1, 0), min(last + 1, doc.frame_count - 1)  # the neighbours either side
+        from core.runtime.context import RunContext
+
+        ctx = RunContext(**(c.settings.run_settings() if c.settings is not None else {}))
+
+        def start():
+            from core.detect.run import detect
+            from core.documents import ImageDoc
+            from core.errors import MethodError
+
+            frames = doc.window(lo, hi + 1)
+            if any(frame is None for frame in frames):
+                raise MethodError("a frame here cannot be decoded: rebuild it with fill-frames first")
+            stack = ImageDoc(pixels=np.stack(frames).astype(np.float32), dtype="uint8")
+            found = yield from detect(stack, method=method, ctx=ctx)
+            return found, found.score[first - lo : last - lo + 1].max(axis=0)
+
+        c.jobs.start("Detect damage", start, lambda result: self._finished(doc, *result), ctx.cancel_event)
+        return True
+
+    def _finished(self, doc, found, score: np.ndarray) -> None:
+        c = self.controller
+        if c.doc is not doc:
+            return
+        self.propose(doc, Proposal(score, found.threshold, c.mask, found.low_fraction, found.rule))
+        self._show(self.proposal.masks())
+
+    def set_threshold(self, threshold: float) -> None:
+        """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
+        if self.proposal is None:
+            return
+        c = self.controller
+        current = c.mask if c.mask is not None else np.zeros(self.proposal.score.shape, np.uint8)
+        self._show(self.proposal.masks(threshold, current))
+
+    def _show(self, mask: np.ndarray) -> None:
+        self.step = self.controller.set_mask(mask, LABEL, replacing=self.step)
+        self.changed.emit()
+
+    def proposed_fraction(self) -> float:
+        mask = self.controller.mask
+        return 0.0 if mask is None else float(np.count_nonzero(mask)) / mask.size

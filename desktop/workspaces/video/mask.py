@@ -1,0 +1,40 @@
+"""The video workspace's mask: one (H, W) alpha for the frames it applies to (the range, else the
+current frame), painted with the brush, rubbed with the eraser or proposed by Detect damage.
+
+Every change is one `MaskChange` in the session's history; a stroke changes the mask live and is
+recorded once, when it ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class MaskChange:
+    before: np.ndarray | None  # uint8 (H, W), 255 = repair; None = no mask
+    after: np.ndarray | None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(m.nbytes for m in (self.before, self.after) if m is not None)
+
+
+class Stroke:
+    """A brush or eraser stroke on a copy of the mask: round dabs joined by thick lines."""
+
+    def __init__(self, mask: np.ndarray, x: float, y: float, radius: int, erase: bool):
+        self.mask = mask.copy()
+        self.value = 0 if erase else 255
+        self.radius = max(int(radius), 1)
+        self.last = (int(round(x)), int(round(y)))
+        cv2.circle(self.mask, self.last, self.radius, self.value, -1)
+
+    def to(self, x: float, y: float) -> None:
+        here = (int(round(x)), int(round(y)))
+        cv2.line(self.mask, self.last, here, self.value, 2 * self.radius)
+        cv2.circle(self.mask, here, self.radius, self.value, -1)
+        self.last = here
