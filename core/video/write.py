@@ -45,6 +45,9 @@ CONTAINERS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 AUDIO_LEAD = 0.5  # seconds of audio muxed ahead of the video, so the muxer can interleave
 MOV_FLAGS = {"movflags": "use_metadata_tags"}  # MP4/MOV keep Lacuna's own tags
+# The source's times as they are: an audio stream that starts before the video (AAC priming) must not
+# shift every timestamp to make it non-negative, as the muxers do by default.
+KEEP_TIMES = {"avoid_negative_ts": "disabled"}
 
 
 def pick_codec(target: Path, codec: str | None) -> str:
@@ -88,7 +91,7 @@ def _encode(doc: VideoDoc, tmp: Path, target: Path, codec: str, notes, on_progre
         pix_fmt = _lossless_format(info.pix_fmt)
     frames = _frames_to_encode(doc, pix_fmt, on_progress)
     first = next(frames)  # its size is the output's (an upscale changes it)
-    options_for_container = MOV_FLAGS if ext in (".mp4", ".mov") else {}
+    options_for_container = MOV_FLAGS if ext in (".mp4", ".mov") else KEEP_TIMES
     with _av.open(str(tmp), "w", format=_format_name(ext), options=options_for_container) as out:
         out.metadata["comment"] = summary(doc)
         out.metadata["lacuna_provenance"] = as_json(doc, target, notes)

@@ -113,3 +113,27 @@ def test_fill_frames_decodes_only_the_stretches_around_the_damage(clip):
     # anchors with no keyframe between them are read on; a keyframe between two means a seek
     assert stretches(doc, [3, 10, 60, 70, 250]) == [(3, 10), (60, 70), (250, 250)]
     assert stretches(doc, [3, 49, 50]) == [(3, 49), (50, 50)]
+
+
+def test_audio_that_starts_before_the_video_shifts_no_timestamp(tmp_path):
+    """AAC starts 1024 samples early (encoder priming): the output keeps every frame's time all the same."""
+    path = tmp_path / "primed.mp4"
+    with av().open(str(path), "w") as out:
+        video = out.add_stream("mjpeg", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuvj420p"
+        audio = out.add_stream("aac", rate=48000, layout="mono")
+        tone = (np.sin(np.arange(48000) * 0.05) * 0.2).astype(np.float32)[None]
+        sound = av().AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+        sound.sample_rate, sound.pts, sound.time_base = 48000, 0, Fraction(1, 48000)
+        packets = [*audio.encode(sound), *audio.encode(None)]
+        for i in range(25):
+            picture = av().VideoFrame.from_ndarray(np.full((48, 64, 3), i * 10, np.uint8), "rgb24")
+            packets += video.encode(picture)
+        for packet in [*packets, *video.encode(None)]:
+            out.mux(packet)
+    assert audio_packets(path)[0][0] < 0  # the priming packet
+    source = read(path)
+    for name in ("copy.mkv", "copy.mp4"):
+        out = write(source, tmp_path / name, codec="mjpeg", sidecar=False)
+        assert np.abs(np.array(probe(out).times) - np.array(source.info.times)).max() < 1e-3, name
+        assert [p for _, p in audio_packets(out)] == [p for _, p in audio_packets(path)]
