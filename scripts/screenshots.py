@@ -11,8 +11,10 @@ drives it through the controller and grabs the window from the X server:
                        uncertainty (spread across independent fills, HU) shown over it
 - repair_progress.png  a noisy photo while the learned denoiser runs (progress, ETA, Cancel)
 - compare.png          a scratched photo repaired by learned inpainting, in the split before/after view
-- video.png            bikes.mp4 with dropped and frozen frames: the damage found on the timeline (red
-                       dropped, orange frozen, blue cuts), a frozen frame shown, a range selected
+- video.png            bikes.mp4 with dropped and frozen frames and dust on one frame: the damage found on
+                       the timeline (red dropped, orange frozen, purple damaged, blue cuts), the dusty
+                       frame with Detect damage's proposal (temporal detector) as the mask, inpainting
+                       picked
 - audio.png            a trumpet clip with a time-frequency rectangle filled (Automatic: the spectrogram
                        network for gaps over 50 ms), in the audio view
 
@@ -32,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -99,22 +103,33 @@ def noisy_photo(folder: Path, sigma: float = 25.0) -> Path:
     return path
 
 
-def damaged_clip(folder: Path) -> Path:
-    """bikes.mp4 with frames dropped and frozen here and there (written losslessly)."""
+DUSTY = 130  # the frame of bikes.mp4 that gets dust and specks
+
+
+def damaged_clip(folder: Path) -> tuple[Path, int]:
+    """bikes.mp4 with frames dropped and frozen here and there and dust on one frame (lossless); the
+    path and the dusty frame's number in it."""
     import core.io
+    from core.detect.damage import draw
     from core.video.document import Slot
 
     clip = core.io.read(DATASETS / "video" / "bench" / "bikes.mp4")
     dropped, frozen = {40, 41, 95, 160, 161, 162, 210}, {60, 120, 200}
-    slots = []
+    slots, rebuilt = [], {}
     for index, slot in enumerate(clip.slots):
         if index in frozen:
             slots.append(Slot(slot.pts, index - 1))  # the frame before, shown again
+        elif index == DUSTY:
+            clean = clip.frame(index).astype(np.float32) / 255.0
+            dusty, _ = draw(clean, "dust", np.random.default_rng(7), amount=3.0)
+            rebuilt[slot.pts] = np.round(dusty * 255).astype(np.uint8)
+            dusty_index = len(slots)
+            slots.append(Slot(slot.pts, None))
         elif index not in dropped:
             slots.append(slot)
     path = folder / "bikes_damaged.mkv"
-    core.io.write(clip.with_timeline(slots, {}), path, codec="ffv1", sidecar=False)
-    return path
+    core.io.write(clip.with_timeline(slots, rebuilt), path, codec="ffv1", sidecar=False)
+    return path, dusty_index
 
 
 def check_weights(wanted: set[str]) -> None:
@@ -322,16 +337,19 @@ def take(out: Path, wanted: set[str]) -> int:
         window.close()
     if "video" in wanted:
         window = new_window()
-        open_and_wait(window, damaged_clip(tmp))
+        path, dusty = damaged_clip(tmp)
+        open_and_wait(window, path)
         video = window.workspace("video")
         c = video.controller
         while not c.damage:  # the scan runs after opening
             settle(0.1)
-        # On a frozen frame, the range around it selected, the default method chosen.
-        frozen = [d.frame for d in c.damage if d.kind == "duplicate"]
-        c.go(frozen[0])
-        c.set_selection(frozen[0] - 3, frozen[0] + 3)
-        video.picker.select("fill-frames-flow")
+        # On the dusty frame: detect, inpainting picked to repair it next.
+        c.go(dusty)
+        video.detection.run("detect-temporal")
+        while video.detection.proposal is None or c.busy:
+            settle(0.1)
+        video.picker.select("inpaint-telea")
+        settle(0.5)
         QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
         grab(window, "video")
         window.close()
