@@ -110,6 +110,7 @@ class VideoDoc:
         if self.pending is not None and start > 0:
             raise ValueError("a pending repair is walked from the first frame")
         sources = [s.source for s in self.slots[start:stop] if s.source is not None]
+        shown = set(sources)
         decoded: Iterator[tuple[int, Any]] = iter(())
         reader = None
         if sources:
@@ -125,7 +126,8 @@ class VideoDoc:
                     continue
                 while slot.source not in pending:
                     got, frame = next(decoded)
-                    pending[got] = frame
+                    if got in shown:  # a frame no slot shows (one a repair replaced) is not held
+                        pending[got] = frame
                 yield index, pending[slot.source]
                 for old in [k for k in pending if k < slot.source]:
                     del pending[old]

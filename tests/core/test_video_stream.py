@@ -137,3 +137,36 @@ def test_audio_that_starts_before_the_video_shifts_no_timestamp(tmp_path):
         out = write(source, tmp_path / name, codec="mjpeg", sidecar=False)
         assert np.abs(np.array(probe(out).times) - np.array(source.info.times)).max() < 1e-3, name
         assert [p for _, p in audio_packets(out)] == [p for _, p in audio_packets(path)]
+
+
+def test_frames_a_repair_replaced_are_passed_over_not_held(clip, monkeypatch):
+    """Walking past a long replaced range holds a frame or two, not every source frame under it."""
+    from core.video import document
+    from core.video.document import Slot
+
+    open_reader = document.open_reader
+
+    class CopyingReader:  # decoded frames as numpy copies, which Python's allocation tracer sees
+        def __init__(self, info):
+            self.reader = open_reader(info)
+
+        def frames(self, start, stop, raw=False):
+            for index, frame in self.reader.frames(start, stop, raw):
+                yield index, None if frame is None else np.array(frame)
+
+        def close(self):
+            self.reader.close()
+
+    doc = read(clip)
+    monkeypatch.setattr(document, "open_reader", CopyingReader)
+    frame = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    slots = [Slot(s.pts, None if 50 <= i < 250 else i) for i, s in enumerate(doc.slots)]
+    edited = doc.with_timeline(slots, {s.pts: frame for s in slots if s.source is None})
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in edited.walk())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == FRAMES
+    assert peak < 20 * frame.nbytes, f"{peak / frame.nbytes:.0f} frames' worth held at peak"
