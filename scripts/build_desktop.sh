@@ -18,7 +18,7 @@ nice -n 19 $PY -m PyInstaller --noconfirm --clean --log-level WARN --onedir --na
   --distpath dist --workpath build/desktop --specpath build/desktop \
   --paths . --icon "$PWD/packaging/lacuna.png" \
   --collect-submodules core --collect-submodules desktop \
-  --collect-submodules pydicom.pixels --collect-submodules imagecodecs --hidden-import gdcm --collect-all _gdcm \
+  --collect-submodules pydicom.pixels --collect-submodules imagecodecs \
   --add-data "$PWD/resources/__init__.py:lacuna_resources" \
   --add-data "$PWD/resources/weights/*.safetensors:lacuna_resources/weights" \
   --add-data "$PWD/resources/weights/*.md:lacuna_resources/weights" \

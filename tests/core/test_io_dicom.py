@@ -254,3 +254,37 @@ def test_multiframe_with_another_frame_count_stays_consistent(medical, tmp_path)
     written = pydicom.dcmread(out)
     assert written.NumberOfFrames == 3 and len(written.PerFrameFunctionalGroupsSequence) == 3
     np.testing.assert_array_equal(io.read(out).pixels, three)
+
+
+@pytest.mark.parametrize(
+    ("lossless", "reference"),
+    [("MR_small_jpeg_ls_lossless.dcm", "MR_small.dcm"), ("SC_rgb_jpeg_gdcm.dcm", "SC_rgb_rle.dcm")],
+)
+def test_jpeg_ls_and_jpeg_lossless_decode_without_gdcm(lossless, reference):
+    """GDCM aborts the process on damaged JPEG data (tests/fuzz/found/dicom-gdcm-aborts-*), so it is no
+    decoder of ours; imagecodecs decodes what only it did, bit for bit like the uncompressed file."""
+    from pydicom.pixels import get_decoder
+
+    decoded = io.read(get_testdata_file(lossless))
+    np.testing.assert_array_equal(decoded.pixels, io.read(get_testdata_file(reference)).pixels)
+    syntax = pydicom.dcmread(get_testdata_file(lossless)).file_meta.TransferSyntaxUID
+    assert "gdcm" not in get_decoder(syntax).available_plugins
+    for jpeg in pydicom.uid.JPEGTransferSyntaxes + pydicom.uid.JPEG2000TransferSyntaxes[:2]:
+        assert "gdcm" not in get_decoder(jpeg).available_plugins, jpeg.name
+
+
+def test_an_unreadable_descriptive_element_is_noted_not_fatal(tmp_path):
+    """A SeriesInstanceUID with an unknown value representation once ended in the catch-all."""
+    source = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    source.SeriesDescription = "xxx"
+    path = tmp_path / "odd.dcm"
+    source.save_as(path)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"\x08\x00\x3e\x10LO")  # (0008,103E) SeriesDescription: a VR pydicom does not know
+    raw[at + 4 : at + 6] = b"KS"
+    path.write_bytes(bytes(raw))
+    doc = io.read(path)
+    assert doc.pixels.shape == (1, 128, 128, 1)
+    assert doc.metadata["read_warnings"] == [
+        "odd.dcm: its SeriesDescription 'xxx' is unreadable; it was read without it"
+    ]

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .seeds import FAMILIES
+
 ROOT = Path(__file__).resolve().parents[2]
-BOUNDED_PER_FAMILY = 60
-FAMILIES = ("png", "jpeg", "tiff", "nifti", "audio")  # the DICOM families join with the DICOM fixes
+BOUNDED_PER_FAMILY = 200
 
 
 def test_a_bounded_campaign_over_every_reader_finds_nothing(datasets):

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.documents import VolumeDoc
 from core.io import describe as describing
-from core.io.dicom.header import open_dataset, quiet
+from core.io.dicom.header import open_dataset, quiet, text_value
 
 
 def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
@@ -55,8 +55,8 @@ def describe_object(path: Path) -> dict[str, Any]:
     """A valid DICOM object that holds no image (structured report, RT plan, ...)."""
     with quiet():
         ds = open_dataset(path, stop_before_pixels=True)
-        sop = _element_text(ds, "SOPClassUID")
-        modality = _element_text(ds, "Modality")
+        sop = text_value(ds, "SOPClassUID", "(unreadable)")
+        modality = text_value(ds, "Modality", "(unreadable)")
     return {
         "kind": "dicom-object",
         "format": "DICOM",
@@ -65,12 +65,3 @@ def describe_object(path: Path) -> dict[str, Any]:
         "image": False,
         "note": "this DICOM object holds no image, so there is nothing to repair",
     }
-
-
-def _element_text(ds, keyword: str) -> str:
-    """An element as text; one the file holds nonsense in (a wrong length for its VR) is "unreadable"."""
-    try:
-        value = ds.get(keyword)
-    except Exception:  # noqa: BLE001 - pydicom raises many kinds for undecodable values
-        return "(unreadable)"
-    return str(getattr(value, "name", None) or value or "")

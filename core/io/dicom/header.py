@@ -51,7 +51,7 @@ quiet = quiet_libraries
 def _pydicom():
     import pydicom
 
-    from core.io.dicom_jpeg12 import register
+    from core.io.dicom.decoders import register
 
     register()
     return pydicom
@@ -119,11 +119,41 @@ def value_of(ds, keyword: str, path: Path, default: Any = None) -> Any:
             return default
         return value
     except Exception as exc:  # noqa: BLE001 - an undecodable value raises many kinds in pydicom
-        raw = ds.get_item(keyword)
-        shown = raw.value if raw is not None else "?"
-        if isinstance(shown, bytes):
-            shown = shown.decode("latin-1", "replace").strip()
-        raise ReadError(f"{path.name}: invalid {keyword} value {shown!r} ({first_line(exc)})") from exc
+        raw = raw_text(ds, keyword)
+        shown = f" {raw!r}" if raw else ""
+        raise ReadError(f"{path.name}: invalid {keyword} value{shown} ({_reason(exc)})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    from pydicom.errors import BytesLengthException
+
+    if isinstance(exc, BytesLengthException):  # pydicom's text for it runs to 300 characters
+        return "its length does not fit its value representation"
+    return first_line(exc)
+
+
+def raw_text(ds, keyword: str) -> str:
+    """The stored bytes of an element as text, for messages ("" when even those are unreadable)."""
+    try:
+        raw = ds.get_item(keyword) if keyword in ds else None
+        value = raw.value if raw is not None else None
+        if isinstance(value, bytes):
+            value = value.decode("latin-1", "replace").strip(" \x00")
+        return str(value)[:40] if value not in (None, "") else ""
+    except Exception:  # noqa: BLE001 - showing the raw value is a courtesy
+        return ""
+
+
+def text_value(ds, keyword: str, unreadable: str = "") -> str:
+    """A descriptive element (Modality, SeriesDescription, a UID) as text; one the file holds nonsense
+    in (an unknown VR, a wrong length) reads as `unreadable`, noted with the file's name."""
+    try:
+        with quiet():
+            value = ds.get(keyword)
+    except Exception:  # noqa: BLE001 - pydicom raises many kinds for undecodable values
+        note(keyword, ds, "unreadable")
+        return unreadable
+    return str(getattr(value, "name", None) or value or "") if value is not None else ""
 
 
 def int_value(ds, keyword: str, path: Path, default: int | None = None) -> int | None:
@@ -173,9 +203,9 @@ def geometry(ds, path: Path, require_pixels: bool = True) -> dict[str, Any]:
     bits = int_value(ds, "BitsAllocated", path, 16) or 16
     stored = int_value(ds, "BitsStored", path, bits) or bits
     signed = (int_value(ds, "PixelRepresentation", path, 0) or 0) == 1
+    photometric = str(value_of(ds, "PhotometricInterpretation", path, "")).strip()
     if require_pixels and not any(kw in ds for kw in PIXEL_KEYWORDS):
-        sop = ds.get("SOPClassUID")
-        what = getattr(sop, "name", None) or str(sop or "unknown SOP class")
+        what = text_value(ds, "SOPClassUID") or "unknown SOP class"
         raise NotAnImageError(f"{path.name}: this DICOM object holds no image ({what})")
     if not rows or not cols:
         raise ReadError(f"{path.name}: the image has no size (Rows/Columns missing or zero)")
@@ -187,6 +217,7 @@ def geometry(ds, path: Path, require_pixels: bool = True) -> dict[str, Any]:
         "bits": bits,
         "stored": stored,
         "signed": signed,
+        "photometric": photometric,
     }
 
 
@@ -249,15 +280,8 @@ def note(keyword: str, ds=None, what: str = "not a number") -> None:
     if current is None:
         return
     path, notes = current
-    shown = ""
-    try:
-        raw = ds.get_item(keyword) if ds is not None and keyword in ds else None
-        value = raw.value if raw is not None else None
-        if isinstance(value, bytes):
-            value = value.decode("latin-1", "replace").strip(" \x00")
-        shown = f" {str(value)[:40]!r}" if value not in (None, "") else ""
-    except Exception:  # noqa: BLE001 - showing the raw value is a courtesy
-        pass
+    raw = raw_text(ds, keyword) if ds is not None else ""
+    shown = f" {raw!r}" if raw else ""
     line = f"{path.name}: its {keyword}{shown} is {what}; it was read without it"
     if line not in notes:
         notes.append(line)

@@ -36,8 +36,10 @@ from core.io.dicom.header import (
     quiet,
     rescale_pairs,
     stored_limits,
+    text_value,
     transfer_syntax,
 )
+from core.io.quiet import quiet_c_stderr
 
 
 def _check_native_length(ds, geo: dict[str, Any], path: Path) -> None:
@@ -47,7 +49,7 @@ def _check_native_length(ds, geo: dict[str, Any], path: Path) -> None:
     if "PixelData" not in ds:
         return
     n = geo["rows"] * geo["cols"] * geo["frames"]
-    photometric = str(ds.get("PhotometricInterpretation", ""))
+    photometric = geo["photometric"]
     if geo["bits"] == 1:
         expected = (n * geo["spp"] + 7) // 8
     elif photometric.endswith("_422") and geo["spp"] == 3:
@@ -62,9 +64,10 @@ def _check_native_length(ds, geo: dict[str, Any], path: Path) -> None:
 def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
     """Stored values as (frames, H, W, C) plus the photometric interpretation they are in now."""
     _check_native_length(ds, geo, path)
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
+    photometric = geo["photometric"] or "MONOCHROME2"
     try:
-        arr = ds.pixel_array
+        with quiet_c_stderr():  # the JPEG and JPEG 2000 libraries print what they find damaged
+            arr = ds.pixel_array
     except NotImplementedError as exc:
         raise ReadError(f"{path.name}: {first_line(exc)}") from exc
     except RuntimeError as exc:  # pydicom: no plugin for this transfer syntax, or every plugin failed
@@ -167,16 +170,15 @@ def _strip_pixels(ds):
 
 def _common_metadata(ds, geo: dict[str, Any], path: Path) -> dict[str, Any]:
     ts = transfer_syntax(ds)
-    sop = ds.get("SOPClassUID")
     return {
         "transfer_syntax": getattr(ts, "name", str(ts or "")),
-        "sop_class": getattr(sop, "name", str(sop or "")),
-        "series_uid": str(ds.get("SeriesInstanceUID", "")),
-        "series_description": str(ds.get("SeriesDescription", "")),
+        "sop_class": text_value(ds, "SOPClassUID"),
+        "series_uid": text_value(ds, "SeriesInstanceUID"),
+        "series_description": text_value(ds, "SeriesDescription"),
         "bits_allocated": geo["bits"],
         "bits_stored": geo["stored"],
         "pixel_representation": int(geo["signed"]),
-        "source_photometric": str(ds.get("PhotometricInterpretation", "")),
+        "source_photometric": geo["photometric"],
     }
 
 
@@ -209,7 +211,7 @@ def _read_file(path: Path) -> VolumeDoc:
     geo = geometry(ds, path)
     samples = geo["rows"] * geo["cols"] * geo["frames"]
     limits.check_pixels(path, samples)
-    palette = str(ds.get("PhotometricInterpretation", "")).strip() == "PALETTE COLOR"
+    palette = geo["photometric"] == "PALETTE COLOR"
     channels = 3 if palette else geo["spp"]
     # the stored values (a palette expands to 3 samples), and their float32 copy
     limits.check_memory(path, samples * channels * (-(-geo["bits"] // 8) + 4))
@@ -238,13 +240,13 @@ def _read_file(path: Path) -> VolumeDoc:
     )
     row, col = pixel_spacing or (1.0, 1.0)
     stored_range = _stored_range(geo, rescale, color)
-    if photometric == "RGB" and str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
+    if photometric == "RGB" and palette:
         stored_range = (0.0, 255.0 if arr.max(initial=0) <= 255 else 65535.0)
     return VolumeDoc(
         pixels=pixels,
         path=path,
         format="DICOM",
-        modality=str(ds.get("Modality", "")),
+        modality=text_value(ds, "Modality"),
         spacing=(float(slice_step), float(row), float(col)),
         window=None if color else _window(ds),
         photometric=photometric,

@@ -28,6 +28,7 @@ from core.io.dicom.header import (
     plane_orientation,
     plane_position,
     quiet,
+    text_value,
 )
 from core.io.dicom.read import read_file
 
@@ -59,12 +60,8 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
             continue
         with noting(f):
             iop = plane_orientation(ds)
-        key = (
-            str(ds.get("SeriesInstanceUID", "")),
-            tuple(np.round(iop, 3)) if iop is not None else (),
-            rows,
-            cols,
-        )
+            uid = text_value(ds, "SeriesInstanceUID")
+        key = (uid, tuple(np.round(iop, 3)) if iop is not None else (), rows, cols)
         groups.setdefault(key, []).append((f, ds))
     series = []
     for (uid, iop, rows, cols), members in groups.items():
@@ -82,6 +79,9 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
         else:
             keyed = sorted(((None, f, ds) for f, ds in members), key=_by_instance_number)
         positions = [k[0] for k in keyed if k[0] is not None]
+        _, first_file, first = keyed[0]
+        with noting(first_file):
+            description, modality = text_value(first, "SeriesDescription"), text_value(first, "Modality")
         series.append(
             {
                 "series_uid": uid,
@@ -90,8 +90,8 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
                 "columns": cols,
                 "files": [k[1] for k in keyed],
                 "positions": positions if len(positions) == len(keyed) else [],
-                "description": str(keyed[0][2].get("SeriesDescription", "")),
-                "modality": str(keyed[0][2].get("Modality", "")),
+                "description": description,
+                "modality": modality,
             }
         )
     series.sort(key=lambda s: -len(s["files"]))
