@@ -27,6 +27,7 @@ from core.io import fill, image_layout, limits, provenance, quiet
 from core.io.atomic import atomic_write
 from core.io.describe import minmax, num
 from core.io.formats import FileFormat, Written
+from core.io.png_truncated import completed
 
 PROVENANCE_KEY = "lacuna:provenance"
 _PILLOW_LOCK = threading.Lock()
@@ -224,17 +225,24 @@ def _read_png16_color(path: Path, head: bytes) -> ImageDoc:
 
     layout = image_layout.read_layout(path)
     image_layout.check_holdable(path, layout)
-    if not layout.complete:  # OpenCV cannot decode part of a file: say what is wrong before it fails
-        raise ReadError(f"{path.name}: the 16-bit PNG is truncated or a chunk length is damaged")
     width, height, channels = layout.width, layout.height, 4 if head[25] == 6 else 3
     limits.check_pixels(path, width * height)
     size = path.stat().st_size
-    limits.check_memory(path, size + width * height * channels * (2 + 4))
+    # the file, OpenCV's uint16 pixels and the float32 result; a truncated file is first made whole
+    # (its raw image data and that recompressed: twice the uint16 pixels)
+    repair = 0 if layout.complete else size + 2 * layout.raw_bytes
+    limits.check_memory(path, size + repair + width * height * channels * (2 + 4))
     meta, orientation = _png16_metadata(path)
+    # OpenCV cannot decode part of a file: a truncated one reads what it holds, the rest black
+    encoded = (
+        np.fromfile(path, dtype=np.uint8) if layout.complete else np.frombuffer(completed(path), np.uint8)
+    )
     with quiet.quiet_c_stderr():
-        arr = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        arr = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.shape[:2] != (height, width) or arr.ndim != 3 or arr.shape[2] != channels:
         raise ReadError(f"{path.name}: the 16-bit PNG data is damaged")
+    if not layout.complete:
+        meta["read_warnings"] = [image_layout.truncation_warning(path, layout)]
     pixels = fill.upright_pixels(1, height, width, channels, orientation)
     stored = fill.stored_view(pixels[0], orientation)
     for out, source in enumerate((2, 1, 0, 3)[:channels]):  # OpenCV's BGR(A) to RGB(A)

@@ -156,3 +156,24 @@ def test_a_png_missing_only_its_end_marker_says_so(tmp_path):
         "photo.png: the file is truncated after its image data (the end marker is missing)"
     ]
     assert np.all(document.pixels == 7)
+
+
+def test_a_truncated_16_bit_colour_png_is_read_with_a_warning(datasets, tmp_path, capsys):
+    """16-bit colour PNGs go through OpenCV, which cannot stop early: the file is made whole first."""
+    with Image.open(datasets / "images" / "bench" / "McMaster" / "1.png") as im:
+        rgb = np.asarray(im.convert("RGB"))[:120, :160]
+    noise = np.random.default_rng(2).integers(0, 257, rgb.shape)
+    image = (rgb.astype(np.uint16) * 257 - (rgb > 0) * noise).astype(np.uint16)  # all 16 bits in use
+    path = tmp_path / "photo16.png"
+    path.write_bytes(cv2.imencode(".png", image[..., ::-1])[1].tobytes())
+    path.write_bytes(_cut_inside_the_image_data(path.read_bytes(), b"IDAT"))
+    document = read(path)
+    assert (document.pixels.shape, document.dtype) == ((1, 120, 160, 3), "uint16")
+    (warning,) = document.metadata["read_warnings"]
+    assert warning.startswith("photo16.png: the file is truncated: its image data ends early")
+    pixels = document.pixels[0]
+    read_rows = [np.array_equal(pixels[row], image[row]) for row in range(120)]
+    held = read_rows.index(False)  # the rows the file holds are exact; the rest are black
+    assert 20 < held < 100 and all(read_rows[:held]) and not pixels[held + 1 :].any()
+    assert cli_main(["info", str(path)]) == 0
+    assert "warning         photo16.png: the file is truncated" in capsys.readouterr().out
