@@ -56,6 +56,9 @@ def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ())
 
         if has_map(doc):
             data["uncertainty_map"] = map_path(output).name
+    warnings = (doc.metadata or {}).get("read_warnings")
+    if warnings:  # what was wrong with the source (truncated, an unusable attribute) stays with the result
+        data["source_warnings"] = [str(w) for w in warnings]
     return data
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from unittest import mock
 
 import pydicom
@@ -16,7 +17,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 import core.io as io
 from core.cli import main as cli_main
-from core.errors import MAX_REASON, WriteError, reason
+from core.errors import MAX_REASON, ReadError, WriteError, reason
 
 TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
 
@@ -93,3 +94,22 @@ def test_reasons_are_short_and_name_the_os_error():
     assert reason(PermissionError(errno.EACCES, "Permission denied")) == "permission denied"
     long = reason(ValueError("x" * 500 + "\nsecond line"))
     assert len(long) == MAX_REASON and "\n" not in long
+
+
+FOUND = Path(__file__).parents[1] / "fuzz" / "found"
+
+
+def test_damaged_compressed_dicom_pixels_are_named_not_quoted():
+    """The decoders' own texts (offsets, markers, 'decompression bomb DOS attack') stay out of the one
+    line; it says which encoding is damaged."""
+    with pytest.raises(ReadError) as info:
+        io.read(FOUND / "dicom-openjpeg-prints-on-stderr.dcm")
+    assert str(info.value) == (
+        "dicom-openjpeg-prints-on-stderr.dcm: its JPEG 2000 Image Compression pixel data is damaged; "
+        "no decoder could read it"
+    )
+    with pytest.raises(ReadError) as info:
+        io.read(FOUND / "dicom-gdcm-aborts-on-damaged-jpeg.dcm")
+    assert str(info.value).endswith(
+        ": its JPEG Baseline (Process 1) pixel data is damaged; no decoder could read it"
+    )

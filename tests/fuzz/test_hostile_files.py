@@ -7,6 +7,7 @@ so that a regression fails the test instead of exhausting the machine."""
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from PIL import Image
 
 from core.cli import main as cli_main
-from core.io import read
+from core.io import read, write
 
 from .runner import run_one
 
@@ -177,3 +178,6 @@ def test_a_truncated_16_bit_colour_png_is_read_with_a_warning(datasets, tmp_path
     assert 20 < held < 100 and all(read_rows[:held]) and not pixels[held + 1 :].any()
     assert cli_main(["info", str(path)]) == 0
     assert "warning         photo16.png: the file is truncated" in capsys.readouterr().out
+    written = write(document, tmp_path / "out.png")  # the result's record keeps the warning
+    assert json.loads((tmp_path / "out.png.lacuna.json").read_text())["source_warnings"] == [warning]
+    assert written.name == "out.png"

@@ -71,18 +71,14 @@ def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
     except NotImplementedError as exc:
         raise ReadError(f"{path.name}: {first_line(exc)}") from exc
     except RuntimeError as exc:  # pydicom: no plugin for this transfer syntax, or every plugin failed
-        ts = transfer_syntax(ds)
-        name = getattr(ts, "name", str(ts))
-        reasons = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
-        if reasons:
-            raise ReadError(
-                f"{path.name}: cannot decode its {name} pixel data ({'; '.join(reasons)})"
-            ) from exc
-        raise ReadError(f"{path.name}: no decoder installed for {name} ({first_line(exc)})") from exc
+        raise ReadError(_undecodable(ds, path, exc)) from exc
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - decoders raise many kinds on damaged data
-        raise ReadError(f"{path.name}: cannot decode the pixel data ({first_line(exc)})") from exc
+        raise ReadError(
+            f"{path.name}: the pixel data is damaged or does not match what the header declares "
+            "(rows, columns, bits, samples)"
+        ) from exc
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
 
@@ -106,6 +102,21 @@ def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
             f"{(geo['frames'], geo['rows'], geo['cols'])}"
         )
     return arr, photometric
+
+
+def _undecodable(ds, path: Path, exc: RuntimeError) -> str:
+    """Why compressed pixel data could not be decoded, in words: no decoder for it here, a variant the
+    decoders do not support, or damaged data (the decoders' own texts name offsets and markers)."""
+    ts = transfer_syntax(ds)
+    name = getattr(ts, "name", str(ts))
+    lines = str(exc).splitlines()
+    reasons = [line.strip() for line in lines[1:] if line.strip()]
+    if not reasons or "missing dependencies" in (lines[0] if lines else ""):
+        return f"{path.name}: no decoder for {name} pixel data is installed"
+    unsupported = [r for r in reasons if "support" in r]
+    if unsupported:
+        return f"{path.name}: its {name} pixel data cannot be decoded here ({unsupported[0]})"
+    return f"{path.name}: its {name} pixel data is damaged; no decoder could read it"
 
 
 def _window(ds) -> tuple[float, float] | None:
