@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import nibabel
 import numpy as np
 import pydicom
@@ -282,10 +283,14 @@ def test_out_of_memory_and_unexpected_errors_are_shown(window, ct_path, qtbot):
     box.close()
 
 
-def test_a_truncated_photo_opens_with_a_warning(window, tmp_path):
+@pytest.mark.parametrize("bits", [8, 16])  # 16-bit colour PNGs are decoded by OpenCV, not Pillow
+def test_a_truncated_photo_opens_with_a_warning(window, tmp_path, bits):
     path = tmp_path / "cut.png"
     rng = np.random.default_rng(3)
-    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(path)
+    if bits == 8:
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(path)
+    else:
+        cv2.imwrite(str(path), rng.integers(0, 65535, (48, 64, 3), dtype=np.uint16))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])  # the last third of the pixel data is gone
     assert open_file(window, path), window.notice.text()
