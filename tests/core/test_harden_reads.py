@@ -62,3 +62,16 @@ def test_one_bad_slice_leaves_the_series_readable_and_is_named(datasets, tmp_pat
     ]
     info = describe(series)
     assert info["warnings"] == document.metadata["read_warnings"]
+
+
+def test_a_rescale_slope_of_zero_is_refused_in_one_line(datasets, tmp_path):
+    """It once reached `lacuna info` as a ZeroDivisionError (the stored values are recovered through it)."""
+    import pydicom
+
+    from core.errors import ReadError
+
+    ds = pydicom.dcmread(datasets / "medical" / "head_ct_ge" / "01.dcm")
+    ds.RescaleSlope = 0
+    ds.save_as(tmp_path / "flat.dcm")
+    with pytest.raises(ReadError, match=r"^flat\.dcm: invalid RescaleSlope 0 "):
+        describe(tmp_path / "flat.dcm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def _stored_values(doc: VolumeDoc) -> list[float] | None:
     ends = []
     for frame, (slope, intercept) in zip(doc.pixels, rescale):
         ends += [(float(np.nanmin(frame)) - intercept) / slope, (float(np.nanmax(frame)) - intercept) / slope]
+    if not all(math.isfinite(end) for end in ends):  # a slope so small the values overflowed float32
+        return None
     return [describing.num(round(min(ends))), describing.num(round(max(ends)))]
 
 

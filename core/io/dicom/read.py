@@ -214,6 +214,8 @@ def _rescale(ds, frames: int, path: Path) -> list[tuple[float, float]]:
         raise ReadError(f"{path.name}: invalid RescaleSlope or RescaleIntercept ({first_line(exc)})") from exc
     if not all(math.isfinite(v) for pair in pairs for v in pair):
         raise ReadError(f"{path.name}: invalid RescaleSlope or RescaleIntercept ({pairs[0]})")
+    if any(slope == 0 for slope, _ in pairs):  # every pixel the same value: the stored ones are lost
+        raise ReadError(f"{path.name}: invalid RescaleSlope 0 (it would make every pixel the same)")
     return pairs
 
 
