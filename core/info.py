@@ -47,6 +47,7 @@ LABELS = [
     ("stored_values", "stored values"),
     ("representable_range", "type holds"),
     ("spacing", "spacing (mm)"),
+    ("gantry_tilt", "gantry tilt"),
     ("window", "window (C/W)"),
     ("photometric", "photometric"),
     ("orientation", "orientation"),

@@ -73,6 +73,22 @@ def _neighbours(index: int, good: np.ndarray) -> tuple[int | None, int | None]:
     return (int(below[-1]) if below.size else None), (int(above[0]) if above.size else None)
 
 
+def shifts_of(ctx: RunContext) -> list[tuple[float, float]]:
+    """Each slice's in-plane offset in pixels (a gantry tilt), [] when the slices are stacked straight."""
+    return list((ctx.extras.get("geometry") or {}).get("shifts") or [])
+
+
+def aligned(volume: np.ndarray, j: int, k: int, shifts: list[tuple[float, float]]) -> np.ndarray:
+    """Slice `j` resampled onto slice `k`'s grid along the slices' normal: in a tilted series the same
+    pixel numbers of neighbouring slices are not the same place, a few pixels apart per slice."""
+    if not shifts:
+        return volume[j]
+    from scipy.ndimage import shift
+
+    dy, dx = shifts[k][0] - shifts[j][0], shifts[k][1] - shifts[j][1]
+    return shift(volume[j], (-dy, -dx, 0), order=1, mode="nearest")
+
+
 def positions_of(volume: np.ndarray, ctx: RunContext) -> np.ndarray:
     """Each slice's position along the normal in mm (uneven spacing kept); slice numbers without one."""
     z = (ctx.extras.get("geometry") or {}).get("positions") or []
@@ -85,32 +101,42 @@ def _run_interp(
     chosen, region = _targets(volume, mask, slices)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
     z = positions_of(volume, ctx)
+    shifts = shifts_of(ctx)
     out = volume.copy()
     for n, index in enumerate(chosen):
-        estimate = interpolate_slice(volume, good, index, order, z)
+        estimate = interpolate_slice(volume, good, index, order, z, shifts)
         out[index][region[index]] = estimate[region[index]]
         yield ctx.progress((n + 1) / len(chosen), f"slice {index} refilled")
     return out
 
 
 def interpolate_slice(
-    volume: np.ndarray, good: np.ndarray, index: int, order: str, z: np.ndarray | None = None
+    volume: np.ndarray,
+    good: np.ndarray,
+    index: int,
+    order: str,
+    z: np.ndarray | None = None,
+    shifts: list[tuple[float, float]] | None = None,
 ) -> np.ndarray:
-    """Slice `index` from the good slices around it, at their positions `z` (mm; default: numbers)."""
+    """Slice `index` from the good slices around it, at their positions `z` (mm; default: numbers),
+    each aligned onto its grid first where the series is tilted (`shifts`)."""
     z = np.arange(volume.shape[0], dtype=np.float64) if z is None else z
+    shifts = shifts or []
     below, above = _neighbours(index, good)
     if below is None or above is None:  # at an end of the volume: copy the nearest good slice
-        return volume[above if below is None else below].copy()
+        return aligned(volume, above if below is None else below, index, shifts).copy()
     if order == "cubic":
         # A spline through up to two good slices each side (falls back to linear with fewer).
         near = np.concatenate([good[good < index][-2:], good[good > index][:2]])
         if near.size >= 3:
             from scipy.interpolate import CubicSpline
 
-            spline = CubicSpline(z[near], volume[near].astype(np.float64), axis=0)
+            stack = np.stack([aligned(volume, j, index, shifts) for j in near]).astype(np.float64)
+            spline = CubicSpline(z[near], stack, axis=0)
             return np.clip(spline(z[index]), 0.0, 1.0).astype(np.float32)
     t = (z[index] - z[below]) / float(z[above] - z[below])
-    return ((1.0 - t) * volume[below] + t * volume[above]).astype(np.float32)
+    lower, upper = aligned(volume, below, index, shifts), aligned(volume, above, index, shifts)
+    return ((1.0 - t) * lower + t * upper).astype(np.float32)
 
 
 def _run_flow(
@@ -119,14 +145,16 @@ def _run_flow(
     chosen, region = _targets(volume, mask, slices)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
     z = positions_of(volume, ctx)
+    shifts = shifts_of(ctx)
     out = volume.copy()
     for n, index in enumerate(chosen):
         below, above = _neighbours(index, good)
         if below is None or above is None:
-            estimate = volume[above if below is None else below].copy()
+            estimate = aligned(volume, above if below is None else below, index, shifts).copy()
         else:
             t = float((z[index] - z[below]) / (z[above] - z[below]))
-            estimate = _flow_blend(volume[below], volume[above], t)
+            lower, upper = aligned(volume, below, index, shifts), aligned(volume, above, index, shifts)
+            estimate = _flow_blend(lower, upper, t)
         out[index][region[index]] = estimate[region[index]]
         yield ctx.progress((n + 1) / len(chosen), f"slice {index} refilled")
     return out

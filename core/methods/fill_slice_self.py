@@ -21,7 +21,7 @@ from collections.abc import Generator
 
 import numpy as np
 
-from core.methods.fill_slice import SLICES, _targets, interpolate_slice, positions_of
+from core.methods.fill_slice import SLICES, _targets, aligned, interpolate_slice, positions_of, shifts_of
 from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
@@ -85,8 +85,9 @@ def _run_self(
     out = volume.copy()
     plans = {k: _pattern(z, good, k) for k in chosen}
     learnable = {k: p for k, p in plans.items() if p is not None}
+    shifts = shifts_of(ctx)
     for k in [k for k, p in plans.items() if p is None]:
-        out[k][region[k]] = interpolate_slice(volume, good, k, "cubic", z)[region[k]]
+        out[k][region[k]] = interpolate_slice(volume, good, k, "cubic", z, shifts)[region[k]]
     if not learnable:
         return out
     # Offsets in in-plane pixels: what a gap through the slices spans within a slice.
@@ -147,11 +148,12 @@ def _run_self(
 
     net.eval()
     for n, (k, offsets) in enumerate(patterns.items()):
-        neighbours = learnable[k]
-        guess = np.tensordot(weights[k], volume[neighbours].mean(axis=-1), axes=1)
+        # The neighbours on this slice's grid (a tilted series is sheared slice by slice).
+        near = np.stack([aligned(volume, j, k, shifts).mean(axis=-1) for j in learnable[k]])  # (4, H, W)
+        guess = np.tensordot(weights[k], near, axes=1)
         correction = np.zeros_like(guess)
         for view in (0, 1):  # x–z (one picture per row y), then y–z (one per column x)
-            stack = volume[neighbours].mean(axis=-1)  # (4, H, W)
+            stack = near
             if view == 1:
                 stack, g = stack.transpose(0, 2, 1), guess.T
             else:

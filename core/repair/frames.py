@@ -97,8 +97,17 @@ def stack_geometry(document, part: slice) -> dict:
         z = [float(v) for v in positions[part]]
     else:
         z = [float(k * s) for k in range(count)]
-    thickness = (getattr(document, "metadata", None) or {}).get("slice_thickness")
-    return {"positions": z, "pixel": (float(row), float(col)), "thickness": float(thickness or s)}
+    metadata = getattr(document, "metadata", None) or {}
+    thickness = metadata.get("slice_thickness")
+    offsets = metadata.get("inplane_offsets_mm") or []
+    # In pixels of the slice's own grid; only a tilted series has any (a gantry tilt).
+    shifts = [(dy / row, dx / col) for dy, dx in offsets[part]] if len(offsets) == document.frames else []
+    return {
+        "positions": z,
+        "pixel": (float(row), float(col)),
+        "thickness": float(thickness or s),
+        "shifts": shifts if any(abs(v) > 0.05 for pair in shifts for v in pair) else [],
+    }
 
 
 def _previews_in_units(run, value_range, painted: RepairMask | None, source: np.ndarray, frame: int | None):

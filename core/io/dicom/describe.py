@@ -28,6 +28,10 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
         info["files"] = len(files)
     if meta.get("series"):
         info["series"] = meta["series"]
+    if meta.get("gantry_tilt_degrees"):
+        info["gantry_tilt"] = (
+            f"{meta['gantry_tilt_degrees']:g}° (slices sheared along their columns; filling aligns them)"
+        )
     if meta.get("source_photometric") and meta["source_photometric"] != doc.photometric:
         info["source_photometric"] = meta["source_photometric"]
     return info

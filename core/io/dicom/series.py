@@ -84,6 +84,7 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
             description, modality = text_value(first, "SeriesDescription"), text_value(first, "Modality")
         series.append(
             {
+                "inplane": _inplane_offsets(iop, keyed),
                 "series_uid": uid,
                 "orientation": list(iop),
                 "rows": rows,
@@ -96,6 +97,31 @@ def list_series(folder: Path) -> list[dict[str, Any]]:
         )
     series.sort(key=lambda s: -len(s["files"]))
     return series
+
+
+def _inplane_offsets(iop: tuple, keyed: list) -> list[tuple[float, float]]:
+    """Each slice's position within its own plane (mm along the columns, along the rows) relative to the
+    first slice: all zero for slices stacked along their normal; a gantry tilt shifts them slice by slice."""
+    if not iop:
+        return []
+    row_dir, col_dir = np.array(iop[:3]), np.array(iop[3:])
+    points = []
+    for _, path, ds in keyed:
+        with noting(path):
+            p = plane_position(ds)
+        if p is None:
+            return []
+        points.append((float(p @ col_dir), float(p @ row_dir)))
+    first = points[0]
+    return [(y - first[0], x - first[1]) for y, x in points]
+
+
+def gantry_tilt_degrees(inplane: list[tuple[float, float]], positions: list[float]) -> float:
+    """The angle between the slices' normal and the line their origins follow (0 without tilt)."""
+    if len(inplane) < 2 or len(positions) != len(inplane) or positions[-1] == positions[0]:
+        return 0.0
+    sideways = float(np.hypot(*inplane[-1]))
+    return float(np.degrees(np.arctan2(sideways, abs(positions[-1] - positions[0]))))
 
 
 def _by_instance_number(keyed: tuple) -> int:
@@ -156,6 +182,8 @@ def _read_series(folder: Path, index: int) -> VolumeDoc:
         source_files=[str(f) for f in files],
         series=_series_summary(series),
         series_index=index,
+        inplane_offsets_mm=chosen["inplane"],
+        gantry_tilt_degrees=round(gantry_tilt_degrees(chosen["inplane"], positions), 2),
         slice_spacing_known=bool(step) or bool(first.metadata.get("slice_spacing_known")),
     )
     lo = min(d.stored_range[0] for d in docs)
