@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from core.errors import LacunaError
 from core.models_cli import add_parser as add_models_parser
+from core.runtime.backends import CHOICES as BACKEND_CHOICES
 
 
 def _start_desktop(path: str | None, quit_after_ms: int | None = None) -> int:
@@ -81,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--codec", default=None, help="video: ffv1 (lossless), h264, h265, vp9 or mjpeg")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKEND_CHOICES,
+        help="what runs learned networks (auto: ONNX Runtime on a CPU when installed, else torch)",
+    )
     p.add_argument("--tile", type=int, default=0, help="tile size in pixels (0 = from free memory)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")

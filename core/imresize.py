@@ -140,6 +140,22 @@ def up_kernels(factor: int) -> tuple[np.ndarray, int]:
     return taps, first
 
 
+def _mirrored(x, start: int, stop: int):
+    """x[..., start:stop] with indices outside the signal mirrored like MATLAB (`_mirror_index`).
+
+    Margins no longer than the signal are flipped slices: the same values, and exportable to ONNX with
+    symbolic sizes (the index form needs a remainder by a symbolic length, which the exporter lacks).
+    """
+    import torch
+
+    length = x.shape[-1]
+    before, after = max(-start, 0), max(stop - length, 0)
+    if before > length or after > length:
+        return x[..., _mirror_index(length, start, stop).to(x.device)]
+    parts = [x[..., :before].flip(-1), x, x[..., length - after :].flip(-1)]
+    return torch.cat(parts, dim=-1)[..., start + before : stop + before]
+
+
 def _mirror_index(length: int, start: int, stop: int):
     """Indices start..stop-1 into a signal of `length`, mirrored like MATLAB (1..n, n..1, ...)."""
     import torch
@@ -161,13 +177,13 @@ def _last_axis(x, factor: int, down: bool):
         taps, first = down_kernel(factor)
         out_len = output_length(length, 1.0 / factor)
         stop = factor * (out_len - 1) + first + len(taps)
-        padded = x[..., _mirror_index(length, first, stop).to(x.device)]
+        padded = _mirrored(x, first, stop)
         span = factor * (out_len - 1) + 1
         out = sum(float(w) * padded[..., k : k + span : factor] for k, w in enumerate(taps) if w != 0)
         return out
     taps, first = up_kernels(factor)
     stop = length + first + taps.shape[1] - 1
-    padded = x[..., _mirror_index(length, first, stop).to(x.device)]
+    padded = _mirrored(x, first, stop)
     phases = [
         sum(float(w) * padded[..., k : k + length] for k, w in enumerate(row) if w != 0) for row in taps
     ]

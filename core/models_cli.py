@@ -26,6 +26,7 @@ def models_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([c.as_dict() for c in cards], indent=2))
         return 0
+    print(backend_line())
     for card in cards:
         flag = "*" if card.default else " "
         state = "" if card.available else f"  [unavailable: {card.unavailable_reason}]"
@@ -36,6 +37,19 @@ def models_command(args: argparse.Namespace) -> int:
             if path is not None:
                 print(f"      weights {name}: {weights.origin(path)}, {path}")
     return 0
+
+
+def backend_line() -> str:
+    """Which engine runs the learned networks here, chosen automatically, and what else could."""
+    from core.runtime import backends
+    from core.runtime.device import pick_device
+
+    chosen = backends.choose_backend("auto", pick_device("auto").type)
+    others = ", ".join(backends.available_backends())
+    return (
+        f"learned networks run on {chosen} ({backends.describe_backend(chosen)}), chosen automatically; "
+        f"--backend overrides (available here: {others})"
+    )
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -176,7 +176,13 @@ def repair_command(args: argparse.Namespace) -> int:
     chosen, fallback = choose_method(args.task, args.method, modality_of(document))
     if fallback:
         print(f"lacuna: {fallback}", file=sys.stderr)
-    ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed, tile=args.tile)
+    ctx = RunContext(
+        device=args.device,
+        precision=args.precision,
+        backend=getattr(args, "backend", "auto"),
+        seed=args.seed,
+        tile=args.tile,
+    )
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask = detected_mask(document, args, mask, ctx)
     elif getattr(args, "gap", None) or getattr(args, "detect", False):
@@ -207,6 +213,8 @@ def repair_command(args: argparse.Namespace) -> int:
         bar.finish()
     for note in ctx.notes:
         print(f"lacuna: {note}", file=sys.stderr)
+    if ctx.extras.get("backend") and not args.json:
+        print(f"lacuna: the network ran on {ctx.extras['backend']}", file=sys.stderr)
     seconds = time.monotonic() - started
     record = result.provenance[-1].as_dict() if getattr(result, "provenance", None) else {}
     if args.json:
@@ -219,6 +227,7 @@ def repair_command(args: argparse.Namespace) -> int:
             "device": str(device),
             "device_reason": why,
             "fallback": fallback,
+            "backend": ctx.extras.get("backend"),
             "notes": ctx.notes,
             "weights": {k: str(v) for k, v in chosen.card.found_weights().items()},
             "seconds": round(seconds, 3),

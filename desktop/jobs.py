@@ -118,9 +118,12 @@ class _Job:
 
 
 def finished_message(title: str, ctx: Any = None) -> str:
-    """'<title> finished on cpu (CUDA not available: …).' plus the run's notes, for the status bar."""
+    """'<title> finished on cpu (CUDA not available: …), network on onnx (…).' plus the run's notes,
+    for the status bar."""
     extras = getattr(ctx, "extras", None) or {}
     device = f" on {extras['device']}" if extras.get("device") else ""
+    if extras.get("backend"):
+        device += f", network on {extras['backend']}"
     notes = "".join(f" {note[:1].upper()}{note[1:]}." for note in getattr(ctx, "notes", None) or [])
     return f"{title} finished{device}.{notes}"
 

@@ -26,6 +26,13 @@ from PySide6.QtWidgets import (
 
 from desktop.settings import Settings
 
+BACKENDS = [
+    ("Automatic (ONNX Runtime on a CPU when installed)", "auto"),
+    ("torch", "torch"),
+    ("ONNX Runtime, float32", "onnx"),
+    ("ONNX Runtime, int8 (faster, slightly less exact)", "onnx-int8"),
+]
+
 PRECISIONS = [
     ("Automatic (half precision on capable GPUs)", "auto"),
     ("float32", "float32"),
@@ -84,6 +91,11 @@ class PreferencesDialog(QDialog):
             self.precision.addItem(text, value)
         form.addRow("Precision", self.precision)
 
+        self.backend = QComboBox()
+        for text, value in BACKENDS:
+            self.backend.addItem(text, value)
+        form.addRow("Learned networks run on", self.backend)
+
         self.tile = QSpinBox()
         self.tile.setRange(0, 8192)
         self.tile.setSingleStep(64)
@@ -119,6 +131,7 @@ class PreferencesDialog(QDialog):
         s = self.settings
         self._select(self.device, s.get("run/device"), add_missing=True)
         self._select(self.precision, s.get("run/precision"))
+        self._select(self.backend, s.get("run/backend"))
         self.tile.setValue(s.get("run/tile"))
         self.memory.setValue(s.get("run/memory_mb"))
         self.undo_memory.setValue(s.get("history/undo_mb"))
@@ -159,6 +172,7 @@ class PreferencesDialog(QDialog):
         s = self.settings
         s.set("run/device", self.device.currentData())
         s.set("run/precision", self.precision.currentData())
+        s.set("run/backend", self.backend.currentData())
         s.set("run/tile", self.tile.value())
         s.set("run/memory_mb", self.memory.value())
         s.set("history/undo_mb", self.undo_memory.value())

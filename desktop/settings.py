@@ -12,6 +12,7 @@ MAX_RECENT = 10
 DEFAULTS: dict[str, Any] = {
     "run/device": "auto",
     "run/precision": "auto",
+    "run/backend": "auto",
     "run/tile": 0,
     "run/memory_mb": 0,
     "history/undo_mb": 1024,
@@ -42,6 +43,7 @@ class Settings:
         return {
             "device": self.get("run/device"),
             "precision": self.get("run/precision"),
+            "backend": self.get("run/backend"),
             "tile": self.get("run/tile"),
             "memory_limit_mb": self.get("run/memory_mb"),
         }

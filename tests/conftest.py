@@ -21,6 +21,16 @@ def datasets() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _private_cache(monkeypatch):
+    """Exported networks and speed calibrations go to a folder of the checkout, never the developer's
+    own cache; shared between tests and runs (graphs are named by their weights' hash)."""
+    monkeypatch.setenv("LACUNA_CACHE_DIR", str(ROOT / ".pytest_cache" / "lacuna"))
+    # Tests of methods look inside the torch networks (spies, tiny weights); tests/core/test_backends.py
+    # runs the ONNX path itself.
+    monkeypatch.setenv("LACUNA_BACKEND", "torch")
+
+
+@pytest.fixture(autouse=True)
 def _private_user_weights(tmp_path_factory, monkeypatch):
     """Each test gets an empty user weights folder: a developer's own files never change a result."""
     monkeypatch.setenv("LACUNA_WEIGHTS_DIR", str(tmp_path_factory.mktemp("user-weights")))

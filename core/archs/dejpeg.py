@@ -42,7 +42,9 @@ class DejpegUNet(nn.Module):
         super().__init__()
         features = tuple(int(f) for f in features)
         self.channels = channels
-        self.needs = NetworkNeeds(channels, size_multiple=2 ** (len(features) - 1), overlap=48)
+        self.needs = NetworkNeeds(
+            channels, size_multiple=2 ** (len(features) - 1), overlap=48, pad_mode="replicate"
+        )
         self.head = nn.Conv2d(channels, features[0], 3, padding=1)
         self.encoders = nn.ModuleList(_stage(f, blocks) for f in features[:-1])
         self.downs = nn.ModuleList(
@@ -61,7 +63,7 @@ class DejpegUNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         # Padding at the bottom/right keeps the JPEG block grid where it was.
-        y = pad_to_multiple(x, self.needs.size_multiple, mode="replicate")
+        y = pad_to_multiple(x, self.needs.size_multiple, mode=self.needs.pad_mode)
         feat = self.head(y)
         skips = []
         for encoder, down in zip(self.encoders, self.downs, strict=True):

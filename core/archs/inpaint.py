@@ -135,7 +135,7 @@ class InpaintFFC(nn.Module):
         self.channels = channels
         self.depth = depth
         # whole crops, no tiles: the network sees each region with its context at once
-        self.needs = NetworkNeeds(channels, size_multiple=2**depth, overlap=0)
+        self.needs = NetworkNeeds(channels, size_multiple=2**depth, overlap=0, channels_last=False)
         widths = [width * min(2**i, 8) for i in range(depth + 1)]
         self.stem = _conv(channels + 1, widths[0], k=7)
         self.down = nn.ModuleList(_conv(widths[i], widths[i + 1], k=3, stride=2) for i in range(depth))
@@ -147,7 +147,8 @@ class InpaintFFC(nn.Module):
         """image (B, C, H, W) in [0, 1]; mask (B, 1, H, W), 1 = hole. Returns (B, C, H, W) in [0, 1]."""
         height, width = image.shape[-2:]
         known = 1.0 - mask
-        x = pad_to_multiple(torch.cat([(image - 0.5) * known, mask], dim=1), self.needs.size_multiple)
+        x = torch.cat([(image - 0.5) * known, mask], dim=1)
+        x = pad_to_multiple(x, self.needs.size_multiple, self.needs.pad_mode)
         x = self.stem(x)
         skips = []
         for down in self.down:

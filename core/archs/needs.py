@@ -1,7 +1,8 @@
 """What a network needs from whoever runs it, stated once by its architecture (as spandrel does):
-the channels it takes, the size multiple its input is padded to, the context a tile needs on each
-side, and whether it runs correctly in half precision. Tiling (`core.runtime.tiling`), padding
-(`pad_to_multiple`) and precision (`core.runtime.device.autocast`) read it from here.
+the channels it takes, the size multiple its input is padded to (and how), the context a tile needs
+on each side, whether it runs correctly in half precision and whether NHWC layout speeds it up.
+Tiling (`core.runtime.tiling`), padding (`pad_to_multiple`), precision (`core.runtime.device.autocast`)
+and the backends (`core.runtime.backends`) read it from here.
 
     needs = needs_of(model)       # NetworkNeeds(channels=3, size_multiple=8, overlap=32, half=True)
 """
@@ -20,6 +21,9 @@ class NetworkNeeds:
     size_multiple: int = 1  # height and width are padded to a multiple of this
     overlap: int = 16  # context on each side of a tile, in input pixels (about the receptive field)
     half: bool = True  # correct under float16/bfloat16 autocast
+    # How the network pads its input to `size_multiple` (a runner that pads outside it must match).
+    pad_mode: str = "reflect"
+    channels_last: bool = True  # faster in NHWC memory layout (plain convolutions; not FFTs)
 
 
 def needs_of(model: torch.nn.Module) -> NetworkNeeds:

@@ -88,7 +88,7 @@ class UNetDenoiser(nn.Module):
         sigma = sigma.to(noisy.dtype)
         if sigma.dim() < 4:
             sigma = sigma.reshape(-1, 1, 1, 1).expand(b, 1, h, w)
-        x = pad_to_multiple(torch.cat([noisy, sigma], dim=1), self.needs.size_multiple)
+        x = pad_to_multiple(torch.cat([noisy, sigma], dim=1), self.needs.size_multiple, self.needs.pad_mode)
         feat = self.head(x)
         skips = []
         for encoder, down in zip(self.encoders, self.downs):

@@ -16,9 +16,10 @@ _STDERR_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def quiet_libraries() -> Iterator[None]:
-    """Python warnings and the readers' loggers are silenced inside the block."""
-    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+def quiet_libraries(extra: tuple[str, ...] = ()) -> Iterator[None]:
+    """Python warnings and the readers' loggers (and the `extra` loggers named) are silenced inside
+    the block."""
+    loggers = [logging.getLogger(name) for name in (*LIBRARY_LOGGERS, *extra)]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL)

@@ -66,19 +66,18 @@ def run_learned(image: np.ndarray, mask, ctx: RunContext) -> Generator[Progress,
     from core.archs import cached_weights
     from core.archs.needs import needs_of
     from core.methods import weights
-    from core.runtime.device import autocast
+    from core.runtime.backends import NetworkCall, network
     from core.runtime.tiling import run_tiled
 
     planes, alpha, gray = _split(image)
     source = planes[..., :1] if gray else planes
-    device = ctx.torch_device()
-    model, _info = cached_weights(weights.require(GRAY_WEIGHTS if gray else COLOR_WEIGHTS), device)
+    path = weights.require(GRAY_WEIGHTS if gray else COLOR_WEIGHTS)
+    needs = needs_of(cached_weights(path, ctx.torch_device())[0])
     yield ctx.progress(0.0, "network loaded")
-    needs = needs_of(model)
+    net = network(NetworkCall(path, ("image",), calibrate=compressed_for(gray)), ctx)
 
     def fn(tile):
-        with autocast(tile.device, ctx.precision, needs):
-            return model(tile.float()).float()
+        return net(tile.float())
 
     height, width = source.shape[:2]
     padded = np.pad(source, ((0, (-height) % BLOCK), (0, (-width) % BLOCK), (0, 0)), mode="edge")
@@ -91,6 +90,19 @@ def run_learned(image: np.ndarray, mask, ctx: RunContext) -> Generator[Progress,
         message="JPEG artifacts, tile",
     )
     return _join(np.clip(out[:height, :width], 0.0, 1.0), alpha, image.shape[2])
+
+
+def compressed_for(gray: bool, quality: int = 20):
+    """A clean RGB crop -> the network's input for it: JPEG at `quality` (int8 calibration)."""
+
+    def inputs(clean: np.ndarray) -> tuple[np.ndarray]:
+        pixels = np.round(np.clip(clean, 0, 1) * 255).astype(np.uint8)
+        pixels = np.round(pixels.mean(axis=2)).astype(np.uint8) if gray else pixels
+        decoded = jpeg_roundtrip(pixels, quality).astype(np.float32) / 255.0
+        planes = decoded[..., None] if decoded.ndim == 2 else decoded
+        return (np.ascontiguousarray(planes.transpose(2, 0, 1)[None]),)
+
+    return inputs
 
 
 # --- classical baseline: re-application of JPEG (Nosratinia 2001) ------------------------------

@@ -69,10 +69,8 @@ def _run_learned(
 ) -> Generator[Progress, None, np.ndarray]:
     import torch
 
-    from core.archs import cached_weights
-    from core.archs.needs import needs_of
     from core.methods import weights
-    from core.runtime.device import autocast
+    from core.runtime.backends import NetworkCall, network
     from core.runtime.ensemble import self_ensemble
     from core.runtime.tiling import run_tiled
 
@@ -85,16 +83,11 @@ def _run_learned(
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
     level = sigma_or_estimate(color, sigma, ctx) / 255.0
     path = weights.require(GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
+    net = network(NetworkCall(path, ("noisy", "sigma"), calibrate=noisy_for_calibration(channels)), ctx)
     passes = 8 if ensemble else 1
 
     def denoise(tile):
-        model, _ = cached_weights(path, tile.device)
-        if tile.device.type == "cuda":
-            # Tensor cores want NHWC; converting the cached network is done once (idempotent).
-            model.to(memory_format=torch.channels_last)
-            tile = tile.contiguous(memory_format=torch.channels_last)
-        with autocast(tile.device, ctx.precision, needs_of(model)), ctx.cancel_inside(model):
-            return self_ensemble(lambda x: model(x, level), tile, count=passes)
+        return self_ensemble(lambda x: net(x, torch.full_like(x[:, :1], level)), tile, count=passes)
 
     work = ctx.sub(0.02, 1.0)
     # About 3 kB of activations per pixel in float32 (64 features at full resolution, skips,
@@ -103,6 +96,18 @@ def _run_learned(
         denoise, color, work, overlap=32, message="denoising tile", pixel_bytes=3072 // channels
     )
     return join_alpha(result, alpha)
+
+
+def noisy_for_calibration(channels: int, sigma: float = 25.0):
+    """A clean RGB crop -> the denoiser's inputs for it at noise σ (int8 calibration)."""
+
+    def inputs(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        planes = clean.mean(axis=2, keepdims=True) if channels == 1 else clean
+        noise = np.random.default_rng(0).normal(0.0, sigma / 255.0, planes.shape)
+        noisy = (planes + noise).astype(np.float32).transpose(2, 0, 1)[None]
+        return noisy, np.full_like(noisy[:, :1], sigma / 255.0)
+
+    return inputs
 
 
 # --- zero-shot ---------------------------------------------------------------------------------------

@@ -69,26 +69,37 @@ def _run_learned(
 
     from core.archs import cached_weights
     from core.methods import weights
+    from core.runtime.backends import NetworkCall, network
 
     device = ctx.torch_device()
-    model, _info = cached_weights(weights.require(WEIGHTS), device)
+    path = weights.require(WEIGHTS)
+    model, _info = cached_weights(path, device)
+    net = network(NetworkCall(path, ("image", "mask"), calibrate=holes_for_calibration), ctx)
+    net_channels = int(getattr(model, "channels", 3))
 
     def fill(crop: np.ndarray, crop_hole: np.ndarray, _ctx: RunContext) -> np.ndarray:
         with torch.inference_mode():
-            return _net_fill(model, crop, crop_hole, device, max_side, ctx.precision, ensemble)
+            return _net_fill(net, net_channels, crop, crop_hole, device, max_side, ensemble)
 
     return (yield from fill_regions(image, _check(image, mask), ctx, fill, context=context, min_size=192))
 
 
+def holes_for_calibration(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A clean RGB crop -> the network's inputs for it with a square hole (int8 calibration)."""
+    height, width = clean.shape[:2]
+    hole = np.zeros((1, 1, height, width), np.float32)
+    hole[..., height // 4 : height // 2, width // 3 : 2 * width // 3] = 1.0
+    return np.ascontiguousarray(clean.transpose(2, 0, 1)[None]), hole
+
+
 def _net_fill(
-    model, crop: np.ndarray, hole: np.ndarray, device, max_side: int, precision: str, ensemble: bool = False
+    net, net_channels: int, crop: np.ndarray, hole: np.ndarray, device, max_side: int, ensemble: bool = False
 ) -> np.ndarray:
-    """Run the network on one crop (h, w, C); crops larger than `max_side` run at a reduced size."""
+    """Run the network (a function of image and mask tensors, core.runtime.backends) on one crop
+    (h, w, C); crops larger than `max_side` run at a reduced size."""
     import cv2
     import torch
 
-    from core.archs.needs import needs_of
-    from core.runtime.device import autocast
     from core.runtime.ensemble import self_ensemble
 
     height, width, channels = crop.shape
@@ -99,7 +110,6 @@ def _net_fill(
         work = cv2.resize(crop, small_hw[::-1], interpolation=cv2.INTER_AREA).reshape(*small_hw, channels)
         # A small pixel is a hole if any of the pixels it covers is.
         work_hole = cv2.resize(hole.astype(np.float32), small_hw[::-1], interpolation=cv2.INTER_AREA) > 0
-    net_channels = int(getattr(model, "channels", 3))
     mask_t = torch.from_numpy(work_hole.astype(np.float32))[None, None].to(device)
     out = np.empty_like(work)
     for group in _channel_groups(channels):
@@ -110,8 +120,7 @@ def _net_fill(
         results = []
         for plane in planes:
             t = torch.from_numpy(np.ascontiguousarray(plane.transpose(2, 0, 1)))[None].to(device)
-            with autocast(device, precision, needs_of(model)):
-                y = self_ensemble(model, t, mask_t, count=8 if ensemble else 1)
+            y = self_ensemble(net, t, mask_t, count=8 if ensemble else 1)
             results.append(y.float()[0].permute(1, 2, 0).cpu().numpy())
         y = np.concatenate(results, axis=-1)
         out[..., group] = y.mean(axis=-1, keepdims=True) if len(group) == 1 else y

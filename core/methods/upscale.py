@@ -204,16 +204,32 @@ def run_learned(
     from core.archs import cached_weights
     from core.archs.needs import needs_of
     from core.methods import weights
+    from core.runtime.backends import NetworkCall, network
 
     _check(image, scale)
-    device = ctx.torch_device()
-    model, info = cached_weights(weights.require(WEIGHTS), device)
+    path = weights.require(WEIGHTS)
+    model, info = cached_weights(path, ctx.torch_device())
     if scale not in getattr(model, "scales", ()):
         raise MethodError(f"{WEIGHTS} was trained for scales {list(model.scales)}, not ×{scale}")
     yield ctx.progress(0.0, "network loaded")
-    net_fn = network_fn(model, scale, device, ctx.precision)
+    call = NetworkCall(path, ("image",), (("scale", scale),), scale, calibrate=low_resolution_for(scale))
+    net_fn = network(call, ctx)
     overlap = needs_of(model).overlap
     return (yield from upscale_with(net_fn, image, ctx, scale, ensemble, cpu_tile=CPU_TILE, overlap=overlap))
+
+
+def low_resolution_for(scale: int) -> Callable:
+    """A clean RGB crop -> the network's input for it: its luma, bicubic-reduced (int8 calibration)."""
+
+    def inputs(clean: np.ndarray) -> tuple[np.ndarray]:
+        import torch
+
+        from core.imresize import torch_downsample
+
+        luma = torch.from_numpy(luma_of(clean))[None, None]
+        return (torch_downsample(luma, scale).clamp(0, 1).numpy(),)
+
+    return inputs
 
 
 def run_bicubic(

@@ -65,6 +65,7 @@ def relay(
 class RunContext:
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
     precision: str = "auto"  # "auto" (half on capable GPUs), "float32", "float16", "bfloat16"
+    backend: str = "auto"  # runs learned networks: "auto", "torch", "onnx", "onnx-int8" (runtime.backends)
     seed: int = 0
     tile: int = 0  # tile size in pixels; 0 = choose from free memory
     memory_limit_mb: int = 0  # 0 = no cap beyond what the device has

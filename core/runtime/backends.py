@@ -1,0 +1,189 @@
+"""THE seam between a learned method and the engine that runs its network: torch or ONNX Runtime.
+
+A method states once how it calls its network (`NetworkCall`: the weights file, the names of the tensor
+inputs, a fixed argument baked in) and gets back a function of tensors, the same whichever backend runs:
+
+    net = network(NetworkCall(path, inputs=("noisy", "sigma")), ctx)
+    clean = net(noisy_tile, sigma_map)
+
+Backends:
+- "torch": the module itself in float32 on the CPU (the precision policy's autocast on GPUs), NHWC
+  layout where the network says it helps, torch's thread count from the machine.
+- "onnx": the module exported to ONNX on first use (core.runtime.onnx_export, cached by the weights'
+  hash in the user cache folder), run by ONNX Runtime on the CPU; the same pixels within float error.
+- "onnx-int8": that graph with int8 weights and activations (static QDQ quantization calibrated on
+  images bundled with scikit-image): faster where the CPU has int8 dot products, slightly less exact.
+
+"auto" is "onnx" on the CPU when onnxruntime is installed (the optional extra `[fast]`), else "torch";
+on a GPU always "torch"; the environment variable LACUNA_BACKEND replaces "auto" with a standing
+choice. Without onnxruntime only the speed changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import MethodError
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+CHOICES = ("auto", *BACKENDS)
+
+
+@dataclass(frozen=True)
+class NetworkCall:
+    """How a method calls its network, in tensors only: what the ONNX path exports and runs."""
+
+    weights: Path  # the safetensors file; its hash names the exported graphs
+    inputs: tuple[str, ...] = ("image",)  # (1, C, H, W) tensors, all of the image's height and width
+    # A fixed non-tensor argument baked into the graph (the upscale factor): name -> value.
+    fixed: tuple[tuple[str, int], ...] = ()
+    scale: int = 1  # output height and width over the input's
+    # For int8 calibration: a clean (H, W, 3) image in [0, 1] -> the inputs the method would give the
+    # network for it (noise added, JPEG applied, ...), float32 (1, C, H, W) arrays in `inputs` order.
+    calibrate: Callable[[np.ndarray], tuple[np.ndarray, ...]] | None = field(default=None, compare=False)
+
+
+def machine_threads() -> int:
+    """Threads for inference: OMP_NUM_THREADS when set (a person or a batch worker chose), else the
+    cores this process may run on."""
+    chosen = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def onnx_available() -> bool:
+    """Whether the ONNX path can run here: ONNX Runtime, and torch's exporter with its libraries."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def available_backends() -> list[str]:
+    return list(BACKENDS) if onnx_available() else ["torch"]
+
+
+def choose_backend(requested: str = "auto", device_type: str = "cpu") -> str:
+    """The backend to run: `requested` when it can run here (a clear error when not), else by "auto"."""
+    requested = (requested or "auto").lower()
+    if requested == "auto":  # a standing choice for every run (a test suite, a batch server)
+        requested = os.environ.get("LACUNA_BACKEND", "auto").strip().lower() or "auto"
+    if requested not in CHOICES:
+        raise MethodError(f"unknown backend {requested!r}; use one of {', '.join(CHOICES)}")
+    if requested == "auto":
+        return "onnx" if device_type == "cpu" and onnx_available() else "torch"
+    if requested != "torch" and not onnx_available():
+        raise MethodError(
+            f"backend {requested!r} needs ONNX Runtime: pip install 'lacuna-studio[fast]' "
+            "(or use --backend torch)"
+        )
+    return requested
+
+
+def describe_backend(backend: str) -> str:
+    """The backend in words for the CLI, `lacuna models` and the app."""
+    threads = machine_threads()
+    if backend == "torch":
+        import torch
+
+        return f"torch {torch.__version__.split('+')[0]} float32, {threads} threads"
+    import onnxruntime
+
+    kind = "int8" if backend == "onnx-int8" else "float32"
+    return f"ONNX Runtime {onnxruntime.__version__} {kind} on the CPU, {threads} threads"
+
+
+TensorFn = Callable[..., "object"]
+
+
+def network(call: NetworkCall, ctx) -> TensorFn:
+    """A function of the call's input tensors returning the network's output tensor, run by the
+    backend `ctx.backend` resolves to; records the backend in `ctx.extras["backend"]`."""
+    device = ctx.torch_device()
+    backend = choose_backend(getattr(ctx, "backend", "auto"), device.type)
+    ctx.extras["backend"] = f"{backend} ({describe_backend(backend)})"
+    in_torch = _torch_network(call, ctx)
+    failed = _FAILED.get((call, backend))
+    if backend != "torch" and failed is None:
+        try:
+            from core.runtime.onnx_export import onnx_network
+
+            return onnx_network(call, backend == "onnx-int8", machine_threads(), small=in_torch)
+        except Exception as exc:  # noqa: BLE001 - an export failure costs speed, never the result
+            failed = _FAILED[(call, backend)] = _first_line(exc)
+    if failed is not None:
+        ctx.note(f"the {backend} backend could not run this network ({failed}); torch ran it")
+        ctx.extras["backend"] = f"torch ({describe_backend('torch')})"
+    return in_torch
+
+
+# Calls whose export or quantization failed in this process, and why: tried once, not on every run.
+_FAILED: dict[tuple[NetworkCall, str], str] = {}
+
+
+def _first_line(exc: BaseException) -> str:
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # the exporter colours its messages
+    return text.splitlines()[0][:120] if text else type(exc).__name__
+
+
+def _torch_network(call: NetworkCall, ctx) -> TensorFn:
+    import torch
+
+    from core.archs import cached_weights
+    from core.archs.needs import needs_of
+    from core.runtime.device import autocast
+
+    fixed = dict(call.fixed)
+    _set_torch_threads()
+
+    def run(*tensors):
+        device = tensors[0].device  # after an out-of-memory fall-back to the CPU: CPU tensors
+        model, _info = cached_weights(call.weights, device)
+        needs = needs_of(model)
+        if needs.channels_last and device.type in ("cpu", "cuda"):
+            model.to(memory_format=torch.channels_last)  # once per cached network (idempotent)
+            tensors = tuple(t.contiguous(memory_format=torch.channels_last) for t in tensors)
+        with autocast(device, ctx.precision, needs), ctx.cancel_inside(model):
+            return model(*tensors, *fixed.values()).float()
+
+    return run
+
+
+_THREADS_SET: list[int] = []
+
+
+def _set_torch_threads() -> None:
+    """torch's intra-op threads from the machine, once (torch may have read a smaller default)."""
+    if not _THREADS_SET:
+        import torch
+
+        torch.set_num_threads(machine_threads())
+        _THREADS_SET.append(torch.get_num_threads())
+
+
+def calibration_images() -> list[np.ndarray]:
+    """Natural images for int8 calibration that ship inside scikit-image (never downloaded): a
+    128-pixel crop of each, float32 (H, W, 3) in [0, 1]."""
+    from skimage import data
+
+    crops = []
+    for name in ("camera", "astronaut", "coffee", "chelsea", "brick", "gravel", "moon", "rocket"):
+        image = np.asarray(getattr(data, name)(), np.float32) / 255.0
+        image = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+        top, left = (image.shape[0] - 128) // 2, (image.shape[1] - 128) // 2
+        crops.append(np.ascontiguousarray(image[top : top + 128, left : left + 128]))
+    return crops

@@ -1,0 +1,140 @@
+"""The backend seam (core.runtime.backends): torch and ONNX Runtime give the same pixels.
+
+Stated tolerance: the float32 ONNX path differs from the float32 torch path by at most 1e-4 of the
+[0, 1] range (0.03 of an 8-bit grey level) on every pixel, for each learned image method on a real
+shared image; measured differences are about 1e-6 (float summation order). The int8 path is held to
+a PSNR tolerance instead (it is an approximation by design).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import MethodError
+from core.methods import get_method, load_all
+from core.runtime import backends
+from core.runtime.context import RunContext, drive
+
+TOLERANCE = 1e-4
+
+
+@pytest.fixture(autouse=True)
+def _automatic_backend(monkeypatch):
+    monkeypatch.delenv("LACUNA_BACKEND", raising=False)  # conftest pins torch for the other tests
+
+
+def _read(path, mode: str) -> np.ndarray:
+    with Image.open(path) as im:
+        pixels = np.asarray(im.convert(mode), np.float32) / 255.0
+    return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+def _run(method_id: str, image, mask, backend: str, **params) -> tuple[np.ndarray, RunContext]:
+    load_all()
+    ctx = RunContext(device="cpu", backend=backend)
+    return drive(get_method(method_id).run(image, mask, ctx, **params)), ctx
+
+
+def _cases(datasets):
+    """(method, image, mask, params) for each learned image method, on crops of shared bench images
+    with sizes that are not multiples of the networks' size multiples (the runner pads)."""
+    bench = datasets / "images" / "bench"
+    gray = _read(bench / "BSD68" / "test003.png", "L")[:150, :203]
+    rng = np.random.default_rng(0)
+    noisy = (gray + rng.normal(0, 25 / 255, gray.shape)).astype(np.float32)
+    color = _read(bench / "CBSD68" / sorted(p.name for p in (bench / "CBSD68").iterdir())[2], "RGB")
+    color = color[:170, :190]
+    hole = np.zeros(color.shape[:2], bool)
+    hole[60:100, 70:120] = True
+    jpeg = _read(bench / "classic5" / sorted(p.name for p in (bench / "classic5").iterdir())[0], "L")
+    from core.methods.dejpeg import jpeg_roundtrip
+
+    blocky = jpeg_roundtrip(np.round(jpeg[:140, :180, 0] * 255).astype(np.uint8), 20)[..., None] / 255.0
+    return {
+        "denoise gray": ("denoise-learned", noisy, None, {"sigma": 25}),
+        "denoise color": ("denoise-learned", color, None, {"sigma": 15}),
+        "dejpeg": ("dejpeg-learned", blocky.astype(np.float32), None, {}),
+        "upscale x2": ("upscale-learned", color[:90, :110], None, {"scale": 2}),
+        "inpaint": ("inpaint-learned", color, hole, {}),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["denoise gray", "denoise color", "dejpeg", "upscale x2", "inpaint"])
+def test_torch_and_onnx_give_the_same_pixels(case, datasets):
+    pytest.importorskip("onnxruntime")
+    method_id, image, mask, params = _cases(datasets)[case]
+    in_torch, torch_ctx = _run(method_id, image, mask, "torch", **params)
+    in_onnx, onnx_ctx = _run(method_id, image, mask, "onnx", **params)
+    assert torch_ctx.extras["backend"].startswith("torch")
+    assert onnx_ctx.extras["backend"].startswith("onnx (ONNX Runtime"), onnx_ctx.notes
+    assert in_onnx.shape == in_torch.shape
+    assert np.abs(in_onnx - in_torch).max() <= TOLERANCE
+
+
+@pytest.mark.slow
+def test_int8_denoiser_stays_within_a_tenth_of_a_db(datasets):
+    pytest.importorskip("onnxruntime")
+    _method, noisy, _mask, params = _cases(datasets)["denoise gray"]
+    clean = _read(datasets / "images" / "bench" / "BSD68" / "test003.png", "L")[:150, :203]
+    in_torch, _ = _run("denoise-learned", noisy, None, "torch", **params)
+    in_int8, ctx = _run("denoise-learned", noisy, None, "onnx-int8", **params)
+    assert ctx.extras["backend"].startswith("onnx-int8"), ctx.notes
+
+    def psnr(x):
+        return 10 * np.log10(1.0 / np.mean((np.clip(x, 0, 1) - clean) ** 2))
+
+    assert not np.array_equal(in_int8, in_torch)  # it really is another engine
+    assert abs(psnr(in_int8) - psnr(in_torch)) < 0.1
+
+
+def test_the_export_is_cached_by_the_weights_hash(datasets):
+    pytest.importorskip("onnxruntime")
+    from core.methods import weights
+    from core.runtime.onnx_export import export, graph_path, weights_hash
+
+    call = backends.NetworkCall(weights.require("dejpeg-gray.safetensors"))
+    path = export(call)
+    assert weights_hash(call.weights) in path.name and path == graph_path(call)
+    stamp = path.stat().st_mtime_ns
+    assert export(call) == path and path.stat().st_mtime_ns == stamp  # not exported again
+
+
+def test_auto_prefers_onnx_on_a_cpu_and_torch_on_a_gpu(monkeypatch):
+    monkeypatch.setattr(backends, "onnx_available", lambda: True)
+    assert backends.choose_backend("auto", "cpu") == "onnx"
+    assert backends.choose_backend("auto", "cuda") == "torch"
+    assert backends.choose_backend("onnx-int8", "cpu") == "onnx-int8"
+    with pytest.raises(MethodError, match="unknown backend"):
+        backends.choose_backend("tensorrt", "cpu")
+
+
+def test_without_onnxruntime_only_the_speed_changes(monkeypatch, datasets):
+    monkeypatch.setattr(backends, "onnx_available", lambda: False)
+    assert backends.choose_backend("auto", "cpu") == "torch"
+    with pytest.raises(MethodError, match=r"\[fast\]"):
+        backends.choose_backend("onnx", "cpu")
+    method_id, image, mask, params = _cases(datasets)["dejpeg"]
+    out, ctx = _run(method_id, image, mask, "auto", **params)
+    assert ctx.extras["backend"].startswith("torch")
+    assert out.shape == image.shape and np.abs(out - image).max() > 0.01
+
+
+def test_a_failed_export_falls_back_to_torch_with_a_note(monkeypatch, datasets):
+    pytest.importorskip("onnxruntime")
+    from core.runtime import onnx_export
+
+    def broken(call, quantized, threads, small):
+        raise RuntimeError("\x1b[96mno exporter\x1b[0m for this op\nmore detail")
+
+    monkeypatch.setattr(onnx_export, "onnx_network", broken)
+    monkeypatch.setattr(backends, "_FAILED", {})
+    method_id, image, mask, params = _cases(datasets)["dejpeg"]
+    out, ctx = _run(method_id, image, mask, "onnx", **params)
+    expected, _ = _run(method_id, image, mask, "torch", **params)
+    assert np.array_equal(out, expected)
+    assert ctx.extras["backend"].startswith("torch")
+    note = "the onnx backend could not run this network (no exporter for this op); torch ran it"
+    assert ctx.notes == [note]
