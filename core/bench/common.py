@@ -59,7 +59,62 @@ def add_run_arguments(p) -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="for methods that take K")
+    add_backend_argument(p)
     p.add_argument("--json", action="store_true")
+
+
+def add_backend_argument(p) -> None:
+    from core.runtime.backends import CHOICES
+
+    p.add_argument(
+        "--backend",
+        nargs="+",
+        default=["auto"],
+        choices=CHOICES,
+        help="run the learned methods on each of these backends; with torch among them, every other "
+        "backend's PSNR difference to the float32 torch model on the same images is reported",
+    )
+
+
+def variants(method_ids: list[str], backends: list[str]) -> list[tuple[str, str, str]]:
+    """(label, method id, backend) for each column of a bench: a learned method once per backend,
+    labelled "id@backend" when more than one is asked for; other methods once, as "id"."""
+    from core.methods import get_method
+
+    plan = []
+    for method_id in method_ids:
+        learned = get_method(method_id).card.kind == "learned"
+        for backend in backends if learned else ["auto"]:
+            label = (
+                f"{method_id}@{backend}"
+                if learned and (len(backends) > 1 or backend != "auto")
+                else method_id
+            )
+            plan.append((label, method_id, backend))
+    return plan
+
+
+def backend_contexts(args, plan: list[tuple[str, str, str]]) -> dict:
+    """A RunContext per backend of the plan, with the bench's device, precision and seed."""
+    from core.runtime.context import RunContext
+
+    return {
+        backend: RunContext(device=args.device, precision=args.precision, seed=args.seed, backend=backend)
+        for _label, _method, backend in plan
+    }
+
+
+def backends_used(contexts: dict) -> dict[str, str]:
+    """What each backend asked for ran as, after the runs (a fall-back to torch shows here)."""
+    return {
+        f"backend {name}": ctx.extras["backend"] for name, ctx in contexts.items() if "backend" in ctx.extras
+    }
+
+
+def torch_reference(label: str) -> str | None:
+    """The float32 torch column a backend variant is compared with ("m@onnx" -> "m@torch")."""
+    method_id, _, backend = label.partition("@")
+    return f"{method_id}@torch" if backend and backend != "torch" else None
 
 
 class MethodScores:
@@ -82,6 +137,10 @@ class MethodScores:
             summary[f"{mid} PSNR"] = round(float(np.mean(self.values[mid]["psnr"])), 3)
             summary[f"{mid} SSIM"] = round(float(np.mean(self.values[mid]["ssim"])), 4)
             summary[f"{mid} s/MP"] = round(float(np.median(self.values[mid]["spmp"])), 3)
+            reference = torch_reference(mid)
+            if reference in self.values:  # the same images, so the mean of differences is exact
+                delta = np.mean(self.values[mid]["psnr"]) - np.mean(self.values[reference]["psnr"])
+                summary[f"{mid} PSNR - torch float32"] = round(float(delta), 4)
 
 
 def emit(rows: list[dict[str, Any]], summary: dict[str, Any], as_json: bool, title: str) -> None:

@@ -23,12 +23,19 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.bench.common import MethodScores, add_run_arguments, emit, load_set
+from core.bench.common import (
+    MethodScores,
+    add_run_arguments,
+    backend_contexts,
+    backends_used,
+    emit,
+    load_set,
+    variants,
+)
 from core.bench.metrics import psnr, rgb_to_y, ssim
 from core.documents import ImageDoc
 from core.methods.dejpeg import jpeg_roundtrip
 from core.repair_cli import parse_params
-from core.runtime.context import RunContext
 
 
 def gray_of(image: np.ndarray) -> np.ndarray:
@@ -62,15 +69,15 @@ def main(argv: list[str]) -> int:
     images = [(name, gray_of(image)) for name, image in load_set(args.set, gray=False)]
     if args.limit:
         images = images[: args.limit]
-    ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed)
-
-    for mid, card in cards.items():  # warm-up (imports, weights, kernels) so speed is steady-state
-        if card.kind != "zero-shot":
+    plan = variants(ids, args.backend)
+    contexts = backend_contexts(args, plan)
+    for _label, mid, backend in plan:  # warm-up (imports, weights, ONNX export) so speed is steady-state
+        if cards[mid].kind != "zero-shot":
             tiny = ImageDoc(pixels=images[0][1][None, :24, :24].astype(np.float32), dtype="uint8")
-            run_repair(tiny, "dejpeg", method=mid, ctx=ctx)
+            run_repair(tiny, "dejpeg", method=mid, ctx=contexts[backend])
 
     rows: list[dict[str, Any]] = []
-    scores = MethodScores(ids)
+    scores = MethodScores([label for label, _mid, _backend in plan])
     jpeg_scores: dict[str, list[float]] = {"psnr": [], "ssim": []}
     for name, clean in images:
         compressed = jpeg_roundtrip(clean[..., 0].astype(np.uint8), args.quality).astype(np.float64)[
@@ -81,15 +88,15 @@ def main(argv: list[str]) -> int:
         jpeg_scores["ssim"].append(ssim(compressed, clean))
         doc = ImageDoc(pixels=compressed[None].astype(np.float32), dtype="uint8", mode="L")
         megapixels = clean.shape[0] * clean.shape[1] / 1e6
-        for mid, card in cards.items():
-            names = {p.name for p in card.params}
+        for label, mid, backend in plan:
+            names = {p.name for p in cards[mid].params}
             params = {k: v for k, v in extra.items() if k in names}
             started = time.perf_counter()
-            result = run_repair(doc, "dejpeg", method=mid, ctx=ctx, **params)
+            result = run_repair(doc, "dejpeg", method=mid, ctx=contexts[backend], **params)
             seconds = time.perf_counter() - started
             out = np.round(np.clip(result.pixels[0].astype(np.float64), 0.0, 255.0))
             p, s = psnr(out, clean), ssim(out, clean)
-            scores.add(row, mid, p, s, seconds / megapixels)
+            scores.add(row, label, p, s, seconds / megapixels)
         rows.append(row)
 
     summary: dict[str, Any] = {
@@ -98,7 +105,8 @@ def main(argv: list[str]) -> int:
         "quality": args.quality,
         "encoder": f"Pillow {Image.__version__} JPEG (libjpeg, IJG tables, baseline)",
         "gray": "gray files as they are, color files as Y (16..235, rounded)",
-        "device": device_name(ctx),
+        "device": device_name(contexts[plan[0][2]]),
+        **backends_used(contexts),
         "JPEG PSNR": round(float(np.mean(jpeg_scores["psnr"])), 3),
         "JPEG SSIM": round(float(np.mean(jpeg_scores["ssim"])), 4),
     }

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.bench.common import SUFFIXES, check_methods, emit
+from core.bench.common import SUFFIXES, add_backend_argument, check_methods, emit, torch_reference, variants
 from core.bench.metrics import psnr, ssim
 from core.errors import LacunaError
 
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", nargs="+", default=None, help="method ids (default: all but the slow ones)")
     p.add_argument("--limit", type=int, default=0, help="only the first N images or frames")
     p.add_argument("--device", default="auto")
+    add_backend_argument(p)
     p.add_argument(
         "--param", action="append", default=[], metavar="K=V", help="a parameter for methods that have it"
     )
@@ -106,7 +107,9 @@ def choose_methods(asked: list[str] | None) -> list[str]:
     return [c.id for c in methods("inpaint") if c.available and c.id not in SLOW]
 
 
-def evaluate(sample: dict[str, Any], mask: np.ndarray, method_id: str, params: dict, device: str) -> dict:
+def evaluate(
+    sample: dict[str, Any], mask: np.ndarray, method_id: str, params: dict, device: str, backend: str = "auto"
+) -> dict:
     from core.methods import get_method
     from core.repair import run_repair
     from core.runtime.context import RunContext
@@ -115,7 +118,12 @@ def evaluate(sample: dict[str, Any], mask: np.ndarray, method_id: str, params: d
     own = {k: v for k, v in params.items() if k in {p.name for p in card.params}}
     start = time.perf_counter()
     result = run_repair(
-        sample["doc"], "inpaint", method=method_id, mask=mask, ctx=RunContext(device=device), **own
+        sample["doc"],
+        "inpaint",
+        method=method_id,
+        mask=mask,
+        ctx=RunContext(device=device, backend=backend),
+        **own,
     )
     seconds = time.perf_counter() - start
     out = result.pixels[0].astype(np.float64)
@@ -129,6 +137,7 @@ def evaluate(sample: dict[str, Any], mask: np.ndarray, method_id: str, params: d
         "psnr": psnr(out, truth, peak),
         "ssim": ssim(out, truth, peak),
         "seconds": seconds,
+        "s_per_mp": seconds / (truth.shape[0] * truth.shape[1] / 1e6),
     }
 
 
@@ -139,18 +148,24 @@ def main(argv: list[str]) -> int:
     samples = load_samples(args.set, args.limit)
     if not samples:
         raise LacunaError(f"no images in {args.set}")
-    method_ids = choose_methods(args.method)
+    plan = variants(choose_methods(args.method), args.backend)
+    labels = [label for label, _method, _backend in plan]
     params = _params(args.param)
     rows, figure_rows = [], []
+    first = samples[0]
+    for _label, method_id, backend in plan:  # warm-up (weights, ONNX export) so speed is steady-state
+        if method_id == "inpaint-learned":
+            warm = random_mask(*first["truth"].shape[:2], args.masks[0], seed=0)
+            evaluate(first, warm, method_id, params, args.device, backend)
     for kind in args.masks:
         for index, sample in enumerate(samples):
             height, width = sample["truth"].shape[:2]
             mask = random_mask(height, width, kind, seed=index)
             outputs = {}
-            for method_id in method_ids:
-                scores = evaluate(sample, mask, method_id, params, args.device)
-                outputs[method_id] = scores.pop("out")
-                rows.append({"image": sample["name"], "masks": kind, "method": method_id, **_rounded(scores)})
+            for label, method_id, backend in plan:
+                scores = evaluate(sample, mask, method_id, params, args.device, backend)
+                outputs[label] = scores.pop("out")
+                rows.append({"image": sample["name"], "masks": kind, "method": label, **_rounded(scores)})
             if args.figure and kind == args.masks[0] and index < 3:
                 figure_rows.append((sample, mask, outputs))
     summary = _summarise(rows)
@@ -160,7 +175,7 @@ def main(argv: list[str]) -> int:
     else:
         _print_table(title, summary, rows if args.per_image else [])
     if args.figure:
-        path = write_figure(args.figure, figure_rows, method_ids)
+        path = write_figure(args.figure, figure_rows, labels)
         if not args.json:
             print(f"\nfigure: {path}")
     return 0
@@ -179,25 +194,40 @@ def _summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
     summary = {}
     for key, group in groups.items():
         stats = {}
-        for metric in ("psnr_hole", "ssim_hole", "psnr", "ssim", "seconds"):
+        for metric in ("psnr_hole", "ssim_hole", "psnr", "ssim", "seconds", "s_per_mp"):
             values = [r[metric] for r in group if np.isfinite(r[metric])]
-            average = np.median if metric == "seconds" else np.mean
+            average = np.median if metric in ("seconds", "s_per_mp") else np.mean
             stats[metric] = round(float(average(values)), 3) if values else float("nan")
         stats["images"] = len(group)
         summary[key] = stats
+    for key, stats in summary.items():  # backend variants against float32 torch on the same images
+        kind, label = key.split("/", 1)
+        reference = summary.get(f"{kind}/{torch_reference(label)}")
+        if reference is not None:
+            stats["psnr_hole - torch"] = round(stats["psnr_hole"] - reference["psnr_hole"], 4)
+            stats["psnr - torch"] = round(stats["psnr"] - reference["psnr"], 4)
     return summary
 
 
 def _print_table(title: str, summary: dict, rows: list[dict]) -> None:
     print(f"## {title}\n")
-    print("| masks | method | PSNR hole (dB) | SSIM hole | PSNR image (dB) | SSIM image | s/image | images |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| masks | method | PSNR hole (dB) | SSIM hole | PSNR image (dB) | SSIM image | s/image | s/MP "
+        "| images |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for key, s in summary.items():
         kind, method = key.split("/", 1)
         print(
             f"| {kind} | {method} | {s['psnr_hole']:.2f} | {s['ssim_hole']:.4f} | {s['psnr']:.2f} | "
-            f"{s['ssim']:.4f} | {s['seconds']:.2f} | {s['images']} |"
+            f"{s['ssim']:.4f} | {s['seconds']:.2f} | {s['s_per_mp']:.2f} | {s['images']} |"
         )
+    for key, s in summary.items():
+        if "psnr_hole - torch" in s:
+            print(
+                f"\n- {key}: PSNR hole {s['psnr_hole - torch']:+.4f} dB, image {s['psnr - torch']:+.4f} dB "
+                "against float32 torch"
+            )
     if rows:
         print("\n| image | masks | method | PSNR hole | SSIM hole | PSNR | SSIM | s |")
         print("|---|---|---|---|---|---|---|---|")

@@ -20,12 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from core.bench.common import MethodScores, add_run_arguments, emit, load_set
+from core.bench.common import (
+    MethodScores,
+    add_run_arguments,
+    backend_contexts,
+    backends_used,
+    emit,
+    load_set,
+    variants,
+)
 from core.bench.metrics import psnr, rgb_to_y, ssim
 from core.documents import ImageDoc
 from core.imresize import imresize
 from core.repair_cli import parse_params
-from core.runtime.context import RunContext
 
 
 def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
@@ -69,15 +76,15 @@ def main(argv: list[str]) -> int:
     images = load_set(args.set, gray=False)
     if args.limit:
         images = images[: args.limit]
-    ctx = RunContext(device=args.device, precision=args.precision, seed=args.seed)
-
-    for mid, card in cards.items():  # warm-up (imports, weights, kernels) so speed is steady-state
-        if card.kind != "zero-shot":
+    plan = variants(ids, args.backend)
+    contexts = backend_contexts(args, plan)
+    for _label, mid, backend in plan:  # warm-up (imports, weights, ONNX export) so speed is steady-state
+        if cards[mid].kind != "zero-shot":
             tiny = ImageDoc(pixels=images[0][1][None, :24, :24].astype(np.float32), dtype="uint8")
-            run_repair(tiny, "upscale", method=mid, ctx=ctx, scale=args.scale)
+            run_repair(tiny, "upscale", method=mid, ctx=contexts[backend], scale=args.scale)
 
     rows: list[dict[str, Any]] = []
-    scores = MethodScores(ids)
+    scores = MethodScores([label for label, _mid, _backend in plan])
     for name, image in images:
         hr = modcrop(image, args.scale)
         doc = ImageDoc(
@@ -85,14 +92,14 @@ def main(argv: list[str]) -> int:
         )
         row: dict[str, Any] = {"image": name}
         megapixels = hr.shape[0] * hr.shape[1] / 1e6
-        for mid, card in cards.items():
-            names = {p.name for p in card.params}
+        for label, mid, backend in plan:
+            names = {p.name for p in cards[mid].params}
             params = {k: v for k, v in extra.items() if k in names}
             started = time.perf_counter()
-            result = run_repair(doc, "upscale", method=mid, ctx=ctx, scale=args.scale, **params)
+            result = run_repair(doc, "upscale", method=mid, ctx=contexts[backend], scale=args.scale, **params)
             seconds = time.perf_counter() - started
             p, s = y_scores(result.pixels[0], hr, args.scale)
-            scores.add(row, mid, p, s, seconds / megapixels)
+            scores.add(row, label, p, s, seconds / megapixels)
         rows.append(row)
 
     summary: dict[str, Any] = {
@@ -100,7 +107,8 @@ def main(argv: list[str]) -> int:
         "images": len(images),
         "scale": args.scale,
         "protocol": "MATLAB bicubic LR (8-bit), output rounded to 8 bits, Y (16..235), border = scale",
-        "device": device_name(ctx),
+        "device": device_name(contexts[plan[0][2]]),
+        **backends_used(contexts),
     }
     scores.summarise(summary)
     extras = f", {' '.join(args.param)}" if args.param else ""

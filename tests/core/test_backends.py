@@ -138,3 +138,21 @@ def test_a_failed_export_falls_back_to_torch_with_a_note(monkeypatch, datasets):
     assert ctx.extras["backend"].startswith("torch")
     note = "the onnx backend could not run this network (no exporter for this op); torch ran it"
     assert ctx.notes == [note]
+
+
+@pytest.mark.slow
+def test_bench_reports_speed_and_psnr_difference_per_backend(datasets, capsys):
+    pytest.importorskip("onnxruntime")
+    import json
+
+    from core.bench import dejpeg as bench
+
+    argv = ["--set", str(datasets / "images/bench/classic5"), "--quality", "20", "--limit", "1"]
+    argv += ["--method", "dejpeg-learned", "dejpeg-reapply", "--backend", "torch", "onnx", "--json"]
+    assert bench.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    for label in ("dejpeg-learned@torch", "dejpeg-learned@onnx", "dejpeg-reapply"):
+        assert summary[f"{label} s/MP"] > 0
+    assert abs(summary["dejpeg-learned@onnx PSNR - torch float32"]) < 0.01
+    assert summary["dejpeg-learned@onnx PSNR"] > summary["JPEG PSNR"] + 0.5
+    assert summary["backend onnx"].startswith("onnx (ONNX Runtime")
