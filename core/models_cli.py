@@ -21,18 +21,20 @@ def models_command(args: argparse.Namespace) -> int:
     if args.action == "import":
         return _import(args)
     from core.methods import methods, weights
+    from core.runtime.speed import measured, speed_of
 
     cards = methods(args.task)
     if args.json:
-        print(json.dumps([c.as_dict() for c in cards], indent=2))
+        rows = [{**c.as_dict(), "speed": speed_of(c)[0], "speed_measured": measured(c.id)} for c in cards]
+        print(json.dumps(rows, indent=2))
         return 0
     print(backend_line())
     for card in cards:
         flag = "*" if card.default else " "
         state = "" if card.available else f"  [unavailable: {card.unavailable_reason}]"
-        print(
-            f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {card.speed:<7} {card.description}{state}"
-        )
+        speed, speed_words = speed_of(card)
+        print(f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {speed:<7} {card.description}{state}")
+        print(f"      speed {speed_words}")
         for name, path in card.found_weights().items():
             if path is not None:
                 print(f"      weights {name}: {weights.origin(path)}, {path}")

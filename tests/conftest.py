@@ -28,6 +28,9 @@ def _private_cache(monkeypatch):
     # Tests of methods look inside the torch networks (spies, tiny weights); tests/core/test_backends.py
     # runs the ONNX path itself.
     monkeypatch.setenv("LACUNA_BACKEND", "torch")
+    # Speed calibration (core.repair.calibrate) would add runs to every test; tests/core/test_speed.py
+    # turns it on.
+    monkeypatch.setenv("LACUNA_SPEED_CALIBRATION", "off")
 
 
 @pytest.fixture(autouse=True)

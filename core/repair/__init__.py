@@ -8,6 +8,7 @@ progress is not needed. Cancel by closing the generator or setting `ctx.cancel_e
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from collections.abc import Callable, Generator
 from dataclasses import replace
 from typing import Any
@@ -21,6 +22,7 @@ from core.methods.modality import is_scan, modality_of
 from core.methods.modality import warning as modality_warning
 from core.repair import uncertainty, units
 from core.repair.audio import repair_audio
+from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
 from core.repair.request import Request
 from core.runtime.context import Progress, RunContext, drive
@@ -95,7 +97,10 @@ def repair(
     request = Request(
         document, task_info, chosen, resolved, mask, frames, ctx.sub(0, 0.7) if measure else ctx
     )
+    yield from first_run_calibration(card, document, ctx)
+    started = time.perf_counter()
     result = yield from driver(request)
+    measure_real_run(card, document, result, ctx, time.perf_counter() - started)
     provenance.params.update(units.used_values(card, ctx.used, resolved, document))
     _mark_changed(document, result)
     if measure:  # every fill on a scan comes with how sure it is

@@ -25,12 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.runtime.speed import speed_of
+
 KIND_COLORS = {"learned": "#3a8cdc", "zero-shot": "#9b59b6", "classical": "#5f6b77"}
-SPEED_TEXT = {
-    "fast": "fast — under a second per megapixel on a CPU",
-    "medium": "medium — seconds per megapixel on a CPU",
-    "slow": "slow — iterative, minutes on a CPU; a GPU helps",
-}
 METHOD_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -176,7 +173,8 @@ class MethodPicker(QWidget):
             self.tree.addTopLevelItem(top)
             speed_rank = {"fast": 0, "medium": 1, "slow": 2}
             for card in sorted(
-                by_task[task], key=lambda c: (not self._is_default(c), speed_rank.get(c.speed, 3), c.name)
+                by_task[task],
+                key=lambda c: (not self._is_default(c), speed_rank.get(speed_of(c)[0], 3), c.name),
             ):
                 item = QTreeWidgetItem(
                     [card.name + ("  (default)" if self._is_default(card) else ""), card.kind]
@@ -276,12 +274,12 @@ class MethodPicker(QWidget):
             return
         self.title.setText(card.name)
         self.badges.addWidget(_badge(card.kind, KIND_COLORS.get(card.kind, "#555")))
-        self.badges.addWidget(_badge(card.speed, "#3d4a3d" if card.speed == "fast" else "#5a4a2a"))
+        speed, speed_words = speed_of(card)  # measured on this machine once the method has run here
+        self.badges.addWidget(_badge(speed, "#3d4a3d" if speed == "fast" else "#5a4a2a"))
         if card.needs_mask:
             self.badges.addWidget(_badge("uses mask", "#8a3a3a"))
         self.badges.addStretch(1)
-        speed = SPEED_TEXT.get(card.speed, card.speed)
-        self.description.setText(f"{card.description}\n\nSpeed: {speed}.")
+        self.description.setText(f"{card.description}\n\nSpeed: {speed_words}.")
         self.reason.setText(self._reason(card))
         for param in card.params:
             widget = self._param_widget(param)

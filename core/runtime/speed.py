@@ -1,0 +1,119 @@
+"""Speed labels from measurement on this machine, not fixed text.
+
+The first time an image method runs here on a (device, backend) never measured, `calibrate` times it
+on a 256×256 crop of an image that ships inside scikit-image: once to warm up (weights loaded, the ONNX
+export done), once timed. The seconds per megapixel (of the output) are stored in the user cache folder
+(`speed.json`, beside the exported networks). Zero-shot methods fit a network for minutes, so they are
+not calibrated: their first real run is the measurement. The picker and `lacuna models` show the
+latest figure and the label it earns; a method not measured yet keeps its card's estimate.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FAST, MEDIUM = 1.0, 10.0  # s/MP: under FAST is "fast", under MEDIUM "medium", the rest "slow"
+SIDE = 256
+NO_NETWORK = "-"  # the backend of a method that runs no network
+
+
+def label(seconds_per_mp: float) -> str:
+    return "fast" if seconds_per_mp < FAST else "medium" if seconds_per_mp < MEDIUM else "slow"
+
+
+def store_path() -> Path:
+    """LACUNA_CACHE_DIR/speed.json when set (tests, portable installs), else in the platform's cache."""
+    from platformdirs import user_cache_path
+
+    chosen = os.environ.get("LACUNA_CACHE_DIR")
+    return (Path(chosen) if chosen else user_cache_path("lacuna", appauthor=False)) / "speed.json"
+
+
+def _load() -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(store_path().read_text())
+    except (OSError, ValueError):  # none yet, or a damaged file: measure again
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _key(method_id: str, device: str, backend: str) -> str:
+    return f"{method_id}|{device}|{backend}"
+
+
+def is_measured(method_id: str, device: str, backend: str) -> bool:
+    return _key(method_id, device, backend) in _load()
+
+
+def record(method_id: str, device: str, backend: str, seconds: float, megapixels: float) -> dict:
+    """Store a measurement (replacing the one for the same method, device and backend)."""
+    entry = {
+        "method": method_id,
+        "device": device,
+        "backend": backend,
+        "seconds_per_mp": round(seconds / max(megapixels, 1e-9), 4),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    data = _load()
+    data[_key(method_id, device, backend)] = entry
+    path = store_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)  # readers never see half a file
+    return entry
+
+
+def measured(method_id: str) -> dict | None:
+    """The latest measurement of a method on this machine (any device or backend), or None."""
+    entries = [entry for entry in _load().values() if entry.get("method") == method_id]
+    return max(entries, key=lambda entry: entry.get("date", "")) if entries else None
+
+
+ESTIMATES = {
+    "fast": "fast: under a second per megapixel on a CPU",
+    "medium": "medium: seconds per megapixel on a CPU",
+    "slow": "slow: iterative, minutes on a CPU; a GPU helps",
+}
+
+
+def speed_of(card) -> tuple[str, str]:
+    """(label, words) for a method card: measured here when it has been, else the card's estimate."""
+    entry = measured(card.id)
+    if entry is None:
+        estimate = ESTIMATES.get(card.speed, card.speed)
+        return card.speed, f"{estimate} (an estimate until its first run here measures it)"
+    seconds = float(entry["seconds_per_mp"])
+    where = entry["device"] if entry["backend"] == NO_NETWORK else f"{entry['device']}, {entry['backend']}"
+    return label(seconds), f"{label(seconds)}: {seconds:.3g} s per megapixel measured here ({where})"
+
+
+def calibration_image(channels: int) -> np.ndarray:
+    """A SIDE×SIDE float32 (H, W, channels) crop of scikit-image's bundled astronaut, in [0, 1]."""
+    from skimage import data
+
+    rgb = np.asarray(data.astronaut(), np.float32)[:SIDE, 100 : 100 + SIDE] / 255.0
+    if channels >= 3:
+        return np.ascontiguousarray(rgb)
+    return np.ascontiguousarray(rgb.mean(axis=2, keepdims=True))
+
+
+def calibration_mask() -> np.ndarray:
+    hole = np.zeros((SIDE, SIDE), bool)
+    hole[SIDE // 3 : SIDE // 2, SIDE // 4 : 3 * SIDE // 4] = True
+    return hole
+
+
+def time_run(run_once) -> tuple[float, float]:
+    """(seconds, output megapixels) of `run_once()` -> (H, W, C) array, after one warm-up run."""
+    run_once()
+    started = time.perf_counter()
+    out = run_once()
+    return time.perf_counter() - started, out.shape[0] * out.shape[1] / 1e6

@@ -1,0 +1,93 @@
+"""Speed labels measured on this machine (core.runtime.speed, core.repair.calibrate)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.documents import ImageDoc
+from core.methods import get_method, load_all
+from core.repair import run_repair
+from core.runtime import speed
+from core.runtime.context import RunContext
+
+
+@pytest.fixture
+def calibrating(tmp_path, monkeypatch):
+    """Calibration on (conftest turns it off), into a fresh store."""
+    monkeypatch.setenv("LACUNA_SPEED_CALIBRATION", "on")
+    monkeypatch.setenv("LACUNA_CACHE_DIR", str(tmp_path))
+    load_all()
+    return tmp_path / "speed.json"
+
+
+def _photo(datasets) -> ImageDoc:
+    with Image.open(datasets / "images" / "bench" / "Set12" / "01.png") as im:
+        pixels = np.asarray(im.convert("L"), np.float32)[None, :120, :160, None]
+    return ImageDoc(pixels=pixels, dtype="uint8", mode="L")
+
+
+def test_labels_follow_the_measured_seconds_per_megapixel():
+    assert [speed.label(s) for s in (0.05, 0.99, 1.0, 9.9, 10.0, 400)] == [
+        "fast",
+        "fast",
+        "medium",
+        "medium",
+        "slow",
+        "slow",
+    ]
+
+
+def test_the_first_run_calibrates_and_later_runs_do_not(calibrating, datasets, monkeypatch):
+    card = get_method("denoise-bilateral").card
+    assert speed.measured(card.id) is None
+    assert "an estimate" in speed.speed_of(card)[1]
+    run_repair(_photo(datasets), "denoise", method=card.id, ctx=RunContext())
+    stored = json.loads(calibrating.read_text())
+    entry = stored["denoise-bilateral|cpu|-"]
+    assert entry["seconds_per_mp"] > 0 and entry["backend"] == "-"
+    label, words = speed.speed_of(card)
+    assert label == speed.label(entry["seconds_per_mp"])
+    assert "measured here" in words and f"{entry['seconds_per_mp']:.3g} s per megapixel" in words
+
+    def no_second_calibration(run_once):
+        raise AssertionError("calibrated twice")
+
+    monkeypatch.setattr(speed, "time_run", no_second_calibration)
+    run_repair(_photo(datasets), "denoise", method=card.id, ctx=RunContext())
+
+
+@pytest.mark.slow
+def test_a_learned_method_is_measured_per_backend(calibrating, datasets, monkeypatch):
+    monkeypatch.setenv("LACUNA_BACKEND", "torch")
+    run_repair(_photo(datasets), "dejpeg", method="dejpeg-learned", ctx=RunContext(device="cpu"))
+    entry = json.loads(calibrating.read_text())["dejpeg-learned|cpu|torch"]
+    assert entry["seconds_per_mp"] > 0
+    assert speed.measured("dejpeg-learned") == entry
+
+
+def test_lacuna_models_shows_the_measured_speed(calibrating, capsys):
+    from core.cli import main
+
+    speed.record("inpaint-telea", "cpu", speed.NO_NETWORK, seconds=0.02, megapixels=0.5)
+    speed.record("denoise-nlmeans", "cpu", speed.NO_NETWORK, seconds=6.0, megapixels=0.5)
+    assert main(["models", "--task", "inpaint"]) == 0
+    out = capsys.readouterr().out
+    line = next(row for row in out.splitlines() if "inpaint-telea" in row)
+    assert " fast " in line
+    assert "fast: 0.04 s per megapixel measured here (cpu)" in out
+    assert main(["models", "--task", "denoise", "--json"]) == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["denoise-nlmeans"]["speed"] == "slow"  # 12 s/MP here, whatever the card's estimate
+    assert rows["denoise-nlmeans"]["speed_measured"]["seconds_per_mp"] == 12.0
+
+
+def test_a_damaged_store_is_measured_again(calibrating):
+    calibrating.parent.mkdir(parents=True, exist_ok=True)
+    calibrating.write_text("{not json")
+    assert speed.measured("denoise-bilateral") is None
+    speed.record("denoise-bilateral", "cpu", speed.NO_NETWORK, seconds=1.0, megapixels=4.0)
+    assert speed.measured("denoise-bilateral")["seconds_per_mp"] == 0.25

@@ -1,0 +1,32 @@
+"""The method picker's speed badge and text come from measurement on this machine (core.runtime.speed)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel
+
+from core.methods import load_all, methods
+from core.runtime import speed
+from desktop.widgets.method_picker import MethodPicker
+
+
+def _badges(picker) -> list[str]:
+    found = [picker.badges.itemAt(i).widget() for i in range(picker.badges.count())]
+    return [w.text() for w in found if isinstance(w, QLabel)]
+
+
+def test_the_badge_shows_the_measured_label_not_the_cards(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("LACUNA_CACHE_DIR", str(tmp_path))
+    load_all()
+    picker = MethodPicker()
+    qtbot.addWidget(picker)
+    picker.set_cards(methods("denoise"))
+    assert picker.select("denoise-nlmeans")
+    card_estimate = next(c for c in methods("denoise") if c.id == "denoise-nlmeans").speed
+    assert card_estimate.upper() in _badges(picker)
+    assert "an estimate until its first run here measures it" in picker.description.text()
+
+    speed.record("denoise-nlmeans", "cpu", speed.NO_NETWORK, seconds=0.3, megapixels=1.0)
+    picker.set_cards(methods("denoise"))
+    assert picker.select("denoise-nlmeans")
+    assert "FAST" in _badges(picker)
+    assert "fast: 0.3 s per megapixel measured here (cpu)" in picker.description.text()
