@@ -23,7 +23,17 @@ from torch import nn
 
 from core.errors import MethodError
 
-ARCH_MODULES = ("unet", "sr", "dejpeg", "inpaint", "discriminator", "spec_unet", "detect", "interp")
+ARCH_MODULES = (
+    "unet",
+    "fast_denoiser",
+    "sr",
+    "dejpeg",
+    "inpaint",
+    "discriminator",
+    "spec_unet",
+    "detect",
+    "interp",
+)
 _ARCHS: dict[str, type[nn.Module]] = {}
 
 

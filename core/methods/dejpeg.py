@@ -95,12 +95,12 @@ def run_learned(image: np.ndarray, mask, ctx: RunContext) -> Generator[Progress,
 def compressed_for(gray: bool, quality: int = 20):
     """A clean RGB crop -> the network's input for it: JPEG at `quality` (int8 calibration)."""
 
-    def inputs(clean: np.ndarray) -> tuple[np.ndarray]:
+    def inputs(clean: np.ndarray) -> list[tuple[np.ndarray]]:
         pixels = np.round(np.clip(clean, 0, 1) * 255).astype(np.uint8)
         pixels = np.round(pixels.mean(axis=2)).astype(np.uint8) if gray else pixels
         decoded = jpeg_roundtrip(pixels, quality).astype(np.float32) / 255.0
         planes = decoded[..., None] if decoded.ndim == 2 else decoded
-        return (np.ascontiguousarray(planes.transpose(2, 0, 1)[None]),)
+        return [(np.ascontiguousarray(planes.transpose(2, 0, 1)[None]),)]
 
     return inputs
 

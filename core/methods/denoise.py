@@ -98,14 +98,18 @@ def _run_learned(
     return join_alpha(result, alpha)
 
 
-def noisy_for_calibration(channels: int, sigma: float = 25.0):
-    """A clean RGB crop -> the denoiser's inputs for it at noise σ (int8 calibration)."""
+def noisy_for_calibration(channels: int, sigmas: tuple[float, ...] = (10.0, 25.0, 50.0)):
+    """A clean RGB crop -> the denoiser's inputs for it at each noise σ (int8 calibration)."""
 
-    def inputs(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def inputs(clean: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         planes = clean.mean(axis=2, keepdims=True) if channels == 1 else clean
-        noise = np.random.default_rng(0).normal(0.0, sigma / 255.0, planes.shape)
-        noisy = (planes + noise).astype(np.float32).transpose(2, 0, 1)[None]
-        return noisy, np.full_like(noisy[:, :1], sigma / 255.0)
+        rng = np.random.default_rng(0)
+        pairs = []
+        for sigma in sigmas:
+            noisy = (planes + rng.normal(0.0, sigma / 255.0, planes.shape)).astype(np.float32)
+            noisy = np.ascontiguousarray(noisy.transpose(2, 0, 1)[None])
+            pairs.append((noisy, np.full_like(noisy[:, :1], sigma / 255.0)))
+        return pairs
 
     return inputs
 

@@ -84,12 +84,12 @@ def _run_learned(
     return (yield from fill_regions(image, _check(image, mask), ctx, fill, context=context, min_size=192))
 
 
-def holes_for_calibration(clean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def holes_for_calibration(clean: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """A clean RGB crop -> the network's inputs for it with a square hole (int8 calibration)."""
     height, width = clean.shape[:2]
     hole = np.zeros((1, 1, height, width), np.float32)
     hole[..., height // 4 : height // 2, width // 3 : 2 * width // 3] = 1.0
-    return np.ascontiguousarray(clean.transpose(2, 0, 1)[None]), hole
+    return [(np.ascontiguousarray(clean.transpose(2, 0, 1)[None]), hole)]
 
 
 def _net_fill(

@@ -221,13 +221,13 @@ def run_learned(
 def low_resolution_for(scale: int) -> Callable:
     """A clean RGB crop -> the network's input for it: its luma, bicubic-reduced (int8 calibration)."""
 
-    def inputs(clean: np.ndarray) -> tuple[np.ndarray]:
+    def inputs(clean: np.ndarray) -> list[tuple[np.ndarray]]:
         import torch
 
         from core.imresize import torch_downsample
 
         luma = torch.from_numpy(luma_of(clean))[None, None]
-        return (torch_downsample(luma, scale).clamp(0, 1).numpy(),)
+        return [(torch_downsample(luma, scale).clamp(0, 1).numpy(),)]
 
     return inputs
 

@@ -44,8 +44,11 @@ class NetworkCall:
     fixed: tuple[tuple[str, int], ...] = ()
     scale: int = 1  # output height and width over the input's
     # For int8 calibration: a clean (H, W, 3) image in [0, 1] -> the inputs the method would give the
-    # network for it (noise added, JPEG applied, ...), float32 (1, C, H, W) arrays in `inputs` order.
-    calibrate: Callable[[np.ndarray], tuple[np.ndarray, ...]] | None = field(default=None, compare=False)
+    # network for it (noise added, JPEG applied, ...): a list of float32 (1, C, H, W) array tuples in
+    # `inputs` order, one tuple per setting worth covering (several noise levels, say).
+    calibrate: Callable[[np.ndarray], list[tuple[np.ndarray, ...]]] | None = field(
+        default=None, compare=False
+    )
 
 
 def machine_threads() -> int:

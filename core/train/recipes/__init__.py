@@ -8,6 +8,7 @@ from core.errors import LacunaError
 
 RECIPES = {
     "denoise": "core.train.recipes.denoise",
+    "denoise-fast": "core.train.recipes.denoise_fast",
     "upscale": "core.train.recipes.upscale",
     "dejpeg": "core.train.recipes.dejpeg",
     "inpaint": "core.train.recipes.inpaint",

@@ -1,0 +1,61 @@
+"""The fast denoiser (core/archs/fast_denoiser.py) and its recipe (`lacuna train denoise-fast`)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from core.archs import build_arch, load_weights, save_weights
+from core.train.cli import main as train_main
+from core.train.recipes import get_recipe
+
+
+def test_any_size_residual_and_scale_equivariant():
+    net = build_arch("fast_denoiser", channels=1, width=8, layers=3).eval()
+    noisy = torch.rand(2, 1, 21, 34)
+    with torch.no_grad():
+        out = net(noisy, 0.1)
+        assert out.shape == noisy.shape
+        # Bias-free and ReLU: scaling the input and the noise map scales the output.
+        assert torch.allclose(net(3 * noisy, 0.3), 3 * out, atol=1e-5)
+    assert net.needs.size_multiple == 2 and net.needs.overlap >= 6
+
+
+@pytest.fixture()
+def small_folder(datasets, tmp_path):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for path in sorted((datasets / "images" / "train" / "gray400").glob("*.png"))[:12]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_distillation_asks_the_teacher(small_folder, tmp_path, capsys, monkeypatch):
+    teacher_path = tmp_path / "teacher.safetensors"
+    teacher = build_arch("unet_denoiser", channels=1, widths=[8, 16], blocks=1)
+    save_weights(
+        teacher, teacher_path, arch="unet_denoiser", hparams={"channels": 1, "widths": [8, 16], "blocks": 1}
+    )
+    calls = []
+    recipe_cls = get_recipe("denoise-fast")
+    original = recipe_cls.__init__
+
+    def spy_init(self, args, device):
+        original(self, args, device)
+        forward = self.teacher.forward
+        self.teacher.forward = lambda *inputs: calls.append(1) or forward(*inputs)
+
+    monkeypatch.setattr(recipe_cls, "__init__", spy_init)
+    out = tmp_path / "fast.safetensors"
+    argv = ["denoise-fast", "--data", str(small_folder), "--out", str(out), "--channels", "1"]
+    argv += ["--teacher", str(teacher_path), "--teacher-every", "2", "--width", "8", "--layers", "3"]
+    argv += ["--batch", "2", "--crop", "32", "--device", "cpu", "--steps", "4", "--val-every", "4"]
+    assert train_main(argv) == 0
+    assert "step 4/4" in capsys.readouterr().err
+    assert len(calls) == 2  # steps 2 and 4
+    model, info = load_weights(out)
+    assert info["arch"] == "fast_denoiser" and info["hparams"] == {"channels": 1, "width": 8, "layers": 3}
+    assert info["training"]["teacher"] == str(teacher_path) and info["training"]["teacher_every"] == 2
+    assert model(torch.rand(1, 1, 20, 20), 0.1).shape == (1, 1, 20, 20)
