@@ -30,6 +30,7 @@ SIGMA = Param(
 )
 GRAY_WEIGHTS = "denoise-gray.safetensors"
 COLOR_WEIGHTS = "denoise-color.safetensors"
+FAST_WEIGHTS = "denoise-fast-gray.safetensors"  # distilled from GRAY_WEIGHTS; color: plane by plane
 STRIP_PIXELS = 1 << 19  # non-local means works on strips of about this many pixels (cancel latency)
 
 
@@ -67,6 +68,20 @@ def _run_learned(
     sigma: float | None = 0.0,
     ensemble: bool = False,
 ) -> Generator[Progress, None, np.ndarray]:
+    return (yield from _denoise(image, ctx, sigma, ensemble, GRAY_WEIGHTS, COLOR_WEIGHTS))
+
+
+def _run_fast(
+    image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, sigma: float | None = 0.0
+) -> Generator[Progress, None, np.ndarray]:
+    return (yield from _denoise(image, ctx, sigma, False, FAST_WEIGHTS, None))
+
+
+def _denoise(
+    image: np.ndarray, ctx: RunContext, sigma, ensemble: bool, gray_weights: str, color_weights: str | None
+) -> Generator[Progress, None, np.ndarray]:
+    """A learned denoiser over tiles; without color weights, color planes go one by one through the gray
+    network."""
     import torch
 
     from core.methods import weights
@@ -82,12 +97,20 @@ def _run_learned(
         raise MethodError(f"the learned denoiser takes gray or RGB images, not {channels} channels")
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
     level = sigma_or_estimate(color, sigma, ctx) / 255.0
-    path = weights.require(GRAY_WEIGHTS if channels == 1 else COLOR_WEIGHTS)
-    net = network(NetworkCall(path, ("noisy", "sigma"), calibrate=noisy_for_calibration(channels)), ctx)
+    by_plane = channels == 3 and color_weights is None
+    path = weights.require(gray_weights if channels == 1 or by_plane else color_weights)
+    planes = 1 if by_plane else channels
+    net = network(NetworkCall(path, ("noisy", "sigma"), calibrate=noisy_for_calibration(planes)), ctx)
     passes = 8 if ensemble else 1
 
+    def one_pass(x):
+        level_map = torch.full_like(x[:, :1], level)
+        if by_plane:
+            return torch.cat([net(x[:, c : c + 1], level_map) for c in range(x.shape[1])], dim=1)
+        return net(x, level_map)
+
     def denoise(tile):
-        return self_ensemble(lambda x: net(x, torch.full_like(x[:, :1], level)), tile, count=passes)
+        return self_ensemble(one_pass, tile, count=passes)
 
     work = ctx.sub(0.02, 1.0)
     # About 3 kB of activations per pixel in float32 (64 features at full resolution, skips,
@@ -290,6 +313,21 @@ register(
         default=True,
     ),
     _run_learned,
+)
+
+register(
+    MethodCard(
+        id="denoise-fast",
+        task="denoise",
+        name="Fast denoiser",
+        kind="learned",
+        description="A small network distilled from the learned denoiser: several times faster on a CPU, "
+        "a little softer; color images plane by plane.",
+        params=(SIGMA,),
+        weights=(FAST_WEIGHTS,),
+        speed="fast",
+    ),
+    _run_fast,
 )
 
 register(
