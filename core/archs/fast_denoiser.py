@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from core.archs import register_arch
 from core.archs.needs import NetworkNeeds, pad_to_multiple
+from core.archs.unet import noise_map
 
 
 @register_arch("fast_denoiser")
@@ -33,13 +34,8 @@ class FastDenoiser(nn.Module):
         self.body = nn.Sequential(*stack)
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
-        b, _, h, w = noisy.shape
-        if not torch.is_tensor(sigma):
-            sigma = torch.tensor(float(sigma), device=noisy.device)
-        sigma = sigma.to(noisy.dtype)
-        if sigma.dim() < 4:
-            sigma = sigma.reshape(-1, 1, 1, 1).expand(b, 1, h, w)
-        x = pad_to_multiple(torch.cat([noisy, sigma], dim=1), 2, self.needs.pad_mode)
+        h, w = noisy.shape[-2:]
+        x = pad_to_multiple(torch.cat([noisy, noise_map(noisy, sigma)], dim=1), 2, self.needs.pad_mode)
         blocks = F.pixel_unshuffle(x[:, :-1], 2)
         level = x[:, -1:, ::2, ::2]  # the map is flat per block: one sample of each is enough
         noise = F.pixel_shuffle(self.body(torch.cat([blocks, level], dim=1)), 2)[..., :h, :w]

@@ -57,6 +57,15 @@ class Up(nn.Module):
         return F.pixel_shuffle(self.proj(x), 2)
 
 
+def noise_map(noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
+    """The (B, 1, H, W) noise-level map of the denoisers from a map, a (B,) vector or a number."""
+    b, _, h, w = noisy.shape
+    if not torch.is_tensor(sigma):
+        sigma = torch.tensor(float(sigma), device=noisy.device)
+    sigma = sigma.to(noisy.dtype)
+    return sigma.reshape(-1, 1, 1, 1).expand(b, 1, h, w) if sigma.dim() < 4 else sigma
+
+
 @register_arch("unet_denoiser")
 class UNetDenoiser(nn.Module):
     def __init__(
@@ -82,13 +91,9 @@ class UNetDenoiser(nn.Module):
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
         """`sigma`: a (B, 1, H, W) map, a (B,) vector or a number, in units of the [0, 1] range."""
-        b, _, h, w = noisy.shape
-        if not torch.is_tensor(sigma):
-            sigma = torch.tensor(float(sigma), device=noisy.device)
-        sigma = sigma.to(noisy.dtype)
-        if sigma.dim() < 4:
-            sigma = sigma.reshape(-1, 1, 1, 1).expand(b, 1, h, w)
-        x = pad_to_multiple(torch.cat([noisy, sigma], dim=1), self.needs.size_multiple, self.needs.pad_mode)
+        h, w = noisy.shape[-2:]
+        x = torch.cat([noisy, noise_map(noisy, sigma)], dim=1)
+        x = pad_to_multiple(x, self.needs.size_multiple, self.needs.pad_mode)
         feat = self.head(x)
         skips = []
         for encoder, down in zip(self.encoders, self.downs):

@@ -90,14 +90,18 @@ class Recipe:
         with autocast():
             pred = self.model(*inputs)
         loss = self.loss(pred.float(), target)
+        self.optimise(loss)
+        # A 0-d tensor, not float(): converting here would sync the GPU every step; the loop
+        # converts only when it logs.
+        return {"loss": loss.detach()}
+
+    def optimise(self, loss: torch.Tensor) -> None:
+        """One optimiser step on `loss` (gradients clipped to norm 1) and one scheduler step."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         self.scheduler.step()
-        # A 0-d tensor, not float(): converting here would sync the GPU every step; the loop
-        # converts only when it logs.
-        return {"loss": loss.detach()}
 
     @torch.no_grad()
     def validate(self, images: list[torch.Tensor], generator: torch.Generator) -> float:

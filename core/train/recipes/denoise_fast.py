@@ -68,11 +68,7 @@ class FastDenoiseRecipe(DenoiseRecipe):
             with torch.no_grad(), autocast():
                 taught = self.teacher(*inputs).float()
             loss = loss + self.args.teacher_weight * nn.functional.l1_loss(pred, taught)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.optimizer.step()
-        self.scheduler.step()
+        self.optimise(loss)
         return {"loss": loss.detach()}
 
     def card_info(self) -> dict[str, Any]:
