@@ -33,3 +33,12 @@ def test_a_fill_on_a_ct_shows_its_uncertainty(window, ct_path, qtbot):
     ws.uncertainty_action.trigger()
     assert ws.canvas.diff is not None and ws.canvas.show_diff
     assert any("Fill uncertainty" in m and "HU" in m for m in messages)
+
+
+def test_detect_damage_offers_the_model_free_detector_first_on_a_ct(window, ct_path, datasets, qtbot):
+    assert open_file(window, ct_path)
+    panel = image(window).detect_panel
+    assert panel.method.itemData(0) == "detect-classical"
+    window.confirm_discard = lambda: True
+    assert open_file(window, datasets / "images" / "bench" / "Set14" / "monarch.png")
+    assert panel.method.itemData(0) == "detect-learned"

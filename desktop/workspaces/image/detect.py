@@ -27,10 +27,15 @@ class Detection(Detector):
 
     def methods(self) -> list[tuple[str, str]]:
         """(id, name) of the detection methods that can run on the open document."""
-        from core.methods import methods
+        from core.methods import choose_method, methods
+        from core.methods.modality import modality_of
 
         frames = self.controller.frames
         cards = [c for c in methods("detect") if c.available]
+        doc = self.controller.doc
+        if doc is not None and cards:  # first what the engine would choose (no photo network on a scan)
+            first = choose_method("detect", modality=modality_of(doc))[0].card.id
+            cards.sort(key=lambda c: c.id != first)
         return [(c.id, c.name) for c in cards if c.operates_on != "volume" or frames > 1]
 
     def run(self, method: str | None = None) -> bool:
