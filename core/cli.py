@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="audio: seconds to fill (all frequencies), or only the band LOW..HIGH Hz; repeatable",
     )
     p.add_argument(
+        "--loss-trace",
+        default=None,
+        metavar="FILE",
+        help="audio: a packet-loss trace, one 0/1 line per packet (1 = lost); the lost packets are filled",
+    )
+    p.add_argument("--packet-ms", type=float, default=20.0, help="with --loss-trace: packet length (ms)")
+    p.add_argument(
         "--detect",
         action="store_true",
         help="repair what Lacuna finds: clicks and dropouts in audio, scratches, dust and stains in images",

@@ -45,11 +45,21 @@ def parse_gap(text: str, sample_rate: int):
     return TFRect(first, stop, low, high)
 
 
-def audio_selection(document, gaps: list[str], detect: bool):
-    """The selections the command line asks for: explicit gaps, plus what detection finds."""
+def audio_selection(
+    document, gaps: list[str], detect: bool, trace: str | None = None, packet_ms: float = 20.0
+):
+    """The selections the command line asks for: explicit gaps, a loss trace's lost packets, plus what
+    detection finds."""
     if getattr(document, "samples", None) is None:
-        raise MethodError("--gap and --detect apply to audio; images and scans take --mask")
+        raise MethodError("--gap, --loss-trace and --detect apply to audio; images and scans take --mask")
     selections = [parse_gap(g, document.sample_rate) for g in gaps]
+    if trace:
+        from core.audio.loss_trace import read_trace, trace_spans
+
+        lost = trace_spans(read_trace(trace), document.sample_rate, len(document.samples), packet_ms)
+        if not lost:
+            raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
+        selections += lost
     if detect:
         from core.audio.detect import detect as find_damage
 
@@ -185,8 +195,8 @@ def repair_command(args: argparse.Namespace) -> int:
     )
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask = detected_mask(document, args, mask, ctx)
-    elif getattr(args, "gap", None) or getattr(args, "detect", False):
-        mask = audio_selection(document, args.gap, args.detect)
+    elif getattr(args, "gap", None) or getattr(args, "detect", False) or getattr(args, "loss_trace", None):
+        mask = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
     device, why = explain_device(args.device)
     if not args.json:
         print(f"lacuna: running {chosen.card.id} on {device} ({why})", file=sys.stderr)
