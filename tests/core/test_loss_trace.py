@@ -40,3 +40,18 @@ def test_a_bad_trace_line_is_named(tmp_path):
     bad.write_text("0\n1\nlost\n")
     with pytest.raises(MethodError, match="trace.txt, line 3: a loss trace holds 0 or 1 per line"):
         read_trace(bad)
+
+
+def test_detection_finds_exactly_the_zeroed_packets_of_a_real_lossy_call(datasets):
+    """Without the trace: `--detect`'s dropout finder marks the lost packets (exact zeros) and nothing else."""
+    from core.audio.detect import detect
+
+    folder = datasets / "audio/speech/plc/test_files"
+    samples, rate = sf.read(folder / "2307.wav", dtype="float32", always_2d=True)
+    marked = np.zeros(len(samples), bool)
+    for finding in detect(samples, rate):
+        if finding.kind == "dropout":
+            marked[finding.selection.start : finding.selection.stop] = True
+    lost = np.repeat(read_trace(folder / "2307_is_lost.txt"), PACKET)[: len(samples)]
+    lost = np.concatenate([lost, np.zeros(len(samples) - len(lost), bool)])
+    assert np.array_equal(marked, lost)
