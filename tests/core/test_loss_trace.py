@@ -43,7 +43,7 @@ def test_a_bad_trace_line_is_named(tmp_path):
 
 
 def test_detection_finds_exactly_the_zeroed_packets_of_a_real_lossy_call(datasets):
-    """Without the trace: `--detect`'s dropout finder marks the lost packets (exact zeros) and nothing else."""
+    """Without the trace, `--detect`'s dropout finder marks the lost packets (exact zeros), nothing else."""
     from core.audio.detect import detect
 
     folder = datasets / "audio/speech/plc/test_files"
