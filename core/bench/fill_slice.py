@@ -61,6 +61,7 @@ def scores(truth: np.ndarray, rebuilt: np.ndarray, peak: float) -> tuple[float, 
 
 def main(argv: list[str] | None = None) -> int:
     from core.io import read
+    from core.methods import get_method
     from core.repair import run_repair
     from core.repair.frames import stack_geometry
     from core.repair_cli import parse_params
@@ -86,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         seen.stored_range = (lo, hi)  # the methods normalise by the true volume's range, not the blank's
         row: dict[str, Any] = {"volume": str(path).rstrip("/").split("/")[-1], "removed": len(gone)}
         for label, method_id, fixed in methods:
-            own = {
-                k: v for k, v in params.items() if k in {"steps", "width"} and method_id == "fill-slice-self"
-            }
+            # --param values go to the methods that take them (the rebuilt slices and fixed settings stay).
+            takes = {p.name for p in get_method(method_id).card.params} - set(fixed) - {"slices"}
+            own = {k: v for k, v in params.items() if k in takes}
             started = time.monotonic()
             ctx = RunContext(seed=args.seed)
             out = run_repair(

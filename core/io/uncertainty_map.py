@@ -23,11 +23,16 @@ def has_map(doc: Any) -> bool:
     return spread is not None and pixels is not None and spread.shape == pixels.shape[:3]
 
 
+def latest_summary(doc: Any) -> dict[str, Any]:
+    """What the record says of the newest fill's uncertainty (measure, units, mean, max), {} if none."""
+    return next((p.uncertainty for p in reversed(doc.provenance) if p.uncertainty), {})
+
+
 def write_map(doc: Any, output: Path) -> Path:
     """Write `doc.uncertainty` beside `output`; its description says what it measures and in which units."""
     import tifffile
 
-    summary = next((p.uncertainty for p in reversed(doc.provenance) if p.uncertainty), {})
+    summary = latest_summary(doc)
     description = json.dumps({"lacuna": "uncertainty of the fill", "source": output.name, **summary})
     spread = np.ascontiguousarray(doc.uncertainty, dtype=np.float32)
     return atomic_write(

@@ -45,7 +45,7 @@ def _cubic_weights(offsets: np.ndarray) -> np.ndarray:
     return CubicSpline(offsets, np.eye(len(offsets)), axis=0)(0.0)
 
 
-def _network(torch, width: int = 32, depth: int = 5):
+def _network(width: int = 32, depth: int = 5):
     from torch import nn
 
     layers: list = [nn.Conv2d(2, width, 3, padding=1), nn.PReLU(width)]
@@ -103,7 +103,7 @@ def _run_self(
     device = ctx.torch_device() if ctx.device != "auto" else "cpu"
     torch.manual_seed(ctx.seed)
     rng = np.random.default_rng(ctx.seed)
-    net = _network(torch, width).to(device)
+    net = _network(width).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
     keys = list(patterns)

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor
 
+from core.io.uncertainty_map import latest_summary
 from desktop.qimage import (
     Frame,
     difference_map,
@@ -129,7 +130,7 @@ class CanvasPresenter(QObject):
         if self.show_uncertainty and spread is not None and spread.shape == c.doc.pixels.shape[:3]:
             heat, peak, count = heat_overlay(spread[min(c.frame, spread.shape[0] - 1)])
             canvas.set_diff(heat)
-            summary = next((p.uncertainty for p in reversed(c.doc.provenance) if p.uncertainty), {})
+            summary = latest_summary(c.doc)
             units = summary.get("units", "")
             self.status.emit(
                 f"Fill uncertainty on this slice: up to {peak:.4g} {units} over {count} pixels "
