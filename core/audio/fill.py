@@ -5,8 +5,8 @@ only the selected samples (plus a 2 ms crossfade just outside a time gap) are wr
 sample of the document is returned bit-identical.
 
 Two kinds of fillers:
-- time-domain fillers (silence, linear crossfade, AR) fill samples [start, stop) of one channel; for a
-  time-frequency selection their output replaces only the selected STFT bins;
+- time-domain fillers (silence, linear crossfade, repeat the last packet, AR) fill samples [start, stop)
+  of one channel; for a time-frequency selection their output replaces only the selected STFT bins;
 - spectral fillers (the learned network, the deep prior) fill the log-magnitude of the unknown bins;
   the phase is then recovered by Griffin-Lim with the known bins and known samples clamped
   (`core.audio.phase`), starting from an AR fill's phase.
@@ -30,6 +30,10 @@ CROSSFADE_SECONDS = 0.002
 MAX_CONTEXT_SECONDS = 1.0  # spectral fillers read max(context, gap) each side, at most this
 LSAR_INIT_MAX = 4096  # samples; longer gaps start the phase from a cheaper AR extrapolation
 AR_EDGE_SECONDS = 0.05  # near a gap's edges the AR waveform is trusted more than the recovered phase
+# Repeat-the-last-packet concealment: a 20 ms packet, pitch periods of 66..400 Hz voices, found by
+# correlating the last 5 ms (on bench speech, 5 ms windows repeated with 0.4 dB more SNR than 10 or 20 ms)
+REPEAT_SECONDS, PITCH_MIN_SECONDS, PITCH_MAX_SECONDS, PITCH_WINDOW_SECONDS = 0.02, 0.0025, 0.015, 0.005
+VOICED_CORRELATION = 0.5  # below this the audio before the gap is not periodic enough to repeat a period
 
 TimeFill = Callable[[np.ndarray, int, int, int], np.ndarray]
 
@@ -57,6 +61,48 @@ def fill_crossfade(x: np.ndarray, start: int, stop: int, sample_rate: int) -> np
     return y
 
 
+def fill_repeat(
+    x: np.ndarray, start: int, stop: int, sample_rate: int, hold_ms: float = 20.0, mute_ms: float = 60.0
+) -> np.ndarray:
+    """Packet-loss-concealment baseline (G.711 Appendix I style): the last pitch period before the gap
+    (the last 20 ms when the audio there is not periodic) repeated over the gap, at full level for
+    `hold_ms`, then fading linearly to silence at `mute_ms`. The repetition starts one period back
+    and runs on past the gap, so the engine's crossfades just outside it join the recording smoothly."""
+    y = x.copy()
+    period = _repeat_period(x[:start], sample_rate)
+    if period == 0:  # nothing before the gap to repeat
+        y[start:stop] = 0.0
+        return y
+    fade = int(round(CROSSFADE_SECONDS * sample_rate))
+    lead = min(fade, start - period) if start > period else 0
+    end = min(len(x), stop + fade)
+    cycle = x[start - period : start]
+    offset = np.arange(end - start)
+    elapsed = 1000.0 * offset / sample_rate
+    gain = np.clip((mute_ms - elapsed) / max(mute_ms - hold_ms, 1e-9), 0.0, 1.0)
+    y[start:end] = cycle[offset % period] * gain
+    y[start - lead : start] = x[start - lead - period : start - period]  # one period back, joins y[start]
+    return y
+
+
+def _repeat_period(history: np.ndarray, sample_rate: int) -> int:
+    """The pitch period (2.5..15 ms) maximising the normalised correlation of the last 5 ms of `history`
+    with the audio one period earlier; 20 ms when that correlation is weak (unvoiced sound, silence)
+    or the history is short."""
+    packet = min(len(history), int(round(REPEAT_SECONDS * sample_rate)))
+    lo, hi = int(PITCH_MIN_SECONDS * sample_rate), int(PITCH_MAX_SECONDS * sample_rate)
+    window = int(round(PITCH_WINDOW_SECONDS * sample_rate))
+    if len(history) < window + hi:
+        return packet
+    recent = history[-window:]
+    lags = np.arange(lo, hi + 1)
+    earlier = np.stack([history[len(history) - window - lag : len(history) - lag] for lag in lags])
+    energy = np.sqrt(np.sum(recent**2) * np.sum(earlier**2, axis=1)) + 1e-20
+    correlation = earlier @ recent / energy
+    best = int(np.argmax(correlation))
+    return int(lags[best]) if correlation[best] >= VOICED_CORRELATION else packet
+
+
 def fill_ar(x: np.ndarray, start: int, stop: int, sample_rate: int, order_ms: float = 20.0) -> np.ndarray:
     order = ar.default_order(sample_rate, order_ms)
     return ar.interpolate(x, start, stop, order=order, sample_rate=sample_rate)
@@ -68,6 +114,8 @@ def time_context(method: str, gap: int, sample_rate: int, order_ms: float = 20.0
         return 0
     if method == "crossfade":
         return gap
+    if method == "repeat":
+        return int(max(REPEAT_SECONDS, PITCH_WINDOW_SECONDS + PITCH_MAX_SECONDS) * sample_rate) + 1
     return ar.context_length(gap, ar.default_order(sample_rate, order_ms))
 
 

@@ -33,6 +33,9 @@ def _time_method(name: str, **options):
         fillers = {
             "silence": fill.fill_silence,
             "crossfade": fill.fill_crossfade,
+            "repeat": lambda x, a, b, r: fill.fill_repeat(
+                x, a, b, r, hold_ms=params.get("hold_ms", 20.0), mute_ms=params.get("mute_ms", 60.0)
+            ),
             "ar": lambda x, a, b, r: fill.fill_ar(x, a, b, r, order_ms=params.get("order_ms", 20.0)),
         }
         context = lambda gap, rate: fill.time_context(name, gap, rate, params.get("order_ms", 20.0))  # noqa: E731
@@ -163,6 +166,22 @@ register(
         **_SPECTRAL,
     ),
     _time_method("crossfade"),
+)
+register(
+    MethodCard(
+        id="fill-gap-repeat",
+        task="fill-gap",
+        name="Repeat the last packet (baseline)",
+        kind="classical",
+        description="the standard VoIP concealment (G.711 Appendix I style): the last pitch period before "
+        "the gap (the last 20 ms if not periodic) repeated, full level for hold_ms, silent from mute_ms",
+        params=(
+            Param("hold_ms", 20.0, "full level this long into a gap (ms), then a fade", 0.0, 1000.0),
+            Param("mute_ms", 60.0, "silent from this far into a gap (ms)", 0.0, 1000.0),
+        ),
+        **_SPECTRAL,
+    ),
+    _time_method("repeat"),
 )
 register(
     MethodCard(
