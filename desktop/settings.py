@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "overlay/opacity": 0.5,
     "brush/radius": 20.0,
     "brush/hardness": 0.8,
+    "audio/frequency_scale": "linear",
 }
 
 

@@ -45,6 +45,7 @@ class ProgressPanel(QWidget):
         info = QHBoxLayout()
         self.message = QLabel()
         self.message.setStyleSheet("color: #a9adb4;")
+        self.message.setWordWrap(True)  # a long outcome (device, fallback notes) never widens the dock
         self.eta = QLabel()
         self.eta.setStyleSheet("color: #a9adb4;")
         self.eta.setAlignment(Qt.AlignmentFlag.AlignRight)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollBar,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -29,16 +31,21 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
+from core.audio.selection import TFMask, TFRect
 from core.documents import AudioDoc
+from desktop.workspaces.audio.axes import ColourBar, FrequencyAxis
 from desktop.workspaces.audio.controller import AudioController
+from desktop.workspaces.audio.freq_scale import SCALES, format_band
 from desktop.workspaces.audio.playback import Player
-from desktop.workspaces.audio.views import SpectrogramView, Viewport, WaveformView
+from desktop.workspaces.audio.spectrogram import SpectrogramView
+from desktop.workspaces.audio.views import Viewport, WaveformView
 
 FFT_SIZES = (256, 512, 1024, 2048, 4096)
 
 
 class AudioPanel(QWidget):
     fill_requested = Signal()  # "Fill selection": run the method chosen in the Repair dock
+    scale_changed = Signal(str)  # the spectrogram's frequency scale: "linear", "log" or "mel"
 
     def __init__(self, controller: AudioController, parent: QWidget | None = None):
         super().__init__(parent)
@@ -114,6 +121,10 @@ class AudioPanel(QWidget):
     def fit(self) -> None:
         self.viewport.fit(self.spectrogram.width())
 
+    def set_scale(self, kind: str) -> None:
+        """Show the spectrogram on the linear, log or mel frequency scale."""
+        self.scale_combo.setCurrentIndex(SCALES.index(kind))
+
     # --- building ---------------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -157,22 +168,9 @@ class AudioPanel(QWidget):
         self.brush_size.setRange(1, 40)
         self.brush_size.setValue(6)
         self.brush_size.setMaximumWidth(120)
+        self.brush_size.setMinimumWidth(90)
         self.brush_size.setToolTip("Brush radius in pixels")
         bar1.addWidget(self.brush_size)
-        bar1.addSpacing(12)
-        bar1.addWidget(QLabel("FFT"))
-        self.fft_combo = QComboBox()
-        for n in FFT_SIZES:
-            self.fft_combo.addItem(str(n), n)
-        self.fft_combo.setCurrentIndex(FFT_SIZES.index(1024))
-        bar1.addWidget(self.fft_combo)
-        bar1.addWidget(QLabel("Range"))
-        self.range_slider = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.range_slider.setRange(30, 140)
-        self.range_slider.setValue(90)
-        self.range_slider.setMaximumWidth(140)
-        self.range_slider.setToolTip("Dynamic range of the spectrogram (dB)")
-        bar1.addWidget(self.range_slider)
         self.fit_button = QPushButton("Fit")
         self.fit_button.setToolTip("Show the whole clip (F)")
         bar1.addWidget(self.fit_button)
@@ -195,19 +193,49 @@ class AudioPanel(QWidget):
             bar2.addWidget(w)
         self.status = QLabel()
         self.status.setStyleSheet("color: #a9adb4;")
+        # A long message is cut, never widens the window.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar2.addWidget(self.status, 1)
+        self._display_controls(bar2)
         layout.addLayout(bar2)
 
         self.waveform = WaveformView(self.viewport)
         self.spectrogram = SpectrogramView(self.viewport)
+        self.frequency_axis = FrequencyAxis(self.spectrogram)
+        self.colour_bar = ColourBar(self.spectrogram)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.waveform)
-        splitter.addWidget(self.spectrogram)
+        # The waveform keeps the axis' and the colour bar's widths free, so both views share one time axis.
+        waveform_row = (_spacer(self.frequency_axis.width()), self.waveform, _spacer(self.colour_bar.width()))
+        splitter.addWidget(_row(*waveform_row))
+        splitter.addWidget(_row(self.frequency_axis, self.spectrogram, self.colour_bar))
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
         layout.addWidget(splitter, 1)
         self.scroll = QScrollBar(Qt.Orientation.Horizontal)
         layout.addWidget(self.scroll)
+
+    def _display_controls(self, bar: QHBoxLayout) -> None:
+        """How the spectrogram is drawn: FFT size, dB range and frequency scale."""
+        bar.addWidget(QLabel("FFT"))
+        self.fft_combo = QComboBox()
+        for n in FFT_SIZES:
+            self.fft_combo.addItem(str(n), n)
+        self.fft_combo.setCurrentIndex(FFT_SIZES.index(1024))
+        bar.addWidget(self.fft_combo)
+        bar.addWidget(QLabel("Range"))
+        self.range_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.range_slider.setRange(30, 140)
+        self.range_slider.setValue(90)
+        self.range_slider.setMaximumWidth(140)
+        self.range_slider.setMinimumWidth(110)
+        self.range_slider.setToolTip("Dynamic range of the spectrogram (dB)")
+        bar.addWidget(self.range_slider)
+        bar.addWidget(QLabel("Scale"))
+        self.scale_combo = QComboBox()
+        for kind in SCALES:
+            self.scale_combo.addItem(kind.capitalize(), kind)
+        self.scale_combo.setToolTip("Frequency scale of the spectrogram: linear, log or mel")
+        bar.addWidget(self.scale_combo)
 
     def _load_channels(self, doc: AudioDoc) -> None:
         self.channel_combo.clear()
@@ -231,6 +259,7 @@ class AudioPanel(QWidget):
             lambda _i: self.spectrogram.set_fft(self.fft_combo.currentData())
         )
         self.range_slider.valueChanged.connect(lambda v: self.spectrogram.set_range(float(v)))
+        self.scale_combo.currentIndexChanged.connect(self._on_scale)
         self.fit_button.clicked.connect(self.fit)
         self.fill_button.clicked.connect(self.fill_requested)
         self.detect_button.clicked.connect(c.detect)
@@ -255,9 +284,12 @@ class AudioPanel(QWidget):
             c.set_selections([])
             return
         c.set_selections([selection])
-        a, b = selection.span
-        rate = c.doc.sample_rate
-        c.status.emit(f"Selected {a / rate:.3f}–{b / rate:.3f} s ({(b - a) / rate * 1000:.0f} ms)")
+        c.status.emit("Selected " + describe_selection(selection, c.doc.sample_rate))
+
+    def _on_scale(self, _index: int) -> None:
+        kind = self.scale_combo.currentData()
+        self.spectrogram.set_scale(kind)
+        self.scale_changed.emit(kind)
 
     def _on_play_position(self, sample: int) -> None:
         for view in (self.waveform, self.spectrogram):
@@ -288,6 +320,41 @@ class AudioPanel(QWidget):
         self.ab_button.setEnabled(has_doc and c.can_undo())
         self.play_sel_button.setEnabled(has_doc and selected)
         self.stop_button.setEnabled(self.player.playing)
+
+
+def describe_selection(selection, rate: int) -> str:
+    """'0.520–1.300 s (780 ms), 300–3400 Hz': the span, and the band of a time-frequency selection."""
+    a, b = selection.span
+    text = f"{a / rate:.3f}–{b / rate:.3f} s ({(b - a) / rate * 1000:.0f} ms)"
+    band = selection_band(selection)
+    return f"{text}, {format_band(*band)}" if band is not None else text
+
+
+def selection_band(selection) -> tuple[float, float] | None:
+    """(low, high) Hz of a time-frequency selection; None for a time span (every frequency)."""
+    if isinstance(selection, TFRect):
+        return selection.low_hz, selection.high_hz
+    if isinstance(selection, TFMask):
+        rows = np.flatnonzero(selection.mask.any(axis=1))
+        row_hz = selection.max_hz / max(selection.mask.shape[0] - 1, 1)
+        return float(rows[0] * row_hz), float(rows[-1] * row_hz)
+    return None
+
+
+def _spacer(width: int) -> QWidget:
+    spacer = QWidget()
+    spacer.setFixedWidth(width)
+    return spacer
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, SpectrogramView | WaveformView) else 0)
+    return row
 
 
 _warmed = False

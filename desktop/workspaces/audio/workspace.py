@@ -8,12 +8,14 @@ fill-gap methods and their parameters, and the shared progress panel). Fills, un
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from desktop.widgets.method_picker import MethodPicker
 from desktop.widgets.progress_panel import ProgressPanel
 from desktop.workspace import Context, JobWorkspace
 from desktop.workspaces.audio.controller import AudioController
+from desktop.workspaces.audio.freq_scale import SCALES
 from desktop.workspaces.audio.panel import AudioPanel
 
 
@@ -32,6 +34,7 @@ class AudioWorkspace(JobWorkspace):
         self.repair_dock = self.dock("Fill", repair, Qt.DockWidgetArea.RightDockWidgetArea, "audio-repair")
         self.action("View", "&Fit to Window", self.panel.fit, ["F"])
         self.action("View", "&Play / Stop", self.panel.play_or_stop, ["Space"])
+        self._scale_actions()
         self.action("Repair", "&Fill Selection", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
         self.action("Repair", "&Detect Damage", self.controller.detect)
         self._connect()
@@ -50,6 +53,25 @@ class AudioWorkspace(JobWorkspace):
         jobs.failed.connect(lambda text: self._on_ended(text, False))
         jobs.failed.connect(self.error)
         jobs.cancelled.connect(lambda text: self._on_ended(text, False))
+
+    def _scale_actions(self) -> None:
+        """View ▸ Frequency scale: linear, log or mel (the same choice as the audio toolbar's)."""
+        self.separator("View")
+        group = QActionGroup(self)
+        self.scale_actions = {}
+        for kind in SCALES:
+            name = f"Frequency Scale: {kind.capitalize()}"
+            action = self.action("View", name, lambda _on, k=kind: self.panel.set_scale(k), checkable=True)
+            group.addAction(action)
+            self.scale_actions[kind] = action
+        self.panel.scale_changed.connect(self._on_scale)
+        saved = self.settings.get("audio/frequency_scale")
+        self.panel.set_scale(saved if saved in SCALES else "linear")
+        self._on_scale(self.panel.spectrogram.scale_kind)
+
+    def _on_scale(self, kind: str) -> None:
+        self.scale_actions[kind].setChecked(True)
+        self.settings.set("audio/frequency_scale", kind)
 
     @property
     def view(self) -> QWidget:
