@@ -28,19 +28,27 @@ class FillEdit:
     after: np.ndarray
     provenance_before: list
     provenance_after: list
+    selections: tuple = ()  # what was selected for the fill (the history list shows it)
 
     @property
     def nbytes(self) -> int:
         return int(self.before.nbytes + self.after.nbytes)
 
     @staticmethod
-    def between(old: AudioDoc, new: AudioDoc) -> FillEdit | None:
+    def between(old: AudioDoc, new: AudioDoc, selections=()) -> FillEdit | None:
         """The samples `new` changed in `old`, or None when it changed none."""
         changed = np.flatnonzero(np.any(old.samples != new.samples, axis=1))
         if changed.size == 0:
             return None
         a, b = int(changed[0]), int(changed[-1]) + 1
-        return FillEdit(a, old.samples[a:b].copy(), new.samples[a:b].copy(), old.provenance, new.provenance)
+        return FillEdit(
+            a,
+            old.samples[a:b].copy(),
+            new.samples[a:b].copy(),
+            old.provenance,
+            new.provenance,
+            tuple(selections),
+        )
 
     def applied_to(self, doc: AudioDoc, undo: bool) -> AudioDoc:
         values, provenance = (
@@ -78,6 +86,7 @@ class AudioController(QObject):
         self.jobs = JobRunner(self, "Cancelled: the recording is unchanged.")
         self.selections: list = []
         self.showing_before = False
+        self.opened_provenance: list = []  # the repairs the file had when it was opened
 
     @property
     def doc(self) -> AudioDoc | None:
@@ -93,6 +102,7 @@ class AudioController(QObject):
 
     def show_new_document(self) -> None:
         self.jobs.drop()
+        self.opened_provenance = list(self.doc.provenance) if self.doc is not None else []
         self.selections = []
         self.showing_before = False
         self.shown_changed.emit()
@@ -119,20 +129,20 @@ class AudioController(QObject):
 
             return repair(doc, "fill-gap", method, selections, ctx, **params)
 
-        count = len(selections)
         self.jobs.start(
             title or f"Filling with {method}",
             start,
-            lambda result: self._finished(doc, result, count),
+            lambda result: self._finished(doc, result, selections),
             ctx.cancel_event,
             ctx,
         )
         return True
 
-    def _finished(self, source: AudioDoc, result: AudioDoc, count: int) -> None:
+    def _finished(self, source: AudioDoc, result: AudioDoc, selections: list) -> None:
         if self.doc is not source:
             return
-        edit = FillEdit.between(source, result)
+        count = len(selections)
+        edit = FillEdit.between(source, result, selections)
         if edit is None:
             self.status.emit("Nothing changed.")
             return
@@ -161,6 +171,34 @@ class AudioController(QObject):
             kinds[d.kind] = kinds.get(d.kind, 0) + 1
         summary = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "no damage found"
         self.status.emit(f"Detected: {summary}")
+
+    def detect_dropouts(self) -> bool:
+        """Find the dropouts (core's detector: runs of exact zeros on a packet grid, silences cutting
+        through speech) on the worker; they become the selection. False without a recording."""
+        doc = self.doc
+        if doc is None:
+            return False
+        self.jobs.start(
+            "Detecting dropouts", lambda: _dropouts(doc), lambda found: self._dropouts_found(doc, found)
+        )
+        return True
+
+    def _dropouts_found(self, source: AudioDoc, found: list) -> None:
+        if self.doc is not source:
+            return
+        self.set_selections([d.selection for d in found])
+        lost = sum(d.selection.stop - d.selection.start for d in found) / source.sample_rate
+        self.status.emit(
+            f"Detected {len(found)} dropout(s), {lost * 1000:.0f} ms in all: Fill all repairs them"
+            if found
+            else "No dropouts found"
+        )
+
+    def fill_all(self, channels=None) -> bool:
+        """Fill every selection (the detected dropouts) with fill-gap's default method: one job, one
+        undo step. False when nothing is selected."""
+        count = len(self.selections)
+        return self.fill(None, {}, channels, f"Filling {count} selection(s) with the default method")
 
     # --- undo / redo (the session's one history; fills live in the global lane) ---
 
@@ -202,6 +240,28 @@ class AudioController(QObject):
             return None
         return entry.payload.applied_to(doc, undo=True)
 
+    def fills(self) -> list[FillEdit]:
+        """The fills done to this recording in this session and not undone, oldest first."""
+        return [e.payload for e in self.history.entries() if isinstance(e.payload, FillEdit)]
+
+    def difference(self, against: str = "previous") -> tuple[np.ndarray, int] | None:
+        """What the fills changed, as (current - earlier samples over the changed span, its first
+        sample): against the state before the last fill ("previous") or as the file was opened
+        ("original"); None when nothing was filled."""
+        fills = self.fills()
+        doc = self.doc
+        if not fills or doc is None:
+            return None
+        if against == "previous":
+            last = fills[-1]
+            return last.after - last.before, last.start
+        original = doc
+        for edit in reversed(fills):
+            original = edit.applied_to(original, undo=True)
+        a = min(e.start for e in fills)
+        b = max(e.start + len(e.before) for e in fills)
+        return doc.samples[a:b] - original.samples[a:b], a
+
     def shown_document(self) -> AudioDoc | None:
         if self.showing_before:
             return self.previous() or self.doc
@@ -210,3 +270,14 @@ class AudioController(QObject):
     def set_ab(self, before: bool) -> None:
         self.showing_before = bool(before) and self.can_undo()
         self.shown_changed.emit()
+
+
+def _dropouts(doc: AudioDoc):
+    """The dropout finder as a job: core's detector with clicks and discontinuities left out."""
+    from core.audio.detect import detect
+    from core.runtime.context import Progress
+
+    yield Progress(0.0, "Looking for dropouts…")
+    found = detect(doc.samples, doc.sample_rate, clicks=False, discontinuities=False)
+    yield Progress(1.0, f"{len(found)} dropout(s) found")
+    return found

@@ -4,8 +4,9 @@ Waveform and spectrogram share a viewport (wheel to zoom at the pointer, the scr
 swipe to scroll, F to fit). Select on the waveform (a time span) or on the spectrogram with the time,
 rectangle or brush tool; "Detect damage" proposes clicks, dropouts and discontinuities as selections.
 Playback plays the clip or the selection with pre-roll, with a play cursor; A/B (hold X) switches
-what is shown and heard between before (A) and after (B) the last fill. The state (selections,
-fills, their undo) is the `AudioController`'s; this widget shows it and forwards gestures.
+what is shown and heard between before (A) and after (B) the last fill; "Difference" plays what the
+fills removed or added. "Detect dropouts" selects the lost packets, "Fill all" fills them. The state
+(selections, fills, their undo) is the `AudioController`'s; this widget shows it and forwards gestures.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollBar,
     QSizePolicy,
@@ -31,12 +33,12 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
-from core.audio.selection import TFMask, TFRect
 from core.documents import AudioDoc
 from desktop.workspaces.audio.axes import ColourBar, FrequencyAxis
 from desktop.workspaces.audio.controller import AudioController
-from desktop.workspaces.audio.freq_scale import SCALES, format_band
+from desktop.workspaces.audio.freq_scale import SCALES
 from desktop.workspaces.audio.playback import Player
+from desktop.workspaces.audio.repair_log import describe_selection
 from desktop.workspaces.audio.spectrogram import SpectrogramView
 from desktop.workspaces.audio.views import Viewport, WaveformView
 
@@ -109,6 +111,23 @@ class AudioPanel(QWidget):
             hi = min(doc.samples.shape[0], hi + int(0.5 * doc.sample_rate))
         return self.player.play(doc.samples[lo:hi], doc.sample_rate, offset=lo)
 
+    def play_difference(self, against: str = "previous") -> bool:
+        """Play what the fills removed or added: the current recording minus the one before the last
+        fill ("previous") or the one opened ("original"), with a tenth of a second around it."""
+        c = self.controller
+        found = c.difference(against)
+        if found is None:
+            c.status.emit("Nothing was filled yet: there is no difference to play.")
+            return False
+        diff, start = found
+        rate = c.doc.sample_rate
+        pad = np.zeros((int(0.1 * rate), diff.shape[1]), diff.dtype)
+        peak = float(np.max(np.abs(diff))) if diff.size else 0.0
+        c.status.emit(
+            f"Playing the difference ({against} state), peak {20 * np.log10(max(peak, 1e-9)):.0f} dBFS"
+        )
+        return self.player.play(np.concatenate([pad, diff, pad]), rate, offset=start - len(pad))
+
     def play_or_stop(self) -> None:
         if self.player.playing:
             self.stop()
@@ -145,7 +164,19 @@ class AudioPanel(QWidget):
         self.ab_button = QPushButton("B: after")
         self.ab_button.setCheckable(True)
         self.ab_button.setToolTip("Compare before (A) and after (B) the last fill (X)")
-        for w in (self.play_button, self.play_sel_button, self.stop_button, self.preroll, self.ab_button):
+        self.diff_button = QToolButton()
+        self.diff_button.setText("▶ Difference")
+        self.diff_button.setToolTip(
+            "Listen to what the last fill removed or added (the recording minus the one before it); "
+            "the arrow offers the difference to the original"
+        )
+        self.diff_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        menu = QMenu(self.diff_button)
+        menu.addAction("Difference to the previous state", lambda: self.play_difference("previous"))
+        menu.addAction("Difference to the original", lambda: self.play_difference("original"))
+        self.diff_button.setMenu(menu)
+        bar1_widgets = (self.play_button, self.play_sel_button, self.stop_button, self.preroll)
+        for w in (*bar1_widgets, self.ab_button, self.diff_button):
             bar1.addWidget(w)
         bar1.addSpacing(12)
         bar1.addWidget(QLabel("Select:"))
@@ -188,8 +219,15 @@ class AudioPanel(QWidget):
         )
         self.detect_button = QPushButton("Detect damage")
         self.detect_button.setToolTip("Propose clicks, dropouts and discontinuities as selections")
+        self.dropouts_button = QPushButton("Detect dropouts")
+        self.dropouts_button.setToolTip(
+            "Select every dropout: lost packets (runs of exact zeros) and silences that cut through speech"
+        )
+        self.fill_all_button = QPushButton("Fill all")
+        self.fill_all_button.setToolTip("Fill every selected dropout with the default method (one undo step)")
         self.clear_button = QPushButton("Clear selection")
-        for w in (self.fill_button, self.detect_button, self.clear_button):
+        buttons = (self.fill_button, self.detect_button, self.dropouts_button, self.fill_all_button)
+        for w in (*buttons, self.clear_button):
             bar2.addWidget(w)
         self.status = QLabel()
         self.status.setStyleSheet("color: #a9adb4;")
@@ -251,6 +289,7 @@ class AudioPanel(QWidget):
         self.play_button.clicked.connect(lambda: self.play(False))
         self.play_sel_button.clicked.connect(lambda: self.play(True))
         self.stop_button.clicked.connect(self.stop)
+        self.diff_button.clicked.connect(lambda: self.play_difference("previous"))
         self.ab_button.toggled.connect(self.set_ab)
         for tool, button in self.tool_buttons.items():
             button.toggled.connect(lambda on, t=tool: on and self.spectrogram.set_tool(t))
@@ -263,6 +302,8 @@ class AudioPanel(QWidget):
         self.fit_button.clicked.connect(self.fit)
         self.fill_button.clicked.connect(self.fill_requested)
         self.detect_button.clicked.connect(c.detect)
+        self.dropouts_button.clicked.connect(c.detect_dropouts)
+        self.fill_all_button.clicked.connect(lambda: c.fill_all(self.channels()))
         self.clear_button.clicked.connect(lambda: c.set_selections([]))
         self.waveform.selection_made.connect(self._on_selection)
         self.spectrogram.selection_made.connect(self._on_selection)
@@ -316,29 +357,13 @@ class AudioPanel(QWidget):
         has_doc, busy, selected = c.doc is not None, c.busy, bool(c.selections)
         self.fill_button.setEnabled(has_doc and selected and not busy)
         self.detect_button.setEnabled(has_doc and not busy)
+        self.dropouts_button.setEnabled(has_doc and not busy)
+        self.fill_all_button.setEnabled(has_doc and selected and not busy)
         self.clear_button.setEnabled(selected)
         self.ab_button.setEnabled(has_doc and c.can_undo())
+        self.diff_button.setEnabled(has_doc and bool(c.fills()))
         self.play_sel_button.setEnabled(has_doc and selected)
         self.stop_button.setEnabled(self.player.playing)
-
-
-def describe_selection(selection, rate: int) -> str:
-    """'0.520–1.300 s (780 ms), 300–3400 Hz': the span, and the band of a time-frequency selection."""
-    a, b = selection.span
-    text = f"{a / rate:.3f}–{b / rate:.3f} s ({(b - a) / rate * 1000:.0f} ms)"
-    band = selection_band(selection)
-    return f"{text}, {format_band(*band)}" if band is not None else text
-
-
-def selection_band(selection) -> tuple[float, float] | None:
-    """(low, high) Hz of a time-frequency selection; None for a time span (every frequency)."""
-    if isinstance(selection, TFRect):
-        return selection.low_hz, selection.high_hz
-    if isinstance(selection, TFMask):
-        rows = np.flatnonzero(selection.mask.any(axis=1))
-        row_hz = selection.max_hz / max(selection.mask.shape[0] - 1, 1)
-        return float(rows[0] * row_hz), float(rows[-1] * row_hz)
-    return None
 
 
 def _spacer(width: int) -> QWidget:

@@ -58,6 +58,12 @@ class Viewport(QObject):
         self._clamp()
         self.changed.emit()
 
+    def reveal(self, start: int, stop: int) -> None:
+        """Scroll so that samples [start, stop) are in view (centred), unless they already are."""
+        first, last = self.visible()
+        if start < first or stop > last:
+            self.scroll_to((start + stop) / 2 - self.width * self.spp / 2)
+
     def visible(self) -> tuple[int, int]:
         return int(self.start), int(min(self.length, self.start + self.width * self.spp))
 

@@ -1,8 +1,9 @@
 """The audio workspace: recordings shown as waveform and spectrogram, gaps and noises filled.
 
 Its views: the `AudioPanel` in the middle and a Repair dock (the shared method picker with the
-fill-gap methods and their parameters, and the shared progress panel). Fills, undo and A/B are the
-`AudioController`'s; saving, naming and the unsaved-change prompt are the session's and the shell's.
+fill-gap methods and their parameters, and the shared progress panel) and a History dock (the repairs
+done to this recording). Fills, Detect dropouts / Fill all, undo and A/B are the `AudioController`'s;
+saving, naming and the unsaved-change prompt are the session's and the shell's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from desktop.widgets.progress_panel import ProgressPanel
 from desktop.workspace import Context, JobWorkspace
 from desktop.workspaces.audio.controller import AudioController
 from desktop.workspaces.audio.freq_scale import SCALES
+from desktop.workspaces.audio.history_panel import RepairHistoryPanel
 from desktop.workspaces.audio.panel import AudioPanel
+from desktop.workspaces.audio.repair_log import repair_records
 
 
 class AudioWorkspace(JobWorkspace):
@@ -37,6 +40,12 @@ class AudioWorkspace(JobWorkspace):
         self._scale_actions()
         self.action("Repair", "&Fill Selection", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
         self.action("Repair", "&Detect Damage", self.controller.detect)
+        self.action("Repair", "Detect Drop&outs", self.controller.detect_dropouts)
+        self.action("Repair", "Fill &All Selected", lambda: self.controller.fill_all(self.panel.channels()))
+        self.history_panel = RepairHistoryPanel()
+        self.history_dock = self.dock(
+            "History", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea, "audio-history"
+        )
         self._connect()
 
     def _connect(self) -> None:
@@ -44,6 +53,8 @@ class AudioWorkspace(JobWorkspace):
         c.error.connect(self.error)
         c.status.connect(self.status)
         c.shown_changed.connect(self.changed)
+        c.shown_changed.connect(self._show_history)
+        self.history_panel.show_span.connect(self.panel.viewport.reveal)
         self.panel.fill_requested.connect(self.picker.request_run)
         self.picker.run_requested.connect(self._fill)
         self.progress.cancel_requested.connect(c.cancel)
@@ -87,6 +98,11 @@ class AudioWorkspace(JobWorkspace):
             from core.methods import methods
 
             self.picker.set_cards(methods("fill-gap"), kind="audio")
+
+    def _show_history(self) -> None:
+        c = self.controller
+        rate = c.doc.sample_rate if c.doc is not None else 1
+        self.history_panel.set_records(repair_records(c.opened_provenance, c.fills(), rate), rate)
 
     def describe(self) -> str:
         doc = self.controller.doc

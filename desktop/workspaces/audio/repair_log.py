@@ -1,0 +1,96 @@
+"""The repairs done to the open recording, as the History dock lists them (no Qt).
+
+Two sources: the provenance the file carried when it was opened (repairs saved by an earlier session:
+method, parameters, date) and this session's fills still in effect (the `FillEdit`s of the undo
+history: also what was selected and which samples changed). An undone fill leaves the list; a redone
+one comes back, so the list always describes the recording shown.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.audio.selection import TFMask, TFRect
+from desktop.workspaces.audio.freq_scale import format_band
+
+
+@dataclass(frozen=True)
+class RepairRecord:
+    method: str
+    params: dict = field(default_factory=dict)
+    date: str = ""  # ISO 8601, UTC, as the provenance writes it
+    selections: tuple[str, ...] = ()  # each selection described ("0.520–0.540 s, 300–3400 Hz")
+    changed: tuple[int, int] | None = None  # [start, stop) samples changed; None for earlier sessions
+    earlier: bool = False  # saved in the file by an earlier session
+
+    @property
+    def time(self) -> str:
+        """The local time of day of the repair ("14:03:27"), or its date when it was not today."""
+        try:
+            when = _dt.datetime.fromisoformat(self.date).astimezone()
+        except ValueError:
+            return self.date
+        today = _dt.datetime.now().astimezone().date()
+        return when.strftime("%H:%M:%S") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")
+
+    def title(self) -> str:
+        where = f", {len(self.selections)} selection(s)" if self.selections else ""
+        return f"{self.time}  {self.method}{where}" + ("  (saved earlier)" if self.earlier else "")
+
+    def details(self, rate: int) -> str:
+        lines = [f"Method: {self.method}", f"When: {self.date or 'unknown'}"]
+        if self.params:
+            lines.append("Parameters: " + ", ".join(f"{k} = {v}" for k, v in sorted(self.params.items())))
+        if self.selections:
+            lines.append("Selection: " + "; ".join(self.selections[:8]))
+            if len(self.selections) > 8:
+                lines[-1] += f"; and {len(self.selections) - 8} more"
+        if self.changed is not None:
+            a, b = self.changed
+            lines.append(f"Samples changed within {a / rate:.3f}–{b / rate:.3f} s")
+        if self.earlier:
+            lines.append("Saved in the file by an earlier session (cannot be undone here)")
+        return "\n".join(lines)
+
+
+def describe_selection(selection, rate: int) -> str:
+    """'0.520–1.300 s (780 ms), 300–3400 Hz': the span, and the band of a time-frequency selection."""
+    a, b = selection.span
+    text = f"{a / rate:.3f}–{b / rate:.3f} s ({(b - a) / rate * 1000:.0f} ms)"
+    band = selection_band(selection)
+    return f"{text}, {format_band(*band)}" if band is not None else text
+
+
+def selection_band(selection) -> tuple[float, float] | None:
+    """(low, high) Hz of a time-frequency selection; None for a time span (every frequency)."""
+    if isinstance(selection, TFRect):
+        return selection.low_hz, selection.high_hz
+    if isinstance(selection, TFMask):
+        rows = np.flatnonzero(selection.mask.any(axis=1))
+        row_hz = selection.max_hz / max(selection.mask.shape[0] - 1, 1)
+        return float(rows[0] * row_hz), float(rows[-1] * row_hz)
+    return None
+
+
+def repair_records(opened_provenance: list, fills: list, rate: int) -> list[RepairRecord]:
+    """Oldest first: the file's earlier repairs, then this session's fills in effect."""
+    records = [
+        RepairRecord(p.method, dict(p.params), p.date, earlier=True)
+        for p in opened_provenance
+        if getattr(p, "method", "")
+    ]
+    for edit in fills:
+        made = edit.provenance_after[-1] if edit.provenance_after else None
+        records.append(
+            RepairRecord(
+                made.method if made is not None else "fill",
+                dict(made.params) if made is not None else {},
+                made.date if made is not None else "",
+                tuple(describe_selection(s, rate) for s in edit.selections),
+                (edit.start, edit.start + len(edit.before)),
+            )
+        )
+    return records

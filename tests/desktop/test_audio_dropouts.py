@@ -1,0 +1,131 @@
+"""Detect dropouts -> Fill all -> undo on a real lossy call, the difference of a fill, and the History
+dock, in the real window (offscreen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gui_helpers import audio, open_file
+from PySide6.QtCore import Qt
+
+from core.audio.loss_trace import read_trace
+from core.audio.selection import TimeSpan
+from core.methods import default_method
+from core.methods.modality import modality_of
+
+PACKET = 320  # 20 ms at 16 kHz
+
+
+@pytest.fixture
+def call(datasets):
+    return datasets / "audio/speech/plc/test_files/2307.wav"
+
+
+def _lost_samples(call, length: int) -> np.ndarray:
+    """The samples of the packets the call's trace says were lost."""
+    lost = np.repeat(read_trace(call.with_name("2307_is_lost.txt")), PACKET)[:length]
+    return np.concatenate([lost, np.zeros(length - len(lost), bool)])
+
+
+def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call):
+    assert open_file(window, call)
+    ws = audio(window)
+    panel, c = ws.panel, ws.controller
+    lossy = c.doc.samples.copy()
+    lost = _lost_samples(call, len(lossy))
+    assert lost.sum() == 31 * PACKET and np.all(lossy[lost] == 0)
+
+    # Detect dropouts, on the worker: the selection holds exactly the zeroed packets.
+    qtbot.mouseClick(panel.dropouts_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    selected = np.zeros(len(lossy), bool)
+    for sel in c.selections:
+        assert isinstance(sel, TimeSpan)
+        selected[sel.start : sel.stop] = True
+    assert np.array_equal(selected, lost)
+    assert "Detected" in panel.status.text() and ws.progress.bar.value() == 1000
+
+    # Fill all: the default fill-gap method, one job, one undo step.
+    qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy, timeout=120_000)
+    filled = c.doc.samples
+    assert c.doc.provenance[-1].method == default_method("fill-gap", modality_of(c.doc)).card.id
+    # Every lost packet is filled: nearly all of its samples are no longer zero.
+    nonzero_share = np.any(filled[lost] != 0, axis=1).reshape(-1, PACKET).mean(axis=1)
+    assert len(nonzero_share) == 31 and nonzero_share.min() > 0.9
+    assert np.array_equal(filled[~lost], lossy[~lost])  # nothing outside the packets changed
+    assert len(c.fills()) == 1 and window.undo_action.isEnabled()
+
+    # The difference of the fill is the fill itself (the holes were zeros), placed on the packets.
+    diff, start = c.difference("previous")
+    assert np.array_equal(diff, (filled - lossy)[start : start + len(diff)])
+    assert np.all(lost[start : start + len(diff)][np.any(diff != 0, axis=1)])
+
+    # The History dock lists it: method, the 31 detected spans, the time.
+    history = ws.history_panel
+    assert history.list.count() == 1
+    record = history.records[-1]
+    assert record.method == c.doc.provenance[-1].method and len(record.selections) == len(c.selections)
+    assert record.method in history.details.text() and "Selection: " in history.details.text()
+
+    # One undo restores the lossy call exactly; the History dock empties.
+    window.undo_action.trigger()
+    assert np.array_equal(c.doc.samples, lossy)
+    assert history.list.count() == 0 and c.difference() is None
+    window.redo_action.trigger()
+    assert np.array_equal(c.doc.samples, filled) and history.list.count() == 1
+
+
+def test_detecting_dropouts_can_be_cancelled(qtbot, window, call):
+    assert open_file(window, call)
+    ws = audio(window)
+    c = ws.controller
+    assert c.detect_dropouts() and ws.busy
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not ws.busy and "Cancelled" in ws.progress.message.text()
+    assert c.jobs.wait(60)
+    qtbot.wait(50)
+    assert c.selections == []  # the late result of the cancelled run is thrown away
+
+
+def test_difference_to_the_original_after_two_fills_and_the_history_of_a_reopened_file(
+    qtbot, window, call, tmp_path
+):
+    assert open_file(window, call)
+    ws = audio(window)
+    c = ws.controller
+    original = c.doc.samples.copy()
+    n = len(original)
+    for lo, method in ((0.30, "fill-gap-ar"), (0.60, "fill-gap-crossfade")):
+        c.set_selections([TimeSpan(int(lo * n), int(lo * n) + 800)])
+        assert ws.picker.select(method)
+        ws.picker.request_run()
+        qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    assert [r.method for r in ws.history_panel.records] == ["fill-gap-ar", "fill-gap-crossfade"]
+    # Picking the first fill in the History dock shows where it acted and changes nothing.
+    history, viewport, shown = ws.history_panel, ws.panel.viewport, c.doc
+    viewport.zoom(16.0, 0)  # zoomed in on the start of the call, far from both fills
+    history.list.setCurrentRow(0)
+    a, b = history.records[0].changed
+    first, last = viewport.visible()
+    assert first <= a < b <= last and c.doc is shown and len(c.fills()) == 2
+    assert "fill-gap-ar" in history.details.text()
+    diff, start = c.difference("original")
+    assert np.array_equal(diff, (c.doc.samples - original)[start : start + len(diff)])
+    assert start <= int(0.30 * n) and start + len(diff) >= int(0.60 * n) + 800
+    last, last_start = c.difference("previous")
+    assert last_start >= int(0.60 * n) - 800  # only the second fill
+
+    # Played through the existing player (offscreen: a message instead of sound, never an error).
+    messages = []
+    c.status.connect(messages.append)
+    ws.panel.play_difference("original")
+    assert any("difference" in m.lower() or "playback" in m.lower() for m in messages)
+
+    # Saved and reopened: the two fills come back (from the file's provenance) as earlier repairs.
+    out = window.save_to(tmp_path / "filled.wav")
+    assert out is not None and open_file(window, out)
+    records = ws.history_panel.records
+    assert [r.method for r in records] == ["fill-gap-ar", "fill-gap-crossfade"]
+    assert all(r.earlier and r.changed is None for r in records)
+    assert "earlier session" in ws.history_panel.details.text()
