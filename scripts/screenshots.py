@@ -16,7 +16,10 @@ drives it through the controller and grabs the window from the X server:
                        frame with Detect damage's proposal (temporal detector) as the mask, inpainting
                        picked
 - audio.png            a trumpet clip with a time-frequency rectangle filled (Automatic: the spectrogram
-                       network for gaps over 50 ms), in the audio view
+                       network for gaps over 50 ms), in the audio view on the mel scale: frequency axis,
+                       dB colour bar, the fill in the History dock
+- audio_dropouts.png   a real lossy call (plc/test_files/2307.wav) after Detect dropouts: the 31 lost
+                       packets (exact zeros) selected, ready for Fill all
 
 The learned methods need the shipped weights in resources/weights/; without them the picker greys
 them out and this script stops rather than photograph that.
@@ -145,7 +148,7 @@ def check_weights(wanted: set[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", default="ct_mask,repair_progress,compare,audio,video")
+    parser.add_argument("--only", default="ct_mask,repair_progress,compare,audio,audio_dropouts,video")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     out = Path(args.out)
@@ -322,18 +325,36 @@ def take(out: Path, wanted: set[str]) -> int:
         panel, c = sound.panel, sound.controller
         settle(0.5)
         rate = c.doc.sample_rate
+        panel.set_scale("mel")
         # An 80 ms band below 9 kHz, as if a cough had been marked with the rectangle tool.
-        c.set_selections([TFRect(int(1.590 * rate), int(1.670 * rate), 0.0, 9000.0)])
+        panel.spectrogram.selection_made.emit(TFRect(int(1.590 * rate), int(1.670 * rate), 0.0, 9000.0))
         sound.picker.select("fill-gap-auto")
         sound.picker.request_run()
         while c.busy:
             settle(0.1)
         settle(0.3)
+        sound.history_dock.raise_()  # the fill just made, in the History dock
         view = panel.viewport
         view.spp = rate / 432  # 432 pixels a second, from 0.6 s on
         view.scroll_to(0.6 * rate)
         QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
         grab(window, "audio")
+        window.close()
+    if "audio_dropouts" in wanted:
+        window = new_window()
+        open_and_wait(window, DATASETS / "audio" / "speech" / "plc" / "test_files" / "2307.wav")
+        sound = window.workspace("audio")
+        panel, c = sound.panel, sound.controller
+        panel.set_scale("linear")
+        settle(0.5)
+        c.detect_dropouts()
+        while c.busy:
+            settle(0.1)
+        rate = c.doc.sample_rate
+        panel.viewport.spp = rate / 270  # 270 pixels a second, from 3.95 s on: eight of the ten runs
+        panel.viewport.scroll_to(3.95 * rate)
+        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
+        grab(window, "audio_dropouts")
         window.close()
     if "video" in wanted:
         window = new_window()

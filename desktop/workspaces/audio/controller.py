@@ -189,7 +189,7 @@ class AudioController(QObject):
         self.set_selections([d.selection for d in found])
         lost = sum(d.selection.stop - d.selection.start for d in found) / source.sample_rate
         self.status.emit(
-            f"Detected {len(found)} dropout(s), {lost * 1000:.0f} ms in all: Fill all repairs them"
+            f"Detected {len(found)} dropout(s), {lost * 1000:.0f} ms: Fill all fills them"
             if found
             else "No dropouts found"
         )

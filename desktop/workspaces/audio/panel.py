@@ -175,6 +175,7 @@ class AudioPanel(QWidget):
         menu.addAction("Difference to the previous state", lambda: self.play_difference("previous"))
         menu.addAction("Difference to the original", lambda: self.play_difference("original"))
         self.diff_button.setMenu(menu)
+        self.diff_button.setMinimumWidth(self.diff_button.sizeHint().width() + 18)  # room for the arrow
         bar1_widgets = (self.play_button, self.play_sel_button, self.stop_button, self.preroll)
         for w in (*bar1_widgets, self.ab_button, self.diff_button):
             bar1.addWidget(w)
@@ -254,6 +255,7 @@ class AudioPanel(QWidget):
 
     def _display_controls(self, bar: QHBoxLayout) -> None:
         """How the spectrogram is drawn: FFT size, dB range and frequency scale."""
+        bar.addSpacing(12)
         bar.addWidget(QLabel("FFT"))
         self.fft_combo = QComboBox()
         for n in FFT_SIZES:

@@ -36,12 +36,23 @@ class RepairRecord:
         today = _dt.datetime.now().astimezone().date()
         return when.strftime("%H:%M:%S") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")
 
+    @property
+    def method_name(self) -> str:
+        """The method's name as the picker shows it ("Automatic"), else its id."""
+        from core.errors import MethodError
+        from core.methods import get_method
+
+        try:
+            return get_method(self.method).card.name
+        except MethodError:
+            return self.method
+
     def title(self) -> str:
         where = f", {len(self.selections)} selection(s)" if self.selections else ""
-        return f"{self.time}  {self.method}{where}" + ("  (saved earlier)" if self.earlier else "")
+        return f"{self.time}  {self.method_name}{where}" + ("  (saved earlier)" if self.earlier else "")
 
     def details(self, rate: int) -> str:
-        lines = [f"Method: {self.method}", f"When: {self.date or 'unknown'}"]
+        lines = [f"Method: {self.method_name} ({self.method})", f"When: {self.date or 'unknown'}"]
         if self.params:
             lines.append("Parameters: " + ", ".join(f"{k} = {v}" for k, v in sorted(self.params.items())))
         if self.selections:
