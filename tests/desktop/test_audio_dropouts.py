@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import soundfile as sf
 from gui_helpers import audio, open_file
 from PySide6.QtCore import Qt
 
@@ -129,3 +130,23 @@ def test_difference_to_the_original_after_two_fills_and_the_history_of_a_reopene
     assert [r.method for r in records] == ["fill-gap-ar", "fill-gap-crossfade"]
     assert all(r.earlier and r.changed is None for r in records)
     assert "earlier session" in ws.history_panel.details.text()
+
+
+def test_dropouts_found_a_chunk_at_a_time_are_those_found_at_once(call):
+    """Detection in 5.2 s pieces (progress, cancel between them) finds what one pass over the whole
+    call finds, also the run that crosses a piece's boundary."""
+    from core.audio.detect import detect
+    from core.runtime.context import drive
+    from desktop.workspaces.audio.controller import dropouts
+
+    samples, rate = sf.read(call, dtype="float32", always_2d=True)
+    samples = np.concatenate([samples] * 3)  # 28 s: several boundaries
+    reports = []
+    pieces = drive(dropouts(samples, rate, chunk_s=5.2, overlap_s=1.0), reports.append)
+    whole = detect(samples, rate, clicks=False, discontinuities=False)
+    assert [d.selection.span for d in pieces] == [d.selection.span for d in whole] and len(whole) >= 30
+    assert len(reports) >= 6 and reports[-1].fraction == 1.0
+    # The lost packets at 5.12-5.30 s straddle the 5.2 s boundary: found once, whole.
+    assert [d.selection.span for d in pieces if d.selection.start < 5.2 * rate < d.selection.stop] == [
+        (int(5.12 * rate), int(5.30 * rate))
+    ]

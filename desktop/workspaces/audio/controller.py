@@ -179,7 +179,9 @@ class AudioController(QObject):
         if doc is None:
             return False
         self.jobs.start(
-            "Detecting dropouts", lambda: _dropouts(doc), lambda found: self._dropouts_found(doc, found)
+            "Detecting dropouts",
+            lambda: dropouts(doc.samples, doc.sample_rate),
+            lambda found: self._dropouts_found(doc, found),
         )
         return True
 
@@ -272,12 +274,26 @@ class AudioController(QObject):
         self.shown_changed.emit()
 
 
-def _dropouts(doc: AudioDoc):
-    """The dropout finder as a job: core's detector with clicks and discontinuities left out."""
+def dropouts(samples: np.ndarray, rate: int, chunk_s: float = 60.0, overlap_s: float = 5.0):
+    """Core's dropout detector (clicks and discontinuities left out) as a job: a minute at a time, so
+    an hour-long recording shows progress and stops at the next minute when cancelled.
+
+    Each minute is read with `overlap_s` on either side and keeps the findings that start inside it:
+    a dropout across a boundary is found whole in the minute where it starts (up to `overlap_s` long).
+    """
     from core.audio.detect import detect
     from core.runtime.context import Progress
 
-    yield Progress(0.0, "Looking for dropouts…")
-    found = detect(doc.samples, doc.sample_rate, clicks=False, discontinuities=False)
+    n = len(samples)
+    chunk, overlap = max(1, int(chunk_s * rate)), int(overlap_s * rate)
+    found = []
+    for start in range(0, n, chunk):
+        yield Progress(start / n, f"Looking for dropouts… {start / rate:.0f} s of {n / rate:.0f} s")
+        lo, stop = max(0, start - overlap), min(n, start + chunk)
+        for finding in detect(
+            samples[lo : min(n, stop + overlap)], rate, clicks=False, discontinuities=False
+        ):
+            if start <= finding.selection.start + lo < stop:
+                found.append(dataclasses.replace(finding, selection=finding.selection.shifted(lo)))
     yield Progress(1.0, f"{len(found)} dropout(s) found")
     return found
