@@ -53,3 +53,36 @@ def trace_spans(
         if start < end:
             spans.append(TimeSpan(start, end))
     return spans
+
+
+def gilbert_elliott(
+    packets: int, loss: float, rng: np.random.Generator, mean_burst: float = 2.0
+) -> np.ndarray:
+    """A simulated trace (True: lost) from the two-state Gilbert-Elliott model: every packet sent in the
+    bad state is lost, none in the good one. The bad state is left with probability r = 1 / mean_burst
+    (so bursts are geometric with that mean) and entered with p = loss * r / (1 - loss), which makes
+    `loss` the stationary loss rate; the first packet's state is drawn from that stationary law."""
+    if not 0.0 <= loss < 1.0 or mean_burst < 1.0:
+        raise MethodError(f"a Gilbert-Elliott loss is in [0, 1) with bursts of at least 1 packet, not {loss}")
+    leave = 1.0 / mean_burst
+    enter = loss * leave / (1.0 - loss)
+    if enter > 1.0:
+        raise MethodError(f"a {loss:.0%} loss cannot have mean bursts of {mean_burst:g} packets")
+    draws = rng.random(packets)
+    lost = np.empty(packets, bool)
+    bad = bool(rng.random() < loss)
+    for k in range(packets):
+        lost[k] = bad
+        bad = bool(draws[k] >= leave) if bad else bool(draws[k] < enter)
+    return lost
+
+
+def zeroed_packets(samples: np.ndarray, sample_rate: int, packet_ms: float = DEFAULT_PACKET_MS) -> np.ndarray:
+    """The trace of a lossy recording whose lost packets were written as exact zeros (every sample of
+    every channel of the packet); a partial last packet counts too."""
+    samples = np.asarray(samples).reshape(len(samples), -1)
+    packet = sample_rate * packet_ms / 1000.0
+    count = int(np.ceil(len(samples) / packet))
+    bounds = np.round(np.arange(count + 1) * packet).astype(int)
+    silent = np.all(samples == 0, axis=1)
+    return np.array([silent[a:b].all() for a, b in zip(bounds[:-1], bounds[1:])], bool)

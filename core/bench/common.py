@@ -151,14 +151,18 @@ def emit(rows: list[dict[str, Any]], summary: dict[str, Any], as_json: bool, tit
         return
     print(f"## {title}\n")
     if rows:
-        keys = list(rows[0])
-        print("| " + " | ".join(keys) + " |")
-        print("|" + "---|" * len(keys))
-        for row in rows:
-            print("| " + " | ".join(_fmt(row[k]) for k in keys) + " |")
+        print(markdown_table(rows))
     print("\n**Summary**\n")
     for key, value in summary.items():
         print(f"- {key}: {_fmt(value)}")
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The rows (dicts with the same keys) as a Markdown table, floats to three decimals."""
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(_fmt(row[k]) for k in keys) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:

@@ -120,39 +120,11 @@ def speech_scores(
     clean: np.ndarray, result: np.ndarray, rate: int, start: int, stop: int
 ) -> tuple[float, float]:
     """(PESQ, STOI) on mono audio reaching 0.5 s either side of the gap; NaN when undefined."""
-    from core.audio.stft import resample
+    from core.bench.speech_metrics import pesq_stoi
 
     reach = int(METRIC_WINDOW_SECONDS * rate)
     lo, hi = max(0, start - reach), min(len(clean), stop + reach)
-    ref, deg = clean[lo:hi].mean(axis=1), result[lo:hi].mean(axis=1)
-    pesq_score = stoi_score = float("nan")
-    try:
-        from pesq import pesq
-
-        target = 16000 if rate >= 16000 else 8000
-        pesq_score = float(
-            pesq(
-                target,
-                resample(ref, rate, target),
-                resample(deg, rate, target),
-                "wb" if target == 16000 else "nb",
-            )
-        )
-    except Exception:  # too short, no utterance found, or the package is missing
-        pass
-    try:
-        import warnings
-
-        from pystoi import stoi
-
-        with warnings.catch_warnings():  # "not enough STFT frames" for short clips: NaN below
-            warnings.simplefilter("ignore")
-            stoi_score = float(stoi(ref, deg, rate, extended=False))
-        if stoi_score <= 1e-4:  # pystoi's answer when the speech is shorter than its 384 ms segment
-            stoi_score = float("nan")
-    except Exception:
-        pass
-    return pesq_score, stoi_score
+    return pesq_stoi(clean[lo:hi].mean(axis=1), result[lo:hi].mean(axis=1), rate)
 
 
 def main(argv: list[str]) -> int:
