@@ -9,6 +9,11 @@
   `min_dropout_ms`, inside audio that is not itself silent.
 - Discontinuities: a jump between two consecutive samples far larger than the local sample-to-sample
   differences (a splice where samples were lost).
+- Silences through voiced speech: a lost packet replaced by near-silence (comfort noise, a muted
+  codec frame) rather than exact zeros. Speech itself pauses, but it fades into and out of a pause
+  and rarely leaves a vowel for silence and back within a tenth of a second; a span whose level
+  falls `silence_db` below the voiced speech on both sides within a few milliseconds, with periodic
+  (voiced) audio right before and right after it, is such a dropout.
 
 Each finding is a `Detection` with a `TimeSpan` ready to pass to `repair(..., mask=...)`.
 """
@@ -25,11 +30,12 @@ from core.audio.ar import ar_coefficients
 from core.audio.selection import TimeSpan
 
 BLOCK_SECONDS = 0.05
+SILENCE_FRAME_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
 class Detection:
-    kind: str  # "click", "dropout" or "discontinuity"
+    kind: str  # "click", "dropout", "silence" or "discontinuity"
     selection: TimeSpan
     score: float  # how far past the threshold (x threshold), or the dropout length in ms
 
@@ -120,6 +126,63 @@ def find_dropouts(
     return found
 
 
+def find_voiced_silences(
+    samples: np.ndarray,
+    sample_rate: int,
+    silence_db: float = 40.0,
+    max_ms: float = 150.0,
+    edge_db: float = 25.0,
+) -> list[Detection]:
+    """Spans of near-silence cut into voiced speech (see the module docstring), 2 ms resolution.
+
+    A span qualifies when its 2 ms frames lie `silence_db` below the loudest frame within 100 ms,
+    it lasts at most `max_ms`, the frames touching it on both sides are within `edge_db` of that
+    level (the fall and the rise are abrupt), and the 40 ms on each side are periodic (voiced).
+    Runs of exact zeros are left to `find_dropouts`.
+    """
+    samples = np.asarray(samples, np.float64).reshape(len(samples), -1)
+    mono = samples.mean(axis=1)
+    hop = max(1, int(round(SILENCE_FRAME_SECONDS * sample_rate)))
+    count = len(mono) // hop
+    if count < 3:
+        return []
+    level = 10 * np.log10((mono[: count * hop].reshape(count, hop) ** 2).mean(axis=1) + 1e-20)
+    loudest = maximum_filter1d(level, 2 * int(0.1 / SILENCE_FRAME_SECONDS) + 1)
+    quiet = level < loudest - silence_db
+    side = int(round(0.04 * sample_rate))
+    found = []
+    for a, b in _runs(quiet):
+        if a == 0 or b >= count or (b - a) * SILENCE_FRAME_SECONDS * 1000 > max_ms:
+            continue
+        if level[a - 1] < loudest[a] - edge_db or level[b] < loudest[b - 1] - edge_db:
+            continue
+        start, stop = int(a) * hop, int(b) * hop
+        if np.all(mono[start:stop] == mono[start]):
+            continue  # digital silence: a dropout
+        before, after = mono[max(0, start - side) : start], mono[stop : stop + side]
+        if not (_periodic(before, sample_rate) and _periodic(after, sample_rate)):
+            continue
+        # One frame more on each side: the fall and the rise happen somewhere inside those frames.
+        span = TimeSpan(max(0, start - hop), min(len(mono), stop + hop))
+        found.append(Detection("silence", span, float(loudest[a] - level[a:b].mean())))
+    return found
+
+
+def _periodic(x: np.ndarray, sample_rate: int, threshold: float = 0.6) -> bool:
+    """Voiced: the normalised autocorrelation peaks above `threshold` at a pitch lag (60-400 Hz)."""
+    x = x - x.mean()
+    lo, hi = int(sample_rate / 400), int(sample_rate / 60)
+    if len(x) < 2 * hi or not np.any(x):
+        return False
+    best = 0.0
+    for lag in range(lo, hi + 1):
+        head, tail = x[:-lag], x[lag:]
+        denom = np.sqrt(np.dot(head, head) * np.dot(tail, tail))
+        if denom > 0:
+            best = max(best, float(np.dot(head, tail) / denom))
+    return best > threshold
+
+
 def find_discontinuities(
     samples: np.ndarray, sample_rate: int, threshold: float = 10.0, isolation: float = 2.5
 ) -> list[Detection]:
@@ -157,11 +220,14 @@ def detect(
     dropouts: bool = True,
     discontinuities: bool = True,
     threshold: float = 12.0,
+    silences: bool = True,
 ) -> list[Detection]:
     """All findings, sorted by position; a click overlapping a dropout or a jump is reported once."""
     found: list[Detection] = []
     if dropouts:
         found += find_dropouts(samples, sample_rate)
+    if silences:
+        found += find_voiced_silences(samples, sample_rate)
     if discontinuities:
         found += find_discontinuities(samples, sample_rate)
     if clicks:
