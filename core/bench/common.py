@@ -42,6 +42,15 @@ def check_methods(asked: list[str], task: str) -> list[str]:
     return list(asked)
 
 
+def own_params(method_id: str, pairs: list[str]) -> dict[str, str]:
+    """The --param values this method takes (others are for other methods)."""
+    from core.methods import get_method
+    from core.repair_cli import parse_params
+
+    names = {p.name for p in get_method(method_id).card.params}
+    return {k: v for k, v in parse_params(pairs).items() if k in names}
+
+
 def use_weights_folder(folder: str | Path) -> None:
     """Benchmark weights from `folder` (say, a fresh training run) instead of the installed ones."""
     from core.methods import weights

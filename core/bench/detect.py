@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bench.common import SUFFIXES, check_methods, emit
+from core.bench.common import SUFFIXES, check_methods, emit, own_params
 from core.bench.metrics import psnr
 from core.detect.damage import GROUPS
 from core.errors import LacunaError
@@ -147,15 +147,6 @@ def choose_methods(asked: list[str] | None, frames: bool) -> list[str]:
     if asked:
         return check_methods(asked, "detect")
     return [c.id for c in methods("detect") if c.available and (frames or c.operates_on == "image")]
-
-
-def own_params(method_id: str, pairs: list[str]) -> dict[str, str]:
-    """The --param values this method takes (others are for other methods)."""
-    from core.methods import get_method
-    from core.repair_cli import parse_params
-
-    names = {p.name for p in get_method(method_id).card.params}
-    return {k: v for k, v in parse_params(pairs).items() if k in names}
 
 
 # --- runs -----------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """`lacuna bench speech --set FOLDER --loss real,ge10,ge20,ge30 [--methods ID,ID] [--traces FOLDER]
-[--plc-samples FOLDER] [--limit N] [--seed S] [--figure PNG] [--save JSON] [--json]`.
+[--plc-samples FOLDER] [--param K=V] [--limit N] [--seed S] [--figure PNG] [--save JSON] [--json]`.
 
 Protocol (the speech-recovery protocol of the datasets README):
 - every recording of the set with the `.txt` transcript beside it, in name order;
@@ -9,7 +9,8 @@ Protocol (the speech-recovery protocol of the datasets README):
   the path of `lacuna repair --loss-trace`;
 - the baselines always run: zeros, `fill-gap-repeat`, `fill-gap-ar`; `--methods` adds others by id;
 - scores (`core.bench.speech_metrics`) of the clean, lossy and concealed audio: corpus WER of
-  pocketsphinx with a 95% bootstrap interval over utterances (1000 resamples, seed `--seed`); PLCMOS;
+  pocketsphinx with a 95% bootstrap interval over utterances (1000 resamples, seed `--seed`), and its
+  paired difference to repeat's on the same draws; PLCMOS;
   wide-band PESQ and STOI against the clean utterance (means over utterances);
 - `--plc-samples`: against a published concealment (`core.bench.speech_plc`).
 """
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from core.bench.common import check_methods, markdown_table
+from core.bench.common import check_methods, markdown_table, own_params
 from core.bench.fill_gap import audio_files
 from core.bench.speech_losses import PACKET_MS, loss_traces, packet_count, parse_losses
 from core.bench.speech_metrics import (
@@ -36,6 +37,7 @@ from core.bench.speech_metrics import (
     Recogniser,
     bootstrap_draws,
     corpus_wer,
+    paired_difference,
     pesq_stoi,
     require,
     to_rate,
@@ -44,6 +46,7 @@ from core.bench.speech_metrics import (
 from core.errors import LacunaError
 
 BASELINES = ("fill-gap-repeat", "fill-gap-ar")
+REFERENCE = "repeat"  # every other row's WER is also given as a paired difference to this baseline's
 FIGURE_LOSS = "ge30"
 
 
@@ -58,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plc-samples", default=None, help="folder with clean/, corrupted/ and improved/ recordings"
     )
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="for the methods that take K")
     p.add_argument("--limit", type=int, default=0, help="only the first N recordings")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
@@ -122,15 +126,26 @@ def zero_spans(doc, spans):
     return doc.with_samples(samples)
 
 
-def conceal(doc, spans, method_id: str, ctx) -> tuple[Any, float]:
-    """`method_id`'s concealment of the spans, as `lacuna repair` runs it, and the seconds it took."""
+def conceal(doc, spans, method_id: str, ctx, params: list[str]) -> tuple[Any, float]:
+    """`method_id`'s concealment of the spans, as `lacuna repair` runs it (with the `--param K=V` values
+    it takes), and the seconds it took."""
     from core.repair import run_repair
 
     if not spans:
         return doc, 0.0
     start = time.perf_counter()
-    out = run_repair(doc, "fill-gap", method=method_id, mask=spans, ctx=ctx)
+    out = run_repair(doc, "fill-gap", method=method_id, mask=spans, ctx=ctx, **own_params(method_id, params))
     return out, time.perf_counter() - start
+
+
+def check_params(pairs: list[str], method_ids: list[str]) -> None:
+    """Every --param names a parameter of at least one method run (a typo is not silently ignored)."""
+    from core.repair_cli import parse_params
+
+    taken = set().union(*(own_params(m, pairs) for m in method_ids))
+    unused = sorted(set(parse_params(pairs)) - taken)
+    if unused:
+        raise LacunaError(f"--param {unused[0]}: none of {', '.join(method_ids)} takes it")
 
 
 def main(argv: list[str]) -> int:
@@ -142,6 +157,7 @@ def main(argv: list[str]) -> int:
     losses = parse_losses(args.loss)
     extra = [m.strip() for m in args.methods.split(",") if m.strip()]
     ids = check_methods(list(BASELINES) + [m for m in extra if m not in BASELINES], "fill-gap")
+    check_params(args.param, ids)
     utterances = load_utterances(args.set, args.limit)
     traces = args.traces or Path(args.set).resolve().parent / "plc" / "test_files"
     ctx = RunContext(device=args.device, seed=args.seed)
@@ -159,7 +175,9 @@ def main(argv: list[str]) -> int:
             rate = u.doc.sample_rate
             spans = trace_spans(lost, rate, len(u.doc.samples), PACKET_MS)
             lossy = zero_spans(u.doc, spans)
-            outputs = {"zeros": (lossy, 0.0)} | {label(m): conceal(lossy, spans, m, ctx) for m in ids}
+            outputs = {"zeros": (lossy, 0.0)} | {
+                label(m): conceal(lossy, spans, m, ctx, args.param) for m in ids
+            }
             heard = {method: to_rate(doc.samples, rate) for method, (doc, _) in outputs.items()}
             for method, (_doc, seconds) in outputs.items():
                 record = {"utterance": u.name, "loss": loss, "method": method}
@@ -175,6 +193,7 @@ def main(argv: list[str]) -> int:
         "packet": f"{PACKET_MS:g} ms",
         "real traces": str(traces) if "real" in losses else "-",
         "seed": args.seed,
+        "method parameters": " ".join(args.param) or "defaults",
         "WER interval": f"95% bootstrap over utterances, {draws.shape[0]} resamples",
         "recogniser": "pocketsphinx en-US (the model in its wheel)",
         "device": str(ctx.torch_device()),
@@ -185,7 +204,7 @@ def main(argv: list[str]) -> int:
         from core.bench.speech_plc import compare_published
 
         result["plc_samples"], summary["plc samples lost %"] = compare_published(
-            args.plc_samples, ids, ctx, score
+            args.plc_samples, ids, ctx, args.param, score
         )
     if figure:
         from core.bench.speech_figure import write_figure
@@ -210,7 +229,13 @@ def summarise(records: list[dict[str, Any]], draws: np.ndarray) -> list[dict[str
         groups.setdefault((record["loss"], record["method"]), []).append(record)
     rows = []
     for (loss, method), group in groups.items():
-        wer, low, high = corpus_wer([r["errors"] for r in group], [r["words"] for r in group], draws)
+        errors, words = [r["errors"] for r in group], [r["words"] for r in group]
+        wer, low, high = corpus_wer(errors, words, draws)
+        versus = "-"
+        if (loss, REFERENCE) in groups and method != "clean":
+            base = [r["errors"] for r in groups[(loss, REFERENCE)]]
+            delta, d_low, d_high = paired_difference(errors, base, words, draws)
+            versus = f"{delta:+.3f} ({d_low:+.3f} to {d_high:+.3f})"
         packets = sum(r["packets"] for r in group)
         rows.append(
             {
@@ -219,6 +244,7 @@ def summarise(records: list[dict[str, Any]], draws: np.ndarray) -> list[dict[str
                 "lost %": f"{100.0 * sum(r['lost'] for r in group) / packets:.1f}" if packets else "0",
                 "WER": round(wer, 3),
                 "WER 95% CI": f"{low:.3f}-{high:.3f}",
+                f"WER - {REFERENCE} (95% CI)": versus,
                 "PLCMOS": _mean(r["plcmos"] for r in group),
                 "PESQ": _mean(r["pesq"] for r in group),
                 "STOI": _mean(r["stoi"] for r in group),

@@ -15,7 +15,9 @@ from typing import Any
 from core.errors import LacunaError
 
 
-def compare_published(folder: str | Path, ids: list[str], ctx, score) -> tuple[list[dict[str, Any]], float]:
+def compare_published(
+    folder: str | Path, ids: list[str], ctx, params: list[str], score
+) -> tuple[list[dict[str, Any]], float]:
     """Rows: clean, corrupted (zeros), improved (the published concealment), then each method; and the
     percentage of packets lost in the corrupted recordings."""
     from core.audio.loss_trace import trace_spans, zeroed_packets
@@ -42,7 +44,7 @@ def compare_published(folder: str | Path, ids: list[str], ctx, score) -> tuple[l
         spans = trace_spans(lost, rate, len(docs["corrupted"].samples), PACKET_MS)
         outputs = {"clean": docs["clean"], "zeros (corrupted)": docs["corrupted"]}
         outputs["tPLCnet (improved)"] = docs["improved"]
-        outputs |= {label(m): conceal(docs["corrupted"], spans, m, ctx)[0] for m in ids}
+        outputs |= {label(m): conceal(docs["corrupted"], spans, m, ctx, params)[0] for m in ids}
         clean = to_rate(docs["clean"].samples, docs["clean"].sample_rate)
         for method, doc in outputs.items():
             per_method.setdefault(method, []).append(score(clean, to_rate(doc.samples, doc.sample_rate)))

@@ -86,6 +86,11 @@ def test_bench_scores_clean_lossy_and_concealed_speech(datasets, small_sets, tmp
     assert zeros["PESQ"] < repeat["PESQ"] < clean["PESQ"] and zeros["STOI"] < repeat["STOI"] < clean["STOI"]
     low, high = (float(v) for v in zeros["WER 95% CI"].split("-"))
     assert low <= zeros["WER"] <= high
+    assert repeat["WER - repeat (95% CI)"] == "+0.000 (+0.000 to +0.000)"
+    delta, interval = zeros["WER - repeat (95% CI)"].split(" (")
+    assert abs(float(delta) - (zeros["WER"] - repeat["WER"])) < 0.002
+    d_low, d_high = (float(v) for v in interval.rstrip(")").split(" to "))
+    assert d_low <= float(delta) <= d_high
     published = {r["method"]: r for r in result["plc_samples"]}
     assert list(published) == ["clean", "zeros (corrupted)", "tPLCnet (improved)", "repeat", "ar"]
     assert all(math.isfinite(r["PLCMOS"]) and math.isfinite(r["PESQ"]) for r in published.values())
@@ -105,3 +110,20 @@ def test_a_missing_package_names_the_extra(monkeypatch, capsys, datasets):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
     assert "pocketsphinx" in err and "lacuna-studio[speech-bench]" in err
+
+
+def test_a_mistyped_method_parameter_is_refused(datasets, capsys):
+    code = main(["bench", "speech", "--set", str(datasets / "audio/speech/bench"), "--param", "hold=40"])
+    assert code == 2
+    assert "--param hold: none of fill-gap-repeat, fill-gap-ar takes it" in capsys.readouterr().err
+
+
+def test_a_transcript_does_not_depend_on_what_was_decoded_before(datasets):
+    from core.bench.speech_metrics import Recogniser
+
+    bench = datasets / "audio/speech/bench"
+    first, second = (sf.read(bench / f"{name}.wav")[0] for name in SHORT)
+    recogniser = Recogniser()
+    alone = recogniser.transcribe(first)
+    recogniser.transcribe(second)
+    assert alone and recogniser.transcribe(first) == alone
