@@ -96,7 +96,9 @@ def test_ar_beats_silence_and_crossfade_on_a_20ms_gap(speech):
     assert mean["fill-gap-ar"] > mean["fill-gap-crossfade"] + 3.0, mean
 
 
-@pytest.mark.parametrize("method", ["fill-gap-ar", "fill-gap-crossfade", "fill-gap-silence", "tiny-net"])
+@pytest.mark.parametrize(
+    "method", ["fill-gap-ar", "fill-gap-crossfade", "fill-gap-silence", "fill-gap-repeat", "tiny-net"]
+)
 def test_samples_outside_the_window_are_bit_identical(trumpet, method):
     rate = trumpet.sample_rate
     a, b = int(1.2 * rate), int(1.25 * rate)
