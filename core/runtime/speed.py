@@ -82,13 +82,19 @@ ESTIMATES = {
     "medium": "medium: seconds per megapixel on a CPU",
     "slow": "slow: iterative, minutes on a CPU; a GPU helps",
 }
+AUDIO_ESTIMATES = {  # audio methods are not calibrated on an image: say it in the recording's terms
+    "fast": "fast: faster than real time on a CPU",
+    "medium": "medium: about real time on a CPU",
+    "slow": "slow: iterative, minutes per gap on a CPU; a GPU helps",
+}
 
 
 def speed_of(card) -> tuple[str, str]:
     """(label, words) for a method card: measured here when it has been, else the card's estimate."""
     entry = measured(card.id)
     if entry is None:
-        estimate = ESTIMATES.get(card.speed, card.speed)
+        estimates = AUDIO_ESTIMATES if card.operates_on == "audio" else ESTIMATES
+        estimate = estimates.get(card.speed, card.speed)
         return card.speed, f"{estimate} (an estimate until its first run here measures it)"
     seconds = float(entry["seconds_per_mp"])
     where = entry["device"] if entry["backend"] == NO_NETWORK else f"{entry['device']}, {entry['backend']}"

@@ -91,3 +91,9 @@ def test_a_damaged_store_is_measured_again(calibrating):
     assert speed.measured("denoise-bilateral") is None
     speed.record("denoise-bilateral", "cpu", speed.NO_NETWORK, seconds=1.0, megapixels=4.0)
     assert speed.measured("denoise-bilateral")["seconds_per_mp"] == 0.25
+
+
+def test_audio_methods_are_described_in_the_recording_s_terms(calibrating):
+    label, words = speed.speed_of(get_method("fill-gap-ar").card)
+    assert "megapixel" not in words and "real time" in words
+    assert "megapixel" in speed.speed_of(get_method("denoise-bilateral").card)[1]
