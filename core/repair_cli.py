@@ -184,6 +184,7 @@ def repair_command(args: argparse.Namespace) -> int:
             mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
     params: dict[str, Any] = parse_params(args.param)
     chosen, fallback = choose_method(args.task, args.method, modality_of(document))
+    chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run
     if fallback:
         print(f"lacuna: {fallback}", file=sys.stderr)
     ctx = RunContext(

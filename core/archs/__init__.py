@@ -33,6 +33,7 @@ ARCH_MODULES = (
     "spec_unet",
     "detect",
     "interp",
+    "packet_fill",
 )
 _ARCHS: dict[str, type[nn.Module]] = {}
 

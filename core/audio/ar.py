@@ -114,3 +114,19 @@ def extrapolate(x: np.ndarray, start: int, stop: int, order: int) -> np.ndarray:
     fade = 0.5 + 0.5 * np.cos(np.pi * (np.arange(gap) + 0.5) / gap)
     x[start:stop] = fade * forward + (1.0 - fade) * backward[::-1]
     return x
+
+
+def interpolate_runs(
+    x: np.ndarray, lost: np.ndarray, sample_rate: int, context_ms: float = 100.0
+) -> np.ndarray:
+    """Every run of `lost` samples of the 1-D `x` filled by LSAR from `context_ms` of audio on each
+    side (earlier fills feed later ones); a local model follows speech as it changes."""
+    y = np.array(x, np.float64, copy=True)
+    context = int(context_ms * sample_rate / 1000)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(lost, np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        lo, hi = max(0, start - context), min(len(y), stop + context)
+        if start - lo < 2 and hi - stop < 2:
+            continue  # no audio to model: leave it as it is
+        y[lo:hi] = interpolate(y[lo:hi], start - lo, stop - lo, sample_rate=sample_rate)
+    return y

@@ -21,6 +21,7 @@ FAMILIES = (
     "fill_slice",
     "fill_slice_self",
     "fill_gap",
+    "fill_gap_speech",
     "fill_frames",
     "detect",
     "film",

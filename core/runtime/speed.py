@@ -93,8 +93,9 @@ def speed_of(card) -> tuple[str, str]:
     """(label, words) for a method card: measured here when it has been, else the card's estimate."""
     entry = measured(card.id)
     if entry is None:
-        estimates = AUDIO_ESTIMATES if card.operates_on == "audio" else ESTIMATES
-        estimate = estimates.get(card.speed, card.speed)
+        if card.operates_on == "audio":  # never calibrated: a recording has no megapixels to time
+            return card.speed, f"{AUDIO_ESTIMATES.get(card.speed, card.speed)} (an estimate)"
+        estimate = ESTIMATES.get(card.speed, card.speed)
         return card.speed, f"{estimate} (an estimate until its first run here measures it)"
     seconds = float(entry["seconds_per_mp"])
     where = entry["device"] if entry["backend"] == NO_NETWORK else f"{entry['device']}, {entry['backend']}"

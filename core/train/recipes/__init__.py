@@ -13,6 +13,7 @@ RECIPES = {
     "dejpeg": "core.train.recipes.dejpeg",
     "inpaint": "core.train.recipes.inpaint",
     "fill-gap": "core.train.recipes.fill_gap",
+    "fill-gap-speech": "core.train.recipes.fill_gap_speech",
     "detect": "core.train.recipes.detect",
     "fill-frames": "core.train.recipes.fill_frames",
 }

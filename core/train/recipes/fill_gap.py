@@ -62,6 +62,7 @@ class AudioStreams:
         self.rate = rate
         self.device = device
         self.groups: list[list[torch.Tensor]] = []
+        self.shares: list[float] | None = None  # how often each folder is drawn; None: equally
         fade = int(0.005 * rate)
         ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
         for folder in folders:
@@ -96,7 +97,7 @@ class AudioStreams:
     def hold_out(self, fraction: float = 0.05) -> AudioStreams:
         """Split the last `fraction` of every stream off as a validation set (never trained on)."""
         held = object.__new__(AudioStreams)
-        held.rate, held.device, held.groups = self.rate, self.device, []
+        held.rate, held.device, held.groups, held.shares = self.rate, self.device, [], self.shares
         for group in self.groups:
             cut = [int(len(s) * (1 - fraction)) for s in group]
             held.groups.append([s[c:] for s, c in zip(group, cut)])
@@ -104,7 +105,11 @@ class AudioStreams:
         return held
 
     def batch(self, size: int, crop: int, generator: torch.Generator) -> torch.Tensor:
-        group_picks = torch.randint(len(self.groups), (size,), generator=generator).tolist()
+        if self.shares is None:
+            group_picks = torch.randint(len(self.groups), (size,), generator=generator).tolist()
+        else:
+            shares = torch.tensor(self.shares)
+            group_picks = torch.multinomial(shares, size, replacement=True, generator=generator).tolist()
         crops = []
         for g in group_picks:
             group = self.groups[g]

@@ -1,0 +1,126 @@
+"""Speech packet-loss concealment (`fill-gap-speech`): a waveform network fills lost samples.
+
+The network (`core.archs.packet_fill`, weights `fill-gap-speech.safetensors`) works at 16 kHz on
+windows of the recording around the lost spans, reading the speech on both sides (non-causal: for
+file repair). Other rates are resampled to 16 kHz and the fill back (at 48 kHz the fill holds the
+band below 8 kHz, which is where speech lives); each channel is concealed on its own. Only lost
+samples are written: every received sample stays bit-identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.methods.registry import MethodCard, register
+
+WEIGHTS = "fill-gap-speech.safetensors"
+CONTEXT_SECONDS = 1.0  # speech read on each side of a run of lost spans
+MAX_WINDOW_SECONDS = 12.0  # spans closer than this share one network call
+
+
+def _lost_mask(selections, length: int, channels: int) -> np.ndarray:
+    from core.errors import MethodError
+
+    lost = np.zeros((channels, length), bool)
+    for sel in selections:
+        if sel.kind != "time":
+            raise MethodError(
+                "fill-gap-speech fills lost samples (time spans); a frequency band is for fill-gap-learned"
+            )
+        chans = list(sel.channels) if sel.channels is not None else list(range(channels))
+        a, b = max(sel.span[0], 0), min(sel.span[1], length)
+        lost[chans, a:b] = True
+    return lost
+
+
+def _windows(lost_any: np.ndarray, rate: int) -> list[tuple[int, int]]:
+    """[lo, hi) windows covering every lost sample with CONTEXT_SECONDS of audio on each side."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], lost_any.astype(np.int8), [0]])))
+    context, limit = int(CONTEXT_SECONDS * rate), int(MAX_WINDOW_SECONDS * rate)
+    windows: list[list[int]] = []
+    for start, stop in zip(edges[::2], edges[1::2]):
+        lo, hi = max(0, start - context), min(len(lost_any), stop + context)
+        if windows and lo <= windows[-1][1] and hi - windows[-1][0] <= limit:
+            windows[-1][1] = hi
+        else:
+            windows.append([lo, hi])
+    return [(lo, hi) for lo, hi in windows]
+
+
+def _to_model_rate(x: np.ndarray, lost: np.ndarray, rate: int, model_rate: int):
+    """The window at the model's rate, and its lost mask widened by the resampling filter's reach."""
+    from core.audio.stft import resample
+
+    if rate == model_rate:
+        return x.astype(np.float32), lost
+    y = resample(x, rate, model_rate, axis=1)
+    width = y.shape[1]
+    positions = (np.arange(width) * rate / model_rate).astype(int).clip(0, lost.shape[1] - 1)
+    mask = lost[:, positions]
+    reach = int(np.ceil(12 * max(rate, model_rate) / rate)) + 1  # resample_poly's half filter, in samples
+    kernel = np.ones(2 * reach + 1)
+    mask = np.stack([np.convolve(m.astype(float), kernel, "same") > 0 for m in mask])
+    return y, mask
+
+
+def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int, model_rate: int = 16000) -> np.ndarray:
+    """Fill the `lost` samples of `x` (C, W) with the network; received samples are returned as given."""
+    import torch
+
+    from core.audio.ar import interpolate_runs
+    from core.audio.stft import resample
+
+    y, mask = _to_model_rate(x, lost, rate, model_rate)
+    width = y.shape[1]
+    padded = -(-width // model.multiple) * model.multiple
+    audio = np.zeros((len(y), padded), np.float32)
+    audio[:, :width] = np.where(mask, 0.0, y)
+    flags = np.zeros((len(y), padded), np.float32)
+    flags[:, :width] = mask
+    first = np.stack([interpolate_runs(a, f > 0, model_rate) for a, f in zip(audio, flags)])
+    device = next(model.parameters()).device
+    inputs = torch.from_numpy(np.stack([audio, flags, first], axis=1).astype(np.float32)).to(device)
+    with torch.no_grad():
+        pred = model(inputs)[:, 0, :width].float().cpu().numpy()
+    if rate != model_rate:
+        pred = resample(pred, model_rate, rate, axis=1)[:, : x.shape[1]]
+        pred = np.pad(pred, ((0, 0), (0, x.shape[1] - pred.shape[1])))
+    return np.where(lost, pred, x)
+
+
+def run(doc, selection, ctx):
+    from core.archs import cached_weights
+    from core.audio.selection import as_selections
+    from core.methods import weights
+
+    samples = np.asarray(doc.samples)
+    length, channels = samples.shape
+    rate = int(doc.sample_rate)
+    lost = _lost_mask(as_selections(selection, length, channels), length, channels)
+    model, _info = cached_weights(weights.require(WEIGHTS), ctx.torch_device())
+    out = samples.copy()
+    windows = _windows(lost.any(axis=0), rate)
+    for index, (lo, hi) in enumerate(windows):
+        yield ctx.progress(index / len(windows), f"concealing stretch {index + 1} of {len(windows)}")
+        window_lost = lost[:, lo:hi]
+        filled = conceal(model, out[lo:hi].T.astype(np.float64), window_lost, rate)
+        out[lo:hi] = np.where(window_lost.T, filled.T, out[lo:hi]).astype(out.dtype)
+    yield ctx.progress(1.0, f"{int(lost.any(axis=0).sum())} lost samples concealed")
+    return doc.with_samples(out)
+
+
+register(
+    MethodCard(
+        id="fill-gap-speech",
+        task="fill-gap",
+        name="Speech packet concealment",
+        kind="learned",
+        description="a waveform network trained on speech fills lost packets and dropouts from both sides",
+        weights=(WEIGHTS,),
+        speed="fast",
+        operates_on="audio",
+        modalities=("audio",),
+        needs_mask=True,
+    ),
+    run,
+)
