@@ -13,6 +13,8 @@ import numpy as np
 from scipy.linalg import solve_toeplitz
 from scipy.signal import fftconvolve, lfilter
 
+from core.audio.selection import runs
+
 
 def autocorrelation(segments: list[np.ndarray], order: int) -> np.ndarray:
     """Biased autocorrelation r[0..order] pooled over several segments."""
@@ -123,8 +125,7 @@ def interpolate_runs(
     side (earlier fills feed later ones); a local model follows speech as it changes."""
     y = np.array(x, np.float64, copy=True)
     context = int(context_ms * sample_rate / 1000)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(lost, np.int8), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, stop in runs(lost):
         lo, hi = max(0, start - context), min(len(y), stop + context)
         if start - lo < 2 and hi - stop < 2:
             continue  # no audio to model: leave it as it is

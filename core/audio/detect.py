@@ -27,7 +27,7 @@ from scipy.ndimage import maximum_filter1d, median_filter
 from scipy.signal import lfilter
 
 from core.audio.ar import ar_coefficients
-from core.audio.selection import TimeSpan
+from core.audio.selection import TimeSpan, runs
 
 BLOCK_SECONDS = 0.05
 SILENCE_FRAME_SECONDS = 0.002
@@ -38,12 +38,6 @@ class Detection:
     kind: str  # "click", "dropout", "silence" or "discontinuity"
     selection: TimeSpan
     score: float  # how far past the threshold (x threshold), or the dropout length in ms
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of every run of True."""
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
 def _merge(spans: list[tuple[int, int, float]], gap: int) -> list[tuple[int, int, float]]:
@@ -113,7 +107,7 @@ def find_dropouts(
     around = int(0.02 * sample_rate)
     level = 10 ** (context_db / 20)
     found = []
-    for start, stop in _runs(stuck):
+    for start, stop in runs(stuck):
         a, b = int(start), int(stop) + 1  # samples a..b-1 are equal
         if b - a < min_len:
             continue
@@ -151,7 +145,7 @@ def find_voiced_silences(
     quiet = level < loudest - silence_db
     side = int(round(0.04 * sample_rate))
     found = []
-    for a, b in _runs(quiet):
+    for a, b in runs(quiet):
         if a == 0 or b >= count or (b - a) * SILENCE_FRAME_SECONDS * 1000 > max_ms:
             continue
         if level[a - 1] < loudest[a] - edge_db or level[b] < loudest[b - 1] - edge_db:

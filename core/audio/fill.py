@@ -22,7 +22,7 @@ import numpy as np
 
 from core.audio import ar
 from core.audio.selection import Selection, as_selections
-from core.audio.stft import MODEL_RATE, frame_params, resample
+from core.audio.stft import MODEL_RATE, frame_params, resample, resample_reach
 from core.documents import AudioDoc
 from core.runtime.context import Progress, RunContext
 
@@ -259,8 +259,7 @@ def _spectral_path(
     b = int(np.ceil(min(sel.span[1], window.shape[1]) * proc / rate))
     if proc != rate:
         # The resampling filter smears the gap's samples over its half-length: treat those as lost too.
-        g = np.gcd(proc, rate)
-        pad = int(np.ceil(10 * max(proc // g, rate // g) / (rate // g))) + 1
+        pad = resample_reach(rate, proc)
         a, b = max(0, a - pad), min(width, b + pad)
     if is_time:
         x = x.copy()

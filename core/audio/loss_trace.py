@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio.selection import TimeSpan
+from core.audio.selection import TimeSpan, runs
 from core.errors import MethodError
 
 DEFAULT_PACKET_MS = 20.0
@@ -47,8 +47,7 @@ def trace_spans(
         raise MethodError(f"--packet-ms must be a positive number of milliseconds, not {packet_ms!r}")
     packet = sample_rate * packet_ms / 1000.0
     spans: list[TimeSpan] = []
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], lost, [False]]).astype(np.int8)))
-    for first, stop in zip(edges[::2], edges[1::2]):
+    for first, stop in runs(lost):
         start, end = int(round(first * packet)), min(int(round(stop * packet)), length)
         if start < end:
             spans.append(TimeSpan(start, end))

@@ -19,6 +19,12 @@ import numpy as np
 from core.errors import MethodError
 
 
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of every run of True in a 1-D array (lost samples or packets, quiet frames)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(flags, np.int8), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
 def _touching(centres: np.ndarray, half_window: float, start: float, stop: float) -> np.ndarray:
     """Frames (centred at `centres`, in samples) whose window overlaps samples [start, stop)."""
     return (centres - half_window < stop) & (centres + half_window > start)

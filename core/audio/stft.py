@@ -83,6 +83,14 @@ def magnitude_from_log(logmag: torch.Tensor) -> torch.Tensor:
     return (torch.exp(logmag) - LOG_FLOOR).clamp_min(0.0)
 
 
+def resample_reach(rate_in: int, rate_out: int) -> int:
+    """How many output samples on each side one input sample reaches through `resample`: scipy's
+    `resample_poly` filter has a half-length of 10 * max(up, down) taps at the upsampled rate."""
+    g = np.gcd(int(rate_in), int(rate_out))
+    up, down = int(rate_out) // g, int(rate_in) // g
+    return int(np.ceil(10 * max(up, down) / down)) + 1
+
+
 def resample(x: np.ndarray, rate_in: int, rate_out: int, axis: int = 0) -> np.ndarray:
     """Polyphase resampling (scipy) between integer rates; float32 out."""
     if rate_in == rate_out:

@@ -35,10 +35,11 @@ def _lost_mask(selections, length: int, channels: int) -> np.ndarray:
 
 def _windows(lost_any: np.ndarray, rate: int) -> list[tuple[int, int]]:
     """[lo, hi) windows covering every lost sample with CONTEXT_SECONDS of audio on each side."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], lost_any.astype(np.int8), [0]])))
+    from core.audio.selection import runs
+
     context, limit = int(CONTEXT_SECONDS * rate), int(MAX_WINDOW_SECONDS * rate)
     windows: list[list[int]] = []
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, stop in runs(lost_any):
         lo, hi = max(0, start - context), min(len(lost_any), stop + context)
         if windows and lo <= windows[-1][1] and hi - windows[-1][0] <= limit:
             windows[-1][1] = hi
@@ -49,7 +50,7 @@ def _windows(lost_any: np.ndarray, rate: int) -> list[tuple[int, int]]:
 
 def _to_model_rate(x: np.ndarray, lost: np.ndarray, rate: int, model_rate: int):
     """The window at the model's rate, and its lost mask widened by the resampling filter's reach."""
-    from core.audio.stft import resample
+    from core.audio.stft import resample, resample_reach
 
     if rate == model_rate:
         return x.astype(np.float32), lost
@@ -57,33 +58,44 @@ def _to_model_rate(x: np.ndarray, lost: np.ndarray, rate: int, model_rate: int):
     width = y.shape[1]
     positions = (np.arange(width) * rate / model_rate).astype(int).clip(0, lost.shape[1] - 1)
     mask = lost[:, positions]
-    reach = int(np.ceil(12 * max(rate, model_rate) / rate)) + 1  # resample_poly's half filter, in samples
+    reach = resample_reach(rate, model_rate)
     kernel = np.ones(2 * reach + 1)
     mask = np.stack([np.convolve(m.astype(float), kernel, "same") > 0 for m in mask])
     return y, mask
 
 
-def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int, model_rate: int = 16000) -> np.ndarray:
+def network_input(audio: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """(B, 3, L) float32 input of the network from 16 kHz rows `audio` and their `lost` samples: the
+    audio with the lost samples zeroed, the lost mask, and the AR fill of the lost samples (which the
+    network corrects). Training and repair both build it here."""
+    from core.audio.ar import interpolate_runs
+    from core.audio.stft import MODEL_RATE
+
+    received = np.where(lost, 0.0, audio).astype(np.float32)
+    first = np.stack([interpolate_runs(row, gone, MODEL_RATE) for row, gone in zip(received, lost)])
+    return np.stack([received, lost.astype(np.float32), first], axis=1).astype(np.float32)
+
+
+def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int) -> np.ndarray:
     """Fill the `lost` samples of `x` (C, W) with the network; received samples are returned as given."""
     import torch
 
-    from core.audio.ar import interpolate_runs
-    from core.audio.stft import resample
+    from core.audio.stft import MODEL_RATE, resample
 
-    y, mask = _to_model_rate(x, lost, rate, model_rate)
+    y, mask = _to_model_rate(x, lost, rate, MODEL_RATE)
     width = y.shape[1]
     padded = -(-width // model.multiple) * model.multiple
     audio = np.zeros((len(y), padded), np.float32)
-    audio[:, :width] = np.where(mask, 0.0, y)
-    flags = np.zeros((len(y), padded), np.float32)
-    flags[:, :width] = mask
-    first = np.stack([interpolate_runs(a, f > 0, model_rate) for a, f in zip(audio, flags)])
+    audio[:, :width] = y
+    gone = np.zeros((len(y), padded), bool)
+    gone[:, :width] = mask
     device = next(model.parameters()).device
-    inputs = torch.from_numpy(np.stack([audio, flags, first], axis=1).astype(np.float32)).to(device)
     with torch.no_grad():
-        pred = model(inputs)[:, 0, :width].float().cpu().numpy()
-    if rate != model_rate:
-        pred = resample(pred, model_rate, rate, axis=1)[:, : x.shape[1]]
+        pred = (
+            model(torch.from_numpy(network_input(audio, gone)).to(device))[:, 0, :width].float().cpu().numpy()
+        )
+    if rate != MODEL_RATE:
+        pred = resample(pred, MODEL_RATE, rate, axis=1)[:, : x.shape[1]]
         pred = np.pad(pred, ((0, 0), (0, x.shape[1] - pred.shape[1])))
     return np.where(lost, pred, x)
 
@@ -102,9 +114,8 @@ def run(doc, selection, ctx):
     windows = _windows(lost.any(axis=0), rate)
     for index, (lo, hi) in enumerate(windows):
         yield ctx.progress(index / len(windows), f"concealing stretch {index + 1} of {len(windows)}")
-        window_lost = lost[:, lo:hi]
-        filled = conceal(model, out[lo:hi].T.astype(np.float64), window_lost, rate)
-        out[lo:hi] = np.where(window_lost.T, filled.T, out[lo:hi]).astype(out.dtype)
+        filled = conceal(model, out[lo:hi].T.astype(np.float64), lost[:, lo:hi], rate)
+        out[lo:hi] = filled.T.astype(out.dtype)  # conceal keeps the received samples as given
     yield ctx.progress(1.0, f"{int(lost.any(axis=0).sum())} lost samples concealed")
     return doc.with_samples(out)
 

@@ -9,7 +9,7 @@ trace (`core.audio.loss_trace.gilbert_elliott`) with a loss rate of 5-45 %, a me
 packets and a packet length of 10, 20 or 30 ms on a random grid offset; --long-share of the crops
 instead lose one span of 40-240 ms (a silence found by the detector, a longer outage). The lost
 samples are zeroed; the network sees them with the mask and the AR method's fill
-(`core.audio.ar.interpolate_runs`) and predicts the waveform as a correction of that fill.
+(`core.methods.fill_gap_speech.network_input`) and predicts the waveform as a correction of that fill.
 
 Loss: L1 on the lost samples plus a multi-resolution STFT loss (spectral convergence and log
 magnitude at 256/512/1024-point frames) on the concealed crop, both on level-normalised audio, so
@@ -32,9 +32,9 @@ import numpy as np
 import torch
 
 from core.archs.packet_fill import received_rms
-from core.audio.ar import interpolate_runs
 from core.audio.loss_trace import gilbert_elliott
 from core.audio.stft import MODEL_RATE
+from core.methods.fill_gap_speech import network_input
 from core.train.recipe import Recipe
 from core.train.recipes.fill_gap import AudioStreams
 
@@ -65,12 +65,6 @@ def crop_snr(pred: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> tor
     signal = (clean**2 * mask).sum(-1).clamp_min(1e-12)
     error = ((pred - clean) ** 2 * mask).sum(-1).clamp_min(1e-12)
     return 10 * torch.log10(signal / error)
-
-
-def first_fill(lossy: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The AR fill of every crop's lost samples, the network's starting point."""
-    rows = [interpolate_runs(x, m > 0, MODEL_RATE) for x, m in zip(lossy.cpu().numpy(), mask.cpu().numpy())]
-    return torch.from_numpy(np.stack(rows).astype(np.float32)).to(lossy.device)
 
 
 def _log_stft(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
@@ -143,9 +137,8 @@ class FillGapSpeechRecipe(Recipe):
             masks = [packet_mask(clean.shape[-1], rng, self.args.long_share) for _ in range(len(clean))]
             mask = torch.from_numpy(np.stack(masks)).to(clean.device)
         clean = clean.float()
-        lossy = clean * (1 - mask)
-        first = first_fill(lossy, mask)
-        inputs = torch.stack([lossy, mask, first], dim=1)
+        built = network_input(clean.cpu().numpy(), mask.cpu().numpy() > 0)
+        inputs = torch.from_numpy(built).to(clean.device)
         return (inputs,), torch.stack([clean, mask], dim=1)
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
