@@ -154,7 +154,7 @@ def repair_command(args: argparse.Namespace) -> int:
     from core.io import read, write
     from core.io.dispatch import check_target
     from core.methods import choose_method
-    from core.methods.modality import modality_of
+    from core.methods.modality import modality_of, slice_count
     from core.repair import run_repair
     from core.runtime.device import explain_device
 
@@ -183,7 +183,7 @@ def repair_command(args: argparse.Namespace) -> int:
         else:
             mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
     params: dict[str, Any] = parse_params(args.param)
-    chosen, fallback = choose_method(args.task, args.method, modality_of(document))
+    chosen, fallback = choose_method(args.task, args.method, modality_of(document), slice_count(document))
     chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run
     if fallback:
         print(f"lacuna: {fallback}", file=sys.stderr)

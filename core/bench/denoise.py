@@ -12,6 +12,10 @@ Each method runs through `core.repair.run_repair`, the path the app uses. The no
 clipping its input, so the network sees exactly image + noise, and clips only its output. Methods with
 a `sigma` parameter are told the true σ (non-blind, like the published figures); pass `--blind` to
 make them estimate it. Speed is the median over images of seconds per megapixel on the device used.
+
+A volume (a NIfTI file or DICOM series folder) is benched with the noise its scanner makes (low-dose
+CT simulated in the projection domain, Rician MR) on held-back slices, scored over the body in its
+units (core.bench.denoise_volume).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from core.bench.common import (
     variants,
 )
 from core.bench.metrics import psnr, ssim
+from core.bench.scan_slices import volume_set
 from core.documents import ImageDoc
+from core.errors import LacunaError
 from core.repair_cli import parse_params
 from core.runtime.context import RunContext
 
@@ -76,8 +82,17 @@ def device_name(ctx: RunContext) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lacuna bench denoise", description=__doc__.split("\n")[0])
-    p.add_argument("--set", required=True, help="folder of clean images (a bench set)")
-    p.add_argument("--sigma", type=float, required=True, help="noise σ on the 0-255 scale")
+    p.add_argument(
+        "--set", required=True, help="a folder of clean images, or a volume (NIfTI, DICOM series)"
+    )
+    p.add_argument(
+        "--sigma",
+        type=float,
+        default=None,
+        help="noise σ on the 0-255 scale (images, required); on an MR volume the Rician σ in its units",
+    )
+    p.add_argument("--dose", type=float, default=5e5, help="CT volumes: photons per ray of the low-dose scan")
+    p.add_argument("--views", type=int, default=360, help="CT volumes: projection angles over 180°")
     p.add_argument("--method", nargs="+", default=None, help="method ids (default: every denoise method)")
     p.add_argument("--color", choices=["auto", "gray", "rgb"], default="auto", help="how to read the set")
     p.add_argument("--blind", action="store_true", help="do not tell methods σ; they estimate it")
@@ -109,6 +124,11 @@ def main(argv: list[str]) -> int:
     if args.weights:
         use_weights_folder(args.weights)
     ids = args.method or [card.id for card in methods("denoise") if card.available]
+    volume = volume_set(args.set)
+    if volume is not None:
+        return _bench_volume(args, volume, variants(ids, args.backend))
+    if args.sigma is None:
+        raise LacunaError("--sigma is needed for a set of images (the noise σ on the 0-255 scale)")
     cards = {mid: get_method(mid).card for mid in ids}
     extra = parse_params(args.param)
     gray = _is_gray(args.set, args.color)
@@ -158,4 +178,19 @@ def main(argv: list[str]) -> int:
     extras = f", {' '.join(args.param)}" if args.param else ""
     title = f"Denoising, σ={args.sigma:g}, {os.path.basename(os.path.normpath(args.set))}{extras}"
     emit(rows, summary, args.json, title)
+    return 0
+
+
+def _bench_volume(args, document, plan) -> int:
+    from pathlib import Path
+
+    from core.bench import denoise_volume
+
+    name = Path(args.set.rstrip("/")).name
+    rows, summary = denoise_volume.run(args, document, name, plan)
+    title = f"Denoising held-back slices of {name}: {summary['noise']}, scored over the body"
+    if args.json:
+        emit(rows, summary, True, title)
+    else:
+        denoise_volume.print_table(title, summary)
     return 0

@@ -3,6 +3,7 @@
     lacuna bench inpaint --set ../shared/datasets/images/bench/CBSD68 --masks medium thick
     lacuna bench inpaint --set ../shared/datasets/medical/693_UNCI.dcm --masks thick --json
     lacuna bench inpaint --set .../CBSD68 --masks thin --method inpaint-dip --limit 5 --device cuda
+    lacuna bench inpaint --set ../shared/datasets/medical/head_ct_ge --limit 6   # a volume: see below
 
 Protocol: image i (in name order; frame i of a DICOM file or series) gets `random_mask(H, W, kind,
 seed=i)` from core.masks (masked area at most 50%). Every method runs through the engine
@@ -12,6 +13,9 @@ value range, max - min), and seconds per image (the median, so that a GPU's star
 does not count as the method's speed). 8-bit results are rounded to integers first, as a
 saved file would be. `--figure` writes a PNG grid (input with holes / mask / each method) for the
 first three images.
+
+A volume (a NIfTI file, or a DICOM series folder of three or more slices) is benched on held-back slices
+with holes inside the body, scored in its units inside the holes (core.bench.inpaint_volume).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 from core.bench.common import SUFFIXES, add_backend_argument, check_methods, emit, torch_reference, variants
 from core.bench.metrics import psnr, ssim
+from core.bench.scan_slices import volume_set
 from core.errors import LacunaError
 
 SLOW = {"inpaint-dip"}  # run only when asked for by name
@@ -145,6 +150,9 @@ def main(argv: list[str]) -> int:
     from core.masks import random_mask
 
     args = build_parser().parse_args(argv)
+    volume = volume_set(args.set)
+    if volume is not None:
+        return _bench_volume(args, volume)
     samples = load_samples(args.set, args.limit)
     if not samples:
         raise LacunaError(f"no images in {args.set}")
@@ -178,6 +186,22 @@ def main(argv: list[str]) -> int:
         path = write_figure(args.figure, figure_rows, labels)
         if not args.json:
             print(f"\nfigure: {path}")
+    return 0
+
+
+def _bench_volume(args, document) -> int:
+    from core.bench import inpaint_volume
+
+    plan = variants(choose_methods(args.method), args.backend)
+    name = Path(args.set.rstrip("/")).name
+    rows, figure_rows, per_slice = inpaint_volume.run(args, document, name, plan, _params(args.param))
+    title = f"Inpainting held-back slices of {name} ({', '.join(args.masks)} masks, scored inside the holes)"
+    if args.json:
+        emit(rows, {"per slice MAE": per_slice}, True, title)
+    else:
+        inpaint_volume.print_table(title, rows, per_slice if args.per_image else None)
+    if args.figure:
+        print(f"\nfigure: {write_figure(args.figure, figure_rows, [label for label, _m, _b in plan])}")
     return 0
 
 

@@ -101,7 +101,7 @@ def read_nifti(path: Path) -> VolumeDoc:
     data_dtype = (
         np.dtype(header.get_data_dtype()) if hasattr(header, "get_data_dtype") else np.dtype("float32")
     )
-    slope, inter = _slope_inter(header)
+    slope, inter = _slope_inter(img)
     metadata: dict[str, Any] = {
         "nifti_shape": list(shape),
         "data_dtype": str(data_dtype),
@@ -157,11 +157,16 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _slope_inter(header) -> tuple[float, float]:
+def _slope_inter(img) -> tuple[float, float]:
+    """The scaling nibabel applied to the stored values (its array proxy's: a header whose scl_slope is
+    NaN can still be scaled, as shear.nii.gz is: uint8 stored, 7.11 * v - 1024 HU read)."""
     try:
-        slope, inter = header.get_slope_inter()
-    except (AttributeError, NotImplementedError, TypeError):
-        return 1.0, 0.0
+        slope, inter = img.dataobj.slope, img.dataobj.inter
+    except AttributeError:
+        try:
+            slope, inter = img.header.get_slope_inter()
+        except (AttributeError, NotImplementedError, TypeError):
+            return 1.0, 0.0
     slope = 1.0 if slope is None or not np.isfinite(slope) or slope == 0 else float(slope)
     inter = 0.0 if inter is None or not np.isfinite(inter) else float(inter)
     return slope, inter

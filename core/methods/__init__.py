@@ -18,6 +18,7 @@ FAMILIES = (
     "upscale",
     "dejpeg",
     "inpaint",
+    "inpaint_slices",
     "fill_slice",
     "fill_slice_self",
     "fill_gap",
@@ -57,13 +58,16 @@ def get_method(method_id: str) -> Method:
     return found
 
 
-def choose_method(task: str, method_id: str | None = None, modality: str = "photo") -> tuple[Method, str]:
+def choose_method(
+    task: str, method_id: str | None = None, modality: str = "photo", frames: int | None = None
+) -> tuple[Method, str]:
     """The method to run and, when it is not the one asked for, a note saying which runs instead and why.
 
     A named method is run as it is (or fails with its reason). Without a name, the task's default runs;
-    on a scan whose modality the default does not suit (core.methods.modality), the task's scan default;
-    when that cannot run, the first available method that suits does, and the note says so: a method
-    never falls back silently.
+    on a scan whose modality the default does not suit (core.methods.modality), the task's scan default
+    (the one validated on that modality first); when that cannot run (missing weights, or a method
+    that fills from neighbouring slices given a picture of `frames` = 1 slice), the first available
+    method that suits does, and the note says so: a method never falls back silently.
     """
     from core.methods.modality import suits
 
@@ -74,20 +78,27 @@ def choose_method(task: str, method_id: str | None = None, modality: str = "phot
         raise MethodError(f"no method is installed for task {task!r}")
     default = cards[0]  # sorted with the default first
     if not suits(default, modality):
-        cards = sorted((c for c in cards if suits(c, modality)), key=lambda c: not c.scan_default) or cards
+        suiting = (c for c in cards if suits(c, modality))
+        cards = sorted(suiting, key=lambda c: (not c.scan_default, modality not in c.modalities)) or cards
         default = cards[0]
     for card in cards:
-        if card.available:
+        if card.available and _fits(card, task, frames):
             if card is default:
                 return get_method(card.id), ""
-            note = f"the default method {default.id} cannot run ({default.unavailable_reason}); ran {card.id}"
-            return get_method(card.id), note
+            why = default.unavailable_reason or "it fills from neighbouring slices; this picture has one"
+            return get_method(card.id), f"the default method {default.id} cannot run ({why}); ran {card.id}"
     raise MethodError(f"no method for task {task!r} is available: {default.unavailable_reason}")
 
 
-def default_method(task: str, modality: str = "photo") -> Method:
+def _fits(card: MethodCard, task: str, frames: int | None) -> bool:
+    """False for a method of whole volumes offered for a per-slice task on a single slice."""
+    single = frames is not None and frames < 2
+    return not (single and card.operates_on == "volume" and get_task(task).operates_on == "frames")
+
+
+def default_method(task: str, modality: str = "photo", frames: int | None = None) -> Method:
     """The method `choose_method` runs for `task` on `modality` when none is named."""
-    return choose_method(task, modality=modality)[0]
+    return choose_method(task, modality=modality, frames=frames)[0]
 
 
 __all__ = [

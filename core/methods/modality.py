@@ -38,6 +38,12 @@ def modality_of(document: Any) -> str:
     return DICOM_MODALITIES.get(str(getattr(document, "modality", "")).upper(), "scan")
 
 
+def slice_count(document: Any) -> int | None:
+    """How many frames (slices) an image or volume holds, for methods that need neighbouring slices;
+    None for other documents."""
+    return int(document.frames) if getattr(document, "kind", "") in ("image", "volume") else None
+
+
 def is_scan(modality: str) -> bool:
     return modality not in PHOTO_MODALITIES
 

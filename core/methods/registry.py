@@ -105,6 +105,11 @@ class Param:
         raise MethodError(f"{label} must be true or false (yes/no, on/off, 1/0), not {value!r}")
 
 
+# Where a fill method that measures its own uncertainty leaves it in `ctx.extras` (core.repair.uncertainty):
+# {"measure": what the spread is across, "maps": [(frames, H, W) float32 on the [0, 1] scale, per stack]}.
+OWN_SPREAD = "fill_spread"
+
+
 @dataclass(frozen=True)
 class MethodCard:
     """What a person needs to know to choose a method."""

@@ -18,7 +18,7 @@ import numpy as np
 from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
 from core.methods import choose_method
-from core.methods.modality import is_scan, modality_of
+from core.methods.modality import is_scan, modality_of, slice_count
 from core.methods.modality import warning as modality_warning
 from core.repair import uncertainty, units
 from core.repair.audio import repair_audio
@@ -65,7 +65,7 @@ def repair(
     ctx = ctx or RunContext()
     ctx.restart_clock()
     modality = modality_of(document)
-    chosen, fallback = choose_method(task, method, modality)
+    chosen, fallback = choose_method(task, method, modality, slice_count(document))
     if fallback:
         ctx.note(fallback)
     card = chosen.card

@@ -43,6 +43,8 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
     if card.operates_on == "volume":
         normed = normalise(source, value_range)
         holes = painted.holes() if painted is not None else None
+        if holes is not None and request.frames is not None:  # a mask for every frame, only these filled
+            holes[[i for i in range(holes.shape[0]) if i not in set(request.frames)]] = False
         stacks = document.stacks()
         outs = []
         for n, part in enumerate(stacks):  # a 4-D series: one time point at a time

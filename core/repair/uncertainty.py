@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from core.methods import get_method, methods
+from core.methods.registry import OWN_SPREAD
 from core.repair.request import Request
 from core.repair.units import unit_name
 from core.runtime.context import Progress
@@ -24,17 +25,30 @@ FILL_TASKS = ("inpaint", "fill-slice")
 
 
 def alternatives(task: str, chosen: str) -> list[str]:
-    """The model-free, non-iterative methods of `task` other than the one that ran."""
-    return [c.id for c in methods(task) if c.kind == "classical" and c.id != chosen and c.available]
+    """The model-free, non-iterative methods of `task` other than the one that ran that work like it
+    (on single slices, or on whole volumes)."""
+    works_on = get_method(chosen).card.operates_on
+    return [
+        c.id
+        for c in methods(task)
+        if c.kind == "classical" and c.id != chosen and c.available and c.operates_on == works_on
+    ]
 
 
 def fill_spread(
     request: Request, result: Any, driver: Callable[[Request], Generator[Progress, None, Any]]
 ) -> Generator[Progress, None, tuple[np.ndarray, dict[str, Any]] | None]:
     """(the uncertainty map (frames, H, W) float32, its summary for the record), or None."""
-    others = alternatives(request.task.id, request.method.card.id)
     changed = getattr(result, "changed", None)
-    if not others or changed is None or not changed.any():
+    if changed is None or not changed.any():
+        return None
+    own = request.ctx.extras.pop(OWN_SPREAD, None)
+    if own is not None:  # a method that measures itself (inpaint-slices)
+        lo, hi = request.document.value_range
+        spread = np.concatenate(own["maps"]) * np.float32((hi - lo) or 1.0)
+        return _summarised(spread, changed, own["measure"], request.document)
+    others = alternatives(request.task.id, request.method.card.id)
+    if not others:
         return None
     fills = [result.pixels]
     for n, method_id in enumerate(others):
@@ -49,11 +63,17 @@ def fill_spread(
             return None
         fills.append(other.pixels)
     spread = np.stack(fills).std(axis=0).max(axis=-1).astype(np.float32)
+    measure = "standard deviation across fills by " + ", ".join([request.method.card.id, *others])
+    return _summarised(spread, changed, measure, request.document)
+
+
+def _summarised(spread: np.ndarray, changed: np.ndarray, measure: str, document: Any):
+    spread = spread.astype(np.float32)
     spread[~changed] = 0.0
     inside = spread[changed]
     summary = {
-        "measure": "standard deviation across fills by " + ", ".join([request.method.card.id, *others]),
-        "units": unit_name(request.document),
+        "measure": measure,
+        "units": unit_name(document),
         "mean": round(float(inside.mean()), 3),
         "max": round(float(inside.max()), 3),
         "pixels": int(changed.sum()),

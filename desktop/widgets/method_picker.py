@@ -144,7 +144,8 @@ class MethodPicker(QWidget):
         self._defaults = {}
         for task in {c.task for c in cards}:
             try:
-                self._defaults[task] = choose_method(task, modality=modality)[0].card.id
+                chosen = choose_method(task, modality=modality, frames=None if volume else 1)[0]
+                self._defaults[task] = chosen.card.id
             except Exception:  # noqa: BLE001 - a task with nothing available has no default to mark
                 pass
         by_task: dict[str, list] = {}

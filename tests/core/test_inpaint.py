@@ -62,7 +62,8 @@ def ct(datasets):
 
 
 def _inpaint_ids():
-    return [c.id for c in methods("inpaint")]
+    """The methods for single pictures (inpaint-slices, for volumes: tests/core/test_inpaint_slices.py)."""
+    return [c.id for c in methods("inpaint") if c.operates_on == "image"]
 
 
 def test_every_inpaint_method_is_registered():

@@ -46,3 +46,23 @@ def test_photo_samples_are_scored_on_the_8bit_scale(datasets):
     samples = bench.load_samples(datasets / "images/bench/CBSD68", limit=2)
     assert [s["peak"] for s in samples] == [255.0, 255.0]
     assert samples[0]["truth"].shape[-1] == 3
+
+
+def test_bench_on_a_volume_scores_held_back_slices_inside_the_body_in_its_units(datasets, capsys):
+    from core.bench.inpaint_volume import holes
+    from core.bench.scan_slices import body_masks
+    from core.io import read
+
+    flair = datasets / "medical/FLAIR.nii.gz"
+    argv = ["--set", str(flair), "--masks", "medium", "--limit", "3", "--json"]
+    assert bench.main([*argv, "--method", "inpaint-slices", "inpaint-biharmonic"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["method"]: row for row in report["images"]}
+    assert rows["inpaint-slices"]["slices"] == 3 and rows["inpaint-slices"]["hole pixels"] > 500
+    # Errors in the volume's units inside the holes: a fill from the slices around beats biharmonic.
+    assert 0 < rows["inpaint-slices"]["MAE (stored units)"] < rows["inpaint-biharmonic"]["MAE (stored units)"]
+    doc = read(flair)
+    chosen, mask = holes(doc, "medium", 3)
+    assert len(set(chosen)) == 3 and all(b - a >= 2 for a, b in zip(chosen, chosen[1:]))  # none adjacent
+    assert not (mask & ~body_masks(doc.pixels)).any()  # never in air or padding
+    assert not mask[[k for k in range(mask.shape[0]) if k not in chosen]].any()

@@ -103,3 +103,14 @@ def test_a_4d_series_is_time_points_of_slices_and_is_filled_per_time_point(capsy
         np.testing.assert_allclose(filled[last], doc.pixels[last - 1], rtol=1e-5, atol=1e-3)
     untouched = [i for i in range(48) if i % 24 != 23]
     assert np.array_equal(filled[untouched], doc.pixels[untouched])
+
+
+def test_a_scaled_volume_with_a_nan_header_slope_is_normalised_by_its_real_range(datasets, tmp_path):
+    """shear.nii.gz stores uint8 with scl_slope NaN in the header, yet nibabel scales it to HU
+    (7.11 * v - 1024): the range methods normalise by must be that of the HU, not 0..255."""
+    doc = io.read(datasets / "medical/shear.nii.gz")
+    assert doc.pixels.min() == -1024.0
+    assert doc.value_range == pytest.approx((-1024.0, 789.0), abs=0.01)
+    assert doc.stored_range == pytest.approx((-1024.0, 789.0), abs=0.01)
+    out = io.write(doc, tmp_path / "same.nii.gz")
+    np.testing.assert_allclose(io.read(out).pixels, doc.pixels, atol=1e-3)

@@ -1,0 +1,76 @@
+"""inpaint-slices: a hole in a slice of a real scan filled from the slices around it, measured against
+biharmonic inside the hole; single images refused or given the fallback with a note; its uncertainty
+map; the scan defaults that choose it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.bench.inpaint_volume import holes
+from core.errors import MethodError
+from core.io import read
+from core.methods import choose_method
+from core.repair import run_repair
+
+
+@pytest.fixture(scope="module")
+def shear(datasets):
+    return read(datasets / "medical/shear.nii.gz")
+
+
+def test_a_hole_in_a_held_back_ct_slice_is_filled_closer_than_biharmonic(shear):
+    chosen, mask = holes(shear, "medium", 2)
+    truth = shear.pixels[..., 0]
+    maes = {}
+    for method in ("inpaint-slices", "inpaint-biharmonic"):
+        out = run_repair(shear, "inpaint", method=method, mask=mask).pixels[..., 0]
+        maes[method] = float(np.abs(out - truth)[mask].mean())
+        assert np.array_equal(out[~mask], truth[~mask])
+    assert maes["inpaint-slices"] < 0.5 * maes["inpaint-biharmonic"], maes
+
+
+def test_its_uncertainty_map_covers_the_hole_in_the_scans_units(shear):
+    mask = np.zeros(shear.pixels.shape[:3], bool)
+    mask[27, 180:260, 100:200] = True
+    out = run_repair(shear, "inpaint", mask=mask)
+    record = out.provenance[-1]
+    assert record.method == "inpaint-slices"  # the default on a volume
+    assert "slice below and above" in record.uncertainty["measure"]
+    spread = out.uncertainty
+    assert spread.shape == mask.shape and not spread[~mask].any()
+    # In HU (the NIfTI's scaled units): tissue edges move a few HU to a few hundred between slices.
+    assert 1.0 < record.uncertainty["mean"] < 300.0 and spread[mask].max() > record.uncertainty["mean"]
+
+
+def test_a_single_slice_is_refused_by_name_and_falls_back_by_default(datasets):
+    ct = read(datasets / "medical/693_UNCI.dcm")
+    mask = np.zeros(ct.pixels.shape[1:3], bool)
+    mask[200:230, 200:240] = True
+    with pytest.raises(MethodError, match="single slice: use inpaint-biharmonic"):
+        run_repair(ct, "inpaint", method="inpaint-slices", mask=mask)
+    method, note = choose_method("inpaint", modality="ct", frames=1)
+    assert method.card.id == "inpaint-biharmonic" and "inpaint-slices cannot run" in note
+    assert run_repair(ct, "inpaint", mask=mask).provenance[-1].method == "inpaint-biharmonic"
+
+
+def test_a_hole_painted_on_every_slice_is_refused(shear):
+    mask = np.zeros(shear.pixels.shape[1:3], bool)
+    mask[180:200, 100:120] = True  # one 2-D mask: the same place on every slice
+    with pytest.raises(MethodError, match="same place on every slice"):
+        run_repair(shear, "inpaint", method="inpaint-slices", mask=mask)
+
+
+def test_with_frames_only_those_slices_are_filled_from_their_neighbours(shear):
+    mask = np.zeros(shear.pixels.shape[1:3], bool)
+    mask[180:220, 100:140] = True
+    out = run_repair(shear, "inpaint", method="inpaint-slices", mask=mask, frames=[27]).pixels
+    changed = np.flatnonzero(np.any(out != shear.pixels, axis=(1, 2, 3)))
+    assert list(changed) == [27]
+
+
+@pytest.mark.parametrize("modality", ["ct", "mr", "scan"])
+def test_it_is_the_inpainting_default_on_ct_and_mr_volumes(modality):
+    assert choose_method("inpaint", modality=modality)[0].card.id == "inpaint-slices"
+    assert choose_method("inpaint", modality="photo")[0].card.id == "inpaint-learned"
+    assert choose_method("inpaint", modality="xray", frames=1)[0].card.id == "inpaint-biharmonic"
