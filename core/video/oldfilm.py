@@ -4,8 +4,12 @@ Dust: each frame is compared with its two neighbours, each warped onto it with d
 A speck is where the frame differs strongly from both warped neighbours while they agree with each
 other; only small blobs count (a moving object that the flow missed is large), and they are filled
 with the neighbours' mean. Flicker: the mean and spread of each frame's brightness are measured in a
-first pass, smoothed over time, and each frame is mapped onto the smoothed values in a second pass.
-Both read the clip in order, holding three frames at most.
+first pass (two numbers a frame), smoothed over time, and each frame is mapped onto the smoothed values.
+
+Both only plan (like every video repair, see core.video.document): the cleaned frames are computed
+while the result is written, in timeline order, holding three decoded frames at most. The flicker's
+measuring pass runs when the repair is asked for, since every frame's mapping depends on the
+brightness of frames up to twice the radius ahead.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from collections.abc import Generator
 import cv2
 import numpy as np
 
+from core.errors import MethodError
 from core.runtime.context import Progress, RunContext
-from core.video.document import Slot, VideoDoc
+from core.video.document import Pending, Slot, VideoDoc
 from core.video.interpolate import backward_warp, dense_flow
 
 
@@ -38,29 +43,42 @@ def speck_mask(frame: np.ndarray, before: np.ndarray, after: np.ndarray, thresho
     return mask, (prev + nxt) / 2
 
 
+def without_specks(
+    frame: np.ndarray, before: np.ndarray | None, after: np.ndarray | None, threshold: float, max_area: int
+) -> np.ndarray:
+    """`frame` with its specks filled from the neighbours (as it is when a neighbour cannot be decoded)."""
+    if before is None or after is None:
+        return frame
+    mask, fill = speck_mask(frame, before, after, threshold, max_area)
+    if not mask.any():
+        return frame
+    return np.where(mask[..., None], np.clip(np.rint(fill), 0, 255).astype(np.uint8), frame)
+
+
 def remove_dust(
     doc: VideoDoc, frames: list[int] | None, ctx: RunContext, threshold: float = 30.0, max_area: int = 400
 ) -> Generator[Progress, None, VideoDoc]:
-    todo = set(range(doc.frame_count) if frames is None else frames)
-    slots, rebuilt = list(doc.slots), {}
-    window: list[tuple[int, np.ndarray | None]] = []
-    first, last = max(min(todo) - 1, 0), min(max(todo) + 2, doc.frame_count)
-    done = 0
-    for item in doc.frames(first, last):
-        window = [*window[-2:], item]
-        if len(window) < 3:
-            continue
-        (_, before), (index, frame), (_, after) = window
-        if index not in todo or frame is None or before is None or after is None:
-            continue
-        mask, fill = speck_mask(frame, before, after, threshold, max_area)
-        if mask.any():
-            cleaned = np.where(mask[..., None], np.clip(np.rint(fill), 0, 255).astype(np.uint8), frame)
-            slots[index] = Slot(doc.slots[index].pts, None, "remove-dust")
-            rebuilt[doc.slots[index].pts] = cleaned
-        done += 1
-        yield ctx.progress(done / len(todo), f"frame {done}/{len(todo)}")
-    return doc.with_timeline(slots, rebuilt)
+    # the first and last frame have one neighbour only, so nothing there can be told from motion
+    todo = _in_clip(doc, frames, 1, doc.frame_count - 1)
+    slots = _marked(doc, todo, "remove-dust")
+
+    def clean():
+        window: list[tuple[int, np.ndarray | None]] = []
+        wanted, done = set(todo), 0
+        for item in doc.frames(todo[0] - 1, todo[-1] + 2):
+            window = [*window[-2:], item]
+            if len(window) < 3 or window[1][0] not in wanted:
+                continue
+            (_, before), (index, frame), (_, after) = window
+            if frame is None:
+                raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
+            cleaned = without_specks(frame, before, after, threshold, max_area)
+            done += 1
+            yield ctx.progress(done / len(todo), f"frame {done}/{len(todo)}")
+            yield slots[index].pts, cleaned
+
+    yield ctx.progress(0.0, f"{len(todo)} frames to clean")
+    return _planned(doc, slots, todo, clean)
 
 
 def luma_levels(frame: np.ndarray) -> tuple[float, float]:
@@ -78,8 +96,10 @@ def smooth(values: np.ndarray, radius: int) -> np.ndarray:
 def deflicker(
     doc: VideoDoc, frames: list[int] | None, ctx: RunContext, radius: int = 5
 ) -> Generator[Progress, None, VideoDoc]:
-    todo = sorted(set(range(doc.frame_count) if frames is None else frames))
-    first, last = todo[0], todo[-1] + 1
+    asked = _in_clip(doc, frames, 0, doc.frame_count)
+    if not asked:
+        raise MethodError("no frame of the clip to deflicker")
+    first, last = asked[0], asked[-1] + 1
     levels = []
     for n, (_, frame) in enumerate(doc.frames(first, last)):
         levels.append(luma_levels(frame) if frame is not None else (np.nan, np.nan))
@@ -89,15 +109,36 @@ def deflicker(
     valid = np.isfinite(means)
     means[~valid], spreads[~valid] = np.nanmean(means), np.nanmean(spreads)
     target_mean, target_spread = smooth(means, radius), smooth(spreads, radius)
-    wanted = set(todo)
-    slots, rebuilt = list(doc.slots), {}
-    for n, (index, frame) in enumerate(doc.frames(first, last)):
-        if index not in wanted or frame is None:
-            continue
-        k = index - first
-        gain = target_spread[k] / max(spreads[k], 1e-3)
-        out = (frame.astype(np.float32) - means[k]) * gain + target_mean[k]
-        slots[index] = Slot(doc.slots[index].pts, None, "deflicker")
-        rebuilt[doc.slots[index].pts] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-        yield ctx.progress(0.5 + 0.5 * (n + 1) / (last - first), f"frame {n + 1}/{last - first}")
-    return doc.with_timeline(slots, rebuilt)
+    todo = [i for i in asked if valid[i - first]]  # an undecodable frame is left for fill-frames
+    slots = _marked(doc, todo, "deflicker")
+
+    def even_out():
+        wanted = set(todo)
+        for n, (index, frame) in enumerate(doc.frames(first, last)):
+            if index not in wanted:
+                continue
+            k = index - first
+            gain = target_spread[k] / max(spreads[k], 1e-3)
+            out = (frame.astype(np.float32) - means[k]) * gain + target_mean[k]
+            yield ctx.progress(0.5 + 0.5 * (n + 1) / (last - first), f"frame {n + 1}/{last - first}")
+            yield slots[index].pts, np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+    return _planned(doc, slots, todo, even_out)
+
+
+def _in_clip(doc: VideoDoc, frames: list[int] | None, lo: int, hi: int) -> list[int]:
+    """The frames asked for (all when None) from `lo` up to `hi`, sorted."""
+    return sorted(i for i in set(range(doc.frame_count) if frames is None else frames) if lo <= i < hi)
+
+
+def _marked(doc: VideoDoc, todo: list[int], task: str) -> list[Slot]:
+    slots = list(doc.slots)
+    for index in todo:
+        slots[index] = Slot(slots[index].pts, None, task)
+    return slots
+
+
+def _planned(doc: VideoDoc, slots: list[Slot], todo: list[int], make) -> VideoDoc:
+    if not todo:
+        return doc.with_timeline(slots, {})
+    return doc.with_pending(slots, Pending(frozenset(slots[i].pts for i in todo), make))

@@ -3,22 +3,32 @@
 Output frames fall on a regular grid of the new rate from the first frame's time to the last one's.
 A grid time that meets a source frame (within half a tick) shows that frame; one between two frames of
 the same shot is interpolated at its fractional time; one between two shots shows the nearer frame of
-its own side of the cut. The clip is read in order, two frames at a time.
+its own side of the cut. The repair only plans (see core.video.document): the new frames are made
+while the result is written, the clip read in order holding two frames at a time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Generator
+from dataclasses import dataclass
 from fractions import Fraction
-
-import numpy as np
 
 from core.errors import MethodError
 from core.runtime.context import Progress, RunContext
 from core.video.damage import cut_frames, scan_steps
-from core.video.document import Slot, VideoDoc
+from core.video.document import Pending, Slot, VideoDoc
 from core.video.interpolate import Interpolator
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output frame that is not a source frame kept as it is."""
+
+    pts: int
+    at: int  # the slot it is made when reaching: the frame it shows, or the later of the two around it
+    uses: tuple[int, ...]  # the slots it is made of: one shown as it is, or two interpolated between
+    fraction: float = 0.0  # where it lies between the two
 
 
 def grid(doc: VideoDoc, rate: Fraction) -> list[int]:
@@ -30,45 +40,67 @@ def grid(doc: VideoDoc, rate: Fraction) -> list[int]:
     return [first + round(k * step) for k in range(count)]
 
 
+def plan(
+    doc: VideoDoc, times: list[int], half_tick: float, cuts: set[int], bad: set[int]
+) -> tuple[list[Slot], list[Target]]:
+    """The new timeline and the frames to make for it; `bad`: slots that cannot be decoded."""
+    slots: list[Slot] = []
+    targets: list[Target] = []
+    at = 0
+    for index, slot in enumerate(doc.slots):
+        while at < len(times) and times[at] <= slot.pts + half_tick:
+            target = times[at]
+            at += 1
+            if target == slot.pts:
+                slots.append(slot)  # a source frame kept as it is
+                continue
+            slots.append(Slot(target, None, "retime"))
+            if abs(target - slot.pts) <= half_tick or index == 0:
+                targets.append(Target(target, index, (index,)))
+                continue
+            start = doc.slots[index - 1].pts
+            if index in cuts or index - 1 in bad or index in bad:
+                nearer = index - 1 if target - start < slot.pts - target or index in bad else index
+                targets.append(Target(target, index, (nearer,)))
+            else:
+                targets.append(
+                    Target(target, index, (index - 1, index), (target - start) / (slot.pts - start))
+                )
+    return slots, targets
+
+
 def retime(
     doc: VideoDoc, rate: float, interpolate: Interpolator, ctx: RunContext
 ) -> Generator[Progress, None, VideoDoc]:
     if not 1 <= rate <= 240:
         raise MethodError(f"a frame rate between 1 and 240 frames per second, not {rate}")
     new_rate = Fraction(rate).limit_denominator(1001)
-    times = grid(doc, new_rate)
-    cuts = set(cut_frames((yield from scan_steps(doc, ctx, (0.0, 0.1)))))
+    damage = yield from scan_steps(doc, ctx, (0.0, 0.1))
+    bad = {i for d in damage if d.kind == "undecodable" for i in range(d.frame, d.frame + d.count)}
     half_tick = 0.5 / float(new_rate * doc.info.time_base)
-    slots: list[Slot] = []
-    rebuilt: dict[int, np.ndarray] = {}
-    previous: tuple[int, np.ndarray | None] | None = None
-    at = 0
-    for index, frame in doc.frames():
-        pts = doc.slots[index].pts
-        while at < len(times) and times[at] <= pts + half_tick:
-            target = times[at]
-            if target == pts:
-                slots.append(Slot(pts, index))  # a source frame kept as it is
-                at += 1
-                continue
-            if abs(target - pts) <= half_tick or previous is None:
-                slots.append(Slot(target, None, "retime"))
-                rebuilt[target] = frame
-            else:
-                before_index, before = previous
-                start = doc.slots[before_index].pts
-                if index in cuts or before is None or frame is None:
-                    nearer = before if target - start < pts - target or frame is None else frame
-                    rebuilt[target] = nearer
-                else:
-                    rebuilt[target] = interpolate(before, frame, [(target - start) / (pts - start)])[0]
-                slots.append(Slot(target, None, "retime"))
-            at += 1
-        previous = (index, frame)
-        yield ctx.progress(0.1 + 0.9 * (index + 1) / doc.frame_count, f"frame {index + 1}/{doc.frame_count}")
-    missing = [t for t in rebuilt if rebuilt[t] is None]
+    slots, targets = plan(doc, grid(doc, new_rate), half_tick, set(cut_frames(damage)), bad)
+    missing = [t for t in targets if bad.intersection(t.uses)]
     if missing:
         raise MethodError(f"{len(missing)} frames cannot be decoded; rebuild them with fill-frames first")
-    result = doc.with_timeline(slots, rebuilt)
+    by_slot: dict[int, list[Target]] = {}
+    for target in targets:
+        by_slot.setdefault(target.at, []).append(target)
+
+    def make():
+        held = {}
+        for index, frame in doc.frames():
+            held = {index - 1: held.get(index - 1), index: frame}
+            total = doc.frame_count
+            yield ctx.progress(0.1 + 0.9 * (index + 1) / total, f"frame {index + 1}/{total}")
+            for target in by_slot.get(index, []):
+                used = [held[i] for i in target.uses]
+                if any(u is None for u in used):
+                    raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
+                yield target.pts, used[0] if len(used) == 1 else interpolate(*used, [target.fraction])[0]
+
+    if targets:
+        result = doc.with_pending(slots, Pending(frozenset(t.pts for t in targets), make))
+    else:
+        result = doc.with_timeline(slots, {})  # every output time meets a source frame
     result.info = dataclasses.replace(doc.info, rate=new_rate)
     return result

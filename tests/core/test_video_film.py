@@ -50,3 +50,38 @@ def test_flicker_is_evened_out(film):
         return np.abs(np.diff([p.mean() for p in pictures])).mean()
 
     assert steps(result.window(0, 24)) < 0.4 * steps(doc.window(0, 24))
+
+
+def test_dust_and_flicker_stream_yet_match_the_whole_clip_computation(film):
+    """Planned, then made a frame at a time while walked: the same pixels as computing each frame from
+    the whole clip decoded at once (the neighbours either side for dust; brightness levels measured on
+    every frame and smoothed over the clip for flicker)."""
+    from core.video.oldfilm import luma_levels, smooth, without_specks
+
+    frames = film.window(0, film.frame_count)
+    dust = run_repair(film, "remove-dust")
+    assert dust.pending is not None and len(dust.store) == 0  # nothing made yet
+    assert dust.rebuilt() == list(range(1, film.frame_count - 1))  # the ends have one neighbour only
+    expected = [frames[0]]
+    expected += [
+        without_specks(frames[i], frames[i - 1], frames[i + 1], 30.0, 400)
+        for i in range(1, film.frame_count - 1)
+    ]
+    expected.append(frames[-1])
+    got = dust.window(0, film.frame_count)
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected))
+    assert sum(not np.array_equal(a, b) for a, b in zip(got, frames)) > 10  # old film: specks everywhere
+
+    flicker = run_repair(film, "deflicker", frames=list(range(3, 15)), radius=3)
+    assert flicker.pending is not None and flicker.rebuilt() == list(range(3, 15))
+    means, spreads = (np.array(v) for v in zip(*[luma_levels(f) for f in frames[3:15]]))
+    gains = smooth(spreads, 3) / spreads
+    offsets = smooth(means, 3)
+    got = flicker.window(0, film.frame_count)
+    for i, frame in enumerate(got):
+        if not 3 <= i < 15:
+            assert np.array_equal(frame, frames[i])
+            continue
+        k = i - 3
+        want = np.clip(np.rint((frames[i].astype(np.float32) - means[k]) * gains[k] + offsets[k]), 0, 255)
+        assert np.array_equal(frame, want.astype(np.uint8)), i

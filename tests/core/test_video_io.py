@@ -68,3 +68,36 @@ def test_retime_doubles_the_rate_keeping_the_source_frames(datasets):
     assert float(result.info.rate) == pytest.approx(60000 / 1001, rel=1e-3)
     middle = result.frame(1).astype(float)
     assert np.abs(middle - doc.frame(0)).mean() > 0 and np.abs(middle - doc.frame(1)).mean() > 0
+
+
+def test_retime_streams_and_never_mixes_two_shots(datasets):
+    """bikes.mp4 cuts at frame 30: at 60 fps each new frame is its source frame when one lies within half
+    an output tick, else the flow in-between of its two source frames, computed while walked; across
+    the cut it shows one side as it is."""
+    from core.video.interpolate import flow
+
+    source = read(datasets / "video" / "bench" / "bikes.mp4")
+    doc = source.with_timeline(source.slots[:40], {})
+    frames = doc.window(0, 40)
+    result = run_repair(doc, "retime", fps=60.0)
+    assert result.pending is not None and len(result.store) == 0
+    pts = [s.pts for s in doc.slots]
+    half_tick = 0.5 / (60 * doc.info.time_base)  # bikes runs at 25 fps
+    across = 0
+    for index, (slot, frame) in enumerate(zip(result.slots, result.window(0, result.frame_count))):
+        after = int(np.searchsorted(pts, slot.pts))
+        if slot.source is not None or pts[min(after, 39)] == slot.pts:
+            assert np.array_equal(frame, frames[after]), index
+            continue
+        a, b = frames[after - 1], frames[after]
+        if pts[after] - slot.pts <= half_tick:  # within half an output tick of a source frame: shown as it is
+            assert np.array_equal(frame, b), index
+        elif slot.pts - pts[after - 1] <= half_tick:
+            assert np.array_equal(frame, a), index
+        elif after == 30:
+            across += 1
+            assert np.array_equal(frame, a) or np.array_equal(frame, b), index
+        else:
+            t = (slot.pts - pts[after - 1]) / (pts[after] - pts[after - 1])
+            assert np.array_equal(frame, flow(a, b, [t])[0]), index
+    assert across >= 1  # a new frame falls between the two shots

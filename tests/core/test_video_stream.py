@@ -46,6 +46,26 @@ def make_clip(path):
     return path
 
 
+def trace_decoded_frames(monkeypatch):
+    """Decoded frames as numpy copies, which Python's allocation tracer sees (FFmpeg's own it does not)."""
+    from core.video import document
+
+    open_reader = document.open_reader
+
+    class CopyingReader:
+        def __init__(self, info):
+            self.reader = open_reader(info)
+
+        def frames(self, start, stop, raw=False):
+            for index, frame in self.reader.frames(start, stop, raw):
+                yield index, frame if frame is None or raw else np.array(frame)
+
+        def close(self):
+            self.reader.close()
+
+    monkeypatch.setattr(document, "open_reader", CopyingReader)
+
+
 def audio_packets(path):
     with av().open(str(path)) as container:
         return [(p.pts, bytes(p)) for p in container.demux(container.streams.audio[0]) if p.size]
@@ -141,24 +161,10 @@ def test_audio_that_starts_before_the_video_shifts_no_timestamp(tmp_path):
 
 def test_frames_a_repair_replaced_are_passed_over_not_held(clip, monkeypatch):
     """Walking past a long replaced range holds a frame or two, not every source frame under it."""
-    from core.video import document
     from core.video.document import Slot
 
-    open_reader = document.open_reader
-
-    class CopyingReader:  # decoded frames as numpy copies, which Python's allocation tracer sees
-        def __init__(self, info):
-            self.reader = open_reader(info)
-
-        def frames(self, start, stop, raw=False):
-            for index, frame in self.reader.frames(start, stop, raw):
-                yield index, None if frame is None else np.array(frame)
-
-        def close(self):
-            self.reader.close()
-
     doc = read(clip)
-    monkeypatch.setattr(document, "open_reader", CopyingReader)
+    trace_decoded_frames(monkeypatch)
     frame = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     slots = [Slot(s.pts, None if 50 <= i < 250 else i) for i, s in enumerate(doc.slots)]
     edited = doc.with_timeline(slots, {s.pts: frame for s in slots if s.source is None})
@@ -170,3 +176,36 @@ def test_frames_a_repair_replaced_are_passed_over_not_held(clip, monkeypatch):
         tracemalloc.stop()
     assert count == FRAMES
     assert peak < 20 * frame.nbytes, f"{peak / frame.nbytes:.0f} frames' worth held at peak"
+
+
+@pytest.mark.parametrize(
+    "task, params, frames_out, last_report",
+    [
+        ("remove-dust", {}, FRAMES, f"frame {FRAMES - 2}/{FRAMES - 2}"),  # the ends have one neighbour
+        ("deflicker", {"radius": 5}, FRAMES, f"frame {FRAMES}/{FRAMES}"),
+        ("retime", {"fps": 50}, 2 * FRAMES - 1, f"frame {FRAMES}/{FRAMES}"),
+    ],
+)
+def test_repairs_that_need_neighbours_stream_too(
+    clip, tmp_path, monkeypatch, task, params, frames_out, last_report
+):
+    """Dust (the frames either side), flicker (brightness levels, measured when planned) and retime (the
+    two frames around each new time) hold a few frames while writing, never the clip."""
+    doc = read(clip)
+    result = run_repair(doc, task, **params)
+    assert result.frame_count == frames_out and result.pending is not None and len(result.store) == 0
+    trace_decoded_frames(monkeypatch)
+    reports = []
+    tracemalloc.start()
+    try:
+        out = write(result, tmp_path / f"{task}.mkv", codec="ffv1", on_progress=reports.append)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    whole_clip = FRAMES * HEIGHT * WIDTH * 3
+    print(f"{task}: {peak / (HEIGHT * WIDTH * 3):.1f} frames' worth at peak")
+    assert peak < whole_clip / 4, f"{peak} bytes at peak; the clip is {whole_clip} bytes of RGB"
+    assert len(result.store) == 0 and result.pending is not None
+    assert reports[-1].message == last_report
+    assert list(probe(out).pts) == [s.pts for s in result.slots]
+    assert audio_packets(out) == audio_packets(clip)
