@@ -7,11 +7,12 @@ frame becomes a new slot at its missing time, a duplicate keeps its slot and tim
 rebuilt frame. Untouched frames are decoded from the source again when written, so they are never
 converted through RGB unless the codec requires it.
 
-Rebuilt frames are either held in the document's `FrameStore` or still `Pending`: a repair that works
-frame by frame (an image method over a range, fill-frames) only plans, and its frames are computed in
-timeline order while the document is walked. Writing walks it once, so a long clip streams from the
-decoder through the repair into the encoder, a window of frames at a time; `compute()` fills the store
-instead, for a document that is looked at frame by frame (the desktop).
+Rebuilt frames are either held in the document's `FrameStore` or still `Pending`: every video repair
+(an image method over a range, fill-frames, dust, flicker, retime) only plans, and its frames are
+computed in timeline order while the document is walked, each from the few frames around it.
+Writing walks it once, so a long clip streams from the decoder through the repair into the encoder,
+a window of frames at a time; `compute()` fills the store instead, for a document that is looked at
+frame by frame (the desktop).
 """
 
 from __future__ import annotations
