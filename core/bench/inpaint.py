@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", required=True, help="a folder of images, or a DICOM/NIfTI file or folder")
     p.add_argument("--masks", nargs="+", default=["medium"], choices=["thin", "medium", "thick"])
     p.add_argument("--method", nargs="+", default=None, help="method ids (default: all but the slow ones)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N images or frames")
+    p.add_argument(
+        "--limit", type=int, default=0, help="only the first N images or frames (volumes: N held-back slices)"
+    )
     p.add_argument("--device", default="auto")
     add_backend_argument(p)
     p.add_argument(

@@ -35,9 +35,7 @@ from core.methods.inpaint import MASK_PARAMS
 from core.methods.registry import OWN_SPREAD, MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
-SPREAD_MEASURE = (
-    "standard deviation across the fill, the fills from the slice below and above alone, and biharmonic"
-)
+SPREAD_MEASURE = "standard deviation across the fill and the fills from the slice below and above alone"
 REACH = 4  # pixels a neighbour must be intact around the hole (a tilt offsets slices a few pixels)
 
 

@@ -36,7 +36,7 @@ def test_its_uncertainty_map_covers_the_hole_in_the_scans_units(shear):
     out = run_repair(shear, "inpaint", mask=mask)
     record = out.provenance[-1]
     assert record.method == "inpaint-slices"  # the default on a volume
-    assert "slice below and above" in record.uncertainty["measure"]
+    assert record.uncertainty["measure"].endswith("the fills from the slice below and above alone")
     spread = out.uncertainty
     assert spread.shape == mask.shape and not spread[~mask].any()
     # In HU (the NIfTI's scaled units): tissue edges move a few HU to a few hundred between slices.
