@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 
 import pytest
@@ -59,3 +60,37 @@ def test_distillation_asks_the_teacher(small_folder, tmp_path, capsys, monkeypat
     assert info["arch"] == "fast_denoiser" and info["hparams"] == {"channels": 1, "width": 8, "layers": 3}
     assert info["training"]["teacher"] == str(teacher_path) and info["training"]["teacher_every"] == 2
     assert model(torch.rand(1, 1, 20, 20), 0.1).shape == (1, 1, 20, 20)
+
+
+def test_dejpeg_fast_distils_the_jpeg_network(small_folder, tmp_path, capsys, monkeypatch):
+    """The distillation of core.train.distill on another task: a small dejpeg network learns from
+    the JPEG crops and from a teacher's answer on every second step."""
+    hparams = {"channels": 1, "features": [8, 8], "blocks": 1}
+    teacher_path = tmp_path / "teacher.safetensors"
+    save_weights(build_arch("dejpeg_unet", **hparams), teacher_path, arch="dejpeg_unet", hparams=hparams)
+    recipe_cls = get_recipe("dejpeg-fast")
+    calls = []
+    original = recipe_cls.__init__
+
+    def spy_init(self, args, device):
+        original(self, args, device)
+        forward = self.teacher.forward
+        self.teacher.forward = lambda *inputs: calls.append(1) or forward(*inputs)
+
+    monkeypatch.setattr(recipe_cls, "__init__", spy_init)
+    out = tmp_path / "dejpeg-fast.safetensors"
+    argv = ["dejpeg-fast", "--data", str(small_folder), "--out", str(out), "--channels", "1"]
+    argv += ["--teacher", str(teacher_path), "--teacher-every", "2", "--features", "8,16,16"]
+    argv += ["--batch", "2", "--crop", "48", "--device", "cpu", "--steps", "4", "--val-every", "4"]
+    assert train_main(argv) == 0
+    assert "step 4/4" in capsys.readouterr().err
+    assert len(calls) == 2  # steps 2 and 4, not in validation
+    model, info = load_weights(out)
+    assert info["arch"] == "dejpeg_unet" and info["hparams"]["features"] == [8, 16, 16]
+    assert info["training"]["task"] == "dejpeg" and info["training"]["teacher_every"] == 2
+    assert model(torch.rand(1, 1, 40, 40)).shape == (1, 1, 40, 40)
+    # The fast defaults: about an eighth of the shipped network's work per pixel.
+    parser = argparse.ArgumentParser()
+    recipe_cls.add_arguments(parser)
+    defaults = parser.parse_args([])
+    assert defaults.features == "32,64,128,128" and defaults.blocks == 1

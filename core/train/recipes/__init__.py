@@ -11,6 +11,7 @@ RECIPES = {
     "denoise-fast": "core.train.recipes.denoise_fast",
     "upscale": "core.train.recipes.upscale",
     "dejpeg": "core.train.recipes.dejpeg",
+    "dejpeg-fast": "core.train.recipes.dejpeg_fast",
     "inpaint": "core.train.recipes.inpaint",
     "fill-gap": "core.train.recipes.fill_gap",
     "fill-gap-speech": "core.train.recipes.fill_gap_speech",
