@@ -32,7 +32,7 @@ def _where(card, ctx: RunContext) -> tuple[str, str] | None:
         return device, speed.NO_NETWORK
     from core.runtime.backends import choose_backend
 
-    return device, choose_backend(ctx.backend, device)
+    return device, choose_backend(ctx.backend, device, ctx.precision)
 
 
 def first_run_calibration(card, document: Document, ctx: RunContext) -> Generator[Progress, None, None]:

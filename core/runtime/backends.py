@@ -87,8 +87,9 @@ def available_backends() -> list[str]:
     ]
 
 
-def choose_backend(requested: str = "auto", device_type: str = "cpu") -> str:
-    """The backend to run: `requested` when it can run here (a clear error when not), else by "auto"."""
+def choose_backend(requested: str = "auto", device_type: str = "cpu", precision: str = "auto") -> str:
+    """The backend to run: `requested` when it can run here (a clear error when not), else by "auto"
+    (which honours a precision asked for: float32 never gets bfloat16)."""
     from core.runtime.device import cpu_bfloat16
 
     requested = (requested or "auto").lower()
@@ -100,7 +101,7 @@ def choose_backend(requested: str = "auto", device_type: str = "cpu") -> str:
     if requested == "auto":
         if not on_cpu:
             return "torch"
-        if cpu_bfloat16() == "AMX":
+        if cpu_bfloat16() == "AMX" and precision in ("auto", "bfloat16"):
             return "torch-bf16"
         return "onnx" if onnx_available() else "torch"
     if requested == "torch-bf16" and on_cpu and not cpu_bfloat16():
@@ -139,7 +140,7 @@ def network(call: NetworkCall, ctx) -> TensorFn:
     """A function of the call's input tensors returning the network's output tensor, run by the
     backend `ctx.backend` resolves to; records the backend in `ctx.extras["backend"]`."""
     device = ctx.torch_device()
-    backend = choose_backend(getattr(ctx, "backend", "auto"), device.type)
+    backend = choose_backend(getattr(ctx, "backend", "auto"), device.type, ctx.precision)
     ctx.extras["backend"] = f"{backend} ({describe_backend(backend)})"
     in_torch = _torch_network(call, ctx, "bfloat16" if backend == "torch-bf16" else ctx.precision)
     failed = _FAILED.get((call, backend))

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from core.archs import save_weights
-from core.runtime.device import autocast, pick_device
+from core.runtime.device import autocast, pick_device, pick_dtype
 from core.train.recipe import Recipe
 
 
@@ -117,6 +117,8 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
                 "crop": args.crop,
                 "data": [str(d) for d in args.data],
                 "hardware": _hardware(device),
+                # What autocast really used: bfloat16 asked for is float32 on CPUs without it.
+                "precision": str(pick_dtype(device, args.precision)).removeprefix("torch."),
                 "validation": history[-5:],
                 "seconds": round(time.monotonic() - t0, 1),
             }
