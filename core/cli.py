@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threshold", type=float, default=None, help="with --detect on images: detection threshold"
     )
-    p.add_argument("--frames", default=None, metavar="A-B,C", help="video: only these frames (from 0)")
+    p.add_argument(
+        "--frames", default=None, metavar="A-B,C", help="video, volume: only these frames or slices (from 0)"
+    )
     p.add_argument("--codec", default=None, help="video: ffv1 (lossless), h264, h265, vp9 or mjpeg")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])

@@ -65,7 +65,9 @@ def add_run_arguments(p) -> None:
     """The options every image bench shares: device, precision, subset, seed, method parameters, JSON."""
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--limit", type=int, default=0, help="only the first N images")
+    p.add_argument(
+        "--limit", type=int, default=0, help="only the first N images (a volume: N held-back slices)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="for methods that take K")
     add_backend_argument(p)

@@ -85,7 +85,9 @@ def choose_method(
         if card.available and _fits(card, task, frames):
             if card is default:
                 return get_method(card.id), ""
-            why = default.unavailable_reason or "it fills from neighbouring slices; this picture has one"
+            why = default.unavailable_reason or (
+                "it fills a hole from the slices around it, and no other slice shows what this hole hides"
+            )
             return get_method(card.id), f"the default method {default.id} cannot run ({why}); ran {card.id}"
     raise MethodError(f"no method for task {task!r} is available: {default.unavailable_reason}")
 

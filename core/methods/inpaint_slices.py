@@ -19,7 +19,8 @@ How sure: the spread between the fill and the fills from the slice below alone a
 above alone (each corrected alike), in the scan's units (core.repair.uncertainty): it grows where the
 anatomy changes between slices. Adding the biharmonic fill of the slice by itself to the spread was
 tried and dropped: it made the map 1.5-6 times the real error and correlate less with it (measured on
-the bench's held-back slices, docs/benchmarks.md).
+the bench's held-back slices, docs/benchmarks.md); it is used only where a hole has an intact slice on
+one side alone (the volume's end, a run of holed slices), where the two fills would be the same.
 """
 
 from __future__ import annotations
@@ -93,6 +94,13 @@ def _run(
             others.append(
                 (yield from corrected(aligned(volume, j, k, shifts), volume[k], holes[k], reach, part))
             )
+        if len(sides) < 2:
+            # One neighbour: its fill is the fill, and a spread of zero would claim certainty where
+            # the fill is extrapolated; the slice's own biharmonic fill is the other evidence.
+            own = yield from fill_regions(
+                volume[k], holes[k], parts[2], _biharmonic, context=1.0, min_size=16, margin=8
+            )
+            others.append(own)
         together = np.stack([out[k], *others]).std(axis=0).max(axis=-1)
         spread[k] = np.where(holes[k], together, 0.0)
         yield ctx.progress((n + 1) / len(todo), f"slice {k} filled from slices {', '.join(map(str, sides))}")

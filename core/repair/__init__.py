@@ -65,7 +65,10 @@ def repair(
     ctx = ctx or RunContext()
     ctx.restart_clock()
     modality = modality_of(document)
-    chosen, fallback = choose_method(task, method, modality, slice_count(document))
+    slices = slice_count(document)
+    if method is None and mask is not None and np.ndim(mask) == 2 and not frames:
+        slices = 1  # one 2-D mask hides the same place on every slice: choose as for a single slice
+    chosen, fallback = choose_method(task, method, modality, slices)
     if fallback:
         ctx.note(fallback)
     card = chosen.card

@@ -74,3 +74,26 @@ def test_it_is_the_inpainting_default_on_ct_and_mr_volumes(modality):
     assert choose_method("inpaint", modality=modality)[0].card.id == "inpaint-slices"
     assert choose_method("inpaint", modality="photo")[0].card.id == "inpaint-learned"
     assert choose_method("inpaint", modality="xray", frames=1)[0].card.id == "inpaint-biharmonic"
+
+
+def test_one_mask_for_every_slice_runs_the_per_slice_method_by_default(shear):
+    """`lacuna repair VOLUME --mask hole.png` (one 2-D mask, no --frames) hides the same place on every
+    slice: no slice shows it, so the default is chosen as for a single slice, with a note."""
+    mask = np.zeros(shear.pixels.shape[1:3], bool)
+    mask[180:200, 100:120] = True
+    out = run_repair(shear, "inpaint", mask=mask)
+    record = out.provenance[-1]
+    assert record.method == "inpaint-biharmonic"
+    assert np.array_equal(out.pixels[:, ~mask], shear.pixels[:, ~mask])
+    assert not np.array_equal(out.pixels[:, mask], shear.pixels[:, mask])
+
+
+def test_a_hole_with_one_intact_neighbour_is_not_called_certain(shear):
+    """At the volume's last slice only the slice below shows the hole: the spread compares the fill
+    with the slice's own biharmonic fill, not with itself (which would read zero)."""
+    last = shear.pixels.shape[0] - 1
+    mask = np.zeros(shear.pixels.shape[:3], bool)
+    mask[last, 180:260, 100:200] = True
+    out = run_repair(shear, "inpaint", method="inpaint-slices", mask=mask)
+    spread = out.uncertainty[last][mask[last]]
+    assert spread.mean() > 1.0  # HU; the fill against itself would read exactly 0
