@@ -68,9 +68,9 @@ def _run(
             "inpaint-slices fills a hole from the slices above and below it, and this picture has a single "
             "slice: use inpaint-biharmonic"
         )
-    if mask is None or not np.any(mask):
+    if mask is None:
         raise MethodError("inpaint-slices needs a mask: paint the hole on the slices to fill")
-    holes = np.asarray(mask, bool)
+    holes = np.asarray(mask, bool)  # may be empty: a time point of a 4-D series with no holes
     z, shifts = positions_of(volume, ctx), shifts_of(ctx)
     reach = reach_mm / min((ctx.extras.get("geometry") or {}).get("pixel") or (1.0, 1.0))
     todo = [k for k in range(volume.shape[0]) if holes[k].any()]

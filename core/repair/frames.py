@@ -45,6 +45,8 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
         holes = painted.holes() if painted is not None else None
         if holes is not None and request.frames is not None:  # a mask for every frame, only these filled
             holes[[i for i in range(holes.shape[0]) if i not in set(request.frames)]] = False
+        if card.needs_mask and holes is not None and not holes.any():
+            raise MethodError("the mask covers nothing on the slices to repair: paint the holes to fill")
         stacks = document.stacks()
         outs = []
         for n, part in enumerate(stacks):  # a 4-D series: one time point at a time

@@ -39,10 +39,10 @@ def fill_spread(
     request: Request, result: Any, driver: Callable[[Request], Generator[Progress, None, Any]]
 ) -> Generator[Progress, None, tuple[np.ndarray, dict[str, Any]] | None]:
     """(the uncertainty map (frames, H, W) float32, its summary for the record), or None."""
+    own = request.ctx.extras.pop(OWN_SPREAD, None)  # popped first: a reused context must not keep it
     changed = getattr(result, "changed", None)
     if changed is None or not changed.any():
         return None
-    own = request.ctx.extras.pop(OWN_SPREAD, None)
     if own is not None:  # a method that measures itself (inpaint-slices)
         lo, hi = request.document.value_range
         spread = np.concatenate(own["maps"]) * np.float32((hi - lo) or 1.0)

@@ -97,3 +97,17 @@ def test_a_hole_with_one_intact_neighbour_is_not_called_certain(shear):
     out = run_repair(shear, "inpaint", method="inpaint-slices", mask=mask)
     spread = out.uncertainty[last][mask[last]]
     assert spread.mean() > 1.0  # HU; the fill against itself would read exactly 0
+
+
+def test_an_empty_mask_is_refused_but_a_stack_without_holes_comes_back_unchanged(shear):
+    """The whole mask empty: one clear error. One stack of a 4-D series without holes (the method is
+    run stack by stack): that stack comes back as it was, so the other stacks still get filled."""
+    from core.methods import get_method
+    from core.runtime.context import RunContext, drive
+
+    empty = np.zeros(shear.pixels.shape[:3], bool)
+    with pytest.raises(MethodError, match="covers nothing"):
+        run_repair(shear, "inpaint", method="inpaint-slices", mask=empty)
+    stack = shear.pixels[:6, :64, :64]
+    out = drive(get_method("inpaint-slices").run(stack, empty[:6, :64, :64], RunContext()))
+    assert np.array_equal(out, stack)
