@@ -28,6 +28,8 @@ class Provenance:
     date: str = ""
     warnings: list[str] = field(default_factory=list)  # what a person must know about the result
     uncertainty: dict[str, Any] = field(default_factory=dict)  # a fill's spread (core.repair.uncertainty)
+    # What ran a learned network (backend, precision, threads): bfloat16 and int8 give slightly other pixels.
+    engine: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +41,7 @@ class Provenance:
             "date": self.date,
             **({"warnings": list(self.warnings)} if self.warnings else {}),
             **({"uncertainty": dict(self.uncertainty)} if self.uncertainty else {}),
+            **({"engine": self.engine} if self.engine else {}),
         }
 
 

@@ -104,6 +104,7 @@ def _step(item: dict[str, Any]) -> Provenance:
         date=str(item.get("date", "")),
         warnings=[str(w) for w in item.get("warnings") or []],
         uncertainty=dict(item.get("uncertainty") or {}),
+        engine=str(item.get("engine", "")),
     )
 
 

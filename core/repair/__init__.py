@@ -105,6 +105,7 @@ def repair(
     result = yield from driver(request)
     measure_real_run(card, document, result, ctx, time.perf_counter() - started)
     provenance.params.update(units.used_values(card, ctx.used, resolved, document))
+    provenance.engine = ctx.extras.get("backend", "")
     _mark_changed(document, result)
     if measure:  # every fill on a scan comes with how sure it is
         yield ctx.progress(0.7, "measuring how sure the fill is")

@@ -211,3 +211,22 @@ def test_bench_reports_speed_and_psnr_difference_per_backend(datasets, capsys):
     assert abs(summary["dejpeg-learned@onnx PSNR - torch float32"]) < 0.01
     assert summary["dejpeg-learned@onnx PSNR"] > summary["JPEG PSNR"] + 0.5
     assert summary["backend onnx"].startswith("onnx (ONNX Runtime")
+
+
+def test_the_record_names_the_engine_that_ran_the_network(datasets, tmp_path):
+    """bfloat16 and int8 give slightly other pixels than float32: the result's record says which ran,
+    in the sidecar and read back from it."""
+    from core import io
+    from core.io.provenance import recorded_steps
+    from core.repair import run_repair
+
+    source = tmp_path / "test003.png"
+    source.write_bytes((datasets / "images" / "bench" / "BSD68" / "test003.png").read_bytes())
+    doc = io.read(source)
+    out = run_repair(doc, "dejpeg", method="dejpeg-learned", ctx=RunContext(device="cpu", backend="torch"))
+    assert out.provenance[-1].engine.startswith("torch (torch ") and "float32" in out.provenance[-1].engine
+    written = io.write(out, tmp_path / "repaired.bmp")  # BMP: the record lives in the sidecar
+    steps = recorded_steps(io.read(written), written)
+    assert steps[-1].engine == out.provenance[-1].engine
+    classical = run_repair(doc, "dejpeg", method="dejpeg-reapply")
+    assert classical.provenance[-1].engine == ""  # no network ran
