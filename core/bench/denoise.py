@@ -82,9 +82,7 @@ def device_name(ctx: RunContext) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lacuna bench denoise", description=__doc__.split("\n")[0])
-    p.add_argument(
-        "--set", required=True, help="a folder of clean images, or a volume (NIfTI, DICOM series)"
-    )
+    p.add_argument("--set", required=True, help="a folder of clean images, or a volume (NIfTI, DICOM series)")
     p.add_argument(
         "--sigma",
         type=float,
