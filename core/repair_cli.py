@@ -154,7 +154,7 @@ def repair_command(args: argparse.Namespace) -> int:
     from core.io import read, write
     from core.io.dispatch import check_target
     from core.methods import choose_method
-    from core.methods.modality import modality_of, slice_count
+    from core.methods.modality import modality_of, slices_showing
     from core.repair import run_repair
     from core.runtime.device import explain_device
 
@@ -183,7 +183,9 @@ def repair_command(args: argparse.Namespace) -> int:
         else:
             mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
     params: dict[str, Any] = parse_params(args.param)
-    chosen, fallback = choose_method(args.task, args.method, modality_of(document), slice_count(document))
+    frames = parse_frames(getattr(args, "frames", None))
+    slices = slices_showing(document, mask, frames)
+    chosen, fallback = choose_method(args.task, args.method, modality_of(document), slices)
     chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run
     if fallback:
         print(f"lacuna: {fallback}", file=sys.stderr)
@@ -204,7 +206,6 @@ def repair_command(args: argparse.Namespace) -> int:
     bar = TerminalProgress()
     started = time.monotonic()
     try:
-        frames = parse_frames(getattr(args, "frames", None))
         result = run_repair(
             document,
             args.task,

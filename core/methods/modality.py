@@ -44,6 +44,16 @@ def slice_count(document: Any) -> int | None:
     return int(document.frames) if getattr(document, "kind", "") in ("image", "volume") else None
 
 
+def slices_showing(document: Any, mask: Any = None, frames: Any = None) -> int | None:
+    """`slice_count` as the default method's choice should see it: one 2-D mask for a whole volume
+    (no frames named) hides the same place on every slice, so no slice shows what it hides: as if
+    the picture had one slice."""
+    count = slice_count(document)
+    if count and count > 1 and mask is not None and getattr(mask, "ndim", 0) == 2 and not frames:
+        return 1
+    return count
+
+
 def is_scan(modality: str) -> bool:
     return modality not in PHOTO_MODALITIES
 

@@ -18,7 +18,7 @@ import numpy as np
 from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
 from core.methods import choose_method
-from core.methods.modality import is_scan, modality_of, slice_count
+from core.methods.modality import is_scan, modality_of, slices_showing
 from core.methods.modality import warning as modality_warning
 from core.repair import uncertainty, units
 from core.repair.audio import repair_audio
@@ -65,10 +65,7 @@ def repair(
     ctx = ctx or RunContext()
     ctx.restart_clock()
     modality = modality_of(document)
-    slices = slice_count(document)
-    if method is None and mask is not None and np.ndim(mask) == 2 and not frames:
-        slices = 1  # one 2-D mask hides the same place on every slice: choose as for a single slice
-    chosen, fallback = choose_method(task, method, modality, slices)
+    chosen, fallback = choose_method(task, method, modality, slices_showing(document, mask, frames))
     if fallback:
         ctx.note(fallback)
     card = chosen.card

@@ -111,3 +111,25 @@ def test_an_empty_mask_is_refused_but_a_stack_without_holes_comes_back_unchanged
     stack = shear.pixels[:6, :64, :64]
     out = drive(get_method("inpaint-slices").run(stack, empty[:6, :64, :64], RunContext()))
     assert np.array_equal(out, stack)
+
+
+def test_the_cli_with_one_mask_for_a_volume_runs_biharmonic_and_says_why(datasets, tmp_path, capsys):
+    from PIL import Image
+
+    from core.cli import main
+
+    volume = datasets / "medical/shear.nii.gz"
+    height, width = read(volume).pixels.shape[1:3]
+    hole = np.zeros((height, width), np.uint8)
+    hole[180:200, 100:120] = 255
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    out = tmp_path / "out.nii.gz"
+    assert (
+        main(
+            ["repair", str(volume), "-o", str(out), "--task", "inpaint", "--mask", str(tmp_path / "hole.png")]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "inpaint-slices cannot run" in err and "running inpaint-biharmonic" in err
+    assert out.is_file()
