@@ -33,14 +33,10 @@ def small_folder(datasets, tmp_path):
     return folder
 
 
-def test_distillation_asks_the_teacher(small_folder, tmp_path, capsys, monkeypatch):
-    teacher_path = tmp_path / "teacher.safetensors"
-    teacher = build_arch("unet_denoiser", channels=1, widths=[8, 16], blocks=1)
-    save_weights(
-        teacher, teacher_path, arch="unet_denoiser", hparams={"channels": 1, "widths": [8, 16], "blocks": 1}
-    )
-    calls = []
-    recipe_cls = get_recipe("denoise-fast")
+def _count_teacher_calls(monkeypatch, task: str) -> list[int]:
+    """A list that grows by one each time the task's recipe asks its teacher."""
+    calls: list[int] = []
+    recipe_cls = get_recipe(task)
     original = recipe_cls.__init__
 
     def spy_init(self, args, device):
@@ -49,6 +45,16 @@ def test_distillation_asks_the_teacher(small_folder, tmp_path, capsys, monkeypat
         self.teacher.forward = lambda *inputs: calls.append(1) or forward(*inputs)
 
     monkeypatch.setattr(recipe_cls, "__init__", spy_init)
+    return calls
+
+
+def test_distillation_asks_the_teacher(small_folder, tmp_path, capsys, monkeypatch):
+    teacher_path = tmp_path / "teacher.safetensors"
+    teacher = build_arch("unet_denoiser", channels=1, widths=[8, 16], blocks=1)
+    save_weights(
+        teacher, teacher_path, arch="unet_denoiser", hparams={"channels": 1, "widths": [8, 16], "blocks": 1}
+    )
+    calls = _count_teacher_calls(monkeypatch, "denoise-fast")
     out = tmp_path / "fast.safetensors"
     argv = ["denoise-fast", "--data", str(small_folder), "--out", str(out), "--channels", "1"]
     argv += ["--teacher", str(teacher_path), "--teacher-every", "2", "--width", "8", "--layers", "3"]
@@ -68,16 +74,7 @@ def test_dejpeg_fast_distils_the_jpeg_network(small_folder, tmp_path, capsys, mo
     hparams = {"channels": 1, "features": [8, 8], "blocks": 1}
     teacher_path = tmp_path / "teacher.safetensors"
     save_weights(build_arch("dejpeg_unet", **hparams), teacher_path, arch="dejpeg_unet", hparams=hparams)
-    recipe_cls = get_recipe("dejpeg-fast")
-    calls = []
-    original = recipe_cls.__init__
-
-    def spy_init(self, args, device):
-        original(self, args, device)
-        forward = self.teacher.forward
-        self.teacher.forward = lambda *inputs: calls.append(1) or forward(*inputs)
-
-    monkeypatch.setattr(recipe_cls, "__init__", spy_init)
+    calls = _count_teacher_calls(monkeypatch, "dejpeg-fast")
     out = tmp_path / "dejpeg-fast.safetensors"
     argv = ["dejpeg-fast", "--data", str(small_folder), "--out", str(out), "--channels", "1"]
     argv += ["--teacher", str(teacher_path), "--teacher-every", "2", "--features", "8,16,16"]
@@ -91,6 +88,6 @@ def test_dejpeg_fast_distils_the_jpeg_network(small_folder, tmp_path, capsys, mo
     assert model(torch.rand(1, 1, 40, 40)).shape == (1, 1, 40, 40)
     # The fast defaults: about an eighth of the shipped network's work per pixel.
     parser = argparse.ArgumentParser()
-    recipe_cls.add_arguments(parser)
+    get_recipe("dejpeg-fast").add_arguments(parser)
     defaults = parser.parse_args([])
     assert defaults.features == "32,64,128,128" and defaults.blocks == 1
