@@ -1,9 +1,10 @@
 """Distillation for the "fast" models: a shipped network teaches a smaller one on the same crops.
 
 `Distilled` goes before a task's recipe in the bases (`class FastX(Distilled, XRecipe)`): it adds the
-options --teacher, --teacher-weight and --teacher-every, and to the task's own loss an L1 term to the
-teacher's answer on the same inputs. The teacher's output is an easier target than the clean crop:
-what a good network can recover from these inputs. On a CPU its forward pass costs several student
+options --teacher, --teacher-weight and --teacher-every, and to the task's own loss a term to the
+teacher's answer on the same inputs (`imitation_loss`: L1, hole-weighted for inpainting). The
+teacher's output is an easier target than the clean crop: what a good network can recover from
+these inputs. On a CPU its forward pass costs several student
 steps, hence --teacher-every.
 """
 
@@ -24,7 +25,9 @@ class Distilled:
         super().add_arguments(parser)
         group = parser.add_argument_group("distillation")
         group.add_argument("--teacher", default=None, help="the shipped weights to distil")
-        group.add_argument("--teacher-weight", type=float, default=1.0, help="weight of the teacher's L1")
+        group.add_argument(
+            "--teacher-weight", type=float, default=1.0, help="weight of the term to the teacher's answer"
+        )
         group.add_argument(
             "--teacher-every",
             type=int,
@@ -58,7 +61,11 @@ class Distilled:
             return loss
         with torch.no_grad(), autocast(self.device, self.args.precision):
             taught = self.teacher(*self._inputs).float()
-        return loss + self.args.teacher_weight * nn.functional.l1_loss(pred, taught)
+        return loss + self.args.teacher_weight * self.imitation_loss(pred, taught)
+
+    def imitation_loss(self, pred: torch.Tensor, taught: torch.Tensor) -> torch.Tensor:
+        """How far the student is from the teacher's answer (a task may weight where it matters)."""
+        return nn.functional.l1_loss(pred, taught)
 
     def card_info(self) -> dict[str, Any]:
         info = super().card_info()

@@ -69,7 +69,13 @@ class InpaintRecipe(Recipe):
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         masks = random_masks(batch, height, width, seed, KINDS, MASK_WEIGHTS)
         mask = torch.from_numpy(masks[:, None].astype(np.float32)).to(clean.device, non_blocking=True)
+        self._hole = mask  # loss() weights the hole and sees only the prediction and the target
         return (clean, mask), clean
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """L1 weighted --hole-weight times more inside the hole of the last batch."""
+        weight = 1.0 + (self.args.hole_weight - 1.0) * self._hole
+        return (weight * (pred - target).abs()).mean()
 
     def _progress(self) -> float:
         """Fraction of the run done: steps, or time when --time-limit will end it first (as the loop)."""
@@ -108,8 +114,7 @@ class InpaintRecipe(Recipe):
             losses["d"] = d_loss.detach()
 
         # Generator: hole-weighted L1 (+ adversarial and feature matching once the GAN is on).
-        weight = 1.0 + (self.args.hole_weight - 1.0) * mask
-        rec = (weight * (pred - target).abs()).mean()
+        rec = self.loss(pred, target)  # with a teacher (core.train.distill), also the imitation term
         g_loss = rec
         losses["l1"] = rec.detach()
         if use_gan:
