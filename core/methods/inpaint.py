@@ -24,12 +24,16 @@ from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
 WEIGHTS = "inpaint.safetensors"
+FAST_WEIGHTS = "inpaint-fast.safetensors"  # distilled from WEIGHTS (core/train/recipes/inpaint_fast.py)
 FLOAT_INPAINT_SCALE = 1 << 20  # OpenCV inpaints [0, 1] data scaled to this (see _opencv)
 
 MASK_PARAMS = (
     Param("dilate", 0, "grow the mask by this many pixels before filling", 0, 64),
     Param("feather", 0, "blend the fill into the original over this many pixels inside the mask edge", 0, 64),
 )
+
+CONTEXT = Param("context", 2.5, "context around each region, as a multiple of its size", 1.2, 8.0)
+MAX_SIDE = Param("max_side", 1024, "larger crops run at reduced size (filled area upsampled)", 256, 4096)
 
 
 # --- shared helpers ---------------------------------------------------------------------------------
@@ -65,6 +69,25 @@ def _run_learned(
     max_side: int = 1024,
     ensemble: bool = False,
 ) -> Generator[Progress, None, np.ndarray]:
+    return (yield from _run_network(WEIGHTS, image, mask, ctx, context, max_side, ensemble))
+
+
+def _run_fast(
+    image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, context: float = 2.5, max_side: int = 1024
+) -> Generator[Progress, None, np.ndarray]:
+    return (yield from _run_network(FAST_WEIGHTS, image, mask, ctx, context, max_side))
+
+
+def _run_network(
+    name: str,
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    ctx: RunContext,
+    context: float,
+    max_side: int,
+    ensemble: bool = False,
+) -> Generator[Progress, None, np.ndarray]:
+    """A shipped inpainting network (weights file `name`) on crops around the masked regions."""
     import torch
 
     from core.archs import cached_weights
@@ -72,7 +95,7 @@ def _run_learned(
     from core.runtime.backends import NetworkCall, network
 
     device = ctx.torch_device()
-    path = weights.require(WEIGHTS)
+    path = weights.require(name)
     model, _info = cached_weights(path, device)
     net = network(NetworkCall(path, ("image", "mask"), calibrate=holes_for_calibration), ctx)
     net_channels = int(getattr(model, "channels", 3))
@@ -244,8 +267,8 @@ register(
         description="Fills holes with a Fourier-convolution network trained by the project; fast.",
         params=(
             *MASK_PARAMS,
-            Param("context", 2.5, "context around each region, as a multiple of its size", 1.2, 8.0),
-            Param("max_side", 1024, "larger crops run at reduced size (filled area upsampled)", 256, 4096),
+            CONTEXT,
+            MAX_SIDE,
             Param("ensemble", False, "average 8 rotated/flipped passes: a smoother, closer fill, 8× slower"),
         ),
         weights=(WEIGHTS,),
@@ -254,6 +277,24 @@ register(
         default=True,
     ),
     _run_learned,
+)
+
+register(
+    MethodCard(
+        id="inpaint-fast",
+        task="inpaint",
+        name="Fast inpainting (FFC, distilled)",
+        kind="learned",
+        description=(
+            "A slim network distilled from the learned inpainting (the same inputs and layout, about an "
+            "eighth of its work per pixel), for speed on a CPU."
+        ),
+        params=(*MASK_PARAMS, CONTEXT, MAX_SIDE),
+        weights=(FAST_WEIGHTS,),
+        speed="fast",
+        needs_mask=True,
+    ),
+    _run_fast,
 )
 
 register(

@@ -30,7 +30,8 @@ def tiny_weights(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("weights")
     hparams = {"channels": 3, "width": 8, "depth": 2, "blocks": 1}
-    save_weights(build_arch("inpaint_ffc", **hparams), folder / "inpaint.safetensors", "inpaint_ffc", hparams)
+    for name in ("inpaint.safetensors", "inpaint-fast.safetensors"):  # the learned and the fast method
+        save_weights(build_arch("inpaint_ffc", **hparams), folder / name, "inpaint_ffc", hparams)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(weights, "OVERRIDE", folder)
         yield folder
