@@ -21,11 +21,20 @@ def models_command(args: argparse.Namespace) -> int:
     if args.action == "import":
         return _import(args)
     from core.methods import methods, weights
+    from core.methods.scores import quality_text, scores_of
     from core.runtime.speed import measured, speed_of
 
     cards = methods(args.task)
     if args.json:
-        rows = [{**c.as_dict(), "speed": speed_of(c)[0], "speed_measured": measured(c.id)} for c in cards]
+        rows = [
+            {
+                **c.as_dict(),
+                "speed": speed_of(c)[0],
+                "speed_measured": measured(c.id),
+                "scores": [vars(score) for score in scores_of(c)],
+            }
+            for c in cards
+        ]
         print(json.dumps(rows, indent=2))
         return 0
     print(backend_line())
@@ -35,6 +44,8 @@ def models_command(args: argparse.Namespace) -> int:
         speed, speed_words = speed_of(card)
         print(f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {speed:<7} {card.description}{state}")
         print(f"      speed {speed_words}")
+        if card.weights:
+            print(f"      quality (model card) {quality_text(card)}")
         for name, path in card.found_weights().items():
             if path is not None:
                 print(f"      weights {name}: {weights.origin(path)}, {path}")

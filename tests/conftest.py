@@ -37,3 +37,24 @@ def _private_cache(monkeypatch):
 def _private_user_weights(tmp_path_factory, monkeypatch):
     """Each test gets an empty user weights folder: a developer's own files never change a result."""
     monkeypatch.setenv("LACUNA_WEIGHTS_DIR", str(tmp_path_factory.mktemp("user-weights")))
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread (`pytestmark = pytest.mark.usefixtures("one_thread")`): this machine's 2
+    cores are shared, and OpenMP threads waiting on each other make small networks crawl."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch):
+    """An empty folder searched for weights instead of the shipped and the user's folders."""
+    from core.methods import weights
+
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
+    return tmp_path

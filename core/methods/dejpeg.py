@@ -245,6 +245,7 @@ register(
 register(
     MethodCard(
         id="dejpeg-fast",
+        variant_of="dejpeg-learned",
         task="dejpeg",
         name="Fast JPEG artifact removal",
         kind="learned",

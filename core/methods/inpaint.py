@@ -282,6 +282,7 @@ register(
 register(
     MethodCard(
         id="inpaint-fast",
+        variant_of="inpaint-learned",
         task="inpaint",
         name="Fast inpainting (FFC, distilled)",
         kind="learned",

@@ -129,6 +129,9 @@ class MethodCard:
     operates_on: str = "image"  # "image", "volume", "audio" or "video"
     default: bool = False  # the method chosen when none is named for this task
     scan_default: bool = False  # chosen instead on scans when the default does not suit them
+    # A faster variant (a network distilled from another method's) names that "best" method: the picker
+    # shows them side by side with their measured speed and quality (core.methods.scores).
+    variant_of: str = ""
 
     def found_weights(self) -> dict[str, Path | None]:
         """Each weights file and where it was found (None: nowhere)."""
@@ -171,6 +174,7 @@ class MethodCard:
             "operates_on": self.operates_on,
             "default": self.default,
             "scan_default": self.scan_default,
+            "variant_of": self.variant_of,
             "weights": {name: str(path) if path else None for name, path in self.found_weights().items()},
             "available": self.available,
             "unavailable_reason": self.unavailable_reason,

@@ -277,14 +277,16 @@ def run_lanczos(
 
     from core.runtime.tiling import run_tiled
 
-    def fn(tile):
-        arr = tile[0].numpy()
-        h, w = arr.shape[1:]
+    def fn(tiles):
+        h, w = tiles.shape[-2:]
         planes = [
-            np.asarray(Image.fromarray(c, "F").resize((w * scale, h * scale), Image.Resampling.LANCZOS))
-            for c in arr.astype(np.float32)
+            [
+                np.asarray(Image.fromarray(c, "F").resize((w * scale, h * scale), Image.Resampling.LANCZOS))
+                for c in tile
+            ]
+            for tile in tiles.numpy().astype(np.float32)
         ]
-        return torch.from_numpy(np.stack(planes))[None]
+        return torch.from_numpy(np.array(planes))
 
     _check(image, scale)
     out = yield from run_tiled(
@@ -335,6 +337,7 @@ register(
 register(
     MethodCard(
         id="upscale-fast",
+        variant_of="upscale-learned",
         task="upscale",
         name="Fast super-resolution",
         kind="learned",

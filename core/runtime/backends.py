@@ -173,7 +173,7 @@ def _torch_network(call: NetworkCall, ctx, precision: str) -> TensorFn:
 
     from core.archs import cached_weights
     from core.archs.needs import needs_of
-    from core.runtime.device import autocast
+    from core.runtime.device import autocast, inference_precision
 
     fixed = dict(call.fixed)
     _set_torch_threads()
@@ -185,7 +185,7 @@ def _torch_network(call: NetworkCall, ctx, precision: str) -> TensorFn:
         if needs.channels_last and device.type in ("cpu", "cuda"):
             model.to(memory_format=torch.channels_last)  # once per cached network (idempotent)
             tensors = tuple(t.contiguous(memory_format=torch.channels_last) for t in tensors)
-        with autocast(device, precision, needs), ctx.cancel_inside(model):
+        with autocast(device, inference_precision(device, precision), needs), ctx.cancel_inside(model):
             return model(*tensors, *fixed.values()).float()
 
     return run

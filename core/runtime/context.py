@@ -69,6 +69,7 @@ class RunContext:
     seed: int = 0
     tile: int = 0  # tile size in pixels; 0 = choose from free memory
     memory_limit_mb: int = 0  # 0 = no cap beyond what the device has
+    tile_batch: int = 0  # tiles per network call; 0 = from free memory on a GPU, one on a CPU
     cancel_event: threading.Event = field(default_factory=threading.Event)
     # A sub-range of the overall progress bar this context reports into (frames of a volume, say).
     span: tuple[float, float] = (0.0, 1.0)
@@ -84,6 +85,7 @@ class RunContext:
         if 0 < self.tile < MIN_TILE:
             raise MethodError(f"the tile size (--tile) must be 0 (from free memory) or at least {MIN_TILE}")
         self.memory_limit_mb = check_number("the memory limit (MB)", self.memory_limit_mb, 0, whole=True)
+        self.tile_batch = check_number("tiles per call", self.tile_batch, 0, 256, whole=True)
 
     def progress(self, fraction: float, message: str = "", preview: np.ndarray | None = None) -> Progress:
         self.check_cancelled()

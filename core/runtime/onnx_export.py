@@ -189,6 +189,8 @@ class OnnxNetwork:
         self.call, self.needs, self.small = call, needs, small
 
     def __call__(self, *tensors: torch.Tensor) -> torch.Tensor:
+        if tensors[0].shape[0] > 1:  # the graph takes one image: a batch of tiles runs one by one
+            return torch.cat([self(*(t[i : i + 1] for t in tensors)) for i in range(tensors[0].shape[0])])
         height, width = tensors[0].shape[-2:]
         if min(height, width) < MIN_SIDE:
             return self.small(*tensors)

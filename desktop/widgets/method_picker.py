@@ -19,13 +19,16 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QStyle,
+    QTableWidget,
+    QTableWidgetItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from core.runtime.speed import speed_of
+from core.methods.scores import quality_text, shared_bench, variants
+from core.runtime.speed import measured, speed_of
 
 KIND_COLORS = {"learned": "#3a8cdc", "zero-shot": "#9b59b6", "classical": "#5f6b77"}
 METHOD_ROLE = Qt.ItemDataRole.UserRole
@@ -83,6 +86,18 @@ class MethodPicker(QWidget):
         self.description.setTextFormat(Qt.TextFormat.PlainText)
         self.description.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         card_layout.addWidget(self.description)
+        # The "best" and "fast" variants of the chosen method side by side: speed measured on this machine,
+        # quality from each one's model card (core.methods.scores).
+        self.variants = QTableWidget(0, 3)
+        self.variants.setHorizontalHeaderLabels(["Variant", "Speed here", "Quality"])
+        self.variants.verticalHeader().setVisible(False)
+        self.variants.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.variants.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.variants.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.variants.horizontalHeader().setStretchLastSection(True)
+        self.variants.setWordWrap(True)
+        self.variants.setVisible(False)
+        card_layout.addWidget(self.variants)
         self.reason = QLabel()
         self.reason.setWordWrap(True)
         self.reason.setStyleSheet("color: #ff8a80;")
@@ -271,6 +286,7 @@ class MethodPicker(QWidget):
             self.title.setText("No method selected")
             self.description.setText("Open a document and choose a repair method.")
             self.reason.setText("")
+            self._show_variants(None)
             self._update_options(None)
             return
         self.title.setText(card.name)
@@ -280,7 +296,9 @@ class MethodPicker(QWidget):
         if card.needs_mask:
             self.badges.addWidget(_badge("uses mask", "#8a3a3a"))
         self.badges.addStretch(1)
-        self.description.setText(f"{card.description}\n\nSpeed: {speed_words}.")
+        quality = f"\nQuality (model card): {quality_text(card)}." if card.weights else ""
+        self.description.setText(f"{card.description}\n\nSpeed: {speed_words}.{quality}")
+        self._show_variants(card)
         self.reason.setText(self._reason(card))
         for param in card.params:
             widget = self._param_widget(param)
@@ -292,6 +310,24 @@ class MethodPicker(QWidget):
             self.params_form.addRow(label, widget)
             self._param_widgets[param.name] = widget
         self._update_options(card)
+
+    def _show_variants(self, card) -> None:
+        family = variants(card, list(self._cards.values())) if card is not None else []
+        self.variants.setVisible(bool(family))
+        self.variants.setRowCount(len(family))
+        bench = shared_bench(family)  # where every variant was measured, their scores compare
+        for row, member in enumerate(family):
+            role = "best" if row == 0 else "fast"
+            cells = (f"{member.name} ({role})", _speed_cell(member), quality_text(member, bench))
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.variants.setItem(row, column, item)
+        self.variants.resizeRowsToContents()
+        height = self.variants.horizontalHeader().height() + sum(
+            self.variants.rowHeight(row) for row in range(len(family))
+        )
+        self.variants.setFixedHeight(height + 2 * self.variants.frameWidth())
 
     def _param_widget(self, param) -> QWidget:
         default = param.default
@@ -378,6 +414,15 @@ class MethodPicker(QWidget):
             "limit_to_mask": self.limit_to_mask.isChecked(),
         }
         self.run_requested.emit(card.task, card.id, self.params(), options)
+
+
+def _speed_cell(card) -> str:
+    """A variant's speed in a few words: measured here, or the card's estimate until it has run."""
+    speed, _words = speed_of(card)
+    entry = measured(card.id)
+    if entry is None:
+        return f"{speed} (estimate; not run here yet)"
+    return f"{speed}: {float(entry['seconds_per_mp']):.3g} s/MP ({entry['device']}, {entry['backend']})"
 
 
 def _resizes(task_id: str) -> bool:

@@ -22,19 +22,7 @@ from core.runtime.context import RunContext
 SHIPPED = weights.shipped_folder() / "dejpeg-gray.safetensors"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # This machine's 2 cores are shared: OpenMP threads waiting on each other make tiny networks crawl.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def weights_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gray(datasets, name="bench/classic5/barbara.png"):

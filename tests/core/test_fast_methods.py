@@ -4,6 +4,8 @@ refused, never broken, while that file is not installed."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -27,18 +29,7 @@ FAST = {
 CPU = RunContext(device="cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def weights_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def photo(datasets, height=64, width=80) -> np.ndarray:
@@ -120,3 +111,23 @@ def test_inpaint_fast_fills_with_its_own_network_through_the_same_pipeline(
     monkeypatch.setattr(weights, "OVERRIDE", other)
     again = run_repair(doc, "inpaint", method="inpaint-learned", mask=mask, ctx=CPU).pixels[0]
     assert np.abs(again - fast).max() < 1e-3
+
+
+def test_quality_comes_from_the_model_cards_not_from_descriptions(tmp_path, capsys):
+    from core.methods import methods
+    from core.methods.scores import quality_text, read_scores, scores_of, shared_bench, variants
+
+    assert not [c.id for c in methods() if " dB" in c.description]  # no hand-written figures
+    best, fast = variants(get_method("denoise-fast").card, methods("denoise"))
+    assert (best.id, fast.id) == ("denoise-learned", "denoise-fast")
+    bench = shared_bench([best, fast])
+    assert bench == ("BSD68", "σ 25", "PSNR")  # the shipped cards' measurements that compare
+    assert quality_text(fast, bench) == "PSNR 28.611 dB on BSD68 σ 25"
+    assert main(["models", "--task", "denoise", "--json"]) == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["denoise-fast"]["scores"][0]["value"] == 28.611
+    assert rows["denoise-fast"]["variant_of"] == "denoise-learned"
+    assert rows["denoise-nlmeans"]["scores"] == [] and scores_of(get_method("denoise-nlmeans").card) == []
+    # A card whose entries are not in the expected form gives no figures instead of wrong ones.
+    (tmp_path / "x.json").write_text('{"scores": [{"set": "BSD68", "value": "high"}, {"metric": "PSNR"}]}')
+    assert read_scores(tmp_path / "x.safetensors") == []

@@ -22,6 +22,8 @@ from core.runtime.context import RunContext, drive
 
 SHIPPED = weights.shipped_folder() / "upscale.safetensors"
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def rgb(datasets, name="bench/Set5/bird_GT.png"):
     with Image.open(datasets / "images" / name) as im:
@@ -45,21 +47,6 @@ def tiny_net(seed=0, blocks=2, residual_gain=1.0):
             for p in tail[2].parameters():
                 p.mul_(residual_gain)
     return net
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # This machine's 2 cores are shared: OpenMP threads waiting on each other make tiny networks crawl.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def weights_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
-    return tmp_path
 
 
 def test_network_shapes_and_starts_at_bicubic():

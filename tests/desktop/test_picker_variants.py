@@ -1,0 +1,82 @@
+"""The picker shows a method's "best" and "fast" variants side by side: the speed measured on this
+machine (core.runtime.speed) and the quality recorded in each one's model card (core.methods.scores)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.archs import build_arch, save_weights
+from core.methods import load_all, methods, weights
+from core.runtime import speed
+from desktop.widgets.method_picker import MethodPicker
+
+BSD68 = {"set": "BSD68", "condition": "σ 25", "metric": "PSNR", "unit": "dB"}
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "OVERRIDE", tmp_path / "weights")
+    monkeypatch.setenv("LACUNA_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "weights"
+
+
+def install(folder, name, arch, scores=None, **hparams):
+    save_weights(build_arch(arch, **hparams), folder / name, arch, hparams)
+    if scores is not None:
+        (folder / name).with_suffix(".json").write_text(json.dumps({"task": "denoise", "scores": scores}))
+
+
+def _rows(picker) -> list[list[str]]:
+    table = picker.variants
+    return [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+
+
+def test_best_and_fast_side_by_side_with_measured_speed_and_carded_quality(qtbot, weights_dir):
+    load_all()
+    unet = {"channels": 1, "widths": [8, 16], "blocks": 1}
+    install(weights_dir, "denoise-gray.safetensors", "unet_denoiser", [{**BSD68, "value": 29.18}], **unet)
+    install(weights_dir, "denoise-color.safetensors", "unet_denoiser", None, **{**unet, "channels": 3})
+    fast_scores = [
+        {"set": "Set12", "condition": "σ 25", "metric": "PSNR", "unit": "dB", "value": 29.9},
+        {**BSD68, "value": 28.61},
+    ]
+    small = {"channels": 1, "width": 8, "layers": 3}
+    install(weights_dir, "denoise-fast-gray.safetensors", "fast_denoiser", fast_scores, **small)
+    speed.record("denoise-learned", "cpu", "torch", seconds=6.9, megapixels=1.0)
+    speed.record("denoise-fast", "cpu", "torch-bf16", seconds=0.25, megapixels=1.0)
+
+    picker = MethodPicker()
+    qtbot.addWidget(picker)
+    picker.set_cards(methods("denoise"))
+    assert picker.select("denoise-fast")
+    assert not picker.variants.isHidden()
+    best, fast = _rows(picker)
+    assert best[0] == "Learned denoiser (best)" and fast[0] == "Fast denoiser (fast)"
+    assert best[1] == "medium: 6.9 s/MP (cpu, torch)" and fast[1] == "fast: 0.25 s/MP (cpu, torch-bf16)"
+    # Compared on the bench both were measured on; the card's text lists all of the fast one's scores.
+    assert best[2] == "PSNR 29.18 dB on BSD68 σ 25" and fast[2] == "PSNR 28.61 dB on BSD68 σ 25"
+    assert (
+        "Quality (model card): PSNR 29.9 dB on Set12 σ 25; PSNR 28.61 dB on BSD68 σ 25"
+        in picker.description.text()
+    )
+
+    # The same table from the best one's side; a method without variants shows none.
+    assert picker.select("denoise-learned") and [row[0] for row in _rows(picker)][1] == "Fast denoiser (fast)"
+    assert picker.select("denoise-nlmeans") and picker.variants.isHidden()
+
+
+def test_a_variant_not_measured_or_not_installed_says_so(qtbot, weights_dir):
+    load_all()
+    unet = {"channels": 1, "widths": [8, 16], "blocks": 1}
+    install(weights_dir, "denoise-gray.safetensors", "unet_denoiser", None, **unet)  # cards without scores
+    install(weights_dir, "denoise-color.safetensors", "unet_denoiser", None, **{**unet, "channels": 3})
+    picker = MethodPicker()
+    qtbot.addWidget(picker)
+    picker.set_cards(methods("denoise"))
+    assert picker.select("denoise-fast")
+    best, fast = _rows(picker)
+    assert best[1] == "medium (estimate; not run here yet)" and best[2] == "not measured yet"
+    assert fast[2] == "unknown: weights not installed"
+    assert "Unavailable" in picker.reason.text()
