@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -19,8 +20,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QStyle,
-    QTableWidget,
-    QTableWidgetItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -32,6 +31,7 @@ from core.runtime.speed import measured, speed_of
 
 KIND_COLORS = {"learned": "#3a8cdc", "zero-shot": "#9b59b6", "classical": "#5f6b77"}
 METHOD_ROLE = Qt.ItemDataRole.UserRole
+SPEED_RANK = {"fast": 0, "medium": 1, "slow": 2}
 
 
 def _badge(text: str, color: str) -> QLabel:
@@ -88,13 +88,9 @@ class MethodPicker(QWidget):
         card_layout.addWidget(self.description)
         # The "best" and "fast" variants of the chosen method side by side: speed measured on this machine,
         # quality from each one's model card (core.methods.scores).
-        self.variants = QTableWidget(0, 3)
-        self.variants.setHorizontalHeaderLabels(["Variant", "Speed here", "Quality"])
-        self.variants.verticalHeader().setVisible(False)
-        self.variants.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.variants.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
-        self.variants.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.variants.horizontalHeader().setStretchLastSection(True)
+        self.variants = QLabel()
+        self.variants.setObjectName("variants")
+        self.variants.setTextFormat(Qt.TextFormat.RichText)
         self.variants.setWordWrap(True)
         self.variants.setVisible(False)
         card_layout.addWidget(self.variants)
@@ -187,11 +183,7 @@ class MethodPicker(QWidget):
             font.setBold(True)
             top.setFont(0, font)
             self.tree.addTopLevelItem(top)
-            speed_rank = {"fast": 0, "medium": 1, "slow": 2}
-            for card in sorted(
-                by_task[task],
-                key=lambda c: (not self._is_default(c), speed_rank.get(speed_of(c)[0], 3), c.name),
-            ):
+            for card in sorted(by_task[task], key=self._tree_order):
                 item = QTreeWidgetItem(
                     [card.name + ("  (default)" if self._is_default(card) else ""), card.kind]
                 )
@@ -228,6 +220,12 @@ class MethodPicker(QWidget):
                 f"{card.name} runs instead."
             )
         return ""
+
+    def _tree_order(self, card) -> tuple:
+        """Default first, then by measured speed and name; a fast variant right below its best."""
+        head = self._cards.get(card.variant_of, card)
+        speed = SPEED_RANK.get(speed_of(head)[0], 3)
+        return (not self._is_default(head), speed, head.name, card is not head)
 
     def _is_default(self, card) -> bool:
         return self._defaults.get(card.task) == card.id
@@ -314,20 +312,21 @@ class MethodPicker(QWidget):
     def _show_variants(self, card) -> None:
         family = variants(card, list(self._cards.values())) if card is not None else []
         self.variants.setVisible(bool(family))
-        self.variants.setRowCount(len(family))
-        bench = shared_bench(family)  # where every variant was measured, their scores compare
-        for row, member in enumerate(family):
-            role = "best" if row == 0 else "fast"
-            cells = (f"{member.name} ({role})", _speed_cell(member), quality_text(member, bench))
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.variants.setItem(row, column, item)
-        self.variants.resizeRowsToContents()
-        height = self.variants.horizontalHeader().height() + sum(
-            self.variants.rowHeight(row) for row in range(len(family))
-        )
-        self.variants.setFixedHeight(height + 2 * self.variants.frameWidth())
+        self.variants.setText(_variants_table(family, self.variant_rows(family)))
+
+    @staticmethod
+    def variant_rows(family: list) -> list[tuple[str, str, str]]:
+        """(name, speed here, quality) of each variant, the best first; their quality on a bench they
+        were all measured on, so the figures compare."""
+        bench = shared_bench(family)
+        return [
+            (
+                f"{member.name} ({'best' if row == 0 else 'fast'})",
+                _speed_cell(member),
+                quality_text(member, bench),
+            )
+            for row, member in enumerate(family)
+        ]
 
     def _param_widget(self, param) -> QWidget:
         default = param.default
@@ -414,6 +413,22 @@ class MethodPicker(QWidget):
             "limit_to_mask": self.limit_to_mask.isChecked(),
         }
         self.run_requested.emit(card.task, card.id, self.params(), options)
+
+
+def _variants_table(family: list, rows: list[tuple[str, str, str]]) -> str:
+    """The variants as a small rich-text table that wraps in the narrow card."""
+    if not family:
+        return ""
+    cells = "".join(
+        "<tr>"
+        + "".join(f"<td style='padding: 2px 6px 2px 0'>{html.escape(text)}</td>" for text in row)
+        + "</tr>"
+        for row in rows
+    )
+    header = "".join(
+        f"<th align='left' style='padding-right: 6px'>{h}</th>" for h in ("Variant", "Speed here", "Quality")
+    )
+    return f"<table cellspacing='0'><tr>{header}</tr>{cells}</table>"
 
 
 def _speed_cell(card) -> str:

@@ -3,12 +3,14 @@ machine (core.runtime.speed) and the quality recorded in each one's model card (
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
 
 from core.archs import build_arch, save_weights
 from core.methods import load_all, methods, weights
+from core.methods.scores import variants
 from core.runtime import speed
 from desktop.widgets.method_picker import MethodPicker
 
@@ -28,9 +30,13 @@ def install(folder, name, arch, scores=None, **hparams):
         (folder / name).with_suffix(".json").write_text(json.dumps({"task": "denoise", "scores": scores}))
 
 
-def _rows(picker) -> list[list[str]]:
-    table = picker.variants
-    return [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+def _rows(picker) -> list[tuple[str, str, str]]:
+    """The cells of the variants table, checked to be in what the card shows."""
+    card = picker.current_card()
+    rows = picker.variant_rows(variants(card, methods(card.task)))
+    for cell in (cell for row in rows for cell in row):
+        assert f">{html.escape(cell)}</td>" in picker.variants.text()
+    return rows
 
 
 def test_best_and_fast_side_by_side_with_measured_speed_and_carded_quality(qtbot, weights_dir):
@@ -52,6 +58,9 @@ def test_best_and_fast_side_by_side_with_measured_speed_and_carded_quality(qtbot
     picker.set_cards(methods("denoise"))
     assert picker.select("denoise-fast")
     assert not picker.variants.isHidden()
+    listed = picker.tree.topLevelItem(0)
+    names = [listed.child(i).text(0) for i in range(listed.childCount())]
+    assert names.index("Fast denoiser") == names.index("Learned denoiser  (default)") + 1  # side by side
     best, fast = _rows(picker)
     assert best[0] == "Learned denoiser (best)" and fast[0] == "Fast denoiser (fast)"
     assert best[1] == "medium: 6.9 s/MP (cpu, torch)" and fast[1] == "fast: 0.25 s/MP (cpu, torch-bf16)"
