@@ -86,8 +86,9 @@ def test_dejpeg_fast_distils_the_jpeg_network(small_folder, tmp_path, capsys, mo
     assert info["arch"] == "dejpeg_unet" and info["hparams"]["features"] == [8, 16, 16]
     assert info["training"]["task"] == "dejpeg" and info["training"]["teacher_every"] == 2
     assert model(torch.rand(1, 1, 40, 40)).shape == (1, 1, 40, 40)
-    # The fast defaults: about an eighth of the shipped network's work per pixel.
+    # The fast defaults: about an eighth of the shipped network's work per pixel (counted in
+    # tests/core/test_train_fast_recipes.py).
     parser = argparse.ArgumentParser()
     get_recipe("dejpeg-fast").add_arguments(parser)
     defaults = parser.parse_args([])
-    assert defaults.features == "32,64,128,128" and defaults.blocks == 1
+    assert defaults.features == "16,32,64,128" and defaults.blocks == 1

@@ -92,7 +92,10 @@ def test_dejpeg_fast_learns_from_the_shipped_jpeg_network(color_folder, tmp_path
     )  # fmt: skip
     assert "step 3/3" in capsys.readouterr().err
     student, info = load_weights(out)
-    assert info["arch"] == "dejpeg_unet" and info["hparams"]["features"] == [32, 64, 128, 128]
+    assert info["arch"] == "dejpeg_unet" and info["hparams"]["features"] == [16, 32, 64, 128]
     assert info["training"]["task"] == "dejpeg"
     assert info["training"]["teacher"].endswith("dejpeg-gray.safetensors")
     assert student(torch.rand(1, 1, 40, 56)).shape == (1, 1, 40, 56)
+    teacher, _ = load_weights(WEIGHTS / "dejpeg-gray.safetensors")
+    image = torch.rand(1, 1, 64, 64)
+    assert 6 <= _macs_per_output_pixel(teacher, image) / _macs_per_output_pixel(student, image) <= 9
