@@ -39,7 +39,9 @@ class SRResNet(nn.Module):
     def __init__(self, channels: int = 1, features: int = 64, blocks: int = 16, scales=(2, 3, 4)):
         super().__init__()
         self.channels = channels
-        self.needs = NetworkNeeds(channels, overlap=40)
+        # Context a tile needs (low-resolution pixels): the receptive field, one pixel per 3×3 layer
+        # (head, two per block, body end, two in the tail), plus a margin; the shipped 16 blocks: 40.
+        self.needs = NetworkNeeds(channels, overlap=min(40, 2 * blocks + 8))
         self.scales = tuple(int(s) for s in scales)
         self.head = nn.Conv2d(channels, features, 3, padding=1)
         self.body = nn.Sequential(*[ResBlock(features) for _ in range(blocks)])

@@ -131,3 +131,20 @@ def test_quality_comes_from_the_model_cards_not_from_descriptions(tmp_path, caps
     # A card whose entries are not in the expected form gives no figures instead of wrong ones.
     (tmp_path / "x.json").write_text('{"scores": [{"set": "BSD68", "value": "high"}, {"metric": "PSNR"}]}')
     assert read_scores(tmp_path / "x.safetensors") == []
+
+
+@pytest.mark.parametrize("blocks", [3, 16])
+def test_an_upscaler_tile_overlap_covers_its_receptive_field(blocks):
+    """A narrower overlap makes the fast upscaler's tiles cheaper; it must still hold every pixel that
+    reaches an output pixel (one changed input pixel changes outputs only within it)."""
+    torch.manual_seed(0)
+    net = build_arch("sr_resnet", channels=1, features=8, blocks=blocks).eval()
+    x = torch.rand(1, 1, 101, 101)
+    bumped = x.clone()
+    bumped[..., 50, 50] += 0.5
+    with torch.no_grad():
+        changed = (net(bumped, 2) - net(x, 2)).abs()[0, 0] > 0
+    rows, cols = torch.nonzero(changed, as_tuple=True)
+    reach = max(int((rows - 101).abs().max()), int((cols - 101).abs().max())) // 2 + 1  # in input pixels
+    assert reach <= net.needs.overlap
+    assert net.needs.overlap == (40 if blocks == 16 else 14)
