@@ -40,3 +40,30 @@ class FastDenoiser(nn.Module):
         level = x[:, -1:, ::2, ::2]  # the map is flat per block: one sample of each is enough
         noise = F.pixel_shuffle(self.body(torch.cat([blocks, level], dim=1)), 2)[..., :h, :w]
         return noisy - noise.to(noisy.dtype)
+
+    def deepened(self, layers: int) -> FastDenoiser:
+        """A copy with more layers that computes the same function: identity convolutions spread between
+        the trained ones (after a ReLU the input is non-negative, so ReLU(identity(x)) = x). Fine-tuning
+        it reaches a deeper network's quality in a fraction of a from-scratch run.
+        """
+        convs = [m for m in self.body if isinstance(m, nn.Conv2d)]
+        hidden = convs[1:-1]
+        width = convs[0].out_channels
+        if layers < len(convs):
+            raise ValueError(f"cannot deepen {len(convs)} layers to {layers}")
+        grown = FastDenoiser(self.channels, width, layers)
+        targets = [m for m in grown.body if isinstance(m, nn.Conv2d)]
+        extra = layers - len(convs)
+        # Which new hidden slots keep a trained layer: evenly spaced among the len(hidden) + extra slots.
+        slots = len(hidden) + extra
+        kept = {round(i * (slots - 1) / max(len(hidden) - 1, 1)) for i in range(len(hidden))}
+        trained = iter(hidden)
+        with torch.no_grad():
+            targets[0].weight.copy_(convs[0].weight)
+            targets[-1].weight.copy_(convs[-1].weight)
+            for slot, conv in enumerate(targets[1:-1]):
+                if slot in kept:
+                    conv.weight.copy_(next(trained).weight)
+                else:
+                    nn.init.dirac_(conv.weight)
+        return grown

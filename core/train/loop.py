@@ -174,6 +174,10 @@ def _start_from(recipe: Recipe, path: Path, device: torch.device) -> None:
 
     model, meta = load_weights(path, device)
     if meta.get("arch") != recipe.arch or meta.get("hparams") != json.loads(json.dumps(recipe.hparams)):
+        # A recipe may turn another shape into its own (a shallower network deepened, same function).
+        adapt = getattr(recipe, "adapt_start", None)
+        model = adapt(model) if adapt else None
+    if model is None:
         raise MethodError(
             f"{path.name} holds {meta.get('arch')} {meta.get('hparams')}, but this run builds "
             f"{recipe.arch} {recipe.hparams}: give the same architecture options as the file was trained with"

@@ -92,3 +92,29 @@ def test_dejpeg_fast_distils_the_jpeg_network(small_folder, tmp_path, capsys, mo
     get_recipe("dejpeg-fast").add_arguments(parser)
     defaults = parser.parse_args([])
     assert defaults.features == "16,32,64,128" and defaults.blocks == 1
+
+
+def test_a_trained_fast_denoiser_grows_deeper_computing_the_same_function(small_folder, tmp_path, capsys):
+    """`--init` from a shallower fast denoiser of the same width: the identity layers spread between
+    the trained ones leave its answer unchanged, so fine-tuning starts where the small one ended."""
+    small = build_arch("fast_denoiser", channels=1, width=8, layers=4).eval()
+    noisy = torch.rand(1, 1, 30, 30)
+    deep = small.deepened(7).eval()
+    with torch.no_grad():
+        assert torch.equal(deep(noisy, 0.1), small(noisy, 0.1))
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in deep.body) == 7
+    with pytest.raises(ValueError):
+        small.deepened(3)
+
+    start = tmp_path / "small.safetensors"
+    save_weights(small, start, arch="fast_denoiser", hparams={"channels": 1, "width": 8, "layers": 4})
+    out = tmp_path / "deep.safetensors"
+    argv = ["denoise-fast", "--data", str(small_folder), "--out", str(out), "--channels", "1"]
+    argv += ["--width", "8", "--layers", "7", "--init", str(start), "--batch", "2", "--crop", "32"]
+    argv += ["--device", "cpu", "--steps", "2", "--val-every", "2"]
+    assert train_main(argv) == 0
+    assert load_weights(out)[1]["hparams"] == {"channels": 1, "width": 8, "layers": 7}
+    # Another width cannot be grown into: refused with the reason.
+    argv[argv.index("--width") + 1] = "16"
+    with pytest.raises(Exception, match="same architecture options"):
+        train_main(argv)

@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from torch import nn
+
+from core.archs.fast_denoiser import FastDenoiser
 from core.train.distill import Distilled
 from core.train.recipes.denoise import DenoiseRecipe
 
@@ -34,6 +37,16 @@ class FastDenoiseRecipe(Distilled, DenoiseRecipe):
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
         return {"channels": args.channels, "width": args.width, "layers": args.layers}
+
+    def adapt_start(self, model: nn.Module) -> nn.Module | None:
+        """--init from a shallower fast denoiser of the same width and channels: deepen it first."""
+        hp = self.hyperparameters(self.args)
+        if not isinstance(model, FastDenoiser) or model.channels != hp["channels"]:
+            return None
+        convs = [m for m in model.body if isinstance(m, nn.Conv2d)]
+        if convs[0].out_channels != hp["width"] or len(convs) > hp["layers"]:
+            return None
+        return model.deepened(hp["layers"])
 
     def card_info(self) -> dict[str, Any]:
         return {**super().card_info(), "task": "denoise"}
