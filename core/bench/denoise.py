@@ -185,7 +185,7 @@ def _bench_volume(args, document, plan) -> int:
     from core.bench import denoise_volume
 
     name = Path(args.set.rstrip("/")).name
-    rows, summary = denoise_volume.run(args, document, name, plan)
+    rows, summary = denoise_volume.run(args, document, name, plan, parse_params(args.param))
     title = f"Denoising held-back slices of {name}: {summary['noise']}, scored over the body"
     if args.json:
         emit(rows, summary, True, title)

@@ -30,15 +30,11 @@ from typing import Any
 import numpy as np
 
 from core.bench.scan_slices import body_masks, errors, held_back
+from core.methods.modality import is_ct
 
 WATER_PER_MM = 0.0192  # linear attenuation of water at about 70 keV
 AIR_HU = -1000.0
 DEFAULT_SLICES = 4
-
-
-def is_ct(document) -> bool:
-    """CT by the file's word, or by values down at air in HU (a NIfTI does not say its modality)."""
-    return str(getattr(document, "modality", "")).upper() == "CT" or float(document.pixels.min()) <= -900.0
 
 
 def low_dose_noise(hu: np.ndarray, pixel_mm: float, dose: float, views: int, seed: int) -> np.ndarray:
@@ -83,12 +79,14 @@ def add_scan_noise(
     return noisy, {"noise": "Rician (MR)", "sigma": round(sigma, 3)}
 
 
-def run(args, document, name: str, plan: list) -> tuple[list[dict], dict[str, Any]]:
-    """`bench denoise` on a volume: (a row per held-back slice, the summary with each method's means)."""
+def run(args, document, name: str, plan: list, params: dict) -> tuple[list[dict], dict[str, Any]]:
+    """`bench denoise` on a volume: (a row per held-back slice, the summary with each method's means).
+    `params` go to the methods that take them (--param)."""
+    from core.bench.common import backend_contexts
     from core.bench.metrics import ssim
+    from core.methods import get_method
     from core.repair import run_repair
     from core.repair.units import unit_name
-    from core.runtime.context import RunContext
 
     bodies = body_masks(document.pixels)
     slices = held_back(bodies, args.limit or DEFAULT_SLICES)
@@ -99,10 +97,12 @@ def run(args, document, name: str, plan: list) -> tuple[list[dict], dict[str, An
     units = unit_name(document)
     results = {"noisy input": noisy_pixels}
     seconds = {}
+    contexts = backend_contexts(args, plan)
     for label, method_id, backend in plan:
         started = time.perf_counter()
-        ctx = RunContext(device=args.device, backend=backend, seed=args.seed)
-        results[label] = run_repair(noisy, "denoise", method=method_id, ctx=ctx, frames=slices).pixels
+        own = {k: v for k, v in params.items() if k in {p.name for p in get_method(method_id).card.params}}
+        result = run_repair(noisy, "denoise", method=method_id, ctx=contexts[backend], frames=slices, **own)
+        results[label] = result.pixels
         seconds[label] = (time.perf_counter() - started) / len(slices)
     rows = []
     for k in slices:

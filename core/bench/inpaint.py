@@ -6,7 +6,8 @@
     lacuna bench inpaint --set ../shared/datasets/medical/head_ct_ge --limit 6   # a volume: see below
 
 Protocol: image i (in name order; frame i of a DICOM file or series) gets `random_mask(H, W, kind,
-seed=i)` from core.masks (masked area at most 50%). Every method runs through the engine
+seed=seed + i)` from core.masks (--seed, default 0; masked area at most 50%). Every method runs through
+the engine
 (`core.repair`), as a user's repair would. Scores: PSNR and SSIM inside the hole and over the whole
 image, on the image's own scale (0..255 for 8-bit; for medical frames the peak is the frame's own
 value range, max - min), and seconds per image (the median, so that a GPU's start-up on the first image
@@ -27,10 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from core.bench.common import SUFFIXES, add_backend_argument, check_methods, emit, torch_reference, variants
+from core.bench.common import (
+    SUFFIXES,
+    add_run_arguments,
+    backend_contexts,
+    check_methods,
+    emit,
+    torch_reference,
+    variants,
+)
 from core.bench.metrics import psnr, ssim
 from core.bench.scan_slices import volume_set
 from core.errors import LacunaError
+from core.repair_cli import parse_params
 
 SLOW = {"inpaint-dip"}  # run only when asked for by name
 
@@ -40,15 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", required=True, help="a folder of images, or a DICOM/NIfTI file or folder")
     p.add_argument("--masks", nargs="+", default=["medium"], choices=["thin", "medium", "thick"])
     p.add_argument("--method", nargs="+", default=None, help="method ids (default: all but the slow ones)")
-    p.add_argument(
-        "--limit", type=int, default=0, help="only the first N images or frames (volumes: N held-back slices)"
-    )
-    p.add_argument("--device", default="auto")
-    add_backend_argument(p)
-    p.add_argument(
-        "--param", action="append", default=[], metavar="K=V", help="a parameter for methods that have it"
-    )
-    p.add_argument("--json", action="store_true")
+    add_run_arguments(p)
     p.add_argument("--per-image", action="store_true", help="print every image's scores, not just the means")
     p.add_argument("--figure", default=None, help="write a PNG grid of results for three images")
     return p
@@ -96,16 +98,6 @@ def _window(doc, lo: float, hi: float) -> tuple[float, float]:
 # --- running ------------------------------------------------------------------------------------------
 
 
-def _params(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise LacunaError(f"--param expects K=V, not {pair!r}")
-        key, value = pair.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
-
-
 def choose_methods(asked: list[str] | None) -> list[str]:
     from core.methods import methods
 
@@ -114,12 +106,9 @@ def choose_methods(asked: list[str] | None) -> list[str]:
     return [c.id for c in methods("inpaint") if c.available and c.id not in SLOW]
 
 
-def evaluate(
-    sample: dict[str, Any], mask: np.ndarray, method_id: str, params: dict, device: str, backend: str = "auto"
-) -> dict:
+def evaluate(sample: dict[str, Any], mask: np.ndarray, method_id: str, params: dict, ctx) -> dict:
     from core.methods import get_method
     from core.repair import run_repair
-    from core.runtime.context import RunContext
 
     card = get_method(method_id).card
     own = {k: v for k, v in params.items() if k in {p.name for p in card.params}}
@@ -129,7 +118,7 @@ def evaluate(
         "inpaint",
         method=method_id,
         mask=mask,
-        ctx=RunContext(device=device, backend=backend),
+        ctx=ctx,
         **own,
     )
     seconds = time.perf_counter() - start
@@ -160,20 +149,21 @@ def main(argv: list[str]) -> int:
         raise LacunaError(f"no images in {args.set}")
     plan = variants(choose_methods(args.method), args.backend)
     labels = [label for label, _method, _backend in plan]
-    params = _params(args.param)
+    params = parse_params(args.param)
+    contexts = backend_contexts(args, plan)
     rows, figure_rows = [], []
     first = samples[0]
     for _label, method_id, backend in plan:  # warm-up (weights, ONNX export) so speed is steady-state
         if method_id == "inpaint-learned":
             warm = random_mask(*first["truth"].shape[:2], args.masks[0], seed=0)
-            evaluate(first, warm, method_id, params, args.device, backend)
+            evaluate(first, warm, method_id, params, contexts[backend])
     for kind in args.masks:
         for index, sample in enumerate(samples):
             height, width = sample["truth"].shape[:2]
-            mask = random_mask(height, width, kind, seed=index)
+            mask = random_mask(height, width, kind, seed=args.seed + index)
             outputs = {}
             for label, method_id, backend in plan:
-                scores = evaluate(sample, mask, method_id, params, args.device, backend)
+                scores = evaluate(sample, mask, method_id, params, contexts[backend])
                 outputs[label] = scores.pop("out")
                 rows.append({"image": sample["name"], "masks": kind, "method": label, **_rounded(scores)})
             if args.figure and kind == args.masks[0] and index < 3:
@@ -196,7 +186,7 @@ def _bench_volume(args, document) -> int:
 
     plan = variants(choose_methods(args.method), args.backend)
     name = Path(args.set.rstrip("/")).name
-    rows, figure_rows, per_slice = inpaint_volume.run(args, document, name, plan, _params(args.param))
+    rows, figure_rows, per_slice = inpaint_volume.run(args, document, name, plan, parse_params(args.param))
     title = f"Inpainting held-back slices of {name} ({', '.join(args.masks)} masks, scored inside the holes)"
     if args.json:
         emit(rows, {"per slice MAE": per_slice}, True, title)

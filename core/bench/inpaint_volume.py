@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.bench.scan_slices import body_masks, errors, held_back, hole_in_body
+from core.methods.modality import is_ct
 
 DEFAULT_SLICES = 6
 
@@ -36,11 +37,12 @@ def holes(document, kind: str, limit: int) -> tuple[list[int], np.ndarray]:
 def run(args, document, name: str, plan: list, params: dict) -> tuple[list[dict], list, dict]:
     """`bench inpaint` on a volume: (a row per masks and method, the figure rows, each held-back
     slice's MAE per method)."""
+    from core.bench.common import backend_contexts
     from core.methods import get_method
     from core.repair import run_repair
     from core.repair.units import unit_name
-    from core.runtime.context import RunContext
 
+    contexts = backend_contexts(args, plan)
     peak = float(np.subtract(*document.value_range[::-1])) or 1.0
     units = unit_name(document)
     rows, figure_rows, per_slice = [], [], {}
@@ -51,7 +53,7 @@ def run(args, document, name: str, plan: list, params: dict) -> tuple[list[dict]
             takes = {p.name for p in get_method(method_id).card.params}
             own = {k: v for k, v in params.items() if k in takes}
             started = time.perf_counter()
-            ctx = RunContext(device=args.device, backend=backend)
+            ctx = contexts[backend]
             result = run_repair(document, "inpaint", method=method_id, mask=mask, ctx=ctx, **own)
             seconds = time.perf_counter() - started
             out = result.pixels
@@ -85,7 +87,7 @@ def display_window(document, plane: np.ndarray) -> tuple[float, float]:
     if getattr(document, "window", None):
         centre, width = document.window
         return centre - width / 2.0, centre + width / 2.0
-    if str(getattr(document, "modality", "")).upper() == "CT" or plane.min() <= -1000:
+    if is_ct(document):
         return -160.0, 240.0  # centre 40, width 400 HU
     lo, hi = np.percentile(plane, (1, 99))
     return float(lo), float(hi)

@@ -38,6 +38,13 @@ def modality_of(document: Any) -> str:
     return DICOM_MODALITIES.get(str(getattr(document, "modality", "")).upper(), "scan")
 
 
+def is_ct(document: Any) -> bool:
+    """A CT in HU: the file says CT, or a volume that does not name its modality (NIfTI) reaches air
+    (about -1000 HU; no MR or photo goes below zero)."""
+    modality = modality_of(document)
+    return modality == "ct" or (modality == "scan" and float(document.pixels.min()) <= -900.0)
+
+
 def slice_count(document: Any) -> int | None:
     """How many frames (slices) an image or volume holds, for methods that need neighbouring slices;
     None for other documents."""

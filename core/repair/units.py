@@ -12,6 +12,7 @@ from statistics import median
 from typing import Any
 
 from core.errors import MethodError
+from core.methods.modality import is_ct
 from core.methods.registry import MethodCard, check_number
 
 SCALE = 255.0  # methods take intensity levels on this scale of the normalised picture
@@ -22,7 +23,7 @@ def in_document_units(document: Any) -> bool:
 
 
 def unit_name(document: Any) -> str:
-    return "HU" if str(getattr(document, "modality", "")).upper() == "CT" else "stored units"
+    return "HU" if is_ct(document) else "stored units"
 
 
 def to_method_scale(card: MethodCard, params: dict[str, Any], document: Any) -> dict[str, Any]:

@@ -82,3 +82,21 @@ def test_a_typed_sigma_is_in_hu_on_a_ct(ct, monkeypatch):
     assert params["sigma"] == pytest.approx(20) and "sigma_estimated" not in params
     with pytest.raises(MethodError, match=r"'sigma' must be from 0 to [\d.]+ HU on this scan"):
         run_repair(ct, "denoise", method="denoise-nlmeans", sigma=1e6)
+
+
+def test_ct_in_hu_is_recognised_by_the_file_or_by_air_when_the_file_does_not_say(ct):
+    """One rule (core.methods.modality.is_ct) for σ units, bench noise and display windows."""
+    from core.methods.modality import is_ct
+    from core.repair.units import unit_name
+
+    assert is_ct(ct) and unit_name(ct) == "HU"
+    with_air = ct.pixels.copy()
+    with_air[:, :4] = -1000.0  # air outside the head, as in a whole slice
+    unnamed = ct.with_pixels(with_air)
+    unnamed.modality = ""  # a NIfTI does not say; its values reach air
+    assert is_ct(unnamed) and unit_name(unnamed) == "HU"
+    mr_like = ct.with_pixels(with_air)
+    mr_like.modality = "MR"  # the file's word wins over the values
+    assert not is_ct(mr_like) and unit_name(mr_like) == "stored units"
+    unnamed_positive = unnamed.with_pixels(with_air + 1000.0)
+    assert not is_ct(unnamed_positive)
