@@ -5,15 +5,9 @@ The same encoder-decoder as the shipped network (its four levels reach across se
 with half the features (16 at full resolution, 128 at 1/8) and one residual block per level instead of
 two: 36 k multiply-adds per pixel against the teacher's 271 k (1/7.6, torch.utils.flop_counter).
 
-The weights (the shared 2-core CPU, one thread, bfloat16; 8,000 steps); color images
-run plane by plane through this gray network:
-
-    OMP_NUM_THREADS=1 nice -n 19 python -m core.cli train dejpeg-fast --channels 1 \
-        --teacher resources/weights/dejpeg-gray.safetensors --teacher-every 2 \
-        --data ../shared/datasets/images/train/gray400 ../shared/datasets/images/train/color432 \
-        --out resources/weights/dejpeg-fast-gray.safetensors \
-        --steps 8000 --batch 16 --crop 64 --lr 1e-3 --device cpu --precision bfloat16 \
-        --log-every 200 --val-every 1000 --checkpoint-every 1000
+A run of this recipe (its arguments, steps and time) made the shipped weights: the exact command is in
+resources/weights/dejpeg-fast-gray.md, its log and record beside it. Color images run plane by plane
+through this gray network.
 """
 
 from __future__ import annotations
