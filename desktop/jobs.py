@@ -3,7 +3,8 @@
 Every workspace and the session use a `JobRunner`: it starts superqt's `GeneratorWorker` on the
 generator, forwards progress, calls the caller's `on_result` in the GUI thread, and numbers its jobs
 (ndv's generation idea) so that a reply to a request nobody wants any more (cancelled, superseded,
-the document changed) is dropped instead of applied. Cancel sets the run context's `cancel_event`
+the document changed) is dropped instead of applied. Work done in one call that reports through a
+callback (writing a video) runs the same way with `start_call`. Cancel sets the run context's `cancel_event`
 (methods check it at every report) and stops the generator at its next yield; the window does not
 wait for either. `shutdown()` joins the threads before the application quits (quitting while torch
 runs aborts the process).
@@ -56,9 +57,29 @@ class _Failure(Exception):
         self.error = error
 
 
+class _Thinning:
+    """Which reports are worth showing: a new percentage, a preview, or a new message now and then."""
+
+    def __init__(self):
+        self.percent, self.at, self.message = -1, 0.0, None
+
+    def passes(self, report) -> bool:
+        percent = int(getattr(report, "fraction", 0.0) * 100)
+        message = getattr(report, "message", None)
+        now = time.monotonic()
+        if (
+            percent != self.percent
+            or getattr(report, "preview", None) is not None
+            or (message != self.message and now - self.at >= MESSAGE_INTERVAL)
+        ):
+            self.percent, self.at, self.message = percent, now, message
+            return True
+        return False
+
+
 def thinned(factory: Callable[[], Generator[Any, None, Any]]) -> Generator[Any, None, Any]:
     """Run `factory()`'s generator, yielding only the reports worth showing; return its value."""
-    shown_percent, shown_at, shown_message = -1, 0.0, None
+    thinning = _Thinning()
     try:
         gen = factory()
         try:
@@ -67,15 +88,7 @@ def thinned(factory: Callable[[], Generator[Any, None, Any]]) -> Generator[Any, 
                     report = next(gen)
                 except StopIteration as stop:
                     return stop.value
-                percent = int(getattr(report, "fraction", 0.0) * 100)
-                message = getattr(report, "message", None)
-                now = time.monotonic()
-                if (
-                    percent != shown_percent
-                    or getattr(report, "preview", None) is not None
-                    or (message != shown_message and now - shown_at >= MESSAGE_INTERVAL)
-                ):
-                    shown_percent, shown_at, shown_message = percent, now, message
+                if thinning.passes(report):
                     yield report
         finally:
             gen.close()
@@ -83,6 +96,12 @@ def thinned(factory: Callable[[], Generator[Any, None, Any]]) -> Generator[Any, 
         raise
     except Exception as exc:  # noqa: BLE001 — every failure must reach the window
         raise _Failure(exc) from exc
+
+
+def _called(call: Callable[[Callable[[Any], None]], Any], report: Callable[[Any], None]):
+    """A job that is one call (it reports through `report` instead of yielding)."""
+    return call(report)
+    yield  # a generator, for the worker
 
 
 class _Worker(GeneratorWorker):
@@ -185,9 +204,33 @@ class JobRunner(QObject):
         the job is still wanted when it returns. A running job is superseded. Returns its number.
         `ctx`, the job's RunContext, lets the success message say on which device it ran and what a
         person should know about the run (a fallback, a switch to the CPU)."""
+        return self._run(title, _Worker(factory, cancel_event), on_result, ctx)
+
+    def start_call(
+        self,
+        title: str,
+        call: Callable[[Callable[[Any], None]], Any],
+        on_result: Callable[[Any], None],
+        cancel_event: threading.Event | None = None,
+    ) -> int:
+        """Run `call(report)` on the worker thread, for work done in one call that tells its progress
+        through a callback (a writer): `report(progress)` forwards it as a yielded report would be, and
+        raises `CancelledError` once the job is cancelled, so the call stops and cleans up there."""
+        cancel_event = cancel_event or threading.Event()
+        thinning = _Thinning()
+
+        def report(progress) -> None:
+            if cancel_event.is_set():
+                raise CancelledError("cancelled by the user")
+            if thinning.passes(progress):
+                worker.yielded.emit(progress)
+
+        worker = _Worker(lambda: _called(call, report), cancel_event)
+        return self._run(title, worker, on_result, None)
+
+    def _run(self, title: str, worker: _Worker, on_result: Callable[[Any], None], ctx: Any) -> int:
         self.drop()
         self.generation += 1
-        worker = _Worker(factory, cancel_event)
         relay = _Relay(self, self.generation)
         worker.yielded.connect(relay.yielded)
         worker.returned.connect(relay.returned)

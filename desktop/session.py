@@ -4,7 +4,9 @@ Workspaces change the document through `replace()` (a repair, a fill, an undo) a
 in `history`; the shell opens, saves and closes through the session and asks it whether a change
 would be lost (`unsaved`). Files are read on a `JobRunner`, so a huge image never freezes the
 window. Output names follow core's rule (the one `lacuna repair` uses), and Save As never writes
-over the original.
+over the original. A video is saved as a job (`start_save`): writing it re-encodes every frame and
+makes a pending repair's frames on the way, with progress per frame; a cancelled save leaves no
+file behind.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def _read(path: Path, series: int | None = None):
     return core.io.read(path) if series is None else core.io.read_series(path, series)
 
 
+BACKGROUND_SAVES = ("video",)  # kinds whose writing takes long enough to need progress and cancel
+
+
 class Session(QObject):
     document_changed = Signal(bool)  # True: another document (or none); False: new content of this one
     history_changed = Signal()
@@ -46,6 +51,8 @@ class Session(QObject):
         self.reader.failed.connect(self._open_ended)
         self.reader.cancelled.connect(self._open_ended)
         self.opening: Path | None = None
+        self.writer = JobRunner(self, "Saving cancelled: nothing was written, the original is untouched.")
+        self.writer.failed.connect(self.error)
         self.autosave_root = autosave_root
         self.autosave: Autosave | None = None
         self.ask_restore: Callable[[Autosave], bool] = lambda session: True
@@ -105,27 +112,58 @@ class Session(QObject):
 
         return suggest_output(self.doc)
 
+    @property
+    def saves_in_background(self) -> bool:
+        return self.doc is not None and self.doc.kind in BACKGROUND_SAVES
+
     def save_as(self, path: str | Path, replace: bool = False) -> Path | None:
         """Write the document to `path`; `replace`: the person agreed to replace an existing file."""
-        doc = self.doc
+        doc = self._target_checked(path)
         if doc is None:
-            return None
-        path = Path(path)
-        if doc.path is not None and path.resolve() == Path(doc.path).resolve():
-            self.error.emit("Lacuna never overwrites the original: choose another name.")
             return None
         try:
             import core.io
 
             written = Path(core.io.write(doc, path, overwrite=replace))
         except Exception as exc:  # noqa: BLE001 — a writer bug must not take the window down
-            self.error.emit(describe_error(exc, f"Saving {path.name}"))
+            self.error.emit(describe_error(exc, f"Saving {Path(path).name}"))
             return None
+        self._saved(doc, written)
+        return written
+
+    def start_save(self, path: str | Path, replace: bool = False) -> bool:
+        """Write the document to `path` on the `writer` job (progress per frame, cancel); `saved` is
+        emitted when it is written. The document may change meanwhile: what was shown when asked is
+        what is written."""
+        if self.writer.busy:
+            self.error.emit(f"{self.writer.title} is running: wait for it, or cancel it first.")
+            return False
+        doc = self._target_checked(path)
+        if doc is None:
+            return False
+        import core.io
+
+        path = Path(path)
+        self.writer.start_call(
+            f"Saving {path.name}",
+            lambda report: Path(core.io.write(doc, path, overwrite=replace, on_progress=report)),
+            lambda written: self._saved(doc, written),
+        )
+        return True
+
+    def _target_checked(self, path: str | Path) -> Document | None:
+        """The document to save at `path`, or None (nothing open, or `path` is the original)."""
+        doc = self.doc
+        if doc is not None and doc.path is not None and Path(path).resolve() == Path(doc.path).resolve():
+            self.error.emit("Lacuna never overwrites the original: choose another name.")
+            return None
+        return doc
+
+    def _saved(self, doc: Document, written: Path) -> None:
         self.clean_doc = doc
         self.status.emit(f"Saved {written}")
         self.saved.emit(written)
         self.history_changed.emit()  # the title's "not saved" goes
-        return written
 
     # --- autosave of the edits (the mask journal) ---
 

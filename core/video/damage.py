@@ -10,7 +10,7 @@ shot is not), so one set of thresholds serves talking heads and action alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -241,3 +241,38 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
 def cut_frames(damage: list[Damage]) -> list[int]:
     """Frames that start a new shot: nothing may be interpolated between frame i-1 and frame i."""
     return sorted(d.frame for d in damage if d.kind == "cut")
+
+
+def carried(damage: list[Damage], before, after) -> list[Damage]:
+    """The damage found on `before`, placed on the timeline of `after` (a repair of it, which is not
+    scanned again while its frames are still to be made). A mark moves with its frame while `after`
+    shows that frame as `before` did; marks on frames the repair rebuilt or may change go, and so does
+    a gap that now holds frames. A cut stays with the frame that starts the shot."""
+    at = {s.pts: i for i, s in enumerate(after.slots)}
+
+    def same(i: int) -> bool:
+        j = at.get(before.slots[i].pts)
+        return (
+            j is not None
+            and after.slots[j] == before.slots[i]
+            and after.as_decoded(j) == before.as_decoded(i)
+        )
+
+    kept = []
+    for d in damage:
+        here = at.get(before.slots[d.frame].pts)
+        if here is None:
+            continue
+        if d.kind == "dropped":
+            gap_end = before.slots[d.frame + 1].pts if d.frame + 1 < before.frame_count else None
+            filled = (
+                gap_end is not None and here + 1 < after.frame_count and after.slots[here + 1].pts < gap_end
+            )
+            keep = not filled
+        else:
+            keep = d.kind == "cut" or all(
+                same(i) for i in range(d.frame, min(d.frame + d.count, before.frame_count))
+            )
+        if keep:
+            kept.append(replace(d, frame=here))
+    return kept

@@ -9,10 +9,13 @@ converted through RGB unless the codec requires it.
 
 Rebuilt frames are either held in the document's `FrameStore` or still `Pending`: every video repair
 (an image method over a range, fill-frames, dust, flicker, retime) only plans, and its frames are
-computed in timeline order while the document is walked, each from the few frames around it.
-Writing walks it once, so a long clip streams from the decoder through the repair into the encoder,
-a window of frames at a time; `compute()` fills the store instead, for a document that is looked at
-frame by frame (the desktop).
+computed in timeline order while the document is walked, each from the few frames around it, and
+only those of the part walked: writing walks the whole timeline once, so a long clip streams from
+the decoder through the repair into the encoder, a window of frames at a time; `frame(i)` makes that
+one frame alone (the desktop's preview). A repair on a document that is still pending keeps the
+earlier repair's frames pending too (the two makers are merged in timeline order). A repair may find
+that it leaves a frame as it was (dust removal on a frame without dust): that slot keeps its source
+frame, which is then written from the decoder untouched. `compute()` fills the store instead.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 
 from core.documents import Provenance
 from core.errors import MethodError
-from core.runtime.context import Progress, drive
+from core.runtime.context import Progress
 from core.video.source import VideoInfo, open_reader
 from core.video.store import FrameStore
 
@@ -39,13 +42,32 @@ class Slot:
     note: str = ""  # why it was rebuilt: "inserted", "duplicate", "damaged", a task name
 
 
+Made = Generator[Progress | tuple[int, np.ndarray | None], None, None]
+
+
 @dataclass(frozen=True)
 class Pending:
-    """Rebuilt frames not computed yet. `make()` starts a generator that decodes what it needs and
-    yields (pts, uint8 RGB frame) for every pts in `pts`, in timeline order, with `Progress` between."""
+    """Rebuilt frames not computed yet. `make(wanted)` (a subset of `pts`) starts a generator that
+    decodes what it needs and yields (pts, frame) for every pts in `wanted`, in timeline order, with
+    `Progress` between. The frame is uint8 RGB, or None where the repair left the frame as it was: the
+    slot then shows its source frame (a pending slot with a source may only be left so)."""
 
     pts: frozenset[int]
-    make: Callable[[], Generator[Progress | tuple[int, np.ndarray], None, None]]
+    make: Callable[[frozenset[int]], Made]
+
+    def only(self, keep: set[int]) -> Pending | None:
+        """The same repair for the frames at `keep` only (None when none is left)."""
+        kept = self.pts & frozenset(keep)
+        return Pending(kept, self.make) if kept else None
+
+    def merged(self, later: Pending) -> Pending:
+        """This repair's frames and `later`'s (another repair, of other frames) as one."""
+
+        def make(wanted: frozenset[int]) -> Made:
+            streams = [p.make(wanted & p.pts) for p in (self, later) if wanted & p.pts]
+            return _in_time_order(streams)
+
+        return Pending(self.pts | later.pts, make)
 
 
 @dataclass
@@ -88,12 +110,19 @@ class VideoDoc:
         """Indices of the slots that show a rebuilt frame."""
         return [i for i, s in enumerate(self.slots) if s.source is None]
 
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray | None]]:
-        """(slot index, uint8 RGB frame or None if it cannot be decoded), decoding sequentially.
+    def planned(self) -> list[int]:
+        """Indices of the slots a repair rebuilt or may still change (pending ones that may be left)."""
+        pending = self.pending.pts if self.pending is not None else frozenset()
+        return [i for i, s in enumerate(self.slots) if s.source is None or s.pts in pending]
 
-        Pending frames are computed into the store first (reading a range needs them at hand)."""
-        if self.pending is not None:
-            drive(self.compute())
+    def as_decoded(self, index: int) -> bool:
+        """True when slot `index` shows its source frame as decoded, neither rebuilt nor pending."""
+        slot = self.slots[index]
+        return slot.source is not None and (self.pending is None or slot.pts not in self.pending.pts)
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray | None]]:
+        """(slot index, uint8 RGB frame or None if it cannot be decoded), decoding sequentially; the
+        pending frames of the range are made on the way."""
         yield from self.walk(start, stop)
 
     def walk(
@@ -101,55 +130,62 @@ class VideoDoc:
         start: int = 0,
         stop: int | None = None,
         raw: bool = False,
-        on_progress: Callable[[Progress], None] | None = None,
     ) -> Iterator[tuple[int, Any]]:
         """(slot index, frame) in timeline order. Source frames are decoded (FFmpeg's own frames with
         `raw`, else uint8 RGB; None when undecodable); rebuilt ones are uint8 RGB from the store, or
-        computed now by the pending repair, whose reports go to `on_progress`. A walk over a pending
-        document must start at its first slot (its frames come in timeline order)."""
+        made now by the pending repair (only those from `start` to `stop`)."""
         stop = len(self.slots) if stop is None else min(stop, len(self.slots))
-        if self.pending is not None and start > 0:
-            raise ValueError("a pending repair is walked from the first frame")
-        sources = [s.source for s in self.slots[start:stop] if s.source is not None]
+        walked = self.slots[start:stop]
+        pending = self.pending.pts if self.pending is not None else frozenset()
+        wanted = frozenset(s.pts for s in walked if s.pts in pending)
+        sources = [s.source for s in walked if s.source is not None]
         shown = set(sources)
         decoded: Iterator[tuple[int, Any]] = iter(())
         reader = None
         if sources:
             reader = open_reader(self.info)
             decoded = reader.frames(min(sources), max(sources) + 1, raw=raw)
-        rebuilding = _Rebuilding(self, on_progress)
-        pending: dict[int, Any] = {}
+        rebuilding = _Rebuilding(self, wanted)
+        held: dict[int, Any] = {}
         try:
             for index in range(start, stop):
                 slot = self.slots[index]
+                made = rebuilding.frame(slot.pts) if slot.pts in wanted else None
                 if slot.source is None:
-                    yield index, rebuilding.frame(slot.pts)
+                    if made is None and slot.pts in wanted:
+                        raise MethodError(f"the frame at {self.info.time(slot.pts):.3f} s was not rebuilt")
+                    yield index, made if made is not None else self.store.get(slot.pts)
                     continue
-                while slot.source not in pending:
+                # decoded even when remade, so that frames a remade run covers are never held
+                while slot.source not in held:
                     got, frame = next(decoded)
                     if got in shown:  # a frame no slot shows (one a repair replaced) is not held
-                        pending[got] = frame
-                yield index, pending[slot.source]
-                for old in [k for k in pending if k < slot.source]:
-                    del pending[old]
+                        held[got] = frame
+                yield index, made if made is not None else held[slot.source]
+                for old in [k for k in held if k < slot.source]:
+                    del held[old]
         finally:
             rebuilding.close()
             if reader is not None:
                 reader.close()
 
     def compute(self) -> Generator[Progress, None, VideoDoc]:
-        """Compute the pending frames into the store (with progress; cancel by closing); returns self."""
+        """Compute the pending frames into the store (with progress; cancel by closing); returns self.
+        A slot the repair left as it was keeps its source frame."""
         if self.pending is None:
             return self
-        work = self.pending.make()
+        work = self.pending.make(self.pending.pts)
+        made: set[int] = set()
         try:
             for item in work:
                 if isinstance(item, Progress):
                     yield item
-                else:
+                elif item[1] is not None:
                     self.store.put(*item)
+                    made.add(item[0])
         finally:
             work.close()
+        self.slots = [Slot(s.pts, None, s.note) if s.pts in made else s for s in self.slots]
         self.pending = None
         return self
 
@@ -162,7 +198,8 @@ class VideoDoc:
         return [frame for _, frame in self.frames(start, stop)]
 
     def with_timeline(self, slots: list[Slot], rebuilt: dict[int, np.ndarray]) -> VideoDoc:
-        """A new document with `slots`; `rebuilt` maps the pts of each new slot to its frame."""
+        """A new document with `slots`; `rebuilt` maps the pts of each new slot to its frame. Slots
+        kept from this document whose frames are still pending stay pending."""
         clone = copy.copy(self)
         clone.store = self.store.copy()
         for pts, frame in rebuilt.items():
@@ -171,6 +208,9 @@ class VideoDoc:
         clone.metadata = dict(self.metadata)
         clone.provenance = list(self.provenance)
         clone.pending = None
+        if self.pending is not None:
+            ours = {s.pts: s for s in self.slots if s.pts in self.pending.pts}
+            clone.pending = self.pending.only({s.pts for s in slots if ours.get(s.pts) == s} - set(rebuilt))
         return clone
 
     def with_pending(self, slots: list[Slot], pending: Pending) -> VideoDoc:
@@ -178,33 +218,57 @@ class VideoDoc:
         clone = self.with_timeline(slots, {})
         for pts in pending.pts:
             clone.store.discard(pts)
-        clone.pending = pending
+        earlier = clone.pending.only(set(clone.pending.pts - pending.pts)) if clone.pending else None
+        clone.pending = earlier.merged(pending) if earlier is not None else pending
         return clone
 
 
 class _Rebuilding:
-    """The rebuilt frames of one walk: from the store, or pulled in order from the pending repair."""
+    """The rebuilt frames of one walk, pulled in order from the pending repair (started when first
+    needed, so a walk over none of them makes nothing)."""
 
-    def __init__(self, doc: VideoDoc, on_progress: Callable[[Progress], None] | None):
+    def __init__(self, doc: VideoDoc, wanted: frozenset[int]):
         self.doc = doc
-        self.on_progress = on_progress
-        self.work = doc.pending.make() if doc.pending is not None else None
-        self.ahead: dict[int, np.ndarray] = {}
+        self.wanted = wanted
+        self.work: Made | None = None
 
-    def frame(self, pts: int) -> np.ndarray:
-        if self.work is None or pts not in self.doc.pending.pts:
-            return self.doc.store.get(pts)
-        while pts not in self.ahead:
+    def frame(self, pts: int) -> np.ndarray | None:
+        if self.work is None:
+            self.work = self.doc.pending.make(self.wanted)
+        while True:
             item = next(self.work, None)
             if item is None:
                 raise MethodError(f"the frame at {self.doc.info.time(pts):.3f} s could not be rebuilt")
-            if isinstance(item, Progress):
-                if self.on_progress is not None:
-                    self.on_progress(item)
-            else:
-                self.ahead[item[0]] = item[1]
-        return self.ahead.pop(pts)
+            if not isinstance(item, Progress) and item[0] == pts:
+                return item[1]
 
     def close(self) -> None:
         if self.work is not None:
             self.work.close()
+
+
+def _in_time_order(streams: list[Made]) -> Made:
+    """The frames of several makers in timeline order (each yields its own in order); progress is
+    passed on as it comes."""
+    heads: list[tuple[int, np.ndarray | None] | None] = [None] * len(streams)
+    live = list(range(len(streams)))
+    try:
+        while True:
+            for k in list(live):
+                while heads[k] is None:
+                    item = next(streams[k], None)
+                    if item is None:
+                        live.remove(k)
+                        break
+                    if isinstance(item, Progress):
+                        yield item
+                    else:
+                        heads[k] = item
+            if not live:
+                return
+            first = min(live, key=lambda k: heads[k][0])
+            yield heads[first]
+            heads[first] = None
+    finally:
+        for stream in streams:
+            stream.close()

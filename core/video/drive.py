@@ -3,9 +3,9 @@
 Image methods (denoise, dejpeg, upscale, inpaint, ...) run over a frame range one frame at a time,
 decoded in order, with progress per frame. The repair only plans: it returns a document whose frames
 in the range are pending, computed while the document is written (or `compute()`d), so memory holds
-a frame or two, never the clip, and nothing is spilled to disk. A mask (H, W) applies to every frame of the
-range through the mask contract (core.repair.masks: dilate, feather, soft edges); pixels outside the
-hole are kept exactly as decoded.
+a frame or two, never the clip, and nothing is spilled to disk; one frame can be made alone (a
+preview). A mask (H, W) applies to every frame of the range through the mask contract
+(core.repair.masks: dilate, feather, soft edges); pixels outside the hole are kept exactly as decoded.
 """
 
 from __future__ import annotations
@@ -52,14 +52,15 @@ def repair_video(
     for index in todo:
         slots[index] = Slot(slots[index].pts, None, card.task)
 
-    def rebuild():
-        wanted, done = set(todo), 0
-        for index, frame in doc.frames(todo[0], todo[-1] + 1) if todo else ():
-            if index not in wanted:
+    def rebuild(wanted: frozenset[int]):
+        chosen = [i for i in todo if slots[i].pts in wanted]
+        left, done = set(chosen), 0
+        for index, frame in doc.frames(chosen[0], chosen[-1] + 1) if chosen else ():
+            if index not in left:
                 continue
             if frame is None:
                 raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
-            sub = ctx.sub(done / len(todo), (done + 1) / len(todo))
+            sub = ctx.sub(done / len(chosen), (done + 1) / len(chosen))
             out = yield from method.run(frame.astype(np.float32) / 255.0, hole, sub, **params)
             result = np.asarray(out, np.float32) * np.float32(255.0)
             if result.shape[-1] == 1:
@@ -67,7 +68,7 @@ def repair_video(
             if painted is not None and result.shape == frame.shape:
                 result = painted.composite_frame(0, frame.astype(np.float32), result)
             done += 1
-            yield ctx.progress(done / len(todo), f"frame {done}/{len(todo)}")
+            yield ctx.progress(done / len(chosen), f"frame {done}/{len(chosen)}")
             yield slots[index].pts, np.clip(np.rint(result), 0, 255).astype(np.uint8)
 
     return doc.with_pending(slots, Pending(frozenset(slots[i].pts for i in todo), rebuild))

@@ -126,16 +126,17 @@ def fill_frames(
     if damage is None:
         damage = yield from scan_steps(doc, ctx, (0.0, 0.5))
     plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
-    needed = {r.before for r in plan.runs if r.before is not None} | {
-        r.after for r in plan.runs if r.after is not None
-    }
-    by_after: dict[int | None, list[Run]] = {}
-    for run in plan.runs:
-        by_after.setdefault(run.after, []).append(run)
-    until = {r.before: (r.after if r.after is not None else total) for r in plan.runs if r.before is not None}
 
-    def rebuild():
+    def rebuild(wanted: frozenset[int]):
         """Decode the stretches that hold anchors, holding only the anchors of the runs not yet built."""
+        runs = [r for r in plan.runs if any(s.pts in wanted for s in r.slots)]
+        needed = {r.before for r in runs if r.before is not None} | {
+            r.after for r in runs if r.after is not None
+        }
+        by_after: dict[int | None, list[Run]] = {}
+        for run in runs:
+            by_after.setdefault(run.after, []).append(run)
+        until = {r.before: (r.after if r.after is not None else total) for r in runs if r.before is not None}
         held: dict[int, np.ndarray] = {}
         done = 0
         for first, last in stretches(doc, sorted(needed)):
@@ -145,12 +146,12 @@ def fill_frames(
                 for run in by_after.get(index, []):
                     frames = _rebuild(doc, run, held, interpolate)
                     done += 1
-                    yield ctx.progress(0.5 + 0.5 * done / len(plan.runs), f"rebuilt {done}/{len(plan.runs)}")
-                    yield from frames.items()
+                    yield ctx.progress(0.5 + 0.5 * done / len(runs), f"rebuilt {done}/{len(runs)}")
+                    yield from ((pts, f) for pts, f in frames.items() if pts in wanted)
                 for old in [k for k in held if k != index and until.get(k, -1) <= index]:
                     del held[old]
         for run in by_after.get(None, []):
-            yield from _rebuild(doc, run, held, interpolate).items()
+            yield from ((pts, f) for pts, f in _rebuild(doc, run, held, interpolate).items() if pts in wanted)
 
     rebuilt = frozenset(s.pts for run in plan.runs for s in run.slots)
     result = doc.with_pending(plan.slots, Pending(rebuilt, rebuild))

@@ -7,7 +7,8 @@ with the neighbours' mean. Flicker: the mean and spread of each frame's brightne
 first pass (two numbers a frame), smoothed over time, and each frame is mapped onto the smoothed values.
 
 Both only plan (like every video repair, see core.video.document): the cleaned frames are computed
-while the result is written, in timeline order, holding three decoded frames at most. The flicker's
+while the result is written, in timeline order, holding three decoded frames at most. A frame in
+which no dust is found stays the source frame, untouched. The flicker's
 measuring pass runs when the repair is asked for, since every frame's mapping depends on the
 brightness of frames up to twice the radius ahead.
 """
@@ -45,36 +46,47 @@ def speck_mask(frame: np.ndarray, before: np.ndarray, after: np.ndarray, thresho
 
 def without_specks(
     frame: np.ndarray, before: np.ndarray | None, after: np.ndarray | None, threshold: float, max_area: int
-) -> np.ndarray:
-    """`frame` with its specks filled from the neighbours (as it is when a neighbour cannot be decoded)."""
+) -> np.ndarray | None:
+    """`frame` with its specks filled from the neighbours; None when there is nothing to remove (no
+    speck, or a neighbour that cannot be decoded)."""
     if before is None or after is None:
-        return frame
+        return None
     mask, fill = speck_mask(frame, before, after, threshold, max_area)
     if not mask.any():
-        return frame
+        return None
     return np.where(mask[..., None], np.clip(np.rint(fill), 0, 255).astype(np.uint8), frame)
 
 
 def remove_dust(
     doc: VideoDoc, frames: list[int] | None, ctx: RunContext, threshold: float = 30.0, max_area: int = 400
 ) -> Generator[Progress, None, VideoDoc]:
+    """Only frames with dust change: the others keep their source frame (written untouched, at their
+    own bit depth), which is known only once each frame is compared with its neighbours."""
     # the first and last frame have one neighbour only, so nothing there can be told from motion
     todo = _in_clip(doc, frames, 1, doc.frame_count - 1)
-    slots = _marked(doc, todo, "remove-dust")
+    as_decoded = {i for i in todo if doc.as_decoded(i)}
+    slots = list(doc.slots)
+    for index in todo:
+        slots[index] = Slot(
+            slots[index].pts, slots[index].source if index in as_decoded else None, "remove-dust"
+        )
 
-    def clean():
+    def clean(wanted: frozenset[int]):
+        chosen = [i for i in todo if slots[i].pts in wanted]
         window: list[tuple[int, np.ndarray | None]] = []
-        wanted, done = set(todo), 0
-        for item in doc.frames(todo[0] - 1, todo[-1] + 2):
+        left, done = set(chosen), 0
+        for item in doc.frames(chosen[0] - 1, chosen[-1] + 2) if chosen else ():
             window = [*window[-2:], item]
-            if len(window) < 3 or window[1][0] not in wanted:
+            if len(window) < 3 or window[1][0] not in left:
                 continue
             (_, before), (index, frame), (_, after) = window
             if frame is None:
                 raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
             cleaned = without_specks(frame, before, after, threshold, max_area)
+            if cleaned is None and index not in as_decoded:
+                cleaned = frame  # no source frame to fall back on: the frame as it was shown
             done += 1
-            yield ctx.progress(done / len(todo), f"frame {done}/{len(todo)}")
+            yield ctx.progress(done / len(chosen), f"frame {done}/{len(chosen)}")
             yield slots[index].pts, cleaned
 
     yield ctx.progress(0.0, f"{len(todo)} frames to clean")
@@ -112,15 +124,17 @@ def deflicker(
     todo = [i for i in asked if valid[i - first]]  # an undecodable frame is left for fill-frames
     slots = _marked(doc, todo, "deflicker")
 
-    def even_out():
-        wanted = set(todo)
-        for n, (index, frame) in enumerate(doc.frames(first, last)):
-            if index not in wanted:
+    def even_out(wanted: frozenset[int]):
+        chosen = [i for i in todo if slots[i].pts in wanted]
+        left, done = set(chosen), 0
+        for index, frame in doc.frames(chosen[0], chosen[-1] + 1) if chosen else ():
+            if index not in left:
                 continue
             k = index - first
             gain = target_spread[k] / max(spreads[k], 1e-3)
             out = (frame.astype(np.float32) - means[k]) * gain + target_mean[k]
-            yield ctx.progress(0.5 + 0.5 * (n + 1) / (last - first), f"frame {n + 1}/{last - first}")
+            done += 1
+            yield ctx.progress(0.5 + 0.5 * done / len(chosen), f"frame {done}/{len(chosen)}")
             yield slots[index].pts, np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
     return _planned(doc, slots, todo, even_out)

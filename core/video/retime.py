@@ -82,20 +82,23 @@ def retime(
     missing = [t for t in targets if bad.intersection(t.uses)]
     if missing:
         raise MethodError(f"{len(missing)} frames cannot be decoded; rebuild them with fill-frames first")
-    by_slot: dict[int, list[Target]] = {}
-    for target in targets:
-        by_slot.setdefault(target.at, []).append(target)
 
-    def make():
-        held = {}
-        for index, frame in doc.frames():
+    def make(wanted: frozenset[int]):
+        chosen = [t for t in targets if t.pts in wanted]
+        by_slot: dict[int, list[Target]] = {}
+        for target in chosen:
+            by_slot.setdefault(target.at, []).append(target)
+        first = min((min(t.uses) for t in chosen), default=0)
+        last = max((t.at for t in chosen), default=-1)
+        held, done = {}, 0
+        for index, frame in doc.frames(first, last + 1) if chosen else ():
             held = {index - 1: held.get(index - 1), index: frame}
-            total = doc.frame_count
-            yield ctx.progress(0.1 + 0.9 * (index + 1) / total, f"frame {index + 1}/{total}")
             for target in by_slot.get(index, []):
                 used = [held[i] for i in target.uses]
                 if any(u is None for u in used):
                     raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
+                done += 1
+                yield ctx.progress(0.1 + 0.9 * done / len(chosen), f"frame {done}/{len(chosen)}")
                 yield target.pts, used[0] if len(used) == 1 else interpolate(*used, [target.fraction])[0]
 
     if targets:

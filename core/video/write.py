@@ -71,8 +71,9 @@ def write_video(
     on_progress: Callable[[Progress], None] | None = None,
     **_: Any,
 ) -> Written:
-    """Encode `doc` to `target`; a pending repair is computed frame by frame on the way (its reports
-    go to `on_progress`). The document is not changed; what was chosen is returned as notes."""
+    """Encode `doc` to `target`; a pending repair is computed frame by frame on the way. `on_progress`
+    hears of every frame written (and may raise `CancelledError` to stop: nothing is left behind). The
+    document is not changed; what was chosen is returned as notes."""
     target = Path(target)
     chosen = pick_codec(target, codec)
     notes = (f"video encoded with {chosen} ({CODECS[chosen][0]})",)
@@ -134,15 +135,18 @@ def _format_name(ext: str) -> str:
 
 
 def _frames_to_encode(doc: VideoDoc, pix_fmt: str, on_progress):
-    """FFmpeg frames in timeline order, each stamped with its slot's pts."""
+    """FFmpeg frames in timeline order, each stamped with its slot's pts, reported as they come."""
     _av = av()
     info = doc.info
     colour = {}
     if info.colorspace not in (0, 2):
         colour["dst_colorspace"] = info.colorspace
     colour["dst_color_range"] = info.color_range or 1  # limited ("tv") range unless the source is full
-    for index, frame in doc.walk(raw=True, on_progress=on_progress):
+    total = doc.frame_count
+    for index, frame in doc.walk(raw=True):
         slot = doc.slots[index]
+        if on_progress is not None:
+            on_progress(Progress((index + 1) / total, f"frame {index + 1}/{total}"))
         if isinstance(frame, np.ndarray):  # a rebuilt frame, RGB
             frame = _av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format=pix_fmt, **colour)
         elif frame is None:

@@ -306,7 +306,12 @@ class MainWindow(QMainWindow):
             self.open_path(pending[0].source)  # the session asks before restoring the edits
 
     def save_to(self, path: str | Path, replace: bool = False) -> Path | None:
-        """Save the document; `replace`: the person agreed to replace an existing file."""
+        """Save the document; `replace`: the person agreed to replace an existing file. A video is
+        saved by a job (the path comes with the session's `saved`), so None is returned for it."""
+        if self.session.saves_in_background:
+            if self.session.start_save(path, replace=replace):
+                self.notice.hide()
+            return None
         written = self.session.save_as(path, replace=replace)
         if written is not None:
             self.notice.hide()
@@ -474,6 +479,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout: float = 3.0) -> bool:
         """Stop every job of the session and the workspaces and wait for their threads."""
         ok = self.session.reader.shutdown(timeout)
+        ok = self.session.writer.shutdown(timeout) and ok
         for ws in self._workspaces.values():
             ok = ws.shutdown(timeout) and ok
         if self.batch is not None:

@@ -61,16 +61,16 @@ def test_dust_and_flicker_stream_yet_match_the_whole_clip_computation(film):
     frames = film.window(0, film.frame_count)
     dust = run_repair(film, "remove-dust")
     assert dust.pending is not None and len(dust.store) == 0  # nothing made yet
-    assert dust.rebuilt() == list(range(1, film.frame_count - 1))  # the ends have one neighbour only
+    assert dust.planned() == list(range(1, film.frame_count - 1))  # the ends have one neighbour only
     expected = [frames[0]]
-    expected += [
-        without_specks(frames[i], frames[i - 1], frames[i + 1], 30.0, 400)
-        for i in range(1, film.frame_count - 1)
-    ]
+    for i in range(1, film.frame_count - 1):
+        cleaned = without_specks(frames[i], frames[i - 1], frames[i + 1], 30.0, 400)
+        expected.append(frames[i] if cleaned is None else cleaned)
     expected.append(frames[-1])
     got = dust.window(0, film.frame_count)
     assert all(np.array_equal(a, b) for a, b in zip(got, expected))
     assert sum(not np.array_equal(a, b) for a, b in zip(got, frames)) > 10  # old film: specks everywhere
+    assert np.array_equal(dust.frame(7), expected[7]) and len(dust.store) == 0  # one frame, made alone
 
     flicker = run_repair(film, "deflicker", frames=list(range(3, 15)), radius=3)
     assert flicker.pending is not None and flicker.rebuilt() == list(range(3, 15))
@@ -85,3 +85,58 @@ def test_dust_and_flicker_stream_yet_match_the_whole_clip_computation(film):
         k = i - 3
         want = np.clip(np.rint((frames[i].astype(np.float32) - means[k]) * gains[k] + offsets[k]), 0, 255)
         assert np.array_equal(frame, want.astype(np.uint8)), i
+
+
+def test_only_frames_with_dust_change_and_the_others_keep_their_bit_depth(film, tmp_path):
+    """A 10-bit clip with a speck on one frame: written losslessly after remove-dust, that frame is
+    cleaned and every other frame is the source's, bit for bit at 10 bits (never through 8-bit RGB);
+    on the real old film, the frames without dust found come out exactly as they went in."""
+    from core.io import write
+    from core.runtime.context import drive
+
+    clip = tmp_path / "ten_bit.mkv"
+    make_ten_bit_clip(clip, speck_on=5)
+    result = run_repair(read(clip), "remove-dust")
+    assert result.planned() == list(range(1, 11)) and result.rebuilt() == []  # not known until made
+    out = write(result, tmp_path / "clean.mkv", codec="ffv1", sidecar=False)
+    source, cleaned = raw_frames(clip), raw_frames(out)
+    assert {fmt for fmt, _ in cleaned} == {"yuv420p10le"}
+    changed = [i for i, ((_, a), (_, b)) in enumerate(zip(source, cleaned)) if not np.array_equal(a, b)]
+    assert changed == [5]
+    assert drive(result.compute()).rebuilt() == [5]
+
+    out = write(run_repair(film, "remove-dust"), tmp_path / "film.mkv", codec="ffv1", sidecar=False)
+    frames, written = film.window(0, film.frame_count), read(out).window(0, film.frame_count)
+    untouched = [np.array_equal(a, b) for a, b in zip(frames, written)]
+    assert 0 < sum(untouched) < len(frames) - 10, untouched  # old film: specks on most frames, not all
+
+
+def make_ten_bit_clip(path, speck_on: int, count: int = 12, height: int = 96, width: int = 128) -> None:
+    """A smooth pattern sliding 2 pixels a frame, 16-bit RGB stored as 10-bit FFV1, a speck on one frame."""
+    from core.video.backend import av
+
+    y, x = np.mgrid[0:height, 0 : width + 2 * count]
+    pattern = (np.sin(x / 7.0) * np.cos(y / 9.0) * 0.4 + 0.5 + x / (width * 8)) * 65535
+    with av().open(str(path), "w") as out:
+        stream = out.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p10le"
+        for i in range(count):
+            part = pattern[:, 2 * i : 2 * i + width]
+            rgb = np.stack([part, part * 0.8, part * 0.6], axis=-1)
+            if i == speck_on:
+                rgb[40:46, 60:65] = 65535
+            frame = av().VideoFrame.from_ndarray(
+                np.ascontiguousarray(rgb.astype(np.uint16)), format="rgb48le"
+            )
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def raw_frames(path) -> list[tuple[str, np.ndarray]]:
+    """Every frame as FFmpeg decodes it: its pixel format and planes, unconverted."""
+    from core.video.backend import av
+
+    with av().open(str(path)) as container:
+        return [(f.format.name, f.to_ndarray()) for f in container.decode(video=0)]

@@ -50,8 +50,11 @@ def test_step_find_rebuild_compare_undo_save(qtbot, window, damaged, tmp_path):
     qtbot.waitUntil(lambda: not ws.busy and c.frame_count == 36, timeout=120_000)
     assert c.doc.rebuilt() == [10, 20]
     assert window.session.unsaved
+    # not rescanned (its frames are not made yet): the gaps it filled are no longer marked
+    assert not c.scanner.busy and not [d for d in c.damage if d.kind == "dropped"]
 
     c.go(10)
+    qtbot.waitUntil(lambda: not c.making(), timeout=60_000)
     after = ws.panel.frame_view.image().copy()
     ws.set_compare(True)
     assert c.showing_before and ws.panel.frame_view.caption == "before"
@@ -63,8 +66,9 @@ def test_step_find_rebuild_compare_undo_save(qtbot, window, damaged, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL | SHIFT)
     assert c.frame_count == 36
 
-    out = window.save_to(tmp_path / "rebuilt.mkv")
-    assert out is not None and probe(out).frame_count == 36
+    with qtbot.waitSignal(window.session.saved, timeout=120_000) as saved:
+        assert window.save_to(tmp_path / "rebuilt.mkv") is None  # a job
+    assert probe(saved.args[0]).frame_count == 36
     assert not window.session.unsaved
 
 

@@ -4,12 +4,17 @@ the frame range, the mask, repairs and their undo, before/after.
 Frames are decoded on demand from the document (a few kept in a small cache), never the whole clip.
 The damage scan and every repair run core's generators on the shared `JobRunner`; a repair returns
 a new document (its timeline and rebuilt frames), so its undo entry keeps the two documents, whose
-untouched frames stay in the file. The mask (painted, or proposed by Detect damage) applies to the
-range, else to the current frame; each change of it is an undo step too.
+untouched frames stay in the file. A repair only plans (core.video.document): its frames are made
+when shown, the current one alone on the `previewer` job (one at a time: stepping on while one is
+made asks for the newest when it is done, and playback waits for it), and all of them, streamed,
+when the clip is saved. Such a result is not scanned for damage (that would make every frame): the
+marks found before are carried over to its timeline. The mask (painted, or proposed by Detect
+damage) applies to the range, else to the current frame; each change of it is an undo step too.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +55,9 @@ class VideoController(QObject):
         self.settings = settings
         self.jobs = JobRunner(self, "Cancelled: the video is unchanged.")
         self.scanner = JobRunner(self, "Damage scan cancelled.")
+        self.previewer = JobRunner(self, "")
+        self._wanted: tuple[Any, int] | None = None  # the frame to make next: (document, slot)
+        self._known: dict[int, tuple[weakref.ref, list]] = {}  # damage per document, by id
         self.index = 0
         self.damage: list = []
         self.selection: tuple[int, int] | None = None  # first and last frame, inclusive
@@ -82,10 +90,12 @@ class VideoController(QObject):
     def show_new_document(self) -> None:
         self.jobs.drop()
         self.scanner.drop()
+        self.previewer.drop()
         self.index, self.damage, self.selection, self.showing_before = 0, [], None, False
-        self.mask, self._stroke = None, None
+        self.mask, self._stroke, self._wanted = None, None, None
         self.mask_changed.emit()
         self._cache.clear()
+        self._known.clear()
         self.document_shown.emit()
         self.frame_changed.emit(0)
         self.find_damage()
@@ -96,7 +106,8 @@ class VideoController(QObject):
         return self.doc
 
     def frame(self, index: int | None = None) -> np.ndarray | None:
-        """The RGB frame at `index` (default: the current one) of the document shown."""
+        """The RGB frame at `index` (default: the current one) of the document shown; None when it
+        cannot be decoded, or while a repaired frame is being made (`making` says which)."""
         doc = self.shown_document()
         if doc is None:
             return None
@@ -105,11 +116,48 @@ class VideoController(QObject):
             pts = self.doc.slots[min(index, self.doc.frame_count - 1)].pts
             index = int(np.argmin([abs(s.pts - pts) for s in doc.slots]))
         key = (id(doc), index)
-        if key not in self._cache:
-            self._cache[key] = doc.frame(index)
-            while len(self._cache) > CACHE_FRAMES:
-                self._cache.popitem(last=False)
-        return self._cache[key]
+        if key in self._cache:
+            return self._cache[key]
+        if doc.pending is not None and doc.slots[index].pts in doc.pending.pts:
+            self._make(doc, index)
+            return None
+        return self._keep(key, doc.frame(index))
+
+    def making(self, index: int | None = None) -> bool:
+        """True while the repaired frame at `index` (default: the current one) is being made."""
+        index = self.index if index is None else index
+        return self.previewer.busy and self._wanted is not None and self._wanted[1] == index
+
+    def _keep(self, key: tuple[int, int], frame: np.ndarray | None) -> np.ndarray | None:
+        self._cache[key] = frame
+        while len(self._cache) > CACHE_FRAMES:
+            self._cache.popitem(last=False)
+        return frame
+
+    def _make(self, doc, index: int) -> None:
+        """Make one pending frame on the previewer; one at a time, the newest asked for next."""
+        self._wanted = (doc, index)
+        if self.previewer.busy:
+            return
+
+        def make():
+            from core.errors import LacunaError
+            from core.runtime.context import Progress
+
+            yield Progress(0.0, f"making frame {index + 1}")
+            try:
+                return doc.frame(index)
+            except LacunaError as exc:  # shown once, and the frame as undecodable
+                return exc
+
+        def made(frame) -> None:
+            if isinstance(frame, Exception):
+                self.error.emit(str(frame))
+                frame = None
+            self._keep((id(doc), index), frame)
+            self.frame_changed.emit(self.index)  # shown if current; else the newest wanted is made
+
+        self.previewer.start(f"Making frame {index + 1}", make, made)
 
     def time(self, index: int | None = None) -> float:
         doc = self.doc
@@ -147,6 +195,10 @@ class VideoController(QObject):
     def _scanned(self, doc, found: list) -> None:
         if doc is not self.doc:
             return
+        self._set_damage(doc, found)
+
+    def _set_damage(self, doc, found: list) -> None:
+        self._known[id(doc)] = (weakref.ref(doc), found)
         self.damage = found
         counts: dict[str, int] = {}
         for d in found:
@@ -205,10 +257,12 @@ class VideoController(QObject):
         def start():
             from core.repair import repair
 
-            result = yield from repair(doc, task, method, mask, ctx, frames=frames, **params)
-            # computed now, into its frame store: the workspace shows and plays any frame of it
-            return (yield from result.compute())
+            # planned only: its frames are made when shown, and streamed when saved
+            return (yield from repair(doc, task, method, mask, ctx, frames=frames, **params))
 
+        if self.session.writer.busy:
+            self.error.emit("The clip is being saved: repair once the save is done (or cancelled).")
+            return False
         self.jobs.start(
             f"{task} with {method}", start, lambda result: self._finished(doc, result, task), ctx.cancel_event
         )
@@ -217,19 +271,29 @@ class VideoController(QObject):
     def _finished(self, source, result, task: str) -> None:
         if self.doc is not source:
             return
+        from core.video.damage import carried
+
         self.history.push(Entry(GLOBAL, task, RepairEdit(source, result), RepairEdit(source, result).nbytes))
-        changed = len(result.rebuilt()) - len(source.rebuilt())
+        changed = len(result.planned()) - len(source.planned())
+        if result.pending is not None and self._damage_of(source) is not None:
+            self._set_damage(result, carried(self._damage_of(source), source, result))
         self._show(result)
-        self.status.emit(f"{task}: {max(changed, 0)} frame(s) rebuilt, {result.frame_count} frames")
+        self.status.emit(f"{task}: {max(changed, 0)} frame(s) repaired, {result.frame_count} frames")
         self.session.history_changed.emit()
-        self.find_damage()
+
+    def _damage_of(self, doc) -> list | None:
+        """The damage known for `doc` (found by a scan, or carried over from the document it repairs)."""
+        ref, found = self._known.get(id(doc), (None, None))
+        return found if ref is not None and ref() is doc else None
 
     def cancel(self) -> None:
         self.jobs.cancel()
         self.scanner.cancel()
 
     def shutdown(self, timeout: float = 3.0) -> bool:
-        return self.jobs.shutdown(timeout) and self.scanner.shutdown(timeout)
+        ok = self.jobs.shutdown(timeout)
+        ok = self.scanner.shutdown(timeout) and ok
+        return self.previewer.shutdown(timeout) and ok
 
     # --- undo / redo ---
 
@@ -250,19 +314,23 @@ class VideoController(QObject):
             self._set_mask(change.before if undo else change.after)
         else:
             self._show(change.before if undo else change.after)
-            self.find_damage()
         self.status.emit(("Undid " if undo else "Redid ") + entry.label)
         self.session.history_changed.emit()
 
     def _show(self, doc) -> None:
+        """Show `doc` with the damage known for it; a document whose frames are all at hand is scanned
+        when none is known, one still to be made is not (that would make every frame)."""
         self.showing_before = False
-        self.damage = []  # its frame numbers belong to the old timeline; a new scan follows
+        self.scanner.drop()
+        self.damage = self._damage_of(doc) or []
         self.damage_changed.emit()
         self.session.replace(doc)
         self.index = min(self.index, doc.frame_count - 1)
         self._cache.clear()
         self.document_shown.emit()
         self.frame_changed.emit(self.index)
+        if self._damage_of(doc) is None and doc.pending is None:
+            self.find_damage()
 
     # --- before / after ---
 

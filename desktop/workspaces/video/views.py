@@ -51,10 +51,16 @@ class FrameView(QWidget):
         self.show_mask = True
         self.tool: str | None = None
         self.caption = ""
+        self.waiting = False
 
     def show_frame(self, frame: np.ndarray | None, caption: str = "") -> None:
         self._image = rgb_image(frame) if frame is not None else None
-        self.caption = caption
+        self.caption, self.waiting = caption, False
+        self.update()
+
+    def show_waiting(self, caption: str) -> None:
+        """The frame shown stays, dimmed under `caption`, while the one asked for is being made."""
+        self.caption, self.waiting = caption, True
         self.update()
 
     def set_mask(self, mask: np.ndarray | None) -> None:
@@ -98,7 +104,8 @@ class FrameView(QWidget):
         painter.fillRect(self.rect(), QColor(24, 26, 28))
         if self._image is None:
             painter.setPen(QColor(150, 150, 150))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "This frame cannot be decoded")
+            text = self.caption if self.waiting else "This frame cannot be decoded"
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, text)
             return
         rect = self.frame_rect()
         x, y = rect.x(), rect.y()
@@ -106,6 +113,8 @@ class FrameView(QWidget):
         painter.drawImage(rect, self._image)
         if self._mask is not None and self.show_mask and self._mask.size() == self._image.size():
             painter.drawImage(rect, self._mask)
+        if self.waiting:
+            painter.fillRect(rect, QColor(0, 0, 0, 110))
         if self.caption:
             painter.setPen(QColor(255, 255, 255))
             painter.fillRect(QRectF(x + 8, y + 8, 12 + 7 * len(self.caption), 22), QColor(0, 0, 0, 160))
@@ -214,7 +223,11 @@ class VideoPanel(QWidget):
             self.frame_view.show_frame(None)
             self.position.setText("")
             return
-        self.frame_view.show_frame(c.frame(), "before" if c.showing_before else "")
+        frame = c.frame()
+        if frame is None and c.making():
+            self.frame_view.show_waiting(f"making frame {c.index + 1}…")
+        else:
+            self.frame_view.show_frame(frame, "before" if c.showing_before else "")
         marks = [d.kind for d in c.damage if d.frame == c.index]
         text = f"frame {c.index + 1} / {c.frame_count}   {c.time():.3f} s"
         if c.selection is not None:
@@ -252,4 +265,6 @@ class VideoPanel(QWidget):
         if self.c.index >= self.c.frame_count - 1:
             self.stop()
             return
+        if self.c.making():
+            return  # playing through a repair not made yet: each frame is shown once it is made
         self.c.step(1)

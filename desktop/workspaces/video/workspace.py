@@ -4,7 +4,8 @@ Its views: the `VideoPanel` in the middle (frame, timeline, transport) and a Rep
 (the shared panel) and the mask's tools (brush, eraser, show, clear), the shared method picker with the
 video tasks and the image methods that run frame by frame over the range, and the shared progress
 panel. Saving, naming and the unsaved-change prompt are the session's and the
-shell's; the codec follows the file name (FFV1 for .mkv, H.264 for .mp4).
+shell's; the codec follows the file name (FFV1 for .mkv, H.264 for .mp4). A save is a job of the
+session's (`writer`): its progress and Cancel are this workspace's progress panel.
 """
 
 from __future__ import annotations
@@ -111,13 +112,14 @@ class VideoWorkspace(JobWorkspace):
         c.status.connect(self.status)
         c.document_shown.connect(self.changed)
         self.picker.run_requested.connect(lambda task, method, params, _o: c.repair(task, method, params))
-        self.progress.cancel_requested.connect(c.cancel)
-        jobs.started.connect(self._on_started)
-        jobs.progress.connect(self.progress.report)
-        jobs.succeeded.connect(lambda text: self._on_ended(text, True))
-        jobs.failed.connect(lambda text: self._on_ended(text, False))
-        jobs.failed.connect(self.error)
-        jobs.cancelled.connect(lambda text: self._on_ended(text, False))
+        self.progress.cancel_requested.connect(self.cancel)
+        for runner in (jobs, self.session.writer):
+            runner.started.connect(self._on_started)
+            runner.progress.connect(self.progress.report)
+            runner.succeeded.connect(lambda text: self._on_ended(text, True))
+            runner.failed.connect(lambda text: self._on_ended(text, False))
+            runner.cancelled.connect(lambda text: self._on_ended(text, False))
+        jobs.failed.connect(self.error)  # the session reports a failed save itself
         # The damage scan runs beside repairs (a long clip takes a while): its progress is a line
         # under the timeline, and it never locks the method picker.
         c.scanner.progress.connect(lambda report: self.panel.set_scan_text(report.message))
@@ -147,6 +149,13 @@ class VideoWorkspace(JobWorkspace):
             f"{info.width}×{info.height}, {doc.frame_count} frames, {float(info.rate):.3f} fps, {info.codec}"
         )
 
+    def cancel(self) -> None:
+        """Cancel the save if one runs (nothing is written), else the repair or scan."""
+        if self.session.writer.busy:
+            self.session.writer.cancel()
+        else:
+            self.controller.cancel()
+
     def set_compare(self, before: bool) -> None:
         self.controller.set_before(before)
 
@@ -154,6 +163,7 @@ class VideoWorkspace(JobWorkspace):
         self.panel.stop()
         self.controller.jobs.drop()
         self.controller.scanner.drop()
+        self.controller.previewer.drop()
 
     def shutdown(self, timeout: float) -> bool:
         self.panel.stop()
