@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from desktop.history import GLOBAL, Entry
-from desktop.jobs import JobRunner
+from desktop.jobs import JobRunner, describe_error
 from desktop.session import Session
 from desktop.workspaces.video.mask import MaskChange, Stroke
 
@@ -141,18 +141,17 @@ class VideoController(QObject):
             return
 
         def make():
-            from core.errors import LacunaError
             from core.runtime.context import Progress
 
             yield Progress(0.0, f"making frame {index + 1}")
             try:
                 return doc.frame(index)
-            except LacunaError as exc:  # shown once, and the frame as undecodable
+            except Exception as exc:  # noqa: BLE001 — said once; the frame is then shown as undecodable
                 return exc
 
         def made(frame) -> None:
             if isinstance(frame, Exception):
-                self.error.emit(str(frame))
+                self.error.emit(describe_error(frame, f"Making frame {index + 1}"))
                 frame = None
             self._keep((id(doc), index), frame)
             self.frame_changed.emit(self.index)  # shown if current; else the newest wanted is made

@@ -114,7 +114,7 @@ class FrameView(QWidget):
         if self._mask is not None and self.show_mask and self._mask.size() == self._image.size():
             painter.drawImage(rect, self._mask)
         if self.waiting:
-            painter.fillRect(rect, QColor(0, 0, 0, 110))
+            painter.fillRect(rect, QColor(0, 0, 0, 140))
         if self.caption:
             painter.setPen(QColor(255, 255, 255))
             painter.fillRect(QRectF(x + 8, y + 8, 12 + 7 * len(self.caption), 22), QColor(0, 0, 0, 160))
