@@ -139,6 +139,7 @@ def evaluate(sample: dict[str, Any], mask: np.ndarray, method_id: str, params: d
 
 def main(argv: list[str]) -> int:
     from core.masks import random_mask
+    from core.methods import get_method
 
     args = build_parser().parse_args(argv)
     volume = volume_set(args.set)
@@ -154,7 +155,7 @@ def main(argv: list[str]) -> int:
     rows, figure_rows = [], []
     first = samples[0]
     for _label, method_id, backend in plan:  # warm-up (weights, ONNX export) so speed is steady-state
-        if method_id == "inpaint-learned":
+        if get_method(method_id).card.kind == "learned":
             warm = random_mask(*first["truth"].shape[:2], args.masks[0], seed=0)
             evaluate(first, warm, method_id, params, contexts[backend])
     for kind in args.masks:

@@ -40,7 +40,8 @@ def modality_of(document: Any) -> str:
 
 def is_ct(document: Any) -> bool:
     """A CT in HU: the file says CT, or a volume that does not name its modality (NIfTI) reaches air
-    (about -1000 HU; no MR or photo goes below zero)."""
+    (about -1000 HU). Magnitude MR and photos never go that low; a signed MR phase volume saved without
+    its modality would pass, so such files should say what they are (DICOM does)."""
     modality = modality_of(document)
     return modality == "ct" or (modality == "scan" and float(document.pixels.min()) <= -900.0)
 

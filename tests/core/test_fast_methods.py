@@ -133,6 +133,19 @@ def test_quality_comes_from_the_model_cards_not_from_descriptions(tmp_path, caps
     assert read_scores(tmp_path / "x.safetensors") == []
 
 
+def test_every_shipped_fast_variant_compares_with_its_best_on_a_shared_bench():
+    """The picker puts a fast model's score beside its best model's only when both cards measured the
+    same set, condition and metric (a hole PSNR beside an image PSNR would mislead)."""
+    from core.methods import methods
+    from core.methods.scores import shared_bench, variants
+
+    cards = methods()
+    fast = [c for c in cards if c.variant_of and c.available]
+    assert {c.id for c in fast} >= {"denoise-fast", "dejpeg-fast", "upscale-fast", "inpaint-fast"}
+    for card in fast:
+        assert shared_bench(variants(card, cards)) is not None, card.id
+
+
 @pytest.mark.parametrize("blocks", [3, 16])
 def test_an_upscaler_tile_overlap_covers_its_receptive_field(blocks):
     """A narrower overlap makes the fast upscaler's tiles cheaper; it must still hold every pixel that

@@ -160,6 +160,7 @@ class UpscaleRecipe(TimedRecipe):
             "scales": self.scales,
             "input": "luma (BT.601, full range) in [0, 1]",
             "degradation": "MATLAB bicubic down-sampling with antialiasing, rounded to 8 bits",
+            "lr_patch": self.args.lr_patch,  # the crop is lr_patch × scale: --crop alone does not say
         }
 
 
