@@ -78,20 +78,19 @@ def _run_network(
     from core.archs import cached_weights
     from core.archs.needs import needs_of
     from core.methods import weights
-    from core.runtime.backends import NetworkCall, network
+    from core.runtime.backends import NetworkCall, network, plane_by_plane
     from core.runtime.tiling import run_tiled
 
     planes, alpha, gray = _split(image)
     source = planes[..., :1] if gray else planes
-    by_plane = not gray and color_weights is None
-    path = weights.require(gray_weights if gray or by_plane else color_weights)
+    path, by_plane = weights.gray_or_color(gray, gray_weights, color_weights)
     needs = needs_of(cached_weights(path, ctx.torch_device())[0])
     yield ctx.progress(0.0, "network loaded")
     net = network(NetworkCall(path, ("image",), calibrate=compressed_for(gray or by_plane)), ctx)
+    if by_plane:
+        net = plane_by_plane(net)
 
     def fn(tile):
-        if by_plane:
-            return torch.cat([net(tile[:, c : c + 1].float()) for c in range(tile.shape[1])], dim=1)
         return net(tile.float())
 
     height, width = source.shape[:2]

@@ -85,7 +85,7 @@ def _denoise(
     import torch
 
     from core.methods import weights
-    from core.runtime.backends import NetworkCall, network
+    from core.runtime.backends import NetworkCall, network, plane_by_plane
     from core.runtime.ensemble import self_ensemble
     from core.runtime.tiling import run_tiled
 
@@ -97,17 +97,15 @@ def _denoise(
         raise MethodError(f"the learned denoiser takes gray or RGB images, not {channels} channels")
     yield ctx.progress(0.0, "estimating the noise level" if not sigma else "denoising")
     level = sigma_or_estimate(color, sigma, ctx) / 255.0
-    by_plane = channels == 3 and color_weights is None
-    path = weights.require(gray_weights if channels == 1 or by_plane else color_weights)
+    path, by_plane = weights.gray_or_color(channels == 1, gray_weights, color_weights)
     planes = 1 if by_plane else channels
     net = network(NetworkCall(path, ("noisy", "sigma"), calibrate=noisy_for_calibration(planes)), ctx)
+    if by_plane:
+        net = plane_by_plane(net)
     passes = 8 if ensemble else 1
 
     def one_pass(x):
-        level_map = torch.full_like(x[:, :1], level)
-        if by_plane:
-            return torch.cat([net(x[:, c : c + 1], level_map) for c in range(x.shape[1])], dim=1)
-        return net(x, level_map)
+        return net(x, torch.full_like(x[:, :1], level))
 
     def denoise(tile):
         return self_ensemble(one_pass, tile, count=passes)

@@ -72,6 +72,13 @@ def require(name: str) -> Path:
     return found
 
 
+def gray_or_color(gray: bool, gray_weights: str, color_weights: str | None) -> tuple[Path, bool]:
+    """(the weights for a gray or color image, whether color planes go one by one through the gray
+    network): a method that ships no color network runs color images plane by plane."""
+    by_plane = not gray and color_weights is None
+    return require(gray_weights if gray or by_plane else color_weights), by_plane
+
+
 def where_looked() -> str:
     folders = " and ".join(str(f) for f in search_folders())
     return f"looked in {folders}; add one with `lacuna models import FILE` or train it with `lacuna train`"

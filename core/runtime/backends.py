@@ -157,6 +157,17 @@ def network(call: NetworkCall, ctx) -> TensorFn:
     return in_torch
 
 
+def plane_by_plane(net: TensorFn) -> TensorFn:
+    """A gray network run on each channel of its first input in turn (a color image through a gray
+    network); the other inputs (a noise map) go with every channel."""
+    import torch
+
+    def run(x, *rest):
+        return torch.cat([net(x[:, c : c + 1], *rest) for c in range(x.shape[1])], dim=1)
+
+    return run
+
+
 # Calls whose export or quantization failed in this process, and why: tried once, not on every run.
 _FAILED: dict[tuple[NetworkCall, str], str] = {}
 
