@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.methods.scores import quality_text, shared_bench, variants
+from core.runtime.speed import label as speed_label
 from core.runtime.speed import measured, speed_of
 
 KIND_COLORS = {"learned": "#3a8cdc", "zero-shot": "#9b59b6", "classical": "#5f6b77"}
@@ -321,11 +322,11 @@ class MethodPicker(QWidget):
         bench = shared_bench(family)
         return [
             (
-                f"{member.name} ({'best' if row == 0 else 'fast'})",
+                f"{member.name} ({'fast' if member.variant_of else 'best'})",
                 _speed_cell(member),
                 quality_text(member, bench),
             )
-            for row, member in enumerate(family)
+            for member in family
         ]
 
     def _param_widget(self, param) -> QWidget:
@@ -433,11 +434,11 @@ def _variants_table(family: list, rows: list[tuple[str, str, str]]) -> str:
 
 def _speed_cell(card) -> str:
     """A variant's speed in a few words: measured here, or the card's estimate until it has run."""
-    speed, _words = speed_of(card)
-    entry = measured(card.id)
+    entry = measured(card.id)  # read once: speed_of would read the store again
     if entry is None:
-        return f"{speed} (estimate; not run here yet)"
-    return f"{speed}: {float(entry['seconds_per_mp']):.3g} s/MP ({entry['device']}, {entry['backend']})"
+        return f"{card.speed} (estimate; not run here yet)"
+    seconds = float(entry["seconds_per_mp"])
+    return f"{speed_label(seconds)}: {seconds:.3g} s/MP ({entry['device']}, {entry['backend']})"
 
 
 def _resizes(task_id: str) -> bool:
