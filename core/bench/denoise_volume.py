@@ -3,18 +3,12 @@
     lacuna bench denoise --set ../shared/datasets/medical/head_ct_ge --limit 4 --dose 5e5
     lacuna bench denoise --set ../shared/datasets/medical/FLAIR.nii.gz --limit 4 --method denoise-nlmeans
 
-Noise as the scanner makes it, not Gaussian on the pixels:
+Noise as the scanner makes it, not Gaussian on the pixels (core.scan_noise, the same rule the
+scan denoiser is trained with):
 - CT (the file says CT, or its values reach air at -1000 HU): low-dose noise simulated in the
-  projection domain. The slice in HU becomes linear attenuation (water 0.0192/mm, at about 70 keV)
-  times the pixel size; its parallel-beam projections (skimage.transform.radon, `--views` angles over
-  180°) give each ray's transmission; the detected photons are Poisson with mean `--dose` (photons
-  per ray before the patient) times that transmission; their log is the noisy projection, and the
-  difference to the clean one, filtered and back-projected (iradon, ramp filter), is added to the
-  slice in HU. The noise is streaky, correlated and strongest behind dense bone, as in a real
-  low-dose scan; its standard deviation follows FBP's variance formula (tests check it on a water
-  phantom).
-- MR (anything else): Rician noise, the magnitude of the image plus complex Gaussian noise of σ
-  `--sigma` in the volume's units (default: 4% of the body's 99th percentile).
+  projection domain, `--dose` photons per ray, `--views` angles over 180°.
+- MR (anything else): Rician noise of σ `--sigma` in the volume's units (default: 4% of the body's
+  99th percentile).
 
 Held-back slices and the body as in core.bench.scan_slices (`--limit`, default 4). Every method runs
 blind (the noise is not Gaussian, so no σ is handed over) through the engine on those slices only.
@@ -31,35 +25,9 @@ import numpy as np
 
 from core.bench.scan_slices import body_masks, errors, held_back
 from core.methods.modality import is_ct
+from core.scan_noise import MR_SIGMA_FRACTION, low_dose_noise, pixel_mm, rician
 
-WATER_PER_MM = 0.0192  # linear attenuation of water at about 70 keV
-AIR_HU = -1000.0
 DEFAULT_SLICES = 4
-
-
-def low_dose_noise(hu: np.ndarray, pixel_mm: float, dose: float, views: int, seed: int) -> np.ndarray:
-    """The noise (HU, same shape as the slice `hu`) of a scan with `dose` photons per ray and `views`
-    projection angles, simulated in the projection domain (see the module docstring)."""
-    from skimage.transform import iradon, radon
-
-    attenuation = np.clip(1.0 + hu.astype(np.float64) / 1000.0, 0.0, None) * WATER_PER_MM * pixel_mm
-    angles = np.linspace(0.0, 180.0, views, endpoint=False)
-    clean = radon(attenuation, angles, circle=False)
-    counts = np.random.default_rng(seed).poisson(dose * np.exp(-clean))
-    noisy = -np.log(np.maximum(counts, 1) / dose)  # no photon through: as if one came (the scanner's floor)
-    size = max(hu.shape)
-    noise = iradon(noisy - clean, angles, output_size=size, circle=False, filter_name="ramp")
-    top, left = (size - hu.shape[0]) // 2, (size - hu.shape[1]) // 2
-    noise = noise[top : top + hu.shape[0], left : left + hu.shape[1]]
-    return (noise / (WATER_PER_MM * pixel_mm) * 1000.0).astype(np.float32)
-
-
-def rician(plane: np.ndarray, sigma: float, seed: int) -> np.ndarray:
-    """The magnitude of `plane` plus complex Gaussian noise of `sigma` per channel (MR magnitude images)."""
-    rng = np.random.default_rng(seed)
-    real = plane.astype(np.float64) + rng.normal(0.0, sigma, plane.shape)
-    imaginary = rng.normal(0.0, sigma, plane.shape)
-    return np.hypot(real, imaginary).astype(np.float32)
 
 
 def add_scan_noise(
@@ -68,12 +36,12 @@ def add_scan_noise(
     """The volume with noise on the held-back slices, and what noise it is (for the report)."""
     noisy = document.pixels.copy()
     if is_ct(document):
-        pixel = float(min(getattr(document, "spacing", (1.0, 1.0, 1.0))[1:]))
+        pixel = pixel_mm(document)
         for k in slices:
             noise = low_dose_noise(document.pixels[k, ..., 0], pixel, args.dose, args.views, args.seed + k)
             noisy[k, ..., 0] += noise
         return noisy, {"noise": "low-dose CT (projection domain)", "dose (photons/ray)": args.dose}
-    sigma = args.sigma or 0.04 * float(np.percentile(document.pixels[..., 0][bodies], 99))
+    sigma = args.sigma or MR_SIGMA_FRACTION * float(np.percentile(document.pixels[..., 0][bodies], 99))
     for k in slices:
         noisy[k, ..., 0] = rician(document.pixels[k, ..., 0], sigma, args.seed + k)
     return noisy, {"noise": "Rician (MR)", "sigma": round(sigma, 3)}

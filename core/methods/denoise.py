@@ -31,6 +31,7 @@ SIGMA = Param(
 GRAY_WEIGHTS = "denoise-gray.safetensors"
 COLOR_WEIGHTS = "denoise-color.safetensors"
 FAST_WEIGHTS = "denoise-fast-gray.safetensors"  # distilled from GRAY_WEIGHTS; color: plane by plane
+SCAN_WEIGHTS = "denoise-scan.safetensors"  # FAST_WEIGHTS fine-tuned on CT and MR noise (train denoise-scan)
 STRIP_PIXELS = 1 << 19  # non-local means works on strips of about this many pixels (cancel latency)
 
 
@@ -75,6 +76,14 @@ def _run_fast(
     image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, sigma: float | None = 0.0
 ) -> Generator[Progress, None, np.ndarray]:
     return (yield from _denoise(image, ctx, sigma, False, FAST_WEIGHTS, None))
+
+
+def _run_scan(
+    image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, sigma: float | None = 0.0
+) -> Generator[Progress, None, np.ndarray]:
+    """The fast denoiser's network trained on scan noise: its input is the slice as the engine hands it
+    (normalised by the volume's value range) and the σ map the other denoisers use, as in training."""
+    return (yield from _denoise(image, ctx, sigma, False, SCAN_WEIGHTS, None))
 
 
 def _denoise(
@@ -327,6 +336,22 @@ register(
         speed="fast",
     ),
     _run_fast,
+)
+
+register(
+    MethodCard(
+        id="denoise-scan",
+        task="denoise",
+        name="Scan denoiser",
+        kind="learned",
+        description="The fast denoiser trained by Lacuna on CT and MR slices with simulated low-dose CT "
+        "(projection-domain) and Rician MR noise; for scans, not photos.",
+        modalities=("ct", "mr"),
+        params=(SIGMA,),
+        weights=(SCAN_WEIGHTS,),
+        speed="fast",
+    ),
+    _run_scan,
 )
 
 register(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.bench import denoise as bench
-from core.bench.denoise_volume import WATER_PER_MM, low_dose_noise, rician
+from core.scan_noise import WATER_PER_MM, low_dose_noise, rician
 
 
 def water_disk(size: int = 256, diameter_mm: float = 200.0, pixel_mm: float = 1.0):

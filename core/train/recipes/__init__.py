@@ -9,6 +9,7 @@ from core.errors import LacunaError
 RECIPES = {
     "denoise": "core.train.recipes.denoise",
     "denoise-fast": "core.train.recipes.denoise_fast",
+    "denoise-scan": "core.train.recipes.denoise_scan",
     "upscale": "core.train.recipes.upscale",
     "upscale-fast": "core.train.recipes.upscale_fast",
     "dejpeg": "core.train.recipes.dejpeg",
