@@ -1,4 +1,5 @@
-"""Denoising methods: a learned residual UNet (default), Zero-Shot Noise2Noise and non-local means.
+"""Denoising methods: a learned residual UNet (default), its fast variant, the scan denoiser (the fast
+network trained on CT and MR noise: the default on those scans), Zero-Shot Noise2Noise and non-local means.
 
 The SURE-trained zero-shot denoiser, built on non-local means, is in `denoise_sure`.
 
@@ -350,6 +351,7 @@ register(
         params=(SIGMA,),
         weights=(SCAN_WEIGHTS,),
         speed="fast",
+        scan_default=True,
     ),
     _run_scan,
 )

@@ -11,7 +11,7 @@ def test_the_picker_defaults_to_scan_methods_and_warns_on_photo_networks(window,
     assert open_file(window, ct_path)
     picker = image(window).picker
     assert picker._defaults["inpaint"] == "inpaint-biharmonic"
-    assert picker._defaults["denoise"] == "denoise-nlmeans"
+    assert picker._defaults["denoise"] == "denoise-scan"
     assert picker.select("inpaint-learned")
     assert picker.reason.text().startswith("Caution: inpaint-learned was trained on photographs")
     assert picker.select("inpaint-biharmonic") and picker.reason.text() == ""
