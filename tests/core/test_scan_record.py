@@ -60,3 +60,14 @@ def test_photos_get_no_uncertainty_map(datasets, tmp_path):
     saved = write(out, tmp_path / "photo.png")
     assert out.uncertainty is None and not (tmp_path / "photo.png.uncertainty.tif").exists()
     assert saved.exists()
+
+
+def test_a_file_lacuna_derived_records_its_next_repair_too(ct, tmp_path):
+    """Saving a repair of a file Lacuna wrote: the record in the DICOM gets the new step (it kept the
+    first file's record when pydicom's cached private block pointed at the source)."""
+    from core.io.dicom.derive import provenance_of
+
+    first = write(run_repair(ct, "denoise", method="denoise-bilateral"), tmp_path / "first.dcm")
+    second = write(run_repair(read(first), "denoise", method="denoise-nlmeans"), tmp_path / "second.dcm")
+    assert [s["method"] for s in provenance_of(second)["steps"]] == ["denoise-bilateral", "denoise-nlmeans"]
+    assert [s["method"] for s in provenance_of(first)["steps"]] == ["denoise-bilateral"]

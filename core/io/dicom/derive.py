@@ -171,8 +171,9 @@ def _derive(
     purpose.CodeMeaning = "Modifying Equipment"
     equipment.PurposeOfReferenceCodeSequence = Sequence([purpose])
     ds.ContributingEquipmentSequence = Sequence([*src.get("ContributingEquipmentSequence", []), equipment])
-    block = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
-    block.add_new(0x01, "UT", record)
+    # Set on `ds` itself, not through the block: when the source's own record was read, pydicom cached
+    # that block on the source, the deep copy still points there, and the old record would be saved.
+    ds.add_new(ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True).get_tag(0x01), "UT", record)
 
     # geometry
     size_changed = (rows, cols) != (int(src.get("Rows", rows)), int(src.get("Columns", cols)))
