@@ -1,9 +1,10 @@
 """When the engine measures a method's speed on this machine (the figures: core.runtime.speed).
 
 Before the first run of an image method on a (device, backend) not measured yet, `first_run_calibration`
-runs it on a small bundled picture through the same `repair` path (a first run warms up: weights,
-ONNX export) and stores the fastest of the timed runs (core.runtime.speed.time_run). Zero-shot methods are measured by their first real run
-instead (`measure_real_run`). LACUNA_SPEED_CALIBRATION=off turns both off (the test suite does).
+runs it on a small bundled picture through the same `repair` path (a first run warms up: weights, ONNX
+export) and stores the fastest of the timed runs (core.runtime.speed.time_run). Zero-shot methods are
+measured by their first real run instead (`measure_real_run`). LACUNA_SPEED_CALIBRATION=off turns both
+off (the test suite does).
 """
 
 from __future__ import annotations

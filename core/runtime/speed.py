@@ -1,11 +1,12 @@
 """Speed labels from measurement on this machine, not fixed text.
 
-The first time an image method runs here on a (device, backend) never measured, `calibrate` times it
-on a 256×256 crop of an image that ships inside scikit-image: once to warm up (weights loaded, the ONNX
-export done), then three timed runs of which the fastest counts. The seconds per megapixel (of the output) are stored in the user cache folder
-(`speed.json`, beside the exported networks). Zero-shot methods fit a network for minutes, so they are
-not calibrated: their first real run is the measurement. The picker and `lacuna models` show the
-latest figure and the label it earns; a method not measured yet keeps its card's estimate.
+The first time an image method runs here on a (device, backend) never measured, `calibrate` times it on
+a 256×256 crop of an image that ships inside scikit-image: once to warm up (weights loaded, the ONNX
+export done), then three timed runs of which the fastest counts. The seconds per megapixel (of the
+output) are stored in the user cache folder (`speed.json`, beside the exported networks). Zero-shot
+methods fit a network for minutes, so they are not calibrated: their first real run is the measurement.
+The picker and `lacuna models` show the latest figure and the label it earns; a method not measured yet
+keeps its card's estimate.
 """
 
 from __future__ import annotations

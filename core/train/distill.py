@@ -70,6 +70,8 @@ class Distilled:
     def card_info(self) -> dict[str, Any]:
         info = super().card_info()
         info.update(
+            # The weights serve the recipe's own task ("denoise"), not the training name ("denoise-fast").
+            task=super().task,
             teacher=self.args.teacher,
             teacher_weight=self.args.teacher_weight,
             teacher_every=self.args.teacher_every,

@@ -102,7 +102,8 @@ def test_audio_methods_are_described_in_the_recording_s_terms(calibrating):
 def test_calibration_keeps_the_fastest_timed_run(monkeypatch):
     """A run slowed down by another program must not become the method's label: the fastest counts."""
     clock = [0.0]
-    durations = iter([9.0, 5.0, 0.2, 3.0])  # the warm-up, then three timed runs (one while the machine was busy)
+    # the warm-up, then three timed runs (the first while the machine was busy)
+    durations = iter([9.0, 5.0, 0.2, 3.0])
     monkeypatch.setattr(speed.time, "perf_counter", lambda: clock[0])
 
     def run_once():

@@ -13,7 +13,6 @@ through this gray network.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from core.train.distill import Distilled
 from core.train.recipes.dejpeg import DejpegRecipe
@@ -26,9 +25,6 @@ class FastDejpegRecipe(Distilled, DejpegRecipe):
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.set_defaults(features="16,32,64,128", blocks=1)
-
-    def card_info(self) -> dict[str, Any]:
-        return {**super().card_info(), "task": "dejpeg"}
 
 
 RECIPE = FastDejpegRecipe

@@ -48,8 +48,5 @@ class FastDenoiseRecipe(Distilled, DenoiseRecipe):
             return None
         return model.deepened(hp["layers"])
 
-    def card_info(self) -> dict[str, Any]:
-        return {**super().card_info(), "task": "denoise"}
-
 
 RECIPE = FastDenoiseRecipe

@@ -16,7 +16,6 @@ resources/weights/inpaint-fast.md, its log and record beside it.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import torch
 
@@ -35,9 +34,6 @@ class FastInpaintRecipe(Distilled, InpaintRecipe):
     def imitation_loss(self, pred: torch.Tensor, taught: torch.Tensor) -> torch.Tensor:
         # Only the fill matters (known pixels are pasted back): the same hole weighting as the task's loss.
         return InpaintRecipe.loss(self, pred, taught)
-
-    def card_info(self) -> dict[str, Any]:
-        return {**super().card_info(), "task": "inpaint"}
 
 
 RECIPE = FastInpaintRecipe

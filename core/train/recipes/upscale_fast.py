@@ -14,7 +14,6 @@ resources/weights/upscale-fast.md, its log and record beside it.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from core.train.distill import Distilled
 from core.train.recipes.upscale import UpscaleRecipe
@@ -27,9 +26,6 @@ class FastUpscaleRecipe(Distilled, UpscaleRecipe):
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.set_defaults(features=48, blocks=3)
-
-    def card_info(self) -> dict[str, Any]:
-        return {**super().card_info(), "task": "upscale"}
 
 
 RECIPE = FastUpscaleRecipe
