@@ -105,3 +105,18 @@ class UNetDenoiser(nn.Module):
             feat = decoder(up(feat) + skip)
         residual = self.tail(feat)[..., :h, :w]
         return noisy + residual.to(noisy.dtype)
+
+    def keeping(self, blocks: tuple[int, ...] | list[int]) -> UNetDenoiser:
+        """A copy with only the first `blocks[i]` residual blocks of each level (encoder and decoder
+        alike), every other weight shared: a cheaper network that starts close to this one, since a
+        residual block removed leaves its stream intact. Fine-tuning (distillation) recovers the rest.
+        """
+        widths = [self.head.out_channels] + [down.proj.out_channels for down in self.downs]
+        thinner = UNetDenoiser(self.channels, widths, list(blocks))
+        stacks = [*zip(self.encoders, thinner.encoders), *zip(self.decoders, thinner.decoders)]
+        stacks.append((self.body, thinner.body))
+        if any(len(kept) > len(stack) for stack, kept in stacks):
+            raise ValueError(f"cannot keep {list(blocks)} blocks of a network with fewer")
+        own = self.state_dict()
+        thinner.load_state_dict({name: own[name] for name in thinner.state_dict()})
+        return thinner

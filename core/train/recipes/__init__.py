@@ -10,6 +10,7 @@ RECIPES = {
     "denoise": "core.train.recipes.denoise",
     "denoise-fast": "core.train.recipes.denoise_fast",
     "denoise-scan": "core.train.recipes.denoise_scan",
+    "denoise-slim": "core.train.recipes.denoise_slim",
     "upscale": "core.train.recipes.upscale",
     "upscale-fast": "core.train.recipes.upscale_fast",
     "dejpeg": "core.train.recipes.dejpeg",
