@@ -32,7 +32,7 @@ SIGMA = Param(
 GRAY_WEIGHTS = "denoise-gray.safetensors"
 COLOR_WEIGHTS = "denoise-color.safetensors"
 FAST_WEIGHTS = "denoise-fast-gray.safetensors"  # distilled from GRAY_WEIGHTS; color: plane by plane
-SCAN_WEIGHTS = "denoise-scan.safetensors"  # FAST_WEIGHTS fine-tuned on CT and MR noise (train denoise-scan)
+SCAN_WEIGHTS = "denoise-scan.safetensors"  # a plain fast denoiser fine-tuned on CT and MR noise (its card)
 STRIP_PIXELS = 1 << 19  # non-local means works on strips of about this many pixels (cancel latency)
 
 
@@ -330,8 +330,8 @@ register(
         task="denoise",
         name="Fast denoiser",
         kind="learned",
-        description="A small network distilled from the learned denoiser (FFDNet's layout at quarter "
-        "resolution), for speed on a CPU; color images plane by plane.",
+        description="The learned denoiser's network with fewer residual blocks, distilled from it, for "
+        "speed on a CPU; color images plane by plane.",
         params=(SIGMA,),
         weights=(FAST_WEIGHTS,),
         speed="fast",
