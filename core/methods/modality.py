@@ -32,18 +32,20 @@ NAMES = {"ct": "CT", "mr": "MR", "xray": "X-ray", "us": "ultrasound", "nm": "nuc
 
 
 def modality_of(document: Any) -> str:
-    """'ct', 'mr', 'xray', 'us', ... for a scan ('scan' when the file does not say), else 'photo' etc."""
+    """'ct', 'mr', 'xray', 'us', ... for a scan ('scan' when the file does not say), else 'photo' etc.
+
+    A volume that does not name its modality (NIfTI) but reaches air (about -1000 HU) is a CT in HU:
+    magnitude MR and photos never go that low; a signed MR phase volume saved without its modality
+    would pass, so such files should say what they are (DICOM does)."""
     if getattr(document, "kind", "") != "volume":
         return "photo" if getattr(document, "kind", "") == "image" else str(getattr(document, "kind", ""))
-    return DICOM_MODALITIES.get(str(getattr(document, "modality", "")).upper(), "scan")
+    named = DICOM_MODALITIES.get(str(getattr(document, "modality", "")).upper(), "scan")
+    return "ct" if named == "scan" and float(document.pixels.min()) <= -900.0 else named
 
 
 def is_ct(document: Any) -> bool:
-    """A CT in HU: the file says CT, or a volume that does not name its modality (NIfTI) reaches air
-    (about -1000 HU). Magnitude MR and photos never go that low; a signed MR phase volume saved without
-    its modality would pass, so such files should say what they are (DICOM does)."""
-    modality = modality_of(document)
-    return modality == "ct" or (modality == "scan" and float(document.pixels.min()) <= -900.0)
+    """A CT in HU (core.methods.modality.modality_of says how an unnamed volume is recognised)."""
+    return modality_of(document) == "ct"
 
 
 def slice_count(document: Any) -> int | None:

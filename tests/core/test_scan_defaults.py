@@ -100,3 +100,12 @@ def test_ct_in_hu_is_recognised_by_the_file_or_by_air_when_the_file_does_not_say
     assert not is_ct(mr_like) and unit_name(mr_like) == "stored units"
     unnamed_positive = unnamed.with_pixels(with_air + 1000.0)
     assert not is_ct(unnamed_positive)
+
+
+def test_a_nifti_ct_gets_the_ct_defaults(datasets):
+    """shear.nii.gz does not name its modality but reaches air: its defaults are a CT's (the scan
+    denoiser, not non-local means), while the FLAIR, which cannot be told from its values, stays 'scan'."""
+    shear = read(datasets / "medical/shear.nii.gz")
+    assert modality_of(shear) == "ct"
+    assert choose_method("denoise", modality=modality_of(shear))[0].card.id == "denoise-scan"
+    assert modality_of(read(datasets / "medical/FLAIR.nii.gz")) == "scan"
