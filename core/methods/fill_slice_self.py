@@ -94,7 +94,7 @@ def _run_self(
     mask: np.ndarray | None,
     ctx: RunContext,
     slices: str = "",
-    steps: int = 3000,
+    steps: int = 5000,
     width: int = 32,
 ) -> Generator[Progress, None, np.ndarray]:
     import torch
@@ -201,13 +201,13 @@ register(
         kind="zero-shot",
         description=(
             "Learns from the volume's own in-plane detail how its structures continue across a gap, then "
-            "rebuilds the missing slices from both side views; no weights, no outside data; about 3-6 "
+            "rebuilds the missing slices from both side views; no weights, no outside data; about 4-6 "
             "minutes per volume on one CPU thread. Uses the slices' positions, so uneven spacing is honoured."
         ),
         modalities=("ct", "mr"),
         params=(
             SLICES,
-            Param("steps", 3000, "training steps on the volume's own slices", 0, 20000),
+            Param("steps", 5000, "training steps on the volume's own slices", 0, 20000),
             Param("width", 32, "channels of the network", 8, 128),
         ),
         speed="slow",
