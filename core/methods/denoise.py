@@ -1,5 +1,6 @@
-"""Denoising methods: a learned residual UNet (default), its fast variant, the scan denoiser (the fast
-network trained on CT and MR noise: the default on those scans), Zero-Shot Noise2Noise and non-local means.
+"""Denoising methods: a learned residual UNet (default), its fast variant, the scan denoiser (a small
+plain network trained on CT and MR noise: the default on those scans), Zero-Shot Noise2Noise and non-local
+means.
 
 The SURE-trained zero-shot denoiser, built on non-local means, is in `denoise_sure`.
 
@@ -82,8 +83,9 @@ def _run_fast(
 def _run_scan(
     image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, sigma: float | None = 0.0
 ) -> Generator[Progress, None, np.ndarray]:
-    """The fast denoiser's network trained on scan noise: its input is the slice as the engine hands it
-    (normalised by the volume's value range) and the σ map the other denoisers use, as in training."""
+    """A small plain network (core/archs/fast_denoiser.py) trained on scan noise: its input is the slice
+    as the engine hands it (normalised by the volume's value range) and the σ map the other denoisers
+    use, as in training."""
     return (yield from _denoise(image, ctx, sigma, False, SCAN_WEIGHTS, None))
 
 
@@ -345,7 +347,7 @@ register(
         task="denoise",
         name="Scan denoiser",
         kind="learned",
-        description="The fast denoiser trained by Lacuna on CT and MR slices with simulated low-dose CT "
+        description="A small network trained by Lacuna on CT and MR slices with simulated low-dose CT "
         "(projection-domain) and Rician MR noise; for scans, not photos.",
         modalities=("ct", "mr"),
         params=(SIGMA,),
