@@ -1,12 +1,12 @@
 """Speed labels from measurement on this machine, not fixed text.
 
-The first time an image method runs here on a (device, backend) never measured, `calibrate` times it on
-a 256×256 crop of an image that ships inside scikit-image: once to warm up (weights loaded, the ONNX
-export done), then three timed runs of which the fastest counts. The seconds per megapixel (of the
-output) are stored in the user cache folder (`speed.json`, beside the exported networks). Zero-shot
-methods fit a network for minutes, so they are not calibrated: their first real run is the measurement.
-The picker and `lacuna models` show the latest figure and the label it earns; a method not measured yet
-keeps its card's estimate.
+The first time an image method runs here on a (device, backend) never measured with its present weights,
+`calibrate` times it on a 256×256 crop of an image that ships inside scikit-image: once to warm up
+(weights loaded, the ONNX export done), then three timed runs of which the fastest counts. The seconds
+per megapixel (of the output) are stored in the user cache folder (`speed.json`, beside the exported
+networks). Zero-shot methods fit a network for minutes, so they are not calibrated: their first real run
+is the measurement. The picker and `lacuna models` show the latest figure and the label it earns; a
+method not measured yet keeps its card's estimate.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.errors import LacunaError
 
 FAST, MEDIUM = 1.0, 10.0  # s/MP: under FAST is "fast", under MEDIUM "medium", the rest "slow"
 SIDE = 256
@@ -49,8 +51,26 @@ def _key(method_id: str, device: str, backend: str) -> str:
     return f"{method_id}|{device}|{backend}"
 
 
+def weights_in_use(method_id: str) -> str:
+    """Which weights files a method would load here ("name:bytes", joined; "" for none): a measurement
+    counts only for the weights it timed, so new or imported weights are measured afresh."""
+    from core.methods import get_method, weights
+
+    try:
+        names = get_method(method_id).card.weights
+    except LacunaError:  # not a registered method (a test's made-up id): no weights to tell apart
+        return ""
+    found = [(name, weights.locate(name)) for name in names]
+    return ";".join(f"{name}:{path.stat().st_size}" for name, path in found if path is not None)
+
+
+def _current(entry: dict, method_id: str) -> bool:
+    return entry.get("weights", "") == weights_in_use(method_id)
+
+
 def is_measured(method_id: str, device: str, backend: str) -> bool:
-    return _key(method_id, device, backend) in _load()
+    entry = _load().get(_key(method_id, device, backend))
+    return entry is not None and _current(entry, method_id)
 
 
 def record(method_id: str, device: str, backend: str, seconds: float, megapixels: float) -> dict:
@@ -60,6 +80,7 @@ def record(method_id: str, device: str, backend: str, seconds: float, megapixels
         "device": device,
         "backend": backend,
         "seconds_per_mp": round(seconds / max(megapixels, 1e-9), 4),
+        "weights": weights_in_use(method_id),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     data = _load()
@@ -73,8 +94,9 @@ def record(method_id: str, device: str, backend: str, seconds: float, megapixels
 
 
 def measured(method_id: str) -> dict | None:
-    """The latest measurement of a method on this machine (any device or backend), or None."""
-    entries = [entry for entry in _load().values() if entry.get("method") == method_id]
+    """The latest measurement of a method with its present weights on this machine (any device or
+    backend), or None."""
+    entries = [e for e in _load().values() if e.get("method") == method_id and _current(e, method_id)]
     return max(entries, key=lambda entry: entry.get("date", "")) if entries else None
 
 

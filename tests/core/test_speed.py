@@ -112,3 +112,21 @@ def test_calibration_keeps_the_fastest_timed_run(monkeypatch):
 
     seconds, megapixels = speed.time_run(run_once)
     assert seconds == pytest.approx(0.2) and megapixels == pytest.approx(0.1)
+
+
+def test_a_measurement_counts_only_for_the_weights_it_timed(calibrating, tmp_path, monkeypatch):
+    """New weights for a method (an upgrade, an imported file) are measured afresh, not labelled with
+    the speed of the network they replaced."""
+    from core.methods import weights
+
+    speed.record("denoise-fast", "cpu", "torch-bf16", seconds=0.05, megapixels=0.1)
+    assert speed.is_measured("denoise-fast", "cpu", "torch-bf16")
+    assert speed.measured("denoise-fast")["seconds_per_mp"] == 0.5
+    other = tmp_path / "other-weights"
+    other.mkdir()
+    shipped = weights.locate("dejpeg-fast-gray.safetensors")  # a different network, another size
+    (other / "denoise-fast-gray.safetensors").write_bytes(shipped.read_bytes())
+    monkeypatch.setattr(weights, "OVERRIDE", other)
+    assert not speed.is_measured("denoise-fast", "cpu", "torch-bf16")
+    assert speed.measured("denoise-fast") is None
+    assert "an estimate" in speed.speed_of(get_method("denoise-fast").card)[1]
