@@ -64,13 +64,9 @@ def weights_in_use(method_id: str) -> str:
     return ";".join(f"{name}:{path.stat().st_size}" for name, path in found if path is not None)
 
 
-def _current(entry: dict, method_id: str) -> bool:
-    return entry.get("weights", "") == weights_in_use(method_id)
-
-
 def is_measured(method_id: str, device: str, backend: str) -> bool:
     entry = _load().get(_key(method_id, device, backend))
-    return entry is not None and _current(entry, method_id)
+    return entry is not None and entry.get("weights", "") == weights_in_use(method_id)
 
 
 def record(method_id: str, device: str, backend: str, seconds: float, megapixels: float) -> dict:
@@ -96,7 +92,10 @@ def record(method_id: str, device: str, backend: str, seconds: float, megapixels
 def measured(method_id: str) -> dict | None:
     """The latest measurement of a method with its present weights on this machine (any device or
     backend), or None."""
-    entries = [e for e in _load().values() if e.get("method") == method_id and _current(e, method_id)]
+    present = weights_in_use(method_id)  # looked up once, not per stored entry (the picker asks often)
+    entries = [
+        e for e in _load().values() if e.get("method") == method_id and e.get("weights", "") == present
+    ]
     return max(entries, key=lambda entry: entry.get("date", "")) if entries else None
 
 

@@ -1,6 +1,6 @@
-"""Training recipe for `lacuna train denoise-scan`: the fast denoiser fine-tuned on CT and MR slices
-with the noise their scanners make (low-dose CT in the projection domain, Rician MR: core.scan_noise,
-the rule `lacuna bench denoise --set` measures with).
+"""Training recipe for `lacuna train denoise-scan`: a plain fast denoiser (core/archs/fast_denoiser.py)
+fine-tuned on CT and MR slices with the noise their scanners make (low-dose CT in the projection
+domain, Rician MR: core.scan_noise, the rule `lacuna bench denoise --set` measures with).
 
 --data names scan files (NIfTI, DICOM files or series folders; `pydicom:CT_small.dcm` for a test file
 that ships inside pydicom). The pairs come from core.train.scan_bank: made once, cached beside --out
@@ -8,8 +8,9 @@ that ships inside pydicom). The pairs come from core.train.scan_bank: made once,
 on (validation PSNR on the [0, 1] scale at the middle noise level of each kind). Never give it a
 volume a claim rests on: the bench's held-back slices of each file are left out, but only those.
 
+    git show 0759eba:resources/weights/denoise-fast-gray.safetensors > plain-fast-gray.safetensors
     OMP_NUM_THREADS=1 lacuna train denoise-scan --channels 1 --width 64 --layers 12 \
-        --init resources/weights/denoise-fast-gray.safetensors \
+        --init plain-fast-gray.safetensors \
         --data ../shared/datasets/medical/shear.nii.gz ../shared/datasets/medical/FLAIR.nii.gz ... \
         --out runs/denoise-scan/denoise-scan.safetensors --device cpu --precision bfloat16
 """
