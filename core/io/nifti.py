@@ -252,21 +252,26 @@ def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> np.dtype:
 
 
 def _affine_for(doc: VolumeDoc, width: int, height: int) -> np.ndarray:
-    """The source affine, rescaled when the in-plane size changed (upscaling)."""
+    """The source affine, rescaled when the in-plane size changed (upscaling) or slices were inserted
+    between the source's own (thinner slices)."""
     affine = np.array(
         doc.writeback.affine
         if isinstance(doc.writeback, NiftiHeader)
         else np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0])
     )
     shape = doc.metadata.get("nifti_shape")
-    if not shape or len(shape) < 2 or (shape[0], shape[1]) == (width, height):
+    if not shape or len(shape) < 2:
         return affine
-    # new voxel index n maps to old index s*n + (s-1)/2 (voxel centres stay aligned)
     scale = np.eye(4)
+    # in-plane: new voxel index n maps to old index s*n + (s-1)/2 (voxel centres stay aligned)
     for axis, (old, new) in enumerate(((shape[0], width), (shape[1], height))):
         s = old / new
         scale[axis, axis] = s
         scale[axis, 3] = (s - 1.0) / 2.0
+    slices = shape[2] if len(shape) > 2 else 1
+    if slices > 1 and doc.slices != slices:
+        # through-plane: the first and last slices stay where they were, the others evenly between
+        scale[2, 2] = (slices - 1) / (doc.slices - 1)
     return affine @ scale
 
 

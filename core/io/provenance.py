@@ -66,8 +66,16 @@ def summary(doc: Document) -> str:
     """One short line naming what was done, for header fields with little room."""
     if not doc.provenance:
         return f"Saved by Lacuna {__version__}"
-    parts = [f"{p.task} by {p.method}" for p in doc.provenance]
+    parts = [f"{p.task} by {p.method}{_inserted(p.params)}" for p in doc.provenance]
     return f"Lacuna {__version__}: " + "; ".join(parts)
+
+
+def _inserted(params: dict[str, Any]) -> str:
+    """What a thinning did, in a few words (core.repair.thinning records it)."""
+    if not params.get("inserted_slices"):
+        return ""
+    before, after = params.get("slices_before"), params.get("slices_after")
+    return f" ({params['inserted_slices']} slices inserted: {before} -> {after})"
 
 
 def as_json(doc: Document, output: Path | None = None, notes: Sequence[str] = ()) -> str:

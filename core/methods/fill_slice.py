@@ -25,6 +25,12 @@ from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
 SLICES = Param("slices", "", 'slices to replace, 0-based: "12", "12,13" or "10-14" (empty: the painted ones)')
+# Thinner slices (core.repair.thinning): new slices inserted between the volume's own and rebuilt.
+THIN = Param("thin", 1, "thinner slices: split each gap between slices in this many (2: half the gap)", 1, 8)
+SPACING = Param(
+    "spacing", 0.0, "thinner slices: insert slices until they are at most this far apart (mm; 0: off)", 0, 100
+)
+THINNING = (THIN, SPACING)
 
 
 def parse_slices(text: str, frames: int) -> list[int]:
@@ -201,6 +207,7 @@ register(
         params=(
             SLICES,
             Param("order", "linear", "interpolation along the slice axis", choices=("linear", "cubic")),
+            *THINNING,
         ),
         speed="fast",
         operates_on="volume",
@@ -217,7 +224,7 @@ register(
         kind="classical",
         description="Warps the neighbouring slices along their optical flow before blending them.",
         modalities=("ct", "mr"),
-        params=(SLICES,),
+        params=(SLICES, *THINNING),
         speed="fast",
         operates_on="volume",
     ),

@@ -23,7 +23,15 @@ from collections.abc import Generator
 
 import numpy as np
 
-from core.methods.fill_slice import SLICES, _targets, aligned, interpolate_slice, positions_of, shifts_of
+from core.methods.fill_slice import (
+    SLICES,
+    THINNING,
+    _targets,
+    aligned,
+    interpolate_slice,
+    positions_of,
+    shifts_of,
+)
 from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
@@ -209,6 +217,7 @@ register(
             SLICES,
             Param("steps", 5000, "training steps on the volume's own slices", 0, 20000),
             Param("width", 32, "channels of the network", 8, 128),
+            *THINNING,
         ),
         speed="slow",
         operates_on="volume",

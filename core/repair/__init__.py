@@ -20,7 +20,7 @@ from core.errors import MethodError
 from core.methods import choose_method
 from core.methods.modality import is_scan, modality_of, slices_showing
 from core.methods.modality import warning as modality_warning
-from core.repair import uncertainty, units
+from core.repair import thinning, uncertainty, units
 from core.repair.audio import repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
@@ -80,10 +80,20 @@ def repair(
         raise MethodError(f"method {card.id!r} cannot run: {card.unavailable_reason}")
     resolved = card.resolve_params(units.to_method_scale(card, params, document))
     ctx.used.clear()
+    recorded = dict(resolved)
+    if thinning.asked(resolved):  # new slices between the volume's own, rebuilt as missing ones
+        if mask is not None or frames is not None:
+            raise MethodError("thinner slices are made for the whole volume: clear the mask and slice range")
+        if resolved.get("slices"):
+            raise MethodError("name slices to refill, or ask for thinner slices (thin, spacing), not both")
+        before = document
+        document, layout = thinning.thinned(before, resolved["thin"], resolved["spacing"])
+        resolved["slices"] = ",".join(map(str, layout.inserted))
+        recorded.update(thinning.record(before, document, layout))
     provenance = Provenance(
         method=card.id,
         task=task,
-        params={k: v for k, v in resolved.items()},
+        params=recorded,
         warnings=[caution] if caution else [],
         source=str(getattr(document, "path", "") or ""),
         version=__version__,

@@ -12,6 +12,7 @@ from core.documents import FrameStack
 from core.errors import MethodError
 from core.repair.masks import RepairMask, split_params
 from core.repair.request import Request
+from core.repair.thinning import THIN_PARAMS
 from core.runtime.context import Progress, relay
 
 
@@ -34,6 +35,7 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
     if card.needs_mask and mask is None:
         raise MethodError(f"method {card.id!r} needs a mask: paint what should be repaired")
     mask_params, run_params = split_params(request.params)
+    run_params = {k: v for k, v in run_params.items() if k not in THIN_PARAMS}  # done by repair() already
     painted = (
         None if mask is None else RepairMask.from_painted(mask, document.pixels.shape[:3], **mask_params)
     )

@@ -32,14 +32,12 @@ from core.io.dicom.header import (
     PRIVATE_GROUP,
     DicomHeaders,
     open_dataset,
-    plane_normal,
-    plane_orientation,
-    plane_position,
     private_record,
     quiet,
     rescale_pairs,
     stored_limits,
 )
+from core.io.dicom.placement import Placement, even_step, place_frames, place_slice, placements
 from core.io.formats import Written
 from core.version import __version__
 
@@ -65,19 +63,13 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
         return atomic_write(target, lambda tmp: _save(ds, tmp))
     if target.suffix.lower() in (".dcm", ".dicom", ".ima"):
         raise WriteError(f"{target.name}: a series is saved as a folder of files; name a folder, not a file")
-    frame_src = _frame_sources(doc, pixels.shape[0])
+    placed = _placements(doc, pixels.shape[0])
     with atomic_folder(target) as tmp_folder:
-        for i in range(pixels.shape[0]):
-            src_index = frame_src[i]
-            ds = _derive(
-                doc,
-                headers.datasets[src_index],
-                pixels[i : i + 1],
-                [i],
-                series_uid,
-                i + 1,
-                dataset_index=src_index,
-            )
+        for i, where in enumerate(placed):
+            ds = _derive(doc, headers.datasets[where.template], pixels[i : i + 1], [i], series_uid, i + 1)
+            if where.inserted:
+                place_slice(ds, headers.datasets, headers.positions, where)
+                _mark_inserted(ds, [headers.datasets[j] for j in where.between])
             _save(ds, tmp_folder / f"{i + 1:04d}.dcm")
     return target
 
@@ -88,16 +80,33 @@ def _new_uid() -> str:
     return generate_uid()
 
 
-def _frame_sources(doc: VolumeDoc, frames: int) -> list[int]:
-    """Which source dataset serves as template for each output slice (nearest position)."""
+def _placements(doc: VolumeDoc, frames: int) -> list[Placement]:
+    """Where each output slice goes among the source's (by position along the normal where known)."""
     headers: DicomHeaders = doc.writeback
     n = len(headers.datasets)
     if frames == n:
-        return list(range(n))
-    src_pos = headers.positions
-    if len(doc.positions) == frames and len(src_pos) == n:
-        return [int(np.argmin(np.abs(np.asarray(src_pos) - p))) for p in doc.positions]
-    return [min(n - 1, int(round(i * (n - 1) / max(frames - 1, 1)))) for i in range(frames)]
+        return [Placement(i, 0.0) for i in range(n)]
+    if len(doc.positions) == frames and len(headers.positions) == n:
+        return placements(doc.positions, headers.positions)
+    return [Placement(min(n - 1, int(round(i * (n - 1) / max(frames - 1, 1)))), 0.0) for i in range(frames)]
+
+
+def _mark_inserted(ds, neighbours: list) -> None:
+    """An inserted slice says so, and names the acquired slices it was made from."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    refs = []
+    for src in neighbours:
+        if "SOPClassUID" in src and "SOPInstanceUID" in src:
+            ref = Dataset()
+            ref.ReferencedSOPClassUID = src.SOPClassUID
+            ref.ReferencedSOPInstanceUID = src.SOPInstanceUID
+            refs.append(ref)
+    if refs:
+        ds.SourceImageSequence = Sequence(refs)
+    note = " This slice was inserted between acquired slices: all of it is reconstructed, not acquired."
+    ds.ImageComments = (str(ds.get("ImageComments", "")) + note)[:10240]
 
 
 def _to_stored(values: np.ndarray, slope: float, intercept: float, lo: int, hi: int) -> np.ndarray:
@@ -117,7 +126,6 @@ def _derive(
     frame_ids: list[int],
     series_uid: str,
     instance: int,
-    dataset_index: int = 0,
 ):
     """A new derived dataset from `src` (header only) holding `pixels` (frames, H, W, C)."""
     from pydicom.dataset import Dataset, FileMetaDataset
@@ -182,9 +190,8 @@ def _derive(
         _update_spacing(ds, doc.spacing[1], doc.spacing[2])
     if "NumberOfFrames" in src or frames > 1:
         ds.NumberOfFrames = frames
-        _fit_per_frame_groups(ds, frames)
-    if len(doc.writeback.datasets) > 1 and doc.positions and len(doc.positions) > frame_ids[0]:
-        _move_slice(ds, src, doc, frame_ids[0], dataset_index)
+        _fit_per_frame_groups(ds, src, doc, frames)
+    _set_spacing_between(ds, src, doc)
 
     # pixel values
     bits = int(src.get("BitsAllocated", 16))
@@ -263,30 +270,32 @@ def _update_spacing(ds, row: float, col: float) -> None:
         del ds["SequenceOfUltrasoundRegions"]
 
 
-def _fit_per_frame_groups(ds, frames: int) -> None:
+def _fit_per_frame_groups(ds, src, doc: VolumeDoc, frames: int) -> None:
     groups = ds.get("PerFrameFunctionalGroupsSequence")
     if groups is None or len(groups) == frames:
         return
     from pydicom.sequence import Sequence
 
     n = len(groups)
+    source_positions = doc.writeback.positions
+    if len(doc.positions) == frames and len(source_positions) == n:  # placed by position (thinner slices)
+        place_frames(ds, src, placements(doc.positions, source_positions))
+        return
     picks = [min(n - 1, int(round(i * (n - 1) / max(frames - 1, 1)))) for i in range(frames)]
     ds.PerFrameFunctionalGroupsSequence = Sequence([copy.deepcopy(groups[i]) for i in picks])
 
 
-def _move_slice(ds, src, doc: VolumeDoc, frame: int, dataset_index: int) -> None:
-    """Place a written slice at `doc.positions[frame]` along the normal (new or moved slices)."""
-    iop, ipp = plane_orientation(src), plane_position(src)
-    src_pos = doc.writeback.positions or doc.positions
-    if iop is None or ipp is None or dataset_index >= len(src_pos):
+def _set_spacing_between(ds, src, doc: VolumeDoc) -> None:
+    """SpacingBetweenSlices for a scan with other slices than its source's: the new spacing where it is
+    even, none where it is not (a wrong value would mislead a viewer's reformatting)."""
+    source_positions = doc.writeback.positions
+    if len(doc.positions) < 2 or len(doc.positions) == len(source_positions):
         return
-    shift = doc.positions[frame] - src_pos[dataset_index]
-    if abs(shift) < 1e-6:
-        return
-    new = ipp + plane_normal(iop) * shift
-    ds.ImagePositionPatient = [f"{v:.6g}" for v in new]
-    if "SliceLocation" in src:
-        ds.SliceLocation = f"{float(src.SliceLocation) + shift:.6g}"
+    step = even_step(doc.positions)
+    if step is not None:
+        ds.SpacingBetweenSlices = f"{step:.6g}"
+    elif "SpacingBetweenSlices" in ds:
+        del ds["SpacingBetweenSlices"]
 
 
 def _save(ds, path: Path) -> None:

@@ -1,0 +1,110 @@
+"""Thinner slices: new slices inserted between a volume's own, then rebuilt as missing slices.
+
+A volume acquired with thick, widely spaced slices (5 mm, say) is resampled through-plane to a finer
+spacing: `thin=k` divides every gap between neighbouring slices into k equal parts (2 halves the
+spacing); `spacing=s` divides each gap into as few equal parts as bring it to s mm or less, so an
+uneven series stays uneven where it was (a 7 mm gap gets more new slices than a 4 mm one). The slices
+the volume had are kept bit for bit; the new ones are blank slices at their new positions that the
+fill-slice method then rebuilds exactly as it rebuilds missing ones (by position in mm, aligned
+across a gantry tilt). The engine does this for every method of the fill-slice task, so linear,
+cubic, optical flow and the self-supervised method all thin the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.errors import MethodError
+from core.io.dicom.header import find_gaps
+
+THIN_PARAMS = ("thin", "spacing")  # consumed by the engine; the method's `run` never sees them
+MOST_PARTS = 16  # a gap is divided into at most this many parts (a typo of 0.01 mm is refused)
+
+
+@dataclass(frozen=True)
+class Thinning:
+    """Where the slices go: each new slice's position and whether it is one of the volume's own."""
+
+    positions: np.ndarray  # mm along the normal, one volume's worth
+    inserted: list[int]  # indices (in one volume) of the new slices
+    source: list[int | None]  # for each new slice, the index of the slice it is (None: inserted)
+
+    @property
+    def kept(self) -> list[int]:
+        return [i for i, s in enumerate(self.source) if s is not None]
+
+
+def asked(params: dict[str, Any]) -> bool:
+    return int(params.get("thin", 1) or 1) > 1 or float(params.get("spacing", 0.0) or 0.0) > 0.0
+
+
+def plan(z: np.ndarray, thin: int = 1, spacing: float = 0.0) -> Thinning:
+    """The positions after thinning the slices at `z` (mm); `thin` and `spacing` as the module says."""
+    if thin > 1 and spacing > 0:
+        raise MethodError("ask for thinner slices either by a factor (thin) or by a spacing in mm, not both")
+    if len(z) < 2:
+        raise MethodError("making slices thinner needs a volume with at least two slices")
+    positions, source, inserted = [float(z[0])], [0], []
+    for n, (a, b) in enumerate(zip(z[:-1], z[1:])):
+        parts = thin if spacing <= 0 else max(1, int(np.ceil(abs(b - a) / spacing - 1e-6)))
+        if parts > MOST_PARTS:
+            raise MethodError(
+                f"spacing {spacing:g} mm would divide a {abs(b - a):.3g} mm gap into {parts} parts; "
+                f"at most {MOST_PARTS} new slices per gap"
+            )
+        for m in range(1, parts):
+            inserted.append(len(positions))
+            positions.append(float(a + (b - a) * m / parts))
+            source.append(None)
+        positions.append(float(b))
+        source.append(n + 1)
+    if not inserted:
+        raise MethodError(
+            f"the slices are already {np.abs(np.diff(z)).max():.3g} mm apart or closer: "
+            f"spacing {spacing:g} mm inserts no slice"
+        )
+    return Thinning(np.asarray(positions), inserted, source)
+
+
+def thinned(document: Any, thin: int = 1, spacing: float = 0.0) -> tuple[Any, Thinning]:
+    """A copy of the volume `document` with blank slices inserted where `plan` puts them (every time
+    point of a 4-D series alike), its positions, spacing, gantry offsets and changed pixels to match."""
+    from core.repair.frames import stack_geometry  # frames imports this module
+
+    if getattr(document, "kind", "") != "volume":
+        raise MethodError("thinner slices are made for volumes (CT, MR series, NIfTI), not for images")
+    z = np.asarray(stack_geometry(document, document.stacks()[0])["positions"], np.float64)
+    layout = plan(z, thin, spacing)
+    old, new = document.slices, len(layout.positions)
+    times = max(document.time_points, 1)
+    frames = np.array([t * new + k for t in range(times) for k in layout.kept])
+    pixels = np.full((times * new, *document.pixels.shape[1:]), np.nanmin(document.pixels), np.float32)
+    pixels[frames] = document.pixels
+    result = document.with_pixels(pixels)
+    changed = np.ones(pixels.shape[:3], bool)  # every pixel of an inserted slice is made, not acquired
+    changed[frames] = document.changed if document.changed is not None else False
+    result.changed, result.uncertainty = changed, None
+    if len(document.positions) == document.frames:
+        result.positions = [float(p) for p in layout.positions] * times
+    steps = np.abs(np.diff(layout.positions))
+    result.spacing = (float(np.median(steps)), *document.spacing[1:])
+    result.gaps = find_gaps(list(layout.positions))[0] if result.positions else []
+    offsets = document.metadata.get("inplane_offsets_mm") or []
+    if len(offsets) == old * times:  # a gantry tilt: new slices sit between their neighbours in-plane too
+        dy, dx = (np.interp(layout.positions, z, [o[i] for o in offsets[:old]]) for i in (0, 1))
+        result.metadata["inplane_offsets_mm"] = [(float(a), float(b)) for a, b in zip(dy, dx)] * times
+    return result, layout
+
+
+def record(document: Any, result: Any, layout: Thinning) -> dict[str, Any]:
+    """What the provenance says of a thinning: slices before and after, the spacing they now have."""
+    steps = np.abs(np.diff(layout.positions))
+    return {
+        "inserted_slices": len(layout.inserted),
+        "slices_before": document.slices,
+        "slices_after": result.slices,
+        "slice_spacing_mm": [round(float(steps.min()), 4), round(float(steps.max()), 4)],
+    }

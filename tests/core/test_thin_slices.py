@@ -1,0 +1,133 @@
+"""Thinner slices (core.repair.thinning): new slices inserted between a real volume's own, the acquired
+ones kept bit for bit, written back to NIfTI and DICOM at their new positions."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+
+from core import io
+from core.errors import MethodError
+from core.info import describe
+from core.io.dicom.overlay import changed_pixels
+from core.io.uncertainty_map import read_map
+from core.repair import run_repair
+from core.repair.thinning import plan
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def head(datasets):
+    """The tilted, unevenly spaced head CT (4 mm then 7 mm apart), a 48 × 48 crop."""
+    doc = io.read(datasets / "medical/head_ct_ge")
+    return doc.with_pixels(doc.pixels[:, 210:258, 190:238].copy())
+
+
+@pytest.fixture(scope="module")
+def shear(datasets):
+    """Ten 2.37 mm slices of the sheared CT volume, a 64 × 64 crop."""
+    doc = io.read(datasets / "medical/shear.nii.gz")
+    doc = doc.with_pixels(doc.pixels[20:30, 180:244, 120:184].copy())
+    doc.metadata["nifti_shape"] = [64, 64, 10]
+    return doc
+
+
+def test_a_factor_splits_every_gap_and_a_spacing_only_the_wide_ones():
+    z = np.array([0.0, 4.0, 8.0, 9.0, 16.0])
+    halves = plan(z, thin=2)
+    assert halves.positions.tolist() == [0, 2, 4, 6, 8, 8.5, 9, 12.5, 16]
+    assert halves.inserted == [1, 3, 5, 7] and halves.kept == [0, 2, 4, 6, 8]
+    at_most_3 = plan(z, spacing=3.0)  # 4 mm gaps in two, the 1 mm gap left, the 7 mm gap in three
+    assert np.allclose(np.diff(at_most_3.positions), [2, 2, 2, 2, 1, 7 / 3, 7 / 3, 7 / 3])
+    with pytest.raises(MethodError, match="not both"):
+        plan(z, thin=2, spacing=1.0)
+    with pytest.raises(MethodError, match="inserts no slice"):
+        plan(z, spacing=10.0)
+    with pytest.raises(MethodError, match="at most 16"):
+        plan(z, spacing=0.1)
+
+
+def test_thinned_nifti_keeps_its_slices_and_halves_the_affine_s_slice_step(shear, tmp_path):
+    out = run_repair(shear, "fill-slice", method="fill-slice-self", thin=2, steps=20)
+    assert out.frames == 19 and out.spacing[0] == pytest.approx(shear.spacing[0] / 2)
+    assert np.array_equal(out.pixels[::2], shear.pixels)  # the acquired slices, bit for bit
+    assert out.changed[1::2].all() and not out.changed[::2].any()  # inserted slices marked whole
+    assert (out.uncertainty[1::2] > 0).mean() > 0.5 and not out.uncertainty[::2].any()
+    record = out.provenance[-1].as_dict()
+    assert record["params"]["inserted_slices"] == 9 and record["params"]["slices_after"] == 19
+    assert record["uncertainty"]["pixels"] == 9 * 64 * 64
+    # new slices are between their neighbours' values, not blank
+    inner = out.pixels[1::2]
+    assert np.abs(inner - (shear.pixels[:-1] + shear.pixels[1:]) / 2).mean() < 0.2 * np.ptp(shear.pixels)
+
+    saved = io.write(out, tmp_path / "thin.nii.gz")
+    img = nib.load(saved)
+    source = shear.writeback.affine
+    assert img.shape == (64, 64, 19)
+    assert np.allclose(img.affine[:, 2], source[:, 2] / 2) and np.allclose(img.affine[:, 3], source[:, 3])
+    assert np.allclose(img.header.get_zooms()[2], shear.spacing[0] / 2, atol=1e-5)
+    again = io.read(saved)
+    assert np.array_equal(again.pixels[::2], shear.pixels)
+    spread, described = read_map(saved)
+    assert spread.shape == (19, 64, 64) and described["units"] == "HU"
+
+
+def test_a_thinned_tilted_series_is_written_slice_by_slice_at_its_new_positions(head, tmp_path):
+    out = run_repair(head, "fill-slice", method="fill-slice-interp", order="cubic", spacing=2.5)
+    inserted = [i for i in range(out.frames) if out.changed[i].all()]
+    kept = [i for i in range(out.frames) if i not in inserted]
+    assert len(kept) == head.frames and out.frames == 67  # 4 mm gaps in two, 7 mm gaps in three
+    assert np.array_equal(out.pixels[kept], head.pixels)
+    folder = io.write(out, tmp_path / "thin_series")
+
+    files = sorted(folder.iterdir())
+    written = [pydicom.dcmread(f) for f in files]
+    sources = {ds.SOPInstanceUID: (ds, z) for ds, z in zip(head.writeback.datasets, head.writeback.positions)}
+    assert [int(ds.InstanceNumber) for ds in written] == list(range(1, 68))
+    assert len({ds.SOPInstanceUID for ds in written} | set(sources)) == 67 + head.frames  # all new
+    assert len({ds.SeriesInstanceUID for ds in written}) == 1
+    for i in inserted:
+        ds = written[i]
+        (below, z0), (above, z1) = (sources[r.ReferencedSOPInstanceUID] for r in ds.SourceImageSequence)
+        t = (out.positions[i] - z0) / (z1 - z0)
+        assert 0 < t < 1
+        expected = (1 - t) * np.array(below.ImagePositionPatient, float) + t * np.array(
+            above.ImagePositionPatient, float
+        )  # across the tilt the new slice moves sideways too
+        assert np.allclose(np.array(ds.ImagePositionPatient, float), expected, atol=1e-4)
+        assert float(ds.SliceLocation) == pytest.approx(
+            (1 - t) * float(below.SliceLocation) + t * float(above.SliceLocation), abs=1e-4
+        )
+        assert "inserted between acquired slices" in ds.ImageComments
+        assert changed_pixels(ds).all()
+    assert all(changed_pixels(written[i]) is None for i in kept)
+    assert "SpacingBetweenSlices" not in written[0]  # uneven: no single spacing to state
+
+    again = io.read(folder)
+    assert again.frames == 67 and np.allclose(again.positions, out.positions, atol=1e-4)
+    assert np.array_equal(again.pixels[kept], head.pixels)
+    assert again.metadata["gantry_tilt_degrees"] == pytest.approx(
+        head.metadata["gantry_tilt_degrees"], abs=0.01
+    )
+
+
+def test_evenly_thinned_series_states_its_new_spacing(head, tmp_path):
+    even = head.with_pixels(head.pixels[:6])
+    even.positions = head.positions[:6]
+    even.metadata["inplane_offsets_mm"] = head.metadata["inplane_offsets_mm"][:6]
+    even.writeback = type(head.writeback)(head.writeback.datasets[:6], head.writeback.positions[:6])
+    out = run_repair(even, "fill-slice", method="fill-slice-interp", thin=2)
+    written = [pydicom.dcmread(f) for f in sorted(io.write(out, tmp_path / "even").iterdir())]
+    assert len(written) == 11
+    assert [float(ds.SpacingBetweenSlices) for ds in written] == pytest.approx([2.0003] * 11, abs=1e-3)
+    assert describe(tmp_path / "even")["slices"] == 11
+
+
+def test_thinning_is_refused_with_a_mask_or_named_slices(shear):
+    with pytest.raises(MethodError, match="whole volume"):
+        run_repair(shear, "fill-slice", thin=2, mask=np.ones(shear.pixels.shape[:3], bool))
+    with pytest.raises(MethodError, match="not both"):
+        run_repair(shear, "fill-slice", thin=2, slices="3")
