@@ -9,6 +9,8 @@ drives it through the controller and grabs the window from the X server:
 - ct_mask.png          a real head CT series (28 slices) with a painted mask, DICOM tags, brush cursor
 - ct_uncertainty.png   a CT slice filled across the skull's edge by its scan default, with the fill's
                        uncertainty (spread across independent fills, HU) shown over it
+- ct_thin.png          the head CT thinned to at most 2 mm apart (fill-slice, spacing 2): an inserted
+                       slice with its new position and slice count, its uncertainty shown over it
 - repair_progress.png  a noisy photo while the learned denoiser runs (progress, ETA, Cancel)
 - compare.png          a scratched photo repaired by learned inpainting, in the split before/after view
 - video.png            bikes.mp4 with dropped and frozen frames and dust on one frame: the damage found on
@@ -262,6 +264,22 @@ def take(out: Path, wanted: set[str]) -> int:
         image.uncertainty_action.trigger()
         hover(window, 270, 146)
         grab(window, "ct_uncertainty")
+        window.close()
+
+    if "ct_thin" in wanted:
+        window = new_window()
+        image = window.workspace("image")
+        open_and_wait(window, DATASETS / "medical" / "head_ct_ge")
+        image.controller.apply_preset("Soft tissue")
+        image.picker.select("fill-slice-interp")
+        image.picker.set_param("order", "cubic")
+        image.picker.set_param("spacing", 2.0)
+        image.picker.request_run()
+        while image.controller.busy:
+            settle(0.1)
+        image.controller.set_frame(17)  # inserted halfway between the 9th and 10th acquired slices
+        image.uncertainty_action.trigger()
+        grab(window, "ct_thin")
         window.close()
 
     if "repair_progress" in wanted:

@@ -131,3 +131,24 @@ def test_thinning_is_refused_with_a_mask_or_named_slices(shear):
         run_repair(shear, "fill-slice", thin=2, mask=np.ones(shear.pixels.shape[:3], bool))
     with pytest.raises(MethodError, match="not both"):
         run_repair(shear, "fill-slice", thin=2, slices="3")
+
+
+def test_the_thinning_bench_scores_the_inserted_slices_against_the_removed_ones(head, tmp_path, capsys):
+    import json
+
+    from core.bench.fill_slice import main, thick_case
+
+    seen, asked, pairs = thick_case(head, 2, thick=False)
+    assert seen.frames == 14 and asked == {"thin": 2}
+    # inserted slice i of the thinned volume lands on true slice i wherever the spacing was even
+    assert pairs and all(i == j for i, j in pairs) and len(pairs) == 12  # not across the 1 mm step
+    blurred, _, _ = thick_case(head, 2, thick=True)
+    assert blurred.metadata["slice_thickness"] == 8.0 and not np.array_equal(blurred.pixels, seen.pixels)
+
+    saved = io.write(head, tmp_path / "head_crop")
+    assert main(["--set", str(saved), "--thin", "2", "--method", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    row = report["images"][0]
+    assert row["scored"] == 12
+    linear, cubic = (float(row[f"{m} PSNR / SSIM / MAE"].split(" / ")[0]) for m in ("linear", "cubic"))
+    assert 15 < linear < 60 and 15 < cubic < 60
