@@ -68,6 +68,8 @@ def run(args, document, name: str, plan: list, params: dict) -> tuple[list[dict]
                     f"MAE ({units})": round(scores["mae"], 2),
                     f"RMSE ({units})": round(scores["rmse"], 2),
                     "PSNR hole (dB)": round(scores["psnr"], 2),
+                    # what the uncertainty map says of the same holes (its mean), beside the real MAE
+                    f"map mean ({units})": (result.provenance[-1].uncertainty or {}).get("mean"),
                     "s": round(seconds, 1),
                 }
             )
