@@ -15,6 +15,11 @@ direction looks like when it is fine. So:
 3. It is applied through the volume from both sides (the x–z and y–z views) and the corrections are
    averaged. Slices without two good neighbours on each side are interpolated as `fill-slice-interp`
    does. Spacing is taken from the slices' positions, so uneven spacing is honoured.
+
+Thinner slices (`thin`, `spacing`: core.repair.thinning) are rebuilt the same way, with one change: the
+new slices are to be as thick as they are apart (never thicker than the acquired ones), so the target
+rows are blurred by that thinner profile while the rows around them keep the acquired one: the network
+learns to sharpen across the slices as well as to interpolate (SMORE's point).
 """
 
 from __future__ import annotations
@@ -76,6 +81,13 @@ def rows_at(plane: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return sum(tap * plane[lo - 1 + i] for i, tap in enumerate(taps))
 
 
+def _profiled(planes: list[np.ndarray], sigma: float) -> list[np.ndarray]:
+    """`planes` blurred along y by `sigma` pixels (as they are, below a third of a pixel)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return [gaussian_filter1d(plane, sigma, axis=0) for plane in planes] if sigma > 0.3 else planes
+
+
 def _network(width: int = 32, depth: int = 5):
     from torch import nn
 
@@ -106,7 +118,6 @@ def _run_self(
     width: int = 32,
 ) -> Generator[Progress, None, np.ndarray]:
     import torch
-    from scipy.ndimage import gaussian_filter1d
 
     chosen, region = _targets(volume, mask, slices)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
@@ -114,6 +125,7 @@ def _run_self(
     geometry = ctx.extras.get("geometry") or {}
     pixel = float(min(geometry.get("pixel", (1.0, 1.0))))
     thickness = float(geometry.get("thickness") or (np.median(np.diff(z)) if z.size > 1 else 1.0))
+    made = float(geometry.get("made_thickness") or thickness)  # thinner where the slices are being thinned
     out = volume.copy()
     plans = {k: _pattern(z, good, k) for k in chosen}
     learnable = {k: p for k, p in plans.items() if p is not None}
@@ -127,11 +139,11 @@ def _run_self(
     scale = max(float(np.abs(np.concatenate(list(patterns.values()))).max()), 1.0)
     weights = {k: _cubic_weights(o) for k, o in patterns.items()}
 
-    # The good slices blurred along y by the slice profile, one gray plane each (channels averaged).
-    sigma = profile_sigma(thickness, pixel)
-    planes = [volume[g].mean(axis=-1) for g in good]
-    if sigma > 0.3:
-        planes = [gaussian_filter1d(plane, sigma, axis=0) for plane in planes]
+    # The good slices blurred along y by the slice profile, one gray plane each (channels averaged); the
+    # targets by the profile of the slices to make (thinner ones when thinning: SMORE's deblurring).
+    gray = [volume[g].mean(axis=-1) for g in good]
+    planes = _profiled(gray, profile_sigma(thickness, pixel))
+    made_planes = planes if made >= thickness else _profiled(gray, profile_sigma(made, pixel))
     device = ctx.torch_device() if ctx.device != "auto" else "cpu"
     torch.manual_seed(ctx.seed)
     rng = np.random.default_rng(ctx.seed)
@@ -144,9 +156,10 @@ def _run_self(
         for _ in range(BATCH):
             k = keys[rng.integers(len(keys))]
             offsets = patterns[k]
-            plane = planes[rng.integers(len(planes))]
+            g = rng.integers(len(planes))
+            plane, made_plane = planes[g], made_planes[g]
             if rng.random() < 0.5:
-                plane = plane.T  # in-plane detail both ways: applied through x–z and y–z
+                plane, made_plane = plane.T, made_plane.T  # in-plane detail both ways: x–z and y–z
             reach = int(np.ceil(np.abs(offsets).max())) + 3  # the cubic's taps reach a row further
             h, w = plane.shape
             if h <= 2 * reach or w < CROP:
@@ -154,6 +167,8 @@ def _run_self(
             y0 = int(rng.integers(reach, h - reach))  # the target is a row of the plane, not a blend
             x0 = int(rng.integers(0, w - CROP + 1))
             sampled = rows_at(plane[:, x0 : x0 + CROP], y0 + np.concatenate([offsets, [0.0]]))
+            if made_plane is not plane:
+                sampled[-1] = made_plane[y0, x0 : x0 + CROP]
             if rng.random() < 0.5:
                 sampled = sampled[:, ::-1]
             rows.append(sampled[:-1])

@@ -112,6 +112,8 @@ def stack_geometry(document, part: slice) -> dict:
         "positions": z,
         "pixel": (float(row), float(col)),
         "thickness": float(thickness or s),
+        # the profile the rebuilt slices should have: thinner than the acquired ones when thinning
+        "made_thickness": metadata.get("made_slice_thickness"),
         "shifts": shifts if any(abs(v) > 0.05 for pair in shifts for v in pair) else [],
     }
 

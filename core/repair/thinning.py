@@ -76,7 +76,8 @@ def thinned(document: Any, thin: int = 1, spacing: float = 0.0) -> tuple[Any, Th
 
     if getattr(document, "kind", "") != "volume":
         raise MethodError("thinner slices are made for volumes (CT, MR series, NIfTI), not for images")
-    z = np.asarray(stack_geometry(document, document.stacks()[0])["positions"], np.float64)
+    geometry = stack_geometry(document, document.stacks()[0])
+    z = np.asarray(geometry["positions"], np.float64)
     layout = plan(z, thin, spacing)
     old, new = document.slices, len(layout.positions)
     times = max(document.time_points, 1)
@@ -91,6 +92,8 @@ def thinned(document: Any, thin: int = 1, spacing: float = 0.0) -> tuple[Any, Th
         result.positions = [float(p) for p in layout.positions] * times
     steps = np.abs(np.diff(layout.positions))
     result.spacing = (float(np.median(steps)), *document.spacing[1:])
+    # The new slices are made as thick as they are apart, never thicker than the acquired ones.
+    result.metadata["made_slice_thickness"] = min(float(geometry["thickness"]), result.spacing[0])
     result.gaps = find_gaps(list(layout.positions))[0] if result.positions else []
     offsets = document.metadata.get("inplane_offsets_mm") or []
     if len(offsets) == old * times:  # a gantry tilt: new slices sit between their neighbours in-plane too

@@ -53,6 +53,7 @@ def test_a_factor_splits_every_gap_and_a_spacing_only_the_wide_ones():
 def test_thinned_nifti_keeps_its_slices_and_halves_the_affine_s_slice_step(shear, tmp_path):
     out = run_repair(shear, "fill-slice", method="fill-slice-self", thin=2, steps=20)
     assert out.frames == 19 and out.spacing[0] == pytest.approx(shear.spacing[0] / 2)
+    assert out.metadata["made_slice_thickness"] == pytest.approx(shear.spacing[0] / 2)  # sharpened to it
     assert np.array_equal(out.pixels[::2], shear.pixels)  # the acquired slices, bit for bit
     assert out.changed[1::2].all() and not out.changed[::2].any()  # inserted slices marked whole
     assert (out.uncertainty[1::2] > 0).mean() > 0.5 and not out.uncertainty[::2].any()
