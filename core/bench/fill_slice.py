@@ -150,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
                 seen, "fill-slice", method=method_id, ctx=RunContext(seed=args.seed), **asked, **fixed, **own
             )
             seconds = time.monotonic() - started
-            psnr, ssim, mae = scores(truth, out.pixels[[i for i, _ in pairs]], hi - lo)
+            rebuilt = [i for i, _ in pairs]
+            psnr, ssim, mae = scores(truth, out.pixels[rebuilt], hi - lo)
             row[f"{label} PSNR / SSIM / MAE"] = f"{psnr:.2f} / {ssim:.4f} / {mae:.2f}"
+            if out.uncertainty is not None:  # what the uncertainty map says of the same slices
+                row[f"{label} map mean"] = round(float(out.uncertainty[rebuilt].mean()), 2)
             row[f"{label} s"] = round(seconds, 1)
             totals[label].append(psnr)
         rows.append(row)
