@@ -153,3 +153,17 @@ def test_the_thinning_bench_scores_the_inserted_slices_against_the_removed_ones(
     assert row["scored"] == 12
     linear, cubic = (float(row[f"{m} PSNR / SSIM / MAE"].split(" / ")[0]) for m in ("linear", "cubic"))
     assert 15 < linear < 60 and 15 < cubic < 60
+
+
+def test_an_enhanced_multiframe_ct_gets_a_frame_placed_between_its_two(datasets, tmp_path):
+    doc = io.read(datasets / "medical/eCT_Supplemental.dcm")
+    assert doc.positions == [159.0, 149.0]  # frames run down the normal
+    out = run_repair(doc, "fill-slice", method="fill-slice-interp", thin=2)
+    ds = pydicom.dcmread(io.write(out, tmp_path / "thin.dcm"))
+    groups = ds.PerFrameFunctionalGroupsSequence
+    assert ds.NumberOfFrames == 3 and len(groups) == 3
+    z = [float(g.PlanePositionSequence[0].ImagePositionPatient[2]) for g in groups]
+    assert z == [-159.0, -154.0, -149.0] and float(ds.SpacingBetweenSlices) == 5.0
+    assert changed_pixels(ds).reshape(3, -1).all(axis=1).tolist() == [False, True, False]
+    again = io.read(tmp_path / "thin.dcm")
+    assert again.positions == [159.0, 154.0, 149.0] and np.array_equal(again.pixels[[0, 2]], doc.pixels)
