@@ -47,6 +47,7 @@ LABELS = [
     ("stored_values", "stored values"),
     ("representable_range", "type holds"),
     ("spacing", "spacing (mm)"),
+    ("slice_spacing", "slices apart"),
     ("gantry_tilt", "gantry tilt"),
     ("window", "window (C/W)"),
     ("photometric", "photometric"),
@@ -79,6 +80,8 @@ def _show(key: str, value: Any) -> str:
         return f"{value} Hz"
     if key == "gaps":
         return ", ".join(str(v) for v in value) if value else "none"
+    if key == "slice_spacing":
+        return f"{value[0]} .. {value[1]} mm (uneven)"
     if key == "spacing" and isinstance(value, list):
         return ", ".join("unknown" if v is None else str(v) for v in value)
     if isinstance(value, list):

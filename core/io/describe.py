@@ -37,6 +37,10 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
         "photometric": doc.photometric,
         "gaps": list(doc.gaps),
     }
+    steps = np.abs(np.diff(doc.positions[: doc.slices])) if len(doc.positions) == doc.frames else np.array([])
+    if steps.size > 1 and steps.max() - steps.min() > 0.01 * steps.max():
+        # the spacing above is the usual one; an uneven series says how far its slices really are apart
+        info["slice_spacing"] = [num(steps.min()), num(steps.max())]
     if doc.stored_range is not None:
         # What the stored type could hold once rescaled, not the values the file stores.
         info["representable_range"] = [num(v) for v in doc.stored_range]

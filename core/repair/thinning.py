@@ -21,6 +21,7 @@ from core.errors import MethodError
 from core.io.dicom.header import find_gaps
 
 THIN_PARAMS = ("thin", "spacing")  # consumed by the engine; the method's `run` never sees them
+SPACING_SLACK = 0.01  # a gap this much wider than the spacing asked is not split for it
 MOST_PARTS = 16  # a gap is divided into at most this many parts (a typo of 0.01 mm is refused)
 
 
@@ -49,7 +50,8 @@ def plan(z: np.ndarray, thin: int = 1, spacing: float = 0.0) -> Thinning:
         raise MethodError("making slices thinner needs a volume with at least two slices")
     positions, source, inserted = [float(z[0])], [0], []
     for n, (a, b) in enumerate(zip(z[:-1], z[1:])):
-        parts = thin if spacing <= 0 else max(1, int(np.ceil(abs(b - a) / spacing - 1e-6)))
+        # within 1% is close enough: 2 mm asked of slices 4.001 mm apart halves them
+        parts = thin if spacing <= 0 else max(1, int(np.ceil(abs(b - a) / (spacing * (1 + SPACING_SLACK)))))
         if parts > MOST_PARTS:
             raise MethodError(
                 f"spacing {spacing:g} mm would divide a {abs(b - a):.3g} mm gap into {parts} parts; "

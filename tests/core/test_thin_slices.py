@@ -42,6 +42,7 @@ def test_a_factor_splits_every_gap_and_a_spacing_only_the_wide_ones():
     assert halves.inserted == [1, 3, 5, 7] and halves.kept == [0, 2, 4, 6, 8]
     at_most_3 = plan(z, spacing=3.0)  # 4 mm gaps in two, the 1 mm gap left, the 7 mm gap in three
     assert np.allclose(np.diff(at_most_3.positions), [2, 2, 2, 2, 1, 7 / 3, 7 / 3, 7 / 3])
+    assert len(plan(z * 1.0004, spacing=2.0).positions) == 10  # 4.0016 mm gaps halved, not thirded
     with pytest.raises(MethodError, match="not both"):
         plan(z, thin=2, spacing=1.0)
     with pytest.raises(MethodError, match="inserts no slice"):
@@ -107,6 +108,8 @@ def test_a_thinned_tilted_series_is_written_slice_by_slice_at_its_new_positions(
     assert all(changed_pixels(written[i]) is None for i in kept)
     assert "SpacingBetweenSlices" not in written[0]  # uneven: no single spacing to state
 
+    shown = describe(folder)  # `lacuna info`: the new count, and how far apart the slices now are
+    assert shown["slices"] == 67 and shown["slice_spacing"] == pytest.approx([1.0807, 2.3321], abs=1e-3)
     again = io.read(folder)
     assert again.frames == 67 and np.allclose(again.positions, out.positions, atol=1e-4)
     assert np.array_equal(again.pixels[kept], head.pixels)
