@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     summary = {f"{label} mean PSNR": round(float(np.mean(v)), 3) for label, v in totals.items() if v}
     if args.thin > 1:
-        title = f"Thinner slices: every {args.thin}th slice kept{' (blurred as thick)' if args.thick else ''}"
+        title = f"Thinner slices: one slice in {args.thin} kept{' (blurred as thick)' if args.thick else ''}"
         title += f", thinned back by {args.thin}, inserted slices scored"
     else:
         title = f"Missing slices, every {args.every} of the evenly spaced interior slices removed"
