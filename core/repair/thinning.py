@@ -99,7 +99,8 @@ def thinned(document: Any, thin: int = 1, spacing: float = 0.0) -> tuple[Any, Th
     result.gaps = find_gaps(list(layout.positions))[0] if result.positions else []
     offsets = document.metadata.get("inplane_offsets_mm") or []
     if len(offsets) == old * times:  # a gantry tilt: new slices sit between their neighbours in-plane too
-        dy, dx = (np.interp(layout.positions, z, [o[i] for o in offsets[:old]]) for i in (0, 1))
+        order = np.argsort(z)  # np.interp needs rising positions; a multi-frame object may descend
+        dy, dx = (np.interp(layout.positions, z[order], np.asarray(offsets[:old])[order, i]) for i in (0, 1))
         result.metadata["inplane_offsets_mm"] = [(float(a), float(b)) for a, b in zip(dy, dx)] * times
     return result, layout
 
