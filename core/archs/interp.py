@@ -1,15 +1,18 @@
 """A small frame-interpolation network that refines classical bidirectional optical flow (RIFE/IFRNet
 family, sized for a CPU).
 
-    frame0, frame1 (B, 3, H, W) in [0, 1], flow01, flow10 (B, 2, H, W) in pixels (DIS), t (B,)
+    frame0, frame1 (B, 3, H, W) in [0, 1], flow01, flow10 (B, 2, H, W) in pixels (DIS), t (B,) or (B, 1, 1, 1)
         ->  the frame at time t (B, 3, H, W)
 
 The classical method's steps are done in the network, differentiably: intermediate flows from time t
 to both frames under straight-line motion, both frames warped, occlusions found by a forward-backward
 check, and a visibility-weighted blend. A U-Net working at half resolution then predicts corrections:
 to both intermediate flows, to the blend weights (as a logit added to the classical one) and a
-residual picture. Its last layer starts at zero, so an untrained network reproduces the classical
-result exactly and training can only move it towards something better.
+residual picture. A few full-resolution layers then look at both frames warped by the corrected
+flows and decide the blend and residual per pixel (a half-resolution mask cannot follow a motion
+boundary, where most of the classical method's error lies). The last layers start at zero, so an
+untrained network reproduces the classical result exactly and training can only move it towards
+something better.
 """
 
 from __future__ import annotations
@@ -22,10 +25,18 @@ from core.archs import register_arch
 
 OCCLUSION_ALPHA = 0.01
 OCCLUSION_BETA = 0.5
+CONTEXT_CHANNELS = 8
 
 
 def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """image sampled at x + flow(x), bilinear, borders clamped (as cv2.remap with BORDER_REPLICATE)."""
+    """image sampled at x + flow(x), bilinear, borders clamped (as cv2.remap with BORDER_REPLICATE).
+
+    Always in float32, also under bfloat16 autocast: bfloat16 cannot tell pixel 300 from 301."""
+    with torch.autocast(flow.device.type, enabled=False):
+        return _warp(image.float(), flow.float())
+
+
+def _warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     _, _, h, w = flow.shape
     ys, xs = torch.meshgrid(
         torch.arange(h, device=flow.device, dtype=flow.dtype),
@@ -53,7 +64,7 @@ def conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 @register_arch("flow_refine_interp")
 class FlowRefineInterp(nn.Module):
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 32, fusion: int = 16):
         super().__init__()
         w = width
         self.enc1 = nn.Sequential(conv(19, w, 2), conv(w, w))  # 1/2
@@ -64,8 +75,13 @@ class FlowRefineInterp(nn.Module):
         self.up2 = nn.ConvTranspose2d(2 * w, w, 4, 2, 1)
         self.dec1 = nn.Sequential(conv(2 * w, w), conv(w, w))
         self.head = nn.Conv2d(w, 8, 3, 1, 1)  # Δflow_t0 (2), Δflow_t1 (2), Δlogit (1), residual (3)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.context = nn.Conv2d(w, CONTEXT_CHANNELS, 3, 1, 1)  # what the U-Net tells the full-res stage
+        # full resolution: both warped frames (6), the half-res blend (1) and context -> Δlogit, residual
+        self.fuse = nn.Sequential(conv(7 + CONTEXT_CHANNELS, fusion), conv(fusion, fusion))
+        self.fuse_head = nn.Conv2d(fusion, 4, 3, 1, 1)
+        for last in (self.head, self.fuse_head):
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(
         self,
@@ -100,8 +116,13 @@ class FlowRefineInterp(nn.Module):
         d2 = self.dec2(torch.cat([self.up3(e3), e2], 1))
         d1 = self.dec1(torch.cat([self.up2(d2), e1], 1))
         out = F.interpolate(self.head(d1), scale_factor=2, mode="bilinear", align_corners=False)
+        context = F.interpolate(self.context(d1), scale_factor=2, mode="bilinear", align_corners=False)
         ft0 = ft0 + out[:, 0:2] * 32.0
         ft1 = ft1 + out[:, 2:4] * 32.0
-        mask = torch.sigmoid(logit + out[:, 4:5])
-        result = mask * backward_warp(frame0, ft0) + (1 - mask) * backward_warp(frame1, ft1) + out[:, 5:8]
+        warped0, warped1 = backward_warp(frame0, ft0), backward_warp(frame1, ft1)
+        logit = logit + out[:, 4:5]
+        mask = torch.sigmoid(logit)
+        fine = self.fuse_head(self.fuse(torch.cat([warped0, warped1, mask, context.to(mask.dtype)], 1)))
+        mask = torch.sigmoid(logit + fine[:, 0:1])
+        result = mask * warped0 + (1 - mask) * warped1 + out[:, 5:8] + fine[:, 1:4]
         return result[..., :h, :w]

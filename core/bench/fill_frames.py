@@ -8,7 +8,7 @@ Protocol (the datasets README's frame-recovery protocol):
   good frames either side and the lost ones all belong to one shot);
 - each run is rebuilt from the good frame before and after it at the times the timestamps give;
   PSNR and SSIM (RGB, 8-bit) on the rebuilt frames against the decoded originals, seconds per rebuilt
-  frame (median);
+  frame (median), also scaled to a 640×360 frame by pixel count;
 - `--every-other`: instead, every other frame is dropped (never one next to a cut) and rebuilt from its
   two neighbours, the protocol behind the figures in the datasets README;
 - baselines always run: repeat, blend, the classical flow method;
@@ -38,6 +38,7 @@ from core.errors import LacunaError
 BASELINES = ("fill-frames-repeat", "fill-frames-blend", "fill-frames-flow")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi"}
 FIGURE_WIDTH = 1000
+SIZE_360P = 640 * 360  # the speed target is per 640×360 frame: times are also scaled to it
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, k, runs in plans:
             row: dict[str, Any] = {"clip": path.name, "protocol": label, "runs": len(runs)}
             for mid, make in methods.items():
-                bucket = scores.setdefault((mid, k), {"psnr": [], "ssim": [], "spf": []})
+                bucket = scores.setdefault((mid, k), {"psnr": [], "ssim": [], "spf": [], "spf360": []})
                 p_list, s_list = [], []
                 for lost in runs:
                     window = doc.window(lost[0] - 1, lost[-1] + 2)
@@ -157,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
                     ts = [(times[i] - t0) / (t1 - t0) for i in lost]
                     started = time.perf_counter()
                     made = make(a, b, ts)
-                    bucket["spf"].append((time.perf_counter() - started) / len(lost))
+                    seconds = (time.perf_counter() - started) / len(lost)
+                    bucket["spf"].append(seconds)
+                    bucket["spf360"].append(seconds * SIZE_360P / (a.shape[0] * a.shape[1]))
                     for got, want in zip(made, truth):
                         p_list.append(psnr(got, want))
                         s_list.append(ssim(got, want))
@@ -202,6 +205,7 @@ def _summary(scores, duplicate_counts, cut_results) -> dict[str, Any]:
         summary[f"{mid} run {k} PSNR"] = round(float(np.mean(bucket["psnr"])), 3)
         summary[f"{mid} run {k} SSIM"] = round(float(np.mean(bucket["ssim"])), 4)
         summary[f"{mid} run {k} s/frame"] = round(float(np.median(bucket["spf"])), 4)
+        summary[f"{mid} run {k} s per 640x360 frame"] = round(float(np.median(bucket["spf360"])), 4)
     if duplicate_counts["inserted"]:
         found, correct = duplicate_counts["found"], duplicate_counts["correct"]
         summary["duplicates precision"] = round(correct / found, 4) if found else 0.0

@@ -49,7 +49,7 @@ def _run_learned(doc, frames, ctx, fix="all", max_run=3):
     from core.video.fill import fill_frames
     from core.video.learned import learned_interpolator
 
-    make = learned_interpolator(ctx.device)
+    make = learned_interpolator(ctx)
     return (yield from fill_frames(doc, make, ctx, fix, max_run, targets=frames))
 
 

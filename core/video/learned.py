@@ -5,23 +5,27 @@ from __future__ import annotations
 import numpy as np
 
 WEIGHTS = "fill-frames.safetensors"
+INPUTS = ("frame0", "frame1", "flow01", "flow10", "t")
 
 
-def learned_interpolator(device: str = "auto", weights=None):
-    """An interpolator(a, b, ts) that runs the network on `device` (the network is loaded once)."""
+def learned_interpolator(ctx=None, weights=None):
+    """An interpolator(a, b, ts) running the network through the engine seam (`core.runtime.backends`:
+    bfloat16 on CPUs that compute it natively), so the record names the engine that ran it. The
+    network is loaded once; flow is computed once per pair of frames and reused for every time."""
     import torch
 
-    from core.archs import cached_weights
     from core.errors import MethodError
     from core.methods import weights as weights_store
-    from core.runtime.device import pick_device
+    from core.runtime.backends import NetworkCall, network
+    from core.runtime.context import RunContext
     from core.video.interpolate import dense_flow
 
-    where = pick_device(device)
+    ctx = ctx or RunContext()
     path = weights or weights_store.locate(WEIGHTS)
     if path is None:
         raise MethodError(f"weights not installed: {WEIGHTS} ({weights_store.where_looked()})")
-    model, _ = cached_weights(path, where)
+    net = network(NetworkCall(path, inputs=INPUTS), ctx)
+    where = ctx.torch_device()
 
     def as_tensor(x: np.ndarray, scale: float) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float().mul_(scale).to(where)
@@ -32,7 +36,7 @@ def learned_interpolator(device: str = "auto", weights=None):
         ta, tb = as_tensor(a, 1 / 255), as_tensor(b, 1 / 255)
         out = []
         for t in ts:
-            frame = model(ta, tb, f01, f10, torch.tensor([t], device=where))
+            frame = net(ta, tb, f01, f10, torch.full((1, 1, 1, 1), float(t), device=where))
             pixels = frame[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
             out.append(pixels)
         return out

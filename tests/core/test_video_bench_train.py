@@ -50,5 +50,5 @@ def test_two_training_steps_write_weights_the_learned_method_runs(datasets, tmp_
     assert main([*args, "--crop", "64", "--width", "8", "--precision", "float32", "--val-every", "100"]) == 0
     a = np.zeros((40, 56, 3), np.uint8)
     b = np.full((40, 56, 3), 200, np.uint8)
-    middle = learned_interpolator("cpu", weights=out)(a, b, [0.5])[0]
+    middle = learned_interpolator(weights=out)(a, b, [0.5])[0]
     assert middle.shape == a.shape and 60 < middle.mean() < 140

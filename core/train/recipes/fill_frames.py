@@ -179,9 +179,10 @@ class FillFramesRecipe(Recipe):
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--width", type=int, default=32, help="features at half resolution")
+        parser.add_argument("--fusion", type=int, default=16, help="features at full resolution")
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
-        return {"width": args.width}
+        return {"width": args.width, "fusion": args.fusion}
 
     def load_data(self, args: argparse.Namespace) -> InterpolationData:
         return InterpolationData(args.data, log=lambda line: print(line, flush=True))
