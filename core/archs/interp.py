@@ -11,8 +11,8 @@ to both intermediate flows, to the blend weights (as a logit added to the classi
 residual picture. A few full-resolution layers then look at both frames warped by the corrected
 flows and decide the blend and residual per pixel (a half-resolution mask cannot follow a motion
 boundary, where most of the classical method's error lies). The last layers start at zero, so an
-untrained network reproduces the classical result exactly and training can only move it towards
-something better.
+untrained network reproduces the classical result (up to the blend weights' clamp, 98 : 2 at most
+where the classical method puts all on one frame) and training moves it from there.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from core.archs import register_arch
 OCCLUSION_ALPHA = 0.01
 OCCLUSION_BETA = 0.5
 CONTEXT_CHANNELS = 8
+LOGIT_LIMIT = 4.0
 
 
 def backward_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -105,7 +106,10 @@ class FlowRefineInterp(nn.Module):
         seen1 = 1.0 - backward_warp(occlusion(flow10, flow01), ft1)
         w0 = (1 - t) * seen0.clamp(0, 1) + 1e-4
         w1 = t * seen1.clamp(0, 1) + 1e-4
-        logit = torch.log(w0) - torch.log(w1)
+        # The classical weights put up to 1e4 : 1 on one frame where the other is occluded; as a logit
+        # (±9) the sigmoid is flat there and no correction could be learned where the occlusion check
+        # is wrong, which is where the classical method's error lies. Clamped at ±4 (98 : 2).
+        logit = (torch.log(w0) - torch.log(w1)).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)
         scale = 1.0 / 32.0  # flows enter the network in units of 32 pixels
         x = torch.cat(
             [frame0, frame1, warped0, warped1, ft0 * scale, ft1 * scale, seen0, seen1, t.expand_as(seen0)], 1

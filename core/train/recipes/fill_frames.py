@@ -8,7 +8,9 @@ between them at t = m/g, from one shot: pairs that span a scene cut or hold a fr
 give synthetic motion: the whole picture moves along a straight line (shift, small rotation and
 zoom), and a patch of another picture slides over it at another speed, making occlusions. Crops are
 flipped at random and time is reversed half the time. DIS flow between the two outer frames is
-computed per crop with OpenCV, as at inference.
+computed as at inference: on whole clip frames (once, into the cache, then cropped with the frames;
+flow computed on a crop alone is worse near its borders than on the frame, and the network would learn
+to mend faults it never meets), and for stills on a view 32 pixels wider on each side than the crop.
 
     nice -n 19 lacuna train fill-frames --data ../shared/datasets/video/train \
         ../shared/datasets/images/train/color432 --out resources/weights/fill-frames.safetensors \
@@ -35,6 +37,8 @@ CLIP_WIDTH = 640
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi"}
 STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 HOLD_OUT = 0.1
+GAPS = (2, 3, 4)  # frames between the two a sample interpolates from
+STILL_MARGIN = 32  # flow for a still's crop is computed on a view this much wider on each side
 
 
 def _flows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +66,16 @@ class ClipFrames:
         self.bad = {d.frame for d in damage if d.kind in ("cut", "duplicate", "undecodable", "corrupt")}
         self.count = doc.frame_count
         self.split = int(self.count * (1 - HOLD_OUT))
+        # flows[g, s] = (s -> s + gap, s + gap -> s) for GAPS[g], in float16 (a hundredth of a pixel)
+        self.flows = np.lib.format.open_memmap(
+            cache / f"{path.stem}.flows.npy",
+            mode="w+",
+            dtype=np.float16,
+            shape=(len(GAPS), self.count, 2, h, CLIP_WIDTH, 2),
+        )
+        for g, gap in enumerate(GAPS):
+            for start in self.starts(gap, False) + self.starts(gap, True):
+                self.flows[g, start] = _flows(self.frames[start], self.frames[start + gap])
 
     def starts(self, gap: int, validation: bool) -> list[int]:
         lo, hi = (self.split, self.count - gap) if validation else (0, self.split - gap)
@@ -92,8 +106,8 @@ class InterpolationData:
         samples = []
         for _ in range(size):
             use_clip = self.clips and (not self.stills or rng.random() < 0.6)
-            a, b, mid, t = self._clip_sample(rng, crop) if use_clip else self._still_sample(rng, crop)
-            samples.append(_pack(a, b, mid, t, rng))
+            sample = self._clip_sample(rng, crop) if use_clip else self._still_sample(rng, crop)
+            samples.append(_pack(*sample, rng))
         return torch.from_numpy(np.stack(samples))
 
     def _clip_sample(self, rng: np.random.Generator, crop: int, validation: bool = False):
@@ -107,7 +121,8 @@ class InterpolationData:
         h, w = clip.frames.shape[1:3]
         y, x = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
         window = clip.frames[[s, s + m, s + gap], y : y + crop, x : x + crop]
-        return window[0], window[2], window[1], m / gap
+        flows = clip.flows[GAPS.index(gap), s, :, y : y + crop, x : x + crop].astype(np.float32)
+        return window[0], window[2], window[1], m / gap, flows[0], flows[1]
 
     def _still_sample(self, rng: np.random.Generator, crop: int):
         back = self.stills[rng.integers(len(self.stills))]
@@ -119,7 +134,8 @@ class InterpolationData:
         size = int(rng.integers(crop // 4, crop // 2))
         py, px = rng.integers(0, front.shape[0] - size), rng.integers(0, front.shape[1] - size)
         patch = front[py : py + size, px : px + size]
-        at = rng.integers(0, crop - size, 2)
+        view_side = crop + 2 * STILL_MARGIN
+        at = STILL_MARGIN + rng.integers(0, crop - size, 2)
         centre = (back.shape[1] / 2, back.shape[0] / 2)
         frames = []
         for tau in (0.0, t, 1.0):
@@ -128,35 +144,44 @@ class InterpolationData:
             moved = cv2.warpAffine(
                 back, matrix, (back.shape[1], back.shape[0]), borderMode=cv2.BORDER_REFLECT
             )
-            oy = (moved.shape[0] - crop) // 2
-            ox = (moved.shape[1] - crop) // 2
-            view = moved[oy : oy + crop, ox : ox + crop].copy()
-            y, x = np.clip(np.round(at + patch_shift * tau).astype(int), 0, crop - size)
+            oy = (moved.shape[0] - view_side) // 2
+            ox = (moved.shape[1] - view_side) // 2
+            view = moved[oy : oy + view_side, ox : ox + view_side].copy()
+            y, x = np.clip(np.round(at + patch_shift * tau).astype(int), 0, view_side - size)
             view[y : y + size, x : x + size] = patch
             frames.append(view)
-        return frames[0], frames[2], frames[1], t
+        f01, f10 = _flows(frames[0], frames[2])
+        inner = slice(STILL_MARGIN, STILL_MARGIN + crop)
+        a, b, mid = (f[inner, inner] for f in (frames[0], frames[2], frames[1]))
+        return a, b, mid, t, f01[inner, inner], f10[inner, inner]
 
     def validation(self, count: int, crop: int) -> list[torch.Tensor]:
         rng = np.random.default_rng(12345)
         held = []
         for _ in range(count if self.clips else 0):
-            a, b, mid, t = self._clip_sample(rng, crop, validation=True)
-            held.append(torch.from_numpy(_pack(a, b, mid, t, None))[None])
+            sample = self._clip_sample(rng, crop, validation=True)
+            held.append(torch.from_numpy(_pack(*sample, None))[None])
         return held
 
 
 def _pack(
-    a: np.ndarray, b: np.ndarray, mid: np.ndarray, t: float, rng: np.random.Generator | None
+    a: np.ndarray,
+    b: np.ndarray,
+    mid: np.ndarray,
+    t: float,
+    f01: np.ndarray,
+    f10: np.ndarray,
+    rng: np.random.Generator | None,
 ) -> np.ndarray:
     if rng is not None:
         if rng.random() < 0.5:
-            a, b, t = b, a, 1 - t
-        if rng.random() < 0.5:
+            a, b, t, f01, f10 = b, a, 1 - t, f10, f01
+        if rng.random() < 0.5:  # mirrored left-right: flows point the other way in x
             a, b, mid = a[:, ::-1], b[:, ::-1], mid[:, ::-1]
+            f01, f10 = (f[:, ::-1] * np.float32([-1, 1]) for f in (f01, f10))
         if rng.random() < 0.5:
             a, b, mid = a[::-1], b[::-1], mid[::-1]
-    a, b, mid = (np.ascontiguousarray(x) for x in (a, b, mid))
-    f01, f10 = _flows(a, b)
+            f01, f10 = (f[::-1] * np.float32([1, -1]) for f in (f01, f10))
     pictures = np.concatenate([a, b, mid], axis=-1).astype(np.float32) / 255.0
     t_map = np.full(a.shape[:2] + (1,), t, np.float32)
     return np.concatenate([pictures, f01, f10, t_map], axis=-1).transpose(2, 0, 1).copy()
