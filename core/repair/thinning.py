@@ -22,6 +22,9 @@ from core.io.dicom.header import find_gaps
 
 THIN_PARAMS = ("thin", "spacing")  # consumed by the engine; the method's `run` never sees them
 SPACING_SLACK = 0.01  # a gap this much wider than the spacing asked is not split for it
+# Methods that make an inserted slice as thin as the new spacing (the others interpolate thick slices,
+# so what they insert is as thick as the acquired ones).
+SHARPENING_METHODS = ("fill-slice-self",)
 MOST_PARTS = 16  # a gap is divided into at most this many parts (a typo of 0.01 mm is refused)
 
 
@@ -114,3 +117,11 @@ def record(document: Any, result: Any, layout: Thinning) -> dict[str, Any]:
         "slices_after": result.slices,
         "slice_spacing_mm": [round(float(steps.min()), 4), round(float(steps.max()), 4)],
     }
+
+
+def inserted_thickness(document: Any) -> float | None:
+    """The slice thickness the latest thinning gave the slices it inserted, where a method made them
+    thinner than the acquired ones (None: as thick as the acquired slices)."""
+    made = document.metadata.get("made_slice_thickness")
+    latest = document.provenance[-1].method if document.provenance else None
+    return float(made) if made and latest in SHARPENING_METHODS else None

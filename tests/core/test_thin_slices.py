@@ -130,6 +130,21 @@ def test_evenly_thinned_series_states_its_new_spacing(head, tmp_path):
     assert describe(tmp_path / "even")["slices"] == 11
 
 
+def test_slices_the_self_supervised_method_inserts_state_their_thinner_thickness(head, tmp_path):
+    even = head.with_pixels(head.pixels[:6])
+    even.positions = head.positions[:6]
+    even.metadata["inplane_offsets_mm"] = head.metadata["inplane_offsets_mm"][:6]
+    even.writeback = type(head.writeback)(head.writeback.datasets[:6], head.writeback.positions[:6])
+    acquired = float(head.writeback.datasets[0].SliceThickness)
+    for method, extra in (("fill-slice-self", {"steps": 10}), ("fill-slice-interp", {})):
+        out = run_repair(even, "fill-slice", method=method, thin=2, **extra)
+        written = [pydicom.dcmread(f) for f in sorted(io.write(out, tmp_path / method).iterdir())]
+        thickness = [float(ds.SliceThickness) for ds in written]
+        assert thickness[0::2] == [acquired] * 6  # the acquired slices keep theirs
+        made = min(acquired, 2.0003) if method == "fill-slice-self" else acquired
+        assert thickness[1::2] == pytest.approx([made] * 5, abs=1e-3)
+
+
 def test_thinning_is_refused_with_a_mask_or_named_slices(shear):
     with pytest.raises(MethodError, match="whole volume"):
         run_repair(shear, "fill-slice", thin=2, mask=np.ones(shear.pixels.shape[:3], bool))
