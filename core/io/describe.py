@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from core.documents import VolumeDoc
+from core.io.dicom.placement import even_step
 
 
 def num(value: float) -> float | int:
@@ -38,7 +39,7 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
         "gaps": list(doc.gaps),
     }
     steps = np.abs(np.diff(doc.positions[: doc.slices])) if len(doc.positions) == doc.frames else np.array([])
-    if steps.size > 1 and steps.max() - steps.min() > 0.01 * steps.max():
+    if steps.size > 1 and even_step(doc.positions[: doc.slices]) is None:
         # the spacing above is the usual one; an uneven series says how far its slices really are apart
         info["slice_spacing"] = [num(steps.min()), num(steps.max())]
     if doc.stored_range is not None:

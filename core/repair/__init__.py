@@ -87,7 +87,7 @@ def repair(
         if resolved.get("slices"):
             raise MethodError("name slices to refill, or ask for thinner slices (thin, spacing), not both")
         before = document
-        document, layout = thinning.thinned(before, resolved["thin"], resolved["spacing"])
+        document, layout = thinning.thinned(before, resolved["thin"], resolved["spacing"], card.id)
         resolved["slices"] = ",".join(map(str, layout.inserted))
         recorded.update(thinning.record(before, document, layout))
     provenance = Provenance(

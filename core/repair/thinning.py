@@ -74,7 +74,7 @@ def plan(z: np.ndarray, thin: int = 1, spacing: float = 0.0) -> Thinning:
     return Thinning(np.asarray(positions), inserted, source)
 
 
-def thinned(document: Any, thin: int = 1, spacing: float = 0.0) -> tuple[Any, Thinning]:
+def thinned(document: Any, thin: int = 1, spacing: float = 0.0, method: str = "") -> tuple[Any, Thinning]:
     """A copy of the volume `document` with blank slices inserted where `plan` puts them (every time
     point of a 4-D series alike), its positions, spacing, gantry offsets and changed pixels to match."""
     from core.repair.frames import stack_geometry  # frames imports this module
@@ -97,8 +97,12 @@ def thinned(document: Any, thin: int = 1, spacing: float = 0.0) -> tuple[Any, Th
         result.positions = [float(p) for p in layout.positions] * times
     steps = np.abs(np.diff(layout.positions))
     result.spacing = (float(np.median(steps)), *document.spacing[1:])
-    # The new slices are made as thick as they are apart, never thicker than the acquired ones.
-    result.metadata["made_slice_thickness"] = min(float(geometry["thickness"]), result.spacing[0])
+    # A sharpening method makes the new slices as thick as they are apart, never thicker than the
+    # acquired ones (it reads this; the DICOM writer states it); the others insert slices as thick.
+    if method in SHARPENING_METHODS:
+        result.metadata["made_slice_thickness"] = min(float(geometry["thickness"]), result.spacing[0])
+    else:
+        result.metadata.pop("made_slice_thickness", None)
     result.gaps = find_gaps(list(layout.positions))[0] if result.positions else []
     offsets = document.metadata.get("inplane_offsets_mm") or []
     if len(offsets) == old * times:  # a gantry tilt: new slices sit between their neighbours in-plane too
@@ -117,11 +121,3 @@ def record(document: Any, result: Any, layout: Thinning) -> dict[str, Any]:
         "slices_after": result.slices,
         "slice_spacing_mm": [round(float(steps.min()), 4), round(float(steps.max()), 4)],
     }
-
-
-def inserted_thickness(document: Any) -> float | None:
-    """The slice thickness the latest thinning gave the slices it inserted, where a method made them
-    thinner than the acquired ones (None: as thick as the acquired slices)."""
-    made = document.metadata.get("made_slice_thickness")
-    latest = document.provenance[-1].method if document.provenance else None
-    return float(made) if made and latest in SHARPENING_METHODS else None

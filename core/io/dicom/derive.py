@@ -63,18 +63,16 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
         return atomic_write(target, lambda tmp: _save(ds, tmp))
     if target.suffix.lower() in (".dcm", ".dicom", ".ima"):
         raise WriteError(f"{target.name}: a series is saved as a folder of files; name a folder, not a file")
-    from core.repair.thinning import inserted_thickness
-
     placed = _placements(doc, pixels.shape[0])
-    thickness = inserted_thickness(doc)
+    thickness = doc.metadata.get("made_slice_thickness")  # set by a thinning that sharpened (fill-slice-self)
     with atomic_folder(target) as tmp_folder:
         for i, where in enumerate(placed):
             ds = _derive(doc, headers.datasets[where.template], pixels[i : i + 1], [i], series_uid, i + 1)
             if where.inserted:
                 place_slice(ds, headers.datasets, headers.positions, where)
                 _mark_inserted(ds, [headers.datasets[j] for j in where.between])
-                if thickness is not None:  # made thinner than acquired (fill-slice-self sharpens)
-                    ds.SliceThickness = f"{thickness:.6g}"
+                if thickness:
+                    ds.SliceThickness = f"{float(thickness):.6g}"
             _save(ds, tmp_folder / f"{i + 1:04d}.dcm")
     return target
 
