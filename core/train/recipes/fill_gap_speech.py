@@ -33,6 +33,7 @@ import torch
 
 from core.archs.packet_fill import received_rms
 from core.audio.loss_trace import gilbert_elliott
+from core.audio.mel import mel_filters
 from core.audio.stft import MODEL_RATE
 from core.methods.fill_gap_speech import network_input
 from core.train.recipe import Recipe
@@ -40,6 +41,7 @@ from core.train.recipes.fill_gap import AudioStreams
 
 PACKET_CHOICES_MS = (10.0, 20.0, 20.0, 20.0, 30.0)
 STFT_SIZES = ((256, 64), (512, 128), (1024, 256))
+MEL_BANDS, MEL_FFT, MEL_HOP = 40, 512, 160  # about a recogniser's filterbank: 32 ms frames every 10 ms
 VALIDATION_LOSS = 0.2  # the held-out crops lose 20 % of their 20 ms packets, mean burst 2
 
 
@@ -81,6 +83,15 @@ def multires_stft_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     return total / len(STFT_SIZES)
 
 
+def log_mel_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of log mel energies: the spectral envelope a speech recogniser reads,
+    without the harmonic detail the fine STFT terms also weigh."""
+    filters = torch.from_numpy(mel_filters(MEL_BANDS, MEL_FFT, MODEL_RATE)).to(pred.device)
+    p = filters @ _log_stft(pred, MEL_FFT, MEL_HOP) ** 2
+    t = filters @ _log_stft(truth, MEL_FFT, MEL_HOP) ** 2
+    return (torch.log(p + 1e-6) - torch.log(t + 1e-6)).abs().mean()
+
+
 class FillGapSpeechRecipe(Recipe):
     task = "fill-gap-speech"
     arch = "packet_fill"
@@ -98,6 +109,7 @@ class FillGapSpeechRecipe(Recipe):
         group.add_argument("--speech-share", type=float, default=0.6, help="share of crops from folder 1")
         group.add_argument("--long-share", type=float, default=0.15, help="share of crops with one long gap")
         group.add_argument("--stft-weight", type=float, default=1.0)
+        group.add_argument("--mel-weight", type=float, default=0.0, help="weight of the log-mel term")
         group.add_argument("--val-crops", type=int, default=64)
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
@@ -147,7 +159,10 @@ class FillGapSpeechRecipe(Recipe):
         concealed = (clean * (1 - mask) + pred[:, 0] * mask) / scale
         truth = clean / scale
         l1 = ((concealed - truth).abs() * mask).sum() / mask.sum().clamp_min(1)
-        return l1 + self.args.stft_weight * multires_stft_loss(concealed, truth)
+        total = l1 + self.args.stft_weight * multires_stft_loss(concealed, truth)
+        if self.args.mel_weight:
+            total = total + self.args.mel_weight * log_mel_loss(concealed, truth)
+        return total
 
     @torch.no_grad()
     def validate(self, batches: list[torch.Tensor], generator: torch.Generator) -> float:

@@ -5,7 +5,7 @@ place that turns a pointer into Hz or Hz into a pixel row (the picture, the rect
 tools, the selections drawn over it, the axis labels) goes through the same rule. Selections are
 stored in Hz, never in screen rows, so they stay where they belong when the scale changes.
 
-Mel is the HTK formula (2595 log10(1 + f / 700)); log starts at `LOG_FLOOR_HZ` (lower frequencies
+Mel is `core.audio.mel`'s HTK formula; log starts at `LOG_FLOOR_HZ` (lower frequencies
 share the bottom row).
 """
 
@@ -15,16 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.audio.mel import hz_to_mel, mel_to_hz
+
 SCALES = ("linear", "log", "mel")
 LOG_FLOOR_HZ = 20.0
-
-
-def hz_to_mel(hz):
-    return 2595.0 * np.log10(1.0 + np.asarray(hz, np.float64) / 700.0)
-
-
-def mel_to_hz(mel):
-    return 700.0 * (10.0 ** (np.asarray(mel, np.float64) / 2595.0) - 1.0)
 
 
 def format_hz(hz: float) -> str:
