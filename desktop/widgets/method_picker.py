@@ -58,6 +58,10 @@ class MethodPicker(QWidget):
         self._busy = False
         self._units: tuple[str, float] | None = None
         self._warning: dict[str, str] = {}
+        # What the user typed per (method, units), so a run (which refills the tree for the new
+        # document) or a look at another method does not put the fields back to their defaults.
+        self._typed: dict[tuple, dict[str, Any]] = {}
+        self._shown: tuple | None = None
         self._defaults: dict[str, str] = {}
 
         layout = QVBoxLayout(self)
@@ -271,6 +275,9 @@ class MethodPicker(QWidget):
 
     def _on_current(self, item, _previous) -> None:
         card = self.current_card()
+        if self._shown is not None:
+            self._typed[self._shown] = self.params()
+        self._shown = None if card is None else (card.id, self._units)
         while self.params_form.rowCount():
             self.params_form.removeRow(0)
         self._param_widgets.clear()
@@ -308,6 +315,9 @@ class MethodPicker(QWidget):
             label.setToolTip(param.help)
             self.params_form.addRow(label, widget)
             self._param_widgets[param.name] = widget
+        for name, value in self._typed.get(self._shown, {}).items():
+            if name in self._param_widgets:
+                self.set_param(name, value)
         self._update_options(card)
 
     def _show_variants(self, card) -> None:

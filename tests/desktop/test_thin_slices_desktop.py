@@ -30,6 +30,9 @@ def test_thinning_a_series_from_the_picker_shows_the_new_slices(window, datasets
     assert label.startswith("Slice 2 / 67")
     z = float(label.split("z = ")[1].split(" mm")[0])
     assert abs(z - (head.positions[0] + head.positions[1]) / 2) < 0.01
+    # the picker still holds what was typed (the run refilled it for the new document)
+    assert ws.picker.current_method() == "fill-slice-interp"
+    assert ws.picker.params()["spacing"] == 2.5
     # undo brings the acquired slices back
     window.undo_action.trigger()
     assert c.frames == 28 and np.array_equal(c.doc.pixels, acquired)
