@@ -14,6 +14,9 @@ samples are zeroed; the network sees them with the mask and the AR method's fill
 Loss: L1 on the lost samples plus a multi-resolution STFT loss (spectral convergence and log
 magnitude at 256/512/1024-point frames) on the concealed crop, both on level-normalised audio, so
 the fill is neither muffled (plain L1 alone drifts towards quiet averages) nor noisy.
+`--mel-weight W` adds W times a log-mel term (`log_mel_loss`, about a recogniser's filterbank); an
+80-minute fine-tune with it did not lower pocketsphinx's WER (docs/benchmarks.md), so it is off by
+default.
 
 CPU training (the shipped weights; two cores, one thread):
 
