@@ -51,10 +51,12 @@ def both_ways(model, x, lost, rate):
 
 
 def level_matched(audio: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """`audio` (samples, channels) with each run of `lost` (samples,) scaled to its neighbours' RMS."""
     out = audio.copy()
-    for start, stop in runs(lost[:, 0]):
+    for start, stop in runs(lost):
         sides = [audio[max(0, start - NEIGHBOURS) : start], audio[stop : stop + NEIGHBOURS]]
         target = np.mean([np.sqrt(np.mean(s**2)) for s in sides if len(s)])
+        # at most halved or made 4x louder: a near-silent fill is not blown up into noise
         gain = np.clip(target / (np.sqrt(np.mean(audio[start:stop] ** 2)) + 1e-9), 0.5, 4.0)
         out[start:stop] = audio[start:stop] * gain
     return out
@@ -62,12 +64,11 @@ def level_matched(audio: np.ndarray, lost: np.ndarray) -> np.ndarray:
 
 def concealed(variant: str, utterance, spans, lost: np.ndarray, ctx) -> np.ndarray:
     clean = np.asarray(utterance.doc.samples, np.float64)  # (samples, channels)
-    lost = lost[:, None]
     if variant == "zeros":
         return np.asarray(zero_spans(utterance.doc, spans).samples)
     if variant.startswith("truth"):
         gain = float(variant.partition("*")[2] or 1.0)
-        return np.where(lost, clean * gain, clean)
+        return np.where(lost[:, None], clean * gain, clean)
     method, _, post = variant.partition("+")
     method, _, trick = method.partition("~")
     speech_method.conceal = both_ways if trick == "reverse" else FORWARD_ONLY
