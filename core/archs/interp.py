@@ -1,18 +1,21 @@
 """A small frame-interpolation network that refines classical bidirectional optical flow (RIFE/IFRNet
 family, sized for a CPU).
 
-    frame0, frame1 (B, 3, H, W) in [0, 1], flow01, flow10 (B, 2, H, W) in pixels (DIS), t (B,) or (B, 1, 1, 1)
+    frame0, frame1 (B, 3, H, W) in [0, 1], flow01, flow10 (B, 2, H, W) in pixels (DIS),
+    motion0, motion1 (B, 2, H, W): how far the pixels of frame 0 and of frame 1 move by time t
+    (`core.video.interpolate.displacements`: straight-line, or quadratic where the frames just outside
+    are known), t (B,) or (B, 1, 1, 1)
         ->  the frame at time t (B, 3, H, W)
 
-The classical method's steps are done in the network, differentiably: intermediate flows from time t
-to both frames under straight-line motion, both frames warped, occlusions found by a forward-backward
-check, and a visibility-weighted blend. A U-Net working at half resolution then predicts corrections:
-to both intermediate flows, to the blend weights (as a logit added to the classical one) and a
-residual picture. A few full-resolution layers then look at both frames warped by the corrected
-flows and decide the blend and residual per pixel (a half-resolution mask cannot follow a motion
-boundary, where most of the classical method's error lies). The last layers start at zero, so an
-untrained network reproduces the classical result (up to the blend weights' clamp, 98 : 2 at most
-where the classical method puts all on one frame) and training moves it from there.
+The classical method's steps are done in the network, differentiably: intermediate flows from time t to
+both frames (from the motions, by Super SloMo's rule), both frames warped, occlusions found by a
+forward-backward check, and a visibility-weighted blend. A U-Net working at half resolution then
+predicts corrections: to both intermediate flows, to the blend weights (as a logit added to the
+classical one) and a residual picture. A few full-resolution layers then look at both frames warped by
+the corrected flows and decide the blend and residual per pixel (a half-resolution mask cannot follow a
+motion boundary, where most of the classical method's error lies). The last layers start at zero, so an
+untrained network reproduces the classical result (up to the blend weights' clamp, 98 : 2 at most where
+the classical method puts all on one frame) and training moves it from there.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class FlowRefineInterp(nn.Module):
     def __init__(self, width: int = 32, fusion: int = 16):
         super().__init__()
         w = width
-        self.enc1 = nn.Sequential(conv(19, w, 2), conv(w, w))  # 1/2
+        self.enc1 = nn.Sequential(conv(23, w, 2), conv(w, w))  # 1/2
         self.enc2 = nn.Sequential(conv(w, 2 * w, 2), conv(2 * w, 2 * w))  # 1/4
         self.enc3 = nn.Sequential(conv(2 * w, 4 * w, 2), conv(4 * w, 4 * w), conv(4 * w, 4 * w))  # 1/8
         self.up3 = nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1)
@@ -90,17 +93,23 @@ class FlowRefineInterp(nn.Module):
         frame1: torch.Tensor,
         flow01: torch.Tensor,
         flow10: torch.Tensor,
+        motion0: torch.Tensor,
+        motion1: torch.Tensor,
         t: torch.Tensor,
     ) -> torch.Tensor:
         h, w = frame0.shape[-2:]
         pad_h, pad_w = (-h) % 8, (-w) % 8
         if pad_h or pad_w:
             pad = (0, pad_w, 0, pad_h)
-            frame0, frame1 = F.pad(frame0, pad, mode="replicate"), F.pad(frame1, pad, mode="replicate")
-            flow01, flow10 = F.pad(flow01, pad, mode="replicate"), F.pad(flow10, pad, mode="replicate")
+            frame0, frame1, flow01, flow10, motion0, motion1 = (
+                F.pad(x, pad, mode="replicate") for x in (frame0, frame1, flow01, flow10, motion0, motion1)
+            )
         t = t.view(-1, 1, 1, 1).to(frame0.dtype)
-        ft0 = -(1 - t) * t * flow01 + t * t * flow10
-        ft1 = (1 - t) * (1 - t) * flow01 - t * (1 - t) * flow10
+        # From time t back to each frame: the frame's own motion reversed, averaged with the other
+        # frame's path (Super SloMo's rule, which straight-line motions reduce it to).
+        ft0 = -(1 - t) * motion0 + t * (flow10 - motion1)
+        ft1 = -t * motion1 + (1 - t) * (flow01 - motion0)
+        curve0, curve1 = motion0 - t * flow01, motion1 - (1 - t) * flow10  # how far from a straight line
         warped0, warped1 = backward_warp(frame0, ft0), backward_warp(frame1, ft1)
         seen0 = 1.0 - backward_warp(occlusion(flow01, flow10), ft0)
         seen1 = 1.0 - backward_warp(occlusion(flow10, flow01), ft1)
@@ -112,7 +121,12 @@ class FlowRefineInterp(nn.Module):
         logit = (torch.log(w0) - torch.log(w1)).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)
         scale = 1.0 / 32.0  # flows enter the network in units of 32 pixels
         x = torch.cat(
-            [frame0, frame1, warped0, warped1, ft0 * scale, ft1 * scale, seen0, seen1, t.expand_as(seen0)], 1
+            [
+                *(frame0, frame1, warped0, warped1),
+                *(ft0 * scale, ft1 * scale, curve0 * scale, curve1 * scale),
+                *(seen0, seen1, t.expand_as(seen0)),
+            ],
+            1,
         )
         e1 = self.enc1(x)
         e2 = self.enc2(e1)

@@ -6,7 +6,9 @@ Protocol (the datasets README's frame-recovery protocol):
 - for each run length k of `--drop`, `--per-clip` runs of k consecutive frames per clip, placed with
   fixed seeds (`default_rng([seed, clip, k])`), never overlapping and never touching a cut (the two
   good frames either side and the lost ones all belong to one shot);
-- each run is rebuilt from the good frame before and after it at the times the timestamps give;
+- each run is rebuilt from the good frame before and after it at the times the timestamps give, with
+  the good frames just outside those two (same shot, not doubted by the scan) handed on as the repair
+  does (`core.video.fill.beside`; the classical methods and the baselines use the two frames only);
   PSNR and SSIM (RGB, 8-bit) on the rebuilt frames against the decoded originals, seconds per rebuilt
   frame (median), also scaled to a 640×360 frame by pixel count;
 - `--every-other`: instead, every other frame is dropped (never one next to a cut) and rebuilt from its
@@ -120,6 +122,7 @@ def every_other(count: int, cuts: list[int]) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     from core.io import read
     from core.video.damage import cut_frames, scan
+    from core.video.fill import damaged_frames
 
     args = build_parser().parse_args(argv)
     files = clips(args.set)[: args.limit or None]
@@ -136,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = read(path)
         damage = scan(doc)
         cuts = cut_frames(damage)
+        doubtful = damaged_frames(damage)
         times = doc.times
         plans = (
             [("every other", 1, [[i] for i in every_other(doc.frame_count, cuts)])]
@@ -152,12 +156,11 @@ def main(argv: list[str] | None = None) -> int:
                 bucket = scores.setdefault((mid, k), {"psnr": [], "ssim": [], "spf": [], "spf360": []})
                 p_list, s_list = [], []
                 for lost in runs:
-                    window = doc.window(lost[0] - 1, lost[-1] + 2)
-                    a, b, truth = window[0], window[-1], window[1:-1]
+                    a, b, truth, outer = _run_frames(doc, lost, doubtful, set(cuts))
                     t0, t1 = times[lost[0] - 1], times[lost[-1] + 1]
                     ts = [(times[i] - t0) / (t1 - t0) for i in lost]
                     started = time.perf_counter()
-                    made = make(a, b, ts)
+                    made = make(a, b, ts, outer)
                     seconds = (time.perf_counter() - started) / len(lost)
                     bucket["spf"].append(seconds)
                     bucket["spf360"].append(seconds * SIZE_360P / (a.shape[0] * a.shape[1]))
@@ -195,6 +198,22 @@ def main(argv: list[str] | None = None) -> int:
         summary["figure"] = args.figure
     emit(rows, summary, args.json, "fill-frames: rebuilt video frames")
     return 0
+
+
+def _run_frames(doc, lost: list[int], doubtful: set[int], cuts: set[int]):
+    """The good frames either side of a lost run, the lost frames, and the frames just outside."""
+    from core.video.fill import beside, outer_frames
+
+    first, last = lost[0] - 1, lost[-1] + 1
+    before = beside(first, -1, doc.frame_count, doubtful, cuts)
+    after = beside(last, 1, doc.frame_count, doubtful, cuts)
+    lo, hi = before if before is not None else first, after if after is not None else last
+    frames = dict(zip(range(lo, hi + 1), doc.window(lo, hi + 1)))
+    times = doc.times
+    outer = outer_frames(
+        frames, before, after, lambda i: (times[i] - times[first]) / (times[last] - times[first])
+    )
+    return frames[first], frames[last], [frames[i] for i in lost], outer
 
 
 def _summary(scores, duplicate_counts, cut_results) -> dict[str, Any]:

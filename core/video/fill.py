@@ -3,8 +3,9 @@
 The plan is made on the timeline: a dropped frame becomes a new slot at its missing time, a duplicate
 or damaged frame keeps its slot and time but gets a rebuilt picture. Each run of rebuilt slots (up to
 `max_run` long) is made from the good frame before and after it, at fractional times taken from the
-timestamps. A run that spans a scene cut is never interpolated: its frames before the cut repeat the
-last frame of the old shot and those after it the first frame of the new one.
+timestamps; the good frames just outside those two (same shot, undamaged) are handed on too, for a
+method that follows curved motion. A run that spans a scene cut is never interpolated: its frames
+before the cut repeat the last frame of the old shot and those after it the first frame of the new one.
 
 The repair plans; the frames are made when the result is written (or computed): decoded in order,
 only in the stretches around the damage, holding only the anchors of the runs being built.
@@ -13,7 +14,7 @@ only in the stretches around the damage, holding only the anchors of the runs be
 from __future__ import annotations
 
 import bisect
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy as np
 from core.runtime.context import Progress, RunContext
 from core.video.damage import Damage, cut_frames, scan_steps
 from core.video.document import Pending, Slot, VideoDoc
-from core.video.interpolate import Interpolator
+from core.video.interpolate import Interpolator, Outer
 
 FIXES = {
     "all": ("dropped", "duplicate", "undecodable", "corrupt", "blocky"),
@@ -39,6 +40,12 @@ class Run:
     after: int | None  # old slot index of the good frame after (None: the clip ends here)
     slots: list[Slot] = field(default_factory=list)  # the new slots, in time order
     cut_pts: int | None = None  # the cut's time when the run spans one
+    outer_before: int | None = None  # old slot index of the good frame just before `before`, if any
+    outer_after: int | None = None  # and just after `after`
+
+    def anchors(self) -> list[int]:
+        """Old slot indices of the frames this run is made from, in order."""
+        return [i for i in (self.outer_before, self.before, self.after, self.outer_after) if i is not None]
 
 
 @dataclass
@@ -65,6 +72,7 @@ def make_plan(
         replace = {i for i in replace if 0 <= i < doc.frame_count}
     missing = {d.frame: d.count for d in damage if d.kind == "dropped"} if "dropped" in kinds else {}
     cuts = set(cut_frames(damage))
+    doubtful = replace | damaged_frames(damage)
     new_slots: list[Slot] = []
     marks: list[tuple[int | None, bool]] = []  # per new slot: old index (None if inserted), rebuilt?
     for index, slot in enumerate(doc.slots):
@@ -106,10 +114,27 @@ def make_plan(
         spanned = [c for c in cuts if lo <= c <= hi]
         if spanned:
             run.cut_pts = doc.slots[min(spanned)].pts
+        elif before is not None and after is not None:  # interpolated: the frames just outside help
+            run.outer_before = beside(before, -1, doc.frame_count, doubtful, cuts)
+            run.outer_after = beside(after, 1, doc.frame_count, doubtful, cuts)
         runs.append(run)
         keep.extend(new_slots[n:end])
         n = end
     return Plan(keep, runs, skipped)
+
+
+def damaged_frames(damage: list[Damage]) -> set[int]:
+    """Frames the scan doubts (duplicates, damaged): never used to follow the motion."""
+    return {i for d in damage if d.kind not in ("dropped", "cut") for i in range(d.frame, d.frame + d.count)}
+
+
+def beside(anchor: int, step: int, count: int, doubtful: set[int], cuts: set[int]) -> int | None:
+    """The frame next to an anchor on the side away from the run (step -1 or 1), if it exists, is not
+    doubtful and belongs to the anchor's shot (a cut frame starts a shot)."""
+    index = anchor + step
+    if not 0 <= index < count or index in doubtful or max(anchor, index) in cuts:
+        return None
+    return index
 
 
 def fill_frames(
@@ -130,27 +155,28 @@ def fill_frames(
     def rebuild(wanted: frozenset[int]):
         """Decode the stretches that hold anchors, holding only the anchors of the runs not yet built."""
         runs = [r for r in plan.runs if any(s.pts in wanted for s in r.slots)]
-        needed = {r.before for r in runs if r.before is not None} | {
-            r.after for r in runs if r.after is not None
-        }
-        by_after: dict[int | None, list[Run]] = {}
+        needed = {i for r in runs for i in r.anchors()}
+        by_last: dict[int | None, list[Run]] = {}  # a run is built once its last frame is decoded
+        until: dict[int, int] = {}  # frame -> the last frame decoded while a run still needs it
         for run in runs:
-            by_after.setdefault(run.after, []).append(run)
-        until = {r.before: (r.after if r.after is not None else total) for r in runs if r.before is not None}
+            last = run.anchors()[-1] if run.after is not None else None
+            by_last.setdefault(last, []).append(run)
+            for i in run.anchors():
+                until[i] = max(until.get(i, -1), total if last is None else last)
         held: dict[int, np.ndarray] = {}
         done = 0
         for first, last in stretches(doc, sorted(needed)):
             for index, frame in doc.frames(first, last + 1):
                 if index in needed and frame is not None:
                     held[index] = frame
-                for run in by_after.get(index, []):
+                for run in by_last.get(index, []):
                     frames = _rebuild(doc, run, held, interpolate)
                     done += 1
                     yield ctx.progress(0.5 + 0.5 * done / len(runs), f"rebuilt {done}/{len(runs)}")
                     yield from ((pts, f) for pts, f in frames.items() if pts in wanted)
                 for old in [k for k in held if k != index and until.get(k, -1) <= index]:
                     del held[old]
-        for run in by_after.get(None, []):
+        for run in by_last.get(None, []):
             yield from ((pts, f) for pts, f in _rebuild(doc, run, held, interpolate).items() if pts in wanted)
 
     rebuilt = frozenset(s.pts for run in plan.runs for s in run.slots)
@@ -189,7 +215,23 @@ def _rebuild(
         return {s.pts: _repeat_side(s, a, b, run.cut_pts) for s in run.slots}
     t0, t1 = doc.slots[run.before].pts, doc.slots[run.after].pts
     ts = [(s.pts - t0) / (t1 - t0) for s in run.slots]
-    return {s.pts: frame for s, frame in zip(run.slots, interpolate(a, b, ts))}
+    outer = outer_frames(
+        held, run.outer_before, run.outer_after, lambda i: (doc.slots[i].pts - t0) / (t1 - t0)
+    )
+    return {s.pts: frame for s, frame in zip(run.slots, interpolate(a, b, ts, outer))}
+
+
+def outer_frames(
+    frames: dict[int, np.ndarray], before: int | None, after: int | None, time: Callable[[int], float]
+) -> Outer:
+    """The frames just outside (by old slot index, None where there is none) with their times on the
+    anchors' scale (`time`: old slot index -> 0 at the frame before the run, 1 at the frame after)."""
+    return Outer(
+        frames.get(before) if before is not None else None,
+        time(before) if before is not None else -1.0,
+        frames.get(after) if after is not None else None,
+        time(after) if after is not None else 2.0,
+    )
 
 
 def _repeat_side(slot: Slot, a: np.ndarray | None, b: np.ndarray | None, cut_pts: int | None) -> np.ndarray:

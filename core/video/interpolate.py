@@ -2,27 +2,43 @@
 
 Every interpolator takes the two good frames either side (uint8 RGB) and the fractional times of the
 frames to make between them (0 < t < 1, from the timestamps, so variable frame rates are honoured), and
-returns one uint8 RGB frame per time. Flow is computed once per pair and reused for every time.
+returns one uint8 RGB frame per time. Flow is computed once per pair and reused for every time. It may
+also be given the good frames just outside the two (`Outer`): the classical methods use the two frames
+only; the learned one follows the motion along a curve through the third position (`displacements`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-Interpolator = Callable[[np.ndarray, np.ndarray, list[float]], list[np.ndarray]]
+
+@dataclass(frozen=True)
+class Outer:
+    """The good frames just outside the two an interpolator works between (None where there is none:
+    the clip's end, a cut, another damaged frame), with their times on the same scale as the times
+    asked for (the frame before at t_before < 0, the frame after at t_after > 1)."""
+
+    before: np.ndarray | None = None
+    t_before: float = -1.0
+    after: np.ndarray | None = None
+    t_after: float = 2.0
+
+
+Interpolator = Callable[..., list[np.ndarray]]  # (a, b, ts, outer: Outer | None = None) -> frames
 OCCLUSION_ALPHA = 0.01  # forward-backward check: |f + b|² > α (|f|² + |b|²) + β means occluded
 OCCLUSION_BETA = 0.5
 
 
-def repeat(a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
+def repeat(a: np.ndarray, b: np.ndarray, ts: list[float], outer: Outer | None = None) -> list[np.ndarray]:
     """Show the frame before again (what a player does when a frame is missing)."""
     return [a.copy() for _ in ts]
 
 
-def blend(a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
+def blend(a: np.ndarray, b: np.ndarray, ts: list[float], outer: Outer | None = None) -> list[np.ndarray]:
     fa, fb = a.astype(np.float32), b.astype(np.float32)
     return [_to_uint8((1 - t) * fa + t * fb) for t in ts]
 
@@ -57,6 +73,30 @@ def occlusion(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(occluded.astype(np.float32), (5, 5), 0)
 
 
+def displacements(
+    t: float,
+    f01: np.ndarray,
+    f10: np.ndarray,
+    g0: np.ndarray | None = None,
+    t_before: float = -1.0,
+    g1: np.ndarray | None = None,
+    t_after: float = 2.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How far the pixels of frame 0 and of frame 1 move by time t. Along a straight line from the two
+    frames alone; where a side's outer frame is known (g0: flow from frame 0 to the frame before it at
+    t_before; g1: from frame 1 to the frame after it at t_after), along the parabola through the three
+    positions (quadratic motion, as in QVI): a hand-held camera or a thrown object accelerates."""
+    if g0 is None:
+        d0 = t * f01
+    else:
+        d0 = t * (t - 1) / (t_before * (t_before - 1)) * g0 + (t - t_before) * t / (1 - t_before) * f01
+    if g1 is None:
+        d1 = (1 - t) * f10
+    else:
+        d1 = (t - 1) * (t - t_after) / t_after * f10 + t * (t - 1) / (t_after * (t_after - 1)) * g1
+    return d0, d1
+
+
 def intermediate_flows(f01: np.ndarray, f10: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Flows from time t back to frames 0 and 1, assuming straight-line motion (Super SloMo's rule)."""
     ft0 = -(1 - t) * t * f01 + t * t * f10
@@ -78,7 +118,7 @@ def flow_blend(
     return warped_a, warped_b, wa, wb
 
 
-def flow(a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
+def flow(a: np.ndarray, b: np.ndarray, ts: list[float], outer: Outer | None = None) -> list[np.ndarray]:
     """Motion-compensated frames: bidirectional DIS flow, both frames warped, occlusions down-weighted."""
     f01, f10 = dense_flow(a, b), dense_flow(b, a)
     out = []

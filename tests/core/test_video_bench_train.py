@@ -61,7 +61,7 @@ def test_untrained_network_is_the_classical_method_on_real_frames(datasets):
 
     from core.archs import build_arch
     from core.io import read
-    from core.video.interpolate import dense_flow, flow
+    from core.video.interpolate import dense_flow, displacements, flow
 
     doc = read(datasets / "video" / "bench" / "carphone_pristine.mp4")
     a, _, b = doc.window(30, 33)
@@ -70,14 +70,11 @@ def test_untrained_network_is_the_classical_method_on_real_frames(datasets):
     def tensor(x, scale):
         return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float() * scale
 
+    f01, f10 = dense_flow(a, b), dense_flow(b, a)
+    straight = displacements(0.5, f01, f10)  # no outer frames: straight-line motion
     with torch.inference_mode():
-        made = net(
-            tensor(a, 1 / 255),
-            tensor(b, 1 / 255),
-            tensor(dense_flow(a, b), 1.0),
-            tensor(dense_flow(b, a), 1.0),
-            torch.tensor([0.5]),
-        )
+        flows = (tensor(f, 1.0) for f in (f01, f10, *straight))
+        made = net(tensor(a, 1 / 255), tensor(b, 1 / 255), *flows, torch.tensor([0.5]))
     pixels = made[0].clamp(0, 1).mul(255).round().permute(1, 2, 0).numpy()
     classical = flow(a, b, [0.5])[0].astype(np.float32)
     assert np.mean(np.abs(pixels - classical)) < 0.5 and np.mean(np.abs(pixels - a)) > 1.0
@@ -86,17 +83,74 @@ def test_untrained_network_is_the_classical_method_on_real_frames(datasets):
 def test_clip_samples_carry_flow_computed_on_the_whole_frames(datasets, tmp_path):
     """Training crops get the flow the method computes at inference (on the whole frame, cached
     once), cropped with the frames: the sample's flow carries its second frame onto its first."""
-    from core.train.recipes.fill_frames import GAPS, ClipFrames, InterpolationData
+    from core.train.recipes.fill_frames import FLOW_GAPS, ClipFrames, InterpolationData
     from core.video.interpolate import backward_warp, dense_flow
 
     clip = ClipFrames(datasets / "video" / "train" / "fire2.mp4", tmp_path)
-    whole = dense_flow(clip.frames[0], clip.frames[GAPS[0]])
-    assert np.abs(clip.flows[0, 0, 0].astype(np.float32) - whole).max() < 0.05  # float16 storage
+    whole = dense_flow(clip.frames[0], clip.frames[FLOW_GAPS[1]])
+    assert np.abs(clip.flows[1, 0, 0].astype(np.float32) - whole).max() < 0.05  # float16 storage
     data = InterpolationData.__new__(InterpolationData)  # only the clip, without reading folders
     data.clips, data.stills = [clip], []
-    a, b, mid, t, f01, f10 = data._clip_sample(np.random.default_rng(3), 96)
+    a, b, mid, t, f01, f10, d0, d1 = data._clip_sample(np.random.default_rng(3), 96)
     assert a.shape == mid.shape == (96, 96, 3) and f01.shape == f10.shape == (96, 96, 2) and 0 < t < 1
     inner = (slice(8, -8), slice(8, -8))  # away from the crop's edges, where content leaves it
     moved = np.abs(backward_warp(b.astype(np.float32), f01)[inner] - a[inner]).mean()
     still = np.abs(b.astype(np.float32)[inner] - a[inner]).mean()
     assert moved < still
+
+
+def test_displacements_follow_a_parabola_through_the_frames_just_outside():
+    """Positions x(τ) = 6τ + 4τ² at τ = -1/2 (frame before), 0, 1, 3/2 (frame after): the flows between
+    them give the exact positions at τ = 1/4; a straight line from the two frames alone misses by the
+    bend. Uneven times (the frame after is 1/2 away, the one before 1/2) come from the timestamps."""
+    from core.video.interpolate import displacements
+
+    def x(tau):
+        return 6 * tau + 4 * tau * tau
+
+    field = np.ones((2, 3, 2), np.float32)
+    f01, f10 = (x(1) - x(0)) * field, (x(0) - x(1)) * field
+    g0, g1 = (x(-0.5) - x(0)) * field, (x(1.5) - x(1)) * field
+    t = 0.25
+    d0, d1 = displacements(t, f01, f10, g0, -0.5, g1, 1.5)
+    assert np.allclose(d0, x(t) - x(0)) and np.allclose(d1, x(t) - x(1))
+    straight0, straight1 = displacements(t, f01, f10)
+    assert np.allclose(straight0, t * (x(1) - x(0))) and not np.allclose(straight0, d0)
+    assert np.allclose(straight1, (1 - t) * (x(0) - x(1)))
+
+
+def test_untrained_network_rebuilds_an_accelerating_pan_better_with_the_outer_frames(datasets):
+    """A real photo panned along a parabola: given the frames just outside, the untrained network (the
+    classical steps with curved motion) lands the middle frame closer than from the two frames alone."""
+    import cv2
+    import torch
+
+    from core.archs import build_arch
+    from core.video.interpolate import dense_flow, displacements
+
+    photo = cv2.imread(str(sorted((datasets / "images" / "train" / "color432").glob("*.jpg"))[0]))
+    photo = cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)
+
+    def frame(tau):  # shifted by 8τ + 6τ² pixels right, 3τ down, cropped from the middle
+        shift = np.float32([[1, 0, 8 * tau + 6 * tau * tau], [0, 1, 3 * tau]])
+        moved = cv2.warpAffine(photo, shift, (photo.shape[1], photo.shape[0]), borderMode=cv2.BORDER_REFLECT)
+        return moved[60:188, 80:240].copy()
+
+    before, a, truth, b, after = (frame(tau) for tau in (-0.5, 0.0, 0.5, 1.0, 1.5))
+    net = build_arch("flow_refine_interp", width=8, fusion=8).eval()
+    f01, f10 = dense_flow(a, b), dense_flow(b, a)
+    g0, g1 = dense_flow(a, before), dense_flow(b, after)
+
+    def tensor(x, scale):
+        return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float() * scale
+
+    def error(motions):
+        with torch.inference_mode():
+            flows = (tensor(f, 1.0) for f in (f01, f10, *motions))
+            made = net(tensor(a, 1 / 255), tensor(b, 1 / 255), *flows, torch.tensor([0.5]))
+        pixels = made[0].clamp(0, 1).mul(255).permute(1, 2, 0).numpy()
+        return np.abs(pixels - truth)[16:-16, 16:-16].mean()
+
+    curved = error(displacements(0.5, f01, f10, g0, -0.5, g1, 1.5))
+    straight = error(displacements(0.5, f01, f10))
+    assert curved < 0.7 * straight

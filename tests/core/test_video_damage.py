@@ -91,3 +91,30 @@ def test_a_damaged_packet_is_found_where_its_smear_starts(datasets, tmp_path):
     found = [d for d in scan(read(damaged)) if d.kind in ("blocky", "corrupt", "undecodable")]
     assert found and found[0].frame == 40
     assert not [d for d in scan(read(source)) if d.kind in ("blocky", "corrupt", "undecodable")]
+
+
+def test_runs_are_handed_the_good_frames_just_outside_never_across_a_cut_or_a_doubtful_frame(edited_clip):
+    """A method that follows curved motion gets the frame beside each anchor, at its time, only when
+    it is in the anchor's shot and the scan does not doubt it."""
+    from core.video.fill import FIXES, make_plan
+
+    doc, _ = edited_clip
+    damage = scan(doc)
+    plan = make_plan(doc, damage, FIXES["all"], 3, targets=[15, 27, 61])
+    outers = {run.slots[0].pts: (run.outer_before, run.outer_after) for run in plan.runs}
+    assert outers[doc.slots[15].pts] == (13, 17)
+    assert outers[doc.slots[27].pts] == (None, 29)  # 25 is the smeared frame
+    assert outers[doc.slots[61].pts] == (None, 63)  # 59 belongs to the shot before the cut at 60
+    seen = []
+
+    def recording(a, b, ts, outer=None):
+        seen.append((ts, outer))
+        return flow(a, b, ts)
+
+    result = drive(fill_frames(doc, recording, RunContext(), targets=[27], damage=damage))
+    result.frame(27)
+    (ts, outer), *_ = seen
+    assert ts == [pytest.approx(0.5)] and outer.before is None
+    pts = [doc.slots[i].pts for i in (26, 28, 29)]
+    assert np.array_equal(outer.after, doc.frame(29))
+    assert outer.t_after == pytest.approx((pts[2] - pts[0]) / (pts[1] - pts[0]))  # by the timestamps

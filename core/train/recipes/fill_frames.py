@@ -4,9 +4,12 @@ Data (`--data`): the clips of the folders given (video/train) and the still imag
 (images/train/color432). Clip frames are scaled to 640 pixels wide and kept in a memory-mapped cache
 file, so a long clip costs disk, not memory. A sample is two frames `g` apart (g = 2, 3 or 4) and one
 between them at t = m/g, from one shot: pairs that span a scene cut or hold a frozen frame (found by
-`core.video.damage`) are never drawn; the last 10% of each clip is held out for validation. Stills
-give synthetic motion: the whole picture moves along a straight line (shift, small rotation and
-zoom), and a patch of another picture slides over it at another speed, making occlusions. Crops are
+`core.video.damage`) are never drawn; the last 10% of each clip is held out for validation. The frame
+just before and just after the two are given too, as at inference, so the motion can follow a curve
+(`core.video.interpolate.displacements`); each is withheld one time in five (the clip's end, a cut),
+and the motion is then straight on that side. Stills give synthetic motion: the whole picture moves
+along a curve (shift with acceleration, small rotation and zoom), and a patch of another picture
+slides over it at another speed, making occlusions. Crops are
 flipped at random and time is reversed half the time. DIS flow between the two outer frames is
 computed as at inference: on whole clip frames (once, into the cache, then cropped with the frames;
 flow computed on a crop alone is worse near its borders than on the frame, and the network would learn
@@ -32,12 +35,15 @@ import torch
 from torch import nn
 
 from core.train.recipe import Recipe
+from core.video.interpolate import dense_flow, displacements
 
 CLIP_WIDTH = 640
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi"}
 STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 HOLD_OUT = 0.1
 GAPS = (2, 3, 4)  # frames between the two a sample interpolates from
+FLOW_GAPS = (1, *GAPS)  # gap 1: from each frame to the one just outside
+WITHHELD = 0.2  # how often a side's outer frame is left out (straight-line motion on that side)
 STILL_MARGIN = 32  # flow for a still's crop is computed on a view this much wider on each side
 
 
@@ -66,14 +72,15 @@ class ClipFrames:
         self.bad = {d.frame for d in damage if d.kind in ("cut", "duplicate", "undecodable", "corrupt")}
         self.count = doc.frame_count
         self.split = int(self.count * (1 - HOLD_OUT))
-        # flows[g, s] = (s -> s + gap, s + gap -> s) for GAPS[g], in float16 (a hundredth of a pixel)
+        # flows[g, s] = (s -> s + gap, s + gap -> s) for FLOW_GAPS[g], in float16 (a hundredth of a pixel)
         self.flows = np.lib.format.open_memmap(
             cache / f"{path.stem}.flows.npy",
             mode="w+",
             dtype=np.float16,
-            shape=(len(GAPS), self.count, 2, h, CLIP_WIDTH, 2),
+            shape=(len(FLOW_GAPS), self.count, 2, h, CLIP_WIDTH, 2),
         )
-        for g, gap in enumerate(GAPS):
+        self.neighbours = {v: set(self.starts(1, v)) for v in (False, True)}  # s: s and s + 1 in one shot
+        for g, gap in enumerate(FLOW_GAPS):
             for start in self.starts(gap, False) + self.starts(gap, True):
                 self.flows[g, start] = _flows(self.frames[start], self.frames[start + gap])
 
@@ -83,7 +90,8 @@ class ClipFrames:
 
 
 class InterpolationData:
-    """`batch()` gives (B, 14, crop, crop): frame0, frame1, frame_t (3 each), flow01, flow10, t."""
+    """`batch()` gives (B, 18, crop, crop): frame0, frame1, frame_t (3 each), flow01, flow10, motion0,
+    motion1 (2 each), t."""
 
     def __init__(self, folders: list[str], log=print):
         self.cache = Path(tempfile.mkdtemp(prefix="lacuna-interp-"))
@@ -121,16 +129,23 @@ class InterpolationData:
         h, w = clip.frames.shape[1:3]
         y, x = rng.integers(0, h - crop + 1), rng.integers(0, w - crop + 1)
         window = clip.frames[[s, s + m, s + gap], y : y + crop, x : x + crop]
-        flows = clip.flows[GAPS.index(gap), s, :, y : y + crop, x : x + crop].astype(np.float32)
-        return window[0], window[2], window[1], m / gap, flows[0], flows[1]
+        flows = clip.flows[FLOW_GAPS.index(gap), s, :, y : y + crop, x : x + crop].astype(np.float32)
+        near = clip.flows[0, :, :, y : y + crop, x : x + crop]
+        ok = clip.neighbours[validation]
+        g0 = near[s - 1, 1].astype(np.float32) if s - 1 in ok and rng.random() >= WITHHELD else None
+        g1 = near[s + gap, 0].astype(np.float32) if s + gap in ok and rng.random() >= WITHHELD else None
+        t = m / gap
+        d0, d1 = displacements(t, flows[0], flows[1], g0, -1 / gap, g1, 1 + 1 / gap)
+        return window[0], window[2], window[1], t, flows[0], flows[1], d0, d1
 
     def _still_sample(self, rng: np.random.Generator, crop: int):
         back = self.stills[rng.integers(len(self.stills))]
         front = self.stills[rng.integers(len(self.stills))]
-        t = float(rng.choice([0.25, 0.5, 0.75]))
-        shift = rng.uniform(-16, 16, 2)
+        gap = int(rng.integers(2, 5))
+        t, outer = int(rng.integers(1, gap)) / gap, 1 / gap
+        shift, accel = rng.uniform(-16, 16, 2), rng.uniform(-8, 8, 2)  # accel: bend at t = 1/2, pixels
         angle, zoom = rng.uniform(-3, 3), rng.uniform(-0.03, 0.03)
-        patch_shift = rng.uniform(-24, 24, 2)
+        patch_shift, patch_accel = rng.uniform(-24, 24, 2), rng.uniform(-8, 8, 2)
         size = int(rng.integers(crop // 4, crop // 2))
         py, px = rng.integers(0, front.shape[0] - size), rng.integers(0, front.shape[1] - size)
         patch = front[py : py + size, px : px + size]
@@ -138,22 +153,27 @@ class InterpolationData:
         at = STILL_MARGIN + rng.integers(0, crop - size, 2)
         centre = (back.shape[1] / 2, back.shape[0] / 2)
         frames = []
-        for tau in (0.0, t, 1.0):
+        for tau in (-outer, 0.0, t, 1.0, 1.0 + outer):
+            bend = 4 * tau * (1 - tau)  # 1 at tau = 1/2, 0 at both frames
             matrix = cv2.getRotationMatrix2D(centre, angle * tau, 1 + zoom * tau)
-            matrix[:, 2] += shift * tau
+            matrix[:, 2] += shift * tau + accel * bend
             moved = cv2.warpAffine(
                 back, matrix, (back.shape[1], back.shape[0]), borderMode=cv2.BORDER_REFLECT
             )
             oy = (moved.shape[0] - view_side) // 2
             ox = (moved.shape[1] - view_side) // 2
             view = moved[oy : oy + view_side, ox : ox + view_side].copy()
-            y, x = np.clip(np.round(at + patch_shift * tau).astype(int), 0, view_side - size)
+            place = at + patch_shift * tau + patch_accel * bend
+            y, x = np.clip(np.round(place).astype(int), 0, view_side - size)
             view[y : y + size, x : x + size] = patch
             frames.append(view)
-        f01, f10 = _flows(frames[0], frames[2])
+        before, a, mid, b, after = frames
+        f01, f10 = _flows(a, b)
+        g0 = dense_flow(a, before) if rng.random() >= WITHHELD else None
+        g1 = dense_flow(b, after) if rng.random() >= WITHHELD else None
+        d0, d1 = displacements(t, f01, f10, g0, -outer, g1, 1 + outer)
         inner = slice(STILL_MARGIN, STILL_MARGIN + crop)
-        a, b, mid = (f[inner, inner] for f in (frames[0], frames[2], frames[1]))
-        return a, b, mid, t, f01[inner, inner], f10[inner, inner]
+        return (*(f[inner, inner] for f in (a, b, mid)), t, *(f[inner, inner] for f in (f01, f10, d0, d1)))
 
     def validation(self, count: int, crop: int) -> list[torch.Tensor]:
         rng = np.random.default_rng(12345)
@@ -171,26 +191,29 @@ def _pack(
     t: float,
     f01: np.ndarray,
     f10: np.ndarray,
+    d0: np.ndarray,
+    d1: np.ndarray,
     rng: np.random.Generator | None,
 ) -> np.ndarray:
+    fields = [f01, f10, d0, d1]  # flows and motions: (H, W, 2) in pixels
     if rng is not None:
-        if rng.random() < 0.5:
-            a, b, t, f01, f10 = b, a, 1 - t, f10, f01
+        if rng.random() < 0.5:  # time reversed: the frames, their flows and their motions swap
+            a, b, t, fields = b, a, 1 - t, [f10, f01, d1, d0]
         if rng.random() < 0.5:  # mirrored left-right: flows point the other way in x
             a, b, mid = a[:, ::-1], b[:, ::-1], mid[:, ::-1]
-            f01, f10 = (f[:, ::-1] * np.float32([-1, 1]) for f in (f01, f10))
+            fields = [f[:, ::-1] * np.float32([-1, 1]) for f in fields]
         if rng.random() < 0.5:
             a, b, mid = a[::-1], b[::-1], mid[::-1]
-            f01, f10 = (f[::-1] * np.float32([1, -1]) for f in (f01, f10))
+            fields = [f[::-1] * np.float32([1, -1]) for f in fields]
     pictures = np.concatenate([a, b, mid], axis=-1).astype(np.float32) / 255.0
     t_map = np.full(a.shape[:2] + (1,), t, np.float32)
-    return np.concatenate([pictures, f01, f10, t_map], axis=-1).transpose(2, 0, 1).copy()
+    return np.concatenate([pictures, *fields, t_map], axis=-1).transpose(2, 0, 1).copy()
 
 
 def _unpack(batch: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
     a, b, mid = batch[:, 0:3], batch[:, 3:6], batch[:, 6:9]
-    f01, f10, t = batch[:, 9:11], batch[:, 11:13], batch[:, 13, 0, 0]
-    return (a, b, f01, f10, t), mid
+    f01, f10, d0, d1 = (batch[:, c : c + 2] for c in (9, 11, 13, 15))
+    return (a, b, f01, f10, d0, d1, batch[:, 17, 0, 0]), mid
 
 
 class FillFramesRecipe(Recipe):
