@@ -37,12 +37,12 @@ def learned_interpolator(ctx=None, weights=None):
         f01, f10 = dense_flow(a, b), dense_flow(b, a)
         g0 = dense_flow(a, outer.before) if outer.before is not None else None
         g1 = dense_flow(b, outer.after) if outer.after is not None else None
-        ta, tb = as_tensor(a, 1 / 255), as_tensor(b, 1 / 255)
+        pair = (as_tensor(a, 1 / 255), as_tensor(b, 1 / 255), as_tensor(f01, 1.0), as_tensor(f10, 1.0))
         out = []
         for t in ts:
             d0, d1 = displacements(t, f01, f10, g0, outer.t_before, g1, outer.t_after)
-            flows = (as_tensor(f, 1.0) for f in (f01, f10, d0, d1))
-            frame = net(ta, tb, *flows, torch.full((1, 1, 1, 1), float(t), device=where))
+            motions = (as_tensor(d0, 1.0), as_tensor(d1, 1.0))
+            frame = net(*pair, *motions, torch.full((1, 1, 1, 1), float(t), device=where))
             pixels = frame[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
             out.append(pixels)
         return out
