@@ -117,6 +117,10 @@ def test_displacements_follow_a_parabola_through_the_frames_just_outside():
     straight0, straight1 = displacements(t, f01, f10)
     assert np.allclose(straight0, t * (x(1) - x(0))) and not np.allclose(straight0, d0)
     assert np.allclose(straight1, (1 - t) * (x(0) - x(1)))
+    # a wild flow to the frame before (a mismatch, not motion) bends the path by half the motion at most
+    wild, _ = displacements(t, f01, f10, 40 * field, -0.5, None, 1.5)
+    bend = np.linalg.norm(wild - straight0, axis=-1)
+    assert np.allclose(bend, 0.5 * np.linalg.norm(straight0, axis=-1) + 0.5, atol=1e-3)
 
 
 def test_untrained_network_rebuilds_an_accelerating_pan_better_with_the_outer_frames(datasets):
