@@ -59,7 +59,10 @@ register(
         task="fill-frames",
         name="Learned flow refinement",
         kind="learned",
-        description="A small network trained by Lacuna refines the optical flow, blend weights and detail.",
+        description=(
+            "Follows curved motion through the frames just outside the gap; a small network trained by"
+            " Lacuna refines the optical flow, blend weights and detail."
+        ),
         modalities=("video",),
         params=PARAMS,
         weights=("fill-frames.safetensors",),
