@@ -52,6 +52,9 @@ class NetworkCall:
     calibrate: Callable[[np.ndarray], list[tuple[np.ndarray, ...]]] | None = field(
         default=None, compare=False
     )
+    # False for a network the ONNX path cannot export (inputs of several shapes, a scalar time):
+    # torch runs it, without trying (and failing) an export on every first run.
+    exportable: bool = True
 
 
 def machine_threads() -> int:
@@ -140,7 +143,12 @@ def network(call: NetworkCall, ctx) -> TensorFn:
     """A function of the call's input tensors returning the network's output tensor, run by the
     backend `ctx.backend` resolves to; records the backend in `ctx.extras["backend"]`."""
     device = ctx.torch_device()
-    backend = choose_backend(getattr(ctx, "backend", "auto"), device.type, ctx.precision)
+    requested = getattr(ctx, "backend", "auto")
+    backend = choose_backend(requested, device.type, ctx.precision)
+    if not backend.startswith("torch") and not call.exportable:
+        if (requested or "auto").lower() != "auto":
+            ctx.note(f"the {backend} backend cannot take this network; torch ran it")
+        backend = "torch"
     ctx.extras["backend"] = f"{backend} ({describe_backend(backend)})"
     in_torch = _torch_network(call, ctx, "bfloat16" if backend == "torch-bf16" else ctx.precision)
     failed = _FAILED.get((call, backend))

@@ -25,7 +25,7 @@ def learned_interpolator(ctx=None, weights=None):
     path = weights or weights_store.locate(WEIGHTS)
     if path is None:
         raise MethodError(f"weights not installed: {WEIGHTS} ({weights_store.where_looked()})")
-    net = network(NetworkCall(path, inputs=INPUTS), ctx)
+    net = network(NetworkCall(path, inputs=INPUTS, exportable=False), ctx)
     where = ctx.torch_device()
 
     def as_tensor(x: np.ndarray, scale: float) -> torch.Tensor:

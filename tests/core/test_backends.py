@@ -230,3 +230,23 @@ def test_the_record_names_the_engine_that_ran_the_network(datasets, tmp_path):
     assert steps[-1].engine == out.provenance[-1].engine
     classical = run_repair(doc, "dejpeg", method="dejpeg-reapply")
     assert classical.provenance[-1].engine == ""  # no network ran
+
+
+def test_a_network_onnx_cannot_take_runs_on_torch_without_trying(monkeypatch, tmp_path):
+    """The learned interpolator (inputs of several shapes and a scalar time) is marked not exportable:
+    "auto" runs it on torch silently instead of failing an export first; asked for onnx, it says so."""
+    from core.archs import build_arch, save_weights
+    from core.runtime import onnx_export
+
+    monkeypatch.setattr(backends, "onnx_available", lambda: True)
+    _cpu_bfloat16(monkeypatch, None)
+    monkeypatch.setattr(onnx_export, "onnx_network", lambda *a, **k: pytest.fail("export was tried"))
+    path = tmp_path / "interp.safetensors"
+    hparams = {"width": 8, "fusion": 8}
+    save_weights(build_arch("flow_refine_interp", **hparams), path, "flow_refine_interp", hparams)
+    call = backends.NetworkCall(path, inputs=("frame0",), exportable=False)
+    said = "the onnx backend cannot take this network; torch ran it"
+    for requested, notes in (("auto", []), ("onnx", [said])):
+        ctx = RunContext(device="cpu", backend=requested)
+        backends.network(call, ctx)
+        assert ctx.extras["backend"].startswith("torch") and ctx.notes == notes
