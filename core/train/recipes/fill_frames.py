@@ -48,8 +48,6 @@ STILL_MARGIN = 32  # flow for a still's crop is computed on a view this much wid
 
 
 def _flows(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from core.video.interpolate import dense_flow
-
     return dense_flow(a, b), dense_flow(b, a)
 
 
