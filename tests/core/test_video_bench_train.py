@@ -86,7 +86,8 @@ def test_clip_samples_carry_flow_computed_on_the_whole_frames(datasets, tmp_path
     from core.train.recipes.fill_frames import FLOW_GAPS, ClipFrames, InterpolationData
     from core.video.interpolate import backward_warp, dense_flow
 
-    clip = ClipFrames(datasets / "video" / "train" / "fire2.mp4", tmp_path)
+    clip, half = ClipFrames.at_widths(datasets / "video" / "train" / "fire2.mp4", tmp_path)
+    assert clip.frames.shape[1:3] == (360, 640) and half.frames.shape[1:3] == (180, 320)
     whole = dense_flow(clip.frames[0], clip.frames[FLOW_GAPS[1]])
     assert np.abs(clip.flows[1, 0, 0].astype(np.float32) - whole).max() < 0.05  # float16 storage
     data = InterpolationData.__new__(InterpolationData)  # only the clip, without reading folders
