@@ -159,3 +159,39 @@ def test_untrained_network_rebuilds_an_accelerating_pan_better_with_the_outer_fr
     curved = error(displacements(0.5, f01, f10, g0, -0.5, g1, 1.5))
     straight = error(displacements(0.5, f01, f10))
     assert curved < 0.7 * straight
+
+
+def test_synthetic_bends_of_still_samples_stay_within_the_bound_inference_applies():
+    """A still's curved motion bends by 4 t (1 - t) times its bend vector; inference holds a curve's
+    departure to BEND_LIMIT of the straight motion of either frame, so training targets beyond that
+    would teach the network to mend bends it is never given."""
+    from core.train.recipes.fill_frames import _bend
+    from core.video.interpolate import BEND_LIMIT
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        shift = rng.uniform(-16, 16, 2)
+        size = np.linalg.norm(_bend(rng, shift))
+        for t in (1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4):
+            reach = min(t, 1 - t) * np.linalg.norm(shift)  # the shorter straight motion to time t
+            assert 4 * t * (1 - t) * size <= BEND_LIMIT * reach + 1e-9
+
+
+def test_clip_samples_are_drawn_in_proportion_to_each_clips_triplets():
+    """A 20-frame clip beside a 200-frame one gives about a tenth of the clip samples, not half (a
+    short clip drawn as often as a long one is learnt by heart)."""
+    from core.train.recipes.fill_frames import FLOW_GAPS, ClipFrames, InterpolationData
+
+    def clip(count: int, shade: int) -> ClipFrames:
+        made = ClipFrames.__new__(ClipFrames)
+        made.frames = np.full((count, 40, 40, 3), shade, np.uint8)
+        made.flows = np.zeros((len(FLOW_GAPS), count, 2, 40, 40, 2), np.float16)
+        made.bad, made.count, made.split = set(), count, int(count * 0.9)
+        made.neighbours = {v: set(made.starts(1, v)) for v in (False, True)}
+        return made
+
+    data = InterpolationData.__new__(InterpolationData)
+    data.clips, data.stills = [clip(200, 10), clip(20, 200)], []
+    rng = np.random.default_rng(1)
+    short = sum(data._clip_sample(rng, 32)[0][0, 0, 0] == 200 for _ in range(400)) / 400
+    assert 0.04 < short < 0.16
