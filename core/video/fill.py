@@ -5,7 +5,8 @@ or damaged frame keeps its slot and time but gets a rebuilt picture. Each run of
 `max_run` long) is made from the good frame before and after it, at fractional times taken from the
 timestamps; the good frames just outside those two (same shot, undamaged) are handed on too, for a
 method that follows curved motion. A run that spans a scene cut is never interpolated: its frames
-before the cut repeat the last frame of the old shot and those after it the first frame of the new one.
+before the cut repeat the last frame of the old shot and those after it the first frame of the new one
+(frames lost where the cut is, whose side nothing tells, show the shot nearer in time).
 
 The repair plans; the frames are made when the result is written (or computed): decoded in order,
 only in the stretches around the damage, holding only the anchors of the runs being built.
@@ -114,6 +115,8 @@ def make_plan(
         spanned = [c for c in cuts if lo <= c <= hi]
         if spanned:
             run.cut_pts = doc.slots[min(spanned)].pts
+            if min(spanned) == after and before is not None:
+                run.cut_pts = _unplaced_cut(doc, run)
         elif before is not None and after is not None:  # interpolated: the frames just outside help
             run.outer_before = beside(before, -1, doc.frame_count, doubtful, cuts)
             run.outer_after = beside(after, 1, doc.frame_count, doubtful, cuts)
@@ -121,6 +124,14 @@ def make_plan(
         keep.extend(new_slots[n:end])
         n = end
     return Plan(keep, runs, skipped)
+
+
+def _unplaced_cut(doc: VideoDoc, run: Run) -> int:
+    """Where to split a run whose cut the scan sees only at the good frame after it: lost frames may
+    have been on either side, so each inserted one shows the shot nearer in time (right more often than
+    giving all to one shot); frames kept from the source stay with the old shot, as the scan says."""
+    middle = (doc.slots[run.before].pts + doc.slots[run.after].pts) // 2 + 1  # a tie stays in the old
+    return max([middle, *(s.pts + 1 for s in run.slots if s.note != "inserted")])
 
 
 def damaged_frames(damage: list[Damage]) -> set[int]:

@@ -118,3 +118,17 @@ def test_runs_are_handed_the_good_frames_just_outside_never_across_a_cut_or_a_do
     pts = [doc.slots[i].pts for i in (26, 28, 29)]
     assert np.array_equal(outer.after, doc.frame(29))
     assert outer.t_after == pytest.approx((pts[2] - pts[0]) / (pts[1] - pts[0]))  # by the timestamps
+
+
+def test_frames_lost_where_a_cut_is_show_the_shot_nearer_in_time(edited_clip, tmp_path):
+    """The last frame of one shot and the first of the next both lost: the scan sees the cut only at
+    the next good frame, so each lost frame takes its nearer neighbour's shot (both right here; giving
+    both to the old shot, as before, showed the old shot where the new one had begun)."""
+    doc, _ = edited_clip
+    lost = (CUT - 1, CUT)
+    kept = [s for i, s in enumerate(doc.slots) if i not in lost]
+    damaged = read(write(doc.with_timeline(kept, {}), tmp_path / "lost.mkv", codec="ffv1", sidecar=False))
+    result = drive(fill_frames(damaged, flow, RunContext(), fix="dropped"))
+    assert np.abs(np.subtract([s.pts for s in result.slots], [s.pts for s in doc.slots])).max() <= 1
+    assert np.array_equal(result.frame(CUT - 1), doc.frame(CUT - 2))  # the old shot's last good frame
+    assert np.array_equal(result.frame(CUT), doc.frame(CUT + 1))  # the new shot's first good frame
