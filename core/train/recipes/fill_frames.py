@@ -75,24 +75,17 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 class ClipFrames:
     """The frames of one clip at one width, in a memory-mapped cache, and the triplets one may draw."""
 
-    def __init__(self, doc, bad: set[int], width: int, cache: Path):
-        h = round(doc.info.height * width / doc.info.width) // 2 * 2
-        name = f"{doc.path.stem}.{width}"
-        self.frames = np.lib.format.open_memmap(
-            cache / f"{name}.npy", mode="w+", dtype=np.uint8, shape=(doc.frame_count, h, width, 3)
-        )
-        for index, frame in doc.frames():
-            if frame is not None:
-                self.frames[index] = cv2.resize(frame, (width, h), interpolation=cv2.INTER_AREA)
+    def __init__(self, frames: np.ndarray, bad: set[int], flows_file: Path):
+        self.frames = frames
         self.bad = bad
-        self.count = doc.frame_count
+        self.count = len(frames)
         self.split = int(self.count * (1 - HOLD_OUT))
         # flows[g, s] = (s -> s + gap, s + gap -> s) for FLOW_GAPS[g], in float16 (a hundredth of a pixel)
         self.flows = np.lib.format.open_memmap(
-            cache / f"{name}.flows.npy",
+            flows_file,
             mode="w+",
             dtype=np.float16,
-            shape=(len(FLOW_GAPS), self.count, 2, h, width, 2),
+            shape=(len(FLOW_GAPS), self.count, 2, *frames.shape[1:3], 2),
         )
         self.neighbours = {v: set(self.starts(1, v)) for v in (False, True)}  # s: s and s + 1 in one shot
         for g, gap in enumerate(FLOW_GAPS):
@@ -101,13 +94,26 @@ class ClipFrames:
 
     @classmethod
     def at_widths(cls, path: Path, cache: Path) -> list[ClipFrames]:
-        """The clip at every CLIP_WIDTHS (shots and damage found once, on the clip as it is)."""
+        """The clip at every CLIP_WIDTHS: decoded once, and shots and damage found once, on the clip as
+        it is."""
         from core.io import read
         from core.video.damage import scan
 
         doc = read(path)
         bad = {d.frame for d in scan(doc) if d.kind in ("cut", "duplicate", "undecodable", "corrupt")}
-        return [cls(doc, bad, width, cache) for width in CLIP_WIDTHS]
+        sizes = [(width, round(doc.info.height * width / doc.info.width) // 2 * 2) for width in CLIP_WIDTHS]
+        names = [f"{doc.path.stem}.{width}" for width in CLIP_WIDTHS]
+        scaled = [
+            np.lib.format.open_memmap(
+                cache / f"{name}.npy", mode="w+", dtype=np.uint8, shape=(doc.frame_count, h, w, 3)
+            )
+            for name, (w, h) in zip(names, sizes)
+        ]
+        for index, frame in doc.frames():
+            if frame is not None:
+                for frames, size in zip(scaled, sizes):
+                    frames[index] = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        return [cls(frames, bad, cache / f"{name}.flows.npy") for frames, name in zip(scaled, names)]
 
     def starts(self, gap: int, validation: bool) -> list[int]:
         lo, hi = (self.split, self.count - gap) if validation else (0, self.split - gap)
