@@ -114,9 +114,9 @@ def make_plan(
         hi = after if after is not None else doc.frame_count - 1
         spanned = [c for c in cuts if lo <= c <= hi]
         if spanned:
-            run.cut_pts = doc.slots[min(spanned)].pts
-            if min(spanned) == after and before is not None:
-                run.cut_pts = _unplaced_cut(doc, run)
+            cut = min(spanned)
+            unplaced = cut == after and before is not None  # seen only at the good frame after the run
+            run.cut_pts = _unplaced_cut(doc, run) if unplaced else doc.slots[cut].pts
         elif before is not None and after is not None:  # interpolated: the frames just outside help
             run.outer_before = beside(before, -1, doc.frame_count, doubtful, cuts)
             run.outer_after = beside(after, 1, doc.frame_count, doubtful, cuts)
