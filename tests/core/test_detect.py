@@ -101,6 +101,12 @@ def test_training_batches_hold_damage_and_its_mask():
     dark = recipe_with("--stains", "brown,dark,dark", "--bright", "0.5", "--clean-share", "0")
     (_,), target = dark.make_batch(clean, torch.Generator().manual_seed(3))
     assert all(t.sum() > 0 for t in target[:, :1])
+    # --weigh-by-change: a black mark on white counts more than a faint one, within the clamp.
+    plain = torch.full((1, 3, 1, 3), 0.9)
+    marked = torch.tensor([0.0, 0.85, 0.9]).reshape(1, 1, 1, 3).repeat(1, 3, 1, 1)
+    factor = recipe_with("--weigh-by-change", "0.3")._visibility(marked, plain).flatten().tolist()
+    assert factor == pytest.approx([3.0, 0.25, 0.25])
+    assert recipe_with()._visibility(marked, plain) == 1.0
 
 
 def test_classical_detector_finds_specks_on_a_smooth_photo_area():
