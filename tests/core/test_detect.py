@@ -193,6 +193,16 @@ def test_learned_detector_beats_the_classical_one_on_mixed_damage(photo):
     assert _f1(learned, truth) > _f1(classical, truth) + 0.1
 
 
+def test_learned_ensemble_averages_the_flipped_passes(photo):
+    damaged, truth = draw(photo, "mixed", np.random.default_rng(11))
+    plain = detect_image(damaged)
+    averaged = detect_image(damaged, ensemble=True)
+    assert averaged.score.shape == plain.score.shape
+    assert not np.array_equal(averaged.score, plain.score)
+    # The rotated and flipped passes agree on the marks: the average finds them as well or better.
+    assert _f1(averaged.mask()[0], truth) > _f1(plain.mask()[0], truth) - 0.02
+
+
 def _damaged_file(photo, tmp_path):
     damaged, truth = draw(photo, "scratches", np.random.default_rng(5))
     path = tmp_path / "scratched.png"
