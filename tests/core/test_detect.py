@@ -21,6 +21,10 @@ def photo(datasets) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"), np.float32) / 255.0
 
 
+def _recall(detection: Detection, truth: np.ndarray) -> float:
+    return np.count_nonzero(detection.mask()[0] & truth) / np.count_nonzero(truth)
+
+
 def _f1(found: np.ndarray, truth: np.ndarray) -> float:
     return 2.0 * np.count_nonzero(found & truth) / max(np.count_nonzero(found) + np.count_nonzero(truth), 1)
 
@@ -201,6 +205,18 @@ def test_learned_ensemble_averages_the_flipped_passes(photo):
     assert not np.array_equal(averaged.score, plain.score)
     # The rotated and flipped passes agree on the marks: the average finds them as well or better.
     assert _f1(averaged.mask()[0], truth) > _f1(plain.mask()[0], truth) - 0.02
+
+
+def test_coarse_pass_finds_the_whole_of_a_torn_border_and_nothing_inside(photo):
+    for seed in (5, 6):
+        damaged, truth = draw(photo, "tear", np.random.default_rng(seed))
+        fine = detect_image(damaged, coarse=False)
+        both = detect_image(damaged)
+        # At full size only the tear's inner rim is found; at half size the whole strip.
+        assert _recall(fine, truth) < 0.5 < 0.8 < _recall(both, truth)
+        # Only regions that come in from the edge join: the scores inside are the full-size pass's.
+        inside = (slice(40, -40), slice(40, -40))
+        assert np.array_equal(both.score[0][inside], fine.score[0][inside])
 
 
 def _damaged_file(photo, tmp_path):
