@@ -17,6 +17,9 @@ drives it through the controller and grabs the window from the X server:
                        the timeline (red dropped, orange frozen, purple damaged, blue cuts), the dusty
                        frame with Detect damage's proposal (temporal detector) as the mask, inpainting
                        picked
+- detect.png           a real scanned portrait with creases (real_damage/old_w_scratch_a.png) after Detect
+                       damage (learned detector): its proposal as the editable mask, the sensitivity
+                       slider, learned inpainting picked to repair it next
 - audio.png            a trumpet clip with a time-frequency rectangle filled (Automatic: the spectrogram
                        network for gaps over 50 ms), in the audio view on the mel scale: frequency axis,
                        dB colour bar, the fill in the History dock
@@ -140,7 +143,12 @@ def damaged_clip(folder: Path) -> tuple[Path, int]:
 def check_weights(wanted: set[str]) -> None:
     from core.methods import get_method
 
-    needed = {"repair_progress": "denoise-learned", "compare": "inpaint-learned", "audio": "fill-gap-learned"}
+    needed = {
+        "repair_progress": "denoise-learned",
+        "compare": "inpaint-learned",
+        "detect": "detect-learned",
+        "audio": "fill-gap-learned",
+    }
     for shot, method in needed.items():
         card = get_method(method).card
         if shot in wanted and not card.available:
@@ -150,7 +158,7 @@ def check_weights(wanted: set[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", default="ct_mask,repair_progress,compare,audio,audio_dropouts,video")
+    parser.add_argument("--only", default="ct_mask,repair_progress,compare,detect,audio,audio_dropouts,video")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     out = Path(args.out)
@@ -332,6 +340,19 @@ def take(out: Path, wanted: set[str]) -> int:
         canvas.update()
         QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
         grab(window, "compare")
+        window.close()
+
+    if "detect" in wanted:
+        window = new_window()
+        open_and_wait(window, DATASETS / "images" / "real_damage" / "old_w_scratch_a.png")
+        image = window.workspace("image")
+        image.detection.run("detect-learned")
+        while image.detection.proposal is None or image.controller.busy:
+            settle(0.1)
+        image.picker.select("inpaint-learned")
+        settle(0.5)
+        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
+        grab(window, "detect")
         window.close()
 
     if "audio" in wanted:
