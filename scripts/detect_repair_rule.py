@@ -36,8 +36,8 @@ def samples(images: int, seeds: int, gray: bool):
             damaged = np.round(damaged * 255.0) / 255.0
             # The kind a damaged pixel shows: the last-drawn (topmost) kind visible there.
             label = np.full(truth.shape, -1, np.int8)
-            for index, kind in enumerate(KINDS):
-                label[layers[kind] >= VISIBLE_ALPHA] = index
+            for number, kind in enumerate(KINDS):  # not `index`: the next seed's rng needs the image's
+                label[layers[kind] >= VISIBLE_ALPHA] = number
             label[~truth] = -1
             yield f"{name}/{seed}", clean, damaged, truth, label
 
@@ -61,6 +61,7 @@ def main() -> None:
     p.add_argument("--weights", default=None, help="a folder to take detect.safetensors from")
     p.add_argument("--json", default=None)
     p.add_argument("--no-repair", action="store_true", help="detection scores only (fast)")
+    p.add_argument("--no-coarse", action="store_true", help="detect-learned without its half-size pass")
     args = p.parse_args()
     if args.weights:
         from core.bench.common import use_weights_folder
@@ -78,7 +79,7 @@ def main() -> None:
     cached = dict(np.load(args.cache)) if args.cache and Path(args.cache).exists() else {}
     data = []
     for key, clean, damaged, truth, label in samples(args.images, args.seeds, args.gray):
-        score = cached[key] if key in cached else detect_image(damaged).score[0]
+        score = cached[key] if key in cached else detect_image(damaged, coarse=not args.no_coarse).score[0]
         cached[key] = score
         data.append((key, clean, damaged, truth, label, score))
     if args.cache:
