@@ -91,11 +91,12 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     detection, _proposal = propose_mask(
         document, getattr(args, "detect_method", None), getattr(args, "threshold", None), 0, {}, ctx
     )
-    proposal = detection.repair_mask()  # more generous than the proposal: a missed mark costs more
-    if painted is not None:
-        proposal = proposal | painted
+    detected = detection.repair_mask()  # more generous than the proposal: a missed mark costs more
+    proposal = detected if painted is None else detected | painted
     if not proposal.any():
         raise MethodError("no damage was found; lower --threshold or give the area with --mask")
+    source = str(getattr(document, "path", "") or "")
+    document.provenance = [*document.provenance, detection.provenance(detected, source)]  # in the sidecar
     return proposal
 
 

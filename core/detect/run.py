@@ -114,6 +114,29 @@ class Detection:
         cut = self.threshold if threshold is None else float(threshold)
         return repair_mask(self.score, cut, self.rule)
 
+    def provenance(self, repaired: np.ndarray, source: str = ""):
+        """This detection as a step of a result's provenance, its mask `repaired` (bool): the person
+        reading the sidecar learns that the mask was proposed, by what, and how much of the image."""
+        import dataclasses
+        import datetime
+
+        from core.documents import Provenance
+        from core.version import __version__
+
+        return Provenance(
+            method=self.method,
+            task="detect",
+            params={
+                "threshold": round(float(self.threshold), 4),
+                "repair rule": dataclasses.asdict(self.rule),
+                "share proposed": round(float(np.mean(repaired)), 4),
+            },
+            source=source,
+            version=__version__,
+            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            warnings=["the mask was proposed by a detector, not painted by a person"],
+        )
+
 
 def detect(
     document: Any,

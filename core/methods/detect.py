@@ -63,7 +63,8 @@ def _run_learned(
     if not coarse:
         return (yield from _learned_pass(work, scale, ensemble, ctx))
     fine = yield from _learned_pass(work, scale, ensemble, ctx.sub(0.0, 0.8))
-    wide = yield from _learned_pass(work, scale * COARSE_SCALE, ensemble, ctx.sub(0.8, 1.0))
+    half = scale * COARSE_SCALE
+    wide = yield from _learned_pass(work, half, ensemble, ctx.sub(0.8, 1.0), "detecting at half size, tile")
     return np.maximum(fine, np.where(_from_border(wide >= COARSE_CONFIDENCE), wide, 0.0)).astype(np.float32)
 
 
@@ -77,7 +78,7 @@ def _from_border(mask: np.ndarray) -> np.ndarray:
 
 
 def _learned_pass(
-    work: np.ndarray, scale: float, ensemble: bool, ctx: RunContext
+    work: np.ndarray, scale: float, ensemble: bool, ctx: RunContext, message: str = "detecting, tile"
 ) -> Generator[Progress, None, np.ndarray]:
     """The network's probabilities for RGB `work` (H, W, 3) run at `scale` of its size, at full size."""
     import cv2
@@ -101,7 +102,7 @@ def _learned_pass(
     def score(tile: torch.Tensor) -> torch.Tensor:
         return self_ensemble(probability, tile, count=8 if ensemble else 1)
 
-    result = yield from run_tiled(score, work, ctx, overlap=32, message="detecting, tile", pixel_bytes=1024)
+    result = yield from run_tiled(score, work, ctx, overlap=32, message=message, pixel_bytes=1024)
     result = result[..., 0]
     if scale != 1.0:
         result = cv2.resize(result, (width, height), interpolation=cv2.INTER_LINEAR)

@@ -3,6 +3,9 @@ detectors, thresholds, the CLI (`lacuna detect`, `lacuna repair --detect`) and t
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -267,6 +270,12 @@ def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys)
     clean = np.round(photo * 255)
     assert np.abs(result - clean).mean() < np.abs(source - clean).mean()
     assert np.array_equal(np.asarray(Image.open(path)), source)  # the original is untouched
+    # The sidecar says the mask was proposed, by which detector, before the repair that filled it.
+    steps = json.loads(Path(f"{out}.lacuna.json").read_text())["steps"]
+    assert [s["task"] for s in steps] == ["detect", "inpaint"]
+    assert steps[0]["method"] == "detect-learned" and steps[0]["params"]["threshold"] == 0.5
+    assert steps[0]["params"]["share proposed"] == round(float(proposed.mean()), 4)
+    assert "proposed by a detector" in steps[0]["warnings"][0]
 
 
 def test_bench_scores_are_pooled_pixel_counts():
