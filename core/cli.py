@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=None, help="with --detect on images: detection threshold"
     )
     p.add_argument(
+        "--detect-param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="with --detect on images: a detection method parameter (e.g. coarse=false, ensemble=true)",
+    )
+    p.add_argument(
         "--frames", default=None, metavar="A-B,C", help="video, volume: only these frames or slices (from 0)"
     )
     p.add_argument("--codec", default=None, help="video: ffv1 (lossless), h264, h265, vp9 or mjpeg")

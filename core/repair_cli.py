@@ -85,19 +85,26 @@ def parse_frames(text: str | None) -> list[int] | None:
 
 
 def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
-    """What image detection proposes, joined with a --mask if one was given too."""
-    from core.detect.cli import propose_mask
+    """What image detection proposes to repair, joined with a --mask if one was given too, and the
+    provenance step that records the detection (for the result's history): (mask, step)."""
+    from core.detect.run import mask_to_repair
 
-    detection, _proposal = propose_mask(
-        document, getattr(args, "detect_method", None), getattr(args, "threshold", None), 0, {}, ctx
-    )
-    detected = detection.repair_mask()  # more generous than the proposal: a missed mark costs more
+    bar = TerminalProgress()
+    try:
+        detected, step = mask_to_repair(
+            document,
+            ctx=ctx,
+            method=getattr(args, "detect_method", None),
+            threshold=getattr(args, "threshold", None),
+            on_progress=bar,
+            **parse_params(getattr(args, "detect_param", [])),
+        )
+    finally:
+        bar.finish()
     proposal = detected if painted is None else detected | painted
     if not proposal.any():
         raise MethodError("no damage was found; lower --threshold or give the area with --mask")
-    source = str(getattr(document, "path", "") or "")
-    document.provenance = [*document.provenance, detection.provenance(detected, source)]  # in the sidecar
-    return proposal
+    return proposal, step
 
 
 def default_output(source: Path, task: str) -> Path:
@@ -198,7 +205,8 @@ def repair_command(args: argparse.Namespace) -> int:
         tile=args.tile,
     )
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
-        mask = detected_mask(document, args, mask, ctx)
+        mask, step = detected_mask(document, args, mask, ctx)
+        document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
     elif getattr(args, "gap", None) or getattr(args, "detect", False) or getattr(args, "loss_trace", None):
         mask = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
     device, why = explain_device(args.device)

@@ -79,6 +79,7 @@ def main() -> None:
     cached = dict(np.load(args.cache)) if args.cache and Path(args.cache).exists() else {}
     data = []
     for key, clean, damaged, truth, label in samples(args.images, args.seeds, args.gray):
+        key = f"{key}/{'fine' if args.no_coarse else 'coarse'}"  # a cache holds both, never mixed up
         score = cached[key] if key in cached else detect_image(damaged, coarse=not args.no_coarse).score[0]
         cached[key] = score
         data.append((key, clean, damaged, truth, label, score))

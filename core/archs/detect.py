@@ -8,7 +8,8 @@ small autoencoder cannot reproduce (texture, fine edges). Both are small U-Nets,
 
     logits, reconstruction = model(image)      # image (B, C, H, W) in [0, 1]
 
-Any height and width work: the input is reflect-padded to a multiple of 2**(levels + 1) and cropped back.
+Any height and width work: the input is padded to a multiple of 2**(levels + 1) (at least twice that)
+and cropped back.
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ class DamageDetector(nn.Module):
         """image (B, C, H, W) in [0, 1] -> (damage logits (B, 1, H, W), reconstruction (B, C, H, W))."""
         height, width = image.shape[-2:]
         multiple = 2 ** (self.levels + 1)
-        pad_h, pad_w = (-height) % multiple, (-width) % multiple
+        # A multiple of the strides, and at least two of them: the deepest level's reflect padding
+        # needs two pixels each way (a 12 x 20 slice would otherwise end there as 1 x 2).
+        pad_h = max(-(-height // multiple), 2) * multiple - height
+        pad_w = max(-(-width // multiple), 2) * multiple - width
         x = image
         if pad_h or pad_w:
             mode = "reflect" if min(height, width) > max(pad_h, pad_w) else "replicate"

@@ -28,7 +28,11 @@ def add_parser(sub) -> None:
     p.add_argument("--task", action="append", required=True, help="repeatable: one per kind of file")
     p.add_argument("--method", action="append", default=[], help="repeatable: one per task")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="method parameter")
-    p.add_argument("--detect", action="store_true", help="audio: fill the clicks and dropouts found")
+    p.add_argument(
+        "--detect",
+        action="store_true",
+        help="fill what detection finds: audio clicks and dropouts, image marks",
+    )
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching paths")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching paths")
     p.add_argument(

@@ -135,10 +135,13 @@ def found_damage(document: Any, ctx: Any) -> Any:
         from core.audio.detect import detect
 
         return [d.selection for d in detect(document.samples, document.sample_rate)] or None
-    from core.detect.run import run_detect
+    from core.detect.run import mask_to_repair
 
-    found = run_detect(document, ctx=ctx).mask()
-    return found if found.any() else None
+    found, step = mask_to_repair(document, ctx=ctx)
+    if not found.any():
+        return None
+    document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
+    return found
 
 
 def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, dict[str, Any]]:

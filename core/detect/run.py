@@ -12,7 +12,7 @@ normalised to [0, 1] from its value range first, as for repair.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -89,6 +89,7 @@ class Detection:
     score: np.ndarray  # float32 (frames, H, W)
     threshold: float
     method: str
+    params: dict[str, Any] = field(default_factory=dict)  # the method's other parameters, as run
 
     @property
     def low_fraction(self) -> float:
@@ -115,9 +116,8 @@ class Detection:
         return repair_mask(self.score, cut, self.rule)
 
     def provenance(self, repaired: np.ndarray, source: str = ""):
-        """This detection as a step of a result's provenance, its mask `repaired` (bool): the person
-        reading the sidecar learns that the mask was proposed, by what, and how much of the image."""
-        import dataclasses
+        """This detection as a step of a result's provenance, `repaired` (bool) the mask it gave the
+        repair: whoever reads the sidecar learns that the mask was proposed, by what, and how much."""
         import datetime
 
         from core.documents import Provenance
@@ -127,15 +127,25 @@ class Detection:
             method=self.method,
             task="detect",
             params={
+                **self.params,
                 "threshold": round(float(self.threshold), 4),
-                "repair rule": dataclasses.asdict(self.rule),
-                "share proposed": round(float(np.mean(repaired)), 4),
+                "repair_rule": asdict(self.rule),
+                "mask_share": round(float(np.mean(repaired)), 4),
             },
             source=source,
             version=__version__,
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             warnings=["the mask was proposed by a detector, not painted by a person"],
         )
+
+
+def mask_to_repair(document: Any, **kwargs: Any):
+    """Detect-and-repair's mask for `document` and the provenance step saying where it came from:
+    (the repair mask bool (frames, H, W), Provenance); `kwargs` go to `run_detect`. What
+    `lacuna repair --detect` and `lacuna batch --detect` fill."""
+    detection = run_detect(document, **kwargs)
+    found = detection.repair_mask()  # more generous than the proposal: a missed mark costs more
+    return found, detection.provenance(found, str(getattr(document, "path", "") or ""))
 
 
 def detect(
@@ -173,7 +183,7 @@ def detect(
             maps.append((yield from chosen.run(normed[index], None, sub, **resolved)))
         score = np.stack(maps)
     yield ctx.progress(1.0, "done")
-    return Detection(np.asarray(score, np.float32), float(cut), card.id)
+    return Detection(np.asarray(score, np.float32), float(cut), card.id, resolved)
 
 
 def run_detect(

@@ -186,6 +186,15 @@ def test_sixteen_bit_gray_document_is_normalised_before_detection():
     assert found.mask()[0, 20, 20] and found.mask().sum() == 1
 
 
+def test_learned_detector_scores_tiny_sixteen_bit_stacks_frame_by_frame():
+    # Three 12 x 20 slices: the half-size pass runs on an image smaller than the network's stride.
+    rng = np.random.default_rng(2)
+    pixels = rng.uniform(20000, 40000, (3, 12, 20, 1)).astype(np.float32)
+    found = run_detect(ImageDoc(pixels=pixels, dtype="uint16", mode="L"))
+    assert found.method == "detect-learned" and found.score.shape == (3, 12, 20)
+    assert found.score.dtype == np.float32 and 0.0 <= found.score.min() <= found.score.max() <= 1.0
+
+
 def test_temporal_method_needs_frames():
     from core.errors import MethodError
 
@@ -215,8 +224,8 @@ def test_coarse_pass_finds_the_whole_of_a_torn_border_and_nothing_inside(photo):
         damaged, truth = draw(photo, "tear", np.random.default_rng(seed))
         fine = detect_image(damaged, coarse=False)
         both = detect_image(damaged)
-        # At full size only the tear's inner rim is found; at half size the whole strip.
-        assert _recall(fine, truth) < 0.5 < 0.8 < _recall(both, truth)
+        # At full size only the tear's inner rim is found; with the half-size pass the whole strip.
+        assert _recall(both, truth) > max(0.8, _recall(fine, truth) + 0.2)
         # Only regions that come in from the edge join: the scores inside are the full-size pass's.
         inside = (slice(40, -40), slice(40, -40))
         assert np.array_equal(both.score[0][inside], fine.score[0][inside])
@@ -274,8 +283,14 @@ def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys)
     steps = json.loads(Path(f"{out}.lacuna.json").read_text())["steps"]
     assert [s["task"] for s in steps] == ["detect", "inpaint"]
     assert steps[0]["method"] == "detect-learned" and steps[0]["params"]["threshold"] == 0.5
-    assert steps[0]["params"]["share proposed"] == round(float(proposed.mean()), 4)
+    assert steps[0]["params"]["mask_share"] == round(float(proposed.mean()), 4)
+    assert steps[0]["params"]["coarse"] is True
     assert "proposed by a detector" in steps[0]["warnings"][0]
+    # The detector's own parameters are passed with --detect-param, and recorded.
+    again = tmp_path / "fine_only.png"
+    args = ["repair", str(path), "-o", str(again), "--task", "inpaint", "--detect"]
+    assert cli_main([*args, "--detect-param", "coarse=false"]) == 0
+    assert json.loads(Path(f"{again}.lacuna.json").read_text())["steps"][0]["params"]["coarse"] is False
 
 
 def test_bench_scores_are_pooled_pixel_counts():

@@ -208,6 +208,12 @@ def test_detect_finds_what_a_masked_method_repairs_and_skips_undamaged_images(da
     )
     changed = (before != after).any(axis=-1)
     assert 0 < changed.mean() < 0.5  # the scratches, not the whole print
+    # The sidecar says the mask was proposed by the detector, before the fill.
+    steps = json.loads((tmp_path / "out" / "scratched_inpaint.png.lacuna.json").read_text())["steps"]
+    assert [(s["task"], s["method"]) for s in steps] == [
+        ("detect", "detect-learned"),
+        ("inpaint", "inpaint-telea"),
+    ]
 
 
 def test_a_masked_method_without_detect_is_refused_up_front(archive, tmp_path):
