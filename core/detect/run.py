@@ -115,9 +115,10 @@ class Detection:
         cut = self.threshold if threshold is None else float(threshold)
         return repair_mask(self.score, cut, self.rule)
 
-    def provenance(self, repaired: np.ndarray, source: str = ""):
+    def provenance(self, repaired: np.ndarray, source: str = "", edited: bool = False):
         """This detection as a step of a result's provenance, `repaired` (bool) the mask it gave the
-        repair: whoever reads the sidecar learns that the mask was proposed, by what, and how much."""
+        repair (`edited`: by hand too, after or before): whoever reads the sidecar learns that the
+        mask was proposed, by what, and how much."""
         import datetime
 
         from core.documents import Provenance
@@ -135,7 +136,11 @@ class Detection:
             source=source,
             version=__version__,
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            warnings=["the mask was proposed by a detector, not painted by a person"],
+            warnings=[
+                "the mask started from a detector's proposal and was edited by hand"
+                if edited
+                else "the mask was proposed by a detector, not painted by a person"
+            ],
         )
 
 

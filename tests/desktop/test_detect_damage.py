@@ -59,6 +59,11 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     mask = c.masks.get(0) > 0
     assert np.array_equal(repaired[~mask], original.pixels[0][~mask])
     assert not np.array_equal(repaired[mask], original.pixels[0][mask])
+    # The repair's history says the mask started from the detector and was edited by hand.
+    detected, filled = c.doc.provenance[-2:]
+    assert (detected.task, detected.method, filled.method) == ("detect", "detect-learned", "inpaint-telea")
+    assert detected.params["threshold"] != 0.5  # the sensitivity it was left at, not the default
+    assert "edited by hand" in detected.warnings[0]
 
     c.undo()  # the repair
     assert c.doc is original

@@ -8,13 +8,14 @@ core's `repair()` on a `JobRunner`, which applies the mask contract (the result 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from core.documents import Document
+from core.documents import Document, Provenance
 from core.errors import LacunaError
 from desktop.history import GLOBAL, Entry
 from desktop.jobs import JobRunner, describe_error
@@ -48,6 +49,8 @@ class ImageController(QObject):
         self._last_point: tuple[float, float] | None = None
         self._erase = False
         self._stroke_label = "brush"
+        # Where a mask came from when it was not painted (Detect damage sets it): a provenance step.
+        self.mask_origin: Callable[[np.ndarray], Provenance | None] | None = None
 
     # --- the document ---
 
@@ -427,6 +430,7 @@ class ImageController(QObject):
             self.error.emit(str(exc))
             return False
         mask, frames, params = plan.mask, plan.frames, plan.params
+        origin = None if mask is None or self.mask_origin is None else self.mask_origin(mask)
 
         from core.runtime.context import RunContext
 
@@ -440,7 +444,11 @@ class ImageController(QObject):
 
         self._source = source
         self.jobs.start(
-            card.name, start, lambda result: self._finished(card.name, source, result), ctx.cancel_event, ctx
+            card.name,
+            start,
+            lambda result: self._finished(card.name, source, result, origin),
+            ctx.cancel_event,
+            ctx,
         )
         return True
 
@@ -456,9 +464,11 @@ class ImageController(QObject):
     def shutdown(self, timeout: float = 3.0) -> bool:
         return self.jobs.shutdown(timeout)
 
-    def _finished(self, label: str, source: Document, result: Document) -> None:
+    def _finished(self, label: str, source: Document, result: Document, origin=None) -> None:
         if self.doc is not source:  # never apply a result to another document
             return
+        if origin is not None:  # the mask came from Detect damage: its step goes before the repair's
+            result.provenance = [*result.provenance[:-1], origin, result.provenance[-1]]
         same_shape = result.pixels.shape == source.pixels.shape
         after_masks = self.masks if same_shape else MaskStack(*result.pixels.shape[:3])
         edit = RepairEdit(source, result, self.masks, after_masks)

@@ -23,6 +23,7 @@ class Detection(Detector):
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(controller, parent)
         self.step: MaskEdit | None = None
+        self.found = None  # the core Detection behind the proposal
         controller.document_changed.connect(self.forget_if_stale)
 
     def methods(self) -> list[tuple[str, str]]:
@@ -64,7 +65,21 @@ class Detection(Detector):
         if self.controller.doc is not doc:
             return
         self.propose(doc, Proposal(found.score, found.threshold, before, found.low_fraction, found.rule))
+        self.found = found
         self._show(self.proposal.masks())
+
+    def origin(self, mask: np.ndarray):
+        """The provenance step saying that `mask` (what a repair is about to fill) started from this
+        detection, or None when there is no proposal for the open document (the mask was painted)."""
+        from dataclasses import replace
+
+        if self.proposal is None or self.controller.doc is not self._doc:
+            return None
+        p = self.proposal
+        found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at
+        edited = bool(p.added.any() or p.erased.any())
+        source = str(getattr(self._doc, "path", "") or "")
+        return found.provenance(np.asarray(mask) > 0, source, edited=edited)
 
     def set_threshold(self, threshold: float) -> None:
         """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
@@ -96,6 +111,7 @@ def attach(workspace, panel: DetectPanel) -> Detection:
     """Wire the panel and a "Detect Damage" menu action to a `Detection` of the workspace's controller."""
     c = workspace.controller
     detection = Detection(c, workspace)
+    c.mask_origin = detection.origin  # a repair's history then says where its mask came from
     fill_methods = connect_panel(workspace, panel, detection, "slice")
     c.document_changed.connect(lambda new: new and fill_methods())
     return detection
