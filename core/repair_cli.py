@@ -87,20 +87,12 @@ def parse_frames(text: str | None) -> list[int] | None:
 def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     """What image detection proposes to repair, joined with a --mask if one was given too, and the
     provenance step that records the detection (for the result's history): (mask, step)."""
-    from core.detect.run import mask_to_repair
+    from core.detect.cli import propose_mask
 
-    bar = TerminalProgress()
-    try:
-        detected, step = mask_to_repair(
-            document,
-            ctx=ctx,
-            method=getattr(args, "detect_method", None),
-            threshold=getattr(args, "threshold", None),
-            on_progress=bar,
-            **parse_params(getattr(args, "detect_param", [])),
-        )
-    finally:
-        bar.finish()
+    method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
+    params = parse_params(getattr(args, "detect_param", []))
+    detection, _proposal = propose_mask(document, method, threshold, 0, params, ctx)
+    detected, step = detection.repair_step(document)
     proposal = detected if painted is None else detected | painted
     if not proposal.any():
         raise MethodError("no damage was found; lower --threshold or give the area with --mask")

@@ -135,9 +135,9 @@ def found_damage(document: Any, ctx: Any) -> Any:
         from core.audio.detect import detect
 
         return [d.selection for d in detect(document.samples, document.sample_rate)] or None
-    from core.detect.run import mask_to_repair
+    from core.detect.run import run_detect
 
-    found, step = mask_to_repair(document, ctx=ctx)
+    found, step = run_detect(document, ctx=ctx).repair_step(document)
     if not found.any():
         return None
     document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed

@@ -115,6 +115,13 @@ class Detection:
         cut = self.threshold if threshold is None else float(threshold)
         return repair_mask(self.score, cut, self.rule)
 
+    def repair_step(self, document: Any) -> tuple[np.ndarray, Any]:
+        """What detect-and-repair fills in `document` (the one this detection scored) and the
+        provenance step saying where it came from: (repair mask bool (frames, H, W), Provenance).
+        What `lacuna repair --detect` and `lacuna batch --detect` fill."""
+        found = self.repair_mask()  # more generous than the proposal: a missed mark costs more
+        return found, self.provenance(found, str(getattr(document, "path", "") or ""))
+
     def provenance(self, repaired: np.ndarray, source: str = "", edited: bool = False):
         """This detection as a step of a result's provenance, `repaired` (bool) the mask it gave the
         repair (`edited`: by hand too, after or before): whoever reads the sidecar learns that the
@@ -142,15 +149,6 @@ class Detection:
                 else "the mask was proposed by a detector, not painted by a person"
             ],
         )
-
-
-def mask_to_repair(document: Any, **kwargs: Any):
-    """Detect-and-repair's mask for `document` and the provenance step saying where it came from:
-    (the repair mask bool (frames, H, W), Provenance); `kwargs` go to `run_detect`. What
-    `lacuna repair --detect` and `lacuna batch --detect` fill."""
-    detection = run_detect(document, **kwargs)
-    found = detection.repair_mask()  # more generous than the proposal: a missed mark costs more
-    return found, detection.provenance(found, str(getattr(document, "path", "") or ""))
 
 
 def detect(
