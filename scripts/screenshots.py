@@ -213,6 +213,12 @@ def take(out: Path, wanted: set[str]) -> int:
         shot.save(str(path))
         print(f"wrote {path} ({shot.width()}x{shot.height()})")
 
+    def grab_and_close(window: MainWindow, name: str) -> None:
+        """The pointer out of the picture (its corner), the shot, then the window closed."""
+        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
+        grab(window, name)
+        window.close()
+
     def open_and_wait(window: MainWindow, path: Path) -> None:
         window.open_path(path)
         while window.session.opening is not None:
@@ -338,9 +344,7 @@ def take(out: Path, wanted: set[str]) -> int:
         canvas.set_zoom(1.6, QPointF(canvas.width() * 0.5, canvas.height() * 0.45))
         canvas.split = 0.6
         canvas.update()
-        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
-        grab(window, "compare")
-        window.close()
+        grab_and_close(window, "compare")
 
     if "detect" in wanted:
         window = new_window()
@@ -351,9 +355,7 @@ def take(out: Path, wanted: set[str]) -> int:
             settle(0.1)
         image.picker.select("inpaint-learned")
         settle(0.5)
-        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
-        grab(window, "detect")
-        window.close()
+        grab_and_close(window, "detect")
 
     if "audio" in wanted:
         from core.audio.selection import TFRect
@@ -376,9 +378,7 @@ def take(out: Path, wanted: set[str]) -> int:
         view = panel.viewport
         view.spp = rate / 432  # 432 pixels a second, from 0.6 s on
         view.scroll_to(0.6 * rate)
-        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
-        grab(window, "audio")
-        window.close()
+        grab_and_close(window, "audio")
     if "audio_dropouts" in wanted:
         window = new_window()
         open_and_wait(window, DATASETS / "audio" / "speech" / "plc" / "test_files" / "2307.wav")
@@ -392,9 +392,7 @@ def take(out: Path, wanted: set[str]) -> int:
         rate = c.doc.sample_rate
         panel.viewport.spp = rate / 270  # 270 pixels a second, from 3.95 s on: eight of the ten runs
         panel.viewport.scroll_to(3.95 * rate)
-        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
-        grab(window, "audio_dropouts")
-        window.close()
+        grab_and_close(window, "audio_dropouts")
     if "video" in wanted:
         window = new_window()
         path, dusty = damaged_clip(tmp)
@@ -410,9 +408,7 @@ def take(out: Path, wanted: set[str]) -> int:
             settle(0.1)
         video.picker.select("inpaint-telea")
         settle(0.5)
-        QCursor.setPos(window.mapToGlobal(QPoint(SIZE[0] - 5, SIZE[1] - 5)))
-        grab(window, "video")
-        window.close()
+        grab_and_close(window, "video")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
