@@ -74,13 +74,32 @@ class Detector(QObject):
         self.proposal: Proposal | None = None
         self.step: Any = None
         self.just_finished = False
+        self.found = None  # the core Detection behind the proposal
         self._doc = None
 
-    def propose(self, doc, proposal: Proposal) -> None:
-        self._doc, self.step, self.proposal = doc, None, proposal
+    def propose(self, doc, proposal: Proposal, found) -> None:
+        self._doc, self.step, self.proposal, self.found = doc, None, proposal, found
         self.just_finished = True
+
+    def current_masks(self) -> np.ndarray:
+        """The workspace's mask as it is now, in the proposal's shape."""
+        raise NotImplementedError
+
+    def origin(self, mask: np.ndarray):
+        """The provenance step saying that `mask` (what a repair is about to fill) started from this
+        detection, or None when there is no proposal for the open document (the mask was painted)."""
+        from dataclasses import replace
+
+        if self.proposal is None or self.controller.doc is not self._doc:
+            return None
+        p = self.proposal
+        p.masks(None, self.current_masks())  # take in brush and eraser strokes made since it was shown
+        found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at
+        edited = bool(p.added.any() or p.erased.any())
+        source = str(getattr(self._doc, "path", "") or "")
+        return found.provenance(np.asarray(mask) > 0, source, edited=edited)
 
     def forget_if_stale(self, *_args) -> None:
         if self.proposal is not None and self.controller.doc is not self._doc:
-            self.proposal, self.step, self._doc = None, None, None  # the scores describe other pixels
+            self.proposal, self.step, self._doc, self.found = None, None, None, None  # other pixels
             self.changed.emit()

@@ -144,6 +144,11 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     repaired = c.doc.frame(8).astype(float)
     clean = frames[8].astype(float)
     assert np.abs(repaired - clean)[truth].mean() < 0.5 * np.abs(damaged * 255 - clean)[truth].mean()
+    # The repair's history says the mask came from the detector and that the eraser changed it
+    # (a stroke after the last slider move counts too).
+    detected, filled = c.doc.provenance[-2:]
+    assert (detected.task, detected.method, filled.method) == ("detect", "detect-temporal", "inpaint-telea")
+    assert "edited by hand" in detected.warnings[0]
 
     ws.undo()
     assert c.doc is original and ws.undo_label() == "eraser"

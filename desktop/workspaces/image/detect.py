@@ -23,7 +23,6 @@ class Detection(Detector):
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(controller, parent)
         self.step: MaskEdit | None = None
-        self.found = None  # the core Detection behind the proposal
         controller.document_changed.connect(self.forget_if_stale)
 
     def methods(self) -> list[tuple[str, str]]:
@@ -64,29 +63,19 @@ class Detection(Detector):
     def _finished(self, doc, before: np.ndarray, found) -> None:
         if self.controller.doc is not doc:
             return
-        self.propose(doc, Proposal(found.score, found.threshold, before, found.low_fraction, found.rule))
-        self.found = found
+        proposal = Proposal(found.score, found.threshold, before, found.low_fraction, found.rule)
+        self.propose(doc, proposal, found)
         self._show(self.proposal.masks())
 
-    def origin(self, mask: np.ndarray):
-        """The provenance step saying that `mask` (what a repair is about to fill) started from this
-        detection, or None when there is no proposal for the open document (the mask was painted)."""
-        from dataclasses import replace
-
-        if self.proposal is None or self.controller.doc is not self._doc:
-            return None
-        p = self.proposal
-        found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at
-        edited = bool(p.added.any() or p.erased.any())
-        source = str(getattr(self._doc, "path", "") or "")
-        return found.provenance(np.asarray(mask) > 0, source, edited=edited)
+    def current_masks(self) -> np.ndarray:
+        return self.controller.masks.as_array()
 
     def set_threshold(self, threshold: float) -> None:
         """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
         if self.proposal is None:
             return
         self.controller.cancel_stroke()
-        self._show(self.proposal.masks(threshold, self.controller.masks.as_array()))
+        self._show(self.proposal.masks(threshold, self.current_masks()))
 
     def _show(self, masks: np.ndarray) -> None:
         c = self.controller

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,8 @@ class VideoController(QObject):
         self.selection: tuple[int, int] | None = None  # first and last frame, inclusive
         self.showing_before = False
         self.mask: np.ndarray | None = None  # uint8 (H, W), 255 = repair
+        # Where a mask came from when it was not painted (Detect damage sets it): a provenance step.
+        self.mask_origin: Callable[[np.ndarray], Any] | None = None
         self.brush_radius = 8
         self._stroke: Stroke | None = None
         self._stroke_from: np.ndarray | None = None
@@ -252,6 +255,7 @@ class VideoController(QObject):
             mask = None  # fill-frames, dust, flicker, retime work on the timeline, not on a mask
         elif mask is not None and frames is None:
             frames = [self.index]  # a mask without a range is for the frame it was made on
+        origin = None if mask is None or self.mask_origin is None else self.mask_origin(mask)
 
         def start():
             from core.repair import repair
@@ -263,14 +267,20 @@ class VideoController(QObject):
             self.error.emit("The clip is being saved: repair once the save is done (or cancelled).")
             return False
         self.jobs.start(
-            f"{task} with {method}", start, lambda result: self._finished(doc, result, task), ctx.cancel_event
+            f"{task} with {method}",
+            start,
+            lambda result: self._finished(doc, result, task, origin),
+            ctx.cancel_event,
         )
         return True
 
-    def _finished(self, source, result, task: str) -> None:
+    def _finished(self, source, result, task: str, origin=None) -> None:
         if self.doc is not source:
             return
         from core.video.damage import carried
+
+        if origin is not None:  # the mask came from Detect damage: its step goes before the repair's
+            result.provenance = [*result.provenance[:-1], origin, result.provenance[-1]]
 
         self.history.push(Entry(GLOBAL, task, RepairEdit(source, result), RepairEdit(source, result).nbytes))
         changed = len(result.planned()) - len(source.planned())

@@ -65,16 +65,18 @@ class VideoDetection(Detector):
         c = self.controller
         if c.doc is not doc:
             return
-        self.propose(doc, Proposal(score, found.threshold, c.mask, found.low_fraction, found.rule))
+        self.propose(doc, Proposal(score, found.threshold, c.mask, found.low_fraction, found.rule), found)
         self._show(self.proposal.masks())
+
+    def current_masks(self) -> np.ndarray:
+        mask = self.controller.mask
+        return mask if mask is not None else np.zeros(self.proposal.score.shape, np.uint8)
 
     def set_threshold(self, threshold: float) -> None:
         """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
         if self.proposal is None:
             return
-        c = self.controller
-        current = c.mask if c.mask is not None else np.zeros(self.proposal.score.shape, np.uint8)
-        self._show(self.proposal.masks(threshold, current))
+        self._show(self.proposal.masks(threshold, self.current_masks()))
 
     def _show(self, mask: np.ndarray) -> None:
         self.step = self.controller.set_mask(mask, LABEL, replacing=self.step)

@@ -60,6 +60,7 @@ class VideoWorkspace(JobWorkspace):
         self.action("Repair", "&Repair Frames", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
         self.action("Repair", "&Find Damage", c.find_damage)
         self.detection = VideoDetection(c, self)
+        c.mask_origin = self.detection.origin  # a repair's history then says where its mask came from
         self._fill_detectors = connect_panel(self, self.detect_panel, self.detection, "frame")
         self._connect()
 
