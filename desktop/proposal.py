@@ -7,10 +7,14 @@ shares: the proposal of the document it scored, and the undo step that shows it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:
+    from core.detect.run import Detection
+    from core.documents import Provenance
 
 LABEL = "detect damage"  # the undo step of a detection
 
@@ -38,14 +42,16 @@ class Proposal:
         self.erased = np.zeros(self.score.shape, bool)
         self._shown = self._compose()
 
-    def _compose(self) -> np.ndarray:
+    def detected(self) -> np.ndarray:
+        """What the detector alone proposes at the current threshold, before the person's edits."""
         from core.detect.run import propose, repair_mask
 
         if self.rule is not None:
-            found = repair_mask(self.score, self.threshold, self.rule)
-        else:
-            found = propose(self.score, self.threshold, self.low_fraction)
-        return (found | self.added) & ~self.erased
+            return repair_mask(self.score, self.threshold, self.rule)
+        return propose(self.score, self.threshold, self.low_fraction)
+
+    def _compose(self) -> np.ndarray:
+        return (self.detected() | self.added) & ~self.erased
 
     def masks(self, threshold: float | None = None, current: np.ndarray | None = None) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
@@ -64,7 +70,8 @@ class Proposal:
 class Detector(QObject):
     """A workspace's detection: `proposal` belongs to the document it scored and goes when another
     document is shown; `step` is the undo step showing it, replaced (not added to) while it is the
-    latest, so a detection and its sensitivity are one step."""
+    latest, so a detection and its sensitivity are one step. `origin` tells a repair whether its mask
+    came from the detection, for the result's provenance."""
 
     changed = Signal()  # a proposal appeared, changed or was dropped
 
@@ -74,10 +81,10 @@ class Detector(QObject):
         self.proposal: Proposal | None = None
         self.step: Any = None
         self.just_finished = False
-        self.found = None  # the core Detection behind the proposal
+        self.found: Detection | None = None  # the core detection behind the proposal
         self._doc = None
 
-    def propose(self, doc, proposal: Proposal, found) -> None:
+    def propose(self, doc, proposal: Proposal, found: Detection) -> None:
         self._doc, self.step, self.proposal, self.found = doc, None, proposal, found
         self.just_finished = True
 
@@ -85,15 +92,18 @@ class Detector(QObject):
         """The workspace's mask as it is now, in the proposal's shape."""
         raise NotImplementedError
 
-    def origin(self, mask: np.ndarray):
+    def origin(self, mask: np.ndarray) -> Provenance | None:
         """The provenance step saying that `mask` (what a repair is about to fill) started from this
-        detection, or None when there is no proposal for the open document (the mask was painted)."""
+        detection, or None when it did not: no proposal for the open document, or none of the
+        detector's pixels left in the mask (it was cleared or undone and painted anew)."""
         from dataclasses import replace
 
         if self.proposal is None or self.controller.doc is not self._doc:
             return None
         p = self.proposal
         p.masks(None, self.current_masks())  # take in brush and eraser strokes made since it was shown
+        if not (p.detected() & ~p.erased & (np.asarray(mask) > 0)).any():
+            return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at
         edited = bool(p.added.any() or p.erased.any())
         source = str(getattr(self._doc, "path", "") or "")
@@ -103,3 +113,11 @@ class Detector(QObject):
         if self.proposal is not None and self.controller.doc is not self._doc:
             self.proposal, self.step, self._doc, self.found = None, None, None, None  # other pixels
             self.changed.emit()
+
+
+def with_origin(result: Any, origin: Provenance | None) -> Any:
+    """`result` (an image or video document) with the detection its mask came from as the step
+    before its repair (core appends exactly one step per repair)."""
+    if origin is not None:
+        result.provenance = [*result.provenance[:-1], origin, result.provenance[-1]]
+    return result

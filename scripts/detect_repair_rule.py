@@ -62,6 +62,7 @@ def main() -> None:
     p.add_argument("--json", default=None)
     p.add_argument("--no-repair", action="store_true", help="detection scores only (fast)")
     p.add_argument("--no-coarse", action="store_true", help="detect-learned without its half-size pass")
+    p.add_argument("--ensemble", action="store_true", help="detect-learned with its 8-pass ensemble")
     args = p.parse_args()
     if args.weights:
         from core.bench.common import use_weights_folder
@@ -79,9 +80,11 @@ def main() -> None:
     cached = dict(np.load(args.cache)) if args.cache and Path(args.cache).exists() else {}
     data = []
     for key, clean, damaged, truth, label in samples(args.images, args.seeds, args.gray):
-        key = f"{key}/{'fine' if args.no_coarse else 'coarse'}"  # a cache holds both, never mixed up
-        score = cached[key] if key in cached else detect_image(damaged, coarse=not args.no_coarse).score[0]
-        cached[key] = score
+        # a cache holds every variant, never mixed up
+        key = f"{key}/{'fine' if args.no_coarse else 'coarse'}{'/ensemble' if args.ensemble else ''}"
+        if key not in cached:
+            cached[key] = detect_image(damaged, coarse=not args.no_coarse, ensemble=args.ensemble).score[0]
+        score = cached[key]
         data.append((key, clean, damaged, truth, label, score))
     if args.cache:
         np.savez_compressed(args.cache, **cached)

@@ -73,3 +73,11 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     assert c.masks.get(0)[erased_at] > 0
     c.undo()  # the detection, with the sensitivity change made before the eraser
     assert not c.masks.any() and not c.can_undo()
+
+    # A mask painted anew by hand after the detection was undone is not recorded as detected.
+    c.begin_stroke(x, y)
+    c.stroke_to(x + 6, y)
+    c.end_stroke()
+    assert c.run_repair("inpaint", "inpaint-telea")
+    qtbot.waitUntil(lambda: not c.busy and c.doc is not original, timeout=60_000)
+    assert [step.task for step in c.doc.provenance] == ["inpaint"]

@@ -148,7 +148,7 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     # (a stroke after the last slider move counts too).
     detected, filled = c.doc.provenance[-2:]
     assert (detected.task, detected.method, filled.method) == ("detect", "detect-temporal", "inpaint-telea")
-    assert "edited by hand" in detected.warnings[0]
+    assert "edited by hand" in detected.warnings[0] and detected.params["frames_scored"] == [8, 8]
 
     ws.undo()
     assert c.doc is original and ws.undo_label() == "eraser"

@@ -20,6 +20,7 @@ from core.errors import LacunaError
 from desktop.history import GLOBAL, Entry
 from desktop.jobs import JobRunner, describe_error
 from desktop.mask_model import MaskEdit, MaskStack, stroke_segment
+from desktop.proposal import with_origin
 from desktop.qimage import PRESETS, auto_window
 from desktop.session import Session
 from desktop.workspaces.image.repairs import RepairEdit, plan_repair
@@ -467,8 +468,7 @@ class ImageController(QObject):
     def _finished(self, label: str, source: Document, result: Document, origin=None) -> None:
         if self.doc is not source:  # never apply a result to another document
             return
-        if origin is not None:  # the mask came from Detect damage: its step goes before the repair's
-            result.provenance = [*result.provenance[:-1], origin, result.provenance[-1]]
+        with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
         same_shape = result.pixels.shape == source.pixels.shape
         after_masks = self.masks if same_shape else MaskStack(*result.pixels.shape[:3])
         edit = RepairEdit(source, result, self.masks, after_masks)

@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from core.documents import Provenance
 from desktop.history import GLOBAL, Entry
 from desktop.jobs import JobRunner, describe_error
+from desktop.proposal import with_origin
 from desktop.session import Session
 from desktop.workspaces.video.mask import MaskChange, Stroke
 
@@ -65,7 +67,7 @@ class VideoController(QObject):
         self.showing_before = False
         self.mask: np.ndarray | None = None  # uint8 (H, W), 255 = repair
         # Where a mask came from when it was not painted (Detect damage sets it): a provenance step.
-        self.mask_origin: Callable[[np.ndarray], Any] | None = None
+        self.mask_origin: Callable[[np.ndarray], Provenance | None] | None = None
         self.brush_radius = 8
         self._stroke: Stroke | None = None
         self._stroke_from: np.ndarray | None = None
@@ -255,7 +257,6 @@ class VideoController(QObject):
             mask = None  # fill-frames, dust, flicker, retime work on the timeline, not on a mask
         elif mask is not None and frames is None:
             frames = [self.index]  # a mask without a range is for the frame it was made on
-        origin = None if mask is None or self.mask_origin is None else self.mask_origin(mask)
 
         def start():
             from core.repair import repair
@@ -266,6 +267,7 @@ class VideoController(QObject):
         if self.session.writer.busy:
             self.error.emit("The clip is being saved: repair once the save is done (or cancelled).")
             return False
+        origin = None if mask is None or self.mask_origin is None else self.mask_origin(mask)
         self.jobs.start(
             f"{task} with {method}",
             start,
@@ -279,8 +281,7 @@ class VideoController(QObject):
             return
         from core.video.damage import carried
 
-        if origin is not None:  # the mask came from Detect damage: its step goes before the repair's
-            result.provenance = [*result.provenance[:-1], origin, result.provenance[-1]]
+        with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
 
         self.history.push(Entry(GLOBAL, task, RepairEdit(source, result), RepairEdit(source, result).nbytes))
         changed = len(result.planned()) - len(source.planned())

@@ -10,6 +10,8 @@ and the detection with its sensitivity is one undo step.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QObject
 
@@ -58,13 +60,20 @@ class VideoDetection(Detector):
             found = yield from detect(stack, method=method, ctx=ctx)
             return found, found.score[first - lo : last - lo + 1].max(axis=0)
 
-        c.jobs.start("Detect damage", start, lambda result: self._finished(doc, *result), ctx.cancel_event)
+        c.jobs.start(
+            "Detect damage",
+            start,
+            lambda result: self._finished(doc, (first, last), *result),
+            ctx.cancel_event,
+        )
         return True
 
-    def _finished(self, doc, found, score: np.ndarray) -> None:
+    def _finished(self, doc, scored: tuple[int, int], found, score: np.ndarray) -> None:
         c = self.controller
         if c.doc is not doc:
             return
+        # the frames it looked at go in the provenance: the mask may be used on another frame
+        found = replace(found, params={**found.params, "frames_scored": list(scored)})
         self.propose(doc, Proposal(score, found.threshold, c.mask, found.low_fraction, found.rule), found)
         self._show(self.proposal.masks())
 
