@@ -87,12 +87,11 @@ def parse_frames(text: str | None) -> list[int] | None:
 def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     """What image detection proposes to repair, joined with a --mask if one was given too, and the
     provenance step that records the detection (for the result's history): (mask, step)."""
-    from core.detect.cli import propose_mask
+    from core.detect.cli import detect_with_progress
 
     method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
     params = parse_params(getattr(args, "detect_param", []))
-    detection, _proposal = propose_mask(document, method, threshold, 0, params, ctx)
-    detected, step = detection.repair_step(document)
+    detected, step = detect_with_progress(document, method, threshold, params, ctx).repair_step(document)
     proposal = detected if painted is None else detected | painted
     if not proposal.any():
         raise MethodError("no damage was found; lower --threshold or give the area with --mask")

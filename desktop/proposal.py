@@ -40,18 +40,18 @@ class Proposal:
         self.threshold = float(threshold)
         self.added = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
         self.erased = np.zeros(self.score.shape, bool)
+        self.detected: np.ndarray  # the detector's own mask at the threshold, set by _compose
         self._shown = self._compose()
 
-    def detected(self) -> np.ndarray:
-        """What the detector alone proposes at the current threshold, before the person's edits."""
+    def _compose(self) -> np.ndarray:
         from core.detect.run import propose, repair_mask
 
         if self.rule is not None:
-            return repair_mask(self.score, self.threshold, self.rule)
-        return propose(self.score, self.threshold, self.low_fraction)
-
-    def _compose(self) -> np.ndarray:
-        return (self.detected() | self.added) & ~self.erased
+            found = repair_mask(self.score, self.threshold, self.rule)
+        else:
+            found = propose(self.score, self.threshold, self.low_fraction)
+        self.detected = found  # what the detector alone proposes now, before the person's edits
+        return (found | self.added) & ~self.erased
 
     def masks(self, threshold: float | None = None, current: np.ndarray | None = None) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
@@ -102,7 +102,7 @@ class Detector(QObject):
             return None
         p = self.proposal
         p.masks(None, self.current_masks())  # take in brush and eraser strokes made since it was shown
-        if not (p.detected() & ~p.erased & (np.asarray(mask) > 0)).any():
+        if not (p.detected & ~p.erased & (np.asarray(mask) > 0)).any():
             return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at
         edited = bool(p.added.any() or p.erased.any())

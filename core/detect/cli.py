@@ -44,21 +44,17 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true")
 
 
-def propose_mask(
-    document, method: str | None, threshold: float | None, grow: int, params: dict, ctx
-) -> tuple:
-    """(the Detection, its proposal bool (frames, H, W)); also what `lacuna repair --detect` uses."""
+def detect_with_progress(document, method: str | None, threshold: float | None, params: dict, ctx):
+    """The Detection of `document`, with a progress bar in the terminal; also what `lacuna repair
+    --detect` uses."""
     from core.detect.run import run_detect
     from core.repair_cli import TerminalProgress
 
     bar = TerminalProgress()
     try:
-        detection = run_detect(
-            document, method=method, threshold=threshold, ctx=ctx, on_progress=bar, **params
-        )
+        return run_detect(document, method=method, threshold=threshold, ctx=ctx, on_progress=bar, **params)
     finally:
         bar.finish()
-    return detection, detection.mask(grow=grow)
 
 
 def detect_command(args) -> int:
@@ -75,14 +71,14 @@ def detect_command(args) -> int:
             "detection works on images, volumes and video; for audio use `lacuna repair --detect`"
         )
     ctx = RunContext(device=args.device)
-    detection, masks = propose_mask(
-        document, args.method, args.threshold, args.grow, parse_params(args.param), ctx
-    )
+    detection = detect_with_progress(document, args.method, args.threshold, parse_params(args.param), ctx)
     if args.for_repair:
         from core.masks import dilate
 
         masks = detection.repair_mask()
         masks = np.stack([dilate(mask, args.grow) for mask in masks]) if args.grow else masks
+    else:
+        masks = detection.mask(grow=args.grow)
     output = Path(args.output)
     single = masks.shape[0] == 1
     written = []

@@ -282,8 +282,8 @@ class VideoController(QObject):
         from core.video.damage import carried
 
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
-
-        self.history.push(Entry(GLOBAL, task, RepairEdit(source, result), RepairEdit(source, result).nbytes))
+        edit = RepairEdit(source, result)
+        self.history.push(Entry(GLOBAL, task, edit, edit.nbytes))
         changed = len(result.planned()) - len(source.planned())
         if result.pending is not None and self._damage_of(source) is not None:
             self._set_damage(result, carried(self._damage_of(source), source, result))
