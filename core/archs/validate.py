@@ -30,6 +30,12 @@ class WeightsHeader:
     shapes: dict[str, tuple[int, ...]]
 
 
+def _safetensors_start(head: bytes, size: int) -> bool:
+    """Whether the first 9 bytes begin a safetensors file: a little-endian header length that fits the
+    file, then the header's JSON. The length's first byte can be 0x80, which also starts a pickle."""
+    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8
+
+
 def read_header(path: Path) -> WeightsHeader:
     """The architecture, hyperparameters and tensor shapes a file declares, or a MethodError."""
     from safetensors import safe_open
@@ -38,8 +44,8 @@ def read_header(path: Path) -> WeightsHeader:
     if not path.is_file():
         raise MethodError(f"{path}: no such weights file")
     with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head.startswith(PICKLE_MAGIC):
+        head = fh.read(9)
+    if head.startswith(PICKLE_MAGIC) and not _safetensors_start(head, path.stat().st_size):
         raise MethodError(
             f"{path.name} is a pickled PyTorch file, not safetensors; Lacuna never unpickles (it can run "
             "code): save it with safetensors and the metadata `lacuna train` writes"

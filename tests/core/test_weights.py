@@ -130,3 +130,19 @@ def test_every_shipped_model_card_states_its_terms():
         terms = card.split("## Terms", 1)[1]
         assert "MIT" in terms and "trained on" in terms, path.name
         assert any(licence in terms for licence in ("research use", "CC BY")), path.name
+
+
+def test_a_weights_file_whose_header_length_starts_like_a_pickle_loads(tmp_path):
+    """A safetensors file begins with its header's length, little-endian; 0x80 as its first byte (one
+    file in 256 that `lacuna train` writes) must not be taken for a pickle stream's opening."""
+    from core.archs import save_weights
+
+    model = load_weights(small_net(tmp_path / "sr.safetensors"))[0]
+    path = tmp_path / "odd.safetensors"
+    for pad in range(600):
+        save_weights(model, path, arch="sr_resnet", hparams=SMALL, note="x" * pad)
+        if path.read_bytes()[:1] == b"\x80":  # what a pickle stream starts with
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    loaded, info = load_weights(path)
+    assert info["hparams"] == SMALL
