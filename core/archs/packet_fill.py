@@ -1,7 +1,8 @@
 """A small waveform U-Net with a bidirectional LSTM that fills lost packets of speech (non-causal).
 
 Input: (B, 3, L) = [the recording with lost samples zeroed, the lost-sample mask, a first fill of
-the lost samples (the AR method's, `core.audio.ar.interpolate_runs`)] at 16 kHz, L a multiple of
+the lost samples] at 16 kHz (`first_fill` names which: "ar", the AR method's, or "both-sides", the
+pitch periods of both sides repeated in; `core.methods.fill_gap_speech.first_fill` makes it), L a multiple of
 `stride ** depth` (the caller pads). Output: (B, 1, L), the first fill plus the network's
 correction, for every sample; the caller keeps the received samples and takes only the lost ones.
 The input is scaled by the RMS of its received samples so the network sees every recording at one
@@ -52,9 +53,11 @@ class _Up(nn.Module):
 
 @register_arch("packet_fill")
 class PacketFillNet(nn.Module):
-    def __init__(self, hidden: int = 32, depth: int = 4, stride: int = 4, lstm_layers: int = 1):
+    def __init__(
+        self, hidden: int = 32, depth: int = 4, stride: int = 4, lstm_layers: int = 1, first_fill: str = "ar"
+    ):
         super().__init__()
-        self.stride, self.depth = stride, depth
+        self.stride, self.depth, self.first_fill = stride, depth, first_fill
         widths = [hidden * 2**i for i in range(depth)]
         ins = [3, *widths[:-1]]
         self.down = nn.ModuleList(_Down(a, b, stride) for a, b in zip(ins, widths))

@@ -170,6 +170,21 @@ def as_selections(selection, length: int, channels: int) -> list[Selection]:
     return checked
 
 
+def lost_samples(selections: Sequence[Selection], length: int, channels: int, method: str) -> np.ndarray:
+    """(channels, length) bool: the samples the time spans of checked `selections` mark as lost, for the
+    methods that fill lost samples from the waveform (a T-F selection is an error naming `method`)."""
+    lost = np.zeros((channels, length), bool)
+    for sel in selections:
+        if sel.kind != "time":
+            raise MethodError(
+                f"{method} fills lost samples (time spans); a frequency band is for fill-gap-learned"
+            )
+        chans = list(sel.channels) if sel.channels is not None else list(range(channels))
+        a, b = max(sel.span[0], 0), min(sel.span[1], length)
+        lost[chans, a:b] = True
+    return lost
+
+
 def _iter(selection) -> Iterable:
     try:
         return iter(selection)

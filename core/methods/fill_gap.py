@@ -7,6 +7,8 @@ a list of them), yields progress and returns a new AudioDoc in which only the se
 
 from __future__ import annotations
 
+import numpy as np
+
 from core.methods.registry import MethodCard, Param, register
 
 WEIGHTS = "fill-gap.safetensors"
@@ -42,6 +44,25 @@ def _time_method(name: str, **options):
         return (yield from fill.fill_document(doc, selection, ctx, fillers[name], context))
 
     return run
+
+
+def run_repeat_both_sides(doc, selection, ctx):
+    """Every lost run filled from the pitch periods on both of its sides (`repeat_both_sides`), each
+    channel on its own; only the lost samples are written."""
+    from core.audio.fill import repeat_both_sides
+    from core.audio.selection import as_selections, lost_samples
+
+    samples = np.asarray(doc.samples)
+    length, channels = samples.shape
+    lost = lost_samples(as_selections(selection, length, channels), length, channels, "fill-gap-repeat-both")
+    out = samples.copy()
+    for channel in range(channels):
+        yield ctx.progress(channel / channels, f"channel {channel + 1} of {channels}")
+        gone = lost[channel]
+        filled = repeat_both_sides(samples[:, channel].astype(np.float64), gone, int(doc.sample_rate))
+        out[gone, channel] = filled[gone].astype(out.dtype)
+    yield ctx.progress(1.0, f"{int(lost.any(axis=0).sum())} lost samples filled")
+    return doc.with_samples(out)
 
 
 def _learned_spectral(ctx, context_ms: float, gl_iterations: int):
@@ -182,6 +203,18 @@ register(
         **_SPECTRAL,
     ),
     _time_method("repeat"),
+)
+register(
+    MethodCard(
+        id="fill-gap-repeat-both",
+        task="fill-gap",
+        name="Repeat from both sides",
+        kind="classical",
+        description="non-causal packet concealment for file repair: the pitch period before each lost run "
+        "repeated forwards and the one after it backwards, crossfaded across the run at full level",
+        **_SPECTRAL,
+    ),
+    run_repeat_both_sides,
 )
 register(
     MethodCard(

@@ -2,9 +2,11 @@
 
 The network (`core.archs.packet_fill`, weights `fill-gap-speech.safetensors`) works at 16 kHz on
 windows of the recording around the lost spans, reading the speech on both sides (non-causal: for
-file repair). Other rates are resampled to 16 kHz and the fill back (at 48 kHz the fill holds the
-band below 8 kHz, which is where speech lives); each channel is concealed on its own. Only lost
-samples are written: every received sample stays bit-identical.
+file repair), and corrects a first fill that the weights name (`first_fill`): the shipped network the
+pitch periods of both sides repeated into each lost run, earlier ones the AR method's fill. Other
+rates are resampled to 16 kHz and the fill back (at 48 kHz the fill holds the band below 8 kHz, which
+is where speech lives); each channel is concealed on its own. Only lost samples are written: every
+received sample stays bit-identical.
 """
 
 from __future__ import annotations
@@ -16,21 +18,6 @@ from core.methods.registry import MethodCard, register
 WEIGHTS = "fill-gap-speech.safetensors"
 CONTEXT_SECONDS = 1.0  # speech read on each side of a run of lost spans
 MAX_WINDOW_SECONDS = 12.0  # spans closer than this share one network call
-
-
-def _lost_mask(selections, length: int, channels: int) -> np.ndarray:
-    from core.errors import MethodError
-
-    lost = np.zeros((channels, length), bool)
-    for sel in selections:
-        if sel.kind != "time":
-            raise MethodError(
-                "fill-gap-speech fills lost samples (time spans); a frequency band is for fill-gap-learned"
-            )
-        chans = list(sel.channels) if sel.channels is not None else list(range(channels))
-        a, b = max(sel.span[0], 0), min(sel.span[1], length)
-        lost[chans, a:b] = True
-    return lost
 
 
 def _windows(lost_any: np.ndarray, rate: int) -> list[tuple[int, int]]:
@@ -64,16 +51,25 @@ def _to_model_rate(x: np.ndarray, lost: np.ndarray, rate: int, model_rate: int):
     return y, mask
 
 
-def network_input(audio: np.ndarray, lost: np.ndarray) -> np.ndarray:
-    """(B, 3, L) float32 input of the network from 16 kHz rows `audio` and their `lost` samples: the
-    audio with the lost samples zeroed, the lost mask, and the AR fill of the lost samples (which the
-    network corrects). Training and repair both build it here."""
+def first_fill(received: np.ndarray, lost: np.ndarray, kind: str) -> np.ndarray:
+    """The fill of one 16 kHz row's lost samples that the network corrects: "ar" (LSAR from 100 ms
+    each side) or "both-sides" (the pitch periods of both sides repeated in, at full level)."""
     from core.audio.ar import interpolate_runs
+    from core.audio.fill import repeat_both_sides
     from core.audio.stft import MODEL_RATE
 
+    if kind == "both-sides":
+        return repeat_both_sides(received, lost, MODEL_RATE)
+    return interpolate_runs(received, lost, MODEL_RATE)
+
+
+def network_input(audio: np.ndarray, lost: np.ndarray, first: str = "ar") -> np.ndarray:
+    """(B, 3, L) float32 input of the network from 16 kHz rows `audio` and their `lost` samples: the
+    audio with the lost samples zeroed, the lost mask, and the network's `first` fill of the lost
+    samples (`first_fill`), which it corrects. Training and repair both build it here."""
     received = np.where(lost, 0.0, audio).astype(np.float32)
-    first = np.stack([interpolate_runs(row, gone, MODEL_RATE) for row, gone in zip(received, lost)])
-    return np.stack([received, lost.astype(np.float32), first], axis=1).astype(np.float32)
+    fills = np.stack([first_fill(row, gone, first) for row, gone in zip(received, lost)])
+    return np.stack([received, lost.astype(np.float32), fills], axis=1).astype(np.float32)
 
 
 def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int) -> np.ndarray:
@@ -90,10 +86,9 @@ def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int) -> np.ndarray:
     gone = np.zeros((len(y), padded), bool)
     gone[:, :width] = mask
     device = next(model.parameters()).device
+    inputs = torch.from_numpy(network_input(audio, gone, model.first_fill)).to(device)
     with torch.no_grad():
-        pred = (
-            model(torch.from_numpy(network_input(audio, gone)).to(device))[:, 0, :width].float().cpu().numpy()
-        )
+        pred = model(inputs)[:, 0, :width].float().cpu().numpy()
     if rate != MODEL_RATE:
         pred = resample(pred, MODEL_RATE, rate, axis=1)[:, : x.shape[1]]
         pred = np.pad(pred, ((0, 0), (0, x.shape[1] - pred.shape[1])))
@@ -102,13 +97,13 @@ def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int) -> np.ndarray:
 
 def run(doc, selection, ctx):
     from core.archs import cached_weights
-    from core.audio.selection import as_selections
+    from core.audio.selection import as_selections, lost_samples
     from core.methods import weights
 
     samples = np.asarray(doc.samples)
     length, channels = samples.shape
     rate = int(doc.sample_rate)
-    lost = _lost_mask(as_selections(selection, length, channels), length, channels)
+    lost = lost_samples(as_selections(selection, length, channels), length, channels, "fill-gap-speech")
     model, _info = cached_weights(weights.require(WEIGHTS), ctx.torch_device())
     out = samples.copy()
     windows = _windows(lost.any(axis=0), rate)

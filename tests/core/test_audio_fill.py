@@ -97,7 +97,15 @@ def test_ar_beats_silence_and_crossfade_on_a_20ms_gap(speech):
 
 
 @pytest.mark.parametrize(
-    "method", ["fill-gap-ar", "fill-gap-crossfade", "fill-gap-silence", "fill-gap-repeat", "tiny-net"]
+    "method",
+    [
+        "fill-gap-ar",
+        "fill-gap-crossfade",
+        "fill-gap-silence",
+        "fill-gap-repeat",
+        "fill-gap-repeat-both",
+        "tiny-net",
+    ],
 )
 def test_samples_outside_the_window_are_bit_identical(trumpet, method):
     rate = trumpet.sample_rate

@@ -71,3 +71,39 @@ def test_a_frequency_band_is_refused_with_one_line(datasets):
     band = TFRect(1000, 3000, 300.0, 3000.0)
     with pytest.raises(MethodError, match="time spans"):
         run_repair(speech, "fill-gap", method="fill-gap-speech", mask=[band])
+
+
+def test_a_network_fine_tuned_to_correct_the_both_sides_fill_keeps_that_choice(tmp_path):
+    """`lacuna train fill-gap-speech --first-fill both-sides --init AR_WEIGHTS`: the layers carry over
+    unchanged, and the saved weights tell `fill-gap-speech` to build the both-sides fill as input."""
+    import argparse
+
+    import torch
+
+    from core.archs import load_weights, save_weights
+    from core.archs.packet_fill import PacketFillNet
+    from core.audio.fill import repeat_both_sides
+    from core.methods.fill_gap_speech import network_input
+    from core.train.recipes.fill_gap_speech import FillGapSpeechRecipe
+
+    torch.manual_seed(0)
+    old = PacketFillNet(hidden=8)
+    parser = argparse.ArgumentParser()
+    FillGapSpeechRecipe.add_arguments(parser)
+    args = parser.parse_args(["--hidden", "8", "--first-fill", "both-sides"])
+    args.lr, args.steps = 1e-4, 10
+    started = FillGapSpeechRecipe(args, torch.device("cpu")).adapt_start(old)
+    path = tmp_path / "fill-gap-speech.safetensors"
+    save_weights(started, path, arch="packet_fill", hparams={"hidden": 8, "first_fill": "both-sides"})
+    model, _ = load_weights(path, torch.device("cpu"))
+    assert model.first_fill == "both-sides" and old.first_fill == "ar"
+    rng = np.random.default_rng(0)
+    audio = np.sin(np.arange(4096) * 0.07)[None] + 0.05 * rng.standard_normal((1, 4096))
+    lost = np.zeros((1, 4096), bool)
+    lost[0, 1000:1640] = True
+    built = network_input(audio, lost, model.first_fill)
+    received = np.where(lost[0], 0.0, audio[0]).astype(np.float32)
+    assert np.allclose(built[0, 2], repeat_both_sides(received, lost[0], 16000), atol=1e-6)
+    x = torch.from_numpy(built)
+    with torch.no_grad():
+        assert torch.allclose(old(x), model(x), atol=1e-3)  # float16 weights on disk

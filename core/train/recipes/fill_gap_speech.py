@@ -114,9 +114,25 @@ class FillGapSpeechRecipe(Recipe):
         group.add_argument("--stft-weight", type=float, default=1.0)
         group.add_argument("--mel-weight", type=float, default=0.0, help="weight of the log-mel term")
         group.add_argument("--val-crops", type=int, default=64)
+        group.add_argument(
+            "--first-fill",
+            choices=("ar", "both-sides"),
+            default="ar",
+            help="the fill the network corrects: AR, or the pitch periods of both sides repeated in",
+        )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
-        return {"hidden": args.hidden, "depth": 4, "stride": 4, "lstm_layers": args.lstm_layers}
+        first = {"first_fill": args.first_fill} if args.first_fill != "ar" else {}
+        return {"hidden": args.hidden, "depth": 4, "stride": 4, "lstm_layers": args.lstm_layers, **first}
+
+    def adapt_start(self, model: torch.nn.Module) -> torch.nn.Module | None:
+        """Weights trained to correct one first fill can start a network that corrects another: the
+        layers are the same, only what the third input row holds differs."""
+        other = type(model)(**self.hparams)
+        if [p.shape for p in other.state_dict().values()] != [p.shape for p in model.state_dict().values()]:
+            return None
+        other.load_state_dict(model.state_dict())
+        return other
 
     def card_info(self) -> dict[str, Any]:
         return {"task": "fill-gap", "sample_rate": MODEL_RATE, "packet_ms": list(PACKET_CHOICES_MS)}
@@ -152,7 +168,7 @@ class FillGapSpeechRecipe(Recipe):
             masks = [packet_mask(clean.shape[-1], rng, self.args.long_share) for _ in range(len(clean))]
             mask = torch.from_numpy(np.stack(masks)).to(clean.device)
         clean = clean.float()
-        built = network_input(clean.cpu().numpy(), mask.cpu().numpy() > 0)
+        built = network_input(clean.cpu().numpy(), mask.cpu().numpy() > 0, self.args.first_fill)
         inputs = torch.from_numpy(built).to(clean.device)
         return (inputs,), torch.stack([clean, mask], dim=1)
 
