@@ -75,7 +75,20 @@ def concealed(variant: str, utterance, spans, lost: np.ndarray, ctx) -> np.ndarr
     method_id, *params = method.split(":")
     doc, _ = conceal(zero_spans(utterance.doc, spans), spans, method_id, ctx, params)
     audio = np.asarray(doc.samples, np.float64)
+    if post == "firstlevel":
+        first, _ = conceal(zero_spans(utterance.doc, spans), spans, "fill-gap-repeat-both", ctx, [])
+        return level_of(audio, np.asarray(first.samples, np.float64), lost)
     return level_matched(audio, lost) if post == "level" else audio
+
+
+def level_of(audio: np.ndarray, reference: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """`audio` with each run of `lost` scaled to the RMS `reference` has over that run."""
+    out = audio.copy()
+    for start, stop in runs(lost):
+        rms = np.sqrt(np.mean(audio[start:stop] ** 2)) + 1e-9
+        gain = np.clip(np.sqrt(np.mean(reference[start:stop] ** 2)) / rms, 0.5, 2.0)
+        out[start:stop] = audio[start:stop] * gain
+    return out
 
 
 def main() -> None:

@@ -68,6 +68,12 @@ class PacketFillNet(nn.Module):
         self.lstm = nn.LSTM(bottom, bottom, lstm_layers, batch_first=True, bidirectional=True)
         self.join = nn.Linear(2 * bottom, bottom)
 
+    def zero_correction(self) -> None:
+        """Output exactly the first fill (the last layer zeroed): a fine-tune then grows its correction
+        from there instead of undoing one learned against another objective."""
+        nn.init.zeros_(self.up[0].conv.weight)
+        nn.init.zeros_(self.up[0].conv.bias)
+
     @property
     def multiple(self) -> int:
         return self.stride**self.depth

@@ -79,6 +79,9 @@ class Recipe:
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return nn.functional.l1_loss(pred, target)
 
+    def started(self) -> None:
+        """Called once the --init weights are in, before the first step (a fine-tune may adjust them)."""
+
     def card_info(self) -> dict[str, Any]:
         """Extra metadata stored with the weights (task, scale, noise range, ...)."""
         return {"task": self.task}

@@ -107,3 +107,30 @@ def test_a_network_fine_tuned_to_correct_the_both_sides_fill_keeps_that_choice(t
     x = torch.from_numpy(built)
     with torch.no_grad():
         assert torch.allclose(old(x), model(x), atol=1e-3)  # float16 weights on disk
+
+
+def test_zero_correction_starts_a_fine_tune_at_the_first_fill_and_it_still_learns():
+    """`--zero-correction`: the network outputs its first fill exactly, and a step of training moves
+    it (the zeroed layer still receives a gradient)."""
+    import argparse
+
+    import torch
+
+    from core.train.recipes.fill_gap_speech import FillGapSpeechRecipe
+
+    parser = argparse.ArgumentParser()
+    FillGapSpeechRecipe.add_arguments(parser)
+    args = parser.parse_args(["--hidden", "8", "--first-fill", "both-sides", "--zero-correction"])
+    args.lr, args.steps = 1e-3, 10
+    recipe = FillGapSpeechRecipe(args, torch.device("cpu"))
+    recipe.started()
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy(
+        (np.sin(np.arange(2 * 4096) * 0.07) + 0.1 * rng.standard_normal(8192)).astype(np.float32)
+    )
+    (inputs,), target = recipe.make_batch(clean.reshape(2, 4096), torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(recipe.model(inputs)[:, 0], inputs[:, 2])
+    recipe.optimise(recipe.loss(recipe.model(inputs), target))
+    with torch.no_grad():
+        assert not torch.equal(recipe.model(inputs)[:, 0], inputs[:, 2])

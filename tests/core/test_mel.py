@@ -44,3 +44,18 @@ def test_log_mel_loss_ranks_concealments_of_lost_packets(datasets):
     assert loss(zeros) > 2 * loss(repeated) > 0.0  # silence in a packet is far from speech's envelope
     # -6 dB everywhere: log energy off by log 4, a little less where the energy floor holds the pauses
     assert 0.8 * np.log(4.0) < loss(clean * 0.5) <= np.log(4.0) + 1e-4
+
+
+def test_log_mel_loss_with_a_mask_weighs_only_the_frames_over_lost_samples(datasets):
+    clean, _ = sf.read(datasets / UTTERANCE, dtype="float32")
+    clean = torch.from_numpy(clean[None, :16384])
+    mask = torch.zeros_like(clean)
+    mask[:, 8000:8640] = 1.0  # two lost packets in the middle
+    zeroed = clean * (1 - mask)
+    far_off = clean.clone()
+    far_off[:, :2000] *= 0.5  # changed, but more than a frame away from the lost samples
+
+    assert log_mel_loss(far_off, clean, mask).item() == 0.0
+    assert log_mel_loss(far_off, clean).item() > 0.0
+    # the same silence, averaged over the frames it touches rather than the whole crop
+    assert log_mel_loss(zeroed, clean, mask).item() > 10 * log_mel_loss(zeroed, clean).item()

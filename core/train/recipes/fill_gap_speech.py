@@ -14,9 +14,10 @@ samples are zeroed; the network sees them with the mask and the AR method's fill
 Loss: L1 on the lost samples plus a multi-resolution STFT loss (spectral convergence and log
 magnitude at 256/512/1024-point frames) on the concealed crop, both on level-normalised audio, so
 the fill is neither muffled (plain L1 alone drifts towards quiet averages) nor noisy.
-`--mel-weight W` adds W times a log-mel term (`log_mel_loss`, about a recogniser's filterbank); an
-80-minute fine-tune with it did not lower pocketsphinx's WER (docs/benchmarks.md), so it is off by
-default.
+`--mel-weight W` adds W times a log-mel term over the frames that touch lost samples (`log_mel_loss`,
+about a recogniser's filterbank); `--l1-weight 0` drops the waveform term, which rewards a quieter fill
+wherever the phase of the lost speech cannot be known (in the middle of a burst). Both stay at their
+stage-1 defaults (L1 on, no mel term); the fine-tune that uses them is in the weights' card.
 
 CPU training (the shipped weights; two cores, one thread):
 
@@ -86,13 +87,21 @@ def multires_stft_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     return total / len(STFT_SIZES)
 
 
-def log_mel_loss(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+def log_mel_loss(pred: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Mean absolute difference of log mel energies: the spectral envelope a speech recogniser reads,
-    without the harmonic detail the fine STFT terms also weigh."""
+    without the harmonic detail the fine STFT terms also weigh. With `mask` (B, samples) of lost
+    samples, the mean is over the frames that overlap a lost sample only: the received frames are
+    equal by construction and would only dilute the term."""
     filters = torch.from_numpy(mel_filters(MEL_BANDS, MEL_FFT, MODEL_RATE)).to(pred.device)
     p = filters @ _log_stft(pred, MEL_FFT, MEL_HOP) ** 2
     t = filters @ _log_stft(truth, MEL_FFT, MEL_HOP) ** 2
-    return (torch.log(p + 1e-6) - torch.log(t + 1e-6)).abs().mean()
+    distance = (torch.log(p + 1e-6) - torch.log(t + 1e-6)).abs()
+    if mask is None:
+        return distance.mean()
+    # the frames torch.stft centres every MEL_HOP samples, each MEL_FFT long
+    padded = torch.nn.functional.pad(mask[:, None], (MEL_FFT // 2, MEL_FFT // 2))
+    touched = torch.nn.functional.max_pool1d(padded, MEL_FFT, MEL_HOP)[:, :, : distance.shape[-1]]
+    return (distance * touched).sum() / (touched.sum() * MEL_BANDS).clamp_min(1)
 
 
 class FillGapSpeechRecipe(Recipe):
@@ -111,8 +120,14 @@ class FillGapSpeechRecipe(Recipe):
         group.add_argument("--lstm-layers", type=int, default=1)
         group.add_argument("--speech-share", type=float, default=0.6, help="share of crops from folder 1")
         group.add_argument("--long-share", type=float, default=0.15, help="share of crops with one long gap")
+        group.add_argument("--l1-weight", type=float, default=1.0, help="weight of the waveform L1 term")
         group.add_argument("--stft-weight", type=float, default=1.0)
         group.add_argument("--mel-weight", type=float, default=0.0, help="weight of the log-mel term")
+        group.add_argument(
+            "--zero-correction",
+            action="store_true",
+            help="with --init: start from the first fill itself (the output layer zeroed, the rest kept)",
+        )
         group.add_argument("--val-crops", type=int, default=64)
         group.add_argument(
             "--first-fill",
@@ -133,6 +148,10 @@ class FillGapSpeechRecipe(Recipe):
             return None
         other.load_state_dict(model.state_dict())
         return other
+
+    def started(self) -> None:
+        if self.args.zero_correction:
+            self.model.zero_correction()
 
     def card_info(self) -> dict[str, Any]:
         return {"task": "fill-gap", "sample_rate": MODEL_RATE, "packet_ms": list(PACKET_CHOICES_MS)}
@@ -178,9 +197,9 @@ class FillGapSpeechRecipe(Recipe):
         concealed = (clean * (1 - mask) + pred[:, 0] * mask) / scale
         truth = clean / scale
         l1 = ((concealed - truth).abs() * mask).sum() / mask.sum().clamp_min(1)
-        total = l1 + self.args.stft_weight * multires_stft_loss(concealed, truth)
+        total = self.args.l1_weight * l1 + self.args.stft_weight * multires_stft_loss(concealed, truth)
         if self.args.mel_weight:
-            total = total + self.args.mel_weight * log_mel_loss(concealed, truth)
+            total = total + self.args.mel_weight * log_mel_loss(concealed, truth, mask)
         return total
 
     @torch.no_grad()
