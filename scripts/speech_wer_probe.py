@@ -7,10 +7,12 @@ speech bench with exactly the losses of `lacuna bench speech` (same traces, seed
 Variants: `zeros`; a fill-gap method id (with `:K=V` parameters); `truth` (the clean samples put back in
 the lost packets: what a perfect concealment scores) and `truth*G` (the same at gain G: how much the
 level of a fill matters beside its content); `ID+level` (the method's fill scaled, per run of lost
-packets, to the mean RMS of the 20 ms received on either side); `ID~reverse` (fill-gap-speech run
-forwards and on the time-reversed recording, the two fills averaged). Each line gives the corpus WER with
-its 95% bootstrap interval and the paired difference to repeat's, as the bench does. `--cache FILE`
-keeps the per-utterance errors so a later run adds variants without decoding the others again.
+packets, to the mean RMS of the 20 ms received on either side); `ID+firstlevel` (scaled, per run,
+to the RMS the fill-gap-repeat-both fill has there: the level of the first fill the network corrects);
+`ID~reverse` (fill-gap-speech run forwards and on the time-reversed recording, the two fills
+averaged). Each line gives the corpus WER with its 95% bootstrap interval and the paired difference to
+repeat's, as the bench does. `--cache FILE` keeps the per-utterance errors so a later run adds
+variants without decoding the others again.
 """
 
 from __future__ import annotations
