@@ -20,23 +20,14 @@ import numpy as np
 import torch
 
 from core.audio.loss_trace import trace_spans
-from core.audio.mel import mel_filters
 from core.bench.speech import conceal, load_utterances, zero_spans
 from core.bench.speech_losses import PACKET_MS, loss_traces, packet_count
 from core.runtime.context import RunContext
+from core.train.recipes.fill_gap_speech import log_mel_loss
 
 ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "../shared/datasets/audio/speech/bench"
 TRACES = ROOT / "../shared/datasets/audio/speech/plc/test_files"
-BANDS, FFT, HOP = 40, 512, 160
-
-
-def log_mel(audio: np.ndarray, filters: torch.Tensor) -> np.ndarray:
-    window = torch.hann_window(FFT)
-    power = (
-        torch.stft(torch.from_numpy(audio).float(), FFT, HOP, window=window, return_complex=True).abs() ** 2
-    )
-    return torch.log(filters @ power + 1e-6).numpy()
 
 
 def main() -> None:
@@ -48,7 +39,6 @@ def main() -> None:
     utterances = load_utterances(SET)[: args.count]
     packets = [packet_count(len(u.doc.samples), u.doc.sample_rate) for u in utterances]
     traces = loss_traces(args.loss, packets, 0, TRACES)
-    filters = torch.from_numpy(mel_filters(BANDS, FFT, 16000))
     scores: dict[str, list[tuple[float, float]]] = {}
     for u, trace in zip(utterances, traces):
         spans = trace_spans(trace, u.doc.sample_rate, len(u.doc.samples), PACKET_MS)
@@ -56,14 +46,12 @@ def main() -> None:
         for span in spans:
             lost[span.start : span.stop] = True
         clean = np.asarray(u.doc.samples, np.float64)[:, 0]
-        touched = np.convolve(lost.astype(float), np.ones(FFT), "same")[::HOP] > 0  # frames over a loss
-        reference = log_mel(clean, filters)
         for method in args.methods.split(","):
             doc, _ = conceal(zero_spans(u.doc, spans), spans, method, RunContext(seed=0), [])
             concealed = np.asarray(doc.samples, np.float64)[:, 0]
-            mel = log_mel(concealed, filters)
-            n = min(mel.shape[1], len(touched))
-            distance = np.abs(mel - reference)[:, :n][:, touched[:n]].mean()
+            # the training loss's own rule: log-mel distance over the frames that touch lost samples
+            as_batch = [torch.from_numpy(x[None].astype(np.float32)) for x in (concealed, clean, lost)]
+            distance = log_mel_loss(*as_batch).item()
             level = np.sqrt(np.mean(concealed[lost] ** 2) / np.mean(clean[lost] ** 2))
             scores.setdefault(method, []).append((distance, level))
     for method, values in scores.items():

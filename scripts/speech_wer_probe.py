@@ -52,16 +52,24 @@ def both_ways(model, x, lost, rate):
     return np.where(lost, 0.5 * (forward + backward), x)
 
 
-def level_matched(audio: np.ndarray, lost: np.ndarray) -> np.ndarray:
-    """`audio` (samples, channels) with each run of `lost` (samples,) scaled to its neighbours' RMS."""
+def runs_scaled(audio: np.ndarray, lost: np.ndarray, target_rms, max_gain: float) -> np.ndarray:
+    """`audio` (samples, ...) with each run of `lost` (samples,) scaled to `target_rms(start, stop)`,
+    the gain kept between 0.5 and `max_gain`."""
     out = audio.copy()
     for start, stop in runs(lost):
-        sides = [audio[max(0, start - NEIGHBOURS) : start], audio[stop : stop + NEIGHBOURS]]
-        target = np.mean([np.sqrt(np.mean(s**2)) for s in sides if len(s)])
-        # at most halved or made 4x louder: a near-silent fill is not blown up into noise
-        gain = np.clip(target / (np.sqrt(np.mean(audio[start:stop] ** 2)) + 1e-9), 0.5, 4.0)
-        out[start:stop] = audio[start:stop] * gain
+        rms = np.sqrt(np.mean(audio[start:stop] ** 2)) + 1e-9
+        out[start:stop] = audio[start:stop] * np.clip(target_rms(start, stop) / rms, 0.5, max_gain)
     return out
+
+
+def neighbours_rms(audio: np.ndarray):
+    """The mean RMS of the 20 ms received on either side of a run."""
+
+    def target(start: int, stop: int) -> float:
+        sides = [audio[max(0, start - NEIGHBOURS) : start], audio[stop : stop + NEIGHBOURS]]
+        return float(np.mean([np.sqrt(np.mean(s**2)) for s in sides if len(s)]))
+
+    return target
 
 
 def concealed(variant: str, utterance, spans, lost: np.ndarray, ctx) -> np.ndarray:
@@ -79,18 +87,10 @@ def concealed(variant: str, utterance, spans, lost: np.ndarray, ctx) -> np.ndarr
     audio = np.asarray(doc.samples, np.float64)
     if post == "firstlevel":
         first, _ = conceal(zero_spans(utterance.doc, spans), spans, "fill-gap-repeat-both", ctx, [])
-        return level_of(audio, np.asarray(first.samples, np.float64), lost)
-    return level_matched(audio, lost) if post == "level" else audio
-
-
-def level_of(audio: np.ndarray, reference: np.ndarray, lost: np.ndarray) -> np.ndarray:
-    """`audio` with each run of `lost` scaled to the RMS `reference` has over that run."""
-    out = audio.copy()
-    for start, stop in runs(lost):
-        rms = np.sqrt(np.mean(audio[start:stop] ** 2)) + 1e-9
-        gain = np.clip(np.sqrt(np.mean(reference[start:stop] ** 2)) / rms, 0.5, 2.0)
-        out[start:stop] = audio[start:stop] * gain
-    return out
+        first_audio = np.asarray(first.samples, np.float64)
+        return runs_scaled(audio, lost, lambda a, b: np.sqrt(np.mean(first_audio[a:b] ** 2)), 2.0)
+    # at most 4x louder from the neighbours: a near-silent fill is not blown up into noise
+    return runs_scaled(audio, lost, neighbours_rms(audio), 4.0) if post == "level" else audio
 
 
 def main() -> None:

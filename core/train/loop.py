@@ -48,7 +48,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
     recipe = recipe_cls(args, device)
     if getattr(args, "init", None):
         _start_from(recipe, Path(args.init), device)
-        recipe.started()
+        recipe.after_init()
         log(f"starting from {args.init}")
     if world > 1:
         recipe.model = torch.nn.parallel.DistributedDataParallel(recipe.model)

@@ -79,7 +79,7 @@ class Recipe:
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return nn.functional.l1_loss(pred, target)
 
-    def started(self) -> None:
+    def after_init(self) -> None:
         """Called once the --init weights are in, before the first step (a fine-tune may adjust them)."""
 
     def card_info(self) -> dict[str, Any]:

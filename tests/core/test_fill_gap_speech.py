@@ -121,9 +121,9 @@ def test_zero_correction_starts_a_fine_tune_at_the_first_fill_and_it_still_learn
     parser = argparse.ArgumentParser()
     FillGapSpeechRecipe.add_arguments(parser)
     args = parser.parse_args(["--hidden", "8", "--first-fill", "both-sides", "--zero-correction"])
-    args.lr, args.steps = 1e-3, 10
+    args.lr, args.steps, args.init = 1e-3, 10, "start.safetensors"
     recipe = FillGapSpeechRecipe(args, torch.device("cpu"))
-    recipe.started()
+    recipe.after_init()
     rng = np.random.default_rng(0)
     clean = torch.from_numpy(
         (np.sin(np.arange(2 * 4096) * 0.07) + 0.1 * rng.standard_normal(8192)).astype(np.float32)
@@ -134,3 +134,33 @@ def test_zero_correction_starts_a_fine_tune_at_the_first_fill_and_it_still_learn
     recipe.optimise(recipe.loss(recipe.model(inputs), target))
     with torch.no_grad():
         assert not torch.equal(recipe.model(inputs)[:, 0], inputs[:, 2])
+
+
+def test_lacuna_train_zero_correction_starts_from_the_first_fill(datasets, tmp_path):
+    """`lacuna train fill-gap-speech --init W --zero-correction --steps 0`: the saved network outputs its
+    first fill exactly; without --init the option is refused."""
+    import shutil
+
+    import torch
+
+    from core.archs import load_weights, save_weights
+    from core.archs.packet_fill import PacketFillNet
+    from core.train.cli import main as train_main
+
+    folder = tmp_path / "speech"
+    folder.mkdir()
+    shutil.copy(datasets / "audio/speech/train/1688-142285-0000.wav", folder)
+    start = tmp_path / "start.safetensors"
+    hparams = {"hidden": 8, "depth": 4, "stride": 4, "lstm_layers": 1, "first_fill": "both-sides"}
+    torch.manual_seed(0)
+    save_weights(PacketFillNet(**hparams), start, arch="packet_fill", hparams=hparams)
+    common = ["fill-gap-speech", "--data", str(folder), "--hidden", "8", "--first-fill", "both-sides"]
+    common += ["--crop", "1024", "--batch", "2", "--val-crops", "8", "--device", "cpu", "--zero-correction"]
+    out = tmp_path / "tuned.safetensors"
+    assert train_main([*common, "--out", str(out), "--steps", "0", "--init", str(start)]) == 0
+    model, _ = load_weights(out, torch.device("cpu"))
+    inputs = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 3, 1024)).astype(np.float32))
+    with torch.no_grad():
+        assert torch.equal(model(inputs)[:, 0], inputs[:, 2])
+    with pytest.raises(MethodError, match="--zero-correction"):
+        train_main([*common, "--out", str(tmp_path / "x.safetensors"), "--steps", "0"])

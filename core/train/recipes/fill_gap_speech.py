@@ -19,11 +19,12 @@ about a recogniser's filterbank); `--l1-weight 0` drops the waveform term, which
 wherever the phase of the lost speech cannot be known (in the middle of a burst). Both stay at their
 stage-1 defaults (L1 on, no mel term); the fine-tune that uses them is in the weights' card.
 
-CPU training (the shipped weights; two cores, one thread):
+CPU training from scratch (stage 1 of the shipped weights; their card's Reproduce section gives the
+fine-tunes after it):
 
     OMP_NUM_THREADS=1 lacuna train fill-gap-speech --data ../shared/datasets/audio/speech/train \\
         ../shared/datasets/audio/train/digits ../shared/datasets/audio/train/clips \\
-        --out resources/weights/fill-gap-speech.safetensors --steps 6000 --time-limit 4800
+        --out stage1.safetensors --steps 5000 --time-limit 4200
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from core.archs.packet_fill import received_rms
 from core.audio.loss_trace import gilbert_elliott
 from core.audio.mel import mel_filters
 from core.audio.stft import MODEL_RATE
+from core.errors import MethodError
 from core.methods.fill_gap_speech import network_input
 from core.train.recipe import Recipe
 from core.train.recipes.fill_gap import AudioStreams
@@ -137,6 +139,8 @@ class FillGapSpeechRecipe(Recipe):
         )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
+        if args.zero_correction and not getattr(args, "init", None):
+            raise MethodError("--zero-correction zeroes the output layer of the --init weights: give --init")
         first = {"first_fill": args.first_fill} if args.first_fill != "ar" else {}
         return {"hidden": args.hidden, "depth": 4, "stride": 4, "lstm_layers": args.lstm_layers, **first}
 
@@ -149,7 +153,7 @@ class FillGapSpeechRecipe(Recipe):
         other.load_state_dict(model.state_dict())
         return other
 
-    def started(self) -> None:
+    def after_init(self) -> None:
         if self.args.zero_correction:
             self.model.zero_correction()
 
