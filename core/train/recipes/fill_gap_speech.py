@@ -8,8 +8,9 @@ Degradation (on the fly, from the seeded generator): each crop loses packets by 
 trace (`core.audio.loss_trace.gilbert_elliott`) with a loss rate of 5-45 %, a mean burst of 1-3
 packets and a packet length of 10, 20 or 30 ms on a random grid offset; --long-share of the crops
 instead lose one span of 40-240 ms (a silence found by the detector, a longer outage). The lost
-samples are zeroed; the network sees them with the mask and the AR method's fill
-(`core.methods.fill_gap_speech.network_input`) and predicts the waveform as a correction of that fill.
+samples are zeroed; the network sees them with the mask and the first fill --first-fill names (the AR
+method's by default, or both sides' pitch periods repeated in; `core.methods.fill_gap_speech.network_input`)
+and predicts the waveform as a correction of that fill.
 
 Loss: L1 on the lost samples plus a multi-resolution STFT loss (spectral convergence and log
 magnitude at 256/512/1024-point frames) on the concealed crop, both on level-normalised audio, so
