@@ -164,3 +164,35 @@ def test_lacuna_train_zero_correction_starts_from_the_first_fill(datasets, tmp_p
         assert torch.equal(model(inputs)[:, 0], inputs[:, 2])
     with pytest.raises(MethodError, match="--zero-correction"):
         train_main([*common, "--out", str(tmp_path / "x.safetensors"), "--steps", "0"])
+
+
+def test_training_loss_rate_and_burst_options_shape_the_drawn_traces():
+    """`--loss-rate` and `--burst` set the Gilbert–Elliott traces a training crop loses its packets by:
+    a heavy range loses far more of each crop in longer runs, and a rate that needs longer bursts than
+    the range allows still draws (its bursts are lengthened) instead of failing."""
+    import argparse
+
+    from core.audio.selection import runs
+    from core.train.recipes.fill_gap_speech import FillGapSpeechRecipe, packet_mask
+
+    parser = argparse.ArgumentParser()
+    FillGapSpeechRecipe.add_arguments(parser)
+    heavy = parser.parse_args(["--loss-rate", "0.7", "0.8", "--burst", "1", "2"])
+    light = parser.parse_args(["--burst", "1", "2"])
+    assert tuple(parser.parse_args([]).loss_rate) == (0.05, 0.45)
+
+    def draw(args, seed):
+        rng = np.random.default_rng(seed)
+        return [packet_mask(16384, rng, 0.0, args.loss_rate, args.burst) for _ in range(60)]
+
+    heavy_masks, light_masks = draw(heavy, 0), draw(light, 0)
+    heavy_share = np.mean([m.mean() for m in heavy_masks])
+    light_share = np.mean([m.mean() for m in light_masks])
+    assert 0.65 < heavy_share < 0.85 and 0.15 < light_share < 0.35
+
+    def mean_run(masks):
+        lengths = [stop - start for m in masks for start, stop in runs(m > 0)]
+        return np.mean(lengths)
+
+    # Both ask for bursts of 1-2 packets; 70-80% loss needs 2.3-4, so the heavy ones were lengthened.
+    assert mean_run(heavy_masks) > 1.6 * mean_run(light_masks)

@@ -5,12 +5,13 @@ fill-gap recipe); the first folder (the speech) is drawn --speech-share of the t
 equally for the rest. A batch is random crops of --crop samples.
 
 Degradation (on the fly, from the seeded generator): each crop loses packets by a Gilbert–Elliott
-trace (`core.audio.loss_trace.gilbert_elliott`) with a loss rate of 5-45 %, a mean burst of 1-3
-packets and a packet length of 10, 20 or 30 ms on a random grid offset; --long-share of the crops
-instead lose one span of 40-240 ms (a silence found by the detector, a longer outage). The lost
-samples are zeroed; the network sees them with the mask and the first fill --first-fill names (the AR
-method's by default, or both sides' pitch periods repeated in; `core.methods.fill_gap_speech.network_input`)
-and predicts the waveform as a correction of that fill.
+trace (`core.audio.loss_trace.gilbert_elliott`) with a loss rate drawn from --loss-rate (5-45 %), a
+mean burst drawn from --burst (1-3 packets; longer where the rate needs it) and a packet length of 10,
+20 or 30 ms on a random grid offset; --long-share of the crops instead lose one span of 40-240 ms
+(a silence found by the detector, a longer outage). The lost samples are zeroed; the network sees
+them with the mask and the first fill --first-fill names (the AR method's by default, or both sides'
+pitch periods repeated in; `core.methods.fill_gap_speech.network_input`) and predicts the waveform
+as a correction of that fill.
 
 Loss: L1 on the lost samples plus a multi-resolution STFT loss (spectral convergence and log
 magnitude at 256/512/1024-point frames) on the concealed crop, both on level-normalised audio, so
@@ -52,8 +53,15 @@ MEL_BANDS, MEL_FFT, MEL_HOP = 40, 512, 160  # about a recogniser's filterbank: 3
 VALIDATION_LOSS = 0.2  # the held-out crops lose 20 % of their 20 ms packets, mean burst 2
 
 
-def packet_mask(length: int, rng: np.random.Generator, long_share: float) -> np.ndarray:
-    """(length,) float32 mask of lost samples for one training crop."""
+def packet_mask(
+    length: int,
+    rng: np.random.Generator,
+    long_share: float,
+    loss_rates: tuple[float, float] = (0.05, 0.45),
+    bursts: tuple[float, float] = (1.0, 3.0),
+) -> np.ndarray:
+    """(length,) float32 mask of lost samples for one training crop: a Gilbert–Elliott trace whose loss
+    rate and mean burst (packets) are drawn uniformly from `loss_rates` (below 1) and `bursts`."""
     mask = np.zeros(length, np.float32)
     if rng.random() < long_share:
         gap = int(rng.uniform(0.04, 0.24) * MODEL_RATE)
@@ -63,7 +71,10 @@ def packet_mask(length: int, rng: np.random.Generator, long_share: float) -> np.
     packet = int(rng.choice(PACKET_CHOICES_MS) * MODEL_RATE / 1000)
     offset = int(rng.integers(0, packet))
     packets = (length + offset) // packet + 1
-    lost = gilbert_elliott(packets, rng.uniform(0.05, 0.45), rng, mean_burst=rng.uniform(1.0, 3.0))
+    loss = rng.uniform(*loss_rates)
+    # Heavy loss forces long bursts: a rate p needs a mean burst of at least p / (1 - p) packets.
+    burst = max(rng.uniform(*bursts), loss / (1.0 - loss) + 1e-6)
+    lost = gilbert_elliott(packets, loss, rng, mean_burst=burst)
     per_sample = np.repeat(lost, packet)[offset : offset + length]
     mask[: len(per_sample)] = per_sample
     return mask
@@ -123,6 +134,22 @@ class FillGapSpeechRecipe(Recipe):
         group.add_argument("--lstm-layers", type=int, default=1)
         group.add_argument("--speech-share", type=float, default=0.6, help="share of crops from folder 1")
         group.add_argument("--long-share", type=float, default=0.15, help="share of crops with one long gap")
+        group.add_argument(
+            "--loss-rate",
+            type=float,
+            nargs=2,
+            default=(0.05, 0.45),
+            metavar=("LOW", "HIGH"),
+            help="range of the packet loss rate drawn per crop",
+        )
+        group.add_argument(
+            "--burst",
+            type=float,
+            nargs=2,
+            default=(1.0, 3.0),
+            metavar=("LOW", "HIGH"),
+            help="range of the mean burst (lost packets in a row) drawn per crop",
+        )
         group.add_argument("--l1-weight", type=float, default=1.0, help="weight of the waveform L1 term")
         group.add_argument("--stft-weight", type=float, default=1.0)
         group.add_argument("--mel-weight", type=float, default=0.0, help="weight of the log-mel term")
@@ -189,7 +216,10 @@ class FillGapSpeechRecipe(Recipe):
             clean, mask = clean[:, 0], clean[:, 1]
         else:
             rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=generator)))
-            masks = [packet_mask(clean.shape[-1], rng, self.args.long_share) for _ in range(len(clean))]
+            masks = [
+                packet_mask(clean.shape[-1], rng, self.args.long_share, self.args.loss_rate, self.args.burst)
+                for _ in range(len(clean))
+            ]
             mask = torch.from_numpy(np.stack(masks)).to(clean.device)
         clean = clean.float()
         built = network_input(clean.cpu().numpy(), mask.cpu().numpy() > 0, self.args.first_fill)
