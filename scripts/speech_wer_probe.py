@@ -10,9 +10,13 @@ level of a fill matters beside its content); `ID+level` (the method's fill scale
 packets, to the mean RMS of the 20 ms received on either side); `ID+firstlevel` (scaled, per run,
 to the RMS the fill-gap-repeat-both fill has there: the level of the first fill the network corrects);
 `ID~reverse` (fill-gap-speech run forwards and on the time-reversed recording, the two fills
-averaged). Each line gives the corpus WER with its 95% bootstrap interval and the paired difference to
-repeat's, as the bench does. `--cache FILE` keeps the per-utterance errors so a later run adds
-variants without decoding the others again.
+averaged). Oracles on the fill-gap-repeat-both fill, to learn what a recogniser needs from the lost
+speech: `truth@long` / `truth@short` (the clean samples put back in the runs of 100 ms and longer /
+shorter only); `truth-envelope` (the fill's spectral envelope, 20 cepstral coefficients of 32 ms
+frames every 8 ms, replaced by the clean speech's) and `truth-energy` (only each frame's energy).
+Each line gives the corpus WER with its 95% bootstrap interval and the paired difference to repeat's,
+as the bench does. `--cache FILE` keeps the per-utterance errors so a later run adds variants without
+decoding the others again.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "../shared/datasets/audio/speech/bench"
 TRACES = ROOT / "../shared/datasets/audio/speech/plc/test_files"
 NEIGHBOURS = 320  # 20 ms at 16 kHz
+LONG_RUN = 1600  # 100 ms at 16 kHz
+ORACLE_FFT, ORACLE_HOP, ORACLE_CEPSTRA = 512, 128, 20
 FORWARD_ONLY = speech_method.conceal
 
 
@@ -72,10 +78,51 @@ def neighbours_rms(audio: np.ndarray):
     return target
 
 
+def cepstral_envelope(spectrum: np.ndarray) -> np.ndarray:
+    """(bins, frames) smooth magnitude envelope: the log magnitude's first cepstral coefficients."""
+    cepstrum = np.fft.irfft(np.log(np.abs(spectrum) + 1e-7), axis=0)
+    cepstrum[ORACLE_CEPSTRA:-ORACLE_CEPSTRA] = 0
+    return np.exp(np.fft.rfft(cepstrum, axis=0).real)
+
+
+def with_clean_shape(fill: np.ndarray, clean: np.ndarray, lost: np.ndarray, what: str) -> np.ndarray:
+    """`fill` (samples,) with its per-frame envelope or energy (`what`) made the clean speech's, in the
+    lost samples only."""
+    from scipy.signal import istft, stft
+
+    def spectrum(x):
+        return stft(x, nperseg=ORACLE_FFT, noverlap=ORACLE_FFT - ORACLE_HOP, boundary="even", padded=True)[2]
+
+    F, C = spectrum(fill), spectrum(clean)
+    if what == "envelope":
+        gain = cepstral_envelope(C) / np.maximum(cepstral_envelope(F), 1e-7)
+    else:
+        power = (np.abs(C) ** 2).sum(0) / np.maximum((np.abs(F) ** 2).sum(0), 1e-12)
+        gain = np.sqrt(power)[None]
+    shaped = istft(F * np.minimum(gain, 30.0), nperseg=ORACLE_FFT, noverlap=ORACLE_FFT - ORACLE_HOP)[1]
+    return np.where(lost, shaped[: len(fill)], fill)
+
+
+def oracle(variant: str, utterance, spans, lost: np.ndarray, ctx) -> np.ndarray:
+    """The truth-* oracles on the fill-gap-repeat-both fill (mono utterances)."""
+    clean = np.asarray(utterance.doc.samples, np.float64)
+    doc, _ = conceal(zero_spans(utterance.doc, spans), spans, "fill-gap-repeat-both", ctx, [])
+    fill = np.asarray(doc.samples, np.float64)
+    if variant in ("truth-envelope", "truth-energy"):
+        fill[:, 0] = with_clean_shape(fill[:, 0], clean[:, 0], lost, variant.split("-")[1])
+        return fill
+    for start, stop in runs(lost):
+        if (stop - start >= LONG_RUN) == (variant == "truth@long"):
+            fill[start:stop] = clean[start:stop]
+    return fill
+
+
 def concealed(variant: str, utterance, spans, lost: np.ndarray, ctx) -> np.ndarray:
     clean = np.asarray(utterance.doc.samples, np.float64)  # (samples, channels)
     if variant == "zeros":
         return np.asarray(zero_spans(utterance.doc, spans).samples)
+    if variant in ("truth@long", "truth@short", "truth-envelope", "truth-energy"):
+        return oracle(variant, utterance, spans, lost, ctx)
     if variant.startswith("truth"):
         gain = float(variant.partition("*")[2] or 1.0)
         return np.where(lost[:, None], clean * gain, clean)
