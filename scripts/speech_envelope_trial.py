@@ -14,7 +14,8 @@ frames every 8 ms) and the lost share of each frame in, two convolutions and a t
 GRU over the frames, 40 log gains out (zero at the start: it begins as the fill itself), spread over
 the STFT bins by the mel filters, applied in the frames that touch lost samples; received samples are
 kept. Trained on the fill-gap-speech recipe's data and loss traces (loss 5-70%, mean bursts 1-5
-packets) with its log-mel loss over the lost frames only; learning rate 1e-3, cosine over --seconds.
+packets) with its log-mel loss over the lost frames only; learning rate 1e-3, 100 steps of warm-up,
+then cosine over --seconds.
 `wer` runs scripts/speech_wer_probe.py with the variant `envelope` (this network on the both-sides
 fill); `quality` prints log-mel distance and level (as scripts/speech_spectrum_probe.py), PLCMOS,
 PESQ and STOI against the both-sides fill and the shipped fill-gap-speech, over all bench utterances.
@@ -39,13 +40,14 @@ from core.bench.speech_losses import PACKET_MS, loss_traces, packet_count
 from core.methods.fill_gap_speech import network_input
 from core.runtime.context import RunContext
 from core.train.recipes.fill_gap import AudioStreams
-from core.train.recipes.fill_gap_speech import log_mel_loss, packet_mask
+from core.train.recipes.fill_gap_speech import MEL_BANDS, MEL_FFT, log_mel_loss, packet_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "../shared/datasets/audio"
 SET = DATA / "speech/bench"
 TRACES = DATA / "speech/plc/test_files"
-N_FFT, HOP, BANDS = 512, 128, 40
+N_FFT, BANDS = MEL_FFT, MEL_BANDS  # the training loss's filterbank, on a finer hop
+HOP = 128
 MEL = torch.from_numpy(mel_filters(BANDS, N_FFT, 16000)).float()  # (bands, bins)
 SPREAD = MEL / MEL.sum(0, keepdim=True).clamp_min(1e-8)  # a bin's band weights sum to 1 (0 outside)
 
@@ -171,12 +173,12 @@ def quality(args: argparse.Namespace) -> None:
             )
             for name, audio in fills.items():
                 distance = log_mel_loss(torch.from_numpy(audio[None]).float(), truth, mask).item()
-                level = np.sqrt(np.mean(audio[lost] ** 2) / np.mean(clean[lost] ** 2))
+                level = np.sqrt(np.mean(audio[lost] ** 2) / max(np.mean(clean[lost] ** 2), 1e-12))
                 scores.setdefault(name, []).append(
                     (distance, level, mos.score(audio), *pesq_stoi(clean, audio, 16000))
                 )
         for name, rows in scores.items():
-            d, lv, m, pq, st = np.mean(rows, axis=0)
+            d, lv, m, pq, st = np.nanmean(rows, axis=0)  # PESQ/STOI are NaN where undefined
             line = f"{loss} {name}: log-mel distance {d:.3f}, level {lv:.3f}, PLCMOS {m:.3f}"
             print(f"{line}, PESQ {pq:.3f}, STOI {st:.3f}")
 

@@ -81,7 +81,7 @@ def neighbours_rms(audio: np.ndarray):
 def cepstral_envelope(spectrum: np.ndarray) -> np.ndarray:
     """(bins, frames) smooth magnitude envelope: the log magnitude's first cepstral coefficients."""
     cepstrum = np.fft.irfft(np.log(np.abs(spectrum) + 1e-7), axis=0)
-    cepstrum[ORACLE_CEPSTRA:-ORACLE_CEPSTRA] = 0
+    cepstrum[ORACLE_CEPSTRA : len(cepstrum) - ORACLE_CEPSTRA + 1] = 0  # c[0..19] and their mirrors kept
     return np.exp(np.fft.rfft(cepstrum, axis=0).real)
 
 
@@ -124,6 +124,8 @@ def concealed(variant: str, utterance, spans, lost: np.ndarray, ctx) -> np.ndarr
     if variant in ("truth@long", "truth@short", "truth-envelope", "truth-energy"):
         return oracle(variant, utterance, spans, lost, ctx)
     if variant.startswith("truth"):
+        if variant != "truth" and not variant.startswith("truth*"):
+            raise SystemExit(f"unknown variant {variant!r}")
         gain = float(variant.partition("*")[2] or 1.0)
         return np.where(lost[:, None], clean * gain, clean)
     method, _, post = variant.partition("+")

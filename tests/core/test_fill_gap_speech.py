@@ -167,32 +167,42 @@ def test_lacuna_train_zero_correction_starts_from_the_first_fill(datasets, tmp_p
 
 
 def test_training_loss_rate_and_burst_options_shape_the_drawn_traces():
-    """`--loss-rate` and `--burst` set the Gilbert–Elliott traces a training crop loses its packets by:
-    a heavy range loses far more of each crop in longer runs, and a rate that needs longer bursts than
-    the range allows still draws (its bursts are lengthened) instead of failing."""
+    """`--loss-rate` and `--burst` set the Gilbert–Elliott traces the recipe's batches lose packets by:
+    a heavy range loses far more of each crop in longer runs; a rate that needs longer bursts than the
+    range allows still draws (its bursts are lengthened) instead of failing; ranges that cannot be
+    drawn are refused with a one-line error."""
     import argparse
 
+    import pytest
+    import torch
+
     from core.audio.selection import runs
-    from core.train.recipes.fill_gap_speech import FillGapSpeechRecipe, packet_mask
+    from core.errors import MethodError
+    from core.train.recipes.fill_gap_speech import FillGapSpeechRecipe
 
     parser = argparse.ArgumentParser()
     FillGapSpeechRecipe.add_arguments(parser)
-    heavy = parser.parse_args(["--loss-rate", "0.7", "0.8", "--burst", "1", "2"])
-    light = parser.parse_args(["--burst", "1", "2"])
-    assert tuple(parser.parse_args([]).loss_rate) == (0.05, 0.45)
+    defaults = parser.parse_args([])
+    assert tuple(defaults.loss_rate) == (0.05, 0.45) and tuple(defaults.burst) == (1.0, 3.0)
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy((0.1 * rng.standard_normal((60, 4096))).astype(np.float32))
 
-    def draw(args, seed):
-        rng = np.random.default_rng(seed)
-        return [packet_mask(16384, rng, 0.0, args.loss_rate, args.burst) for _ in range(60)]
+    def masks(*options: str) -> np.ndarray:
+        args = parser.parse_args(["--hidden", "8", "--long-share", "0", "--burst", "1", "2", *options])
+        args.lr, args.steps = 1e-3, 10
+        recipe = FillGapSpeechRecipe(args, torch.device("cpu"))
+        _, target = recipe.make_batch(clean, torch.Generator().manual_seed(0))
+        return target[:, 1].numpy() > 0
 
-    heavy_masks, light_masks = draw(heavy, 0), draw(light, 0)
-    heavy_share = np.mean([m.mean() for m in heavy_masks])
-    light_share = np.mean([m.mean() for m in light_masks])
-    assert 0.65 < heavy_share < 0.85 and 0.15 < light_share < 0.35
+    heavy, light = masks("--loss-rate", "0.7", "0.8"), masks()
+    assert 0.65 < heavy.mean() < 0.85 and 0.15 < light.mean() < 0.35
 
-    def mean_run(masks):
-        lengths = [stop - start for m in masks for start, stop in runs(m > 0)]
-        return np.mean(lengths)
+    def mean_run(lost: np.ndarray) -> float:
+        return float(np.mean([stop - start for row in lost for start, stop in runs(row)]))
 
-    # Both ask for bursts of 1-2 packets; 70-80% loss needs 2.3-4, so the heavy ones were lengthened.
-    assert mean_run(heavy_masks) > 1.6 * mean_run(light_masks)
+    # Both ask for bursts of 1-2 packets; 70-80% loss needs more than 2.3-4: the heavy ones were lengthened.
+    assert mean_run(heavy) > 1.6 * mean_run(light)
+    for bad in (["--loss-rate", "0.2", "1.0"], ["--loss-rate", "0.5", "0.2"], ["--burst", "0.5", "2"]):
+        args = parser.parse_args(bad)
+        with pytest.raises(MethodError, match="--loss-rate|--burst"):
+            FillGapSpeechRecipe(args, torch.device("cpu"))

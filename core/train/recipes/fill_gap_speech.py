@@ -72,8 +72,11 @@ def packet_mask(
     offset = int(rng.integers(0, packet))
     packets = (length + offset) // packet + 1
     loss = rng.uniform(*loss_rates)
-    # Heavy loss forces long bursts: a rate p needs a mean burst of at least p / (1 - p) packets.
-    burst = max(rng.uniform(*bursts), loss / (1.0 - loss) + 1e-6)
+    burst, shortest = rng.uniform(*bursts), loss / (1.0 - loss)
+    if burst <= shortest:
+        # A rate p needs mean bursts of more than p / (1 - p) packets; right at that bound every
+        # received run would be one packet long, so go 5-50% above it (received runs of 1-1.5 on average).
+        burst = shortest * rng.uniform(1.05, 1.5)
     lost = gilbert_elliott(packets, loss, rng, mean_burst=burst)
     per_sample = np.repeat(lost, packet)[offset : offset + length]
     mask[: len(per_sample)] = per_sample
@@ -167,6 +170,12 @@ class FillGapSpeechRecipe(Recipe):
         )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
+        low, high = args.loss_rate
+        if not 0.0 <= low <= high < 1.0:
+            raise MethodError(f"--loss-rate needs 0 <= LOW <= HIGH < 1, not {low:g} {high:g}")
+        shortest, longest = args.burst
+        if not 1.0 <= shortest <= longest:
+            raise MethodError(f"--burst needs 1 <= LOW <= HIGH packets, not {shortest:g} {longest:g}")
         if args.zero_correction and not getattr(args, "init", None):
             raise MethodError("--zero-correction zeroes the output layer of the --init weights: give --init")
         first = {"first_fill": args.first_fill} if args.first_fill != "ar" else {}
@@ -186,7 +195,13 @@ class FillGapSpeechRecipe(Recipe):
             self.model.zero_correction()
 
     def card_info(self) -> dict[str, Any]:
-        return {"task": "fill-gap", "sample_rate": MODEL_RATE, "packet_ms": list(PACKET_CHOICES_MS)}
+        return {
+            "task": "fill-gap",
+            "sample_rate": MODEL_RATE,
+            "packet_ms": list(PACKET_CHOICES_MS),
+            "loss_rate": list(self.args.loss_rate),
+            "mean_burst": list(self.args.burst),
+        }
 
     def load_data(self, args: argparse.Namespace) -> AudioStreams:
         log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
