@@ -35,7 +35,7 @@ from torch import nn
 
 from core.audio.loss_trace import trace_spans
 from core.audio.mel import mel_filters
-from core.bench.speech import conceal, load_utterances, zero_spans
+from core.bench.speech import conceal, load_utterances, lost_mask, zero_spans
 from core.bench.speech_losses import PACKET_MS, loss_traces, packet_count
 from core.methods.fill_gap_speech import network_input
 from core.runtime.context import RunContext
@@ -159,9 +159,7 @@ def quality(args: argparse.Namespace) -> None:
         scores: dict[str, list] = {}
         for u, trace in zip(utterances, loss_traces(loss, packets, 0, TRACES)):
             spans = trace_spans(trace, 16000, len(u.doc.samples), PACKET_MS)
-            lost = np.zeros(len(u.doc.samples), bool)
-            for span in spans:
-                lost[span.start : span.stop] = True
+            lost = lost_mask(spans, len(u.doc.samples))
             clean = np.asarray(u.doc.samples, np.float64)[:, 0]
             fills = {"envelope": fill_utterance(net, clean, lost)}
             for method in ("fill-gap-repeat-both", "fill-gap-speech"):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from core.audio.loss_trace import trace_spans
-from core.bench.speech import conceal, load_utterances, zero_spans
+from core.bench.speech import conceal, load_utterances, lost_mask, zero_spans
 from core.bench.speech_losses import PACKET_MS, loss_traces, packet_count
 from core.runtime.context import RunContext
 from core.train.recipes.fill_gap_speech import log_mel_loss
@@ -42,9 +42,7 @@ def main() -> None:
     scores: dict[str, list[tuple[float, float]]] = {}
     for u, trace in zip(utterances, traces):
         spans = trace_spans(trace, u.doc.sample_rate, len(u.doc.samples), PACKET_MS)
-        lost = np.zeros(len(u.doc.samples), bool)
-        for span in spans:
-            lost[span.start : span.stop] = True
+        lost = lost_mask(spans, len(u.doc.samples))
         clean = np.asarray(u.doc.samples, np.float64)[:, 0]
         for method in args.methods.split(","):
             doc, _ = conceal(zero_spans(u.doc, spans), spans, method, RunContext(seed=0), [])

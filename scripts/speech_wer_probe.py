@@ -30,7 +30,7 @@ import numpy as np
 import core.methods.fill_gap_speech as speech_method
 from core.audio.loss_trace import trace_spans
 from core.audio.selection import runs
-from core.bench.speech import conceal, load_utterances, zero_spans
+from core.bench.speech import conceal, load_utterances, lost_mask, zero_spans
 from core.bench.speech_losses import PACKET_MS, loss_traces, packet_count
 from core.bench.speech_metrics import (
     Recogniser,
@@ -163,9 +163,7 @@ def main() -> None:
                 for u, lost_packets in zip(utterances, traces):
                     rate = u.doc.sample_rate
                     spans = trace_spans(lost_packets, rate, len(u.doc.samples), PACKET_MS)
-                    lost = np.zeros(len(u.doc.samples), bool)
-                    for span in spans:
-                        lost[span.start : span.stop] = True
+                    lost = lost_mask(spans, len(u.doc.samples))
                     audio = concealed(variant, u, spans, lost, ctx)
                     e, w = word_errors(u.transcript, recogniser.transcribe(to_rate(audio, rate)))
                     errors.append(e)

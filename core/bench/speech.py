@@ -118,11 +118,18 @@ class Scorer:
         return scores
 
 
+def lost_mask(spans, length: int) -> np.ndarray:
+    """(length,) bool: the samples the lost packets' spans cover."""
+    lost = np.zeros(length, bool)
+    for span in spans:
+        lost[span.start : span.stop] = True
+    return lost
+
+
 def zero_spans(doc, spans):
     """The recording with the lost packets' samples set to zero: what a decoder without concealment plays."""
     samples = np.array(doc.samples, copy=True)
-    for span in spans:
-        samples[span.start : span.stop] = 0
+    samples[lost_mask(spans, len(samples))] = 0
     return doc.with_samples(samples)
 
 

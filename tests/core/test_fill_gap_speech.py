@@ -173,11 +173,9 @@ def test_training_loss_rate_and_burst_options_shape_the_drawn_traces():
     drawn are refused with a one-line error."""
     import argparse
 
-    import pytest
     import torch
 
     from core.audio.selection import runs
-    from core.errors import MethodError
     from core.train.recipes.fill_gap_speech import FillGapSpeechRecipe
 
     parser = argparse.ArgumentParser()

@@ -50,6 +50,7 @@ from core.train.recipes.fill_gap import AudioStreams
 PACKET_CHOICES_MS = (10.0, 20.0, 20.0, 20.0, 30.0)
 STFT_SIZES = ((256, 64), (512, 128), (1024, 256))
 MEL_BANDS, MEL_FFT, MEL_HOP = 40, 512, 160  # about a recogniser's filterbank: 32 ms frames every 10 ms
+LOSS_RATES, MEAN_BURSTS = (0.05, 0.45), (1.0, 3.0)  # the ranges training traces are drawn from
 VALIDATION_LOSS = 0.2  # the held-out crops lose 20 % of their 20 ms packets, mean burst 2
 
 
@@ -57,8 +58,8 @@ def packet_mask(
     length: int,
     rng: np.random.Generator,
     long_share: float,
-    loss_rates: tuple[float, float] = (0.05, 0.45),
-    bursts: tuple[float, float] = (1.0, 3.0),
+    loss_rates: tuple[float, float] = LOSS_RATES,
+    bursts: tuple[float, float] = MEAN_BURSTS,
 ) -> np.ndarray:
     """(length,) float32 mask of lost samples for one training crop: a Gilbert–Elliott trace whose loss
     rate and mean burst (packets) are drawn uniformly from `loss_rates` (below 1) and `bursts`."""
@@ -137,22 +138,18 @@ class FillGapSpeechRecipe(Recipe):
         group.add_argument("--lstm-layers", type=int, default=1)
         group.add_argument("--speech-share", type=float, default=0.6, help="share of crops from folder 1")
         group.add_argument("--long-share", type=float, default=0.15, help="share of crops with one long gap")
-        group.add_argument(
-            "--loss-rate",
-            type=float,
-            nargs=2,
-            default=(0.05, 0.45),
-            metavar=("LOW", "HIGH"),
-            help="range of the packet loss rate drawn per crop",
-        )
-        group.add_argument(
-            "--burst",
-            type=float,
-            nargs=2,
-            default=(1.0, 3.0),
-            metavar=("LOW", "HIGH"),
-            help="range of the mean burst (lost packets in a row) drawn per crop",
-        )
+        for flag, default, what in (
+            ("--loss-rate", LOSS_RATES, "the packet loss rate"),
+            ("--burst", MEAN_BURSTS, "the mean burst (lost packets in a row)"),
+        ):
+            group.add_argument(
+                flag,
+                type=float,
+                nargs=2,
+                default=default,
+                metavar=("LOW", "HIGH"),
+                help=f"range of {what} drawn per crop",
+            )
         group.add_argument("--l1-weight", type=float, default=1.0, help="weight of the waveform L1 term")
         group.add_argument("--stft-weight", type=float, default=1.0)
         group.add_argument("--mel-weight", type=float, default=0.0, help="weight of the log-mel term")
