@@ -34,6 +34,7 @@ ARCH_MODULES = (
     "detect",
     "interp",
     "packet_fill",
+    "mel_envelope",
 )
 _ARCHS: dict[str, type[nn.Module]] = {}
 

@@ -1,9 +1,14 @@
-"""Speech packet-loss concealment (`fill-gap-speech`): a waveform network fills lost samples.
+"""Speech packet-loss concealment (`fill-gap-speech`): a waveform network fills lost samples, and a
+second network corrects the spectral envelope of its fill.
 
-The network (`core.archs.packet_fill`, weights `fill-gap-speech.safetensors`) works at 16 kHz on
-windows of the recording around the lost spans, reading the speech on both sides (non-causal: for
-file repair), and corrects a first fill that the weights name (`first_fill`): the shipped network the
-pitch periods of both sides repeated into each lost run, earlier ones the AR method's fill. Other
+The waveform network (`core.archs.packet_fill`, weights `fill-gap-speech.safetensors`) works at
+16 kHz on windows of the recording around the lost spans, reading the speech on both sides
+(non-causal: for file repair), and corrects a first fill that the weights name (`first_fill`): the
+shipped network the pitch periods of both sides repeated into each lost run, earlier ones the AR
+method's fill. The envelope network (`core.archs.mel_envelope`, weights
+`fill-gap-speech-envelope.safetensors`; `envelope=false` leaves it out) then scales that fill's
+spectrum per mel band, which brings it closer to the lost speech's envelope (a recogniser's and a
+listener's cue; docs/benchmarks.md, "Speech packet loss"). Other
 rates are resampled to 16 kHz and the fill back (at 48 kHz the fill holds the band below 8 kHz, which
 is where speech lives); each channel is concealed on its own. Only lost samples are written: every
 received sample stays bit-identical.
@@ -13,9 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.methods.registry import MethodCard, register
+from core.methods.registry import MethodCard, Param, register
 
 WEIGHTS = "fill-gap-speech.safetensors"
+ENVELOPE_WEIGHTS = "fill-gap-speech-envelope.safetensors"
 CONTEXT_SECONDS = 1.0  # speech read on each side of a run of lost spans
 MAX_WINDOW_SECONDS = 12.0  # spans closer than this share one network call
 
@@ -72,8 +78,9 @@ def network_input(audio: np.ndarray, lost: np.ndarray, first: str = "ar") -> np.
     return np.stack([received, lost.astype(np.float32), fills], axis=1).astype(np.float32)
 
 
-def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int) -> np.ndarray:
-    """Fill the `lost` samples of `x` (C, W) with the network; received samples are returned as given."""
+def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int, envelope=None) -> np.ndarray:
+    """Fill the `lost` samples of `x` (C, W) with the network, its fill's envelope corrected by the
+    `envelope` network if given; received samples are returned as given."""
     import torch
 
     from core.audio.stft import MODEL_RATE, resample
@@ -88,14 +95,17 @@ def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int) -> np.ndarray:
     device = next(model.parameters()).device
     inputs = torch.from_numpy(network_input(audio, gone, model.first_fill)).to(device)
     with torch.no_grad():
-        pred = model(inputs)[:, 0, :width].float().cpu().numpy()
+        pred = model(inputs).float()
+        if envelope is not None:
+            pred = envelope(torch.stack([inputs[:, 0], inputs[:, 1], pred[:, 0]], 1))
+        pred = pred[:, 0, :width].cpu().numpy()
     if rate != MODEL_RATE:
         pred = resample(pred, MODEL_RATE, rate, axis=1)[:, : x.shape[1]]
         pred = np.pad(pred, ((0, 0), (0, x.shape[1] - pred.shape[1])))
     return np.where(lost, pred, x)
 
 
-def run(doc, selection, ctx):
+def run(doc, selection, ctx, envelope=True):
     from core.archs import cached_weights
     from core.audio.selection import as_selections, lost_samples
     from core.methods import weights
@@ -105,11 +115,12 @@ def run(doc, selection, ctx):
     rate = int(doc.sample_rate)
     lost = lost_samples(as_selections(selection, length, channels), length, channels, "fill-gap-speech")
     model, _info = cached_weights(weights.require(WEIGHTS), ctx.torch_device())
+    shaper = cached_weights(weights.require(ENVELOPE_WEIGHTS), ctx.torch_device())[0] if envelope else None
     out = samples.copy()
     windows = _windows(lost.any(axis=0), rate)
     for index, (lo, hi) in enumerate(windows):
         yield ctx.progress(index / len(windows), f"concealing stretch {index + 1} of {len(windows)}")
-        filled = conceal(model, out[lo:hi].T.astype(np.float64), lost[:, lo:hi], rate)
+        filled = conceal(model, out[lo:hi].T.astype(np.float64), lost[:, lo:hi], rate, shaper)
         out[lo:hi] = filled.T.astype(out.dtype)  # conceal keeps the received samples as given
     yield ctx.progress(1.0, f"{int(lost.any(axis=0).sum())} lost samples concealed")
     return doc.with_samples(out)
@@ -121,8 +132,10 @@ register(
         task="fill-gap",
         name="Speech packet concealment",
         kind="learned",
-        description="a waveform network trained on speech fills lost packets and dropouts from both sides",
-        weights=(WEIGHTS,),
+        description="a waveform network trained on speech fills lost packets and dropouts from both sides;"
+        " a second network corrects the fill's spectral envelope",
+        params=(Param("envelope", True, "correct the fill's spectral envelope (the second network)"),),
+        weights=(WEIGHTS, ENVELOPE_WEIGHTS),
         speed="fast",
         operates_on="audio",
         modalities=("audio",),

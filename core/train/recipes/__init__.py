@@ -19,6 +19,7 @@ RECIPES = {
     "inpaint-fast": "core.train.recipes.inpaint_fast",
     "fill-gap": "core.train.recipes.fill_gap",
     "fill-gap-speech": "core.train.recipes.fill_gap_speech",
+    "fill-gap-speech-envelope": "core.train.recipes.fill_gap_speech_envelope",
     "detect": "core.train.recipes.detect",
     "fill-frames": "core.train.recipes.fill_frames",
 }

@@ -122,6 +122,50 @@ def log_mel_loss(pred: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor | N
     return (distance * touched).sum() / (touched.sum() * MEL_BANDS).clamp_min(1)
 
 
+def add_crop_arguments(
+    group: argparse._ArgumentGroup,
+    speech_share: float,
+    loss_rates: tuple[float, float],
+    bursts: tuple[float, float],
+    first_fill: str,
+) -> None:
+    """The options that say which crops a speech-concealment recipe trains on and how they lose
+    packets; `fill-gap-speech` and `fill-gap-speech-envelope` share them with their own defaults."""
+    group.add_argument(
+        "--speech-share", type=float, default=speech_share, help="share of crops from folder 1"
+    )
+    group.add_argument("--long-share", type=float, default=0.15, help="share of crops with one long gap")
+    for flag, default, what in (
+        ("--loss-rate", loss_rates, "the packet loss rate"),
+        ("--burst", bursts, "the mean burst (lost packets in a row)"),
+    ):
+        group.add_argument(
+            flag,
+            type=float,
+            nargs=2,
+            default=default,
+            metavar=("LOW", "HIGH"),
+            help=f"range of {what} drawn per crop",
+        )
+    group.add_argument("--val-crops", type=int, default=64)
+    group.add_argument(
+        "--first-fill",
+        choices=("ar", "both-sides"),
+        default=first_fill,
+        help="the fill the network corrects: AR, or the pitch periods of both sides repeated in",
+    )
+
+
+def check_crop_arguments(args: argparse.Namespace) -> None:
+    """A one-line error for --loss-rate / --burst ranges that cannot be drawn."""
+    low, high = args.loss_rate
+    if not 0.0 <= low <= high < 1.0:
+        raise MethodError(f"--loss-rate needs 0 <= LOW <= HIGH < 1, not {low:g} {high:g}")
+    shortest, longest = args.burst
+    if not 1.0 <= shortest <= longest:
+        raise MethodError(f"--burst needs 1 <= LOW <= HIGH packets, not {shortest:g} {longest:g}")
+
+
 class FillGapSpeechRecipe(Recipe):
     task = "fill-gap-speech"
     arch = "packet_fill"
@@ -136,20 +180,9 @@ class FillGapSpeechRecipe(Recipe):
         group = parser.add_argument_group("fill-gap-speech")
         group.add_argument("--hidden", type=int, default=32, help="channels of the first level")
         group.add_argument("--lstm-layers", type=int, default=1)
-        group.add_argument("--speech-share", type=float, default=0.6, help="share of crops from folder 1")
-        group.add_argument("--long-share", type=float, default=0.15, help="share of crops with one long gap")
-        for flag, default, what in (
-            ("--loss-rate", LOSS_RATES, "the packet loss rate"),
-            ("--burst", MEAN_BURSTS, "the mean burst (lost packets in a row)"),
-        ):
-            group.add_argument(
-                flag,
-                type=float,
-                nargs=2,
-                default=default,
-                metavar=("LOW", "HIGH"),
-                help=f"range of {what} drawn per crop",
-            )
+        add_crop_arguments(
+            group, speech_share=0.6, loss_rates=LOSS_RATES, bursts=MEAN_BURSTS, first_fill="ar"
+        )
         group.add_argument("--l1-weight", type=float, default=1.0, help="weight of the waveform L1 term")
         group.add_argument("--stft-weight", type=float, default=1.0)
         group.add_argument("--mel-weight", type=float, default=0.0, help="weight of the log-mel term")
@@ -158,21 +191,9 @@ class FillGapSpeechRecipe(Recipe):
             action="store_true",
             help="with --init: start from the first fill itself (the output layer zeroed, the rest kept)",
         )
-        group.add_argument("--val-crops", type=int, default=64)
-        group.add_argument(
-            "--first-fill",
-            choices=("ar", "both-sides"),
-            default="ar",
-            help="the fill the network corrects: AR, or the pitch periods of both sides repeated in",
-        )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
-        low, high = args.loss_rate
-        if not 0.0 <= low <= high < 1.0:
-            raise MethodError(f"--loss-rate needs 0 <= LOW <= HIGH < 1, not {low:g} {high:g}")
-        shortest, longest = args.burst
-        if not 1.0 <= shortest <= longest:
-            raise MethodError(f"--burst needs 1 <= LOW <= HIGH packets, not {shortest:g} {longest:g}")
+        check_crop_arguments(args)
         if args.zero_correction and not getattr(args, "init", None):
             raise MethodError("--zero-correction zeroes the output layer of the --init weights: give --init")
         first = {"first_fill": args.first_fill} if args.first_fill != "ar" else {}
