@@ -9,6 +9,7 @@ Checks, each through the installed `lacuna` command in an empty working folder:
 - `lacuna info` on a shared DICOM (lossless JPEG, decoded without GPL code);
 - `lacuna repair` for every task with its default method and `--json`: the default ran (no fallback), and
   a learned default loaded its weights from FOLDER;
+- `lacuna batch` on a folder, with its progress bar;
 - with --gui: the app starts offscreen and quits by itself.
 Inputs are made here from ../shared/datasets. Exit status 0 when every check passes.
 """
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     defaults = {c["task"]: c for c in cards if c["default"] and c["id"] not in not_shipped}
     done = []
-    for task, task_args in repairs(make_inputs(work)):
+    inputs = make_inputs(work)
+    for task, task_args in repairs(inputs):
         done.append(task)
         summary = json.loads(run(lacuna, ["repair", *task_args, "--task", task, "--json"], work, env))
         card = defaults[task]
@@ -115,6 +117,18 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"FAILED: {task} wrote nothing at {summary['output']}")
         device = f"{summary['device']} ({summary['device_reason']})"
         print(f"    {task}: {card['id']} ({card['kind']}) on {device}")
+    # A folder through `lacuna batch` with its progress bar (not --quiet): the bar needs rich.
+    folder = work / "batch-in"
+    folder.mkdir()
+    (folder / "photo.png").write_bytes(inputs["photo"].read_bytes())
+    run(
+        lacuna,
+        ["batch", str(folder), "-o", str(work / "batch-out"), "--task", "denoise", "--workers", "1"],
+        work,
+        env,
+    )
+    if not list((work / "batch-out").glob("photo*.png")):
+        raise SystemExit("FAILED: lacuna batch wrote no result")
     skipped = sorted(set(defaults) - set(done))
     if skipped:
         print(f"    defaults not run here (another command, or an optional extra): {', '.join(skipped)}")
