@@ -77,6 +77,22 @@ def test_dropouts_of_digital_silence(speech):
     assert detect.find_dropouts(np.zeros((rate, 1), np.float32), rate) == []
 
 
+def test_every_lost_packet_of_a_real_call_is_found_quiet_passages_too(datasets):
+    """The real lossy call 1214.wav: its lost packets are exact zeros (the shared trace says which),
+    some of them in pauses where only room tone is left around them."""
+    doc = core.io.read(datasets / "audio" / "speech" / "plc" / "test_files" / "1214.wav")
+    trace = datasets / "audio" / "speech" / "plc" / "test_files" / "1214_is_lost.txt"
+    lost = np.repeat(np.loadtxt(trace).astype(bool), doc.sample_rate // 50)
+    found = np.zeros(len(doc.samples), bool)
+    for d in detect.find_dropouts(doc.samples, doc.sample_rate):
+        found[d.selection.start : d.selection.stop] = True
+    lost = np.pad(lost, (0, max(0, len(found) - len(lost))))[: len(found)]
+    assert found[lost].mean() > 0.99
+    # Outside them only a received sample that is itself zero, next to a lost packet (3 of 112,320).
+    extra = found & ~lost
+    assert extra.sum() < 10 and not doc.samples[extra].any()
+
+
 def test_splices_are_found(trumpet):
     """Cut 5 ms out of loud passages: the jumps at the splices are proposed."""
     rate = trumpet.sample_rate
