@@ -46,7 +46,7 @@ def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call)
     assert np.array_equal(selected, lost)
     assert "Detected" in panel.status.text() and ws.progress.bar.value() == 1000
 
-    # Fill all: the default fill-gap method, one job, one undo step.
+    # Fill all: the method picked in the Fill panel (at first its default), one job, one undo step.
     qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not ws.busy, timeout=120_000)
     filled = c.doc.samples
@@ -75,6 +75,20 @@ def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call)
     assert history.list.count() == 0 and c.difference() is None
     window.redo_action.trigger()
     assert np.array_equal(c.doc.samples, filled) and history.list.count() == 1
+
+
+def test_fill_all_uses_the_method_picked_in_the_fill_panel(qtbot, window, call):
+    assert open_file(window, call)
+    ws = audio(window)
+    panel, c = ws.panel, ws.controller
+    lossy = c.doc.samples.copy()
+    assert ws.picker.select("fill-gap-repeat")
+    qtbot.mouseClick(panel.dropouts_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and bool(c.selections), timeout=60_000)
+    qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and len(c.fills()) == 1, timeout=60_000)
+    assert c.doc.provenance[-1].method == "fill-gap-repeat"
+    assert len(ws.history_panel.records[-1].selections) == 10 and not np.array_equal(c.doc.samples, lossy)
 
 
 def test_detecting_dropouts_can_be_cancelled(qtbot, window, call):

@@ -169,7 +169,16 @@ class AudioController(QObject):
         kinds: dict[str, int] = {}
         for d in found:
             kinds[d.kind] = kinds.get(d.kind, 0) + 1
-        summary = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "no damage found"
+        plural = {
+            "click": "clicks",
+            "dropout": "dropouts",
+            "silence": "silences",
+            "discontinuity": "discontinuities",
+        }
+        summary = (
+            ", ".join(f"{n} {plural.get(k, k) if n > 1 else k}" for k, n in kinds.items())
+            or "no damage found"
+        )
         self.status.emit(f"Detected: {summary}")
 
     def detect_dropouts(self) -> bool:
@@ -195,12 +204,6 @@ class AudioController(QObject):
             if found
             else "No dropouts found"
         )
-
-    def fill_all(self, channels=None) -> bool:
-        """Fill every selection (the detected dropouts) with fill-gap's default method: one job, one
-        undo step. False when nothing is selected."""
-        count = len(self.selections)
-        return self.fill(None, {}, channels, f"Filling {count} selection(s) with the default method")
 
     # --- undo / redo (the session's one history; fills live in the global lane) ---
 

@@ -225,7 +225,9 @@ class AudioPanel(QWidget):
             "Select every dropout: lost packets (runs of exact zeros) and silences that cut through speech"
         )
         self.fill_all_button = QPushButton("Fill all")
-        self.fill_all_button.setToolTip("Fill every selected dropout with the default method (one undo step)")
+        self.fill_all_button.setToolTip(
+            "Fill every selected dropout with the method picked in the Fill panel (one undo step)"
+        )
         self.clear_button = QPushButton("Clear selection")
         buttons = (self.fill_button, self.detect_button, self.dropouts_button, self.fill_all_button)
         for w in (*buttons, self.clear_button):
@@ -305,7 +307,7 @@ class AudioPanel(QWidget):
         self.fill_button.clicked.connect(self.fill_requested)
         self.detect_button.clicked.connect(c.detect)
         self.dropouts_button.clicked.connect(c.detect_dropouts)
-        self.fill_all_button.clicked.connect(lambda: c.fill_all(self.channels()))
+        self.fill_all_button.clicked.connect(self.fill_requested)  # the picked method, as Fill selection
         self.clear_button.clicked.connect(lambda: c.set_selections([]))
         self.waveform.selection_made.connect(self._on_selection)
         self.spectrogram.selection_made.connect(self._on_selection)

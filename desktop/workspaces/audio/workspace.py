@@ -41,7 +41,7 @@ class AudioWorkspace(JobWorkspace):
         self.action("Repair", "&Fill Selection", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
         self.action("Repair", "&Detect Damage", self.controller.detect)
         self.action("Repair", "Detect Drop&outs", self.controller.detect_dropouts)
-        self.action("Repair", "Fill &All Selected", lambda: self.controller.fill_all(self.panel.channels()))
+        self.action("Repair", "Fill &All Selected", self.picker.request_run)
         self.history_panel = RepairHistoryPanel()
         self.history_dock = self.dock(
             "History", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea, "audio-history"
