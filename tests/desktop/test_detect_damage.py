@@ -48,6 +48,9 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     c.end_stroke()
     erased_at = (int(y), int(x))
     assert c.masks.get(0)[erased_at] == 0 and c.undo_label() == "eraser"
+    # The status bar's share of the mask is counted again when the stroke ends.
+    assert ws.mask_label.text() == f"Mask {c.mask_fraction() * 100:.2f}%"
+    assert c.mask_fraction() < np.count_nonzero(proposed) / proposed.size
 
     # Moving the slider again keeps what was erased.
     panel.sensitivity.setValue(panel.sensitivity.value() + 10)

@@ -155,6 +155,8 @@ class ImageWorkspace(Workspace):
         c.window_changed.connect(p.schedule_base)
         c.window_changed.connect(self._update_window_label)
         c.mask_changed.connect(self._on_mask_changed)
+        # A stroke's end is recorded, not drawn: the mask's share is counted then (and after undo).
+        self.session.history_changed.connect(self._on_mask_edited)
         c.error.connect(self.error)
         c.status.connect(self.status)
         p.status.connect(self.status)
@@ -293,7 +295,11 @@ class ImageWorkspace(Workspace):
 
     def _on_mask_changed(self, frame: int, box) -> None:
         self.presenter.mask_changed(frame, box)
-        if not self.controller.masks.editing:  # a stroke in progress: keep the per-move work minimal
+        self._on_mask_edited()
+
+    def _on_mask_edited(self) -> None:
+        if not self.controller.masks.editing:
+            # (a stroke in progress: keep the per-move work minimal)
             self._update_mask_label()
             self.picker.set_has_mask(self.controller.masks.any())
 
