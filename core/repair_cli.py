@@ -54,9 +54,13 @@ def audio_selection(
         raise MethodError("--gap, --loss-trace and --detect apply to audio; images and scans take --mask")
     selections = [parse_gap(g, document.sample_rate) for g in gaps]
     if trace:
-        from core.audio.loss_trace import read_trace, trace_spans
+        from core.audio.loss_trace import length_mismatch, read_trace, trace_spans
 
-        lost = trace_spans(read_trace(trace), document.sample_rate, len(document.samples), packet_ms)
+        packets = read_trace(trace)
+        lost = trace_spans(packets, document.sample_rate, len(document.samples), packet_ms)
+        mismatch = length_mismatch(packets, document.sample_rate, len(document.samples), packet_ms)
+        if mismatch:
+            print(f"lacuna: warning: {Path(trace).name}: {mismatch}", file=sys.stderr)
         if not lost:
             raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += lost

@@ -54,6 +54,28 @@ def trace_spans(
     return spans
 
 
+def length_mismatch(
+    lost: np.ndarray, sample_rate: int, length: int, packet_ms: float = DEFAULT_PACKET_MS
+) -> str | None:
+    """What a user should hear about a trace that does not fit the recording (None when it does, to
+    within a packet): a trace of another call, or a wrong --packet-ms. Packets past the end are
+    ignored, and where the trace ends the rest of the recording counts as received."""
+    packet = sample_rate * packet_ms / 1000.0
+    needed = int(np.ceil(length / packet))
+    if abs(len(lost) - needed) <= 1:
+        return None
+    covered = len(lost) * packet_ms / 1000.0
+    what = (
+        "the rest counts as received"
+        if len(lost) < needed
+        else f"{int(lost[needed:].sum())} lost packet(s) past the end are ignored"
+    )
+    return (
+        f"the loss trace has {len(lost)} packets of {packet_ms:g} ms ({covered:.2f} s), the recording"
+        f" {length / sample_rate:.2f} s ({needed} packets): {what}"
+    )
+
+
 def gilbert_elliott(
     packets: int, loss: float, rng: np.random.Generator, mean_burst: float = 2.0
 ) -> np.ndarray:

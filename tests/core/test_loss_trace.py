@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.audio.loss_trace import read_trace, trace_spans
+from core.audio.loss_trace import length_mismatch, read_trace, trace_spans
 from core.cli import main
 from core.errors import MethodError
 
@@ -28,6 +28,22 @@ def test_lacuna_repair_conceals_only_the_lost_packets(datasets, tmp_path):
     assert lost.sum() == 31 * PACKET
     assert np.array_equal(after[~lost], before[~lost])  # untouched outside the lost packets
     assert (before[lost] == 0).all() and np.abs(after[lost]).mean() > 50  # the holes are filled
+
+
+def test_a_trace_of_another_length_is_warned_about_and_the_original_kept(datasets, tmp_path, capsys):
+    folder = datasets / "audio/speech/plc/test_files"
+    short = tmp_path / "short.txt"
+    short.write_text(
+        "".join(f"{line}\n" for line in read_trace(folder / "2307_is_lost.txt").astype(int)[:250])
+    )
+    out = tmp_path / "concealed.wav"
+    code = main(
+        ["repair", str(folder / "2307.wav"), "-o", str(out), "--task", "fill-gap", "--loss-trace", str(short)]
+    )
+    assert code == 0 and out.exists()
+    assert "warning: short.txt: the loss trace has 250 packets of 20 ms (5.00 s)" in capsys.readouterr().err
+    # A trace that fits (the call's own) says nothing.
+    assert length_mismatch(read_trace(folder / "2307_is_lost.txt"), 16000, len(sf.read(out)[0])) is None
 
 
 def test_trace_spans_merge_runs_and_follow_the_packet_length():
