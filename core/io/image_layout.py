@@ -72,6 +72,8 @@ def _png(path: Path, data, size: int) -> Layout:
                     f"{path.name}: the PNG is damaged: a {kind.decode('latin-1')!r} chunk at byte {pos} "
                     f"declares {length:,} bytes, far more than the file holds"
                 )
+            if kind in (b"IDAT", b"fdAT"):  # the image data that is there counts
+                data_bytes += size - (pos + 8)
             break
         body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR" and length >= 13:
