@@ -37,6 +37,11 @@ from desktop.batch.thread import BatchThread
 from desktop.widgets.method_picker import MethodPicker
 
 KINDS = {"image": "Images and scans", "audio": "Recordings"}
+# What detection finds for the methods that need to be told where to repair (inpainting, fill-gap).
+DETECT_TEXT = {
+    "image": "Find the damage to inpaint (scratches, dust, tears) with the damage detector",
+    "audio": "Find the clicks and dropouts to fill",
+}
 STATE_TEXT = {
     "done": "done",
     "failed": "failed",
@@ -63,7 +68,8 @@ class BatchDialog(QDialog):
         for key, title in KINDS.items():
             self.kind.addItem(title, key)
         self.kind.currentIndexChanged.connect(self._fill_picker)
-        self.detect = QCheckBox("Find the clicks and dropouts to fill")
+        self.detect = QCheckBox()
+        self.detect.setChecked(True)  # a method that needs a mask has nothing to work on without it
         self.workers = QSpinBox()
         self.workers.setRange(1, 64)
         self.workers.setToolTip("Worker processes (one per GPU; on a CPU each gets a share of the cores)")
@@ -149,7 +155,7 @@ class BatchDialog(QDialog):
 
         kind = self.kind.currentData()
         self.picker.set_cards(methods(), volume=True, kind=kind)
-        self.detect.setVisible(kind == "audio")
+        self.detect.setText(DETECT_TEXT[kind])
         self.picker.limit_to_mask.setVisible(False)
 
     def request(self, task: str, method: str, params: dict[str, Any]) -> BatchRequest:
@@ -159,7 +165,7 @@ class BatchDialog(QDialog):
             tasks=(task,),
             methods=(method,),
             params=params,
-            detect=self.detect.isChecked() and self.kind.currentData() == "audio",
+            detect=self.detect.isChecked(),
         )
 
     # --- running ---

@@ -83,3 +83,16 @@ def test_file_menu_opens_the_batch_dialog_on_the_open_documents_folder(window, c
     assert window.batch.input_edit.text() == str(ct_path.parent)
     assert window.batch.output_edit.text() == str(ct_path.parent) + "_repaired"
     assert window.shutdown(timeout=5)
+
+
+def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, datasets):
+    """Learned inpainting needs a mask: the dialog's detection box (on by default) proposes it, as
+    `lacuna batch --detect` does, instead of failing every photo."""
+    source, output = make_folder(tmp_path / "scans", datasets, 1), tmp_path / "repaired"
+    (source / "broken.png").unlink()
+    dialog = open_dialog(qtbot, source, output)
+    assert dialog.picker.select("inpaint-telea") and dialog.detect.isChecked()
+    assert "damage" in dialog.detect.text() and dialog.detect.isVisibleTo(dialog)
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
+    assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
