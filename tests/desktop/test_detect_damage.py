@@ -31,6 +31,7 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     proposed = c.masks.get(0) > 0
     assert _f1(proposed, truth) > 0.4, "the proposal should cover the scratches"
     assert ws.canvas.show_mask and panel.sensitivity.isEnabled()
+    assert panel.note.text().endswith("% of the image proposed")  # a photo has no slices
     assert c.undo_label() == "detect damage"
 
     # The slider re-thresholds live; detection and its sensitivity stay one undo step.

@@ -101,6 +101,10 @@ def attach(workspace, panel: DetectPanel) -> Detection:
     c = workspace.controller
     detection = Detection(c, workspace)
     c.mask_origin = detection.origin  # a repair's history then says where its mask came from
-    fill_methods = connect_panel(workspace, panel, detection, "slice")
+
+    def picture() -> str:  # a photo is an image; a scan's frames are slices
+        return "slice" if c.doc is not None and len(c.doc.pixels) > 1 else "image"
+
+    fill_methods = connect_panel(workspace, panel, detection, picture)
     c.document_changed.connect(lambda new: new and fill_methods())
     return detection
