@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--loss-trace",
         default=None,
         metavar="FILE",
-        help="audio: a packet-loss trace, one 0/1 line per packet (1 = lost); the lost packets are filled",
+        help="audio: a packet-loss trace, one 0/1 line per packet (1 = lost); the lost packets are filled"
+        " (by fill-gap-speech, the speech packet concealment, unless --method names another)",
     )
     p.add_argument("--packet-ms", type=float, default=20.0, help="with --loss-trace: packet length (ms)")
     p.add_argument(

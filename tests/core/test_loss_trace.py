@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -28,6 +30,10 @@ def test_lacuna_repair_conceals_only_the_lost_packets(datasets, tmp_path):
     assert lost.sum() == 31 * PACKET
     assert np.array_equal(after[~lost], before[~lost])  # untouched outside the lost packets
     assert (before[lost] == 0).all() and np.abs(after[lost]).mean() > 50  # the holes are filled
+    # With a trace and no --method, the speech packet concealment runs.
+    assert json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]["method"] == (
+        "fill-gap-speech"
+    )
 
 
 def test_a_trace_of_another_length_is_warned_about_and_the_original_kept(datasets, tmp_path, capsys):
