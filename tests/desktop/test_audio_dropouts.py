@@ -69,9 +69,11 @@ def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call)
     assert record.method == c.doc.provenance[-1].method and len(record.selections) == len(c.selections)
     assert record.method in history.details.text() and "Selection: " in history.details.text()
 
-    # One undo restores the lossy call exactly; the History dock empties.
+    # One undo restores the lossy call exactly, the dropouts still selected; the History dock empties.
+    detected = list(c.selections)
     window.undo_action.trigger()
     assert np.array_equal(c.doc.samples, lossy)
+    assert c.selections == detected and panel.fill_all_button.isEnabled()
     assert history.list.count() == 0 and c.difference() is None
     window.redo_action.trigger()
     assert np.array_equal(c.doc.samples, filled) and history.list.count() == 1
