@@ -55,7 +55,7 @@ class BatchDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, folder: str | Path | None = None):
         super().__init__(parent)
         self.setWindowTitle("Batch Repair")
-        self.resize(980, 640)
+        self.resize(980, 800)  # room for a method's parameters under its description
         self.thread: BatchThread | None = None
         self.summary: Any = None
         self.rows: dict[str, int] = {}
