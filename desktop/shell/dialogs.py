@@ -71,12 +71,40 @@ def confirm_replace_weights(parent: QWidget, name: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-def save_file(parent: QWidget, default: str) -> str:
-    """The name to save under; Qt's dialog has already asked before replacing an existing file."""
-    path, _ = QFileDialog.getSaveFileName(
-        parent, "Save the result (the original is never overwritten)", default
+def save_file(parent: QWidget, default: str, original: Path | None = None) -> str:
+    """The name to save under ("" when cancelled). The original's own name is turned down before
+    anyone is asked to replace it, and the dialog opens again; another existing file is replaced
+    only when the person says so."""
+    while True:
+        path, _ = QFileDialog.getSaveFileName(
+            parent,
+            "Save the result (the original is never overwritten)",
+            default,
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if not path:
+            return ""
+        default = path
+        if original is not None and Path(path).resolve() == Path(original).resolve():
+            QMessageBox.information(
+                parent,
+                "Choose another name",
+                f"{Path(path).name} is the original, and Lacuna never overwrites it: choose another name.",
+            )
+            continue
+        if not Path(path).exists() or _confirm_replace(parent, Path(path).name):
+            return path
+
+
+def _confirm_replace(parent: QWidget, name: str) -> bool:
+    answer = QMessageBox.question(
+        parent,
+        "Replace file?",
+        f"{name} already exists. Replace it with the result?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
     )
-    return path
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def about(parent: QWidget) -> None:

@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
         if self.session.doc is None:
             return
         default = self.session.default_save_path()
-        path = dialogs.save_file(self, str(default or self._start_dir()))
+        path = dialogs.save_file(self, str(default or self._start_dir()), self.session.doc.path)
         if path:
             self.save_to(path, replace=Path(path).exists())  # the dialog asked before replacing
 

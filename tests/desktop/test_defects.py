@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 from gui_helpers import audio, image, open_file
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 import core.io
 
@@ -37,13 +38,32 @@ def test_save_as_onto_an_existing_file_the_dialog_agreed_to_replace(
     ws = repaired_ct(qtbot, window, ct_path)
     target = tmp_path / "result.dcm"
     target.write_bytes(b"an old result")
-    # Qt's save dialog asks "replace it?" itself and returns the name only when the person said yes.
+    # The save dialog asks "replace it?" and returns the name only when the person said yes.
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     window.save_dialog()
     assert window.notice.text() == ""
     saved = core.io.read(target)
     assert np.abs(saved.pixels - ws.controller.doc.pixels).max() <= 1.0
     assert "REPAIRED, saved" in window.windowTitle()
+
+
+def test_save_as_onto_the_original_is_turned_down_before_any_replace_question(
+    window, ct_path, qtbot, tmp_path, monkeypatch
+):
+    repaired_ct(qtbot, window, ct_path)
+    original = Path(window.session.doc.path)
+    before = original.read_bytes()
+    other = tmp_path / "result.dcm"
+    answers = iter([(str(original), ""), (str(other), "")])  # the original's name first, then another
+    told, asked = [], []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: next(answers))
+    monkeypatch.setattr(QMessageBox, "information", lambda *args: told.append(args[2]))
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args) or None)
+    window.save_dialog()
+    qtbot.waitUntil(lambda: other.exists(), timeout=30_000)
+    assert len(told) == 1 and "never overwrites" in told[0] and asked == []
+    assert original.read_bytes() == before
 
 
 def test_a_mask_hidden_after_a_repair_is_shown_for_the_next_file(window, ct_path, datasets, qtbot):
