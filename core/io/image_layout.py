@@ -39,6 +39,9 @@ class Layout:
     raw_bytes: int  # what decoding must produce from it (PNG) or 0 (JPEG, see `pixels_holdable`)
     complete: bool  # the file ends where the format says it ends
     arithmetic: bool = False
+    # Image data of a chunk the file's end cuts through: said in a refusal, not counted as holdable
+    # (a file cut inside its first data chunk is refused as before, naming what it does hold).
+    cut_bytes: int = 0
 
     @property
     def holdable(self) -> bool:
@@ -62,7 +65,7 @@ def read_layout(path: Path) -> Layout | None:
 
 
 def _png(path: Path, data, size: int) -> Layout:
-    pos, width, height, frames, data_bytes, raw, complete = 8, 0, 0, 1, 0, 0, False
+    pos, width, height, frames, data_bytes, raw, complete, cut = 8, 0, 0, 1, 0, 0, False, 0
     row_bits, seen_fctl, seen_idat = 0, False, False
     while pos + 8 <= size:
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
@@ -72,8 +75,8 @@ def _png(path: Path, data, size: int) -> Layout:
                     f"{path.name}: the PNG is damaged: a {kind.decode('latin-1')!r} chunk at byte {pos} "
                     f"declares {length:,} bytes, far more than the file holds"
                 )
-            if kind in (b"IDAT", b"fdAT"):  # the image data that is there counts
-                data_bytes += size - (pos + 8)
+            if kind in (b"IDAT", b"fdAT"):
+                cut = size - (pos + 8)
             break
         body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR" and length >= 13:
@@ -98,7 +101,7 @@ def _png(path: Path, data, size: int) -> Layout:
         if pos + 8 > size or pos + 12 + length > size:  # it ran out before IHDR
             raise ReadError(f"{path.name}: the image data is truncated (the file ends in its PNG header)")
         raise ReadError(f"{path.name}: the PNG header (IHDR) is missing or damaged")
-    return Layout(width, height, frames, data_bytes, raw, complete)
+    return Layout(width, height, frames, data_bytes, raw, complete, cut_bytes=cut)
 
 
 def _png_frame_bytes(width: int, height: int, row_bits: int) -> int:
@@ -142,8 +145,9 @@ def check_holdable(path: Path, layout: Layout) -> None:
         return
     frames = f" in {layout.frames} frames" if layout.frames > 1 else ""
     if not layout.complete:
+        held = layout.data_bytes + layout.cut_bytes
         raise ReadError(
-            f"{path.name}: the image data is truncated: the file holds only {layout.data_bytes:,} "
+            f"{path.name}: the image data is truncated: the file holds only {held:,} "
             f"bytes of it for a {layout.width}×{layout.height} image{frames}"
         )
     raise TooLargeError(

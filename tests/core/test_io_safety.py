@@ -77,14 +77,15 @@ def test_truncated_png_is_read_with_a_warning(png, tmp_path):
     assert message.startswith("cut.png: ") and "truncated" in message and "\n" not in message
 
 
-def test_a_png_cut_inside_its_first_image_data_chunk_is_read_with_a_warning(datasets, tmp_path):
-    """A real scan whose first IDAT chunk (64 KiB) runs past the cut: the bytes there are image data
-    too, and were counted as none ("holds only 0 bytes")."""
+def test_a_png_cut_inside_its_first_image_data_chunk_says_how_much_it_holds(datasets, tmp_path):
+    """A real scan whose first IDAT chunk (64 KiB) runs past the cut is refused, as it was, but the
+    refusal counts the image data that is there (it said "holds only 0 bytes")."""
     cut = tmp_path / "cut.png"
     cut.write_bytes((datasets / "images" / "real_damage" / "old_h.png").read_bytes()[:40_000])
-    document = io.read(cut)
-    (message,) = document.metadata["read_warnings"]
-    assert message.startswith("cut.png: the file is truncated") and document.pixels.shape[1:3] == (524, 372)
+    with pytest.raises(
+        ReadError, match=r"cut.png: the image data is truncated: the file holds only 39,9\d\d bytes"
+    ):
+        io.read(cut)
 
 
 def test_unsupported_and_missing_files(tmp_path):
