@@ -75,8 +75,8 @@ def audio_selection(
 
 
 # A loss trace says the recording is a call that lost packets: its concealment method is the default
-# then (fill-gap's own default, tuned on music and sound, filled a third of a real call's packets more
-# than 6 dB below the speech around them).
+# then (fill-gap's own default, tuned on music and sound, left 35 of the 89 lost runs of the real call
+# plc/test_files/1214.wav more than 6 dB below the speech around them; this method 9).
 LOSS_TRACE_METHOD = "fill-gap-speech"
 
 

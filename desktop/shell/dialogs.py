@@ -61,10 +61,19 @@ def weights_file(parent: QWidget, start: str) -> str:
 
 
 def confirm_replace_weights(parent: QWidget, name: str) -> bool:
-    answer = QMessageBox.question(
+    return _confirm(
         parent,
         "Replace weights?",
         f"Your weights folder already has {name}. Replace it with the imported file?",
+    )
+
+
+def _confirm(parent: QWidget, title: str, question: str) -> bool:
+    """A yes/cancel question, Cancel the default: nothing is replaced by a stray Enter."""
+    answer = QMessageBox.question(
+        parent,
+        title,
+        question,
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
     )
@@ -92,19 +101,11 @@ def save_file(parent: QWidget, default: str, original: Path | None = None) -> st
                 f"{Path(path).name} is the original, and Lacuna never overwrites it: choose another name.",
             )
             continue
-        if not Path(path).exists() or _confirm_replace(parent, Path(path).name):
+        name = Path(path).name
+        if not Path(path).exists() or _confirm(
+            parent, "Replace file?", f"{name} already exists. Replace it with the result?"
+        ):
             return path
-
-
-def _confirm_replace(parent: QWidget, name: str) -> bool:
-    answer = QMessageBox.question(
-        parent,
-        "Replace file?",
-        f"{name} already exists. Replace it with the result?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
-    )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 def about(parent: QWidget) -> None:

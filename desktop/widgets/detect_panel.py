@@ -40,14 +40,12 @@ class DetectPanel(QGroupBox):
         return int(round((1.0 - threshold) * 100))
 
 
-def connect_panel(
-    workspace, panel: DetectPanel, detection, picture: str | Callable[[], str]
-) -> Callable[[], None]:
+def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[], str]) -> Callable[[], None]:
     """Wire `panel` and an Edit > Detect Damage action to `detection`, the workspace's own (it has
     `methods()`, `run(method)`, `set_threshold(t)`, `proposal`, `changed`, `proposed_fraction()` and
-    `just_finished`; its controller `jobs`, `doc` and `busy`). `picture` names what the note counts
-    ("image", "slice", "frame"), or a function that names it for the document open. Returns the
-    refresh of the method list, for when a document opens."""
+    `just_finished`; its controller `jobs`, `doc` and `busy`). `picture()` names what the note counts
+    in the document open ("image", "slice", "frame"). Returns the refresh of the method list, for
+    when a document opens."""
     from superqt.utils import signals_blocked
 
     c = workspace.controller
@@ -68,8 +66,7 @@ def connect_panel(
         if proposal is not None:
             with signals_blocked(panel.sensitivity):
                 panel.sensitivity.setValue(panel.value_of(proposal.threshold))
-            what = picture() if callable(picture) else picture
-            panel.note.setText(f"{detection.proposed_fraction() * 100:.2f}% of the {what} proposed")
+            panel.note.setText(f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} proposed")
         else:
             panel.note.setText("")
 

@@ -298,8 +298,7 @@ class ImageWorkspace(Workspace):
         self._on_mask_edited()
 
     def _on_mask_edited(self) -> None:
-        if not self.controller.masks.editing:
-            # (a stroke in progress: keep the per-move work minimal)
+        if not self.controller.masks.editing:  # a stroke in progress: keep the per-move work minimal
             self._update_mask_label()
             self.picker.set_has_mask(self.controller.masks.any())
 

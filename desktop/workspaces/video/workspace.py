@@ -61,7 +61,7 @@ class VideoWorkspace(JobWorkspace):
         self.action("Repair", "&Find Damage", c.find_damage)
         self.detection = VideoDetection(c, self)
         c.mask_origin = self.detection.origin  # a repair's history then says where its mask came from
-        self._fill_detectors = connect_panel(self, self.detect_panel, self.detection, "frame")
+        self._fill_detectors = connect_panel(self, self.detect_panel, self.detection, lambda: "frame")
         self._connect()
 
     def _mask_tools(self) -> QGroupBox:
