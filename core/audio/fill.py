@@ -179,16 +179,23 @@ def fill_document(
     time_fill: TimeFill | None = None,
     time_context_fn: Callable[[int, int], int] | None = None,
     spectral: SpectralFill | None = None,
+    numbering: tuple[int, int] | None = None,
 ) -> Generator[Progress, None, AudioDoc]:
-    """Fill every selection of `doc` with one filler; returns a new document."""
+    """Fill every selection of `doc` with one filler; returns a new document.
+
+    `numbering` (skipped, total): when a method fills its selections in several calls, the progress
+    counts them as one list ("selection 110 of 120"), not from 1 again in each call.
+    """
     samples = np.asarray(doc.samples)
     length, channels = samples.shape
     selections = as_selections(selection, length, channels)
+    skipped, total = numbering or (0, len(selections))
     out = samples.copy()
     rate = int(doc.sample_rate)
     for index, sel in enumerate(selections):
         sub = ctx.sub(index / len(selections), (index + 1) / len(selections))
-        yield sub.progress(0.0, f"selection {index + 1} of {len(selections)}")
+        number = skipped + index + 1
+        yield sub.progress(0.0, f"selection {number} of {total}")
         chans = list(sel.channels) if sel.channels is not None else list(range(channels))
         a, b = max(sel.span[0], 0), min(sel.span[1], length)
         if spectral is not None:
@@ -208,7 +215,7 @@ def fill_document(
         r0, r1, weight = _write_range(local, window, filled, rate)
         blended = window[:, r0:r1] + weight * (filled[:, r0:r1] - window[:, r0:r1])
         out[lo + r0 : lo + r1, chans] = blended.T.astype(out.dtype)
-        yield sub.progress(1.0, f"selection {index + 1} filled")
+        yield sub.progress(1.0, f"selection {number} of {total} filled")
     return doc.with_samples(out)
 
 

@@ -110,11 +110,13 @@ def run_auto(doc, selection, ctx, threshold_ms=DEFAULT_THRESHOLD_MS):
     if short:
         context = lambda gap, rate: fill.time_context("ar", gap, rate)  # noqa: E731
         sub = ctx.sub(0.0, 0.5 if long else 1.0)
-        result = yield from fill.fill_document(result, short, sub, fill.fill_ar, context)
+        numbering = (0, len(selections))
+        result = yield from fill.fill_document(result, short, sub, fill.fill_ar, context, numbering=numbering)
     if long:
         sub = ctx.sub(0.5 if short else 0.0, 1.0)
         spectral = _learned_spectral(ctx, 300.0, GL_ITERATIONS)
-        result = yield from fill.fill_document(result, long, sub, spectral=spectral)
+        numbering = (len(short), len(selections))
+        result = yield from fill.fill_document(result, long, sub, spectral=spectral, numbering=numbering)
     return result
 
 

@@ -264,7 +264,7 @@ register(
         task="inpaint",
         name="Learned inpainting (FFC, adversarial)",
         kind="learned",
-        description="Fills holes with a Fourier-convolution network trained by the project; fast.",
+        description="Fills holes with a Fourier-convolution network trained by the project.",
         params=(
             *MASK_PARAMS,
             CONTEXT,

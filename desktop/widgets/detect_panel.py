@@ -19,6 +19,7 @@ class DetectPanel(QGroupBox):
         self.method.setToolTip("How to find damage: the learned detector, or the classical ones")
         self.button = QPushButton("Detect damage")
         self.button.setToolTip("Propose scratches, creases, dust and stains as an editable mask")
+        self.button.setEnabled(False)  # until a document is open
         self.sensitivity = QSlider(Qt.Orientation.Horizontal)
         self.sensitivity.setRange(0, 100)
         self.sensitivity.setToolTip("Higher finds more (and more that is not damage)")
@@ -54,7 +55,9 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         with signals_blocked(panel.method):
             panel.method.clear()
             for method_id, name in detection.methods():
-                panel.method.addItem(name, method_id)
+                # The dock is narrow: the name without its parenthesis, the whole name as the tip.
+                panel.method.addItem(name.split(" (")[0], method_id)
+                panel.method.setItemData(panel.method.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
         panel.button.setEnabled(c.doc is not None and panel.method.count() > 0 and not c.busy)
 
     def run() -> None:

@@ -143,7 +143,14 @@ class ToolPanel(QWidget):
         grid.addWidget(load, 5, 0)
         grid.addWidget(save, 5, 1)
         layout.addWidget(mask)
+        self._document_buttons = (self.invert_button, self.clear_button, grow, shrink, load, save)
+        self.set_document_open(False)
         self.set_color(QColor(255, 59, 48))
+
+    def set_document_open(self, is_open: bool) -> None:
+        """The mask's buttons act on an open document's mask: greyed out while none is open."""
+        for button in self._document_buttons:
+            button.setEnabled(is_open)
 
     # Slots return None: PySide6 6.12 releases a Python slot's return value once too often.
     def _size_moved(self, value: int) -> None:

@@ -252,3 +252,17 @@ def test_spectral_fills_hand_over_from_ar_at_the_gap_edges():
     assert ramp[0] > 0.99 and ramp[-1] > 0.99  # the AR waveform at both edges
     assert np.all(ramp[21:79] == 0.0)  # the spectral fill alone in the middle
     assert np.allclose(ramp, ramp[::-1]) and np.all(np.diff(ramp[:50]) <= 0)
+
+
+def test_auto_counts_its_short_and_long_gaps_as_one_list(speech):
+    """fill-gap-auto fills short gaps with AR and long ones with the network in two passes; its
+    progress must count one list (it used to say "selection 2 filled" after "selection 3 filled")."""
+    from core.methods import load_all
+
+    rate = speech.sample_rate
+    short = [TimeSpan(int(t * rate), int(t * rate) + rate // 50) for t in (0.5, 1.0, 1.5)]
+    long = [TimeSpan(int(2.0 * rate), int(2.2 * rate))]
+    run = load_all()["fill-gap-auto"].run(speech, short + long, RunContext())
+    counts = [p.message for p in run if p.message.startswith("selection")]
+    assert counts[0] == "selection 1 of 4" and counts[-1] == "selection 4 of 4 filled", counts
+    assert all(m.endswith("of 4") or m.endswith("of 4 filled") for m in counts), counts

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from gui_helpers import image, open_file
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from core.detect.damage import draw
 
@@ -26,6 +27,13 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     original = c.doc
 
     assert panel.button.isEnabled() and not panel.sensitivity.isEnabled()
+    # The narrow dock shows short names that fit (it cut "Learned damage detector (autoer");
+    # the whole name is the item's tip.
+    combo = panel.method
+    assert combo.currentText() == "Learned damage detector"
+    assert "autoencoder" in combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    widest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
+    assert widest < combo.width() - 30, (widest, combo.width())  # room for the arrow
     panel.button.click()
     qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
     proposed = c.masks.get(0) > 0

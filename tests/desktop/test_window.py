@@ -79,6 +79,22 @@ def test_open_ct_window_preset_and_hover(window, ct_path, qtbot):
     assert str(int(round(doc.pixels[0, 256, 256, 0]))) in text
 
 
+def test_a_photo_is_offered_no_hounsfield_windows(window, datasets, qtbot):
+    """Lung/Brain/... are CT windows in HU: on a photo they would show a black or white page."""
+    view = image(window)
+    # Nothing open yet: the mask's buttons and Detect damage have nothing to act on, and no slice bar.
+    assert not view.tools.invert_button.isEnabled() and not view.detect_panel.button.isEnabled()
+    assert view.slice_bar.isHidden()
+    assert open_file(window, datasets / "images" / "bench" / "Set5" / "baby_GT.png"), window.notice.text()
+    assert view.tools.invert_button.isEnabled() and view.detect_panel.button.isEnabled()
+    assert not any(action.isEnabled() for action in view.preset_actions.values())
+    view.preset_actions["Lung"].trigger()  # a shortcut reaching it anyway changes nothing
+    assert view.controller.window == view.controller.opening_window
+    assert view.window_label.text() == ""  # a photo in its own window has no L/W to report
+    view.controller.set_window(100.0, 150.0)  # brightened, as a right-drag does
+    assert view.window_label.text() == "L 100  W 150"
+
+
 def test_paint_undo_redo(painted_ct, qtbot):
     window = painted_ct
     c, canvas = image(window).controller, image(window).canvas

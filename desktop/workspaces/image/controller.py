@@ -42,6 +42,7 @@ class ImageController(QObject):
         self.masks = MaskStack(1, 1, 1)
         self.frame = 0
         self.window: tuple[float, float] = (127.5, 255.0)
+        self.opening_window = self.window  # what the file opened with: a photo shows no L/W until changed
         self.invert = False
         self.brush_radius = 20.0
         self.brush_hardness = 0.8
@@ -91,7 +92,7 @@ class ImageController(QObject):
             if self.volume and frames > 2:
                 self.frame = frames // 2  # the middle of a series shows the anatomy, not an end slice
             self.invert = getattr(doc, "photometric", "") == "MONOCHROME1"
-            self.window = self.initial_window()
+            self.window = self.opening_window = self.initial_window()
             restored = self.session.start_autosave(self.masks.shape)
             if restored is not None:
                 self.masks = restored
@@ -116,6 +117,12 @@ class ImageController(QObject):
     def body_modality(self) -> str | None:
         """The scan's modality for a window from the body ("" unknown); None for photos."""
         return str(getattr(self.doc, "modality", "")) if self.volume else None
+
+    @property
+    def hu_presets_apply(self) -> bool:
+        """The Lung/Brain/... windows are in Hounsfield units: for CT volumes (and volumes of unknown
+        modality, which a NIfTI CT often is), not for photos or MR."""
+        return self.body_modality in ("CT", "")
 
     def current_pixels(self) -> np.ndarray:
         return self.doc.pixels[self.frame]
@@ -186,7 +193,7 @@ class ImageController(QObject):
             self.set_window(*self.initial_window())
         elif name == "Auto":
             self.set_window(*auto_window(self.current_pixels(), body=self.body_modality))
-        else:
+        elif self.hu_presets_apply:
             self.set_window(*PRESETS[name])
 
     def window_sensitivity(self) -> float:

@@ -46,6 +46,7 @@ class ImageWorkspace(Workspace):
         self.detection = attach_detection(self, self.detect_panel)
         self._restore_brush()
         self.set_tool("brush")
+        self._update_slice_bar()  # no document yet: no slice bar
         self._picker_fitted = 0  # the widest method list the repair panel was widened for
 
     # --- construction ---
@@ -275,6 +276,9 @@ class ImageWorkspace(Workspace):
             self.set_show_mask(True)  # a mask hidden after the last file's repair must not stay hidden
             self.pixel_label.setText("")
             self.progress.hide_panel()  # the last file's repair outcome is not this file's
+        for action in self.preset_actions.values():
+            action.setEnabled(c.hu_presets_apply)
+        self.tools.set_document_open(doc is not None)
         self.presenter.render_base(new_document=new)
         self.presenter.render_before()
         self._update_slice_bar()
@@ -362,8 +366,11 @@ class ImageWorkspace(Workspace):
         if self.controller.doc is None:
             self.window_label.setText("")
             return
-        centre, width = self.controller.window
-        self.window_label.setText(f"L {centre:.4g}  W {width:.4g}")
+        c = self.controller
+        centre, width = c.window
+        # A photo in its own window needs no level/width readout; one brightened by a right-drag does.
+        shown = c.volume or (centre, width) != c.opening_window
+        self.window_label.setText(f"L {centre:.4g}  W {width:.4g}" if shown else "")
 
     def _update_mask_label(self) -> None:
         fraction = self.controller.mask_fraction()
