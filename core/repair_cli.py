@@ -47,12 +47,13 @@ def parse_gap(text: str, sample_rate: int):
 
 def audio_selection(
     document, gaps: list[str], detect: bool, trace: str | None = None, packet_ms: float = 20.0
-):
-    """The selections the command line asks for: explicit gaps, a loss trace's lost packets, plus what
-    detection finds."""
+) -> tuple[list, str]:
+    """The selections the command line asks for (explicit gaps, a loss trace's lost packets, plus what
+    detection finds) and a line saying where they came from, for the result's record."""
     if getattr(document, "samples", None) is None:
         raise MethodError("--gap, --loss-trace and --detect apply to audio; images and scans take --mask")
     selections = [parse_gap(g, document.sample_rate) for g in gaps]
+    origins = [f"{len(gaps)} span(s) given with --gap"] if gaps else []
     if trace:
         from core.audio.loss_trace import length_mismatch, read_trace, trace_spans
 
@@ -64,6 +65,9 @@ def audio_selection(
         if not lost:
             raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += lost
+        origins.append(
+            f"loss trace {Path(trace).name}: {int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
+        )
     if detect:
         from core.audio.detect import detect as find_damage
 
@@ -71,7 +75,8 @@ def audio_selection(
         if not found and not selections:
             raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
         selections += [d.selection for d in found]
-    return selections
+        origins.append(f"{len(found)} found by detection (--detect)")
+    return selections, "; ".join(origins)
 
 
 # A loss trace says the recording is a call that lost packets: its concealment method is the default
@@ -214,11 +219,14 @@ def repair_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         tile=args.tile,
     )
+    selection_origin = ""
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask, step = detected_mask(document, args, mask, ctx)
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
     elif getattr(args, "gap", None) or getattr(args, "detect", False) or getattr(args, "loss_trace", None):
-        mask = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
+        mask, selection_origin = audio_selection(
+            document, args.gap, args.detect, args.loss_trace, args.packet_ms
+        )
     device, why = explain_device(args.device)
     if not args.json:
         print(f"lacuna: running {chosen.card.id} on {device} ({why})", file=sys.stderr)
@@ -235,6 +243,8 @@ def repair_command(args: argparse.Namespace) -> int:
             frames=frames,
             **params,
         )
+        if selection_origin:
+            result.provenance[-1].selection = selection_origin
         options = {"codec": args.codec} if getattr(args, "codec", None) else {}
         # A video's repaired frames are made while it is written (it streams): the bar goes on.
         written = write(

@@ -113,7 +113,17 @@ def _step(item: dict[str, Any]) -> Provenance:
         warnings=[str(w) for w in item.get("warnings") or []],
         uncertainty=dict(item.get("uncertainty") or {}),
         engine=str(item.get("engine", "")),
+        changed_seconds=_spans(item.get("changed_seconds")),
+        selection=str(item.get("selection", "")),
     )
+
+
+def _spans(value: Any) -> list[list[float]]:
+    """[[start, end], ...] from a record; anything else (a hand-edited sidecar) reads as none."""
+    try:
+        return [[float(a), float(b)] for a, b in value or []]
+    except (TypeError, ValueError):
+        return []
 
 
 def recorded_steps(doc: Document, path: Path) -> list[Provenance]:

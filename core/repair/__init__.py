@@ -21,7 +21,7 @@ from core.methods import choose_method
 from core.methods.modality import is_scan, modality_of, slices_showing
 from core.methods.modality import warning as modality_warning
 from core.repair import thinning, uncertainty, units
-from core.repair.audio import repair_audio
+from core.repair.audio import changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
 from core.repair.request import Request
@@ -114,6 +114,8 @@ def repair(
     provenance.params.update(units.used_values(card, ctx.used, resolved, document))
     provenance.engine = ctx.extras.get("backend", "")
     _mark_changed(document, result)
+    if document.kind == "audio":
+        provenance.changed_seconds = changed_seconds(document, result)
     if measure:  # every fill on a scan comes with how sure it is
         yield ctx.progress(0.7, "measuring how sure the fill is")
         spread = yield from uncertainty.fill_spread(replace(request, ctx=ctx.sub(0.7, 1.0)), result, driver)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
+import numpy as np
+
+from core.audio.selection import runs
 from core.documents import AudioDoc
 from core.errors import MethodError
 from core.repair.request import Request
@@ -15,3 +18,25 @@ def repair_audio(request: Request) -> Generator[Progress, None, AudioDoc]:
     if card.operates_on != "audio":
         raise MethodError(f"method {card.id!r} works on {card.operates_on}, not audio")
     return (yield from request.method.run(request.document, request.mask, request.ctx, **request.params))
+
+
+# Unchanged stretches shorter than this inside a fill (a sample equal by chance, a zero crossing) do
+# not split it: the record lists fills, not every sample.
+JOIN_SECONDS = 0.001
+
+
+def changed_seconds(before: AudioDoc, after: AudioDoc) -> list[list[float]]:
+    """The [start, end) seconds, to the millisecond, where any channel of `after` differs from
+    `before`: what a repair reconstructed, measured rather than taken from the selection (a fill's
+    crossfade reaches past it)."""
+    if before.samples.shape != after.samples.shape:
+        return [[0.0, round(len(after.samples) / after.sample_rate, 3)]]
+    differs = np.any(np.asarray(before.samples) != np.asarray(after.samples), axis=1)
+    rate, join = float(after.sample_rate), int(JOIN_SECONDS * after.sample_rate)
+    spans: list[list[int]] = []
+    for a, b in runs(differs):
+        if spans and a - spans[-1][1] <= join:
+            spans[-1][1] = b
+        else:
+            spans.append([a, b])
+    return [[round(a / rate, 3), round(b / rate, 3)] for a, b in spans]

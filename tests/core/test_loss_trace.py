@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import core.io
 from core.audio.loss_trace import length_mismatch, read_trace, trace_spans
 from core.cli import main
 from core.errors import MethodError
+from core.io.provenance import recorded_steps
 
 PACKET = 320  # 20 ms at 16 kHz
 
@@ -31,9 +33,16 @@ def test_lacuna_repair_conceals_only_the_lost_packets(datasets, tmp_path):
     assert np.array_equal(after[~lost], before[~lost])  # untouched outside the lost packets
     assert (before[lost] == 0).all() and np.abs(after[lost]).mean() > 50  # the holes are filled
     # With a trace and no --method, the speech packet concealment runs.
-    assert json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]["method"] == (
-        "fill-gap-speech"
-    )
+    step = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
+    assert step["method"] == "fill-gap-speech"
+    # The record names the trace and lists every stretch that was changed, as measured on the output.
+    assert step["selection"].startswith("loss trace 2307_is_lost.txt: 31 of ")
+    changed = np.zeros(len(before), bool)
+    for start, end in step["changed_seconds"]:
+        changed[round(start * rate) : round(end * rate)] = True
+    assert np.array_equal(changed, lost)  # the lost packets, joined where they touch
+    reopened = recorded_steps(core.io.read(out), out)[-1]
+    assert reopened.changed_seconds == step["changed_seconds"] and reopened.selection == step["selection"]
 
 
 def test_a_trace_of_another_length_is_warned_about_and_the_original_kept(datasets, tmp_path, capsys):
