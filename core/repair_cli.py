@@ -65,9 +65,8 @@ def audio_selection(
         if not lost:
             raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += lost
-        origins.append(
-            f"loss trace {Path(trace).name}: {int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
-        )
+        counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
+        origins.append(f"loss trace {Path(trace).name}: {counts}")
     if detect:
         from core.audio.detect import detect as find_damage
 
