@@ -146,6 +146,13 @@ def test_difference_to_the_original_after_two_fills_and_the_history_of_a_reopene
     assert [r.method for r in records] == ["fill-gap-ar", "fill-gap-crossfade"]
     assert all(r.earlier and r.changed is None for r in records)
     assert "earlier session" in ws.history_panel.details.text()
+    # The saved record says where each fill acted: its stretch covers the 800 samples selected.
+    rate = c.doc.sample_rate
+    for record, lo in zip(records, (0.30, 0.60)):
+        (start, end), *_ = record.changed_seconds
+        assert start <= int(lo * n) / rate + 0.001 and end >= (int(lo * n) + 800) / rate - 0.001
+    ws.history_panel.list.setCurrentRow(0)
+    assert "Changed (" in ws.history_panel.details.text()
 
 
 def test_dropouts_found_a_chunk_at_a_time_are_those_found_at_once(call):

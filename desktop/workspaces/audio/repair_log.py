@@ -25,6 +25,8 @@ class RepairRecord:
     selections: tuple[str, ...] = ()  # each selection described ("0.520–0.540 s, 300–3400 Hz")
     changed: tuple[int, int] | None = None  # [start, stop) samples changed; None for earlier sessions
     earlier: bool = False  # saved in the file by an earlier session
+    changed_seconds: tuple[tuple[float, float], ...] = ()  # every stretch changed, as the record lists
+    origin: str = ""  # what chose the selection ("loss trace calls.txt: ..."), when the record says
 
     @property
     def time(self) -> str:
@@ -59,7 +61,14 @@ class RepairRecord:
             lines.append("Selection: " + "; ".join(self.selections[:8]))
             if len(self.selections) > 8:
                 lines[-1] += f"; and {len(self.selections) - 8} more"
-        if self.changed is not None:
+        if self.origin:
+            lines.append(f"Selected by: {self.origin}")
+        if self.changed_seconds:
+            total = sum(b - a for a, b in self.changed_seconds)
+            spans = "; ".join(f"{a:.3f}–{b:.3f} s" for a, b in self.changed_seconds[:8])
+            more = f"; and {len(self.changed_seconds) - 8} more" if len(self.changed_seconds) > 8 else ""
+            lines.append(f"Changed ({total:.3f} s in {len(self.changed_seconds)} stretch(es)): {spans}{more}")
+        elif self.changed is not None:
             a, b = self.changed
             lines.append(f"Samples changed within {a / rate:.3f}–{b / rate:.3f} s")
         if self.earlier:
@@ -89,7 +98,7 @@ def selection_band(selection) -> tuple[float, float] | None:
 def repair_records(opened_provenance: list, fills: list, rate: int) -> list[RepairRecord]:
     """Oldest first: the file's earlier repairs, then this session's fills in effect."""
     records = [
-        RepairRecord(p.method, dict(p.params), p.date, earlier=True)
+        RepairRecord(p.method, dict(p.params), p.date, earlier=True, **_measured(p))
         for p in opened_provenance
         if getattr(p, "method", "")
     ]
@@ -102,6 +111,16 @@ def repair_records(opened_provenance: list, fills: list, rate: int) -> list[Repa
                 made.date if made is not None else "",
                 tuple(describe_selection(s, rate) for s in edit.selections),
                 (edit.start, edit.start + len(edit.before)),
+                **_measured(made),
             )
         )
     return records
+
+
+def _measured(provenance) -> dict:
+    """What a repair's record says it changed and what chose its selection (older records: nothing)."""
+    spans = getattr(provenance, "changed_seconds", None) or []
+    return {
+        "changed_seconds": tuple((float(a), float(b)) for a, b in spans),
+        "origin": getattr(provenance, "selection", "") or "",
+    }
