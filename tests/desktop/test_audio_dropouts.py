@@ -45,6 +45,7 @@ def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call)
         selected[sel.start : sel.stop] = True
     assert np.array_equal(selected, lost)
     assert "Detected" in panel.status.text() and ws.progress.bar.value() == 1000
+    assert panel.status.toolTip() == panel.status.text()  # a line cut short is whole in its tip
 
     # Fill all: the method picked in the Fill panel (at first its default), one job, one undo step.
     qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)

@@ -161,7 +161,9 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     image(window).diff_action.trigger()
     diff = canvas.diff.buffer
     assert np.array_equal(diff != 0, changed)
+    assert window.statusBar().currentMessage().startswith("Difference map:")
     image(window).diff_action.trigger()
+    assert window.statusBar().currentMessage() == ""  # no line describing a map that is gone
 
     # Split view: before on the left of the divider, after on the right.
     image(window).split_action.trigger()

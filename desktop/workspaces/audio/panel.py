@@ -59,10 +59,15 @@ class AudioPanel(QWidget):
         self.refresh()
 
     # --- public API -------------------------------------------------------------------------------
+    def _show_status(self, text: str) -> None:
+        """The line beside the buttons; it is cut when long, so the whole of it is its tooltip."""
+        self.status.setText(text)
+        self.status.setToolTip(text)
+
     def show_new_document(self) -> None:
         """A new recording: fit it, offer its channels; nothing said about the last one stays."""
         self.player.stop()
-        self.status.clear()
+        self._show_status("")
         doc = self.controller.doc
         if doc is not None:
             _warm_up()
@@ -317,7 +322,7 @@ class AudioPanel(QWidget):
         self.player.state_changed.connect(self._on_play_state)
         self.player.error.connect(c.status)
         c.shown_changed.connect(self.refresh)
-        c.status.connect(self.status.setText)
+        c.status.connect(self._show_status)
         c.jobs.started.connect(self._update_actions)
         for signal in (c.jobs.succeeded, c.jobs.failed, c.jobs.cancelled):
             signal.connect(self._update_actions)

@@ -42,6 +42,7 @@ class CanvasPresenter(QObject):
         self.split = False
         self.show_diff = False
         self.show_uncertainty = False  # the diff layer shows a fill's uncertainty map instead
+        self._heat_described = False  # the status bar describes a difference or uncertainty map
 
     # --- the frame ---
 
@@ -118,7 +119,7 @@ class CanvasPresenter(QObject):
         repair = c.last_repair() if c.doc is not None else None
         if repair is None:
             canvas.set_before(None)
-            canvas.set_diff(None)
+            self._hide_heat()
             self.set_compare_mode()
             return
         before = repair.before.pixels
@@ -132,6 +133,7 @@ class CanvasPresenter(QObject):
             canvas.set_diff(heat)
             summary = latest_summary(c.doc)
             units = summary.get("units", "")
+            self._heat_described = True
             self.status.emit(
                 f"Fill uncertainty on this slice: up to {peak:.4g} {units} over {count} pixels "
                 f"(whole fill: mean {summary.get('mean', 0):.4g}, max {summary.get('max', 0):.4g} {units})"
@@ -139,10 +141,18 @@ class CanvasPresenter(QObject):
         elif self.show_diff and before.shape == c.doc.pixels.shape:
             diff, peak, count = difference_map(before[frame], c.current_pixels())
             canvas.set_diff(diff)
+            self._heat_described = True
             self.status.emit(f"Difference map: {count} pixels changed, largest change {peak:.4g}")
         else:
-            canvas.set_diff(None)
+            self._hide_heat()
         self.set_compare_mode()
+
+    def _hide_heat(self) -> None:
+        """No map over the picture, and no status line describing one (an undo or a toggle hid it)."""
+        self.canvas.set_diff(None)
+        if self._heat_described:
+            self._heat_described = False
+            self.status.emit("")
 
     def set_compare_mode(self) -> None:
         has_before = self.canvas.has_before()
