@@ -38,7 +38,7 @@ def _start_desktop(path: str | None, quit_after_ms: int | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lacuna", description="Recover lost information in images, scans and audio."
+        prog="lacuna", description="Recover lost information in images, scans, video and audio."
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--quit-after", type=int, default=None, metavar="MS", help=argparse.SUPPRESS)
@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_batch_parser(sub)
 
-    p = sub.add_parser("detect", help="propose a damage mask (scratches, dust, stains) for an image")
+    p = sub.add_parser(
+        "detect", help="propose a damage mask (scratches, dust, stains) for an image, a scan or video frames"
+    )
     from core.detect.cli import add_arguments as detect_arguments
 
     detect_arguments(p)

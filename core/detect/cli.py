@@ -1,7 +1,9 @@
 """`lacuna detect FILE -o mask.png [--threshold T] [--method M]`: write the proposed damage mask.
 
 A single image gives one mask; a frame stack (multi-page image, volume, or a range of a video's
-frames, `--frames`) gives one mask per frame, numbered after the output name (`mask_0001.png`, ...).
+frames, `--frames`) gives one mask per frame, numbered after the output name: slices and pages from 1
+(`mask_0001.png`, ...), a video's frames by their own number, from 0 as `--frames` counts them
+(`--frames 100-103` writes `mask_0100.png` to `mask_0103.png`).
 `--scores` also writes the soft score map (8-bit, 255 = surely damage) to look at or threshold;
 `--for-repair` writes the more generous mask that `lacuna repair --detect` fills.
 """
@@ -80,13 +82,14 @@ def detect_command(args) -> int:
     else:
         masks = detection.mask(grow=args.grow)
     output = Path(args.output)
-    single = masks.shape[0] == 1
+    single = masks.shape[0] == 1 and document.format != "video"
+    first = int(document.metadata.get("first_frame", 1))  # a video's frames from their number
     written = []
     for index, mask in enumerate(masks):
-        target = output if single else _frame_path(output, index + 1)
+        target = output if single else _frame_path(output, first + index)
         written.append(write_mask(mask, target))
         if args.scores:
-            scores = Path(args.scores) if single else _frame_path(Path(args.scores), index + 1)
+            scores = Path(args.scores) if single else _frame_path(Path(args.scores), first + index)
             _write_scores(detection.score[index], scores)
     share = float(masks.mean())
     if args.json:
@@ -99,9 +102,10 @@ def detect_command(args) -> int:
         }
         print(json.dumps(summary, indent=2))
     else:
+        what = f"{len(written)} masks, {written[0]} to {written[-1]}" if len(written) > 1 else written[0]
         print(
-            f"wrote {written[0]}{' and more' if len(written) > 1 else ''} ({detection.method}, threshold "
-            f"{detection.threshold:g}, {share * 100:.2f}% of pixels proposed)",
+            f"wrote {what} ({detection.method}, threshold {detection.threshold:g}, "
+            f"{share * 100:.2f}% of pixels proposed)",
             file=sys.stderr,
         )
     return 0
@@ -122,7 +126,14 @@ def video_frames(video, frames: str | None):
     if any(frame is None for frame in decoded):
         raise MethodError("some of these frames could not be decoded; choose another range with --frames")
     stack = np.stack(decoded).astype(np.float32)
-    return ImageDoc(pixels=stack, path=video.path, format="video", dtype="uint8", mode="RGB")
+    return ImageDoc(
+        pixels=stack,
+        path=video.path,
+        format="video",
+        dtype="uint8",
+        mode="RGB",
+        metadata={"first_frame": start},
+    )
 
 
 def _frame_path(path: Path, number: int) -> Path:

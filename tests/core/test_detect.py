@@ -331,9 +331,11 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
     clip = datasets / "video" / "bench" / "realshort.mp4"
     out = tmp_path / "mask.png"
     assert (
-        cli_main(["detect", str(clip), "-o", str(out), "--method", "detect-temporal", "--frames", "0-3"]) == 0
+        cli_main(["detect", str(clip), "-o", str(out), "--method", "detect-temporal", "--frames", "2-5"]) == 0
     )
     written = sorted(tmp_path.glob("mask_*.png"))
-    assert [p.name for p in written] == [f"mask_000{i}.png" for i in range(1, 5)]
+    # Named by the frame's own number, as --frames counts (it named frame 2 "mask_0001.png").
+    assert [p.name for p in written] == [f"mask_000{i}.png" for i in range(2, 6)]
+    assert "4 masks, " in capsys.readouterr().err
     # A clean clip: the temporal detector proposes almost nothing.
     assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)
