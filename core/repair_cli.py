@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from core.errors import MethodError
 from core.methods.registry import check_number
@@ -45,11 +45,17 @@ def parse_gap(text: str, sample_rate: int):
     return TFRect(first, stop, low, high)
 
 
+class AudioSelection(NamedTuple):
+    selections: list
+    origin: str  # where they came from, for the result's record
+    lost_packets: bool  # a loss trace, or dropouts found on a packet grid: a call that lost packets
+
+
 def audio_selection(
     document, gaps: list[str], detect: bool, trace: str | None = None, packet_ms: float = 20.0
-) -> tuple[list, str]:
-    """The selections the command line asks for (explicit gaps, a loss trace's lost packets, plus what
-    detection finds) and a line saying where they came from, for the result's record."""
+) -> AudioSelection:
+    """The selections the command line asks for: explicit gaps, a loss trace's lost packets, plus what
+    detection finds."""
     if getattr(document, "samples", None) is None:
         raise MethodError("--gap, --loss-trace and --detect apply to audio; images and scans take --mask")
     selections = [parse_gap(g, document.sample_rate) for g in gaps]
@@ -67,30 +73,32 @@ def audio_selection(
         selections += lost
         counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
         origins.append(f"loss trace {Path(trace).name}: {counts}")
+    grid_ms = None
     if detect:
         from core.audio.detect import detect as find_damage
+        from core.audio.detect import packet_grid_ms
 
         found = find_damage(document.samples, document.sample_rate)
         if not found and not selections:
             raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
         selections += [d.selection for d in found]
-        origins.append(f"{len(found)} found by detection (--detect)")
-    return selections, "; ".join(origins)
+        grid_ms = packet_grid_ms(found, document.sample_rate)
+        on_grid = f", dropouts on a {grid_ms:g} ms packet grid" if grid_ms else ""
+        origins.append(f"{len(found)} found by detection (--detect){on_grid}")
+    return AudioSelection(selections, "; ".join(origins), bool(trace) or grid_ms is not None)
 
 
-# A loss trace says the recording is a call that lost packets: its concealment method is the default
-# then (fill-gap's own default, tuned on music and sound, left 35 of the 89 lost runs of the real call
-# plc/test_files/1214.wav more than 6 dB below the speech around them; this method 9).
-LOSS_TRACE_METHOD = "fill-gap-speech"
-
-
-def loss_trace_method(args) -> str | None:
-    """The method asked for; with --loss-trace and none asked for, the speech concealment if it can run."""
-    if args.method or not getattr(args, "loss_trace", None):
+def method_asked(args, lost_packets: bool) -> str | None:
+    """The method asked for; for a call's lost packets (a loss trace, or dropouts on a packet grid)
+    and none asked for, the speech concealment if it can run (None: the task's default). (fill-gap's
+    own default, tuned on music and sound, left 35 of the 89 lost runs of the real call
+    plc/test_files/1214.wav more than 6 dB below the speech around them; the speech concealment 9.)"""
+    if args.method or not lost_packets:
         return args.method
+    from core.audio.detect import LOST_PACKETS_METHOD
     from core.methods import get_method
 
-    return LOSS_TRACE_METHOD if get_method(LOSS_TRACE_METHOD).card.available else None
+    return LOST_PACKETS_METHOD if get_method(LOST_PACKETS_METHOD).card.available else None
 
 
 def parse_frames(text: str | None) -> list[int] | None:
@@ -204,13 +212,25 @@ def repair_command(args: argparse.Namespace) -> int:
             raise MethodError("--mask applies to images and scans; audio takes a selection")
         else:
             mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
+    # A recording's selection first: what it finds can choose the method (a call's lost packets).
+    audio = None
+    selecting = any(getattr(args, name, None) for name in ("gap", "detect", "loss_trace"))
+    if document.kind == "audio" and selecting:
+        audio = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
+        mask = audio.selections
     params: dict[str, Any] = parse_params(args.param)
     frames = parse_frames(getattr(args, "frames", None))
     slices = slices_showing(document, mask, frames)
-    chosen, fallback = choose_method(args.task, loss_trace_method(args), modality_of(document), slices)
+    asked = method_asked(args, audio is not None and audio.lost_packets)
+    chosen, fallback = choose_method(args.task, asked, modality_of(document), slices)
     chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run
     if fallback:
         print(f"lacuna: {fallback}", file=sys.stderr)
+    if asked != args.method and not args.json:
+        print(
+            f"lacuna: a call's lost packets: {chosen.card.id} conceals them (--method picks another)",
+            file=sys.stderr,
+        )
     ctx = RunContext(
         device=args.device,
         precision=args.precision,
@@ -218,14 +238,11 @@ def repair_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         tile=args.tile,
     )
-    selection_origin = ""
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask, step = detected_mask(document, args, mask, ctx)
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
-    elif getattr(args, "gap", None) or getattr(args, "detect", False) or getattr(args, "loss_trace", None):
-        mask, selection_origin = audio_selection(
-            document, args.gap, args.detect, args.loss_trace, args.packet_ms
-        )
+    elif selecting and audio is None:
+        audio_selection(document, args.gap, args.detect, args.loss_trace)  # refused: not a recording
     device, why = explain_device(args.device)
     if not args.json:
         print(f"lacuna: running {chosen.card.id} on {device} ({why})", file=sys.stderr)
@@ -242,8 +259,8 @@ def repair_command(args: argparse.Namespace) -> int:
             frames=frames,
             **params,
         )
-        if selection_origin:
-            result.provenance[-1].selection = selection_origin
+        if audio is not None and audio.origin:
+            result.provenance[-1].selection = audio.origin
         options = {"codec": args.codec} if getattr(args, "codec", None) else {}
         # A video's repaired frames are made while it is written (it streams): the bar goes on.
         written = write(

@@ -137,3 +137,19 @@ def test_near_silent_packets_cutting_through_voiced_speech_are_found(datasets):
                 voiced_found += found[a:b].mean() > 0.8
     assert voiced_lost > 30
     assert voiced_found >= 0.6 * voiced_lost, (voiced_found, voiced_lost)
+
+
+def test_lost_packets_are_told_from_dropouts_off_the_packet_grid(datasets):
+    """A call's lost packets start and end on its 20 ms grid; dropouts elsewhere (a scratched CD) do not."""
+    import core.io
+    from core.audio.detect import detect, packet_grid_ms
+
+    call = core.io.read(datasets / "audio/speech/plc/test_files/2307.wav")
+    assert packet_grid_ms(detect(call.samples, call.sample_rate), call.sample_rate) == 20.0
+    music = core.io.read(datasets / "audio/bench/clips/sorohanro_-_solo-trumpet-06.ogg")
+    samples, rate = music.samples[: 3 * music.sample_rate].copy(), music.sample_rate
+    for start in (0.3137, 0.9071, 1.5023, 2.2011):  # off any 10/20/30 ms grid
+        samples[int(start * rate) : int(start * rate) + int(0.017 * rate)] = 0.0
+    found = detect(samples, rate)
+    assert sum(d.kind == "dropout" for d in found) == 4
+    assert packet_grid_ms(found, rate) is None

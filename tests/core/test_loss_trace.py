@@ -86,3 +86,18 @@ def test_detection_finds_exactly_the_zeroed_packets_of_a_real_lossy_call(dataset
     lost = np.repeat(read_trace(folder / "2307_is_lost.txt"), PACKET)[: len(samples)]
     lost = np.concatenate([lost, np.zeros(len(samples) - len(lost), bool)])
     assert np.array_equal(marked, lost)
+
+
+def test_detected_dropouts_on_a_packet_grid_are_concealed_as_a_calls_lost_packets(datasets, tmp_path, capsys):
+    """`--detect` on a call whose dropouts sit on the 20 ms packet grid runs the speech concealment
+    (no trace needed), says so, and records why; a gap given by hand keeps the task's default."""
+    call = datasets / "audio/speech/plc/test_files/2307.wav"
+    out = tmp_path / "detected.wav"
+    assert main(["repair", str(call), "-o", str(out), "--task", "fill-gap", "--detect"]) == 0
+    assert "a call's lost packets: fill-gap-speech" in capsys.readouterr().err
+    step = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
+    assert step["method"] == "fill-gap-speech" and "20 ms packet grid" in step["selection"]
+    by_hand = tmp_path / "by_hand.wav"
+    assert main(["repair", str(call), "-o", str(by_hand), "--task", "fill-gap", "--gap", "1.0:1.02"]) == 0
+    step = json.loads(by_hand.with_name(by_hand.name + ".lacuna.json").read_text())["steps"][-1]
+    assert step["method"] != "fill-gap-speech" and "packet" not in capsys.readouterr().err

@@ -46,12 +46,17 @@ def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call)
     assert np.array_equal(selected, lost)
     assert "Detected" in panel.status.text() and ws.progress.bar.value() == 1000
     assert panel.status.toolTip() == panel.status.text()  # a line cut short is whole in its tip
+    # The dropouts sit on a 20 ms packet grid: a call's lost packets, so the speech concealment is
+    # picked in place of the default (nobody had picked another method).
+    assert "20 ms packet grid" in panel.status.text()
+    assert ws.picker.current_method() == "fill-gap-speech"
+    assert default_method("fill-gap", modality_of(c.doc)).card.id != "fill-gap-speech"
 
-    # Fill all: the method picked in the Fill panel (at first its default), one job, one undo step.
+    # Fill all: the method picked in the Fill panel, one job, one undo step.
     qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not ws.busy, timeout=120_000)
     filled = c.doc.samples
-    assert c.doc.provenance[-1].method == default_method("fill-gap", modality_of(c.doc)).card.id
+    assert c.doc.provenance[-1].method == "fill-gap-speech"
     # Every lost packet is filled: nearly all of its samples are no longer zero.
     nonzero_share = np.any(filled[lost] != 0, axis=1).reshape(-1, PACKET).mean(axis=1)
     assert len(nonzero_share) == 31 and nonzero_share.min() > 0.9

@@ -78,6 +78,7 @@ class AudioController(QObject):
     shown_changed = Signal()  # the recording shown (after a fill, an undo, A/B) or the selections changed
     error = Signal(str)
     status = Signal(str)
+    dropouts_found = Signal(object)  # Detect dropouts' findings (core.audio.detect.Detection), now selected
 
     def __init__(self, session: Session, settings=None, parent: QObject | None = None):
         super().__init__(parent)
@@ -198,12 +199,7 @@ class AudioController(QObject):
         if self.doc is not source:
             return
         self.set_selections([d.selection for d in found])
-        lost = sum(d.selection.stop - d.selection.start for d in found) / source.sample_rate
-        self.status.emit(
-            f"Detected {len(found)} dropout(s), {lost * 1000:.0f} ms: Fill all fills them"
-            if found
-            else "No dropouts found"
-        )
+        self.dropouts_found.emit(found)
 
     # --- undo / redo (the session's one history; fills live in the global lane) ---
 

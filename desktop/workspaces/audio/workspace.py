@@ -54,6 +54,7 @@ class AudioWorkspace(JobWorkspace):
         c.status.connect(self.status)
         c.shown_changed.connect(self.changed)
         c.shown_changed.connect(self._show_history)
+        c.dropouts_found.connect(self._on_dropouts_found)
         self.history_panel.show_span.connect(self.panel.viewport.reveal)
         self.panel.fill_requested.connect(self.picker.request_run)
         self.picker.run_requested.connect(self._fill)
@@ -109,6 +110,25 @@ class AudioWorkspace(JobWorkspace):
         if doc is None:
             return ""
         return f"{doc.duration:.1f} s, {doc.sample_rate} Hz, {doc.channels} channel(s)"
+
+    def _on_dropouts_found(self, found: list) -> None:
+        """Say what Detect dropouts selected; lost packets of a call get the speech concealment picked,
+        unless the person has picked a method of their own."""
+        from core.audio.detect import LOST_PACKETS_METHOD, packet_grid_ms
+        from core.methods import get_method
+
+        c = self.controller
+        if not found or c.doc is None:
+            c.status.emit("No dropouts found")
+            return
+        lost = sum(d.selection.stop - d.selection.start for d in found) / c.doc.sample_rate
+        text = f"Detected {len(found)} dropout(s), {lost * 1000:.0f} ms"
+        grid = packet_grid_ms(found, c.doc.sample_rate)
+        card, speech = self.picker.current_card(), get_method(LOST_PACKETS_METHOD).card
+        own_pick = card is not None and not card.default
+        if grid and speech.available and not own_pick and self.picker.select(speech.id):
+            text += f" on a {grid:g} ms packet grid, a call's lost packets: {speech.name} picked"
+        c.status.emit(f"{text}; Fill all fills them")
 
     def _fill(self, task: str, method: str, params: dict, _options: dict) -> None:
         if not self.controller.selections:
