@@ -24,7 +24,8 @@ drives it through the controller and grabs the window from the X server:
                        network for gaps over 50 ms), in the audio view on the mel scale: frequency axis,
                        dB colour bar, the fill in the History dock
 - audio_dropouts.png   a real lossy call (plc/test_files/2307.wav) after Detect dropouts: the 31 lost
-                       packets (exact zeros) selected, ready for Fill all
+                       packets (exact zeros on the 20 ms grid) selected, Speech packet concealment
+                       picked for them, ready for Fill all
 
 The learned methods need the shipped weights in resources/weights/; without them the picker greys
 them out and this script stops rather than photograph that.
