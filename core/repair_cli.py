@@ -186,6 +186,7 @@ def repair_command(args: argparse.Namespace) -> int:
     from core.methods import choose_method
     from core.methods.modality import modality_of, slices_showing
     from core.repair import run_repair
+    from core.repair.request import check_frames
     from core.runtime.device import explain_device
 
     source = Path(args.input)
@@ -220,6 +221,7 @@ def repair_command(args: argparse.Namespace) -> int:
         mask = audio.selections
     params: dict[str, Any] = parse_params(args.param)
     frames = parse_frames(getattr(args, "frames", None))
+    check_frames(document, frames)  # before anything is said to run
     slices = slices_showing(document, mask, frames)
     asked = method_asked(args, audio is not None and audio.lost_packets)
     chosen, fallback = choose_method(args.task, asked, modality_of(document), slices)

@@ -82,16 +82,23 @@ def detect_command(args) -> int:
     else:
         masks = detection.mask(grow=args.grow)
     output = Path(args.output)
-    single = masks.shape[0] == 1 and document.format != "video"
-    first = int(document.metadata.get("first_frame", 1))  # a video's frames from their number
+    # (number in the file name, index in the stack): a video's frames asked for, by their own number
+    # (the stack also holds the frames between them, which the temporal detector compares with).
+    wanted = document.metadata.get("frames_asked")
+    if wanted is not None:
+        first = int(document.metadata["first_frame"])
+        numbered = [(frame, frame - first) for frame in wanted]
+    else:
+        numbered = [(index + 1, index) for index in range(masks.shape[0])]
+    single = len(numbered) == 1 and wanted is None
     written = []
-    for index, mask in enumerate(masks):
-        target = output if single else _frame_path(output, first + index)
-        written.append(write_mask(mask, target))
+    for number, index in numbered:
+        target = output if single else _frame_path(output, number)
+        written.append(write_mask(masks[index], target))
         if args.scores:
-            scores = Path(args.scores) if single else _frame_path(Path(args.scores), first + index)
+            scores = Path(args.scores) if single else _frame_path(Path(args.scores), number)
             _write_scores(detection.score[index], scores)
-    share = float(masks.mean())
+    share = float(masks[[index for _, index in numbered]].mean())
     if args.json:
         summary = {
             "input": str(source),
@@ -132,7 +139,7 @@ def video_frames(video, frames: str | None):
         format="video",
         dtype="uint8",
         mode="RGB",
-        metadata={"first_frame": start},
+        metadata={"first_frame": start, "frames_asked": sorted(set(wanted))},
     )
 
 

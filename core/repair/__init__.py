@@ -24,7 +24,7 @@ from core.repair import thinning, uncertainty, units
 from core.repair.audio import changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
-from core.repair.request import Request
+from core.repair.request import Request, check_frames
 from core.runtime.context import Progress, RunContext, drive
 from core.tasks import task as get_task
 from core.version import __version__
@@ -62,6 +62,7 @@ def repair(
     audio methods document. `frames`: only these frames of a volume (default: all).
     """
     task_info = get_task(task)
+    check_frames(document, frames)
     ctx = ctx or RunContext()
     ctx.restart_clock()
     modality = modality_of(document)

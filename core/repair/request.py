@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.documents import Document
+from core.errors import MethodError
 from core.methods.registry import Method
 from core.runtime.context import RunContext
 from core.tasks import Task
@@ -20,3 +21,19 @@ class Request:
     mask: Any  # the painted alpha (frame stacks) or the selections (audio), as given
     frames: list[int] | None  # only these frames (default: all)
     ctx: RunContext
+
+
+def check_frames(document: Document, frames: list[int] | None) -> None:
+    """Refuse frame numbers (from 0) the document does not have, before anything runs: a clip's frames,
+    a volume's slices, an image's pages."""
+    if frames is None:
+        return
+    pixels = getattr(document, "pixels", None)
+    count = int(pixels.shape[0]) if pixels is not None else getattr(document, "frame_count", None)
+    if count is None:
+        raise MethodError(f"--frames applies to images, scans and video, not to a {document.kind} document")
+    wrong = sorted({f for f in frames if not 0 <= f < count})
+    if wrong:
+        shown = ", ".join(map(str, wrong[:3])) + (" ..." if len(wrong) > 3 else "")
+        holds = f"frames 0 to {count - 1}" if count > 1 else "one frame, 0"
+        raise MethodError(f"--frames: there is no frame {shown}; this file has {holds} (counted from 0)")

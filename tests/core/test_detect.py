@@ -337,5 +337,12 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
     # Named by the frame's own number, as --frames counts (it named frame 2 "mask_0001.png").
     assert [p.name for p in written] == [f"mask_000{i}.png" for i in range(2, 6)]
     assert "4 masks, " in capsys.readouterr().err
+    # A list of frames gives masks for those frames only (it gave every frame from the first to the last).
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    target = str(listed / "m.png")
+    method = ["--method", "detect-temporal"]
+    assert cli_main(["detect", str(clip), "-o", target, *method, "--frames", "1,4"]) == 0
+    assert sorted(p.name for p in listed.glob("m_*.png")) == ["m_0001.png", "m_0004.png"]
     # A clean clip: the temporal detector proposes almost nothing.
     assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)

@@ -113,3 +113,19 @@ def test_damaged_compressed_dicom_pixels_are_named_not_quoted():
     assert str(info.value).endswith(
         ": its JPEG Baseline (Process 1) pixel data is damaged; no decoder could read it"
     )
+
+
+def test_frames_the_file_does_not_have_are_one_line_before_anything_runs(datasets, tmp_path, capsys):
+    """`--frames 3` on a single photo was an IndexError traceback; on a clip, frames past its end
+    were silently dropped."""
+    photo = datasets / "images" / "real_damage" / "old_a.png"
+    args = ["repair", str(photo), "-o", str(tmp_path / "x.png"), "--task", "denoise", "--frames", "3"]
+    assert cli_main([*args, "--method", "denoise-bilateral"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no frame 3" in err and "one frame, 0" in err
+    assert "running" not in err and not (tmp_path / "x.png").exists()
+    from core.errors import MethodError
+    from core.repair import run_repair
+
+    with pytest.raises(MethodError, match="no frame 1"):  # the engine refuses them too (desktop, batch)
+        run_repair(io.read(photo), "denoise", method="denoise-bilateral", frames=[0, 1])
