@@ -18,7 +18,7 @@ from core.errors import ReadError, WriteError
 from core.io import limits, provenance
 from core.io.atomic import atomic_write
 from core.io.describe import minmax
-from core.io.formats import FileFormat, Written
+from core.io.formats import FileFormat, Written, as_extension
 
 WRITE_FORMATS = {
     ".wav": "WAV",
@@ -101,7 +101,7 @@ def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **optio
     fmt = WRITE_FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise WriteError(
-            f"{target.name}: cannot save audio as {target.suffix or 'no extension'} "
+            f"{target.name}: cannot save audio {as_extension(target.suffix)} "
             f"(use {', '.join(sorted(WRITE_FORMATS))})"
         )
     if fmt not in sf.available_formats():

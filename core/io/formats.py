@@ -109,19 +109,26 @@ def writer_for(kind: str, target: Path) -> FileFormat:
     what = {"volume": "a scan", "audio": "audio", "image": "an image"}.get(kind, f"a {kind} document")
     if not allowed:
         raise WriteError(f"{target.name}: cannot write {what}")
-    raise WriteError(
-        f"{target.name}: cannot save {what} as {ext or 'no extension'} (use {', '.join(allowed)})"
-    )
+    raise WriteError(f"{target.name}: cannot save {what} {as_extension(ext)} (use {', '.join(allowed)})")
+
+
+def as_extension(ext: str) -> str:
+    """'as .xyz', or 'without an extension': how a refused target name is described."""
+    return f"as {ext}" if ext else "without an extension"
 
 
 def default_extension(doc: Document) -> str:
-    """The extension a document is saved with when its source name has none."""
+    """The extension a document is saved with when its source name has none; "" for a folder (a
+    DICOM series) when its format writes folders. A folder of film frames is saved as a file (.mkv:
+    FFV1, lossless), since video is written to files."""
     fmt = owner(doc)
-    if fmt is not None:
-        return fmt.saved_as[doc.format]
-    for fmt in formats():
-        if doc.kind in fmt.writes:
-            return fmt.writes[doc.kind][0]
+    folder = doc.path is not None and Path(doc.path).is_dir()
+    candidates = [fmt] if fmt is not None else [f for f in formats() if doc.kind in f.writes]
+    for fmt in candidates:
+        extensions = fmt.writes[doc.kind]
+        if folder and "" in extensions:
+            return ""
+        return fmt.saved_as.get(doc.format) or next(e for e in extensions if e)
     return ""
 
 

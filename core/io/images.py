@@ -26,7 +26,7 @@ from core.errors import ReadError, WriteError
 from core.io import fill, image_layout, limits, provenance, quiet
 from core.io.atomic import atomic_write
 from core.io.describe import minmax, num
-from core.io.formats import FileFormat, Written
+from core.io.formats import FileFormat, Written, as_extension
 from core.io.png_truncated import completed
 
 PROVENANCE_KEY = "lacuna:provenance"
@@ -353,9 +353,7 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Written:
     fmt = WRITE_FORMATS.get(target.suffix.lower())
     if fmt is None:
         choices = ", ".join(sorted(set(WRITE_FORMATS)))
-        raise WriteError(
-            f"{target.name}: cannot save an image as {target.suffix or 'no extension'} (use {choices})"
-        )
+        raise WriteError(f"{target.name}: cannot save an image {as_extension(target.suffix)} (use {choices})")
     pixels = np.asarray(doc.pixels, dtype=np.float32)
     if pixels.ndim == 3:
         pixels = pixels[None]

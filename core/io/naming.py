@@ -48,10 +48,11 @@ def first_free(path: Path, taken: Callable[[Path], bool] = Path.exists) -> Path:
 
 
 def output_name(source: Path, task: str, extension: str | None = None) -> Path:
-    """`<stem>_<task><ext>` beside `source` (taken or not); `extension` for a source without one."""
+    """`<stem>_<task><ext>` beside `source` (taken or not); `extension` for a source without one (a
+    folder: "" for a DICOM series written as a folder, ".mkv" for film frames written as a video)."""
     source = Path(source)
     if source.is_dir():
-        return source.with_name(f"{source.name}_{task}")
+        return source.with_name(f"{source.name}_{task}{extension or ''}")
     suffix = full_suffix(source) or (extension or "")
     return source.with_name(f"{stem(source)}_{task}{suffix}")
 

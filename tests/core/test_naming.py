@@ -44,3 +44,26 @@ def test_the_cli_and_the_suggestion_agree(datasets, tmp_path):
         "photo_denoise (2).png",
         "photo_denoise.png",
     ]
+
+
+def test_a_folder_is_saved_as_its_format_writes_it(datasets, tmp_path):
+    """A DICOM series folder becomes a folder; a folder of film frames a lossless .mkv (it had been
+    offered as a name without an extension, which no video writer takes, in the CLI and the app)."""
+    import pytest
+
+    pytest.importorskip("av")
+    film = tmp_path / "film"
+    shutil.copytree(datasets / "video" / "oldfilm" / "001", film)
+    frames = io.read(film)
+    assert suggest_output(frames, "deflicker") == tmp_path / "film_deflicker.mkv"
+    series = next(p for p in (datasets / "medical").rglob("*") if p.is_dir() and "head" in p.name.lower())
+    assert suggest_output(io.read(series), "denoise") == series.with_name(f"{series.name}_denoise")
+    mask = tmp_path / "dot.png"
+    from PIL import Image
+
+    dot = np.zeros(frames.info.height * frames.info.width, np.uint8)
+    dot[:50] = 255
+    Image.fromarray(dot.reshape(frames.info.height, frames.info.width)).save(mask)
+    args = ["repair", str(film), "--task", "inpaint", "--method", "inpaint-telea", "--mask", str(mask)]
+    assert main([*args, "--frames", "0"]) == 0
+    assert (tmp_path / "film_inpaint.mkv").is_file()
