@@ -38,14 +38,25 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
         "photometric": doc.photometric,
         "gaps": list(doc.gaps),
     }
-    steps = np.abs(np.diff(doc.positions[: doc.slices])) if len(doc.positions) == doc.frames else np.array([])
-    if steps.size > 1 and even_step(doc.positions[: doc.slices]) is None:
+    uneven = slice_steps(doc)
+    if uneven is not None:
         # the spacing above is the usual one; an uneven series says how far its slices really are apart
-        info["slice_spacing"] = [num(steps.min()), num(steps.max())]
+        info["slice_spacing"] = [num(v) for v in uneven]
     if doc.stored_range is not None:
         # What the stored type could hold once rescaled, not the values the file stores.
         info["representable_range"] = [num(v) for v in doc.stored_range]
     return info
+
+
+def slice_steps(doc: VolumeDoc) -> tuple[float, float] | None:
+    """(nearest, furthest) distance between neighbouring slices in mm, for an unevenly spaced
+    series; None when the slices are evenly spaced (or their positions are not known)."""
+    if len(doc.positions) != doc.frames:
+        return None
+    steps = np.abs(np.diff(doc.positions[: doc.slices]))
+    if steps.size <= 1 or even_step(doc.positions[: doc.slices]) is not None:
+        return None
+    return float(steps.min()), float(steps.max())
 
 
 def spacing_known(doc: VolumeDoc) -> tuple[bool, bool, bool]:

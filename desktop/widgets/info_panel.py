@@ -17,7 +17,7 @@ class InfoPanel(QWidget):
         self.form = QFormLayout(box)
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         self.fields: dict[str, QLabel] = {}
-        for name in ("File", "Size", "Kind", "Spacing", "Values", "History"):
+        for name in ("File", "Size", "Kind", "Pixel", "Slices", "Values", "History"):
             label = QLabel("—")
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -42,10 +42,12 @@ class InfoPanel(QWidget):
         if doc.kind == "volume":
             inverted = "inverted (MONOCHROME1)" if doc.photometric == "MONOCHROME1" else ""
             f["Kind"].setText(", ".join(p for p in (doc.modality, doc.format, inverted) if p))
-            f["Spacing"].setText(spacing_text(doc))
+            f["Pixel"].setText(pixel_text(doc))
+            f["Slices"].setText(slices_text(doc))
         else:
             f["Kind"].setText(f"{doc.format} {doc.mode}, {doc.dtype}")
-            f["Spacing"].setText("—")
+            f["Pixel"].setText("—")
+            f["Slices"].setText("—")
         lo, hi = float(doc.pixels.min()), float(doc.pixels.max())
         unit = " HU" if getattr(doc, "modality", "") == "CT" else ""
         f["Values"].setText(f"{lo:.6g} … {hi:.6g}{unit}")
@@ -53,13 +55,24 @@ class InfoPanel(QWidget):
         f["History"].setText(" → ".join(steps) if steps else "original")
 
 
-def spacing_text(doc) -> str:
-    """'0.488 × 0.488 × 4 mm' on one short line (a wrapped line is cut off in the narrow panel);
-    'unknown' for what the file does not say, never a made-up 1 mm."""
+# Each on its own short line: a wrapped line is cut off in the narrow panel.
+def pixel_text(doc) -> str:
+    """'0.488 × 0.488 mm'; 'unknown' where the file does not say, never a made-up 1 mm."""
     from core.io.describe import spacing_known
 
-    (s, r, col), (s_known, pixel_known, _) = doc.spacing, spacing_known(doc)
-    text = f"{col:.3g} × {r:.3g} mm" if pixel_known else "pixel size unknown"
-    if doc.pixels.shape[0] > 1:
-        text += f", {s:.3g} mm apart" if s_known else ", slice spacing unknown"
-    return text
+    (_, row, col), (_, pixel_known, _) = doc.spacing, spacing_known(doc)
+    return f"{col:.3g} × {row:.3g} mm" if pixel_known else "unknown"
+
+
+def slices_text(doc) -> str:
+    """'4 mm apart'; for an uneven series how far apart its slices really are ('1.08–7 mm apart')."""
+    from core.io.describe import slice_steps, spacing_known
+
+    if doc.pixels.shape[0] <= 1:
+        return "—"
+    if not spacing_known(doc)[0]:
+        return "spacing unknown"
+    uneven = slice_steps(doc)
+    if uneven is not None:
+        return f"{uneven[0]:.3g}–{uneven[1]:.3g} mm apart"
+    return f"{doc.spacing[0]:.3g} mm apart"

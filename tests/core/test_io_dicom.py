@@ -288,3 +288,21 @@ def test_an_unreadable_descriptive_element_is_noted_not_fatal(tmp_path):
     assert doc.metadata["read_warnings"] == [
         "odd.dcm: its SeriesDescription 'xxx' is unreadable; it was read without it"
     ]
+
+
+def test_thicker_slices_further_apart_are_not_gaps(datasets):
+    """The shared head CT has 14 slices 4 mm thick 4 mm apart, then 14 slices 7 mm thick 7 mm apart:
+    touching slices, not 13 missing ones; each slice keeps its own thickness."""
+    from core.io.dicom import find_gaps
+
+    head = io.read(datasets / "medical" / "head_ct_ge")
+    assert head.gaps == []
+    assert head.metadata["slice_thicknesses"] == [4.0] * 14 + [7.0] * 14
+    # A slice missing among the 7 mm ones is still found; so is one missing from an overlapping
+    # series (5 mm slices every 2.5 mm), whose step is less than the slices' thickness.
+    z = [0.0, 4.0, 8.0, 9.0, 16.0, 30.0, 37.0]
+    assert find_gaps(z, [4.0, 4.0, 4.0, 7.0, 7.0, 7.0, 7.0])[0] == [4]
+    assert find_gaps([0.0, 2.5, 5.0, 10.0, 12.5], [5.0] * 5)[0] == [2]
+    touching = [0.0, 4.0, 8.0, 12.0, 16.0, 23.0, 30.0, 37.0]
+    assert find_gaps(touching, [4.0] * 5 + [7.0] * 3)[0] == []
+    assert find_gaps(touching)[0] == [4, 5, 6]  # without thicknesses: against the usual step

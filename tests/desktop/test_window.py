@@ -384,3 +384,13 @@ def test_deep_prior_previews_are_shown_labelled_and_withdrawn(painted_ct, qtbot)
     assert not image(window).presenter.showing_preview
     assert not image(window).canvas.banner.startswith("PREVIEW")
     assert c.doc is original and not original.provenance
+
+
+def test_each_slice_of_an_uneven_series_shows_its_own_thickness(window, datasets, qtbot):
+    assert open_file(window, datasets / "medical" / "head_ct_ge"), window.notice.text()
+    c = image(window).controller
+    c.set_frame(2)
+    assert c.slice_description().endswith("4 mm thick")
+    c.set_frame(20)
+    assert c.slice_description().endswith("7 mm thick")  # it said 4 mm, the first file's
+    assert image(window).info.fields["Slices"].text() == "1.08–7 mm apart"  # not "4 mm apart"

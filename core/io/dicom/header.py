@@ -321,17 +321,31 @@ def plane_normal(iop: np.ndarray) -> np.ndarray:
     return np.cross(iop[:3], iop[3:])
 
 
-def find_gaps(positions: list[float]) -> tuple[list[int], float | None]:
-    """Indices after which a slice is missing, and the regular slice step (median difference)."""
+def find_gaps(
+    positions: list[float], thicknesses: list[float | None] | None = None
+) -> tuple[list[int], float | None]:
+    """Indices after which a slice is missing, and the regular slice step (median difference).
+
+    A step is a gap when it is over 1.5 times the usual step between slices of the same thickness as
+    the two it joins (`thicknesses`, one per slice, where the files give them): a series of 4 mm
+    slices that goes on with 7 mm ones 7 mm apart has no gap, and an overlapping series (5 mm slices
+    every 2.5 mm) still shows a missing one."""
     if len(positions) < 3:
         step = abs(positions[1] - positions[0]) if len(positions) == 2 else None
         return [], step or None
     d = np.abs(np.diff(positions))
-    moving = d[d > 1e-4]
-    if not len(moving):
+    moving = d > 1e-4
+    if not moving.any():
         return [], None
-    step = float(np.median(moving))
-    return [int(i) for i in np.nonzero(d > 1.5 * step)[0]], step
+    step = float(np.median(d[moving]))
+    known = thicknesses is not None and len(thicknesses) == len(positions) and None not in thicknesses
+    pairs = list(zip(thicknesses[:-1], thicknesses[1:])) if known else [None] * len(d)
+    usual = {
+        pair: float(np.median([x for x, p, m in zip(d, pairs, moving) if p == pair and m]))
+        for pair in set(p for p, m in zip(pairs, moving) if m)
+    }
+    gaps = [i for i, (x, pair) in enumerate(zip(d, pairs)) if pair in usual and x > 1.5 * usual[pair]]
+    return gaps, step
 
 
 def private_record(ds) -> str | None:

@@ -174,7 +174,8 @@ def _read_series(folder: Path, index: int) -> VolumeDoc:
         raise ReadError(f"{folder.name}: the series mixes grayscale and colour images")
     first = docs[0]
     positions = chosen["positions"]
-    gaps, step = find_gaps(positions) if positions else ([], None)
+    thicknesses = [d.metadata.get("slice_thickness") for d in docs for _ in range(d.pixels.shape[0])]
+    gaps, step = find_gaps(positions, thicknesses) if positions else ([], None)
     metadata = dict(first.metadata)
     metadata.update(
         rescale=[r for d in docs for r in d.metadata["rescale"]],
@@ -186,6 +187,8 @@ def _read_series(folder: Path, index: int) -> VolumeDoc:
         gantry_tilt_degrees=round(gantry_tilt_degrees(chosen["inplane"], positions), 2),
         slice_spacing_known=bool(step) or bool(first.metadata.get("slice_spacing_known")),
     )
+    if len(set(thicknesses)) > 1:  # slices of several thicknesses: each slice says its own
+        metadata["slice_thicknesses"] = thicknesses
     lo = min(d.stored_range[0] for d in docs)
     hi = max(d.stored_range[1] for d in docs)
     return VolumeDoc(

@@ -158,7 +158,9 @@ class ImageController(QObject):
         positions = getattr(doc, "positions", [])
         if len(positions) == self.frames:
             text += f"   z = {positions[self.frame]:.2f} mm"
-        thickness = (getattr(doc, "metadata", None) or {}).get("slice_thickness")
+        metadata = getattr(doc, "metadata", None) or {}
+        each = metadata.get("slice_thicknesses") or []  # a series whose slices differ in thickness
+        thickness = each[self.frame] if len(each) == self.frames else metadata.get("slice_thickness")
         if thickness:
             text += f"   {thickness:.3g} mm thick"
         return text
