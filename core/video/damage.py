@@ -238,6 +238,19 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
     return classify(measuring.stats, doc.times, pts, doc.info.nominal_step)
 
 
+# What the scan looks for; dust, scratches and flicker are Detect damage's and the film tasks' to find.
+SCANNED_FOR = "dropped, repeated, broken or blocky frames or cuts"
+
+
+def summary(damage: list[Damage]) -> str:
+    """'3 dropped, 1 cut', or which kinds were looked for and not found (never plain 'no damage':
+    a dusty, flickering film has none of these)."""
+    counts: dict[str, int] = {}
+    for d in damage:
+        counts[d.kind] = counts.get(d.kind, 0) + d.count
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or f"no {SCANNED_FOR} found"
+
+
 def cut_frames(damage: list[Damage]) -> list[int]:
     """Frames that start a new shot: nothing may be interpolated between frame i-1 and frame i."""
     return sorted(d.frame for d in damage if d.kind == "cut")

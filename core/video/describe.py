@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from core.video.damage import scan as find_damage
+from core.video.damage import summary
 from core.video.document import VideoDoc
 from core.video.write import provenance_from_tags
 
@@ -54,10 +55,5 @@ def describe_video(doc: VideoDoc, scan: bool = True) -> dict[str, Any]:
     if scan:
         damage = find_damage(doc)
         result["damage"] = [d.as_dict() for d in damage]
-        counts: dict[str, int] = {}
-        for d in damage:
-            counts[d.kind] = counts.get(d.kind, 0) + d.count
-        result["damage_summary"] = (
-            ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none found"
-        )
+        result["damage_summary"] = summary(damage)
     return result

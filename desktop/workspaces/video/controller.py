@@ -204,11 +204,9 @@ class VideoController(QObject):
     def _set_damage(self, doc, found: list) -> None:
         self._known[id(doc)] = (weakref.ref(doc), found)
         self.damage = found
-        counts: dict[str, int] = {}
-        for d in found:
-            counts[d.kind] = counts.get(d.kind, 0) + d.count
-        text = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no damage found"
-        self.status.emit(f"Damage: {text}")
+        from core.video.damage import summary
+
+        self.status.emit(f"Damage: {summary(found)}")
         self.damage_changed.emit()
 
     def next_damage(self, forward: bool = True) -> None:
