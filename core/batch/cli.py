@@ -110,5 +110,5 @@ def _dry_run(request, plan, as_json: bool) -> int:
     else:
         for row in rows:
             print(f"{row['kind']:<6} {row['action']:<40} {row['key']}")
-        print(f"{len(rows)} items; nothing was written", file=sys.stderr)
+        print(f"{len(rows)} item{'' if len(rows) == 1 else 's'}; nothing was written", file=sys.stderr)
     return 0

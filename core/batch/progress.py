@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from core.batch.worker import FAILED, Outcome
+from core.batch.worker import FAILED, Outcome, failure_line
 
 
 class QuietReporter:
@@ -82,7 +82,7 @@ class BarReporter(QuietReporter):
 
     def item(self, outcome: Outcome) -> None:
         if outcome.state == FAILED:
-            self.console.print(f"failed: {outcome.key}: {outcome.error}", markup=False, highlight=False)
+            self.console.print(failure_line(outcome.key, outcome.error), markup=False, highlight=False)
         self.bar.advance(self.task)
         speed = self.bar.tasks[0].speed
         self.bar.update(self.task, rate=f"{speed:.2f} items/s" if speed else "")

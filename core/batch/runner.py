@@ -15,7 +15,7 @@ from typing import Any
 from core.batch.items import Item, find_items
 from core.batch.manifest import Manifest, exclusive, manifest_path
 from core.batch.recipe import Recipe, make_recipes
-from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions
+from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions, failure_line
 from core.errors import LacunaError
 
 
@@ -66,7 +66,7 @@ class Summary:
             f" ({self.done_before} done before) in {self.seconds:.1f} s ({self.rate:.2f} items/s);"
             f" manifest {self.manifest}"
         ]
-        lines += [f"  failed: {key}: {error}" for key, error in self.failures[:20]]
+        lines += [f"  {failure_line(key, error)}" for key, error in self.failures[:20]]
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more (see the manifest)")
         return "\n".join(lines)

@@ -174,3 +174,10 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     written = write(result, target, overwrite=True)
     params = result.provenance[-1].params if result.provenance else {}
     return DONE, str(written), params
+
+
+def failure_line(key: str, error: str) -> str:
+    """'failed: photos/a.png: the image data is truncated': the item once, though a reader's message
+    starts with the file's name too."""
+    name = PurePosixPath(key).name
+    return f"failed: {key}: {error.removeprefix(f'{name}: ')}"

@@ -80,10 +80,10 @@ class BatchDialog(QDialog):
         form.addRow("", self.detect)
         form.addRow("Workers", self.workers)
 
-        self.picker = MethodPicker()
+        self.picker = MethodPicker(masks=False)
         self.picker.run_button.setText("Start Batch")
         self.picker.run_requested.connect(self._start)
-        self.picker.tree.currentItemChanged.connect(lambda *_: self.picker.limit_to_mask.setVisible(False))
+        self.picker.tree.currentItemChanged.connect(self._on_method)
 
         self.queue = QTableWidget(0, 3)
         self.queue.setHorizontalHeaderLabels(["Item", "State", "Note"])
@@ -156,7 +156,12 @@ class BatchDialog(QDialog):
         kind = self.kind.currentData()
         self.picker.set_cards(methods(), volume=True, kind=kind)
         self.detect.setText(DETECT_TEXT[kind])
-        self.picker.limit_to_mask.setVisible(False)
+        self._on_method()
+
+    def _on_method(self, *_) -> None:
+        """Detection tells a method where to repair: offered only to the methods that need it."""
+        card = self.picker.current_card()
+        self.detect.setEnabled(card is not None and card.needs_mask)
 
     def request(self, task: str, method: str, params: dict[str, Any]) -> BatchRequest:
         return BatchRequest(
@@ -213,7 +218,9 @@ class BatchDialog(QDialog):
             self.rows[item.key] = row
             self.queue.setItem(row, 0, QTableWidgetItem(item.key))
             self.queue.setItem(row, 1, QTableWidgetItem(STATE_TEXT.get(state, state)))
-            self.queue.setItem(row, 2, QTableWidgetItem(note))
+            cell = QTableWidgetItem(note)
+            cell.setToolTip(note)  # a long reason is cut in its column
+            self.queue.setItem(row, 2, cell)
 
     @property
     def running(self) -> bool:
@@ -228,7 +235,9 @@ class BatchDialog(QDialog):
         row = self.rows.get(outcome.key)
         if row is not None:
             self.queue.item(row, 1).setText(STATE_TEXT.get(outcome.state, outcome.state))
-            self.queue.item(row, 2).setText(outcome.error or Path(outcome.output).name)
+            note = outcome.error or Path(outcome.output).name
+            self.queue.item(row, 2).setText(note)
+            self.queue.item(row, 2).setToolTip(note)
             self.queue.scrollToItem(self.queue.item(row, 0))
         self.progress.setValue(self.progress.value() + 1)
         done, total = self.progress.value(), self.progress.maximum()

@@ -48,8 +48,11 @@ def _badge(text: str, color: str) -> QLabel:
 class MethodPicker(QWidget):
     run_requested = Signal(str, str, dict, dict)  # task, method id, parameters, options
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, masks: bool = True):
+        """`masks`: whether the document has a painted mask to offer "Only inside the mask" for (a
+        batch of files has none)."""
         super().__init__(parent)
+        self._masks = masks
         self._cards: dict[str, Any] = {}
         self._param_widgets: dict[str, QWidget] = {}
         self._volume = False
@@ -405,7 +408,11 @@ class MethodPicker(QWidget):
         self.scope.setVisible(self._volume and per_frame)
         self.scope_label.setVisible(self._volume and per_frame)
         self.limit_to_mask.setVisible(
-            card is not None and not card.needs_mask and not _resizes(card.task) and self._kind != "video"
+            self._masks
+            and card is not None
+            and not card.needs_mask
+            and not _resizes(card.task)
+            and self._kind != "video"
         )
         self.limit_to_mask.setEnabled(self._has_mask)
         ok = card is not None and card.available and not self._busy

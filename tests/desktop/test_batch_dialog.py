@@ -91,8 +91,12 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     source, output = make_folder(tmp_path / "scans", datasets, 1), tmp_path / "repaired"
     (source / "broken.png").unlink()
     dialog = open_dialog(qtbot, source, output)
-    assert dialog.picker.select("inpaint-telea") and dialog.detect.isChecked()
+    # A denoiser needs no telling where: the box is greyed out for it (it stayed live and was ignored).
+    assert dialog.picker.select("denoise-bilateral") and not dialog.detect.isEnabled()
+    assert dialog.picker.select("inpaint-telea") and dialog.detect.isChecked() and dialog.detect.isEnabled()
     assert "damage" in dialog.detect.text() and dialog.detect.isVisibleTo(dialog)
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
+    # A batch has no painted mask: "Only inside the mask" never shows, also not after the run.
+    assert dialog.picker.select("denoise-bilateral") and not dialog.picker.limit_to_mask.isVisibleTo(dialog)

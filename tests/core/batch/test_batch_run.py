@@ -53,6 +53,7 @@ def test_archive_is_repaired_into_a_mirrored_tree_and_the_originals_are_untouche
     assert (summary.succeeded, summary.failed, summary.skipped) == (169, 1, 3)
     assert summary.failures == [("photos/broken.png", summary.failures[0][1])]
     assert "truncated" in summary.failures[0][1] and "\n" not in summary.failures[0][1]
+    assert summary.text().count("broken.png") == 1  # the reader's "broken.png: ..." not repeated
 
     rows = states(output)
     assert rows["photos/broken.png"]["state"] == "failed"
