@@ -31,7 +31,8 @@ class Provenance:
     # What ran a learned network (backend, precision, threads): bfloat16 and int8 give slightly other pixels.
     engine: str = ""
     # A recording's [start, end) seconds this step changed (core.repair.audio measures them), and what
-    # chose them ("loss trace calls.txt: 89 of 470 packets of 20 ms"): a listener can check each one.
+    # the step was limited to ("loss trace calls.txt: 89 of 470 packets of 20 ms", "mask m.png",
+    # "frames 0-9 (counted from 0)"): a reader can tell what is reconstructed.
     changed_seconds: list[list[float]] = field(default_factory=list)
     selection: str = ""
 

@@ -261,8 +261,10 @@ def repair_command(args: argparse.Namespace) -> int:
             frames=frames,
             **params,
         )
-        if audio is not None and audio.origin:
-            result.provenance[-1].selection = audio.origin
+        origin = [f"mask {Path(args.mask).name}"] if args.mask else []
+        origin += [audio.origin] if audio is not None and audio.origin else []
+        step = result.provenance[-1]
+        step.selection = "; ".join([*origin, *([step.selection] if step.selection else [])])
         options = {"codec": args.codec} if getattr(args, "codec", None) else {}
         # A video's repaired frames are made while it is written (it streams): the bar goes on.
         written = write(

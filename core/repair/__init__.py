@@ -24,7 +24,7 @@ from core.repair import thinning, uncertainty, units
 from core.repair.audio import changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
-from core.repair.request import Request, check_frames
+from core.repair.request import Request, check_frames, describe_frames
 from core.runtime.context import Progress, RunContext, drive
 from core.tasks import task as get_task
 from core.version import __version__
@@ -99,6 +99,7 @@ def repair(
         source=str(getattr(document, "path", "") or ""),
         version=__version__,
         date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        selection=describe_frames(frames) if frames is not None else "",
     )
 
     driver = DRIVERS.get(document.kind)

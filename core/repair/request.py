@@ -37,3 +37,16 @@ def check_frames(document: Document, frames: list[int] | None) -> None:
         shown = ", ".join(map(str, wrong[:3])) + (" ..." if len(wrong) > 3 else "")
         holds = f"frames 0 to {count - 1}" if count > 1 else "one frame, 0"
         raise MethodError(f"--frames: there is no frame {shown}; this file has {holds} (counted from 0)")
+
+
+def describe_frames(frames: list[int]) -> str:
+    """'frames 0-9, 14 (counted from 0)': which frames a repair was limited to, for its record."""
+    numbers = sorted(set(frames))
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+    return f"frame{'s' if len(numbers) > 1 else ''} {text} (counted from 0)"

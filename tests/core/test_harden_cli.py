@@ -129,3 +129,21 @@ def test_frames_the_file_does_not_have_are_one_line_before_anything_runs(dataset
 
     with pytest.raises(MethodError, match="no frame 1"):  # the engine refuses them too (desktop, batch)
         run_repair(io.read(photo), "denoise", method="denoise-bilateral", frames=[0, 1])
+
+
+def test_the_record_says_which_mask_and_frames_a_repair_was_limited_to(datasets, tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    photo = datasets / "images" / "real_damage" / "old_a.png"
+    width, height = Image.open(photo).size
+    hole = np.zeros((height, width), np.uint8)
+    hole[10:20, 10:20] = 255
+    Image.fromarray(hole).save(tmp_path / "scratch.png")
+    out = tmp_path / "out.png"
+    args = ["repair", str(photo), "-o", str(out), "--task", "inpaint", "--method", "inpaint-telea"]
+    assert cli_main([*args, "--mask", str(tmp_path / "scratch.png"), "--frames", "0"]) == 0
+    step = json.loads((tmp_path / "out.png.lacuna.json").read_text())["steps"][-1]
+    assert step["selection"] == "mask scratch.png; frame 0 (counted from 0)"
