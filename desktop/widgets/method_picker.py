@@ -142,8 +142,13 @@ class MethodPicker(QWidget):
         kind: str = "image",
         modality: str = "photo",
         units: tuple[str, float] | None = None,
+        task_order: tuple[str, ...] = (),
     ) -> None:
         """Fill the tree with method cards fit for the open document.
+
+        `task_order`: the tasks in the order the document's workspace puts them first (a clip: lost
+        frames, dust, flicker before the photo tasks), else the task registry's order; the first
+        available method is picked when none was.
 
         `modality` (core.methods.modality): the default of each task is the one the engine runs on it
         (never a photo-trained network on a scan), and a method that does not suit it carries a
@@ -183,7 +188,7 @@ class MethodPicker(QWidget):
         preferred = None
         from core.tasks import TASKS  # titles and order: the task registry's
 
-        order = list(TASKS)
+        order = [*task_order, *(t for t in TASKS if t not in task_order)]
         for task in sorted(by_task, key=lambda t: order.index(t) if t in order else len(order)):
             top = QTreeWidgetItem([TASKS[task].title if task in TASKS else task])
             top.setFlags(Qt.ItemFlag.ItemIsEnabled)

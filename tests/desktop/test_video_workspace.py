@@ -8,6 +8,8 @@ import pytest
 from gui_helpers import open_file
 from PySide6.QtCore import Qt
 
+from core.tasks import TASKS
+
 pytest.importorskip("av")
 
 import core.io  # noqa: E402
@@ -44,6 +46,9 @@ def test_step_find_rebuild_compare_undo_save(qtbot, window, damaged, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_Home)
     assert c.index == 0
     assert "frame 1 / 34" in ws.panel.position.text()
+    # A clip starts on its own tasks (lost frames first), not on inpainting, which needs a mask.
+    assert ws.picker.current_card().task == "fill-frames" and not ws.picker.current_card().needs_mask
+    assert ws.picker.tree.topLevelItem(0).text(0) == TASKS["fill-frames"].title
 
     assert ws.picker.select("fill-frames-flow")
     qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)

@@ -137,7 +137,8 @@ class VideoWorkspace(JobWorkspace):
             return  # a repair or an undo: the controller has already shown it
         from core.methods import methods
 
-        self.picker.set_cards([card for task in TASKS for card in methods(task)], kind="video")
+        cards = [card for task in TASKS for card in methods(task)]
+        self.picker.set_cards(cards, kind="video", task_order=TASKS)  # mask-free video tasks first
         self.controller.show_new_document()
         self._fill_detectors()
 
