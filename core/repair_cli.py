@@ -186,7 +186,7 @@ def repair_command(args: argparse.Namespace) -> int:
     from core.methods import choose_method
     from core.methods.modality import modality_of, slices_showing
     from core.repair import run_repair
-    from core.repair.request import check_frames
+    from core.repair.request import check_fits, check_frames
     from core.runtime.device import explain_device
 
     source = Path(args.input)
@@ -245,6 +245,7 @@ def repair_command(args: argparse.Namespace) -> int:
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
     elif selecting and audio is None:
         audio_selection(document, args.gap, args.detect, args.loss_trace)  # refused: not a recording
+    check_fits(chosen.card, args.task, document, mask)  # before anything is said to run
     device, why = explain_device(args.device)
     if not args.json:
         print(f"lacuna: running {chosen.card.id} on {device} ({why})", file=sys.stderr)

@@ -88,8 +88,12 @@ def resolve_target(
                 return candidate
         raise WriteError(f"{target.name}: no free name left beside it")
     if hits_source(target):
-        what = "the result" if _same_file(target, Path(source)) else f"its record {sidecar_path(target).name}"
-        raise WriteError(f"{target.name}: refusing to overwrite the original ({what}); choose another name")
+        if _same_file(target, Path(source)):
+            raise WriteError(f"{target.name}: refusing to overwrite the original; choose another name")
+        raise WriteError(
+            f"{target.name}: refusing to overwrite the original's record {sidecar_path(target).name};"
+            " choose another name"
+        )
     taken = next(w for w in written(target) if w.exists())
     raise WriteError(f"{taken.name}: already exists; choose another name or allow replacing it (--overwrite)")
 

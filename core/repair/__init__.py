@@ -24,7 +24,7 @@ from core.repair import thinning, uncertainty, units
 from core.repair.audio import changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
-from core.repair.request import Request, check_frames, describe_frames
+from core.repair.request import Request, check_fits, check_frames, describe_frames
 from core.runtime.context import Progress, RunContext, drive
 from core.tasks import task as get_task
 from core.version import __version__
@@ -73,8 +73,7 @@ def repair(
     caution = modality_warning(card, modality)
     if caution:
         ctx.note(caution)
-    if card.task != task:
-        raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
+    check_fits(card, task, document, mask)
     if task_info.proposes_mask:
         raise MethodError(f"{task} proposes a mask and repairs nothing: use `lacuna {task}` or --{task}")
     if not card.available:

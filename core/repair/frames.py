@@ -30,10 +30,6 @@ def denormalise(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndar
 def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
     document, chosen, ctx, mask = request.document, request.method, request.ctx, request.mask
     card = chosen.card
-    if card.operates_on not in ("image", "volume"):
-        raise MethodError(f"method {card.id!r} works on {card.operates_on}, not on {document.kind} documents")
-    if card.needs_mask and mask is None:
-        raise MethodError(f"method {card.id!r} needs a mask: paint what should be repaired")
     mask_params, run_params = split_params(request.params)
     run_params = {k: v for k, v in run_params.items() if k not in THIN_PARAMS}  # done by repair() already
     painted = (

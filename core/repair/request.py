@@ -50,3 +50,30 @@ def describe_frames(frames: list[int]) -> str:
             runs.append([n, n])
     text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
     return f"frame{'s' if len(numbers) > 1 else ''} {text} (counted from 0)"
+
+
+# The documents each kind of method works on (a clip's frames are images; a volume method runs on any
+# frame stack).
+WORKS_ON = {
+    "image": ("image", "volume", "video"),
+    "volume": ("image", "volume"),
+    "audio": ("audio",),
+    "video": ("video",),
+}
+# What to say when a method that must be told where to repair is told nothing.
+UNMARKED = {
+    "audio": "nothing is selected: select the damaged part (in the app: drag over it; on the command "
+    "line: --gap START:END, --loss-trace FILE or --detect)",
+}
+UNPAINTED = "nothing is marked: paint what should be repaired (on the command line: --mask FILE or --detect)"
+
+
+def check_fits(card, task: str, document: Document, mask: Any) -> None:
+    """Refuse, before anything runs, a method for another task or another kind of document, and a
+    method that needs to be told what to repair when nothing is marked."""
+    if card.task != task:
+        raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
+    if document.kind not in WORKS_ON.get(card.operates_on, ()):
+        raise MethodError(f"method {card.id!r} works on {card.operates_on}, not on this {document.kind}")
+    if card.needs_mask and (mask is None or (isinstance(mask, list | tuple) and not mask)):
+        raise MethodError(f"method {card.id!r}: {UNMARKED.get(document.kind, UNPAINTED)}")

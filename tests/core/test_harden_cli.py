@@ -147,3 +147,16 @@ def test_the_record_says_which_mask_and_frames_a_repair_was_limited_to(datasets,
     assert cli_main([*args, "--mask", str(tmp_path / "scratch.png"), "--frames", "0"]) == 0
     step = json.loads((tmp_path / "out.png.lacuna.json").read_text())["steps"][-1]
     assert step["selection"] == "mask scratch.png; frame 0 (counted from 0)"
+
+
+def test_a_method_that_cannot_run_is_refused_before_anything_is_said_to_run(datasets, tmp_path, capsys):
+    """A wrong task for the file, or nothing marked for a method that needs it: one line that says
+    how to mark it on the command line, and no 'running ... on cpu' before it (user walk-through)."""
+    photo = datasets / "images" / "real_damage" / "old_a.png"
+    out = ["-o", str(tmp_path / "x.png")]
+    assert cli_main(["repair", str(photo), *out, "--task", "fill-gap"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "works on audio, not on this image" in err
+    assert cli_main(["repair", str(photo), *out, "--task", "inpaint", "--method", "inpaint-telea"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--mask FILE or --detect" in err and "running" not in err

@@ -148,7 +148,10 @@ def _read_folder(folder: Path, index: int) -> VolumeDoc:
 def _read_series(folder: Path, index: int) -> VolumeDoc:
     series = list_series(folder)
     if not series:
-        raise ReadError(f"{folder.name}: the folder holds no DICOM images")
+        raise ReadError(
+            f"{folder.name}: the folder holds no DICOM series or film frames; to repair each of its files,"
+            " use batch repair (lacuna batch, or File > Batch Repair)"
+        )
     if index >= len(series):
         raise ReadError(f"{folder.name}: there is no series {index} (the folder holds {len(series)})")
     chosen = series[index]
