@@ -57,7 +57,12 @@ def audio_selection(
     """The selections the command line asks for: explicit gaps, a loss trace's lost packets, plus what
     detection finds."""
     if getattr(document, "samples", None) is None:
-        raise MethodError("--gap, --loss-trace and --detect apply to audio; images and scans take --mask")
+        if getattr(document, "kind", "") == "video":
+            raise MethodError(
+                "--gap and --loss-trace are for audio, and --detect for audio and images; for a clip,"
+                " propose a mask with `lacuna detect CLIP --frames A-B` and repair with --mask"
+            )
+        raise MethodError("--gap and --loss-trace are for audio; images and scans take --mask (or --detect)")
     selections = [parse_gap(g, document.sample_rate) for g in gaps]
     origins = [f"{len(gaps)} span(s) given with --gap"] if gaps else []
     if trace:

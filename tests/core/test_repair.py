@@ -189,7 +189,7 @@ def test_cli_fills_an_audio_gap_given_in_seconds(tmp_path, capsys):
     image = tmp_path / "im.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
     assert cli_main(["repair", str(image), "--task", "inpaint", "--gap", "0:1"]) == 2
-    assert "apply to audio" in capsys.readouterr().err
+    assert "are for audio" in capsys.readouterr().err
 
 
 def test_a_bad_param_is_refused_before_the_method_is_said_to_run(tmp_path, capsys):
