@@ -120,6 +120,18 @@ def parse_frames(text: str | None) -> list[int] | None:
     return frames
 
 
+def conversions(written: Path) -> list[str]:
+    """What the writer could not keep as it was (alpha dropped, a type widened), as its sidecar lists
+    them: said on the console too, not only in the record."""
+    from core.io.provenance import parse_record, sidecar_path
+
+    try:
+        record = parse_record(sidecar_path(written).read_text(encoding="utf-8"))
+    except OSError:
+        return []
+    return [str(note) for note in (record or {}).get("conversion", [])]
+
+
 def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     """What image detection proposes to repair, joined with a --mask if one was given too, and the
     provenance step that records the detection (for the result's history): (mask, step)."""
@@ -278,7 +290,7 @@ def repair_command(args: argparse.Namespace) -> int:
         )
     finally:
         bar.finish()
-    for note in ctx.notes:
+    for note in [*ctx.notes, *conversions(written)]:
         print(f"lacuna: {note}", file=sys.stderr)
     if ctx.extras.get("backend") and not args.json:
         print(f"lacuna: the network ran on {ctx.extras['backend']}", file=sys.stderr)

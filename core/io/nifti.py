@@ -230,9 +230,18 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
     img.header.set_data_dtype(out_dtype)
     img.header.set_slope_inter(1.0, 0.0)
     img.header["descrip"] = provenance.summary(doc)[:79].encode("latin-1", "replace")
-    ext = nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, provenance.as_json(doc, target).encode("utf-8"))
-    img.header.extensions.append(ext)
-    return Written(atomic_write(target, lambda tmp: nib.save(img, str(tmp))))
+    source = np.dtype(doc.metadata.get("data_dtype", out_dtype))
+    notes = (
+        (
+            f"stored as {out_dtype} (the source was {source}): the repaired values are not all whole numbers "
+            f"within {source}'s range, and rounding them would lose what the repair made",
+        )
+        if source != out_dtype and source.kind in "iu"
+        else ()
+    )
+    record = provenance.as_json(doc, target, notes).encode("utf-8")
+    img.header.extensions.append(nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, record))
+    return Written(atomic_write(target, lambda tmp: nib.save(img, str(tmp))), notes)
 
 
 def _limits(dtype: np.dtype) -> tuple[int, int]:

@@ -61,6 +61,9 @@ def test_float_results_are_not_rounded(tmp_path):
     assert img.header["descrip"].item().startswith(b"Lacuna")
     comments = [e for e in img.header.extensions if e.get_code() == 6]
     assert json.loads(comments[-1].get_content())["steps"][0]["method"] == "fill-test"
+    # The widened type is said, in the record (and so on the console by lacuna repair), not silently.
+    sidecar = json.loads((tmp_path / "float.nii.gz.lacuna.json").read_text())
+    assert sidecar["conversion"][0].startswith("stored as float32 (the source was int16)")
 
 
 def test_upscaled_volume_gets_a_finer_affine(tmp_path):
