@@ -39,6 +39,7 @@ LABELS = [
     ("sop_class", "SOP class"),
     ("transfer_syntax", "transfer syntax"),
     ("shape", "shape"),
+    ("frame_size", "frame size"),
     ("slices", "slices"),
     ("frames", "frames"),
     ("mode", "mode"),
@@ -71,6 +72,11 @@ LABELS = [
 ]
 
 
+def _number(value: Any) -> str:
+    """Six significant digits: '30.02', not a frame rate's '30.020013' or a range's float noise."""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def _show(key: str, value: Any) -> str:
     if key == "shape" and isinstance(value, list):
         return " × ".join(str(v) for v in value)
@@ -81,18 +87,22 @@ def _show(key: str, value: Any) -> str:
     if key == "gaps":
         return ", ".join(str(v) for v in value) if value else "none"
     if key == "slice_spacing":
-        return f"{value[0]} .. {value[1]} mm (uneven)"
+        return f"{_number(value[0])} .. {_number(value[1])} mm (uneven)"
     if key == "spacing" and isinstance(value, list):
-        return ", ".join("unknown" if v is None else str(v) for v in value)
+        return ", ".join("unknown" if v is None else _number(v) for v in value)
     if isinstance(value, list):
         ranged = key.endswith("range") or key == "stored_values"
-        return (" .. " if ranged else ", ").join(str(v) for v in value)
-    return str(value)
+        return (" .. " if ranged else ", ").join(_number(v) for v in value)
+    return _number(value)
 
 
 def format_info(info: dict[str, Any]) -> str:
     """The description as aligned, human-readable lines."""
     lines = [info.get("path", "")]
+    if info.get("kind") == "video" and info.get("width"):
+        depth = f", {info['bit_depth']}-bit" if info.get("bit_depth") else ""
+        size = f"{info['width']} × {info['height']} ({info.get('pixel_format')}{depth})"
+        info = {**info, "frame_size": size}
     for key, label in LABELS:
         value = info.get(key)
         if value is None or value == "" or (key in ("channels",) and info.get("kind") != "audio"):

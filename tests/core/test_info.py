@@ -212,3 +212,11 @@ def test_folder_and_human_readable_text(datasets):
     assert "window (C/W)    40, 100" in ct and "modality        CT" in ct
     wav = format_info(describe(sorted((datasets / "audio" / "bench" / "digits").glob("*.wav"))[0]))
     assert "sample rate     8000 Hz" in wav and "subtype         PCM_16" in wav
+
+
+def test_a_clip_shows_its_frame_size_and_numbers_without_float_noise(datasets):
+    pytest.importorskip("av")
+    clip = format_info(describe(datasets / "video" / "bench" / "bikes.mp4", scan=False))
+    assert "frame size      640 × 272 (yuv420p, 8-bit)" in clip and "frame rate      25\n" in clip
+    shear = format_info(describe(datasets / "medical" / "shear.nii.gz"))
+    assert "type holds      -1024 .. 789\n" in shear  # it read 789.000059, below the data's 789.000061
