@@ -45,6 +45,7 @@ class Session(QObject):
         super().__init__(parent)
         self.doc: Document | None = None
         self.clean_doc: Document | None = None  # the document as read or last saved
+        self.saved_as: Path | None = None  # where the open document's result was last saved
         self.history = History()
         self.reader = JobRunner(self, "Opening cancelled: the document shown is unchanged.")
         self.reader.failed.connect(self.error)
@@ -80,6 +81,7 @@ class Session(QObject):
         """Another document (or none): a fresh history, nothing to save."""
         self.close_autosave(discard=True)
         self.doc = self.clean_doc = doc
+        self.saved_as = None
         self.history.clear()
         self.document_changed.emit(True)
         self.history_changed.emit()
@@ -161,6 +163,7 @@ class Session(QObject):
 
     def _saved(self, doc: Document, written: Path) -> None:
         self.clean_doc = doc
+        self.saved_as = Path(written)
         self.status.emit(f"Saved {written}")
         self.saved.emit(written)
         self.history_changed.emit()  # the title's "not saved" goes

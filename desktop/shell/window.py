@@ -109,7 +109,8 @@ class MainWindow(QMainWindow):
         self.help_menu = bar.addMenu("&Help")
         f, e, r = self.menus["File"], self.menus["Edit"], self.menus["Repair"]
         self._action(f, "&Open…", self.open_dialog, ["Ctrl+O"])
-        self._action(f, "Open &Folder (DICOM series)…", self.open_folder_dialog, ["Ctrl+Shift+O"])
+        folder = "Open &Folder (DICOM series, film frames)…"
+        self._action(f, folder, self.open_folder_dialog, ["Ctrl+Shift+O"])
         self.recent_menu = f.addMenu("Open &Recent")
         self.series_menu = SeriesMenu(f.addMenu("Se&ries"), self.open_series)
         self._action(f, "&Batch Repair…", self.batch_dialog, ["Ctrl+Shift+B"])
@@ -449,7 +450,8 @@ class MainWindow(QMainWindow):
         if self.session.unsaved:
             flag = "  [REPAIRED, not saved]"
         elif self.session.repaired:
-            flag = "  [REPAIRED, saved]"
+            saved = self.session.saved_as
+            flag = f"  [REPAIRED, saved as {saved.name}]" if saved is not None else "  [REPAIRED, saved]"
         self.setWindowTitle(f"{name}{flag} — {APP_NAME}")
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802

@@ -45,7 +45,7 @@ def test_save_as_onto_an_existing_file_the_dialog_agreed_to_replace(
     assert window.notice.text() == ""
     saved = core.io.read(target)
     assert np.abs(saved.pixels - ws.controller.doc.pixels).max() <= 1.0
-    assert "REPAIRED, saved" in window.windowTitle()
+    assert "REPAIRED, saved as result.dcm" in window.windowTitle()  # where the result went
 
 
 def test_save_as_onto_the_original_is_turned_down_before_any_replace_question(
