@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 EPILOG = """\
-Each image, DICOM series folder, NIfTI file and audio file is one item; the output folder mirrors the
-input tree and holds the manifest (lacuna-batch.sqlite). Run the same command again to resume: items
-done are skipped, failed ones are tried again. Give --task once per kind of file, e.g.
+Each image, DICOM series folder, NIfTI file, audio file and video file is one item; the output folder
+mirrors the input tree and holds the manifest (lacuna-batch.sqlite). Run the same command again to
+resume: items done are skipped, failed ones are tried again. Give --task once per kind of file, e.g.
 --task denoise --task fill-gap --detect. Exit status: 0 all went well, 1 some items failed, 2 the
 batch could not start.
 """

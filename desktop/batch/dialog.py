@@ -36,11 +36,12 @@ from core.errors import LacunaError
 from desktop.batch.thread import BatchThread
 from desktop.widgets.method_picker import MethodPicker
 
-KINDS = {"image": "Images and scans", "audio": "Recordings"}
+KINDS = {"image": "Images and scans", "audio": "Recordings", "video": "Video clips"}
 # What detection finds for the methods that need to be told where to repair (inpainting, fill-gap).
 DETECT_TEXT = {
     "image": "Find the damage to inpaint (scratches, dust, tears) with the damage detector",
     "audio": "Find the clicks and dropouts to fill",
+    "video": "Detection of a clip's damage is its own step (lacuna detect); video tasks need none",
 }
 STATE_TEXT = {
     "done": "done",
@@ -161,7 +162,8 @@ class BatchDialog(QDialog):
     def _on_method(self, *_) -> None:
         """Detection tells a method where to repair: offered only to the methods that need it."""
         card = self.picker.current_card()
-        self.detect.setEnabled(card is not None and card.needs_mask)
+        kind = self.kind.currentData()
+        self.detect.setEnabled(card is not None and card.needs_mask and kind != "video")
 
     def request(self, task: str, method: str, params: dict[str, Any]) -> BatchRequest:
         return BatchRequest(

@@ -3,7 +3,10 @@ leaves a manifest that `lacuna batch` resumes."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
+import pytest
 from gui_helpers import open_file
 from PIL import Image
 from PySide6.QtCore import Qt
@@ -100,3 +103,22 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
     # A batch has no painted mask: "Only inside the mask" never shows, also not after the run.
     assert dialog.picker.select("denoise-bilateral") and not dialog.picker.limit_to_mask.isVisibleTo(dialog)
+
+
+def test_a_folder_of_clips_is_repaired_from_the_dialog(qtbot, tmp_path, datasets):
+    """The dialog offered images and recordings only, though `lacuna batch` repairs video too."""
+    pytest.importorskip("av")
+    source, output = tmp_path / "clips", tmp_path / "repaired"
+    source.mkdir()
+    shutil.copyfile(datasets / "video" / "bench" / "realshort.mp4", source / "realshort.mp4")
+    dialog = BatchDialog()
+    qtbot.addWidget(dialog)
+    dialog.input_edit.setText(str(source))
+    dialog.output_edit.setText(str(output))
+    dialog.kind.setCurrentIndex(dialog.kind.findData("video"))
+    assert dialog.picker.select("deflicker-levels") and not dialog.detect.isEnabled()
+    dialog.show()
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=300_000)
+    assert (dialog.summary.succeeded, dialog.summary.failed) == (1, 0)
+    assert states(dialog) == {"realshort.mp4": "done"}
