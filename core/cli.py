@@ -94,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --detect on images: a detection method parameter (e.g. coarse=false, ensemble=true)",
     )
     p.add_argument(
-        "--frames", default=None, metavar="A-B,C", help="video, volume: only these frames or slices (from 0)"
+        "--frames",
+        default=None,
+        metavar="A-B,C",
+        help="video, volume: only these frames or slices, counted from 0 (the app shows them from 1)",
     )
     p.add_argument("--codec", default=None, help="video: ffv1 (lossless), h264, h265, vp9 or mjpeg")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")

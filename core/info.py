@@ -54,7 +54,7 @@ LABELS = [
     ("photometric", "photometric"),
     ("orientation", "orientation"),
     ("time_points", "time points"),
-    ("gaps", "gaps after"),
+    ("gaps", "gaps after"),  # slice numbers from 0, as --frames counts them
     ("files", "files"),
     ("subtype", "subtype"),
     ("sample_rate", "sample rate"),
@@ -84,8 +84,8 @@ def _show(key: str, value: Any) -> str:
         return f"{value:.3f} s"
     if key == "sample_rate":
         return f"{value} Hz"
-    if key == "gaps":
-        return ", ".join(str(v) for v in value) if value else "none"
+    if key == "gaps":  # said as the app says them too: after slice 15 of the app is after 14 from 0
+        return f"slice {', '.join(str(v) for v in value)} (from 0)" if value else "none"
     if key == "slice_spacing":
         return f"{_number(value[0])} .. {_number(value[1])} mm (uneven)"
     if key == "spacing" and isinstance(value, list):

@@ -40,7 +40,7 @@ def add_arguments(p) -> None:
         "--frames",
         default=None,
         metavar="A-B",
-        help=f"video: these frames (from 0; default 0-{VIDEO_FRAMES - 1})",
+        help=f"video: these frames, counted from 0; the app shows them from 1 (default 0-{VIDEO_FRAMES - 1})",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--json", action="store_true")
