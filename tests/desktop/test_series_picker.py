@@ -31,4 +31,5 @@ def test_a_slice_shows_its_position_and_thickness(window, datasets, qtbot):
     assert window.open_path(datasets / "medical/head_ct_ge")
     qtbot.waitUntil(lambda: window.session.opening is None and window.session.doc is not None, timeout=60_000)
     text = image(window).controller.slice_description()
-    assert text.startswith("Slice ") and "/ 28   z = " in text and text.endswith("4 mm thick")
+    # The middle slice (15 of 28) is one of the series' 7 mm slices (its first 14 are 4 mm).
+    assert text.startswith("Slice 15 ") and "/ 28   z = " in text and text.endswith("7 mm thick")
