@@ -156,7 +156,7 @@ register(
         task="fill-gap",
         name="Autoregressive (LSAR)",
         kind="classical",
-        description="least-squares AR interpolation from both sides (Janssen); best for gaps up to ~50 ms",
+        description="Least-squares AR interpolation from both sides (Janssen); best for gaps up to ~50 ms",
         params=(Param("order_ms", 20.0, "AR model length (ms of history)", 0.5, 100.0),),
         **_SPECTRAL,
     ),
@@ -168,7 +168,7 @@ register(
         task="fill-gap",
         name="Deep prior",
         kind="zero-shot",
-        description="an untrained UNet fitted to the clip's own spectrogram around the gap",
+        description="An untrained UNet fitted to the clip's own spectrogram around the gap",
         speed="slow",
         params=(
             Param("iterations", 300, "fitting iterations", 10, 5000),
@@ -185,7 +185,7 @@ register(
         task="fill-gap",
         name="Linear crossfade (baseline)",
         kind="classical",
-        description="the audio before the gap fades out as the audio after it fades in",
+        description="The audio before the gap fades out as the audio after it fades in",
         **_SPECTRAL,
     ),
     _time_method("crossfade"),
@@ -196,7 +196,7 @@ register(
         task="fill-gap",
         name="Repeat the last packet (baseline)",
         kind="classical",
-        description="the standard VoIP concealment (G.711 Appendix I style): the last pitch period before "
+        description="The standard VoIP concealment (G.711 Appendix I style): the last pitch period before "
         "the gap (the last 20 ms if not periodic) repeated, full level for hold_ms, silent from mute_ms",
         params=(
             Param("hold_ms", 20.0, "full level this long into a gap (ms), then a fade", 0.0, 1000.0),
@@ -212,7 +212,7 @@ register(
         task="fill-gap",
         name="Repeat from both sides",
         kind="classical",
-        description="non-causal packet concealment for file repair: the pitch period before each lost run "
+        description="Non-causal packet concealment for file repair: the pitch period before each lost run "
         "repeated forwards and the one after it backwards, crossfaded across the run at full level",
         **_SPECTRAL,
     ),
@@ -224,7 +224,7 @@ register(
         task="fill-gap",
         name="Silence (baseline)",
         kind="classical",
-        description="mutes the selection (time spans) or its bins (T-F selections)",
+        description="Mutes the selection (time spans) or its bins (T-F selections)",
         **_SPECTRAL,
     ),
     _time_method("silence"),

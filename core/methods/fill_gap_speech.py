@@ -132,7 +132,7 @@ register(
         task="fill-gap",
         name="Speech packet concealment",
         kind="learned",
-        description="a waveform network trained on speech fills lost packets and dropouts from both sides;"
+        description="A waveform network trained on speech fills lost packets and dropouts from both sides;"
         " optionally a second network corrects the fill's spectral envelope",
         params=(
             Param(
