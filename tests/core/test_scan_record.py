@@ -38,6 +38,8 @@ def test_a_saved_ct_fill_marks_its_pixels_and_saves_its_uncertainty(ct, tmp_path
     assert (spread[0][~mask] == 0).all() and spread[0][mask].max() > 1.0
     record = json.loads((tmp_path / "filled.dcm.lacuna.json").read_text())
     assert record["uncertainty_map"] == "filled.dcm.uncertainty.tif"
+    # Zero outside the fill, stored compressed: a small fill makes a small map (it was 1 MB a slice).
+    assert (tmp_path / "filled.dcm.uncertainty.tif").stat().st_size < 50_000
     step = record["steps"][-1]["uncertainty"]
     assert step["max"] == pytest.approx(float(spread.max()), abs=1e-3) and step["pixels"] == int(marked.sum())
 
