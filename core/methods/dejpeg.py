@@ -272,7 +272,14 @@ register(
         ),
         speed="medium",
         params=(
-            Param("quality", 0, "JPEG quality used (0 = estimate it from the image)", minimum=0, maximum=100),
+            Param(
+                "quality",
+                0,
+                "JPEG quality used (0 = estimate it from the image)",
+                0,
+                100,
+                zero_means="estimate",
+            ),
         ),
     ),
     run_reapply,

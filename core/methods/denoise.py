@@ -29,6 +29,7 @@ SIGMA = Param(
     minimum=0.0,
     maximum=100.0,
     intensity=True,
+    zero_means="estimate",
 )
 GRAY_WEIGHTS = "denoise-gray.safetensors"
 COLOR_WEIGHTS = "denoise-color.safetensors"

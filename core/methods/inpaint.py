@@ -307,7 +307,14 @@ register(
         description="Fits an untrained network to the known pixels; any modality, no weights; slow.",
         params=(
             Param("iterations", 1000, "fitting steps per region", 1, 20000),
-            Param("preview_every", 100, "show the current fill every N iterations (0 = never)", 0, 10000),
+            Param(
+                "preview_every",
+                100,
+                "show the current fill every N iterations (0 = never)",
+                0,
+                10000,
+                zero_means="never",
+            ),
             Param("width", 32, "channels of the network (wider: slower)", 8, 256),
             Param("lr", 0.01, "learning rate", 1e-4, 0.1),
             *MASK_PARAMS,

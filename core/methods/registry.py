@@ -82,6 +82,8 @@ class Param:
     # A level on the 0-255 scale of the normalised picture (a noise σ, say): on scans it is typed and
     # recorded in the scan's own units (HU for CT) instead (core.repair.units).
     intensity: bool = False
+    # What 0 stands for when it is the minimum ("estimate", "never"): the app shows it in place of 0.
+    zero_means: str = ""
 
     def coerce(self, value: Any) -> Any:
         """`value` (possibly a CLI string) in the default's type, checked; a MethodError otherwise."""

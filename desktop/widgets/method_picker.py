@@ -365,6 +365,7 @@ class MethodPicker(QWidget):
                 int(param.minimum if param.minimum is not None else -(2**31) + 1),
                 int(param.maximum if param.maximum is not None else 2**31 - 1),
             )
+            spin.setSpecialValueText(param.zero_means if param.minimum == 0 else "")
             spin.setValue(default)
             return spin
         if isinstance(default, float):
@@ -376,6 +377,7 @@ class MethodPicker(QWidget):
                 param.maximum * scale if param.maximum is not None else 1e9,
             )
             spin.setSingleStep(0.1 if abs(default) < 10 else 1.0)
+            spin.setSpecialValueText(param.zero_means if param.minimum == 0 else "")  # "estimate", not 0.000
             spin.setValue(default)
             return spin
         line = QLineEdit("" if default is None else str(default))

@@ -32,6 +32,7 @@ def open_dialog(qtbot, source, output):
     dialog.input_edit.setText(str(source))
     dialog.output_edit.setText(str(output))
     assert dialog.picker.select("denoise-bilateral")
+    assert dialog.picker._param_widgets["sigma"].text() == "estimate"  # what 0 means, not "0.000"
     dialog.picker.set_param("sigma", 10.0)
     dialog.show()
     return dialog
