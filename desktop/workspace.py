@@ -60,6 +60,7 @@ class Workspace(QObject):
         self.session = context.session
         self.settings = context.settings
         self.contributions = Contributions()
+        self._picker_fitted = 0  # the widest method list the repair dock was widened for
 
     # --- what the shell shows ---
 
@@ -91,6 +92,20 @@ class Workspace(QObject):
         )
         self.contributions.docks.append(Dock(dock, area))
         return dock
+
+    def fit_dock_to_picker(self, dock: QDockWidget, picker) -> None:
+        """Widen `dock` so that no method name in `picker` is cut off; only when a method list needs
+        more room than any before it, so a dock the person narrowed stays narrow for the next file."""
+        window = self.context.window
+        if not window.isVisible() or not dock.isVisible() or dock.isFloating():
+            return
+        needed = picker.fitting_width()
+        if needed <= self._picker_fitted:
+            return
+        self._picker_fitted = needed
+        extra = needed - picker.width()
+        if extra > 0:
+            window.resizeDocks([dock], [dock.width() + extra], Qt.Orientation.Horizontal)
 
     # --- what the shell forwards ---
 

@@ -47,7 +47,6 @@ class ImageWorkspace(Workspace):
         self._restore_brush()
         self.set_tool("brush")
         self._update_slice_bar()  # no document yet: no slice bar
-        self._picker_fitted = 0  # the widest method list the repair panel was widened for
 
     # --- construction ---
 
@@ -324,21 +323,7 @@ class ImageWorkspace(Workspace):
         units = (unit_name(doc), (hi - lo) / SCALE) if in_document_units(doc) else None
         volume = self.controller.volume and doc.pixels.shape[0] > 1
         self.picker.set_cards(cards, volume=volume, modality=modality_of(doc), units=units)
-        self._fit_repair_panel()
-
-    def _fit_repair_panel(self) -> None:
-        """Widen the repair panel so that no method name is cut off; only when a method list needs
-        more room than any before it, so a panel the person narrowed stays narrow for the next file."""
-        dock, window = self.repair_dock, self.context.window
-        if not window.isVisible() or not dock.isVisible() or dock.isFloating():
-            return
-        needed = self.picker.fitting_width()
-        if needed <= self._picker_fitted:
-            return
-        self._picker_fitted = needed
-        extra = needed - self.picker.width()
-        if extra > 0:
-            window.resizeDocks([dock], [dock.width() + extra], Qt.Orientation.Horizontal)
+        self.fit_dock_to_picker(self.repair_dock, self.picker)
 
     def _update_slice_bar(self) -> None:
         frames = self.controller.frames

@@ -139,6 +139,7 @@ class VideoWorkspace(JobWorkspace):
 
         cards = [card for task in TASKS for card in methods(task)]
         self.picker.set_cards(cards, kind="video", task_order=TASKS)  # mask-free video tasks first
+        self.fit_dock_to_picker(self.repair_dock, self.picker)
         self.progress.hide_panel()  # the last clip's repair or save is not this one's
         self.controller.show_new_document()
         self._fill_detectors()
