@@ -85,7 +85,9 @@ def _show(key: str, value: Any) -> str:
     if key == "sample_rate":
         return f"{value} Hz"
     if key == "gaps":  # said as the app says them too: after slice 15 of the app is after 14 from 0
-        return f"slice {', '.join(str(v) for v in value)} (from 0)" if value else "none"
+        return (
+            f"slice{'s' if len(value) > 1 else ''} {', '.join(map(str, value))} (from 0)" if value else "none"
+        )
     if key == "slice_spacing":
         return f"{_number(value[0])} .. {_number(value[1])} mm (uneven)"
     if key == "spacing" and isinstance(value, list):

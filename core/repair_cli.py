@@ -103,7 +103,8 @@ def method_asked(args, lost_packets: bool) -> str | None:
     from core.audio.detect import LOST_PACKETS_METHOD
     from core.methods import get_method
 
-    return LOST_PACKETS_METHOD if get_method(LOST_PACKETS_METHOD).card.available else None
+    card = get_method(LOST_PACKETS_METHOD).card
+    return card.id if card.available and card.task == args.task else None
 
 
 def parse_frames(text: str | None) -> list[int] | None:
@@ -114,6 +115,10 @@ def parse_frames(text: str | None) -> list[int] | None:
     try:
         for part in text.split(","):
             first, _, last = part.strip().partition("-")
+            if int(last or first) < int(first):
+                raise MethodError(
+                    f"--frames {text!r}: a range goes from its first frame to its last, e.g. 3-7"
+                )
             frames.extend(range(int(first), int(last or first) + 1))
     except ValueError:
         raise MethodError(f"--frames expects numbers and ranges like 10-20,31, not {text!r}") from None

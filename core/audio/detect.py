@@ -240,7 +240,7 @@ def detect(
 # against AR's 2.37, 1.99, 0.81, which fill-gap's default runs on gaps this short; docs/benchmarks.md).
 LOST_PACKETS_METHOD = "fill-gap-speech"
 # Codec frame lengths of calls (G.711, AMR, Opus, ...): lost packets leave zero runs on their grid.
-PACKET_MS = (20.0, 10.0, 30.0)
+PACKET_MS = (30.0, 20.0, 10.0)  # longest first: a 30 ms grid's dropouts lie on the 10 ms grid too
 # What marks a call that lost packets: at least this many dropouts, and this share of them on one grid.
 MIN_PACKET_DROPOUTS = 3
 ON_GRID_SHARE = 0.8

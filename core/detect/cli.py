@@ -121,13 +121,13 @@ def detect_command(args) -> int:
 def video_frames(video, frames: str | None):
     """A range of a video's frames as an 8-bit frame stack (masks are written one per frame)."""
     from core.documents import ImageDoc
+    from core.repair.request import check_frames
     from core.repair_cli import parse_frames
     from core.video.source import open_reader
 
     wanted = parse_frames(frames) or list(range(min(VIDEO_FRAMES, video.frame_count)))
+    check_frames(video, wanted)
     start, stop = min(wanted), max(wanted) + 1
-    if start < 0 or stop > video.frame_count:
-        raise MethodError(f"--frames: the clip has frames 0 to {video.frame_count - 1}")
     with open_reader(video.info) as reader:
         decoded = reader.window(start, stop)
     if any(frame is None for frame in decoded):

@@ -121,15 +121,13 @@ def default_extension(doc: Document) -> str:
     """The extension a document is saved with when its source name has none; "" for a folder (a
     DICOM series) when its format writes folders. A folder of film frames is saved as a file (.mkv:
     FFV1, lossless), since video is written to files."""
-    fmt = owner(doc)
-    folder = doc.path is not None and Path(doc.path).is_dir()
-    candidates = [fmt] if fmt is not None else [f for f in formats() if doc.kind in f.writes]
-    for fmt in candidates:
-        extensions = fmt.writes[doc.kind]
-        if folder and "" in extensions:
-            return ""
-        return fmt.saved_as.get(doc.format) or next(e for e in extensions if e)
-    return ""
+    fmt = owner(doc) or next((f for f in formats() if doc.kind in f.writes), None)
+    if fmt is None:
+        return ""
+    extensions = fmt.writes[doc.kind]
+    if "" in extensions and doc.path is not None and Path(doc.path).is_dir():
+        return ""
+    return fmt.saved_as.get(doc.format) or next((e for e in extensions if e), "")
 
 
 def owner(doc: Document) -> FileFormat | None:

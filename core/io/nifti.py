@@ -215,7 +215,7 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
     affine = _affine_for(doc, width, height)
     source_header = doc.writeback.header if isinstance(doc.writeback, NiftiHeader) else None
     image_class = nib.Nifti2Image if doc.metadata.get("image_class") == "Nifti2Image" else nib.Nifti1Image
-    out_dtype = _output_dtype(doc, data)
+    out_dtype, why = _output_dtype(doc, data)
     array = (
         np.clip(np.rint(data), *_limits(out_dtype)).astype(out_dtype)
         if out_dtype.kind in "iu"
@@ -230,15 +230,7 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
     img.header.set_data_dtype(out_dtype)
     img.header.set_slope_inter(1.0, 0.0)
     img.header["descrip"] = provenance.summary(doc)[:79].encode("latin-1", "replace")
-    source = np.dtype(doc.metadata.get("data_dtype", out_dtype))
-    notes = (
-        (
-            f"stored as {out_dtype} (the source was {source}): the repaired values are not all whole numbers "
-            f"within {source}'s range, and rounding them would lose what the repair made",
-        )
-        if source != out_dtype and source.kind in "iu"
-        else ()
-    )
+    notes = (f"stored as {out_dtype}: {why}",) if why else ()  # not in the source's type, and why
     record = provenance.as_json(doc, target, notes).encode("utf-8")
     img.header.extensions.append(nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, record))
     return Written(atomic_write(target, lambda tmp: nib.save(img, str(tmp))), notes)
@@ -249,15 +241,22 @@ def _limits(dtype: np.dtype) -> tuple[int, int]:
     return int(info.min), int(info.max)
 
 
-def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> np.dtype:
-    """The source's integer type where that loses nothing, otherwise float32."""
+def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> tuple[np.dtype, str]:
+    """The source's integer type where that loses nothing, otherwise float32, and why not the source's."""
     source = np.dtype(doc.metadata.get("data_dtype", "float32"))
-    unscaled = doc.metadata.get("scl_slope", 1.0) == 1.0 and doc.metadata.get("scl_inter", 0.0) == 0.0
-    if source.kind in "iu" and unscaled and data.size:
-        lo, hi = _limits(source)
-        if np.all(data == np.rint(data)) and data.min() >= lo and data.max() <= hi:
-            return source
-    return np.dtype(np.float32)
+    if source.kind not in "iu" or not data.size:
+        return np.dtype(np.float32), ""
+    if doc.metadata.get("scl_slope", 1.0) != 1.0 or doc.metadata.get("scl_inter", 0.0) != 0.0:
+        return np.dtype(
+            np.float32
+        ), f"the source's {source} values are scaled; the values are written as they are"
+    lo, hi = _limits(source)
+    if np.all(data == np.rint(data)) and data.min() >= lo and data.max() <= hi:
+        return source, ""
+    return np.dtype(np.float32), (
+        f"the source was {source}, but the repaired values are not all whole numbers within its range,"
+        " and rounding them would lose what the repair made"
+    )
 
 
 def _affine_for(doc: VolumeDoc, width: int, height: int) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 
 import numpy as np
@@ -35,4 +36,5 @@ def changed_seconds(before: AudioDoc, after: AudioDoc) -> list[list[float]]:
             spans[-1][1] = b
         else:
             spans.append([a, b])
-    return [[round(a / rate, 3), round(b / rate, 3)] for a, b in spans]
+    # To the millisecond, outwards: a change shorter than half of one (a declick) keeps its length.
+    return [[math.floor(a / rate * 1000) / 1000, math.ceil(b / rate * 1000) / 1000] for a, b in spans]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from core.documents import Document
 from core.errors import MethodError
 from core.methods.registry import Method
@@ -28,15 +30,17 @@ def check_frames(document: Document, frames: list[int] | None) -> None:
     a volume's slices, an image's pages."""
     if frames is None:
         return
+    if not frames:
+        raise MethodError("frames: none given (a range is first-last, e.g. 3-7)")
     pixels = getattr(document, "pixels", None)
     count = int(pixels.shape[0]) if pixels is not None else getattr(document, "frame_count", None)
     if count is None:
-        raise MethodError(f"--frames applies to images, scans and video, not to a {document.kind} document")
+        raise MethodError("frames apply to images, scans and video, not to recordings")
     wrong = sorted({f for f in frames if not 0 <= f < count})
     if wrong:
         shown = ", ".join(map(str, wrong[:3])) + (" ..." if len(wrong) > 3 else "")
         holds = f"frames 0 to {count - 1}" if count > 1 else "one frame, 0"
-        raise MethodError(f"--frames: there is no frame {shown}; this file has {holds} (counted from 0)")
+        raise MethodError(f"frames: there is no frame {shown}; this file has {holds} (counted from 0)")
 
 
 def describe_frames(frames: list[int]) -> str:
@@ -52,8 +56,8 @@ def describe_frames(frames: list[int]) -> str:
     return f"frame{'s' if len(numbers) > 1 else ''} {text} (counted from 0)"
 
 
-# The documents each kind of method works on (a clip's frames are images; a volume method runs on any
-# frame stack).
+# The documents each kind of method works on (a clip's frames are images; a volume method runs on
+# images and volumes, not on a clip).
 WORKS_ON = {
     "image": ("image", "volume", "video"),
     "volume": ("image", "volume"),
@@ -64,8 +68,19 @@ WORKS_ON = {
 UNMARKED = {
     "audio": "nothing is selected: select the damaged part (in the app: drag over it; on the command "
     "line: --gap START:END, --loss-trace FILE or --detect)",
+    "video": "nothing is marked: paint what should be repaired (on the command line: --mask FILE, one "
+    "mask for every frame repaired, e.g. from lacuna detect CLIP --frames N)",
 }
 UNPAINTED = "nothing is marked: paint what should be repaired (on the command line: --mask FILE or --detect)"
+
+
+def marks_anything(mask: Any) -> bool:
+    """Whether a painted mask or a list of selections marks something (an all-black mask does not)."""
+    if mask is None:
+        return False
+    if isinstance(mask, np.ndarray):
+        return bool(mask.any())
+    return not (isinstance(mask, list | tuple) and not mask)
 
 
 def check_fits(card, task: str, document: Document, mask: Any) -> None:
@@ -75,5 +90,5 @@ def check_fits(card, task: str, document: Document, mask: Any) -> None:
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
     if document.kind not in WORKS_ON.get(card.operates_on, ()):
         raise MethodError(f"method {card.id!r} works on {card.operates_on}, not on this {document.kind}")
-    if card.needs_mask and (mask is None or (isinstance(mask, list | tuple) and not mask)):
+    if card.needs_mask and not marks_anything(mask):
         raise MethodError(f"method {card.id!r}: {UNMARKED.get(document.kind, UNPAINTED)}")

@@ -34,9 +34,6 @@ def repair_video(
     if card.operates_on == "video":
         return (yield from method.run(doc, frames, ctx, **params))
     todo = sorted(set(range(doc.frame_count) if frames is None else frames))
-    outside = [i for i in todo if not 0 <= i < doc.frame_count]
-    if outside:
-        raise MethodError(f"frame {outside[0]} is outside the clip (frames 0-{doc.frame_count - 1})")
     if resizes and len(todo) != doc.frame_count:
         raise MethodError(f"{card.task} changes the frame size, so it must run on every frame of the clip")
     mask_params, params = split_params(params)

@@ -155,7 +155,7 @@ class BatchDialog(QDialog):
         from core.methods import methods
 
         kind = self.kind.currentData()
-        self.picker.set_cards(methods(), volume=True, kind=kind)
+        self.picker.set_cards(methods(), volume=kind == "image", kind=kind)
         self.detect.setText(DETECT_TEXT[kind])
         self._on_method()
 
@@ -172,7 +172,7 @@ class BatchDialog(QDialog):
             tasks=(task,),
             methods=(method,),
             params=params,
-            detect=self.detect.isChecked(),
+            detect=self.detect.isChecked() and self.detect.isEnabled(),  # greyed out: not asked
         )
 
     # --- running ---

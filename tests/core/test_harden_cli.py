@@ -160,3 +160,13 @@ def test_a_method_that_cannot_run_is_refused_before_anything_is_said_to_run(data
     assert cli_main(["repair", str(photo), *out, "--task", "inpaint", "--method", "inpaint-telea"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--mask FILE or --detect" in err and "running" not in err
+    # An all-black mask marks nothing either (it ran, and "changed nothing").
+    from PIL import Image
+
+    Image.new("L", Image.open(photo).size).save(tmp_path / "black.png")
+    inpaint = ["--task", "inpaint", "--method", "inpaint-telea", "--mask", str(tmp_path / "black.png")]
+    assert cli_main(["repair", str(photo), *out, *inpaint]) == 2
+    assert "nothing is marked" in capsys.readouterr().err
+    # A range backwards is refused, not read as no frame at all.
+    assert cli_main(["repair", str(photo), *out, "--task", "denoise", "--frames", "5-3"]) == 2
+    assert "from its first frame to its last" in capsys.readouterr().err

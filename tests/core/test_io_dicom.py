@@ -300,8 +300,11 @@ def test_thicker_slices_further_apart_are_not_gaps(datasets):
     assert head.metadata["slice_thicknesses"] == [4.0] * 14 + [7.0] * 14
     # A slice missing among the 7 mm ones is still found; so is one missing from an overlapping
     # series (5 mm slices every 2.5 mm), whose step is less than the slices' thickness.
-    z = [0.0, 4.0, 8.0, 9.0, 16.0, 30.0, 37.0]
+    z = [0.0, 4.0, 8.0, 13.5, 20.5, 34.5, 41.5]  # 4 mm, 4 mm, the change (5.5 mm), 7 mm, 14 mm, 7 mm
     assert find_gaps(z, [4.0, 4.0, 4.0, 7.0, 7.0, 7.0, 7.0])[0] == [4]
+    assert find_gaps([0.0, 4.0, 8.0, 20.5, 27.5], [4.0, 4.0, 4.0, 7.0, 7.0])[0] == [2]  # at the change
+    assert find_gaps([0.0, 4.0, 8.0, 15.0, 29.0], [4.0, 4.0, 7.0, 7.0, 7.0])[0] == [3]  # one of two steps
+    assert find_gaps(z, [4.0, 4.0, 4.0, 6.9999, 7.0, 7.0001, 7.0])[0] == [4]  # the scanner's float noise
     assert find_gaps([0.0, 2.5, 5.0, 10.0, 12.5], [5.0] * 5)[0] == [2]
     touching = [0.0, 4.0, 8.0, 12.0, 16.0, 23.0, 30.0, 37.0]
     assert find_gaps(touching, [4.0] * 5 + [7.0] * 3)[0] == []

@@ -63,7 +63,7 @@ def test_float_results_are_not_rounded(tmp_path):
     assert json.loads(comments[-1].get_content())["steps"][0]["method"] == "fill-test"
     # The widened type is said, in the record (and so on the console by lacuna repair), not silently.
     sidecar = json.loads((tmp_path / "float.nii.gz.lacuna.json").read_text())
-    assert sidecar["conversion"][0].startswith("stored as float32 (the source was int16)")
+    assert sidecar["conversion"][0].startswith("stored as float32: the source was int16, but")
 
 
 def test_upscaled_volume_gets_a_finer_affine(tmp_path):

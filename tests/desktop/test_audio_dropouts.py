@@ -179,3 +179,16 @@ def test_dropouts_found_a_chunk_at_a_time_are_those_found_at_once(call):
     assert [d.selection.span for d in pieces if d.selection.start < 5.2 * rate < d.selection.stop] == [
         (int(5.12 * rate), int(5.30 * rate))
     ]
+
+
+def test_the_method_picked_for_a_calls_packets_does_not_stay_for_the_next_recording(
+    qtbot, window, call, datasets
+):
+    assert open_file(window, call)
+    ws = audio(window)
+    ws.controller.detect_dropouts()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    assert ws.picker.current_method() == "fill-gap-speech"
+    assert open_file(window, datasets / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
+    music = ws.controller.doc
+    assert ws.picker.current_method() == default_method("fill-gap", modality_of(music)).card.id

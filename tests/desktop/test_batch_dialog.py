@@ -117,6 +117,11 @@ def test_a_folder_of_clips_is_repaired_from_the_dialog(qtbot, tmp_path, datasets
     dialog.input_edit.setText(str(source))
     dialog.output_edit.setText(str(output))
     dialog.kind.setCurrentIndex(dialog.kind.findData("video"))
+    # The detection box is greyed out for clips, and a greyed-out box is not asked for, though ticked.
+    assert (
+        dialog.picker.select("inpaint-telea") and dialog.detect.isChecked() and not dialog.detect.isEnabled()
+    )
+    assert not dialog.request("inpaint", "inpaint-telea", {}).detect
     assert dialog.picker.select("deflicker-levels") and not dialog.detect.isEnabled()
     dialog.show()
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)

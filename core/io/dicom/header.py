@@ -339,12 +339,21 @@ def find_gaps(
         return [], None
     step = float(np.median(d[moving]))
     known = thicknesses is not None and len(thicknesses) == len(positions) and None not in thicknesses
-    pairs = list(zip(thicknesses[:-1], thicknesses[1:])) if known else [None] * len(d)
-    usual = {
-        pair: float(np.median([x for x, p, m in zip(d, pairs, moving) if p == pair and m]))
-        for pair in set(p for p, m in zip(pairs, moving) if m)
-    }
-    gaps = [i for i, (x, pair) in enumerate(zip(d, pairs)) if pair in usual and x > 1.5 * usual[pair]]
+    if not known:
+        return [int(i) for i in np.nonzero(d > 1.5 * step)[0]], step
+    t = [round(float(v), 2) for v in thicknesses]  # scanners write 2.4999 for 2.5
+    same: dict[float, list[float]] = {}
+    for x, a, b, m in zip(d, t[:-1], t[1:], moving):
+        if a == b and m:
+            same.setdefault(a, []).append(float(x))
+    # The usual step between slices of one thickness: the median of many, the least of a few (of
+    # two steps one may be the gap); where the thickness changes, the larger of the two sides'.
+    usual = {k: float(np.median(v)) if len(v) >= 3 else min(v) for k, v in same.items()}
+    gaps = [
+        i
+        for i, (x, a, b) in enumerate(zip(d, t[:-1], t[1:]))
+        if x > 1.5 * max(usual.get(a, step), usual.get(b, step))
+    ]
     return gaps, step
 
 

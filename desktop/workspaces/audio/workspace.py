@@ -42,6 +42,7 @@ class AudioWorkspace(JobWorkspace):
         self.action("Repair", "&Detect Damage", self.controller.detect)
         self.action("Repair", "Detect Drop&outs", self.controller.detect_dropouts)
         self.action("Repair", "Fill &All Selected", self.picker.request_run)
+        self._picked_for_packets: str | None = None  # the method Detect dropouts picked, not the person
         self.history_panel = RepairHistoryPanel()
         self.history_dock = self.dock(
             "History", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea, "audio-history"
@@ -98,6 +99,9 @@ class AudioWorkspace(JobWorkspace):
         if new:
             from core.methods import methods
 
+            if self.picker.current_method() == self._picked_for_packets:  # picked for the last call
+                self.picker.tree.setCurrentItem(None)  # so the list starts on its default again
+            self._picked_for_packets = None
             self.picker.set_cards(methods("fill-gap"), kind="audio")
 
     def _show_history(self) -> None:
@@ -125,8 +129,9 @@ class AudioWorkspace(JobWorkspace):
         text = f"Detected {len(found)} dropout(s), {lost * 1000:.0f} ms"
         grid = packet_grid_ms(found, c.doc.sample_rate)
         card, speech = self.picker.current_card(), get_method(LOST_PACKETS_METHOD).card
-        own_pick = card is not None and not card.default
+        own_pick = card is not None and not card.default and card.id != self._picked_for_packets
         if grid and speech.available and not own_pick and self.picker.select(speech.id):
+            self._picked_for_packets = speech.id
             text += f" on a {grid:g} ms packet grid, a call's lost packets: {speech.name} picked"
         c.status.emit(f"{text}; Fill all fills them")
 
