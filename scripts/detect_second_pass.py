@@ -36,6 +36,7 @@ def fill(picture: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     scores: dict[str, list[float]] = {}
+    added = damaged_added = 0
     for key, clean, damaged, truth, _label in samples(8, 2, False):
         first = rule_mask(detect_image(damaged, coarse=True).score[0], *RULE)
         repaired = np.round(fill(damaged, first) * 255.0) / 255.0
@@ -48,8 +49,11 @@ def main() -> None:
         }
         for name, out in results.items():
             scores.setdefault(name, []).append(psnr(np.round(out * 255.0), clean * 255.0))
+        added += int((second & ~first).sum())
+        damaged_added += int((second & ~first & truth).sum())
         print(key, {k: round(v[-1], 2) for k, v in scores.items()}, flush=True)
     print(json.dumps({k: round(float(np.mean(v)), 3) for k, v in scores.items()}))
+    print(f"pass 2 adds {added} pixels, {damaged_added / max(added, 1):.0%} of them damaged")
 
 
 if __name__ == "__main__":
