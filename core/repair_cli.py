@@ -235,13 +235,17 @@ def repair_command(args: argparse.Namespace) -> int:
             raise MethodError("--mask applies to images and scans; audio takes a selection")
         else:
             mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
+    params: dict[str, Any] = parse_params(args.param)
+    if args.method:  # a typo in a parameter is refused before a recording is scanned
+        from core.methods import get_method
+
+        get_method(args.method).card.resolve_params(params)
     # A recording's selection first: what it finds can choose the method (a call's lost packets).
     audio = None
     selecting = any(getattr(args, name, None) for name in ("gap", "detect", "loss_trace"))
     if document.kind == "audio" and selecting:
         audio = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
         mask = audio.selections
-    params: dict[str, Any] = parse_params(args.param)
     frames = parse_frames(getattr(args, "frames", None))
     check_frames(document, frames)  # before anything is said to run
     slices = slices_showing(document, mask, frames)
