@@ -119,7 +119,7 @@ def test_an_empty_mask_is_refused_but_a_stack_without_holes_comes_back_unchanged
     from core.runtime.context import RunContext, drive
 
     empty = np.zeros(shear.pixels.shape[:3], bool)
-    with pytest.raises(MethodError, match="covers nothing"):
+    with pytest.raises(MethodError, match="nothing is marked"):
         run_repair(shear, "inpaint", method="inpaint-slices", mask=empty)
     stack = shear.pixels[:6, :64, :64]
     out = drive(get_method("inpaint-slices").run(stack, empty[:6, :64, :64], RunContext()))
