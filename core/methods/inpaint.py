@@ -51,11 +51,26 @@ def _check(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return mask != 0
 
 
-def _channel_groups(channels: int) -> list[list[int]]:
-    """RGB(A) as an RGB group (+ alpha alone); gray and gray+alpha one channel at a time."""
-    if channels >= 3:
-        return [[0, 1, 2]] + [[c] for c in range(3, channels)]
-    return [[c] for c in range(channels)]
+def _colour_groups(channels: int) -> list[list[int]]:
+    """The planes the network fills: RGB(A) as one RGB group, gray(+alpha) as the gray plane."""
+    return [[0, 1, 2]] if channels >= 3 else [[0]]
+
+
+def _alpha_channels(channels: int) -> list[int]:
+    """Gray+alpha's second plane, RGBA's fourth: transparency, not picture, so not the network's to
+    invent (run through it, an opaque photo came back with alpha down to 172 in its holes)."""
+    return [1] if channels == 2 else list(range(3, channels))
+
+
+def _opencv_plane(plane: np.ndarray, hole: np.ndarray, radius: float = 5.0, flag: str = "INPAINT_TELEA"):
+    """OpenCV's fill of one [0, 1] plane. Its 3-channel path is 8-bit only; float32 one plane at a
+    time keeps 16-bit and HU data at full precision. Its float Telea adds a checkerboard of about
+    ±1.5 in the plane's own units whatever their scale (±27 HU on a flat CT region at 0..255), so the
+    plane is scaled to 0..FLOAT_INPAINT_SCALE, where that error is negligible."""
+    import cv2
+
+    scaled = np.ascontiguousarray(plane * FLOAT_INPAINT_SCALE, dtype=np.float32)
+    return cv2.inpaint(scaled, hole.astype(np.uint8), float(radius), getattr(cv2, flag)) / FLOAT_INPAINT_SCALE
 
 
 # --- learned ------------------------------------------------------------------------------------------
@@ -135,7 +150,9 @@ def _net_fill(
         work_hole = cv2.resize(hole.astype(np.float32), small_hw[::-1], interpolation=cv2.INTER_AREA) > 0
     mask_t = torch.from_numpy(work_hole.astype(np.float32))[None, None].to(device)
     out = np.empty_like(work)
-    for group in _channel_groups(channels):
+    for c in _alpha_channels(channels):  # an opaque surround stays exactly opaque
+        out[..., c] = _opencv_plane(work[..., c], work_hole)
+    for group in _colour_groups(channels):
         x = work[..., group]
         if net_channels == 3 and len(group) == 1:
             x = np.repeat(x, 3, axis=-1)  # a gray plane runs through the color network as RGB
@@ -232,20 +249,10 @@ def _opencv(flag_name: str):
     def run(
         image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, radius: int = 5
     ) -> Generator[Progress, None, np.ndarray]:
-        import cv2
-
-        flag = getattr(cv2, flag_name)
-
         def fill(crop: np.ndarray, crop_hole: np.ndarray, _ctx: RunContext) -> np.ndarray:
-            marks = crop_hole.astype(np.uint8)
             result = np.empty_like(crop)
-            # OpenCV's 3-channel path is 8-bit only; float32 one channel at a time keeps 16-bit and
-            # HU data at full precision. Its float Telea adds a checkerboard of about ±1.5 in the
-            # plane's own units whatever their scale (±27 HU on a flat CT region at 0..255), so the
-            # plane is scaled to 0..FLOAT_INPAINT_SCALE, where that error is negligible.
             for c in range(crop.shape[2]):
-                plane = np.ascontiguousarray(crop[..., c] * FLOAT_INPAINT_SCALE, dtype=np.float32)
-                result[..., c] = cv2.inpaint(plane, marks, float(radius), flag) / FLOAT_INPAINT_SCALE
+                result[..., c] = _opencv_plane(crop[..., c], crop_hole, radius, flag_name)
             return result
 
         hole = _check(image, mask)
