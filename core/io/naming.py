@@ -1,7 +1,8 @@
 """The one rule for naming outputs, used by the CLI, the desktop and every workspace.
 
 A result is saved beside its source as `<stem>_<task><ext>`: `photo.png` -> `photo_denoise.png`,
-`brain.nii.gz` -> `brain_upscale.nii.gz`, a series folder `CT` -> `CT_denoise`. A source named
+`brain.nii.gz` -> `brain_upscale.nii.gz`, a series folder `CT` -> `CT_denoise`; a lossy source is
+saved losslessly (`scan.jpg` -> `scan_dejpeg.png`, `call.mp3` -> `call_fill-gap.flac`). A source named
 without extension gets its format's usual one (`IM0001` -> `IM0001_denoise.dcm`). When the name is
 taken, " (2)", " (3)", ... is added before the extension, as `write(..., overwrite_policy="rename")`
 does: `photo_denoise (2).png`. A document with no repair yet is saved as `<stem>_copy<ext>`.
@@ -15,6 +16,16 @@ from pathlib import Path
 from core.documents import Document
 
 UNREPAIRED = "copy"  # the "task" of a document saved without any repair
+# A repair of a lossy file is saved losslessly by default: encoding it again the same way would add
+# back artifacts of the kind a repair removes (JPEG artifact removal wrote JPEG at quality 95).
+LOSSLESS_INSTEAD = {
+    ".jpg": ".png",
+    ".jpeg": ".png",
+    ".jpe": ".png",
+    ".mp3": ".flac",
+    ".ogg": ".flac",
+    ".oga": ".flac",
+}
 
 
 def full_suffix(path: Path) -> str:
@@ -54,6 +65,7 @@ def output_name(source: Path, task: str, extension: str | None = None) -> Path:
     if source.is_dir():
         return source.with_name(f"{source.name}_{task}{extension or ''}")
     suffix = full_suffix(source) or (extension or "")
+    suffix = LOSSLESS_INSTEAD.get(suffix.lower(), suffix)
     return source.with_name(f"{stem(source)}_{task}{suffix}")
 
 

@@ -18,6 +18,9 @@ def test_output_names(tmp_path):
     assert output_name(Path("/x/brain.nii.gz"), "upscale") == Path("/x/brain_upscale.nii.gz")
     assert output_name(Path("/x/IM0001"), "denoise", ".dcm") == Path("/x/IM0001_denoise.dcm")
     assert output_name(tmp_path, "denoise") == tmp_path.with_name(f"{tmp_path.name}_denoise")
+    # A lossy source's repair is saved losslessly: encoding it again would add artifacts back.
+    assert output_name(Path("/x/scan.JPG"), "dejpeg") == Path("/x/scan_dejpeg.png")
+    assert output_name(Path("/x/call.ogg"), "fill-gap") == Path("/x/call_fill-gap.flac")
 
 
 def test_a_taken_name_gets_a_number_and_an_unrepaired_document_is_a_copy(tmp_path):

@@ -65,7 +65,7 @@ def test_archive_is_repaired_into_a_mirrored_tree_and_the_originals_are_untouche
     result = read(output / "photos" / "gray" / "roll0" / "g000_denoise.png")
     assert result.pixels.shape == source.pixels.shape
     assert not np.array_equal(result.pixels, source.pixels)
-    assert (output / "photos" / "color" / "box0" / "c004_denoise.jpg").is_file()
+    assert (output / "photos" / "color" / "box0" / "c004_denoise.png").is_file()  # JPEG in, PNG out
     assert (output / "photos" / "gray" / "roll3" / "g003_denoise.tif").is_file()
     series = read(output / "scans" / "head_ct_denoise")
     assert series.pixels.shape == read(archive / "scans" / "head_ct").pixels.shape
