@@ -120,7 +120,9 @@ class Detection:
         provenance step saying where it came from: (repair mask bool (frames, H, W), Provenance).
         What `lacuna repair --detect` and `lacuna batch --detect` fill."""
         found = self.repair_mask()  # more generous than the proposal: a missed mark costs more
-        return found, self.provenance(found, str(getattr(document, "path", "") or ""))
+        from core.io.provenance import source_of
+
+        return found, self.provenance(found, source_of(document))
 
     def provenance(self, repaired: np.ndarray, source: str = "", edited: bool = False):
         """This detection as a step of a result's provenance, `repaired` (bool) the mask it gave the

@@ -37,6 +37,13 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def source_of(doc: Any) -> str:
+    """The document's file as an absolute path ("" if none): a record read from its own folder, or
+    from another working directory, must still name the right file."""
+    path = getattr(doc, "path", None)
+    return str(Path(path).absolute()) if path else ""
+
+
 def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ()) -> dict[str, Any]:
     """The provenance of `doc` as a plain dict (every step, newest last); `notes`: what the writer
     chose or converted (a codec, a bit depth), kept under "conversion"."""
@@ -44,7 +51,7 @@ def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ())
     data = {
         "software": f"Lacuna {__version__}",
         "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "source": str(doc.path) if doc.path else "",
+        "source": source_of(doc),
         "output": output.name if output else "",
         "steps": steps,
         "note": "repaired content is a reconstruction, not original data" if steps else "",

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
+from core.io.provenance import source_of
 from core.methods import choose_method
 from core.methods.modality import is_scan, modality_of, slices_showing
 from core.methods.modality import warning as modality_warning
@@ -95,7 +96,7 @@ def repair(
         task=task,
         params=recorded,
         warnings=[caution] if caution else [],
-        source=str(getattr(document, "path", "") or ""),
+        source=source_of(document),
         version=__version__,
         date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         selection=describe_frames(frames) if frames is not None else "",

@@ -170,3 +170,27 @@ def test_a_method_that_cannot_run_is_refused_before_anything_is_said_to_run(data
     # A range backwards is refused, not read as no frame at all.
     assert cli_main(["repair", str(photo), *out, "--task", "denoise", "--frames", "5-3"]) == 2
     assert "from its first frame to its last" in capsys.readouterr().err
+
+
+def test_the_record_names_its_source_by_an_absolute_path(datasets, tmp_path, monkeypatch):
+    """Run from another folder with a relative input, the sidecar named the source relative to the
+    working directory, which points nowhere from the sidecar's own folder (user walk-through)."""
+    import json
+    import shutil
+
+    shutil.copyfile(datasets / "images" / "bench" / "Set5" / "baby_GT.png", tmp_path / "baby.png")
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "repair",
+        "baby.png",
+        "-o",
+        "out/baby_denoised.png",
+        "--task",
+        "denoise",
+        "--method",
+        "denoise-bilateral",
+    ]
+    (tmp_path / "out").mkdir()
+    assert cli_main(args) == 0
+    record = json.loads((tmp_path / "out" / "baby_denoised.png.lacuna.json").read_text())
+    assert record["source"] == str(tmp_path / "baby.png") == record["steps"][-1]["source"]
