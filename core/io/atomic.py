@@ -77,9 +77,10 @@ def resolve_target(
     def blocked(p: Path) -> bool:
         return hits_source(p) or (not overwrite and any(w.exists() for w in written(p)))
 
+    if target.is_dir() and not (source is not None and Path(source).is_dir()):
+        # Said first: "already exists; allow replacing it" would send the person the wrong way.
+        raise WriteError(f"{target}: is a folder; name the file to write (in it, or elsewhere)")
     if not blocked(target):
-        if target.is_dir() and not (source is not None and Path(source).is_dir()) and overwrite:
-            raise WriteError(f"{target}: is a folder; name a file to write")
         return target
     if overwrite_policy == "rename":
         for n in range(2, 10_000):
