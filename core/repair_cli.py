@@ -25,8 +25,9 @@ def parse_params(items: list[str]) -> dict[str, str]:
     return params
 
 
-def parse_gap(text: str, sample_rate: int):
-    """`1.20:1.35` -> a TimeSpan; `1.20:1.35@2000:4000` -> a TFRect over 2-4 kHz (seconds, Hz)."""
+def parse_gap(text: str, sample_rate: int, duration: float | None = None):
+    """`1.20:1.35` -> a TimeSpan; `1.20:1.35@2000:4000` -> a TFRect over 2-4 kHz (seconds, Hz);
+    refused in seconds when it starts past the recording's `duration`."""
     from core.audio.selection import TFRect, TimeSpan
 
     times, _, band = text.partition("@")
@@ -36,6 +37,8 @@ def parse_gap(text: str, sample_rate: int):
     start, end = (check_number(f"--gap {what} (seconds)", v, 0.0) for what, v in zip(("start", "end"), parts))
     if end <= start:
         raise MethodError(f"--gap {text!r}: the end must come after the start")
+    if duration is not None and start >= duration:
+        raise MethodError(f"--gap {text!r}: the recording is only {duration:.3f} s long")
     first, stop = int(round(start * sample_rate)), int(round(end * sample_rate))
     if not band:
         return TimeSpan(first, stop)
@@ -63,7 +66,9 @@ def audio_selection(
                 " propose a mask with `lacuna detect CLIP --frames A-B` and repair with --mask"
             )
         raise MethodError("--gap and --loss-trace are for audio; images and scans take --mask (or --detect)")
-    selections = [parse_gap(g, document.sample_rate) for g in gaps]
+    selections = [
+        parse_gap(g, document.sample_rate, len(document.samples) / document.sample_rate) for g in gaps
+    ]
     origins = [f"{len(gaps)} span(s) given with --gap"] if gaps else []
     if trace:
         from core.audio.loss_trace import length_mismatch, read_trace, trace_spans

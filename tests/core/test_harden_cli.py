@@ -194,3 +194,12 @@ def test_the_record_names_its_source_by_an_absolute_path(datasets, tmp_path, mon
     assert cli_main(args) == 0
     record = json.loads((tmp_path / "out" / "baby_denoised.png.lacuna.json").read_text())
     assert record["source"] == str(tmp_path / "baby.png") == record["steps"][-1]["source"]
+
+
+def test_a_gap_past_the_end_of_a_recording_is_refused_in_seconds(datasets, tmp_path, capsys):
+    """It was refused in samples ('396900..441000 ... 0..235201 samples'), after 'running ...'."""
+    digit = datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav"
+    args = ["repair", str(digit), "-o", str(tmp_path / "g.wav"), "--task", "fill-gap", "--gap", "9:10"]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "only 0.388 s long" in err and "running" not in err
