@@ -278,8 +278,9 @@ def repair_command(args: argparse.Namespace) -> int:
         audio_selection(document, args.gap, args.detect, args.loss_trace)  # refused: not a recording
     check_fits(chosen.card, args.task, document, mask)  # before anything is said to run
     device, why = explain_device(args.device)
-    if not args.json:
-        print(f"lacuna: running {chosen.card.id} on {device} ({why})", file=sys.stderr)
+    if not args.json:  # a classical method runs no network: where torch would run is beside the point
+        where = "" if chosen.card.kind == "classical" else f" on {device} ({why})"
+        print(f"lacuna: running {chosen.card.id}{where}", file=sys.stderr)
     bar = TerminalProgress()
     started = time.monotonic()
     try:

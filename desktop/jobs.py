@@ -140,9 +140,11 @@ def finished_message(title: str, ctx: Any = None) -> str:
     """'<title> finished on cpu (CUDA not available: …), network on onnx (…).' plus the run's notes,
     for the status bar."""
     extras = getattr(ctx, "extras", None) or {}
-    device = f" on {extras['device']}" if extras.get("device") else ""
+    # The device and backend by name: why ("CUDA not available: ...") filled the status bar and cut
+    # off what to do next; Help and the command line still say why.
+    device = f" on {extras['device'].split(' (')[0]}" if extras.get("device") else ""
     if extras.get("backend"):
-        device += f", network on {extras['backend']}"
+        device += f", network on {extras['backend'].split(' (')[0]}"
     notes = "".join(f" {note[:1].upper()}{note[1:]}." for note in getattr(ctx, "notes", None) or [])
     return f"{title} finished{device}.{notes}"
 

@@ -203,3 +203,11 @@ def test_a_gap_past_the_end_of_a_recording_is_refused_in_seconds(datasets, tmp_p
     assert cli_main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "only 0.388 s long" in err and "running" not in err
+
+
+def test_a_classical_method_is_not_said_to_run_on_a_torch_device(datasets, tmp_path, capsys):
+    photo = datasets / "images" / "bench" / "Set5" / "baby_GT.png"
+    args = ["repair", str(photo), "-o", str(tmp_path / "b.png"), "--task", "denoise", "--method"]
+    assert cli_main([*args, "denoise-bilateral"]) == 0
+    err = capsys.readouterr().err
+    assert "running denoise-bilateral\n" in err and "CUDA" not in err

@@ -51,6 +51,7 @@ def test_the_status_bar_says_where_a_repair_ran_and_what_happened():
     ctx.torch_device()  # what a method does first
     ctx.note("out of memory on the GPU: continuing on the CPU")
     text = finished_message("Learned denoiser", ctx)
-    assert text.startswith("Learned denoiser finished on cpu (")
+    # The device by name; why ("CUDA not available: ...") cut off the rest of the line (walk-through).
+    assert text.startswith("Learned denoiser finished on cpu. ")
     assert text.endswith("Out of memory on the GPU: continuing on the CPU.")
     assert finished_message("Telea") == "Telea finished."
