@@ -46,8 +46,8 @@ class InfoPanel(QWidget):
             f["Slices"].setText(slices_text(doc))
         else:
             f["Kind"].setText(f"{doc.format} {doc.mode}, {doc.dtype}")
-            f["Pixel"].setText("—")
-            f["Slices"].setText("—")
+        for row in ("Pixel", "Slices"):  # a photo's pixels have no size in mm, its pages no spacing
+            self.form.setRowVisible(f[row], doc.kind == "volume")
         lo, hi = float(doc.pixels.min()), float(doc.pixels.max())
         unit = " HU" if getattr(doc, "modality", "") == "CT" else ""
         f["Values"].setText(f"{lo:.6g} … {hi:.6g}{unit}")

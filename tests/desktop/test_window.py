@@ -93,6 +93,20 @@ def test_a_photo_is_offered_no_hounsfield_windows(window, datasets, qtbot):
     assert view.window_label.text() == ""  # a photo in its own window has no L/W to report
     view.controller.set_window(100.0, 150.0)  # brightened, as a right-drag does
     assert view.window_label.text() == "L 100  W 150"
+    # No rows for a size in mm or a slice spacing, which a photo has not ("Pixel —", "Slices —").
+    assert not view.info.form.isRowVisible(view.info.fields["Pixel"])
+
+
+def test_a_multi_page_tiff_has_pages_not_slices(window, tmp_path, qtbot):
+    import tifffile
+
+    with tifffile.TiffWriter(tmp_path / "three.tif") as tif:  # three pages, one after another
+        for k in range(3):
+            tif.write(np.full((24, 32), 60 * k, np.uint8))
+    assert open_file(window, tmp_path / "three.tif"), window.notice.text()
+    view = image(window)
+    assert view.controller.slice_description().startswith("Page 1 / 3")
+    assert view.slice_noun.text() == "Page" and view.slice_bar.isVisible()
 
 
 def test_paint_undo_redo(painted_ct, qtbot):

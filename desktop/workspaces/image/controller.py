@@ -150,11 +150,15 @@ class ImageController(QObject):
                 return col / smallest, row / smallest
         return 1.0, 1.0
 
+    def frame_noun(self) -> str:
+        """What one frame of the document is called: a volume's slice, a multi-page file's page."""
+        return "Slice" if self.volume or self.doc is None else "Page"
+
     def slice_description(self) -> str:
         doc = self.doc
         if doc is None or self.frames <= 1:
             return ""
-        text = f"Slice {self.frame + 1} / {self.frames}"
+        text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
         positions = getattr(doc, "positions", [])
         if len(positions) == self.frames:
             text += f"   z = {positions[self.frame]:.2f} mm"

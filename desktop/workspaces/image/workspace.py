@@ -64,7 +64,8 @@ class ImageWorkspace(Workspace):
         self.slice_slider.setToolTip("Slice (PageUp/PageDown, Up/Down, Shift+Wheel)")
         self.slice_label = QLabel()
         self.slice_label.setMinimumWidth(190)
-        row.addWidget(QLabel("Slice"))
+        self.slice_noun = QLabel("Slice")
+        row.addWidget(self.slice_noun)
         row.addWidget(self.slice_slider, 1)
         row.addWidget(self.slice_label)
         layout.addWidget(self.slice_bar)
@@ -326,6 +327,7 @@ class ImageWorkspace(Workspace):
         self.fit_dock_to_picker(self.repair_dock, self.picker)
 
     def _update_slice_bar(self) -> None:
+        self.slice_noun.setText(self.controller.frame_noun())
         frames = self.controller.frames
         self.slice_bar.setVisible(frames > 1)
         with signals_blocked(self.slice_slider):
