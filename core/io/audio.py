@@ -149,8 +149,7 @@ def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
         "frames": int(frames),
         "duration": round(doc.duration, 6),
         "shape": [int(frames), int(channels)],
-        "dtype": "float32",
-        "value_range": minmax(doc.samples),
+        "value_range": minmax(doc.samples),  # as read, in [-1, 1]; the file stores its `subtype`
         "tags": {k: str(v) for k, v in doc.metadata.items()},
     }
 

@@ -500,7 +500,7 @@ def describe(doc: ImageDoc, scan: bool = True) -> dict[str, Any]:
         "nominal_range": [num(v) for v in doc.value_range],
     }
     if doc.metadata.get("dpi"):
-        info["dpi"] = [num(v) for v in doc.metadata["dpi"]]
+        info["dpi"] = [round(float(v), 1) for v in doc.metadata["dpi"]]  # 96, not 95.9866
     if doc.metadata.get("lacuna_provenance"):
         info["lacuna_provenance"] = True
     return info

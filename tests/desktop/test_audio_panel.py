@@ -96,7 +96,8 @@ def test_select_fill_ab_undo_save_reopen(qtbot, window, clip, tmp_path):
         assert messages and "playback" in messages[-1].lower()
 
     # The shell's Undo/Redo (keys and menu) drive the audio history.
-    assert window.undo_action.isEnabled() and window.undo_action.text() == "&Undo fill"
+    assert window.undo_action.isEnabled()
+    assert window.undo_action.text() == "&Undo fill with Autoregressive (LSAR)"  # names the method
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
     assert np.array_equal(c.doc.samples, original.samples) and not window.session.unsaved
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL | SHIFT)
