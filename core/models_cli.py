@@ -9,7 +9,12 @@ import sys
 
 def add_parser(sub) -> None:
     p = sub.add_parser("models", help="list repair methods; `lacuna models import FILE` adds weights")
-    p.add_argument("action", nargs="?", choices=["list", "import"], default="list")
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="list",
+        help="list (default), import, or a task whose methods to list (inpaint)",
+    )
     p.add_argument("file", nargs="?", help="import: a .safetensors file written by `lacuna train`")
     p.add_argument("--as", dest="name", default=None, help="import: the name to give it (default: its own)")
     p.add_argument("--overwrite", action="store_true", help="import: replace a file of that name")
@@ -20,6 +25,13 @@ def add_parser(sub) -> None:
 def models_command(args: argparse.Namespace) -> int:
     if args.action == "import":
         return _import(args)
+    if args.action != "list":  # `lacuna models inpaint`, as `--task inpaint`
+        from core.errors import MethodError
+        from core.tasks import TASKS
+
+        if args.action not in TASKS:
+            raise MethodError(f"{args.action!r} is not list, import or a task ({', '.join(TASKS)})")
+        args.task = args.action
     from core.methods import methods, weights
     from core.methods.scores import quality_text, scores_of
     from core.runtime.speed import measured, speed_of

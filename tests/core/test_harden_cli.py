@@ -211,3 +211,13 @@ def test_a_classical_method_is_not_said_to_run_on_a_torch_device(datasets, tmp_p
     assert cli_main([*args, "denoise-bilateral"]) == 0
     err = capsys.readouterr().err
     assert "running denoise-bilateral\n" in err and "CUDA" not in err
+
+
+def test_models_takes_a_task_to_list(capsys):
+    """`lacuna models inpaint` was an argparse 'invalid choice' (user walk-through)."""
+    assert cli_main(["models", "inpaint", "--json"]) == 0
+    import json
+
+    assert {row["task"] for row in json.loads(capsys.readouterr().out)} == {"inpaint"}
+    assert cli_main(["models", "paint"]) == 2
+    assert "not list, import or a task" in capsys.readouterr().err
