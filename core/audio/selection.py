@@ -190,3 +190,40 @@ def _iter(selection) -> Iterable:
         return iter(selection)
     except TypeError as exc:
         raise MethodError(f"an audio selection must be a TimeSpan, TFRect or TFMask: {selection!r}") from exc
+
+
+def format_band(low_hz: float, high_hz: float) -> str:
+    """'300–3400 Hz' (one unit for both ends, Hz below 10 kHz)."""
+    if high_hz < 10_000:
+        return f"{low_hz:.0f}–{high_hz:.0f} Hz"
+    return f"{low_hz / 1000:.2f}–{high_hz / 1000:.2f} kHz"
+
+
+def selection_band(selection) -> tuple[float, float] | None:
+    """(low, high) Hz of a time-frequency selection; None for a time span (every frequency)."""
+    if isinstance(selection, TFRect):
+        return selection.low_hz, selection.high_hz
+    if isinstance(selection, TFMask):
+        rows = np.flatnonzero(selection.mask.any(axis=1))
+        row_hz = selection.max_hz / max(selection.mask.shape[0] - 1, 1)
+        return float(rows[0] * row_hz), float(rows[-1] * row_hz)
+    return None
+
+
+def describe_selection(selection, rate: int) -> str:
+    """'0.520–1.300 s (780 ms), 300–3400 Hz': the span, and the band of a time-frequency selection."""
+    a, b = selection.span
+    text = f"{a / rate:.3f}–{b / rate:.3f} s ({(b - a) / rate * 1000:.0f} ms)"
+    band = selection_band(selection)
+    return f"{text}, {format_band(*band)}" if band is not None else text
+
+
+def describe_bands(selections: Sequence, rate: int, shown: int = 3) -> str:
+    """What a record says of time-frequency selections ("" for time spans only, which the changed
+    seconds already list): a fill that replaced one band left the rest of the spectrum as it was."""
+    bands = [s for s in selections if selection_band(s) is not None]
+    if not bands:
+        return ""
+    listed = "; ".join(describe_selection(s, rate) for s in bands[:shown])
+    more = f"; and {len(bands) - shown} more" if len(bands) > shown else ""
+    return f"frequency bands only: {listed}{more}"

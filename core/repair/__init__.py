@@ -22,7 +22,7 @@ from core.methods import choose_method
 from core.methods.modality import is_scan, modality_of, slices_showing
 from core.methods.modality import warning as modality_warning
 from core.repair import thinning, uncertainty, units
-from core.repair.audio import changed_seconds, repair_audio
+from core.repair.audio import bands_of, changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
 from core.repair.request import Request, check_fits, check_frames, describe_frames
@@ -118,6 +118,7 @@ def repair(
     _mark_changed(document, result)
     if document.kind == "audio":
         provenance.changed_seconds = changed_seconds(document, result)
+        provenance.selection = bands_of(document, mask)  # a band fill left the other frequencies
     if changed_nothing(document, result):
         said = f"{card.id} changed nothing that the file can hold: the result equals the input"
         ctx.note(said)

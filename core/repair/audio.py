@@ -7,7 +7,7 @@ from collections.abc import Generator
 
 import numpy as np
 
-from core.audio.selection import runs
+from core.audio.selection import as_selections, describe_bands, runs
 from core.documents import AudioDoc
 from core.repair.request import Request
 from core.runtime.context import Progress
@@ -38,3 +38,9 @@ def changed_seconds(before: AudioDoc, after: AudioDoc) -> list[list[float]]:
             spans.append([a, b])
     # To the millisecond, outwards: a change shorter than half of one (a declick) keeps its length.
     return [[math.floor(a / rate * 1000) / 1000, math.ceil(b / rate * 1000) / 1000] for a, b in spans]
+
+
+def bands_of(document: AudioDoc, selection) -> str:
+    """The time-frequency selections a fill was limited to, for its record ("" for time spans)."""
+    length, channels = document.samples.shape
+    return describe_bands(as_selections(selection, length, channels), int(document.sample_rate))

@@ -266,3 +266,13 @@ def test_auto_counts_its_short_and_long_gaps_as_one_list(speech):
     counts = [p.message for p in run if p.message.startswith("selection")]
     assert counts[0] == "selection 1 of 4" and counts[-1] == "selection 4 of 4 filled", counts
     assert all(m.endswith("of 4") or m.endswith("of 4 filled") for m in counts), counts
+
+
+def test_the_record_of_a_band_fill_names_its_band(trumpet):
+    """A time-frequency fill leaves the rest of the spectrum: its record says which band (it did not)."""
+    rate = trumpet.sample_rate
+    rect = TFRect(int(1.0 * rate), int(1.15 * rate), 500.0, 4000.0)
+    out = run_repair(trumpet, "fill-gap", method="fill-gap-ar", mask=rect)
+    assert out.provenance[-1].selection == "frequency bands only: 1.000–1.150 s (150 ms), 500–4000 Hz"
+    spans = run_repair(trumpet, "fill-gap", method="fill-gap-ar", mask=TimeSpan(rate, rate + 800))
+    assert spans.provenance[-1].selection == ""  # time spans: the changed seconds list them

@@ -28,13 +28,6 @@ def format_hz(hz: float) -> str:
     return f"{hz / 1000:.1f}".rstrip("0").rstrip(".") + " kHz"
 
 
-def format_band(low_hz: float, high_hz: float) -> str:
-    """'300–3400 Hz' (one unit for both ends, Hz below 10 kHz)."""
-    if high_hz < 10_000:
-        return f"{low_hz:.0f}–{high_hz:.0f} Hz"
-    return f"{low_hz / 1000:.2f}–{high_hz / 1000:.2f} kHz"
-
-
 @dataclass(frozen=True)
 class FrequencyScale:
     kind: str = "linear"

@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledSlider
 from superqt.utils import signals_blocked
 
+from core.audio.selection import describe_selection
 from core.documents import AudioDoc
 from desktop.workspaces.audio.axes import ColourBar, FrequencyAxis
 from desktop.workspaces.audio.controller import AudioController
 from desktop.workspaces.audio.freq_scale import SCALES
 from desktop.workspaces.audio.playback import Player
-from desktop.workspaces.audio.repair_log import describe_selection
 from desktop.workspaces.audio.spectrogram import SpectrogramView
 from desktop.workspaces.audio.views import Viewport, WaveformView
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from core.audio.selection import TFMask, TFRect
-from desktop.workspaces.audio.freq_scale import format_band
+from core.audio.selection import describe_selection
 
 
 @dataclass(frozen=True)
@@ -74,25 +71,6 @@ class RepairRecord:
         if self.earlier:
             lines.append("Saved in the file by an earlier session (cannot be undone here)")
         return "\n".join(lines)
-
-
-def describe_selection(selection, rate: int) -> str:
-    """'0.520–1.300 s (780 ms), 300–3400 Hz': the span, and the band of a time-frequency selection."""
-    a, b = selection.span
-    text = f"{a / rate:.3f}–{b / rate:.3f} s ({(b - a) / rate * 1000:.0f} ms)"
-    band = selection_band(selection)
-    return f"{text}, {format_band(*band)}" if band is not None else text
-
-
-def selection_band(selection) -> tuple[float, float] | None:
-    """(low, high) Hz of a time-frequency selection; None for a time span (every frequency)."""
-    if isinstance(selection, TFRect):
-        return selection.low_hz, selection.high_hz
-    if isinstance(selection, TFMask):
-        rows = np.flatnonzero(selection.mask.any(axis=1))
-        row_hz = selection.max_hz / max(selection.mask.shape[0] - 1, 1)
-        return float(rows[0] * row_hz), float(rows[-1] * row_hz)
-    return None
 
 
 def repair_records(opened_provenance: list, fills: list, rate: int) -> list[RepairRecord]:
