@@ -220,22 +220,20 @@ def fill_document(
 
 
 def _write_range(sel: Selection, window: np.ndarray, filled: np.ndarray, rate: int):
-    """Which samples of the window to write back, with the crossfade weights (local coordinates)."""
+    """Which samples of the window to write back, with the crossfade weights (local coordinates):
+    the selection's span and a short crossfade each side. A time-frequency fill changes every frame
+    whose window touches the span, half a window (23 ms at 44.1 kHz) past each end; outside the
+    crossfade that spill is dropped, so what a person did not select stays as it was (a user found
+    2.97-3.18 s changed for a 3.00-3.15 s selection)."""
     width = window.shape[1]
-    if sel.kind == "time":
-        fade = int(round(CROSSFADE_SECONDS * rate))
-        a, b = max(sel.span[0], 0), min(sel.span[1], width)
-        r0, r1 = max(0, a - fade), min(width, b + fade)
-        pos = np.arange(r0, r1)
-        weight = np.ones(r1 - r0)
-        weight[pos < a] = (pos[pos < a] - (a - fade) + 1) / (fade + 1)
-        weight[pos >= b] = ((b + fade) - pos[pos >= b]) / (fade + 1)
-        return r0, r1, weight
-    # A T-F selection: wherever the fill differs (frames holding selected bins), weight 1.
-    changed = np.flatnonzero(np.any(filled != window, axis=0))
-    if changed.size == 0:
-        return 0, 0, np.ones(0)
-    return int(changed[0]), int(changed[-1]) + 1, np.ones(int(changed[-1]) + 1 - int(changed[0]))
+    fade = int(round(CROSSFADE_SECONDS * rate))
+    a, b = max(sel.span[0], 0), min(sel.span[1], width)
+    r0, r1 = max(0, a - fade), min(width, b + fade)
+    pos = np.arange(r0, r1)
+    weight = np.ones(r1 - r0)
+    weight[pos < a] = (pos[pos < a] - (a - fade) + 1) / (fade + 1)
+    weight[pos >= b] = ((b + fade) - pos[pos >= b]) / (fade + 1)
+    return r0, r1, weight
 
 
 def _stft_grid(rate_doc: int, rate_proc: int, n_fft: int, hop: int, frames: int):

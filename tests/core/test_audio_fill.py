@@ -276,3 +276,16 @@ def test_the_record_of_a_band_fill_names_its_band(trumpet):
     assert out.provenance[-1].selection == "frequency bands only: 1.000–1.150 s (150 ms), 500–4000 Hz"
     spans = run_repair(trumpet, "fill-gap", method="fill-gap-ar", mask=TimeSpan(rate, rate + 800))
     assert spans.provenance[-1].selection == ""  # time spans: the changed seconds list them
+
+
+def test_a_band_fill_changes_nothing_outside_its_span_and_crossfade(trumpet):
+    """Frames touching the span reach half a window past it; that spill is not written (a user saw
+    2.972-3.181 s change for a 3.000-3.150 s selection)."""
+    rate = trumpet.sample_rate
+    a, b = int(1.0 * rate), int(1.15 * rate)
+    out = _drive(
+        fill.fill_document(trumpet, TFRect(a, b, 500.0, 4000.0), RunContext(), spectral=_tiny_net_fill())
+    )
+    changed = np.flatnonzero(np.any(out.samples != trumpet.samples, axis=1))
+    fade = int(round(fill.CROSSFADE_SECONDS * rate))
+    assert changed.size and changed[0] >= a - fade and changed[-1] < b + fade
