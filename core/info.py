@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.errors import NothingToRepairError
+from core.errors import LacunaError, NothingToRepairError
 
 
 def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
@@ -22,6 +22,10 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
         if not exc.details:
             raise
         return _jsonable({"path": str(path), **exc.details})
+    except LacunaError:
+        if not path.is_dir():
+            raise
+        return folder_summary(path)  # not one document: what batch repair would take from it
     info: dict[str, Any] = {"path": str(path), "kind": doc.kind, "format": doc.format}
     warnings = (getattr(doc, "metadata", None) or {}).get("read_warnings")
     if warnings:
@@ -29,6 +33,20 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
     if fmt.describe is not None:
         info.update(fmt.describe(doc, scan))
     return _jsonable(info)
+
+
+def folder_summary(folder: Path) -> dict[str, Any]:
+    """A folder that is not one document (a series, film frames): its items by kind, as `lacuna batch`
+    finds them; a LacunaError when it holds none."""
+    from core.batch.items import find_items
+    from core.errors import ReadError
+
+    counts: dict[str, int] = {}
+    for item in find_items(folder):
+        counts[item.kind] = counts.get(item.kind, 0) + 1
+    if not counts:
+        raise ReadError(f"{folder.name}: no file in this folder is one Lacuna reads")
+    return {"path": str(folder), "kind": "folder", "items": counts, "note": "lacuna batch repairs each item"}
 
 
 MAX_SERIES_LINES = 8
@@ -67,6 +85,7 @@ LABELS = [
     ("rotation", "rotation"),
     ("audio", "audio"),
     ("damage_summary", "damage"),
+    ("items", "items"),
     ("description", "description"),
     ("note", "note"),
 ]
@@ -78,6 +97,8 @@ def _number(value: Any) -> str:
 
 
 def _show(key: str, value: Any) -> str:
+    if key == "items" and isinstance(value, dict):
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(value.items()))
     if key == "shape" and isinstance(value, list):
         return " × ".join(str(v) for v in value)
     if key == "duration":

@@ -19,6 +19,7 @@ import soundfile as sf
 import tifffile
 
 from core.cli import main
+from core.errors import LacunaError
 from core.info import describe, format_info
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -220,3 +221,13 @@ def test_a_clip_shows_its_frame_size_and_numbers_without_float_noise(datasets):
     assert "frame size      640 × 272 (yuv420p, 8-bit)" in clip and "frame rate      25\n" in clip
     shear = format_info(describe(datasets / "medical" / "shear.nii.gz"))
     assert "type holds      -1024 .. 789\n" in shear  # it read 789.000059, below the data's 789.000061
+
+
+def test_a_folder_of_photos_is_summarised_not_refused(datasets, tmp_path):
+    """`lacuna info` on a folder of photos exited 2 ("holds no DICOM images"); it lists what batch
+    repair would take from it."""
+    info = describe(datasets / "images" / "real_damage")
+    assert info["kind"] == "folder" and info["items"] == {"image": 10}
+    assert "items           10 image" in format_info(info)
+    with pytest.raises(LacunaError, match="no file in this folder"):
+        describe(tmp_path)
