@@ -106,8 +106,9 @@ class Detector(QObject):
             return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at
         edited = bool(p.added.any() or p.erased.any())
-        source = str(getattr(self._doc, "path", "") or "")
-        return found.provenance(np.asarray(mask) > 0, source, edited=edited)
+        from core.io.provenance import source_of
+
+        return found.provenance(np.asarray(mask) > 0, source_of(self._doc), edited=edited)
 
     def forget_if_stale(self, *_args) -> None:
         if self.proposal is not None and self.controller.doc is not self._doc:
