@@ -92,6 +92,10 @@ class Detector(QObject):
         """The workspace's mask as it is now, in the proposal's shape."""
         raise NotImplementedError
 
+    def showing(self) -> bool:
+        """Whether the proposal is in the mask now (not undone): only then does its sensitivity act."""
+        return self.proposal is not None
+
     def origin(self, mask: np.ndarray) -> Provenance | None:
         """The provenance step saying that `mask` (what a repair is about to fill) started from this
         detection, or None when it did not: no proposal for the open document, or none of the

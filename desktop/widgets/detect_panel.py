@@ -63,8 +63,8 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
     def run() -> None:
         detection.run(panel.method.currentData())
 
-    def on_changed() -> None:
-        proposal = detection.proposal
+    def on_changed(*_args) -> None:
+        proposal = detection.proposal if detection.showing() else None
         panel.sensitivity.setEnabled(proposal is not None)
         if proposal is not None:
             with signals_blocked(panel.sensitivity):
@@ -82,6 +82,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
     panel.button.clicked.connect(run)
     panel.sensitivity.valueChanged.connect(lambda v: detection.set_threshold(panel.threshold_of(v)))
     detection.changed.connect(on_changed)
+    workspace.session.history_changed.connect(on_changed)  # an undone detection has no sensitivity
     c.jobs.started.connect(lambda _title: panel.button.setEnabled(False))
     c.jobs.succeeded.connect(on_job_done)
     for signal in (c.jobs.succeeded, c.jobs.failed, c.jobs.cancelled):

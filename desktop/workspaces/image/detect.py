@@ -70,6 +70,11 @@ class Detection(Detector):
     def current_masks(self) -> np.ndarray:
         return self.controller.masks.as_array()
 
+    def showing(self) -> bool:
+        # A detection's steps (its own, and sensitivity changes made after other edits) in effect.
+        steps = self.controller.history.entries()
+        return self.proposal is not None and any(entry.label == LABEL for entry in steps)
+
     def set_threshold(self, threshold: float) -> None:
         """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
         if self.proposal is None:
