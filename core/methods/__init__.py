@@ -58,6 +58,13 @@ def get_method(method_id: str) -> Method:
     return found
 
 
+def method_name(method_id: str) -> str:
+    """The name the app shows for a method ("Autoregressive (LSAR)"); the id itself for one this
+    version does not know (a record written by another)."""
+    found = load_all().get(method_id)
+    return found.card.name if found is not None else method_id
+
+
 def choose_method(
     task: str, method_id: str | None = None, modality: str = "photo", frames: int | None = None
 ) -> tuple[Method, str]:

@@ -147,23 +147,14 @@ class AudioController(QObject):
         if edit is None:
             self.status.emit("Nothing changed.")
             return
-        label = f"fill with {self._method_name(result)}"  # Edit > Undo names what it undoes
+        from core.methods import method_name
+
+        made_by = result.provenance[-1].method if result.provenance else ""
+        label = f"fill with {method_name(made_by) or 'a method'}"  # Edit > Undo names what it undoes
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
         self._show(result)
         self.status.emit(f"Filled {count} selection(s)")
         self.session.history_changed.emit()
-
-    @staticmethod
-    def _method_name(result: AudioDoc) -> str:
-        """The name the Fill panel shows for the method that made `result` ("Autoregressive (LSAR)")."""
-        from core.errors import MethodError
-        from core.methods import get_method
-
-        method = result.provenance[-1].method if result.provenance else ""
-        try:
-            return get_method(method).card.name
-        except MethodError:
-            return method or "a method"
 
     def cancel(self) -> None:
         self.jobs.cancel()

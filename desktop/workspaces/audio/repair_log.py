@@ -38,13 +38,9 @@ class RepairRecord:
     @property
     def method_name(self) -> str:
         """The method's name as the picker shows it ("Automatic"), else its id."""
-        from core.errors import MethodError
-        from core.methods import get_method
+        from core.methods import method_name
 
-        try:
-            return get_method(self.method).card.name
-        except MethodError:
-            return self.method
+        return method_name(self.method)
 
     def title(self) -> str:
         where = f", {len(self.selections)} selection(s)" if self.selections else ""
