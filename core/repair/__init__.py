@@ -163,9 +163,21 @@ def changed_nothing(before: Document, after: Document) -> bool:
     new = getattr(after, "pixels", getattr(after, "samples", None))
     if old is None or new is None or old.shape != new.shape:
         return False
-    largest = float(np.max(np.abs(new - old))) if old.size else 0.0
-    step = stored_step(before)
+    largest, step = _largest_change(old, new), stored_step(before)
     return largest == 0.0 or (step is not None and largest < step / 2)
+
+
+CHUNK = 1 << 22  # values compared at a time: a gigapixel picture's difference never exists whole
+
+
+def _largest_change(old: np.ndarray, new: np.ndarray) -> float:
+    """The largest |new - old| of two arrays of one shape, a chunk at a time."""
+    flat_old, flat_new = old.reshape(-1), new.reshape(-1)
+    largest = 0.0
+    for start in range(0, flat_old.size, CHUNK):
+        chunk = np.abs(flat_new[start : start + CHUNK] - flat_old[start : start + CHUNK])
+        largest = max(largest, float(chunk.max()))
+    return largest
 
 
 def run_repair(
