@@ -29,7 +29,10 @@ def _distributed() -> tuple[int, int]:
     """(rank, world size) under torchrun; (0, 1) otherwise."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # NCCL needs a GPU of its own per rank. Several ranks sharing fewer GPUs (so that batches whose
+        # degradation is built on the CPU are built on more cores) reduce their gradients through gloo.
+        gpus = torch.cuda.device_count()
+        torch.distributed.init_process_group("nccl" if gpus >= world else "gloo")
     rank = int(os.environ.get("RANK", "0"))
     return rank, world
 
@@ -38,7 +41,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
     rank, world = _distributed()
     device = pick_device(args.device)
     if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
         torch.cuda.set_device(device)
     torch.manual_seed(args.seed + rank)
     if device.type == "cuda":
@@ -82,6 +85,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
             # The learning rate follows whichever runs out first, steps or time, so a run cut short
             # by --time-limit (a shared GPU, say) still anneals fully instead of stopping at a high rate.
             fraction = max(done / args.steps, (time.monotonic() - t0) / args.time_limit)
+            fraction = _agreed(fraction, world, device)
             set_schedule(recipe, fraction)
         if rank == 0 and (done % args.log_every == 0 or done == args.steps):
             rate = (done - start) / max(time.monotonic() - t0, 1e-6)
@@ -98,7 +102,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
             best = max(best, psnr)
         if rank == 0 and (done % args.checkpoint_every == 0 or done == args.steps):
             _save_checkpoint(ckpt, recipe, done)
-        if args.time_limit and time.monotonic() - t0 > args.time_limit:
+        if args.time_limit and fraction > 1.0:
             log(f"time limit reached at step {done}")
             if rank == 0:
                 _save_checkpoint(ckpt, recipe, done)
@@ -128,6 +132,16 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
         out.with_suffix(".json").write_text(json.dumps(info, indent=2))
         log(f"saved {out}")
     return out
+
+
+def _agreed(fraction: float, world: int, device: torch.device) -> float:
+    """The largest of the ranks' `fraction`s: every rank must use the same learning rate and stop at
+    the same step, or the others would wait for it forever in the gradient reduction."""
+    if world == 1:
+        return fraction
+    value = torch.tensor([fraction], dtype=torch.float64, device=device)  # NCCL reduces GPU tensors only
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+    return float(value)
 
 
 def schedule_factor(fraction: float, warmup: float = 0.03, floor: float = 0.01) -> float:
