@@ -119,6 +119,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
             {
                 "steps": int(args.steps_done),
                 "batch": args.batch,
+                "ranks": world,  # each rank draws its own batch: world × batch crops a step
                 "crop": args.crop,
                 "data": [str(d) for d in args.data],
                 "hardware": _hardware(device),

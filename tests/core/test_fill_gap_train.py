@@ -127,3 +127,27 @@ def test_training_cli_writes_weights_the_learned_method_uses(data_dirs, tmp_path
     # With weights installed, the default hands long gaps to the network.
     auto = run_repair(doc, "fill-gap", mask=TimeSpan(rate, rate + rate // 5))
     assert auto.provenance[-1].method == "fill-gap-auto"
+
+
+def test_ranks_sharing_a_device_stop_together_at_the_time_limit(data_dirs, tmp_path):
+    """Two torchrun ranks on one device (gloo) train until --time-limit: they must stop at the same
+    step (each reading its own clock had left one waiting for the other forever) and save once."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+
+    digits, _ = data_dirs
+    out = tmp_path / "fill-gap.safetensors"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    command += ["-m", "core.cli", "train", "fill-gap", "--data", str(digits), "--out", str(out)]
+    command += ["--steps", "100000", "--time-limit", "3", "--batch", "2", "--crop", "8000", "--base", "8"]
+    command += ["--device", "cpu", "--val-every", "100000", "--val-crops", "4", "--log-every", "100000"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    stops = re.findall(r"time limit reached at step (\d+)", run.stdout + run.stderr)
+    assert len(stops) == 2 and stops[0] == stops[1]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["ranks"] == 2 and record["steps"] == int(stops[0])
