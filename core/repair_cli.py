@@ -85,16 +85,15 @@ def audio_selection(
         origins.append(f"loss trace {Path(trace).name}: {counts}")
     grid_ms = None
     if detect:
+        from core.audio.detect import describe_found
         from core.audio.detect import detect as find_damage
-        from core.audio.detect import packet_grid_ms
 
         found = find_damage(document.samples, document.sample_rate)
         if not found and not selections:
             raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
         selections += [d.selection for d in found]
-        grid_ms = packet_grid_ms(found, document.sample_rate)
-        on_grid = f", dropouts on a {grid_ms:g} ms packet grid" if grid_ms else ""
-        origins.append(f"{len(found)} found by detection (--detect){on_grid}")
+        origin, grid_ms = describe_found(found, document.sample_rate)
+        origins.append(origin)
     return AudioSelection(selections, "; ".join(origins), bool(trace) or grid_ms is not None)
 
 

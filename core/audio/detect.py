@@ -266,5 +266,13 @@ def packet_grid_ms(found: list[Detection], sample_rate: int) -> float | None:
     return None
 
 
+def describe_found(found: list[Detection], sample_rate: int) -> tuple[str, float | None]:
+    """A record's selection line for what detection found ('12 found by detection, dropouts on a
+    20 ms packet grid'), and the packet length (ms) when they are a call's lost packets, else None."""
+    grid_ms = packet_grid_ms(found, sample_rate)
+    on_grid = f", dropouts on a {grid_ms:g} ms packet grid" if grid_ms else ""
+    return f"{len(found)} found by detection{on_grid}", grid_ms
+
+
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x**2))) if x.size else 0.0

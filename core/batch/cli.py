@@ -100,15 +100,14 @@ def _dry_run(request, plan, as_json: bool) -> int:
         action = (
             "skip (done)"
             if state == "done"
-            else (
-                f"{recipe.task} with {recipe.method}" if recipe else f"skip (no task for {item.kind} files)"
-            )
+            else (recipe.action() if recipe else f"skip (no task for {item.kind} files)")
         )
         rows.append({"key": item.key, "kind": item.kind, "state": state, "action": action})
     if as_json:
         print(json.dumps({"items": rows, "recipes": {k: r.as_dict() for k, r in recipes.items()}}, indent=2))
     else:
+        width = max((len(row["action"]) for row in rows), default=0)
         for row in rows:
-            print(f"{row['kind']:<6} {row['action']:<40} {row['key']}")
+            print(f"{row['kind']:<6} {row['action']:<{width}} {row['key']}")
         print(f"{len(rows)} item{'' if len(rows) == 1 else 's'}; nothing was written", file=sys.stderr)
     return 0

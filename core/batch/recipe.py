@@ -31,9 +31,18 @@ class Recipe:
     method: str
     params: dict[str, Any] = field(default_factory=dict)  # resolved by the method's card
     detect: bool = False  # find what to repair (damage in images, clicks and dropouts in audio)
+    # The method for a call whose dropouts the detection finds on a packet grid (its lost packets),
+    # used there instead of `method` with its own defaults; empty: `method` everywhere.
+    for_calls: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
+        described = {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
+        return {**described, "for_calls": self.for_calls} if self.for_calls else described
+
+    def action(self) -> str:
+        """What the batch does to an item of this recipe, in words: 'fill-gap with fill-gap-auto'."""
+        text = f"{self.task} with {self.method}"
+        return f"{text} ({self.for_calls} on calls with lost packets)" if self.for_calls else text
 
 
 def make_recipes(
@@ -72,11 +81,26 @@ def make_recipes(
         own = card.resolve_params({k: v for k, v in params.items() if k in {p.name for p in card.params}})
         if card.needs_mask and not detect:
             raise MethodError(f"method {card.id!r} needs to know what to repair: add --detect to find it")
+        given = any(p.name in params for p in card.params)
+        calls = _method_for_calls(card, detect and not given and card.task not in explicit)
         for kind in APPLIES_TO[card.operates_on]:
             if kind in kinds:
                 # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
-                recipes.setdefault(kind, Recipe(card.task, card.id, own, detect and card.needs_mask))
+                recipes.setdefault(kind, Recipe(card.task, card.id, own, detect and card.needs_mask, calls))
     return recipes
+
+
+def _method_for_calls(card, applies: bool) -> str:
+    """The speech concealment for a call's lost packets, as `lacuna repair --detect` picks it
+    (`core.repair_cli.method_asked`), where the method was the task's default and no parameter was
+    given for it; '' elsewhere."""
+    from core.audio.detect import LOST_PACKETS_METHOD
+    from core.methods import get_method
+
+    if not applies or card.operates_on != "audio" or card.id == LOST_PACKETS_METHOD:
+        return ""
+    speech = get_method(LOST_PACKETS_METHOD).card
+    return speech.id if speech.available and speech.task == card.task else ""
 
 
 def _cards_by_modality(explicit, task: str, default_method) -> list[tuple[Any, tuple[str, ...]]]:

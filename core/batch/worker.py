@@ -11,7 +11,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.batch.recipe import Recipe
 from core.errors import CancelledError, LacunaError
@@ -94,18 +94,18 @@ def run_job(job: Job, options: RunOptions, cancel_event: Any = None) -> Outcome:
     prepare_process(options.threads)
     started = time.monotonic()
     try:
-        state, output, params = _repair(job, options, cancel_event)
+        state, output, method, params = _repair(job, options, cancel_event)
         error = "" if state == DONE else output
         output = output if state == DONE else ""
     except CancelledError:
-        state, output, params, error = PENDING, "", {}, "cancelled"
+        state, output, method, params, error = PENDING, "", job.recipe.method, {}, "cancelled"
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - one bad item must not stop the batch
-        state, output, params, error = FAILED, "", {}, one_line(exc)
+        state, output, method, params, error = FAILED, "", job.recipe.method, {}, one_line(exc)
     return Outcome(
         key=job.key,
         state=state,
         output=output,
-        method=job.recipe.method,
+        method=method,
         params=params,
         seconds=round(time.monotonic() - started, 3),
         error=error,
@@ -128,24 +128,33 @@ def _context(options: RunOptions, cancel_event: Any):
     return ctx
 
 
-def found_damage(document: Any, ctx: Any) -> Any:
-    """What damage detection finds (clicks and dropouts in audio, dust and scratches in images), as
-    the mask `repair` takes; None when nothing is found."""
-    if getattr(document, "samples", None) is not None:
-        from core.audio.detect import detect
+class Found(NamedTuple):
+    """What damage detection found in an item."""
 
-        return [d.selection for d in detect(document.samples, document.sample_rate)] or None
+    mask: Any  # what `repair` takes (a recording's selections, an image's mask); None: nothing found
+    origin: str = ""  # a recording's selection line for the record ('12 found by detection, ...')
+    lost_packets: bool = False  # dropouts on a packet grid: a call's lost packets
+
+
+def found_damage(document: Any, ctx: Any) -> Found:
+    """Clicks and dropouts in audio, dust and scratches in images."""
+    if getattr(document, "samples", None) is not None:
+        from core.audio.detect import describe_found, detect
+
+        found = detect(document.samples, document.sample_rate)
+        origin, grid_ms = describe_found(found, document.sample_rate)
+        return Found([d.selection for d in found] or None, origin, grid_ms is not None)
     from core.detect.run import run_detect
 
-    found, step = run_detect(document, ctx=ctx).repair_step(document)
-    if not found.any():
-        return None
+    mask, step = run_detect(document, ctx=ctx).repair_step(document)
+    if not mask.any():
+        return Found(None)
     document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
-    return found
+    return Found(mask)
 
 
-def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, dict[str, Any]]:
-    """(state, output path or reason, resolved parameters)."""
+def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, str, dict[str, Any]]:
+    """(state, output path or reason, method, resolved parameters)."""
     from core.batch import large
     from core.io import write
     from core.repair import run_repair
@@ -157,23 +166,27 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     if job.kind == "image" and large.needs_tiles(source, options.memory_limit_mb):
         target.parent.mkdir(parents=True, exist_ok=True)
         written, params = large.repair_by_tiles(source, target, recipe, ctx)
-        return DONE, str(written), params
+        return DONE, str(written), recipe.method, params
 
     from core.io import read
 
     document = read(source)
-    mask = None
+    found, method, params = Found(None), recipe.method, recipe.params
     if recipe.detect:
-        mask = found_damage(document, ctx)
-        if mask is None:
-            return SKIPPED, "nothing to repair: detection found no damage", {}
-    result = run_repair(document, recipe.task, method=recipe.method, mask=mask, ctx=ctx, **recipe.params)
+        found = found_damage(document, ctx)
+        if found.mask is None:
+            return SKIPPED, "nothing to repair: detection found no damage", method, {}
+        if found.lost_packets and recipe.for_calls:
+            method, params = recipe.for_calls, {}
+    result = run_repair(document, recipe.task, method=method, mask=found.mask, ctx=ctx, **params)
+    if found.origin:
+        result.provenance[-1].selection = found.origin
     target.parent.mkdir(parents=True, exist_ok=True)
     # A result left by an interrupted run is replaced (atomically): the manifest, not the file's
     # presence, says what is done.
     written = write(result, target, overwrite=True)
     params = result.provenance[-1].params if result.provenance else {}
-    return DONE, str(written), params
+    return DONE, str(written), method, params
 
 
 def failure_line(key: str, error: str) -> str:

@@ -221,3 +221,34 @@ def test_a_masked_method_without_detect_is_refused_up_front(archive, tmp_path):
     with pytest.raises(LacunaError, match="add --detect"):
         Batch(BatchRequest(archive, tmp_path / "out", ("inpaint",))).run()
     assert not (tmp_path / "out").exists()
+
+
+def test_detected_lost_packets_of_a_call_get_the_speech_concealment(datasets, tmp_path):
+    """A folder of recordings with --detect and no method: a real call whose dropouts lie on its 20 ms
+    packet grid is concealed by fill-gap-speech (as `lacuna repair --detect` does); a recording whose
+    damage is not on a grid keeps the task's default; a method named keeps it everywhere."""
+    import shutil
+
+    import soundfile as sf
+
+    source = tmp_path / "calls"
+    source.mkdir()
+    shutil.copy(datasets / "audio" / "speech" / "plc" / "test_files" / "2307.wav", source / "call.wav")
+    music, rate = sf.read(datasets / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
+    music = music[: 3 * rate].copy()
+    music[rate + 101 : rate + 101 + rate // 20] = 0.0  # one 50 ms dropout, off any packet grid
+    sf.write(source / "trumpet.wav", music, rate)
+    request = BatchRequest(source, tmp_path / "out", ("fill-gap",), detect=True)
+    assert "fill-gap-speech on calls" in request.recipes()["audio"].action()
+    summary = Batch(request).run()
+    assert (summary.succeeded, summary.failed) == (2, 0)
+    rows = states(tmp_path / "out")
+    assert rows["call.wav"]["method"] == "fill-gap-speech"
+    assert rows["trumpet.wav"]["method"] == "fill-gap-auto"
+    step = json.loads((tmp_path / "out" / "call_fill-gap.wav.lacuna.json").read_text())["steps"][-1]
+    assert step["method"] == "fill-gap-speech"
+    assert step["selection"].endswith("found by detection, dropouts on a 20 ms packet grid")
+    named = BatchRequest(source, tmp_path / "out2", ("fill-gap",), ("fill-gap-ar",), detect=True)
+    assert named.recipes()["audio"].for_calls == ""
+    Batch(named).run()
+    assert {row["method"] for row in states(tmp_path / "out2").values()} == {"fill-gap-ar"}
