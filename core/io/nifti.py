@@ -212,7 +212,7 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
     data = pixels[..., 0].reshape(volumes, frames // volumes, height, width).transpose(3, 2, 1, 0)
     if volumes == 1:
         data = data[..., 0]
-    affine = _affine_for(doc, width, height)
+    affine, placed = _affine_for(doc, width, height)
     source_header = doc.writeback.header if isinstance(doc.writeback, NiftiHeader) else None
     image_class = nib.Nifti2Image if doc.metadata.get("image_class") == "Nifti2Image" else nib.Nifti1Image
     out_dtype, why = _output_dtype(doc, data)
@@ -231,6 +231,7 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
     img.header.set_slope_inter(1.0, 0.0)
     img.header["descrip"] = provenance.summary(doc)[:79].encode("latin-1", "replace")
     notes = (f"stored as {out_dtype}: {why}",) if why else ()  # not in the source's type, and why
+    notes += (placed,) if placed else ()
     record = provenance.as_json(doc, target, notes).encode("utf-8")
     img.header.extensions.append(nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, record))
     return Written(atomic_write(target, lambda tmp: nib.save(img, str(tmp))), notes)
@@ -259,17 +260,13 @@ def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> tuple[np.dtype, str]:
     )
 
 
-def _affine_for(doc: VolumeDoc, width: int, height: int) -> np.ndarray:
-    """The source affine, rescaled when the in-plane size changed (upscaling) or slices were inserted
-    between the source's own (thinner slices)."""
-    affine = np.array(
-        doc.writeback.affine
-        if isinstance(doc.writeback, NiftiHeader)
-        else np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0])
-    )
-    shape = doc.metadata.get("nifti_shape")
+def _affine_for(doc: VolumeDoc, width: int, height: int) -> tuple[np.ndarray, str]:
+    """The source's affine (a NIfTI's own; a DICOM series' from its slices' positions and orientation),
+    rescaled when the in-plane size changed (upscaling) or slices were inserted between the source's
+    own (thinner slices); and a note where the source's geometry could not be kept whole."""
+    affine, shape, note = _source_geometry(doc)
     if not shape or len(shape) < 2:
-        return affine
+        return affine, note
     scale = np.eye(4)
     # in-plane: new voxel index n maps to old index s*n + (s-1)/2 (voxel centres stay aligned)
     for axis, (old, new) in enumerate(((shape[0], width), (shape[1], height))):
@@ -280,7 +277,20 @@ def _affine_for(doc: VolumeDoc, width: int, height: int) -> np.ndarray:
     if slices > 1 and doc.slices != slices:
         # through-plane: the first and last slices stay where they were, the others evenly between
         scale[2, 2] = (slices - 1) / (doc.slices - 1)
-    return affine @ scale
+    return affine @ scale, note
+
+
+def _source_geometry(doc: VolumeDoc) -> tuple[np.ndarray, Any, str]:
+    """(affine, shape (columns, rows, slices) or None, note) of the volume the document was read from."""
+    if isinstance(doc.writeback, NiftiHeader):
+        return np.array(doc.writeback.affine), doc.metadata.get("nifti_shape"), ""
+    from core.io.dicom.geometry import patient_affine
+    from core.io.dicom.header import DicomHeaders
+
+    placed = patient_affine(doc.writeback) if isinstance(doc.writeback, DicomHeaders) else None
+    if placed is not None:
+        return placed
+    return np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0]), None, ""
 
 
 def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:

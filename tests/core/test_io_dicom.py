@@ -309,3 +309,44 @@ def test_thicker_slices_further_apart_are_not_gaps(datasets):
     touching = [0.0, 4.0, 8.0, 12.0, 16.0, 23.0, 30.0, 37.0]
     assert find_gaps(touching, [4.0] * 5 + [7.0] * 3)[0] == []
     assert find_gaps(touching)[0] == [4, 5, 6]  # without thicknesses: against the usual step
+
+
+def test_a_series_saved_as_nifti_keeps_where_its_voxels_lie_in_the_patient(datasets, tmp_path):
+    """NIfTI's affine comes from the slices' own positions and orientation (LPS turned to RAS), so
+    left stays left and the gantry tilt stays a shear; slices unevenly spaced cannot be held by one
+    affine, and the writer says so."""
+    import shutil
+
+    import nibabel as nib
+    from nibabel.affines import apply_affine
+
+    from core.io.dicom.header import plane_orientation, plane_position
+    from core.io.nifti import write_nifti
+
+    lps_to_ras = np.array([-1.0, -1.0, 1.0])
+    folder = datasets / "medical" / "head_ct_ge"
+    even = tmp_path / "even"
+    even.mkdir()
+    files = sorted(folder.iterdir(), key=lambda p: float(pydicom.dcmread(p).SliceLocation))
+    for path in files[:14]:  # the 14 slices 4 mm apart
+        shutil.copy(path, even / path.name)
+    for source, uneven in ((folder, True), (even, False)):
+        doc = io.read(source)
+        written = write_nifti(doc, tmp_path / f"{source.name}.nii.gz")
+        affine = nib.load(written.path).affine
+        first, last = doc.writeback.datasets[0], doc.writeback.datasets[-1]
+        orientation = plane_orientation(first)
+        column_mm = float(first.PixelSpacing[1])
+        assert np.allclose(apply_affine(affine, (0, 0, 0)), plane_position(first) * lps_to_ras, atol=1e-4)
+        assert np.allclose(
+            apply_affine(affine, (0, 0, doc.slices - 1)), plane_position(last) * lps_to_ras, atol=1e-3
+        )
+        step = apply_affine(affine, (10, 0, 0)) - apply_affine(affine, (0, 0, 0))
+        assert np.allclose(step, 10 * column_mm * orientation[:3] * lps_to_ras, atol=1e-4)
+        assert "".join(nib.aff2axcodes(affine)) == "LPS"  # column 0 is the patient's right
+        assert any("one slice spacing" in note for note in written.notes) == uneven
+        if not uneven:  # every slice in place, the middle ones too
+            middle = doc.writeback.datasets[7]
+            assert np.allclose(
+                apply_affine(affine, (0, 0, 7)), plane_position(middle) * lps_to_ras, atol=1e-3
+            )
