@@ -74,6 +74,8 @@ def detect_command(args) -> int:
         )
     ctx = RunContext(device=args.device)
     detection = detect_with_progress(document, args.method, args.threshold, parse_params(args.param), ctx)
+    for note in ctx.notes:
+        print(f"lacuna: {note}", file=sys.stderr)
     if args.for_repair:
         from core.masks import dilate
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.errors import MethodError
 from core.methods import default_method, get_method
-from core.methods.modality import modality_of
+from core.methods.modality import NAMES, is_scan, modality_of
 from core.runtime.context import Progress, RunContext, drive
 
 # Hysteresis, as in edge detection: a pixel scoring at least this fraction of the threshold joins a
@@ -167,8 +167,14 @@ def detect(
     if pixels is None:
         raise MethodError("damage detection works on images, volumes and video frames; audio has its own")
     ctx = ctx or RunContext()
-    chosen = get_method(method) if method else default_method("detect", modality_of(document))
+    modality = modality_of(document)
+    chosen = get_method(method) if method else default_method("detect", modality)
     card = chosen.card
+    if is_scan(modality):  # the proposal would be filled like any other: say so before it is
+        ctx.note(
+            f"damage detection was made for photos and film, not {NAMES.get(modality, 'scans')}: anatomy"
+            " can look like damage to it; check every proposed mark before repairing"
+        )
     if card.task != "detect":
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
     if not card.available:

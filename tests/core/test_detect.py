@@ -346,3 +346,14 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
     assert sorted(p.name for p in listed.glob("m_*.png")) == ["m_0001.png", "m_0004.png"]
     # A clean clip: the temporal detector proposes almost nothing.
     assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)
+
+
+def test_detection_on_a_scan_says_anatomy_can_look_like_damage(datasets, photo, tmp_path, capsys):
+    """A CT slice: the proposal would be filled like a photo's, so the command says to check it first;
+    a photo gets no such note."""
+    ct = datasets / "medical" / "693_UNCI.dcm"
+    assert cli_main(["detect", str(ct), "-o", str(tmp_path / "ct.png"), "--method", "detect-classical"]) == 0
+    assert "not CT: anatomy can look like damage" in capsys.readouterr().err
+    path, _ = _damaged_file(photo, tmp_path)
+    assert cli_main(["detect", str(path), "-o", str(tmp_path / "p.png"), "--method", "detect-classical"]) == 0
+    assert "anatomy" not in capsys.readouterr().err

@@ -56,7 +56,7 @@ class Detection(Detector):
             return detect(doc, method=method, ctx=ctx)
 
         c.jobs.start(
-            "Detect damage", start, lambda found: self._finished(doc, before, found), ctx.cancel_event
+            "Detect damage", start, lambda found: self._finished(doc, before, found), ctx.cancel_event, ctx
         )
         return True
 
