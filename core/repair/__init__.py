@@ -91,6 +91,15 @@ def repair(
         document, layout = thinning.thinned(before, resolved["thin"], resolved["spacing"], card.id)
         resolved["slices"] = ",".join(map(str, layout.inserted))
         recorded.update(thinning.record(before, document, layout))
+    elif task_info.id == "fill-slice" and thinning.fills_gaps(document, resolved, mask, frames):
+        before = document
+        document, layout = thinning.thinned(before, method=card.id, gaps=True)
+        resolved["slices"] = ",".join(map(str, layout.inserted))
+        recorded.update(thinning.record(before, document, layout))
+        ctx.note(
+            f"put back {len(layout.inserted)} missing slice{'s' if len(layout.inserted) != 1 else ''}"
+            f" where the series has gaps (after slices {', '.join(map(str, before.gaps))}, from 0)"
+        )
     provenance = Provenance(
         method=card.id,
         task=task,

@@ -45,45 +45,83 @@ def asked(params: dict[str, Any]) -> bool:
     return int(params.get("thin", 1) or 1) > 1 or float(params.get("spacing", 0.0) or 0.0) > 0.0
 
 
+def fills_gaps(document: Any, params: dict[str, Any], mask: Any, frames: Any) -> bool:
+    """Nothing named to refill (no slices, mask, range or thinning) in a series with missing slices:
+    a fill-slice method then puts the missing ones back, as `lacuna info` reports them."""
+    named = params.get("slices") or asked(params) or mask is not None or frames is not None
+    return not named and bool(getattr(document, "gaps", None))
+
+
 def plan(z: np.ndarray, thin: int = 1, spacing: float = 0.0) -> Thinning:
     """The positions after thinning the slices at `z` (mm); `thin` and `spacing` as the module says."""
     if thin > 1 and spacing > 0:
         raise MethodError("ask for thinner slices either by a factor (thin) or by a spacing in mm, not both")
-    if len(z) < 2:
-        raise MethodError("making slices thinner needs a volume with at least two slices")
-    positions, source, inserted = [float(z[0])], [0], []
-    for n, (a, b) in enumerate(zip(z[:-1], z[1:])):
+
+    def parts(n: int, gap: float) -> int:
         # within 1% is close enough: 2 mm asked of slices 4.001 mm apart halves them
-        parts = thin if spacing <= 0 else max(1, int(np.ceil(abs(b - a) / (spacing * (1 + SPACING_SLACK)))))
-        if parts > MOST_PARTS:
+        count = thin if spacing <= 0 else max(1, int(np.ceil(gap / (spacing * (1 + SPACING_SLACK)))))
+        if count > MOST_PARTS:
             raise MethodError(
-                f"spacing {spacing:g} mm would divide a {abs(b - a):.3g} mm gap into {parts} parts; "
+                f"spacing {spacing:g} mm would divide a {gap:.3g} mm gap into {count} parts; "
                 f"at most {MOST_PARTS} new slices per gap"
             )
-        for m in range(1, parts):
-            inserted.append(len(positions))
-            positions.append(float(a + (b - a) * m / parts))
-            source.append(None)
-        positions.append(float(b))
-        source.append(n + 1)
-    if not inserted:
+        return count
+
+    layout = _divided(z, parts)
+    if not layout.inserted:
         raise MethodError(
             f"the slices are already {np.abs(np.diff(z)).max():.3g} mm apart or closer: "
             f"spacing {spacing:g} mm inserts no slice"
         )
+    return layout
+
+
+def plan_gaps(z: np.ndarray, gaps: list[int]) -> Thinning:
+    """The positions with the slices missing after each index in `gaps` put back: a gap is divided
+    into as many parts as the regular step beside it goes into it (a series 4 mm apart that lost one
+    slice has an 8 mm gap, and gets one slice back in its middle)."""
+    steps = np.abs(np.diff(z))
+    regular = [float(x) for i, x in enumerate(steps) if i not in gaps] or [float(np.median(steps))]
+
+    def parts(n: int, gap: float) -> int:
+        if n not in gaps:
+            return 1
+        beside = [float(steps[k]) for k in (n - 1, n + 1) if 0 <= k < len(steps) and k not in gaps]
+        step = min(beside) if beside else float(np.median(regular))
+        return min(max(2, int(round(gap / step))), MOST_PARTS)
+
+    return _divided(z, parts)
+
+
+def _divided(z: np.ndarray, parts) -> Thinning:
+    """Every step between the slices at `z` divided into `parts(index, step in mm)` equal parts."""
+    if len(z) < 2:
+        raise MethodError("inserting slices needs a volume with at least two slices")
+    positions, source, inserted = [float(z[0])], [0], []
+    for n, (a, b) in enumerate(zip(z[:-1], z[1:])):
+        count = parts(n, abs(b - a))
+        for m in range(1, count):
+            inserted.append(len(positions))
+            positions.append(float(a + (b - a) * m / count))
+            source.append(None)
+        positions.append(float(b))
+        source.append(n + 1)
     return Thinning(np.asarray(positions), inserted, source)
 
 
-def thinned(document: Any, thin: int = 1, spacing: float = 0.0, method: str = "") -> tuple[Any, Thinning]:
-    """A copy of the volume `document` with blank slices inserted where `plan` puts them (every time
-    point of a 4-D series alike), its positions, spacing, gantry offsets and changed pixels to match."""
+def thinned(
+    document: Any, thin: int = 1, spacing: float = 0.0, method: str = "", gaps: bool = False
+) -> tuple[Any, Thinning]:
+    """A copy of the volume `document` with blank slices inserted where `plan` puts them (with `gaps`:
+    where `plan_gaps` puts the missing ones back), every time point of a 4-D series alike, with its
+    positions, spacing, gantry offsets and changed pixels to match."""
     from core.repair.frames import stack_geometry  # frames imports this module
 
     if getattr(document, "kind", "") != "volume":
         raise MethodError("thinner slices are made for volumes (CT, MR series, NIfTI), not for images")
     geometry = stack_geometry(document, document.stacks()[0])
     z = np.asarray(geometry["positions"], np.float64)
-    layout = plan(z, thin, spacing)
+    layout = plan_gaps(z, document.gaps) if gaps else plan(z, thin, spacing)
     old, new = document.slices, len(layout.positions)
     times = max(document.time_points, 1)
     frames = np.array([t * new + k for t in range(times) for k in layout.kept])
@@ -103,7 +141,14 @@ def thinned(document: Any, thin: int = 1, spacing: float = 0.0, method: str = ""
         result.metadata["made_slice_thickness"] = min(float(geometry["thickness"]), result.spacing[0])
     else:
         result.metadata.pop("made_slice_thickness", None)
-    result.gaps = find_gaps(list(layout.positions))[0] if result.positions else []
+    thicknesses = document.metadata.get("slice_thicknesses") or []
+    if len(thicknesses) == old:  # an inserted slice as thick as the acquired one before it
+        kept_before = np.maximum.accumulate([-1 if s is None else s for s in layout.source])
+        thicknesses = [thicknesses[k] for k in kept_before]
+        result.metadata["slice_thicknesses"] = thicknesses
+    else:
+        thicknesses = None
+    result.gaps = find_gaps(list(layout.positions), thicknesses)[0] if result.positions else []
     offsets = document.metadata.get("inplane_offsets_mm") or []
     if len(offsets) == old * times:  # a gantry tilt: new slices sit between their neighbours in-plane too
         order = np.argsort(z)  # np.interp needs rising positions; a multi-frame object may descend
