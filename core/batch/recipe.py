@@ -34,14 +34,20 @@ class Recipe:
     # The method for a call whose dropouts the detection finds on a packet grid (its lost packets),
     # used there instead of `method` with its own defaults; empty: `method` everywhere.
     for_calls: str = ""
+    # A scan's method chosen by the engine from the scan's own modality (a CT's denoise-scan), as
+    # `lacuna repair` chooses it, where no method or parameter was named; False: `method` everywhere.
+    by_modality: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         described = {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
-        return {**described, "for_calls": self.for_calls} if self.for_calls else described
+        refined = {"for_calls": self.for_calls, "by_modality": self.by_modality}
+        return {**described, **{k: v for k, v in refined.items() if v}}
 
     def action(self) -> str:
         """What the batch does to an item of this recipe, in words: 'fill-gap with fill-gap-auto'."""
         text = f"{self.task} with {self.method}"
+        if self.by_modality:
+            return f"{self.task} with the method validated on each scan's modality ({self.method} elsewhere)"
         return f"{text} ({self.for_calls} on calls with lost packets)" if self.for_calls else text
 
 
@@ -81,12 +87,14 @@ def make_recipes(
         own = card.resolve_params({k: v for k, v in params.items() if k in {p.name for p in card.params}})
         if card.needs_mask and not detect:
             raise MethodError(f"method {card.id!r} needs to know what to repair: add --detect to find it")
-        given = any(p.name in params for p in card.params)
-        calls = _method_for_calls(card, detect and not given and card.task not in explicit)
+        defaulted = card.task not in explicit and not any(p.name in params for p in card.params)
+        calls = _method_for_calls(card, detect and defaulted)
         for kind in APPLIES_TO[card.operates_on]:
             if kind in kinds:
                 # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
-                recipes.setdefault(kind, Recipe(card.task, card.id, own, detect and card.needs_mask, calls))
+                masked = detect and card.needs_mask
+                recipe = Recipe(card.task, card.id, own, masked, calls, defaulted and kind in SCAN_KINDS)
+                recipes.setdefault(kind, recipe)
     return recipes
 
 

@@ -172,10 +172,12 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
 
     document = read(source)
     found, method, params = Found(None), recipe.method, recipe.params
+    if recipe.by_modality:  # the engine chooses from the scan's modality (core.methods.choose_method)
+        method, params = None, {}
     if recipe.detect:
         found = found_damage(document, ctx)
         if found.mask is None:
-            return SKIPPED, "nothing to repair: detection found no damage", method, {}
+            return SKIPPED, "nothing to repair: detection found no damage", recipe.method, {}
         if found.lost_packets and recipe.for_calls:
             method, params = recipe.for_calls, {}
     result = run_repair(document, recipe.task, method=method, mask=found.mask, ctx=ctx, **params)
@@ -185,8 +187,8 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     # A result left by an interrupted run is replaced (atomically): the manifest, not the file's
     # presence, says what is done.
     written = write(result, target, overwrite=True)
-    params = result.provenance[-1].params if result.provenance else {}
-    return DONE, str(written), method, params
+    step = result.provenance[-1] if result.provenance else None
+    return DONE, str(written), step.method if step else recipe.method, step.params if step else {}
 
 
 def failure_line(key: str, error: str) -> str:

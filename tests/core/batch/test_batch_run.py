@@ -252,3 +252,25 @@ def test_detected_lost_packets_of_a_call_get_the_speech_concealment(datasets, tm
     assert named.recipes()["audio"].for_calls == ""
     Batch(named).run()
     assert {row["method"] for row in states(tmp_path / "out2").values()} == {"fill-gap-ar"}
+
+
+def test_a_scan_gets_the_method_lacuna_repair_picks_for_its_modality(datasets, tmp_path):
+    """No method named: a CT slice in a batch is denoised by the network validated on CT, as
+    `lacuna repair` denoises it, not by the generic scan default the recipe names for unknown scans."""
+    import shutil
+
+    from core.methods import default_method
+    from core.methods.modality import modality_of
+
+    source = tmp_path / "scans"
+    source.mkdir()
+    shutil.copy(datasets / "medical" / "693_UNCI.dcm", source / "ct.dcm")
+    request = BatchRequest(source, tmp_path / "out", ("denoise",))
+    recipe = request.recipes()["dicom"]
+    assert recipe.by_modality and "each scan's modality" in recipe.action()
+    assert Batch(request).run().succeeded == 1
+    expected = default_method("denoise", modality_of(read(source / "ct.dcm"))).card.id
+    assert expected == "denoise-scan" != recipe.method
+    assert [row["method"] for row in states(tmp_path / "out").values()] == [expected]
+    named = BatchRequest(source, tmp_path / "out2", ("denoise",), params={"sigma": 10})
+    assert not named.recipes()["dicom"].by_modality  # a parameter given is for the method named
