@@ -65,6 +65,7 @@ def detect_command(args) -> int:
     from core.runtime.context import RunContext
 
     source = Path(args.input)
+    _check_picture_names(args.output, args.scores)  # before the detection runs, not after
     document = read(source)
     if getattr(document, "kind", "") == "video":
         document = video_frames(document, args.frames)
@@ -143,6 +144,19 @@ def video_frames(video, frames: str | None):
         mode="RGB",
         metadata={"first_frame": start, "frames_asked": sorted(set(wanted))},
     )
+
+
+def _check_picture_names(*names: str | None) -> None:
+    """Masks and scores are written as pictures (one per slice or frame): a name another format
+    would take (`mask.nii.gz`) is refused up front."""
+    from core.io.images import WRITE_FORMATS
+
+    for name in filter(None, names):
+        if Path(name).suffix.lower() not in WRITE_FORMATS:
+            choices = ", ".join(sorted(set(WRITE_FORMATS)))
+            raise MethodError(
+                f"{Path(name).name}: masks are saved as pictures, one per slice or frame ({choices})"
+            )
 
 
 def _frame_path(path: Path, number: int) -> Path:

@@ -357,3 +357,11 @@ def test_detection_on_a_scan_says_anatomy_can_look_like_damage(datasets, photo, 
     path, _ = _damaged_file(photo, tmp_path)
     assert cli_main(["detect", str(path), "-o", str(tmp_path / "p.png"), "--method", "detect-classical"]) == 0
     assert "anatomy" not in capsys.readouterr().err
+
+
+def test_a_mask_name_no_picture_format_takes_is_refused_before_detection(datasets, tmp_path, capsys):
+    flair = datasets / "medical" / "FLAIR.nii.gz"
+    assert cli_main(["detect", str(flair), "-o", str(tmp_path / "mask.nii.gz")]) == 2
+    err = capsys.readouterr().err
+    assert "masks are saved as pictures" in err and "%" not in err  # refused before any progress
+    assert not list(tmp_path.iterdir())
