@@ -1,5 +1,8 @@
 """Walking an input tree into batch items: each image, NIfTI, audio and video file is one item, and
-so is each folder holding DICOM files (the series is read as a whole).
+so is each DICOM series: a folder's own DICOM files (not its subfolders', which are items of their
+own) are one item when they are one series; of a folder holding several (a study's series side by
+side, loose files), each single-file series is an item by its file name, and each other by
+`series-N` in that folder (N counting from the largest).
 
 An item's key is its path relative to the input folder (POSIX form): it names the item in the
 manifest and, re-rooted in the output folder, where its result goes.
@@ -23,6 +26,7 @@ class Item:
     key: str  # relative POSIX path of the file or series folder; "." for the input folder itself
     kind: str  # one of KINDS, or "unreadable" when the file cannot even be opened
     source: Path
+    series: int | None = None  # a DICOM folder: which of its own series (core.io.read_series)
 
 
 def file_kind(path: Path) -> str:
@@ -65,7 +69,7 @@ def find_items(
             d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skipped
         )
         rel_folder = here.relative_to(root).as_posix()
-        holds_dicom = False
+        dicom_files = []
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
@@ -75,8 +79,37 @@ def find_items(
                 continue
             kind = file_kind(path)
             if kind == "dicom":
-                holds_dicom = True
+                dicom_files.append(path)
             elif kind:
                 yield Item(key, kind, path)
-        if holds_dicom:
-            yield Item(rel_folder, "dicom", here)
+        if dicom_files:
+            yield from _series_items(here, rel_folder, dicom_files)
+
+
+def _series_items(folder: Path, rel_folder: str, files: list[Path]) -> Iterator[Item]:
+    """The DICOM series among `folder`'s own `files`, as items (the module says how they are named);
+    a file in no series (not readable as a DICOM image) is an item of its own, to fail with its reason."""
+    from core.errors import LacunaError
+    from core.io import list_series
+
+    def key(name: str) -> str:
+        return name if rel_folder == "." else f"{rel_folder}/{name}"
+
+    try:
+        series = list_series(folder, recursive=False)
+    except LacunaError:  # too many files, say: the folder fails with the reader's reason when read
+        yield Item(rel_folder, "dicom", folder, 0)
+        return
+    in_series = set()
+    for index, one in enumerate(series):
+        members = [Path(f) for f in one["files"]]
+        in_series.update(members)
+        if len(members) == 1:
+            yield Item(key(members[0].name), "dicom", members[0])
+        elif len(series) == 1:
+            yield Item(rel_folder, "dicom", folder, index)
+        else:
+            yield Item(key(f"series-{index + 1}"), "dicom", folder, index)
+    for path in files:
+        if path not in in_series:
+            yield Item(key(path.name), "dicom", path)

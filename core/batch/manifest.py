@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     source TEXT NOT NULL,
+    series INTEGER,
     state TEXT NOT NULL DEFAULT 'pending',
     method TEXT NOT NULL DEFAULT '',
     params TEXT NOT NULL DEFAULT '{}',
@@ -65,6 +66,9 @@ class Manifest:
         with self.transaction():
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self.db.execute(statement)
+            columns = {row["name"] for row in self.db.execute("PRAGMA table_info(items)")}
+            if "series" not in columns:  # a manifest from before items named a folder's series
+                self.db.execute("ALTER TABLE items ADD COLUMN series INTEGER")
 
     @classmethod
     def open(cls, output_dir: Path) -> Manifest:
@@ -110,10 +114,12 @@ class Manifest:
 
     def add(self, items: Iterable[Item]) -> int:
         """Add items not seen before as pending; returns how many were new."""
-        rows = [(item.key, item.kind, str(item.source)) for item in items]
+        rows = [(item.key, item.kind, str(item.source), item.series) for item in items]
         with self.transaction():
             before = self.db.total_changes
-            self.db.executemany("INSERT OR IGNORE INTO items (key, kind, source) VALUES (?, ?, ?)", rows)
+            self.db.executemany(
+                "INSERT OR IGNORE INTO items (key, kind, source, series) VALUES (?, ?, ?, ?)", rows
+            )
             return self.db.total_changes - before
 
     def recover(self) -> int:

@@ -203,7 +203,7 @@ class Batch:
             elif recipe is None:
                 manifest.mark_skipped(row["key"], f"no task given for {row['kind']} files")
             else:
-                jobs.append(Job(row["key"], row["kind"], row["source"], output_dir, recipe))
+                jobs.append(Job(row["key"], row["kind"], row["source"], output_dir, recipe, row["series"]))
         return jobs, failed
 
     def _record(self, manifest: Manifest, outcome: Outcome, summary: Summary) -> Outcome:

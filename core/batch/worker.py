@@ -38,6 +38,7 @@ class Job:
     source: str
     output_dir: str
     recipe: Recipe
+    series: int | None = None  # a DICOM folder: which of its own series (core.io.read_series)
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,12 @@ def output_path(job: Job) -> Path:
     """The output tree mirrors the input tree; names follow the one naming rule (`photo_denoise.png`)."""
     from core.io.naming import output_name
 
-    named = output_name(Path(job.source), job.recipe.task).name
-    return Path(job.output_dir) / PurePosixPath(job.key).parent / named
+    key = PurePosixPath(job.key)
+    if job.series is not None and key.name != Path(job.source).name:  # one of a folder's series
+        named = f"{key.name}_{job.recipe.task}"  # written as a folder, as a series is
+    else:
+        named = output_name(Path(job.source), job.recipe.task).name
+    return Path(job.output_dir) / key.parent / named
 
 
 def run_job(job: Job, options: RunOptions, cancel_event: Any = None) -> Outcome:
@@ -168,9 +173,10 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
         written, params = large.repair_by_tiles(source, target, recipe, ctx)
         return DONE, str(written), recipe.method, params
 
-    from core.io import read
+    from core.io import read, read_series
 
-    document = read(source)
+    # A DICOM folder's own series, not its subfolders' (they are items of their own)
+    document = read(source) if job.series is None else read_series(source, job.series, recursive=False)
     found, method, params = Found(None), recipe.method, recipe.params
     if recipe.by_modality:  # the engine chooses from the scan's modality (core.methods.choose_method)
         method, params = None, {}

@@ -47,17 +47,17 @@ def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False) -> P
     return _write_mask(mask, path, overwrite=overwrite)
 
 
-def list_series(folder: str | Path) -> list[dict]:
+def list_series(folder: str | Path, recursive: bool = True) -> list[dict]:
     """The DICOM series in a folder, largest first (index them for `read_series`)."""
     from core.io.dicom import list_series as _list_series
 
-    return _list_series(Path(folder))
+    return _list_series(Path(folder), recursive)
 
 
-def read_series(folder: str | Path, index: int = 0) -> Document:
+def read_series(folder: str | Path, index: int = 0, recursive: bool = True) -> Document:
     from core.io.dicom import read_dicom_folder
 
-    return read_dicom_folder(Path(folder), index)
+    return read_dicom_folder(Path(folder), index, recursive)
 
 
 __all__ = ["read", "write", "read_mask", "write_mask", "list_series", "read_series"]

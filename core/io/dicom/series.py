@@ -35,9 +35,9 @@ from core.io.dicom.read import read_file
 MAX_FOLDER_FILES = 5000
 
 
-def _candidate_files(folder: Path) -> list[Path]:
+def _candidate_files(folder: Path, recursive: bool = True) -> list[Path]:
     files = []
-    for p in sorted(folder.rglob("*")):
+    for p in sorted(folder.rglob("*") if recursive else folder.iterdir()):
         if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR":
             if p.name.endswith(provenance.SIDECAR_SUFFIX):
                 continue
@@ -47,10 +47,11 @@ def _candidate_files(folder: Path) -> list[Path]:
     return files
 
 
-def list_series(folder: Path) -> list[dict[str, Any]]:
-    """Every image series in a folder: uid, orientation, size, files sorted along the slice normal."""
+def list_series(folder: Path, recursive: bool = True) -> list[dict[str, Any]]:
+    """Every image series in a folder (and its subfolders, unless not `recursive`): uid, orientation,
+    size, files sorted along the slice normal."""
     groups: dict[tuple, list[tuple[Path, Any]]] = {}
-    for f in _candidate_files(folder):
+    for f in _candidate_files(folder, recursive):
         try:
             ds = open_dataset(f, stop_before_pixels=True)
             rows, cols = int_value(ds, "Rows", f), int_value(ds, "Columns", f)
@@ -130,23 +131,24 @@ def _by_instance_number(keyed: tuple) -> int:
         return instance_number(ds)
 
 
-def read_dicom_folder(folder: Path, index: int = 0) -> VolumeDoc:
-    """Read series `index` (0 = the one with most files) of a folder as one volume."""
+def read_dicom_folder(folder: Path, index: int = 0, recursive: bool = True) -> VolumeDoc:
+    """Read series `index` (0 = the one with most files) of a folder as one volume; not `recursive`:
+    of the folder's own files only (a batch makes each subfolder an item of its own)."""
     with quiet():
-        return _read_folder(folder, index)
+        return _read_folder(folder, index, recursive)
 
 
-def _read_folder(folder: Path, index: int) -> VolumeDoc:
+def _read_folder(folder: Path, index: int, recursive: bool) -> VolumeDoc:
     """The series, with what its slices held nonsense in (each note names its slice)."""
     with noting(folder) as notes:
-        doc = _read_series(folder, index)
+        doc = _read_series(folder, index, recursive)
     if notes:
         doc.metadata["read_warnings"] = list(notes)
     return doc
 
 
-def _read_series(folder: Path, index: int) -> VolumeDoc:
-    series = list_series(folder)
+def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
+    series = list_series(folder, recursive)
     if not series:
         raise ReadError(
             f"{folder.name}: the folder holds no DICOM series or film frames; to repair each of its files,"

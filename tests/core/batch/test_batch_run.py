@@ -274,3 +274,37 @@ def test_a_scan_gets_the_method_lacuna_repair_picks_for_its_modality(datasets, t
     assert [row["method"] for row in states(tmp_path / "out").values()] == [expected]
     named = BatchRequest(source, tmp_path / "out2", ("denoise",), params={"sigma": 10})
     assert not named.recipes()["dicom"].by_modality  # a parameter given is for the method named
+
+
+def test_each_dicom_series_of_a_folder_is_an_item_and_subfolders_are_not_read_twice(datasets, tmp_path):
+    """A study folder as archives hold them: two series side by side (the head CT split by its series
+    UID), a loose single-file scan, a file that is not DICOM, and a subfolder with one more scan. Each
+    series is repaired once, by itself; nothing is dropped silently."""
+    import shutil
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    medical = datasets / "medical"
+    study = tmp_path / "study"
+    (study / "sub").mkdir(parents=True)
+    other = generate_uid()
+    files = sorted((medical / "head_ct_ge").iterdir(), key=lambda p: float(pydicom.dcmread(p).SliceLocation))
+    for index, path in enumerate(files):
+        ds = pydicom.dcmread(path)
+        if index >= 10:  # the last 18 slices: a second series in the same folder
+            ds.SeriesInstanceUID = other
+        ds.save_as(study / path.name)
+    shutil.copy(medical / "emri_small.dcm", study / "loose.dcm")
+    shutil.copy(medical / "693_UNCI.dcm", study / "sub" / "ct.dcm")
+    (study / "notes.dcm").write_text("not a scan")
+    request = BatchRequest(study, tmp_path / "out", ("denoise",), ("denoise-bilateral",))
+    summary = Batch(request).run()
+    rows = states(tmp_path / "out")
+    assert sorted(rows) == ["loose.dcm", "notes.dcm", "series-1", "series-2", "sub/ct.dcm"]
+    assert (summary.succeeded, summary.failed) == (4, 1) and "not a DICOM file" in rows["notes.dcm"]["error"]
+    out = tmp_path / "out"
+    assert len(list((out / "series-1_denoise").glob("*.dcm"))) == 18  # the largest first
+    assert len(list((out / "series-2_denoise").glob("*.dcm"))) == 10
+    assert (out / "loose_denoise.dcm").is_file() and (out / "sub" / "ct_denoise.dcm").is_file()
+    assert read(out / "series-2_denoise").slices == 10
