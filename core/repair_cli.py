@@ -71,10 +71,13 @@ def audio_selection(
     ]
     origins = [f"{len(gaps)} span(s) given with --gap"] if gaps else []
     if trace:
-        from core.audio.loss_trace import length_mismatch, read_trace, trace_spans
+        from core.audio.loss_trace import contradicts_recording, length_mismatch, read_trace, trace_spans
 
         packets = read_trace(trace)
         lost = trace_spans(packets, document.sample_rate, len(document.samples), packet_ms)
+        contradiction = contradicts_recording(document.samples, packets, document.sample_rate, packet_ms)
+        if contradiction:
+            raise MethodError(f"{Path(trace).name}: {contradiction}")
         mismatch = length_mismatch(packets, document.sample_rate, len(document.samples), packet_ms)
         if mismatch:
             print(f"lacuna: warning: {Path(trace).name}: {mismatch}", file=sys.stderr)
@@ -85,14 +88,14 @@ def audio_selection(
         origins.append(f"loss trace {Path(trace).name}: {counts}")
     grid_ms = None
     if detect:
-        from core.audio.detect import describe_found
         from core.audio.detect import detect as find_damage
+        from core.audio.detect import what_to_fill
 
         found = find_damage(document.samples, document.sample_rate)
         if not found and not selections:
             raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
+        found, origin, grid_ms = what_to_fill(found, document.sample_rate)
         selections += [d.selection for d in found]
-        origin, grid_ms = describe_found(found, document.sample_rate)
         origins.append(origin)
     return AudioSelection(selections, "; ".join(origins), bool(trace) or grid_ms is not None)
 

@@ -266,12 +266,22 @@ def packet_grid_ms(found: list[Detection], sample_rate: int) -> float | None:
     return None
 
 
-def describe_found(found: list[Detection], sample_rate: int) -> tuple[str, float | None]:
-    """A record's selection line for what detection found ('12 found by detection, dropouts on a
-    20 ms packet grid'), and the packet length (ms) when they are a call's lost packets, else None."""
+def what_to_fill(found: list[Detection], sample_rate: int) -> tuple[list[Detection], str, float | None]:
+    """What a repair fills of what detection found, the record's selection line for it ('12 found by
+    detection, dropouts on a 20 ms packet grid'), and the packet length (ms) of a call's lost packets
+    (None: not a call). On a call only the dropouts are filled: what the click finder marks in its
+    speech is plosives and consonants, which the concealment would overwrite."""
     grid_ms = packet_grid_ms(found, sample_rate)
-    on_grid = f", dropouts on a {grid_ms:g} ms packet grid" if grid_ms else ""
-    return f"{len(found)} found by detection{on_grid}", grid_ms
+    if grid_ms is None:
+        return found, f"{len(found)} found by detection", None
+    dropouts = [d for d in found if d.kind == "dropout"]
+    left = len(found) - len(dropouts)
+    kept_out = f" ({left} click(s) in the speech left as they are)" if left else ""
+    return (
+        dropouts,
+        f"{len(dropouts)} found by detection, dropouts on a {grid_ms:g} ms packet grid{kept_out}",
+        grid_ms,
+    )
 
 
 def _rms(x: np.ndarray) -> float:

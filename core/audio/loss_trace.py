@@ -76,6 +76,34 @@ def length_mismatch(
     )
 
 
+def contradicts_recording(
+    samples: np.ndarray, lost: np.ndarray, sample_rate: int, packet_ms: float = DEFAULT_PACKET_MS
+) -> str | None:
+    """Why a trace does not belong to this recording, or None. A recording whose lost packets were
+    played as silence holds exact-zero packets; when it holds some and the trace marks mostly others,
+    filling them would overwrite received speech (a trace of another call, or a wrong --packet-ms).
+    A recording without silent packets (its decoder concealed them) cannot say, and is trusted."""
+    packet = sample_rate * packet_ms / 1000.0
+    frames = np.asarray(samples).reshape(len(samples), -1)
+    count = int(len(frames) // packet)
+    if count < 1:
+        return None
+    silent = np.array(
+        [not frames[int(round(k * packet)) : int(round((k + 1) * packet))].any() for k in range(count)]
+    )
+    marked = np.asarray(lost[:count], bool)
+    if silent.sum() < 3 or not marked.any():
+        return None
+    agreeing = int((silent[: len(marked)] & marked).sum())
+    if agreeing >= 0.5 * marked.sum():
+        return None
+    return (
+        f"it marks {int(marked.sum())} packets of {packet_ms:g} ms lost, {agreeing} of them silent, but the"
+        f" recording's {int(silent.sum())} silent packets lie mostly elsewhere: a trace of another call, or"
+        " another --packet-ms? Nothing was written"
+    )
+
+
 def gilbert_elliott(
     packets: int, loss: float, rng: np.random.Generator, mean_burst: float = 2.0
 ) -> np.ndarray:

@@ -144,10 +144,11 @@ class Found(NamedTuple):
 def found_damage(document: Any, ctx: Any) -> Found:
     """Clicks and dropouts in audio, dust and scratches in images."""
     if getattr(document, "samples", None) is not None:
-        from core.audio.detect import describe_found, detect
+        from core.audio.detect import detect, what_to_fill
 
-        found = detect(document.samples, document.sample_rate)
-        origin, grid_ms = describe_found(found, document.sample_rate)
+        found, origin, grid_ms = what_to_fill(
+            detect(document.samples, document.sample_rate), document.sample_rate
+        )
         return Found([d.selection for d in found] or None, origin, grid_ms is not None)
     from core.detect.run import run_detect
 

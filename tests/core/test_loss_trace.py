@@ -101,3 +101,49 @@ def test_detected_dropouts_on_a_packet_grid_are_concealed_as_a_calls_lost_packet
     assert main(["repair", str(call), "-o", str(by_hand), "--task", "fill-gap", "--gap", "1.0:1.02"]) == 0
     step = json.loads(by_hand.with_name(by_hand.name + ".lacuna.json").read_text())["steps"][-1]
     assert step["method"] != "fill-gap-speech" and "packet" not in capsys.readouterr().err
+
+
+def test_a_trace_that_marks_received_speech_is_refused_and_nothing_written(datasets, tmp_path, capsys):
+    """The real call 1214.wav played its lost packets as silence: another call's trace, or its own read
+    with the wrong --packet-ms, marks mostly packets that hold speech, and filling them would overwrite
+    it; both are refused in one line. Its own trace is not."""
+    folder = datasets / "audio/speech/plc/test_files"
+    call = folder / "1214.wav"
+    out = tmp_path / "concealed.wav"
+    for trace, packet_ms in ((folder / "54_is_lost.txt", "20"), (folder / "1214_is_lost.txt", "10")):
+        args = ["repair", str(call), "-o", str(out), "--task", "fill-gap", "--loss-trace", str(trace)]
+        assert main([*args, "--packet-ms", packet_ms]) == 2
+        assert (
+            "lie mostly elsewhere: a trace of another call, or another --packet-ms?"
+            in capsys.readouterr().err
+        )
+        assert not out.exists()
+    own = [
+        "repair",
+        str(call),
+        "-o",
+        str(out),
+        "--task",
+        "fill-gap",
+        "--loss-trace",
+        str(folder / "1214_is_lost.txt"),
+    ]
+    assert main(own) == 0 and out.exists()
+
+
+def test_repair_detect_on_a_call_fills_its_lost_packets_and_no_speech(datasets, tmp_path):
+    """`--detect` on the real call 1214.wav: the click finder also marks plosives in its speech, which
+    the speech concealment would overwrite; on a call only the dropouts are filled, and the record says
+    how many clicks were left."""
+    import json
+
+    call = datasets / "audio/speech/plc/test_files/1214.wav"
+    out = tmp_path / "concealed.wav"
+    assert main(["repair", str(call), "-o", str(out), "--task", "fill-gap", "--detect"]) == 0
+    before, after = sf.read(call)[0], sf.read(out)[0]
+    changed = before != after
+    assert changed.sum() > 10_000 and not before[changed].any()  # only the silent lost packets
+    step = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
+    assert (
+        step["method"] == "fill-gap-speech" and "click(s) in the speech left as they are" in step["selection"]
+    )

@@ -247,7 +247,7 @@ def test_detected_lost_packets_of_a_call_get_the_speech_concealment(datasets, tm
     assert rows["trumpet.wav"]["method"] == "fill-gap-auto"
     step = json.loads((tmp_path / "out" / "call_fill-gap.wav.lacuna.json").read_text())["steps"][-1]
     assert step["method"] == "fill-gap-speech"
-    assert step["selection"].endswith("found by detection, dropouts on a 20 ms packet grid")
+    assert "found by detection, dropouts on a 20 ms packet grid" in step["selection"]
     named = BatchRequest(source, tmp_path / "out2", ("fill-gap",), ("fill-gap-ar",), detect=True)
     assert named.recipes()["audio"].for_calls == ""
     Batch(named).run()
