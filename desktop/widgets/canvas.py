@@ -28,7 +28,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.qimage import Frame
-from desktop.widgets.canvas_marks import banner, corner_label, outline
+from desktop.widgets.canvas_marks import banner, corner_label, direction_letters, outline
 
 BRUSH_TOOLS = ("brush", "eraser")
 TOOLS = ("brush", "eraser", "rect", "lasso", "fill")
@@ -68,6 +68,10 @@ class Canvas(QWidget):
         self.aspect = (1.0, 1.0)  # display size of one pixel (x, y), from the pixel spacing
         self.zoom = 1.0
         self.offset = QPointF(0, 0)  # widget position of the image's top-left corner
+        # A scan shown as radiologists read it (core.io.orientation): the view mirrors the slice
+        # left-right / top-bottom; the pixels and masks stay as the file has them.
+        self.mirror = (False, False)
+        self.directions: dict[str, str] | None = None  # the patient direction at each edge, shown
         self._fit_mode = True  # refit when the widget is resized, until the user zooms or pans
 
         self.tool = "brush"
@@ -158,11 +162,29 @@ class Canvas(QWidget):
         t = QTransform()
         t.translate(self.offset.x(), self.offset.y())
         t.scale(self.zoom * self.aspect[0], self.zoom * self.aspect[1])
+        if any(self.mirror):
+            t.translate(
+                self.image_size.width() if self.mirror[0] else 0,
+                self.image_size.height() if self.mirror[1] else 0,
+            )
+            t.scale(-1.0 if self.mirror[0] else 1.0, -1.0 if self.mirror[1] else 1.0)
         return t
+
+    def _mirrored(self, point: QPointF) -> QPointF:
+        """An image point where a mirrored view draws it (its own inverse)."""
+        x = self.image_size.width() - point.x() if self.mirror[0] else point.x()
+        y = self.image_size.height() - point.y() if self.mirror[1] else point.y()
+        return QPointF(x, y)
 
     def to_image(self, pos: QPointF) -> QPointF:
         sx, sy = self.zoom * self.aspect[0], self.zoom * self.aspect[1]
-        return QPointF((pos.x() - self.offset.x()) / sx, (pos.y() - self.offset.y()) / sy)
+        return self._mirrored(QPointF((pos.x() - self.offset.x()) / sx, (pos.y() - self.offset.y()) / sy))
+
+    def set_orientation(self, mirror: tuple[bool, bool], directions: dict[str, str] | None) -> None:
+        """Mirror the view of a scan so it shows as radiologists read it, with its edges' letters."""
+        if (tuple(mirror), directions) != (self.mirror, self.directions):
+            self.mirror, self.directions = (bool(mirror[0]), bool(mirror[1])), directions
+            self.update()
 
     def to_widget(self, pos: QPointF) -> QPointF:
         return self.transform().map(pos)
@@ -180,7 +202,7 @@ class Canvas(QWidget):
         """Zoom keeping the image point under `anchor` (widget coords; default: centre) in place."""
         zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
-        point = self.to_image(anchor)
+        point = self._mirrored(self.to_image(anchor))  # where the view draws it, unscaled
         sx, sy = zoom * self.aspect[0], zoom * self.aspect[1]
         self._fit_mode = False
         self._set_view(zoom, QPointF(anchor.x() - point.x() * sx, anchor.y() - point.y() * sy))
@@ -290,6 +312,11 @@ class Canvas(QWidget):
                 "Open a photo, a scan (DICOM, NIfTI) or a recording\n(Ctrl+O, or drop it here)",
             )
             return
+        if self.directions:
+            shown = self.transform().mapRect(QRectF(0, 0, self.image_size.width(), self.image_size.height()))
+            direction_letters(
+                p, shown.intersected(QRectF(self.rect())), self.directions, self.font().family()
+            )
         if self.compare == "split" and self._before is not None:
             self._paint_split(p)
         if self.compare == "flip" and self._before is not None:

@@ -48,3 +48,28 @@ def corner_label(p: QPainter, text: str, rect: QRectF, left: bool = False) -> No
     p.drawRoundedRect(box, 4, 4)
     p.setPen(QColor(235, 235, 235))
     p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def direction_letters(p: QPainter, shown: QRectF, directions: dict[str, str], family: str) -> None:
+    """The patient direction at the middle of each edge of the shown picture (R, L, A, P, S, I), as
+    scan viewers mark them, just inside it."""
+    if shown.width() < 60 or shown.height() < 60:
+        return
+    font = QFont(family, 11)
+    font.setBold(True)
+    p.setFont(font)
+    size = p.fontMetrics().height() + 4
+    places = {
+        "left": QRectF(shown.left() + 4, shown.center().y() - size / 2, size, size),
+        "right": QRectF(shown.right() - 4 - size, shown.center().y() - size / 2, size, size),
+        "top": QRectF(shown.center().x() - size / 2, shown.top() + 4, size, size),
+        "bottom": QRectF(shown.center().x() - size / 2, shown.bottom() - 4 - size, size, size),
+    }
+    for edge, box in places.items():
+        letter = directions.get(edge)
+        if not letter:
+            continue
+        p.setPen(QColor(0, 0, 0, 200))  # a dark shadow: legible on bright and dark pixels alike
+        p.drawText(box.translated(1, 1), Qt.AlignmentFlag.AlignCenter, letter)
+        p.setPen(QColor(255, 214, 90))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, letter)

@@ -295,3 +295,39 @@ def test_a_truncated_photo_opens_with_a_warning(window, tmp_path, bits):
     path.write_bytes(data[: len(data) * 2 // 3])  # the last third of the pixel data is gone
     assert open_file(window, path), window.notice.text()
     assert window.notice.text().startswith("cut.png: the file is truncated")
+
+
+def test_a_nifti_slice_is_shown_as_radiologists_read_it_and_brushed_where_shown(window, datasets, qtbot):
+    """FLAIR.nii.gz is stored RAS (the patient's right at the right, the back at the top): the view
+    mirrors it to the DICOM way (right at the left, front at the top), marks the edges R/L/A/P, and a
+    stroke lands on the voxels under the cursor; the document keeps the file's layout."""
+    path = datasets / "medical/FLAIR.nii.gz"
+    assert open_file(window, path)
+    canvas, c = image(window).canvas, image(window).controller
+    assert canvas.mirror == (True, True)
+    assert canvas.directions == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    assert np.array_equal(c.doc.pixels, read_volume(path))  # only the view is mirrored
+    h, w = c.doc.pixels.shape[1:3]
+    # The top-left voxel of the stored slice is drawn at the bottom-right of the shown one.
+    corner = canvas.to_widget(QPointF(0.5, 0.5))
+    shown = canvas.transform().mapRect(QRectF(0, 0, w, h))
+    assert corner.x() > shown.center().x() and corner.y() > shown.center().y()
+    target = QPointF(w - 20.5, 30.5)  # near the stored slice's top-right corner
+    where = canvas.to_widget(target).toPoint()
+    assert where.x() < shown.center().x() and where.y() > shown.center().y()  # shown bottom-left
+    assert canvas.tool == "brush"
+    c.brush_radius = 3.0
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=where)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=where)
+    marked = np.argwhere(c.masks.as_array()[c.frame] > 0)
+    assert len(marked) and np.abs(marked.mean(axis=0) - [30.5, w - 20.5]).max() < 2
+    before = canvas.to_image(QPointF(where))  # zooming keeps the voxel under the cursor
+    canvas.zoom_by(2.0, QPointF(where))
+    after = canvas.to_image(QPointF(where))
+    assert (after.x(), after.y()) == pytest.approx((before.x(), before.y()), abs=1e-6)
+
+
+def read_volume(path):
+    from core.io import read
+
+    return read(path).pixels

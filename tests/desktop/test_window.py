@@ -153,6 +153,7 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
 
     # Hold X: the view shows the pixels from before the repair; release: the repair again.
     canvas.set_zoom(4.0)  # magnified views sample the nearest pixel: exact display values
+    canvas.set_orientation(canvas.mirror, None)  # no R/L/A/P letters over the pixels compared
     before_shown = apply_window(original.pixels[0, ..., 0], c.window).astype(int)
     after_shown = apply_window(repaired.pixels[0, ..., 0], c.window).astype(int)
     # Where the fill shows most near the view's centre (much of the stroke is flat 32 HU brain,

@@ -44,6 +44,7 @@ class ImageController(QObject):
         self.window: tuple[float, float] = (127.5, 255.0)
         self.opening_window = self.window  # what the file opened with: a photo shows no L/W until changed
         self.invert = False
+        self._orientation: tuple[object, tuple] = (None, ((False, False), None))  # (document, its view)
         self.brush_radius = 20.0
         self.brush_hardness = 0.8
         self.fill_tolerance = 0.0
@@ -139,6 +140,19 @@ class ImageController(QObject):
 
     def step_frame(self, delta: int) -> None:
         self.set_frame(self.frame + delta)
+
+    @property
+    def orientation(self) -> tuple[tuple[bool, bool], dict[str, str] | None]:
+        """How the view mirrors a scan's slice and the patient direction at each edge
+        (core.io.orientation); nothing for a photo."""
+        from core.io.orientation import screen_directions, view_mirror
+
+        doc = self.doc
+        if doc is None:
+            return (False, False), None
+        if self._orientation[0] is not doc:
+            self._orientation = (doc, (view_mirror(doc), screen_directions(doc)))
+        return self._orientation[1]
 
     @property
     def aspect(self) -> tuple[float, float]:

@@ -57,6 +57,7 @@ class CanvasPresenter(QObject):
             canvas.banner = ""
             self.overlay = None
             return
+        canvas.set_orientation(*c.orientation)  # before the base: a new document is fitted mirrored
         canvas.set_base(display_frame(c.current_pixels(), c.window, c.invert), c.aspect)
         canvas.banner = c.banner()
         h, w = doc.pixels.shape[1:3]
