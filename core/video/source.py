@@ -9,6 +9,7 @@ Frames come out as uint8 RGB (H, W, 3), converted with the stream's own colour m
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -237,24 +238,36 @@ SEQUENCE_SUFFIXES = {".png", ".tif", ".tiff", ".dpx", ".jpg", ".jpeg", ".bmp", "
 SEQUENCE_RATE = Fraction(24)  # image sequences carry no timing: film's rate unless the user says
 
 
-def sequence_files(folder: Path) -> list[Path]:
-    """The numbered frames of an image-sequence folder, in frame-number order ([] if it is not one)."""
+def numbered_frames(folder: Path) -> list[tuple[int, Path]]:
+    """(frame number, file) of an image-sequence folder's frames, in number order ([] if it is not
+    one): the number is the last run of digits in the file's name."""
     import re
 
     files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in SEQUENCE_SUFFIXES]
     numbered = [(re.findall(r"\d+", p.stem), p) for p in files]
     numbered = [(int(digits[-1]), p) for digits, p in numbered if digits]
-    if len(numbered) < 2:
-        return []
-    return [p for _, p in sorted(numbered)]
+    return sorted(numbered) if len(numbered) >= 2 else []
+
+
+def sequence_files(folder: Path) -> list[Path]:
+    """The numbered frames of an image-sequence folder, in frame-number order ([] if it is not one)."""
+    return [p for _, p in numbered_frames(folder)]
 
 
 def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
     """A folder of numbered PNG/TIFF/DPX frames as a video at `rate` frames per second."""
     folder = Path(folder)
-    files = sequence_files(folder)
+    numbered = numbered_frames(folder)
+    files = [p for _, p in numbered]
     if not files:
         raise ReadError(f"{folder.name}: not a folder of numbered frames")
+    # A frame's time follows its number, so a number missing from a scan's sequence is a dropped
+    # frame (core.video.damage); numbers given twice leave the files one frame apart in name order.
+    # The numbers' common step is one frame (a scanner numbering every other frame, 100, 102, ...).
+    numbers = [n - numbered[0][0] for n, _ in numbered]
+    step = math.gcd(*numbers) or 1
+    unique = len(set(numbers)) == len(numbers)
+    pts = tuple(n // step for n in numbers) if unique else tuple(range(len(files)))
     _av = av()
     with _av.open(str(files[0])) as container:
         stream = container.streams.video[0]
@@ -263,7 +276,6 @@ def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
     pix_fmt = first.format.name
     if first.width * first.height > MAX_PIXELS:
         raise ReadError(f"{files[0].name}: {first.width}×{first.height} frames exceed the pixel limit")
-    count = len(files)
     return VideoInfo(
         path=folder,
         container="image2",
@@ -273,8 +285,8 @@ def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
         pix_fmt=pix_fmt,
         time_base=1 / Fraction(rate),
         rate=Fraction(rate),
-        pts=tuple(range(count)),
-        keyframes=tuple(range(count)),
+        pts=pts,
+        keyframes=pts,
         bit_depth=_bit_depth(pix_fmt),
         sequence=tuple(files),
     )

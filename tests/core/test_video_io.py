@@ -23,6 +23,26 @@ def test_a_folder_of_numbered_frames_is_a_video(datasets, tmp_path):
     assert np.array_equal(read(out).frame(3), doc.frame(3))  # lossless: RGB frames stay RGB
 
 
+def test_numbers_missing_from_a_film_scan_are_dropped_frames_and_rebuilt(datasets, tmp_path):
+    """The shared film scan numbers its frames 100, 102, ...: one step is one frame. Three files taken
+    out are three dropped frames at their places, which fill-frames puts back."""
+    import shutil
+
+    from core.video.damage import scan
+
+    film = tmp_path / "film"
+    shutil.copytree(datasets / "video" / "oldfilm" / "001", film)
+    assert [d.kind for d in scan(read(film))] == []  # every other number is the scanner's stride
+    for number in (110, 122, 124):
+        (film / f"{number}.png").unlink()
+    doc = read(film)
+    assert doc.frame_count == 21 and doc.info.pts[:6] == (0, 1, 2, 3, 4, 6)
+    found = [(d.kind, d.frame, d.count) for d in scan(doc)]
+    assert found == [("dropped", 4, 1), ("dropped", 9, 2)]
+    rebuilt = run_repair(doc, "fill-frames")
+    assert rebuilt.frame_count == 24
+
+
 def test_variable_frame_rate_and_rotation_are_kept(datasets, tmp_path):
     source = read(datasets / "video" / "train" / "fire2.mp4")  # a phone clip: VFR, turned 180°
     assert source.info.rotation == 180
