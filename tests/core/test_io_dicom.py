@@ -350,3 +350,22 @@ def test_a_series_saved_as_nifti_keeps_where_its_voxels_lie_in_the_patient(datas
             assert np.allclose(
                 apply_affine(affine, (0, 0, 7)), plane_position(middle) * lps_to_ras, atol=1e-3
             )
+
+
+def test_a_truncated_slice_leaves_a_gap_that_fill_slice_puts_back(datasets, tmp_path):
+    """One file of the head CT cut short: the series is read without it (said in a warning that names
+    it), the hole shows as a gap, and fill-slice with nothing named puts a slice back at its place."""
+    import shutil
+
+    from core.repair import run_repair
+
+    series = tmp_path / "series"
+    shutil.copytree(datasets / "medical" / "head_ct_ge", series)
+    whole = io.read(series)
+    broken = Path(whole.metadata["source_files"][9])
+    broken.write_bytes(broken.read_bytes()[:300_000])
+    doc = io.read(series)
+    assert doc.slices == 27 and doc.gaps == [8]
+    assert any(w.startswith(f"{broken.name}: pixel data is truncated") for w in doc.metadata["read_warnings"])
+    filled = run_repair(doc, "fill-slice")
+    assert filled.slices == 28 and np.allclose(filled.positions, whole.positions, atol=0.01)

@@ -143,7 +143,7 @@ def _read_folder(folder: Path, index: int, recursive: bool) -> VolumeDoc:
     with noting(folder) as notes:
         doc = _read_series(folder, index, recursive)
     if notes:
-        doc.metadata["read_warnings"] = list(notes)
+        doc.metadata["read_warnings"] = [*doc.metadata.get("read_warnings", []), *notes]
     return doc
 
 
@@ -172,13 +172,14 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
         need += geo["rows"] * geo["cols"] * geo["frames"] * geo["spp"] * 8  # slices, then the volume
     limits.check_pixels(folder, total)
     limits.check_memory(folder, need)
-    for f in files:
-        docs.append(read_file(f))
+    docs, kept, skipped = _read_slices(files)
     channels = {d.pixels.shape[-1] for d in docs}
     if len(channels) > 1:
         raise ReadError(f"{folder.name}: the series mixes grayscale and colour images")
     first = docs[0]
-    positions = chosen["positions"]
+    positions = [chosen["positions"][i] for i in kept] if len(chosen["positions"]) == len(files) else []
+    inplane = [chosen["inplane"][i] for i in kept] if len(chosen["inplane"]) == len(files) else []
+    files = [files[i] for i in kept]
     thicknesses = [d.metadata.get("slice_thickness") for d in docs for _ in range(d.pixels.shape[0])]
     gaps, step = find_gaps(positions, thicknesses) if positions else ([], None)
     metadata = dict(first.metadata)
@@ -188,12 +189,14 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
         source_files=[str(f) for f in files],
         series=_series_summary(series),
         series_index=index,
-        inplane_offsets_mm=chosen["inplane"],
-        gantry_tilt_degrees=round(gantry_tilt_degrees(chosen["inplane"], positions), 2),
+        inplane_offsets_mm=inplane,
+        gantry_tilt_degrees=round(gantry_tilt_degrees(inplane, positions), 2),
         slice_spacing_known=bool(step) or bool(first.metadata.get("slice_spacing_known")),
     )
     if len(set(thicknesses)) > 1:  # slices of several thicknesses: each slice says its own
         metadata["slice_thicknesses"] = thicknesses
+    if skipped:
+        metadata["read_warnings"] = skipped
     lo = min(d.stored_range[0] for d in docs)
     hi = max(d.stored_range[1] for d in docs)
     return VolumeDoc(
@@ -210,6 +213,23 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
         metadata=metadata,
         writeback=DicomHeaders([d.writeback.datasets[0] for d in docs], list(positions)),
     )
+
+
+def _read_slices(files: list[Path]) -> tuple[list[VolumeDoc], list[int], list[str]]:
+    """The slices that can be read, their indices in `files`, and a line for each that cannot: one
+    broken file (truncated, say) leaves a gap where it was, which fill-slice puts back, rather than
+    making the whole series unreadable. None readable: the first file's error."""
+    docs, kept, skipped, first_error = [], [], [], None
+    for index, path in enumerate(files):
+        try:
+            docs.append(read_file(path))
+            kept.append(index)
+        except ReadError as exc:
+            first_error = first_error or exc
+            skipped.append(f"{str(exc).rstrip('.')}; the series was read without it (a gap where it was)")
+    if not docs:
+        raise first_error
+    return docs, kept, skipped
 
 
 def _series_summary(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
