@@ -88,6 +88,7 @@ def test_a_photo_is_offered_no_hounsfield_windows(window, datasets, qtbot):
     assert open_file(window, datasets / "images" / "bench" / "Set5" / "baby_GT.png"), window.notice.text()
     assert view.tools.invert_button.isEnabled() and view.detect_panel.button.isEnabled()
     assert not any(action.isEnabled() for action in view.preset_actions.values())
+    assert not any(a.isEnabled() for a in view.slice_actions) and not view.uncertainty_action.isEnabled()
     view.preset_actions["Lung"].trigger()  # a shortcut reaching it anyway changes nothing
     assert view.controller.window == view.controller.opening_window
     assert view.window_label.text() == ""  # a photo in its own window has no L/W to report
@@ -95,6 +96,17 @@ def test_a_photo_is_offered_no_hounsfield_windows(window, datasets, qtbot):
     assert view.window_label.text() == "L 100  W 150"
     # No rows for a size in mm or a slice spacing, which a photo has not ("Pixel —", "Slices —").
     assert not view.info.form.isRowVisible(view.info.fields["Pixel"])
+
+
+def test_an_mr_volume_is_offered_no_hounsfield_windows_and_a_ct_volume_is(window, datasets):
+    """FLAIR.nii.gz names no modality and is MR (0-255): no HU windows; shear.nii.gz reaches air
+    (-1024 HU): a CT, with them."""
+    view = image(window)
+    assert open_file(window, datasets / "medical" / "FLAIR.nii.gz")
+    assert not any(action.isEnabled() for action in view.preset_actions.values())
+    assert all(a.isEnabled() for a in view.slice_actions) and view.uncertainty_action.isEnabled()
+    assert open_file(window, datasets / "medical" / "shear.nii.gz")
+    assert all(action.isEnabled() for action in view.preset_actions.values())
 
 
 def test_a_multi_page_tiff_has_pages_not_slices(window, tmp_path, qtbot):

@@ -121,9 +121,11 @@ class ImageController(QObject):
 
     @property
     def hu_presets_apply(self) -> bool:
-        """The Lung/Brain/... windows are in Hounsfield units: for CT volumes (and volumes of unknown
-        modality, which a NIfTI CT often is), not for photos or MR."""
-        return self.body_modality in ("CT", "")
+        """The Lung/Brain/... windows are in Hounsfield units: for CT volumes (a NIfTI that names no
+        modality is one when it reaches air, core.methods.modality.is_ct), not for photos or MR."""
+        from core.methods.modality import is_ct
+
+        return bool(self.volume) and is_ct(self.doc)
 
     def current_pixels(self) -> np.ndarray:
         return self.doc.pixels[self.frame]

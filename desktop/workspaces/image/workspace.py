@@ -136,8 +136,10 @@ class ImageWorkspace(Workspace):
                 [f"Ctrl+{n}"],
             )
         self.separator("View")
-        self.action("View", "&Next Slice", lambda: c.step_frame(1), ["PgDown", "Down"])
-        self.action("View", "&Previous Slice", lambda: c.step_frame(-1), ["PgUp", "Up"])
+        self.slice_actions = [
+            self.action("View", "&Next Slice", lambda: c.step_frame(1), ["PgDown", "Down"]),
+            self.action("View", "&Previous Slice", lambda: c.step_frame(-1), ["PgUp", "Up"]),
+        ]
         group = QActionGroup(self)
         self.tool_actions = {}
         for name, (title, key, _tip) in TOOL_INFO.items():
@@ -278,6 +280,9 @@ class ImageWorkspace(Workspace):
             self.progress.hide_panel()  # the last file's repair outcome is not this file's
         for action in self.preset_actions.values():
             action.setEnabled(c.hu_presets_apply)
+        for action in self.slice_actions:  # what a photo does not have
+            action.setEnabled(doc is not None and c.frames > 1)
+        self.uncertainty_action.setEnabled(bool(c.volume))
         self.tools.set_document_open(doc is not None)
         self.presenter.render_base(new_document=new)
         self.presenter.render_before()
