@@ -278,7 +278,7 @@ def repair_command(args: argparse.Namespace) -> int:
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
     elif selecting and audio is None:
         audio_selection(document, args.gap, args.detect, args.loss_trace)  # refused: not a recording
-    check_fits(chosen.card, args.task, document, mask)  # before anything is said to run
+    check_fits(chosen.card, args.task, document, mask, named=bool(args.method))  # before "running"
     device, why = explain_device(args.device)
     if not args.json:  # a classical method runs no network: where torch would run is beside the point
         where = "" if chosen.card.kind == "classical" else f" on {device} ({why})"

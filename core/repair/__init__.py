@@ -74,7 +74,7 @@ def repair(
     caution = modality_warning(card, modality)
     if caution:
         ctx.note(caution)
-    check_fits(card, task, document, mask)
+    check_fits(card, task, document, mask, named=method is not None)
     if task_info.proposes_mask:
         raise MethodError(f"{task} proposes a mask and repairs nothing: use `lacuna {task}` or --{task}")
     if not card.available:

@@ -83,12 +83,14 @@ def marks_anything(mask: Any) -> bool:
     return not (isinstance(mask, list | tuple) and not mask)
 
 
-def check_fits(card, task: str, document: Document, mask: Any) -> None:
+def check_fits(card, task: str, document: Document, mask: Any, named: bool = True) -> None:
     """Refuse, before anything runs, a method for another task or another kind of document, and a
-    method that needs to be told what to repair when nothing is marked."""
+    method that needs to be told what to repair when nothing is marked. The method is `named` by the
+    person, or else the task's default, and the refusal speaks of what they asked for."""
     if card.task != task:
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
     if document.kind not in WORKS_ON.get(card.operates_on, ()):
-        raise MethodError(f"method {card.id!r} works on {card.operates_on}, not on this {document.kind}")
+        what = f"method {card.id!r}" if named else task
+        raise MethodError(f"{what} works on {card.operates_on}, not on this {document.kind}")
     if card.needs_mask and not marks_anything(mask):
         raise MethodError(f"method {card.id!r}: {UNMARKED.get(document.kind, UNPAINTED)}")

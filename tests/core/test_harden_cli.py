@@ -156,7 +156,7 @@ def test_a_method_that_cannot_run_is_refused_before_anything_is_said_to_run(data
     out = ["-o", str(tmp_path / "x.png")]
     assert cli_main(["repair", str(photo), *out, "--task", "fill-gap"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "works on audio, not on this image" in err
+    assert err.count("\n") == 1 and "fill-gap works on audio, not on this image" in err
     assert cli_main(["repair", str(photo), *out, "--task", "inpaint", "--method", "inpaint-telea"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--mask FILE or --detect" in err and "running" not in err
