@@ -124,6 +124,7 @@ def repair(
     measure_real_run(card, document, result, ctx, time.perf_counter() - started)
     provenance.params.update(units.used_values(card, ctx.used, resolved, document))
     provenance.engine = ctx.extras.get("backend", "")
+    _keep_padding(document, result)
     _mark_changed(document, result)
     if document.kind == "audio":
         provenance.changed_seconds = changed_seconds(document, result)
@@ -141,6 +142,18 @@ def repair(
     if getattr(result, "pending", None) is None:  # a streamed video is done once written
         yield ctx.progress(1.0, "done")
     return result
+
+
+def _keep_padding(before: Document, after: Document) -> None:
+    """Pixels outside a scan's scanned area (its PixelPaddingValue) stay exactly that value: viewers
+    hide them by it, and a denoiser had made a ring of -1499 ... -1490 HU 'tissue' of them."""
+    padding = getattr(before, "metadata", {}).get("padding_value")
+    old, new = getattr(before, "pixels", None), getattr(after, "pixels", None)
+    if padding is None or old is None or new is None or old.shape != new.shape:
+        return
+    outside = old == np.float32(padding)
+    if outside.any() and np.any(new[outside] != old[outside]):
+        after.pixels = np.where(outside, old, new)
 
 
 def _mark_changed(before: Document, after: Document) -> None:

@@ -369,3 +369,16 @@ def test_a_truncated_slice_leaves_a_gap_that_fill_slice_puts_back(datasets, tmp_
     assert any(w.startswith(f"{broken.name}: pixel data is truncated") for w in doc.metadata["read_warnings"])
     filled = run_repair(doc, "fill-slice")
     assert filled.slices == 28 and np.allclose(filled.positions, whole.positions, atol=0.01)
+
+
+def test_pixels_outside_the_scanned_area_stay_padding_after_a_repair(datasets):
+    """The head CT marks the outside of its scanned circle with PixelPaddingValue (-1500 HU); a
+    denoiser's smoothing across that edge must not turn padding into 'tissue' a viewer would show."""
+    from core.repair import run_repair
+
+    doc = io.read(datasets / "medical" / "head_ct_ge")
+    assert doc.metadata["padding_value"] == -1500.0
+    result = run_repair(doc, "denoise", method="denoise-bilateral", frames=[17])
+    outside = doc.pixels[17] == -1500.0
+    assert outside.mean() > 0.1 and np.all(result.pixels[17][outside] == -1500.0)
+    assert np.any(result.pixels[17][~outside] != doc.pixels[17][~outside])  # the scan itself was denoised

@@ -206,6 +206,18 @@ def read_file(path: Path) -> VolumeDoc:
     return doc
 
 
+def _padding_value(ds, rescale: list[tuple[float, float]], color: bool) -> float | None:
+    """PixelPaddingValue (outside the scanned area) in the pixels' own units (HU), or None."""
+    try:
+        stored = ds.get("PixelPaddingValue")
+        if color or stored is None or isinstance(stored, list | tuple) or not rescale:
+            return None
+        slope, intercept = rescale[0]
+        return float(stored) * slope + intercept
+    except (TypeError, ValueError):
+        return None
+
+
 def _rescale(ds, frames: int, path: Path) -> list[tuple[float, float]]:
     """The modality LUT: not optional (the values mean nothing without it), so nonsense is an error."""
     try:
@@ -251,6 +263,9 @@ def _read_file(path: Path) -> VolumeDoc:
         slice_thickness=next(iter(optional_floats(ds, 0, "PixelMeasuresSequence", "SliceThickness")), None),
         lacuna_provenance=private_record(ds),
     )
+    padding = _padding_value(ds, rescale, color)
+    if padding is not None:
+        metadata["padding_value"] = padding
     row, col = pixel_spacing or (1.0, 1.0)
     stored_range = _stored_range(geo, rescale, color)
     if photometric == "RGB" and palette:
