@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -175,8 +176,18 @@ class TerminalProgress:
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self.last_draw = 0.0
         self.last_decile = -1
+        self.shown = 0.0  # the last fraction reported
+        self.base = 0.0  # where a later stage's 0 lies (`go_on`)
+
+    def go_on(self) -> None:
+        """A later stage (a video's frames made while it is written) reports from 0 again: it fills
+        the rest of the bar from where it stands, instead of jumping back."""
+        self.base = self.shown
 
     def __call__(self, report: Progress) -> None:
+        if self.base:
+            report = replace(report, fraction=self.base + report.fraction * (1.0 - self.base))
+        self.shown = report.fraction
         now = time.monotonic()
         if self.live:
             if now - self.last_draw < 0.1 and report.fraction < 1.0:
@@ -302,6 +313,7 @@ def repair_command(args: argparse.Namespace) -> int:
         step.selection = "; ".join([*origin, *([step.selection] if step.selection else [])])
         options = {"codec": args.codec} if getattr(args, "codec", None) else {}
         # A video's repaired frames are made while it is written (it streams): the bar goes on.
+        bar.go_on()
         written = write(
             result, target, overwrite=overwrite, overwrite_policy=policy, on_progress=bar, **options
         )
