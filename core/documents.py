@@ -35,6 +35,9 @@ class Provenance:
     # "frames 0-9 (counted from 0)"): a reader can tell what is reconstructed.
     changed_seconds: list[list[float]] = field(default_factory=list)
     selection: str = ""
+    # A video's frames this step rebuilt or may have changed, by why ("frames 40-41 (inserted), 12
+    # (duplicate) of the result, counted from 0").
+    changed_frames: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class Provenance:
             **({"engine": self.engine} if self.engine else {}),
             **({"selection": self.selection} if self.selection else {}),
             **({"changed_seconds": [list(s) for s in self.changed_seconds]} if self.changed_seconds else {}),
+            **({"changed_frames": self.changed_frames} if self.changed_frames else {}),
         }
 
 

@@ -122,6 +122,7 @@ def _step(item: dict[str, Any]) -> Provenance:
         engine=str(item.get("engine", "")),
         changed_seconds=_spans(item.get("changed_seconds")),
         selection=str(item.get("selection", "")),
+        changed_frames=str(item.get("changed_frames", "")),
     )
 
 

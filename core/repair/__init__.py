@@ -25,7 +25,7 @@ from core.repair import thinning, uncertainty, units
 from core.repair.audio import bands_of, changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
-from core.repair.request import Request, check_fits, check_frames, describe_frames
+from core.repair.request import Request, check_fits, check_frames, describe_frames, frame_runs
 from core.runtime.context import Progress, RunContext, drive
 from core.tasks import task as get_task
 from core.version import __version__
@@ -126,6 +126,8 @@ def repair(
     provenance.engine = ctx.extras.get("backend", "")
     _keep_padding(document, result)
     _mark_changed(document, result)
+    if document.kind == "video":
+        provenance.changed_frames = changed_frames(result)
     if document.kind == "audio":
         provenance.changed_seconds = changed_seconds(document, result)
         provenance.selection = bands_of(document, mask)  # a band fill left the other frequencies
@@ -142,6 +144,19 @@ def repair(
     if getattr(result, "pending", None) is None:  # a streamed video is done once written
         yield ctx.progress(1.0, "done")
     return result
+
+
+def changed_frames(video: Any) -> str:
+    """Which frames of a repaired video are rebuilt or may change, grouped by why, for its record:
+    '3 frames: 40-41 (inserted), 12 (duplicate), counted from 0'."""
+    planned = video.planned()
+    if not planned:
+        return ""
+    by_note: dict[str, list[int]] = {}
+    for index in planned:
+        by_note.setdefault(video.slots[index].note or "repaired", []).append(index)
+    parts = [f"{frame_runs(frames)} ({note})" for note, frames in by_note.items()]
+    return f"{len(planned)} frame{'s' if len(planned) > 1 else ''}: {', '.join(parts)}, counted from 0"
 
 
 def _keep_padding(before: Document, after: Document) -> None:

@@ -45,15 +45,18 @@ def check_frames(document: Document, frames: list[int] | None) -> None:
 
 def describe_frames(frames: list[int]) -> str:
     """'frames 0-9, 14 (counted from 0)': which frames a repair was limited to, for its record."""
-    numbers = sorted(set(frames))
+    return f"frame{'s' if len(set(frames)) > 1 else ''} {frame_runs(frames)} (counted from 0)"
+
+
+def frame_runs(frames: list[int]) -> str:
+    """'0-9, 14': frame numbers as runs."""
     runs: list[list[int]] = []
-    for n in numbers:
+    for n in sorted(set(frames)):
         if runs and n == runs[-1][1] + 1:
             runs[-1][1] = n
         else:
             runs.append([n, n])
-    text = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
-    return f"frame{'s' if len(numbers) > 1 else ''} {text} (counted from 0)"
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 # The documents each kind of method works on (a clip's frames are images; a volume method runs on

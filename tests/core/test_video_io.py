@@ -41,6 +41,9 @@ def test_numbers_missing_from_a_film_scan_are_dropped_frames_and_rebuilt(dataset
     assert found == [("dropped", 4, 1), ("dropped", 9, 2)]
     rebuilt = run_repair(doc, "fill-frames")
     assert rebuilt.frame_count == 24
+    # The record says which frames are made, not taken from the film (a walk-through missed it).
+    record = rebuilt.provenance[-1].as_dict()
+    assert record["changed_frames"] == "3 frames: 5, 11-12 (inserted), counted from 0"
 
 
 def test_variable_frame_rate_and_rotation_are_kept(datasets, tmp_path):
