@@ -48,6 +48,15 @@ CREATE INDEX IF NOT EXISTS items_state ON items (state);
 """
 
 
+# What differs, in the words of the command, when a folder's batch was started otherwise.
+DESCRIBED = {
+    "input": "another input folder",
+    "recipes": "other tasks, methods, parameters or --detect",
+    "include": "other --include patterns",
+    "exclude": "other --exclude patterns",
+}
+
+
 class ManifestMismatch(LacunaError):
     """The output folder holds a batch that does something else."""
 
@@ -105,9 +114,10 @@ class Manifest:
         wanted = json.loads(json.dumps(description, sort_keys=True))
         for key, value in wanted.items():
             if known.get(key) != value:
+                what = DESCRIBED.get(key, f"other {key} settings")
                 raise ManifestMismatch(
-                    f"{self.path.parent} holds a batch with other {key} settings; resume it with the"
-                    " same command, or choose another output folder"
+                    f"{self.path.parent} holds a batch of {what}; resume it with the same command, or"
+                    " choose another output folder"
                 )
 
     # --- items ---------------------------------------------------------------------------------
