@@ -125,7 +125,7 @@ def default_extension(doc: Document) -> str:
     if fmt is None:
         return ""
     extensions = fmt.writes[doc.kind]
-    if "" in extensions and doc.path is not None and Path(doc.path).is_dir():
+    if "" in extensions and doc.kind != "video" and doc.path is not None and Path(doc.path).is_dir():
         return ""
     return fmt.saved_as.get(doc.format) or next((e for e in extensions if e), "")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.errors import WriteError
 from core.io.formats import FileFormat, Written
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".ogv", ".wmv"}
@@ -43,6 +44,13 @@ def read_video(path: Path):
 
 
 def write_video(doc, target: Path, codec: str | None = None, **options: Any) -> Written:
+    target = Path(target)
+    if not target.suffix or target.is_dir():  # a folder: one numbered picture per frame
+        if codec:
+            raise WriteError(f"{target.name}: frames in a folder take no codec; give a file name to encode")
+        from core.video.write_sequence import write_sequence
+
+        return write_sequence(doc, target, **options)
     from core.video.write import write_video as _write
 
     return _write(doc, target, codec=codec, **options)
@@ -61,7 +69,7 @@ FORMAT = FileFormat(
     magic=_magic,
     read=read_video,
     write=write_video,
-    writes={"video": (".mkv", ".mp4", ".mov", ".avi", ".webm")},
+    writes={"video": (".mkv", ".mp4", ".mov", ".avi", ".webm", "")},  # "": a folder of numbered frames
     describe=describe,
     reads_folder=is_sequence_folder,
 )

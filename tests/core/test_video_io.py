@@ -46,6 +46,25 @@ def test_numbers_missing_from_a_film_scan_are_dropped_frames_and_rebuilt(dataset
     assert record["changed_frames"] == "3 frames: 5, 11-12 (inserted), counted from 0"
 
 
+def test_a_film_scan_repaired_into_a_folder_is_a_film_scan_again(datasets, tmp_path):
+    """`-o FOLDER`: one picture per frame, numbered as the scan numbers them (the dropped ones get the
+    numbers they were missing); untouched frames are the scan's own files byte for byte."""
+    import shutil
+
+    from core.video.write_sequence import _naming
+
+    film = tmp_path / "film"
+    shutil.copytree(datasets / "video" / "oldfilm" / "001", film)
+    for number in (110, 122, 124):
+        (film / f"{number}.png").unlink()
+    out = tmp_path / "clean"
+    assert write(run_repair(read(film), "fill-frames"), out) == out
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.png" for n in range(100, 148, 2)]
+    assert (out / "126.png").read_bytes() == (film / "126.png").read_bytes()
+    assert read(out).frame_count == 24
+    assert _naming(())[0](7, 3584) == "frame_000007"  # a clip from a video file: by place
+
+
 def test_variable_frame_rate_and_rotation_are_kept(datasets, tmp_path):
     source = read(datasets / "video" / "train" / "fire2.mp4")  # a phone clip: VFR, turned 180°
     assert source.info.rotation == 180
