@@ -142,7 +142,7 @@ def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **optio
 
 def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
     frames, channels = doc.samples.shape
-    return {
+    info = {
         "subtype": doc.subtype,
         "sample_rate": int(doc.sample_rate),
         "channels": int(channels),
@@ -152,6 +152,32 @@ def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
         "value_range": minmax(doc.samples),  # as read, in [-1, 1]; the file stores its `subtype`
         "tags": {k: str(v) for k, v in doc.metadata.items()},
     }
+    if scan:  # what `lacuna repair --detect` would fill, as a video's info lists its damage
+        info["damage_summary"] = damage_summary(doc)
+    return info
+
+
+PLURALS = {"discontinuity": "discontinuities"}
+
+
+def damage_summary(doc: AudioDoc) -> str:
+    """'89 dropouts on a 20 ms packet grid (a call's lost packets), 21 clicks', or what was looked for."""
+    from core.audio.detect import detect, packet_grid_ms
+
+    found = detect(doc.samples, doc.sample_rate)
+    if not found:
+        return "no clicks or dropouts found"
+    counts: dict[str, int] = {}
+    for d in found:
+        counts[d.kind] = counts.get(d.kind, 0) + 1
+    grid = packet_grid_ms(found, doc.sample_rate)
+    parts = []
+    for kind, count in counts.items():
+        on_grid = (
+            f" on a {grid:g} ms packet grid (a call's lost packets)" if kind == "dropout" and grid else ""
+        )
+        parts.append(f"{count} {PLURALS.get(kind, kind + 's') if count > 1 else kind}{on_grid}")
+    return ", ".join(parts)
 
 
 def _magic(head: bytes) -> bool:

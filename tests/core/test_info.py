@@ -231,3 +231,10 @@ def test_a_folder_of_photos_is_summarised_not_refused(datasets, tmp_path):
     assert "items           10 image" in format_info(info)
     with pytest.raises(LacunaError, match="no file in this folder"):
         describe(tmp_path)
+
+
+def test_a_recording_lists_what_detection_would_fill(datasets, capsys):
+    """As a video's info lists its damage: the real call's lost packets, as `repair --detect` finds them."""
+    call = datasets / "audio" / "speech" / "plc" / "test_files" / "1214.wav"
+    info = info_json(call, capsys)
+    assert info["damage_summary"].startswith("89 dropouts on a 20 ms packet grid (a call's lost packets)")
