@@ -63,6 +63,7 @@ def repair(
     audio methods document. `frames`: only these frames of a volume (default: all).
     """
     task_info = get_task(task)
+    given = document  # before thinning inserts blank slices (which hold the padding value)
     check_frames(document, frames)
     ctx = ctx or RunContext()
     ctx.restart_clock()
@@ -124,7 +125,7 @@ def repair(
     measure_real_run(card, document, result, ctx, time.perf_counter() - started)
     provenance.params.update(units.used_values(card, ctx.used, resolved, document))
     provenance.engine = ctx.extras.get("backend", "")
-    _keep_padding(document, result)
+    _keep_padding(given, result)
     _mark_changed(document, result)
     if document.kind == "video":
         provenance.changed_frames = changed_frames(result)

@@ -132,6 +132,11 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
         save_weights(model, out, arch=recipe.arch, hparams=recipe.hparams, training=info)
         out.with_suffix(".json").write_text(json.dumps(info, indent=2))
         log(f"saved {out}")
+    if world > 1:
+        # Every rank leaves together, its process group shut down: a rank exiting with gloo's threads
+        # still running aborted ("terminate called without an active exception") on a loaded CPU.
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     return out
 
 
