@@ -87,7 +87,7 @@ def output_path(job: Job) -> Path:
     from core.io.naming import output_name
 
     key = PurePosixPath(job.key)
-    if job.series is not None and key.name != Path(job.source).name:  # one of a folder's series
+    if job.series is not None and key.name not in ("", Path(job.source).name):  # one of several
         named = f"{key.name}_{job.recipe.task}"  # written as a folder, as a series is
     else:
         named = output_name(Path(job.source), job.recipe.task).name

@@ -160,11 +160,26 @@ def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
 PLURALS = {"discontinuity": "discontinuities"}
 
 
+SCAN_SECONDS = 600  # longer recordings are scanned by `lacuna repair --detect` only, not to describe them
+
+
 def damage_summary(doc: AudioDoc) -> str:
     """'89 dropouts on a 20 ms packet grid (a call's lost packets), 21 clicks', or what was looked for."""
+    import warnings
+
     from core.audio.detect import detect, packet_grid_ms
 
-    found = detect(doc.samples, doc.sample_rate)
+    samples = doc.samples
+    if not samples.size or doc.duration > SCAN_SECONDS:
+        return f"not scanned (empty, or longer than {SCAN_SECONDS // 60} minutes)"
+    if not np.isfinite(samples).all():
+        return "not scanned: some samples are not numbers (NaN or infinite)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a describe must not print numpy's remarks
+            found = detect(samples, doc.sample_rate)
+    except (ValueError, FloatingPointError, MemoryError) as exc:
+        return f"not scanned ({type(exc).__name__})"
     if not found:
         return "no clicks or dropouts found"
     counts: dict[str, int] = {}

@@ -125,7 +125,8 @@ def repair(
     measure_real_run(card, document, result, ctx, time.perf_counter() - started)
     provenance.params.update(units.used_values(card, ctx.used, resolved, document))
     provenance.engine = ctx.extras.get("backend", "")
-    _keep_padding(given, result)
+    if mask is None and not resolved.get("slices"):  # a whole-picture filter, not a fill asked for
+        _keep_padding(given, result)
     _mark_changed(document, result)
     if document.kind == "video":
         provenance.changed_frames = changed_frames(result)

@@ -382,3 +382,14 @@ def test_pixels_outside_the_scanned_area_stay_padding_after_a_repair(datasets):
     outside = doc.pixels[17] == -1500.0
     assert outside.mean() > 0.1 and np.all(result.pixels[17][outside] == -1500.0)
     assert np.any(result.pixels[17][~outside] != doc.pixels[17][~outside])  # the scan itself was denoised
+
+
+def test_a_fill_asked_over_padding_values_is_not_undone(datasets):
+    """Padding is kept for whole-picture filters only: slices named for refilling are refilled even
+    where they held the padding value (a review found them put back as padding)."""
+    from core.repair import run_repair
+
+    doc = io.read(datasets / "medical" / "head_ct_ge")
+    doc.pixels[10] = -1500.0  # a slice lost as padding
+    filled = run_repair(doc, "fill-slice", slices="10")
+    assert (filled.pixels[10] != -1500.0).mean() > 0.5
