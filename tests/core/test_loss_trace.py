@@ -147,3 +147,21 @@ def test_repair_detect_on_a_call_fills_its_lost_packets_and_no_speech(datasets, 
     assert (
         step["method"] == "fill-gap-speech" and "click(s) in the speech left as they are" in step["selection"]
     )
+
+
+def test_a_concealed_call_with_silence_before_it_was_answered_keeps_its_own_trace():
+    """The decoder concealed its losses (no zeroed packets in the speech) and the first 200 ms are
+    digital silence: the silence is not lost packets, so the call's own trace is not refused."""
+    from core.audio.loss_trace import contradicts_recording
+
+    rng = np.random.default_rng(0)
+    rate = 16000
+    call = rng.normal(0.0, 0.1, 10 * rate)
+    call[: rate // 5] = 0.0
+    lost = np.zeros(500, bool)
+    lost[rng.choice(np.arange(20, 500), 25, replace=False)] = True
+    assert contradicts_recording(call[:, None], lost, rate) is None
+    zeroed = call.copy()  # the same call with other packets played as silence: refused
+    for k in rng.choice(np.arange(20, 500), 25, replace=False):
+        zeroed[k * 320 : (k + 1) * 320] = 0.0
+    assert "lie mostly elsewhere" in contradicts_recording(zeroed[:, None], lost, rate)
