@@ -81,14 +81,16 @@ def plan_gaps(z: np.ndarray, gaps: list[int]) -> Thinning:
     into as many parts as the regular step beside it goes into it (a series 4 mm apart that lost one
     slice has an 8 mm gap, and gets one slice back in its middle)."""
     steps = np.abs(np.diff(z))
-    regular = [float(x) for i, x in enumerate(steps) if i not in gaps] or [float(np.median(steps))]
+    usual = [i for i, x in enumerate(steps) if i not in gaps and x > 1e-4]  # not a gap, not a repeat
+    if not usual:
+        raise MethodError("every step between the slices is a gap: name the slices to put back")
 
     def parts(n: int, gap: float) -> int:
         if n not in gaps:
             return 1
-        beside = [float(steps[k]) for k in (n - 1, n + 1) if 0 <= k < len(steps) and k not in gaps]
-        step = min(beside) if beside else float(np.median(regular))
-        return min(max(2, int(round(gap / step))), MOST_PARTS)
+        # the usual step there: the median of up to three on each side (one odd neighbour aside)
+        near = [float(steps[k]) for k in usual if abs(k - n) <= 3] or [float(steps[k]) for k in usual]
+        return min(max(2, int(round(gap / float(np.median(near))))), MOST_PARTS)
 
     return _divided(z, parts)
 

@@ -108,3 +108,13 @@ def test_a_series_with_missing_slices_gets_them_back_when_nothing_is_named(datas
         assert error < min(np.abs(whole.pixels[k + d] - whole.pixels[k]).mean() for d in (-1, 1))
     kept = [k for k in range(28) if k not in (5, 20)]
     assert np.array_equal(filled.pixels[kept], gapped.pixels)  # the acquired slices bit for bit
+
+
+def test_a_gap_beside_a_repeated_or_close_slice_gets_one_slice_back():
+    """An 8 mm gap in a 4 mm series is one missing slice, also beside a slice given twice (a step of
+    0, which had divided by zero) or 0.5 mm from its neighbour (which had put back 15)."""
+    from core.repair.thinning import plan_gaps
+
+    for z in ([0, 4, 8, 8, 16, 20, 24], [0, 4, 8, 8.5, 16.5, 20.5, 24.5], [0, 4, 8, 12, 20, 24, 28]):
+        layout = plan_gaps(np.array(z, float), [3])
+        assert layout.inserted == [4] and layout.positions[4] == pytest.approx((z[3] + z[4]) / 2)
