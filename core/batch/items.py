@@ -60,6 +60,8 @@ def find_items(
 ) -> Iterator[Item]:
     """The items under `root` in a stable order. Hidden files and folders, files no reader knows, and
     the folders in `skip` (an output folder inside the input) are left out."""
+    from core.io.dicom.series import may_hold_a_slice
+
     root = Path(root)
     skipped = {Path(p).resolve() for p in skip}
     include, exclude = list(include), list(exclude)
@@ -79,7 +81,8 @@ def find_items(
                 continue
             kind = file_kind(path)
             if kind == "dicom":
-                dicom_files.append(path)
+                if may_hold_a_slice(path):  # a CD's DICOMDIR is an index, not an item
+                    dicom_files.append(path)
             elif kind:
                 yield Item(key, kind, path)
         if dicom_files:

@@ -35,12 +35,21 @@ from core.io.dicom.read import read_file
 MAX_FOLDER_FILES = 5000
 
 
+def may_hold_a_slice(path: Path) -> bool:
+    """Whether a file in a series folder may be one of its images: not hidden, not the DICOMDIR index
+    of a CD, not a Lacuna record."""
+    name = path.name
+    return (
+        not name.startswith(".")
+        and name.upper() != "DICOMDIR"
+        and not name.endswith(provenance.SIDECAR_SUFFIX)
+    )
+
+
 def _candidate_files(folder: Path, recursive: bool = True) -> list[Path]:
     files = []
     for p in sorted(folder.rglob("*") if recursive else folder.iterdir()):
-        if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR":
-            if p.name.endswith(provenance.SIDECAR_SUFFIX):
-                continue
+        if p.is_file() and may_hold_a_slice(p):
             files.append(p)
             if len(files) > MAX_FOLDER_FILES:
                 raise ReadError(f"{folder.name}: more than {MAX_FOLDER_FILES} files; open one series folder")

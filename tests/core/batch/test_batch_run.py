@@ -299,6 +299,7 @@ def test_each_dicom_series_of_a_folder_is_an_item_and_subfolders_are_not_read_tw
     shutil.copy(medical / "emri_small.dcm", study / "loose.dcm")
     shutil.copy(medical / "693_UNCI.dcm", study / "sub" / "ct.dcm")
     (study / "notes.dcm").write_text("not a scan")
+    shutil.copy(medical / "emri_small.dcm", study / "DICOMDIR")  # a CD's index: not an item
     request = BatchRequest(study, tmp_path / "out", ("denoise",), ("denoise-bilateral",))
     summary = Batch(request).run()
     rows = states(tmp_path / "out")
