@@ -39,9 +39,9 @@ class Recipe:
     by_modality: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        described = {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
-        refined = {"for_calls": self.for_calls, "by_modality": self.by_modality}
-        return {**described, **{k: v for k, v in refined.items() if v}}
+        """What identifies the recipe (a resumed batch must match it). `for_calls` and `by_modality`
+        follow from these, so a batch begun by an earlier Lacuna without them still resumes."""
+        return {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
 
     def action(self) -> str:
         """What the batch does to an item of this recipe, in words: 'fill-gap with fill-gap-auto'."""
