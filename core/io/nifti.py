@@ -263,34 +263,53 @@ def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> tuple[np.dtype, str]:
 def _affine_for(doc: VolumeDoc, width: int, height: int) -> tuple[np.ndarray, str]:
     """The source's affine (a NIfTI's own; a DICOM series' from its slices' positions and orientation),
     rescaled when the in-plane size changed (upscaling) or slices were inserted between the source's
-    own (thinner slices); and a note where the source's geometry could not be kept whole."""
-    affine, shape, note = _source_geometry(doc)
-    if not shape or len(shape) < 2:
-        return affine, note
-    scale = np.eye(4)
-    # in-plane: new voxel index n maps to old index s*n + (s-1)/2 (voxel centres stay aligned)
-    for axis, (old, new) in enumerate(((shape[0], width), (shape[1], height))):
-        s = old / new
-        scale[axis, axis] = s
-        scale[axis, 3] = (s - 1.0) / 2.0
-    slices = shape[2] if len(shape) > 2 else 1
-    if slices > 1 and doc.slices != slices:
-        # through-plane: the first and last slices stay where they were, the others evenly between
-        scale[2, 2] = (slices - 1) / (doc.slices - 1)
-    return affine @ scale, note
+    own (thinner slices); and a note where the slices written are not evenly spaced, which one
+    affine cannot hold."""
+    affine, shape = _source_geometry(doc)
+    if shape and len(shape) >= 2:
+        scale = np.eye(4)
+        # in-plane: new voxel index n maps to old index s*n + (s-1)/2 (voxel centres stay aligned)
+        for axis, (old, new) in enumerate(((shape[0], width), (shape[1], height))):
+            s = old / new
+            scale[axis, axis] = s
+            scale[axis, 3] = (s - 1.0) / 2.0
+        slices = shape[2] if len(shape) > 2 else 1
+        if slices > 1 and doc.slices != slices:
+            # through-plane: the first and last slices stay where they were, the others evenly between
+            scale[2, 2] = (slices - 1) / (doc.slices - 1)
+        affine = affine @ scale
+    return affine, _uneven_note(doc, affine)
 
 
-def _source_geometry(doc: VolumeDoc) -> tuple[np.ndarray, Any, str]:
-    """(affine, shape (columns, rows, slices) or None, note) of the volume the document was read from."""
+def _uneven_note(doc: VolumeDoc, affine: np.ndarray) -> str:
+    """What a person must know when the slices written lie unevenly: NIfTI stores them evenly."""
+    from core.io.dicom.placement import even_step
+
+    positions = list(doc.positions[: doc.slices])
+    if len(positions) < 3 or even_step(positions) is not None:
+        return ""
+    steps = np.abs(np.diff(positions))
+    stored = float(np.linalg.norm(affine[:3, 2]))
+    return (
+        f"NIfTI holds one slice spacing: the slices are {steps.min():.3g}–{steps.max():.3g} mm apart, and"
+        f" are stored {stored:.3g} mm apart (first and last in place); keep the DICOM series for their"
+        " true positions"
+    )
+
+
+def _source_geometry(doc: VolumeDoc) -> tuple[np.ndarray, Any]:
+    """(affine, shape (columns, rows, slices) or None) of the volume the document was read from."""
     if isinstance(doc.writeback, NiftiHeader):
-        return np.array(doc.writeback.affine), doc.metadata.get("nifti_shape"), ""
+        return np.array(doc.writeback.affine), doc.metadata.get("nifti_shape")
     from core.io.dicom.geometry import patient_affine
     from core.io.dicom.header import DicomHeaders
 
-    placed = patient_affine(doc.writeback) if isinstance(doc.writeback, DicomHeaders) else None
-    if placed is not None:
-        return placed
-    return np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0]), None, ""
+    if isinstance(doc.writeback, DicomHeaders):
+        source_slices = sum(doc.metadata.get("frames_per_dataset") or [doc.slices])
+        placed = patient_affine(doc.writeback, source_slices, float(doc.spacing[0]))
+        if placed is not None:
+            return placed
+    return np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0]), None
 
 
 def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:

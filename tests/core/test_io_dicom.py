@@ -393,3 +393,34 @@ def test_a_fill_asked_over_padding_values_is_not_undone(datasets):
     doc.pixels[10] = -1500.0  # a slice lost as padding
     filled = run_repair(doc, "fill-slice", slices="10")
     assert (filled.pixels[10] != -1500.0).mean() > 0.5
+
+
+def test_a_filled_or_single_slice_scan_saved_as_nifti_keeps_its_geometry(datasets, tmp_path):
+    """After fill-slice put a missing slice back the slices are even again: no 'one slice spacing'
+    note, and every slice where its position says; a single slice keeps the spacing read for it."""
+    import shutil
+
+    import nibabel as nib
+    from nibabel.affines import apply_affine
+
+    from core.io.nifti import write_nifti
+    from core.repair import run_repair
+
+    series = tmp_path / "series"
+    series.mkdir()
+    files = sorted(
+        (datasets / "medical" / "head_ct_ge").iterdir(), key=lambda p: float(pydicom.dcmread(p).SliceLocation)
+    )
+    for index, path in enumerate(files[:14]):  # the 4 mm slices, one taken out
+        if index != 6:
+            shutil.copy(path, series / path.name)
+    filled = run_repair(io.read(series), "fill-slice")
+    written = write_nifti(filled, tmp_path / "filled.nii.gz")
+    assert not any("one slice spacing" in note for note in written.notes)
+    affine = nib.load(written.path).affine
+    corners = [np.array(pydicom.dcmread(path).ImagePositionPatient, float) for path in files[:14]]
+    placed = [apply_affine(affine, (0, 0, k)) * [-1, -1, 1] for k in range(14)]  # RAS to LPS
+    assert np.allclose(placed, corners, atol=0.01)  # the slice put back too
+    single = io.read(datasets / "medical" / "693_UNCI.dcm")
+    affine = nib.load(write_nifti(single, tmp_path / "single.nii.gz").path).affine
+    assert np.linalg.norm(affine[:3, 2]) == pytest.approx(single.spacing[0])
