@@ -424,3 +424,17 @@ def test_a_filled_or_single_slice_scan_saved_as_nifti_keeps_its_geometry(dataset
     single = io.read(datasets / "medical" / "693_UNCI.dcm")
     affine = nib.load(write_nifti(single, tmp_path / "single.nii.gz").path).affine
     assert np.linalg.norm(affine[:3, 2]) == pytest.approx(single.spacing[0])
+
+
+def test_each_slice_of_a_series_notes_its_nonsense_once(datasets, tmp_path):
+    """28 slices with an unreadable WindowCenter: 28 warnings, not the first slice's twice (review)."""
+    from pydicom.dataelem import DataElement
+
+    series = tmp_path / "series"
+    series.mkdir()
+    for path in (datasets / "medical" / "head_ct_ge").iterdir():
+        ds = pydicom.dcmread(path)
+        ds[0x00281050] = DataElement(0x00281050, "LO", "abc")
+        ds.save_as(series / path.name, enforce_file_format=False)
+    warnings = io.read(series).metadata["read_warnings"]
+    assert len(warnings) == len(set(warnings)) == 28

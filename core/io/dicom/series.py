@@ -152,7 +152,7 @@ def _read_folder(folder: Path, index: int, recursive: bool) -> VolumeDoc:
     with noting(folder) as notes:
         doc = _read_series(folder, index, recursive)
     if notes:
-        doc.metadata["read_warnings"] = [*doc.metadata.get("read_warnings", []), *notes]
+        doc.metadata["read_warnings"] = list(dict.fromkeys([*doc.metadata.get("read_warnings", []), *notes]))
     return doc
 
 
@@ -192,6 +192,7 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
     thicknesses = [d.metadata.get("slice_thickness") for d in docs for _ in range(d.pixels.shape[0])]
     gaps, step = find_gaps(positions, thicknesses) if positions else ([], None)
     metadata = dict(first.metadata)
+    metadata.pop("read_warnings", None)  # the folder's notes hold every slice's, this one's too
     metadata.update(
         rescale=[r for d in docs for r in d.metadata["rescale"]],
         frames_per_dataset=[d.pixels.shape[0] for d in docs],
