@@ -9,7 +9,6 @@ Frames come out as uint8 RGB (H, W, 3), converted with the stream's own colour m
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -249,6 +248,19 @@ def numbered_frames(folder: Path) -> list[tuple[int, Path]]:
     return sorted(numbered) if len(numbered) >= 2 else []
 
 
+def numbering_step(numbers: list[int]) -> int | None:
+    """How far apart two frames' file numbers are (a scanner numbering every other frame: 2), the
+    commonest difference between neighbours, when every number lies on that step from the first;
+    None when they do not (a stray number, one given twice): then the files are frames one apart,
+    in name order, and a missing number is not a dropped frame."""
+    gaps = np.diff(np.asarray(numbers, np.int64))
+    if not gaps.size or (gaps <= 0).any():
+        return None
+    values, counts = np.unique(gaps, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    return step if all((n - numbers[0]) % step == 0 for n in numbers) else None
+
+
 def sequence_files(folder: Path) -> list[Path]:
     """The numbered frames of an image-sequence folder, in frame-number order ([] if it is not one)."""
     return [p for _, p in numbered_frames(folder)]
@@ -263,11 +275,9 @@ def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
         raise ReadError(f"{folder.name}: not a folder of numbered frames")
     # A frame's time follows its number, so a number missing from a scan's sequence is a dropped
     # frame (core.video.damage); numbers given twice leave the files one frame apart in name order.
-    # The numbers' common step is one frame (a scanner numbering every other frame, 100, 102, ...).
-    numbers = [n - numbered[0][0] for n, _ in numbered]
-    step = math.gcd(*numbers) or 1
-    unique = len(set(numbers)) == len(numbers)
-    pts = tuple(n // step for n in numbers) if unique else tuple(range(len(files)))
+    step = numbering_step([n for n, _ in numbered])
+    first = numbered[0][0]
+    pts = tuple((n - first) // step for n, _ in numbered) if step else tuple(range(len(files)))
     _av = av()
     with _av.open(str(files[0])) as container:
         stream = container.streams.video[0]

@@ -10,7 +10,6 @@ a video file gives `frame_000000.png` on. The folder appears whole or not at all
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from core.io.atomic import atomic_folder
 from core.io.formats import Written
 from core.runtime.context import Progress
 from core.video.document import VideoDoc
-from core.video.source import to_rgb
+from core.video.source import numbering_step, to_rgb
 
 WRITTEN_TYPES = (".png", ".tif", ".tiff")  # picture types a repaired frame is written as
 
@@ -61,14 +60,14 @@ def write_sequence(
 def _naming(files: tuple[Path, ...]) -> tuple[Callable[[int, int], str], str]:
     """(the file name, without suffix, of the frame at (slot index, pts); the suffix of a written
     frame): numbered as the source's files, or by place in the clip."""
-    if not files:
-        return (lambda index, pts: f"frame_{index:06d}"), ".png"
+    suffix = files[0].suffix.lower() if files and files[0].suffix.lower() in WRITTEN_TYPES else ".png"
     numbered = [(m.start(), m.end(), int(m.group())) for m in (_last_number(p.stem) for p in files)]
+    step = numbering_step([n for _, _, n in numbered]) if files else None  # as the reader counts
+    if step is None:
+        return (lambda index, pts: f"frame_{index:06d}"), suffix
     start, end, first = numbered[0]
     stem = files[0].stem
     prefix, after, width = stem[:start], stem[end:], end - start
-    step = math.gcd(*(n - first for _, _, n in numbered)) or 1  # one frame, as the reader counts it
-    suffix = files[0].suffix.lower() if files[0].suffix.lower() in WRITTEN_TYPES else ".png"
     return (lambda index, pts: f"{prefix}{first + pts * step:0{width}d}{after}"), suffix
 
 

@@ -143,3 +143,15 @@ def test_retime_streams_and_never_mixes_two_shots(datasets):
             t = (slot.pts - pts[after - 1]) / (pts[after] - pts[after - 1])
             assert np.array_equal(frame, flow(a, b, [t])[0]), index
     assert across >= 1  # a new frame falls between the two shots
+
+
+def test_the_numbering_step_of_a_scan_and_what_breaks_it():
+    """One frame is the commonest step between file numbers when all lie on it; a stray number (111
+    among 100, 102, ...) or one given twice leaves the files one frame apart in name order, instead
+    of doubling every time (review)."""
+    from core.video.source import numbering_step
+
+    assert numbering_step([100, 102, 104, 108]) == 2  # 106 is a dropped frame
+    assert numbering_step([1, 2, 3, 5]) == 1
+    assert numbering_step([100, 102, 104, 111, 112]) is None
+    assert numbering_step([1, 1, 2]) is None
