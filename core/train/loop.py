@@ -25,20 +25,20 @@ def _autocast_factory(
     return lambda: autocast(device, precision)
 
 
-def _distributed() -> tuple[int, int]:
+def _distributed(device: str = "auto") -> tuple[int, int]:
     """(rank, world size) under torchrun; (0, 1) otherwise."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
         # NCCL needs a GPU of its own per rank. Several ranks sharing fewer GPUs (so that batches whose
-        # degradation is built on the CPU are built on more cores) reduce their gradients through gloo.
-        gpus = torch.cuda.device_count()
-        torch.distributed.init_process_group("nccl" if gpus >= world else "gloo")
+        # degradation is built on the CPU are built on more cores), or on the CPU, use gloo.
+        on_gpus = str(device).startswith(("auto", "cuda")) and torch.cuda.device_count() >= world
+        torch.distributed.init_process_group("nccl" if on_gpus else "gloo")
     rank = int(os.environ.get("RANK", "0"))
     return rank, world
 
 
 def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str], None] = print) -> Path:
-    rank, world = _distributed()
+    rank, world = _distributed(args.device)
     device = pick_device(args.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
@@ -71,7 +71,7 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
         state = torch.load(ckpt, map_location=device, weights_only=True)
         recipe.load_state(state["recipe"])
         start = int(state["step"])
-        generator.manual_seed(args.seed + start)
+        generator.manual_seed(args.seed + start + 1000 * rank)  # each rank its own batches again
         log(f"resumed from {ckpt} at step {start}")
 
     history: list[dict] = []
