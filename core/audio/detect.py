@@ -275,13 +275,25 @@ def what_to_fill(found: list[Detection], sample_rate: int) -> tuple[list[Detecti
     if grid_ms is None:
         return found, f"{len(found)} found by detection", None
     dropouts = [d for d in found if d.kind == "dropout"]
-    left = len(found) - len(dropouts)
-    kept_out = f" ({left} click(s) in the speech left as they are)" if left else ""
+    left = [d for d in found if d.kind != "dropout"]
+    kept_out = f" (left as they are in the speech: {count_kinds(left)})" if left else ""
     return (
         dropouts,
         f"{len(dropouts)} found by detection, dropouts on a {grid_ms:g} ms packet grid{kept_out}",
         grid_ms,
     )
+
+
+PLURALS = {"discontinuity": "discontinuities"}
+
+
+def count_kinds(found: list[Detection]) -> str:
+    """'11 discontinuities, 10 clicks': how many of each kind, commonest first."""
+    counts: dict[str, int] = {}
+    for d in found:
+        counts[d.kind] = counts.get(d.kind, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    return ", ".join(f"{n} {PLURALS.get(kind, kind + 's') if n > 1 else kind}" for kind, n in ordered)
 
 
 def _rms(x: np.ndarray) -> float:

@@ -157,17 +157,15 @@ def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
     return info
 
 
-PLURALS = {"discontinuity": "discontinuities"}
-
-
 SCAN_SECONDS = 600  # longer recordings are scanned by `lacuna repair --detect` only, not to describe them
 
 
 def damage_summary(doc: AudioDoc) -> str:
-    """'89 dropouts on a 20 ms packet grid (a call's lost packets), 21 clicks', or what was looked for."""
+    """What `lacuna repair --detect` would fill: '89 dropouts on a 20 ms packet grid (a call's lost
+    packets); left as they are in the speech: 11 discontinuities, 10 clicks', or what was looked for."""
     import warnings
 
-    from core.audio.detect import detect, packet_grid_ms
+    from core.audio.detect import count_kinds, detect, what_to_fill
 
     samples = doc.samples
     if not samples.size or doc.duration > SCAN_SECONDS:
@@ -182,17 +180,12 @@ def damage_summary(doc: AudioDoc) -> str:
         return f"not scanned ({type(exc).__name__})"
     if not found:
         return "no clicks or dropouts found"
-    counts: dict[str, int] = {}
-    for d in found:
-        counts[d.kind] = counts.get(d.kind, 0) + 1
-    grid = packet_grid_ms(found, doc.sample_rate)
-    parts = []
-    for kind, count in counts.items():
-        on_grid = (
-            f" on a {grid:g} ms packet grid (a call's lost packets)" if kind == "dropout" and grid else ""
-        )
-        parts.append(f"{count} {PLURALS.get(kind, kind + 's') if count > 1 else kind}{on_grid}")
-    return ", ".join(parts)
+    filled, _, grid = what_to_fill(found, doc.sample_rate)
+    if grid is None:
+        return count_kinds(found)
+    left = [d for d in found if d not in filled]
+    rest = f"; left as they are in the speech: {count_kinds(left)}" if left else ""
+    return f"{len(filled)} dropouts on a {grid:g} ms packet grid (a call's lost packets){rest}"
 
 
 def _magic(head: bytes) -> bool:
