@@ -57,7 +57,8 @@ def plan(z: np.ndarray, thin: int = 1, spacing: float = 0.0) -> Thinning:
     if thin > 1 and spacing > 0:
         raise MethodError("ask for thinner slices either by a factor (thin) or by a spacing in mm, not both")
 
-    def parts(n: int, gap: float) -> int:
+    def between(n: int, a: float, b: float) -> list[float]:
+        gap = abs(b - a)
         # within 1% is close enough: 2 mm asked of slices 4.001 mm apart halves them
         count = thin if spacing <= 0 else max(1, int(np.ceil(gap / (spacing * (1 + SPACING_SLACK)))))
         if count > MOST_PARTS:
@@ -65,9 +66,9 @@ def plan(z: np.ndarray, thin: int = 1, spacing: float = 0.0) -> Thinning:
                 f"spacing {spacing:g} mm would divide a {gap:.3g} mm gap into {count} parts; "
                 f"at most {MOST_PARTS} new slices per gap"
             )
-        return count
+        return [m / count for m in range(1, count)]
 
-    layout = _divided(z, parts)
+    layout = _divided(z, between)
     if not layout.inserted:
         raise MethodError(
             f"the slices are already {np.abs(np.diff(z)).max():.3g} mm apart or closer: "
@@ -76,35 +77,40 @@ def plan(z: np.ndarray, thin: int = 1, spacing: float = 0.0) -> Thinning:
     return layout
 
 
-def plan_gaps(z: np.ndarray, gaps: list[int]) -> Thinning:
-    """The positions with the slices missing after each index in `gaps` put back: a gap is divided
-    into as many parts as the regular step beside it goes into it (a series 4 mm apart that lost one
-    slice has an 8 mm gap, and gets one slice back in its middle)."""
+def plan_gaps(z: np.ndarray, gaps: list[int], known: list[float] | None = None) -> Thinning:
+    """The positions with the slices missing after each index in `gaps` put back: where the series
+    knows a missing slice's own position (a file whose header was read but not its pixels), there;
+    otherwise a gap is divided into as many parts as the regular step beside it goes into it (a series
+    4 mm apart that lost one slice has an 8 mm gap, and gets one slice back in its middle)."""
     steps = np.abs(np.diff(z))
     usual = [i for i, x in enumerate(steps) if i not in gaps and x > 1e-4]  # not a gap, not a repeat
     if not usual:
         raise MethodError("every step between the slices is a gap: name the slices to put back")
 
-    def parts(n: int, gap: float) -> int:
+    def between(n: int, a: float, b: float) -> list[float]:
         if n not in gaps:
-            return 1
+            return []
+        inside = sorted((p - a) / (b - a) for p in known or () if min(a, b) < p < max(a, b))
+        if inside:
+            return inside
         # the usual step there: the median of up to three on each side (one odd neighbour aside)
         near = [float(steps[k]) for k in usual if abs(k - n) <= 3] or [float(steps[k]) for k in usual]
-        return min(max(2, int(round(gap / float(np.median(near))))), MOST_PARTS)
+        count = min(max(2, int(round(abs(b - a) / float(np.median(near))))), MOST_PARTS)
+        return [m / count for m in range(1, count)]
 
-    return _divided(z, parts)
+    return _divided(z, between)
 
 
-def _divided(z: np.ndarray, parts) -> Thinning:
-    """Every step between the slices at `z` divided into `parts(index, step in mm)` equal parts."""
+def _divided(z: np.ndarray, between) -> Thinning:
+    """New slices in the steps between the slices at `z`: `between(index, a, b)` gives, for the step
+    from position a to b, where they go as fractions of it (0 < t < 1)."""
     if len(z) < 2:
         raise MethodError("inserting slices needs a volume with at least two slices")
     positions, source, inserted = [float(z[0])], [0], []
     for n, (a, b) in enumerate(zip(z[:-1], z[1:])):
-        count = parts(n, abs(b - a))
-        for m in range(1, count):
+        for t in between(n, float(a), float(b)):
             inserted.append(len(positions))
-            positions.append(float(a + (b - a) * m / count))
+            positions.append(float(a + (b - a) * t))
             source.append(None)
         positions.append(float(b))
         source.append(n + 1)
@@ -123,7 +129,8 @@ def thinned(
         raise MethodError("thinner slices are made for volumes (CT, MR series, NIfTI), not for images")
     geometry = stack_geometry(document, document.stacks()[0])
     z = np.asarray(geometry["positions"], np.float64)
-    layout = plan_gaps(z, document.gaps) if gaps else plan(z, thin, spacing)
+    known = document.metadata.get("missing_positions")
+    layout = plan_gaps(z, document.gaps, known) if gaps else plan(z, thin, spacing)
     old, new = document.slices, len(layout.positions)
     times = max(document.time_points, 1)
     frames = np.array([t * new + k for t in range(times) for k in layout.kept])
@@ -151,6 +158,7 @@ def thinned(
     else:
         thicknesses = None
     result.gaps = find_gaps(list(layout.positions), thicknesses)[0] if result.positions else []
+    result.metadata.pop("missing_positions", None)  # they are slices of it now
     offsets = document.metadata.get("inplane_offsets_mm") or []
     if len(offsets) == old * times:  # a gantry tilt: new slices sit between their neighbours in-plane too
         order = np.argsort(z)  # np.interp needs rising positions; a multi-frame object may descend

@@ -369,6 +369,16 @@ def test_a_truncated_slice_leaves_a_gap_that_fill_slice_puts_back(datasets, tmp_
     assert any(w.startswith(f"{broken.name}: pixel data is truncated") for w in doc.metadata["read_warnings"])
     filled = run_repair(doc, "fill-slice")
     assert filled.slices == 28 and np.allclose(filled.positions, whole.positions, atol=0.01)
+    # Where the spacing alone shows no gap (where 4 mm slices give way to 7 mm ones, a walk-through
+    # found it left out), the broken file's own position, read from its header, still marks one.
+    series14 = tmp_path / "series14"
+    shutil.copytree(datasets / "medical" / "head_ct_ge", series14)
+    broken = series14 / Path(whole.metadata["source_files"][13]).name
+    broken.write_bytes(broken.read_bytes()[:300_000])
+    doc = io.read(series14)
+    assert doc.slices == 27 and 12 in doc.gaps
+    filled = run_repair(doc, "fill-slice")
+    assert filled.slices == 28 and np.allclose(filled.positions, whole.positions, atol=0.01)
 
 
 def test_pixels_outside_the_scanned_area_stay_padding_after_a_repair(datasets):

@@ -186,11 +186,15 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
     if len(channels) > 1:
         raise ReadError(f"{folder.name}: the series mixes grayscale and colour images")
     first = docs[0]
-    positions = [chosen["positions"][i] for i in kept] if len(chosen["positions"]) == len(files) else []
+    placed = len(chosen["positions"]) == len(files)
+    positions = [chosen["positions"][i] for i in kept] if placed else []
+    # where the slices whose pixels could not be read lie (their headers could): gaps to put back
+    missing = [chosen["positions"][i] for i in range(len(files)) if i not in kept] if placed else []
     inplane = [chosen["inplane"][i] for i in kept] if len(chosen["inplane"]) == len(files) else []
     files = [files[i] for i in kept]
     thicknesses = [d.metadata.get("slice_thickness") for d in docs for _ in range(d.pixels.shape[0])]
     gaps, step = find_gaps(positions, thicknesses) if positions else ([], None)
+    gaps = sorted({*gaps, *(_index_before(positions, p) for p in missing)})
     metadata = dict(first.metadata)
     metadata.pop("read_warnings", None)  # the folder's notes hold every slice's, this one's too
     metadata.update(
@@ -207,6 +211,8 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
         metadata["slice_thicknesses"] = thicknesses
     if skipped:
         metadata["read_warnings"] = skipped
+    if missing:
+        metadata["missing_positions"] = missing
     lo = min(d.stored_range[0] for d in docs)
     hi = max(d.stored_range[1] for d in docs)
     return VolumeDoc(
@@ -223,6 +229,14 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
         metadata=metadata,
         writeback=DicomHeaders([d.writeback.datasets[0] for d in docs], list(positions)),
     )
+
+
+def _index_before(positions: list[float], missing: float) -> int:
+    """The index of the slice after which a missing one at `missing` belongs (positions are sorted,
+    rising or falling)."""
+    rising = len(positions) < 2 or positions[-1] >= positions[0]
+    before = [i for i, p in enumerate(positions) if (p < missing if rising else p > missing)]
+    return max(before) if before else 0
 
 
 def _read_slices(files: list[Path]) -> tuple[list[VolumeDoc], list[int], list[str]]:
