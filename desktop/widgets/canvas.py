@@ -33,6 +33,7 @@ from desktop.widgets.canvas_marks import banner, corner_label, direction_letters
 BRUSH_TOOLS = ("brush", "eraser")
 TOOLS = ("brush", "eraser", "rect", "lasso", "fill")
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
+BANNER_BOTTOM = 44.0  # widget y below the REPAIRED / BEFORE banner (canvas_marks.banner)
 
 
 class Canvas(QWidget):
@@ -314,6 +315,8 @@ class Canvas(QWidget):
             return
         if self.directions:
             shown = self.transform().mapRect(QRectF(0, 0, self.image_size.width(), self.image_size.height()))
+            if self.banner or self.compare == "flip":  # the top letter below the banner, not under it
+                shown.setTop(max(shown.top(), BANNER_BOTTOM))
             direction_letters(
                 p, shown.intersected(QRectF(self.rect())), self.directions, self.font().family()
             )
