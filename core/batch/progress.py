@@ -77,18 +77,23 @@ class BarReporter(QuietReporter):
         self.task = None
 
     def start(self, total: int, todo: int) -> None:
+        if not todo:  # everything was done before: the summary says so, a bar at 0/1 would not
+            return
         self.bar.start()
-        self.task = self.bar.add_task("batch", total=todo or 1, rate="")
+        self.task = self.bar.add_task("batch", total=todo, rate="")
 
     def item(self, outcome: Outcome) -> None:
         if outcome.state == FAILED:
             self.console.print(failure_line(outcome.key, outcome.error), markup=False, highlight=False)
+        if self.task is None:
+            return
         self.bar.advance(self.task)
         speed = self.bar.tasks[0].speed
         self.bar.update(self.task, rate=f"{speed:.2f} items/s" if speed else "")
 
     def finish(self, summary: Any) -> None:
-        self.bar.stop()
+        if self.task is not None:
+            self.bar.stop()
         super().finish(summary)
 
 
