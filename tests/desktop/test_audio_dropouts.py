@@ -57,6 +57,9 @@ def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call)
     qtbot.waitUntil(lambda: not ws.busy, timeout=120_000)
     filled = c.doc.samples
     assert c.doc.provenance[-1].method == "fill-gap-speech"
+    # Its record says where the selection came from, as the command line's does (a walk-through).
+    runs = len(c.selections)  # the 31 packets lie in runs
+    assert c.doc.provenance[-1].selection == f"{runs} found by Detect dropouts on a 20 ms packet grid"
     # Every lost packet is filled: nearly all of its samples are no longer zero.
     nonzero_share = np.any(filled[lost] != 0, axis=1).reshape(-1, PACKET).mean(axis=1)
     assert len(nonzero_share) == 31 and nonzero_share.min() > 0.9

@@ -105,11 +105,15 @@ class AudioController(QObject):
         self.jobs.drop()
         self.opened_provenance = list(self.doc.provenance) if self.doc is not None else []
         self.selections = []
+        self.selection_origin = ""
         self.showing_before = False
         self.shown_changed.emit()
 
-    def set_selections(self, selections) -> None:
+    def set_selections(self, selections, origin: str = "") -> None:
+        """The spans and regions to fill, and where they came from for the record ('89 found by
+        Detect dropouts'; '' for a person's own selection)."""
         self.selections = [s for s in (selections or []) if s is not None]
+        self.selection_origin = origin if self.selections else ""
         self.shown_changed.emit()
 
     # --- fills ---
@@ -130,18 +134,22 @@ class AudioController(QObject):
 
             return repair(doc, "fill-gap", method, selections, ctx, **params)
 
+        origin = self.selection_origin
         self.jobs.start(
             title or f"Filling with {method}",
             start,
-            lambda result: self._finished(doc, result, selections),
+            lambda result: self._finished(doc, result, selections, origin),
             ctx.cancel_event,
             ctx,
         )
         return True
 
-    def _finished(self, source: AudioDoc, result: AudioDoc, selections: list) -> None:
+    def _finished(self, source: AudioDoc, result: AudioDoc, selections: list, origin: str = "") -> None:
         if self.doc is not source:
             return
+        if origin and result.provenance:  # the record says where the selection came from, as the CLI's
+            step = result.provenance[-1]
+            step.selection = "; ".join(filter(None, [origin, step.selection]))
         count = len(selections)
         edit = FillEdit.between(source, result, selections)
         if edit is None:
@@ -164,27 +172,17 @@ class AudioController(QObject):
 
     def detect(self) -> None:
         """Propose damaged spans (clicks, dropouts, discontinuities) as the selection."""
-        from core.audio.detect import detect
+        from core.audio.detect import count_kinds, detect
 
         doc = self.shown_document()
         if doc is None:
             return
         found = detect(doc.samples, doc.sample_rate)
-        self.set_selections([d.selection for d in found])
-        kinds: dict[str, int] = {}
-        for d in found:
-            kinds[d.kind] = kinds.get(d.kind, 0) + 1
-        plural = {
-            "click": "clicks",
-            "dropout": "dropouts",
-            "silence": "silences",
-            "discontinuity": "discontinuities",
-        }
-        summary = (
-            ", ".join(f"{n} {plural.get(k, k) if n > 1 else k}" for k, n in kinds.items())
-            or "no damage found"
+        summary = count_kinds(found)
+        self.set_selections(
+            [d.selection for d in found], f"{summary} found by Detect damage" if found else ""
         )
-        self.status.emit(f"Detected: {summary}")
+        self.status.emit(f"Detected: {summary or 'no damage found'}")
 
     def detect_dropouts(self) -> bool:
         """Find the dropouts (core's detector: runs of exact zeros on a packet grid, silences cutting
@@ -200,9 +198,13 @@ class AudioController(QObject):
         return True
 
     def _dropouts_found(self, source: AudioDoc, found: list) -> None:
+        from core.audio.detect import packet_grid_ms
+
         if self.doc is not source:
             return
-        self.set_selections([d.selection for d in found])
+        grid = packet_grid_ms(found, source.sample_rate)
+        on_grid = f" on a {grid:g} ms packet grid" if grid else ""
+        self.set_selections([d.selection for d in found], f"{len(found)} found by Detect dropouts{on_grid}")
         self.dropouts_found.emit(found)
 
     # --- undo / redo (the session's one history; fills live in the global lane) ---
