@@ -243,6 +243,10 @@ def repair_command(args: argparse.Namespace) -> int:
         target, policy = output_name(source, args.task, default_extension(document)), "rename"
     overwrite = bool(getattr(args, "overwrite", False))
     target = check_target(document, target, overwrite, policy)
+    if document.kind == "video":
+        from core.io.video import check_codec
+
+        check_codec(target, getattr(args, "codec", None))
     mask = None
     if args.mask:
         from core.io.masks import read_mask

@@ -43,11 +43,26 @@ def read_video(path: Path):
     return VideoDoc.from_info(info)
 
 
+def is_frame_folder(target: Path) -> bool:
+    """A video written to a name without a suffix (or an existing folder) is one picture per frame."""
+    return not target.suffix or target.is_dir()
+
+
+def check_codec(target: Path, codec: str | None) -> None:
+    """Refuse, before anything runs, a --codec the target cannot take."""
+    if not codec:
+        return
+    if is_frame_folder(Path(target)):
+        raise WriteError(f"{Path(target).name}: frames in a folder take no codec; give a file name to encode")
+    from core.video.write import pick_codec
+
+    pick_codec(Path(target), codec)
+
+
 def write_video(doc, target: Path, codec: str | None = None, **options: Any) -> Written:
     target = Path(target)
-    if not target.suffix or target.is_dir():  # a folder: one numbered picture per frame
-        if codec:
-            raise WriteError(f"{target.name}: frames in a folder take no codec; give a file name to encode")
+    check_codec(target, codec)
+    if is_frame_folder(target):  # one numbered picture per frame
         from core.video.write_sequence import write_sequence
 
         return write_sequence(doc, target, **options)

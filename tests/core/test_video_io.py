@@ -155,3 +155,16 @@ def test_the_numbering_step_of_a_scan_and_what_breaks_it():
     assert numbering_step([1, 2, 3, 5]) == 1
     assert numbering_step([100, 102, 104, 111, 112]) is None
     assert numbering_step([1, 1, 2]) is None
+
+
+def test_a_codec_the_target_cannot_take_is_refused_before_the_repair_runs(datasets, tmp_path, capsys):
+    """A folder of frames takes no codec, a WebM no FFV1: one line, before 'running', nothing written."""
+    from core.cli import main
+
+    film = str(datasets / "video" / "oldfilm" / "001")
+    for target in ("frames", "film.webm"):
+        args = ["repair", film, "-o", str(tmp_path / target), "--task", "remove-dust", "--codec", "ffv1"]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "running" not in err and ("take no codec" in err or "cannot hold ffv1" in err)
+    assert not list(tmp_path.iterdir())
