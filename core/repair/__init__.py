@@ -158,7 +158,13 @@ def changed_frames(video: Any) -> str:
     for index in planned:
         by_note.setdefault(video.slots[index].note or "repaired", []).append(index)
     parts = [f"{frame_runs(frames)} ({note})" for note, frames in by_note.items()]
-    return f"{len(planned)} frame{'s' if len(planned) > 1 else ''}: {', '.join(parts)}, counted from 0"
+    text = f"{len(planned)} frame{'s' if len(planned) > 1 else ''}: {', '.join(parts)}, counted from 0"
+    if video.info.sequence and len(planned) <= 20:  # a scan's frames are known by their file names
+        from core.video.write_sequence import frame_names
+
+        name_of = frame_names(video.info.sequence)
+        text += f" (as files: {', '.join(name_of(i, video.slots[i].pts) for i in planned)})"
+    return text
 
 
 def _keep_padding(before: Document, after: Document) -> None:

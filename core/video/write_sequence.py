@@ -57,6 +57,11 @@ def write_sequence(
     return Written(Path(target), (note,))
 
 
+def frame_names(files: tuple[Path, ...]) -> Callable[[int, int], str]:
+    """The file name (without suffix) of the frame at (slot index, pts) of a clip read from `files`."""
+    return _naming(files)[0]
+
+
 def _naming(files: tuple[Path, ...]) -> tuple[Callable[[int, int], str], str]:
     """(the file name, without suffix, of the frame at (slot index, pts); the suffix of a written
     frame): numbered as the source's files, or by place in the clip."""

@@ -43,7 +43,9 @@ def test_numbers_missing_from_a_film_scan_are_dropped_frames_and_rebuilt(dataset
     assert rebuilt.frame_count == 24
     # The record says which frames are made, not taken from the film (a walk-through missed it).
     record = rebuilt.provenance[-1].as_dict()
-    assert record["changed_frames"] == "3 frames: 5, 11-12 (inserted), counted from 0"
+    assert (
+        record["changed_frames"] == "3 frames: 5, 11-12 (inserted), counted from 0 (as files: 110, 122, 124)"
+    )
 
 
 def test_a_film_scan_repaired_into_a_folder_is_a_film_scan_again(datasets, tmp_path):
