@@ -319,10 +319,29 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     info["volumes"] = doc.time_points
     if isinstance(doc.writeback, NiftiHeader):
         info["affine"] = [[describing.num(v) for v in row] for row in doc.writeback.affine]
+        tilt = _shear(np.asarray(doc.writeback.affine, float))
+        if tilt is not None:
+            info["gantry_tilt"] = tilt
     info["orientation"] = meta.get("orientation", "")
     if meta.get("descrip"):
         info["description"] = meta["descrip"]
     return info
+
+
+def _shear(affine: np.ndarray) -> str | None:
+    """How far the slices are sheared (a CT's gantry tilt, as dcm2niix writes it into the affine), or
+    None when the slice axis stands on the slice planes (within half a degree)."""
+    columns, rows, through = affine[:3, 0], affine[:3, 1], affine[:3, 2]
+    normal = np.cross(columns, rows)
+    if not np.linalg.norm(normal) or not np.linalg.norm(through):
+        return None
+    normal /= np.linalg.norm(normal)
+    cosine = abs(float(np.dot(normal, through))) / float(np.linalg.norm(through))
+    degrees = float(np.degrees(np.arccos(min(cosine, 1.0))))
+    if degrees < 0.5:
+        return None
+    apart = abs(float(np.dot(normal, through)))
+    return f"{degrees:.2f}° (slices sheared; slice planes {apart:.4g} mm apart)"
 
 
 def _magic(head: bytes) -> bool:
