@@ -33,6 +33,12 @@ def add_parser(sub) -> None:
         action="store_true",
         help="fill what detection finds: audio clicks and dropouts, image marks",
     )
+    p.add_argument(
+        "--loss-traces",
+        action="store_true",
+        help="audio: conceal the packets the loss trace beside each recording marks (NAME_is_lost.txt,"
+        " one 0/1 line per 20 ms packet); recordings without one are detected (--detect) or skipped",
+    )
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching paths")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching paths")
     p.add_argument(
@@ -65,6 +71,7 @@ def batch_command(args: argparse.Namespace) -> int:
         methods=tuple(args.method),
         params=parse_params(args.param),
         detect=args.detect,
+        loss_traces=args.loss_traces,
         include=tuple(args.include),
         exclude=tuple(args.exclude),
     )

@@ -37,11 +37,14 @@ class Recipe:
     # A scan's method chosen by the engine from the scan's own modality (a CT's denoise-scan), as
     # `lacuna repair` chooses it, where no method or parameter was named; False: `method` everywhere.
     by_modality: bool = False
+    # A recording's lost packets are the ones a loss trace beside it marks (`TRACE_NAME`).
+    loss_traces: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """What identifies the recipe (a resumed batch must match it). `for_calls` and `by_modality`
         follow from these, so a batch begun by an earlier Lacuna without them still resumes."""
-        return {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
+        described = {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
+        return {**described, "loss_traces": True} if self.loss_traces else described
 
     def action(self) -> str:
         """What the batch does to an item of this recipe, in words: 'fill-gap with fill-gap-auto'."""
@@ -56,6 +59,7 @@ def make_recipes(
     methods: Sequence[str] = (),
     params: dict[str, Any] | None = None,
     detect: bool = False,
+    loss_traces: bool = False,
 ) -> dict[str, Recipe]:
     """Item kind -> Recipe. Raises MethodError for an unknown task, method or parameter."""
     from core.methods import default_method, get_method
@@ -85,15 +89,17 @@ def make_recipes(
         # Resolved (converted, defaults filled in), so the CLI's "--param sigma=10" and the app's 10.0
         # describe the same batch in the manifest.
         own = card.resolve_params({k: v for k, v in params.items() if k in {p.name for p in card.params}})
-        if card.needs_mask and not detect:
+        traces = loss_traces and card.operates_on == "audio"
+        if card.needs_mask and not (detect or traces):
             raise MethodError(f"method {card.id!r} needs to know what to repair: add --detect to find it")
         defaulted = card.task not in explicit and not any(p.name in params for p in card.params)
-        calls = _method_for_calls(card, detect and defaulted)
+        calls = _method_for_calls(card, (detect or traces) and defaulted)
         for kind in APPLIES_TO[card.operates_on]:
             if kind in kinds:
                 # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
                 masked = detect and card.needs_mask
-                recipe = Recipe(card.task, card.id, own, masked, calls, defaulted and kind in SCAN_KINDS)
+                by_modality = defaulted and kind in SCAN_KINDS
+                recipe = Recipe(card.task, card.id, own, masked, calls, by_modality, traces)
                 recipes.setdefault(kind, recipe)
     return recipes
 

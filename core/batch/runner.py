@@ -29,11 +29,13 @@ class BatchRequest:
     methods: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     detect: bool = False
+    # audio: conceal the packets a loss trace beside each recording marks (NAME_is_lost.txt)
+    loss_traces: bool = False
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
     def recipes(self) -> dict[str, Recipe]:
-        return make_recipes(self.tasks, self.methods, self.params, self.detect)
+        return make_recipes(self.tasks, self.methods, self.params, self.detect, self.loss_traces)
 
     def description(self) -> dict[str, Any]:
         return {

@@ -159,6 +159,33 @@ def found_damage(document: Any, ctx: Any) -> Found:
     return Found(mask)
 
 
+TRACE_SUFFIX = "_is_lost.txt"  # call.wav's trace is call_is_lost.txt, as the shared calls name them
+
+
+def trace_of(recording: Path) -> Path:
+    return recording.with_name(f"{recording.stem}{TRACE_SUFFIX}")
+
+
+def traced_packets(document: Any, source: Path) -> Found:
+    """The lost packets the trace beside a recording marks (20 ms each), or nothing without one; a
+    trace that marks received speech is refused (core.audio.loss_trace.contradicts_recording)."""
+    from core.audio.loss_trace import contradicts_recording, read_trace, trace_spans
+    from core.errors import MethodError
+
+    trace = trace_of(source)
+    if not trace.is_file():
+        return Found(None)
+    packets = read_trace(trace)
+    contradiction = contradicts_recording(document.samples, packets, document.sample_rate)
+    if contradiction:
+        raise MethodError(f"{trace.name}: {contradiction}")
+    lost = trace_spans(packets, document.sample_rate, len(document.samples))
+    if not lost:
+        return Found(None)
+    counts = f"{int(packets.sum())} of {len(packets)} packets of 20 ms lost"
+    return Found(lost, f"loss trace {trace.name}: {counts}", True)
+
+
 def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, str, dict[str, Any]]:
     """(state, output path or reason, method, resolved parameters)."""
     from core.batch import large
@@ -181,12 +208,16 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     found, method, params = Found(None), recipe.method, recipe.params
     if recipe.by_modality:  # the engine chooses from the scan's modality (core.methods.choose_method)
         method, params = None, {}
-    if recipe.detect:
+    if recipe.loss_traces and getattr(document, "samples", None) is not None:
+        found = traced_packets(document, source)
+    if found.mask is None and recipe.detect:
         found = found_damage(document, ctx)
         if found.mask is None:
             return SKIPPED, "nothing to repair: detection found no damage", recipe.method, {}
-        if found.lost_packets and recipe.for_calls:
-            method, params = recipe.for_calls, {}
+    elif found.mask is None and recipe.loss_traces and job.kind == "audio":
+        return SKIPPED, f"no loss trace beside it ({trace_of(source).name})", recipe.method, {}
+    if found.lost_packets and recipe.for_calls:
+        method, params = recipe.for_calls, {}
     result = run_repair(document, recipe.task, method=method, mask=found.mask, ctx=ctx, **params)
     if found.origin:
         result.provenance[-1].selection = found.origin

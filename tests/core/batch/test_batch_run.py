@@ -310,3 +310,35 @@ def test_each_dicom_series_of_a_folder_is_an_item_and_subfolders_are_not_read_tw
     assert len(list((out / "series-2_denoise").glob("*.dcm"))) == 10
     assert (out / "loose_denoise.dcm").is_file() and (out / "sub" / "ct_denoise.dcm").is_file()
     assert read(out / "series-2_denoise").slices == 10
+
+
+def test_loss_traces_beside_the_calls_are_concealed_and_a_wrong_one_fails(datasets, tmp_path):
+    """`--loss-traces`: each recording's NAME_is_lost.txt marks its lost packets; only those change,
+    by the speech concealment; a recording without one is skipped, one whose trace marks its speech
+    fails with the reason (a walk-through had no way to use the traces in a batch)."""
+    import shutil
+
+    import soundfile as sf
+
+    from core.audio.loss_trace import read_trace, trace_spans
+
+    plc = datasets / "audio" / "speech" / "plc" / "test_files"
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    for name in ("2307.wav", "2307_is_lost.txt", "1214.wav"):
+        shutil.copy(plc / name, calls / name)
+    shutil.copy(plc / "54_is_lost.txt", calls / "1214_is_lost.txt")  # another call's trace
+    bench = sorted((datasets / "audio" / "speech" / "bench").glob("*.wav"))[0]
+    shutil.copy(bench, calls / "read.wav")
+    summary = Batch(BatchRequest(calls, tmp_path / "out", ("fill-gap",), loss_traces=True)).run()
+    rows = states(tmp_path / "out")
+    assert rows["2307.wav"]["state"] == "done" and rows["2307.wav"]["method"] == "fill-gap-speech"
+    assert rows["read.wav"]["state"] == "skipped" and "no loss trace beside it" in rows["read.wav"]["error"]
+    assert rows["1214.wav"]["state"] == "failed" and "a trace of another call" in rows["1214.wav"]["error"]
+    assert (summary.succeeded, summary.failed, summary.skipped) == (1, 1, 1)
+    before, rate = sf.read(plc / "2307.wav")
+    after, _ = sf.read(tmp_path / "out" / "2307_fill-gap.wav")
+    lost = np.zeros(len(before), bool)
+    for span in trace_spans(read_trace(plc / "2307_is_lost.txt"), rate, len(before)):
+        lost[span.start : span.stop] = True
+    assert np.array_equal(after[~lost], before[~lost]) and np.any(after[lost] != before[lost])
