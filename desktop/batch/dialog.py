@@ -71,6 +71,11 @@ class BatchDialog(QDialog):
         self.kind.currentIndexChanged.connect(self._fill_picker)
         self.detect = QCheckBox()
         self.detect.setChecked(True)  # a method that needs a mask has nothing to work on without it
+        self.loss_traces = QCheckBox("Conceal the lost packets each call's loss trace marks")
+        self.loss_traces.setToolTip(
+            "A recording's trace is NAME_is_lost.txt beside it (one 0/1 line per 20 ms packet); "
+            "recordings without one are left to detection"
+        )
         self.workers = QSpinBox()
         self.workers.setRange(1, 64)
         self.workers.setToolTip("Worker processes (one per GPU; on a CPU each gets a share of the cores)")
@@ -79,6 +84,7 @@ class BatchDialog(QDialog):
         form.addRow("Output", output_row)
         form.addRow("Files", self.kind)
         form.addRow("", self.detect)
+        form.addRow("", self.loss_traces)
         form.addRow("Workers", self.workers)
 
         self.picker = MethodPicker(masks=False)
@@ -164,6 +170,8 @@ class BatchDialog(QDialog):
         card = self.picker.current_card()
         kind = self.kind.currentData()
         self.detect.setEnabled(card is not None and card.needs_mask and kind != "video")
+        self.loss_traces.setVisible(kind == "audio")
+        self.loss_traces.setEnabled(card is not None and card.task == "fill-gap")
 
     def request(self, task: str, method: str, params: dict[str, Any]) -> BatchRequest:
         return BatchRequest(
@@ -173,6 +181,7 @@ class BatchDialog(QDialog):
             methods=(method,),
             params=params,
             detect=self.detect.isChecked() and self.detect.isEnabled(),  # greyed out: not asked
+            loss_traces=self.loss_traces.isChecked() and self.loss_traces.isEnabled(),
         )
 
     # --- running ---

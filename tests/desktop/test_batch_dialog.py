@@ -128,3 +128,29 @@ def test_a_folder_of_clips_is_repaired_from_the_dialog(qtbot, tmp_path, datasets
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=300_000)
     assert (dialog.summary.succeeded, dialog.summary.failed) == (1, 0)
     assert states(dialog) == {"realshort.mp4": "done"}
+
+
+def test_recordings_with_loss_traces_beside_them_from_the_dialog(qtbot, tmp_path, datasets):
+    """The dialog's counterpart of `lacuna batch --loss-traces`: offered for recordings only, and a
+    call with its trace beside it is concealed by the speech concealment."""
+    plc = datasets / "audio" / "speech" / "plc" / "test_files"
+    source, output = tmp_path / "calls", tmp_path / "concealed"
+    source.mkdir()
+    for name in ("2307.wav", "2307_is_lost.txt"):
+        shutil.copyfile(plc / name, source / name)
+    dialog = BatchDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.loss_traces.isVisibleTo(dialog)  # images and scans have no traces
+    dialog.input_edit.setText(str(source))
+    dialog.output_edit.setText(str(output))
+    dialog.kind.setCurrentIndex(dialog.kind.findData("audio"))
+    assert dialog.loss_traces.isVisibleTo(dialog) and not dialog.loss_traces.isChecked()
+    assert dialog.picker.select("fill-gap-auto") and dialog.loss_traces.isEnabled()
+    dialog.loss_traces.setChecked(True)
+    dialog.detect.setChecked(False)
+    assert dialog.request("fill-gap", "fill-gap-auto", {}).loss_traces
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
+    assert (dialog.summary.succeeded, dialog.summary.failed) == (1, 0)
+    assert states(dialog) == {"2307.wav": "done"}
