@@ -72,21 +72,15 @@ def audio_selection(
     ]
     origins = [f"{len(gaps)} span(s) given with --gap"] if gaps else []
     if trace:
-        from core.audio.loss_trace import contradicts_recording, length_mismatch, read_trace, trace_spans
+        from core.audio.loss_trace import traced_loss
 
-        packets = read_trace(trace)
-        lost = trace_spans(packets, document.sample_rate, len(document.samples), packet_ms)
-        contradiction = contradicts_recording(document.samples, packets, document.sample_rate, packet_ms)
-        if contradiction:
-            raise MethodError(f"{Path(trace).name}: {contradiction}")
-        mismatch = length_mismatch(packets, document.sample_rate, len(document.samples), packet_ms)
-        if mismatch:
-            print(f"lacuna: warning: {Path(trace).name}: {mismatch}", file=sys.stderr)
-        if not lost:
+        loss = traced_loss(document.samples, document.sample_rate, Path(trace), packet_ms)
+        if loss.mismatch:
+            print(f"lacuna: warning: {Path(trace).name}: {loss.mismatch}", file=sys.stderr)
+        if not loss.spans:
             raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
-        selections += lost
-        counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
-        origins.append(f"loss trace {Path(trace).name}: {counts}")
+        selections += loss.spans
+        origins.append(loss.origin)
     grid_ms = None
     if detect:
         from core.audio.detect import detect as find_damage

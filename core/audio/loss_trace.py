@@ -8,6 +8,7 @@ from the start of the recording. Consecutive lost packets become one span.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -74,6 +75,31 @@ def length_mismatch(
         f"the loss trace has {len(lost)} packets of {packet_ms:g} ms ({covered:.2f} s), the recording"
         f" {length / sample_rate:.2f} s ({needed} packets): {what}"
     )
+
+
+class TracedLoss(NamedTuple):
+    """A recording's lost packets as a trace file marks them."""
+
+    spans: list[TimeSpan]  # the lost packets, runs merged
+    origin: str  # the record's selection line: 'loss trace calls.txt: 89 of 470 packets of 20 ms lost'
+    mismatch: str | None  # what to warn of when the trace does not fit the recording's length
+
+
+def traced_loss(
+    samples: np.ndarray, sample_rate: int, trace: Path, packet_ms: float = DEFAULT_PACKET_MS
+) -> TracedLoss:
+    """Read `trace` for the recording `samples`; a MethodError when it marks the recording's received
+    speech (`contradicts_recording`). `lacuna repair --loss-trace` and `lacuna batch --loss-traces`
+    both take a trace this way."""
+    trace = Path(trace)
+    packets = read_trace(trace)
+    spans = trace_spans(packets, sample_rate, len(samples), packet_ms)  # refuses a bad packet_ms first
+    contradiction = contradicts_recording(samples, packets, sample_rate, packet_ms)
+    if contradiction:
+        raise MethodError(f"{trace.name}: {contradiction}")
+    counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
+    mismatch = length_mismatch(packets, sample_rate, len(samples), packet_ms)
+    return TracedLoss(spans, f"loss trace {trace.name}: {counts}", mismatch)
 
 
 def contradicts_recording(

@@ -169,21 +169,13 @@ def trace_of(recording: Path) -> Path:
 def traced_packets(document: Any, source: Path) -> Found:
     """The lost packets the trace beside a recording marks (20 ms each), or nothing without one; a
     trace that marks received speech is refused (core.audio.loss_trace.contradicts_recording)."""
-    from core.audio.loss_trace import contradicts_recording, read_trace, trace_spans
-    from core.errors import MethodError
+    from core.audio.loss_trace import traced_loss
 
     trace = trace_of(source)
     if not trace.is_file():
         return Found(None)
-    packets = read_trace(trace)
-    contradiction = contradicts_recording(document.samples, packets, document.sample_rate)
-    if contradiction:
-        raise MethodError(f"{trace.name}: {contradiction}")
-    lost = trace_spans(packets, document.sample_rate, len(document.samples))
-    if not lost:
-        return Found(None)
-    counts = f"{int(packets.sum())} of {len(packets)} packets of 20 ms lost"
-    return Found(lost, f"loss trace {trace.name}: {counts}", True)
+    loss = traced_loss(document.samples, document.sample_rate, trace)
+    return Found(loss.spans, loss.origin, True) if loss.spans else Found(None)
 
 
 def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, str, dict[str, Any]]:
