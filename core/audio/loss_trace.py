@@ -16,6 +16,16 @@ from core.audio.selection import TimeSpan, runs
 from core.errors import MethodError
 
 DEFAULT_PACKET_MS = 20.0
+# Packet lengths of common speech codecs (Opus, G.711/G.722 over RTP, AMR, iLBC, G.729 bundles), the
+# ones a trace whose length does not fit 20 ms is tried with.
+COMMON_PACKET_MS = (20.0, 10.0, 30.0, 40.0, 60.0)
+TRACE_SUFFIX = "_is_lost.txt"  # call.wav's trace is call_is_lost.txt, as the shared calls name them
+
+
+def trace_beside(recording: str | Path) -> Path:
+    """Where a recording's own loss trace lies: NAME_is_lost.txt in its folder (it may not exist)."""
+    recording = Path(recording)
+    return recording.with_name(f"{recording.stem}{TRACE_SUFFIX}")
 
 
 def read_trace(path: str | Path) -> np.ndarray:
@@ -77,6 +87,14 @@ def length_mismatch(
     )
 
 
+def packet_ms_that_fits(lost: np.ndarray, sample_rate: int, length: int) -> float:
+    """The common packet length whose packet count fits the recording's length (to within a packet);
+    20 ms when it fits, or when no common length, or several, do (the caller then warns of the
+    mismatch)."""
+    fitting = [ms for ms in COMMON_PACKET_MS if length_mismatch(lost, sample_rate, length, ms) is None]
+    return fitting[0] if len(fitting) == 1 or DEFAULT_PACKET_MS in fitting else DEFAULT_PACKET_MS
+
+
 class TracedLoss(NamedTuple):
     """A recording's lost packets as a trace file marks them."""
 
@@ -113,7 +131,7 @@ def contradicts_recording(
     silent runs, cannot say, and is trusted."""
     if not len(samples):
         return None
-    silent = _lost_as_silence(zeroed_packets(samples, sample_rate, packet_ms))
+    silent = _lost_as_silence(zeroed_packets(samples, sample_rate, packet_ms), packet_ms)
     marked = np.zeros(len(silent), bool)
     marked[: min(len(lost), len(silent))] = np.asarray(lost, bool)[: len(silent)]
     if silent.sum() < 3 or not marked.any():
@@ -128,17 +146,18 @@ def contradicts_recording(
     )
 
 
-LONGEST_LOSS_RUN = 10  # packets: a run of silent packets longer than this is silence, not a loss burst
+# A silent run longer than this is silence, not a loss burst (the real calls' bursts: 2.5 packets of
+# 20 ms on average, 7 at the 99th percentile). A duration, so that it holds at every packet length.
+LONGEST_LOSS_MS = 200.0
 
 
-def _lost_as_silence(zeroed: np.ndarray) -> np.ndarray:
-    """The zeroed packets that look like lost ones: runs of at most LONGEST_LOSS_RUN packets with sound
-    on both sides (the real calls' bursts: 2.5 packets on average, 7 at the 99th percentile)."""
-    from core.audio.selection import runs
-
+def _lost_as_silence(zeroed: np.ndarray, packet_ms: float) -> np.ndarray:
+    """The zeroed packets that look like lost ones: runs of at most LONGEST_LOSS_MS with sound on both
+    sides."""
+    longest = max(1, int(round(LONGEST_LOSS_MS / packet_ms)))
     looks_lost = np.zeros(len(zeroed), bool)
     for start, stop in runs(zeroed):
-        if start > 0 and stop < len(zeroed) and stop - start <= LONGEST_LOSS_RUN:
+        if start > 0 and stop < len(zeroed) and stop - start <= longest:
             looks_lost[start:stop] = True
     return looks_lost
 

@@ -159,19 +159,12 @@ def found_damage(document: Any, ctx: Any) -> Found:
     return Found(mask)
 
 
-TRACE_SUFFIX = "_is_lost.txt"  # call.wav's trace is call_is_lost.txt, as the shared calls name them
-
-
-def trace_of(recording: Path) -> Path:
-    return recording.with_name(f"{recording.stem}{TRACE_SUFFIX}")
-
-
 def traced_packets(document: Any, source: Path) -> Found:
     """The lost packets the trace beside a recording marks (20 ms each), or nothing without one; a
     trace that marks received speech is refused (core.audio.loss_trace.contradicts_recording)."""
-    from core.audio.loss_trace import traced_loss
+    from core.audio.loss_trace import trace_beside, traced_loss
 
-    trace = trace_of(source)
+    trace = trace_beside(source)
     if not trace.is_file():
         return Found(None)
     loss = traced_loss(document.samples, document.sample_rate, trace)
@@ -207,7 +200,9 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
         if found.mask is None:
             return SKIPPED, "nothing to repair: detection found no damage", recipe.method, {}
     elif found.mask is None and recipe.loss_traces and job.kind == "audio":
-        return SKIPPED, f"no loss trace beside it ({trace_of(source).name})", recipe.method, {}
+        from core.audio.loss_trace import trace_beside
+
+        return SKIPPED, f"no loss trace beside it ({trace_beside(source).name})", recipe.method, {}
     if found.lost_packets and recipe.for_calls:
         method, params = recipe.for_calls, {}
     result = run_repair(document, recipe.task, method=method, mask=found.mask, ctx=ctx, **params)

@@ -163,3 +163,29 @@ def test_a_concealed_call_with_silence_before_it_was_answered_keeps_its_own_trac
     for k in rng.choice(np.arange(20, 500), 25, replace=False):
         zeroed[k * 320 : (k + 1) * 320] = 0.0
     assert "lie mostly elsewhere" in contradicts_recording(zeroed[:, None], lost, rate)
+
+
+def test_a_trace_of_10_ms_packets_is_taken_with_packet_ms_10(datasets, tmp_path):
+    """The refusal of a trace that marks received speech counts silent runs in milliseconds: the
+    call's own losses written per 10 ms packet (runs up to 180 ms) are not taken for another call's."""
+    folder = datasets / "audio/speech/plc/test_files"
+    ten = tmp_path / "ten.txt"
+    ten.write_text(
+        "".join(f"{v}\n" for v in np.repeat(read_trace(folder / "2307_is_lost.txt"), 2).astype(int))
+    )
+    out = tmp_path / "concealed.wav"
+    args = [
+        "repair",
+        str(folder / "2307.wav"),
+        "-o",
+        str(out),
+        "--task",
+        "fill-gap",
+        "--loss-trace",
+        str(ten),
+    ]
+    assert main([*args, "--packet-ms", "10"]) == 0
+    before, _ = sf.read(folder / "2307.wav", dtype="int16")
+    after, _ = sf.read(out, dtype="int16")
+    lost = np.repeat(read_trace(ten), PACKET // 2)[: len(before)]
+    assert np.array_equal(after[~lost], before[~lost]) and np.abs(after[lost]).mean() > 50

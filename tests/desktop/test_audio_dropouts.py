@@ -3,6 +3,8 @@ dock, in the real window (offscreen)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -195,3 +197,72 @@ def test_the_method_picked_for_a_calls_packets_does_not_stay_for_the_next_record
     assert open_file(window, datasets / "audio" / "bench" / "clips" / "sorohanro_-_solo-trumpet-06.ogg")
     music = ws.controller.doc
     assert ws.picker.current_method() == default_method("fill-gap", modality_of(music)).card.id
+
+
+def test_a_calls_loss_trace_loaded_in_the_app_selects_its_lost_packets_and_fill_all_conceals_them(
+    qtbot, window, datasets, tmp_path, monkeypatch
+):
+    """What `lacuna repair --loss-trace` does, from the audio view: the trace beside the call is
+    offered, its packets become the selection, Fill all conceals exactly them, one undo."""
+    import shutil
+
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = datasets / "audio/speech/plc/test_files"
+    call = Path(shutil.copy(folder / "1214.wav", tmp_path / "1214.wav"))
+    trace = Path(shutil.copy(folder / "1214_is_lost.txt", tmp_path / "1214_is_lost.txt"))
+    assert open_file(window, call)
+    ws = audio(window)
+    panel, c = ws.panel, ws.controller
+    assert "1214_is_lost.txt lies beside it" in panel.status.text()  # offered, not applied unasked
+    assert c.selections == []
+    lossy = c.doc.samples.copy()
+    lost = np.repeat(read_trace(trace), PACKET)[: len(lossy)]
+    assert lost.sum() == 117 * PACKET
+
+    # The button opens the file dialog on the call's own trace.
+    asked = []
+
+    def pick(_parent, _caption, where, _filter):
+        asked.append(where)
+        return str(trace), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(pick))
+    qtbot.mouseClick(panel.trace_button, Qt.MouseButton.LeftButton)
+    assert asked == [str(trace)]
+    selected = np.zeros(len(lossy), bool)
+    for sel in c.selections:
+        selected[sel.start : sel.stop] = True
+    assert np.array_equal(selected, lost)
+    assert "117 of 468 packets of 20 ms lost" in panel.status.text()
+    assert ws.picker.current_method() == "fill-gap-speech"  # a call's lost packets
+
+    qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and len(c.fills()) == 1, timeout=120_000)
+    filled = c.doc.samples
+    assert np.array_equal(filled[~lost], lossy[~lost]) and not np.array_equal(filled[lost], lossy[lost])
+    step = c.doc.provenance[-1]
+    assert step.method == "fill-gap-speech"
+    assert step.selection.startswith("loss trace 1214_is_lost.txt: 117 of 468 packets of 20 ms lost")
+    window.undo_action.trigger()
+    assert np.array_equal(c.doc.samples, lossy)
+
+
+def test_a_trace_of_another_call_is_refused_and_a_10_ms_trace_is_read_as_one(window, datasets, tmp_path):
+    folder = datasets / "audio/speech/plc/test_files"
+    assert open_file(window, folder / "2307.wav")
+    c = audio(window).controller
+    errors = []
+    c.error.connect(errors.append)
+    # 1214's trace marks 117 packets, most of them received speech in 2307 (whose 31 lost are silent).
+    assert not c.load_loss_trace(folder / "1214_is_lost.txt")
+    assert c.selections == [] and "a trace of another call" in errors[-1]
+    assert not c.load_loss_trace(tmp_path / "missing.txt") and "cannot read the loss trace" in errors[-1]
+    # The call's own trace written per 10 ms packet: its length fits 10 ms packets, read as such.
+    ten = tmp_path / "ten.txt"
+    ten.write_text(
+        "".join(f"{v}\n" for v in np.repeat(read_trace(folder / "2307_is_lost.txt"), 2).astype(int))
+    )
+    assert c.load_loss_trace(ten)
+    assert c.selection_origin == "loss trace ten.txt: 62 of 936 packets of 10 ms lost"
+    assert sum(s.stop - s.start for s in c.selections) == 31 * PACKET

@@ -79,6 +79,7 @@ class AudioController(QObject):
     error = Signal(str)
     status = Signal(str)
     dropouts_found = Signal(object)  # Detect dropouts' findings (core.audio.detect.Detection), now selected
+    packets_marked = Signal(str)  # a loss trace's lost packets are now selected; what to tell the person
 
     def __init__(self, session: Session, settings=None, parent: QObject | None = None):
         super().__init__(parent)
@@ -206,6 +207,35 @@ class AudioController(QObject):
         on_grid = f" on a {grid:g} ms packet grid" if grid else ""
         self.set_selections([d.selection for d in found], f"{len(found)} found by Detect dropouts{on_grid}")
         self.dropouts_found.emit(found)
+
+    def load_loss_trace(self, path) -> bool:
+        """Select the packets a loss trace marks lost (as `lacuna repair --loss-trace`): one 0/1 line
+        per packet, the packet length the one of the common ones whose count fits the recording. A
+        trace that is unreadable, or marks the recording's received speech, is refused with the reason
+        and the selection kept. False when nothing was selected."""
+        from pathlib import Path
+
+        from core.audio.loss_trace import packet_ms_that_fits, read_trace, traced_loss
+        from core.errors import LacunaError
+
+        doc = self.doc
+        if doc is None:
+            return False
+        path = Path(path)
+        try:
+            packet_ms = packet_ms_that_fits(read_trace(path), doc.sample_rate, len(doc.samples))
+            loss = traced_loss(doc.samples, doc.sample_rate, path, packet_ms)
+        except LacunaError as exc:
+            self.error.emit(str(exc))
+            return False
+        if not loss.spans:
+            self.error.emit(f"{path.name}: no packet of this recording is marked lost")
+            return False
+        self.set_selections(loss.spans, loss.origin)
+        lost_ms = sum(span.stop - span.start for span in loss.spans) * 1000 / doc.sample_rate
+        told = f"{loss.origin} ({len(loss.spans)} run(s), {lost_ms:.0f} ms)"
+        self.packets_marked.emit(f"{told}; {loss.mismatch}" if loss.mismatch else told)
+        return True
 
     # --- undo / redo (the session's one history; fills live in the global lane) ---
 

@@ -5,8 +5,9 @@ swipe to scroll, F to fit). Select on the waveform (a time span) or on the spect
 rectangle or brush tool; "Detect damage" proposes clicks, dropouts and discontinuities as selections.
 Playback plays the clip or the selection with pre-roll, with a play cursor; A/B (hold X) switches
 what is shown and heard between before (A) and after (B) the last fill; "Difference" plays what the
-fills removed or added. "Detect dropouts" selects the lost packets, "Fill all" fills them. The state
-(selections, fills, their undo) is the `AudioController`'s; this widget shows it and forwards gestures.
+fills removed or added. "Detect dropouts" selects the lost packets, or "Loss trace…" the packets a
+call's loss trace marks, and "Fill all" fills them. The state (selections, fills, their undo) is the
+`AudioController`'s; this widget shows it and forwards gestures.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ FFT_SIZES = (256, 512, 1024, 2048, 4096)
 
 class AudioPanel(QWidget):
     fill_requested = Signal()  # "Fill selection": run the method chosen in the Repair dock
+    trace_requested = Signal()  # "Loss trace…": the workspace asks for the file
     scale_changed = Signal(str)  # the spectrogram's frequency scale: "linear", "log" or "mel"
 
     def __init__(self, controller: AudioController, parent: QWidget | None = None):
@@ -229,12 +231,23 @@ class AudioPanel(QWidget):
         self.dropouts_button.setToolTip(
             "Select every dropout: lost packets (runs of exact zeros) and silences that cut through speech"
         )
+        self.trace_button = QPushButton("Loss trace…")
+        self.trace_button.setToolTip(
+            "Select the packets a loss trace marks lost (one 0/1 line per packet, as a call's"
+            " NAME_is_lost.txt)"
+        )
         self.fill_all_button = QPushButton("Fill all")
         self.fill_all_button.setToolTip(
             "Fill every selected dropout with the method picked in the Fill panel (one undo step)"
         )
         self.clear_button = QPushButton("Clear selection")
-        buttons = (self.fill_button, self.detect_button, self.dropouts_button, self.fill_all_button)
+        buttons = (
+            self.fill_button,
+            self.detect_button,
+            self.dropouts_button,
+            self.trace_button,
+            self.fill_all_button,
+        )
         for w in (*buttons, self.clear_button):
             bar2.addWidget(w)
         self.status = QLabel()
@@ -312,6 +325,7 @@ class AudioPanel(QWidget):
         self.fill_button.clicked.connect(self.fill_requested)
         self.detect_button.clicked.connect(c.detect)
         self.dropouts_button.clicked.connect(c.detect_dropouts)
+        self.trace_button.clicked.connect(self.trace_requested)
         self.fill_all_button.clicked.connect(self.fill_requested)  # the picked method, as Fill selection
         self.clear_button.clicked.connect(lambda: c.set_selections([]))
         self.waveform.selection_made.connect(self._on_selection)
@@ -367,6 +381,7 @@ class AudioPanel(QWidget):
         self.fill_button.setEnabled(has_doc and selected and not busy)
         self.detect_button.setEnabled(has_doc and not busy)
         self.dropouts_button.setEnabled(has_doc and not busy)
+        self.trace_button.setEnabled(has_doc and not busy)
         self.fill_all_button.setEnabled(has_doc and selected and not busy)
         self.clear_button.setEnabled(selected)
         self.ab_button.setEnabled(has_doc and c.can_undo())

@@ -21,6 +21,8 @@ from desktop.workspaces.audio.history_panel import RepairHistoryPanel
 from desktop.workspaces.audio.panel import AudioPanel
 from desktop.workspaces.audio.repair_log import repair_records
 
+TRACE_FILTER = "Loss traces (*.txt);;All (*)"
+
 
 class AudioWorkspace(JobWorkspace):
     def __init__(self, context: Context):
@@ -41,6 +43,7 @@ class AudioWorkspace(JobWorkspace):
         self.action("Repair", "&Fill Selection", self.picker.request_run, ["Ctrl+Return", "Ctrl+Enter"])
         self.action("Repair", "&Detect Damage", self.controller.detect)
         self.action("Repair", "Detect Drop&outs", self.controller.detect_dropouts)
+        self.action("Repair", "Load &Loss Trace…", self.load_loss_trace_dialog)
         self.action("Repair", "Fill &All Selected", self.picker.request_run)
         self._picked_for_packets: str | None = None  # the method Detect dropouts picked, not the person
         self.history_panel = RepairHistoryPanel()
@@ -56,6 +59,8 @@ class AudioWorkspace(JobWorkspace):
         c.shown_changed.connect(self.changed)
         c.shown_changed.connect(self._show_history)
         c.dropouts_found.connect(self._on_dropouts_found)
+        c.packets_marked.connect(self._on_packets_marked)
+        self.panel.trace_requested.connect(self.load_loss_trace_dialog)
         self.history_panel.show_span.connect(self.panel.viewport.reveal)
         self.panel.fill_requested.connect(self.picker.request_run)
         self.picker.run_requested.connect(self._fill)
@@ -96,6 +101,7 @@ class AudioWorkspace(JobWorkspace):
         self.controller.show_new_document()
         self.panel.show_new_document()
         self.progress.hide_panel()  # the last recording's outcome is not this one's
+        self._offer_trace_beside()
         if new:
             from core.methods import methods
 
@@ -118,8 +124,7 @@ class AudioWorkspace(JobWorkspace):
     def _on_dropouts_found(self, found: list) -> None:
         """Say what Detect dropouts selected; lost packets of a call get the speech concealment picked,
         unless the person has picked a method of their own."""
-        from core.audio.detect import LOST_PACKETS_METHOD, packet_grid_ms
-        from core.methods import get_method
+        from core.audio.detect import packet_grid_ms
 
         c = self.controller
         if not found or c.doc is None:
@@ -128,12 +133,55 @@ class AudioWorkspace(JobWorkspace):
         lost = sum(d.selection.stop - d.selection.start for d in found) / c.doc.sample_rate
         text = f"Detected {len(found)} dropout(s), {lost * 1000:.0f} ms"
         grid = packet_grid_ms(found, c.doc.sample_rate)
+        if grid:
+            text += f" on a {grid:g} ms packet grid, a call's lost packets"
+            picked = self._pick_for_packets()
+            text += f": {picked} picked" if picked else ""
+        c.status.emit(f"{text}; Fill all fills them")
+
+    def _on_packets_marked(self, told: str) -> None:
+        picked = self._pick_for_packets()
+        self.controller.status.emit(f"{told}{f'; {picked} picked' if picked else ''}; Fill all fills them")
+
+    def _pick_for_packets(self) -> str:
+        """Pick the speech concealment for a call's lost packets, unless the person picked a method of
+        their own; the name of the method picked ('' when none was)."""
+        from core.audio.detect import LOST_PACKETS_METHOD
+        from core.methods import get_method
+
         card, speech = self.picker.current_card(), get_method(LOST_PACKETS_METHOD).card
         own_pick = card is not None and not card.default and card.id != self._picked_for_packets
-        if grid and speech.available and not own_pick and self.picker.select(speech.id):
+        if speech.available and not own_pick and self.picker.select(speech.id):
             self._picked_for_packets = speech.id
-            text += f" on a {grid:g} ms packet grid, a call's lost packets: {speech.name} picked"
-        c.status.emit(f"{text}; Fill all fills them")
+            return speech.name
+        return ""
+
+    def load_loss_trace_dialog(self) -> None:
+        """Repair ▸ Load Loss Trace…: a file dialog in the recording's folder, on its own trace
+        (NAME_is_lost.txt) when one lies there."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from core.audio.loss_trace import trace_beside
+
+        doc = self.controller.doc
+        if doc is None:
+            return
+        start = trace_beside(doc.path) if doc.path is not None else None
+        where = str(start if start is not None and start.is_file() else (start.parent if start else ""))
+        path, _ = QFileDialog.getOpenFileName(
+            self.context.window, "Load loss trace (one 0/1 line per packet)", where, TRACE_FILTER
+        )
+        if path:
+            self.controller.load_loss_trace(path)
+
+    def _offer_trace_beside(self) -> None:
+        """A call opened with its loss trace beside it: say how to use it (it is not applied unasked)."""
+        from core.audio.loss_trace import trace_beside
+
+        doc = self.controller.doc
+        if doc is not None and doc.path is not None and trace_beside(doc.path).is_file():
+            name = trace_beside(doc.path).name
+            self.controller.status.emit(f"{name} lies beside it: Load loss trace selects its lost packets")
 
     def _fill(self, task: str, method: str, params: dict, _options: dict) -> None:
         if not self.controller.selections:
