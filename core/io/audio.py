@@ -183,7 +183,8 @@ def damage_summary(doc: AudioDoc) -> str:
     filled, _, grid = what_to_fill(found, doc.sample_rate)
     if grid is None:
         return count_kinds(found)
-    left = [d for d in found if d not in filled]
+    filling = {id(d) for d in filled}  # by identity: comparing detections field by field is quadratic
+    left = [d for d in found if id(d) not in filling]
     rest = f"; left as they are in the speech: {count_kinds(left)}" if left else ""
     return f"{len(filled)} dropouts on a {grid:g} ms packet grid (a call's lost packets){rest}"
 
