@@ -71,10 +71,12 @@ def list_series(folder: Path, recursive: bool = True) -> list[dict[str, Any]]:
         with noting(f):
             iop = plane_orientation(ds)
             uid = text_value(ds, "SeriesInstanceUID")
+        # Grouped by the orientation rounded (slices of one series differ in the last digits)...
         key = (uid, tuple(np.round(iop, 3)) if iop is not None else (), rows, cols)
         groups.setdefault(key, []).append((f, ds))
     series = []
-    for (uid, iop, rows, cols), members in groups.items():
+    for (uid, rounded, rows, cols), members in groups.items():
+        iop = _exact_orientation(members) if rounded else ()
         if iop:
             normal = plane_normal(np.array(iop))
             keyed = []
@@ -107,6 +109,14 @@ def list_series(folder: Path, recursive: bool = True) -> list[dict[str, Any]]:
         )
     series.sort(key=lambda s: -len(s["files"]))
     return series
+
+
+def _exact_orientation(members: list[tuple[Path, Any]]) -> tuple[float, ...]:
+    """...but positions are measured along the first slice's own orientation: the rounded one is off
+    by up to 0.05%, 0.04 mm on a head CT's tilted slices."""
+    path, ds = members[0]
+    with noting(path):
+        return tuple(float(v) for v in plane_orientation(ds))
 
 
 def _inplane_offsets(iop: tuple, keyed: list) -> list[tuple[float, float]]:
