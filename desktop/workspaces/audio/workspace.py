@@ -166,8 +166,8 @@ class AudioWorkspace(JobWorkspace):
         doc = self.controller.doc
         if doc is None:
             return
-        start = trace_beside(doc.path) if doc.path is not None else None
-        where = str(start if start is not None and start.is_file() else (start.parent if start else ""))
+        trace = trace_beside(doc.path) if doc.path is not None else None
+        where = "" if trace is None else str(trace if trace.is_file() else trace.parent)
         path, _ = QFileDialog.getOpenFileName(
             self.context.window, "Load loss trace (one 0/1 line per packet)", where, TRACE_FILTER
         )
