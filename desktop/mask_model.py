@@ -79,9 +79,10 @@ def stroke_segment(
     radius: float,
     hardness: float = 1.0,
     erase: bool = False,
+    swept: np.ndarray | None = None,
 ) -> Box:
     """Paint (or erase) a round brush swept from `start` to `end` (x, y): a capsule, so fast mouse
-    moves leave no gaps between stamps."""
+    moves leave no gaps between stamps. An eraser also marks where it passed in the bool `swept`."""
     (ax, ay), (bx, by) = start, end
     box = _clip_box(
         min(ay, by) - radius, max(ay, by) + radius, min(ax, bx) - radius, max(ax, bx) + radius, mask.shape
@@ -102,6 +103,8 @@ def stroke_segment(
     region = mask[box.slices]
     if erase:
         np.minimum(region, 255 - alpha, out=region)
+        if swept is not None:
+            swept[box.slices] |= alpha > 0
     else:
         np.maximum(region, alpha, out=region)
     return box
@@ -247,6 +250,9 @@ class MaskStack:
     def __init__(self, frames: int, height: int, width: int):
         self.frames, self.height, self.width = frames, height, width
         self._masks: dict[int, np.ndarray] = {}
+        # Where the eraser passed since the last `take_swept`, shown pixels or not: a detection's
+        # sensitivity slider keeps all of it clear, not only what was proposed when it was erased.
+        self._swept: dict[int, np.ndarray] = {}
         self._active: int | None = None
         self._before: np.ndarray | None = None
         self._dirty: Box | None = None
@@ -281,6 +287,23 @@ class MaskStack:
         out = np.zeros(self.shape, np.uint8)
         for i, mask in self._masks.items():
             out[i] = mask
+        return out
+
+    def swept(self, frame: int) -> np.ndarray:
+        """The frame's bool layer of where the eraser passed (erasing tools mark it)."""
+        layer = self._swept.get(frame)
+        if layer is None:
+            layer = self._swept[frame] = np.zeros((self.height, self.width), bool)
+        return layer
+
+    def take_swept(self) -> np.ndarray | None:
+        """Where the eraser passed since the last call, (frames, H, W) bool, None if nowhere; forgotten."""
+        if not self._swept:
+            return None
+        out = np.zeros(self.shape, bool)
+        for frame, layer in self._swept.items():
+            out[frame] = layer
+        self._swept = {}
         return out
 
     # --- an edit session ---
@@ -344,11 +367,17 @@ class MaskStack:
         return self.end(label), box
 
     def rectangle(self, frame, corner_a, corner_b, erase=False):
+        if erase:
+            fill_rect(self.swept(frame), corner_a, corner_b, True)
         return self._one_shot(
             frame, "rectangle", lambda m: fill_rect(m, corner_a, corner_b, 0 if erase else 255)
         )
 
     def lasso(self, frame, points, erase=False):
+        if erase:
+            inside = np.zeros((self.height, self.width), np.uint8)
+            fill_polygon(inside, points, 1)
+            self.swept(frame)[inside > 0] = True
         return self._one_shot(frame, "lasso", lambda m: fill_polygon(m, points, 0 if erase else 255))
 
     def fill(self, frame, x, y, erase=False, image=None, tolerance=0.0):

@@ -53,12 +53,21 @@ class Proposal:
         self.detected = found  # what the detector alone proposes now, before the person's edits
         return (found | self.added) & ~self.erased
 
-    def masks(self, threshold: float | None = None, current: np.ndarray | None = None) -> np.ndarray:
+    def masks(
+        self,
+        threshold: float | None = None,
+        current: np.ndarray | None = None,
+        swept: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
-        `current` (the masks as they are now) shows against what was last proposed."""
+        `current` (the masks as they are now) shows against what was last proposed, and where the
+        eraser passed since (`swept`: also where nothing was proposed to erase, which a lower
+        threshold must not bring back)."""
         if current is not None:
             now = np.asarray(current) > 0
             painted, rubbed = now & ~self._shown, self._shown & ~now
+            if swept is not None:
+                rubbed |= np.asarray(swept, bool) & ~now
             self.added = (self.added | painted) & ~rubbed
             self.erased = (self.erased | rubbed) & ~painted
         if threshold is not None:
@@ -92,6 +101,10 @@ class Detector(QObject):
         """The workspace's mask as it is now, in the proposal's shape."""
         raise NotImplementedError
 
+    def take_swept(self) -> np.ndarray | None:
+        """Where the eraser passed since last asked, in the proposal's shape (None: nowhere)."""
+        raise NotImplementedError
+
     def showing(self) -> bool:
         """Whether the proposal is in the mask now (not undone): only then does its sensitivity act."""
         return self.proposal is not None
@@ -105,7 +118,7 @@ class Detector(QObject):
         if self.proposal is None or self.controller.doc is not self._doc:
             return None
         p = self.proposal
-        p.masks(None, self.current_masks())  # take in brush and eraser strokes made since it was shown
+        p.masks(None, self.current_masks(), self.take_swept())  # the strokes made since it was shown
         if not (p.detected & ~p.erased & (np.asarray(mask) > 0)).any():
             return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at

@@ -98,3 +98,40 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     assert c.run_repair("inpaint", "inpaint-telea")
     qtbot.waitUntil(lambda: not c.busy and c.doc is not original, timeout=60_000)
     assert [step.task for step in c.doc.provenance] == ["inpaint"]
+
+
+def test_an_area_erased_stays_clear_when_the_sensitivity_is_raised(window, datasets, tmp_path, qtbot):
+    """A walk-through erased the white collar of a real scanned portrait, raised the sensitivity, and
+    got the collar back: only pixels shown when erased were remembered. Where the eraser passed stays
+    clear, shown or not; a rectangle erased with the rectangle tool too."""
+    import shutil
+
+    path = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "portrait.png")
+    assert open_file(window, path)
+    ws = image(window)
+    c, panel = ws.controller, ws.detect_panel
+    panel.button.click()
+    qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
+    default = panel.sensitivity.value()
+    collar = (slice(150, 200), slice(60, 130))  # rows, columns: the collar's left wing and around it
+    box = (slice(150, 256), slice(60, 200))  # the rectangle erased with the rectangle tool
+    shown = np.count_nonzero(c.masks.get(0)[collar])
+    panel.sensitivity.setValue(95)
+    assert np.count_nonzero(c.masks.get(0)[collar]) > shown  # raised, more of the collar is proposed
+    panel.sensitivity.setValue(default)
+
+    # The eraser swept across the collar in rows, radius 6, as a person rubs an area out.
+    c.brush_radius = 6.0
+    for row in range(150, 200, 8):
+        c.begin_stroke(60.0, row + 0.5, erase=True)
+        c.stroke_to(130.0, row + 0.5)
+        c.end_stroke()
+    assert not c.masks.get(0)[collar].any()
+    panel.sensitivity.setValue(95)
+    assert not c.masks.get(0)[collar].any()
+
+    c.rectangle(60, 150, 200, 256, erase=True)
+    panel.sensitivity.setValue(default)
+    panel.sensitivity.setValue(100)
+    assert not c.masks.get(0)[box].any()
+    assert c.masks.get(0).any()  # elsewhere the proposal still follows the slider

@@ -160,3 +160,23 @@ def test_a_diagonal_stroke_stores_only_the_tiles_it_touched():
     assert not stack.any(0)
     stack.apply(edit, undo=False)
     assert np.array_equal(stack.get(0), painted)
+
+
+def test_a_proposal_keeps_clear_where_the_video_eraser_passed_over_nothing_shown():
+    """The video view's eraser path (`Stroke.swept`), handed to the proposal, stays clear when a lower
+    threshold proposes pixels there that were not shown when it was erased."""
+    from desktop.proposal import Proposal
+    from desktop.workspaces.video.mask import Stroke
+
+    score = np.zeros((40, 60), np.float32)
+    score[10:30, 10:50] = 0.3  # proposed only at a threshold below 0.3
+    score[15:25, 20:25] = 0.9  # proposed at the default
+    proposal = Proposal(score, 0.5)
+    shown = proposal.masks()
+    assert shown[20, 22] == 255 and shown[20, 40] == 0
+    stroke = Stroke(shown, 15, 20, 4, erase=True)
+    stroke.to(45, 20)
+    assert stroke.swept[20, 40] == 255 and stroke.mask[20, 22] == 0 and stroke.swept[5, 5] == 0
+    lower = proposal.masks(0.2, stroke.mask, stroke.swept > 0)
+    assert lower[16:25, 15:46].max() == 0  # the eraser's path, shown before or not
+    assert lower[12, 30] == 255 and lower[28, 30] == 255  # the rest of the region follows the slider

@@ -71,6 +71,7 @@ class VideoController(QObject):
         self.brush_radius = 8
         self._stroke: Stroke | None = None
         self._stroke_from: np.ndarray | None = None
+        self.swept: np.ndarray | None = None  # where the eraser passed since Detect damage last asked
         self._cache: OrderedDict[tuple[int, int], np.ndarray | None] = OrderedDict()
 
     # --- the document ---
@@ -97,7 +98,7 @@ class VideoController(QObject):
         self.scanner.drop()
         self.previewer.drop()
         self.index, self.damage, self.selection, self.showing_before = 0, [], None, False
-        self.mask, self._stroke, self._wanted = None, None, None
+        self.mask, self._stroke, self._wanted, self.swept = None, None, None, None
         self.mask_changed.emit()
         self._cache.clear()
         self._known.clear()
@@ -395,5 +396,8 @@ class VideoController(QObject):
         stroke, self._stroke = self._stroke, None
         if stroke is None:
             return
+        if stroke.swept is not None:
+            path = stroke.swept > 0
+            self.swept = path if self.swept is None or self.swept.shape != path.shape else self.swept | path
         self.mask = self._stroke_from  # recorded from where it started, as one step
         self.set_mask(stroke.mask, "eraser" if stroke.value == 0 else "brush")

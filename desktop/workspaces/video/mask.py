@@ -29,12 +29,22 @@ class Stroke:
     def __init__(self, mask: np.ndarray, x: float, y: float, radius: int, erase: bool):
         self.mask = mask.copy()
         self.value = 0 if erase else 255
+        # An eraser's path, also where nothing was painted (a detection's slider keeps it clear).
+        self.swept = np.zeros(mask.shape, np.uint8) if erase else None
         self.radius = max(int(radius), 1)
         self.last = (int(round(x)), int(round(y)))
-        cv2.circle(self.mask, self.last, self.radius, self.value, -1)
+        self._dab(self.last)
 
     def to(self, x: float, y: float) -> None:
         here = (int(round(x)), int(round(y)))
-        cv2.line(self.mask, self.last, here, self.value, 2 * self.radius)
-        cv2.circle(self.mask, here, self.radius, self.value, -1)
+        for layer, value in self._layers():
+            cv2.line(layer, self.last, here, value, 2 * self.radius)
+        self._dab(here)
         self.last = here
+
+    def _dab(self, at: tuple[int, int]) -> None:
+        for layer, value in self._layers():
+            cv2.circle(layer, at, self.radius, value, -1)
+
+    def _layers(self) -> list[tuple[np.ndarray, int]]:
+        return [(self.mask, self.value)] + ([(self.swept, 255)] if self.swept is not None else [])
