@@ -262,8 +262,32 @@ def numbering_step(numbers: list[int]) -> int | None:
 
 
 def sequence_files(folder: Path) -> list[Path]:
-    """The numbered frames of an image-sequence folder, in frame-number order ([] if it is not one)."""
-    return [p for _, p in numbered_frames(folder)]
+    """The numbered frames of an image-sequence folder, in frame-number order ([] if it is not one:
+    numbered pictures of different sizes are photos, not the frames of one film)."""
+    files = [p for _, p in numbered_frames(folder)]
+    return files if sizes_differ(files) is None else []
+
+
+SIZE_SAMPLES = 16  # pictures whose size is compared; a stray one between them reads as a damaged frame
+
+
+def sizes_differ(files: list[Path]) -> str | None:
+    """'photo_1.png 256×256, photo_2.png 450×298' when pictures spread over `files` (the first, the
+    last and some between) differ in size, else None. Read from the headers (Pillow); a format it
+    cannot read (DPX, EXR) is not compared."""
+    from PIL import Image
+
+    picks = sorted({round(k * (len(files) - 1) / (SIZE_SAMPLES - 1)) for k in range(SIZE_SAMPLES)})
+    seen: dict[tuple[int, int], Path] = {}
+    for index in picks if files else []:
+        try:
+            with Image.open(files[index]) as picture:
+                seen.setdefault(picture.size, files[index])
+        except Exception:  # noqa: BLE001 - any unreadable header: not compared (read as damaged)
+            continue
+        if len(seen) > 1:
+            return ", ".join(f"{path.name} {w}×{h}" for (w, h), path in seen.items())
+    return None
 
 
 def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
@@ -273,6 +297,12 @@ def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
     files = [p for _, p in numbered]
     if not files:
         raise ReadError(f"{folder.name}: not a folder of numbered frames")
+    differ = sizes_differ(files)
+    if differ:
+        raise ReadError(
+            f"{folder.name}: its numbered pictures differ in size ({differ}), so they are not the frames"
+            " of one film; repair a folder of photos with lacuna batch"
+        )
     # A frame's time follows its number, so a number missing from a scan's sequence is a dropped
     # frame (core.video.damage); numbers given twice leave the files one frame apart in name order.
     step = numbering_step([n for n, _ in numbered])
@@ -302,6 +332,16 @@ def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
     )
 
 
+def _decoded(path: Path):
+    """The picture in `path` as FFmpeg decodes it, or None when it cannot."""
+    _av = av()
+    try:
+        with _av.open(str(path)) as container:
+            return next(container.decode(container.streams.video[0]))
+    except (_av.error.FFmpegError, StopIteration):
+        return None
+
+
 class SequenceReader:
     """Frames of an image sequence by index; a file that cannot be decoded gives None."""
 
@@ -320,15 +360,13 @@ class SequenceReader:
     def frames(self, start: int = 0, stop: int | None = None, raw: bool = False):
         files = self.info.sequence
         stop = len(files) if stop is None else min(stop, len(files))
-        _av = av()
         for index in range(start, stop):
-            try:
-                with _av.open(str(files[index])) as container:
-                    frame = next(container.decode(container.streams.video[0]))
-                    frame.pts = index
-                    yield index, frame if raw else to_rgb(frame)
-            except (_av.error.FFmpegError, StopIteration):
-                yield index, None
+            frame = _decoded(files[index])
+            if frame is not None and (frame.width, frame.height) != (self.info.width, self.info.height):
+                frame = None  # a picture of another size is no frame of this film: read as damaged
+            if frame is not None:
+                frame.pts = index
+            yield index, frame if raw or frame is None else to_rgb(frame)
 
     def window(self, start: int, stop: int) -> list[np.ndarray | None]:
         return [frame for _, frame in self.frames(start, stop)]

@@ -170,3 +170,31 @@ def test_a_codec_the_target_cannot_take_is_refused_before_the_repair_runs(datase
         err = capsys.readouterr().err
         assert "running" not in err and ("take no codec" in err or "cannot hold ffv1" in err)
     assert not list(tmp_path.iterdir())
+
+
+def test_numbered_photos_of_different_sizes_are_no_film(datasets, tmp_path, capsys):
+    """A walk-through's folder photo_1.png, photo_2.png, photo_3.png (three scanned portraits) was read
+    as a film and `lacuna info` and `lacuna detect` died with a traceback; it is a folder of photos."""
+    import shutil
+
+    from core.cli import main
+    from core.errors import ReadError
+    from core.video.source import probe_sequence
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for k, name in enumerate(("old_w_scratch_b", "old_a", "old_h"), 1):
+        shutil.copy(datasets / "images/real_damage" / f"{name}.png", photos / f"photo_{k}.png")
+    assert main(["info", str(photos)]) == 0
+    assert "3 image" in capsys.readouterr().out
+    assert main(["detect", str(photos), "-o", str(tmp_path / "m.png")]) == 2
+    assert "use batch repair" in capsys.readouterr().err and not (tmp_path / "m.png").exists()
+    with pytest.raises(ReadError, match=r"differ in size \(photo_1.png 256×256, photo_2.png 298×450\)"):
+        probe_sequence(photos)
+
+    # In a long scan a stray picture of another size between the ones compared reads as a damaged frame.
+    film = tmp_path / "film"
+    shutil.copytree(datasets / "video" / "oldfilm" / "001", film)
+    shutil.copy(datasets / "images/real_damage/old_a.png", film / "101.png")  # not among those compared
+    doc = read(film)
+    assert doc.frame_count == 25 and doc.frame(1) is None and doc.frame(2).shape == (340, 579, 3)
