@@ -74,7 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="audio: a packet-loss trace, one 0/1 line per packet (1 = lost); the lost packets are filled"
         " (by fill-gap-speech, the speech packet concealment, unless --method names another)",
     )
-    p.add_argument("--packet-ms", type=float, default=20.0, help="with --loss-trace: packet length (ms)")
+    p.add_argument(
+        "--packet-ms",
+        type=float,
+        default=None,
+        help="with --loss-trace: packet length (ms); by default the one of 20, 10, 30, 40 or 60 ms whose"
+        " packet count the trace's length fits (20 when none or several do)",
+    )
     p.add_argument(
         "--detect",
         action="store_true",

@@ -56,7 +56,7 @@ class AudioSelection(NamedTuple):
 
 
 def audio_selection(
-    document, gaps: list[str], detect: bool, trace: str | None = None, packet_ms: float = 20.0
+    document, gaps: list[str], detect: bool, trace: str | None = None, packet_ms: float | None = None
 ) -> AudioSelection:
     """The selections the command line asks for: explicit gaps, a loss trace's lost packets, plus what
     detection finds."""

@@ -104,19 +104,22 @@ class TracedLoss(NamedTuple):
 
 
 def traced_loss(
-    samples: np.ndarray, sample_rate: int, trace: Path, packet_ms: float = DEFAULT_PACKET_MS
+    samples: np.ndarray, sample_rate: int, trace: Path, packet_ms: float | None = None
 ) -> TracedLoss:
-    """Read `trace` for the recording `samples`; a MethodError when it marks the recording's received
-    speech (`contradicts_recording`). `lacuna repair --loss-trace` and `lacuna batch --loss-traces`
-    both take a trace this way."""
+    """Read `trace` for the recording `samples`, its packets `packet_ms` long (None: the common length
+    its line count fits, `packet_ms_that_fits`); a MethodError when it marks the recording's received
+    speech (`contradicts_recording`). `lacuna repair --loss-trace`, `lacuna batch --loss-traces` and
+    the audio view's Loss trace… all take a trace this way."""
     trace = Path(trace)
     packets = read_trace(trace)
+    if packet_ms is None:
+        packet_ms = packet_ms_that_fits(packets, sample_rate, len(samples))
     spans = trace_spans(packets, sample_rate, len(samples), packet_ms)  # refuses a bad packet_ms first
+    mismatch = length_mismatch(packets, sample_rate, len(samples), packet_ms)
     contradiction = contradicts_recording(samples, packets, sample_rate, packet_ms)
     if contradiction:
-        raise MethodError(f"{trace.name}: {contradiction}")
+        raise MethodError(f"{trace.name}: {contradiction}" + (f" ({mismatch})" if mismatch else ""))
     counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
-    mismatch = length_mismatch(packets, sample_rate, len(samples), packet_ms)
     return TracedLoss(spans, f"loss trace {trace.name}: {counts}", mismatch)
 
 
@@ -140,9 +143,9 @@ def contradicts_recording(
     if agreeing >= 0.5 * marked.sum():
         return None
     return (
-        f"it marks {int(marked.sum())} packets of {packet_ms:g} ms lost, {agreeing} of them silent, but the"
-        f" recording's {int(silent.sum())} silent packets lie mostly elsewhere: a trace of another call, or"
-        " another --packet-ms? Nothing was written"
+        f"of the recording's packets of {packet_ms:g} ms it marks {int(marked.sum())} lost, {agreeing} of"
+        f" them silent, but its {int(silent.sum())} silent packets lie mostly elsewhere: a trace of"
+        " another call, or packets of another length?"
     )
 
 

@@ -113,10 +113,10 @@ def test_a_trace_that_marks_received_speech_is_refused_and_nothing_written(datas
     for trace, packet_ms in ((folder / "54_is_lost.txt", "20"), (folder / "1214_is_lost.txt", "10")):
         args = ["repair", str(call), "-o", str(out), "--task", "fill-gap", "--loss-trace", str(trace)]
         assert main([*args, "--packet-ms", packet_ms]) == 2
-        assert (
-            "lie mostly elsewhere: a trace of another call, or another --packet-ms?"
-            in capsys.readouterr().err
-        )
+        said = capsys.readouterr().err
+        assert "lie mostly elsewhere: a trace of another call, or packets of another length?" in said
+        # Read as 10 ms packets, 1214's trace is half the call's length: said in the same line.
+        assert ("(the loss trace has 468 packets of 10 ms" in said) == (packet_ms == "10")
         assert not out.exists()
     own = [
         "repair",
@@ -165,7 +165,7 @@ def test_a_concealed_call_with_silence_before_it_was_answered_keeps_its_own_trac
     assert "lie mostly elsewhere" in contradicts_recording(zeroed[:, None], lost, rate)
 
 
-def test_a_trace_of_10_ms_packets_is_taken_with_packet_ms_10(datasets, tmp_path):
+def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path):
     """The refusal of a trace that marks received speech counts silent runs in milliseconds: the
     call's own losses written per 10 ms packet (runs up to 180 ms) are not taken for another call's."""
     folder = datasets / "audio/speech/plc/test_files"
@@ -189,3 +189,9 @@ def test_a_trace_of_10_ms_packets_is_taken_with_packet_ms_10(datasets, tmp_path)
     after, _ = sf.read(out, dtype="int16")
     lost = np.repeat(read_trace(ten), PACKET // 2)[: len(before)]
     assert np.array_equal(after[~lost], before[~lost]) and np.abs(after[lost]).mean() > 50
+    # Without --packet-ms the trace's length tells: its 936 lines fit the call's 9.36 s in 10 ms packets.
+    fitted = tmp_path / "fitted.wav"
+    assert main(["repair", *args[1:3], str(fitted), *args[4:]]) == 0
+    assert np.array_equal(sf.read(fitted, dtype="int16")[0], after)
+    step = json.loads(fitted.with_name(fitted.name + ".lacuna.json").read_text())["steps"][-1]
+    assert step["selection"] == "loss trace ten.txt: 62 of 936 packets of 10 ms lost"

@@ -214,7 +214,7 @@ def test_a_calls_loss_trace_loaded_in_the_app_selects_its_lost_packets_and_fill_
     assert open_file(window, call)
     ws = audio(window)
     panel, c = ws.panel, ws.controller
-    assert "1214_is_lost.txt lies beside it" in panel.status.text()  # offered, not applied unasked
+    assert "trace beside it: 1214_is_lost.txt" in panel.status.text()  # offered, not applied unasked
     assert c.selections == []
     lossy = c.doc.samples.copy()
     lost = np.repeat(read_trace(trace), PACKET)[: len(lossy)]

@@ -215,7 +215,7 @@ class AudioController(QObject):
         and the selection kept. False when nothing was selected."""
         from pathlib import Path
 
-        from core.audio.loss_trace import packet_ms_that_fits, read_trace, traced_loss
+        from core.audio.loss_trace import traced_loss
         from core.errors import LacunaError
 
         doc = self.doc
@@ -223,8 +223,7 @@ class AudioController(QObject):
             return False
         path = Path(path)
         try:
-            packet_ms = packet_ms_that_fits(read_trace(path), doc.sample_rate, len(doc.samples))
-            loss = traced_loss(doc.samples, doc.sample_rate, path, packet_ms)
+            loss = traced_loss(doc.samples, doc.sample_rate, path)
         except LacunaError as exc:
             self.error.emit(str(exc))
             return False

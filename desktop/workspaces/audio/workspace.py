@@ -181,7 +181,7 @@ class AudioWorkspace(JobWorkspace):
         doc = self.controller.doc
         if doc is not None and doc.path is not None and trace_beside(doc.path).is_file():
             name = trace_beside(doc.path).name
-            self.controller.status.emit(f"{name} lies beside it: Load loss trace selects its lost packets")
+            self.controller.status.emit(f"Its trace beside it: {name} (Loss trace… selects its lost packets)")
 
     def _fill(self, task: str, method: str, params: dict, _options: dict) -> None:
         if not self.controller.selections:
