@@ -28,7 +28,7 @@ def add_arguments(p) -> None:
         "--method", default=None, help="detect-learned (default), detect-classical, detect-temporal"
     )
     p.add_argument("--threshold", type=float, default=None, help="score from which a pixel is proposed")
-    p.add_argument("--grow", type=int, default=0, help="widen the proposal by this many pixels")
+    p.add_argument("--grow", type=_pixels, default=0, help="widen the proposal by this many pixels")
     p.add_argument(
         "--for-repair",
         action="store_true",
@@ -43,7 +43,21 @@ def add_arguments(p) -> None:
         help=f"video: these frames, counted from 0; the app shows them from 1 (default 0-{VIDEO_FRAMES - 1})",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--overwrite", action="store_true", help="replace masks and scores already there")
     p.add_argument("--json", action="store_true")
+
+
+def _pixels(text: str) -> int:
+    """--grow: a whole number of pixels, 0 or more."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a number of pixels, 0 or more, not {text!r}")
+    return value
 
 
 def detect_with_progress(document, method: str | None, threshold: float | None, params: dict, ctx):
@@ -69,10 +83,19 @@ def detect_command(args) -> int:
     document = read(source)
     if getattr(document, "kind", "") == "video":
         document = video_frames(document, args.frames)
+    elif args.frames:
+        raise MethodError("--frames is for video; a volume's masks are written one per slice")
     if getattr(document, "pixels", None) is None:
         raise MethodError(
             "detection works on images, volumes and video; for audio use `lacuna repair --detect`"
         )
+    numbered, single = _numbered(document)
+    output, scores = Path(args.output), Path(args.scores) if args.scores else None
+    masks_to = [output if single else _frame_path(output, number) for number, _ in numbered]
+    scores_to = (
+        [scores if single else _frame_path(scores, number) for number, _ in numbered] if scores else []
+    )
+    _check_targets(source, masks_to + scores_to, args.overwrite)  # before the detection runs
     ctx = RunContext(device=args.device)
     detection = detect_with_progress(document, args.method, args.threshold, parse_params(args.param), ctx)
     for note in ctx.notes:
@@ -84,23 +107,11 @@ def detect_command(args) -> int:
         masks = np.stack([dilate(mask, args.grow) for mask in masks]) if args.grow else masks
     else:
         masks = detection.mask(grow=args.grow)
-    output = Path(args.output)
-    # (number in the file name, index in the stack): a video's frames asked for, by their own number
-    # (the stack also holds the frames between them, which the temporal detector compares with).
-    wanted = document.metadata.get("frames_asked")
-    if wanted is not None:
-        first = int(document.metadata["first_frame"])
-        numbered = [(frame, frame - first) for frame in wanted]
-    else:
-        numbered = [(index + 1, index) for index in range(masks.shape[0])]
-    single = len(numbered) == 1 and wanted is None
     written = []
-    for number, index in numbered:
-        target = output if single else _frame_path(output, number)
-        written.append(write_mask(masks[index], target))
-        if args.scores:
-            scores = Path(args.scores) if single else _frame_path(Path(args.scores), number)
-            _write_scores(detection.score[index], scores)
+    for k, (_number, index) in enumerate(numbered):
+        written.append(write_mask(masks[index], masks_to[k], overwrite=args.overwrite))
+        if scores_to:
+            _write_scores(detection.score[index], scores_to[k], args.overwrite)
     share = float(masks[[index for _, index in numbered]].mean())
     if args.json:
         summary = {
@@ -146,16 +157,43 @@ def video_frames(video, frames: str | None):
     )
 
 
-def _check_picture_names(*names: str | None) -> None:
-    """Masks and scores are written as pictures (one per slice or frame): a name another format
-    would take (`mask.nii.gz`) is refused up front."""
-    from core.io.images import WRITE_FORMATS
+def _numbered(document) -> tuple[list[tuple[int, int]], bool]:
+    """(number in the file name, index in the stack) of each mask to write, and whether it is a single
+    picture's (written under the name given). A video's frames asked for go by their own number (the
+    stack also holds the frames between them, which the temporal detector compares with); a volume's
+    slices from 1."""
+    wanted = document.metadata.get("frames_asked")
+    if wanted is not None:
+        first = int(document.metadata["first_frame"])
+        return [(frame, frame - first) for frame in wanted], False
+    count = len(document.pixels)
+    return [(index + 1, index) for index in range(count)], count == 1
 
+
+def _check_targets(source: Path, targets: list[Path], overwrite: bool) -> None:
+    """Every file the command will write may be written: not the input, not named twice, and not
+    already there unless --overwrite; said before the detection runs, so nothing is half written."""
+    from core.io.atomic import resolve_target
+
+    if len({target.resolve() for target in targets}) < len(targets):
+        raise MethodError("--scores names the same file as -o; give the score map a name of its own")
+    for target in targets:
+        resolve_target(target, source, overwrite=overwrite, sidecar=False)
+
+
+# Masks are exact: a lossy format (JPEG, WebP) would blur them into values that are neither kept nor
+# repaired.
+MASK_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")
+
+
+def _check_picture_names(*names: str | None) -> None:
+    """Masks and scores are written as lossless pictures (one per slice or frame): a name another
+    format would take (`mask.nii.gz`, `mask.jpg`) is refused up front."""
     for name in filter(None, names):
-        if Path(name).suffix.lower() not in WRITE_FORMATS:
-            choices = ", ".join(sorted(set(WRITE_FORMATS)))
+        if Path(name).suffix.lower() not in MASK_SUFFIXES:
             raise MethodError(
-                f"{Path(name).name}: masks are saved as pictures, one per slice or frame ({choices})"
+                f"{Path(name).name}: masks are saved as lossless pictures, one per slice or frame"
+                f" ({', '.join(MASK_SUFFIXES)})"
             )
 
 
@@ -164,9 +202,10 @@ def _frame_path(path: Path, number: int) -> Path:
     return path.with_name(f"{path.stem}_{number:04d}{path.suffix}")
 
 
-def _write_scores(score: np.ndarray, path: Path) -> None:
+def _write_scores(score: np.ndarray, path: Path, overwrite: bool) -> None:
     from core.documents import ImageDoc
     from core.io.dispatch import write_any
 
     pixels = np.round(np.clip(score, 0, 1) * 255.0).astype(np.float32)[None, :, :, None]
-    write_any(ImageDoc(pixels=pixels, format="PNG", dtype="uint8", mode="L"), path, sidecar=False)
+    doc = ImageDoc(pixels=pixels, format="PNG", dtype="uint8", mode="L")
+    write_any(doc, path, overwrite=overwrite, sidecar=False)

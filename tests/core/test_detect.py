@@ -363,5 +363,34 @@ def test_a_mask_name_no_picture_format_takes_is_refused_before_detection(dataset
     flair = datasets / "medical" / "FLAIR.nii.gz"
     assert cli_main(["detect", str(flair), "-o", str(tmp_path / "mask.nii.gz")]) == 2
     err = capsys.readouterr().err
-    assert "masks are saved as pictures" in err and "%" not in err  # refused before any progress
+    assert "masks are saved as lossless pictures" in err and "%" not in err  # refused before any progress
     assert not list(tmp_path.iterdir())
+
+
+def test_cli_detect_checks_every_file_it_will_write_before_running(photo, datasets, tmp_path, capsys):
+    """A walk-through: an existing score map was refused only after the mask was written, the input
+    given as the score map was called 'already exists', --overwrite was suggested but unknown, a JPEG
+    mask was written lossy, --grow -3 passed and --frames on a volume was ignored."""
+    path, _ = _damaged_file(photo, tmp_path)
+    mask, scores = tmp_path / "mask.png", tmp_path / "scores.png"
+    base = ["detect", str(path), "--method", "detect-classical"]
+    scores.write_bytes(b"taken")
+    assert cli_main([*base, "-o", str(mask), "--scores", str(scores)]) == 2
+    assert "scores.png: already exists" in capsys.readouterr().err and not mask.exists()
+    assert cli_main([*base, "-o", str(mask), "--scores", str(path)]) == 2
+    assert "refusing to overwrite the original" in capsys.readouterr().err and not mask.exists()
+    assert cli_main([*base, "-o", str(mask), "--scores", str(mask)]) == 2
+    assert "same file" in capsys.readouterr().err and not mask.exists()
+    # --overwrite replaces what is there, never the input.
+    assert cli_main([*base, "-o", str(mask), "--scores", str(scores), "--overwrite"]) == 0
+    assert np.asarray(Image.open(scores)).shape == np.asarray(Image.open(path)).shape[:2]
+    assert cli_main([*base, "-o", str(path), "--overwrite"]) == 2
+    assert "refusing to overwrite the original" in capsys.readouterr().err
+    assert cli_main([*base, "-o", str(tmp_path / "m.jpg")]) == 2
+    assert "lossless" in capsys.readouterr().err and not (tmp_path / "m.jpg").exists()
+    with pytest.raises(SystemExit):
+        cli_main([*base, "-o", str(tmp_path / "g.png"), "--grow", "-3"])
+    assert "0 or more" in capsys.readouterr().err
+    flair = datasets / "medical" / "FLAIR.nii.gz"
+    assert cli_main(["detect", str(flair), "-o", str(tmp_path / "f.png"), "--frames", "2-3"]) == 2
+    assert "--frames is for video" in capsys.readouterr().err
