@@ -85,6 +85,7 @@ LABELS = [
     ("rotation", "rotation"),
     ("audio", "audio"),
     ("damage_summary", "damage"),
+    ("loss_trace", "loss trace"),
     ("items", "items"),
     ("description", "description"),
     ("note", "note"),

@@ -75,8 +75,8 @@ def audio_selection(
         from core.audio.loss_trace import traced_loss
 
         loss = traced_loss(document.samples, document.sample_rate, Path(trace), packet_ms)
-        if loss.mismatch:
-            print(f"lacuna: warning: {Path(trace).name}: {loss.mismatch}", file=sys.stderr)
+        for warning in loss.warnings:
+            print(f"lacuna: warning: {Path(trace).name}: {warning}", file=sys.stderr)
         if not loss.spans:
             raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += loss.spans
@@ -256,6 +256,8 @@ def repair_command(args: argparse.Namespace) -> int:
         from core.methods import get_method
 
         get_method(args.method).card.resolve_params(params)
+    if getattr(args, "packet_ms", None) is not None and not getattr(args, "loss_trace", None):
+        raise MethodError("--packet-ms is the packet length of a --loss-trace; give the trace too")
     # A recording's selection first: what it finds can choose the method (a call's lost packets).
     audio = None
     selecting = any(getattr(args, name, None) for name in ("gap", "detect", "loss_trace"))

@@ -100,7 +100,20 @@ class TracedLoss(NamedTuple):
 
     spans: list[TimeSpan]  # the lost packets, runs merged
     origin: str  # the record's selection line: 'loss trace calls.txt: 89 of 470 packets of 20 ms lost'
-    mismatch: str | None  # what to warn of when the trace does not fit the recording's length
+    warnings: tuple[str, ...]  # a trace that does not fit the recording's length; most of it lost
+
+
+# Above this share of a call lost, what fills it is mostly made up: worth saying before anyone relies
+# on the words (the shared call 54.wav lost 78% of its packets).
+HEAVY_LOSS = 0.5
+
+
+def heavy_loss(spans: list[TimeSpan], length: int) -> str | None:
+    """What to warn of when most of a recording of `length` samples is in the lost `spans`."""
+    lost = sum(span.stop - span.start for span in spans) / max(length, 1)
+    if lost <= HEAVY_LOSS:
+        return None
+    return f"{lost:.0%} of the recording is lost: what fills it is made up from what survives, not recovered"
 
 
 def traced_loss(
@@ -120,7 +133,8 @@ def traced_loss(
     if contradiction:
         raise MethodError(f"{trace.name}: {contradiction}" + (f" ({mismatch})" if mismatch else ""))
     counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
-    return TracedLoss(spans, f"loss trace {trace.name}: {counts}", mismatch)
+    warnings = tuple(filter(None, [mismatch, heavy_loss(spans, len(samples))]))
+    return TracedLoss(spans, f"loss trace {trace.name}: {counts}", warnings)
 
 
 def contradicts_recording(

@@ -154,7 +154,26 @@ def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
     }
     if scan:  # what `lacuna repair --detect` would fill, as a video's info lists its damage
         info["damage_summary"] = damage_summary(doc)
+        trace = trace_summary(doc)
+        if trace:
+            info["loss_trace"] = trace
     return info
+
+
+def trace_summary(doc: AudioDoc) -> str | None:
+    """The loss trace beside a call (NAME_is_lost.txt), as `lacuna repair --loss-trace` would read it:
+    '1214_is_lost.txt: 117 of 468 packets of 20 ms lost', or why it would be refused;
+    None without one."""
+    from core.audio.loss_trace import trace_beside, traced_loss
+    from core.errors import LacunaError
+
+    if doc.path is None or not trace_beside(doc.path).is_file():
+        return None
+    try:
+        loss = traced_loss(doc.samples, doc.sample_rate, trace_beside(doc.path))
+    except LacunaError as exc:
+        return f"beside it, refused: {exc}"
+    return "; ".join([loss.origin.removeprefix("loss trace "), *loss.warnings])
 
 
 SCAN_SECONDS = 600  # longer recordings are scanned by `lacuna repair --detect` only, not to describe them

@@ -238,6 +238,17 @@ def test_a_recording_lists_what_detection_would_fill(datasets, capsys):
     call = datasets / "audio" / "speech" / "plc" / "test_files" / "1214.wav"
     info = info_json(call, capsys)
     assert info["damage_summary"].startswith("89 dropouts on a 20 ms packet grid (a call's lost packets)")
+    # Its loss trace lies beside it: said, as --loss-trace would read it (a walk-through missed it).
+    assert info["loss_trace"] == "1214_is_lost.txt: 117 of 468 packets of 20 ms lost"
+    mostly_lost = info_json(call.with_name("54.wav"), capsys)["loss_trace"]
+    assert mostly_lost.endswith(
+        "78% of the recording is lost: what fills it is made up from what survives, not recovered"
+    )
+    assert "loss_trace" not in info_json(datasets / "audio/speech/bench" / _first_wav(datasets), capsys)
+
+
+def _first_wav(datasets) -> str:
+    return sorted((datasets / "audio/speech/bench").glob("*.wav"))[0].name
 
 
 def test_a_sheared_nifti_reports_its_tilt_and_the_distance_between_slice_planes(datasets, capsys):

@@ -195,3 +195,49 @@ def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path):
     assert np.array_equal(sf.read(fitted, dtype="int16")[0], after)
     step = json.loads(fitted.with_name(fitted.name + ".lacuna.json").read_text())["steps"][-1]
     assert step["selection"] == "loss trace ten.txt: 62 of 936 packets of 10 ms lost"
+
+
+def test_a_call_that_lost_most_of_its_packets_is_said_to_be_mostly_made_up(datasets, tmp_path, capsys):
+    folder = datasets / "audio/speech/plc/test_files"
+    out = tmp_path / "54.wav"
+    trace = folder / "54_is_lost.txt"
+    assert (
+        main(
+            [
+                "repair",
+                str(folder / "54.wav"),
+                "-o",
+                str(out),
+                "--task",
+                "fill-gap",
+                "--loss-trace",
+                str(trace),
+            ]
+        )
+        == 0
+    )
+    assert "54_is_lost.txt: 78% of the recording is lost: what fills it is made up" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "repair",
+                str(folder / "2307.wav"),
+                "-o",
+                str(tmp_path / "2307.wav"),
+                "--task",
+                "fill-gap",
+                "--loss-trace",
+                str(folder / "2307_is_lost.txt"),
+            ]
+        )
+        == 0
+    )
+    assert "made up" not in capsys.readouterr().err  # 7% lost
+
+
+def test_packet_ms_without_a_trace_is_refused(datasets, tmp_path, capsys):
+    call = datasets / "audio/speech/plc/test_files/2307.wav"
+    args = ["repair", str(call), "-o", str(tmp_path / "out.wav"), "--task", "fill-gap", "--detect"]
+    assert main([*args, "--packet-ms", "20"]) == 2
+    assert "--packet-ms is the packet length of a --loss-trace" in capsys.readouterr().err
+    assert not (tmp_path / "out.wav").exists()

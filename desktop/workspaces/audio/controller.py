@@ -233,7 +233,7 @@ class AudioController(QObject):
         self.set_selections(loss.spans, loss.origin)
         lost_ms = sum(span.stop - span.start for span in loss.spans) * 1000 / doc.sample_rate
         told = f"{loss.origin} ({len(loss.spans)} run(s), {lost_ms:.0f} ms)"
-        self.packets_marked.emit(f"{told}; {loss.mismatch}" if loss.mismatch else told)
+        self.packets_marked.emit("; ".join([told, *loss.warnings]))
         return True
 
     # --- undo / redo (the session's one history; fills live in the global lane) ---
