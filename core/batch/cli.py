@@ -92,6 +92,7 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _dry_run(request, plan, as_json: bool) -> int:
     from core.batch.manifest import Manifest, manifest_path
+    from core.batch.worker import skipped_without_trace
 
     recipes, items = plan(request)
     done: dict[str, str] = {}
@@ -104,11 +105,13 @@ def _dry_run(request, plan, as_json: bool) -> int:
     for item in items:
         recipe = recipes.get(item.kind)
         state = done.get(item.key, "pending")
-        action = (
-            "skip (done)"
-            if state == "done"
-            else (recipe.action() if recipe else f"skip (no task for {item.kind} files)")
-        )
+        untraced = skipped_without_trace(recipe, item.kind, item.source) if recipe else None
+        if state == "done":
+            action = "skip (done)"
+        elif recipe is None:
+            action = f"skip (no task for {item.kind} files)"
+        else:
+            action = f"skip ({untraced})" if untraced else recipe.action()
         rows.append({"key": item.key, "kind": item.kind, "state": state, "action": action})
     if as_json:
         print(json.dumps({"items": rows, "recipes": {k: r.as_dict() for k, r in recipes.items()}}, indent=2))

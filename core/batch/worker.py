@@ -159,6 +159,22 @@ def found_damage(document: Any, ctx: Any) -> Found:
     return Found(mask)
 
 
+def skipped_without_trace(recipe: Recipe, kind: str, source: Path) -> str | None:
+    """Why a recording is skipped before it is read (for --dry-run): --loss-traces without --detect
+    and no trace beside it."""
+    from core.audio.loss_trace import trace_beside
+
+    if recipe.loss_traces and not recipe.detect and kind == "audio" and not trace_beside(source).is_file():
+        return untraced(source)
+    return None
+
+
+def untraced(source: Path) -> str:
+    from core.audio.loss_trace import trace_beside
+
+    return f"no loss trace beside it ({trace_beside(source).name}), or none of its packets marked lost"
+
+
 def traced_packets(document: Any, source: Path) -> Found:
     """The lost packets the trace beside a recording marks (20 ms each), or nothing without one; a
     trace that marks received speech is refused (core.audio.loss_trace.contradicts_recording)."""
@@ -200,9 +216,7 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
         if found.mask is None:
             return SKIPPED, "nothing to repair: detection found no damage", recipe.method, {}
     elif found.mask is None and recipe.loss_traces and job.kind == "audio":
-        from core.audio.loss_trace import trace_beside
-
-        return SKIPPED, f"no loss trace beside it ({trace_beside(source).name})", recipe.method, {}
+        return SKIPPED, untraced(source), recipe.method, {}
     if found.lost_packets and recipe.for_calls:
         method, params = recipe.for_calls, {}
     result = run_repair(document, recipe.task, method=method, mask=found.mask, ctx=ctx, **params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -330,6 +331,29 @@ def test_loss_traces_beside_the_calls_are_concealed_and_a_wrong_one_fails(datase
     shutil.copy(plc / "54_is_lost.txt", calls / "1214_is_lost.txt")  # another call's trace
     bench = sorted((datasets / "audio" / "speech" / "bench").glob("*.wav"))[0]
     shutil.copy(bench, calls / "read.wav")
+    # --dry-run says beforehand which recordings the run will skip (it listed them all as to fill).
+    from core.cli import main
+
+    listed = tmp_path / "dry.txt"
+    with open(listed, "w") as out, contextlib.redirect_stdout(out):
+        assert (
+            main(
+                [
+                    "batch",
+                    str(calls),
+                    "-o",
+                    str(tmp_path / "out"),
+                    "--task",
+                    "fill-gap",
+                    "--loss-traces",
+                    "--dry-run",
+                ]
+            )
+            == 0
+        )
+    lines = {line.split()[-1]: line for line in listed.read_text().splitlines()}
+    assert "skip (no loss trace beside it (read_is_lost.txt)" in lines["read.wav"]
+    assert "skip" not in lines["2307.wav"] and "skip" not in lines["1214.wav"]
     summary = Batch(BatchRequest(calls, tmp_path / "out", ("fill-gap",), loss_traces=True)).run()
     rows = states(tmp_path / "out")
     assert rows["2307.wav"]["state"] == "done" and rows["2307.wav"]["method"] == "fill-gap-speech"
