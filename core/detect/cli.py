@@ -107,9 +107,12 @@ def detect_command(args) -> int:
         masks = np.stack([dilate(mask, args.grow) for mask in masks]) if args.grow else masks
     else:
         masks = detection.mask(grow=args.grow)
+    from core.io.provenance import source_of
+
     written = []
     for k, (_number, index) in enumerate(numbered):
-        written.append(write_mask(masks[index], masks_to[k], overwrite=args.overwrite))
+        made_by = detection.provenance(masks[index], source_of(document))  # embedded: which detector
+        written.append(write_mask(masks[index], masks_to[k], overwrite=args.overwrite, provenance=[made_by]))
         if scores_to:
             _write_scores(detection.score[index], scores_to[k], args.overwrite)
     share = float(masks[[index for _, index in numbered]].mean())

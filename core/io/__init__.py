@@ -41,10 +41,10 @@ def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
     return _read_mask(path, shape_hw)
 
 
-def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False) -> Path:
+def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False, provenance=()) -> Path:
     from core.io.masks import write_mask as _write_mask
 
-    return _write_mask(mask, path, overwrite=overwrite)
+    return _write_mask(mask, path, overwrite=overwrite, provenance=provenance)
 
 
 def list_series(folder: str | Path, recursive: bool = True) -> list[dict]:

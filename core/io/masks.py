@@ -46,14 +46,17 @@ def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
     return alpha_of(values.astype(stored))
 
 
-def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False) -> Path:
+def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False, provenance=()) -> Path:
     """Save a mask (bool, 8-bit alpha or float alpha) as an 8-bit PNG (255 = repair, 0 = keep, gray
-    = a soft edge) that `read_mask` reads back to the same alpha; returns the path written."""
+    = a soft edge) that `read_mask` reads back to the same alpha; returns the path written.
+    `provenance` (Provenance steps) is embedded: what made the mask (a detector and its threshold)."""
     from core.io.dispatch import write_any
 
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise MethodError(f"a mask must be 2-D (height, width), not shape {mask.shape}")
     pixels = np.rint(alpha_of(mask) * np.float32(255.0))[None, :, :, None]
-    doc = ImageDoc(pixels=pixels, path=None, format="PNG", dtype="uint8", mode="L")
+    doc = ImageDoc(
+        pixels=pixels, path=None, format="PNG", dtype="uint8", mode="L", provenance=list(provenance)
+    )
     return write_any(doc, Path(path), overwrite=overwrite, sidecar=False)

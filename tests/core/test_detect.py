@@ -255,6 +255,13 @@ def test_cli_detect_writes_the_proposed_mask(photo, tmp_path, capsys):
     mask = np.asarray(Image.open(out)) > 0
     assert mask.shape == truth.shape and _f1(mask, truth) > 0.2
     assert (tmp_path / "s.png").is_file()
+    # The mask says what made it (it carried an empty record): the detector, its threshold, the photo.
+    from core.io import read
+    from core.io.provenance import recorded_steps
+
+    (step,) = recorded_steps(read(out), out)
+    assert (step.task, step.method, step.params["threshold"]) == ("detect", "detect-classical", 0.375)
+    assert step.source.endswith(path.name) and "proposed by a detector" in step.warnings[0]
     assert cli_main(["detect", str(path), "-o", str(out)]) == 2  # never over an existing file
     assert cli_main(["detect", str(path), "-o", str(tmp_path / "m2.png"), "--threshold", "2"]) == 2
 
