@@ -82,7 +82,7 @@ def detect_command(args) -> int:
     _check_picture_names(args.output, args.scores)  # before the detection runs, not after
     document = read(source)
     if getattr(document, "kind", "") == "video":
-        document = video_frames(document, args.frames)
+        document = video_frames(document, args.frames, context=1 if _compares_frames(args.method) else 0)
     elif args.frames:
         raise MethodError("--frames is for video; a volume's masks are written one per slice")
     if getattr(document, "pixels", None) is None:
@@ -135,8 +135,16 @@ def detect_command(args) -> int:
     return 0
 
 
-def video_frames(video, frames: str | None):
-    """A range of a video's frames as an 8-bit frame stack (masks are written one per frame)."""
+def _compares_frames(method: str | None) -> bool:
+    from core.methods import get_method
+
+    return bool(method) and get_method(method).card.operates_on == "volume"
+
+
+def video_frames(video, frames: str | None, context: int = 0):
+    """A range of a video's frames as an 8-bit frame stack (masks are written one per frame), with
+    `context` frames more on each side where the video has them: a method that compares frames then
+    judges the first and last asked for against a neighbour on both sides, not two on one side."""
     from core.documents import ImageDoc
     from core.repair.request import check_frames
     from core.repair_cli import parse_frames
@@ -144,7 +152,7 @@ def video_frames(video, frames: str | None):
 
     wanted = parse_frames(frames) or list(range(min(VIDEO_FRAMES, video.frame_count)))
     check_frames(video, wanted)
-    start, stop = min(wanted), max(wanted) + 1
+    start, stop = max(0, min(wanted) - context), min(video.frame_count, max(wanted) + 1 + context)
     with open_reader(video.info) as reader:
         decoded = reader.window(start, stop)
     if any(frame is None for frame in decoded):
