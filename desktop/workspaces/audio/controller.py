@@ -87,6 +87,7 @@ class AudioController(QObject):
         self.settings = settings
         self.jobs = JobRunner(self, "Cancelled: the recording is unchanged.")
         self.selections: list = []
+        self.filled = False  # the selections were just filled: drawn as markers, the fill left visible
         self.showing_before = False
         self.opened_provenance: list = []  # the repairs the file had when it was opened
 
@@ -107,7 +108,7 @@ class AudioController(QObject):
         self.opened_provenance = list(self.doc.provenance) if self.doc is not None else []
         self.selections = []
         self.selection_origin = ""
-        self.showing_before = False
+        self.filled = self.showing_before = False
         self.shown_changed.emit()
 
     def set_selections(self, selections, origin: str = "") -> None:
@@ -115,6 +116,7 @@ class AudioController(QObject):
         Detect dropouts'; '' for a person's own selection)."""
         self.selections = [s for s in (selections or []) if s is not None]
         self.selection_origin = origin if self.selections else ""
+        self.filled = False
         self.shown_changed.emit()
 
     # --- fills ---
@@ -161,6 +163,7 @@ class AudioController(QObject):
         made_by = result.provenance[-1].method if result.provenance else ""
         label = f"fill with {method_name(made_by) or 'a method'}"  # Edit > Undo names what it undoes
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
+        self.filled = True
         self._show(result)
         self.status.emit(f"Filled {count} selection(s)")
         self.session.history_changed.emit()
@@ -257,6 +260,7 @@ class AudioController(QObject):
         entry = self.history.undo(None) if undo else self.history.redo(None)
         if entry is None:
             return
+        self.filled = not undo  # undone, the selections are holes again; redone, filled
         self._show(entry.payload.applied_to(doc, undo))
         self.status.emit(("Undid " if undo else "Redid ") + entry.label)
         self.session.history_changed.emit()

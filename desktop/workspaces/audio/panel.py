@@ -84,7 +84,7 @@ class AudioPanel(QWidget):
         doc = c.shown_document()
         for view in (self.waveform, self.spectrogram):
             view.set_document(doc)
-            view.set_selections(c.selections)
+            view.set_selections(c.selections, filled=c.filled and not c.showing_before)
         if not c.selections:
             self.spectrogram.brush = None
         with signals_blocked(self.ab_button):

@@ -189,8 +189,11 @@ class SpectrogramView(_AudioView):
                 x0, x1 = self.viewport.x_of(sel.start), self.viewport.x_of(sel.stop)
                 y0, y1 = self.y_of(sel.high_hz), self.y_of(sel.low_hz)
                 rect = QRectF(QPointF(x0, y0), QPointF(x1, y1))
-                painter.fillRect(rect, SELECTION_FILL)
-                painter.setPen(QPen(SELECTION_EDGE, 1.5))
+                if not self.filled:  # filled: outlined only, so the fill shows
+                    painter.fillRect(rect, SELECTION_FILL)
+                painter.setPen(
+                    QPen(SELECTION_EDGE, 1.5, Qt.PenStyle.DashLine if self.filled else Qt.PenStyle.SolidLine)
+                )
                 painter.drawRect(rect)
         for sel in masks:
             self._draw_mask(painter, sel)

@@ -16,6 +16,7 @@ from core.audio.selection import TimeSpan
 
 SELECTION_FILL = QColor(80, 170, 255, 60)
 SELECTION_EDGE = QColor(80, 170, 255, 220)
+FILLED_MARK = 5.0  # px: a filled selection is marked along the top edge only
 CURSOR = QColor(255, 255, 255, 230)
 
 
@@ -88,6 +89,7 @@ class _AudioView(QWidget):
         self.viewport = viewport
         self.doc = None
         self.selections: list = []
+        self.filled = False  # the selections were filled: marked along the top, the result visible
         self.cursor_sample: int | None = None
         self.revision = 0
         self._drag_from: QPointF | None = None
@@ -101,8 +103,8 @@ class _AudioView(QWidget):
         self.revision += 1  # caches keyed on it are stale
         self.update()
 
-    def set_selections(self, selections: list) -> None:
-        self.selections = list(selections)
+    def set_selections(self, selections: list, filled: bool = False) -> None:
+        self.selections, self.filled = list(selections), filled
         self.update()
 
     def set_cursor(self, sample: int | None) -> None:
@@ -128,7 +130,9 @@ class _AudioView(QWidget):
         for sel in self.selections:
             a, b = sel.span
             x0, x1 = self.viewport.x_of(a), self.viewport.x_of(b)
-            if isinstance(sel, TimeSpan) or not self.draws_bands:
+            if self.filled:  # a band would hide what filled it (89 packets of a call cover it all)
+                painter.fillRect(QRectF(x0, 0, max(x1 - x0, 1.0), FILLED_MARK), SELECTION_EDGE)
+            elif isinstance(sel, TimeSpan) or not self.draws_bands:
                 painter.fillRect(QRectF(x0, 0, max(x1 - x0, 1.0), self.height()), SELECTION_FILL)
                 painter.setPen(QPen(SELECTION_EDGE, 1))
                 painter.drawLine(QPointF(x0, 0), QPointF(x0, self.height()))
