@@ -10,8 +10,9 @@ method's fill. The envelope network (`core.archs.mel_envelope`, weights
 spectrum per mel band, which brings it closer to the lost speech's envelope (a recogniser's and a
 listener's cue; docs/benchmarks.md, "Speech packet loss"). Other
 rates are resampled to 16 kHz and the fill back (at 48 kHz the fill holds the band below 8 kHz, which
-is where speech lives); each channel is concealed on its own. Only lost samples are written: every
-received sample stays bit-identical.
+is where speech lives); each channel is concealed on its own. A fill holds no more band than the
+received audio (`core.audio.band`: a narrowband call stays narrowband). Only lost samples are
+written: every received sample stays bit-identical.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int, envelope=None) ->
 
 def run(doc, selection, ctx, envelope=False):
     from core.archs import cached_weights
+    from core.audio.band import band_edge, limit_band
     from core.audio.selection import as_selections, lost_samples
     from core.methods import weights
 
@@ -117,11 +119,21 @@ def run(doc, selection, ctx, envelope=False):
     model, _info = cached_weights(weights.require(WEIGHTS), ctx.torch_device())
     shaper = cached_weights(weights.require(ENVELOPE_WEIGHTS), ctx.torch_device())[0] if envelope else None
     out = samples.copy()
+    edges = [band_edge(samples[:, c], lost[c], rate) for c in range(channels)]
+    if any(edges):  # said, and in the record: the band the fill was kept to
+        ctx.record_setting("band_limit_hz", [None if e is None else round(e) for e in edges])
+        top = max(e for e in edges if e)
+        ctx.note(
+            f"the recording holds nothing above {top:.0f} Hz (a narrowband call): the fill is kept below"
+        )
     windows = _windows(lost.any(axis=0), rate)
     for index, (lo, hi) in enumerate(windows):
         yield ctx.progress(index / len(windows), f"concealing stretch {index + 1} of {len(windows)}")
         filled = conceal(model, out[lo:hi].T.astype(np.float64), lost[:, lo:hi], rate, shaper)
-        out[lo:hi] = filled.T.astype(out.dtype)  # conceal keeps the received samples as given
+        for c, edge in enumerate(edges):
+            if edge is not None:  # a narrowband call: the fill holds no more than what was received
+                filled[c] = np.where(lost[c, lo:hi], limit_band(filled[c], edge, rate), filled[c])
+        out[lo:hi] = filled.T.astype(out.dtype)  # only lost samples differ from what was received
     yield ctx.progress(1.0, f"{int(lost.any(axis=0).sum())} lost samples concealed")
     return doc.with_samples(out)
 

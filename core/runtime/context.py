@@ -23,6 +23,9 @@ MIN_TILE = 64  # smaller tiles spend most of their time on the overlap
 MAX_TILE = 16384
 
 
+SETTINGS = "settings"  # extras key: what record_setting collected, moved into the step's params
+
+
 @dataclass
 class Progress:
     fraction: float  # 0..1 of the whole job
@@ -141,6 +144,10 @@ class RunContext:
     def record_used(self, name: str, value: float) -> None:
         """Record the value a method used for parameter `name` (one per frame or tile it ran on)."""
         self.used.setdefault(name, []).append(float(value))
+
+    def record_setting(self, name: str, value: Any) -> None:
+        """Record a setting a method chose by itself (not a parameter), for the result's record."""
+        self.extras.setdefault(SETTINGS, {})[name] = value
 
     def note(self, text: str) -> None:
         if text not in self.notes:
