@@ -223,20 +223,31 @@ class Patch:
 
 
 @dataclass
+class Swept:
+    """Where an eraser passed in one edit (frame, box, bool patch), shown pixels or not."""
+
+    frame: int
+    box: Box
+    patch: np.ndarray
+
+
+@dataclass
 class MaskEdit:
     """One undo step of mask editing: the changed rectangles of one or more frames."""
 
     label: str
     patches: list[Patch]
     uid: int = 0  # set by the autosave journal to name the edit in undo/redo records
+    swept: Swept | None = None  # an eraser's path: undone and redone with the edit
 
     @property
     def nbytes(self) -> int:
-        return sum(p.before.nbytes + p.after.nbytes for p in self.patches)
+        swept = self.swept.patch.nbytes if self.swept is not None else 0
+        return swept + sum(p.before.nbytes + p.after.nbytes for p in self.patches)
 
     @property
     def lane(self) -> Hashable:
-        frames = {p.frame for p in self.patches}
+        frames = {p.frame for p in self.patches} | ({self.swept.frame} if self.swept is not None else set())
         return frame_lane(frames.pop()) if len(frames) == 1 else GLOBAL
 
 
@@ -250,9 +261,11 @@ class MaskStack:
     def __init__(self, frames: int, height: int, width: int):
         self.frames, self.height, self.width = frames, height, width
         self._masks: dict[int, np.ndarray] = {}
-        # Where the eraser passed since the last `take_swept`, shown pixels or not: a detection's
-        # sensitivity slider keeps all of it clear, not only what was proposed when it was erased.
+        # How many eraser edits in effect passed over each pixel, shown or not: a detection's
+        # sensitivity slider keeps those pixels clear, not only what was proposed when they were
+        # erased; undoing the edit takes its path back.
         self._swept: dict[int, np.ndarray] = {}
+        self._sweeping: np.ndarray | None = None  # the active edit's eraser path (bool, the frame's size)
         self._active: int | None = None
         self._before: np.ndarray | None = None
         self._dirty: Box | None = None
@@ -289,22 +302,26 @@ class MaskStack:
             out[i] = mask
         return out
 
-    def swept(self, frame: int) -> np.ndarray:
-        """The frame's bool layer of where the eraser passed (erasing tools mark it)."""
-        layer = self._swept.get(frame)
-        if layer is None:
-            layer = self._swept[frame] = np.zeros((self.height, self.width), bool)
-        return layer
+    def sweeping(self) -> np.ndarray:
+        """The active edit's eraser path (bool, the frame's size): erasing tools mark it."""
+        if self._sweeping is None:
+            self._sweeping = np.zeros((self.height, self.width), bool)
+        return self._sweeping
 
-    def take_swept(self) -> np.ndarray | None:
-        """Where the eraser passed since the last call, (frames, H, W) bool, None if nowhere; forgotten."""
-        if not self._swept:
+    def swept(self) -> np.ndarray | None:
+        """Where eraser edits now in effect passed, (frames, H, W) bool; None where none did."""
+        if not any(layer.any() for layer in self._swept.values()):
             return None
         out = np.zeros(self.shape, bool)
         for frame, layer in self._swept.items():
-            out[frame] = layer
-        self._swept = {}
+            out[frame] = layer > 0
         return out
+
+    def _sweep(self, swept: Swept, step: int) -> None:
+        layer = self._swept.get(swept.frame)
+        if layer is None:
+            layer = self._swept[swept.frame] = np.zeros((self.height, self.width), np.int32)
+        layer[swept.box.slices] += swept.patch.astype(np.int32) * step
 
     # --- an edit session ---
 
@@ -316,7 +333,7 @@ class MaskStack:
         if self._active is not None:
             raise RuntimeError("an edit is already in progress")
         mask = self.get(frame)
-        self._active, self._before, self._dirty = frame, mask.copy(), None
+        self._active, self._before, self._dirty, self._sweeping = frame, mask.copy(), None, None
         return mask
 
     def touch(self, box: Box) -> Box:
@@ -329,10 +346,15 @@ class MaskStack:
         """Close the session; None when nothing changed."""
         if self._active is None:
             return None
-        frame, before, dirty = self._active, self._before, self._dirty
-        self._active = self._before = self._dirty = None
+        frame, before, dirty, sweeping = self._active, self._before, self._dirty, self._sweeping
+        self._active = self._before = self._dirty = self._sweeping = None
+        swept = None
+        if sweeping is not None and sweeping.any():
+            path = bounding_box(sweeping)
+            swept = Swept(frame, path, sweeping[path.slices].copy())
+            self._sweep(swept, +1)
         if dirty is None:
-            return None
+            return MaskEdit(label, [], swept=swept) if swept is not None else None
         # Keep only the tiles that changed: a diagonal stroke across a large image touches a few
         # percent of its bounding box, and the history and the autosave hold the rest for nothing.
         mask = self._masks[frame]
@@ -347,7 +369,7 @@ class MaskStack:
             y, x = dirty.y0 + int(r) * TILE, dirty.x0 + int(c) * TILE
             ys, xs = slice(y, min(y + TILE, dirty.y1)), slice(x, min(x + TILE, dirty.x1))
             patches.append(Patch(frame, y, x, before[ys, xs].copy(), mask[ys, xs].copy()))
-        return MaskEdit(label, patches) if patches else None
+        return MaskEdit(label, patches, swept=swept) if patches or swept is not None else None
 
     def cancel(self) -> Box | None:
         """Abandon the active session, restoring the frame; returns the box to redraw."""
@@ -356,7 +378,7 @@ class MaskStack:
         frame, dirty = self._active, self._dirty
         if dirty is not None:
             self._masks[frame][dirty.slices] = self._before[dirty.slices]
-        self._active = self._before = self._dirty = None
+        self._active = self._before = self._dirty = self._sweeping = None  # its path is not kept
         return dirty
 
     # --- one-shot operations (each a complete edit) ---
@@ -367,18 +389,20 @@ class MaskStack:
         return self.end(label), box
 
     def rectangle(self, frame, corner_a, corner_b, erase=False):
-        if erase:
-            fill_rect(self.swept(frame), corner_a, corner_b, True)
-        return self._one_shot(
-            frame, "rectangle", lambda m: fill_rect(m, corner_a, corner_b, 0 if erase else 255)
-        )
+        def op(m):
+            if erase:
+                fill_rect(self.sweeping(), corner_a, corner_b, True)
+            return fill_rect(m, corner_a, corner_b, 0 if erase else 255)
+
+        return self._one_shot(frame, "rectangle", op)
 
     def lasso(self, frame, points, erase=False):
-        if erase:
-            inside = np.zeros((self.height, self.width), np.uint8)
-            fill_polygon(inside, points, 1)
-            self.swept(frame)[inside > 0] = True
-        return self._one_shot(frame, "lasso", lambda m: fill_polygon(m, points, 0 if erase else 255))
+        def op(m):
+            if erase:
+                fill_polygon(self.sweeping(), points, True)
+            return fill_polygon(m, points, 0 if erase else 255)
+
+        return self._one_shot(frame, "lasso", op)
 
     def fill(self, frame, x, y, erase=False, image=None, tolerance=0.0):
         value = 0 if erase else 255
@@ -426,6 +450,8 @@ class MaskStack:
 
     def apply(self, edit: MaskEdit, undo: bool) -> list[tuple[int, Box]]:
         """Revert (undo=True) or re-apply an edit; returns the (frame, box) pairs changed."""
+        if edit.swept is not None:
+            self._sweep(edit.swept, -1 if undo else +1)
         changed = []
         for p in edit.patches:
             data = p.before if undo else p.after

@@ -33,6 +33,7 @@ class Proposal:
         before: np.ndarray | None = None,
         low_fraction: float = 1.0,
         rule=None,
+        swept_before: np.ndarray | None = None,
     ):
         self.score = np.asarray(score, np.float32)
         self.low_fraction = low_fraction
@@ -40,6 +41,10 @@ class Proposal:
         self.threshold = float(threshold)
         self.added = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
         self.erased = np.zeros(self.score.shape, bool)
+        # Where the eraser has passed since this detection (its edits in effect, undo taken into
+        # account): kept clear whatever the threshold, also where nothing was shown to erase.
+        self.swept = np.zeros(self.score.shape, bool)
+        self._swept_before = None if swept_before is None else np.asarray(swept_before, bool)
         self.detected: np.ndarray  # the detector's own mask at the threshold, set by _compose
         self._shown = self._compose()
 
@@ -51,7 +56,7 @@ class Proposal:
         else:
             found = propose(self.score, self.threshold, self.low_fraction)
         self.detected = found  # what the detector alone proposes now, before the person's edits
-        return (found | self.added) & ~self.erased
+        return (found | self.added) & ~self.erased & ~(self.swept & ~self.added)
 
     def masks(
         self,
@@ -61,13 +66,14 @@ class Proposal:
     ) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
         `current` (the masks as they are now) shows against what was last proposed, and where the
-        eraser passed since (`swept`: also where nothing was proposed to erase, which a lower
-        threshold must not bring back)."""
+        eraser's edits in effect passed (`swept`, None: nowhere), which a lower threshold must not
+        bring back even where nothing was proposed to erase."""
         if current is not None:
             now = np.asarray(current) > 0
             painted, rubbed = now & ~self._shown, self._shown & ~now
-            if swept is not None:
-                rubbed |= np.asarray(swept, bool) & ~now
+            self.swept = np.zeros(now.shape, bool) if swept is None else np.asarray(swept, bool)
+            if self._swept_before is not None:  # erased before this detection: not an edit of it
+                self.swept = self.swept & ~self._swept_before
             self.added = (self.added | painted) & ~rubbed
             self.erased = (self.erased | rubbed) & ~painted
         if threshold is not None:
@@ -101,8 +107,8 @@ class Detector(QObject):
         """The workspace's mask as it is now, in the proposal's shape."""
         raise NotImplementedError
 
-    def take_swept(self) -> np.ndarray | None:
-        """Where the eraser passed since last asked, in the proposal's shape (None: nowhere)."""
+    def swept(self) -> np.ndarray | None:
+        """Where the eraser's edits now in effect passed, in the proposal's shape (None: nowhere)."""
         raise NotImplementedError
 
     def showing(self) -> bool:
@@ -118,7 +124,7 @@ class Detector(QObject):
         if self.proposal is None or self.controller.doc is not self._doc:
             return None
         p = self.proposal
-        p.masks(None, self.current_masks(), self.take_swept())  # the strokes made since it was shown
+        p.masks(None, self.current_masks(), self.swept())  # the strokes made since it was shown
         if not (p.detected & ~p.erased & (np.asarray(mask) > 0)).any():
             return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at

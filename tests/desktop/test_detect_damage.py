@@ -115,9 +115,12 @@ def test_an_area_erased_stays_clear_when_the_sensitivity_is_raised(window, datas
     default = panel.sensitivity.value()
     collar = (slice(150, 200), slice(60, 130))  # rows, columns: the collar's left wing and around it
     box = (slice(150, 256), slice(60, 200))  # the rectangle erased with the rectangle tool
+    below = (slice(200, 256), slice(60, 200))  # the rest of the rectangle, under the collar
     shown = np.count_nonzero(c.masks.get(0)[collar])
     panel.sensitivity.setValue(95)
     assert np.count_nonzero(c.masks.get(0)[collar]) > shown  # raised, more of the collar is proposed
+    panel.sensitivity.setValue(100)
+    assert c.masks.get(0)[below].any()
     panel.sensitivity.setValue(default)
 
     # The eraser swept across the collar in rows, radius 6, as a person rubs an area out.
@@ -131,7 +134,21 @@ def test_an_area_erased_stays_clear_when_the_sensitivity_is_raised(window, datas
     assert not c.masks.get(0)[collar].any()
 
     c.rectangle(60, 150, 200, 256, erase=True)
-    panel.sensitivity.setValue(default)
     panel.sensitivity.setValue(100)
     assert not c.masks.get(0)[box].any()
     assert c.masks.get(0).any()  # elsewhere the proposal still follows the slider
+
+    # Undone, an erasing is taken back whole: the rectangle's area is proposed again when raised,
+    # the eraser strokes' (still in effect) stays clear (a review found undone paths kept clear).
+    assert c.undo_label() != "rectangle"
+    c.undo()  # the sensitivity change made after the rectangle
+    assert c.undo_label() == "rectangle"
+    c.undo()
+    panel.sensitivity.setValue(default)
+    panel.sensitivity.setValue(100)
+    assert c.masks.get(0)[below].any() and not c.masks.get(0)[collar].any()
+    # An eraser stroke cancelled half-way (the slider moved under it) leaves no path behind.
+    c.begin_stroke(10.0, 10.5, erase=True)
+    c.stroke_to(250.0, 10.5)
+    panel.sensitivity.setValue(default)
+    assert ws.controller.masks.swept()[0][10, 100] == np.False_

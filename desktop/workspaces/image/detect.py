@@ -63,16 +63,16 @@ class Detection(Detector):
     def _finished(self, doc, before: np.ndarray, found) -> None:
         if self.controller.doc is not doc:
             return
-        proposal = Proposal(found.score, found.threshold, before, found.low_fraction, found.rule)
-        self.take_swept()  # erasing before this detection is not an edit of its proposal
+        swept = self.swept()  # erased before this detection: not an edit of its proposal
+        proposal = Proposal(found.score, found.threshold, before, found.low_fraction, found.rule, swept)
         self.propose(doc, proposal, found)
         self._show(self.proposal.masks())
 
     def current_masks(self) -> np.ndarray:
         return self.controller.masks.as_array()
 
-    def take_swept(self) -> np.ndarray | None:
-        return self.controller.masks.take_swept()
+    def swept(self) -> np.ndarray | None:
+        return self.controller.masks.swept()
 
     def showing(self) -> bool:
         # A detection's steps (its own, and sensitivity changes made after other edits) in effect.
@@ -84,7 +84,7 @@ class Detection(Detector):
         if self.proposal is None:
             return
         self.controller.cancel_stroke()
-        self._show(self.proposal.masks(threshold, self.current_masks(), self.take_swept()))
+        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept()))
 
     def _show(self, masks: np.ndarray) -> None:
         c = self.controller

@@ -71,7 +71,8 @@ class VideoController(QObject):
         self.brush_radius = 8
         self._stroke: Stroke | None = None
         self._stroke_from: np.ndarray | None = None
-        self.swept: np.ndarray | None = None  # where the eraser passed since Detect damage last asked
+        # How many eraser strokes in effect passed over each pixel (Detect damage keeps them clear)
+        self._swept: np.ndarray | None = None
         self._cache: OrderedDict[tuple[int, int], np.ndarray | None] = OrderedDict()
 
     # --- the document ---
@@ -98,7 +99,7 @@ class VideoController(QObject):
         self.scanner.drop()
         self.previewer.drop()
         self.index, self.damage, self.selection, self.showing_before = 0, [], None, False
-        self.mask, self._stroke, self._wanted, self.swept = None, None, None, None
+        self.mask, self._stroke, self._wanted, self._swept = None, None, None, None
         self.mask_changed.emit()
         self._cache.clear()
         self._known.clear()
@@ -320,6 +321,7 @@ class VideoController(QObject):
             return
         change = entry.payload
         if isinstance(change, MaskChange):
+            self._sweep(change.swept, -1 if undo else +1)
             self._set_mask(change.before if undo else change.after)
         else:
             self._show(change.before if undo else change.after)
@@ -354,16 +356,22 @@ class VideoController(QObject):
     # --- the mask ---
 
     def set_mask(
-        self, mask: np.ndarray | None, label: str, replacing: MaskChange | None = None
+        self,
+        mask: np.ndarray | None,
+        label: str,
+        replacing: MaskChange | None = None,
+        swept: np.ndarray | None = None,
     ) -> MaskChange:
-        """Show `mask` as one undo step; `replacing`, while still the latest step, is taken back
-        first (the sensitivity slider moves without adding steps)."""
+        """Show `mask` as one undo step (`swept`: the eraser's path, for Detect damage); `replacing`,
+        while still the latest step, is taken back first (the sensitivity slider moves without
+        adding steps)."""
         before = self.mask
         top = self.history.peek_undo(None)
         if replacing is not None and top is not None and top.payload is replacing:
             self.history.pop_undo(top.lane)
             before = replacing.before
-        change = MaskChange(before, None if mask is None else np.asarray(mask, np.uint8))
+        change = MaskChange(before, None if mask is None else np.asarray(mask, np.uint8), swept)
+        self._sweep(swept, +1)
         self.history.push(Entry(GLOBAL, label, change, change.nbytes))
         self._set_mask(change.after)
         self.session.history_changed.emit()
@@ -396,8 +404,17 @@ class VideoController(QObject):
         stroke, self._stroke = self._stroke, None
         if stroke is None:
             return
-        if stroke.swept is not None:
-            path = stroke.swept > 0
-            self.swept = path if self.swept is None or self.swept.shape != path.shape else self.swept | path
+        path = stroke.swept > 0 if stroke.swept is not None else None
         self.mask = self._stroke_from  # recorded from where it started, as one step
-        self.set_mask(stroke.mask, "eraser" if stroke.value == 0 else "brush")
+        self.set_mask(stroke.mask, "eraser" if stroke.value == 0 else "brush", swept=path)
+
+    def _sweep(self, path: np.ndarray | None, step: int) -> None:
+        if path is None:
+            return
+        if self._swept is None or self._swept.shape != path.shape:
+            self._swept = np.zeros(path.shape, np.int32)
+        self._swept += path.astype(np.int32) * step
+
+    def swept(self) -> np.ndarray | None:
+        """Where the eraser strokes now in effect passed (bool), None where none did."""
+        return None if self._swept is None or not self._swept.any() else self._swept > 0

@@ -74,23 +74,23 @@ class VideoDetection(Detector):
             return
         # the frames it looked at go in the provenance: the mask may be used on another frame
         found = replace(found, params={**found.params, "frames_scored": list(scored)})
-        self.take_swept()  # erasing before this detection is not an edit of its proposal
-        self.propose(doc, Proposal(score, found.threshold, c.mask, found.low_fraction, found.rule), found)
+        before = c.swept()  # erased before this detection: not an edit of its proposal
+        proposal = Proposal(score, found.threshold, c.mask, found.low_fraction, found.rule, before)
+        self.propose(doc, proposal, found)
         self._show(self.proposal.masks())
 
     def current_masks(self) -> np.ndarray:
         mask = self.controller.mask
         return mask if mask is not None else np.zeros(self.proposal.score.shape, np.uint8)
 
-    def take_swept(self) -> np.ndarray | None:
-        swept, self.controller.swept = self.controller.swept, None
-        return swept
+    def swept(self) -> np.ndarray | None:
+        return self.controller.swept()
 
     def set_threshold(self, threshold: float) -> None:
         """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
         if self.proposal is None:
             return
-        self._show(self.proposal.masks(threshold, self.current_masks(), self.take_swept()))
+        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept()))
 
     def _show(self, mask: np.ndarray) -> None:
         self.step = self.controller.set_mask(mask, LABEL, replacing=self.step)

@@ -17,6 +17,7 @@ import numpy as np
 class MaskChange:
     before: np.ndarray | None  # uint8 (H, W), 255 = repair; None = no mask
     after: np.ndarray | None
+    swept: np.ndarray | None = None  # an eraser's path (bool), undone and redone with the change
 
     @property
     def nbytes(self) -> int:
