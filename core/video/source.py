@@ -268,26 +268,28 @@ def sequence_files(folder: Path) -> list[Path]:
     return files if sizes_differ(files) is None else []
 
 
-SIZE_SAMPLES = 16  # pictures whose size is compared; a stray one between them reads as a damaged frame
+SIZE_SAMPLES = 16  # pictures whose sizes are compared, spread over the folder
+FILM_SHARE = 0.75  # a film: at least this share of them has one size (a stray reads as a damaged frame)
 
 
 def sizes_differ(files: list[Path]) -> str | None:
-    """'photo_1.png 256×256, photo_2.png 450×298' when pictures spread over `files` (the first, the
-    last and some between) differ in size, else None. Read from the headers (Pillow); a format it
-    cannot read (DPX, EXR) is not compared."""
+    """'photo_1.png 256×256, photo_2.png 450×298' when no one size holds FILM_SHARE of the pictures
+    spread over `files` (the first, the last and some between): photos, not a film's frames; else
+    None. Read from the headers (Pillow); a format it cannot read (DPX, EXR) is not compared."""
     from PIL import Image
 
     picks = sorted({round(k * (len(files) - 1) / (SIZE_SAMPLES - 1)) for k in range(SIZE_SAMPLES)})
-    seen: dict[tuple[int, int], Path] = {}
+    sizes: dict[tuple[int, int], list[Path]] = {}
     for index in picks if files else []:
         try:
             with Image.open(files[index]) as picture:
-                seen.setdefault(picture.size, files[index])
+                sizes.setdefault(picture.size, []).append(files[index])
         except Exception:  # noqa: BLE001 - any unreadable header: not compared (read as damaged)
             continue
-        if len(seen) > 1:
-            return ", ".join(f"{path.name} {w}×{h}" for (w, h), path in seen.items())
-    return None
+    compared = sum(len(paths) for paths in sizes.values())
+    if not compared or max(len(paths) for paths in sizes.values()) >= FILM_SHARE * compared:
+        return None
+    return ", ".join(f"{paths[0].name} {w}×{h}" for (w, h), paths in sizes.items())
 
 
 def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
