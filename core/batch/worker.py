@@ -139,6 +139,7 @@ class Found(NamedTuple):
     mask: Any  # what `repair` takes (a recording's selections, an image's mask); None: nothing found
     origin: str = ""  # a recording's selection line for the record ('12 found by detection, ...')
     lost_packets: bool = False  # dropouts on a packet grid: a call's lost packets
+    warnings: tuple[str, ...] = ()  # for the record: a call mostly lost, a trace of another length
 
 
 def found_damage(document: Any, ctx: Any) -> Found:
@@ -160,31 +161,22 @@ def found_damage(document: Any, ctx: Any) -> Found:
 
 
 def skipped_without_trace(recipe: Recipe, kind: str, source: Path) -> str | None:
-    """Why a recording is skipped before it is read (for --dry-run): --loss-traces without --detect
-    and no trace beside it."""
+    """Why a recording is skipped before it is read (the run and --dry-run alike): --loss-traces
+    without --detect, and no trace beside it."""
     from core.audio.loss_trace import trace_beside
 
     if recipe.loss_traces and not recipe.detect and kind == "audio" and not trace_beside(source).is_file():
-        return untraced(source)
+        return f"no loss trace beside it ({trace_beside(source).name})"
     return None
 
 
-def untraced(source: Path) -> str:
-    from core.audio.loss_trace import trace_beside
-
-    return f"no loss trace beside it ({trace_beside(source).name}), or none of its packets marked lost"
-
-
 def traced_packets(document: Any, source: Path) -> Found:
-    """The lost packets the trace beside a recording marks (20 ms each), or nothing without one; a
-    trace that marks received speech is refused (core.audio.loss_trace.contradicts_recording)."""
+    """The lost packets the trace beside a recording marks (mask None when it marks none); a trace
+    that marks received speech is refused (core.audio.loss_trace.contradicts_recording)."""
     from core.audio.loss_trace import trace_beside, traced_loss
 
-    trace = trace_beside(source)
-    if not trace.is_file():
-        return Found(None)
-    loss = traced_loss(document.samples, document.sample_rate, trace)
-    return Found(loss.spans, loss.origin, True) if loss.spans else Found(None)
+    loss = traced_loss(document.samples, document.sample_rate, trace_beside(source))
+    return Found(loss.spans or None, loss.origin, True, loss.warnings)
 
 
 def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str, str, dict[str, Any]]:
@@ -202,6 +194,10 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
         written, params = large.repair_by_tiles(source, target, recipe, ctx)
         return DONE, str(written), recipe.method, params
 
+    untraced = skipped_without_trace(recipe, job.kind, source)
+    if untraced:
+        return SKIPPED, untraced, recipe.method, {}
+    from core.audio.loss_trace import trace_beside
     from core.io import read, read_series
 
     # A DICOM folder's own series, not its subfolders' (they are items of their own)
@@ -209,19 +205,21 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     found, method, params = Found(None), recipe.method, recipe.params
     if recipe.by_modality:  # the engine chooses from the scan's modality (core.methods.choose_method)
         method, params = None, {}
-    if recipe.loss_traces and getattr(document, "samples", None) is not None:
+    traced = recipe.loss_traces and getattr(document, "samples", None) is not None
+    if traced and trace_beside(source).is_file():
         found = traced_packets(document, source)
     if found.mask is None and recipe.detect:
         found = found_damage(document, ctx)
         if found.mask is None:
             return SKIPPED, "nothing to repair: detection found no damage", recipe.method, {}
-    elif found.mask is None and recipe.loss_traces and job.kind == "audio":
-        return SKIPPED, untraced(source), recipe.method, {}
+    elif found.mask is None and traced:
+        return SKIPPED, f"{trace_beside(source).name} marks no packet lost", recipe.method, {}
     if found.lost_packets and recipe.for_calls:
         method, params = recipe.for_calls, {}
     result = run_repair(document, recipe.task, method=method, mask=found.mask, ctx=ctx, **params)
     if found.origin:
         result.provenance[-1].selection = found.origin
+    result.provenance[-1].warnings.extend(found.warnings)
     target.parent.mkdir(parents=True, exist_ok=True)
     # A result left by an interrupted run is replaced (atomically): the manifest, not the file's
     # presence, says what is done.

@@ -326,7 +326,7 @@ def test_loss_traces_beside_the_calls_are_concealed_and_a_wrong_one_fails(datase
     plc = datasets / "audio" / "speech" / "plc" / "test_files"
     calls = tmp_path / "calls"
     calls.mkdir()
-    for name in ("2307.wav", "2307_is_lost.txt", "1214.wav"):
+    for name in ("2307.wav", "2307_is_lost.txt", "1214.wav", "54.wav", "54_is_lost.txt"):
         shutil.copy(plc / name, calls / name)
     shutil.copy(plc / "54_is_lost.txt", calls / "1214_is_lost.txt")  # another call's trace
     bench = sorted((datasets / "audio" / "speech" / "bench").glob("*.wav"))[0]
@@ -359,7 +359,10 @@ def test_loss_traces_beside_the_calls_are_concealed_and_a_wrong_one_fails(datase
     assert rows["2307.wav"]["state"] == "done" and rows["2307.wav"]["method"] == "fill-gap-speech"
     assert rows["read.wav"]["state"] == "skipped" and "no loss trace beside it" in rows["read.wav"]["error"]
     assert rows["1214.wav"]["state"] == "failed" and "a trace of another call" in rows["1214.wav"]["error"]
-    assert (summary.succeeded, summary.failed, summary.skipped) == (1, 1, 1)
+    assert (summary.succeeded, summary.failed, summary.skipped) == (2, 1, 1)
+    # A call that lost most of its packets is concealed, and its record says the fill is made up.
+    record = json.loads((tmp_path / "out" / "54_fill-gap.wav.lacuna.json").read_text())["steps"][-1]
+    assert any("78% of the recording is lost" in w for w in record["warnings"])
     before, rate = sf.read(plc / "2307.wav")
     after, _ = sf.read(tmp_path / "out" / "2307_fill-gap.wav")
     lost = np.zeros(len(before), bool)
