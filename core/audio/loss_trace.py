@@ -92,7 +92,7 @@ def packet_ms_that_fits(lost: np.ndarray, sample_rate: int, length: int) -> floa
     20 ms when it fits, or when no common length, or several, do (the caller then warns of the
     mismatch)."""
     fitting = [ms for ms in COMMON_PACKET_MS if length_mismatch(lost, sample_rate, length, ms) is None]
-    return fitting[0] if len(fitting) == 1 or DEFAULT_PACKET_MS in fitting else DEFAULT_PACKET_MS
+    return fitting[0] if len(fitting) == 1 else DEFAULT_PACKET_MS  # 20 ms comes first when it fits
 
 
 class TracedLoss(NamedTuple):
@@ -125,15 +125,19 @@ def traced_loss(
     the audio view's Loss trace… all take a trace this way."""
     trace = Path(trace)
     packets = read_trace(trace)
+    fitted = None
     if packet_ms is None:
         packet_ms = packet_ms_that_fits(packets, sample_rate, len(samples))
+        if packet_ms != DEFAULT_PACKET_MS:  # said, since a wrong guess would fill the wrong samples
+            seconds = len(samples) / sample_rate
+            fitted = f"read as {packet_ms:g} ms packets: its {len(packets)} lines fit {seconds:.2f} s"
     spans = trace_spans(packets, sample_rate, len(samples), packet_ms)  # refuses a bad packet_ms first
     mismatch = length_mismatch(packets, sample_rate, len(samples), packet_ms)
     contradiction = contradicts_recording(samples, packets, sample_rate, packet_ms)
     if contradiction:
         raise MethodError(f"{trace.name}: {contradiction}" + (f" ({mismatch})" if mismatch else ""))
     counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
-    warnings = tuple(filter(None, [mismatch, heavy_loss(spans, len(samples))]))
+    warnings = tuple(filter(None, [fitted, mismatch, heavy_loss(spans, len(samples))]))
     return TracedLoss(spans, f"loss trace {trace.name}: {counts}", warnings)
 
 

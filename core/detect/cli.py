@@ -84,7 +84,9 @@ def detect_command(args) -> int:
     if getattr(document, "kind", "") == "video":
         document = video_frames(document, args.frames, context=1 if _compares_frames(args.method) else 0)
     elif args.frames:
-        raise MethodError("--frames is for video; a volume's masks are written one per slice")
+        raise MethodError(
+            "--frames is for video; a volume's masks are written one per slice, a photo's as one"
+        )
     if getattr(document, "pixels", None) is None:
         raise MethodError(
             "detection works on images, volumes and video; for audio use `lacuna repair --detect`"
@@ -110,8 +112,10 @@ def detect_command(args) -> int:
     from core.io.provenance import source_of
 
     written = []
-    for k, (_number, index) in enumerate(numbered):
+    for k, (number, index) in enumerate(numbered):
         made_by = detection.provenance(masks[index], source_of(document))  # embedded: which detector
+        if not single:  # which frame or slice of the source this mask is for
+            made_by.params["frame" if "frames_asked" in document.metadata else "slice"] = number
         written.append(write_mask(masks[index], masks_to[k], overwrite=args.overwrite, provenance=[made_by]))
         if scores_to:
             _write_scores(detection.score[index], scores_to[k], args.overwrite)
@@ -143,8 +147,9 @@ def _compares_frames(method: str | None) -> bool:
 
 def video_frames(video, frames: str | None, context: int = 0):
     """A range of a video's frames as an 8-bit frame stack (masks are written one per frame), with
-    `context` frames more on each side where the video has them: a method that compares frames then
-    judges the first and last asked for against a neighbour on both sides, not two on one side."""
+    `context` frames more on each side (`detection_window`) for a method that compares frames; a
+    neighbour that cannot be decoded is left out, a frame asked for is named."""
+    from core.detect.run import detection_window
     from core.documents import ImageDoc
     from core.repair.request import check_frames
     from core.repair_cli import parse_frames
@@ -152,11 +157,18 @@ def video_frames(video, frames: str | None, context: int = 0):
 
     wanted = parse_frames(frames) or list(range(min(VIDEO_FRAMES, video.frame_count)))
     check_frames(video, wanted)
-    start, stop = max(0, min(wanted) - context), min(video.frame_count, max(wanted) + 1 + context)
+    start, last = detection_window(min(wanted), max(wanted), video.frame_count, context)
     with open_reader(video.info) as reader:
-        decoded = reader.window(start, stop)
-    if any(frame is None for frame in decoded):
-        raise MethodError("some of these frames could not be decoded; choose another range with --frames")
+        decoded = reader.window(start, last + 1)
+    while decoded[0] is None and start < min(wanted):  # a neighbour only: judged without it
+        decoded, start = decoded[1:], start + 1
+    while decoded[-1] is None and start + len(decoded) - 1 > max(wanted):
+        decoded = decoded[:-1]
+    broken = [start + k for k, frame in enumerate(decoded) if frame is None]
+    if broken:
+        raise MethodError(
+            f"frame {broken[0]} cannot be decoded; rebuild it with fill-frames, or choose other --frames"
+        )
     stack = np.stack(decoded).astype(np.float32)
     return ImageDoc(
         pixels=stack,
@@ -187,24 +199,23 @@ def _check_targets(source: Path, targets: list[Path], overwrite: bool) -> None:
     from core.io.atomic import resolve_target
 
     if len({target.resolve() for target in targets}) < len(targets):
-        raise MethodError("--scores names the same file as -o; give the score map a name of its own")
+        raise MethodError("-o and --scores name the same file; give the score map a name of its own")
     for target in targets:
         resolve_target(target, source, overwrite=overwrite, sidecar=False)
 
 
-# Masks are exact: a lossy format (JPEG, WebP) would blur them into values that are neither kept nor
-# repaired.
-MASK_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")
-
-
 def _check_picture_names(*names: str | None) -> None:
     """Masks and scores are written as lossless pictures (one per slice or frame): a name another
-    format would take (`mask.nii.gz`, `mask.jpg`) is refused up front."""
+    format would take (`mask.nii.gz`), or a lossy one (`mask.jpg`: it would blur a mask into values
+    neither kept nor repaired), is refused up front."""
+    from core.io.images import LOSSY, WRITE_FORMATS
+
+    lossless = sorted(suffix for suffix, fmt in WRITE_FORMATS.items() if fmt not in LOSSY)
     for name in filter(None, names):
-        if Path(name).suffix.lower() not in MASK_SUFFIXES:
+        if Path(name).suffix.lower() not in lossless:
             raise MethodError(
                 f"{Path(name).name}: masks are saved as lossless pictures, one per slice or frame"
-                f" ({', '.join(MASK_SUFFIXES)})"
+                f" ({', '.join(lossless)}; PNG and TIFF also keep the record of what made them)"
             )
 
 

@@ -197,6 +197,13 @@ def detect(
     return Detection(np.asarray(score, np.float32), float(cut), card.id, resolved)
 
 
+def detection_window(first: int, last: int, count: int, context: int = 1) -> tuple[int, int]:
+    """The frames [lo, hi] to score for frames first..last of `count`: `context` more on each side
+    where there are, so that a method comparing frames judges the first and last against a neighbour
+    on both sides, not two on one side."""
+    return max(first - context, 0), min(last + context, count - 1)
+
+
 def run_detect(
     document: Any, on_progress: Callable[[Progress], None] | None = None, **kwargs: Any
 ) -> Detection:

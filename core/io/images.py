@@ -43,6 +43,7 @@ WRITE_FORMATS = {
     ".webp": "WEBP",
 }
 EIGHT_BIT_ONLY = {"JPEG", "BMP", "WEBP"}
+LOSSY = {"JPEG"}  # WebP is written lossless unless a quality is asked for
 TIFF_CONFUSED = (TypeError, ZeroDivisionError, AttributeError, OverflowError, IndexError, KeyError)
 
 

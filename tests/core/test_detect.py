@@ -351,6 +351,10 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
     method = ["--method", "detect-temporal"]
     assert cli_main(["detect", str(clip), "-o", target, *method, "--frames", "1,4"]) == 0
     assert sorted(p.name for p in listed.glob("m_*.png")) == ["m_0001.png", "m_0004.png"]
+    from core.io import read
+    from core.io.provenance import recorded_steps
+
+    assert recorded_steps(read(listed / "m_0004.png"), listed / "m_0004.png")[0].params["frame"] == 4
     # A clean clip: the temporal detector proposes almost nothing.
     assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)
 
@@ -401,3 +405,21 @@ def test_cli_detect_checks_every_file_it_will_write_before_running(photo, datase
     flair = datasets / "medical" / "FLAIR.nii.gz"
     assert cli_main(["detect", str(flair), "-o", str(tmp_path / "f.png"), "--frames", "2-3"]) == 2
     assert "--frames is for video" in capsys.readouterr().err
+
+
+def test_a_neighbour_that_cannot_be_decoded_is_left_out_and_a_frame_asked_for_is_named(
+    datasets, tmp_path, capsys
+):
+    """The temporal method reads a frame more on each side of --frames; when that neighbour is broken
+    (here a stray picture of another size in a film scan) the frames asked for are judged without it."""
+    import shutil
+
+    pytest.importorskip("av")
+    film = tmp_path / "film"
+    shutil.copytree(datasets / "video" / "oldfilm" / "001", film)
+    shutil.copy(datasets / "images/real_damage/old_a.png", film / "101.png")  # frame 1
+    base = ["detect", str(film), "--method", "detect-temporal"]
+    assert cli_main([*base, "-o", str(tmp_path / "m.png"), "--frames", "2-4"]) == 0
+    assert sorted(p.name for p in tmp_path.glob("m_*.png")) == ["m_0002.png", "m_0003.png", "m_0004.png"]
+    assert cli_main([*base, "-o", str(tmp_path / "n.png"), "--frames", "1-3"]) == 2
+    assert "frame 1 cannot be decoded" in capsys.readouterr().err

@@ -165,7 +165,7 @@ def test_a_concealed_call_with_silence_before_it_was_answered_keeps_its_own_trac
     assert "lie mostly elsewhere" in contradicts_recording(zeroed[:, None], lost, rate)
 
 
-def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path):
+def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path, capsys):
     """The refusal of a trace that marks received speech counts silent runs in milliseconds: the
     call's own losses written per 10 ms packet (runs up to 180 ms) are not taken for another call's."""
     folder = datasets / "audio/speech/plc/test_files"
@@ -191,7 +191,9 @@ def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path):
     assert np.array_equal(after[~lost], before[~lost]) and np.abs(after[lost]).mean() > 50
     # Without --packet-ms the trace's length tells: its 936 lines fit the call's 9.36 s in 10 ms packets.
     fitted = tmp_path / "fitted.wav"
+    capsys.readouterr()
     assert main(["repair", *args[1:3], str(fitted), *args[4:]]) == 0
+    assert "ten.txt: read as 10 ms packets: its 936 lines fit 9.36 s" in capsys.readouterr().err
     assert np.array_equal(sf.read(fitted, dtype="int16")[0], after)
     step = json.loads(fitted.with_name(fitted.name + ".lacuna.json").read_text())["steps"][-1]
     assert step["selection"] == "loss trace ten.txt: 62 of 936 packets of 10 ms lost"

@@ -43,8 +43,10 @@ class VideoDetection(Detector):
         if last - first + 1 > MAX_FRAMES:
             c.error.emit(f"Detect damage looks at {MAX_FRAMES} frames at most: select a shorter range.")
             return False
-        lo, hi = max(first - 1, 0), min(last + 1, doc.frame_count - 1)  # the neighbours either side
+        from core.detect.run import detection_window
         from core.runtime.context import RunContext
+
+        lo, hi = detection_window(first, last, doc.frame_count)  # the neighbours either side
 
         ctx = RunContext(**(c.settings.run_settings() if c.settings is not None else {}))
 
