@@ -73,11 +73,26 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         else:
             panel.note.setText("")
 
+    def pick_inpainting() -> str:
+        """After a detection, the document's inpainting picked to fill it, unless a method that uses
+        the mask is picked already (a walk-through's Repair ran frame interpolation, which ignores
+        it); its name, or '' when the pick stays."""
+        from core.methods import default_method
+        from core.methods.modality import modality_of
+
+        card = workspace.picker.current_card()
+        if c.doc is None or (card is not None and card.needs_mask):
+            return ""
+        chosen = default_method("inpaint", modality_of(c.doc)).card
+        return chosen.name if chosen.available and workspace.picker.select(chosen.id) else ""
+
     def on_job_done(_text: str) -> None:
         if detection.just_finished:  # repairs hide the mask when they finish; a detection shows it
             detection.just_finished = False
             workspace.set_show_mask(True)
-            workspace.status.emit("Damage proposed as the mask: brush or erase it, then Repair.")
+            picked = pick_inpainting()
+            then = f"Repair ({picked} picked)" if picked else "Repair"
+            workspace.status.emit(f"Damage proposed as the mask: brush or erase it, then {then}.")
 
     panel.button.clicked.connect(run)
     panel.sensitivity.valueChanged.connect(lambda v: detection.set_threshold(panel.threshold_of(v)))

@@ -41,6 +41,7 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     assert ws.canvas.show_mask and panel.sensitivity.isEnabled()
     assert panel.note.text().endswith("% of the image proposed")  # a photo has no slices
     assert c.undo_label() == "detect damage"
+    assert ws.picker.current_card().needs_mask  # a method that fills the proposal is picked
     # Undone, the proposal is not in the mask: its sensitivity has nothing to act on; redone, it has.
     c.undo()
     assert not c.masks.any() and not panel.sensitivity.isEnabled()

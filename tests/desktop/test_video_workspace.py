@@ -125,6 +125,9 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
         "the dust, not the picture"
     )
     assert panel.sensitivity.isEnabled() and ws.undo_label() == "detect damage"
+    # Inpainting is picked to fill the proposal (a walk-through's Repair ran frame interpolation,
+    # which ignores the mask, and repaired nothing).
+    assert ws.picker.current_card().needs_mask and ws.picker.current_card().task == "inpaint"
     count, value = np.count_nonzero(c.mask), panel.sensitivity.value()
     panel.sensitivity.setValue(min(value + 30, 100))
     assert np.count_nonzero(c.mask) > count
