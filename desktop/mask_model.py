@@ -103,8 +103,8 @@ def stroke_segment(
     region = mask[box.slices]
     if erase:
         np.minimum(region, 255 - alpha, out=region)
-        if swept is not None:
-            swept[box.slices] |= alpha > 0
+        if swept is not None:  # where it took at least half: the soft rim's outer half stays
+            swept[box.slices] |= alpha >= 128
     else:
         np.maximum(region, alpha, out=region)
     return box

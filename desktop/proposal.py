@@ -23,7 +23,9 @@ class Proposal:
     """A detection's scores as an editable mask stack (uint8, 255 = repair).
 
     What was painted before detection stays; pixels painted after it stay whatever the threshold;
-    pixels erased after it stay erased.
+    pixels erased after it stay erased, and so does where the eraser passed over nothing shown. The
+    person's edits are read from the masks as they are now against the detector's own mask at the
+    threshold they were shown with: an undone edit, or an undone slider move, is simply gone.
     """
 
     def __init__(
@@ -41,45 +43,51 @@ class Proposal:
         self.threshold = float(threshold)
         self.added = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
         self.erased = np.zeros(self.score.shape, bool)
-        # Where the eraser has passed since this detection (its edits in effect, undo taken into
-        # account): kept clear whatever the threshold, also where nothing was shown to erase.
+        # Where the eraser's edits in effect passed since this detection: kept clear whatever the
+        # threshold, also where nothing was shown to erase.
         self.swept = np.zeros(self.score.shape, bool)
         self._swept_before = None if swept_before is None else np.asarray(swept_before, bool)
-        self.detected: np.ndarray  # the detector's own mask at the threshold, set by _compose
-        self._shown = self._compose()
+        self._found: dict[float, np.ndarray] = {}  # the detector's masks at the last thresholds asked
+        self.detected = self.found_at(self.threshold)  # the detector's own mask at the threshold
 
-    def _compose(self) -> np.ndarray:
+    def found_at(self, threshold: float) -> np.ndarray:
+        """The detector's own mask at `threshold` (core's one rule), kept for the next question."""
         from core.detect.run import propose, repair_mask
 
-        if self.rule is not None:
-            found = repair_mask(self.score, self.threshold, self.rule)
-        else:
-            found = propose(self.score, self.threshold, self.low_fraction)
-        self.detected = found  # what the detector alone proposes now, before the person's edits
-        return (found | self.added) & ~self.erased & ~(self.swept & ~self.added)
+        threshold = float(threshold)
+        if threshold not in self._found:
+            if self.rule is not None:
+                found = repair_mask(self.score, threshold, self.rule)
+            else:
+                found = propose(self.score, threshold, self.low_fraction)
+            self._found = {t: m for t, m in self._found.items() if t == self.threshold}  # two at most
+            self._found[threshold] = found
+        return self._found[threshold]
 
     def masks(
         self,
         threshold: float | None = None,
         current: np.ndarray | None = None,
         swept: np.ndarray | None = None,
+        shown_at: float | None = None,
     ) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
-        `current` (the masks as they are now) shows against what was last proposed, and where the
-        eraser's edits in effect passed (`swept`, None: nowhere), which a lower threshold must not
-        bring back even where nothing was proposed to erase."""
+        `current` (the masks as they are now) shows against the detector's mask at `shown_at` (the
+        threshold of the detection step in effect; the last one if None), and where the eraser's
+        edits in effect passed (`swept`, None: nowhere), which a lower threshold must not bring back
+        even where nothing was proposed to erase."""
         if current is not None:
             now = np.asarray(current) > 0
-            painted, rubbed = now & ~self._shown, self._shown & ~now
+            base = self.found_at(self.threshold if shown_at is None else shown_at)
+            self.added, self.erased = now & ~base, base & ~now
             self.swept = np.zeros(now.shape, bool) if swept is None else np.asarray(swept, bool)
             if self._swept_before is not None:  # erased before this detection: not an edit of it
                 self.swept = self.swept & ~self._swept_before
-            self.added = (self.added | painted) & ~rubbed
-            self.erased = (self.erased | rubbed) & ~painted
         if threshold is not None:
             self.threshold = float(threshold)
-        self._shown = self._compose()
-        return np.where(self._shown, 255, 0).astype(np.uint8)
+        self.detected = self.found_at(self.threshold)
+        shown = (self.detected | self.added) & ~self.erased & ~(self.swept & ~self.added)
+        return np.where(shown, 255, 0).astype(np.uint8)
 
 
 class Detector(QObject):
@@ -98,10 +106,34 @@ class Detector(QObject):
         self.just_finished = False
         self.found: Detection | None = None  # the core detection behind the proposal
         self._doc = None
+        self._thresholds: dict[int, tuple[Any, float]] = {}  # id(step) -> (step, its threshold)
+        self.recording = False  # a step of the proposal is being recorded: it is not an undo
+        controller.session.document_changed.connect(self.forget_if_stale)
 
     def propose(self, doc, proposal: Proposal, found: Detection) -> None:
         self._doc, self.step, self.proposal, self.found = doc, None, proposal, found
+        self._thresholds = {}
         self.just_finished = True
+
+    def shown(self, step: Any) -> None:
+        """`step`, the undo step just recorded, shows the proposal at its present threshold."""
+        if step is not None and self.proposal is not None:
+            self._thresholds[id(step)] = (step, self.proposal.threshold)
+
+    def shown_threshold(self) -> float | None:
+        """The threshold of the detection step in effect (the latest not undone), None without one."""
+        found = None
+        for entry in self.controller.history.entries():
+            if entry.label == LABEL and id(entry.payload) in self._thresholds:
+                found = self._thresholds[id(entry.payload)][1]
+        return found
+
+    def sync(self) -> None:
+        """After an undo or redo: the proposal's threshold is that of its step in effect (the slider
+        showed the undone one's)."""
+        shown = self.shown_threshold() if self.showing() and not self.recording else None
+        if shown is not None:
+            self.proposal.threshold = shown
 
     def current_masks(self) -> np.ndarray:
         """The workspace's mask as it is now, in the proposal's shape."""
@@ -112,8 +144,11 @@ class Detector(QObject):
         raise NotImplementedError
 
     def showing(self) -> bool:
-        """Whether the proposal is in the mask now (not undone): only then does its sensitivity act."""
-        return self.proposal is not None
+        """Whether the proposal is in the mask now: its document shown (not a repair of it) and a
+        step of it in effect (not undone). Only then does its sensitivity act."""
+        if self.proposal is None or self.controller.doc is not self._doc:
+            return False
+        return any(entry.label == LABEL for entry in self.controller.history.entries())
 
     def origin(self, mask: np.ndarray) -> Provenance | None:
         """The provenance step saying that `mask` (what a repair is about to fill) started from this
@@ -121,10 +156,10 @@ class Detector(QObject):
         detector's pixels left in the mask (it was cleared or undone and painted anew)."""
         from dataclasses import replace
 
-        if self.proposal is None or self.controller.doc is not self._doc:
+        if not self.showing():  # no proposal for this document, or its detection undone
             return None
         p = self.proposal
-        p.masks(None, self.current_masks(), self.swept())  # the strokes made since it was shown
+        p.masks(None, self.current_masks(), self.swept(), self.shown_threshold())  # strokes since
         if not (p.detected & ~p.erased & (np.asarray(mask) > 0)).any():
             return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at
@@ -133,9 +168,12 @@ class Detector(QObject):
 
         return found.provenance(np.asarray(mask) > 0, source_of(self._doc), edited=edited)
 
-    def forget_if_stale(self, *_args) -> None:
-        if self.proposal is not None and self.controller.doc is not self._doc:
-            self.proposal, self.step, self._doc, self.found = None, None, None, None  # other pixels
+    def forget_if_stale(self, another: bool = True) -> None:
+        """Another document opened: the proposal goes. New pixels of this one (a repair, or its undo)
+        keep it, so undoing a repair brings the detection back with its sensitivity."""
+        if another and self.proposal is not None:
+            self.proposal, self.step, self._doc, self.found = None, None, None, None
+            self._thresholds = {}
             self.changed.emit()
 
 

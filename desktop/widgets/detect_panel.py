@@ -63,8 +63,14 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
     def run() -> None:
         detection.run(panel.method.currentData())
 
+    was_showing = [False]
+
     def on_changed(*_args) -> None:
+        detection.sync()  # an undo or redo: the slider shows the threshold of the step in effect
         proposal = detection.proposal if detection.showing() else None
+        if proposal is not None and not was_showing[0] and not detection.just_finished:
+            workspace.set_show_mask(True)  # back by an undo (of a repair): shown to edit again
+        was_showing[0] = proposal is not None
         panel.sensitivity.setEnabled(proposal is not None)
         if proposal is not None:
             with signals_blocked(panel.sensitivity):

@@ -153,3 +153,37 @@ def test_an_area_erased_stays_clear_when_the_sensitivity_is_raised(window, datas
     c.stroke_to(250.0, 10.5)
     panel.sensitivity.setValue(default)
     assert ws.controller.masks.swept()[0][10, 100] == np.False_
+
+
+def test_the_sensitivity_follows_undo_and_comes_back_with_an_undone_repair(window, datasets, tmp_path, qtbot):
+    """A walk-through: after an undo the slider still showed the undone sensitivity (and the next
+    move took the difference for the person's edits), and after undoing a repair the detection's
+    slider was dead and its mask hidden."""
+    import shutil
+
+    path = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "portrait.png")
+    assert open_file(window, path)
+    ws = image(window)
+    c, panel = ws.controller, ws.detect_panel
+    panel.button.click()
+    qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
+    panel.sensitivity.setValue(70)  # merged into the detection's step
+    c.begin_stroke(20.0, 120.5, erase=True)
+    c.stroke_to(240.0, 120.5)
+    c.end_stroke()
+    erased = c.masks.get(0).copy()
+    panel.sensitivity.setValue(30)  # a step of its own, after the eraser
+    assert not np.array_equal(c.masks.get(0), erased)
+    c.undo()
+    assert np.array_equal(c.masks.get(0), erased) and panel.sensitivity.value() == 70
+    panel.sensitivity.setValue(71)
+    panel.sensitivity.setValue(70)  # back where it was: the same mask, nothing taken for an edit
+    assert np.array_equal(c.masks.get(0) >= 128, erased >= 128)  # (the eraser's soft rim is decided)
+
+    original = c.doc
+    assert c.run_repair("inpaint", "inpaint-telea")
+    qtbot.waitUntil(lambda: not c.busy and c.doc is not original, timeout=60_000)
+    assert not panel.sensitivity.isEnabled() and not ws.canvas.show_mask  # the repair shown
+    c.undo()
+    assert c.doc is original and panel.sensitivity.isEnabled() and ws.canvas.show_mask
+    assert panel.sensitivity.value() == 70 and np.array_equal(c.masks.get(0) >= 128, erased >= 128)

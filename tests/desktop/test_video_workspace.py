@@ -149,6 +149,8 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not ws.busy and c.doc is not original, timeout=120_000)
     assert c.doc.rebuilt() == [8]  # no range: the frame the mask was made on
+    # The repaired frame is shown without the mask over it (it hid the result), one click away.
+    assert not ws.panel.frame_view.show_mask and not ws.show_mask.isChecked() and c.mask.any()
     repaired = c.doc.frame(8).astype(float)
     clean = frames[8].astype(float)
     assert np.abs(repaired - clean)[truth].mean() < 0.5 * np.abs(damaged * 255 - clean)[truth].mean()

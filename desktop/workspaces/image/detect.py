@@ -23,7 +23,6 @@ class Detection(Detector):
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(controller, parent)
         self.step: MaskEdit | None = None
-        controller.document_changed.connect(self.forget_if_stale)
 
     def methods(self) -> list[tuple[str, str]]:
         """(id, name) of the detection methods that can run on the open document."""
@@ -74,17 +73,13 @@ class Detection(Detector):
     def swept(self) -> np.ndarray | None:
         return self.controller.masks.swept()
 
-    def showing(self) -> bool:
-        # A detection's steps (its own, and sensitivity changes made after other edits) in effect.
-        steps = self.controller.history.entries()
-        return self.proposal is not None and any(entry.label == LABEL for entry in steps)
-
     def set_threshold(self, threshold: float) -> None:
         """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
         if self.proposal is None:
             return
         self.controller.cancel_stroke()
-        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept()))
+        shown_at = self.shown_threshold()
+        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at))
 
     def _show(self, masks: np.ndarray) -> None:
         c = self.controller
@@ -95,8 +90,13 @@ class Detection(Detector):
             c.masks.apply(self.step, undo=True)
             if c.session.autosave is not None:
                 c.session.autosave.record_step(self.step, undo=True)
-        self.step = c.masks.replace_all(masks, label=LABEL)
-        c.record_edit(self.step)
+        self.recording = True  # what the history's signals trigger meanwhile is no undo
+        try:
+            self.step = c.masks.replace_all(masks, label=LABEL)
+            c.record_edit(self.step)
+            self.shown(self.step)
+        finally:
+            self.recording = False
         c.mask_changed.emit(c.frame, None)
         self.changed.emit()
 

@@ -26,7 +26,6 @@ class VideoDetection(Detector):
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(controller, parent)
         self.step: MaskChange | None = None
-        controller.document_shown.connect(self.forget_if_stale)
 
     def methods(self) -> list[tuple[str, str]]:
         from core.methods import methods
@@ -92,10 +91,16 @@ class VideoDetection(Detector):
         """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
         if self.proposal is None:
             return
-        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept()))
+        shown_at = self.shown_threshold()
+        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at))
 
     def _show(self, mask: np.ndarray) -> None:
-        self.step = self.controller.set_mask(mask, LABEL, replacing=self.step)
+        self.recording = True  # what the history's signals trigger meanwhile is no undo
+        try:
+            self.step = self.controller.set_mask(mask, LABEL, replacing=self.step)
+            self.shown(self.step)
+        finally:
+            self.recording = False
         self.changed.emit()
 
     def proposed_fraction(self) -> float:

@@ -102,6 +102,18 @@ class VideoWorkspace(JobWorkspace):
         on = [b.objectName() for b in self.tool_buttons.buttons() if b.isChecked()]
         self.panel.frame_view.tool = on[0] if on else None
 
+    def _hide_mask_after_repair(self, text: str) -> None:
+        """The frames repaired are what matters now (the mask drawn over them hid the result); the
+        mask stays one click away."""
+        from desktop.workspaces.video.controller import RepairEdit
+
+        top = self.session.history.peek_undo(None)
+        mask = self.controller.mask
+        if top is not None and isinstance(top.payload, RepairEdit) and mask is not None and mask.any():
+            if self.show_mask.isChecked():
+                self.set_show_mask(False)
+                self.status.emit(f"{text} Mask hidden: tick Show mask to see it again.")
+
     def set_show_mask(self, show: bool) -> None:
         self.show_mask.setChecked(show)
         self.panel.frame_view.show_mask = bool(show)
@@ -121,6 +133,7 @@ class VideoWorkspace(JobWorkspace):
             runner.failed.connect(lambda text: self._on_ended(text, False))
             runner.cancelled.connect(lambda text: self._on_ended(text, False))
         jobs.failed.connect(self.error)  # the session reports a failed save itself
+        jobs.succeeded.connect(self._hide_mask_after_repair)
         # The damage scan runs beside repairs (a long clip takes a while): its progress is a line
         # under the timeline, and it never locks the method picker.
         c.scanner.progress.connect(lambda report: self.panel.set_scan_text(report.message))
