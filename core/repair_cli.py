@@ -53,6 +53,7 @@ class AudioSelection(NamedTuple):
     selections: list
     origin: str  # where they came from, for the result's record
     lost_packets: bool  # a loss trace, or dropouts found on a packet grid: a call that lost packets
+    warnings: tuple[str, ...] = ()  # said, and in the record: a call mostly lost, a trace's length
 
 
 def audio_selection(
@@ -71,12 +72,14 @@ def audio_selection(
         parse_gap(g, document.sample_rate, len(document.samples) / document.sample_rate) for g in gaps
     ]
     origins = [f"{len(gaps)} span(s) given with --gap"] if gaps else []
+    said: tuple[str, ...] = ()
     if trace:
         from core.audio.loss_trace import traced_loss
 
         loss = traced_loss(document.samples, document.sample_rate, Path(trace), packet_ms)
-        for warning in loss.warnings:
-            print(f"lacuna: warning: {Path(trace).name}: {warning}", file=sys.stderr)
+        said = tuple(f"{Path(trace).name}: {warning}" for warning in loss.warnings)
+        for warning in said:
+            print(f"lacuna: warning: {warning}", file=sys.stderr)
         if not loss.spans:
             raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += loss.spans
@@ -92,7 +95,8 @@ def audio_selection(
         found, origin, grid_ms = what_to_fill(found, document.sample_rate)
         selections += [d.selection for d in found]
         origins.append(origin)
-    return AudioSelection(selections, "; ".join(origins), bool(trace) or grid_ms is not None)
+    lost_packets = bool(trace) or grid_ms is not None
+    return AudioSelection(selections, "; ".join(origins), lost_packets, said)
 
 
 def method_asked(args, lost_packets: bool) -> str | None:
@@ -311,6 +315,7 @@ def repair_command(args: argparse.Namespace) -> int:
         origin += [audio.origin] if audio is not None and audio.origin else []
         step = result.provenance[-1]
         step.selection = "; ".join([*origin, *([step.selection] if step.selection else [])])
+        step.warnings.extend(audio.warnings if audio is not None else ())
         options = {"codec": args.codec} if getattr(args, "codec", None) else {}
         # A video's repaired frames are made while it is written (it streams): the bar goes on.
         bar.go_on()

@@ -52,6 +52,7 @@ class Contributions:
 class Workspace(QObject):
     status = Signal(str)  # a transient status-bar message
     error = Signal(str)  # a message for the notice bar
+    warning = Signal(str)  # something to know, not an error: the notice bar, until dismissed
     changed = Signal()  # the undo labels, title or busy state may have changed
 
     def __init__(self, context: Context):

@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
             widget.hide()
         ws.error.connect(self.notice.show_message)
+        ws.warning.connect(lambda text: self.notice.show_message(text, "info"))
         ws.status.connect(self.show_status)
         ws.changed.connect(self._update_actions)
 

@@ -219,6 +219,8 @@ def test_a_call_that_lost_most_of_its_packets_is_said_to_be_mostly_made_up(datas
         == 0
     )
     assert "54_is_lost.txt: 78% of the recording is lost: what fills it is made up" in capsys.readouterr().err
+    step = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
+    assert any("78% of the recording is lost" in w for w in step["warnings"])  # in the record too
     assert (
         main(
             [

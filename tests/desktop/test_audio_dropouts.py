@@ -229,7 +229,8 @@ def test_a_calls_loss_trace_loaded_in_the_app_selects_its_lost_packets_and_fill_
     assert open_file(window, call)
     ws = audio(window)
     panel, c = ws.panel, ws.controller
-    assert "trace beside it: 1214_is_lost.txt" in panel.status.text()  # offered, not applied unasked
+    # Offered where it is seen (the status bar says what opened), not applied unasked.
+    assert "its loss trace 1214_is_lost.txt lies beside it" in window.statusBar().currentMessage()
     assert c.selections == []
     lossy = c.doc.samples.copy()
     lost = np.repeat(read_trace(trace), PACKET)[: len(lossy)]
@@ -281,3 +282,12 @@ def test_a_trace_of_another_call_is_refused_and_a_10_ms_trace_is_read_as_one(win
     assert c.load_loss_trace(ten)
     assert c.selection_origin == "loss trace ten.txt: 62 of 936 packets of 10 ms lost"
     assert sum(s.stop - s.start for s in c.selections) == 31 * PACKET
+
+
+def test_a_call_mostly_lost_is_said_in_the_notice_bar(window, datasets):
+    folder = datasets / "audio/speech/plc/test_files"
+    assert open_file(window, folder / "54.wav")
+    c = audio(window).controller
+    assert c.load_loss_trace(folder / "54_is_lost.txt")
+    # Not in the status line a fill then replaces (a walk-through saw it only for a moment).
+    assert "78% of the recording is lost" in window.notice.text()

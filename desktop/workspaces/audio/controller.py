@@ -80,6 +80,7 @@ class AudioController(QObject):
     status = Signal(str)
     dropouts_found = Signal(object)  # Detect dropouts' findings (core.audio.detect.Detection), now selected
     packets_marked = Signal(str)  # a loss trace's lost packets are now selected; what to tell the person
+    warning = Signal(str)  # what the person should know of a trace: a call mostly lost, its length
 
     def __init__(self, session: Session, settings=None, parent: QObject | None = None):
         super().__init__(parent)
@@ -236,7 +237,9 @@ class AudioController(QObject):
         self.set_selections(loss.spans, loss.origin)
         lost_ms = sum(span.stop - span.start for span in loss.spans) * 1000 / doc.sample_rate
         told = f"{loss.origin} ({len(loss.spans)} run(s), {lost_ms:.0f} ms)"
-        self.packets_marked.emit("; ".join([told, *loss.warnings]))
+        self.packets_marked.emit(told)
+        if loss.warnings:
+            self.warning.emit(f"{path.name}: " + "; ".join(loss.warnings))
         return True
 
     # --- undo / redo (the session's one history; fills live in the global lane) ---

@@ -60,6 +60,7 @@ class AudioWorkspace(JobWorkspace):
         c.shown_changed.connect(self._show_history)
         c.dropouts_found.connect(self._on_dropouts_found)
         c.packets_marked.connect(self._on_packets_marked)
+        c.warning.connect(self.warning)
         self.panel.trace_requested.connect(self.load_loss_trace_dialog)
         self.history_panel.show_span.connect(self.panel.viewport.reveal)
         self.panel.fill_requested.connect(self.picker.request_run)
@@ -101,7 +102,6 @@ class AudioWorkspace(JobWorkspace):
         self.controller.show_new_document()
         self.panel.show_new_document()
         self.progress.hide_panel()  # the last recording's outcome is not this one's
-        self._offer_trace_beside()
         if new:
             from core.methods import methods
 
@@ -116,10 +116,17 @@ class AudioWorkspace(JobWorkspace):
         self.history_panel.set_records(repair_records(c.opened_provenance, c.fills(), rate), rate)
 
     def describe(self) -> str:
+        """What the status bar says of the recording opened; a call's loss trace beside it is
+        offered (not applied unasked)."""
+        from core.audio.loss_trace import trace_beside
+
         doc = self.controller.doc
         if doc is None:
             return ""
-        return f"{doc.duration:.1f} s, {doc.sample_rate} Hz, {doc.channels} channel(s)"
+        said = f"{doc.duration:.1f} s, {doc.sample_rate} Hz, {doc.channels} channel(s)"
+        if doc.path is not None and trace_beside(doc.path).is_file():
+            said += f"; its loss trace {trace_beside(doc.path).name} lies beside it (Loss trace… selects it)"
+        return said
 
     def _on_dropouts_found(self, found: list) -> None:
         """Say what Detect dropouts selected; lost packets of a call get the speech concealment picked,
@@ -173,15 +180,6 @@ class AudioWorkspace(JobWorkspace):
         )
         if path:
             self.controller.load_loss_trace(path)
-
-    def _offer_trace_beside(self) -> None:
-        """A call opened with its loss trace beside it: say how to use it (it is not applied unasked)."""
-        from core.audio.loss_trace import trace_beside
-
-        doc = self.controller.doc
-        if doc is not None and doc.path is not None and trace_beside(doc.path).is_file():
-            name = trace_beside(doc.path).name
-            self.controller.status.emit(f"Its trace beside it: {name} (Loss trace… selects its lost packets)")
 
     def _fill(self, task: str, method: str, params: dict, _options: dict) -> None:
         if not self.controller.selections:
