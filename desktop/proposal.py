@@ -97,6 +97,7 @@ class Detector(QObject):
     came from the detection, for the result's provenance."""
 
     changed = Signal()  # a proposal appeared, changed or was dropped
+    noted = Signal(str)  # what the detection said to check (anatomy on a scan): the notice bar
 
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(parent)

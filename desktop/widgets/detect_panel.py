@@ -75,7 +75,10 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         if proposal is not None:
             with signals_blocked(panel.sensitivity):
                 panel.sensitivity.setValue(panel.value_of(proposal.threshold))
-            panel.note.setText(f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} proposed")
+            note = f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} proposed"
+            if picture() == "slice" and len(proposal.score) > 1:
+                note += "; every slice was scored and has its own proposal"
+            panel.note.setText(note)
         else:
             panel.note.setText("")
 
@@ -103,6 +106,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
     panel.button.clicked.connect(run)
     panel.sensitivity.valueChanged.connect(lambda v: detection.set_threshold(panel.threshold_of(v)))
     detection.changed.connect(on_changed)
+    detection.noted.connect(workspace.warning)
     workspace.session.history_changed.connect(on_changed)  # an undone detection has no sensitivity
     c.jobs.started.connect(lambda _title: panel.button.setEnabled(False))
     c.jobs.succeeded.connect(on_job_done)

@@ -42,3 +42,16 @@ def test_detect_damage_offers_the_model_free_detector_first_on_a_ct(window, ct_p
     window.confirm_discard = lambda: True
     assert open_file(window, datasets / "images" / "bench" / "Set14" / "monarch.png")
     assert panel.method.itemData(0) == "detect-learned"
+
+
+def test_detect_damage_on_a_scan_warns_in_the_notice_bar_and_says_every_slice_was_scored(
+    window, datasets, qtbot
+):
+    """A walk-through saw the anatomy warning only in the progress line, and the panel did not say
+    that one detection had proposed marks on every slice of the series."""
+    assert open_file(window, datasets / "medical" / "head_ct_ge")
+    ws = image(window)
+    ws.detect_panel.button.click()
+    qtbot.waitUntil(lambda: not ws.controller.busy and ws.detection.proposal is not None, timeout=120_000)
+    assert "anatomy can look like damage" in window.notice.text()
+    assert "every slice was scored" in ws.detect_panel.note.text()

@@ -55,13 +55,19 @@ class Detection(Detector):
             return detect(doc, method=method, ctx=ctx)
 
         c.jobs.start(
-            "Detect damage", start, lambda found: self._finished(doc, before, found), ctx.cancel_event, ctx
+            "Detect damage",
+            start,
+            lambda found: self._finished(doc, before, found, ctx.notes),
+            ctx.cancel_event,
+            ctx,
         )
         return True
 
-    def _finished(self, doc, before: np.ndarray, found) -> None:
+    def _finished(self, doc, before: np.ndarray, found, notes=()) -> None:
         if self.controller.doc is not doc:
             return
+        for note in notes:  # a scan: anatomy can look like damage (was only in the progress line)
+            self.noted.emit(note[:1].upper() + note[1:])
         swept = self.swept()  # erased before this detection: not an edit of its proposal
         proposal = Proposal(found.score, found.threshold, before, found.low_fraction, found.rule, swept)
         self.propose(doc, proposal, found)
