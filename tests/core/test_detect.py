@@ -423,3 +423,24 @@ def test_a_neighbour_that_cannot_be_decoded_is_left_out_and_a_frame_asked_for_is
     assert sorted(p.name for p in tmp_path.glob("m_*.png")) == ["m_0002.png", "m_0003.png", "m_0004.png"]
     assert cli_main([*base, "-o", str(tmp_path / "n.png"), "--frames", "1-3"]) == 2
     assert "frame 1 cannot be decoded" in capsys.readouterr().err
+
+
+def test_a_photo_smaller_than_the_training_photos_is_scored_enlarged_to_them(photo):
+    """A print scanned at half the resolution holds its damage finer than the network learned it: by
+    default it is scored enlarged to the training photos' long side (480 px), which finds more of it
+    than scoring it as it is; a photo of the training photos' size is scored as it is."""
+    import cv2
+
+    from core.methods.detect import auto_scale
+
+    damaged, truth = draw(photo, "mixed", np.random.default_rng(11))
+    height, width = truth.shape
+    scan = np.clip(cv2.resize(damaged, (width // 2, height // 2), interpolation=cv2.INTER_AREA), 0, 1)
+    seen = (
+        cv2.resize(truth.astype(np.float32), (width // 2, height // 2), interpolation=cv2.INTER_AREA) >= 0.5
+    )
+    assert auto_scale(scan) == pytest.approx(480 / max(scan.shape[:2])) and auto_scale(photo) == 1.0
+    enlarged = detect_image(scan, "detect-learned")
+    as_is = detect_image(scan, "detect-learned", scale=1.0)
+    assert enlarged.score.shape == as_is.score.shape == (1, height // 2, width // 2)
+    assert _f1(enlarged.mask()[0], seen) > _f1(as_is.mask()[0], seen) + 0.05
