@@ -56,13 +56,17 @@ COARSE_CONFIDENCE = 0.7
 # three-quarter size: F1 0.664 -> 0.787 and 0.764 -> 0.792, AP 0.745 -> 0.876 and 0.836 -> 0.881
 # (scripts/detect_scan_scale.py); enlarged by more than that, or a full-size photo enlarged, worse.
 TRAINING_LONG_SIDE = 480
+SMALLEST_AS_IS = 400  # px, long side: a photo nearly the training photos' size is scored as it is
 MOST_ENLARGED = 4.0
 
 
 def auto_scale(image: np.ndarray) -> float:
-    """How much to enlarge `image` (H, W, C) for the network: its long side to TRAINING_LONG_SIDE."""
+    """How much to enlarge `image` (H, W, C) for the network: a photo much smaller than the training
+    photos (long side under SMALLEST_AS_IS) to their long side; others not at all."""
     long_side = max(image.shape[:2])
-    return min(MOST_ENLARGED, max(1.0, TRAINING_LONG_SIDE / max(long_side, 1)))
+    if long_side >= SMALLEST_AS_IS:
+        return 1.0
+    return min(MOST_ENLARGED, TRAINING_LONG_SIDE / max(long_side, 1))
 
 
 def _run_learned(
@@ -172,8 +176,8 @@ register(
             Param(
                 "scale",
                 0.0,
-                "run at this multiple of the size (below 1 for high-resolution scans); 0: a photo smaller"
-                " than the training photos (480 px on its long side) is enlarged to them",
+                "run at this multiple of the size (below 1 for high-resolution scans); 0: a photo under"
+                " 400 px on its long side is enlarged to the training photos' 480",
                 0.0,
                 MOST_ENLARGED,
             ),
