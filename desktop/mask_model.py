@@ -239,6 +239,7 @@ class MaskEdit:
     patches: list[Patch]
     uid: int = 0  # set by the autosave journal to name the edit in undo/redo records
     swept: Swept | None = None  # an eraser's path: undone and redone with the edit
+    threshold: float | None = None  # a detection's step: the sensitivity it shows
 
     @property
     def nbytes(self) -> int:
@@ -320,8 +321,8 @@ class MaskStack:
     def _sweep(self, swept: Swept, step: int) -> None:
         layer = self._swept.get(swept.frame)
         if layer is None:
-            layer = self._swept[swept.frame] = np.zeros((self.height, self.width), np.int32)
-        layer[swept.box.slices] += swept.patch.astype(np.int32) * step
+            layer = self._swept[swept.frame] = np.zeros((self.height, self.width), np.int16)
+        layer[swept.box.slices] += swept.patch.astype(np.int16) * step
 
     # --- an edit session ---
 

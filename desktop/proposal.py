@@ -7,6 +7,7 @@ shares: the proposal of the document it scored, and the undo step that shows it.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -79,7 +80,10 @@ class Proposal:
         if current is not None:
             now = np.asarray(current) > 0
             base = self.found_at(self.threshold if shown_at is None else shown_at)
-            self.added, self.erased = now & ~base, base & ~now
+            # Edits known before stay while the mask still shows them (a painted pixel the detector
+            # also proposes at this threshold is still painted); what an undo took back goes.
+            self.added = (self.added & now) | (now & ~base)
+            self.erased = (self.erased & ~now) | (base & ~now)
             self.swept = np.zeros(now.shape, bool) if swept is None else np.asarray(swept, bool)
             if self._swept_before is not None:  # erased before this detection: not an edit of it
                 self.swept = self.swept & ~self._swept_before
@@ -107,26 +111,29 @@ class Detector(QObject):
         self.just_finished = False
         self.found: Detection | None = None  # the core detection behind the proposal
         self._doc = None
-        self._thresholds: dict[int, tuple[Any, float]] = {}  # id(step) -> (step, its threshold)
+        # This proposal's steps (weakly: the history owns them), by id; each holds its threshold.
+        self._steps: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self.recording = False  # a step of the proposal is being recorded: it is not an undo
         controller.session.document_changed.connect(self.forget_if_stale)
 
     def propose(self, doc, proposal: Proposal, found: Detection) -> None:
         self._doc, self.step, self.proposal, self.found = doc, None, proposal, found
-        self._thresholds = {}
+        self._steps = weakref.WeakValueDictionary()
         self.just_finished = True
 
     def shown(self, step: Any) -> None:
         """`step`, the undo step just recorded, shows the proposal at its present threshold."""
         if step is not None and self.proposal is not None:
-            self._thresholds[id(step)] = (step, self.proposal.threshold)
+            step.threshold = self.proposal.threshold
+            self._steps[id(step)] = step
 
     def shown_threshold(self) -> float | None:
-        """The threshold of the detection step in effect (the latest not undone), None without one."""
+        """The threshold of this proposal's step in effect (the latest not undone), None without one
+        (a step of an earlier detection does not count)."""
         found = None
         for entry in self.controller.history.entries():
-            if entry.label == LABEL and id(entry.payload) in self._thresholds:
-                found = self._thresholds[id(entry.payload)][1]
+            if self._steps.get(id(entry.payload)) is entry.payload:
+                found = entry.payload.threshold
         return found
 
     def sync(self) -> None:
@@ -149,7 +156,7 @@ class Detector(QObject):
         step of it in effect (not undone). Only then does its sensitivity act."""
         if self.proposal is None or self.controller.doc is not self._doc:
             return False
-        return any(entry.label == LABEL for entry in self.controller.history.entries())
+        return self.shown_threshold() is not None
 
     def origin(self, mask: np.ndarray) -> Provenance | None:
         """The provenance step saying that `mask` (what a repair is about to fill) started from this
@@ -174,7 +181,7 @@ class Detector(QObject):
         keep it, so undoing a repair brings the detection back with its sensitivity."""
         if another and self.proposal is not None:
             self.proposal, self.step, self._doc, self.found = None, None, None, None
-            self._thresholds = {}
+            self._steps = weakref.WeakValueDictionary()
             self.changed.emit()
 
 

@@ -76,7 +76,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             with signals_blocked(panel.sensitivity):
                 panel.sensitivity.setValue(panel.value_of(proposal.threshold))
             note = f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} proposed"
-            if picture() == "slice" and len(proposal.score) > 1:
+            if picture() == "slice":  # a volume: one detection proposes on all of it
                 note += "; every slice was scored and has its own proposal"
             panel.note.setText(note)
         else:

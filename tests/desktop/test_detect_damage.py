@@ -34,6 +34,7 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     assert "autoencoder" in combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
     widest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
     assert widest < combo.width() - 30, (widest, combo.width())  # room for the arrow
+    assert ws.picker.select("denoise-bilateral")  # a method that ignores the mask
     panel.button.click()
     qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
     proposed = c.masks.get(0) > 0
@@ -41,7 +42,7 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     assert ws.canvas.show_mask and panel.sensitivity.isEnabled()
     assert panel.note.text().endswith("% of the image proposed")  # a photo has no slices
     assert c.undo_label() == "detect damage"
-    assert ws.picker.current_card().needs_mask  # a method that fills the proposal is picked
+    assert ws.picker.current_method() == "inpaint-learned"  # picked to fill the proposal
     # Undone, the proposal is not in the mask: its sensitivity has nothing to act on; redone, it has.
     c.undo()
     assert not c.masks.any() and not panel.sensitivity.isEnabled()
@@ -187,3 +188,72 @@ def test_the_sensitivity_follows_undo_and_comes_back_with_an_undone_repair(windo
     c.undo()
     assert c.doc is original and panel.sensitivity.isEnabled() and ws.canvas.show_mask
     assert panel.sensitivity.value() == 70 and np.array_equal(c.masks.get(0) >= 128, erased >= 128)
+
+
+def _detect(ws, qtbot) -> None:
+    ws.detect_panel.button.click()
+    qtbot.waitUntil(lambda: not ws.controller.busy and ws.detection.proposal is not None, timeout=120_000)
+
+
+def test_painted_pixels_stay_and_an_undone_second_detection_leaves_no_slider(
+    window, datasets, tmp_path, qtbot
+):
+    """A review: painted pixels the detector also proposed at some sensitivity were lost when it moved
+    on; after two detections, undoing the second let the slider work the first one's mask."""
+    import shutil
+
+    path = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "portrait.png")
+    assert open_file(window, path)
+    ws = image(window)
+    c, panel = ws.controller, ws.detect_panel
+    c.rectangle(100, 100, 120, 120)  # painted before the detection
+    _detect(ws, qtbot)
+    c.brush_radius = 4.0
+    before = c.masks.get(0).copy()
+    c.begin_stroke(40.0, 60.5)
+    c.stroke_to(80.0, 60.5)
+    c.end_stroke()
+    brushed = (c.masks.get(0) >= 128) & (before == 0)  # what the brush turned on
+    assert brushed.sum() > 100
+    for value in (5, 95, 20, 80):
+        panel.sensitivity.setValue(value)
+        assert (c.masks.get(0)[brushed] >= 128).all(), value
+        assert (c.masks.get(0)[100:120, 100:120] == 255).all(), value
+
+    _detect(ws, qtbot)  # a second detection
+    assert panel.sensitivity.isEnabled()
+    c.undo()
+    assert ws.undo_label() != "detect damage" or not panel.sensitivity.isEnabled()
+    assert not panel.sensitivity.isEnabled()  # the first detection's proposal is not this one
+
+
+def test_a_clean_picture_keeps_its_slider_and_a_slider_move_on_another_slice_keeps_the_undo_order(
+    window, datasets, tmp_path, qtbot
+):
+    """A review: a detection that found nothing disabled its slider; on a volume, moving the slider on
+    another slice than an eraser's took the detection back from under the eraser."""
+    from PIL import Image
+
+    flat = tmp_path / "flat.png"
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(flat)
+    assert open_file(window, flat)
+    ws = image(window)
+    _detect(ws, qtbot)
+    assert not ws.controller.masks.any() and ws.detect_panel.sensitivity.isEnabled()
+
+    window.confirm_discard = lambda: True
+    assert open_file(window, datasets / "medical" / "head_ct_ge")
+    c, panel = ws.controller, ws.detect_panel
+    _detect(ws, qtbot)
+    c.set_frame(10)
+    ys, xs = np.nonzero(c.masks.get(10))
+    c.begin_stroke(float(xs[0]) + 0.5, float(ys[0]) + 0.5, erase=True)
+    c.end_stroke()
+    erased = c.masks.get(10).copy()
+    c.set_frame(12)
+    panel.sensitivity.setValue(panel.sensitivity.value() + 5)
+    labels = [e.label for e in c.history.entries()]
+    assert labels == ["detect damage", "eraser", "detect damage"], labels
+    c.set_frame(10)
+    c.undo()  # the slider move, not the detection under the eraser
+    assert np.array_equal(c.masks.get(10), erased) and panel.sensitivity.isEnabled()

@@ -89,7 +89,8 @@ class Detection(Detector):
 
     def _show(self, masks: np.ndarray) -> None:
         c = self.controller
-        top = c.history.peek_undo(c.frame)
+        entries = c.history.entries()  # the newest of every slice's: an eraser on another counts
+        top = entries[-1] if entries else None
         if self.step is not None and top is not None and top.payload is self.step:
             # Still the latest step: take it back silently and record the new proposal in its place.
             c.history.pop_undo(top.lane)
@@ -98,7 +99,9 @@ class Detection(Detector):
                 c.session.autosave.record_step(self.step, undo=True)
         self.recording = True  # what the history's signals trigger meanwhile is no undo
         try:
-            self.step = c.masks.replace_all(masks, label=LABEL)
+            # A step even when nothing changed (nothing found, or the slider at an end): the
+            # proposal stays in effect and its slider with it.
+            self.step = c.masks.replace_all(masks, label=LABEL) or MaskEdit(LABEL, [])
             c.record_edit(self.step)
             self.shown(self.step)
         finally:

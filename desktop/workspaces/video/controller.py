@@ -412,8 +412,8 @@ class VideoController(QObject):
         if path is None:
             return
         if self._swept is None or self._swept.shape != path.shape:
-            self._swept = np.zeros(path.shape, np.int32)
-        self._swept += path.astype(np.int32) * step
+            self._swept = np.zeros(path.shape, np.int16)
+        self._swept += path.astype(np.int16) * step
 
     def swept(self) -> np.ndarray | None:
         """Where the eraser strokes now in effect passed (bool), None where none did."""

@@ -18,10 +18,11 @@ class MaskChange:
     before: np.ndarray | None  # uint8 (H, W), 255 = repair; None = no mask
     after: np.ndarray | None
     swept: np.ndarray | None = None  # an eraser's path (bool), undone and redone with the change
+    threshold: float | None = None  # a detection's step: the sensitivity it shows
 
     @property
     def nbytes(self) -> int:
-        return sum(m.nbytes for m in (self.before, self.after) if m is not None)
+        return sum(m.nbytes for m in (self.before, self.after, self.swept) if m is not None)
 
 
 class Stroke:
