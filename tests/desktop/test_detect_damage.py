@@ -15,6 +15,20 @@ def _f1(found: np.ndarray, truth: np.ndarray) -> float:
     return 2.0 * np.count_nonzero(found & truth) / max(np.count_nonzero(found) + np.count_nonzero(truth), 1)
 
 
+def _open_portrait(window, datasets, tmp_path):
+    """A real scanned portrait (256 px, creases, a white collar), copied where it may be saved beside."""
+    import shutil
+
+    path = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "portrait.png")
+    assert open_file(window, path)
+    return image(window)
+
+
+def _detect(ws, qtbot) -> None:
+    ws.detect_panel.button.click()
+    qtbot.waitUntil(lambda: not ws.controller.busy and ws.detection.proposal is not None, timeout=120_000)
+
+
 def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     clean_path = sorted((datasets / "images" / "bench" / "CBSD68").glob("*.png"))[2]
     clean = np.asarray(Image.open(clean_path).convert("RGB"), np.float32) / 255.0
@@ -106,14 +120,9 @@ def test_an_area_erased_stays_clear_when_the_sensitivity_is_raised(window, datas
     """A walk-through erased the white collar of a real scanned portrait, raised the sensitivity, and
     got the collar back: only pixels shown when erased were remembered. Where the eraser passed stays
     clear, shown or not; a rectangle erased with the rectangle tool too."""
-    import shutil
-
-    path = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "portrait.png")
-    assert open_file(window, path)
-    ws = image(window)
+    ws = _open_portrait(window, datasets, tmp_path)
     c, panel = ws.controller, ws.detect_panel
-    panel.button.click()
-    qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
+    _detect(ws, qtbot)
     default = panel.sensitivity.value()
     collar = (slice(150, 200), slice(60, 130))  # rows, columns: the collar's left wing and around it
     box = (slice(150, 256), slice(60, 200))  # the rectangle erased with the rectangle tool
@@ -160,14 +169,9 @@ def test_the_sensitivity_follows_undo_and_comes_back_with_an_undone_repair(windo
     """A walk-through: after an undo the slider still showed the undone sensitivity (and the next
     move took the difference for the person's edits), and after undoing a repair the detection's
     slider was dead and its mask hidden."""
-    import shutil
-
-    path = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "portrait.png")
-    assert open_file(window, path)
-    ws = image(window)
+    ws = _open_portrait(window, datasets, tmp_path)
     c, panel = ws.controller, ws.detect_panel
-    panel.button.click()
-    qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
+    _detect(ws, qtbot)
     panel.sensitivity.setValue(70)  # merged into the detection's step
     c.begin_stroke(20.0, 120.5, erase=True)
     c.stroke_to(240.0, 120.5)
@@ -190,21 +194,12 @@ def test_the_sensitivity_follows_undo_and_comes_back_with_an_undone_repair(windo
     assert panel.sensitivity.value() == 70 and np.array_equal(c.masks.get(0) >= 128, erased >= 128)
 
 
-def _detect(ws, qtbot) -> None:
-    ws.detect_panel.button.click()
-    qtbot.waitUntil(lambda: not ws.controller.busy and ws.detection.proposal is not None, timeout=120_000)
-
-
 def test_painted_pixels_stay_and_an_undone_second_detection_leaves_no_slider(
     window, datasets, tmp_path, qtbot
 ):
     """A review: painted pixels the detector also proposed at some sensitivity were lost when it moved
     on; after two detections, undoing the second let the slider work the first one's mask."""
-    import shutil
-
-    path = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "portrait.png")
-    assert open_file(window, path)
-    ws = image(window)
+    ws = _open_portrait(window, datasets, tmp_path)
     c, panel = ws.controller, ws.detect_panel
     c.rectangle(100, 100, 120, 120)  # painted before the detection
     _detect(ws, qtbot)
