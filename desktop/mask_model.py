@@ -240,6 +240,7 @@ class MaskEdit:
     uid: int = 0  # set by the autosave journal to name the edit in undo/redo records
     swept: Swept | None = None  # an eraser's path: undone and redone with the edit
     threshold: float | None = None  # a detection's step: the sensitivity it shows
+    whole: bool = False  # an edit of the whole stack (a detection, a loaded mask): undone from any frame
 
     @property
     def nbytes(self) -> int:
@@ -248,6 +249,8 @@ class MaskEdit:
 
     @property
     def lane(self) -> Hashable:
+        if self.whole:  # though it changed one frame only, it is not that frame's edit
+            return GLOBAL
         frames = {p.frame for p in self.patches} | ({self.swept.frame} if self.swept is not None else set())
         return frame_lane(frames.pop()) if len(frames) == 1 else GLOBAL
 
@@ -419,6 +422,8 @@ class MaskStack:
     def clear(self, frame):
         def op(m):
             box = bounding_box(m)
+            if not box.empty:  # cleared, as if erased all over: no proposal comes back to it
+                self.sweeping()[...] = True
             m[box.slices] = 0
             return box
 
@@ -447,7 +452,7 @@ class MaskStack:
             if not np.array_equal(old, new):
                 patches.append(Patch(i, 0, 0, old.copy(), new.copy()))
                 self.get(i)[...] = new
-        return MaskEdit(label, patches) if patches else None
+        return MaskEdit(label, patches, whole=True) if patches else None
 
     def apply(self, edit: MaskEdit, undo: bool) -> list[tuple[int, Box]]:
         """Revert (undo=True) or re-apply an edit; returns the (frame, box) pairs changed."""

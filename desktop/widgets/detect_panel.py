@@ -75,7 +75,8 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         if proposal is not None:
             with signals_blocked(panel.sensitivity):
                 panel.sensitivity.setValue(panel.value_of(proposal.threshold))
-            note = f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} proposed"
+            # The mask Repair fills: the proposal widened over whole marks (lacuna detect --for-repair)
+            note = f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} marked to repair"
             if picture() == "slice":  # a volume: one detection proposes on all of it
                 note += "; every slice was scored and has its own proposal"
             panel.note.setText(note)
@@ -92,7 +93,9 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         card = workspace.picker.current_card()
         if c.doc is None or (card is not None and card.needs_mask):
             return ""
-        chosen = default_method("inpaint", modality_of(c.doc)).card
+        # A picture's own inpainting (frames=1): a detection marks every slice of a volume at much the
+        # same places, where filling from the neighbouring slices cannot work (it refused).
+        chosen = default_method("inpaint", modality_of(c.doc), frames=1).card
         return chosen.name if chosen.available and workspace.picker.select(chosen.id) else ""
 
     def on_job_done(_text: str) -> None:

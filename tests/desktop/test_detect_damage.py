@@ -54,7 +54,7 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     proposed = c.masks.get(0) > 0
     assert _f1(proposed, truth) > 0.4, "the proposal should cover the scratches"
     assert ws.canvas.show_mask and panel.sensitivity.isEnabled()
-    assert panel.note.text().endswith("% of the image proposed")  # a photo has no slices
+    assert panel.note.text().endswith("% of the image marked to repair")  # a photo has no slices
     assert c.undo_label() == "detect damage"
     assert ws.picker.current_method() == "inpaint-learned"  # picked to fill the proposal
     # Undone, the proposal is not in the mask: its sensitivity has nothing to act on; redone, it has.
@@ -252,3 +252,39 @@ def test_a_clean_picture_keeps_its_slider_and_a_slider_move_on_another_slice_kee
     c.set_frame(10)
     c.undo()  # the slider move, not the detection under the eraser
     assert np.array_equal(c.masks.get(10), erased) and panel.sensitivity.isEnabled()
+
+
+def test_clear_ends_the_proposal_and_a_second_detection_on_a_volume_is_undone_from_any_slice(
+    window, datasets, tmp_path, qtbot
+):
+    """A walk-through: after Clear the slider brought back a ring of marks; on a CT series a second
+    detection that changed one slice only was filed under that slice, so an undo on another slice took
+    back the first detection and wiped a brush stroke made between them; Repair failed with the
+    inpainting picked (it fills from the neighbouring slices, which the detection marks alike)."""
+    ws = _open_portrait(window, datasets, tmp_path)
+    c, panel = ws.controller, ws.detect_panel
+    _detect(ws, qtbot)
+    c.clear_mask()
+    for value in (90, 100):
+        panel.sensitivity.setValue(value)
+        assert not c.masks.any(), value
+
+    window.confirm_discard = lambda: True
+    assert open_file(window, datasets / "medical" / "head_ct_ge")
+    c.set_frame(14)
+    assert ws.picker.select("denoise-bilateral")  # a method that ignores the mask
+    _detect(ws, qtbot)
+    assert ws.picker.current_method() == "inpaint-biharmonic"  # a slice's own inpainting
+    c.set_frame(10)
+    c.begin_stroke(100.5, 100.5)
+    c.stroke_to(140.5, 100.5)
+    c.end_stroke()
+    with_brush = c.masks.as_array()
+    c.set_frame(20)
+    _detect(ws, qtbot)
+    c.undo()  # the second detection, whichever slice it changed
+    assert np.array_equal(c.masks.as_array(), with_brush)
+    original = c.doc
+    assert c.run_repair("inpaint", ws.picker.current_method())
+    qtbot.waitUntil(lambda: not c.busy, timeout=300_000)
+    assert c.doc is not original  # repaired, not refused

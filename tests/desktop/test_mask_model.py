@@ -143,7 +143,9 @@ def test_replace_all_and_shape_check():
     new = np.zeros((2, 8, 8), np.uint8)
     new[1, 2:4, 2:4] = 255
     edit = stack.replace_all(new)
-    assert edit.lane == ("mask", 1) and np.array_equal(stack.as_array(), new)
+    # A whole-stack edit (a loaded mask, a detection) is undone from any frame, though it changed
+    # one only: filed under that frame, an undo elsewhere took back an older one (a walk-through).
+    assert edit.lane == GLOBAL and np.array_equal(stack.as_array(), new)
     with pytest.raises(ValueError):
         stack.replace_all(np.zeros((3, 8, 8)))
 

@@ -101,7 +101,7 @@ class Detection(Detector):
         try:
             # A step even when nothing changed (nothing found, or the slider at an end): the
             # proposal stays in effect and its slider with it.
-            self.step = c.masks.replace_all(masks, label=LABEL) or MaskEdit(LABEL, [])
+            self.step = c.masks.replace_all(masks, label=LABEL) or MaskEdit(LABEL, [], whole=True)
             c.record_edit(self.step)
             self.shown(self.step)
         finally:

@@ -268,27 +268,30 @@ class VideoController(QObject):
             self.error.emit("The clip is being saved: repair once the save is done (or cancelled).")
             return False
         origin = None if mask is None or self.mask_origin is None else self.mask_origin(mask)
+        from core.methods import method_name
+
+        named = method_name(method) or method  # as the image view names it (it showed the id)
         self.jobs.start(
-            f"{task} with {method}",
+            f"Repairing with {named}",
             start,
-            lambda result: self._finished(doc, result, task, origin),
+            lambda result: self._finished(doc, result, named, origin),
             ctx.cancel_event,
         )
         return True
 
-    def _finished(self, source, result, task: str, origin=None) -> None:
+    def _finished(self, source, result, label: str, origin=None) -> None:
         if self.doc is not source:
             return
         from core.video.damage import carried
 
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
         edit = RepairEdit(source, result)
-        self.history.push(Entry(GLOBAL, task, edit, edit.nbytes))
+        self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
         changed = len(result.planned()) - len(source.planned())
         if result.pending is not None and self._damage_of(source) is not None:
             self._set_damage(result, carried(self._damage_of(source), source, result))
         self._show(result)
-        self.status.emit(f"{task}: {max(changed, 0)} frame(s) repaired, {result.frame_count} frames")
+        self.status.emit(f"{label}: {max(changed, 0)} frame(s) repaired, {result.frame_count} frames")
         self.session.history_changed.emit()
 
     def _damage_of(self, doc) -> list | None:
