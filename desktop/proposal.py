@@ -143,6 +143,27 @@ class Detector(QObject):
         if shown is not None:
             self.proposal.threshold = shown
 
+    def set_threshold(self, threshold: float) -> None:
+        """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
+        if self.proposal is None:
+            return
+        shown_at = self.shown_threshold()
+        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at))
+
+    def _show(self, masks: np.ndarray) -> None:
+        """Put `masks` in the workspace's mask as the proposal's undo step (`self.step`)."""
+        raise NotImplementedError
+
+    def _record_step(self, record: Any) -> None:
+        """`record()` records the proposal's step and returns it; while it does, what the history's
+        signals trigger is no undo (`sync` leaves the threshold alone)."""
+        self.recording = True
+        try:
+            self.step = record()
+            self.shown(self.step)
+        finally:
+            self.recording = False
+
     def current_masks(self) -> np.ndarray:
         """The workspace's mask as it is now, in the proposal's shape."""
         raise NotImplementedError

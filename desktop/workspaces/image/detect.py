@@ -80,12 +80,8 @@ class Detection(Detector):
         return self.controller.masks.swept()
 
     def set_threshold(self, threshold: float) -> None:
-        """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
-        if self.proposal is None:
-            return
-        self.controller.cancel_stroke()
-        shown_at = self.shown_threshold()
-        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at))
+        self.controller.cancel_stroke()  # a stroke half-drawn when the slider moved is dropped
+        super().set_threshold(threshold)
 
     def _show(self, masks: np.ndarray) -> None:
         c = self.controller
@@ -97,15 +93,15 @@ class Detection(Detector):
             c.masks.apply(self.step, undo=True)
             if c.session.autosave is not None:
                 c.session.autosave.record_step(self.step, undo=True)
-        self.recording = True  # what the history's signals trigger meanwhile is no undo
-        try:
+
+        def record() -> MaskEdit:
             # A step even when nothing changed (nothing found, or the slider at an end): the
             # proposal stays in effect and its slider with it.
-            self.step = c.masks.replace_all(masks, label=LABEL) or MaskEdit(LABEL, [], whole=True)
-            c.record_edit(self.step)
-            self.shown(self.step)
-        finally:
-            self.recording = False
+            step = c.masks.replace_all(masks, label=LABEL) or MaskEdit(LABEL, [], whole=True)
+            c.record_edit(step)
+            return step
+
+        self._record_step(record)
         c.mask_changed.emit(c.frame, None)
         self.changed.emit()
 

@@ -87,20 +87,8 @@ class VideoDetection(Detector):
     def swept(self) -> np.ndarray | None:
         return self.controller.swept()
 
-    def set_threshold(self, threshold: float) -> None:
-        """The sensitivity slider: re-threshold, keeping the person's edits and the single undo step."""
-        if self.proposal is None:
-            return
-        shown_at = self.shown_threshold()
-        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at))
-
     def _show(self, mask: np.ndarray) -> None:
-        self.recording = True  # what the history's signals trigger meanwhile is no undo
-        try:
-            self.step = self.controller.set_mask(mask, LABEL, replacing=self.step)
-            self.shown(self.step)
-        finally:
-            self.recording = False
+        self._record_step(lambda: self.controller.set_mask(mask, LABEL, replacing=self.step))
         self.changed.emit()
 
     def proposed_fraction(self) -> float:
