@@ -37,7 +37,8 @@ def add_parser(sub) -> None:
         "--loss-traces",
         action="store_true",
         help="audio: conceal the packets the loss trace beside each recording marks (NAME_is_lost.txt,"
-        " one 0/1 line per 20 ms packet); recordings without one are detected (--detect) or skipped",
+        " one 0/1 line per packet of 20, 10, 30, 40 or 60 ms, whichever its length fits); recordings"
+        " without one are detected (--detect) or skipped",
     )
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching paths")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching paths")

@@ -73,7 +73,8 @@ class BatchDialog(QDialog):
         self.detect.setChecked(True)  # a method that needs a mask has nothing to work on without it
         self.loss_traces = QCheckBox("Conceal the lost packets each call's loss trace marks")
         self.loss_traces.setToolTip(
-            "A recording's trace is NAME_is_lost.txt beside it (one 0/1 line per 20 ms packet); "
+            "A recording's trace is NAME_is_lost.txt beside it (one 0/1 line per packet of 20, 10, 30,"
+            " 40 or 60 ms, whichever its length fits); "
             "recordings without one are left to detection"
         )
         self.workers = QSpinBox()
