@@ -82,7 +82,8 @@ def stroke_segment(
     swept: np.ndarray | None = None,
 ) -> Box:
     """Paint (or erase) a round brush swept from `start` to `end` (x, y): a capsule, so fast mouse
-    moves leave no gaps between stamps. An eraser also marks where it passed in the bool `swept`."""
+    moves leave no gaps between stamps. Where it passed is also marked in the bool `swept`, if given
+    (also where the mask already held what it paints)."""
     (ax, ay), (bx, by) = start, end
     box = _clip_box(
         min(ay, by) - radius, max(ay, by) + radius, min(ax, bx) - radius, max(ax, bx) + radius, mask.shape
@@ -103,10 +104,10 @@ def stroke_segment(
     region = mask[box.slices]
     if erase:
         np.minimum(region, 255 - alpha, out=region)
-        if swept is not None:  # where it took at least half: the soft rim's outer half stays
-            swept[box.slices] |= alpha >= 128
     else:
         np.maximum(region, alpha, out=region)
+    if swept is not None:  # where it took at least half: the soft rim's outer half is not its
+        swept[box.slices] |= alpha >= 128
     return box
 
 
@@ -224,11 +225,16 @@ class Patch:
 
 @dataclass
 class Swept:
-    """Where an eraser passed in one edit (frame, box, bool patch), shown pixels or not."""
+    """Where an eraser (or a painting tool) passed in one edit, whether the mask held something there
+    or not: the frame and (y, x, bool patch) tiles that hold some of it."""
 
     frame: int
-    box: Box
-    patch: np.ndarray
+    tiles: list[tuple[int, int, np.ndarray]]
+    erased: bool = True
+
+    @property
+    def nbytes(self) -> int:
+        return sum(patch.nbytes for _, _, patch in self.tiles)
 
 
 @dataclass
@@ -238,13 +244,13 @@ class MaskEdit:
     label: str
     patches: list[Patch]
     uid: int = 0  # set by the autosave journal to name the edit in undo/redo records
-    swept: Swept | None = None  # an eraser's path: undone and redone with the edit
+    swept: Swept | None = None  # the eraser's or brush's path: undone and redone with the edit
     threshold: float | None = None  # a detection's step: the sensitivity it shows
     whole: bool = False  # an edit of the whole stack (a detection, a loaded mask): undone from any frame
 
     @property
     def nbytes(self) -> int:
-        swept = self.swept.patch.nbytes if self.swept is not None else 0
+        swept = self.swept.nbytes if self.swept is not None else 0
         return swept + sum(p.before.nbytes + p.after.nbytes for p in self.patches)
 
     @property
@@ -253,6 +259,22 @@ class MaskEdit:
             return GLOBAL
         frames = {p.frame for p in self.patches} | ({self.swept.frame} if self.swept is not None else set())
         return frame_lane(frames.pop()) if len(frames) == 1 else GLOBAL
+
+
+def _tiles(flags: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """The TILE-sized tiles of the bool `flags` holding some True, as (y, x, view): a diagonal stroke
+    across a large image touches a few percent of its bounding box, and the history and the autosave
+    would hold the rest for nothing."""
+    h, w = flags.shape
+    rows, cols = -(-h // TILE), -(-w // TILE)
+    padded = np.zeros((rows * TILE, cols * TILE), bool)
+    padded[:h, :w] = flags
+    touched = padded.reshape(rows, TILE, cols, TILE).any(axis=(1, 3))
+    out = []
+    for r, c in zip(*np.nonzero(touched)):
+        y, x = int(r) * TILE, int(c) * TILE
+        out.append((y, x, flags[y : y + TILE, x : x + TILE]))
+    return out
 
 
 class MaskStack:
@@ -267,9 +289,12 @@ class MaskStack:
         self._masks: dict[int, np.ndarray] = {}
         # How many eraser edits in effect passed over each pixel, shown or not: a detection's
         # sensitivity slider keeps those pixels clear, not only what was proposed when they were
-        # erased; undoing the edit takes its path back.
+        # erased; undoing the edit takes its path back. `_brushed` counts the painting edits the
+        # same way: what was painted over a proposal stays when the sensitivity is raised.
         self._swept: dict[int, np.ndarray] = {}
-        self._sweeping: np.ndarray | None = None  # the active edit's eraser path (bool, the frame's size)
+        self._brushed: dict[int, np.ndarray] = {}
+        self._sweeping: np.ndarray | None = None  # the active edit's path (bool, the frame's size)
+        self._erasing = True  # whether that path is an eraser's
         self._active: int | None = None
         self._before: np.ndarray | None = None
         self._dirty: Box | None = None
@@ -306,26 +331,37 @@ class MaskStack:
             out[i] = mask
         return out
 
-    def sweeping(self) -> np.ndarray:
-        """The active edit's eraser path (bool, the frame's size): erasing tools mark it."""
+    def sweeping(self, erase: bool = True) -> np.ndarray:
+        """The active edit's path (bool, the frame's size): the brush, eraser, rectangle and lasso
+        mark where they passed; `erase` says which kind of path it is."""
         if self._sweeping is None:
             self._sweeping = np.zeros((self.height, self.width), bool)
+        self._erasing = erase
         return self._sweeping
 
     def swept(self) -> np.ndarray | None:
         """Where eraser edits now in effect passed, (frames, H, W) bool; None where none did."""
-        if not any(layer.any() for layer in self._swept.values()):
+        return self._paths(self._swept)
+
+    def brushed(self) -> np.ndarray | None:
+        """Where painting edits now in effect passed or painted, (frames, H, W) bool; None: nowhere."""
+        return self._paths(self._brushed)
+
+    def _paths(self, layers: dict[int, np.ndarray]) -> np.ndarray | None:
+        if not any(layer.any() for layer in layers.values()):
             return None
         out = np.zeros(self.shape, bool)
-        for frame, layer in self._swept.items():
+        for frame, layer in layers.items():
             out[frame] = layer > 0
         return out
 
     def _sweep(self, swept: Swept, step: int) -> None:
-        layer = self._swept.get(swept.frame)
+        layers = self._swept if swept.erased else self._brushed
+        layer = layers.get(swept.frame)
         if layer is None:
-            layer = self._swept[swept.frame] = np.zeros((self.height, self.width), np.int16)
-        layer[swept.box.slices] += swept.patch.astype(np.int16) * step
+            layer = layers[swept.frame] = np.zeros((self.height, self.width), np.int16)
+        for y, x, patch in swept.tiles:
+            layer[y : y + patch.shape[0], x : x + patch.shape[1]] += patch.astype(np.int16) * step
 
     # --- an edit session ---
 
@@ -351,28 +387,28 @@ class MaskStack:
         if self._active is None:
             return None
         frame, before, dirty, sweeping = self._active, self._before, self._dirty, self._sweeping
+        erasing = self._erasing and sweeping is not None
         self._active = self._before = self._dirty = self._sweeping = None
+        if not erasing and dirty is not None:  # a painting edit: its path includes what it turned on
+            turned_on = np.zeros((self.height, self.width), bool)
+            turned_on[dirty.slices] = (before[dirty.slices] < 128) & (self._masks[frame][dirty.slices] >= 128)
+            sweeping = turned_on if sweeping is None else sweeping | turned_on
         swept = None
         if sweeping is not None and sweeping.any():
-            path = bounding_box(sweeping)
-            swept = Swept(frame, path, sweeping[path.slices].copy())
+            tiles = [
+                (y, x, sweeping[y : y + t.shape[0], x : x + t.shape[1]].copy())
+                for y, x, t in _tiles(sweeping)
+            ]
+            swept = Swept(frame, tiles, erasing)
             self._sweep(swept, +1)
         if dirty is None:
             return MaskEdit(label, [], swept=swept) if swept is not None else None
-        # Keep only the tiles that changed: a diagonal stroke across a large image touches a few
-        # percent of its bounding box, and the history and the autosave hold the rest for nothing.
         mask = self._masks[frame]
-        changed = before[dirty.slices] != mask[dirty.slices]
-        h, w = changed.shape
-        rows, cols = -(-h // TILE), -(-w // TILE)
-        padded = np.zeros((rows * TILE, cols * TILE), bool)
-        padded[:h, :w] = changed
-        tiles = padded.reshape(rows, TILE, cols, TILE).any(axis=(1, 3))
         patches = []
-        for r, c in zip(*np.nonzero(tiles)):
-            y, x = dirty.y0 + int(r) * TILE, dirty.x0 + int(c) * TILE
-            ys, xs = slice(y, min(y + TILE, dirty.y1)), slice(x, min(x + TILE, dirty.x1))
-            patches.append(Patch(frame, y, x, before[ys, xs].copy(), mask[ys, xs].copy()))
+        for y, x, tile in _tiles(before[dirty.slices] != mask[dirty.slices]):
+            ys = slice(dirty.y0 + y, dirty.y0 + y + tile.shape[0])
+            xs = slice(dirty.x0 + x, dirty.x0 + x + tile.shape[1])
+            patches.append(Patch(frame, ys.start, xs.start, before[ys, xs].copy(), mask[ys, xs].copy()))
         return MaskEdit(label, patches, swept=swept) if patches or swept is not None else None
 
     def cancel(self) -> Box | None:
@@ -394,16 +430,14 @@ class MaskStack:
 
     def rectangle(self, frame, corner_a, corner_b, erase=False):
         def op(m):
-            if erase:
-                fill_rect(self.sweeping(), corner_a, corner_b, True)
+            fill_rect(self.sweeping(erase), corner_a, corner_b, True)
             return fill_rect(m, corner_a, corner_b, 0 if erase else 255)
 
         return self._one_shot(frame, "rectangle", op)
 
     def lasso(self, frame, points, erase=False):
         def op(m):
-            if erase:
-                fill_polygon(self.sweeping(), points, True)
+            fill_polygon(self.sweeping(erase), points, True)
             return fill_polygon(m, points, 0 if erase else 255)
 
         return self._one_shot(frame, "lasso", op)

@@ -23,10 +23,12 @@ LABEL = "detect damage"  # the undo step of a detection
 class Proposal:
     """A detection's scores as an editable mask stack (uint8, 255 = repair).
 
-    What was painted before detection stays; pixels painted after it stay whatever the threshold;
-    pixels erased after it stay erased, and so does where the eraser passed over nothing shown. The
-    person's edits are read from the masks as they are now against the detector's own mask at the
-    threshold they were shown with: an undone edit, or an undone slider move, is simply gone.
+    What was painted before detection stays; pixels painted after it stay whatever the threshold,
+    also where the brush went over what the detector proposed; pixels erased after it stay erased,
+    and so does where the eraser passed over nothing shown. The person's edits are read from the
+    masks as they are now against the detector's own mask at the threshold they were shown with, and
+    from the paths of the brush and eraser edits in effect: an undone edit, or an undone slider move,
+    is simply gone.
     """
 
     def __init__(
@@ -42,7 +44,8 @@ class Proposal:
         self.low_fraction = low_fraction
         self.rule = rule  # a core RepairRule: show the mask Repair should fill, not the bare proposal
         self.threshold = float(threshold)
-        self.added = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
+        self._before = np.zeros(self.score.shape, bool) if before is None else np.asarray(before) > 0
+        self.added = self._before.copy()
         self.erased = np.zeros(self.score.shape, bool)
         # Where the eraser's edits in effect passed since this detection: kept clear whatever the
         # threshold, also where nothing was shown to erase.
@@ -71,18 +74,21 @@ class Proposal:
         current: np.ndarray | None = None,
         swept: np.ndarray | None = None,
         shown_at: float | None = None,
+        brushed: np.ndarray | None = None,
     ) -> np.ndarray:
         """The masks at `threshold` (the last one if None), after taking in the person's edits: what
         `current` (the masks as they are now) shows against the detector's mask at `shown_at` (the
-        threshold of the detection step in effect; the last one if None), and where the eraser's
+        threshold of the detection step in effect; the last one if None), where the eraser's
         edits in effect passed (`swept`, None: nowhere), which a lower threshold must not bring back
-        even where nothing was proposed to erase."""
+        even where nothing was proposed to erase, and where the painting edits in effect passed
+        (`brushed`), which a higher threshold must not take away even where the detector proposed
+        them too."""
         if current is not None:
             now = np.asarray(current) > 0
             base = self.found_at(self.threshold if shown_at is None else shown_at)
-            # Edits known before stay while the mask still shows them (a painted pixel the detector
-            # also proposes at this threshold is still painted); what an undo took back goes.
-            self.added = (self.added & now) | (now & ~base)
+            painted = self._before if brushed is None else self._before | np.asarray(brushed, bool)
+            # Added: shown and either not the detector's or painted; an undone stroke's path is gone.
+            self.added = now & (~base | painted)
             self.erased = (self.erased & ~now) | (base & ~now)
             self.swept = np.zeros(now.shape, bool) if swept is None else np.asarray(swept, bool)
             if self._swept_before is not None:  # erased before this detection: not an edit of it
@@ -148,7 +154,9 @@ class Detector(QObject):
         if self.proposal is None:
             return
         shown_at = self.shown_threshold()
-        self._show(self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at))
+        self._show(
+            self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at, self.brushed())
+        )
 
     def _show(self, masks: np.ndarray) -> None:
         """Put `masks` in the workspace's mask as the proposal's undo step (`self.step`)."""
@@ -172,6 +180,10 @@ class Detector(QObject):
         """Where the eraser's edits now in effect passed, in the proposal's shape (None: nowhere)."""
         raise NotImplementedError
 
+    def brushed(self) -> np.ndarray | None:
+        """Where the painting edits now in effect passed, in the proposal's shape (None: nowhere)."""
+        raise NotImplementedError
+
     def showing(self) -> bool:
         """Whether the proposal is in the mask now: its document shown (not a repair of it) and a
         step of it in effect (not undone). Only then does its sensitivity act."""
@@ -188,7 +200,7 @@ class Detector(QObject):
         if not self.showing():  # no proposal for this document, or its detection undone
             return None
         p = self.proposal
-        p.masks(None, self.current_masks(), self.swept(), self.shown_threshold())  # strokes since
+        p.masks(None, self.current_masks(), self.swept(), self.shown_threshold(), self.brushed())
         if not (p.detected & ~p.erased & (np.asarray(mask) > 0)).any():
             return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at

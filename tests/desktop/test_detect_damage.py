@@ -165,6 +165,31 @@ def test_an_area_erased_stays_clear_when_the_sensitivity_is_raised(window, datas
     assert ws.controller.masks.swept()[0][10, 100] == np.False_
 
 
+def test_brushing_over_the_proposal_is_an_edit_the_sensitivity_keeps(window, datasets, tmp_path, qtbot):
+    """A walk-through brushed over pixels the detector proposed at a very low sensitivity; raised,
+    they went (only pixels the brush turned on were the person's). Its path is the edit, undone whole."""
+    ws = _open_portrait(window, datasets, tmp_path)
+    c, panel = ws.controller, ws.detect_panel
+    _detect(ws, qtbot)
+    panel.sensitivity.setValue(100)
+    proposed = c.masks.get(0) >= 128
+    c.brush_radius = 5.0
+    c.begin_stroke(20.0, 60.5)
+    c.stroke_to(236.0, 60.5)
+    c.end_stroke()
+    assert c.undo_label() == "brush"
+    row = c.masks.get(0)[60, 20:237] >= 128
+    over = proposed[60, 20:237]  # where the brush went over the proposal
+    assert row.all() and over.sum() > 10
+    panel.sensitivity.setValue(5)
+    assert (c.masks.get(0)[60, 20:237] >= 128).all()  # all of the brushed row stays, proposed or not
+    assert not (c.masks.get(0)[150:] >= 128)[proposed[150:]].all()  # elsewhere it follows the slider
+    c.undo()  # the sensitivity change
+    c.undo()  # the brush
+    panel.sensitivity.setValue(5)
+    assert not (c.masks.get(0)[60, 20:237] >= 128)[over].all()  # undone, those pixels follow it again
+
+
 def test_the_sensitivity_follows_undo_and_comes_back_with_an_undone_repair(window, datasets, tmp_path, qtbot):
     """A walk-through: after an undo the slider still showed the undone sensitivity (and the next
     move took the difference for the person's edits), and after undoing a repair the detection's

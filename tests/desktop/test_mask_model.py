@@ -153,8 +153,10 @@ def test_replace_all_and_shape_check():
 def test_a_diagonal_stroke_stores_only_the_tiles_it_touched():
     stack = MaskStack(1, 2000, 3000)
     mask = stack.begin(0)
-    stack.touch(stroke_segment(mask, (10.0, 10.0), (2990.0, 1990.0), radius=8))
+    # As the window paints: the brush's path is kept too (a detection's slider keeps it painted).
+    stack.touch(stroke_segment(mask, (10.0, 10.0), (2990.0, 1990.0), radius=8, swept=stack.sweeping(False)))
     edit = stack.end("brush")
+    assert edit.swept is not None and not edit.swept.erased
     painted = stack.get(0).copy()
     box_bytes = 2000 * 3000 * 2  # before + after of the stroke's bounding box
     assert edit.nbytes < box_bytes / 8
@@ -182,3 +184,43 @@ def test_a_proposal_keeps_clear_where_the_video_eraser_passed_over_nothing_shown
     lower = proposal.masks(0.2, stroke.mask, stroke.swept > 0)
     assert lower[16:25, 15:46].max() == 0  # the eraser's path, shown before or not
     assert lower[12, 30] == 255 and lower[28, 30] == 255  # the rest of the region follows the slider
+
+
+def test_a_brush_over_proposed_pixels_keeps_them_when_the_threshold_is_raised():
+    """Brushing over what the detector already proposed was no edit: the next higher threshold took
+    those pixels away (a walk-through, 18 px at very low sensitivity). The brush's path is the edit,
+    undone and redone with it."""
+    from desktop.proposal import Proposal
+
+    score = np.zeros((40, 60), np.float32)
+    score[10:30, 10:50] = 0.3  # proposed only below 0.3
+    proposal = Proposal(score, 0.2)
+    stack = MaskStack(1, 40, 60)
+    stack.replace_all(proposal.masks(), "detect damage")
+    mask = stack.begin(0)
+    stack.touch(stroke_segment(mask, (15.0, 20.5), (45.0, 20.5), radius=3, swept=stack.sweeping(False)))
+    edit = stack.end("brush")
+    assert edit is not None and edit.swept is not None and not edit.swept.erased
+    assert not edit.patches  # nothing changed in the mask: the path alone is the edit
+    raised = proposal.masks(0.5, stack.as_array(), stack.swept(), 0.2, stack.brushed())
+    assert raised[0][20, 16:45].min() == 255  # the brush's path stays
+    assert raised[0][12, 30] == 0 and raised[0][28, 30] == 0  # the rest follows the slider
+    stack.apply(edit, undo=True)
+    assert stack.brushed() is None
+    raised = proposal.masks(0.5, stack.as_array(), stack.swept(), 0.2, stack.brushed())
+    assert not raised.any()  # the stroke undone: nothing of it is kept
+
+
+def test_the_video_brush_path_keeps_proposed_pixels_painted():
+    from desktop.proposal import Proposal
+    from desktop.workspaces.video.mask import Stroke
+
+    score = np.zeros((40, 60), np.float32)
+    score[10:30, 10:50] = 0.3
+    proposal = Proposal(score, 0.2)
+    shown = proposal.masks()
+    stroke = Stroke(shown, 15, 20, 4, erase=False)
+    stroke.to(45, 20)
+    assert np.array_equal(stroke.mask, shown)  # it painted nothing new
+    raised = proposal.masks(0.5, stroke.mask, None, 0.2, stroke.swept > 0)
+    assert raised[20, 16:45].min() == 255 and raised[12, 30] == 0

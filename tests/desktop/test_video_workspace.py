@@ -135,6 +135,17 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     assert np.count_nonzero(c.mask) == count
     assert [e.label for e in c.history.entries()] == ["detect damage"]
 
+    # The brush over proposed pixels is an edit: raised, the sensitivity keeps them; undone, it does not.
+    ys, xs = np.nonzero(c.mask)
+    c.begin_stroke(int(xs[-1]), int(ys[-1]))
+    c.end_stroke()
+    assert ws.undo_label() == "brush" and c.brushed()[ys[-1], xs[-1]]
+    panel.sensitivity.setValue(0)
+    assert c.mask[ys[-1], xs[-1]] > 0 and np.count_nonzero(c.mask) < count
+    ws.undo()
+    ws.undo()
+    assert c.brushed() is None and np.count_nonzero(c.mask) == count
+
     # the eraser, as a person drags it over the frame
     ys, xs = np.nonzero(c.mask)
     y, x = int(ys[0]), int(xs[0])

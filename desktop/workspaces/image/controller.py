@@ -234,7 +234,7 @@ class ImageController(QObject):
         self._erase = erase
         self._stroke_label = "eraser" if erase else "brush"
         self._last_point = (x, y)
-        swept = self.masks.sweeping() if erase else None
+        swept = self.masks.sweeping(erase)
         box = self.masks.touch(
             stroke_segment(mask, (x, y), (x, y), self.brush_radius, self.brush_hardness, erase, swept)
         )
@@ -244,7 +244,7 @@ class ImageController(QObject):
         if not self.masks.editing or self._last_point is None:
             return
         mask = self.masks.get(self.frame)
-        swept = self.masks.sweeping() if self._erase else None
+        swept = self.masks.sweeping(self._erase)
         box = stroke_segment(
             mask, self._last_point, (x, y), self.brush_radius, self.brush_hardness, self._erase, swept
         )

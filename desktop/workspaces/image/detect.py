@@ -79,6 +79,9 @@ class Detection(Detector):
     def swept(self) -> np.ndarray | None:
         return self.controller.masks.swept()
 
+    def brushed(self) -> np.ndarray | None:
+        return self.controller.masks.brushed()
+
     def set_threshold(self, threshold: float) -> None:
         self.controller.cancel_stroke()  # a stroke half-drawn when the slider moved is dropped
         super().set_threshold(threshold)

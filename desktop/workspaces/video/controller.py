@@ -71,8 +71,10 @@ class VideoController(QObject):
         self.brush_radius = 8
         self._stroke: Stroke | None = None
         self._stroke_from: np.ndarray | None = None
-        # How many eraser strokes in effect passed over each pixel (Detect damage keeps them clear)
+        # How many eraser (brush) strokes in effect passed over each pixel: Detect damage keeps them
+        # clear (painted) whatever its sensitivity.
         self._swept: np.ndarray | None = None
+        self._brushed: np.ndarray | None = None
         self._cache: OrderedDict[tuple[int, int], np.ndarray | None] = OrderedDict()
 
     # --- the document ---
@@ -99,7 +101,8 @@ class VideoController(QObject):
         self.scanner.drop()
         self.previewer.drop()
         self.index, self.damage, self.selection, self.showing_before = 0, [], None, False
-        self.mask, self._stroke, self._wanted, self._swept = None, None, None, None
+        self.mask, self._stroke, self._wanted = None, None, None
+        self._swept = self._brushed = None
         self.mask_changed.emit()
         self._cache.clear()
         self._known.clear()
@@ -324,7 +327,7 @@ class VideoController(QObject):
             return
         change = entry.payload
         if isinstance(change, MaskChange):
-            self._sweep(change.swept, -1 if undo else +1)
+            self._sweep(change.swept, -1 if undo else +1, change.erased)
             self._set_mask(change.before if undo else change.after)
         else:
             self._show(change.before if undo else change.after)
@@ -364,17 +367,19 @@ class VideoController(QObject):
         label: str,
         replacing: MaskChange | None = None,
         swept: np.ndarray | None = None,
+        erased: bool = True,
     ) -> MaskChange:
-        """Show `mask` as one undo step (`swept`: the eraser's path, for Detect damage); `replacing`,
-        while still the latest step, is taken back first (the sensitivity slider moves without
-        adding steps)."""
+        """Show `mask` as one undo step (`swept`: the path of an eraser, or of a brush if not
+        `erased`, for Detect damage); `replacing`, while still the latest step, is taken back first
+        (the sensitivity slider moves without adding steps)."""
         before = self.mask
         top = self.history.peek_undo(None)
         if replacing is not None and top is not None and top.payload is replacing:
             self.history.pop_undo(top.lane)
             before = replacing.before
-        change = MaskChange(before, None if mask is None else np.asarray(mask, np.uint8), swept)
-        self._sweep(swept, +1)
+        after = None if mask is None else np.asarray(mask, np.uint8)
+        change = MaskChange(before, after, swept, erased=erased)
+        self._sweep(swept, +1, erased)
         self.history.push(Entry(GLOBAL, label, change, change.nbytes))
         self._set_mask(change.after)
         self.session.history_changed.emit()
@@ -407,17 +412,26 @@ class VideoController(QObject):
         stroke, self._stroke = self._stroke, None
         if stroke is None:
             return
-        path = stroke.swept > 0 if stroke.swept is not None else None
+        erase = stroke.value == 0
         self.mask = self._stroke_from  # recorded from where it started, as one step
-        self.set_mask(stroke.mask, "eraser" if stroke.value == 0 else "brush", swept=path)
+        self.set_mask(stroke.mask, "eraser" if erase else "brush", swept=stroke.swept > 0, erased=erase)
 
-    def _sweep(self, path: np.ndarray | None, step: int) -> None:
+    def _sweep(self, path: np.ndarray | None, step: int, erased: bool) -> None:
         if path is None:
             return
-        if self._swept is None or self._swept.shape != path.shape:
-            self._swept = np.zeros(path.shape, np.int16)
-        self._swept += path.astype(np.int16) * step
+        counts = self._swept if erased else self._brushed
+        if counts is None or counts.shape != path.shape:
+            counts = np.zeros(path.shape, np.int16)
+        counts += path.astype(np.int16) * step
+        if erased:
+            self._swept = counts
+        else:
+            self._brushed = counts
 
     def swept(self) -> np.ndarray | None:
         """Where the eraser strokes now in effect passed (bool), None where none did."""
         return None if self._swept is None or not self._swept.any() else self._swept > 0
+
+    def brushed(self) -> np.ndarray | None:
+        """Where the brush strokes now in effect passed (bool), None where none did."""
+        return None if self._brushed is None or not self._brushed.any() else self._brushed > 0

@@ -87,6 +87,9 @@ class VideoDetection(Detector):
     def swept(self) -> np.ndarray | None:
         return self.controller.swept()
 
+    def brushed(self) -> np.ndarray | None:
+        return self.controller.brushed()
+
     def _show(self, mask: np.ndarray) -> None:
         self._record_step(lambda: self.controller.set_mask(mask, LABEL, replacing=self.step))
         self.changed.emit()

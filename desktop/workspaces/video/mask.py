@@ -17,8 +17,9 @@ import numpy as np
 class MaskChange:
     before: np.ndarray | None  # uint8 (H, W), 255 = repair; None = no mask
     after: np.ndarray | None
-    swept: np.ndarray | None = None  # an eraser's path (bool), undone and redone with the change
+    swept: np.ndarray | None = None  # a stroke's path (bool), undone and redone with the change
     threshold: float | None = None  # a detection's step: the sensitivity it shows
+    erased: bool = True  # whether `swept` is an eraser's path (else a brush's)
 
     @property
     def nbytes(self) -> int:
@@ -31,8 +32,9 @@ class Stroke:
     def __init__(self, mask: np.ndarray, x: float, y: float, radius: int, erase: bool):
         self.mask = mask.copy()
         self.value = 0 if erase else 255
-        # An eraser's path, also where nothing was painted (a detection's slider keeps it clear).
-        self.swept = np.zeros(mask.shape, np.uint8) if erase else None
+        # Where the stroke passed, also where the mask already held what it paints: a detection's
+        # slider keeps an eraser's path clear and a brush's painted.
+        self.swept = np.zeros(mask.shape, np.uint8)
         self.radius = max(int(radius), 1)
         self.last = (int(round(x)), int(round(y)))
         self._dab(self.last)
@@ -49,4 +51,4 @@ class Stroke:
             cv2.circle(layer, at, self.radius, value, -1)
 
     def _layers(self) -> list[tuple[np.ndarray, int]]:
-        return [(self.mask, self.value)] + ([(self.swept, 255)] if self.swept is not None else [])
+        return [(self.mask, self.value), (self.swept, 255)]
