@@ -270,7 +270,8 @@ def repair_command(args: argparse.Namespace) -> int:
         mask = audio.selections
     frames = parse_frames(getattr(args, "frames", None))
     check_frames(document, frames)  # before anything is said to run
-    slices = slices_showing(document, mask, frames)
+    detecting = bool(getattr(args, "detect", False)) and getattr(document, "pixels", None) is not None
+    slices = slices_showing(document, mask if not detecting else True, frames, detected=detecting)
     asked = method_asked(args, audio is not None and audio.lost_packets)
     chosen, fallback = choose_method(args.task, asked, modality_of(document), slices)
     chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run

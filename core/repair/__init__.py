@@ -54,13 +54,15 @@ def repair(
     mask: np.ndarray | None = None,
     ctx: RunContext | None = None,
     frames: list[int] | None = None,
+    detected: bool = False,
     **params: Any,
 ) -> Generator[Progress, None, Document]:
     """Repair `document` for `task` with `method` (the task's default if None).
 
     `mask`: the painted alpha, (H, W) or (frames, H, W), applied by the mask contract
     (core.repair.masks: non-zero = repair, dilate, feather, the rest kept); for audio, the selection the
-    audio methods document. `frames`: only these frames of a volume (default: all).
+    audio methods document; `detected`: the mask is what damage detection proposed (for the choice of
+    the default method). `frames`: only these frames of a volume (default: all).
     """
     task_info = get_task(task)
     given = document  # before thinning inserts blank slices (which hold the padding value)
@@ -68,7 +70,8 @@ def repair(
     ctx = ctx or RunContext()
     ctx.restart_clock()
     modality = modality_of(document)
-    chosen, fallback = choose_method(task, method, modality, slices_showing(document, mask, frames))
+    slices = slices_showing(document, mask, frames, detected)
+    chosen, fallback = choose_method(task, method, modality, slices)
     if fallback:
         ctx.note(fallback)
     card = chosen.card

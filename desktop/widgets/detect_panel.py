@@ -88,13 +88,16 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         the mask is picked already (a walk-through's Repair ran frame interpolation, which ignores
         it); its name, or '' when the pick stays."""
         from core.methods import default_method
-        from core.methods.modality import modality_of
+        from core.methods.modality import modality_of, slice_count
 
-        card = workspace.picker.current_card()
-        if c.doc is None or (card is not None and card.needs_mask):
+        if c.doc is None:
             return ""
+        card = workspace.picker.current_card()
         # A picture's own inpainting (frames=1): a detection marks every slice of a volume at much the
         # same places, where filling from the neighbouring slices cannot work (it refused).
+        from_slices = card is not None and card.operates_on == "volume" and (slice_count(c.doc) or 0) > 1
+        if card is not None and card.needs_mask and not from_slices:
+            return ""
         chosen = default_method("inpaint", modality_of(c.doc), frames=1).card
         return chosen.name if chosen.available and workspace.picker.select(chosen.id) else ""
 

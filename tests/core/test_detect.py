@@ -370,6 +370,29 @@ def test_detection_on_a_scan_says_anatomy_can_look_like_damage(datasets, photo, 
     assert "anatomy" not in capsys.readouterr().err
 
 
+def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path, capsys):
+    """A walk-through: `repair --detect` on a CT series (and batch) failed every time: the series'
+    default inpainting fills from the neighbouring slices, and the detection marks them all."""
+    import shutil
+
+    from core.io import read
+
+    volume = datasets / "medical" / "liver.dcm"
+    out = tmp_path / "rep.dcm"
+    assert cli_main(["repair", str(volume), "-o", str(out), "--task", "inpaint", "--detect"]) == 0
+    err = capsys.readouterr().err
+    assert "ran inpaint-biharmonic" in err and "anatomy can look like damage" in err
+    before, after = read(volume).pixels, read(out).pixels
+    assert before.shape == after.shape and (before != after).any()
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    shutil.copy(volume, folder / "liver.dcm")
+    batch = ["batch", str(folder), "-o", str(tmp_path / "done"), "--task", "inpaint", "--detect"]
+    assert cli_main(batch) == 0
+    assert len(list((tmp_path / "done").rglob("*.dcm"))) == 1
+
+
 def test_a_mask_name_no_picture_format_takes_is_refused_before_detection(datasets, tmp_path, capsys):
     flair = datasets / "medical" / "FLAIR.nii.gz"
     assert cli_main(["detect", str(flair), "-o", str(tmp_path / "mask.nii.gz")]) == 2
