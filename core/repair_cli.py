@@ -65,7 +65,8 @@ def audio_selection(
         if getattr(document, "kind", "") == "video":
             raise MethodError(
                 "--gap and --loss-trace are for audio, and --detect for audio and images; for a clip,"
-                " propose a mask with `lacuna detect CLIP --frames A-B` and repair with --mask"
+                " propose masks with `lacuna detect CLIP --frames A-B -o m.png` and repair with --mask m.png"
+                " (each frame its own)"
             )
         raise MethodError("--gap and --loss-trace are for audio; images and scans take --mask (or --detect)")
     selections = [
@@ -111,6 +112,41 @@ def method_asked(args, lost_packets: bool) -> str | None:
 
     card = get_method(LOST_PACKETS_METHOD).card
     return card.id if card.available and card.task == args.task else None
+
+
+def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, list[int] | None]:
+    """The --mask of a repair, and the frames the repair is limited to. One picture applies to every
+    frame (of a video's --frames, a volume's slices). The name given to `lacuna detect -o` for a clip
+    or a scan, whose masks are NAME_0000.png ... (one per frame, or per slice from 1), gives each its
+    own: a clip is then repaired on the frames that have one (or on --frames, each needing one)."""
+    import numpy as np
+
+    from core.io.masks import numbered_masks, read_mask, read_numbered_masks
+    from core.repair.request import check_frames
+
+    if document.kind == "video":
+        shape = (document.info.height, document.info.width)
+    elif getattr(document, "pixels", None) is None:
+        raise MethodError("--mask applies to images and scans; audio takes a selection")
+    else:
+        shape = document.pixels.shape[1:3]
+    numbered = [] if path.exists() else numbered_masks(path)
+    if not numbered:
+        if path.is_dir():
+            raise MethodError(
+                f"{path.name} is a folder: --mask takes one picture, or the name given to `lacuna detect"
+                " -o` (its masks NAME_0000.png ... are read one per frame or slice)"
+            )
+        return read_mask(path, shape), frames
+    if document.kind == "video":
+        wanted = frames if frames is not None else numbered
+        check_frames(document, wanted)
+        return read_numbered_masks(path, shape, wanted), wanted
+    slices = frames if frames is not None else list(range(document.pixels.shape[0]))
+    check_frames(document, slices)
+    masks = np.zeros((document.pixels.shape[0], *shape), np.float32)
+    masks[slices] = read_numbered_masks(path, shape, [s + 1 for s in slices])  # slices from 1
+    return masks, frames
 
 
 def parse_frames(text: str | None) -> list[int] | None:
@@ -245,16 +281,10 @@ def repair_command(args: argparse.Namespace) -> int:
         from core.io.video import check_codec
 
         check_codec(target, getattr(args, "codec", None))
+    frames = parse_frames(getattr(args, "frames", None))
     mask = None
     if args.mask:
-        from core.io.masks import read_mask
-
-        if document.kind == "video":
-            mask = read_mask(Path(args.mask), (document.info.height, document.info.width))
-        elif getattr(document, "pixels", None) is None:
-            raise MethodError("--mask applies to images and scans; audio takes a selection")
-        else:
-            mask = read_mask(Path(args.mask), document.pixels.shape[1:3])
+        mask, frames = masks_given(document, Path(args.mask), frames)
     params: dict[str, Any] = parse_params(args.param)
     if args.method:  # a typo in a parameter is refused before a recording is scanned
         from core.methods import get_method
@@ -268,7 +298,6 @@ def repair_command(args: argparse.Namespace) -> int:
     if document.kind == "audio" and selecting:
         audio = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
         mask = audio.selections
-    frames = parse_frames(getattr(args, "frames", None))
     check_frames(document, frames)  # before anything is said to run
     detecting = bool(getattr(args, "detect", False)) and getattr(document, "pixels", None) is not None
     slices = slices_showing(document, mask if not detecting else True, frames, detected=detecting)

@@ -75,6 +75,7 @@ def detect_with_progress(document, method: str | None, threshold: float | None, 
 
 def detect_command(args) -> int:
     from core.io import read, write_mask
+    from core.io.masks import numbered_mask_path
     from core.repair_cli import parse_params
     from core.runtime.context import RunContext
 
@@ -93,9 +94,9 @@ def detect_command(args) -> int:
         )
     numbered, single = _numbered(document)
     output, scores = Path(args.output), Path(args.scores) if args.scores else None
-    masks_to = [output if single else _frame_path(output, number) for number, _ in numbered]
+    masks_to = [output if single else numbered_mask_path(output, number) for number, _ in numbered]
     scores_to = (
-        [scores if single else _frame_path(scores, number) for number, _ in numbered] if scores else []
+        [scores if single else numbered_mask_path(scores, number) for number, _ in numbered] if scores else []
     )
     _check_targets(source, masks_to + scores_to, args.overwrite)  # before the detection runs
     ctx = RunContext(device=args.device)
@@ -217,11 +218,6 @@ def _check_picture_names(*names: str | None) -> None:
                 f"{Path(name).name}: masks are saved as lossless pictures, one per slice or frame"
                 f" ({', '.join(lossless)}; PNG and TIFF also keep the record of what made them)"
             )
-
-
-def _frame_path(path: Path, number: int) -> Path:
-    """`mask.png` -> `mask_0003.png` for the third frame."""
-    return path.with_name(f"{path.stem}_{number:04d}{path.suffix}")
 
 
 def _write_scores(score: np.ndarray, path: Path, overwrite: bool) -> None:

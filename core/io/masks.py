@@ -46,6 +46,35 @@ def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
     return alpha_of(values.astype(stored))
 
 
+def numbered_mask_path(path: str | Path, number: int) -> Path:
+    """`mask.png` -> `mask_0003.png`: the mask of frame (or slice) number 3 of several, as `lacuna
+    detect -o mask.png` writes them and `lacuna repair --mask mask.png` reads them."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_{number:04d}{path.suffix}")
+
+
+def numbered_masks(path: str | Path) -> list[int]:
+    """The numbers of the masks beside `path` named as `numbered_mask_path` names them, in order."""
+    path = Path(path)
+    numbers = []
+    for found in path.parent.glob(f"{path.stem}_[0-9][0-9][0-9][0-9]{path.suffix}"):
+        numbers.append(int(found.stem[len(path.stem) + 1 :]))
+    return sorted(numbers)
+
+
+def read_numbered_masks(path: str | Path, shape_hw: tuple[int, int], numbers: list[int]) -> np.ndarray:
+    """(len(numbers), H, W) alphas, one from each numbered mask of `path`; a missing one is refused
+    by name (a frame without its mask would be repaired with none, or with another's)."""
+    missing = [n for n in numbers if not numbered_mask_path(path, n).is_file()]
+    if missing:
+        name = numbered_mask_path(path, missing[0]).name
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise MethodError(
+            f"{name}: no such mask{more}; `lacuna detect -o {Path(path).name}` writes one per frame"
+        )
+    return np.stack([read_mask(numbered_mask_path(path, n), shape_hw) for n in numbers])
+
+
 def write_mask(mask: np.ndarray, path: str | Path, overwrite: bool = False, provenance=()) -> Path:
     """Save a mask (bool, 8-bit alpha or float alpha) as an 8-bit PNG (255 = repair, 0 = keep, gray
     = a soft edge) that `read_mask` reads back to the same alpha; returns the path written.

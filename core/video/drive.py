@@ -37,10 +37,12 @@ def repair_video(
     if resizes and len(todo) != doc.frame_count:
         raise MethodError(f"{card.task} changes the frame size, so it must run on every frame of the clip")
     mask_params, params = split_params(params)
-    painted = hole = None
+    painted = None
+    # One mask for every frame, or one per frame repaired (in order): what `lacuna detect` proposed.
+    own = mask is not None and np.ndim(mask) == 3 and len(mask) == len(todo) and len(todo) > 1
     if mask is not None:
-        painted = RepairMask.from_painted(mask, (1, doc.info.height, doc.info.width), **mask_params)
-        hole = painted.hole(0)
+        count = len(todo) if own else 1
+        painted = RepairMask.from_painted(mask, (count, doc.info.height, doc.info.width), **mask_params)
     slots = list(doc.slots)
     for index in todo:
         slots[index] = Slot(slots[index].pts, None, card.task)
@@ -54,12 +56,14 @@ def repair_video(
             if frame is None:
                 raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
             sub = ctx.sub(done / len(chosen), (done + 1) / len(chosen))
+            k = todo.index(index) if own else 0
+            hole = painted.hole(k) if painted is not None else None
             out = yield from method.run(frame.astype(np.float32) / 255.0, hole, sub, **params)
             result = np.asarray(out, np.float32) * np.float32(255.0)
             if result.shape[-1] == 1:
                 result = np.repeat(result, 3, axis=-1)
             if painted is not None and result.shape == frame.shape:
-                result = painted.composite_frame(0, frame.astype(np.float32), result)
+                result = painted.composite_frame(k, frame.astype(np.float32), result)
             done += 1
             yield ctx.progress(done / len(chosen), f"frame {done}/{len(chosen)}")
             yield slots[index].pts, np.clip(np.rint(result), 0, 255).astype(np.uint8)

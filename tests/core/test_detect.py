@@ -359,6 +359,36 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
     assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)
 
 
+def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, capsys):
+    """A walk-through followed the advice (`lacuna detect CLIP --frames A-B -o m.png`, then `repair
+    --mask`): --mask took one file, and frame 0's mask was applied to every frame. The name given
+    to detect now gives each frame its own mask; a frame without one is refused by name."""
+    pytest.importorskip("av")
+    from core.io import read, write_mask
+
+    film = datasets / "video" / "oldfilm" / "001"
+    height, width = read(film).info.height, read(film).info.width
+    for frame, (y, x) in {1: (40, 60), 3: (120, 200)}.items():
+        mask = np.zeros((height, width), bool)
+        mask[y : y + 20, x : x + 30] = True
+        write_mask(mask, tmp_path / f"m_000{frame}.png")
+    out = tmp_path / "repaired"
+    args = ["repair", str(film), "--task", "inpaint", "--method", "inpaint-telea", "--mask"]
+    assert cli_main([*args, str(tmp_path / "m.png"), "-o", str(out)]) == 0
+    sources, results = sorted(film.glob("*.png")), sorted(out.glob("*.png"))
+    changed = [
+        (np.asarray(Image.open(a)) != np.asarray(Image.open(b))).any(axis=-1)
+        for a, b in zip(sources, results)
+    ]
+    assert not changed[0].any() and not changed[2].any()  # frames without a mask are not repaired
+    assert changed[1][40:60, 60:90].any() and not changed[1][120:140, 200:230].any()
+    assert changed[3][120:140, 200:230].any() and not changed[3][40:60, 60:90].any()
+    capsys.readouterr()
+    again = [*args, str(tmp_path / "m.png"), "-o", str(tmp_path / "again"), "--frames", "1-3"]
+    assert cli_main(again) == 2
+    assert "m_0002.png: no such mask" in capsys.readouterr().err
+
+
 def test_detection_on_a_scan_says_anatomy_can_look_like_damage(datasets, photo, tmp_path, capsys):
     """A CT slice: the proposal would be filled like a photo's, so the command says to check it first;
     a photo gets no such note."""
