@@ -1,11 +1,13 @@
 """Detect damage in the video workspace: core's detectors on the current frame (or the range), the
 proposal shown as the editable mask.
 
-The temporal detector (a speck on one frame and not on its motion-compensated neighbours) is offered
-first; it gets the frames either side as well. Over a range, the proposal is every pixel found on any
-frame of it, since the mask applies to the whole range. As in the image workspace, the sensitivity
-slider re-thresholds the scores live, keeping brush and eraser edits (`desktop.proposal.Proposal`),
-and the detection with its sensitivity is one undo step.
+The default detector is the one `lacuna detect` runs on a clip (the learned one, frame by frame: the
+better on the bench clips, and on the shared film scan the temporal detector marked a moving face on
+a clip's first frame, which has neighbours on one side only); the temporal detector (a speck on one
+frame and not on its motion-compensated neighbours) gets the frames either side as well. Over a
+range, the proposal is every pixel found on any frame of it, since the mask applies to the whole
+range. As in the image workspace, the sensitivity slider re-thresholds the scores live, keeping
+brush and eraser edits (`desktop.proposal.Proposal`), and the detection with its sensitivity is one undo step.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from desktop.proposal import LABEL, Detector, Proposal
 from desktop.workspaces.video.mask import MaskChange
 
 MAX_FRAMES = 12  # frames scored at once: each is held as float32 while the detector runs
-FIRST = "detect-temporal"
 
 
 class VideoDetection(Detector):
@@ -28,9 +29,10 @@ class VideoDetection(Detector):
         self.step: MaskChange | None = None
 
     def methods(self) -> list[tuple[str, str]]:
-        from core.methods import methods
+        from core.methods import default_method, methods
 
-        cards = sorted((c for c in methods("detect") if c.available), key=lambda c: c.id != FIRST)
+        first = default_method("detect", "video").card.id  # as `lacuna detect` on a clip
+        cards = sorted((c for c in methods("detect") if c.available), key=lambda c: c.id != first)
         return [(c.id, c.name) for c in cards]
 
     def run(self, method: str | None = None) -> bool:
