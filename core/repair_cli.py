@@ -323,6 +323,15 @@ def repair_command(args: argparse.Namespace) -> int:
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
     elif selecting and audio is None:
         audio_selection(document, args.gap, args.detect, args.loss_trace)  # refused: not a recording
+    if document.kind == "audio" and not selecting and chosen.card.needs_mask:
+        from core.audio.loss_trace import trace_beside
+
+        beside = trace_beside(source)
+        if beside.is_file():  # what `lacuna info` and the app offer: said here too
+            raise MethodError(
+                f"nothing is selected; the loss trace {beside.name} lies beside it: add --loss-trace"
+                f" {beside.name} (or --detect, or --gap START:END)"
+            )
     check_fits(chosen.card, args.task, document, mask, named=bool(args.method))  # before "running"
     device, why = explain_device(args.device)
     if not args.json:  # a classical method runs no network: where torch would run is beside the point

@@ -48,9 +48,10 @@ class Recipe:
 
     def action(self) -> str:
         """What the batch does to an item of this recipe, in words: 'fill-gap with fill-gap-auto'."""
-        text = f"{self.task} with {self.method}"
+        what = f"{self.task} what detection finds," if self.detect else self.task
+        text = f"{what} with {self.method}"
         if self.by_modality:
-            return f"{self.task} with the method validated on each scan's modality ({self.method} elsewhere)"
+            return f"{what} with the method validated on each scan's modality ({self.method} elsewhere)"
         return f"{text} ({self.for_calls} on calls with lost packets)" if self.for_calls else text
 
 

@@ -26,11 +26,22 @@ class DetectPanel(QGroupBox):
         self.sensitivity.setEnabled(False)
         self.note = QLabel("")
         self.note.setWordWrap(True)
+        self.sensitivity_label = QLabel()
+        self.sensitivity.valueChanged.connect(self.show_sensitivity)
+        self.show_sensitivity()
         layout.addWidget(self.method)
         layout.addWidget(self.button)
-        layout.addWidget(QLabel("Sensitivity"))
+        layout.addWidget(self.sensitivity_label)
         layout.addWidget(self.sensitivity)
         layout.addWidget(self.note)
+
+    def show_sensitivity(self, *_args) -> None:
+        """The slider's number beside its name, and the detector's score it proposes from."""
+        value = self.sensitivity.value()
+        self.sensitivity_label.setText(f"Sensitivity {value}")
+        self.sensitivity_label.setToolTip(
+            f"Pixels scoring {self.threshold_of(value):.2f} or more are proposed"
+        )
 
     @staticmethod
     def threshold_of(value: int) -> float:
@@ -75,6 +86,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         if proposal is not None:
             with signals_blocked(panel.sensitivity):
                 panel.sensitivity.setValue(panel.value_of(proposal.threshold))
+            panel.show_sensitivity()
             # The mask Repair fills: the proposal widened over whole marks (lacuna detect --for-repair)
             note = f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} marked to repair"
             if picture() == "slice":  # a volume: one detection proposes on all of it

@@ -245,3 +245,13 @@ def test_packet_ms_without_a_trace_is_refused(datasets, tmp_path, capsys):
     assert main([*args, "--packet-ms", "20"]) == 2
     assert "--packet-ms is the packet length of a --loss-trace" in capsys.readouterr().err
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_call_repaired_without_a_selection_is_pointed_to_the_trace_beside_it(datasets, tmp_path, capsys):
+    """A walk-through: `lacuna info` and the app name the trace beside a call, but `repair` without a
+    selection only said that nothing was selected."""
+    call = datasets / "audio/speech/plc/test_files/1214.wav"
+    out = tmp_path / "out.wav"
+    assert main(["repair", str(call), "-o", str(out), "--task", "fill-gap"]) == 2
+    assert "add --loss-trace 1214_is_lost.txt" in capsys.readouterr().err
+    assert not out.exists()

@@ -315,3 +315,13 @@ def test_clear_ends_the_proposal_and_a_second_detection_on_a_volume_is_undone_fr
     assert c.run_repair("inpaint", ws.picker.current_method())
     qtbot.waitUntil(lambda: not c.busy, timeout=300_000)
     assert c.doc is not original  # repaired, not refused
+
+
+def test_the_sensitivity_shows_its_number(window, datasets, tmp_path, qtbot):
+    """A walk-through: the Sensitivity slider showed no number, where the other sliders do."""
+    ws = _open_portrait(window, datasets, tmp_path)
+    panel = ws.detect_panel
+    _detect(ws, qtbot)
+    assert panel.sensitivity_label.text() == f"Sensitivity {panel.sensitivity.value()}" == "Sensitivity 50"
+    panel.sensitivity.setValue(72)
+    assert panel.sensitivity_label.text() == "Sensitivity 72" and "0.28" in panel.sensitivity_label.toolTip()

@@ -63,7 +63,10 @@ def plan_repair(
         params["slices"] = slices_to_core(str(params["slices"]), masks.frames)
     painted = masks.any()
     if card.needs_mask and not painted:
-        raise LacunaError(f"{card.name} repairs the marked pixels: paint the damage first (B for the brush).")
+        raise LacunaError(
+            f"{card.name} repairs the marked pixels: paint the damage (B for the brush), or let"
+            " Detect damage propose it (Ctrl+Shift+D)."
+        )
     from core.tasks import task
 
     # A resizing task's result has other pixels than the mask: a mask cannot select among them.
