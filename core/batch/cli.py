@@ -33,6 +33,15 @@ def add_parser(sub) -> None:
         action="store_true",
         help="fill what detection finds: audio clicks and dropouts, image marks",
     )
+    p.add_argument("--detect-method", default=None, help="with --detect on images: the detection method")
+    p.add_argument("--threshold", type=float, default=None, help="with --detect on images: its threshold")
+    p.add_argument(
+        "--detect-param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="with --detect on images: a detection method parameter (e.g. ensemble=true)",
+    )
     p.add_argument(
         "--loss-traces",
         action="store_true",
@@ -73,6 +82,11 @@ def batch_command(args: argparse.Namespace) -> int:
         params=parse_params(args.param),
         detect=args.detect,
         loss_traces=args.loss_traces,
+        detection={
+            "method": args.detect_method,
+            "threshold": args.threshold,
+            "params": parse_params(args.detect_param),
+        },
         include=tuple(args.include),
         exclude=tuple(args.exclude),
     )

@@ -39,12 +39,16 @@ class Recipe:
     by_modality: bool = False
     # A recording's lost packets are the ones a loss trace beside it marks (`TRACE_NAME`).
     loss_traces: bool = False
+    # How images are detected: "method", "threshold" and "params" as `lacuna repair --detect-method,
+    # --threshold, --detect-param` take them (empty: the detector's defaults).
+    detection: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """What identifies the recipe (a resumed batch must match it). `for_calls` and `by_modality`
         follow from these, so a batch begun by an earlier Lacuna without them still resumes."""
         described = {"task": self.task, "method": self.method, "params": self.params, "detect": self.detect}
-        return {**described, "loss_traces": True} if self.loss_traces else described
+        described = {**described, "loss_traces": True} if self.loss_traces else described
+        return {**described, "detection": self.detection} if self.detection else described
 
     def action(self) -> str:
         """What the batch does to an item of this recipe, in words: 'fill-gap with fill-gap-auto'."""
@@ -61,12 +65,14 @@ def make_recipes(
     params: dict[str, Any] | None = None,
     detect: bool = False,
     loss_traces: bool = False,
+    detection: dict[str, Any] | None = None,
 ) -> dict[str, Recipe]:
     """Item kind -> Recipe. Raises MethodError for an unknown task, method or parameter."""
     from core.methods import default_method, get_method
 
     if not tasks:
         raise MethodError("name at least one --task")
+    detection = _checked_detection(detection or {}, detect)
     params = dict(params or {})
     explicit = {get_method(m).card.task: get_method(m).card for m in methods}
     for task, card in explicit.items():
@@ -100,9 +106,29 @@ def make_recipes(
                 # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
                 masked = detect and card.needs_mask
                 by_modality = defaulted and kind in SCAN_KINDS
-                recipe = Recipe(card.task, card.id, own, masked, calls, by_modality, traces)
+                how = detection if masked and card.operates_on != "audio" else {}
+                recipe = Recipe(card.task, card.id, own, masked, calls, by_modality, traces, how)
                 recipes.setdefault(kind, recipe)
     return recipes
+
+
+def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any]:
+    """The image detection's settings, checked up front against the detector they name (the photo
+    default's when none): {} when none were given."""
+    from core.methods import default_method, get_method
+
+    given = {k: v for k, v in detection.items() if v not in (None, {}, "")}
+    if not given:
+        return {}
+    if not detect:
+        raise MethodError("--detect-method, --threshold and --detect-param set the detection: add --detect")
+    card = get_method(given["method"]).card if given.get("method") else default_method("detect", "photo").card
+    if card.task != "detect":
+        raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
+    threshold = {"threshold": given["threshold"]} if given.get("threshold") is not None else {}
+    resolved = card.resolve_params({**given.get("params", {}), **threshold})  # refused here if wrong
+    params = {k: resolved[k] for k in given.get("params", {})}
+    return {**given, **({"params": params} if params else {})}
 
 
 def _method_for_calls(card, applies: bool) -> str:

@@ -31,11 +31,15 @@ class BatchRequest:
     detect: bool = False
     # audio: conceal the packets a loss trace beside each recording marks (NAME_is_lost.txt)
     loss_traces: bool = False
+    # images: the detection's "method", "threshold" and "params" (empty: the detector's defaults)
+    detection: dict[str, Any] = field(default_factory=dict)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
     def recipes(self) -> dict[str, Recipe]:
-        return make_recipes(self.tasks, self.methods, self.params, self.detect, self.loss_traces)
+        return make_recipes(
+            self.tasks, self.methods, self.params, self.detect, self.loss_traces, self.detection
+        )
 
     def description(self) -> dict[str, Any]:
         return {

@@ -142,8 +142,9 @@ class Found(NamedTuple):
     warnings: tuple[str, ...] = ()  # for the record: a call mostly lost, a trace of another length
 
 
-def found_damage(document: Any, ctx: Any) -> Found:
-    """Clicks and dropouts in audio, dust and scratches in images."""
+def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = None) -> Found:
+    """Clicks and dropouts in audio, dust and scratches in images (`detection`: the detector's
+    method, threshold and params, as the recipe holds them)."""
     if getattr(document, "samples", None) is not None:
         from core.audio.detect import detect, what_to_fill
 
@@ -153,7 +154,11 @@ def found_damage(document: Any, ctx: Any) -> Found:
         return Found([d.selection for d in found] or None, origin, grid_ms is not None)
     from core.detect.run import run_detect
 
-    mask, step = run_detect(document, ctx=ctx).repair_step(document)
+    how = detection or {}
+    found = run_detect(
+        document, ctx=ctx, method=how.get("method"), threshold=how.get("threshold"), **how.get("params", {})
+    )
+    mask, step = found.repair_step(document)
     if not mask.any():
         return Found(None)
     document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
@@ -209,7 +214,7 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     if traced and trace_beside(source).is_file():
         found = traced_packets(document, source)
     if found.mask is None and recipe.detect:
-        found = found_damage(document, ctx)
+        found = found_damage(document, ctx, recipe.detection)
         if found.mask is None:
             return SKIPPED, "nothing to repair: detection found no damage", recipe.method, {}
     elif found.mask is None and traced:

@@ -125,6 +125,7 @@ def detect_command(args) -> int:
         summary = {
             "input": str(source),
             "masks": [str(p) for p in written],
+            "scores": [str(p) for p in scores_to],
             "method": detection.method,
             "threshold": detection.threshold,
             "proposed_fraction": round(share, 6),

@@ -264,6 +264,9 @@ def test_cli_detect_writes_the_proposed_mask(photo, tmp_path, capsys):
     assert step.source.endswith(path.name) and "proposed by a detector" in step.warnings[0]
     assert cli_main(["detect", str(path), "-o", str(out)]) == 2  # never over an existing file
     assert cli_main(["detect", str(path), "-o", str(tmp_path / "m2.png"), "--threshold", "2"]) == 2
+    capsys.readouterr()
+    assert cli_main([*args, "--overwrite", "--json"]) == 0  # the summary names the score maps too
+    assert json.loads(capsys.readouterr().out)["scores"] == [str(tmp_path / "s.png")]
 
 
 def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys):
@@ -357,6 +360,34 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
     assert recorded_steps(read(listed / "m_0004.png"), listed / "m_0004.png")[0].params["frame"] == 4
     # A clean clip: the temporal detector proposes almost nothing.
     assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)
+
+
+def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo, tmp_path, capsys):
+    """A walk-through: `lacuna batch --detect` could not set the detector or its threshold
+    (`--threshold` was refused, `--param threshold=` went to the inpainting)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    path, _ = _damaged_file(photo, folder)
+    source = np.asarray(Image.open(path), np.int16)
+
+    def repaired(out: str, *options: str) -> int:
+        command = ["batch", str(folder), "-o", str(tmp_path / out), "--task", "inpaint", "--detect"]
+        assert cli_main([*command, "--method", "inpaint-telea", *options]) == 0
+        (result,) = (tmp_path / out).glob("*.png")
+        return int(np.count_nonzero(np.abs(np.asarray(Image.open(result), np.int16) - source).max(-1)))
+
+    default = repaired("default")
+    assert 0 < repaired("strict", "--threshold", "0.95") < default
+    record = json.loads(next((tmp_path / "strict").glob("*.lacuna.json")).read_text())
+    assert any(s["task"] == "detect" and s["params"]["threshold"] == 0.95 for s in record["steps"])
+    assert repaired("classical", "--detect-method", "detect-classical") != default
+    capsys.readouterr()
+    wrong = ["batch", str(folder), "-o", str(tmp_path / "x"), "--task", "inpaint", "--detect"]
+    assert cli_main([*wrong, "--detect-param", "nope=1"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert cli_main([*wrong[:-1], "--threshold", "0.3"]) == 2
+    assert "add --detect" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, capsys):

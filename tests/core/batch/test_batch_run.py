@@ -151,7 +151,7 @@ def test_dry_run_lists_the_items_and_writes_nothing(archive, tmp_path):
     items = {row["key"]: row for row in json.loads(listed.stdout)["items"]}
     assert len(items) == 160 + 1 + 11 + 1
     assert items["scans/head_ct"]["kind"] == "dicom"
-    assert items["tapes/0_yweweler_0.wav"]["action"] == "fill-gap with fill-gap-ar"
+    assert items["tapes/0_yweweler_0.wav"]["action"] == "fill-gap what detection finds, with fill-gap-ar"
     assert not output.exists()
 
 
