@@ -16,6 +16,10 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
     from core.io.provenance import _jsonable
 
     path = Path(path)
+    if path.suffix.lower() == ".txt" and path.is_file():  # a call's loss trace (one 0/1 line a packet)
+        from core.audio.loss_trace import describe_trace
+
+        return describe_trace(path)
     try:
         fmt, doc = read_with_format(path)
     except NothingToRepairError as exc:
@@ -86,6 +90,9 @@ LABELS = [
     ("audio", "audio"),
     ("damage_summary", "damage"),
     ("loss_trace", "loss trace"),
+    ("packets", "packets"),
+    ("bursts", "bursts"),
+    ("recording", "recording"),
     ("items", "items"),
     ("description", "description"),
     ("note", "note"),

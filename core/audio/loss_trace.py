@@ -28,6 +28,47 @@ def trace_beside(recording: str | Path) -> Path:
     return recording.with_name(f"{recording.stem}{TRACE_SUFFIX}")
 
 
+def recording_of(trace: str | Path) -> Path | None:
+    """The recording a trace named NAME_is_lost.txt lies beside (NAME.wav, .flac, ...), or None."""
+    trace = Path(trace)
+    if not trace.name.endswith(TRACE_SUFFIX):
+        return None
+    stem = trace.name[: -len(TRACE_SUFFIX)]
+    found = sorted(p for p in trace.parent.glob(f"{stem}.*") if p != trace and p.is_file())
+    return found[0] if found else None
+
+
+def describe_trace(path: str | Path) -> dict:
+    """What `lacuna info` says of a loss trace: its packets, the share lost and its bursts, and, with
+    the recording beside it, the packet length its line count fits there (a MethodError if it is no
+    trace)."""
+    from core.audio.selection import runs
+
+    packets = read_trace(path)
+    bursts = [stop - start for start, stop in runs(packets)]
+    lost = int(packets.sum())
+    info: dict = {
+        "path": str(path),
+        "kind": "loss trace",
+        "packets": f"{lost} of {len(packets)} lost ({100.0 * lost / len(packets):.1f}%)",
+        "bursts": f"{len(bursts)}, {np.mean(bursts):.1f} packets on average, longest {max(bursts)}"
+        if bursts
+        else "none",
+    }
+    recording = recording_of(path)
+    if recording is not None:
+        import soundfile
+
+        try:
+            found = soundfile.info(str(recording))
+        except (RuntimeError, OSError):  # soundfile.LibsndfileError is a RuntimeError
+            return info
+        packet_ms = packet_ms_that_fits(packets, found.samplerate, found.frames)
+        seconds = found.frames / found.samplerate
+        info["recording"] = f"{recording.name} ({seconds:.2f} s): read as {packet_ms:g} ms packets"
+    return info
+
+
 def read_trace(path: str | Path) -> np.ndarray:
     """The trace's packets as bools (True: lost); a MethodError naming the line that is not 0 or 1."""
     path = Path(path)

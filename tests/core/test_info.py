@@ -257,3 +257,18 @@ def test_a_sheared_nifti_reports_its_tilt_and_the_distance_between_slice_planes(
     info = info_json(datasets / "medical" / "shear.nii.gz", capsys)
     assert info["gantry_tilt"].startswith("18.50° (slices sheared; slice planes 2.248 mm apart")
     assert "gantry_tilt" not in info_json(datasets / "medical" / "FLAIR.nii.gz", capsys)
+
+
+def test_a_loss_trace_is_described(datasets, tmp_path, capsys):
+    """A walk-through: `lacuna info 1214_is_lost.txt` was refused as 'not a file Lacuna reads'."""
+    from core.cli import main
+
+    trace = datasets / "audio/speech/plc/test_files/1214_is_lost.txt"
+    assert main(["info", str(trace)]) == 0
+    out = capsys.readouterr().out
+    assert "loss trace" in out and "117 of 468 lost (25.0%)" in out and "longest 5" in out
+    assert "1214.wav (9.36 s): read as 20 ms packets" in out
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0\n2\n")
+    assert main(["info", str(bad)]) == 2
+    assert "line 2: a loss trace holds 0 or 1 per line" in capsys.readouterr().err
