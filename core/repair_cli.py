@@ -117,7 +117,7 @@ def method_asked(args, lost_packets: bool) -> str | None:
 def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, list[int] | None]:
     """The --mask of a repair, and the frames the repair is limited to. One picture applies to every
     frame (of a video's --frames, a volume's slices). The name given to `lacuna detect -o` for a clip
-    or a scan, whose masks are NAME_0000.png ... (one per frame, or per slice from 1), gives each its
+    or a scan, whose masks are NAME_0000.png ... (one per frame or slice, from 0), gives each its
     own: a clip is then repaired on the frames that have one (or on --frames, each needing one)."""
     import numpy as np
 
@@ -145,7 +145,7 @@ def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, li
     slices = frames if frames is not None else list(range(document.pixels.shape[0]))
     check_frames(document, slices)
     masks = np.zeros((document.pixels.shape[0], *shape), np.float32)
-    masks[slices] = read_numbered_masks(path, shape, [s + 1 for s in slices])  # slices from 1
+    masks[slices] = read_numbered_masks(path, shape, slices)
     return masks, frames
 
 

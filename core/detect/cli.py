@@ -1,9 +1,9 @@
 """`lacuna detect FILE -o mask.png [--threshold T] [--method M]`: write the proposed damage mask.
 
 A single image gives one mask; a frame stack (multi-page image, volume, or a range of a video's
-frames, `--frames`) gives one mask per frame, numbered after the output name: slices and pages from 1
-(`mask_0001.png`, ...), a video's frames by their own number, from 0 as `--frames` counts them
-(`--frames 100-103` writes `mask_0100.png` to `mask_0103.png`).
+frames, `--frames`) gives one mask per frame, numbered after the output name from 0, as `--frames`
+counts frames and slices (`mask_0000.png`, ...; `--frames 100-103` of a video writes `mask_0100.png`
+to `mask_0103.png`); `lacuna repair --mask mask.png` reads them back one per frame or slice.
 `--scores` also writes the soft score map (8-bit, 255 = surely damage) to look at or threshold;
 `--for-repair` writes the more generous mask that `lacuna repair --detect` fills.
 """
@@ -186,13 +186,13 @@ def _numbered(document) -> tuple[list[tuple[int, int]], bool]:
     """(number in the file name, index in the stack) of each mask to write, and whether it is a single
     picture's (written under the name given). A video's frames asked for go by their own number (the
     stack also holds the frames between them, which the temporal detector compares with); a volume's
-    slices from 1."""
+    slices by theirs, from 0 (the CLI counts frames and slices from 0 everywhere)."""
     wanted = document.metadata.get("frames_asked")
     if wanted is not None:
         first = int(document.metadata["first_frame"])
         return [(frame, frame - first) for frame in wanted], False
     count = len(document.pixels)
-    return [(index + 1, index) for index in range(count)], count == 1
+    return [(index, index) for index in range(count)], count == 1
 
 
 def _check_targets(source: Path, targets: list[Path], overwrite: bool) -> None:

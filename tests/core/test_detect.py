@@ -445,6 +445,12 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     assert "ran inpaint-biharmonic" in err and "anatomy can look like damage" in err
     before, after = read(volume).pixels, read(out).pixels
     assert before.shape == after.shape and (before != after).any()
+    # Its masks, one per slice from 0 as --frames counts them, are read back by repair --mask.
+    masks = tmp_path / "m.png"
+    assert cli_main(["detect", str(volume), "-o", str(masks), "--method", "detect-classical"]) == 0
+    assert sorted(p.name for p in tmp_path.glob("m_*.png")) == ["m_0000.png", "m_0001.png", "m_0002.png"]
+    again = ["repair", str(volume), "-o", str(tmp_path / "again.dcm"), "--task", "inpaint"]
+    assert cli_main([*again, "--method", "inpaint-biharmonic", "--mask", str(masks)]) == 0
 
     folder = tmp_path / "scans"
     folder.mkdir()
