@@ -50,6 +50,28 @@ def fill_silence(x: np.ndarray, start: int, stop: int, sample_rate: int) -> np.n
     return y
 
 
+def join_inside(filled: np.ndarray, lost: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`filled` (1-D: received samples, and a fill where `lost`) with each lost run's first and last
+    CROSSFADE_SECONDS bent to meet the received samples beside it: where the fill starts (or ends)
+    away from where the recording was heading, the step is a click. The recording's line is
+    continued one sample (its last slope); the difference fades out over the run's edge (a raised
+    cosine), so only lost samples change."""
+    out = np.array(filled, np.float64)
+    length = len(out)
+    for start, stop in runs(lost):
+        reach = min(max(1, int(round(CROSSFADE_SECONDS * sample_rate))), (stop - start) // 2)
+        if reach < 1:
+            continue
+        fade = 0.5 * (1.0 + np.cos(np.pi * np.arange(reach) / reach))  # 1 at the seam, towards 0
+        if start >= 2:
+            heading = 2.0 * out[start - 1] - out[start - 2]
+            out[start : start + reach] += (heading - out[start]) * fade
+        if stop <= length - 2:
+            heading = 2.0 * out[stop] - out[stop + 1]
+            out[stop - reach : stop] += ((heading - out[stop - 1]) * fade)[::-1]
+    return out.astype(np.asarray(filled).dtype)
+
+
 def fill_crossfade(x: np.ndarray, start: int, stop: int, sample_rate: int) -> np.ndarray:
     """Packet-loss-concealment baseline: the audio just before the gap fading out while the audio just
     after it fades in (linear ramps), zero where the recording has no such context."""

@@ -109,6 +109,7 @@ def conceal(model, x: np.ndarray, lost: np.ndarray, rate: int, envelope=None) ->
 def run(doc, selection, ctx, envelope=False):
     from core.archs import cached_weights
     from core.audio.band import band_edge, limit_band
+    from core.audio.fill import join_inside
     from core.audio.selection import as_selections, lost_samples
     from core.methods import weights
 
@@ -133,6 +134,7 @@ def run(doc, selection, ctx, envelope=False):
         for c, edge in enumerate(edges):
             if edge is not None:  # a narrowband call: the fill holds no more than what was received
                 filled[c] = np.where(lost[c, lo:hi], limit_band(filled[c], edge, rate), filled[c])
+            filled[c] = join_inside(filled[c], lost[c, lo:hi], rate)  # no click where a fill meets
         out[lo:hi] = filled.T.astype(out.dtype)  # only lost samples differ from what was received
     yield ctx.progress(1.0, f"{int(lost.any(axis=0).sum())} lost samples concealed")
     return doc.with_samples(out)

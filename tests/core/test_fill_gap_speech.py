@@ -39,6 +39,38 @@ def test_a_trace_concealed_through_lacuna_repair_changes_only_the_lost_packets(d
     assert np.mean(after[per_sample] != 0) > 0.95  # the holes are filled
 
 
+def test_a_fill_meets_the_received_speech_without_a_step(datasets):
+    """A walk-through found clicks where fills met a narrowband call (2307: a step of 0.062 at
+    5.30 s where the signal moved 0.0055 a sample). Each seam now continues the recording's slope;
+    only lost samples change."""
+    from core.audio.fill import join_inside
+    from core.audio.loss_trace import traced_loss
+
+    calls = datasets / "audio/speech/plc/test_files"
+    doc = core.io.read(calls / "2307.wav")
+    spans = traced_loss(doc.samples, doc.sample_rate, calls / "2307_is_lost.txt").spans
+    received = np.asarray(doc.samples, np.float64)[:, 0]
+    filled = np.asarray(run_repair(doc, "fill-gap", method="fill-gap-speech", mask=spans).samples)[:, 0]
+    lost = np.zeros(len(received), bool)
+    for span in spans:
+        lost[span.start : span.stop] = True
+    assert np.array_equal(filled[~lost], received[~lost])
+    for span in spans:
+        for seam in (span.start, span.stop):  # the step at the seam is no more than the slope beside it
+            step = abs(filled[seam] - filled[seam - 1])
+            beside = max(abs(filled[seam - 1] - filled[seam - 2]), abs(filled[seam + 1] - filled[seam]))
+            assert step <= beside + 1e-6, (seam, step, beside)
+
+    # What the join does to a fill that starts and ends a step away from the recording.
+    line = np.linspace(0.0, 1.0, 400)
+    hole = np.zeros(400, bool)
+    hole[100:300] = True  # 200 samples; the join bends 2 ms (32 samples at 16 kHz) at each end
+    joined = join_inside(np.where(hole, line + 0.3, line), hole, 16000)
+    assert np.allclose(joined[~hole], line[~hole])
+    assert abs(joined[100] - line[100]) < 1e-9 and abs(joined[299] - line[299]) < 1e-9
+    assert np.allclose(joined[132:268], line[132:268] + 0.3)  # the middle of the fill is its own
+
+
 @pytest.mark.parametrize("rate", [8000, 48000])
 def test_other_rates_and_one_channel_of_two(datasets, rate):
     """At 8 and 48 kHz, stereo, packets lost on the left channel only: the right one stays exact, and
