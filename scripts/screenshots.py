@@ -404,6 +404,8 @@ def take(out: Path, wanted: set[str]) -> int:
             settle(0.1)
         # On the dusty frame: detect, inpainting picked to repair it next.
         c.go(dusty)
+        panel = video.detect_panel  # the temporal detector picked in the panel, as a person would
+        panel.method.setCurrentIndex(panel.method.findData("detect-temporal"))
         video.detection.run("detect-temporal")
         while video.detection.proposal is None or c.busy:
             settle(0.1)

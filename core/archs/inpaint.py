@@ -111,25 +111,38 @@ def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
 
 
 class Up(nn.Module):
-    """Reduce channels at the coarse level (cheap), upsample, add the skip, refine with one 3x3 conv."""
+    """Reduce channels at the coarse level (cheap), upsample, add the skip, refine with one 3x3 conv.
 
-    def __init__(self, cin: int, cout: int):
+    Bilinear upsampling: nearest-neighbour (what the shipped weights were trained with) left a grid of
+    8-pixel blocks in large fills; run bilinear, the same weights fill without it and score a little
+    higher (resources/weights/inpaint.md)."""
+
+    def __init__(self, cin: int, cout: int, mode: str = "bilinear"):
         super().__init__()
         self.reduce = nn.Conv2d(cin, cout, 1)
         self.refine = _conv(cout, cout)
+        self.mode = mode
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(self.reduce(x), scale_factor=2.0, mode="nearest")
+        smooth = {} if self.mode == "nearest" else {"align_corners": False}
+        x = F.interpolate(self.reduce(x), scale_factor=2.0, mode=self.mode, **smooth)
         return self.refine(x + skip)
 
 
 @register_arch("inpaint_ffc")
 class InpaintFFC(nn.Module):
     """width: channels at full resolution (doubling per level, capped at 8x); depth: down-sampling
-    levels; blocks: FFC residual blocks at the lowest resolution; ratio: share of global channels."""
+    levels; blocks: FFC residual blocks at the lowest resolution; ratio: share of global channels;
+    upsample: the decoder's upsampling ("bilinear", or "nearest" as the shipped weights were trained)."""
 
     def __init__(
-        self, channels: int = 3, width: int = 32, depth: int = 3, blocks: int = 5, ratio: float = 0.75
+        self,
+        channels: int = 3,
+        width: int = 32,
+        depth: int = 3,
+        blocks: int = 5,
+        ratio: float = 0.75,
+        upsample: str = "bilinear",
     ):
         super().__init__()
         self.channels = channels
@@ -140,7 +153,7 @@ class InpaintFFC(nn.Module):
         self.stem = _conv(channels + 1, widths[0], k=7)
         self.down = nn.ModuleList(_conv(widths[i], widths[i + 1], k=3, stride=2) for i in range(depth))
         self.blocks = nn.Sequential(*(FFCBlock(widths[-1], ratio) for _ in range(blocks)))
-        self.up = nn.ModuleList(Up(widths[i + 1], widths[i]) for i in reversed(range(depth)))
+        self.up = nn.ModuleList(Up(widths[i + 1], widths[i], upsample) for i in reversed(range(depth)))
         self.head = nn.Conv2d(widths[0], channels, 3, padding=1, padding_mode="reflect")
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -55,10 +55,16 @@ def weights_hash(path: Path) -> str:
     return _sha256(str(path), stat.st_size, stat.st_mtime_ns)[:16]
 
 
+# Bumped when an architecture computes differently with the same weights (session 29: the inpainting
+# decoder's bilinear upsampling), so that graphs exported before are not reused.
+EXPORT_REVISION = 2
+
+
 def graph_path(call: NetworkCall, quantized: bool = False) -> Path:
     fixed = "".join(f"-{name}{value}" for name, value in call.fixed)
     suffix = f"-{INT8_RECIPE}" if quantized else ""
-    return cache_folder() / f"{Path(call.weights).stem}{fixed}-{weights_hash(call.weights)}{suffix}.onnx"
+    name = f"{Path(call.weights).stem}{fixed}-{weights_hash(call.weights)}-r{EXPORT_REVISION}{suffix}.onnx"
+    return cache_folder() / name
 
 
 class _Fixed(nn.Module):
