@@ -50,9 +50,18 @@ class InpaintRecipe(Recipe):
         parser.add_argument("--adv-start", type=float, default=0.25, help="fraction of steps before the GAN")
         parser.add_argument("--d-lr", type=float, default=2e-4, help="discriminator learning rate")
         parser.add_argument("--d-width", type=int, default=32, help="discriminator channels (first layer)")
+        parser.add_argument(
+            "--upsample",
+            choices=("bilinear", "nearest"),
+            default="bilinear",
+            help="the decoder's upsampling while training (the shipped weights: nearest); trained"
+            " weights always run bilinear, which filled better with them too",
+        )
 
     def __init__(self, args: argparse.Namespace, device: torch.device):
         super().__init__(args, device)
+        for up in self.model.up:  # a training setting, not stored: the weights run bilinear
+            up.mode = args.upsample
         self.discriminator = build_arch("patch_discriminator", channels=args.channels, width=args.d_width)
         self.discriminator = self.discriminator.to(device)
         self.d_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=args.d_lr, betas=(0.5, 0.999))
@@ -159,6 +168,7 @@ class InpaintRecipe(Recipe):
         return {
             "task": self.task,
             "masks": {"kinds": list(KINDS), "weights": list(MASK_WEIGHTS), "max_cover": 0.5},
+            "upsample_while_training": self.args.upsample,
             "losses": {
                 "hole_weight": a.hole_weight,
                 "adv_weight": a.adv_weight,
