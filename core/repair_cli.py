@@ -299,18 +299,10 @@ def repair_command(args: argparse.Namespace) -> int:
         audio = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
         mask = audio.selections
     check_frames(document, frames)  # before anything is said to run
-    detecting = bool(getattr(args, "detect", False)) and getattr(document, "pixels", None) is not None
-    slices = slices_showing(document, mask if not detecting else True, frames, detected=detecting)
     asked = method_asked(args, audio is not None and audio.lost_packets)
-    chosen, fallback = choose_method(args.task, asked, modality_of(document), slices)
+    modality = modality_of(document)
+    chosen, fallback = choose_method(args.task, asked, modality, slices_showing(document, mask, frames))
     chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run
-    if fallback:
-        print(f"lacuna: {fallback}", file=sys.stderr)
-    if asked != args.method and not args.json:
-        print(
-            f"lacuna: a call's lost packets: {chosen.card.id} conceals them (--method picks another)",
-            file=sys.stderr,
-        )
     ctx = RunContext(
         device=args.device,
         precision=args.precision,
@@ -321,8 +313,19 @@ def repair_command(args: argparse.Namespace) -> int:
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask, step = detected_mask(document, args, mask, ctx)
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
+        if not asked:  # the default, chosen again for what detection marked (a volume's every slice)
+            slices = slices_showing(document, mask, frames, detected=True)
+            chosen, fallback = choose_method(args.task, None, modality, slices)
+            chosen.card.resolve_params(params)
     elif selecting and audio is None:
         audio_selection(document, args.gap, args.detect, args.loss_trace)  # refused: not a recording
+    if fallback:
+        print(f"lacuna: {fallback}", file=sys.stderr)
+    if asked != args.method and not args.json:
+        print(
+            f"lacuna: a call's lost packets: {chosen.card.id} conceals them (--method picks another)",
+            file=sys.stderr,
+        )
     if document.kind == "audio" and not selecting and chosen.card.needs_mask:
         from core.audio.loss_trace import trace_beside
 

@@ -100,17 +100,20 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         the mask is picked already (a walk-through's Repair ran frame interpolation, which ignores
         it); its name, or '' when the pick stays."""
         from core.methods import default_method
-        from core.methods.modality import modality_of, slice_count
+        from core.methods.modality import modality_of, slice_count, slices_showing
 
         if c.doc is None:
             return ""
         card = workspace.picker.current_card()
-        # A picture's own inpainting (frames=1): a detection marks every slice of a volume at much the
-        # same places, where filling from the neighbouring slices cannot work (it refused).
-        from_slices = card is not None and card.operates_on == "volume" and (slice_count(c.doc) or 0) > 1
-        if card is not None and card.needs_mask and not from_slices:
+        # On a volume, core's rule: when the detection marked some place on every slice, filling from
+        # the neighbouring slices cannot work (it refused), and a slice's own inpainting is picked.
+        frames = slice_count(c.doc) or 1
+        if frames > 1:
+            frames = slices_showing(c.doc, detection.current_masks(), detected=True)
+        unseen = card is not None and card.operates_on == "volume" and frames < 2
+        if card is not None and card.needs_mask and not unseen:
             return ""
-        chosen = default_method("inpaint", modality_of(c.doc), frames=1).card
+        chosen = default_method("inpaint", modality_of(c.doc), frames=frames).card
         return chosen.name if chosen.available and workspace.picker.select(chosen.id) else ""
 
     def on_job_done(_text: str) -> None:

@@ -445,6 +445,22 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     assert "ran inpaint-biharmonic" in err and "anatomy can look like damage" in err
     before, after = read(volume).pixels, read(out).pixels
     assert before.shape == after.shape and (before != after).any()
+    # Where the detection's marks differ from slice to slice, the series' inpainting fills them from
+    # the neighbouring slices, as before (the shared FLAIR volume).
+    flair = datasets / "medical" / "FLAIR.nii.gz"
+    assert (
+        cli_main(["repair", str(flair), "-o", str(tmp_path / "f.nii.gz"), "--task", "inpaint", "--detect"])
+        == 0
+    )
+    assert "running inpaint-slices" in capsys.readouterr().err
+    from core.methods.inpaint_slices import every_hole_seen
+
+    holes = np.zeros((4, 40, 40), bool)
+    holes[:, 10:14, 10:14] = True  # the same place on every slice: no slice shows it
+    assert not every_hole_seen(holes)
+    holes[2] = False
+    holes[3, 10:14, 10:14], holes[3, 30:34, 30:34] = False, True  # slice 2 shows the first place
+    assert every_hole_seen(holes)
     # Its masks, one per slice from 0 as --frames counts them, are read back by repair --mask.
     masks = tmp_path / "m.png"
     assert cli_main(["detect", str(volume), "-o", str(masks), "--method", "detect-classical"]) == 0
