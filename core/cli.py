@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="output path (default: INPUT_<task>.<ext>)")
     p.add_argument("--task", required=True)
     p.add_argument("--method", default=None)
-    p.add_argument("--mask", default=None, help="an image the size of the input; non-zero = repair")
+    p.add_argument(
+        "--mask",
+        default=None,
+        help="an image the size of the input, non-zero = repair (one for every frame or slice); or the"
+        " name given to `lacuna detect -o` for a clip or a scan, whose NAME_0000.png ... are read one"
+        " per frame or slice",
+    )
     p.add_argument(
         "--gap",
         action="append",

@@ -301,7 +301,8 @@ def repair_command(args: argparse.Namespace) -> int:
     check_frames(document, frames)  # before anything is said to run
     asked = method_asked(args, audio is not None and audio.lost_packets)
     modality = modality_of(document)
-    chosen, fallback = choose_method(args.task, asked, modality, slices_showing(document, mask, frames))
+    slices = slices_showing(document, mask, frames) if not asked else None  # it weighs the mask
+    chosen, fallback = choose_method(args.task, asked, modality, slices)
     chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run
     ctx = RunContext(
         device=args.device,
@@ -314,7 +315,7 @@ def repair_command(args: argparse.Namespace) -> int:
         mask, step = detected_mask(document, args, mask, ctx)
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
         if not asked:  # the default, chosen again for what detection marked (a volume's every slice)
-            slices = slices_showing(document, mask, frames, detected=True)
+            slices = slices_showing(document, mask, frames)
             chosen, fallback = choose_method(args.task, None, modality, slices)
             chosen.card.resolve_params(params)
     elif selecting and audio is None:
@@ -333,7 +334,7 @@ def repair_command(args: argparse.Namespace) -> int:
         if beside.is_file():  # what `lacuna info` and the app offer: said here too
             raise MethodError(
                 f"nothing is selected; the loss trace {beside.name} lies beside it: add --loss-trace"
-                f" {beside.name} (or --detect, or --gap START:END)"
+                f" {beside} (or --detect, or --gap START:END)"
             )
     check_fits(chosen.card, args.task, document, mask, named=bool(args.method))  # before "running"
     device, why = explain_device(args.device)

@@ -221,9 +221,7 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
         return SKIPPED, f"{trace_beside(source).name} marks no packet lost", recipe.method, {}
     if found.lost_packets and recipe.for_calls:
         method, params = recipe.for_calls, {}
-    result = run_repair(
-        document, recipe.task, method=method, mask=found.mask, ctx=ctx, detected=recipe.detect, **params
-    )
+    result = run_repair(document, recipe.task, method=method, mask=found.mask, ctx=ctx, **params)
     if found.origin:
         result.provenance[-1].selection = found.origin
     result.provenance[-1].warnings.extend(found.warnings)

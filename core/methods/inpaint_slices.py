@@ -105,8 +105,8 @@ def _fill(volume: np.ndarray, holes: np.ndarray, k: int, setting: tuple, reach: 
     sides = [j for j in nearest(good, k) if j is not None]
     if not sides:
         raise MethodError(
-            f"the hole on slice {k} is painted at the same place on every slice, so no slice shows "
-            "what it hides: paint the damaged slices only (or give --frames), or use inpaint-biharmonic"
+            f"part of the hole on slice {k} is marked on every other slice too, so no slice shows what"
+            " it hides: mark the damaged slices only (or give --frames), or use inpaint-biharmonic"
         )
     parts = [ctx.sub(i / 3, (i + 1) / 3) for i in range(3)]
     estimate = interpolate_slice(volume, np.asarray(good), k, order, z, shifts)

@@ -54,17 +54,17 @@ def slice_count(document: Any) -> int | None:
     return int(document.frames) if getattr(document, "kind", "") in ("image", "volume") else None
 
 
-def slices_showing(document: Any, mask: Any = None, frames: Any = None, detected: bool = False) -> int | None:
+def slices_showing(document: Any, mask: Any = None, frames: Any = None) -> int | None:
     """`slice_count` as the default method's choice should see it: one 2-D mask for a whole volume
     (no frames named) hides the same place on every slice, so no slice shows what it hides: as if
-    the picture had one slice. So may a mask that damage detection proposed (`detected`): it marks
-    every slice, often at much the same places (anatomy can look like damage on each); as if one
-    slice when some slice's marks are marked on every other slice too."""
+    the picture had one slice. So does a mask per slice where some slice's marks are marked on every
+    other slice too: a detection's, which marks anatomy at much the same places on each, or masks
+    loaded from files (`core.methods.inpaint_slices.every_hole_seen`)."""
     count = slice_count(document)
     if count and count > 1 and mask is not None:
         if getattr(mask, "ndim", 0) == 2 and not frames:
             return 1
-        if detected and getattr(mask, "ndim", 0) == 3:
+        if getattr(mask, "ndim", 0) == 3:
             from core.methods.inpaint_slices import every_hole_seen
 
             return count if every_hole_seen(mask) else 1

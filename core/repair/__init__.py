@@ -19,7 +19,7 @@ from core.documents import AudioDoc, Document, ImageDoc, Provenance, VolumeDoc
 from core.errors import MethodError
 from core.io.provenance import source_of
 from core.methods import choose_method
-from core.methods.modality import is_scan, modality_of, slices_showing
+from core.methods.modality import is_scan, modality_of, slice_count, slices_showing
 from core.methods.modality import warning as modality_warning
 from core.repair import thinning, uncertainty, units
 from core.repair.audio import bands_of, changed_seconds, repair_audio
@@ -54,15 +54,13 @@ def repair(
     mask: np.ndarray | None = None,
     ctx: RunContext | None = None,
     frames: list[int] | None = None,
-    detected: bool = False,
     **params: Any,
 ) -> Generator[Progress, None, Document]:
     """Repair `document` for `task` with `method` (the task's default if None).
 
     `mask`: the painted alpha, (H, W) or (frames, H, W), applied by the mask contract
     (core.repair.masks: non-zero = repair, dilate, feather, the rest kept); for audio, the selection the
-    audio methods document; `detected`: the mask is what damage detection proposed (for the choice of
-    the default method). `frames`: only these frames of a volume (default: all).
+    audio methods document. `frames`: only these frames of a volume (default: all).
     """
     task_info = get_task(task)
     given = document  # before thinning inserts blank slices (which hold the padding value)
@@ -70,7 +68,8 @@ def repair(
     ctx = ctx or RunContext()
     ctx.restart_clock()
     modality = modality_of(document)
-    slices = slices_showing(document, mask, frames, detected)
+    # what the default's choice needs to know (it weighs the mask, so only without a named method)
+    slices = slices_showing(document, mask, frames) if method is None else slice_count(document)
     chosen, fallback = choose_method(task, method, modality, slices)
     if fallback:
         ctx.note(fallback)

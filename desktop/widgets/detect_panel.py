@@ -36,11 +36,16 @@ class DetectPanel(QGroupBox):
         layout.addWidget(self.note)
 
     def show_sensitivity(self, *_args) -> None:
-        """The slider's number beside its name, and the detector's score it proposes from."""
+        """The slider's number beside its name, and the detector's threshold it stands for."""
+        if not self.sensitivity.isEnabled():  # nothing detected yet: no setting to show
+            self.sensitivity_label.setText("Sensitivity")
+            self.sensitivity_label.setToolTip("Detect damage first; then this re-thresholds its proposal")
+            return
         value = self.sensitivity.value()
         self.sensitivity_label.setText(f"Sensitivity {value}")
         self.sensitivity_label.setToolTip(
-            f"Pixels scoring {self.threshold_of(value):.2f} or more are proposed"
+            f"Detection threshold {self.threshold_of(value):.2f}: the mask shows what Repair fills, the"
+            " marks found from there widened over whole scratches and stains"
         )
 
     @staticmethod
@@ -83,6 +88,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             workspace.set_show_mask(True)  # back by an undo (of a repair): shown to edit again
         was_showing[0] = proposal is not None
         panel.sensitivity.setEnabled(proposal is not None)
+        panel.show_sensitivity()
         if proposal is not None:
             with signals_blocked(panel.sensitivity):
                 panel.sensitivity.setValue(panel.value_of(proposal.threshold))
@@ -109,7 +115,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         # the neighbouring slices cannot work (it refused), and a slice's own inpainting is picked.
         frames = slice_count(c.doc) or 1
         if frames > 1:
-            frames = slices_showing(c.doc, detection.current_masks(), detected=True)
+            frames = slices_showing(c.doc, detection.current_masks())
         unseen = card is not None and card.operates_on == "volume" and frames < 2
         if card is not None and card.needs_mask and not unseen:
             return ""
@@ -122,6 +128,8 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             workspace.set_show_mask(True)
             picked = pick_inpainting()
             then = f"Repair ({picked} picked)" if picked else "Repair"
+            if picked and picture() == "slice":  # why not the series' own inpainting (the CLI says it)
+                then += "; the marks lie on every slice alike, so no neighbouring slice shows what they hide"
             workspace.status.emit(f"Damage proposed as the mask: brush or erase it, then {then}.")
 
     panel.button.clicked.connect(run)

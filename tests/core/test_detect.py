@@ -467,6 +467,25 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     assert sorted(p.name for p in tmp_path.glob("m_*.png")) == ["m_0000.png", "m_0001.png", "m_0002.png"]
     again = ["repair", str(volume), "-o", str(tmp_path / "again.dcm"), "--task", "inpaint"]
     assert cli_main([*again, "--method", "inpaint-biharmonic", "--mask", str(masks)]) == 0
+    # Without a method, masks read from files are weighed as the detection's were (a walk-through:
+    # the series' inpainting was chosen for them and refused).
+    capsys.readouterr()
+    assert (
+        cli_main(
+            [
+                "repair",
+                str(volume),
+                "-o",
+                str(tmp_path / "third.dcm"),
+                "--task",
+                "inpaint",
+                "--mask",
+                str(masks),
+            ]
+        )
+        == 0
+    )
+    assert "ran inpaint-biharmonic" in capsys.readouterr().err
 
     folder = tmp_path / "scans"
     folder.mkdir()

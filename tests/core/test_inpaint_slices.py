@@ -70,7 +70,7 @@ def test_a_single_slice_is_refused_by_name_and_falls_back_by_default(datasets):
 def test_a_hole_painted_on_every_slice_is_refused(shear):
     mask = np.zeros(shear.pixels.shape[1:3], bool)
     mask[180:200, 100:120] = True  # one 2-D mask: the same place on every slice
-    with pytest.raises(MethodError, match="same place on every slice"):
+    with pytest.raises(MethodError, match="marked on every other slice too"):
         run_repair(shear, "inpaint", method="inpaint-slices", mask=mask)
 
 

@@ -324,4 +324,9 @@ def test_the_sensitivity_shows_its_number(window, datasets, tmp_path, qtbot):
     _detect(ws, qtbot)
     assert panel.sensitivity_label.text() == f"Sensitivity {panel.sensitivity.value()}" == "Sensitivity 50"
     panel.sensitivity.setValue(72)
-    assert panel.sensitivity_label.text() == "Sensitivity 72" and "0.28" in panel.sensitivity_label.toolTip()
+    assert (
+        panel.sensitivity_label.text() == "Sensitivity 72"
+        and "threshold 0.28" in panel.sensitivity_label.toolTip()
+    )
+    ws.controller.undo()  # the detection and its sensitivity: no setting to show
+    assert panel.sensitivity_label.text() == "Sensitivity"
