@@ -137,6 +137,7 @@ def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, li
                 f"{path.name} is a folder: --mask takes one picture, or the name given to `lacuna detect"
                 " -o` (its masks NAME_0000.png ... are read one per frame or slice)"
             )
+        _say_if_one_of_several(path)
         return read_mask(path, shape), frames
     if document.kind == "video":
         wanted = frames if frames is not None else numbered
@@ -147,6 +148,21 @@ def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, li
     masks = np.zeros((document.pixels.shape[0], *shape), np.float32)
     masks[slices] = read_numbered_masks(path, shape, slices)
     return masks, frames
+
+
+def _say_if_one_of_several(path: Path) -> None:
+    """A numbered mask given alone (m_0001.png of m_0000.png ...) is used for every frame: said, since
+    the name of them all would have given each frame its own."""
+    from core.io.masks import numbered_masks
+
+    if path.stem[-5:-4] == "_" and path.stem[-4:].isdigit():
+        base = path.with_name(f"{path.stem[:-5]}{path.suffix}")
+        if len(numbered_masks(base)) > 1:
+            print(
+                f"lacuna: {path.name} is one of the numbered masks of {base.name}: used for every frame"
+                f" here (--mask {base} gives each frame its own)",
+                file=sys.stderr,
+            )
 
 
 def parse_frames(text: str | None) -> list[int] | None:

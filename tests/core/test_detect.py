@@ -418,6 +418,10 @@ def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, c
     again = [*args, str(tmp_path / "m.png"), "-o", str(tmp_path / "again"), "--frames", "1-3"]
     assert cli_main(again) == 2
     assert "m_0002.png: no such mask" in capsys.readouterr().err
+    # One of them named alone is used for every frame, and the command says so.
+    one = [*args, str(tmp_path / "m_0001.png"), "-o", str(tmp_path / "one"), "--frames", "1-2"]
+    assert cli_main(one) == 0
+    assert "one of the numbered masks of m.png" in capsys.readouterr().err
 
 
 def test_detection_on_a_scan_says_anatomy_can_look_like_damage(datasets, photo, tmp_path, capsys):
