@@ -68,12 +68,15 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
     c = workspace.controller
 
     def fill_methods() -> None:
+        chosen = panel.method.currentData()  # kept: the list is refilled after every job
         with signals_blocked(panel.method):
             panel.method.clear()
             for method_id, name in detection.methods():
                 # The dock is narrow: the name without its parenthesis, the whole name as the tip.
                 panel.method.addItem(name.split(" (")[0], method_id)
                 panel.method.setItemData(panel.method.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
+            if panel.method.findData(chosen) >= 0:
+                panel.method.setCurrentIndex(panel.method.findData(chosen))
         panel.button.setEnabled(c.doc is not None and panel.method.count() > 0 and not c.busy)
 
     def run() -> None:

@@ -122,6 +122,8 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
 
     panel.button.click()
     qtbot.waitUntil(lambda: not ws.busy and ws.detection.proposal is not None, timeout=60_000)
+    # The method picked stays picked (the list is refilled after every job; it went back to the first).
+    assert panel.method.currentData() == "detect-temporal"
     found = c.mask > 0
     hit = np.count_nonzero(found & truth) / np.count_nonzero(truth)
     assert hit > 0.5 and np.count_nonzero(found & ~truth) < np.count_nonzero(truth), (
