@@ -40,7 +40,8 @@ def add_arguments(p) -> None:
         "--frames",
         default=None,
         metavar="A-B",
-        help=f"video: these frames, counted from 0; the app shows them from 1 (default 0-{VIDEO_FRAMES - 1})",
+        help="video and volumes: these frames or slices, counted from 0; the app shows them from 1"
+        f" (default: a video's 0-{VIDEO_FRAMES - 1}, a volume's every slice)",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--overwrite", action="store_true", help="replace masks and scores already there")
@@ -85,9 +86,7 @@ def detect_command(args) -> int:
     if getattr(document, "kind", "") == "video":
         document = video_frames(document, args.frames, context=1 if _compares_frames(args.method) else 0)
     elif args.frames:
-        raise MethodError(
-            "--frames is for video; a volume's masks are written one per slice, a photo's as one"
-        )
+        document = slices_asked(document, args.frames)
     if getattr(document, "pixels", None) is None:
         raise MethodError(
             "detection works on images, volumes and video; for audio use `lacuna repair --detect`"
@@ -116,7 +115,7 @@ def detect_command(args) -> int:
     for k, (number, index) in enumerate(numbered):
         made_by = detection.provenance(masks[index], source_of(document))  # embedded: which detector
         if not single:  # which frame or slice of the source this mask is for
-            made_by.params["frame" if "frames_asked" in document.metadata else "slice"] = number
+            made_by.params["frame" if document.format == "video" else "slice"] = number
         written.append(write_mask(masks[index], masks_to[k], overwrite=args.overwrite, provenance=[made_by]))
         if scores_to:
             _write_scores(detection.score[index], scores_to[k], args.overwrite)
@@ -178,8 +177,27 @@ def video_frames(video, frames: str | None, context: int = 0):
         format="video",
         dtype="uint8",
         mode="RGB",
-        metadata={"first_frame": start, "frames_asked": sorted(set(wanted))},
+        metadata={
+            "stack_frames": list(range(start, start + len(stack))),
+            "frames_asked": sorted(set(wanted)),
+        },
     )
+
+
+def slices_asked(document, frames: str):
+    """A volume's slices named by --frames (from 0), as a stack of their own for detection; a photo
+    or a recording is refused."""
+    from dataclasses import replace
+
+    from core.repair.request import check_frames
+    from core.repair_cli import parse_frames
+
+    if getattr(document, "kind", "") != "volume" or len(document.pixels) < 2:
+        raise MethodError("--frames is for video and volumes; a photo's mask is written as one")
+    wanted = sorted(set(parse_frames(frames) or []))
+    check_frames(document, wanted)
+    metadata = {**document.metadata, "stack_frames": wanted, "frames_asked": wanted}
+    return replace(document, pixels=document.pixels[wanted], metadata=metadata)
 
 
 def _numbered(document) -> tuple[list[tuple[int, int]], bool]:
@@ -189,8 +207,8 @@ def _numbered(document) -> tuple[list[tuple[int, int]], bool]:
     slices by theirs, from 0 (the CLI counts frames and slices from 0 everywhere)."""
     wanted = document.metadata.get("frames_asked")
     if wanted is not None:
-        first = int(document.metadata["first_frame"])
-        return [(frame, frame - first) for frame in wanted], False
+        stack = list(document.metadata["stack_frames"])  # the frame number of each entry of the stack
+        return [(frame, stack.index(frame)) for frame in wanted], False
     count = len(document.pixels)
     return [(index, index) for index in range(count)], count == 1
 

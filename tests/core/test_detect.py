@@ -513,7 +513,7 @@ def test_a_mask_name_no_picture_format_takes_is_refused_before_detection(dataset
 def test_cli_detect_checks_every_file_it_will_write_before_running(photo, datasets, tmp_path, capsys):
     """A walk-through: an existing score map was refused only after the mask was written, the input
     given as the score map was called 'already exists', --overwrite was suggested but unknown, a JPEG
-    mask was written lossy, --grow -3 passed and --frames on a volume was ignored."""
+    mask was written lossy, --grow -3 passed and --frames on a volume was ignored (now: it is read)."""
     path, _ = _damaged_file(photo, tmp_path)
     mask, scores = tmp_path / "mask.png", tmp_path / "scores.png"
     base = ["detect", str(path), "--method", "detect-classical"]
@@ -534,9 +534,18 @@ def test_cli_detect_checks_every_file_it_will_write_before_running(photo, datase
     with pytest.raises(SystemExit):
         cli_main([*base, "-o", str(tmp_path / "g.png"), "--grow", "-3"])
     assert "0 or more" in capsys.readouterr().err
+    # --frames on a volume: those slices only, named by their number (a second walk-through: repair
+    # took --frames on a volume and detect refused it); on a photo it is refused.
     flair = datasets / "medical" / "FLAIR.nii.gz"
-    assert cli_main(["detect", str(flair), "-o", str(tmp_path / "f.png"), "--frames", "2-3"]) == 2
-    assert "--frames is for video" in capsys.readouterr().err
+    assert cli_main(["detect", str(flair), "-o", str(tmp_path / "f.png"), "--frames", "70-71,90"]) == 0
+    assert sorted(p.name for p in tmp_path.glob("f_*.png")) == ["f_0070.png", "f_0071.png", "f_0090.png"]
+    from core.io import read
+    from core.io.provenance import recorded_steps
+
+    written = tmp_path / "f_0090.png"
+    assert recorded_steps(read(written), written)[0].params["slice"] == 90
+    assert cli_main([*base, "-o", str(tmp_path / "p.png"), "--frames", "0"]) == 2
+    assert "--frames is for video and volumes" in capsys.readouterr().err
 
 
 def test_a_neighbour_that_cannot_be_decoded_is_left_out_and_a_frame_asked_for_is_named(
