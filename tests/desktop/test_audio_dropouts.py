@@ -48,6 +48,10 @@ def test_detect_dropouts_fill_all_undo_on_a_real_lossy_call(qtbot, window, call)
     assert np.array_equal(selected, lost)
     assert "Detected" in panel.status.text() and ws.progress.bar.value() == 1000
     assert panel.status.toolTip() == panel.status.text()  # a line cut short is whole in its tip
+    # Too long for the bar, it ends in "…" (two walk-throughs found it cut mid-word).
+    panel.status.resize(120, panel.status.height())
+    shown = panel.status._elidedText()
+    assert shown.endswith("…") and len(shown) < len(panel.status.text())
     # The dropouts sit on a 20 ms packet grid: a call's lost packets, so the speech concealment is
     # picked in place of the default (nobody had picked another method).
     assert "20 ms packet grid" in panel.status.text()

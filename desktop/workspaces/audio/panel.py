@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLabeledSlider
+from superqt import QElidingLabel, QLabeledSlider
 from superqt.utils import signals_blocked
 
 from core.audio.selection import describe_selection
@@ -62,7 +62,7 @@ class AudioPanel(QWidget):
 
     # --- public API -------------------------------------------------------------------------------
     def _show_status(self, text: str) -> None:
-        """The line beside the buttons; it is cut when long, so the whole of it is its tooltip."""
+        """The line beside the buttons; elided when long, so the whole of it is its tooltip."""
         self.status.setText(text)
         self.status.setToolTip(text)
 
@@ -250,9 +250,9 @@ class AudioPanel(QWidget):
         )
         for w in (*buttons, self.clear_button):
             bar2.addWidget(w)
-        self.status = QLabel()
+        self.status = QElidingLabel()  # cut with "…" where the bar is too narrow; the tooltip is whole
         self.status.setStyleSheet("color: #a9adb4;")
-        # A long message is cut, never widens the window.
+        # A long message is elided, never widens the window.
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar2.addWidget(self.status, 1)
         self._display_controls(bar2)
