@@ -52,7 +52,10 @@ class Recipe:
 
     def action(self) -> str:
         """What the batch does to an item of this recipe, in words: 'fill-gap with fill-gap-auto'."""
-        what = f"{self.task} what detection finds," if self.detect else self.task
+        settings = {k: v for k, v in self.detection.items() if k != "params"}
+        how = ", ".join(f"{k}={v}" for k, v in {**settings, **self.detection.get("params", {})}.items())
+        found = f"what detection ({how}) finds" if how else "what detection finds"
+        what = f"{self.task} {found}," if self.detect else self.task
         text = f"{what} with {self.method}"
         if self.by_modality:
             return f"{what} with the method validated on each scan's modality ({self.method} elsewhere)"

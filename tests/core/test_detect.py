@@ -376,6 +376,10 @@ def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo,
         (result,) = (tmp_path / out).glob("*.png")
         return int(np.count_nonzero(np.abs(np.asarray(Image.open(result), np.int16) - source).max(-1)))
 
+    capsys.readouterr()
+    dry = ["batch", str(folder), "-o", str(tmp_path / "dry"), "--task", "inpaint", "--detect", "--dry-run"]
+    assert cli_main([*dry, "--threshold", "0.95"]) == 0  # the listing says how detection is set
+    assert "what detection (threshold=0.95) finds" in capsys.readouterr().out
     default = repaired("default")
     assert 0 < repaired("strict", "--threshold", "0.95") < default
     record = json.loads(next((tmp_path / "strict").glob("*.lacuna.json")).read_text())
