@@ -106,8 +106,9 @@ def stroke_segment(
         np.minimum(region, 255 - alpha, out=region)
     else:
         np.maximum(region, alpha, out=region)
-    if swept is not None:  # where it took at least half: the soft rim's outer half is not its
-        swept[box.slices] |= alpha >= 128
+    if swept is not None:  # an eraser's: where it took at least half (its soft rim's outer half is
+        # not its path); a brush's: wherever it painted, as the mask shows it painted there
+        swept[box.slices] |= alpha >= 128 if erase else alpha > 0
     return box
 
 

@@ -183,6 +183,14 @@ def test_brushing_over_the_proposal_is_an_edit_the_sensitivity_keeps(window, dat
     assert row.all() and over.sum() > 10
     panel.sensitivity.setValue(5)
     assert (c.masks.get(0)[60, 20:237] >= 128).all()  # all of the brushed row stays, proposed or not
+    # And so does the brush's soft rim where it went over the proposal (a walk-through lost 383 px).
+    from desktop.mask_model import stroke_segment
+
+    alone = np.zeros_like(c.masks.get(0))
+    stroke_segment(alone, (20.0, 60.5), (236.0, 60.5), c.brush_radius, c.brush_hardness)
+    strict = ws.detection.proposal.found_at(panel.threshold_of(5))[0]
+    rim = (alone > 0) & (alone < 128) & proposed & ~strict
+    assert rim.sum() > 5 and (c.masks.get(0)[rim] > 0).all()
     assert not (c.masks.get(0)[150:] >= 128)[proposed[150:]].all()  # elsewhere it follows the slider
     c.undo()  # the sensitivity change
     c.undo()  # the brush
