@@ -50,26 +50,45 @@ def fill_silence(x: np.ndarray, start: int, stop: int, sample_rate: int) -> np.n
     return y
 
 
+CLICK_STEPS = 3.0  # a seam's step beyond this many times the received samples' RMS step is a click
+
+
 def join_inside(filled: np.ndarray, lost: np.ndarray, sample_rate: int) -> np.ndarray:
-    """`filled` (1-D: received samples, and a fill where `lost`) with each lost run's first and last
-    CROSSFADE_SECONDS bent to meet the received samples beside it: where the fill starts (or ends)
-    away from where the recording was heading, the step is a click. The recording's line is
-    continued one sample (its last slope); the difference fades out over the run's edge (a raised
-    cosine), so only lost samples change."""
+    """`filled` (1-D: received samples, and a fill where `lost`) with the clicks taken out where a
+    lost run meets the received samples: a step across the seam larger than CLICK_STEPS times the
+    RMS of the received samples' own steps beside it. Only the excess is removed, faded out over
+    the run's first (or last) CROSSFADE_SECONDS with a raised cosine, so a seam that is no click is
+    left exactly as the fill made it and only lost samples change. (Continuing the recording's slope
+    at every seam instead cost PLCMOS 0.1-0.17 on the speech bench: sample-to-sample slopes of speech
+    at 16 kHz do not extrapolate.)"""
     out = np.array(filled, np.float64)
     length = len(out)
-    for start, stop in runs(lost):
-        reach = min(max(1, int(round(CROSSFADE_SECONDS * sample_rate))), (stop - start) // 2)
+    reach_most = max(1, int(round(CROSSFADE_SECONDS * sample_rate)))
+    spans = runs(lost)
+    for k, (start, stop) in enumerate(spans):
+        reach = min(reach_most, (stop - start) // 2)
         if reach < 1:
             continue
         fade = 0.5 * (1.0 + np.cos(np.pi * np.arange(reach) / reach))  # 1 at the seam, towards 0
-        if start >= 2:
-            heading = 2.0 * out[start - 1] - out[start - 2]
-            out[start : start + reach] += (heading - out[start]) * fade
-        if stop <= length - 2:
-            heading = 2.0 * out[stop] - out[stop + 1]
-            out[stop - reach : stop] += ((heading - out[stop - 1]) * fade)[::-1]
+        received_from = spans[k - 1][1] if k else 0  # the received samples beside it, not a fill
+        received_to = spans[k + 1][0] if k + 1 < len(spans) else length
+        if start > received_from:
+            before = out[max(received_from, start - reach_most) : start]
+            excess = _click(out[start] - out[start - 1], np.diff(before))
+            out[start : start + reach] -= excess * fade
+        if stop < received_to:
+            after = out[stop : min(received_to, stop + reach_most)]
+            excess = _click(out[stop] - out[stop - 1], np.diff(after))
+            out[stop - reach : stop] += (excess * fade)[::-1]
     return out.astype(np.asarray(filled).dtype)
+
+
+def _click(step: float, received_steps: np.ndarray) -> float:
+    """How much of `step` is a click: what exceeds CLICK_STEPS times the received steps' RMS (signed)."""
+    if len(received_steps) < 2:
+        return 0.0
+    allowed = CLICK_STEPS * float(np.sqrt(np.mean(received_steps**2)))
+    return float(np.sign(step) * max(abs(step) - allowed, 0.0))
 
 
 def fill_crossfade(x: np.ndarray, start: int, stop: int, sample_rate: int) -> np.ndarray:
