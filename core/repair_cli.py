@@ -139,11 +139,11 @@ def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, li
             )
         _say_if_one_of_several(path)
         return read_mask(path, shape), frames
-    if document.kind == "video":
-        wanted = frames if frames is not None else numbered
+    if document.kind == "video":  # in frame order, once each: as the video driver takes them
+        wanted = sorted(set(frames)) if frames is not None else numbered
         check_frames(document, wanted)
         return read_numbered_masks(path, shape, wanted), wanted
-    slices = frames if frames is not None else list(range(document.pixels.shape[0]))
+    slices = sorted(set(frames)) if frames is not None else numbered  # the others: nothing to repair
     check_frames(document, slices)
     masks = np.zeros((document.pixels.shape[0], *shape), np.float32)
     masks[slices] = read_numbered_masks(path, shape, slices)
@@ -198,12 +198,14 @@ def conversions(written: Path) -> list[str]:
 def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     """What image detection proposes to repair, joined with a --mask if one was given too, and the
     provenance step that records the detection (for the result's history): (mask, step)."""
+    import numpy as np
+
     from core.detect.cli import detect_with_progress
 
     method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
     params = parse_params(getattr(args, "detect_param", []))
     detected, step = detect_with_progress(document, method, threshold, params, ctx).repair_step(document)
-    proposal = detected if painted is None else detected | painted
+    proposal = detected if painted is None else detected | (np.asarray(painted) > 0)
     if not proposal.any():
         raise MethodError("no damage was found; lower --threshold or give the area with --mask")
     return proposal, step

@@ -107,7 +107,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
     def pick_inpainting() -> str:
         """After a detection, the document's inpainting picked to fill it, unless a method that uses
         the mask is picked already (a walk-through's Repair ran frame interpolation, which ignores
-        it); its name, or '' when the pick stays."""
+        it); what was picked, said for the status line, or '' when the pick stays."""
         from core.methods import default_method
         from core.methods.modality import modality_of, slice_count, slices_showing
 
@@ -123,16 +123,18 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         if card is not None and card.needs_mask and not unseen:
             return ""
         chosen = default_method("inpaint", modality_of(c.doc), frames=frames).card
-        return chosen.name if chosen.available and workspace.picker.select(chosen.id) else ""
+        if not (chosen.available and workspace.picker.select(chosen.id)):
+            return ""
+        if (slice_count(c.doc) or 1) > 1 and frames < 2:  # why not the series' own (the CLI says it)
+            return f"{chosen.name} picked: no other slice shows what some marks hide"
+        return f"{chosen.name} picked"
 
     def on_job_done(_text: str) -> None:
         if detection.just_finished:  # repairs hide the mask when they finish; a detection shows it
             detection.just_finished = False
             workspace.set_show_mask(True)
             picked = pick_inpainting()
-            then = f"Repair ({picked} picked)" if picked else "Repair"
-            if picked and picture() == "slice":  # why not the series' own inpainting (the CLI says it)
-                then += "; the marks lie on every slice alike, so no neighbouring slice shows what they hide"
+            then = f"Repair ({picked})" if picked else "Repair"
             workspace.status.emit(f"Damage proposed as the mask: brush or erase it, then {then}.")
 
     panel.button.clicked.connect(run)

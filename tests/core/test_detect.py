@@ -422,6 +422,17 @@ def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, c
     again = [*args, str(tmp_path / "m.png"), "-o", str(tmp_path / "again"), "--frames", "1-3"]
     assert cli_main(again) == 2
     assert "m_0002.png: no such mask" in capsys.readouterr().err
+    # --frames in another order, or a frame named twice: each frame still gets its own (a review).
+    mixed = [*args, str(tmp_path / "m.png"), "-o", str(tmp_path / "mixed"), "--frames", "3,1,3"]
+    assert cli_main(mixed) == 0
+    results = sorted((tmp_path / "mixed").glob("*.png"))
+    again = [
+        (np.asarray(Image.open(a)) != np.asarray(Image.open(b))).any(axis=-1)
+        for a, b in zip(sources, results)
+    ]
+    assert again[1][40:60, 60:90].any() and not again[1][120:140, 200:230].any()
+    assert again[3][120:140, 200:230].any() and not again[3][40:60, 60:90].any()
+    capsys.readouterr()
     # One of them named alone is used for every frame, and the command says so.
     one = [*args, str(tmp_path / "m_0001.png"), "-o", str(tmp_path / "one"), "--frames", "1-2"]
     assert cli_main(one) == 0
@@ -494,6 +505,23 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
         == 0
     )
     assert "ran inpaint-biharmonic" in capsys.readouterr().err
+    # Masks of some slices only (detect --frames): the others are left as they are (a review).
+    (tmp_path / "m_0000.png").unlink()
+    some = [
+        "repair",
+        str(volume),
+        "-o",
+        str(tmp_path / "some.dcm"),
+        "--task",
+        "inpaint",
+        "--mask",
+        str(masks),
+    ]
+    assert cli_main([*some, "--method", "inpaint-biharmonic"]) == 0
+    assert np.array_equal(read(tmp_path / "some.dcm").pixels[0], before[0])
+    # --detect with a --mask too: both are filled (a review found the float mask could not be joined).
+    both = ["repair", str(volume), "-o", str(tmp_path / "both.dcm"), "--task", "inpaint", "--detect"]
+    assert cli_main([*both, "--method", "inpaint-biharmonic", "--mask", str(masks)]) == 0
 
     folder = tmp_path / "scans"
     folder.mkdir()
