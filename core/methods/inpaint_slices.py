@@ -176,23 +176,20 @@ def _sides_apart(holes: np.ndarray, k: int) -> tuple[int | None, int | None]:
 def every_hole_seen(holes: np.ndarray) -> bool:
     """Whether every slice's hole has another slice intact where it is (`intact_slices`), which the
     method needs: a detection that marked anatomy at much the same place on every slice has not.
-    All slices at once: the overlaps of every slice's holes with every marked slice's grown hole."""
+    Each marked slice's grown hole is looked up at every slice's hole pixels at once (holes are a
+    few percent of a scan: fast on a 300-slice CT, and memory stays small)."""
     from scipy import ndimage
 
     holes = np.asarray(holes) > 0
-    marked = [k for k in range(holes.shape[0]) if holes[k].any()]
-    if not marked:
-        return True
-    flat = holes.reshape(holes.shape[0], -1).astype(np.float32)
-    for start in range(0, len(marked), 16):  # grown holes 16 at a time: memory stays small
-        chunk = marked[start : start + 16]
-        near = np.stack([ndimage.binary_dilation(holes[k], iterations=REACH) for k in chunk])
-        overlaps = flat @ near.reshape(len(chunk), -1).astype(np.float32).T  # (slices, chunk)
-        for column, k in enumerate(chunk):
-            intact = overlaps[:, column] == 0
-            intact[k] = False
-            if not intact.any():
-                return False
+    count = holes.shape[0]
+    flat = holes.reshape(count, -1)
+    owner, where = np.nonzero(flat)  # every hole pixel: its slice and its place
+    for k in np.unique(owner):
+        near = ndimage.binary_dilation(holes[k], iterations=REACH).ravel()
+        touched = np.bincount(owner[near[where]], minlength=count) > 0
+        touched[k] = True
+        if touched.all():
+            return False
     return True
 
 
