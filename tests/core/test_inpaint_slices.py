@@ -146,3 +146,23 @@ def test_the_cli_with_one_mask_for_a_volume_runs_biharmonic_and_says_why(dataset
     err = capsys.readouterr().err
     assert "inpaint-slices cannot run" in err and "running inpaint-biharmonic" in err
     assert out.is_file()
+
+
+def test_every_hole_seen_is_the_methods_own_rule_on_the_whole_mask():
+    """The default choice weighs a per-slice mask with `every_hole_seen`; it must say what the method
+    itself finds slice by slice (`intact_slices`), on masks of every kind of overlap."""
+    from core.methods.inpaint_slices import every_hole_seen, intact_slices
+
+    rng = np.random.default_rng(0)
+    answers = set()
+    for _ in range(40):
+        slices = int(rng.integers(2, 7))
+        holes = np.zeros((slices, 40, 40), bool)
+        for k in range(slices):
+            for _ in range(int(rng.integers(0, 3))):
+                y, x = rng.integers(0, 36, 2)
+                holes[k, y : y + 4, x : x + 4] = True
+        expected = all(intact_slices(holes, k) for k in range(slices) if holes[k].any())
+        assert every_hole_seen(holes) == expected
+        answers.add(expected)
+    assert answers == {True, False}  # both cases were drawn
