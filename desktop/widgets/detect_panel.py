@@ -91,11 +91,9 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             workspace.set_show_mask(True)  # back by an undo (of a repair): shown to edit again
         was_showing[0] = proposal is not None
         panel.sensitivity.setEnabled(proposal is not None)
-        panel.show_sensitivity()
         if proposal is not None:
             with signals_blocked(panel.sensitivity):
                 panel.sensitivity.setValue(panel.value_of(proposal.threshold))
-            panel.show_sensitivity()
             # The mask Repair fills: the proposal widened over whole marks (lacuna detect --for-repair)
             note = f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} marked to repair"
             if picture() == "slice":  # a volume: one detection proposes on all of it
@@ -103,6 +101,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             panel.note.setText(note)
         else:
             panel.note.setText("")
+        panel.show_sensitivity()  # its value was set with signals blocked
 
     def pick_inpainting() -> str:
         """After a detection, the document's inpainting picked to fill it, unless a method that uses
@@ -116,16 +115,15 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         card = workspace.picker.current_card()
         # On a volume, core's rule: when the detection marked some place on every slice, filling from
         # the neighbouring slices cannot work (it refused), and a slice's own inpainting is picked.
-        frames = slice_count(c.doc) or 1
-        if frames > 1:
-            frames = slices_showing(c.doc, detection.current_masks())
+        series = (slice_count(c.doc) or 1) > 1
+        frames = slices_showing(c.doc, detection.current_masks()) if series else 1
         unseen = card is not None and card.operates_on == "volume" and frames < 2
         if card is not None and card.needs_mask and not unseen:
             return ""
         chosen = default_method("inpaint", modality_of(c.doc), frames=frames).card
         if not (chosen.available and workspace.picker.select(chosen.id)):
             return ""
-        if (slice_count(c.doc) or 1) > 1 and frames < 2:  # why not the series' own (the CLI says it)
+        if series and frames < 2:  # why not the series' own inpainting (the CLI says it)
             return f"{chosen.name} picked: no other slice shows what some marks hide"
         return f"{chosen.name} picked"
 

@@ -71,10 +71,9 @@ class VideoController(QObject):
         self.brush_radius = 8
         self._stroke: Stroke | None = None
         self._stroke_from: np.ndarray | None = None
-        # How many eraser (brush) strokes in effect passed over each pixel: Detect damage keeps them
-        # clear (painted) whatever its sensitivity.
-        self._swept: np.ndarray | None = None
-        self._brushed: np.ndarray | None = None
+        # How many eraser (True) and brush (False) strokes in effect passed over each pixel: Detect
+        # damage keeps them clear (painted) whatever its sensitivity.
+        self._paths: dict[bool, np.ndarray] = {}
         self._cache: OrderedDict[tuple[int, int], np.ndarray | None] = OrderedDict()
 
     # --- the document ---
@@ -102,7 +101,7 @@ class VideoController(QObject):
         self.previewer.drop()
         self.index, self.damage, self.selection, self.showing_before = 0, [], None, False
         self.mask, self._stroke, self._wanted = None, None, None
-        self._swept = self._brushed = None
+        self._paths = {}
         self.mask_changed.emit()
         self._cache.clear()
         self._known.clear()
@@ -419,19 +418,19 @@ class VideoController(QObject):
     def _sweep(self, path: np.ndarray | None, step: int, erased: bool) -> None:
         if path is None:
             return
-        counts = self._swept if erased else self._brushed
+        counts = self._paths.get(erased)
         if counts is None or counts.shape != path.shape:
-            counts = np.zeros(path.shape, np.int16)
+            counts = self._paths[erased] = np.zeros(path.shape, np.int16)
         counts += path.astype(np.int16) * step
-        if erased:
-            self._swept = counts
-        else:
-            self._brushed = counts
+
+    def _path(self, erased: bool) -> np.ndarray | None:
+        counts = self._paths.get(erased)
+        return None if counts is None or not counts.any() else counts > 0
 
     def swept(self) -> np.ndarray | None:
         """Where the eraser strokes now in effect passed (bool), None where none did."""
-        return None if self._swept is None or not self._swept.any() else self._swept > 0
+        return self._path(True)
 
     def brushed(self) -> np.ndarray | None:
         """Where the brush strokes now in effect passed (bool), None where none did."""
-        return None if self._brushed is None or not self._brushed.any() else self._brushed > 0
+        return self._path(False)
