@@ -211,6 +211,22 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     return proposal, step
 
 
+def params_fit_either_choice(task: str, modality: str, chosen, params: dict[str, Any]) -> None:
+    """Detection on a volume can change the default method (`slices_showing`: marks on every slice
+    leave each slice to be filled by itself): a --param of only one of the two is refused before
+    detection runs, not after it."""
+    from core.methods import choose_method
+
+    alone = choose_method(task, None, modality, 1)[0].card
+    only = sorted(set(params) - {p.name for p in alone.params})  # the chosen one took them all
+    if only and alone is not chosen:
+        raise MethodError(
+            f"--param {', '.join(only)} is a parameter of {chosen.id}, and detection chooses between"
+            f" {chosen.id} (slices that show what another hides) and {alone.id} (each slice by"
+            f" itself); name --method {chosen.id} to use it"
+        )
+
+
 def default_output(source: Path, task: str) -> Path:
     """Deprecated shim, kept until the desktop uses `core.io.naming` (remove then): the output name
     for `source` by the one naming rule, taken or not."""
@@ -319,9 +335,11 @@ def repair_command(args: argparse.Namespace) -> int:
     check_frames(document, frames)  # before anything is said to run
     asked = method_asked(args, audio is not None and audio.lost_packets)
     modality = modality_of(document)
-    slices = slices_showing(document, mask, frames) if not asked else None  # it weighs the mask
+    slices = slices_showing(document, mask, frames, params) if not asked else None  # it weighs the mask
     chosen, fallback = choose_method(args.task, asked, modality, slices)
     chosen.card.resolve_params(params)  # a bad --param is refused before anything is said to run
+    if getattr(args, "detect", False) and not asked and (slices or 0) > 1:
+        params_fit_either_choice(args.task, modality, chosen.card, params)
     ctx = RunContext(
         device=args.device,
         precision=args.precision,
@@ -333,7 +351,7 @@ def repair_command(args: argparse.Namespace) -> int:
         mask, step = detected_mask(document, args, mask, ctx)
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
         if not asked:  # the default, chosen again for what detection marked (a volume's every slice)
-            slices = slices_showing(document, mask, frames)
+            slices = slices_showing(document, mask, frames, params)
             chosen, fallback = choose_method(args.task, None, modality, slices)
             chosen.card.resolve_params(params)
     elif selecting and audio is None:

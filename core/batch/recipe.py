@@ -116,8 +116,9 @@ def make_recipes(
 
 
 def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any]:
-    """The image detection's settings, checked up front against the detector they name (the photo
-    default's when none): {} when none were given."""
+    """The image detection's settings, checked up front against the detector they name, or, when
+    none is named, against every detector the batch may run (photos' and scans' defaults differ):
+    {} when none were given."""
     from core.methods import default_method, get_method
 
     given = {k: v for k, v in detection.items() if v not in (None, {}, "")}
@@ -125,12 +126,27 @@ def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any
         return {}
     if not detect:
         raise MethodError("--detect-method, --threshold and --detect-param set the detection: add --detect")
-    card = get_method(given["method"]).card if given.get("method") else default_method("detect", "photo").card
-    if card.task != "detect":
-        raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
+    if given.get("method"):
+        cards = {"": get_method(given["method"]).card}
+    else:
+        cards = {
+            "photos": default_method("detect", "photo").card,
+            "scans": default_method("detect", "scan").card,
+        }
     threshold = {"threshold": given["threshold"]} if given.get("threshold") is not None else {}
-    resolved = card.resolve_params({**given.get("params", {}), **threshold})  # refused here if wrong
-    params = {k: resolved[k] for k in given.get("params", {})}
+    params: dict[str, Any] = {}
+    for items, card in cards.items():
+        if card.task != "detect":
+            raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
+        unknown = sorted(set(given.get("params", {})) - {p.name for p in card.params})
+        if unknown and items == "scans":
+            raise MethodError(
+                f"--detect-param {', '.join(unknown)}: scans are detected with {card.id}, which has no such"
+                f" parameter; name --detect-method {cards['photos'].id} to detect every item with it, or"
+                " leave scans out (--exclude)"
+            )
+        resolved = card.resolve_params({**given.get("params", {}), **threshold})  # refused here if wrong
+        params = params or {k: resolved[k] for k in given.get("params", {})}
     return {**given, **({"params": params} if params else {})}
 
 

@@ -54,21 +54,36 @@ def slice_count(document: Any) -> int | None:
     return int(document.frames) if getattr(document, "kind", "") in ("image", "volume") else None
 
 
-def slices_showing(document: Any, mask: Any = None, frames: Any = None) -> int | None:
+def slices_showing(document: Any, mask: Any = None, frames: Any = None, params: Any = None) -> int | None:
     """`slice_count` as the default method's choice should see it: one 2-D mask for a whole volume
     (no frames named) hides the same place on every slice, so no slice shows what it hides: as if
     the picture had one slice. So does a mask per slice where some slice's marks are marked on every
     other slice too: a detection's, which marks anatomy at much the same places on each, or masks
-    loaded from files (`core.methods.inpaint_slices.every_hole_seen`)."""
+    loaded from files (`core.methods.inpaint_slices.every_hole_seen`), weighed as the method will
+    fill them: grown by the `dilate` of `params` (the mask contract's)."""
     count = slice_count(document)
     if count and count > 1 and mask is not None:
         if getattr(mask, "ndim", 0) == 2 and not frames:
             return 1
         if getattr(mask, "ndim", 0) == 3:
+            import numpy as np
+
+            from core.masks import dilate
             from core.methods.inpaint_slices import every_hole_seen
 
-            return count if every_hole_seen(mask) else 1
+            grow = _whole_pixels((params or {}).get("dilate", 0))
+            holes = np.asarray(mask) > 0
+            holes = np.stack([dilate(m, grow) for m in holes]) if grow else holes
+            return count if every_hole_seen(holes) else 1
     return count
+
+
+def _whole_pixels(value: Any) -> int:
+    """A `dilate` as given (a number, or the CLI's text); 0 for one the method's card will refuse."""
+    try:
+        return max(0, int(float(value)))
+    except (TypeError, ValueError):
+        return 0
 
 
 def is_scan(modality: str) -> bool:

@@ -69,7 +69,7 @@ def repair(
     ctx.restart_clock()
     modality = modality_of(document)
     # what the default's choice needs to know (it weighs the mask, so only without a named method)
-    slices = slices_showing(document, mask, frames) if method is None else slice_count(document)
+    slices = slices_showing(document, mask, frames, params) if method is None else slice_count(document)
     chosen, fallback = choose_method(task, method, modality, slices)
     if fallback:
         ctx.note(fallback)

@@ -389,6 +389,13 @@ def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo,
     wrong = ["batch", str(folder), "-o", str(tmp_path / "x"), "--task", "inpaint", "--detect"]
     assert cli_main([*wrong, "--detect-param", "nope=1"]) == 2
     assert "nope" in capsys.readouterr().err
+    # Scans are detected with the classical detector: a parameter of the photos' one alone would
+    # fail every scan item one by one, so it is refused up front with a way out.
+    assert cli_main([*wrong, "--detect-param", "coarse=false"]) == 2
+    assert "scans are detected with detect-classical" in capsys.readouterr().err
+    named = [*wrong, "--dry-run", "--detect-method", "detect-learned", "--detect-param", "coarse=false"]
+    assert cli_main(named) == 0
+    assert "coarse=False" in capsys.readouterr().out
     assert cli_main([*wrong[:-1], "--threshold", "0.3"]) == 2
     assert "add --detect" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
@@ -465,6 +472,14 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     err = capsys.readouterr().err
     assert "ran inpaint-biharmonic" in err and "anatomy can look like damage" in err
     before, after = read(volume).pixels, read(out).pixels
+    # A parameter of only one of the two methods detection chooses between is refused before the
+    # detection runs (a review: it was accepted, then refused after detection); a shared one runs.
+    order = ["repair", str(volume), "-o", str(tmp_path / "o.dcm"), "--task", "inpaint", "--detect"]
+    assert cli_main([*order, "--param", "order=linear"]) == 2
+    err = capsys.readouterr().err
+    assert "--method inpaint-slices" in err and "anatomy" not in err  # nothing was detected
+    assert not (tmp_path / "o.dcm").exists()
+    assert cli_main([*order, "--param", "dilate=1"]) == 0
     assert before.shape == after.shape and (before != after).any()
     # Where the detection's marks differ from slice to slice, the series' inpainting fills them from
     # the neighbouring slices, as before (the shared FLAIR volume).
@@ -482,6 +497,16 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     holes[2] = False
     holes[3, 10:14, 10:14], holes[3, 30:34, 30:34] = False, True  # slice 2 shows the first place
     assert every_hole_seen(holes)
+    # The default's choice weighs the holes as the method fills them: grown by a --param dilate.
+    from types import SimpleNamespace
+
+    from core.methods.modality import slices_showing
+
+    pair = np.zeros((2, 40, 40), bool)
+    pair[0, 10:14, 10:14], pair[1, 10:14, 22:26] = True, True  # 8 px apart: each shows the other
+    two = SimpleNamespace(kind="volume", frames=2)
+    assert slices_showing(two, pair) == 2 and slices_showing(two, pair, params={"dilate": "0"}) == 2
+    assert slices_showing(two, pair, params={"dilate": "3"}) == 1
     # Its masks, one per slice from 0 as --frames counts them, are read back by repair --mask.
     masks = tmp_path / "m.png"
     assert cli_main(["detect", str(volume), "-o", str(masks), "--method", "detect-classical"]) == 0
