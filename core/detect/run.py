@@ -45,7 +45,8 @@ def propose(score: np.ndarray, threshold: float, low_fraction: float = 1.0) -> n
 class RepairRule:
     """How a proposal becomes the mask that detect-and-repair fills. Inpainting a few clean pixels
     costs little and a missed mark costs a lot, so this mask is more generous than the proposal that
-    scores best as detection: a lower threshold (`scale` times the detection threshold), a closing
+    scores best as detection: a lower threshold (`scale` times the detection threshold at the default
+    0.5, less lowered towards 0 and 1: `repair_cut`), a closing
     that joins the two edges of a wide stroke (the network scores a wide mark's rim higher than its
     inside), holes up to `holes` pixels filled (the inside of a blotch) and `grow` pixels more."""
 
@@ -60,6 +61,14 @@ class RepairRule:
 REPAIR_RULES = {"detect-learned": RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000)}
 
 
+def repair_cut(threshold: float, scale: float) -> float:
+    """The repair mask's threshold for a detection threshold: `scale` times it at 0.5 (the default,
+    where the rule was chosen), easing to the threshold itself at 0 and 1, so the strictest end of the
+    app's Sensitivity slider fills no more than the detector is sure of (a walk-through: at 0 it still
+    marked much, every mark scoring 0.7 widened down to 0.21)."""
+    return threshold - 2.0 * (1.0 - scale) * threshold * (1.0 - threshold)
+
+
 def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.ndarray:
     """The mask to repair for scores (H, W) or (frames, H, W) under `rule`."""
     from skimage.morphology import disk, remove_small_holes
@@ -67,7 +76,7 @@ def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.nda
     score = np.asarray(score, np.float32)
     if score.ndim == 3:
         return np.stack([repair_mask(frame, threshold, rule) for frame in score])
-    mask = propose(score, rule.scale * threshold, rule.low_fraction)
+    mask = propose(score, repair_cut(threshold, rule.scale), rule.low_fraction)
     if rule.close:
         import cv2
 

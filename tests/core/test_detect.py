@@ -171,6 +171,11 @@ def test_repair_rule_closes_wide_strokes_fills_small_holes_and_lowers_the_thresh
     filled = repair_mask(score, 0.5, RepairRule(holes=19 * 18))
     assert filled[11:30, 31:49].all() and not repair_mask(score, 0.5, RepairRule(holes=100))[20, 40]
     assert repair_mask(score, 0.5, RepairRule(scale=0.7))[20, 15]
+    # Less lowered towards the strict end: at threshold 1 nothing is filled, at 0.9 what scores 0.9
+    # stays marked and the 0.4 speck does not join.
+    strict = repair_mask(score, 0.85, RepairRule(scale=0.7, low_fraction=0.3))
+    assert strict[5:35, 5].all() and not strict[20, 15]
+    assert not repair_mask(score, 1.0, RepairRule(scale=0.7, low_fraction=0.3)).any()
     grown = repair_mask(score, 0.5, RepairRule(grow=1))
     assert grown[plain].all() and grown.sum() > plain.sum()
     # Per frame on a stack, and the detection's own rule is at least as generous as its proposal.
