@@ -204,10 +204,15 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
 
     method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
     params = parse_params(getattr(args, "detect_param", []))
+    from core.detect.run import check_share_to_repair
+
     detected, step = detect_with_progress(document, method, threshold, params, ctx).repair_step(document)
+    share = check_share_to_repair(detected)
     proposal = detected if painted is None else detected | (np.asarray(painted) > 0)
     if not proposal.any():
         raise MethodError("no damage was found; lower --threshold or give the area with --mask")
+    if not getattr(args, "json", False):  # how much an unattended repair will change, before it does
+        print(f"lacuna: detection marked {share * 100:.2f}% of the picture to repair", file=sys.stderr)
     return proposal, step
 
 
@@ -330,6 +335,14 @@ def repair_command(args: argparse.Namespace) -> int:
     audio = None
     selecting = any(getattr(args, name, None) for name in ("gap", "detect", "loss_trace"))
     if document.kind == "audio" and selecting:
+        image_only = {
+            "--detect-method": "detect_method",
+            "--threshold": "threshold",
+            "--detect-param": "detect_param",
+        }
+        given = [flag for flag, name in image_only.items() if getattr(args, name, None) not in (None, [])]
+        if given:  # it would be ignored: a recording's detection has no such settings
+            raise MethodError(f"{', '.join(given)} set the detection of images; a recording's has none")
         audio = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
         mask = audio.selections
     check_frames(document, frames)  # before anything is said to run

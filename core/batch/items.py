@@ -58,9 +58,11 @@ def find_items(
     exclude: Iterable[str] = (),
     skip: Iterable[Path] = (),
 ) -> Iterator[Item]:
-    """The items under `root` in a stable order. Hidden files and folders, files no reader knows, and
-    the folders in `skip` (an output folder inside the input) are left out."""
+    """The items under `root` in a stable order. Hidden files and folders, files no reader knows,
+    uncertainty maps beside the results Lacuna wrote (a walk-through's batch planned to inpaint one
+    as a photo), and the folders in `skip` (an output folder inside the input) are left out."""
     from core.io.dicom.series import may_hold_a_slice
+    from core.io.uncertainty_map import SUFFIX
 
     root = Path(root)
     skipped = {Path(p).resolve() for p in skip}
@@ -73,7 +75,7 @@ def find_items(
         rel_folder = here.relative_to(root).as_posix()
         dicom_files = []
         for name in sorted(filenames):
-            if name.startswith("."):
+            if name.startswith(".") or (name.endswith(SUFFIX) and name[: -len(SUFFIX)] in filenames):
                 continue
             path = here / name
             key = name if rel_folder == "." else f"{rel_folder}/{name}"

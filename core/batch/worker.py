@@ -152,7 +152,7 @@ def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = Non
             detect(document.samples, document.sample_rate), document.sample_rate
         )
         return Found([d.selection for d in found] or None, origin, grid_ms is not None)
-    from core.detect.run import run_detect
+    from core.detect.run import check_share_to_repair, run_detect
 
     how = detection or {}
     found = run_detect(
@@ -161,6 +161,7 @@ def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = Non
     mask, step = found.repair_step(document)
     if not mask.any():
         return Found(None)
+    check_share_to_repair(mask)  # the item fails with why: it marked content, not damage
     document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
     return Found(mask)
 

@@ -119,7 +119,10 @@ def detect_command(args) -> int:
         written.append(write_mask(masks[index], masks_to[k], overwrite=args.overwrite, provenance=[made_by]))
         if scores_to:
             _write_scores(detection.score[index], scores_to[k], args.overwrite)
-    share = float(masks[[index for _, index in numbered]].mean())
+    kept = [index for _, index in numbered]
+    share = float(masks[kept].mean())
+    # `repair --detect` fills the more generous repair mask: said, so the two are not taken for one.
+    filled = float(detection.repair_mask()[kept].mean())
     if args.json:
         summary = {
             "input": str(source),
@@ -128,6 +131,7 @@ def detect_command(args) -> int:
             "method": detection.method,
             "threshold": detection.threshold,
             "proposed_fraction": round(share, 6),
+            "repair_fraction": round(filled, 6),
         }
         print(json.dumps(summary, indent=2))
     else:
@@ -137,6 +141,12 @@ def detect_command(args) -> int:
             f"{share * 100:.2f}% of pixels proposed)",
             file=sys.stderr,
         )
+        if not args.for_repair:
+            print(
+                f"lacuna: repair --detect fills more, {filled * 100:.2f}% (what a missed mark costs a repair:"
+                " the marks widened over whole scratches and stains; --for-repair writes that mask)",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -61,6 +61,22 @@ class RepairRule:
 REPAIR_RULES = {"detect-learned": RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000)}
 
 
+# Detect-and-repair refuses a repair mask over this share of the picture: beyond it, the detection
+# marked content, not damage, and inpainting would have little left to fill from.
+MOST_TO_REPAIR = 0.5
+
+
+def check_share_to_repair(mask: np.ndarray) -> float:
+    """The share of the picture `mask` (bool) marks to repair; MethodError beyond MOST_TO_REPAIR."""
+    share = float(np.mean(mask)) if np.size(mask) else 0.0
+    if share > MOST_TO_REPAIR:
+        raise MethodError(
+            f"detection marked {share:.0%} of the picture, content rather than damage: raise --threshold"
+            " or give the area to repair with --mask"
+        )
+    return share
+
+
 def repair_cut(threshold: float, scale: float) -> float:
     """The repair mask's threshold for a detection threshold: `scale` times it at 0.5 (the default,
     where the rule was chosen), easing to the threshold itself at 0 and 1, so the strictest end of the

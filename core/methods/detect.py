@@ -29,7 +29,9 @@ TRUST = (
 
 
 def _threshold(default: float) -> Param:
-    return Param("threshold", default, "score from which a pixel is proposed (lower finds more)", 0.0, 1.0)
+    # Above 0: every score is, so a threshold of 0 proposes the whole picture (a walk-through's repair
+    # of it painted a photo over with one brown).
+    return Param("threshold", default, "score from which a pixel is proposed (lower finds more)", 0.01, 1.0)
 
 
 def _colour(image: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ class DetectPanel(QGroupBox):
         self.button.setToolTip("Propose scratches, creases, dust and stains as an editable mask")
         self.button.setEnabled(False)  # until a document is open
         self.sensitivity = QSlider(Qt.Orientation.Horizontal)
-        self.sensitivity.setRange(0, 100)
+        self.sensitivity.setRange(0, 99)  # 100 would be threshold 0: every pixel
         self.sensitivity.setToolTip("Higher finds more (and more that is not damage)")
         self.sensitivity.setEnabled(False)
         self.note = QLabel("")

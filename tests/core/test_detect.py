@@ -278,12 +278,26 @@ def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys)
     path, truth = _damaged_file(photo, tmp_path)
     source = np.asarray(Image.open(path)).copy()
     out = tmp_path / "repaired.png"
+    capsys.readouterr()
     assert cli_main(["repair", str(path), "-o", str(out), "--task", "inpaint", "--detect"]) == 0
+    told_repair = capsys.readouterr().err  # how much the unattended repair changes, said before it does
     assert cli_main(["detect", str(path), "-o", str(tmp_path / "m.png")]) == 0
+    told_detect = capsys.readouterr().err
     assert cli_main(["detect", str(path), "-o", str(tmp_path / "r.png"), "--for-repair"]) == 0
     detected = np.asarray(Image.open(tmp_path / "m.png")) > 0
     assert _f1(detected, truth) > 0.4  # the learned detector, the default
     proposed = np.asarray(Image.open(tmp_path / "r.png")) > 0
+    filled = f"{proposed.mean() * 100:.2f}%"
+    assert f"detection marked {filled} of the picture" in told_repair
+    assert f"{detected.mean() * 100:.2f}% of pixels proposed" in told_detect
+    assert f"repair --detect fills more, {filled}" in told_detect  # not taken for the same mask
+    # A threshold of 0 would propose every pixel (a walk-through painted a photo over): refused, and
+    # a detection marking most of a picture is not repaired.
+    wide = ["repair", str(path), "-o", str(tmp_path / "all.png"), "--task", "inpaint", "--detect"]
+    assert cli_main([*wide, "--threshold", "0"]) == 2
+    assert cli_main([*wide, "--threshold", "0.01", "--detect-method", "detect-classical"]) == 2
+    assert "content rather than damage" in capsys.readouterr().err
+    assert not (tmp_path / "all.png").exists()
     # The repair mask is the proposal made more generous, never less.
     assert proposed[detected].all() and proposed.sum() >= detected.sum()
     assert (proposed & truth).sum() >= (detected & truth).sum()

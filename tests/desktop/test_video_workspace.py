@@ -134,7 +134,7 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     # which ignores the mask, and repaired nothing).
     assert ws.picker.current_card().needs_mask and ws.picker.current_card().task == "inpaint"
     count, value = np.count_nonzero(c.mask), panel.sensitivity.value()
-    panel.sensitivity.setValue(min(value + 30, 100))
+    panel.sensitivity.setValue(min(value + 30, panel.sensitivity.maximum()))
     assert np.count_nonzero(c.mask) > count
     panel.sensitivity.setValue(value)
     assert np.count_nonzero(c.mask) == count

@@ -502,7 +502,8 @@ class ImageController(QObject):
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
         same_shape = result.pixels.shape == source.pixels.shape
         after_masks = self.masks if same_shape else MaskStack(*result.pixels.shape[:3])
-        edit = RepairEdit(source, result, self.masks, after_masks)
+        filled = RepairEdit.pack(self.masks.as_array()) if same_shape else None
+        edit = RepairEdit(source, result, self.masks, after_masks, filled)
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
         self._replace_document(result, after_masks)
         self.session.history_changed.emit()

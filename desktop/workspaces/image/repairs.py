@@ -21,10 +21,24 @@ class RepairEdit:
     after: Document
     before_masks: MaskStack
     after_masks: MaskStack
+    # Where the mask was painted when the repair ran (bits packed; None: nowhere): what it filled, so
+    # a detection on its result does not take that spent mask for the person's painting.
+    filled_bits: np.ndarray | None = None
+
+    @staticmethod
+    def pack(mask: np.ndarray) -> np.ndarray | None:
+        return np.packbits(np.asarray(mask) > 0) if np.asarray(mask).any() else None
+
+    def filled(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Where the repair's mask was painted, bool in `shape` (all False when nowhere)."""
+        if self.filled_bits is None:
+            return np.zeros(shape, bool)
+        return np.unpackbits(self.filled_bits, count=int(np.prod(shape))).reshape(shape).astype(bool)
 
     @property
     def nbytes(self) -> int:
-        return int(self.before.pixels.nbytes + self.after.pixels.nbytes)
+        spent = 0 if self.filled_bits is None else self.filled_bits.nbytes
+        return int(self.before.pixels.nbytes + self.after.pixels.nbytes + spent)
 
 
 @dataclass

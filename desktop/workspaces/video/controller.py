@@ -38,6 +38,7 @@ TASKS = ("fill-frames", "remove-dust", "deflicker", "denoise", "dejpeg", "inpain
 class RepairEdit:
     before: Any  # the VideoDoc before the repair
     after: Any
+    filled: np.ndarray | None = None  # the mask it filled: spent, for a detection on its result
 
     @property
     def nbytes(self) -> int:
@@ -276,18 +277,18 @@ class VideoController(QObject):
         self.jobs.start(
             f"Repairing with {named}",
             start,
-            lambda result: self._finished(doc, result, named, origin),
+            lambda result: self._finished(doc, result, named, origin, mask),
             ctx.cancel_event,
         )
         return True
 
-    def _finished(self, source, result, label: str, origin=None) -> None:
+    def _finished(self, source, result, label: str, origin=None, filled=None) -> None:
         if self.doc is not source:
             return
         from core.video.damage import carried
 
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
-        edit = RepairEdit(source, result)
+        edit = RepairEdit(source, result, filled)
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
         changed = len(result.planned()) - len(source.planned())
         if result.pending is not None and self._damage_of(source) is not None:
@@ -295,6 +296,11 @@ class VideoController(QObject):
         self._show(result)
         self.status.emit(f"{label}: {max(changed, 0)} frame(s) repaired, {result.frame_count} frames")
         self.session.history_changed.emit()
+
+    def last_repair(self) -> RepairEdit | None:
+        """The repair that produced the clip shown, if it is one."""
+        entry = self.history.last(RepairEdit)
+        return entry.payload if entry is not None and entry.payload.after is self.doc else None
 
     def _damage_of(self, doc) -> list | None:
         """The damage known for `doc` (found by a scan, or carried over from the document it repairs)."""

@@ -78,7 +78,11 @@ class VideoDetection(Detector):
         # the frames it looked at go in the provenance: the mask may be used on another frame
         found = replace(found, params={**found.params, "frames_scored": list(scored)})
         before = c.swept()  # erased before this detection: not an edit of its proposal
-        proposal = Proposal(score, found.threshold, c.mask, found.low_fraction, found.rule, before)
+        painted = c.mask
+        repair = c.last_repair()
+        if painted is not None and repair is not None and repair.filled is not None:
+            painted = np.where(repair.filled > 0, 0, painted).astype(np.uint8)  # spent by that repair
+        proposal = Proposal(score, found.threshold, painted, found.low_fraction, found.rule, before)
         self.propose(doc, proposal, found)
         self._show(self.proposal.masks())
 

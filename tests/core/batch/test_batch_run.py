@@ -369,3 +369,19 @@ def test_loss_traces_beside_the_calls_are_concealed_and_a_wrong_one_fails(datase
     for span in trace_spans(read_trace(plc / "2307_is_lost.txt"), rate, len(before)):
         lost[span.start : span.stop] = True
     assert np.array_equal(after[~lost], before[~lost]) and np.any(after[lost] != before[lost])
+
+
+def test_an_uncertainty_map_beside_a_result_is_not_an_item(datasets, tmp_path):
+    """A walk-through ran batch on a folder where `lacuna repair` had written its results: the fill's
+    uncertainty map (a float TIFF) was planned to be inpainted as a photo. A TIFF of that name with
+    no result beside it is an item as any other."""
+    import shutil
+
+    from core.batch.items import find_items
+
+    photo = sorted((datasets / "images/bench/Set5").glob("*.png"))[0]
+    shutil.copy(photo, tmp_path / "a.png")
+    shutil.copy(photo, tmp_path / "b.tif")
+    shutil.copy(tmp_path / "b.tif", tmp_path / "a.png.uncertainty.tif")
+    shutil.copy(tmp_path / "b.tif", tmp_path / "lone.png.uncertainty.tif")
+    assert [i.key for i in find_items(tmp_path)] == ["a.png", "b.tif", "lone.png.uncertainty.tif"]
