@@ -195,7 +195,7 @@ def conversions(written: Path) -> list[str]:
     return [str(note) for note in (record or {}).get("conversion", [])]
 
 
-def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
+def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, frames=None):
     """What image detection proposes to repair, joined with a --mask if one was given too, and the
     provenance step that records the detection (for the result's history): (mask, step)."""
     import numpy as np
@@ -207,7 +207,8 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext):
     from core.detect.run import check_share_to_repair
 
     detected, step = detect_with_progress(document, method, threshold, params, ctx).repair_step(document)
-    share = check_share_to_repair(detected)
+    instead = "raise --threshold or give the area to repair with --mask"
+    share = check_share_to_repair(detected[frames] if frames else detected, instead)  # what is repaired
     proposal = detected if painted is None else detected | (np.asarray(painted) > 0)
     if not proposal.any():
         raise MethodError("no damage was found; lower --threshold or give the area with --mask")
@@ -342,7 +343,8 @@ def repair_command(args: argparse.Namespace) -> int:
         }
         given = [flag for flag, name in image_only.items() if getattr(args, name, None) not in (None, [])]
         if given:  # it would be ignored: a recording's detection has no such settings
-            raise MethodError(f"{', '.join(given)} set the detection of images; a recording's has none")
+            verb = "sets" if len(given) == 1 else "set"
+            raise MethodError(f"{', '.join(given)} {verb} the detection of images; a recording's has none")
         audio = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
         mask = audio.selections
     check_frames(document, frames)  # before anything is said to run
@@ -361,7 +363,7 @@ def repair_command(args: argparse.Namespace) -> int:
         tile=args.tile,
     )
     if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
-        mask, step = detected_mask(document, args, mask, ctx)
+        mask, step = detected_mask(document, args, mask, ctx, frames)
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
         if not asked:  # the default, chosen again for what detection marked (a volume's every slice)
             slices = slices_showing(document, mask, frames, params)

@@ -75,7 +75,7 @@ def find_items(
         rel_folder = here.relative_to(root).as_posix()
         dicom_files = []
         for name in sorted(filenames):
-            if name.startswith(".") or (name.endswith(SUFFIX) and name[: -len(SUFFIX)] in filenames):
+            if name.startswith(".") or (name.endswith(SUFFIX) and (here / name[: -len(SUFFIX)]).exists()):
                 continue
             path = here / name
             key = name if rel_folder == "." else f"{rel_folder}/{name}"

@@ -116,9 +116,9 @@ def make_recipes(
 
 
 def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any]:
-    """The image detection's settings, checked up front against the detector they name, or, when
-    none is named, against every detector the batch may run (photos' and scans' defaults differ):
-    {} when none were given."""
+    """The image detection's settings, checked up front against the detector they name (the photo
+    default's when none; `check_scan_detection` checks the scans' once the items are known): {}
+    when none were given."""
     from core.methods import default_method, get_method
 
     given = {k: v for k, v in detection.items() if v not in (None, {}, "")}
@@ -126,28 +126,32 @@ def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any
         return {}
     if not detect:
         raise MethodError("--detect-method, --threshold and --detect-param set the detection: add --detect")
-    if given.get("method"):
-        cards = {"": get_method(given["method"]).card}
-    else:
-        cards = {
-            "photos": default_method("detect", "photo").card,
-            "scans": default_method("detect", "scan").card,
-        }
+    card = get_method(given["method"]).card if given.get("method") else default_method("detect", "photo").card
+    if card.task != "detect":
+        raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
     threshold = {"threshold": given["threshold"]} if given.get("threshold") is not None else {}
-    params: dict[str, Any] = {}
-    for items, card in cards.items():
-        if card.task != "detect":
-            raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
-        unknown = sorted(set(given.get("params", {})) - {p.name for p in card.params})
-        if unknown and items == "scans":
-            raise MethodError(
-                f"--detect-param {', '.join(unknown)}: scans are detected with {card.id}, which has no such"
-                f" parameter; name --detect-method {cards['photos'].id} to detect every item with it, or"
-                " leave scans out (--exclude)"
-            )
-        resolved = card.resolve_params({**given.get("params", {}), **threshold})  # refused here if wrong
-        params = params or {k: resolved[k] for k in given.get("params", {})}
+    resolved = card.resolve_params({**given.get("params", {}), **threshold})  # refused here if wrong
+    params = {k: resolved[k] for k in given.get("params", {})}
     return {**given, **({"params": params} if params else {})}
+
+
+def check_scan_detection(recipes: dict[str, Recipe], kinds: set[str]) -> None:
+    """Scans are detected with the scans' default detector where none is named: a --detect-param it
+    lacks would fail every scan item one by one, so a batch holding scans is refused up front."""
+    from core.methods import default_method
+
+    for kind in sorted(kinds & set(SCAN_KINDS)):
+        how = recipes[kind].detection if kind in recipes else {}
+        if how.get("method") or not how.get("params"):
+            continue
+        card, photos = default_method("detect", "scan").card, default_method("detect", "photo").card
+        unknown = sorted(set(how["params"]) - {p.name for p in card.params})
+        if unknown:
+            raise MethodError(
+                f"--detect-param {', '.join(unknown)}: the scans here are detected with {card.id}, which has"
+                f" no such parameter; name --detect-method {photos.id} to detect every item with it, or"
+                " leave the scans out (--exclude)"
+            )
 
 
 def _method_for_calls(card, applies: bool) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.batch.items import Item, find_items
 from core.batch.manifest import Manifest, exclusive, manifest_path
-from core.batch.recipe import Recipe, make_recipes
+from core.batch.recipe import Recipe, check_scan_detection, make_recipes
 from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions, failure_line
 from core.errors import LacunaError
 
@@ -103,6 +103,7 @@ def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
     check_folders(Path(request.input_dir), Path(request.output_dir))
     recipes = request.recipes()
     items = list(find_items(request.input_dir, request.include, request.exclude, [request.output_dir]))
+    check_scan_detection(recipes, {item.kind for item in items})
     return recipes, items
 
 

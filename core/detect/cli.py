@@ -122,7 +122,9 @@ def detect_command(args) -> int:
     kept = [index for _, index in numbered]
     share = float(masks[kept].mean())
     # `repair --detect` fills the more generous repair mask: said, so the two are not taken for one.
-    filled = float(detection.repair_mask()[kept].mean())
+    from core.detect.run import repair_mask
+
+    filled = float(repair_mask(detection.score[kept], detection.threshold, detection.rule).mean())
     if args.json:
         summary = {
             "input": str(source),
@@ -141,7 +143,8 @@ def detect_command(args) -> int:
             f"{share * 100:.2f}% of pixels proposed)",
             file=sys.stderr,
         )
-        if not args.for_repair:
+        clip = getattr(document, "format", "") == "video"  # repaired with --mask, not --detect
+        if not args.for_repair and filled > share and not clip:
             print(
                 f"lacuna: repair --detect fills more, {filled * 100:.2f}% (what a missed mark costs a repair:"
                 " the marks widened over whole scratches and stains; --for-repair writes that mask)",

@@ -46,7 +46,7 @@ class RepairRule:
     """How a proposal becomes the mask that detect-and-repair fills. Inpainting a few clean pixels
     costs little and a missed mark costs a lot, so this mask is more generous than the proposal that
     scores best as detection: a lower threshold (`scale` times the detection threshold at the default
-    0.5, less lowered towards 0 and 1: `repair_cut`), a closing
+    0.5 and below, less lowered above it: `repair_cut`), a closing
     that joins the two edges of a wide stroke (the network scores a wide mark's rim higher than its
     inside), holes up to `holes` pixels filled (the inside of a blotch) and `grow` pixels more."""
 
@@ -66,23 +66,24 @@ REPAIR_RULES = {"detect-learned": RepairRule(scale=0.7, low_fraction=0.3, close=
 MOST_TO_REPAIR = 0.5
 
 
-def check_share_to_repair(mask: np.ndarray) -> float:
-    """The share of the picture `mask` (bool) marks to repair; MethodError beyond MOST_TO_REPAIR."""
+def check_share_to_repair(mask: np.ndarray, instead: str = "raise --threshold") -> float:
+    """The share of the picture `mask` (bool) marks to repair; MethodError beyond MOST_TO_REPAIR,
+    saying what to do `instead`."""
     share = float(np.mean(mask)) if np.size(mask) else 0.0
     if share > MOST_TO_REPAIR:
         raise MethodError(
-            f"detection marked {share:.0%} of the picture, content rather than damage: raise --threshold"
-            " or give the area to repair with --mask"
+            f"detection marked {share * 100:.1f}% of the picture, over half: content rather than damage;"
+            f" {instead}"
         )
     return share
 
 
 def repair_cut(threshold: float, scale: float) -> float:
-    """The repair mask's threshold for a detection threshold: `scale` times it at 0.5 (the default,
-    where the rule was chosen), easing to the threshold itself at 0 and 1, so the strictest end of the
-    app's Sensitivity slider fills no more than the detector is sure of (a walk-through: at 0 it still
-    marked much, every mark scoring 0.7 widened down to 0.21)."""
-    return threshold - 2.0 * (1.0 - scale) * threshold * (1.0 - threshold)
+    """The repair mask's threshold for a detection threshold: `scale` times it up to 0.5 (the
+    default, where the rule was chosen), above it easing to the threshold itself at 1, so the
+    strictest end of the app's Sensitivity slider fills no more than the detector is sure of (a
+    walk-through: there it still marked much, every mark scoring 0.7 widened down to 0.21)."""
+    return max(scale * threshold, threshold - 2.0 * (1.0 - scale) * threshold * (1.0 - threshold))
 
 
 def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.ndarray:

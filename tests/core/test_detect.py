@@ -176,6 +176,10 @@ def test_repair_rule_closes_wide_strokes_fills_small_holes_and_lowers_the_thresh
     strict = repair_mask(score, 0.85, RepairRule(scale=0.7, low_fraction=0.3))
     assert strict[5:35, 5].all() and not strict[20, 15]
     assert not repair_mask(score, 1.0, RepairRule(scale=0.7, low_fraction=0.3)).any()
+    from core.detect.run import repair_cut
+
+    assert repair_cut(0.5, 0.7) == pytest.approx(0.35) and repair_cut(0.25, 0.7) == pytest.approx(0.175)
+    assert 0.0 <= repair_cut(0.1, 0.3) < 0.1  # never below 0 (which would mark every pixel)
     grown = repair_mask(score, 0.5, RepairRule(grow=1))
     assert grown[plain].all() and grown.sum() > plain.sum()
     # Per frame on a stack, and the detection's own rule is at least as generous as its proposal.
@@ -381,7 +385,7 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
     assert all((np.asarray(Image.open(p)) > 0).mean() < 0.02 for p in written)
 
 
-def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo, tmp_path, capsys):
+def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo, datasets, tmp_path, capsys):
     """A walk-through: `lacuna batch --detect` could not set the detector or its threshold
     (`--threshold` was refused, `--param threshold=` went to the inpainting)."""
     folder = tmp_path / "photos"
@@ -409,9 +413,14 @@ def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo,
     assert cli_main([*wrong, "--detect-param", "nope=1"]) == 2
     assert "nope" in capsys.readouterr().err
     # Scans are detected with the classical detector: a parameter of the photos' one alone would
-    # fail every scan item one by one, so it is refused up front with a way out.
-    assert cli_main([*wrong, "--detect-param", "coarse=false"]) == 2
-    assert "scans are detected with detect-classical" in capsys.readouterr().err
+    # fail every scan item one by one, so a folder holding a scan is refused up front, with a way out.
+    assert cli_main([*wrong, "--dry-run", "--detect-param", "coarse=false"]) == 0  # photos only
+    assert "coarse=False" in capsys.readouterr().out
+    import shutil
+
+    shutil.copy(datasets / "medical" / "liver.dcm", folder / "liver.dcm")
+    assert cli_main([*wrong, "--dry-run", "--detect-param", "coarse=false"]) == 2
+    assert "the scans here are detected with detect-classical" in capsys.readouterr().err
     named = [*wrong, "--dry-run", "--detect-method", "detect-learned", "--detect-param", "coarse=false"]
     assert cli_main(named) == 0
     assert "coarse=False" in capsys.readouterr().out

@@ -246,7 +246,7 @@ def test_packet_ms_without_a_trace_is_refused(datasets, tmp_path, capsys):
     assert "--packet-ms is the packet length of a --loss-trace" in capsys.readouterr().err
     # So are the image detection's settings, which a recording's detection would ignore (a walk-through).
     assert main([*args, "--threshold", "0.3"]) == 2
-    assert "--threshold set the detection of images; a recording's has none" in capsys.readouterr().err
+    assert "--threshold sets the detection of images; a recording's has none" in capsys.readouterr().err
     assert not (tmp_path / "out.wav").exists()
 
 

@@ -358,7 +358,13 @@ def test_a_detection_after_a_repair_does_not_keep_the_mask_that_repair_filled(
     c.begin_stroke(10.5, 10.5)  # painted on the result, before detecting again
     c.stroke_to(30.5, 10.5)
     c.end_stroke()
-    painted = (c.masks.get(0) > 0) & ~first
+    ys, xs = np.nonzero(first)
+    y, x = float(ys[len(ys) // 2]) + 0.5, float(xs[len(xs) // 2]) + 0.5
+    c.begin_stroke(x, y)  # and over a filled place, to fill it again
+    c.end_stroke()
+    over = c.masks.brushed()[0] & first
+    assert over.any()
+    painted = ((c.masks.get(0) > 0) & ~first) | over
     assert c.undo_label() == "brush"
     ws.detect_panel.button.click()
     qtbot.waitUntil(lambda: not c.busy and c.undo_label() == "detect damage", timeout=120_000)

@@ -463,6 +463,11 @@ class ImageController(QObject):
             return False
         mask, frames, params = plan.mask, plan.frames, plan.params
         origin = None if mask is None or self.mask_origin is None else self.mask_origin(mask)
+        filled = None  # what the repair fills, for a detection on its result: only a mask it fills
+        if mask is not None and card.needs_mask:
+            filled = np.zeros(mask.shape, bool)
+            on = slice(None) if frames is None else frames
+            filled[on] = np.asarray(mask)[on] > 0
 
         from core.runtime.context import RunContext
 
@@ -478,7 +483,7 @@ class ImageController(QObject):
         self.jobs.start(
             card.name,
             start,
-            lambda result: self._finished(card.name, source, result, origin),
+            lambda result: self._finished(card.name, source, result, origin, filled),
             ctx.cancel_event,
             ctx,
         )
@@ -496,14 +501,16 @@ class ImageController(QObject):
     def shutdown(self, timeout: float = 3.0) -> bool:
         return self.jobs.shutdown(timeout)
 
-    def _finished(self, label: str, source: Document, result: Document, origin=None) -> None:
+    def _finished(self, label: str, source: Document, result: Document, origin=None, filled=None) -> None:
         if self.doc is not source:  # never apply a result to another document
             return
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
         same_shape = result.pixels.shape == source.pixels.shape
         after_masks = self.masks if same_shape else MaskStack(*result.pixels.shape[:3])
-        filled = RepairEdit.pack(self.masks.as_array()) if same_shape else None
-        edit = RepairEdit(source, result, self.masks, after_masks, filled)
+        spent = (
+            (RepairEdit.pack(filled), RepairEdit.pack(self.masks.brushed())) if same_shape else (None, None)
+        )
+        edit = RepairEdit(source, result, self.masks, after_masks, *spent)
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
         self._replace_document(result, after_masks)
         self.session.history_changed.emit()

@@ -50,7 +50,7 @@ class Detection(Detector):
         before = c.masks.as_array()
         repair = c.last_repair()
         if repair is not None:  # what the repair shown filled is spent: not painting to keep (a walk-through)
-            before = np.where(repair.filled(before.shape), 0, before).astype(before.dtype)
+            before = np.where(repair.spent(c.masks.brushed(), before.shape), 0, before).astype(before.dtype)
 
         def start():
             from core.detect.run import detect  # imported on the worker: the window never waits

@@ -21,24 +21,34 @@ class RepairEdit:
     after: Document
     before_masks: MaskStack
     after_masks: MaskStack
-    # Where the mask was painted when the repair ran (bits packed; None: nowhere): what it filled, so
-    # a detection on its result does not take that spent mask for the person's painting.
+    # What the repair filled (the mask it used, on the frames it repaired) and where the brush had
+    # passed by then, bits packed (None: nowhere): a detection on its result does not take that
+    # spent mask for the person's painting, unless painted over again since.
     filled_bits: np.ndarray | None = None
+    brushed_bits: np.ndarray | None = None
 
     @staticmethod
-    def pack(mask: np.ndarray) -> np.ndarray | None:
-        return np.packbits(np.asarray(mask) > 0) if np.asarray(mask).any() else None
+    def pack(mask: np.ndarray | None) -> np.ndarray | None:
+        return np.packbits(np.asarray(mask) > 0) if mask is not None and np.asarray(mask).any() else None
 
-    def filled(self, shape: tuple[int, ...]) -> np.ndarray:
-        """Where the repair's mask was painted, bool in `shape` (all False when nowhere)."""
-        if self.filled_bits is None:
-            return np.zeros(shape, bool)
-        return np.unpackbits(self.filled_bits, count=int(np.prod(shape))).reshape(shape).astype(bool)
+    def spent(self, brushed_now: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+        """What the repair filled and no brush has passed over since, bool in `shape`."""
+        filled, brushed_then = _unpack(self.filled_bits, shape), _unpack(self.brushed_bits, shape)
+        since = (
+            np.zeros(shape, bool) if brushed_now is None else np.asarray(brushed_now, bool) & ~brushed_then
+        )
+        return filled & ~since
 
     @property
     def nbytes(self) -> int:
-        spent = 0 if self.filled_bits is None else self.filled_bits.nbytes
-        return int(self.before.pixels.nbytes + self.after.pixels.nbytes + spent)
+        bits = sum(b.nbytes for b in (self.filled_bits, self.brushed_bits) if b is not None)
+        return int(self.before.pixels.nbytes + self.after.pixels.nbytes + bits)
+
+
+def _unpack(bits: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    if bits is None:
+        return np.zeros(shape, bool)
+    return np.unpackbits(bits, count=int(np.prod(shape))).reshape(shape).astype(bool)
 
 
 @dataclass

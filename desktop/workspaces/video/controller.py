@@ -271,13 +271,14 @@ class VideoController(QObject):
             self.error.emit("The clip is being saved: repair once the save is done (or cancelled).")
             return False
         origin = None if mask is None or self.mask_origin is None else self.mask_origin(mask)
+        filled = mask if get_method(method).card.needs_mask else None  # spent, for a detection after
         from core.methods import method_name
 
         named = method_name(method) or method  # as the image view names it (it showed the id)
         self.jobs.start(
             f"Repairing with {named}",
             start,
-            lambda result: self._finished(doc, result, named, origin, mask),
+            lambda result: self._finished(doc, result, named, origin, filled),
             ctx.cancel_event,
         )
         return True
