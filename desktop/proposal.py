@@ -191,6 +191,11 @@ class Detector(QObject):
             return False
         return self.shown_threshold() is not None
 
+    def repaired(self) -> bool:
+        """Whether a repair of the document it scored is shown: its sensitivity acts again when
+        that repair is undone."""
+        return self.proposal is not None and self.controller.doc is not self._doc
+
     def origin(self, mask: np.ndarray) -> Provenance | None:
         """The provenance step saying that `mask` (what a repair is about to fill) started from this
         detection, or None when it did not: no proposal for the open document, or none of the

@@ -58,7 +58,8 @@ class Recipe:
         what = f"{self.task} {found}," if self.detect else self.task
         text = f"{what} with {self.method}"
         if self.by_modality:
-            return f"{what} with the method validated on each scan's modality ({self.method} elsewhere)"
+            # `method` is only the usual pick: a one-slice scan, or marks on every slice, get another
+            return f"{what} with the method lacuna repair picks for each scan's modality and slices"
         return f"{text} ({self.for_calls} on calls with lost packets)" if self.for_calls else text
 
 

@@ -99,6 +99,8 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             if picture() == "slice":  # a volume: one detection proposes on all of it
                 note += "; every slice was scored and has its own proposal"
             panel.note.setText(note)
+        elif detection.repaired():  # why the slider went grey (a walk-through wondered)
+            panel.note.setText("Repaired: undo the repair to change this detection, or detect again")
         else:
             panel.note.setText("")
         panel.show_sensitivity()  # its value was set with signals blocked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
@@ -50,6 +51,8 @@ class InfoPanel(QWidget):
             self.form.setRowVisible(f[row], doc.kind == "volume")
         lo, hi = float(doc.pixels.min()), float(doc.pixels.max())
         unit = " HU" if getattr(doc, "modality", "") == "CT" else ""
+        if doc.kind == "image" and np.dtype(getattr(doc, "dtype", "float32")).kind in "iu":
+            lo, hi = round(lo), round(hi)  # a repair's values as saved (a walk-through saw 78.5979 … 255)
         f["Values"].setText(f"{lo:.6g} … {hi:.6g}{unit}")
         steps = [p.method for p in doc.provenance]
         f["History"].setText(" → ".join(steps) if steps else "original")

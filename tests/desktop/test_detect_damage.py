@@ -91,6 +91,9 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     repaired = c.doc.pixels[0]
     mask = c.masks.get(0) > 0
     assert np.array_equal(repaired[~mask], original.pixels[0][~mask])
+    lo, hi = round(float(repaired.min())), round(float(repaired.max()))
+    assert ws.info.fields["Values"].text() == f"{lo} … {hi}"  # an 8-bit photo's values as it is saved
+    assert not panel.sensitivity.isEnabled() and panel.note.text().startswith("Repaired: undo the repair")
     assert not np.array_equal(repaired[mask], original.pixels[0][mask])
     # The repair's history says the mask started from the detector and was edited by hand.
     detected, filled = c.doc.provenance[-2:]
