@@ -175,6 +175,14 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     detected, filled = c.doc.provenance[-2:]
     assert (detected.task, detected.method, filled.method) == ("detect", "detect-temporal", "inpaint-telea")
     assert "edited by hand" in detected.warnings[0] and detected.params["frames_scored"] == [8, 8]
+    # Detected again on the repaired frame, the mask that repair filled is not kept as painting (a
+    # walk-through of the image view found the first proposal coming back whole).
+    spent = c.mask > 0
+    panel.button.click()
+    qtbot.waitUntil(lambda: not ws.busy and ws.undo_label() == "detect damage", timeout=60_000)
+    again = c.mask > 0 if c.mask is not None else np.zeros_like(spent)
+    assert np.array_equal(again, ws.detection.proposal.detected) and again.sum() < spent.sum()
+    ws.undo()
 
     ws.undo()
     assert c.doc is original and ws.undo_label() == "eraser"
