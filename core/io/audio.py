@@ -95,6 +95,14 @@ def choose_subtype(fmt: str, wanted: str | None, source: str) -> str:
     return sf.default_subtype(fmt)
 
 
+# Encodings that change every sample, not only the repaired ones.
+LOSSY_SUBTYPES = frozenset({"VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"})
+_LOSSY_NOTE = (
+    "encoded as {} (lossy): samples outside the repair change too; save as .flac or .wav to keep them"
+    " bit-identical"
+)
+
+
 def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **options: Any) -> Written:
     import soundfile as sf
 
@@ -137,7 +145,8 @@ def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **optio
                     pass
             f.write(samples)
 
-    return Written(atomic_write(target, write))
+    lossy = chosen in LOSSY_SUBTYPES  # said, as a video's encoding is (a walk-through's .ogg changed)
+    return Written(atomic_write(target, write), (_LOSSY_NOTE.format(chosen),) if lossy else ())
 
 
 def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:

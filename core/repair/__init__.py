@@ -166,7 +166,7 @@ def changed_frames(video: Any) -> str:
     if video.info.sequence and len(planned) <= 20:  # a scan's frames are known by their file names
         from core.video.write_sequence import frame_names
 
-        name_of = frame_names(video.info.sequence)
+        name_of = frame_names(video)
         text += f" (as files: {', '.join(name_of(i, video.slots[i].pts) for i in planned)})"
     return text
 

@@ -64,6 +64,10 @@ def remove_dust(
     own bit depth), which is known only once each frame is compared with its neighbours."""
     # the first and last frame have one neighbour only, so nothing there can be told from motion
     todo = _in_clip(doc, frames, 1, doc.frame_count - 1)
+    ends = [i for i in (0, doc.frame_count - 1) if i in _in_clip(doc, frames, 0, doc.frame_count)]
+    if ends:  # said, not left for a person to find (a walk-through saw dust stay on them)
+        which = " and ".join(f"frame {i}" for i in dict.fromkeys(ends))
+        ctx.note(f"remove-dust left {which} as they are: a speck is told by a neighbour on each side")
     as_decoded = {i for i in todo if doc.as_decoded(i)}
     slots = list(doc.slots)
     for index in todo:

@@ -79,6 +79,10 @@ def retime(
     bad = {i for d in damage if d.kind == "undecodable" for i in range(d.frame, d.frame + d.count)}
     half_tick = 0.5 / float(new_rate * doc.info.time_base)
     slots, targets = plan(doc, grid(doc, new_rate), half_tick, set(cut_frames(damage)), bad)
+    ctx.note(  # the rate is a parameter with a default: say which one was used (a walk-through)
+        f"retimed from {float(doc.info.rate):.4g} to {float(new_rate):.4g} fps:"
+        f" {len(doc.slots)} frames become {len(slots)}"
+    )
     missing = [t for t in targets if bad.intersection(t.uses)]
     if missing:
         raise MethodError(f"{len(missing)} frames cannot be decoded; rebuild them with fill-frames first")

@@ -235,6 +235,9 @@ def to_rgb(frame) -> np.ndarray:
 
 SEQUENCE_SUFFIXES = {".png", ".tif", ".tiff", ".dpx", ".jpg", ".jpeg", ".bmp", ".exr"}
 SEQUENCE_RATE = Fraction(24)  # image sequences carry no timing: film's rate unless the user says
+# Ticks of a sequence's time base per frame: times between its frames (a retime to 48 or 25 fps) have
+# ticks of their own (a walk-through's retime of a film scan to 48 fps put two frames on every tick).
+SEQUENCE_TICKS = 1000
 
 
 def numbered_frames(folder: Path) -> list[tuple[int, Path]]:
@@ -309,7 +312,8 @@ def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
     # frame (core.video.damage); numbers given twice leave the files one frame apart in name order.
     step = numbering_step([n for n, _ in numbered])
     first = numbered[0][0]
-    pts = tuple((n - first) // step for n, _ in numbered) if step else tuple(range(len(files)))
+    places = tuple((n - first) // step for n, _ in numbered) if step else tuple(range(len(files)))
+    pts = tuple(place * SEQUENCE_TICKS for place in places)
     _av = av()
     with _av.open(str(files[0])) as container:
         stream = container.streams.video[0]
@@ -325,7 +329,7 @@ def probe_sequence(folder: Path, rate: Fraction = SEQUENCE_RATE) -> VideoInfo:
         width=first.width,
         height=first.height,
         pix_fmt=pix_fmt,
-        time_base=1 / Fraction(rate),
+        time_base=1 / (Fraction(rate) * SEQUENCE_TICKS),
         rate=Fraction(rate),
         pts=pts,
         keyframes=pts,
@@ -367,7 +371,7 @@ class SequenceReader:
             if frame is not None and (frame.width, frame.height) != (self.info.width, self.info.height):
                 frame = None  # a picture of another size is no frame of this film: read as damaged
             if frame is not None:
-                frame.pts = index
+                frame.pts = self.info.pts[index]
             yield index, frame if raw or frame is None else to_rgb(frame)
 
     def window(self, start: int, stop: int) -> list[np.ndarray | None]:

@@ -34,7 +34,7 @@ def write_sequence(
     from PIL import Image
 
     info = doc.info
-    name_of, suffix = _naming(info.sequence)
+    name_of, suffix = _naming(info.sequence, _ticks_per_frame(info), [slot.pts for slot in doc.slots])
     total = doc.frame_count
     copied = 0
     with atomic_folder(Path(target)) as folder:
@@ -57,23 +57,29 @@ def write_sequence(
     return Written(Path(target), (note,))
 
 
-def frame_names(files: tuple[Path, ...]) -> Callable[[int, int], str]:
-    """The file name (without suffix) of the frame at (slot index, pts) of a clip read from `files`."""
-    return _naming(files)[0]
+def frame_names(doc: VideoDoc) -> Callable[[int, int], str]:
+    """The file name (without suffix) of the frame at (slot index, pts) of `doc`, a clip read from
+    an image sequence."""
+    return _naming(doc.info.sequence, _ticks_per_frame(doc.info), [slot.pts for slot in doc.slots])[0]
 
 
-def _naming(files: tuple[Path, ...]) -> tuple[Callable[[int, int], str], str]:
+def _ticks_per_frame(info) -> int:
+    return max(1, round(1 / (info.rate * info.time_base))) if info.rate else 1
+
+
+def _naming(files: tuple[Path, ...], ticks: int, times: list[int]) -> tuple[Callable[[int, int], str], str]:
     """(the file name, without suffix, of the frame at (slot index, pts); the suffix of a written
-    frame): numbered as the source's files, or by place in the clip."""
+    frame): numbered as the source's files where every frame lies on their grid of `ticks` per
+    frame, else (a retimed clip) by place in the clip."""
     suffix = files[0].suffix.lower() if files and files[0].suffix.lower() in WRITTEN_TYPES else ".png"
     numbered = [(m.start(), m.end(), int(m.group())) for m in (_last_number(p.stem) for p in files)]
     step = numbering_step([n for _, _, n in numbered]) if files else None  # as the reader counts
-    if step is None:
+    if step is None or any(t % ticks for t in times):
         return (lambda index, pts: f"frame_{index:06d}"), suffix
     start, end, first = numbered[0]
     stem = files[0].stem
     prefix, after, width = stem[:start], stem[end:], end - start
-    return (lambda index, pts: f"{prefix}{first + pts * step:0{width}d}{after}"), suffix
+    return (lambda index, pts: f"{prefix}{first + pts // ticks * step:0{width}d}{after}"), suffix
 
 
 def _last_number(stem: str) -> re.Match:

@@ -51,6 +51,13 @@ def test_lossy_formats_read_and_write(tmp_path, ext, subtype):
     assert again.subtype == subtype and again.sample_rate == 22050 and again.channels == 2
     assert abs(again.samples.shape[0] - 22050) < 2048  # encoders may pad a frame
     assert np.abs(again.samples).max() > 0.3
+    # Every sample is re-encoded, not only a repair's: the record (and so the console) says so.
+    from core.io.provenance import parse_record, sidecar_path
+
+    record = parse_record(sidecar_path(out).read_text(encoding="utf-8"))
+    assert any(f"encoded as {subtype} (lossy)" in note for note in record["conversion"])
+    flac = io.write(io.read(src), tmp_path / "tone.flac")
+    assert "conversion" not in parse_record(sidecar_path(flac).read_text(encoding="utf-8"))
 
 
 def test_shared_clips_read(datasets):

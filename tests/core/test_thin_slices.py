@@ -71,6 +71,11 @@ def test_thinned_nifti_keeps_its_slices_and_halves_the_affine_s_slice_step(shear
     assert img.shape == (64, 64, 19)
     assert np.allclose(img.affine[:, 2], source[:, 2] / 2) and np.allclose(img.affine[:, 3], source[:, 3])
     assert np.allclose(img.header.get_zooms()[2], shear.spacing[0] / 2, atol=1e-5)
+    # The qform says the same as the sform, with the source's code (nibabel had set it to 0).
+    before = nib.load(shear.path).header
+    assert int(before["qform_code"]) > 0 and int(img.header["qform_code"]) == int(before["qform_code"])
+    moved = before.get_qform() @ np.linalg.solve(source, img.affine)  # as the sform moved
+    assert np.allclose(img.get_qform(), moved, atol=1e-3)
     again = io.read(saved)
     assert np.array_equal(again.pixels[::2], shear.pixels)
     spread, described = read_map(saved)

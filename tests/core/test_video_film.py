@@ -59,8 +59,13 @@ def test_dust_and_flicker_stream_yet_match_the_whole_clip_computation(film):
     from core.video.oldfilm import luma_levels, smooth, without_specks
 
     frames = film.window(0, film.frame_count)
-    dust = run_repair(film, "remove-dust")
+    from core.runtime.context import RunContext
+
+    ctx = RunContext()
+    dust = run_repair(film, "remove-dust", ctx=ctx)
     assert dust.pending is not None and len(dust.store) == 0  # nothing made yet
+    last = film.frame_count - 1
+    assert f"remove-dust left frame 0 and frame {last} as they are" in ctx.notes[-1]  # said, not found
     assert dust.planned() == list(range(1, film.frame_count - 1))  # the ends have one neighbour only
     expected = [frames[0]]
     for i in range(1, film.frame_count - 1):

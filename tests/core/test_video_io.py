@@ -10,7 +10,7 @@ pytest.importorskip("av")
 from core.io import read, write  # noqa: E402
 from core.repair import run_repair  # noqa: E402
 from core.runtime.context import drive  # noqa: E402
-from core.video.source import probe  # noqa: E402
+from core.video.source import SEQUENCE_TICKS, probe  # noqa: E402
 from core.video.store import FrameStore  # noqa: E402
 
 
@@ -36,7 +36,8 @@ def test_numbers_missing_from_a_film_scan_are_dropped_frames_and_rebuilt(dataset
     for number in (110, 122, 124):
         (film / f"{number}.png").unlink()
     doc = read(film)
-    assert doc.frame_count == 21 and doc.info.pts[:6] == (0, 1, 2, 3, 4, 6)
+    ticks = SEQUENCE_TICKS  # a frame's time in ticks of the time base, so other rates fit between
+    assert doc.frame_count == 21 and doc.info.pts[:6] == tuple(n * ticks for n in (0, 1, 2, 3, 4, 6))
     found = [(d.kind, d.frame, d.count) for d in scan(doc)]
     assert found == [("dropped", 4, 1), ("dropped", 9, 2)]
     rebuilt = run_repair(doc, "fill-frames")
@@ -64,7 +65,7 @@ def test_a_film_scan_repaired_into_a_folder_is_a_film_scan_again(datasets, tmp_p
     assert sorted(p.name for p in out.iterdir()) == [f"{n}.png" for n in range(100, 148, 2)]
     assert (out / "126.png").read_bytes() == (film / "126.png").read_bytes()
     assert read(out).frame_count == 24
-    assert _naming(())[0](7, 3584) == "frame_000007"  # a clip from a video file: by place
+    assert _naming((), 1, [])[0](7, 3584) == "frame_000007"  # a clip from a video file: by place
 
 
 def test_variable_frame_rate_and_rotation_are_kept(datasets, tmp_path):
@@ -112,6 +113,31 @@ def test_retime_doubles_the_rate_keeping_the_source_frames(datasets):
     assert float(result.info.rate) == pytest.approx(60000 / 1001, rel=1e-3)
     middle = result.frame(1).astype(float)
     assert np.abs(middle - doc.frame(0)).mean() > 0 and np.abs(middle - doc.frame(1)).mean() > 0
+
+
+def test_a_film_scan_retimed_gets_a_frame_at_every_time_of_the_new_rate(datasets, tmp_path):
+    """A walk-through retimed the shared film scan (a folder of frames, 24 fps) to 48 fps: the new
+    frames fell on the scan's one tick per frame, two at every time. Its time base now has ticks
+    between frames; written as a clip and as a folder, every frame has a time of its own."""
+    import shutil
+
+    film = tmp_path / "film"
+    film.mkdir()
+    for path in sorted((datasets / "video" / "oldfilm" / "001").glob("*.png"))[:4]:
+        shutil.copy(path, film / path.name)
+    from core.runtime.context import RunContext
+
+    ctx = RunContext()
+    result = run_repair(read(film), "retime", fps=48, ctx=ctx)
+    assert result.frame_count == 7  # 4 frames at 24 fps span 3 steps: 7 frames at 48
+    assert "retimed from 24 to 48 fps: 4 frames become 7" in ctx.notes  # said, the rate a default or not
+    clip = read(write(result, tmp_path / "film48.mkv"))
+    seconds = np.array([clip.info.time(s.pts) for s in clip.slots])
+    assert clip.frame_count == 7 and np.allclose(np.diff(seconds), 1 / 48, atol=1e-3), seconds
+    # A folder holds no timing: seven frames, numbered on as the scan's files are (every other number).
+    write(result, tmp_path / "film48")
+    names = sorted(p.name for p in (tmp_path / "film48").iterdir())
+    assert names == [f"{100 + 2 * k}.png" for k in range(7)]
 
 
 def test_retime_streams_and_never_mixes_two_shots(datasets):
