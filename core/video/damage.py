@@ -32,6 +32,7 @@ BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much a
 FLAT = 1.0  # mean gradient (grey levels) below which a picture is too flat to judge blocks
 REPORT_EVERY = 10  # frames between progress reports of a scan
 GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
+SHOWN_PLACES = 6  # frames a summary names per kind of damage
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,9 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
         local_hist = _local_motion(hist, i)
         new_colours = hist[i] > max(CUT_HIST, CUT_HIST_RATIO * local_hist)
         if diff[i] > max(CUT_RATIO * local, CUT_ABS) and new_colours:
-            # A flash or a single damaged frame also jumps; a cut is one whose new picture persists.
-            if not _is_glitch(diff, skip, i):
+            # A flash or a single damaged frame also jumps, into it and back out of it (a walk-through's
+            # black frame was taken for a cut where the picture came back); a cut's new picture persists.
+            if not _is_glitch(diff, skip, i) and not _is_glitch(diff, skip, i - 1):
                 cuts.add(i)
                 found.append(Damage("cut", i, times[i], score=diff[i] / max(local, 1e-3)))
                 continue
@@ -246,9 +248,17 @@ def summary(damage: list[Damage]) -> str:
     """'3 dropped, 1 cut', or which kinds were looked for and not found (never plain 'no damage':
     a dusty, flickering film has none of these)."""
     counts: dict[str, int] = {}
+    places: dict[str, list[str]] = {}  # where, frames counted from 0: a count alone sent people to --json
     for d in damage:
         counts[d.kind] = counts.get(d.kind, 0) + d.count
-    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or f"no {SCANNED_FOR} found"
+        places.setdefault(d.kind, []).append(f"{d.frame}" + (f" ×{d.count}" if d.count > 1 else ""))
+
+    def where(kind: str) -> str:
+        shown = places[kind][:SHOWN_PLACES]
+        return ", ".join(shown) + (", …" if len(places[kind]) > SHOWN_PLACES else "")
+
+    described = [f"{n} {kind} (at {where(kind)})" for kind, n in sorted(counts.items())]
+    return ", ".join(described) or f"no {SCANNED_FOR} found"
 
 
 def cut_frames(damage: list[Damage]) -> list[int]:

@@ -132,3 +132,18 @@ def test_frames_lost_where_a_cut_is_show_the_shot_nearer_in_time(edited_clip, tm
     assert np.abs(np.subtract([s.pts for s in result.slots], [s.pts for s in doc.slots])).max() <= 1
     assert np.array_equal(result.frame(CUT - 1), doc.frame(CUT - 2))  # the old shot's last good frame
     assert np.array_equal(result.frame(CUT), doc.frame(CUT + 1))  # the new shot's first good frame
+
+
+def test_a_black_frame_in_a_shot_is_a_damaged_frame_not_a_cut(datasets, tmp_path):
+    """A walk-through blanked one frame of a shot: the jump back to the picture after it was taken
+    for a scene cut, so the black frame was neither reported nor rebuilt."""
+    phone = read(datasets / "video" / "bench" / "carphone_pristine.mp4")
+    frames = phone.window(0, 30)
+    slots = [Slot(s.pts, None) for s in phone.slots[:30]]
+    store = {s.pts: (np.zeros_like(f) if i == 15 else f) for i, (s, f) in enumerate(zip(slots, frames))}
+    path = write(phone.with_timeline(slots, store), tmp_path / "black.mkv", codec="ffv1", sidecar=False)
+    found = scan(read(path))
+    assert [(d.kind, d.frame) for d in found] == [("corrupt", 15)]
+    from core.video.damage import summary
+
+    assert summary(found) == "1 corrupt (at 15)"  # where, not only how many (`lacuna info`, the app)
