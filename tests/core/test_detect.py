@@ -584,7 +584,7 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     batch = ["batch", str(folder), "-o", str(tmp_path / "done"), "--task", "inpaint", "--detect"]
     capsys.readouterr()
     assert cli_main([*batch, "--dry-run"]) == 0  # it says detection will choose what is filled
-    assert "inpaint what detection finds, with the method validated" in capsys.readouterr().out
+    assert "inpaint what detection finds, with the method lacuna repair picks" in capsys.readouterr().out
     assert cli_main(batch) == 0
     assert len(list((tmp_path / "done").rglob("*.dcm"))) == 1
 
