@@ -22,6 +22,7 @@ class DetectPanel(QGroupBox):
         self.button.setEnabled(False)  # until a document is open
         self.sensitivity = QSlider(Qt.Orientation.Horizontal)
         self.sensitivity.setRange(0, 99)  # 100 would be threshold 0: every pixel
+        self.sensitivity.setValue(50)  # at rest mid-way, not at the strict end (a walk-through)
         self.sensitivity.setToolTip("Higher finds more (and more that is not damage)")
         self.sensitivity.setEnabled(False)
         self.note = QLabel("")

@@ -125,6 +125,8 @@ def test_progress_shows_the_steps_of_a_short_run(window, ct_path, qtbot):
         qtbot.waitUntil(lambda: not ws.busy, timeout=20_000)
         steps = sorted({v for v in values if 0 < v < 1000})
         assert len(steps) >= 5, values
+        # The status bar says it was done (a walk-through saw "Opened ..." stay after a repair).
+        assert window.statusBar().currentMessage().startswith("Ten quick steps finished")
     finally:
         del all_methods()["test-ten-steps"]
 

@@ -477,6 +477,8 @@ class ImageWorkspace(Workspace):
             # The fill is what matters now; the mask stays one key away.
             self.set_show_mask(False)
             self.status.emit(f"{text} Mask hidden — press M to show it, hold X to compare.")
+        else:  # what was done, in place of what was said before it (a walk-through saw it stay)
+            self.status.emit(text)
 
     def _on_job_ended(self, text: str, done: bool) -> None:
         self.progress.finish(text, done)
