@@ -107,7 +107,7 @@ def probe(path: Path) -> VideoInfo:
             height=ctx.height,
             pix_fmt=pix_fmt,
             time_base=stream.time_base,
-            rate=Fraction(stream.average_rate or stream.guessed_rate or 0),
+            rate=_nominal_rate(pts, stream),
             pts=tuple(pts),
             keyframes=tuple(keys),
             corrupt=tuple(corrupt),
@@ -119,6 +119,19 @@ def probe(path: Path) -> VideoInfo:
             stream_index=stream.index,
             tags={str(k): str(v) for k, v in container.metadata.items()},
         )
+
+
+def _nominal_rate(pts: list[int], stream) -> Fraction:
+    """The rate the clip was made at: one frame per usual step where most steps are that one (a
+    clip with dropped frames is not slower: a walk-through's 25 fps clip missing two said 24.75),
+    else the average (variable frame rate)."""
+    steps = np.diff(np.asarray(pts, np.int64))
+    if steps.size and stream.time_base:
+        usual = np.abs(steps - np.median(steps)) <= 1  # a millisecond time base rounds 33.37 to 33 or 34
+        if np.median(steps) > 0 and np.mean(usual) >= STEADY_SHARE:
+            step = float(steps[usual].mean()) * float(stream.time_base)
+            return Fraction(1 / step).limit_denominator(1001)  # 30000/1001, not 29.97002...
+    return Fraction(stream.average_rate or stream.guessed_rate or 0)
 
 
 def _packet_times(container, stream) -> tuple[list[int], list[int], list[int]]:
@@ -234,6 +247,7 @@ def to_rgb(frame) -> np.ndarray:
 
 
 SEQUENCE_SUFFIXES = {".png", ".tif", ".tiff", ".dpx", ".jpg", ".jpeg", ".bmp", ".exr"}
+STEADY_SHARE = 0.8  # a clip whose steps are this often one value has a constant frame rate
 SEQUENCE_RATE = Fraction(24)  # image sequences carry no timing: film's rate unless the user says
 # Ticks of a sequence's time base per frame: times between its frames (a retime to 48 or 25 fps) have
 # ticks of their own (a walk-through's retime of a film scan to 48 fps put two frames on every tick).
