@@ -193,8 +193,10 @@ class Detector(QObject):
 
     def repaired(self) -> bool:
         """Whether a repair of the document it scored is shown: its sensitivity acts again when
-        that repair is undone."""
-        return self.proposal is not None and self.controller.doc is not self._doc
+        that repair is undone. (Not when the document shown is another: after a detection on a
+        repair, undone back to the original, a walk-through saw the note stay.)"""
+        repair = self.controller.last_repair() if self.proposal is not None else None
+        return repair is not None and repair.before is self._doc
 
     def origin(self, mask: np.ndarray) -> Provenance | None:
         """The provenance step saying that `mask` (what a repair is about to fill) started from this
