@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 
 import numpy as np
@@ -29,7 +28,7 @@ def changed_seconds(before: AudioDoc, after: AudioDoc) -> list[list[float]]:
     if before.samples.shape != after.samples.shape:
         return [[0.0, round(len(after.samples) / after.sample_rate, 3)]]
     differs = np.any(np.asarray(before.samples) != np.asarray(after.samples), axis=1)
-    rate, join = float(after.sample_rate), int(JOIN_SECONDS * after.sample_rate)
+    join = int(JOIN_SECONDS * after.sample_rate)
     spans: list[list[int]] = []
     for a, b in runs(differs):
         if spans and a - spans[-1][1] <= join:
@@ -37,7 +36,9 @@ def changed_seconds(before: AudioDoc, after: AudioDoc) -> list[list[float]]:
         else:
             spans.append([a, b])
     # To the millisecond, outwards: a change shorter than half of one (a declick) keeps its length.
-    return [[math.floor(a / rate * 1000) / 1000, math.ceil(b / rate * 1000) / 1000] for a, b in spans]
+    # In whole numbers: 128640 / 16000 in floats is 8.0399999... (a walk-through read 8.039).
+    whole = int(after.sample_rate)
+    return [[(a * 1000 // whole) / 1000, -(-b * 1000 // whole) / 1000] for a, b in spans]
 
 
 def bands_of(document: AudioDoc, selection) -> str:

@@ -45,6 +45,18 @@ def test_lacuna_repair_conceals_only_the_lost_packets(datasets, tmp_path):
     assert reopened.changed_seconds == step["changed_seconds"] and reopened.selection == step["selection"]
 
 
+def test_the_record_gives_a_packet_at_8_04_s_as_8_04_s():
+    """A walk-through read lost packet 402 of 1214.wav as [8.039, 8.061] in the record: 128640 / 16000
+    in floats is 8.0399999..., floored. The milliseconds are counted in whole numbers."""
+    from core.documents import AudioDoc
+    from core.repair.audio import changed_seconds
+
+    before = AudioDoc(samples=np.zeros((200_000, 1), np.float32), sample_rate=16000)
+    filled = before.samples.copy()
+    filled[128640:128960] = 0.5
+    assert changed_seconds(before, before.with_samples(filled)) == [[8.04, 8.06]]
+
+
 def test_a_trace_of_another_length_is_warned_about_and_the_original_kept(datasets, tmp_path, capsys):
     folder = datasets / "audio/speech/plc/test_files"
     short = tmp_path / "short.txt"
