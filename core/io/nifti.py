@@ -227,11 +227,12 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
         else None
     )
     img = image_class(array, affine, header=header)
-    if header is not None and int(header["qform_code"]) > 0:
+    source_affine = np.asarray(doc.writeback.affine, np.float64) if header is not None else None
+    if header is not None and int(header["qform_code"]) > 0 and abs(np.linalg.det(source_affine)) > 1e-12:
         # nibabel drops the qform (code 0) when the affine changed (slices inserted): viewers that
         # read the qform first would lose the scanner space. It moves as the sform did: the new
         # voxels in the source's voxels (inv(old sform) @ new sform), then the source's qform.
-        to_source = np.linalg.solve(np.asarray(doc.writeback.affine, np.float64), affine)
+        to_source = np.linalg.solve(source_affine, affine)
         img.set_qform(source_header.get_qform() @ to_source, code=int(header["qform_code"]))
     img.header.set_data_dtype(out_dtype)
     img.header.set_slope_inter(1.0, 0.0)

@@ -156,8 +156,10 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
         new_colours = hist[i] > max(CUT_HIST, CUT_HIST_RATIO * local_hist)
         if diff[i] > max(CUT_RATIO * local, CUT_ABS) and new_colours:
             # A flash or a single damaged frame also jumps, into it and back out of it (a walk-through's
-            # black frame was taken for a cut where the picture came back); a cut's new picture persists.
-            if not _is_glitch(diff, skip, i) and not _is_glitch(diff, skip, i - 1):
+            # black frame was taken for a cut where the picture came back), but only within one shot:
+            # the frames either side of it alike; a cut's new picture persists.
+            same_shot = np.isfinite(skip[i]) and skip[i] <= max(CUT_RATIO * local, CUT_ABS)
+            if not _is_glitch(diff, skip, i) and not (same_shot and _is_glitch(diff, skip, i - 1)):
                 cuts.add(i)
                 found.append(Damage("cut", i, times[i], score=diff[i] / max(local, 1e-3)))
                 continue
@@ -244,14 +246,15 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
 SCANNED_FOR = "dropped, repeated, broken or blocky frames or cuts"
 
 
-def summary(damage: list[Damage]) -> str:
-    """'3 dropped, 1 cut', or which kinds were looked for and not found (never plain 'no damage':
-    a dusty, flickering film has none of these)."""
+def summary(damage: list[Damage], first: int = 0) -> str:
+    """'3 dropped (at 9, 18 ×2), 1 cut (at 60)', frames counted from `first` (the app's view counts
+    from 1), or which kinds were looked for and not found (never plain 'no damage': a dusty,
+    flickering film has none of these)."""
     counts: dict[str, int] = {}
-    places: dict[str, list[str]] = {}  # where, frames counted from 0: a count alone sent people to --json
+    places: dict[str, list[str]] = {}  # where: a count alone sent people to --json
     for d in damage:
         counts[d.kind] = counts.get(d.kind, 0) + d.count
-        places.setdefault(d.kind, []).append(f"{d.frame}" + (f" ×{d.count}" if d.count > 1 else ""))
+        places.setdefault(d.kind, []).append(f"{d.frame + first}" + (f" ×{d.count}" if d.count > 1 else ""))
 
     def where(kind: str) -> str:
         shown = places[kind][:SHOWN_PLACES]

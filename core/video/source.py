@@ -122,16 +122,26 @@ def probe(path: Path) -> VideoInfo:
 
 
 def _nominal_rate(pts: list[int], stream) -> Fraction:
-    """The rate the clip was made at: one frame per usual step where most steps are that one (a
-    clip with dropped frames is not slower: a walk-through's 25 fps clip missing two said 24.75),
-    else the average (variable frame rate)."""
+    """The rate the clip was made at: of the rates the stream declares (its base rate, FFmpeg's guess,
+    the average), the first whose frame step is the clip's usual one where most steps are that one
+    (a clip with dropped frames is not slower: a walk-through's 25 fps clip missing two frames said
+    24.75), else the average (a variable frame rate)."""
+    average = Fraction(stream.average_rate or stream.guessed_rate or 0)
     steps = np.diff(np.asarray(pts, np.int64))
-    if steps.size and stream.time_base:
-        usual = np.abs(steps - np.median(steps)) <= 1  # a millisecond time base rounds 33.37 to 33 or 34
-        if np.median(steps) > 0 and np.mean(usual) >= STEADY_SHARE:
-            step = float(steps[usual].mean()) * float(stream.time_base)
-            return Fraction(1 / step).limit_denominator(1001)  # 30000/1001, not 29.97002...
-    return Fraction(stream.average_rate or stream.guessed_rate or 0)
+    if not steps.size or not stream.time_base:
+        return average
+    usual = float(np.median(steps))
+    # Within a tick where steps are many ticks (a millisecond time base rounds 33.37 to 33 or 34);
+    # exactly where a step is a tick or two (one tick per frame: a drop is 2).
+    within = 1.0 if usual >= 10 else 0.1
+    if usual <= 0 or np.mean(np.abs(steps - usual) <= within) < STEADY_SHARE:
+        return average
+    for declared in (stream.base_rate, stream.guessed_rate, stream.average_rate):
+        if declared:
+            step = 1 / (Fraction(declared) * Fraction(stream.time_base))
+            if abs(float(step) - usual) <= within:
+                return Fraction(declared)
+    return average
 
 
 def _packet_times(container, stream) -> tuple[list[int], list[int], list[int]]:

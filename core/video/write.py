@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -98,8 +99,7 @@ def _encode(doc: VideoDoc, tmp: Path, target: Path, codec: str, notes, on_progre
         out.metadata["lacuna_provenance"] = as_json(doc, target, notes)
         stream = out.add_stream(encoder, rate=info.rate or Fraction(25))
         stream.width, stream.height, stream.pix_fmt = first.width, first.height, pix_fmt
-        stream.time_base = info.time_base
-        stream.codec_context.time_base = info.time_base
+        stream.time_base = stream.codec_context.time_base = info.time_base * _coarser(doc)
         stream.codec_context.options = dict(options)
         if info.colorspace not in (0, 2):
             stream.codec_context.colorspace = info.colorspace
@@ -134,6 +134,15 @@ def _format_name(ext: str) -> str:
     return {".mkv": "matroska", ".webm": "webm", ".mp4": "mp4", ".mov": "mov", ".avi": "avi"}[ext]
 
 
+def _coarser(doc: VideoDoc) -> int:
+    """How many of a frame sequence's ticks (SEQUENCE_TICKS per frame, for times between frames)
+    make one tick of the written clip's time base: every frame time a whole number of them. AVI
+    writes one chunk per tick (a review saw 1/24000 written as 600 fps, empty chunks between)."""
+    if not doc.info.sequence:
+        return 1
+    return max(1, math.gcd(*(slot.pts for slot in doc.slots)))
+
+
 def _frames_to_encode(doc: VideoDoc, pix_fmt: str, on_progress):
     """FFmpeg frames in timeline order, each stamped with its slot's pts, reported as they come."""
     _av = av()
@@ -153,8 +162,8 @@ def _frames_to_encode(doc: VideoDoc, pix_fmt: str, on_progress):
             raise WriteError(f"frame {slot.source} of the source cannot be decoded; repair it first")
         elif frame.format.name != pix_fmt or (frame.width, frame.height) != (info.width, info.height):
             frame = frame.reformat(format=pix_fmt, src_color_range=frame.color_range, **colour)
-        frame.pts = slot.pts
-        frame.time_base = info.time_base
+        frame.pts = slot.pts // _coarser(doc)
+        frame.time_base = info.time_base * _coarser(doc)
         frame.pict_type = 0  # let the encoder choose: the source's frame types mean nothing here
         yield frame
 

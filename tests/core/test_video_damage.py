@@ -147,3 +147,19 @@ def test_a_black_frame_in_a_shot_is_a_damaged_frame_not_a_cut(datasets, tmp_path
     from core.video.damage import summary
 
     assert summary(found) == "1 corrupt (at 15)"  # where, not only how many (`lacuna info`, the app)
+
+
+@pytest.mark.parametrize("white", [15, 16])  # the last frame of a shot, and the first of the next
+def test_a_flash_at_a_real_cut_does_not_hide_the_cut(datasets, tmp_path, white):
+    """A review: with the jump back from a one-off frame excused, a white frame at bikes.mp4's cut
+    at 76 hid the cut, and fill-frames blended the two shots. A jump out of it into another shot
+    is still a cut."""
+    bikes = read(datasets / "video" / "bench" / "bikes.mp4")
+    frames = bikes.window(60, 90)
+    slots = [Slot(s.pts, None) for s in bikes.slots[60:90]]
+    store = {
+        s.pts: (np.full_like(f, 255) if i == white else f) for i, (s, f) in enumerate(zip(slots, frames))
+    }
+    path = write(bikes.with_timeline(slots, store), tmp_path / "flash.mkv", codec="ffv1", sidecar=False)
+    cuts = [d.frame for d in scan(read(path)) if d.kind == "cut"]
+    assert cuts == [white + 1], cuts  # where the new shot's picture begins after the flash

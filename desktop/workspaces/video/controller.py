@@ -211,7 +211,7 @@ class VideoController(QObject):
         self.damage = found
         from core.video.damage import summary
 
-        self.status.emit(f"Damage: {summary(found)}")
+        self.status.emit(f"Damage: {summary(found, first=1)}")  # frames as the view numbers them
         self.damage_changed.emit()
 
     def next_damage(self, forward: bool = True) -> None:
