@@ -192,11 +192,17 @@ class Detector(QObject):
         return self.shown_threshold() is not None
 
     def repaired(self) -> bool:
-        """Whether a repair of the document it scored is shown: its sensitivity acts again when
-        that repair is undone. (Not when the document shown is another: after a detection on a
-        repair, undone back to the original, a walk-through saw the note stay.)"""
-        repair = self.controller.last_repair() if self.proposal is not None else None
-        return repair is not None and repair.before is self._doc
+        """Whether a repair of the document it scored is shown, also after further repairs: its
+        sensitivity acts again when they are undone. (Not when the document shown is another: after
+        a detection on a repair, undone back to the original, a walk-through saw the note stay.)"""
+        if self.proposal is None:
+            return False
+        repairs = [e.payload for e in self.controller.history.entries()]
+        made = {id(r.after): r.before for r in repairs if hasattr(getattr(r, "after", None), "provenance")}
+        doc = self.controller.doc
+        while id(doc) in made and doc is not self._doc:  # back through the repairs in effect
+            doc = made[id(doc)]
+        return doc is self._doc and doc is not self.controller.doc
 
     def origin(self, mask: np.ndarray) -> Provenance | None:
         """The provenance step saying that `mask` (what a repair is about to fill) started from this

@@ -94,6 +94,12 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     lo, hi = round(float(repaired.min())), round(float(repaired.max()))
     assert ws.info.fields["Values"].text() == f"{lo} … {hi}"  # an 8-bit photo's values as it is saved
     assert not panel.sensitivity.isEnabled() and panel.note.text().startswith("Repaired: undo the repair")
+    repaired_once = c.doc
+    assert c.run_repair("denoise", "denoise-bilateral")  # a second repair after the first
+    qtbot.waitUntil(lambda: not c.busy and c.doc is not repaired_once, timeout=60_000)
+    assert panel.note.text().startswith("Repaired: undo the repair")  # still a repair of it (a review)
+    c.undo()
+    assert c.doc is repaired_once
     assert not np.array_equal(repaired[mask], original.pixels[0][mask])
     # The repair's history says the mask started from the detector and was edited by hand.
     detected, filled = c.doc.provenance[-2:]
