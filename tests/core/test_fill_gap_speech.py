@@ -304,3 +304,36 @@ def test_the_envelope_network_starts_as_the_fill_and_lacuna_train_writes_it(data
         train_main(
             ["fill-gap-speech-envelope", *options, "--out", str(out), "--steps", "0", "--burst", "3", "1"]
         )
+
+
+def test_the_envelope_stage_can_train_on_the_shipped_waveform_networks_fill(datasets):
+    """`--first-fill network`: the fill the envelope network learns to correct is the one it corrects
+    in repair, the shipped waveform network's fill of the batch's lost samples (`conceal`)."""
+    import argparse
+
+    import torch
+
+    import core.io
+    from core.archs import load_weights
+    from core.methods import weights
+    from core.methods.fill_gap_speech import WEIGHTS, conceal
+    from core.train.recipes.fill_gap_speech_envelope import FillGapSpeechEnvelopeRecipe
+
+    parser = argparse.ArgumentParser()
+    FillGapSpeechEnvelopeRecipe.add_arguments(parser)
+    args = parser.parse_args(["--hidden", "8", "--first-fill", "network"])
+    args.lr, args.steps, args.init = 1e-3, 10, None
+    recipe = FillGapSpeechEnvelopeRecipe(args, torch.device("cpu"))
+    speech = np.asarray(core.io.read(datasets / "audio/speech/train/1688-142285-0000.wav").samples)[:, 0]
+    clean = torch.from_numpy(speech[16000 : 16000 + 2 * 8192].astype(np.float32)).reshape(2, 8192)
+    (inputs,), target = recipe.make_batch(clean, torch.Generator().manual_seed(0))
+    lost = target[:, 1].numpy() > 0
+    assert 0 < lost.mean() < 1
+    waveform = load_weights(weights.require(WEIGHTS), torch.device("cpu"))[0]
+    for row in range(2):
+        received = np.where(lost[row], 0.0, clean[row].numpy())[None].astype(np.float64)
+        expected = conceal(waveform, received, lost[row][None], 16000)[0]
+        assert np.allclose(inputs[row, 2].numpy()[lost[row]], expected[lost[row]], atol=1e-4)
+        assert torch.equal(
+            inputs[row, 0][~torch.from_numpy(lost[row])], clean[row][~torch.from_numpy(lost[row])]
+        )

@@ -128,6 +128,7 @@ def add_crop_arguments(
     loss_rates: tuple[float, float],
     bursts: tuple[float, float],
     first_fill: str,
+    fills: tuple[str, ...] = ("ar", "both-sides"),
 ) -> None:
     """The options that say which crops a speech-concealment recipe trains on and how they lose
     packets; `fill-gap-speech` and `fill-gap-speech-envelope` share them with their own defaults."""
@@ -150,9 +151,17 @@ def add_crop_arguments(
     group.add_argument("--val-crops", type=int, default=64)
     group.add_argument(
         "--first-fill",
-        choices=("ar", "both-sides"),
+        choices=fills,
         default=first_fill,
-        help="the fill the network corrects: AR, or the pitch periods of both sides repeated in",
+        help="the fill the network corrects: "
+        + ", ".join(
+            {
+                "ar": "AR",
+                "both-sides": "the pitch periods of both sides repeated in",
+                "network": "the shipped waveform network's",
+            }[f]
+            for f in fills
+        ),
     )
 
 
@@ -255,9 +264,13 @@ class FillGapSpeechRecipe(Recipe):
             ]
             mask = torch.from_numpy(np.stack(masks)).to(clean.device)
         clean = clean.float()
-        built = network_input(clean.cpu().numpy(), mask.cpu().numpy() > 0, self.args.first_fill)
+        built = network_input(clean.cpu().numpy(), mask.cpu().numpy() > 0, self.first_fill())
         inputs = torch.from_numpy(built).to(clean.device)
         return (inputs,), torch.stack([clean, mask], dim=1)
+
+    def first_fill(self) -> str:
+        """The first fill the inputs carry (`core.methods.fill_gap_speech.first_fill`)."""
+        return self.args.first_fill
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         clean, mask = target[:, 0], target[:, 1]

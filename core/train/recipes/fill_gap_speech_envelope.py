@@ -5,6 +5,8 @@ lost packets; `fill-gap-speech` runs it on its waveform network's fill. It is tr
 that the waveform network itself corrects, the pitch periods of both sides repeated in
 (`--first-fill both-sides`), so that it does not depend on one set of waveform weights; applied to
 the waveform network's fill it scored better still (docs/benchmarks.md, "Speech packet loss").
+`--first-fill network` trains it on the fill it corrects in repair, the shipped waveform network's
+(frozen, run on each batch; the card records which weights), usually as a fine-tune (`--init`).
 
 Data and losses of the crops: those of `fill-gap-speech` (`add_crop_arguments`), with heavier loss by
 default (5-70%, mean bursts of 1-5 packets: the real call traces lose up to 78% in bursts of up to 9)
@@ -22,12 +24,14 @@ CPU training of the shipped weights (one thread, about 5,000 steps in the half h
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from core.audio.stft import MODEL_RATE
+from core.methods.fill_gap_speech import WEIGHTS as WAVEFORM_WEIGHTS
 from core.train.recipes.fill_gap_speech import (
     PACKET_CHOICES_MS,
     FillGapSpeechRecipe,
@@ -50,7 +54,12 @@ class FillGapSpeechEnvelopeRecipe(FillGapSpeechRecipe):
         group = parser.add_argument_group("fill-gap-speech-envelope")
         group.add_argument("--hidden", type=int, default=96, help="width of the GRU")
         add_crop_arguments(
-            group, speech_share=0.7, loss_rates=LOSS_RATES, bursts=MEAN_BURSTS, first_fill="both-sides"
+            group,
+            speech_share=0.7,
+            loss_rates=LOSS_RATES,
+            bursts=MEAN_BURSTS,
+            first_fill="both-sides",
+            fills=("ar", "both-sides", "network"),
         )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
@@ -59,6 +68,31 @@ class FillGapSpeechEnvelopeRecipe(FillGapSpeechRecipe):
 
     def after_init(self) -> None:
         """Nothing to adjust: the waveform recipe's --zero-correction has no counterpart here."""
+
+    def first_fill(self) -> str:
+        """With --first-fill network the inputs carry the waveform network's own first fill, which it
+        then corrects (`make_batch`)."""
+        return (
+            self.waveform_network().first_fill if self.args.first_fill == "network" else self.args.first_fill
+        )
+
+    def make_batch(
+        self, clean: torch.Tensor, generator: torch.Generator
+    ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        (inputs,), target = super().make_batch(clean, generator)
+        if self.args.first_fill == "network":  # the fill it corrects in repair: the waveform network's
+            with torch.no_grad():
+                fill = self.waveform_network()(inputs).float()[:, 0]
+            inputs = torch.stack([inputs[:, 0], inputs[:, 1], fill], 1)
+        return (inputs,), target
+
+    def waveform_network(self) -> torch.nn.Module:
+        """The shipped waveform network, frozen (loaded once)."""
+        from core.archs import cached_weights
+        from core.methods import weights
+
+        model = cached_weights(weights.require(WAVEFORM_WEIGHTS), self.device)[0]
+        return model.eval()
 
     def card_info(self) -> dict[str, Any]:
         return {
@@ -69,7 +103,17 @@ class FillGapSpeechEnvelopeRecipe(FillGapSpeechRecipe):
             "loss_rate": list(self.args.loss_rate),
             "mean_burst": list(self.args.burst),
             "trained_on_fill": self.args.first_fill,
+            **({"waveform_weights": self.waveform_identity()} if self.args.first_fill == "network" else {}),
         }
+
+    def waveform_identity(self) -> str:
+        """The waveform weights this stage learned to follow: file name and the start of its SHA-256."""
+        import hashlib
+
+        from core.methods import weights
+
+        digest = hashlib.sha256(Path(weights.require(WAVEFORM_WEIGHTS)).read_bytes()).hexdigest()
+        return f"{WAVEFORM_WEIGHTS} sha256:{digest[:16]}"
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         clean, mask = target[:, 0], target[:, 1]
