@@ -114,7 +114,13 @@ def _dry_run(request, plan, as_json: bool) -> int:
     path = manifest_path(request.output_dir)
     if path.exists():
         manifest = Manifest(path)
-        done = {row["key"]: row["state"] for row in manifest.items()}
+        # a done item whose output is gone is done again (`Manifest.reopen_missing`)
+        done = {
+            row["key"]: "gone"
+            if row["state"] == "done" and not Path(row["output"]).exists()
+            else row["state"]
+            for row in manifest.items()
+        }
         manifest.close()
     rows = []
     for item in items:
@@ -123,6 +129,8 @@ def _dry_run(request, plan, as_json: bool) -> int:
         untraced = skipped_without_trace(recipe, item.kind, item.source) if recipe else None
         if state == "done":
             action = "skip (done)"
+        elif state == "gone" and recipe is not None:
+            action = f"{recipe.action()} again (its output is gone)"
         elif recipe is None:
             action = f"skip (no task for {item.kind} files)"
         else:

@@ -137,6 +137,15 @@ class Manifest:
         with self.transaction():
             return self.db.execute("UPDATE items SET state = ? WHERE state = ?", (PENDING, RUNNING)).rowcount
 
+    def reopen_missing(self) -> list[str]:
+        """Items done whose output is gone (deleted or moved since) are to do again; returns their keys."""
+        rows = self.db.execute("SELECT key, output FROM items WHERE state = ? AND output != ''", (DONE,))
+        gone = [row["key"] for row in rows.fetchall() if not Path(row["output"]).exists()]
+        if gone:
+            with self.transaction():
+                self.db.executemany("UPDATE items SET state = ? WHERE key = ?", [(PENDING, k) for k in gone])
+        return gone
+
     def todo(self, retry_failed: bool = True) -> list[sqlite3.Row]:
         states = (PENDING, FAILED) if retry_failed else (PENDING,)
         marks = ",".join("?" * len(states))
@@ -191,7 +200,10 @@ class Manifest:
 def exclusive(output_dir: Path) -> Iterator[None]:
     """One batch at a time writes into an output folder. The lock is the operating system's, so it
     goes with the process that held it, kill -9 included."""
-    handle = open(Path(output_dir) / f"{FILE_NAME}.lock", "a+b")
+    try:
+        handle = open(Path(output_dir) / f"{FILE_NAME}.lock", "a+b")
+    except OSError as exc:
+        raise LacunaError(f"{output_dir}: cannot write into it ({exc.strerror or exc})") from None
     try:
         if not _try_lock(handle):
             raise LacunaError(f"{output_dir}: another batch is writing into this folder right now")

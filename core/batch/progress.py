@@ -84,7 +84,9 @@ class BarReporter(QuietReporter):
 
     def item(self, outcome: Outcome) -> None:
         if outcome.state == FAILED:
-            self.console.print(failure_line(outcome.key, outcome.error), markup=False, highlight=False)
+            self.console.print(
+                failure_line(outcome.key, outcome.error), markup=False, highlight=False, soft_wrap=True
+            )
         if self.task is None:
             return
         self.bar.advance(self.task)

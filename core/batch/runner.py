@@ -56,6 +56,7 @@ class Summary:
     failed: int = 0
     skipped: int = 0  # done by an earlier run, not for any task given, or nothing to repair
     done_before: int = 0
+    redone: int = 0  # done before, but their outputs were gone: repaired again
     seconds: float = 0.0
     cancelled: bool = False
     manifest: str = ""
@@ -72,6 +73,8 @@ class Summary:
             f" ({self.done_before} done before) in {self.seconds:.1f} s ({self.rate:.2f} items/s);"
             f" manifest {self.manifest}"
         ]
+        if self.redone:
+            lines.append(f"  {self.redone} done before were repaired again: their outputs were gone")
         lines += [f"  {failure_line(key, error)}" for key, error in self.failures[:20]]
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more (see the manifest)")
@@ -83,6 +86,7 @@ class Summary:
             "failed": self.failed,
             "skipped": self.skipped,
             "done_before": self.done_before,
+            "redone": self.redone,
             "seconds": round(self.seconds, 3),
             "items_per_second": round(self.rate, 3),
             "cancelled": self.cancelled,
@@ -96,6 +100,35 @@ def check_folders(input_dir: Path, output_dir: Path) -> None:
         raise LacunaError(f"{input_dir}: not a folder (a batch repairs a folder tree)")
     if input_dir.resolve() == output_dir.resolve():
         raise LacunaError(f"{output_dir}: the output folder must not be the input folder")
+    check_writable(output_dir)
+
+
+def check_writable(output_dir: Path) -> None:
+    """The output folder, or the nearest folder above it that exists, takes a new file. Tried with a
+    file, not asked of the permissions: a read-only file system or an immutable folder says yes to
+    those (and root is allowed everything)."""
+    import tempfile
+
+    existing = Path(output_dir).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise LacunaError(f"{output_dir}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".lacuna-write-test-"):
+            pass
+    except OSError as exc:
+        raise LacunaError(f"{output_dir}: cannot write into {existing} ({exc.strerror or exc})") from None
+
+
+def check_found(items: list[Item], request: BatchRequest) -> None:
+    """A batch of nothing is a mistake to say, not a success: an empty folder, or filters that leave
+    nothing (the readable files are named, not the folder's every file)."""
+    if items:
+        return
+    if request.include or request.exclude:
+        raise LacunaError(f"{request.input_dir}: no file Lacuna reads matches --include/--exclude")
+    raise LacunaError(f"{request.input_dir}: no file in this folder tree is one Lacuna reads")
 
 
 def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
@@ -103,6 +136,7 @@ def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
     check_folders(Path(request.input_dir), Path(request.output_dir))
     recipes = request.recipes()
     items = list(find_items(request.input_dir, request.include, request.exclude, [request.output_dir]))
+    check_found(items, request)
     check_scan_detection(recipes, {item.kind for item in items})
     return recipes, items
 
@@ -166,7 +200,10 @@ class Batch:
         request = self.request
         recipes, items = plan(request)
         output_dir = Path(request.output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LacunaError(f"{output_dir}: cannot create it ({exc.strerror or exc})") from None
         started = time.monotonic()
         with exclusive(output_dir):
             manifest = Manifest(manifest_path(output_dir))
@@ -174,7 +211,7 @@ class Batch:
                 manifest.bind(request.description())
                 manifest.add(items)
                 manifest.recover()
-                summary = Summary(manifest=str(manifest.path))
+                summary = Summary(manifest=str(manifest.path), redone=len(manifest.reopen_missing()))
                 summary.done_before = manifest.counts()[DONE]
                 jobs, failed = self._jobs(manifest, recipes)
                 self.total, self.todo = len(items), len(jobs) + len(failed)

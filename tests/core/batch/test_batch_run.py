@@ -385,3 +385,66 @@ def test_an_uncertainty_map_beside_a_result_is_not_an_item(datasets, tmp_path):
     shutil.copy(tmp_path / "b.tif", tmp_path / "a.png.uncertainty.tif")
     shutil.copy(tmp_path / "b.tif", tmp_path / "lone.png.uncertainty.tif")
     assert [i.key for i in find_items(tmp_path)] == ["a.png", "b.tif", "lone.png.uncertainty.tif"]
+
+
+def test_an_output_deleted_since_is_repaired_again_and_the_dry_run_says_so(datasets, tmp_path):
+    """A walk-through deleted one result and ran the batch again: '10 skipped (10 done before)' and
+    no result. The manifest's word 'done' holds only while the output is there."""
+    import shutil
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("old_a.png", "old_h.png"):
+        shutil.copy(datasets / "images/real_damage" / name, photos)
+    request = BatchRequest(photos, tmp_path / "out", ("denoise",), ("denoise-bilateral",))
+    assert Batch(request).run().succeeded == 2
+    gone = tmp_path / "out" / "old_a_denoise.png"
+    kept = tmp_path / "out" / "old_h_denoise.png"
+    kept_bytes = kept.read_bytes()
+    gone.unlink()
+    command = [sys.executable, "-m", "core.cli", "batch", str(photos), "-o", str(tmp_path / "out")]
+    command += ["--task", "denoise", "--method", "denoise-bilateral", "--dry-run", "--json"]
+    listed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    actions = {row["key"]: row["action"] for row in json.loads(listed.stdout)["items"]}
+    assert actions["old_a.png"].endswith("again (its output is gone)")
+    assert actions["old_h.png"] == "skip (done)"
+    summary = Batch(request).run()
+    assert (summary.succeeded, summary.done_before, summary.redone) == (1, 1, 1)
+    assert "repaired again: their outputs were gone" in summary.text()
+    assert gone.is_file() and kept.read_bytes() == kept_bytes
+
+
+def test_an_empty_folder_or_an_unwritable_output_is_one_line_before_anything_is_written(
+    datasets, tmp_path, monkeypatch
+):
+    """Nothing to do is said (`lacuna info` says it too), not reported as a batch of 0 succeeded; an
+    output folder that cannot take a file is refused before the batch starts (it raised a traceback
+    from the manifest's lock file on a read-only file system)."""
+    import tempfile
+
+    from core.batch import plan
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a picture")
+    with pytest.raises(LacunaError, match="no file in this folder tree is one Lacuna reads"):
+        Batch(BatchRequest(empty, tmp_path / "out", ("denoise",))).run()
+    assert not (tmp_path / "out").exists()
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes((datasets / "images/real_damage/old_a.png").read_bytes())
+    with pytest.raises(LacunaError, match="no file Lacuna reads matches --include"):
+        plan(BatchRequest(photos, tmp_path / "out", ("denoise",), include=("*.tif",)))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(LacunaError, match="is a file, not a folder"):
+        plan(BatchRequest(photos, blocker / "out", ("denoise",)))
+
+    def refuse(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    with pytest.raises(LacunaError, match=r"cannot write into .* \(Read-only file system\)"):
+        Batch(BatchRequest(photos, tmp_path / "out", ("denoise",))).run()
+    assert not (tmp_path / "out").exists()
