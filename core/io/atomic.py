@@ -75,7 +75,7 @@ def resolve_target(
         return source is not None and any(_same_file(w, Path(source)) for w in written(p))
 
     def blocked(p: Path) -> bool:
-        return hits_source(p) or (not overwrite and any(w.exists() for w in written(p)))
+        return hits_source(p) or (not overwrite and any(taken(w) for w in written(p)))
 
     if target.is_dir() and not (source is not None and Path(source).is_dir()):
         # Said first: "already exists; allow replacing it" would send the person the wrong way.
@@ -95,8 +95,16 @@ def resolve_target(
             f"{target.name}: refusing to overwrite the original's record {sidecar_path(target).name};"
             " choose another name"
         )
-    taken = next(w for w in written(target) if w.exists())
-    raise WriteError(f"{taken.name}: already exists; choose another name or allow replacing it (--overwrite)")
+    first = next(w for w in written(target) if taken(w))
+    raise WriteError(f"{first.name}: already exists; choose another name or allow replacing it (--overwrite)")
+
+
+def taken(path: Path) -> bool:
+    """Something is there to lose: a file, or a folder with anything in it (an empty folder made
+    for the frames of a film takes them without asking)."""
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.exists()
 
 
 def check_folder(target: Path) -> None:
@@ -240,7 +248,7 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     os.mkdir(tmp, 0o777)  # the umask decides, as for a folder any program makes
     try:
         yield tmp
-        if target.exists() and not _REPLACE.get():
+        if taken(target) and not _REPLACE.get():
             raise _taken(target)
         if target.is_dir():
             old = temp_name(target, "old")

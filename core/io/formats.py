@@ -109,7 +109,11 @@ def writer_for(kind: str, target: Path) -> FileFormat:
     what = {"volume": "a scan", "audio": "audio", "image": "an image"}.get(kind, f"a {kind} document")
     if not allowed:
         raise WriteError(f"{target.name}: cannot write {what}")
-    raise WriteError(f"{target.name}: cannot save {what} {as_extension(ext)} (use {', '.join(allowed)})")
+    folder = "" in {e for fmt in candidates for e in fmt.writes[kind]}  # a name without suffix: a folder
+    also = ", or a folder name for one picture per frame" if folder else ""
+    raise WriteError(
+        f"{target.name}: cannot save {what} {as_extension(ext)} (use {', '.join(allowed)}{also})"
+    )
 
 
 def as_extension(ext: str) -> str:

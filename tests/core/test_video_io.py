@@ -68,6 +68,26 @@ def test_a_film_scan_repaired_into_a_folder_is_a_film_scan_again(datasets, tmp_p
     assert _naming((), 1, [])[0](7, 3584) == "frame_000007"  # a clip from a video file: by place
 
 
+def test_an_empty_folder_takes_the_frames_and_a_full_one_is_not_replaced(datasets, tmp_path):
+    """A folder made for the frames takes them (a walk-through's `-o film_dust_dir` was refused with
+    'already exists; allow replacing it'); a folder holding anything is not replaced without asking,
+    and a picture suffix points to the folder form."""
+    from core.errors import WriteError
+
+    film = read(datasets / "video" / "oldfilm" / "001")
+    made = tmp_path / "frames"
+    made.mkdir()
+    assert write(film, made) == made and len(list(made.iterdir())) == 24
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    with pytest.raises(WriteError, match="already exists"):
+        write(film, keep)
+    assert [p.name for p in keep.iterdir()] == ["notes.txt"]
+    with pytest.raises(WriteError, match="or a folder name for one picture per frame"):
+        write(film, tmp_path / "frame.png")
+
+
 def test_variable_frame_rate_and_rotation_are_kept(datasets, tmp_path):
     source = read(datasets / "video" / "train" / "fire2.mp4")  # a phone clip: VFR, turned 180°
     assert source.info.rotation == 180
