@@ -79,6 +79,9 @@ class VideoDoc:
     metadata: dict[str, Any] = field(default_factory=dict)
     provenance: list[Provenance] = field(default_factory=list)
     pending: Pending | None = None
+    # the pts of the frames the latest repair made or may make (what "N frames repaired" counts:
+    # frames an earlier repair rebuilt are rebuilt or pending too)
+    last_step: frozenset[int] = frozenset()
 
     kind = "video"
 
@@ -208,6 +211,7 @@ class VideoDoc:
         clone.metadata = dict(self.metadata)
         clone.provenance = list(self.provenance)
         clone.pending = None
+        clone.last_step = frozenset(rebuilt)
         if self.pending is not None:
             ours = {s.pts: s for s in self.slots if s.pts in self.pending.pts}
             clone.pending = self.pending.only({s.pts for s in slots if ours.get(s.pts) == s} - set(rebuilt))
@@ -220,6 +224,7 @@ class VideoDoc:
             clone.store.discard(pts)
         earlier = clone.pending.only(set(clone.pending.pts - pending.pts)) if clone.pending else None
         clone.pending = earlier.merged(pending) if earlier is not None else pending
+        clone.last_step = pending.pts
         return clone
 
 

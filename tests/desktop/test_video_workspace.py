@@ -94,6 +94,16 @@ def test_a_frame_range_is_denoised_and_only_it(qtbot, window, datasets):
     qtbot.waitUntil(lambda: not ws.busy and bool(c.doc.rebuilt()), timeout=120_000)
     assert c.doc.rebuilt() == [5, 6, 7]
     assert c.doc.provenance[-1].task == "denoise"
+    assert "3 frame(s) repaired, 120 frames" in window.statusBar().currentMessage()
+    # A second repair over those frames and more counts all it repaired (a walk-through's deflicker
+    # of 24 frames after dust removal said "1 frame(s)": frames rebuilt before were not counted)
+    c.go(4)
+    qtbot.keyClick(window, Qt.Key.Key_I)
+    c.go(8)
+    qtbot.keyClick(window, Qt.Key.Key_O)
+    qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and len(c.doc.provenance) == 2, timeout=120_000)
+    assert "5 frame(s) repaired, 120 frames" in window.statusBar().currentMessage()
 
 
 def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp_path):

@@ -291,11 +291,11 @@ class VideoController(QObject):
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
         edit = RepairEdit(source, result, filled)
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
-        changed = len(result.planned()) - len(source.planned())
+        changed = sum(slot.pts in result.last_step for slot in result.slots)
         if result.pending is not None and self._damage_of(source) is not None:
             self._set_damage(result, carried(self._damage_of(source), source, result))
         self._show(result)
-        self.status.emit(f"{label}: {max(changed, 0)} frame(s) repaired, {result.frame_count} frames")
+        self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames")
         self.session.history_changed.emit()
 
     def last_repair(self) -> RepairEdit | None:
