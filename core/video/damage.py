@@ -244,6 +244,7 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
 
 # What the scan looks for; dust, scratches and flicker are Detect damage's and the film tasks' to find.
 SCANNED_FOR = "dropped, repeated, broken or blocky frames or cuts"
+NOT_SCANNED = "dust, scratches and flicker are for Detect damage, remove-dust and deflicker"
 
 
 def summary(damage: list[Damage], first: int = 0) -> str:
@@ -261,7 +262,7 @@ def summary(damage: list[Damage], first: int = 0) -> str:
         return ", ".join(shown) + (", …" if len(places[kind]) > SHOWN_PLACES else "")
 
     described = [f"{n} {kind} (at {where(kind)})" for kind, n in sorted(counts.items())]
-    return ", ".join(described) or f"no {SCANNED_FOR} found"
+    return ", ".join(described) or f"no {SCANNED_FOR} found ({NOT_SCANNED})"
 
 
 def cut_frames(damage: list[Damage]) -> list[int]:
