@@ -236,6 +236,8 @@ def test_the_sensitivity_follows_undo_and_comes_back_with_an_undone_repair(windo
     c.undo()
     assert c.doc is original and panel.sensitivity.isEnabled() and ws.canvas.show_mask
     assert panel.sensitivity.value() == 70 and np.array_equal(c.masks.get(0) >= 128, erased >= 128)
+    c.redo()  # the repair again: its fill shown, not hidden under the mask (walk-through 12)
+    assert c.doc is not original and not ws.canvas.show_mask and not panel.sensitivity.isEnabled()
 
 
 def test_painted_pixels_stay_and_an_undone_second_detection_leaves_no_slider(
