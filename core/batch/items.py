@@ -57,12 +57,17 @@ def find_items(
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     skip: Iterable[Path] = (),
+    films: bool = False,
 ) -> Iterator[Item]:
     """The items under `root` in a stable order. Hidden files and folders, files no reader knows,
     uncertainty maps beside the results Lacuna wrote (a walk-through's batch planned to inpaint one
-    as a photo), and the folders in `skip` (an output folder inside the input) are left out."""
+    as a photo), and the folders in `skip` (an output folder inside the input) are left out. With
+    `films` (a task for films was asked for), a folder of numbered frames of one size is one video
+    item, as `lacuna repair` and the app read it; otherwise its pictures are photos, each an item
+    (a scanner's numbered photos of one size look the same)."""
     from core.io.dicom.series import may_hold_a_slice
     from core.io.uncertainty_map import SUFFIX
+    from core.video.source import sequence_files
 
     root = Path(root)
     skipped = {Path(p).resolve() for p in skip}
@@ -73,9 +78,14 @@ def find_items(
             d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skipped
         )
         rel_folder = here.relative_to(root).as_posix()
+        frames = set(sequence_files(here)) if films else set()
+        if frames and selected(rel_folder, include, exclude):
+            yield Item(rel_folder, "video", here)
         dicom_files = []
         for name in sorted(filenames):
             if name.startswith(".") or (name.endswith(SUFFIX) and (here / name[: -len(SUFFIX)]).exists()):
+                continue
+            if here / name in frames:
                 continue
             path = here / name
             key = name if rel_folder == "." else f"{rel_folder}/{name}"

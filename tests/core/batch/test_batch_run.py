@@ -448,3 +448,31 @@ def test_an_empty_folder_or_an_unwritable_output_is_one_line_before_anything_is_
     with pytest.raises(LacunaError, match=r"cannot write into .* \(Read-only file system\)"):
         Batch(BatchRequest(photos, tmp_path / "out", ("denoise",))).run()
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_of_film_frames_is_one_film_for_a_film_task_and_photos_otherwise(datasets, tmp_path):
+    """A walk-through's archive held a reel's numbered frames beside a photo: `--task remove-dust`
+    skipped every frame as 'no task for image files' though `lacuna repair reel1` reads a film."""
+    import shutil
+
+    pytest.importorskip("av")
+    archive = tmp_path / "archive"
+    reel = archive / "reel1"
+    reel.mkdir(parents=True)
+    for path in sorted((datasets / "video/oldfilm/001").iterdir())[:6]:
+        shutil.copy(path, reel)
+    shutil.copy(datasets / "images/real_damage/old_a.png", archive)
+
+    films = BatchRequest(archive, tmp_path / "out", ("remove-dust",))
+    summary = Batch(films).run()
+    assert (summary.succeeded, summary.skipped) == (1, 1)  # the reel; the photo has no film task
+    written = sorted(p.name for p in (tmp_path / "out" / "reel1_remove-dust").iterdir())
+    assert written == sorted(p.name for p in reel.iterdir())
+
+    from core.batch import plan
+
+    _, photos = plan(BatchRequest(archive, tmp_path / "out2", ("denoise",), ("denoise-bilateral",)))
+    assert sorted(item.key for item in photos) == [
+        "old_a.png",
+        *(f"reel1/{p.name}" for p in sorted(reel.iterdir())),
+    ]
