@@ -114,7 +114,7 @@ def batch_command(args: argparse.Namespace) -> int:
 
 def _dry_run(request, plan, as_json: bool) -> int:
     from core.batch.manifest import Manifest, manifest_path
-    from core.batch.worker import skipped_without_trace
+    from core.batch.worker import Job, output_path, skipped_without_trace
 
     recipes, items = plan(request)
     done: dict[str, str] = {}
@@ -142,12 +142,17 @@ def _dry_run(request, plan, as_json: bool) -> int:
             action = f"skip (no task for {item.kind} files)"
         else:
             action = f"skip ({untraced})" if untraced else recipe.action()
-        rows.append({"key": item.key, "kind": item.kind, "state": state, "action": action})
+        row = {"key": item.key, "kind": item.kind, "state": state, "action": action}
+        if recipe is not None and not action.startswith("skip"):
+            job = Job(item.key, item.kind, str(item.source), str(request.output_dir), recipe, item.series)
+            row["output"] = str(output_path(job))  # where it will be written (the naming rule)
+        rows.append(row)
     if as_json:
         print(json.dumps({"items": rows, "recipes": {k: r.as_dict() for k, r in recipes.items()}}, indent=2))
     else:
         width = max((len(row["action"]) for row in rows), default=0)
         for row in rows:
-            print(f"{row['kind']:<6} {row['action']:<{width}} {row['key']}")
+            into = f" -> {row['output']}" if "output" in row else ""
+            print(f"{row['kind']:<6} {row['action']:<{width}} {row['key']}{into}")
         print(f"{len(rows)} item{'' if len(rows) == 1 else 's'}; nothing was written", file=sys.stderr)
     return 0

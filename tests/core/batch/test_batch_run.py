@@ -408,6 +408,8 @@ def test_an_output_deleted_since_is_repaired_again_and_the_dry_run_says_so(datas
     actions = {row["key"]: row["action"] for row in json.loads(listed.stdout)["items"]}
     assert actions["old_a.png"].endswith("again (its output is gone)")
     assert actions["old_h.png"] == "skip (done)"
+    where = {row["key"]: row.get("output") for row in json.loads(listed.stdout)["items"]}
+    assert where == {"old_a.png": str(gone), "old_h.png": None}  # where it goes; nothing for a skip
     summary = Batch(request).run()
     assert (summary.succeeded, summary.done_before, summary.redone) == (1, 1, 1)
     assert "repaired again: their outputs were gone" in summary.text()
