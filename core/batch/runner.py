@@ -133,13 +133,12 @@ def check_found(items: list[Item], request: BatchRequest) -> None:
 
 def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
     """The recipes and the items a batch would work on (for --dry-run)."""
-    check_folders(Path(request.input_dir), Path(request.output_dir))
     from core.methods import get_method
 
+    check_folders(Path(request.input_dir), Path(request.output_dir))
     recipes = request.recipes()
     films = "video" in recipes and get_method(recipes["video"].method).card.operates_on == "video"
-    found = find_items(request.input_dir, request.include, request.exclude, [request.output_dir], films)
-    items = list(found)
+    items = list(find_items(request.input_dir, request.include, request.exclude, [request.output_dir], films))
     check_found(items, request)
     check_scan_detection(recipes, {item.kind for item in items})
     return recipes, items
