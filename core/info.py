@@ -36,7 +36,18 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
         info["warnings"] = list(warnings)
     if fmt.describe is not None:
         info.update(fmt.describe(doc, scan))
+    if doc.provenance:  # a result of Lacuna's: said first, so it is not taken for an original
+        info["repaired"] = repaired_line(doc.provenance)
     return _jsonable(info)
+
+
+def repaired_line(steps) -> str:
+    """'a reconstruction by Lacuna from ct: denoise with denoise-scan; fill-slice with ...' from the
+    steps a file records (in itself or its sidecar)."""
+    done = "; ".join(f"{step.task} with {step.method}" for step in steps)
+    source = next((step.source for step in steps if step.source), "")
+    origin = f" from {Path(source).name}" if source else ""
+    return f"a reconstruction by Lacuna{origin}: {done}"
 
 
 def folder_summary(folder: Path) -> dict[str, Any]:
@@ -57,6 +68,7 @@ MAX_SERIES_LINES = 8
 LABELS = [
     ("kind", "kind"),
     ("format", "format"),
+    ("repaired", "repaired"),
     ("modality", "modality"),
     ("sop_class", "SOP class"),
     ("transfer_syntax", "transfer syntax"),

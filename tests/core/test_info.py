@@ -272,3 +272,20 @@ def test_a_loss_trace_is_described(datasets, tmp_path, capsys):
     bad.write_text("0\n2\n")
     assert main(["info", str(bad)]) == 2
     assert "line 2: a loss trace holds 0 or 1 per line" in capsys.readouterr().err
+
+
+def test_a_result_says_it_is_a_reconstruction_and_of_what(datasets, tmp_path, capsys):
+    """A walk-through's clinician ran `lacuna info` on a denoised CT series and on a concealed call and
+    read exactly what the originals print: nothing said they were Lacuna's repairs."""
+    series = tmp_path / "ct"
+    series.mkdir()
+    for path in sorted((datasets / "medical" / "head_ct_ge").iterdir())[:4]:
+        (series / path.name).write_bytes(path.read_bytes())
+    assert main(["repair", str(series), "-o", str(tmp_path / "ct_out"), "--task", "denoise",
+                 "--method", "denoise-bilateral"]) == 0  # fmt: skip
+    assert "repaired" not in describe(series)
+    described = describe(tmp_path / "ct_out")
+    assert described["repaired"] == "a reconstruction by Lacuna from ct: denoise with denoise-bilateral"
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "ct_out")]) == 0
+    assert "repaired        a reconstruction by Lacuna from ct" in capsys.readouterr().out
