@@ -72,6 +72,11 @@ def read_audio(path: Path) -> AudioDoc:
         raise ReadError(f"{path.name}: the audio data is damaged ({_first_line(exc)})") from exc
     if samples.shape[0] == 0:
         raise ReadError(f"{path.name}: the file contains no audio samples (0 frames)")
+    short = (
+        wav_shortfall(path, samples.shape[0] / info.samplerate) if info.format in ("WAV", "WAVEX") else None
+    )
+    if short:  # libsndfile reads what is there and says nothing (a walk-through's half-cut WAV)
+        metadata["read_warnings"] = [short]
     return AudioDoc(
         samples=np.ascontiguousarray(samples, dtype=np.float32),
         sample_rate=int(info.samplerate),
@@ -79,6 +84,32 @@ def read_audio(path: Path) -> AudioDoc:
         format=str(info.format),
         subtype=str(info.subtype),
         metadata=metadata,
+    )
+
+
+def wav_shortfall(path: Path, seconds_read: float) -> str | None:
+    """A warning when a WAV file's data chunk declares more bytes than the file holds after it (cut
+    off in a copy or a download), else None. A size of 0 or 0xFFFFFFFF is a stream writer's "unknown"."""
+    import struct
+
+    with open(path, "rb") as f:
+        if f.read(12)[8:12] != b"WAVE":
+            return None
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            name, size = head[:4], struct.unpack("<I", head[4:])[0]
+            if name == b"data":
+                break
+            f.seek(size + (size & 1), 1)  # chunks are padded to an even length
+        held = path.stat().st_size - f.tell()
+    if size in (0, 0xFFFFFFFF) or held >= size or held <= 0:
+        return None
+    promised = seconds_read * size / held
+    return (
+        f"{path.name}: the file is truncated: its header promises {promised:.2f} s of audio and it holds"
+        f" {seconds_read:.2f} s; the rest is missing"
     )
 
 

@@ -77,6 +77,21 @@ def test_truncated_png_is_read_with_a_warning(png, tmp_path):
     assert message.startswith("cut.png: ") and "truncated" in message and "\n" not in message
 
 
+def test_a_wav_cut_short_is_read_with_a_warning_and_a_whole_one_without(datasets, tmp_path):
+    """libsndfile reads a cut WAV's samples and says nothing: a walk-through's call cut in half was
+    read, repaired and written as 4.68 s without a word (its header says 9.36 s)."""
+    call = datasets / "audio/speech/plc/test_files/1214.wav"
+    assert "read_warnings" not in io.read(call).metadata
+    cut = tmp_path / "cut.wav"
+    data = call.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    (message,) = io.read(cut).metadata["read_warnings"]
+    assert message == (
+        "cut.wav: the file is truncated: its header promises 9.36 s of audio and it holds 4.68 s;"
+        " the rest is missing"
+    )
+
+
 def test_a_png_cut_inside_its_first_image_data_chunk_says_how_much_it_holds(datasets, tmp_path):
     """A real scan whose first IDAT chunk (64 KiB) runs past the cut is refused, as it was, but the
     refusal counts the image data that is there (it said "holds only 0 bytes")."""
