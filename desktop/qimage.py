@@ -148,6 +148,27 @@ def paint_overlay(overlay: Frame, mask: np.ndarray | None, lut: np.ndarray, box=
         overlay.buffer[ys, xs] = lut[mask[ys, xs]]
 
 
+OUTLINE_ARGB = np.uint32(0xFFFFD200)  # opaque amber: seen on gray anatomy, not a colour of the scan
+
+
+def changed_outline(before: np.ndarray, after: np.ndarray, width: int = 2) -> Frame | None:
+    """The rim (`width` pixels, inside) of the pixels that differ between two (H, W, C) frames, as an
+    overlay; None when none differ or the change has no edge in the picture (a whole-slice denoise)."""
+    from scipy.ndimage import binary_erosion, binary_fill_holes
+
+    changed = np.asarray(before != after)
+    changed = changed.any(axis=2) if changed.ndim == 3 else changed
+    if not changed.any():
+        return None
+    changed = binary_fill_holes(changed)  # pixels a fill happened to leave as they were: no rings inside
+    rim = changed & ~binary_erosion(changed, iterations=width, border_value=1)
+    if not rim.any():
+        return None
+    overlay = new_overlay(*changed.shape)
+    overlay.buffer[rim] = OUTLINE_ARGB
+    return overlay
+
+
 def _heat_lut() -> np.ndarray:
     """A perceptually ordered dark-purple -> orange -> pale-yellow ramp (premultiplied, opaque-ish)."""
     stops = np.array([[40, 0, 90], [150, 20, 130], [235, 80, 50], [250, 180, 40], [255, 255, 200]], float)

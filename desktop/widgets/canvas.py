@@ -64,6 +64,7 @@ class Canvas(QWidget):
         self._before: Frame | None = None
         self._overlay: Frame | None = None
         self._diff: Frame | None = None
+        self._marks: Frame | None = None  # the outline of what a repair changed on a scan
         self._mips: dict[tuple[int, int], QImage] = {}  # (layer id, level) -> downscaled copy
         self.image_size = QSize(0, 0)
         self.aspect = (1.0, 1.0)  # display size of one pixel (x, y), from the pixel spacing
@@ -129,6 +130,10 @@ class Canvas(QWidget):
         self._diff = frame
         self.update()
 
+    def set_marks(self, frame: Frame | None) -> None:
+        self._marks = frame
+        self.update()
+
     def has_before(self) -> bool:
         return self._before is not None
 
@@ -147,6 +152,10 @@ class Canvas(QWidget):
     @property
     def diff(self) -> Frame | None:
         return self._diff
+
+    @property
+    def marks(self) -> Frame | None:
+        return self._marks
 
     def _drop_mips(self, layer: int) -> None:
         for key in [k for k in self._mips if k[0] == layer]:
@@ -278,6 +287,8 @@ class Canvas(QWidget):
             self._draw_layer(p, 2, self._diff.image, visible, scale)
         if self.show_mask and self._overlay is not None:
             self._draw_layer(p, 3, self._overlay.image, visible, scale)
+        if self._marks is not None:
+            self._draw_layer(p, 4, self._marks.image, visible, scale)
 
     def _draw_layer(self, p: QPainter, layer: int, image: QImage, visible: QRectF, scale: float) -> None:
         """Draw the visible part of a layer, which may be of another size than the image (the

@@ -35,6 +35,30 @@ def test_a_fill_on_a_ct_shows_its_uncertainty(window, ct_path, qtbot):
     assert any("Fill uncertainty" in m and "HU" in m for m in messages)
 
 
+def test_a_fill_on_a_ct_stays_outlined_when_the_mask_is_hidden(window, ct_path, qtbot):
+    """A walk-through's clinician saw a fill across the petrous ridge drawn as a sharp bone-like line,
+    with nothing on the picture saying where the fill was once the mask hid itself."""
+    from scipy.ndimage import binary_fill_holes
+
+    from desktop.qimage import OUTLINE_ARGB
+
+    assert open_file(window, ct_path)
+    ws = image(window)
+    original = ws.controller.doc.pixels.copy()
+    paint(qtbot, ws, [(255, 140), (290, 150)])
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    assert not ws.canvas.show_mask and ws.canvas.marks is not None
+    rim = ws.canvas.marks.buffer == OUTLINE_ARGB
+    changed = (ws.controller.doc.pixels[0] != original[0]).any(axis=-1)
+    assert rim.any() and not (rim & ~binary_fill_holes(changed)).any()  # on the edge of the fill
+    assert changed.sum() > rim.sum()  # an outline, not the whole fill
+    ws.controller.undo()
+    assert ws.canvas.marks is None
+    ws.controller.redo()
+    assert ws.canvas.marks is not None
+
+
 def test_detect_damage_offers_the_model_free_detector_first_on_a_ct(window, ct_path, datasets, qtbot):
     assert open_file(window, ct_path)
     panel = image(window).detect_panel

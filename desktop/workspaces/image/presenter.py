@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor
 from core.io.uncertainty_map import latest_summary
 from desktop.qimage import (
     Frame,
+    changed_outline,
     difference_map,
     display_frame,
     heat_overlay,
@@ -54,6 +55,7 @@ class CanvasPresenter(QObject):
             canvas.set_overlay(None)
             canvas.set_before(None)
             canvas.set_diff(None)
+            canvas.set_marks(None)
             canvas.banner = ""
             self.overlay = None
             return
@@ -120,12 +122,16 @@ class CanvasPresenter(QObject):
         repair = c.last_repair() if c.doc is not None else None
         if repair is None:
             canvas.set_before(None)
+            canvas.set_marks(None)
             self._hide_heat()
             self.set_compare_mode()
             return
         before = repair.before.pixels
         frame = min(c.frame, before.shape[0] - 1)
         canvas.set_before(display_frame(before[frame], c.window, c.invert))
+        # A clinician must never take a fill for anatomy: on a scan what the repair changed stays outlined
+        outlined = c.doc.kind == "volume" and before.shape == c.doc.pixels.shape
+        canvas.set_marks(changed_outline(before[frame], c.current_pixels()) if outlined else None)
         names = [p.method for p in repair.before.provenance]
         canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
         spread = getattr(c.doc, "uncertainty", None)

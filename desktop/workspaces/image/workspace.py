@@ -476,7 +476,8 @@ class ImageWorkspace(Workspace):
         if self.canvas.show_mask and self.controller.masks.any():
             # The fill is what matters now; the mask stays one key away.
             self.set_show_mask(False)
-            self.status.emit(f"{text} Mask hidden — press M to show it, hold X to compare.")
+            outlined = " The changed pixels are outlined in amber." if self.canvas.marks is not None else ""
+            self.status.emit(f"{text} Mask hidden — press M to show it, hold X to compare.{outlined}")
         else:  # what was done, in place of what was said before it (a walk-through saw it stay)
             self.status.emit(text)
 
