@@ -11,6 +11,7 @@ import pytest
 from core import io
 from core.errors import MethodError
 from core.info import describe
+from core.io.dicom.header import private_record
 from core.io.dicom.overlay import changed_pixels
 from core.io.uncertainty_map import read_map
 from core.repair import run_repair
@@ -110,7 +111,11 @@ def test_a_thinned_tilted_series_is_written_slice_by_slice_at_its_new_positions(
         )
         assert "inserted between acquired slices" in ds.ImageComments
         assert changed_pixels(ds).all()
+        # no neighbour's private tags (GE's slice location among them), Lacuna's record kept
+        assert [e.value for e in ds if e.tag.is_private_creator] == ["Lacuna"]
+        assert "lacuna" in (private_record(ds) or "").lower()
     assert all(changed_pixels(written[i]) is None for i in kept)
+    assert any(e.tag.is_private_creator and e.value != "Lacuna" for e in written[kept[0]])  # GE's kept
     assert "SpacingBetweenSlices" not in written[0]  # uneven: no single spacing to state
 
     shown = describe(folder)  # `lacuna info`: the new count, and how far apart the slices now are

@@ -110,6 +110,22 @@ def _mark_inserted(ds, neighbours: list) -> None:
         ds.SourceImageSequence = Sequence(refs)
     note = " This slice was inserted between acquired slices: all of it is reconstructed, not acquired."
     ds.ImageComments = (str(ds.get("ImageComments", "")) + note)[:10240]
+    _drop_others_private_tags(ds)
+
+
+def _drop_others_private_tags(ds) -> None:
+    """Private tags describe the acquisition of the slice they came with (a GE file's slice location
+    among them): an inserted slice copied its neighbour's, which a walk-through read as the wrong
+    place. Lacuna's own block (its record of the repair) stays."""
+    ours = {
+        (elem.tag.group, elem.tag.element)
+        for elem in ds
+        if elem.tag.is_private_creator and elem.value == PRIVATE_CREATOR
+    }
+    for tag in [elem.tag for elem in ds if elem.tag.is_private]:
+        block = tag.element if tag.is_private_creator else tag.element >> 8
+        if (tag.group, block) not in ours:
+            del ds[tag]
 
 
 def _to_stored(values: np.ndarray, slope: float, intercept: float, lo: int, hi: int) -> np.ndarray:

@@ -351,7 +351,8 @@ def test_loss_traces_beside_the_calls_are_concealed_and_a_wrong_one_fails(datase
             )
             == 0
         )
-    lines = {line.split()[-1]: line for line in listed.read_text().splitlines()}
+    lines = {line.split(" -> ")[0].split()[-1]: line for line in listed.read_text().splitlines()}
+    assert lines["2307.wav"].endswith(f" -> {tmp_path / 'out' / '2307_fill-gap.wav'}")  # where it goes
     assert "skip (no loss trace beside it (read_is_lost.txt)" in lines["read.wav"]
     assert "skip" not in lines["2307.wav"] and "skip" not in lines["1214.wav"]
     summary = Batch(BatchRequest(calls, tmp_path / "out", ("fill-gap",), loss_traces=True)).run()
