@@ -36,8 +36,9 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
         info["warnings"] = list(warnings)
     if fmt.describe is not None:
         info.update(fmt.describe(doc, scan))
-    if doc.provenance:  # a result of Lacuna's: said first, so it is not taken for an original
-        info["repaired"] = repaired_line(doc.provenance)
+    repairs = [step for step in doc.provenance if step.task != "detect"]  # a mask records a detection
+    if repairs:  # a result of Lacuna's: said first, so it is not taken for an original
+        info["repaired"] = repaired_line(repairs)
     return _jsonable(info)
 
 

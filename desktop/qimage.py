@@ -151,21 +151,24 @@ def paint_overlay(overlay: Frame, mask: np.ndarray | None, lut: np.ndarray, box=
 OUTLINE_ARGB = np.uint32(0xFFFFD200)  # opaque amber: seen on gray anatomy, not a colour of the scan
 
 
-def changed_outline(before: np.ndarray, after: np.ndarray, width: int = 2) -> Frame | None:
-    """The rim (`width` pixels, inside) of the pixels that differ between two (H, W, C) frames, as an
-    overlay; None when none differ or the change has no edge in the picture (a whole-slice denoise)."""
+def outline(region: np.ndarray, width: int = 2) -> Frame | None:
+    """The rim (`width` pixels, inside) of a (H, W) bool region, as an overlay; None when it has none.
+    Worked out on the region's bounding box and a margin, not the whole picture."""
     from scipy.ndimage import binary_erosion, binary_fill_holes
 
-    changed = np.asarray(before != after)
-    changed = changed.any(axis=2) if changed.ndim == 3 else changed
-    if not changed.any():
+    if not region.any():
         return None
-    changed = binary_fill_holes(changed)  # pixels a fill happened to leave as they were: no rings inside
-    rim = changed & ~binary_erosion(changed, iterations=width, border_value=1)
+    ys, xs = np.nonzero(region)
+    (h, w), m = region.shape, width + 1
+    y0, y1 = max(0, ys.min() - m), min(h, ys.max() + 1 + m)
+    x0, x1 = max(0, xs.min() - m), min(w, xs.max() + 1 + m)
+    part = binary_fill_holes(region[y0:y1, x0:x1])
+    # beyond the margin only the picture's own edge is met: a fill reaching it has no rim there
+    rim = part & ~binary_erosion(part, iterations=width, border_value=1)
     if not rim.any():
         return None
-    overlay = new_overlay(*changed.shape)
-    overlay.buffer[rim] = OUTLINE_ARGB
+    overlay = new_overlay(h, w)
+    overlay.buffer[y0:y1, x0:x1][rim] = OUTLINE_ARGB
     return overlay
 
 

@@ -121,13 +121,8 @@ def _dry_run(request, plan, as_json: bool) -> int:
     path = manifest_path(request.output_dir)
     if path.exists():
         manifest = Manifest(path)
-        # a done item whose output is gone is done again (`Manifest.reopen_missing`)
-        done = {
-            row["key"]: "gone"
-            if row["state"] == "done" and not Path(row["output"]).exists()
-            else row["state"]
-            for row in manifest.items()
-        }
+        gone = set(manifest.missing(item.key for item in items))  # done again (`Manifest.reopen_missing`)
+        done = {row["key"]: "gone" if row["key"] in gone else row["state"] for row in manifest.items()}
         manifest.close()
     rows = []
     for item in items:

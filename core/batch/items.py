@@ -79,7 +79,9 @@ def find_items(
         )
         rel_folder = here.relative_to(root).as_posix()
         frames = set(sequence_files(here)) if films else set()
-        if frames and selected(rel_folder, include, exclude):
+        if not any(selected(path.relative_to(root).as_posix(), include, exclude) for path in frames):
+            frames = set()  # --include/--exclude, matched against its frames' paths, leave the film out
+        if frames:
             yield Item(rel_folder, "video", here)
         dicom_files = []
         for name in sorted(filenames):

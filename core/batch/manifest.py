@@ -15,7 +15,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.batch.items import Item
@@ -137,10 +137,22 @@ class Manifest:
         with self.transaction():
             return self.db.execute("UPDATE items SET state = ? WHERE state = ?", (PENDING, RUNNING)).rowcount
 
-    def reopen_missing(self) -> list[str]:
-        """Items done whose output is gone (deleted or moved since) are to do again; returns their keys."""
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        """Of the items `keys`, those done whose result is gone from the output folder (deleted since).
+        Looked for in the folder the manifest is in, by the result's place in the mirrored tree, so a
+        moved or remounted output folder does not make every item look gone."""
+        wanted = set(keys)
         rows = self.db.execute("SELECT key, output FROM items WHERE state = ? AND output != ''", (DONE,))
-        gone = [row["key"] for row in rows.fetchall() if not Path(row["output"]).exists()]
+        return [
+            row["key"]
+            for row in rows.fetchall()
+            if row["key"] in wanted
+            and not (self.path.parent / PurePosixPath(row["key"]).parent / Path(row["output"]).name).exists()
+        ]
+
+    def reopen_missing(self, keys: Iterable[str]) -> list[str]:
+        """The `missing` items are to do again; returns their keys."""
+        gone = self.missing(keys)
         if gone:
             with self.transaction():
                 self.db.executemany("UPDATE items SET state = ? WHERE key = ?", [(PENDING, k) for k in gone])

@@ -137,7 +137,10 @@ def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
 
     check_folders(Path(request.input_dir), Path(request.output_dir))
     recipes = request.recipes()
-    films = "video" in recipes and get_method(recipes["video"].method).card.operates_on == "video"
+    # Frame folders are films only for film tasks alone: with a photo task too, a folder of a scanner's
+    # numbered photos of one size would be taken for a film and its photos not get the photo task.
+    film_task = "video" in recipes and get_method(recipes["video"].method).card.operates_on == "video"
+    films = film_task and "image" not in recipes
     items = list(find_items(request.input_dir, request.include, request.exclude, [request.output_dir], films))
     check_found(items, request)
     check_scan_detection(recipes, {item.kind for item in items})
@@ -214,7 +217,8 @@ class Batch:
                 manifest.bind(request.description())
                 manifest.add(items)
                 manifest.recover()
-                summary = Summary(manifest=str(manifest.path), redone=len(manifest.reopen_missing()))
+                redone = manifest.reopen_missing(item.key for item in items)
+                summary = Summary(manifest=str(manifest.path), redone=len(redone))
                 summary.done_before = manifest.counts()[DONE]
                 jobs, failed = self._jobs(manifest, recipes)
                 self.total, self.todo = len(items), len(jobs) + len(failed)

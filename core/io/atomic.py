@@ -250,13 +250,13 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         yield tmp
         if taken(target) and not _REPLACE.get():
             raise _taken(target)
-        if target.is_dir():
+        if target.is_dir() and taken(target):
             old = temp_name(target, "old")
             os.rename(target, old)
             os.rename(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)  # fails if another writer made a folder there meanwhile
+        else:  # nothing there, or an empty folder, which the rename replaces (not if filled meanwhile)
+            os.rename(tmp, target)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):

@@ -93,7 +93,8 @@ def wav_shortfall(path: Path, seconds_read: float) -> str | None:
     import struct
 
     with open(path, "rb") as f:
-        if f.read(12)[8:12] != b"WAVE":
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":  # RIFX (big-endian) and RF64 sizes differ
             return None
         while True:
             head = f.read(8)
@@ -190,7 +191,7 @@ def describe(doc: AudioDoc, scan: bool = True) -> dict[str, Any]:
         "duration": round(doc.duration, 6),
         "shape": [int(frames), int(channels)],
         "value_range": minmax(doc.samples),  # as read, in [-1, 1]; the file stores its `subtype`
-        "tags": {k: str(v) for k, v in doc.metadata.items()},
+        "tags": {k: str(v) for k, v in doc.metadata.items() if k in METADATA_KEYS},  # the file's own
     }
     if scan:  # what `lacuna repair --detect` would fill, as a video's info lists its damage
         info["damage_summary"] = damage_summary(doc)

@@ -109,7 +109,7 @@ def writer_for(kind: str, target: Path) -> FileFormat:
     what = {"volume": "a scan", "audio": "audio", "image": "an image"}.get(kind, f"a {kind} document")
     if not allowed:
         raise WriteError(f"{target.name}: cannot write {what}")
-    folder = "" in {e for fmt in candidates for e in fmt.writes[kind]}  # a name without suffix: a folder
+    folder = kind == "video" and "" in {e for fmt in candidates for e in fmt.writes[kind]}
     also = ", or a folder name for one picture per frame" if folder else ""
     raise WriteError(
         f"{target.name}: cannot save {what} {as_extension(ext)} (use {', '.join(allowed)}{also})"

@@ -322,7 +322,10 @@ def test_the_envelope_stage_can_train_on_the_shipped_waveform_networks_fill(data
     parser = argparse.ArgumentParser()
     FillGapSpeechEnvelopeRecipe.add_arguments(parser)
     args = parser.parse_args(["--hidden", "8", "--first-fill", "network"])
-    args.lr, args.steps, args.init = 1e-3, 10, None
+    args.lr, args.steps, args.init, args.crop = 1e-3, 10, None, 8000
+    with pytest.raises(MethodError, match="a multiple of 256"):  # the waveform network's frames
+        FillGapSpeechEnvelopeRecipe(args, torch.device("cpu"))
+    args.crop = 8192
     recipe = FillGapSpeechEnvelopeRecipe(args, torch.device("cpu"))
     speech = np.asarray(core.io.read(datasets / "audio/speech/train/1688-142285-0000.wav").samples)[:, 0]
     clean = torch.from_numpy(speech[16000 : 16000 + 2 * 8192].astype(np.float32)).reshape(2, 8192)

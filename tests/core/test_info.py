@@ -289,3 +289,10 @@ def test_a_result_says_it_is_a_reconstruction_and_of_what(datasets, tmp_path, ca
     capsys.readouterr()
     assert main(["info", str(tmp_path / "ct_out")]) == 0
     assert "repaired        a reconstruction by Lacuna from ct" in capsys.readouterr().out
+    # a proposed mask records its detection, which is not a repair of anything (a review)
+    from core.documents import Provenance
+    from core.io import write_mask
+
+    step = Provenance(method="detect-learned", task="detect", source="photo.png")
+    mask = write_mask(np.zeros((8, 8), np.uint8), tmp_path / "m.png", provenance=[step])
+    assert "repaired" not in describe(mask)

@@ -50,9 +50,13 @@ def test_a_fill_on_a_ct_stays_outlined_when_the_mask_is_hidden(window, ct_path, 
     qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
     assert not ws.canvas.show_mask and ws.canvas.marks is not None
     rim = ws.canvas.marks.buffer == OUTLINE_ARGB
+    filled = binary_fill_holes(ws.controller.masks.get(0) > 0)
     changed = (ws.controller.doc.pixels[0] != original[0]).any(axis=-1)
-    assert rim.any() and not (rim & ~binary_fill_holes(changed)).any()  # on the edge of the fill
-    assert changed.sum() > rim.sum()  # an outline, not the whole fill
+    assert rim.any() and not (rim & ~filled).any()  # the rim of what was filled, nowhere else
+    assert changed.any() and not (changed & ~filled).any()  # and every changed pixel inside it
+    assert filled.sum() > 3 * rim.sum()  # an outline, not the whole fill
+    ws.controller.set_window(40, 80)  # a window/level change keeps it (cached per repair and slice)
+    assert ws.canvas.marks is not None
     ws.controller.undo()
     assert ws.canvas.marks is None
     ws.controller.redo()

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from core.audio.stft import MODEL_RATE
+from core.errors import MethodError
 from core.methods.fill_gap_speech import WEIGHTS as WAVEFORM_WEIGHTS
 from core.train.recipes.fill_gap_speech import (
     PACKET_CHOICES_MS,
@@ -64,6 +65,10 @@ class FillGapSpeechEnvelopeRecipe(FillGapSpeechRecipe):
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
         check_crop_arguments(args)
+        if args.first_fill == "network":  # the waveform network takes lengths of whole frames only
+            multiple = self.waveform_network().multiple
+            if args.crop % multiple:
+                raise MethodError(f"--first-fill network needs a --crop that is a multiple of {multiple}")
         return {"hidden": args.hidden}
 
     def after_init(self) -> None:

@@ -14,11 +14,11 @@ from PySide6.QtGui import QColor
 from core.io.uncertainty_map import latest_summary
 from desktop.qimage import (
     Frame,
-    changed_outline,
     difference_map,
     display_frame,
     heat_overlay,
     new_overlay,
+    outline,
     overlay_lut,
     paint_overlay,
 )
@@ -44,6 +44,9 @@ class CanvasPresenter(QObject):
         self.show_diff = False
         self.show_uncertainty = False  # the diff layer shows a fill's uncertainty map instead
         self._heat_described = False  # the status bar describes a difference or uncertainty map
+        self._outline_key: tuple[int, int] | None = None
+        self._outline: Frame | None = None
+        self._filled_of, self._filled = None, None  # the repair whose filled mask is unpacked, and it
 
     # --- the frame ---
 
@@ -129,9 +132,7 @@ class CanvasPresenter(QObject):
         before = repair.before.pixels
         frame = min(c.frame, before.shape[0] - 1)
         canvas.set_before(display_frame(before[frame], c.window, c.invert))
-        # A clinician must never take a fill for anatomy: on a scan what the repair changed stays outlined
-        outlined = c.doc.kind == "volume" and before.shape == c.doc.pixels.shape
-        canvas.set_marks(changed_outline(before[frame], c.current_pixels()) if outlined else None)
+        canvas.set_marks(self._fill_outline(repair, frame))
         names = [p.method for p in repair.before.provenance]
         canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
         spread = getattr(c.doc, "uncertainty", None)
@@ -153,6 +154,18 @@ class CanvasPresenter(QObject):
         else:
             self._hide_heat()
         self.set_compare_mode()
+
+    def _fill_outline(self, repair, frame: int) -> Frame | None:
+        """On a scan, the outline of what a repair filled on this slice: a clinician must never take a
+        fill for anatomy once the mask hides itself. Kept per (repair, slice): window/level drags and
+        slice steps render this often."""
+        if repair.filled_bits is None or self.c.doc.kind != "volume":
+            return None
+        if self._outline_key != (id(repair), frame):
+            if self._filled_of is not repair:  # unpacked once per repair, not per slice step
+                self._filled_of, self._filled = repair, repair.spent(None, self.c.doc.pixels.shape[:3])
+            self._outline_key, self._outline = (id(repair), frame), outline(self._filled[frame])
+        return self._outline
 
     def _hide_heat(self) -> None:
         """No map over the picture, and no status line describing one (an undo or a toggle hid it)."""

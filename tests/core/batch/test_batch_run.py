@@ -474,6 +474,14 @@ def test_a_folder_of_film_frames_is_one_film_for_a_film_task_and_photos_otherwis
 
     from core.batch import plan
 
+    _, found = plan(BatchRequest(archive, tmp_path / "out3", ("remove-dust",), include=("*.png",)))
+    assert [(item.key, item.kind) for item in found] == [("old_a.png", "image"), ("reel1", "video")]
+    _, found = plan(BatchRequest(archive, tmp_path / "out3", ("remove-dust",), exclude=("reel1/*",)))
+    assert [item.key for item in found] == ["old_a.png"]
+    # With a photo task as well, numbered pictures stay photos (a scanner's numbered photos of one
+    # size look like a film's frames) and get the photo task
+    _, photos = plan(BatchRequest(archive, tmp_path / "out2", ("remove-dust", "denoise")))
+    assert "reel1" not in [item.key for item in photos]
     _, photos = plan(BatchRequest(archive, tmp_path / "out2", ("denoise",), ("denoise-bilateral",)))
     assert sorted(item.key for item in photos) == [
         "old_a.png",
