@@ -93,7 +93,7 @@ def audio_selection(
         found = find_damage(document.samples, document.sample_rate)
         if not found and not selections:
             raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
-        found, origin, grid_ms = what_to_fill(found, document.sample_rate)
+        found, origin, grid_ms = what_to_fill(found, document.sample_rate, len(document.samples))
         selections += [d.selection for d in found]
         origins.append(origin)
     lost_packets = bool(trace) or grid_ms is not None

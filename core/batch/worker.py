@@ -149,7 +149,7 @@ def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = Non
         from core.audio.detect import detect, what_to_fill
 
         found, origin, grid_ms = what_to_fill(
-            detect(document.samples, document.sample_rate), document.sample_rate
+            detect(document.samples, document.sample_rate), document.sample_rate, len(document.samples)
         )
         return Found([d.selection for d in found] or None, origin, grid_ms is not None)
     from core.detect.run import check_share_to_repair, run_detect

@@ -240,7 +240,7 @@ def damage_summary(doc: AudioDoc) -> str:
         return f"not scanned ({type(exc).__name__})"
     if not found:
         return "no clicks or dropouts found"
-    filled, _, grid = what_to_fill(found, doc.sample_rate)
+    filled, _, grid = what_to_fill(found, doc.sample_rate, len(doc.samples))
     if grid is None:
         return count_kinds(found)
     filling = {id(d) for d in filled}  # by identity: comparing detections field by field is quadratic

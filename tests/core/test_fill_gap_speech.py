@@ -340,3 +340,24 @@ def test_the_envelope_stage_can_train_on_the_shipped_waveform_networks_fill(data
         assert torch.equal(
             inputs[row, 0][~torch.from_numpy(lost[row])], clean[row][~torch.from_numpy(lost[row])]
         )
+
+
+def test_detected_lost_packets_of_a_real_call_are_its_traced_packets_not_the_zeros_beside_them(datasets):
+    """A walk-through compared `repair --detect` on the real call 1214.wav with its trace: 3 received
+    samples that happen to be exactly zero beside lost packets were filled too. Detection trims a
+    call's dropouts to the packet grid, and then marks exactly the packets the trace marks."""
+    import core.io
+    from core.audio.detect import detect, what_to_fill
+    from core.audio.loss_trace import traced_loss
+
+    folder = datasets / "audio/speech/plc/test_files"
+    call = core.io.read(folder / "1214.wav")
+    n = len(call.samples)
+    found, _, grid = what_to_fill(detect(call.samples, call.sample_rate), call.sample_rate, n)
+    assert grid == 20.0
+    marked, lost = np.zeros(n, bool), np.zeros(n, bool)
+    for d in found:
+        marked[d.selection.start : d.selection.stop] = True
+    for span in traced_loss(call.samples, call.sample_rate, folder / "1214_is_lost.txt").spans:
+        lost[span.start : span.stop] = True
+    assert np.array_equal(marked, lost)

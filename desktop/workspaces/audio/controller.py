@@ -322,7 +322,7 @@ def dropouts(samples: np.ndarray, rate: int, chunk_s: float = 60.0, overlap_s: f
     Each minute is read with `overlap_s` on either side and keeps the findings that start inside it:
     a dropout across a boundary is found whole in the minute where it starts (up to `overlap_s` long).
     """
-    from core.audio.detect import detect
+    from core.audio.detect import detect, snapped_to_grid
     from core.runtime.context import Progress
 
     n = len(samples)
@@ -337,4 +337,4 @@ def dropouts(samples: np.ndarray, rate: int, chunk_s: float = 60.0, overlap_s: f
             if start <= finding.selection.start + lo < stop:
                 found.append(dataclasses.replace(finding, selection=finding.selection.shifted(lo)))
     yield Progress(1.0, f"{len(found)} dropout(s) found")
-    return found
+    return snapped_to_grid(found, rate, n)  # a call's lost packets, not the zero samples beside them
