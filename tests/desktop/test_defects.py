@@ -76,6 +76,20 @@ def test_a_mask_hidden_after_a_repair_is_shown_for_the_next_file(window, ct_path
     assert ws.canvas.show_mask and ws.show_mask_action.isChecked() and ws.tools.show_mask.isChecked()
 
 
+def test_an_undone_repair_shows_the_mask_it_hid_and_a_redone_one_hides_it_again(window, ct_path, qtbot):
+    """A walk-through undid a CT repair and the mask stayed hidden: what was painted could not be
+    seen to edit it (the photo's detection showed it again)."""
+    ws = repaired_ct(qtbot, window, ct_path)
+    assert not ws.canvas.show_mask
+    ws.controller.undo()
+    assert ws.canvas.show_mask and ws.show_mask_action.isChecked() and ws.controller.masks.any()
+    ws.controller.redo()
+    assert not ws.canvas.show_mask and not ws.show_mask_action.isChecked()
+    ws.set_show_mask(True)  # the person's own choice stands while they work on the result
+    paint(qtbot, ws, [(100, 100), (140, 120)])
+    assert ws.canvas.show_mask
+
+
 def test_no_status_text_of_the_previous_file_carries_over(window, ct_path, datasets, qtbot):
     ws = repaired_ct(qtbot, window, ct_path)
     assert ws.progress.isVisible() and "finished" in ws.progress.message.text()

@@ -160,6 +160,8 @@ class ImageWorkspace(Workspace):
         c.mask_changed.connect(self._on_mask_changed)
         # A stroke's end is recorded, not drawn: the mask's share is counted then (and after undo).
         self.session.history_changed.connect(self._on_mask_edited)
+        self.session.history_changed.connect(self._follow_repair_undo)
+        self._hidden_for = self._seen_repair = None  # the repair whose finish hid the mask; the one shown
         c.error.connect(self.error)
         c.status.connect(self.status)
         p.status.connect(self.status)
@@ -276,6 +278,7 @@ class ImageWorkspace(Workspace):
                 self.repair_dock.raise_()
             self._load_methods()
             self.set_show_mask(True)  # a mask hidden after the last file's repair must not stay hidden
+            self._hidden_for = self._seen_repair = None
             self.pixel_label.setText("")
             self.progress.hide_panel()  # the last file's repair outcome is not this file's
         for action in self.preset_actions.values():
@@ -305,6 +308,18 @@ class ImageWorkspace(Workspace):
     def _on_mask_changed(self, frame: int, box) -> None:
         self.presenter.mask_changed(frame, box)
         self._on_mask_edited()
+
+    def _follow_repair_undo(self) -> None:
+        """A repair undone shows the mask its finish hid (what was painted, to edit again); redone, the
+        fill shows again with the mask hidden (a walk-through's undone CT repair kept it hidden)."""
+        shown = self.controller.last_repair()
+        before, self._seen_repair = self._seen_repair, shown
+        if self._hidden_for is None or shown is before:
+            return
+        if shown is None and before is self._hidden_for and self.controller.masks.any():
+            self.set_show_mask(True)
+        elif shown is self._hidden_for and before is None:
+            self.set_show_mask(False)
 
     def _on_mask_edited(self) -> None:
         if not self.controller.masks.editing:  # a stroke in progress: keep the per-move work minimal
@@ -476,6 +491,7 @@ class ImageWorkspace(Workspace):
         if self.canvas.show_mask and self.controller.masks.any():
             # The fill is what matters now; the mask stays one key away.
             self.set_show_mask(False)
+            self._hidden_for = self._seen_repair = self.controller.last_repair()
             outlined = " The changed pixels are outlined in amber." if self.canvas.marks is not None else ""
             self.status.emit(f"{text} Mask hidden — press M to show it, hold X to compare.{outlined}")
         else:  # what was done, in place of what was said before it (a walk-through saw it stay)
