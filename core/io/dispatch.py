@@ -21,10 +21,16 @@ def read_with_format(path: Path) -> tuple[formats.FileFormat, Document]:
     from core.io.quiet import quiet_libraries
 
     path = Path(path)
+    fmt = None
     try:
         with quiet_libraries():  # sniffing reads headers too
             fmt = _format_of(path)
             doc = fmt.read(path)
+    except ReadError as exc:
+        told = _misnamed(exc, path, fmt)
+        if told is exc:
+            raise
+        raise told from exc
     except LacunaError:
         raise
     except MemoryError as exc:
@@ -34,6 +40,19 @@ def read_with_format(path: Path) -> tuple[formats.FileFormat, Document]:
     if not doc.provenance:  # a Lacuna output: its history comes back with it
         doc.provenance = provenance.recorded_steps(doc, path)
     return fmt, doc
+
+
+def _misnamed(exc: ReadError, path: Path, chosen: formats.FileFormat | None) -> ReadError:
+    """A read that failed because the file's name says another format than its content: said, with
+    the kind of name to give it (a NIfTI volume renamed .dcm was 'not a DICOM file')."""
+    try:
+        actual = formats.by_content(path) if chosen is not None and path.is_file() else None
+    except OSError:
+        actual = None
+    if actual is None or actual is chosen:
+        return exc
+    names = " or ".join(e for e in actual.extensions[:2] if e)
+    return ReadError(f"{exc} (its content is {actual.title}; name it {names})")
 
 
 def _format_of(path: Path) -> formats.FileFormat:

@@ -84,6 +84,20 @@ def sniff(path: Path) -> FileFormat | None:
     return None
 
 
+def by_content(path: Path) -> FileFormat | None:
+    """The format a file's first bytes claim, also through gzip (a NIfTI volume renamed .dcm), or None."""
+    import zlib
+
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES * 4)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, HEAD_BYTES)
+        except zlib.error:
+            return None
+    return next((fmt for fmt in formats() if fmt.magic(head[:HEAD_BYTES])), None)
+
+
 def for_folder(folder: Path) -> FileFormat:
     for fmt in formats():
         if fmt.reads_folder is not None and fmt.reads_folder(folder):

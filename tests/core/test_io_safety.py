@@ -103,6 +103,22 @@ def test_a_png_cut_inside_its_first_image_data_chunk_says_how_much_it_holds(data
         io.read(cut)
 
 
+def test_a_file_named_as_another_format_says_what_its_content_is(datasets, tmp_path):
+    """A walk-through's NIfTI volume renamed .dcm was only 'not a DICOM file'."""
+    renamed = tmp_path / "flair.dcm"
+    renamed.write_bytes((datasets / "medical" / "FLAIR.nii.gz").read_bytes())
+    with pytest.raises(ReadError) as caught:
+        io.read(renamed)
+    assert str(caught.value) == (
+        "flair.dcm: not a DICOM file (its content is volumes: NIfTI, MGH, MINC, PAR/REC;"
+        " name it .nii or .nii.gz)"
+    )
+    broken = tmp_path / "broken.dcm"
+    broken.write_bytes(b"DICM" * 100)  # no other format's content either: the reader's reason alone
+    with pytest.raises(ReadError, match=r"^broken\.dcm: not a DICOM file$"):
+        io.read(broken)
+
+
 def test_unsupported_and_missing_files(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("hello")
