@@ -87,6 +87,7 @@ LABELS = [
     ("gantry_tilt", "gantry tilt"),
     ("window", "window (C/W)"),
     ("photometric", "photometric"),
+    ("source_photometric", "stored colour"),  # PALETTE COLOR, YBR_FULL_422: what the file holds
     ("orientation", "orientation"),
     ("time_points", "time points"),
     ("gaps", "gaps after"),  # slice numbers from 0, as --frames counts them

@@ -58,6 +58,10 @@ def test_every_shared_medical_file(datasets, capsys):
     )
     us = info_json(datasets / "medical" / "US1_UNCR.dcm", capsys)
     assert us["channels"] == 3
+    # shown as RGB, stored as a palette: both said (a walk-through read only "photometric RGB")
+    assert main(["info", str(datasets / "medical" / "OBXXXX1A_2frame.dcm")]) == 0
+    text = capsys.readouterr().out
+    assert "photometric     RGB" in text and "stored colour   PALETTE COLOR" in text
 
 
 def _pydicom_decodes(path: Path) -> bool | None:
