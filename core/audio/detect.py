@@ -277,13 +277,18 @@ def what_to_fill(
     if grid_ms is None:
         return found, f"{len(found)} found by detection", None
     dropouts = [d for d in snapped_to_grid(found, sample_rate, length) if d.kind == "dropout"]
-    left = [d for d in found if d.kind != "dropout"]
+    left = left_in_speech(found)
     kept_out = f" (left as they are in the speech: {count_kinds(left)})" if left else ""
     return (
         dropouts,
         f"{len(dropouts)} found by detection, dropouts on a {grid_ms:g} ms packet grid{kept_out}",
         grid_ms,
     )
+
+
+def left_in_speech(found: list[Detection]) -> list[Detection]:
+    """What a call's repair leaves of what detection found: all but the dropouts (`what_to_fill`)."""
+    return [d for d in found if d.kind != "dropout"]
 
 
 def on_grid(dropout: Detection, packet: int, length: int | None = None) -> Detection:

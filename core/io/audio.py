@@ -225,7 +225,7 @@ def damage_summary(doc: AudioDoc) -> str:
     packets); left as they are in the speech: 11 discontinuities, 10 clicks', or what was looked for."""
     import warnings
 
-    from core.audio.detect import count_kinds, detect, what_to_fill
+    from core.audio.detect import count_kinds, detect, left_in_speech, what_to_fill
 
     samples = doc.samples
     if not samples.size or doc.duration > SCAN_SECONDS:
@@ -243,8 +243,7 @@ def damage_summary(doc: AudioDoc) -> str:
     filled, _, grid = what_to_fill(found, doc.sample_rate, len(doc.samples))
     if grid is None:
         return count_kinds(found)
-    filling = {id(d) for d in filled}  # by identity: comparing detections field by field is quadratic
-    left = [d for d in found if id(d) not in filling]
+    left = left_in_speech(found)  # not by identity: the dropouts filled are trimmed to the grid
     rest = f"; left as they are in the speech: {count_kinds(left)}" if left else ""
     return f"{len(filled)} dropouts on a {grid:g} ms packet grid (a call's lost packets){rest}"
 

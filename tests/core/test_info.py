@@ -242,6 +242,7 @@ def test_a_recording_lists_what_detection_would_fill(datasets, capsys):
     call = datasets / "audio" / "speech" / "plc" / "test_files" / "1214.wav"
     info = info_json(call, capsys)
     assert info["damage_summary"].startswith("89 dropouts on a 20 ms packet grid (a call's lost packets)")
+    assert "dropout" not in info["damage_summary"].split("left as they are")[1]  # filled ones, trimmed
     # Its loss trace lies beside it: said, as --loss-trace would read it (a walk-through missed it).
     assert info["loss_trace"] == "1214_is_lost.txt: 117 of 468 packets of 20 ms lost"
     mostly_lost = info_json(call.with_name("54.wav"), capsys)["loss_trace"]
