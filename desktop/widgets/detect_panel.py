@@ -90,8 +90,6 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
         proposal = detection.proposal if detection.showing() else None
         if proposal is not None and not was_showing[0] and not detection.just_finished:
             workspace.set_show_mask(True)  # back by an undo (of a repair): shown to edit again
-        elif proposal is None and was_showing[0] and detection.repaired():
-            workspace.set_show_mask(False)  # the repair redone: the fill shows, as after the repair
         was_showing[0] = proposal is not None
         panel.sensitivity.setEnabled(proposal is not None)
         if proposal is not None:
