@@ -44,9 +44,10 @@ class CanvasPresenter(QObject):
         self.show_diff = False
         self.show_uncertainty = False  # the diff layer shows a fill's uncertainty map instead
         self._heat_described = False  # the status bar describes a difference or uncertainty map
-        self._outline_key: tuple[int, int] | None = None
+        # the repair whose filled mask is unpacked, that mask, and the outline of one of its slices
+        self._filled_of, self._filled = None, None
+        self._outline_frame: int | None = None
         self._outline: Frame | None = None
-        self._filled_of, self._filled = None, None  # the repair whose filled mask is unpacked, and it
 
     # --- the frame ---
 
@@ -161,10 +162,11 @@ class CanvasPresenter(QObject):
         slice steps render this often."""
         if repair.filled_bits is None or self.c.doc.kind != "volume":
             return None
-        if self._outline_key != (id(repair), frame):
-            if self._filled_of is not repair:  # unpacked once per repair, not per slice step
-                self._filled_of, self._filled = repair, repair.spent(None, self.c.doc.pixels.shape[:3])
-            self._outline_key, self._outline = (id(repair), frame), outline(self._filled[frame])
+        if self._filled_of is not repair:  # unpacked once per repair, not per slice step
+            self._filled_of, self._filled = repair, repair.spent(None, self.c.doc.pixels.shape[:3])
+            self._outline_frame = None
+        if self._outline_frame != frame:
+            self._outline_frame, self._outline = frame, outline(self._filled[frame])
         return self._outline
 
     def _hide_heat(self) -> None:
