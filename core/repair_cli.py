@@ -233,14 +233,6 @@ def params_fit_either_choice(task: str, modality: str, chosen, params: dict[str,
         )
 
 
-def default_output(source: Path, task: str) -> Path:
-    """Deprecated shim, kept until the desktop uses `core.io.naming` (remove then): the output name
-    for `source` by the one naming rule, taken or not."""
-    from core.io.naming import output_name
-
-    return output_name(Path(source), task)
-
-
 class TerminalProgress:
     """A one-line progress bar (fraction, message, ETA) on a terminal; sparse lines otherwise."""
 

@@ -5,7 +5,8 @@ A result is saved beside its source as `<stem>_<task><ext>`: `photo.png` -> `pho
 saved losslessly (`scan.jpg` -> `scan_dejpeg.png`, `call.mp3` -> `call_fill-gap.flac`). A source named
 without extension gets its format's usual one (`IM0001` -> `IM0001_denoise.dcm`). When the name is
 taken, " (2)", " (3)", ... is added before the extension, as `write(..., overwrite_policy="rename")`
-does: `photo_denoise (2).png`. A document with no repair yet is saved as `<stem>_copy<ext>`.
+does: `photo_denoise (2).png`. Several repairs name each task once, in order (`photo_denoise_inpaint.png`);
+a document with no repair yet is saved as `<stem>_copy<ext>`.
 """
 
 from __future__ import annotations
@@ -69,13 +70,26 @@ def output_name(source: Path, task: str, extension: str | None = None) -> Path:
     return source.with_name(f"{stem(source)}_{task}{suffix}")
 
 
+def repairs_label(doc: Document) -> str:
+    """The tasks done to `doc` since it was read, in order, each once, joined by "_"
+    ("denoise_inpaint"); "copy" when there are none. Steps recorded in the file it was read from
+    (their source is another file) are its history, already in its name; detections change nothing."""
+    from core.io.provenance import source_of
+
+    own = source_of(doc)
+    tasks: list[str] = []
+    for step in doc.provenance:
+        if step.task == "detect" or (step.source and step.source != own) or step.task in tasks:
+            continue
+        tasks.append(step.task)
+    return "_".join(tasks) or UNREPAIRED
+
+
 def suggest_output(doc: Document, task: str | None = None) -> Path | None:
-    """A free output path for `doc` beside its source, named after `task` (default: its last
-    repair, or "copy"); None for a document that was not read from a file."""
+    """A free output path for `doc` beside its source, named after `task` (default: every repair
+    done to it, `repairs_label`); None for a document that was not read from a file."""
     if doc.path is None:
         return None
     from core.io.formats import default_extension
 
-    if task is None:
-        task = doc.provenance[-1].task if doc.provenance else UNREPAIRED
-    return first_free(output_name(Path(doc.path), task, default_extension(doc)))
+    return first_free(output_name(Path(doc.path), task or repairs_label(doc), default_extension(doc)))

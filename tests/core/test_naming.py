@@ -49,6 +49,24 @@ def test_the_cli_and_the_suggestion_agree(datasets, tmp_path):
     ]
 
 
+def test_several_repairs_name_each_task_done_since_the_file_was_read(datasets, tmp_path):
+    """After denoise, a detection, inpaint and denoise again, the name says every repair once, in
+    order; the denoise recorded in the Lacuna output it was read from is in its name already."""
+    from core.io.provenance import source_of
+
+    source = tmp_path / "photo.png"
+    shutil.copyfile(datasets / "images" / "bench" / "Set12" / "01.png", source)
+    assert main(["repair", str(source), "--task", "denoise", "--method", "denoise-nlmeans"]) == 0
+    doc = io.read(tmp_path / "photo_denoise.png")
+    assert [step.task for step in doc.provenance] == ["denoise"]  # its history, from another file
+    assert suggest_output(doc) == tmp_path / "photo_denoise_copy.png"
+    own = source_of(doc)
+    for task in ("inpaint", "detect", "denoise", "inpaint"):
+        doc.provenance.append(Provenance(method="m", task=task, source=own))
+    assert suggest_output(doc) == tmp_path / "photo_denoise_inpaint_denoise.png"
+    assert suggest_output(doc, "upscale") == tmp_path / "photo_denoise_upscale.png"
+
+
 def test_a_folder_is_saved_as_its_format_writes_it(datasets, tmp_path):
     """A DICOM series folder becomes a folder; a folder of film frames a lossless .mkv (it had been
     offered as a name without an extension, which no video writer takes, in the CLI and the app)."""
