@@ -50,6 +50,8 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
         for n, part in enumerate(stacks):  # a 4-D series: one time point at a time
             sub = ctx.sub(n / len(stacks), (n + 1) / len(stacks))
             sub.extras["geometry"] = stack_geometry(document, part)
+            if len(stacks) > 1:
+                sub.stage = f"time point {n + 1} of {len(stacks)}"
             run = chosen.run(normed[part], None if holes is None else holes[part], sub, **run_params)
             outs.append((yield from _previews_in_units(run, value_range, None, source[part], None)))
         out = np.concatenate(outs)
@@ -60,11 +62,13 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
             result_pixels = np.where(out == normed, source, result_pixels)
     else:
         todo = list(range(source.shape[0])) if request.frames is None else list(request.frames)
+        noun = "slice" if document.kind == "volume" else "frame"
         result_frames: dict[int, np.ndarray] = {}
         for n, index in enumerate(todo):
             if painted is not None and not painted.painted(index) and not request.task.resizes:
                 continue  # nothing painted on this frame: leave it exactly as it is
             sub = ctx.sub(n / len(todo), (n + 1) / len(todo))
+            sub.stage = f"{noun} {n + 1} of {len(todo)}"
             normed = normalise(source[index], value_range)
             hole = painted.hole(index) if painted is not None else None
             run = chosen.run(normed, hole, sub, **run_params)

@@ -82,6 +82,9 @@ class RunContext:
     notes: list[str] = field(default_factory=list)
     # Values a method settled on itself (an estimated noise σ, on its own scale), shared by sub-contexts.
     used: dict[str, list[float]] = field(default_factory=dict)
+    # Which part of a longer job this context runs ("slice 3 of 28"), put before each message: a
+    # method's own "tile 1/1" would otherwise read the same for every slice.
+    stage: str = ""
 
     def __post_init__(self) -> None:
         self.tile = check_number("the tile size (--tile)", self.tile, 0, MAX_TILE, whole=True)
@@ -96,6 +99,8 @@ class RunContext:
         overall = lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
         elapsed = time.monotonic() - self.started
         eta = elapsed * (1.0 - overall) / overall if overall > 0.01 else None
+        if self.stage:
+            message = f"{self.stage}: {message}" if message else self.stage
         return Progress(overall, message, eta, preview)
 
     def check_cancelled(self) -> None:
