@@ -190,15 +190,17 @@ def _heat_lut() -> np.ndarray:
 HEAT_LUT = _heat_lut()
 
 
-def difference_map(before: np.ndarray, after: np.ndarray) -> tuple[Frame, float, int]:
+def difference_map(before: np.ndarray, after: np.ndarray, kept_from: float = 0.0) -> tuple[Frame, float, int]:
     """|after - before| of two (H, W, C) frames as a colour-mapped overlay.
 
     Any changed pixel gets at least the first visible colour, so even a change of one unit shows;
-    returns the overlay, the largest difference (file units) and the number of changed pixels.
+    changes below `kept_from` (half the step the file stores: a save rounds them away) are none.
+    Returns the overlay, the largest difference (file units) and the number of changed pixels.
     """
     diff = np.abs(after.astype(np.float32) - before.astype(np.float32))
     if diff.ndim == 3:
         diff = diff.max(axis=2)
+    diff[diff < kept_from] = 0.0
     return heat_overlay(diff)
 
 

@@ -12,6 +12,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor
 
 from core.io.uncertainty_map import latest_summary
+from core.repair import stored_step
+from core.repair.units import unit_name
 from desktop.qimage import (
     Frame,
     difference_map,
@@ -148,10 +150,12 @@ class CanvasPresenter(QObject):
                 f"(whole fill: mean {summary.get('mean', 0):.4g}, max {summary.get('max', 0):.4g} {units})"
             )
         elif self.show_diff and before.shape == c.doc.pixels.shape:
-            diff, peak, count = difference_map(before[frame], c.current_pixels())
+            step = stored_step(c.doc)
+            diff, peak, count = difference_map(before[frame], c.current_pixels(), (step or 0.0) / 2)
             canvas.set_diff(diff)
             self._heat_described = True
-            self.status.emit(f"Difference map: {count} pixels changed, largest change {peak:.4g}")
+            units = f" {unit_name(c.doc)}" if c.doc.kind == "volume" else ""
+            self.status.emit(f"Difference map: {count} pixels changed, largest change {peak:.4g}{units}")
         else:
             self._hide_heat()
         self.set_compare_mode()
