@@ -95,6 +95,7 @@ def repair(
         document, layout = thinning.thinned(before, resolved["thin"], resolved["spacing"], card.id)
         resolved["slices"] = ",".join(map(str, layout.inserted))
         recorded.update(thinning.record(before, document, layout))
+        ctx.note(thinning.summary(layout, resolved["thin"]))
     elif task_info.id == "fill-slice" and thinning.fills_gaps(document, resolved, mask, frames):
         before = document
         document, layout = thinning.thinned(before, method=card.id, gaps=True)

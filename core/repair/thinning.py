@@ -176,3 +176,24 @@ def record(document: Any, result: Any, layout: Thinning) -> dict[str, Any]:
         "slices_after": result.slices,
         "slice_spacing_mm": [round(float(steps.min()), 4), round(float(steps.max()), 4)],
     }
+
+
+def summary(layout: Thinning, thin: int) -> str:
+    """One line for the person: how many slices went in and how far apart they are now. With `thin` on
+    an uneven series (slices 1.08 to 5 mm apart) it also says how to divide only the wide gaps."""
+    span = lambda z: np.abs(np.diff(z))  # noqa: E731
+    now, was = span(layout.positions), span(layout.positions[layout.kept])
+    count, kept = len(layout.inserted), len(layout.kept)
+    line = (
+        f"inserted {count} slice{'s' if count != 1 else ''} between the {kept} acquired:"
+        f" {_range_mm(now)} apart now ({_range_mm(was)} before)"
+    )
+    if thin > 1 and was.max() > 1.5 * was.min():
+        even = float(np.median(was)) / thin
+        line += f"; the series is unevenly spaced: spacing={even:.3g} divides only the gaps wider than {even:.3g} mm"
+    return line
+
+
+def _range_mm(steps: np.ndarray) -> str:
+    lo, hi = float(steps.min()), float(steps.max())
+    return f"{lo:.3g} mm" if hi - lo < 0.01 else f"{lo:.3g}-{hi:.3g} mm"

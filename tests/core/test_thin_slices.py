@@ -195,3 +195,19 @@ def test_an_enhanced_multiframe_ct_gets_a_frame_placed_between_its_two(datasets,
     assert changed_pixels(ds).reshape(3, -1).all(axis=1).tolist() == [False, True, False]
     again = io.read(tmp_path / "thin.dcm")
     assert again.positions == [159.0, 154.0, 149.0] and np.array_equal(again.pixels[[0, 2]], doc.pixels)
+
+
+def test_the_person_is_told_what_thinning_inserted_and_how_to_split_only_wide_gaps(head):
+    """The CLI said only 'wrote ct_fill-slice'; thin=2 on an uneven series also halves its closest slices."""
+    from core.runtime.context import RunContext
+
+    ctx = RunContext()
+    out = run_repair(head, "fill-slice", method="fill-slice-interp", ctx=ctx, thin=2)
+    z = np.abs(np.diff(head.positions))
+    said = f"inserted {out.frames - head.frames} slices between the {head.frames} acquired:"
+    line = next(n for n in ctx.notes if n.startswith(said))
+    assert f"({z.min():.3g}-{z.max():.3g} mm before)" in line
+    assert f"spacing={np.median(z) / 2:.3g} divides only the gaps wider than" in line
+    ctx = RunContext()
+    run_repair(head, "fill-slice", method="fill-slice-interp", ctx=ctx, spacing=2.5)
+    assert not any("unevenly" in n for n in ctx.notes) and any(n.startswith("inserted ") for n in ctx.notes)
