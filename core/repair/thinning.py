@@ -181,8 +181,7 @@ def record(document: Any, result: Any, layout: Thinning) -> dict[str, Any]:
 def summary(layout: Thinning, thin: int) -> str:
     """One line for the person: how many slices went in and how far apart they are now. With `thin` on
     an uneven series (slices 1.08 to 5 mm apart) it also says how to divide only the wide gaps."""
-    span = lambda z: np.abs(np.diff(z))  # noqa: E731
-    now, was = span(layout.positions), span(layout.positions[layout.kept])
+    now, was = np.abs(np.diff(layout.positions)), np.abs(np.diff(layout.positions[layout.kept]))
     count, kept = len(layout.inserted), len(layout.kept)
     line = (
         f"inserted {count} slice{'s' if count != 1 else ''} between the {kept} acquired:"
@@ -190,7 +189,8 @@ def summary(layout: Thinning, thin: int) -> str:
     )
     if thin > 1 and was.max() > 1.5 * was.min():
         even = float(np.median(was)) / thin
-        line += f"; the series is unevenly spaced: spacing={even:.3g} divides only the gaps wider than {even:.3g} mm"
+        line += f"; the series is unevenly spaced: spacing={even:.3g} divides only the gaps wider than"
+        line += f" {even:.3g} mm"
     return line
 
 
