@@ -21,7 +21,7 @@ from core.io.provenance import source_of
 from core.methods import choose_method
 from core.methods.modality import is_scan, modality_of, slice_count, slices_showing
 from core.methods.modality import warning as modality_warning
-from core.repair import thinning, uncertainty, units
+from core.repair import hints, thinning, uncertainty, units
 from core.repair.audio import bands_of, changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
@@ -142,6 +142,8 @@ def repair(
         said = f"{card.id} changed nothing that the file can hold: the result equals the input"
         ctx.note(said)
         provenance.warnings.append(said)
+    elif hint := hints.fine_noise(task_info.id, document, result, provenance.params):
+        ctx.note(hint)
     if measure:  # every fill on a scan comes with how sure it is
         yield ctx.progress(0.7, "measuring how sure the fill is")
         spread = yield from uncertainty.fill_spread(replace(request, ctx=ctx.sub(0.7, 1.0)), result, driver)

@@ -56,3 +56,20 @@ def test_each_slices_progress_says_which_slice_it_is(datasets):
             break
     assert "slice 1 of 2: denoising tile 1/1" in messages and "slice 2 of 2: denoising tile 1/1" in messages
     assert all(m.startswith(("slice 1 of 2", "slice 2 of 2")) for m in messages if m != "done"), messages
+
+
+def test_a_routine_ct_is_told_why_it_barely_changed_and_how_to_ask_for_more(head_ct):
+    """The head CT's noise is a coarse grain (its reconstruction kernel): σ estimated at the pixel
+    scale is under 1 HU and the result moved by a fraction of a HU, which nothing said."""
+    ctx = RunContext(device="cpu")
+    out = run_repair(head_ct, "denoise", ctx=ctx)
+    estimated = out.provenance[-1].params["sigma"]
+    assert estimated < 1.0
+    hint = next(n for n in ctx.notes if "noise estimated at the pixel scale" in n)
+    assert f"{estimated:.2g} HU" in hint and "set sigma in HU" in hint
+    body = head_ct.pixels > -500
+    quiet = np.abs(out.pixels - head_ct.pixels)[body].mean()
+    asked = RunContext(device="cpu")
+    stronger = run_repair(head_ct, "denoise", ctx=asked, sigma=3.0)
+    assert not any("pixel scale" in n for n in asked.notes)
+    assert np.abs(stronger.pixels - head_ct.pixels)[body].mean() > 1.5 * quiet
