@@ -81,6 +81,7 @@ LABELS = [
     ("dtype", "stored as"),
     ("value_range", "value range"),
     ("stored_values", "stored values"),
+    ("rescale", "rescale"),
     ("representable_range", "type holds"),
     ("spacing", "spacing (mm)"),
     ("slice_spacing", "slices apart"),

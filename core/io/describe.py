@@ -21,6 +21,15 @@ def minmax(array: np.ndarray) -> list[float | int] | None:
     return [num(np.nanmin(array)), num(np.nanmax(array))]
 
 
+def rescale(slope: float, intercept: float) -> str | None:
+    """'× 7.1098 − 1024 (one stored step is 7.11)': how stored values become the values shown, for
+    a scaling other than none; a coarse step (a uint8 CT) is a precision a reader must know."""
+    if slope == 1 and intercept == 0:
+        return None
+    sign = "−" if intercept < 0 else "+"
+    return f"× {slope:.6g} {sign} {abs(intercept):.6g} (one stored step is {abs(slope):.3g})"
+
+
 def volume(doc: VolumeDoc) -> dict[str, Any]:
     """What every volume format reports; the family adds its own fields."""
     frames, height, width, channels = doc.pixels.shape

@@ -323,6 +323,12 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     meta = doc.metadata
     info = describing.volume(doc)
     info["dtype"] = str(np.dtype(meta.get("data_dtype", "float32")).name)
+    slope, intercept = float(meta.get("scl_slope", 1.0)), float(meta.get("scl_inter", 0.0))
+    scaling = describing.rescale(slope, intercept)
+    if scaling:
+        ends = describing.minmax((doc.pixels - intercept) / slope)
+        info["stored_values"] = [describing.num(round(v)) for v in ends] if ends else None
+        info["rescale"] = scaling
     info["volumes"] = doc.time_points
     if isinstance(doc.writeback, NiftiHeader):
         info["affine"] = [[describing.num(v) for v in row] for row in doc.writeback.affine]

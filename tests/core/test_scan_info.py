@@ -24,3 +24,16 @@ def test_stored_values_are_the_files_values_and_the_types_range_is_named_as_such
     assert info["stored_values"] == [round((lo - intercept) / slope), round((hi - intercept) / slope)]
     text = format_info(info)
     assert "stored range" not in text and "type holds" in text and "stored values" in text
+    assert info["rescale"] == "× 1 − 1024 (one stored step is 1)"
+
+
+def test_a_scaled_uint8_nifti_says_its_scaling_and_how_coarse_a_stored_step_is(datasets):
+    """shear.nii.gz stores a CT as uint8 scaled by 7.11: info read 'stored as uint8' beside -1024..789."""
+    import nibabel as nib
+
+    proxy = nib.load(datasets / "medical/shear.nii.gz").dataobj
+    info = describe(datasets / "medical/shear.nii.gz")
+    assert info["dtype"] == "uint8" and info["stored_values"] == [0, 255]
+    assert info["rescale"] == f"× {proxy.slope:.6g} − 1024 (one stored step is {proxy.slope:.3g})"
+    assert "rescale         × 7.1098 − 1024" in format_info(info)
+    assert "rescale" not in describe(datasets / "medical/FLAIR.nii.gz")  # stored as it is shown

@@ -20,6 +20,9 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     stored = _stored_values(doc)
     if stored is not None:
         info["stored_values"] = stored
+    scalings = {tuple(pair) for pair in meta.get("rescale") or []}
+    if len(scalings) == 1 and doc.photometric != "RGB":
+        info["rescale"] = describing.rescale(*map(float, scalings.pop()))
     for key in ("transfer_syntax", "sop_class", "series_description"):
         if meta.get(key):
             info[key] = meta[key]
