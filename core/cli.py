@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--detect",
         action="store_true",
-        help="repair what Lacuna finds: clicks and dropouts in audio, scratches, dust and stains in images",
+        help="repair what Lacuna finds: clicks and dropouts in audio, scratches, dust and stains in images"
+        " and in a clip's --frames (the first 16 if not given)",
     )
     p.add_argument(
         "--detect-method", default=None, help="with --detect on images: the detection method (lacuna models)"

@@ -64,9 +64,8 @@ def audio_selection(
     if getattr(document, "samples", None) is None:
         if getattr(document, "kind", "") == "video":
             raise MethodError(
-                "--gap and --loss-trace are for audio, and --detect for audio and images; for a clip,"
-                " propose masks with `lacuna detect CLIP --frames A-B -o m.png` and repair with --mask m.png"
-                " (each frame its own)"
+                "--gap and --loss-trace are for audio; a clip's repair takes --mask or --detect (with"
+                " --frames A-B)"
             )
         raise MethodError("--gap and --loss-trace are for audio; images and scans take --mask (or --detect)")
     selections = [
@@ -217,6 +216,50 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, 
     return proposal, step
 
 
+def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext):
+    """Detection on a clip's frames (--frames, else the first ones `lacuna detect` looks at), the
+    repair masks of those frames joined with a --mask if one was given, and the detection's step for
+    the result's history: (masks (frames, H, W), frames, step). A detector that compares frames gets
+    their neighbours too, as `lacuna detect` gives them."""
+    import numpy as np
+
+    from core.detect.cli import (
+        VIDEO_FRAMES,
+        compares_frames,
+        detect_with_progress,
+        numbered_frames,
+        video_frames,
+    )
+    from core.detect.run import check_share_to_repair
+    from core.repair.request import describe_frames
+
+    method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
+    stack = video_frames(video, args.frames, context=1 if compares_frames(method) else 0)
+    detection = detect_with_progress(stack, method, threshold, parse_params(args.detect_param or []), ctx)
+    detected, step = detection.repair_step(video)
+    numbered = numbered_frames(stack)[0]
+    frames = [frame for frame, _ in numbered]
+    masks = detected[[index for _, index in numbered]]
+    if painted is not None:
+        if np.ndim(painted) == 3 and len(painted) != len(frames):
+            raise MethodError(
+                "--mask has a mask per frame: give --frames naming the same frames to detect on"
+            )
+        masks = masks | (np.asarray(painted) > 0)
+    share = check_share_to_repair(masks, "raise --threshold or give the area to repair with --mask")
+    if not masks.any():
+        raise MethodError(
+            "no damage was found on these frames; lower --threshold or give the area with --mask"
+        )
+    if not getattr(args, "json", False):
+        looked = "" if args.frames else f" (the first {VIDEO_FRAMES}; --frames picks others)"
+        print(
+            f"lacuna: detection marked {share * 100:.2f}% of {describe_frames(frames)}{looked} to repair",
+            file=sys.stderr,
+        )
+    return masks, frames, step
+
+
 def params_fit_either_choice(task: str, modality: str, chosen, params: dict[str, Any]) -> None:
     """Detection on a volume can change the default method (`slices_showing`: marks on every slice
     leave each slice to be filled by itself): a --param of only one of the two is refused before
@@ -354,7 +397,10 @@ def repair_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         tile=args.tile,
     )
-    if getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
+    if getattr(args, "detect", False) and document.kind == "video" and not (args.gap or args.loss_trace):
+        mask, frames, step = detected_in_clip(document, args, mask, ctx)
+        document.provenance = [*document.provenance, step]
+    elif getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask, step = detected_mask(document, args, mask, ctx, frames)
         document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
         if not asked:  # the default, chosen again for what detection marked (a volume's every slice)

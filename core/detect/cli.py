@@ -84,14 +84,14 @@ def detect_command(args) -> int:
     _check_picture_names(args.output, args.scores)  # before the detection runs, not after
     document = read(source)
     if getattr(document, "kind", "") == "video":
-        document = video_frames(document, args.frames, context=1 if _compares_frames(args.method) else 0)
+        document = video_frames(document, args.frames, context=1 if compares_frames(args.method) else 0)
     elif args.frames:
         document = slices_asked(document, args.frames)
     if getattr(document, "pixels", None) is None:
         raise MethodError(
             "detection works on images, volumes and video; for audio use `lacuna repair --detect`"
         )
-    numbered, single = _numbered(document)
+    numbered, single = numbered_frames(document)
     output, scores = Path(args.output), Path(args.scores) if args.scores else None
     masks_to = [output if single else numbered_mask_path(output, number) for number, _ in numbered]
     scores_to = (
@@ -153,7 +153,7 @@ def detect_command(args) -> int:
     return 0
 
 
-def _compares_frames(method: str | None) -> bool:
+def compares_frames(method: str | None) -> bool:
     from core.methods import get_method
 
     return bool(method) and get_method(method).card.operates_on == "volume"
@@ -213,7 +213,7 @@ def slices_asked(document, frames: str):
     return replace(document, pixels=document.pixels[wanted], metadata=metadata)
 
 
-def _numbered(document) -> tuple[list[tuple[int, int]], bool]:
+def numbered_frames(document) -> tuple[list[tuple[int, int]], bool]:
     """(number in the file name, index in the stack) of each mask to write, and whether it is a single
     picture's (written under the name given). A video's frames asked for go by their own number (the
     stack also holds the frames between them, which the temporal detector compares with); a volume's

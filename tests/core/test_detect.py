@@ -429,6 +429,27 @@ def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo,
     assert not (tmp_path / "x").exists()
 
 
+def test_repair_detect_on_a_clip_repairs_what_detection_marks_on_the_frames_asked(datasets, tmp_path, capsys):
+    """`repair CLIP --detect` was refused (two steps, detect then --mask): now detection runs on the
+    frames asked and each is repaired under its own marks; the others come back untouched."""
+    pytest.importorskip("av")
+    import json
+
+    film, out = datasets / "video" / "oldfilm" / "001", tmp_path / "repaired"
+    args = ["repair", str(film), "--task", "inpaint", "--method", "inpaint-telea", "--detect"]
+    assert cli_main([*args, "--frames", "1-2", "-o", str(out)]) == 0
+    assert "detection marked" in capsys.readouterr().err
+    pairs = list(zip(sorted(film.glob("*.png")), sorted(out.glob("*.png"))))
+    changed = [(np.asarray(Image.open(a)) != np.asarray(Image.open(b))).any() for a, b in pairs]
+    assert changed[1] and changed[2] and not any(changed[:1] + changed[3:])
+    steps = json.loads(next(tmp_path.glob("*.lacuna.json")).read_text())["steps"]
+    assert [step["task"] for step in steps] == ["detect", "inpaint"]
+    assert steps[-1]["selection"] == "frames 1-2 (counted from 0)"
+    gap = [*args, "--gap", "0:1", "-o", str(tmp_path / "x")]
+    assert cli_main(gap) == 2
+    assert "--gap and --loss-trace are for audio" in capsys.readouterr().err
+
+
 def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, capsys):
     """A walk-through followed the advice (`lacuna detect CLIP --frames A-B -o m.png`, then `repair
     --mask`): --mask took one file, and frame 0's mask was applied to every frame. The name given
