@@ -190,6 +190,12 @@ def detect(
     from core.repair import normalise
 
     pixels = getattr(document, "pixels", None)
+    if getattr(document, "kind", "") == "video":  # streamed, not held: detection takes a range of frames
+        raise MethodError(
+            "a clip is detected a range of frames at a time: `lacuna repair CLIP --detect --frames A-B`"
+            " (or `lacuna detect CLIP --frames A-B`); for dust and flicker over a whole film, remove-dust"
+            " and deflicker find them themselves"
+        )
     if pixels is None:
         raise MethodError("damage detection works on images, volumes and video frames; audio has its own")
     ctx = ctx or RunContext()

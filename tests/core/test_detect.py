@@ -448,6 +448,13 @@ def test_repair_detect_on_a_clip_repairs_what_detection_marks_on_the_frames_aske
     gap = [*args, "--gap", "0:1", "-o", str(tmp_path / "x")]
     assert cli_main(gap) == 2
     assert "--gap and --loss-trace are for audio" in capsys.readouterr().err
+    # A whole clip (batch --detect) is not held in memory to be detected: said how instead.
+    from core.detect.run import detect as run_detection
+    from core.errors import MethodError
+    from core.io import read
+
+    with pytest.raises(MethodError, match="a range of frames at a time: `lacuna repair CLIP --detect"):
+        next(run_detection(read(film)))
 
 
 def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, capsys):
