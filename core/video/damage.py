@@ -261,8 +261,15 @@ def summary(damage: list[Damage], first: int = 0) -> str:
         shown = places[kind][:SHOWN_PLACES]
         return ", ".join(shown) + (", …" if len(places[kind]) > SHOWN_PLACES else "")
 
-    described = [f"{n} {kind} (at {where(kind)})" for kind, n in sorted(counts.items())]
-    return ", ".join(described) or f"no {SCANNED_FOR} found ({NOT_SCANNED})"
+    described = [f"{n} {_plural(kind, n)} (at {where(kind)})" for kind, n in sorted(counts.items())]
+    if not described:
+        return f"no {SCANNED_FOR} found ({NOT_SCANNED})"
+    return ", ".join(described) + f"; frames counted from {first}"
+
+
+def _plural(kind: str, count: int) -> str:
+    """'2 cuts', '2 duplicates'; the adjectives ('dropped', 'corrupt') stay as they are."""
+    return f"{kind}s" if count > 1 and kind in ("cut", "duplicate") else kind
 
 
 def cut_frames(damage: list[Damage]) -> list[int]:

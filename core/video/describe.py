@@ -24,10 +24,22 @@ def _variable(steps: np.ndarray) -> bool:
     return bool(np.any(np.abs(regular - usual) > max(2.0, 0.05 * usual)))
 
 
+def container_name(demuxer: str, path: Any) -> str:
+    """The container as its file says: 'mp4' for FFmpeg's demuxer 'mov,mp4,m4a,3gp,3g2,mj2', which
+    names every format it reads; the demuxer's name when the file's extension is none of them; a
+    folder of numbered frames as such."""
+    if demuxer == "image2":
+        return "numbered pictures (a film's frames)"
+    names = demuxer.split(",")
+    suffix = str(path or "").rsplit(".", 1)[-1].lower()
+    return suffix if len(names) > 1 and suffix in names else demuxer
+
+
 def describe_video(doc: VideoDoc, scan: bool = True) -> dict[str, Any]:
     info = doc.info
     steps = np.diff(info.pts) if info.frame_count > 1 else np.array([])
     result: dict[str, Any] = {
+        "format": container_name(info.container, info.path),
         "codec": info.codec,
         "pixel_format": info.pix_fmt,
         "width": info.width,

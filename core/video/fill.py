@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.errors import MethodError
 from core.runtime.context import Progress, RunContext
-from core.video.damage import Damage, cut_frames, scan_steps
+from core.video.damage import Damage, cut_frames, scan_steps, summary
 from core.video.document import Pending, Slot, VideoDoc
 from core.video.interpolate import Interpolator, Outer
 
@@ -162,6 +163,10 @@ def fill_frames(
     if damage is None:
         damage = yield from scan_steps(doc, ctx, (0.0, 0.5))
     plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
+    if not plan.runs:  # a clip written again, re-encoded and called a reconstruction, would gain nothing
+        why = "; ".join(plan.skipped) or (f"the scan found {summary(damage)}" if damage else summary(damage))
+        chosen = "" if fix == "all" else f" with fix={fix}"
+        raise MethodError(f"nothing to rebuild{chosen}: {why}; nothing was written")
 
     def rebuild(wanted: frozenset[int]):
         """Decode the stretches that hold anchors, holding only the anchors of the runs not yet built."""

@@ -223,6 +223,7 @@ def test_a_clip_shows_its_frame_size_and_numbers_without_float_noise(datasets):
     pytest.importorskip("av")
     clip = format_info(describe(datasets / "video" / "bench" / "bikes.mp4", scan=False))
     assert "frame size      640 × 272 (yuv420p, 8-bit)" in clip and "frame rate      25\n" in clip
+    assert "format          mp4\n" in clip  # FFmpeg's demuxer is 'mov,mp4,m4a,3gp,3g2,mj2'
     shear = format_info(describe(datasets / "medical" / "shear.nii.gz"))
     assert "type holds      -1024 .. 789\n" in shear  # it read 789.000059, below the data's 789.000061
 

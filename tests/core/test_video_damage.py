@@ -146,7 +146,9 @@ def test_a_black_frame_in_a_shot_is_a_damaged_frame_not_a_cut(datasets, tmp_path
     assert [(d.kind, d.frame) for d in found] == [("corrupt", 15)]
     from core.video.damage import summary
 
-    assert summary(found) == "1 corrupt (at 15)"  # where, not only how many (`lacuna info`, the app)
+    # where, not only how many, and counted from what (`lacuna info` from 0, the app's view from 1)
+    assert summary(found) == "1 corrupt (at 15); frames counted from 0"
+    assert summary(found, first=1) == "1 corrupt (at 16); frames counted from 1"
 
 
 @pytest.mark.parametrize("white", [15, 16])  # the last frame of a shot, and the first of the next
@@ -163,3 +165,15 @@ def test_a_flash_at_a_real_cut_does_not_hide_the_cut(datasets, tmp_path, white):
     path = write(bikes.with_timeline(slots, store), tmp_path / "flash.mkv", codec="ffv1", sidecar=False)
     cuts = [d.frame for d in scan(read(path)) if d.kind == "cut"]
     assert cuts == [white + 1], cuts  # where the new shot's picture begins after the flash
+
+
+def test_fill_frames_on_a_clip_with_nothing_to_rebuild_writes_nothing(datasets, tmp_path, capsys):
+    """A walk-through's undamaged clip was re-encoded (97 -> 151 kB, 40 dB from its own frames) and
+    called a reconstruction by `lacuna info`."""
+    from core.cli import main
+
+    target = tmp_path / "out.mp4"
+    args = ["repair", str(datasets / "video" / "bench" / "realshort.mp4"), "--task", "fill-frames"]
+    assert main([*args, "-o", str(target)]) == 2
+    assert "nothing to rebuild: no dropped, repeated, broken or blocky frames" in capsys.readouterr().err
+    assert not target.exists()
