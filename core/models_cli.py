@@ -56,12 +56,30 @@ def models_command(args: argparse.Namespace) -> int:
         speed, speed_words = speed_of(card)
         print(f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {speed:<7} {card.description}{state}")
         print(f"      speed {speed_words}")
+        if card.params:  # what `--param K=V` takes: found only by a refusal before (a walk-through)
+            print(f"      params {'; '.join(param_text(p) for p in card.params)}")
         if card.weights:
             print(f"      quality (model card) {quality_text(card)}")
         for name, path in card.found_weights().items():
             if path is not None:
                 print(f"      weights {name}: {weights.origin(path)}, {path}")
     return 0
+
+
+def param_text(param) -> str:
+    """'fps=30 (the new frame rate, 1-240)': a parameter's default, what it is and what it takes."""
+    if param.choices is not None:
+        takes = "|".join(map(str, param.choices))
+    elif param.minimum is not None or param.maximum is not None:
+        low = "" if param.minimum is None else f"{param.minimum:g}"
+        high = "" if param.maximum is None else f"{param.maximum:g}"
+        takes = f"{low}-{high}" if low and high else (f"{low} or more" if low else f"up to {high}")
+    else:
+        takes = ""
+    default = param.zero_means if param.zero_means and param.default == 0 else param.default
+    default = f"{default:g}" if isinstance(default, float) else default
+    details = ", ".join(part for part in (param.help, takes) if part)
+    return f"{param.name}={default}" + (f" ({details})" if details else "")
 
 
 def backend_line() -> str:

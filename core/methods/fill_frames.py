@@ -90,11 +90,14 @@ for _id, _fn, _name, _speed, _default, _text in CLASSICAL:
     )
 
 
-def _run_retime(doc, frames, ctx, fps=30.0, interpolation="flow"):
+RETIME_FPS = 30.0  # the frame rate retime converts to when none is given
+
+
+def _run_retime(doc, frames, ctx, fps=RETIME_FPS, interpolation="flow"):
     from core.video import interpolate
     from core.video.retime import retime
 
-    return (yield from retime(doc, fps, getattr(interpolate, interpolation), ctx))
+    return (yield from retime(doc, fps, getattr(interpolate, interpolation), ctx, fps == RETIME_FPS))
 
 
 register(
@@ -106,7 +109,7 @@ register(
         description="Converts to another frame rate; new frames by optical flow (never across a cut).",
         modalities=("video",),
         params=(
-            Param("fps", 30.0, "the new frame rate", minimum=1, maximum=240),
+            Param("fps", RETIME_FPS, "the new frame rate", minimum=1, maximum=240),
             Param("interpolation", "flow", "how new frames are made", choices=("flow", "blend", "repeat")),
         ),
         speed="medium",

@@ -1,6 +1,7 @@
 """Retime a clip to another frame rate with the same in-between frames as `fill-frames`.
 
-Output frames fall on a regular grid of the new rate from the first frame's time to the last one's.
+Output frames fall on a regular grid of the new rate over the clip's duration (from the first frame's
+time to the end of the last one's: its audio lasts as long), the last frame shown again after its time.
 A grid time that meets a source frame (within half a tick) shows that frame; one between two frames of
 the same shot is interpolated at its fractional time; one between two shots shows the nearer frame of
 its own side of the cut. The repair only plans (see core.video.document): the new frames are made
@@ -32,11 +33,16 @@ class Target:
 
 
 def grid(doc: VideoDoc, rate: Fraction) -> list[int]:
-    """The pts (source time base) of every output frame at `rate` frames per second."""
+    """The pts (source time base) of every output frame at `rate` frames per second, over the clip's
+    whole duration: the last source frame is shown for one frame time too, so 250 frames at 25 fps
+    become 500 at 50 (the grid used to stop at the last frame's start: 499, 9.98 s)."""
     tb = doc.info.time_base
     first, last = doc.slots[0].pts, doc.slots[-1].pts
     step = 1 / (rate * tb)  # pts per output frame, exactly
-    count = int((last - first) / step) + 1
+    if doc.info.rate:  # the clip lasts until its last frame's time is over: duration × the new rate
+        count = max(1, round((last - first + 1 / (Fraction(doc.info.rate) * tb)) / step))
+    else:
+        count = int((last - first) / step) + 1
     return [first + round(k * step) for k in range(count)]
 
 
@@ -66,12 +72,17 @@ def plan(
                 targets.append(
                     Target(target, index, (index - 1, index), (target - start) / (slot.pts - start))
                 )
+    last = len(doc.slots) - 1
+    for target in times[at:]:  # within the last frame's own time: it is shown again
+        slots.append(Slot(target, None, "retime"))
+        targets.append(Target(target, last, (last,)))
     return slots, targets
 
 
 def retime(
-    doc: VideoDoc, rate: float, interpolate: Interpolator, ctx: RunContext
+    doc: VideoDoc, rate: float, interpolate: Interpolator, ctx: RunContext, by_default: bool = False
 ) -> Generator[Progress, None, VideoDoc]:
+    """`doc` at `rate` frames per second; `by_default`: the rate is the method's default, not asked for."""
     if not 1 <= rate <= 240:
         raise MethodError(f"a frame rate between 1 and 240 frames per second, not {rate}")
     new_rate = Fraction(rate).limit_denominator(1001)
@@ -79,8 +90,9 @@ def retime(
     bad = {i for d in damage if d.kind == "undecodable" for i in range(d.frame, d.frame + d.count)}
     half_tick = 0.5 / float(new_rate * doc.info.time_base)
     slots, targets = plan(doc, grid(doc, new_rate), half_tick, set(cut_frames(damage)), bad)
+    default = " (the default; --param fps=N for another)" if by_default else ""
     ctx.note(  # the rate is a parameter with a default: say which one was used (a walk-through)
-        f"retimed from {float(doc.info.rate):.4g} to {float(new_rate):.4g} fps:"
+        f"retimed from {float(doc.info.rate):.4g} to {float(new_rate):.4g} fps{default}:"
         f" {len(doc.slots)} frames become {len(slots)}"
     )
     missing = [t for t in targets if bad.intersection(t.uses)]

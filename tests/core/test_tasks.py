@@ -21,3 +21,13 @@ def test_an_unknown_task_is_answered_with_every_task():
         default_method("deblur")
     message = str(caught.value)
     assert all(name in message for name in TASKS), message  # fill-slice included
+
+
+def test_lacuna_models_lists_what_param_each_method_takes(capsys):
+    """retime's fps was found only through a refusal ('it takes: fps, interpolation')."""
+    from core.cli import main
+
+    assert main(["models", "retime"]) == 0
+    assert "params fps=30 (the new frame rate, 1-240); interpolation=flow (how new frames are made," in (
+        capsys.readouterr().out
+    )

@@ -127,7 +127,11 @@ def test_retime_doubles_the_rate_keeping_the_source_frames(datasets):
     source = read(datasets / "video" / "bench" / "carphone_pristine.mp4")
     doc = source.with_timeline(source.slots[:20], {})
     result = run_repair(doc, "retime", fps=60000 / 1001)
-    assert result.frame_count == 39  # 20 frames at 29.97 fps span 19 steps: 39 frames at 59.94
+    # 20 frames at 29.97 fps last 20/29.97 s (the last one shown for its own time): 40 at 59.94, the
+    # last of them the last source frame shown again (39 frames ended at its start, a walk-through
+    # found 250 frames at 25 fps becoming 499 at 50 and the clip shorter than its audio)
+    assert result.frame_count == 40
+    assert np.array_equal(result.frame(39), doc.frame(19))
     kept = [s for s in result.slots if s.source is not None]
     assert [s.pts for s in kept] == [s.pts for s in doc.slots]
     assert float(result.info.rate) == pytest.approx(60000 / 1001, rel=1e-3)
@@ -149,15 +153,15 @@ def test_a_film_scan_retimed_gets_a_frame_at_every_time_of_the_new_rate(datasets
 
     ctx = RunContext()
     result = run_repair(read(film), "retime", fps=48, ctx=ctx)
-    assert result.frame_count == 7  # 4 frames at 24 fps span 3 steps: 7 frames at 48
-    assert "retimed from 24 to 48 fps: 4 frames become 7" in ctx.notes  # said, the rate a default or not
+    assert result.frame_count == 8  # 4 frames at 24 fps last 1/6 s: 8 frames at 48
+    assert "retimed from 24 to 48 fps: 4 frames become 8" in ctx.notes  # said, the rate a default or not
     clip = read(write(result, tmp_path / "film48.mkv"))
     seconds = np.array([clip.info.time(s.pts) for s in clip.slots])
-    assert clip.frame_count == 7 and np.allclose(np.diff(seconds), 1 / 48, atol=1e-3), seconds
-    # A folder holds no timing: seven frames, numbered on as the scan's files are (every other number).
+    assert clip.frame_count == 8 and np.allclose(np.diff(seconds), 1 / 48, atol=1e-3), seconds
+    # A folder holds no timing: eight frames, numbered on as the scan's files are (every other number).
     write(result, tmp_path / "film48")
     names = sorted(p.name for p in (tmp_path / "film48").iterdir())
-    assert names == [f"{100 + 2 * k}.png" for k in range(7)]
+    assert names == [f"{100 + 2 * k}.png" for k in range(8)]
 
 
 def test_retime_streams_and_never_mixes_two_shots(datasets):
@@ -176,6 +180,9 @@ def test_retime_streams_and_never_mixes_two_shots(datasets):
     across = 0
     for index, (slot, frame) in enumerate(zip(result.slots, result.window(0, result.frame_count))):
         after = int(np.searchsorted(pts, slot.pts))
+        if after == len(pts):  # within the last frame's own time: it is shown again
+            assert np.array_equal(frame, frames[-1]), index
+            continue
         if slot.source is not None or pts[min(after, 39)] == slot.pts:
             assert np.array_equal(frame, frames[after]), index
             continue

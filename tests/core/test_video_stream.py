@@ -184,7 +184,7 @@ def test_frames_a_repair_replaced_are_passed_over_not_held(clip, monkeypatch):
     [
         ("remove-dust", {}, FRAMES),
         ("deflicker", {"radius": 5}, FRAMES),
-        ("retime", {"fps": 50}, 2 * FRAMES - 1),
+        ("retime", {"fps": 50}, 2 * FRAMES),  # the last frame shown for its own time too
     ],
 )
 def test_repairs_that_need_neighbours_stream_too(clip, tmp_path, monkeypatch, task, params, frames_out):
