@@ -158,6 +158,10 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     assert window.notice.text() == ""
     repaired = c.doc
     assert repaired is not original and repaired.provenance[-1].method == "inpaint-telea"
+    # The record says which pixels are invented, as the CLI's "mask m.png" does (a walk-through).
+    assert repaired.provenance[-1].selection.startswith(
+        f"mask painted in the app: {int(mask.sum()):,} pixels ("
+    )
     changed = repaired.pixels[0, ..., 0] != original.pixels[0, ..., 0]
     assert changed.any() and not (changed & ~mask).any()  # only painted pixels change
     assert image(window).progress.bar.value() == 1000
