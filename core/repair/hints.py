@@ -29,5 +29,21 @@ def fine_noise(task: str, document: Any, result: Any, params: dict[str, Any]) ->
     return (
         f"the noise estimated at the pixel scale is {sigma:.2g} HU, so the scan changed by {change:.2g} HU"
         " on average: CT reconstruction smooths noise into a coarser grain this estimate does not"
-        " see; to smooth more, set sigma in HU (3, say) and compare"
+        " see; to smooth more, set sigma in HU (3, say: --param sigma=3) and compare"
     )
+
+
+CLEAN_PHOTO_SIGMA = 1.0  # on the 0-255 scale: below this a photo's noise is not what a person sees
+
+
+def photo_noise(task: str, document: Any, params: dict[str, Any]) -> str | None:
+    """A photo denoised with an estimated σ: the estimate said (it was only in the record), and under
+    1 of 255 that the picture looks clean, since the learned denoisers still smooth fine detail there
+    (McMaster 1.png, σ 0.18 estimated: 2.7 levels on average, 16 at the 99th percentile)."""
+    if task != "denoise" or not params.get("sigma_estimated") or getattr(document, "kind", "") != "image":
+        return None
+    sigma = float(params.get("sigma", 0.0))
+    said = f"noise σ estimated at {sigma:.2g} on the 0-255 scale (--param sigma=N chooses it)"
+    if sigma < CLEAN_PHOTO_SIGMA:
+        said += "; the picture looks clean, and denoising still smooths its fine detail: compare the two"
+    return said

@@ -213,3 +213,23 @@ def test_fast_denoiser_beats_non_local_means_on_a_bsd68_crop(datasets):
     assert score["fast"] > score["nlm"] + 0.3
     color = drive(get_method("denoise-fast").run(np.repeat(noisy, 3, axis=2), None, RunContext(), sigma=25))
     assert np.allclose(color, np.repeat(fast, 3, axis=2), atol=1e-5)
+
+
+def test_a_photo_is_told_its_estimated_noise_and_when_it_looks_clean(datasets):
+    """The estimated σ was only in the sidecar; a clean photo was smoothed with nothing said."""
+    from core.io import read
+    from core.repair import run_repair
+    from core.runtime.context import RunContext
+
+    clean = read(datasets / "images/bench/McMaster/1.png")
+    ctx = RunContext(device="cpu")
+    out = run_repair(clean, "denoise", method="denoise-bilateral", ctx=ctx)
+    sigma = out.provenance[-1].params["sigma"]
+    said = next(n for n in ctx.notes if n.startswith("noise σ estimated at"))
+    assert f"{sigma:.2g} on the 0-255 scale" in said and sigma < 1 and "looks clean" in said
+    noisy = clean.with_pixels(
+        np.clip(clean.pixels + np.random.default_rng(0).normal(0, 15, clean.pixels.shape), 0, 255)
+    )
+    ctx = RunContext(device="cpu")
+    run_repair(noisy, "denoise", method="denoise-bilateral", ctx=ctx)
+    assert not any("looks clean" in n for n in ctx.notes) and any("noise σ estimated" in n for n in ctx.notes)
