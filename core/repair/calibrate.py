@@ -40,7 +40,9 @@ def first_run_calibration(card, document: Document, ctx: RunContext) -> Generato
     where = _where(card, ctx) if card.kind != "zero-shot" and document.kind in ("image", "volume") else None
     if where is None or speed.is_measured(card.id, *where):
         return
-    yield ctx.progress(0.0, "measuring this method's speed on this machine (first run)")
+    yield ctx.progress(  # up to a minute on a CPU, once: said how to skip it (docs/install.md)
+        0.0, "measuring this method's speed on this machine (once; LACUNA_SPEED_CALIBRATION=off skips it)"
+    )
     from core.repair import run_repair
 
     channels = 3 if document.pixels.shape[-1] >= 3 else 1
