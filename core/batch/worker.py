@@ -17,6 +17,7 @@ from core.batch.recipe import Recipe
 from core.errors import CancelledError, LacunaError
 
 DONE, FAILED, SKIPPED, PENDING = "done", "failed", "skipped", "pending"
+DETECTION_MARKED = "detection_marked"  # an item's share of pixels detection marked and the repair filled
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class Found(NamedTuple):
     origin: str = ""  # a recording's selection line for the record ('12 found by detection, ...')
     lost_packets: bool = False  # dropouts on a packet grid: a call's lost packets
     warnings: tuple[str, ...] = ()  # for the record: a call mostly lost, a trace of another length
+    share: float | None = None  # of a picture: the part detection marked to repair
 
 
 def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = None) -> Found:
@@ -161,9 +163,9 @@ def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = Non
     mask, step = found.repair_step(document)
     if not mask.any():
         return Found(None)
-    check_share_to_repair(mask)  # the item fails with why: it marked content, not damage
+    share = check_share_to_repair(mask)  # the item fails with why: it marked content, not damage
     document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
-    return Found(mask)
+    return Found(mask, share=share)
 
 
 def skipped_without_trace(recipe: Recipe, kind: str, source: Path) -> str | None:
@@ -231,7 +233,10 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     # presence, says what is done.
     written = write(result, target, overwrite=True)
     step = result.provenance[-1] if result.provenance else None
-    return DONE, str(written), step.method if step else recipe.method, step.params if step else {}
+    params = dict(step.params) if step else {}
+    if found.share is not None:  # on every item's line and in the manifest: what an unreviewed fill covered
+        params[DETECTION_MARKED] = round(found.share, 4)
+    return DONE, str(written), step.method if step else recipe.method, params
 
 
 def failure_line(key: str, error: str) -> str:

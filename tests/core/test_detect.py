@@ -404,6 +404,15 @@ def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo,
     assert cli_main([*dry, "--threshold", "0.95"]) == 0  # the listing says how detection is set
     assert "what detection (threshold=0.95) finds" in capsys.readouterr().out
     default = repaired("default")
+    # What an unreviewed fill covered, per item in the manifest (and each --json line), most first.
+    err = capsys.readouterr().err
+    from core.batch.manifest import Manifest
+
+    manifest = Manifest.open(tmp_path / "default")
+    (row,) = manifest.items()
+    share = json.loads(row["params"])["detection_marked"]
+    manifest.close()
+    assert 0 < share < 0.5 and f"detection marked the most in: {path.name} {share * 100:.2f}%" in err
     assert 0 < repaired("strict", "--threshold", "0.95") < default
     record = json.loads(next((tmp_path / "strict").glob("*.lacuna.json")).read_text())
     assert any(s["task"] == "detect" and s["params"]["threshold"] == 0.95 for s in record["steps"])
