@@ -222,5 +222,8 @@ def test_the_difference_map_counts_what_a_save_keeps_in_the_scans_units(window, 
     kept = int((change >= 0.5).sum())
     assert 0 < kept < int((change > 0).sum())  # the feathered rim moved some pixels by less
     message = window.statusBar().currentMessage()
-    assert message == f"Difference map: {kept} pixels changed, largest change {change.max():.4g} HU", message
+    assert (
+        message
+        == f"Difference map of inpaint-telea: {kept} pixels changed, largest change {change.max():.4g} HU"
+    )
     assert np.count_nonzero(ws.canvas.diff.buffer) == kept

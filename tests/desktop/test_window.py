@@ -193,7 +193,7 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     diff = canvas.diff.buffer
     kept = np.abs(repaired.pixels[0, ..., 0] - original.pixels[0, ..., 0]) >= 0.5
     assert np.array_equal(diff != 0, kept) and kept.any()
-    assert window.statusBar().currentMessage().startswith("Difference map:")
+    assert window.statusBar().currentMessage().startswith("Difference map of inpaint-telea: ")
     image(window).diff_action.trigger()
     assert window.statusBar().currentMessage() == ""  # no line describing a map that is gone
 

@@ -30,6 +30,10 @@ from desktop.workspaces.image.controller import ImageController
 PREVIEW_PIXELS = 1_500_000  # above this, window/level drags show a subsampled rendering
 
 
+# A photo's values in the units of its file: a change of 37 reads as 37 of 255 levels.
+FULL_SCALE = {"uint8": " of 255", "uint16": " of 65535"}
+
+
 class CanvasPresenter(QObject):
     status = Signal(str)
 
@@ -154,8 +158,11 @@ class CanvasPresenter(QObject):
             diff, peak, count = difference_map(before[frame], c.current_pixels(), (step or 0.0) / 2)
             canvas.set_diff(diff)
             self._heat_described = True
-            units = f" {unit_name(c.doc)}" if c.doc.kind == "volume" else ""
-            self.status.emit(f"Difference map: {count} pixels changed, largest change {peak:.4g}{units}")
+            units = f" {unit_name(c.doc)}" if c.doc.kind == "volume" else FULL_SCALE.get(c.doc.dtype, "")
+            step = c.doc.provenance[-1].method if c.doc.provenance else "the last repair"
+            self.status.emit(
+                f"Difference map of {step}: {count} pixels changed, largest change {peak:.4g}{units}"
+            )
         else:
             self._hide_heat()
         self.set_compare_mode()
