@@ -133,6 +133,14 @@ class VideoController(QObject):
             return None
         return self._keep(key, doc.frame(index))
 
+    def made_frames(self) -> dict[int, str]:
+        """Frames of the shown document that a repair made, by index, with why ("inserted",
+        "duplicate", "inpaint", ...): after a repair the view and timeline still say which they are."""
+        doc = self.doc
+        if doc is None or self.showing_before:
+            return {}
+        return {i: doc.slots[i].note or "repaired" for i in doc.rebuilt()}
+
     def making(self, index: int | None = None) -> bool:
         """True while the repaired frame at `index` (default: the current one) is being made."""
         index = self.index if index is None else index

@@ -18,6 +18,7 @@ MARKER_COLORS = {
     "blocky": QColor("#8e44ad"),
     "cut": QColor("#3498db"),
 }
+REBUILT_COLOR = QColor("#2ecc71")  # frames a repair made
 MASK_COLOR = (255, 40, 40, 120)
 
 
@@ -158,6 +159,10 @@ class Timeline(QWidget):
             painter.setPen(QPen(color, 3 if d.kind != "cut" else 2))
             top = 6 if d.kind != "cut" else 2
             painter.drawLine(QPointF(x, top), QPointF(x, h - top))
+        painter.setPen(QPen(REBUILT_COLOR, 3))
+        for index in self.c.made_frames():  # what a repair made, along the bottom edge
+            x = self.x_of(index)
+            painter.drawLine(QPointF(x, h - 5), QPointF(x, h - 1))
         x = self.x_of(self.c.index)
         painter.setPen(QPen(QColor(255, 255, 255), 2))
         painter.drawLine(QPointF(x, 0), QPointF(x, h))
@@ -226,9 +231,11 @@ class VideoPanel(QWidget):
         frame = c.frame()
         if frame is None and c.making():
             self.frame_view.show_waiting(f"making frame {c.index + 1}…")
-        else:
-            self.frame_view.show_frame(frame, "before" if c.showing_before else "")
-        marks = [d.kind for d in c.damage if d.frame == c.index]
+        made = c.made_frames().get(c.index)
+        if frame is not None or not c.making():
+            caption = "before" if c.showing_before else (f"REPAIRED — {made}" if made else "")
+            self.frame_view.show_frame(frame, caption)
+        marks = [d.kind for d in c.damage if d.frame == c.index] + ([f"rebuilt ({made})"] if made else [])
         text = f"frame {c.index + 1} / {c.frame_count}   {c.time():.3f} s"
         if c.selection is not None:
             text += f"   range {c.selection[0] + 1}–{c.selection[1] + 1}"
