@@ -144,8 +144,12 @@ def repair(
         provenance.warnings.append(said)
     elif hint := hints.fine_noise(task_info.id, document, result, provenance.params):
         ctx.note(hint)
-    if said := hints.photo_noise(task_info.id, document, provenance.params):
-        ctx.note(said)
+    for said in (
+        hints.photo_noise(task_info.id, document, provenance.params),
+        hints.no_blocking(task_info.id, given),
+    ):
+        if said:
+            ctx.note(said)
     if measure:  # every fill on a scan comes with how sure it is
         yield ctx.progress(0.7, "measuring how sure the fill is")
         spread = yield from uncertainty.fill_spread(replace(request, ctx=ctx.sub(0.7, 1.0)), result, driver)

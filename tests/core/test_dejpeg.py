@@ -216,3 +216,27 @@ def test_lossy_jpeg_dicom_is_repaired_on_its_decoded_pixels(weights_dir):
     assert isinstance(out, VolumeDoc) and out.pixels.shape == doc.pixels.shape
     assert np.abs(out.pixels - doc.pixels).mean() > 0.1
     assert out.provenance[-1].method == "dejpeg-learned"
+
+
+def test_dejpeg_says_when_a_picture_shows_no_jpeg_blocking(datasets, tmp_path):
+    """A never-compressed PNG was 'dejpeg'ed silently; one saved as JPEG and cropped off its grid is
+    not told."""
+    import io as bytes_io
+
+    from PIL import Image
+
+    from core.io import read
+    from core.repair import run_repair
+    from core.runtime.context import RunContext
+
+    source = datasets / "images/bench/Set14/comic.png"
+    picture = Image.open(source).convert("RGB")
+    buffer = bytes_io.BytesIO()
+    picture.save(buffer, "JPEG", quality=20)
+    Image.open(buffer).crop((3, 5, picture.width, picture.height)).save(tmp_path / "cropped.png")
+    told = {}
+    for name, path in {"clean": source, "compressed": tmp_path / "cropped.png"}.items():
+        ctx = RunContext(device="cpu")
+        run_repair(read(path), "dejpeg", method="dejpeg-reapply", ctx=ctx)
+        told[name] = any("no sign of JPEG blocking" in note for note in ctx.notes)
+    assert told == {"clean": True, "compressed": False}
