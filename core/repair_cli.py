@@ -216,6 +216,24 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, 
     return proposal, step
 
 
+def result_label(args: argparse.Namespace, document) -> str:
+    """The task part of the default output name, with the parameters that name it (an upscale's
+    scale, the method's default when not given: core.io.naming.task_label)."""
+    from core.io.naming import task_label
+
+    if args.task != "upscale":
+        return args.task
+    from core.methods import choose_method, get_method
+    from core.methods.modality import modality_of
+
+    card = (
+        get_method(args.method).card
+        if args.method
+        else choose_method(args.task, None, modality_of(document))[0].card
+    )
+    return task_label(args.task, card.resolve_params(parse_params(args.param)))
+
+
 def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext):
     """Detection on a clip's frames (--frames, else the first ones `lacuna detect` looks at), the
     repair masks of those frames joined with a --mask if one was given, and the detection's step for
@@ -349,7 +367,8 @@ def repair_command(args: argparse.Namespace) -> int:
         from core.io.formats import default_extension
         from core.io.naming import output_name
 
-        target, policy = output_name(source, args.task, default_extension(document)), "rename"
+        label = result_label(args, document)
+        target, policy = output_name(source, label, default_extension(document)), "rename"
     overwrite = bool(getattr(args, "overwrite", False))
     target = check_target(document, target, overwrite, policy)
     if document.kind == "video":

@@ -85,13 +85,13 @@ def one_line(exc: BaseException) -> str:
 
 def output_path(job: Job) -> Path:
     """The output tree mirrors the input tree; names follow the one naming rule (`photo_denoise.png`)."""
-    from core.io.naming import output_name
+    from core.io.naming import output_name, task_label
 
-    key = PurePosixPath(job.key)
+    key, label = PurePosixPath(job.key), task_label(job.recipe.task, job.recipe.params)
     if job.series is not None and key.name not in ("", Path(job.source).name):  # one of several
-        named = f"{key.name}_{job.recipe.task}"  # written as a folder, as a series is
+        named = f"{key.name}_{label}"  # written as a folder, as a series is
     else:
-        named = output_name(Path(job.source), job.recipe.task).name
+        named = output_name(Path(job.source), label).name
     return Path(job.output_dir) / key.parent / named
 
 

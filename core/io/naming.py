@@ -1,6 +1,7 @@
 """The one rule for naming outputs, used by the CLI, the desktop and every workspace.
 
-A result is saved beside its source as `<stem>_<task><ext>`: `photo.png` -> `photo_denoise.png`,
+A result is saved beside its source as `<stem>_<task><ext>`: `photo.png` -> `photo_denoise.png`
+(an enlargement names its scale: `photo_upscale_x4.png`),
 `brain.nii.gz` -> `brain_upscale.nii.gz`, a series folder `CT` -> `CT_denoise`; a lossy source is
 saved losslessly (`scan.jpg` -> `scan_dejpeg.png`, `call.mp3` -> `call_fill-gap.flac`). A source named
 without extension gets its format's usual one (`IM0001` -> `IM0001_denoise.dcm`). When the name is
@@ -59,6 +60,14 @@ def first_free(path: Path, taken: Callable[[Path], bool] = Path.exists) -> Path:
     return candidate
 
 
+def task_label(task: str, params: dict | None = None) -> str:
+    """The name part of a result: its task, and for upscale its scale ('upscale_x4'), which is what
+    tells two enlargements of one picture apart (they were 'comic_upscale.png' and
+    'comic_upscale (2).png')."""
+    scale = (params or {}).get("scale")
+    return f"{task}_x{scale}" if task == "upscale" and scale else task
+
+
 def output_name(source: Path, task: str, extension: str | None = None) -> Path:
     """`<stem>_<task><ext>` beside `source` (taken or not); `extension` for a source without one (a
     folder: "" for a DICOM series written as a folder, ".mkv" for film frames written as a video)."""
@@ -79,9 +88,10 @@ def repairs_label(doc: Document) -> str:
     own = source_of(doc)
     tasks: list[str] = []
     for step in doc.provenance:
-        if step.task == "detect" or (step.source and step.source != own) or step.task in tasks:
+        label = task_label(step.task, step.params)
+        if step.task == "detect" or (step.source and step.source != own) or label in tasks:
             continue
-        tasks.append(step.task)
+        tasks.append(label)
     return "_".join(tasks) or UNREPAIRED
 
 

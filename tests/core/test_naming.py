@@ -88,3 +88,39 @@ def test_a_folder_is_saved_as_its_format_writes_it(datasets, tmp_path):
     args = ["repair", str(film), "--task", "inpaint", "--method", "inpaint-telea", "--mask", str(mask)]
     assert main([*args, "--frames", "0"]) == 0
     assert (tmp_path / "film_inpaint.mkv").is_file()
+
+
+def test_two_enlargements_are_named_by_their_scale_in_the_cli_the_app_and_batch(datasets, tmp_path):
+    """×2 after ×4 was 'comic_upscale (2).png': which is which was not in the name."""
+    from core.batch.recipe import Recipe
+    from core.batch.worker import Job, output_path
+
+    source = tmp_path / "comic.png"
+    shutil.copyfile(datasets / "images" / "bench" / "Set14" / "comic.png", source)
+    for scale in ("4", "2"):
+        args = [
+            "repair",
+            str(source),
+            "--task",
+            "upscale",
+            "--method",
+            "upscale-bicubic",
+            "--param",
+            f"scale={scale}",
+        ]
+        assert main(args) == 0
+    assert (
+        main(["repair", str(source), "--task", "upscale", "--method", "upscale-bicubic"]) == 0
+    )  # its default
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "comic.png",
+        "comic_upscale_x2 (2).png",
+        "comic_upscale_x2.png",
+        "comic_upscale_x4.png",
+    ]
+    doc = io.read(source)
+    doc.provenance = [Provenance(method="upscale-bicubic", task="upscale", params={"scale": 3})]
+    assert suggest_output(doc) == tmp_path / "comic_upscale_x3.png"
+    recipe = Recipe("upscale", "upscale-bicubic", {"scale": 4})
+    job = Job("a/comic.png", "image", str(source), str(tmp_path / "out"), recipe)
+    assert output_path(job) == tmp_path / "out" / "a" / "comic_upscale_x4.png"
