@@ -43,6 +43,11 @@ class MethodError(LacunaError):
     """A repair method cannot run: unknown id, bad parameter, missing weights, wrong mask size."""
 
 
+class NothingToDoError(MethodError):
+    """A repair found nothing to change (a clip with no frame to rebuild): nothing is written, and a
+    batch counts the item as skipped, not failed."""
+
+
 class CancelledError(LacunaError):
     """The user cancelled a running job; the input is untouched."""
 

@@ -76,8 +76,7 @@ def param_text(param) -> str:
         takes = f"{low}-{high}" if low and high else (f"{low} or more" if low else f"up to {high}")
     else:
         takes = ""
-    default = param.zero_means if param.zero_means and param.default == 0 else param.default
-    default = f"{default:g}" if isinstance(default, float) else default
+    default = f"{param.default:g}" if isinstance(param.default, float) else param.default
     details = ", ".join(part for part in (param.help, takes) if part)
     return f"{param.name}={default}" + (f" ({details})" if details else "")
 

@@ -194,28 +194,6 @@ def conversions(written: Path) -> list[str]:
     return [str(note) for note in (record or {}).get("conversion", [])]
 
 
-def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, frames=None):
-    """What image detection proposes to repair, joined with a --mask if one was given too, and the
-    provenance step that records the detection (for the result's history): (mask, step)."""
-    import numpy as np
-
-    from core.detect.cli import detect_with_progress
-
-    method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
-    params = parse_params(getattr(args, "detect_param", []))
-    from core.detect.run import check_share_to_repair
-
-    detected, step = detect_with_progress(document, method, threshold, params, ctx).repair_step(document)
-    instead = "raise --threshold or give the area to repair with --mask"
-    share = check_share_to_repair(detected[frames] if frames else detected, instead)  # what is repaired
-    proposal = detected if painted is None else detected | (np.asarray(painted) > 0)
-    if not proposal.any():
-        raise MethodError("no damage was found; lower --threshold or give the area with --mask")
-    if not getattr(args, "json", False):  # how much an unattended repair will change, before it does
-        print(f"lacuna: detection marked {share * 100:.2f}% of the picture to repair", file=sys.stderr)
-    return proposal, step
-
-
 def result_label(args: argparse.Namespace, document) -> str:
     """The task part of the default output name, with the parameters that name it (an upscale's
     scale, the method's default when not given: core.io.naming.task_label)."""
@@ -224,58 +202,70 @@ def result_label(args: argparse.Namespace, document) -> str:
     if args.task != "upscale":
         return args.task
     from core.methods import choose_method, get_method
-    from core.methods.modality import modality_of
+    from core.methods.modality import modality_of, slice_count
 
-    card = (
-        get_method(args.method).card
-        if args.method
-        else choose_method(args.task, None, modality_of(document))[0].card
-    )
+    if args.method:
+        card = get_method(args.method).card
+    else:
+        card = choose_method(args.task, None, modality_of(document), slice_count(document))[0].card
     return task_label(args.task, card.resolve_params(parse_params(args.param)))
 
 
-def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext):
-    """Detection on a clip's frames (--frames, else the first ones `lacuna detect` looks at), the
-    repair masks of those frames joined with a --mask if one was given, and the detection's step for
-    the result's history: (masks (frames, H, W), frames, step). A detector that compares frames gets
-    their neighbours too, as `lacuna detect` gives them."""
-    import numpy as np
+DETECT_INSTEAD = "raise --threshold or give the area to repair with --mask"
 
-    from core.detect.cli import (
-        VIDEO_FRAMES,
-        compares_frames,
-        detect_with_progress,
-        numbered_frames,
-        video_frames,
-    )
-    from core.detect.run import check_share_to_repair
+
+def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, frames=None):
+    """What image detection proposes to repair, joined with a --mask if one was given too, and the
+    provenance step that records the detection (for the result's history): (mask, step)."""
+    from core.detect.cli import detect_with_progress
+
+    method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
+    params = parse_params(getattr(args, "detect_param", []))
+    detected, step = detect_with_progress(document, method, threshold, params, ctx).repair_step(document)
+    proposal, share = _joined(detected, painted, detected[frames] if frames else detected)
+    if not getattr(args, "json", False):  # how much an unattended repair will change, before it does
+        print(f"lacuna: detection marked {share * 100:.2f}% of the picture to repair", file=sys.stderr)
+    return proposal, step
+
+
+def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, frames=None):
+    """Detection on a clip's `frames` (from --frames or the numbered --mask files; else the first
+    ones `lacuna detect` looks at), the repair masks of those frames joined with the --mask, and the
+    detection's step for the result's history: (masks (frames, H, W), frames, step). A detector that
+    compares frames gets their neighbours too, as `lacuna detect` gives them."""
+    from core.detect.cli import compares_frames, detect_with_progress, numbered_frames, video_frames
     from core.repair.request import describe_frames
 
     method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
-    stack = video_frames(video, args.frames, context=1 if compares_frames(method) else 0)
+    stack = video_frames(video, frames, context=1 if compares_frames(method) else 0)
     detection = detect_with_progress(stack, method, threshold, parse_params(args.detect_param or []), ctx)
     detected, step = detection.repair_step(video)
     numbered = numbered_frames(stack)[0]
     frames = [frame for frame, _ in numbered]
-    masks = detected[[index for _, index in numbered]]
-    if painted is not None:
-        if np.ndim(painted) == 3 and len(painted) != len(frames):
-            raise MethodError(
-                "--mask has a mask per frame: give --frames naming the same frames to detect on"
-            )
-        masks = masks | (np.asarray(painted) > 0)
-    share = check_share_to_repair(masks, "raise --threshold or give the area to repair with --mask")
-    if not masks.any():
-        raise MethodError(
-            "no damage was found on these frames; lower --threshold or give the area with --mask"
-        )
+    detected = detected[[index for _, index in numbered]]
+    masks, share = _joined(detected, painted, detected)
     if not getattr(args, "json", False):
-        looked = "" if args.frames else f" (the first {VIDEO_FRAMES}; --frames picks others)"
+        looked = "" if args.frames or args.mask else f" (the first {len(frames)}; --frames picks others)"
         print(
             f"lacuna: detection marked {share * 100:.2f}% of {describe_frames(frames)}{looked} to repair",
             file=sys.stderr,
         )
     return masks, frames, step
+
+
+def _joined(detected, painted, counted) -> tuple[Any, float]:
+    """Detection's repair mask joined with a painted --mask, and the share of `counted` (detection on
+    the frames repaired, without the painting) it marks; refused when that is content rather than
+    damage, or when nothing at all is left to repair."""
+    import numpy as np
+
+    from core.detect.run import check_share_to_repair
+
+    share = check_share_to_repair(counted, DETECT_INSTEAD)
+    proposal = detected if painted is None else detected | (np.asarray(painted) > 0)
+    if not proposal.any():
+        raise MethodError("no damage was found; lower --threshold or give the area with --mask")
+    return proposal, share
 
 
 def params_fit_either_choice(task: str, modality: str, chosen, params: dict[str, Any]) -> None:
@@ -417,7 +407,7 @@ def repair_command(args: argparse.Namespace) -> int:
         tile=args.tile,
     )
     if getattr(args, "detect", False) and document.kind == "video" and not (args.gap or args.loss_trace):
-        mask, frames, step = detected_in_clip(document, args, mask, ctx)
+        mask, frames, step = detected_in_clip(document, args, mask, ctx, frames)
         document.provenance = [*document.provenance, step]
     elif getattr(args, "detect", False) and getattr(document, "pixels", None) is not None:
         mask, step = detected_mask(document, args, mask, ctx, frames)

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from core.batch.recipe import Recipe
-from core.errors import CancelledError, LacunaError
+from core.errors import CancelledError, LacunaError, NothingToDoError
 
 DONE, FAILED, SKIPPED, PENDING = "done", "failed", "skipped", "pending"
 DETECTION_MARKED = "detection_marked"  # an item's share of pixels detection marked and the repair filled
@@ -105,6 +105,8 @@ def run_job(job: Job, options: RunOptions, cancel_event: Any = None) -> Outcome:
         output = output if state == DONE else ""
     except CancelledError:
         state, output, method, params, error = PENDING, "", job.recipe.method, {}, "cancelled"
+    except NothingToDoError as exc:  # an undamaged clip: nothing failed
+        state, output, method, params, error = SKIPPED, "", job.recipe.method, {}, one_line(exc)
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - one bad item must not stop the batch
         state, output, method, params, error = FAILED, "", job.recipe.method, {}, one_line(exc)
     return Outcome(

@@ -19,6 +19,7 @@ import numpy as np
 from core.errors import MethodError
 
 VIDEO_FRAMES = 16  # frames of a video detected when --frames is not given
+STACK_BYTES = 4 << 30  # a video's frames are detected as one float32 stack: at most this much of it
 
 
 def add_arguments(p) -> None:
@@ -159,19 +160,30 @@ def compares_frames(method: str | None) -> bool:
     return bool(method) and get_method(method).card.operates_on == "volume"
 
 
-def video_frames(video, frames: str | None, context: int = 0):
-    """A range of a video's frames as an 8-bit frame stack (masks are written one per frame), with
-    `context` frames more on each side (`detection_window`) for a method that compares frames; a
-    neighbour that cannot be decoded is left out, a frame asked for is named."""
+def video_frames(video, frames: str | list[int] | None, context: int = 0):
+    """A range of a video's frames (`--frames` text or numbers; the first VIDEO_FRAMES by default) as
+    an 8-bit frame stack (masks are written one per frame), with `context` frames more on each side
+    (`detection_window`) for a method that compares frames; a neighbour that cannot be decoded is left
+    out, a frame asked for is named. The stack is held whole, so a span larger than STACK_BYTES is
+    refused before anything is decoded."""
     from core.detect.run import detection_window
     from core.documents import ImageDoc
     from core.repair.request import check_frames
     from core.repair_cli import parse_frames
-    from core.video.source import open_reader
 
-    wanted = parse_frames(frames) or list(range(min(VIDEO_FRAMES, video.frame_count)))
+    wanted = parse_frames(frames) if isinstance(frames, str) else frames
+    wanted = wanted or list(range(min(VIDEO_FRAMES, video.frame_count)))
     check_frames(video, wanted)
     start, last = detection_window(min(wanted), max(wanted), video.frame_count, context)
+    per_frame = video.info.width * video.info.height * 3 * 4  # float32 RGB
+    if (last + 1 - start) * per_frame > STACK_BYTES:
+        most = max(1, STACK_BYTES // per_frame - 2 * context)
+        raise MethodError(
+            f"frames {min(wanted)}-{max(wanted)} are detected as one stack of"
+            f" {(last + 1 - start) * per_frame / 2**30:.1f} GB; give --frames {most} frames at a time at most"
+        )
+    from core.video.source import open_reader
+
     with open_reader(video.info) as reader:
         decoded = reader.window(start, last + 1)
     while decoded[0] is None and start < min(wanted):  # a neighbour only: judged without it

@@ -26,8 +26,8 @@ def rescale(slope: float, intercept: float) -> str | None:
     a scaling other than none; a coarse step (a uint8 CT) is a precision a reader must know."""
     if slope == 1 and intercept == 0:
         return None
-    sign = "−" if intercept < 0 else "+"
-    return f"× {slope:.6g} {sign} {abs(intercept):.6g} (one stored step is {abs(slope):.3g})"
+    offset = "" if intercept == 0 else f" {'−' if intercept < 0 else '+'} {abs(intercept):.6g}"
+    return f"× {slope:.6g}{offset} (one stored step is {abs(slope):.3g})"
 
 
 def volume(doc: VolumeDoc) -> dict[str, Any]:

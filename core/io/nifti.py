@@ -325,9 +325,11 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     info["dtype"] = str(np.dtype(meta.get("data_dtype", "float32")).name)
     slope, intercept = float(meta.get("scl_slope", 1.0)), float(meta.get("scl_inter", 0.0))
     scaling = describing.rescale(slope, intercept)
-    if scaling:
-        ends = describing.minmax((doc.pixels - intercept) / slope)
-        info["stored_values"] = [describing.num(round(v)) for v in ends] if ends else None
+    whole = np.issubdtype(np.dtype(meta.get("data_dtype", "float32")), np.integer)
+    if scaling and whole:  # a float volume's scaling sets no step
+        ends = describing.minmax(doc.pixels)
+        if ends:
+            info["stored_values"] = [describing.num(round((v - intercept) / slope)) for v in ends]
         info["rescale"] = scaling
     info["volumes"] = doc.time_points
     if isinstance(doc.writeback, NiftiHeader):

@@ -142,7 +142,7 @@ def repair(
         said = f"{card.id} changed nothing that the file can hold: the result equals the input"
         ctx.note(said)
         provenance.warnings.append(said)
-    elif hint := hints.fine_noise(task_info.id, document, result, provenance.params):
+    if hint := hints.fine_noise(task_info.id, document, result, provenance.params, frames):
         ctx.note(hint)
     for said in (
         hints.photo_noise(task_info.id, document, provenance.params),

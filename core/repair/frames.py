@@ -68,7 +68,8 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
             if painted is not None and not painted.painted(index) and not request.task.resizes:
                 continue  # nothing painted on this frame: leave it exactly as it is
             sub = ctx.sub(n / len(todo), (n + 1) / len(todo))
-            sub.stage = f"{noun} {n + 1} of {len(todo)}"
+            if len(todo) > 1:  # which one of the run (a single picture's messages stay as they are)
+                sub.stage = f"{noun} {n + 1} of {len(todo)}"
             normed = normalise(source[index], value_range)
             hole = painted.hole(index) if painted is not None else None
             run = chosen.run(normed, hole, sub, **run_params)

@@ -12,7 +12,7 @@ FINEST_GRAIN_HU = 1.0  # an estimated σ below this on a CT is the pixel-scale g
 BODY_HU = -500.0  # air and padding below this: the change that matters is in the body
 
 
-def fine_noise(task: str, document: Any, result: Any, params: dict[str, Any]) -> str | None:
+def fine_noise(task: str, document: Any, result: Any, params: dict[str, Any], frames=None) -> str | None:
     """A CT denoised with an estimated σ under 1 HU: the estimate measures the finest grain, which a
     reconstruction kernel smooths away, so the denoiser changes the scan by a fraction of a HU while
     its coarser grain (about 3-4 HU on the shared head CT) stays. Says how much changed and how to ask
@@ -22,14 +22,16 @@ def fine_noise(task: str, document: Any, result: Any, params: dict[str, Any]) ->
     sigma = float(params.get("sigma", 0.0))
     if sigma >= FINEST_GRAIN_HU or result.pixels.shape != document.pixels.shape:
         return None
-    body = document.pixels > BODY_HU
+    done = slice(None) if frames is None else sorted(set(frames))  # the slices it ran on, not the others
+    before, after = document.pixels[done], result.pixels[done]
+    body = before > BODY_HU
     if not body.any():
         return None
-    change = float(np.abs(result.pixels[body] - document.pixels[body]).mean())
+    change = float(np.abs(after[body] - before[body]).mean())
     return (
         f"the noise estimated at the pixel scale is {sigma:.2g} HU, so the scan changed by {change:.2g} HU"
         " on average: CT reconstruction smooths noise into a coarser grain this estimate does not"
-        " see; to smooth more, set sigma in HU (3, say: --param sigma=3) and compare"
+        " see; to smooth more, set sigma to a few HU (3, say) and compare"
     )
 
 
@@ -43,30 +45,31 @@ def photo_noise(task: str, document: Any, params: dict[str, Any]) -> str | None:
     if task != "denoise" or not params.get("sigma_estimated") or getattr(document, "kind", "") != "image":
         return None
     sigma = float(params.get("sigma", 0.0))
-    said = f"noise σ estimated at {sigma:.2g} on the 0-255 scale (--param sigma=N chooses it)"
+    said = f"noise σ estimated at {sigma:.2g} on the 0-255 scale (the sigma parameter sets it)"
     if sigma < CLEAN_PHOTO_SIGMA:
         said += "; the picture looks clean, and denoising still smooths its fine detail: compare the two"
     return said
 
 
-UNBLOCKED = 1.06  # blocking score below this: no sign of JPEG's 8×8 grid (measured in `no_blocking`)
+UNBLOCKED = 1.05  # blocking score below this: no sign of JPEG's 8×8 grid (measured in `no_blocking`)
 
 
 def no_blocking(task: str, document: Any) -> str | None:
     """dejpeg asked of a picture that is not a JPEG file and shows no 8×8 blocking: said, since the
     network then only smooths detail (a walk-through's never-compressed PNG changed by 47 dB). The
     score is the block-edge ratio at the grid's own phase over its median across the 64 phases (a
-    crop after compression shifts the grid): on Set14 and LIVE1 pictures never compressed 1.02-1.07,
-    saved at JPEG quality 30 and cropped 1.35-2.14, at quality 75 1.06-1.49."""
+    crop after compression shifts the grid): on Set14 and LIVE1 pictures 1.02-1.07 (1.15-1.39 for the
+    ones taken from compressed video), saved at JPEG quality 30 and cropped 1.35-2.14, at quality 75
+    1.06-1.49. Below 1.05 only: a picture near the edge is left unsaid rather than wrongly told."""
     if task != "dejpeg" or getattr(document, "kind", "") != "image" or document.format == "JPEG":
         return None
-    from core.video.damage import blockiness
+    from core.blocking import blockiness
 
-    frame = np.clip(np.asarray(document.pixels[0, :520, :520], np.float32), 0, 255)  # bounded cost
+    lo, hi = document.value_range  # 8-bit, 16-bit or float pictures alike, on the 0-255 scale
+    frame = np.asarray(document.pixels[0, :520, :520], np.float32)  # bounded cost
+    frame = np.clip((frame - lo) * (255.0 / ((hi - lo) or 1.0)), 0, 255)
     frame = frame[..., :3] if frame.shape[-1] >= 3 else np.repeat(frame[..., :1], 3, axis=-1)
-    if document.dtype == "uint16":
-        frame = frame / 257.0
-    rgb = frame.astype(np.uint8)
+    rgb = np.rint(frame).astype(np.uint8)
     ratios = np.array([blockiness(np.ascontiguousarray(rgb[dy:, dx:])) for dy in range(8) for dx in range(8)])
     if not np.isfinite(ratios).all():  # a flat picture says nothing either way
         return None
@@ -74,6 +77,6 @@ def no_blocking(task: str, document: Any) -> str | None:
     if score >= UNBLOCKED:
         return None
     return (
-        f"this picture shows no sign of JPEG blocking (score {score:.2f}: 1.02-1.07 for pictures never"
-        " JPEG-compressed, 1.35 and above at quality 30); dejpeg then only smooths its detail"
+        f"this picture shows no sign of JPEG blocking (score {score:.2f}: about 1.02-1.07 for pictures"
+        " never JPEG-compressed, 1.35 and above at quality 30); dejpeg then only smooths its detail"
     )

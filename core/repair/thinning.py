@@ -187,8 +187,9 @@ def summary(layout: Thinning, thin: int) -> str:
         f"inserted {count} slice{'s' if count != 1 else ''} between the {kept} acquired:"
         f" {_range_mm(now)} apart now ({_range_mm(was)} before)"
     )
-    if thin > 1 and was.max() > 1.5 * was.min():
-        even = float(np.median(was)) / thin
+    even = float(np.median(was)) / max(thin, 1)
+    # Said only where following it spares the closest gaps (a spacing no smaller than they are).
+    if thin > 1 and 0 < was.min() <= even * (1 + SPACING_SLACK) and was.max() > 1.5 * was.min():
         line += f"; the series is unevenly spaced: spacing={even:.3g} divides only the gaps wider than"
         line += f" {even:.3g} mm"
     return line

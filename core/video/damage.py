@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from core.blocking import blockiness
 from core.runtime.context import RunContext, drive
 
 THUMB_WIDTH = 160
@@ -29,7 +30,6 @@ GLITCH_RATIO = 2.5  # a frame this far from both neighbours, which agree with ea
 GLITCH_ABS = 10.0
 BLOCK_JUMP = 0.2  # block-edge energy this much above the frames before it: decoded as blocks ...
 BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much above
-FLAT = 1.0  # mean gradient (grey levels) below which a picture is too flat to judge blocks
 REPORT_EVERY = 10  # frames between progress reports of a scan
 GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
 SHOWN_PLACES = 6  # frames a summary names per kind of damage
@@ -76,20 +76,6 @@ def colour_histogram(frame: np.ndarray) -> np.ndarray:
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
     hist = cv2.calcHist([hsv], [0, 1, 2], None, [16, 4, 4], [0, 180, 0, 256, 0, 256])
     return cv2.normalize(hist, hist).flatten()
-
-
-def blockiness(frame: np.ndarray) -> float:
-    """Energy across 8-pixel block edges over energy inside blocks (about 1 for a clean picture)."""
-    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    dx = np.abs(np.diff(grey, axis=1))
-    dy = np.abs(np.diff(grey, axis=0))
-    cols = np.arange(dx.shape[1])
-    rows = np.arange(dy.shape[0])
-    edge = dx[:, cols % 8 == 7].mean() + dy[rows % 8 == 7, :].mean()
-    inside = dx[:, cols % 8 != 7].mean() + dy[rows % 8 != 7, :].mean()
-    if inside < FLAT:
-        return np.nan  # a flat picture (black, a title card): block edges mean nothing there
-    return float(edge / inside)
 
 
 class Measure:

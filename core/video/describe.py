@@ -11,6 +11,8 @@ from core.video.damage import summary
 from core.video.document import VideoDoc
 from core.video.write import provenance_from_tags
 
+# Extensions FFmpeg's demuxers do not list by name ('matroska,webm' reads .mkv).
+DEMUXER_OF = {"mkv": "matroska", "mka": "matroska", "m4v": "mp4", "qt": "mov"}
 COLOR_RANGES = {0: "unspecified", 1: "limited (tv)", 2: "full (pc)"}
 MATRICES = {0: "rgb", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc"}
 
@@ -32,7 +34,8 @@ def container_name(demuxer: str, path: Any) -> str:
         return "numbered pictures (a film's frames)"
     names = demuxer.split(",")
     suffix = str(path or "").rsplit(".", 1)[-1].lower()
-    return suffix if len(names) > 1 and suffix in names else demuxer
+    known = suffix in names or DEMUXER_OF.get(suffix) in names
+    return suffix if len(names) > 1 and known else demuxer
 
 
 def describe_video(doc: VideoDoc, scan: bool = True) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.errors import MethodError
+from core.errors import NothingToDoError
 from core.runtime.context import Progress, RunContext
 from core.video.damage import Damage, cut_frames, scan_steps, summary
 from core.video.document import Pending, Slot, VideoDoc
@@ -166,7 +166,7 @@ def fill_frames(
     if not plan.runs:  # a clip written again, re-encoded and called a reconstruction, would gain nothing
         why = "; ".join(plan.skipped) or (f"the scan found {summary(damage)}" if damage else summary(damage))
         chosen = "" if fix == "all" else f" with fix={fix}"
-        raise MethodError(f"nothing to rebuild{chosen}: {why}; nothing was written")
+        raise NothingToDoError(f"nothing to rebuild{chosen}: {why}")
 
     def rebuild(wanted: frozenset[int]):
         """Decode the stretches that hold anchors, holding only the anchors of the runs not yet built."""

@@ -72,8 +72,8 @@ def plan(
                 targets.append(
                     Target(target, index, (index - 1, index), (target - start) / (slot.pts - start))
                 )
-    last = len(doc.slots) - 1
-    for target in times[at:]:  # within the last frame's own time: it is shown again
+    last = max((i for i in range(len(doc.slots)) if i not in bad), default=len(doc.slots) - 1)
+    for target in times[at:]:  # within the last frame's own time: it (or the last one decoded) again
         slots.append(Slot(target, None, "retime"))
         targets.append(Target(target, last, (last,)))
     return slots, targets
@@ -90,7 +90,7 @@ def retime(
     bad = {i for d in damage if d.kind == "undecodable" for i in range(d.frame, d.frame + d.count)}
     half_tick = 0.5 / float(new_rate * doc.info.time_base)
     slots, targets = plan(doc, grid(doc, new_rate), half_tick, set(cut_frames(damage)), bad)
-    default = " (the default; --param fps=N for another)" if by_default else ""
+    default = " (the default rate; the fps parameter sets another)" if by_default else ""
     ctx.note(  # the rate is a parameter with a default: say which one was used (a walk-through)
         f"retimed from {float(doc.info.rate):.4g} to {float(new_rate):.4g} fps{default}:"
         f" {len(doc.slots)} frames become {len(slots)}"

@@ -234,9 +234,12 @@ def test_dejpeg_says_when_a_picture_shows_no_jpeg_blocking(datasets, tmp_path):
     buffer = bytes_io.BytesIO()
     picture.save(buffer, "JPEG", quality=20)
     Image.open(buffer).crop((3, 5, picture.width, picture.height)).save(tmp_path / "cropped.png")
+    wide = np.asarray(picture.convert("L"), np.uint16) * 257  # a 16-bit copy: measured on its own scale
+    Image.fromarray(wide).save(tmp_path / "wide.png")
     told = {}
-    for name, path in {"clean": source, "compressed": tmp_path / "cropped.png"}.items():
+    pictures = {"clean": source, "compressed": tmp_path / "cropped.png", "16-bit": tmp_path / "wide.png"}
+    for name, path in pictures.items():
         ctx = RunContext(device="cpu")
         run_repair(read(path), "dejpeg", method="dejpeg-reapply", ctx=ctx)
         told[name] = any("no sign of JPEG blocking" in note for note in ctx.notes)
-    assert told == {"clean": True, "compressed": False}
+    assert told == {"clean": True, "compressed": False, "16-bit": True}

@@ -66,7 +66,7 @@ def test_a_routine_ct_is_told_why_it_barely_changed_and_how_to_ask_for_more(head
     estimated = out.provenance[-1].params["sigma"]
     assert estimated < 1.0
     hint = next(n for n in ctx.notes if "noise estimated at the pixel scale" in n)
-    assert f"{estimated:.2g} HU" in hint and "set sigma in HU" in hint
+    assert f"{estimated:.2g} HU" in hint and "set sigma to a few HU" in hint
     body = head_ct.pixels > -500
     quiet = np.abs(out.pixels - head_ct.pixels)[body].mean()
     asked = RunContext(device="cpu")

@@ -438,7 +438,9 @@ def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo,
     assert not (tmp_path / "x").exists()
 
 
-def test_repair_detect_on_a_clip_repairs_what_detection_marks_on_the_frames_asked(datasets, tmp_path, capsys):
+def test_repair_detect_on_a_clip_repairs_what_detection_marks_on_the_frames_asked(
+    datasets, tmp_path, capsys, monkeypatch
+):
     """`repair CLIP --detect` was refused (two steps, detect then --mask): now detection runs on the
     frames asked and each is repaired under its own marks; the others come back untouched."""
     pytest.importorskip("av")
@@ -464,6 +466,13 @@ def test_repair_detect_on_a_clip_repairs_what_detection_marks_on_the_frames_aske
 
     with pytest.raises(MethodError, match="a range of frames at a time: `lacuna repair CLIP --detect"):
         next(run_detection(read(film)))
+    # The frames are detected as one stack: a span too large for it is refused before decoding.
+    import core.detect.cli as detect_cli
+
+    width, height = read(film).info.width, read(film).info.height
+    monkeypatch.setattr(detect_cli, "STACK_BYTES", 3 * width * height * 3 * 4)
+    assert cli_main([*args, "--frames", "0-5", "-o", str(tmp_path / "big")]) == 2
+    assert "give --frames 3 frames at a time at most" in capsys.readouterr().err
 
 
 def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, capsys):

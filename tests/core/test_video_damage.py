@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -177,3 +179,9 @@ def test_fill_frames_on_a_clip_with_nothing_to_rebuild_writes_nothing(datasets, 
     assert main([*args, "-o", str(target)]) == 2
     assert "nothing to rebuild: no dropped, repeated, broken or blocky frames" in capsys.readouterr().err
     assert not target.exists()
+    # In a batch such a clip is skipped, not failed (the run exited 1 for undamaged clips).
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    shutil.copy(datasets / "video" / "bench" / "realshort.mp4", folder)
+    assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "--task", "fill-frames", "--quiet"]) == 0
+    assert "0 failed, 1 skipped" in capsys.readouterr().err

@@ -227,3 +227,20 @@ def test_the_difference_map_counts_what_a_save_keeps_in_the_scans_units(window, 
         == f"Difference map of inpaint-telea: {kept} pixels changed, largest change {change.max():.4g} HU"
     )
     assert np.count_nonzero(ws.canvas.diff.buffer) == kept
+
+
+def test_a_series_repair_records_the_painted_mask_beside_its_slices(window, datasets, qtbot):
+    """On a CT series the engine names the slices repaired, and that line took the place of the
+    app's 'mask painted in the app' (a review): both are kept."""
+    assert open_file(window, datasets / "medical" / "head_ct_ge")
+    ws = image(window)
+    paint(qtbot, ws, [(200, 250), (260, 256), (320, 250)])
+    painted = int((ws.controller.masks.get(ws.controller.frame) > 0).sum())
+    assert ws.picker.select("inpaint-telea")
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=120_000)
+    selection = ws.controller.doc.provenance[-1].selection
+    assert (
+        selection.startswith(f"mask painted in the app: {painted:,} pixels (")
+        and "(counted from 0)" in selection
+    )

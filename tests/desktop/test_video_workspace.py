@@ -66,7 +66,7 @@ def test_step_find_rebuild_compare_undo_save(qtbot, window, damaged, tmp_path):
     # Once repaired, the frame still says what made it (the view kept no trace of a repair).
     assert c.made_frames() == {10: "inserted", 20: "inserted"}
     assert ws.panel.frame_view.caption == "REPAIRED — inserted"
-    assert "rebuilt (inserted)" in ws.panel.position.text()
+    assert "repaired (inserted)" in ws.panel.position.text()
     ws.set_compare(True)
     assert c.showing_before and ws.panel.frame_view.caption == "before"
     assert ws.panel.frame_view.image() != after

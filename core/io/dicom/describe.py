@@ -21,8 +21,9 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     if stored is not None:
         info["stored_values"] = stored
     scalings = {tuple(pair) for pair in meta.get("rescale") or []}
-    if len(scalings) == 1 and doc.photometric != "RGB":
-        info["rescale"] = describing.rescale(*map(float, scalings.pop()))
+    scaling = describing.rescale(*map(float, scalings.pop())) if len(scalings) == 1 else None
+    if scaling and doc.photometric != "RGB":
+        info["rescale"] = scaling
     for key in ("transfer_syntax", "sop_class", "series_description"):
         if meta.get(key):
             info[key] = meta[key]

@@ -507,8 +507,9 @@ class ImageController(QObject):
     ) -> None:
         if self.doc is not source:  # never apply a result to another document
             return
-        if selection and not result.provenance[-1].selection:
-            result.provenance[-1].selection = selection  # which pixels are invented, for the record
+        if selection:  # which pixels are invented, for the record; the engine's line names the frames
+            step = result.provenance[-1]
+            step.selection = "; ".join(part for part in (selection, step.selection) if part)
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
         same_shape = result.pixels.shape == source.pixels.shape
         after_masks = self.masks if same_shape else MaskStack(*result.pixels.shape[:3])
@@ -532,17 +533,14 @@ class ImageController(QObject):
 
 def painted_selection(mask: np.ndarray | None, frames: list[int] | None, detected: bool) -> str:
     """What a repair in the app was limited to, for its record as the CLI's 'mask m.png' is:
-    'mask painted in the app: 4,210 pixels (1.07%) on frames 3-4 (counted from 0)'; '' without one."""
+    'mask painted in the app: 4,210 pixels (1.07%)' (of the frames repaired); '' without one."""
     if mask is None:
         return ""
-    from core.repair.request import describe_frames
-
     held = np.asarray(mask) > 0
     if frames is not None and held.ndim == 3:
         held = held[sorted(set(frames))]
     how = "proposed by Detect damage and reviewed" if detected else "painted"
-    text = f"mask {how} in the app: {int(held.sum()):,} pixels ({held.mean() * 100:.2f}%)"
-    return text + (f" on {describe_frames(frames)}" if frames is not None else "")
+    return f"mask {how} in the app: {int(held.sum()):,} pixels ({held.mean() * 100:.2f}%)"
 
 
 def _format_value(value: float) -> str:

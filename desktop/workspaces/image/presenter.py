@@ -154,14 +154,14 @@ class CanvasPresenter(QObject):
                 f"(whole fill: mean {summary.get('mean', 0):.4g}, max {summary.get('max', 0):.4g} {units})"
             )
         elif self.show_diff and before.shape == c.doc.pixels.shape:
-            step = stored_step(c.doc)
-            diff, peak, count = difference_map(before[frame], c.current_pixels(), (step or 0.0) / 2)
+            kept_step = stored_step(c.doc)
+            diff, peak, count = difference_map(before[frame], c.current_pixels(), (kept_step or 0.0) / 2)
             canvas.set_diff(diff)
             self._heat_described = True
             units = f" {unit_name(c.doc)}" if c.doc.kind == "volume" else FULL_SCALE.get(c.doc.dtype, "")
-            step = c.doc.provenance[-1].method if c.doc.provenance else "the last repair"
+            shown = c.doc.provenance[-1].method if c.doc.provenance else "the last repair"
             self.status.emit(
-                f"Difference map of {step}: {count} pixels changed, largest change {peak:.4g}{units}"
+                f"Difference map of {shown}: {count} pixels changed, largest change {peak:.4g}{units}"
             )
         else:
             self._hide_heat()

@@ -66,6 +66,8 @@ class VideoController(QObject):
         self.damage: list = []
         self.selection: tuple[int, int] | None = None  # first and last frame, inclusive
         self.showing_before = False
+        self._made_of: weakref.ref | None = None  # the document `_made` describes (not kept alive by it)
+        self._made: dict[int, str] = {}
         self.mask: np.ndarray | None = None  # uint8 (H, W), 255 = repair
         # Where a mask came from when it was not painted (Detect damage sets it): a provenance step.
         self.mask_origin: Callable[[np.ndarray], Provenance | None] | None = None
@@ -139,7 +141,12 @@ class VideoController(QObject):
         doc = self.doc
         if doc is None or self.showing_before:
             return {}
-        return {i: doc.slots[i].note or "repaired" for i in doc.rebuilt()}
+        if self._made_of is None or self._made_of() is not doc:  # once per document: asked on every paint
+            self._made_of, self._made = (
+                weakref.ref(doc),
+                {i: doc.slots[i].note or "repaired" for i in doc.rebuilt()},
+            )
+        return self._made
 
     def making(self, index: int | None = None) -> bool:
         """True while the repaired frame at `index` (default: the current one) is being made."""

@@ -122,6 +122,17 @@ class FrameView(QWidget):
             painter.drawText(QPointF(x + 14, y + 24), self.caption)
 
 
+def runs_of(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted frame numbers as (first, last) runs: a whole film repaired is one band, not a tick per frame."""
+    runs: list[tuple[int, int]] = []
+    for index in indices:
+        if runs and index == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    return runs
+
+
 class Timeline(QWidget):
     """One tick per frame position; damage as coloured markers; the range as a band; click to seek,
     drag to select a range."""
@@ -159,10 +170,9 @@ class Timeline(QWidget):
             painter.setPen(QPen(color, 3 if d.kind != "cut" else 2))
             top = 6 if d.kind != "cut" else 2
             painter.drawLine(QPointF(x, top), QPointF(x, h - top))
-        painter.setPen(QPen(REBUILT_COLOR, 3))
-        for index in self.c.made_frames():  # what a repair made, along the bottom edge
-            x = self.x_of(index)
-            painter.drawLine(QPointF(x, h - 5), QPointF(x, h - 1))
+        for first, last in runs_of(sorted(self.c.made_frames())):  # what a repair made, along the bottom
+            left, right = self.x_of(first - 0.5), self.x_of(last + 0.5)
+            painter.fillRect(QRectF(left, h - 5, max(right - left, 2), 4), REBUILT_COLOR)
         x = self.x_of(self.c.index)
         painter.setPen(QPen(QColor(255, 255, 255), 2))
         painter.drawLine(QPointF(x, 0), QPointF(x, h))
@@ -235,7 +245,7 @@ class VideoPanel(QWidget):
         if frame is not None or not c.making():
             caption = "before" if c.showing_before else (f"REPAIRED — {made}" if made else "")
             self.frame_view.show_frame(frame, caption)
-        marks = [d.kind for d in c.damage if d.frame == c.index] + ([f"rebuilt ({made})"] if made else [])
+        marks = [d.kind for d in c.damage if d.frame == c.index] + ([f"repaired ({made})"] if made else [])
         text = f"frame {c.index + 1} / {c.frame_count}   {c.time():.3f} s"
         if c.selection is not None:
             text += f"   range {c.selection[0] + 1}–{c.selection[1] + 1}"
