@@ -244,3 +244,28 @@ def test_a_series_repair_records_the_painted_mask_beside_its_slices(window, data
         selection.startswith(f"mask painted in the app: {painted:,} pixels (")
         and "(counted from 0)" in selection
     )
+
+
+def test_compare_with_the_original_after_two_repairs(window, datasets, qtbot):
+    """After two repairs hold-X, split and the difference map showed only the last one's change."""
+    assert open_file(window, datasets / "images" / "bench" / "Set12" / "01.png")
+    ws = image(window)
+    original = ws.controller.doc.pixels.copy()
+    for stroke in ([(40, 40), (80, 44)], [(150, 150), (190, 154)]):
+        paint(qtbot, ws, stroke)
+        assert ws.picker.select("inpaint-telea")
+        ws.picker.request_run()
+        qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    assert len(ws.controller.doc.provenance) == 2
+    ws.diff_action.trigger()
+    assert ws.canvas.before_label == "BEFORE — inpaint-telea"
+    last_only = int(np.count_nonzero(ws.canvas.diff.buffer))
+    ws.original_action.trigger()
+    assert ws.canvas.before_label == "BEFORE — original"
+    changed = np.abs(ws.controller.doc.pixels[0] - original[0]).max(-1) >= 0.5
+    assert np.count_nonzero(ws.canvas.diff.buffer) == int(changed.sum()) > last_only
+    assert (
+        window.statusBar()
+        .currentMessage()
+        .startswith(f"Difference map of every repair: {int(changed.sum())} ")
+    )

@@ -431,6 +431,21 @@ class ImageController(QObject):
             return entry.payload
         return None
 
+    def original_before(self) -> Document | None:
+        """The document before the first of the repairs that led to the one shown (the picture as
+        opened, when every repair since is still in the history): Compare with the Original."""
+        repair = self.last_repair()
+        if repair is None:
+            return None
+        made = {
+            id(e.payload.after): e.payload
+            for e in self.history.entries()
+            if isinstance(e.payload, RepairEdit)
+        }
+        while id(repair.before) in made:
+            repair = made[id(repair.before)]
+        return repair.before
+
     def banner(self) -> str:
         doc = self.doc
         if doc is None or not doc.provenance:

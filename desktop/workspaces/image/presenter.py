@@ -48,6 +48,7 @@ class CanvasPresenter(QObject):
         self.flipped = False  # X held
         self.split = False
         self.show_diff = False
+        self.against_original = False  # compare with the picture before every repair, not the last one
         self.show_uncertainty = False  # the diff layer shows a fill's uncertainty map instead
         self._heat_described = False  # the status bar describes a difference or uncertainty map
         # the repair whose filled mask is unpacked, that mask, and the outline of one of its slices
@@ -136,11 +137,20 @@ class CanvasPresenter(QObject):
             self._hide_heat()
             self.set_compare_mode()
             return
-        before = repair.before.pixels
+        earlier = repair.before
+        if self.against_original:
+            first = c.original_before()
+            if first.pixels.shape == c.doc.pixels.shape:
+                earlier = first
+            else:  # an enlargement since: the two cannot be laid over each other
+                self.status.emit(
+                    "The original has another size (enlarged since): compared with the last step."
+                )
+        before = earlier.pixels
         frame = min(c.frame, before.shape[0] - 1)
         canvas.set_before(display_frame(before[frame], c.window, c.invert))
         canvas.set_marks(self._fill_outline(repair, frame))
-        names = [p.method for p in repair.before.provenance]
+        names = [p.method for p in earlier.provenance if p.task != "detect"]
         canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
         spread = getattr(c.doc, "uncertainty", None)
         if self.show_uncertainty and spread is not None and spread.shape == c.doc.pixels.shape[:3]:
@@ -159,7 +169,7 @@ class CanvasPresenter(QObject):
             canvas.set_diff(diff)
             self._heat_described = True
             units = f" {unit_name(c.doc)}" if c.doc.kind == "volume" else FULL_SCALE.get(c.doc.dtype, "")
-            shown = c.doc.provenance[-1].method if c.doc.provenance else "the last repair"
+            shown = "every repair" if earlier is not repair.before else c.doc.provenance[-1].method
             self.status.emit(
                 f"Difference map of {shown}: {count} pixels changed, largest change {peak:.4g}{units}"
             )

@@ -121,6 +121,9 @@ class ImageWorkspace(Workspace):
         self.show_mask_action.setChecked(True)
         self.split_action = self.action("View", "&Split Before/After", self._toggle_split, ["C"], True)
         self.diff_action = self.action("View", "&Difference Map", self._toggle_diff, ["D"], checkable=True)
+        self.original_action = self.action(
+            "View", "Compare with the &Original", self._toggle_original, ["O"], checkable=True
+        )
         self.uncertainty_action = self.action(
             "View", "Fill &Uncertainty", self._toggle_uncertainty, ["U"], checkable=True
         )
@@ -450,6 +453,12 @@ class ImageWorkspace(Workspace):
         if self.presenter.split and not self.canvas.has_before():
             self.status.emit("Nothing to compare yet: run a repair first.")
         self.presenter.set_compare_mode()
+
+    def _toggle_original(self) -> None:
+        """Before/after, split view and difference map against the picture before every repair done
+        (after several, they showed only the last one's change)."""
+        self.presenter.against_original = self.original_action.isChecked()
+        self.presenter.render_before()
 
     def _toggle_diff(self) -> None:
         if self.diff_action.isChecked() and self.uncertainty_action.isChecked():
