@@ -76,6 +76,23 @@ def test_colour_ultrasound_has_three_channels(medical, name, frames):
     assert doc.photometric == "RGB"
 
 
+def test_an_8_bit_palette_in_16_bit_entries_is_read_as_8_bit_rgb(medical, tmp_path):
+    """OBXXXX1A's palette holds 8-bit colours shifted into 16-bit entries (v << 8): read as 16-bit, a
+    result was written as 16-bit RGB, 6x the file (966 kB -> 5.8 MB), for no precision at all."""
+    source = medical / "OBXXXX1A_2frame.dcm"
+    ds = pydicom.dcmread(source)
+    from pydicom.pixels import apply_color_lut
+
+    lut = apply_color_lut(ds.pixel_array, ds)
+    assert lut.dtype == np.uint16 and not np.any(lut % 256) and np.any(lut % 257)
+    doc = io.read(source)
+    np.testing.assert_array_equal(doc.pixels, (lut // 256).astype(np.float32))
+    out = io.write(_with_step(doc), tmp_path / "out.dcm")
+    written = pydicom.dcmread(out)
+    # three 8-bit samples for the palette's one index: 3x, not 6x
+    assert written.BitsAllocated == 8 and out.stat().st_size < 3.1 * source.stat().st_size
+
+
 def test_multiframe_mr(medical):
     doc = io.read(medical / "emri_small.dcm")
     assert doc.pixels.shape == (10, 64, 64, 1) and doc.modality == "MR"

@@ -86,8 +86,11 @@ def _decode(ds, geo: dict[str, Any], path: Path) -> tuple[np.ndarray, str]:
             arr = apply_color_lut(arr, ds)
         except (ValueError, KeyError, AttributeError) as exc:
             raise ReadError(f"{path.name}: the palette colour lookup table is unusable ({exc})") from exc
-        if arr.dtype == np.uint16 and not np.any(arr % 257):  # an 8-bit palette in 16-bit entries
-            arr = (arr // 257).astype(np.uint8)
+        if arr.dtype == np.uint16:  # an 8-bit palette in 16-bit entries (v × 257, or v × 256: v << 8)
+            for scale in (257, 256):
+                if not np.any(arr % scale):  # exact: a result is then written as 8-bit RGB, not 16
+                    arr = (arr // scale).astype(np.uint8)
+                    break
         photometric = "RGB"
     elif photometric.startswith("YBR") and geo["spp"] == 3:
         photometric = "RGB"  # pydicom returns RGB for YBR data
