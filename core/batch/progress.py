@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from core.batch.worker import FAILED, Outcome, failure_line
+from core.batch.worker import FAILED, SKIPPED, Outcome, failure_line
 
 
 class QuietReporter:
@@ -83,10 +83,14 @@ class BarReporter(QuietReporter):
         self.task = self.bar.add_task("batch", total=todo, rate="")
 
     def item(self, outcome: Outcome) -> None:
-        if outcome.state == FAILED:
-            self.console.print(
-                failure_line(outcome.key, outcome.error), markup=False, highlight=False, soft_wrap=True
-            )
+        if outcome.state in (
+            FAILED,
+            SKIPPED,
+        ):  # why, above the bar (a skip's reason was only in the manifest)
+            line = failure_line(outcome.key, outcome.error)
+            if outcome.state == SKIPPED:
+                line = "skipped" + line.removeprefix("failed")
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
         if self.task is None:
             return
         self.bar.advance(self.task)

@@ -31,7 +31,8 @@ def fine_noise(task: str, document: Any, result: Any, params: dict[str, Any], fr
     return (
         f"the noise estimated at the pixel scale is {sigma:.2g} HU, so the scan changed by {change:.2g} HU"
         " on average: CT reconstruction smooths noise into a coarser grain this estimate does not"
-        " see; to smooth more, set sigma to a few HU (3, say) and compare"
+        " see; to smooth more, set sigma to a few HU (3, say; --param sigma=3 on the command line)"
+        " and compare"
     )
 
 

@@ -66,7 +66,10 @@ def plan(
                 continue
             start = doc.slots[index - 1].pts
             if index in cuts or index - 1 in bad or index in bad:
-                nearer = index - 1 if target - start < slot.pts - target or index in bad else index
+                # A tie holds the outgoing shot: the cut stays at its own time (it came an output
+                # frame early, 25 -> 50 fps, and the new shot's first frame showed twice).
+                earlier = target - start <= slot.pts - target
+                nearer = index - 1 if index - 1 not in bad and (earlier or index in bad) else index
                 targets.append(Target(target, index, (nearer,)))
             else:
                 targets.append(

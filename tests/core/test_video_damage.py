@@ -185,3 +185,7 @@ def test_fill_frames_on_a_clip_with_nothing_to_rebuild_writes_nothing(datasets, 
     shutil.copy(datasets / "video" / "bench" / "realshort.mp4", folder)
     assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "--task", "fill-frames", "--quiet"]) == 0
     assert "0 failed, 1 skipped" in capsys.readouterr().err
+    assert main(["batch", str(folder), "-o", str(tmp_path / "shown"), "--task", "fill-frames"]) == 0
+    assert (
+        "skipped: realshort.mp4: nothing to rebuild: no dropped" in capsys.readouterr().err
+    )  # why, per item

@@ -255,3 +255,14 @@ def test_numbered_photos_of_different_sizes_are_no_film(datasets, tmp_path, caps
         doc = read(film)
         at = sorted(p.name for p in film.iterdir()).index(stray)
         assert doc.frame_count == 25 and doc.frame(at) is None and doc.frame(at + 1).shape == (340, 579, 3)
+
+
+def test_retime_keeps_a_cut_at_its_own_time(datasets):
+    """25 -> 50 fps puts a new frame exactly between the last frame of a shot and the cut: it showed
+    the new shot, so the cut came 20 ms early and its first frame showed twice (a walk-through)."""
+    source = read(datasets / "video" / "bench" / "bikes.mp4")  # a cut at frame 30
+    doc = source.with_timeline(source.slots[:34], {})
+    result = run_repair(doc, "retime", fps=50.0)
+    frames = doc.window(0, 34)
+    assert np.array_equal(result.frame(59), frames[29])  # between 29 and the cut: the outgoing shot
+    assert np.array_equal(result.frame(60), frames[30])

@@ -170,8 +170,10 @@ class CanvasPresenter(QObject):
             self._heat_described = True
             units = f" {unit_name(c.doc)}" if c.doc.kind == "volume" else FULL_SCALE.get(c.doc.dtype, "")
             shown = "every repair" if earlier is not repair.before else c.doc.provenance[-1].method
+            scan = kept_step and c.doc.kind == "volume"  # what a save keeps: half a stored step
+            by = f" by {kept_step / 2:g}{units} or more" if scan else ""
             self.status.emit(
-                f"Difference map of {shown}: {count} pixels changed, largest change {peak:.4g}{units}"
+                f"Difference map of {shown}: {count} pixels changed{by}, largest change {peak:.4g}{units}"
             )
         else:
             self._hide_heat()
