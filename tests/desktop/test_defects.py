@@ -264,6 +264,15 @@ def test_compare_with_the_original_after_two_repairs(window, datasets, qtbot):
         ws.picker.request_run()
         qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
     assert len(ws.controller.doc.provenance) == 2
+    # Painting after a repair started a new mask: the second repair filled the second stroke only (a
+    # walk-through's second inpaint refilled the first stroke, hidden but kept); undo brings it back.
+    mask = ws.controller.masks.get(0)
+    assert mask[40:46, 40:80].max() == 0 and mask[150:156, 150:190].max() > 0
+    first, second = (
+        int(step.selection.split(": ")[1].split(" pixels")[0].replace(",", ""))
+        for step in ws.controller.doc.provenance
+    )
+    assert second < 1.5 * first
     ws.diff_action.trigger()
     assert ws.canvas.before_label == "BEFORE — inpaint-telea"
     last_only = int(np.count_nonzero(ws.canvas.diff.buffer))

@@ -284,8 +284,11 @@ class ImageController(QObject):
             self._one_shot(self.masks.invert(self.frame))
 
     def clear_mask(self) -> None:
+        self.clear_frame_mask(self.frame)
+
+    def clear_frame_mask(self, frame: int) -> None:
         if self.doc is not None:
-            self._one_shot(self.masks.clear(self.frame))
+            self._one_shot(self.masks.clear(frame))
 
     def grow_mask(self, pixels: float) -> None:
         if self.doc is not None:

@@ -179,12 +179,14 @@ class ImageWorkspace(Workspace):
 
         cv.hovered.connect(lambda x, y: self.pixel_label.setText(c.value_at(x, y)))
         cv.left.connect(lambda: self.pixel_label.setText(""))
-        cv.paint_begin.connect(lambda x, y: c.begin_stroke(x, y, self._subtract() or cv.tool == "eraser"))
+        cv.paint_begin.connect(self._on_paint_begin)
         cv.paint_move.connect(c.stroke_to)
         cv.paint_end.connect(c.end_stroke)
-        cv.rect_drawn.connect(lambda x0, y0, x1, y1: c.rectangle(x0, y0, x1, y1, self._subtract()))
-        cv.lasso_drawn.connect(lambda points: c.lasso(points, self._subtract()))
-        cv.fill_clicked.connect(lambda x, y: c.fill(x, y, self._subtract()))
+        cv.rect_drawn.connect(
+            lambda x0, y0, x1, y1: self._fresh_mask() or c.rectangle(x0, y0, x1, y1, self._subtract())
+        )
+        cv.lasso_drawn.connect(lambda points: self._fresh_mask() or c.lasso(points, self._subtract()))
+        cv.fill_clicked.connect(lambda x, y: self._fresh_mask() or c.fill(x, y, self._subtract()))
         cv.window_drag_begin.connect(self._on_window_drag_begin)
         cv.window_drag.connect(self._on_window_drag)
         cv.window_drag_end.connect(self._on_window_drag_end)
@@ -311,6 +313,29 @@ class ImageWorkspace(Workspace):
     def _on_mask_changed(self, frame: int, box) -> None:
         self.presenter.mask_changed(frame, box)
         self._on_mask_edited()
+
+    def _on_paint_begin(self, x: float, y: float) -> None:
+        erase = self._subtract() or self.canvas.tool == "eraser"
+        if not erase:
+            self._fresh_mask()
+        self.controller.begin_stroke(x, y, erase)
+
+    def _fresh_mask(self) -> None:
+        """Painting anew after a repair hid its mask starts a new mask: the spent one is cleared
+        first (an undoable step), so the next repair fills only what is painted now. It was kept,
+        hidden, and filled again with the new strokes (a walk-through's second inpaint refilled the
+        first). Erasing, and painting with the mask shown, keep it as it is."""
+        c = self.controller
+        if self._subtract() or self._hidden_for is None or self.canvas.show_mask:
+            return
+        if self._hidden_for is not c.last_repair() or not c.masks.any():
+            self._hidden_for = None
+            return
+        self._hidden_for = None
+        for frame in c.masks.painted_frames():
+            c.clear_frame_mask(frame)
+        self.set_show_mask(True)
+        self.status.emit("A new mask: the last repair's was cleared (Ctrl+Z brings it back).")
 
     def _follow_repair_undo(self) -> None:
         """A repair undone shows the mask its finish hid (what was painted, to edit again); redone, the
