@@ -171,7 +171,8 @@ def test_difference_to_the_original_after_two_fills_and_the_history_of_a_reopene
 
     # Saved and reopened: the two fills come back (from the file's provenance) as earlier repairs.
     out = window.save_to(tmp_path / "filled.wav")
-    assert out is not None and open_file(window, out)
+    assert out is not None and ws.panel.status.text() == "Saved filled.wav"  # not the last fill's line
+    assert open_file(window, out)
     records = ws.history_panel.records
     assert [r.method for r in records] == ["fill-gap-ar", "fill-gap-crossfade"]
     assert all(r.earlier and r.changed is None for r in records)

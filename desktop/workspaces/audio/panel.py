@@ -61,7 +61,7 @@ class AudioPanel(QWidget):
         self.refresh()
 
     # --- public API -------------------------------------------------------------------------------
-    def _show_status(self, text: str) -> None:
+    def show_status(self, text: str) -> None:
         """The line beside the buttons; elided when long, so the whole of it is its tooltip."""
         self.status.setText(text)
         self.status.setToolTip(text)
@@ -69,7 +69,7 @@ class AudioPanel(QWidget):
     def show_new_document(self) -> None:
         """A new recording: fit it, offer its channels; nothing said about the last one stays."""
         self.player.stop()
-        self._show_status("")
+        self.show_status("")
         doc = self.controller.doc
         if doc is not None:
             _warm_up()
@@ -336,7 +336,7 @@ class AudioPanel(QWidget):
         self.player.state_changed.connect(self._on_play_state)
         self.player.error.connect(c.status)
         c.shown_changed.connect(self.refresh)
-        c.status.connect(self._show_status)
+        c.status.connect(self.show_status)
         c.jobs.started.connect(self._update_actions)
         for signal in (c.jobs.succeeded, c.jobs.failed, c.jobs.cancelled):
             signal.connect(self._update_actions)

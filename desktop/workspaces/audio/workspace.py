@@ -8,6 +8,8 @@ saving, naming and the unsaved-change prompt are the session's and the shell's.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -61,6 +63,8 @@ class AudioWorkspace(JobWorkspace):
         c.dropouts_found.connect(self._on_dropouts_found)
         c.packets_marked.connect(self._on_packets_marked)
         c.warning.connect(self.warning)
+        # the panel's own line said the last fill or undo after a save (a walk-through)
+        self.session.saved.connect(lambda path: self.panel.show_status(f"Saved {Path(path).name}"))
         self.panel.trace_requested.connect(self.load_loss_trace_dialog)
         self.history_panel.show_span.connect(self.panel.viewport.reveal)
         self.panel.fill_requested.connect(self.picker.request_run)
