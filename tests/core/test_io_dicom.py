@@ -238,7 +238,11 @@ def test_series_folder_is_split_sorted_and_gaps_reported(tmp_path):
 
     out = io.write(_with_step(doc), tmp_path / "study_denoised")
     files = sorted(out.iterdir())
-    assert [f.name for f in files] == ["0001.dcm", "0002.dcm", "0003.dcm", "0004.dcm", "0005.dcm"]
+    # each slice keeps its file's name (a walk-through's 01.dcm came back as 0001.dcm)
+    assert sorted(f.name for f in files) == sorted(Path(f).name for f in doc.metadata["source_files"])
+    for f in files:  # and each name is still its slice's
+        written, source = (pydicom.dcmread(g, stop_before_pixels=True) for g in (f, folder / f.name))
+        assert list(written.ImagePositionPatient) == list(source.ImagePositionPatient)
     series_uids = {pydicom.dcmread(f, stop_before_pixels=True).SeriesInstanceUID for f in files}
     assert len(series_uids) == 1 and uid not in series_uids
     again = io.read(out)

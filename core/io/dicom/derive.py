@@ -65,6 +65,7 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
         raise WriteError(f"{target.name}: a series is saved as a folder of files; name a folder, not a file")
     placed = _placements(doc, pixels.shape[0])
     thickness = doc.metadata.get("made_slice_thickness")  # set by a thinning that sharpened (fill-slice-self)
+    names = _file_names(doc, placed)
     with atomic_folder(target) as tmp_folder:
         for i, where in enumerate(placed):
             ds = _derive(doc, headers.datasets[where.template], pixels[i : i + 1], [i], series_uid, i + 1)
@@ -73,8 +74,19 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
                 _mark_inserted(ds, [headers.datasets[j] for j in where.between])
                 if thickness:
                     ds.SliceThickness = f"{float(thickness):.6g}"
-            _save(ds, tmp_folder / f"{i + 1:04d}.dcm")
+            _save(ds, tmp_folder / names[i])
     return target
+
+
+def _file_names(doc: VolumeDoc, placed: list[Placement]) -> list[str]:
+    """A repaired series keeps its files' own names, slice for slice (01.dcm stays 01.dcm: a viewer's
+    or a script's reference to a slice still holds); a series with slices inserted, or read from
+    files whose names clash, is numbered 0001.dcm ... in slice order."""
+    names = [Path(f).name for f in doc.metadata.get("source_files") or []]
+    if len(names) == len(placed) and len({n.lower() for n in names}) == len(names):
+        if not any(where.inserted for where in placed):
+            return names
+    return [f"{i + 1:04d}.dcm" for i in range(len(placed))]
 
 
 def _new_uid() -> str:
