@@ -83,10 +83,11 @@ def test_select_fill_ab_undo_save_reopen(qtbot, window, clip, tmp_path):
 
     # A/B: "A" shows the recording before the fill, "B" the fill.
     panel.toggle_ab()
-    assert c.showing_before
+    assert c.showing_before and panel.status.text() == "A: before the last fill"  # the panel's line says it
     assert np.array_equal(panel.spectrogram.doc.samples, original.samples)
     panel.toggle_ab()
     assert np.array_equal(panel.spectrogram.doc.samples, filled.samples)
+    assert panel.status.text() == "B: after it"
 
     # Playback offscreen: a message, no exception.
     messages = []

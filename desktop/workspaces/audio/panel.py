@@ -101,6 +101,8 @@ class AudioPanel(QWidget):
         """Show and play the recording before (A) or after (B) the last fill."""
         self.player.stop()
         self.controller.set_ab(before)
+        # what is shown now, in place of what the panel said last (a playback error stayed)
+        self.show_status("A: before the last fill" if self.controller.showing_before else "B: after it")
 
     def toggle_ab(self) -> None:
         self.set_ab(not self.controller.showing_before)
