@@ -83,13 +83,9 @@ class BarReporter(QuietReporter):
         self.task = self.bar.add_task("batch", total=todo, rate="")
 
     def item(self, outcome: Outcome) -> None:
-        if outcome.state in (
-            FAILED,
-            SKIPPED,
-        ):  # why, above the bar (a skip's reason was only in the manifest)
-            line = failure_line(outcome.key, outcome.error)
-            if outcome.state == SKIPPED:
-                line = "skipped" + line.removeprefix("failed")
+        # Why, above the bar: a failure, and a skip (its reason was said in the manifest only).
+        if outcome.state in (FAILED, SKIPPED):
+            line = failure_line(outcome.key, outcome.error, outcome.state)
             self.console.print(line, markup=False, highlight=False, soft_wrap=True)
         if self.task is None:
             return

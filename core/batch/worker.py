@@ -241,8 +241,8 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     return DONE, str(written), step.method if step else recipe.method, params
 
 
-def failure_line(key: str, error: str) -> str:
-    """'failed: photos/a.png: the image data is truncated': the item once, though a reader's message
-    starts with the file's name too."""
+def failure_line(key: str, error: str, state: str = FAILED) -> str:
+    """'failed: photos/a.png: the image data is truncated' (or 'skipped: ...' for a `state` SKIPPED):
+    the item once, though a reader's message starts with the file's name too."""
     name = PurePosixPath(key).name
-    return f"failed: {key}: {error.removeprefix(f'{name}: ')}"
+    return f"{state}: {key}: {error.removeprefix(f'{name}: ')}"

@@ -142,9 +142,8 @@ def repair(
         said = f"{card.id} changed nothing that the file can hold: the result equals the input"
         ctx.note(said)
         provenance.warnings.append(said)
-    if hint := hints.fine_noise(task_info.id, document, result, provenance.params, frames):
-        ctx.note(hint)
     for said in (
+        hints.fine_noise(task_info.id, document, result, provenance.params, frames),
         hints.photo_noise(task_info.id, document, provenance.params),
         hints.no_blocking(task_info.id, given),
     ):

@@ -550,9 +550,9 @@ class ImageController(QObject):
 
 
 def painted_selection(mask: np.ndarray | None, frames: list[int] | None, detected: bool) -> str:
-    """What a repair in the app was limited to, for its record as the CLI's 'mask m.png' is:
-    'mask painted in the app: 4,210 pixels (1.61% of the slice) on slice 15 of 28 (counted from 1)': the share
-    of the slices painted, not of the series; '' without a mask."""
+    """What a repair in the app was limited to, for its record as the CLI's 'mask m.png' is: 'mask
+    painted in the app: 4,210 pixels (1.61% of the slice) on slice 15 of 28 (counted from 1)', the
+    share of the slices painted, not of the series; '' without a mask."""
     if mask is None:
         return ""
     held, of, on = np.asarray(mask) > 0, "the picture", ""

@@ -182,11 +182,9 @@ class ImageWorkspace(Workspace):
         cv.paint_begin.connect(self._on_paint_begin)
         cv.paint_move.connect(c.stroke_to)
         cv.paint_end.connect(c.end_stroke)
-        cv.rect_drawn.connect(
-            lambda x0, y0, x1, y1: self._fresh_mask() or c.rectangle(x0, y0, x1, y1, self._subtract())
-        )
-        cv.lasso_drawn.connect(lambda points: self._fresh_mask() or c.lasso(points, self._subtract()))
-        cv.fill_clicked.connect(lambda x, y: self._fresh_mask() or c.fill(x, y, self._subtract()))
+        cv.rect_drawn.connect(lambda x0, y0, x1, y1: self._draw(c.rectangle, x0, y0, x1, y1))
+        cv.lasso_drawn.connect(lambda points: self._draw(c.lasso, points))
+        cv.fill_clicked.connect(lambda x, y: self._draw(c.fill, x, y))
         cv.window_drag_begin.connect(self._on_window_drag_begin)
         cv.window_drag.connect(self._on_window_drag)
         cv.window_drag_end.connect(self._on_window_drag_end)
@@ -319,6 +317,11 @@ class ImageWorkspace(Workspace):
         if not erase:
             self._fresh_mask()
         self.controller.begin_stroke(x, y, erase)
+
+    def _draw(self, tool, *where) -> None:
+        """A rectangle, lasso or fill: on a new mask after a repair (`_fresh_mask`), Alt subtracts."""
+        self._fresh_mask()
+        tool(*where, self._subtract())
 
     def _fresh_mask(self) -> None:
         """Painting anew after a repair hid its mask starts a new mask: the spent one is cleared
