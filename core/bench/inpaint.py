@@ -7,13 +7,13 @@
 
 Protocol: image i (in name order; frame i of a DICOM file or series) gets `random_mask(H, W, kind,
 seed=seed + i)` from core.masks (--seed, default 0; masked area at most 50%). Every method runs through
-the engine
-(`core.repair`), as a user's repair would. Scores: PSNR and SSIM inside the hole and over the whole
-image, on the image's own scale (0..255 for 8-bit; for medical frames the peak is the frame's own
-value range, max - min), and seconds per image (the median, so that a GPU's start-up on the first image
-does not count as the method's speed). 8-bit results are rounded to integers first, as a
-saved file would be. `--figure` writes a PNG grid (input with holes / mask / each method) for the
-first three images.
+the engine (`core.repair`), as a user's repair would. Scores: PSNR and SSIM inside the hole and over the
+whole image, on the image's own scale (0..255 for 8-bit; for medical frames the peak is the frame's own
+value range, max - min); the hole's detail (mean gradient magnitude of the fill over that of the lost
+content: 1 = as textured, 0 = flat; core.bench.metrics.detail_ratio); and seconds per image (the
+median, so that a GPU's start-up on the first image does not count as the method's speed). 8-bit
+results are rounded to integers first, as a saved file would be. `--figure` writes a PNG grid (input
+with holes / mask / each method) for the first three images.
 
 A volume (a NIfTI file, or a DICOM series folder of three or more slices) is benched on held-back slices
 with holes inside the body, scored in its units inside the holes (core.bench.inpaint_volume).
@@ -37,7 +37,7 @@ from core.bench.common import (
     torch_reference,
     variants,
 )
-from core.bench.metrics import psnr, ssim
+from core.bench.metrics import detail_ratio, psnr, ssim
 from core.bench.scan_slices import volume_set
 from core.errors import LacunaError
 from core.repair_cli import parse_params
@@ -130,6 +130,7 @@ def evaluate(sample: dict[str, Any], mask: np.ndarray, method_id: str, params: d
         "out": out,
         "psnr_hole": psnr(out, truth, peak, mask=mask),
         "ssim_hole": ssim(out, truth, peak, mask=mask),
+        "detail_hole": detail_ratio(out, truth, mask),
         "psnr": psnr(out, truth, peak),
         "ssim": ssim(out, truth, peak),
         "seconds": seconds,
@@ -211,7 +212,7 @@ def _summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
     summary = {}
     for key, group in groups.items():
         stats = {}
-        for metric in ("psnr_hole", "ssim_hole", "psnr", "ssim", "seconds", "s_per_mp"):
+        for metric in ("psnr_hole", "ssim_hole", "detail_hole", "psnr", "ssim", "seconds", "s_per_mp"):
             values = [r[metric] for r in group if np.isfinite(r[metric])]
             average = np.median if metric in ("seconds", "s_per_mp") else np.mean
             stats[metric] = round(float(average(values)), 3) if values else float("nan")
@@ -229,14 +230,15 @@ def _summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
 def _print_table(title: str, summary: dict, rows: list[dict]) -> None:
     print(f"## {title}\n")
     print(
-        "| masks | method | PSNR hole (dB) | SSIM hole | PSNR image (dB) | SSIM image | s/image | s/MP "
-        "| images |"
+        "| masks | method | PSNR hole (dB) | SSIM hole | detail hole | PSNR image (dB) | SSIM image "
+        "| s/image | s/MP | images |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for key, s in summary.items():
         kind, method = key.split("/", 1)
         print(
-            f"| {kind} | {method} | {s['psnr_hole']:.2f} | {s['ssim_hole']:.4f} | {s['psnr']:.2f} | "
+            f"| {kind} | {method} | {s['psnr_hole']:.2f} | {s['ssim_hole']:.4f} | {s['detail_hole']:.2f} | "
+            f"{s['psnr']:.2f} | "
             f"{s['ssim']:.4f} | {s['seconds']:.2f} | {s['s_per_mp']:.2f} | {s['images']} |"
         )
     for key, s in summary.items():
@@ -246,12 +248,13 @@ def _print_table(title: str, summary: dict, rows: list[dict]) -> None:
                 "against float32 torch"
             )
     if rows:
-        print("\n| image | masks | method | PSNR hole | SSIM hole | PSNR | SSIM | s |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("\n| image | masks | method | PSNR hole | SSIM hole | detail hole | PSNR | SSIM | s |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(
                 f"| {r['image']} | {r['masks']} | {r['method']} | {r['psnr_hole']:.2f} | "
-                f"{r['ssim_hole']:.4f} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['seconds']:.2f} |"
+                f"{r['ssim_hole']:.4f} | {r['detail_hole']:.2f} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
+                f"{r['seconds']:.2f} |"
             )
 
 

@@ -39,6 +39,21 @@ def ssim(result: np.ndarray, truth: np.ndarray, peak: float = 255.0, mask: np.nd
     return float(full[np.asarray(mask, bool)].mean() if mask is not None else full.mean())
 
 
+def detail_ratio(result: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
+    """How much fine detail a fill carries: the mean gradient magnitude over the masked pixels of the
+    result, over the same of the truth (1 = as busy as what was lost, 0 = flat). PSNR rewards the
+    smooth average of every plausible fill; this says whether the texture came back."""
+
+    def busyness(image: np.ndarray) -> float:
+        image = np.asarray(image, np.float64)
+        planes = image.reshape(*image.shape[:2], -1)
+        magnitude = np.mean([np.hypot(*np.gradient(planes[..., c])) for c in range(planes.shape[2])], axis=0)
+        return float(magnitude[np.asarray(mask, bool)].mean())
+
+    lost = busyness(truth)
+    return busyness(result) / lost if lost > 0 else float("nan")
+
+
 def rgb_to_y(image: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma on the 16..235 scale (MATLAB rgb2ycbcr), for super-resolution protocols."""
     image = np.asarray(image, np.float64)

@@ -96,16 +96,22 @@ def learns_from_outside_data(card: Any) -> bool:
 
 def suits(card: Any, modality: str) -> bool:
     """True when `card`'s method may be trusted on `modality` (model-free, or trained and validated on it)."""
-    return not learns_from_outside_data(card) or modality in card.modalities or not is_scan(modality)
+    invents = learns_from_outside_data(card) or card.copies_texture
+    return not invents or modality in card.modalities or not is_scan(modality)
 
 
 def warning(card: Any, modality: str) -> str:
     """What to tell a person running `card` on `modality` ('' when it suits)."""
     if suits(card, modality):
         return ""
+    scan = NAMES.get(modality, "this scan")
+    if card.copies_texture:
+        return (
+            f"{card.id} copies patches from elsewhere in the picture: on {scan} that can put anatomy where "
+            "there is none; compare with the original before using the result"
+        )
     names = {"photographs" if m in ("photo", "gray") else NAMES.get(m, m) for m in card.modalities}
     trained = " and ".join(sorted(names))
-    scan = NAMES.get(modality, "this scan")
     return (
         f"{card.id} was trained on {trained}, not validated on {scan}: it can invent structure that looks "
         "like anatomy; compare with the original before using the result"

@@ -134,6 +134,9 @@ class MethodCard:
     # A faster variant (a network distilled from another method's) names that "best" method: the picker
     # shows them side by side with their measured speed and quality (core.methods.scores).
     variant_of: str = ""
+    # Fills with patches copied from elsewhere in the same picture: on a scan that can be anatomy that
+    # is not there (core.methods.modality), and it is no smooth alternative fill (core.repair.uncertainty).
+    copies_texture: bool = False
 
     def found_weights(self) -> dict[str, Path | None]:
         """Each weights file and where it was found (None: nowhere)."""
@@ -177,6 +180,7 @@ class MethodCard:
             "default": self.default,
             "scan_default": self.scan_default,
             "variant_of": self.variant_of,
+            "copies_texture": self.copies_texture,
             "weights": {name: str(path) if path else None for name, path in self.found_weights().items()},
             "available": self.available,
             "unavailable_reason": self.unavailable_reason,

@@ -81,3 +81,32 @@ def no_blocking(task: str, document: Any) -> str | None:
         f"this picture shows no sign of JPEG blocking (score {score:.2f}: about 1.02-1.07 for pictures"
         " never JPEG-compressed, 1.35 and above at quality 30); dejpeg then only smooths its detail"
     )
+
+
+SMOOTH_FILLS = ("inpaint-learned", "inpaint-fast")
+WIDE_HOLE_PX = 48  # across: where a smooth fill shows as a blur patch in a textured picture
+HINT_SIDE = 2048  # the hole is measured on at most this many pixels a side
+
+
+def smooth_fill(method_id: str, document: Any, mask: Any) -> str | None:
+    """A learned fill of a photo's wide hole: said that it comes back smooth and what copies texture.
+    On 10 training pictures (color432) its fills carried 0.30 of the lost detail at 48-pixel holes
+    and 0.19 at 96 (mean gradient magnitude, core.bench.metrics.detail_ratio); inpaint-exemplar's
+    0.73-0.88."""
+    if method_id not in SMOOTH_FILLS or getattr(document, "kind", "") != "image" or mask is None:
+        return None
+    import cv2
+
+    hole = (np.asarray(mask) != 0).reshape(-1, *np.shape(mask)[-2:]).any(axis=0)
+    scale = min(1.0, HINT_SIDE / max(hole.shape))  # a bounded cost on a 40000-pixel scan
+    if scale < 1.0:
+        size = (max(1, round(hole.shape[1] * scale)), max(1, round(hole.shape[0] * scale)))
+        hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
+    inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
+    across = int(2 * float(inside.max()) / scale)
+    if across < WIDE_HOLE_PX:
+        return None
+    return (
+        f"the widest hole is about {across} pixels across: the learned fill comes back smooth inside holes"
+        " this wide; inpaint-exemplar copies texture from the rest of the picture instead (compare the two)"
+    )
