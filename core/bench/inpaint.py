@@ -10,10 +10,10 @@ seed=seed + i)` from core.masks (--seed, default 0; masked area at most 50%). Ev
 the engine (`core.repair`), as a user's repair would. Scores: PSNR and SSIM inside the hole and over the
 whole image, on the image's own scale (0..255 for 8-bit; for medical frames the peak is the frame's own
 value range, max - min); the hole's detail (mean gradient magnitude of the fill over that of the lost
-content: 1 = as textured, 0 = flat; core.bench.metrics.detail_ratio); and seconds per image (the
-median, so that a GPU's start-up on the first image does not count as the method's speed). 8-bit
-results are rounded to integers first, as a saved file would be. `--figure` writes a PNG grid (input
-with holes / mask / each method) for the first three images.
+content: 1 = as textured, 0 = flat, above 1 busier, seams included; core.bench.metrics.detail_ratio);
+and seconds per image (the median, so that a GPU's start-up on the first image does not count as the
+method's speed). 8-bit results are rounded to integers first, as a saved file would be. `--figure`
+writes a PNG grid (input with holes / mask / each method) for the first three images.
 
 A volume (a NIfTI file, or a DICOM series folder of three or more slices) is benched on held-back slices
 with holes inside the body, scored in its units inside the holes (core.bench.inpaint_volume).

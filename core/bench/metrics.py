@@ -41,8 +41,9 @@ def ssim(result: np.ndarray, truth: np.ndarray, peak: float = 255.0, mask: np.nd
 
 def detail_ratio(result: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     """How much fine detail a fill carries: the mean gradient magnitude over the masked pixels of the
-    result, over the same of the truth (1 = as busy as what was lost, 0 = flat). PSNR rewards the
-    smooth average of every plausible fill; this says whether the texture came back."""
+    result, over the same of the truth (1 = as busy as what was lost, 0 = flat, above 1 busier: seams
+    and pasted edges count too, so read it beside PSNR and the pictures). PSNR rewards the smooth
+    average of every plausible fill; this says whether the texture came back."""
 
     def busyness(image: np.ndarray) -> float:
         image = np.asarray(image, np.float64)

@@ -3,8 +3,8 @@
 - inpaint-learned (default): the project's FFC encoder-decoder (core/archs/inpaint.py), trained with an
   adversarial loss; color network, gray images are replicated to RGB and the mean is taken back.
 - inpaint-dip: Deep Image Prior, an untrained U-Net fitted to the known pixels (any modality, slow).
-- inpaint-exemplar: copies texture from the rest of the picture into the hole (OpenCV contrib's
-  shift-map), so large holes in grain, foliage or hair stay textured where the network turns smooth.
+- inpaint-exemplar: the learned fill with fine texture copied from the rest of the picture (OpenCV
+  contrib's shift-map), so large holes in grain, foliage or hair stay textured where the network is smooth.
 - inpaint-biharmonic (scikit-image), inpaint-telea and inpaint-ns (OpenCV): classical baselines.
 
 Every method fills crops around the connected masked regions through the one crop-and-paste loop
@@ -23,7 +23,6 @@ import numpy as np
 from core.errors import MethodError
 from core.methods.crops import fill_regions
 from core.methods.registry import MethodCard, Param, register
-from core.methods.seams import blend_copy
 from core.runtime.context import Progress, RunContext
 
 WEIGHTS = "inpaint.safetensors"
@@ -51,7 +50,10 @@ def _check(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
             f"the mask is {mask.shape[1]}×{mask.shape[0]} pixels but the image is "
             f"{image.shape[1]}×{image.shape[0]}"
         )
-    return mask != 0
+    hole = mask != 0
+    if hole.all():
+        raise MethodError("the mask covers the whole picture: there is nothing left to fill it from")
+    return hole
 
 
 def _colour_groups(channels: int) -> list[list[int]]:
@@ -248,35 +250,83 @@ def _run_biharmonic(
     return (yield from fill_regions(image, hole, ctx, fill, context=1.0, min_size=16, margin=8))
 
 
+COPY_RING = 6  # pixels around a hole copied too, so the texture's high-pass near the edge sees copy only
+COPY_PASSES = 8  # shift-map reaches a hole's far side from copies made by the passes before
+TEXTURE_SIGMA = 2.0  # pixels: finer than this is texture (copied); coarser is structure (the network's)
+
+
 def _run_exemplar(
     image: np.ndarray, mask: np.ndarray | None, ctx: RunContext, context: float = 3.0
 ) -> Generator[Progress, None, np.ndarray]:
+    """Structure from the learned fill, texture from a copy (Bertalmio et al. 2003 split an image the
+    same way): the network's fill is smooth but fits the surroundings, the shift-map's copy is
+    textured but may bring a foreign object, whose colour this leaves behind with the coarse scales."""
     import cv2
 
     hole = _check(image, mask)
-    if hole.all():
-        raise MethodError("the mask covers the whole picture: exemplar inpainting needs pixels to copy from")
     if not hasattr(cv2, "xphoto"):  # a plain OpenCV package installed over the contrib one
         raise MethodError(
             "inpaint-exemplar needs OpenCV's contrib modules: pip install --force-reinstall "
             "opencv-contrib-python-headless"
         )
+    structure = yield from _run_network(
+        WEIGHTS, image, mask, ctx.sub(0.0, 0.3), CONTEXT.default, MAX_SIDE.default
+    )
+    channels = image.shape[2]
 
-    def fill(crop: np.ndarray, crop_hole: np.ndarray, _ctx: RunContext) -> np.ndarray:
-        known = np.where(crop_hole, 0, 255).astype(np.uint8)  # xphoto's mask marks the pixels to keep
-        result = np.empty_like(crop)
-        for c in _alpha_channels(crop.shape[2]):  # transparency is smoothed in, not copied
-            result[..., c] = _opencv_plane(crop[..., c], crop_hole)
-        for group in _colour_groups(crop.shape[2]):
+    def fill(both: np.ndarray, crop_hole: np.ndarray, sub: RunContext) -> np.ndarray:
+        crop, smooth = both[..., :channels], both[..., channels:]
+        result = smooth.copy()  # alpha stays the network's smooth fill: transparency is not texture
+        for group in _colour_groups(channels):
             # One shift map for the colour planes together, so a copied patch keeps its colours.
-            source = np.ascontiguousarray(crop[..., group] if len(group) > 1 else crop[..., group[0]])
-            copied = np.zeros_like(source)
-            cv2.xphoto.inpaint(source, known, copied, cv2.xphoto.INPAINT_SHIFTMAP)
-            shape = (*crop.shape[:2], len(group))
-            result[..., group] = blend_copy(crop[..., group], copied.reshape(shape), crop_hole)
-        return result
+            copy, passes, unreached = _shift_map_copy(crop[..., group], crop_hole)
+            if passes > 1:
+                sub.note(
+                    "a hole is larger than the picture around it: inpaint-exemplar copied from its own "
+                    f"copies ({passes} passes), so its texture repeats"
+                    + (f"; {unreached.sum()} pixels it could not reach have none" if unreached.any() else "")
+                )
+            texture = copy - cv2.GaussianBlur(copy, (0, 0), TEXTURE_SIGMA).reshape(copy.shape)
+            result[..., group] += texture
+        return np.concatenate([result, smooth], axis=-1)
 
-    return (yield from fill_regions(image, hole, ctx, fill, context=context, min_size=64))
+    # The crops carry the network's fill beside the picture, so each region's fill sees both.
+    both = np.concatenate([image, structure.astype(image.dtype)], axis=-1)
+    filled = yield from fill_regions(both, hole, ctx.sub(0.3, 1.0), fill, context=context, min_size=64)
+    return filled[..., :channels]
+
+
+def _shift_map_copy(planes: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """(planes (H, W, C) copied by OpenCV contrib's shift-map over the hole and a ring around it, the
+    passes that took, the hole's pixels no copy reached, filled smoothly). Shift-map leaves a pixel
+    black when no offset within the picture reaches it (a hole taller than the picture left above and
+    below it): the data go in shifted up by one, so 0 means not reached, and the next pass copies from
+    this pass's copies."""
+    import cv2
+
+    ring = np.ones((2 * COPY_RING + 1, 2 * COPY_RING + 1), np.uint8)
+    missing = cv2.dilate(hole.astype(np.uint8), ring) > 0
+    copy = planes.astype(np.float32)
+    passes = 0
+    while passes < COPY_PASSES:
+        passes += 1
+        source = np.where(missing[..., None], 0.0, copy + 1.0).astype(np.float32)
+        source = np.ascontiguousarray(source if source.shape[2] > 1 else source[..., 0])
+        out = np.zeros_like(source)
+        cv2.xphoto.inpaint(
+            source, np.where(missing, 0, 255).astype(np.uint8), out, cv2.xphoto.INPAINT_SHIFTMAP
+        )
+        out = out.reshape(copy.shape) - 1.0
+        reached = missing & (out.min(axis=-1) > -0.5)
+        if not reached.any():
+            break
+        copy[reached] = out[reached]
+        missing &= ~reached
+        if not missing.any():
+            break
+    for c in range(copy.shape[2] if missing.any() else 0):
+        copy[..., c] = np.where(missing, _opencv_plane(copy[..., c], missing), copy[..., c])
+    return copy, passes, missing & hole
 
 
 def _opencv(flag_name: str):
@@ -371,12 +421,13 @@ register(
         id="inpaint-exemplar",
         task="inpaint",
         name="Exemplar inpainting (copied texture)",
-        kind="classical",
+        kind="learned",
         description=(
-            "Fills the hole with patches copied from the rest of the picture (OpenCV contrib's shift-map, "
-            "He & Sun 2012): grain, foliage, hair and fabric stay sharp in large holes where the learned "
-            "fill turns smooth; a copied patch can repeat visibly or break a straight edge. Not for scans: "
-            "it can copy anatomy from elsewhere."
+            "The learned fill's shapes and colours with fine texture copied from the rest of the picture "
+            "(OpenCV contrib's shift-map, He & Sun 2012): grain, foliage, hair and fabric stay textured in "
+            "large holes where the learned fill alone is smooth; a copied object can leave a faint outline, "
+            "and the texture repeats in holes larger than the picture around them. Not for scans: it can "
+            "copy anatomy from elsewhere."
         ),
         params=(
             *MASK_PARAMS,
@@ -384,6 +435,7 @@ register(
                 "context", 3.0, "picture around each region to copy from, as a multiple of its size", 1.2, 8.0
             ),
         ),
+        weights=(WEIGHTS,),
         speed="medium",
         needs_mask=True,
         copies_texture=True,

@@ -102,11 +102,14 @@ def smooth_fill(method_id: str, document: Any, mask: Any) -> str | None:
     if scale < 1.0:
         size = (max(1, round(hole.shape[1] * scale)), max(1, round(hole.shape[0] * scale)))
         hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
+    if hole.all():  # nothing outside it to measure against (the methods refuse such a mask)
+        return None
     inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
-    across = int(2 * float(inside.max()) / scale)
+    across = round((2 * float(inside.max()) - 1) / scale)  # a 47-pixel square: 24 to its edge
     if across < WIDE_HOLE_PX:
         return None
     return (
         f"the widest hole is about {across} pixels across: the learned fill comes back smooth inside holes"
-        " this wide; inpaint-exemplar copies texture from the rest of the picture instead (compare the two)"
+        " this wide; exemplar inpainting (inpaint-exemplar) copies texture from the rest of the picture"
+        " instead (compare the two)"
     )
