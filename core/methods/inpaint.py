@@ -253,6 +253,8 @@ def _run_biharmonic(
 COPY_RING = 6  # pixels around a hole copied too, so the texture's high-pass near the edge sees copy only
 COPY_PASSES = 8  # shift-map reaches a hole's far side from copies made by the passes before
 TEXTURE_SIGMA = 2.0  # pixels: finer than this is texture (copied); coarser is structure (the network's)
+TEXTURE_REACH = 12.0  # pixels: how far the surroundings' texture strength is carried into a hole
+TEXTURE_HEADROOM = 2.5  # a copied pixel's fine scale may exceed the local mean |fine scale| this much
 
 
 def _run_exemplar(
@@ -286,14 +288,35 @@ def _run_exemplar(
                     f"copies ({passes} passes), so its texture repeats"
                     + (f"; {unreached.sum()} pixels it could not reach have none" if unreached.any() else "")
                 )
-            texture = copy - cv2.GaussianBlur(copy, (0, 0), TEXTURE_SIGMA).reshape(copy.shape)
-            result[..., group] += texture
+            result[..., group] += _texture(copy, crop[..., group], crop_hole)
         return np.concatenate([result, smooth], axis=-1)
 
     # The crops carry the network's fill beside the picture, so each region's fill sees both.
     both = np.concatenate([image, structure.astype(image.dtype)], axis=-1)
     filled = yield from fill_regions(both, hole, ctx.sub(0.3, 1.0), fill, context=context, min_size=64)
     return filled[..., :channels]
+
+
+def _texture(copy: np.ndarray, picture: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The copy's fine scales, no stronger than the picture's own around the hole allow: the edges of a
+    foreign object copied in (a zebra's stripes into grass) are damped to the grass's contrast. The
+    local strength is the picture's mean |fine scales| spread inward from the known pixels (a
+    normalised Gaussian of TEXTURE_REACH pixels); the copy is clipped to TEXTURE_HEADROOM times it."""
+    import cv2
+
+    def blur(planes: np.ndarray, sigma: float) -> np.ndarray:
+        return cv2.GaussianBlur(planes, (0, 0), sigma).reshape(planes.shape)
+
+    def fine(planes: np.ndarray) -> np.ndarray:
+        return planes - blur(planes, TEXTURE_SIGMA)
+
+    known = (~hole).astype(np.float32)
+    strength = np.abs(fine(picture.astype(np.float32))) * known[..., None]
+    weight = cv2.GaussianBlur(known, (0, 0), TEXTURE_REACH)[..., None]
+    overall = strength.sum(axis=(0, 1)) / max(float(known.sum()), 1.0)  # deep inside a wide hole
+    local = np.where(weight > 1e-3, blur(strength, TEXTURE_REACH) / np.maximum(weight, 1e-3), overall)
+    limit = TEXTURE_HEADROOM * local
+    return np.clip(fine(copy), -limit, limit)
 
 
 def _shift_map_copy(planes: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:

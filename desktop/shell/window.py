@@ -427,6 +427,7 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
+        self.statusBar().setToolTip(text)  # a run's notes can be longer than the bar is wide
 
     def _update_actions(self) -> None:
         ws = self.active

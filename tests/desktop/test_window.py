@@ -426,3 +426,11 @@ def test_each_slice_of_an_uneven_series_shows_its_own_thickness(window, datasets
     c.set_frame(20)
     assert c.slice_description().endswith("7 mm thick")  # it said 4 mm, the first file's
     assert image(window).info.fields["Slices"].text() == "1.08–7 mm apart"  # not "4 mm apart"
+
+
+def test_a_long_status_is_whole_in_the_status_bars_tooltip(window):
+    """A repair's notes (the wide-hole advice, say) are cut off in the bar; hovering shows them whole."""
+    text = "Inpainting finished on cpu. " + "The widest hole is about 69 pixels across; " * 6
+    window.show_status(text)
+    assert window.statusBar().currentMessage() == text
+    assert window.statusBar().toolTip() == text
