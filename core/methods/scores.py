@@ -34,6 +34,18 @@ class Score:
         """What was measured: scores with the same bench compare."""
         return self.set, self.condition, self.metric
 
+    @property
+    def methods(self) -> list[str]:
+        """The method ids the measuring command named (after --method or --methods); [] for none."""
+        words = self.command.split()
+        named: list[str] = []
+        for at, word in enumerate(words):
+            if word in ("--method", "--methods"):
+                following = words[at + 1 :]
+                ends = next((i for i, w in enumerate(following) if w.startswith("--")), len(following))
+                named += [m for group in following[:ends] for m in group.split(",")]
+        return named
+
     def text(self) -> str:
         where = f"{self.set} {self.condition}".strip()
         return f"{self.metric} {self.value:g}{' ' + self.unit if self.unit else ''} on {where}"
@@ -56,10 +68,13 @@ def read_scores(weights_path: Path) -> list[Score]:
 
 
 def scores_of(card: MethodCard) -> list[Score]:
-    """Every score recorded for the weights a method loads (those installed here)."""
-    return [
+    """Every score recorded for the weights a method loads (those installed here), less those whose
+    command named other methods only (inpaint-exemplar loads the inpainting network's weights, but
+    that network's own PSNR is not the exemplar fill's)."""
+    found = [
         score for path in card.found_weights().values() if path is not None for score in read_scores(path)
     ]
+    return [score for score in found if not score.methods or card.id in score.methods]
 
 
 def quality_text(card: MethodCard, bench: tuple[str, str, str] | None = None) -> str:

@@ -104,7 +104,9 @@ def smooth_fill(method_id: str, document: Any, mask: Any) -> str | None:
         hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5
     if hole.all():  # nothing outside it to measure against (the methods refuse such a mask)
         return None
-    inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
+    # The picture's edge bounds a hole as its known pixels do (OpenCV measures past it otherwise).
+    bounded = cv2.copyMakeBorder(hole.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    inside = cv2.distanceTransform(bounded, cv2.DIST_L2, 5)
     across = round((2 * float(inside.max()) - 1) / scale)  # a 47-pixel square: 24 to its edge
     if across < WIDE_HOLE_PX:
         return None

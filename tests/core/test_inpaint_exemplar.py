@@ -125,3 +125,29 @@ def test_a_copied_foreign_edge_is_damped_to_the_contrast_around_the_hole():
     assert np.abs(damped).max() <= TEXTURE_HEADROOM * 1.2 * grain
     kept = _texture(grass, grass, hole)[hole]
     assert np.abs(kept).mean() > 0.5 * grain
+
+
+def test_the_wide_hole_note_measures_a_hole_at_the_pictures_edge_within_the_picture(lion):
+    """A band of 121 rows across the bottom is 121 pixels across, not the 581 OpenCV's distance gave
+    when it measured past the picture's edge."""
+    import re
+
+    from core.repair.hints import smooth_fill
+
+    band = np.zeros(lion.pixels.shape[1:3], bool)
+    band[200:] = True
+    said = smooth_fill("inpaint-learned", lion, band)
+    assert said is not None and 115 <= int(re.search(r"about (\d+) pixels", said).group(1)) <= 125
+    assert smooth_fill("inpaint-exemplar", lion, band) is None  # the note is for the smooth fills
+
+
+def test_the_picker_shows_the_exemplar_fill_its_own_measured_quality_not_the_networks():
+    """It loads the inpainting network's weights, whose card holds both methods' scores; each shows
+    the ones its bench command named."""
+    from core.methods import get_method
+    from core.methods.scores import quality_text
+
+    exemplar = quality_text(get_method("inpaint-exemplar").card)
+    learned = quality_text(get_method("inpaint-learned").card)
+    assert "18.9 dB" in exemplar and "19.6 dB" not in exemplar and "detail in the hole 0.78" in exemplar
+    assert "19.6 dB" in learned and "18.9 dB" not in learned and "detail in the hole 0.24" in learned
