@@ -135,7 +135,7 @@ class MethodCard:
     # shows them side by side with their measured speed and quality (core.methods.scores).
     variant_of: str = ""
     # Fills with patches copied from elsewhere in the same picture: on a scan that can be anatomy that
-    # is not there (core.methods.modality), and it is no smooth alternative fill (core.repair.uncertainty).
+    # is not there (core.methods.modality says so).
     copies_texture: bool = False
 
     def found_weights(self) -> dict[str, Path | None]:

@@ -26,16 +26,12 @@ FILL_TASKS = ("inpaint", "fill-slice")
 
 def alternatives(task: str, chosen: str) -> list[str]:
     """The model-free, non-iterative methods of `task` other than the one that ran that work like it
-    (on single slices, or on whole volumes) and continue the surroundings (a copied patch is not)."""
+    (on single slices, or on whole volumes)."""
     works_on = get_method(chosen).card.operates_on
     return [
         c.id
         for c in methods(task)
-        if c.kind == "classical"
-        and not c.copies_texture
-        and c.id != chosen
-        and c.available
-        and c.operates_on == works_on
+        if c.kind == "classical" and c.id != chosen and c.available and c.operates_on == works_on
     ]
 
 
