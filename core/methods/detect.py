@@ -2,10 +2,12 @@
 
 - detect-learned (default): the project's autoencoder + segmentation head (core/archs/detect.py),
   trained on synthetic scratches, creases, dust, stains, tears and dead pixels drawn on clean photos;
-  a second pass at half size finds the whole of a torn border.
+  a second pass at half size finds the whole of a torn border, and exact tests add the stuck pixels
+  and dead lines the network misses (`core.detect.signatures`).
 - detect-classical: dust-and-scratches residuals (median and morphological top-hats), no training.
 - detect-temporal: frames of a video or film scan; a mark present in one frame and not in its
-  motion-compensated neighbours.
+  motion-compensated neighbours; with the same exact tests (a stuck pixel or a line scratch stays
+  put from frame to frame, where comparing frames cannot see it).
 
 Every `run` returns the score map, float32 in [0, 1]: (H, W) for image methods, (frames, H, W) for
 the volume-level temporal method. Each card's `threshold` is the score from which a pixel is proposed.
@@ -32,6 +34,13 @@ def _threshold(default: float) -> Param:
     # Above 0: every score is, so a threshold of 0 proposes the whole picture (a walk-through's repair
     # of it painted a photo over with one brown).
     return Param("threshold", default, "score from which a pixel is proposed (lower finds more)", 0.01, 1.0)
+
+
+# A stuck pixel or a dead line has an exact signature (core/detect/signatures.py) that the network,
+# trained on crops, and the frame comparison, which sees only what changes, both miss.
+_SIGNATURES = Param(
+    "signatures", True, "also mark stuck pixels and dead lines across the picture (exact tests)"
+)
 
 
 def _colour(image: np.ndarray) -> np.ndarray:
@@ -78,17 +87,30 @@ def _run_learned(
     scale: float = 0.0,
     coarse: bool = True,
     ensemble: bool = False,
+    signatures: bool = True,
     **_: object,
 ) -> Generator[Progress, None, np.ndarray]:
     work = np.ascontiguousarray(_colour(image), np.float32)
     scale = scale or auto_scale(work)
     yield ctx.progress(0.0, "looking for damage")
     if not coarse:
-        return (yield from _learned_pass(work, scale, ensemble, ctx))
-    fine = yield from _learned_pass(work, scale, ensemble, ctx.sub(0.0, 0.8))
-    half = scale * COARSE_SCALE
-    wide = yield from _learned_pass(work, half, ensemble, ctx.sub(0.8, 1.0), "detecting at half size, tile")
-    return np.maximum(fine, np.where(_from_border(wide >= COARSE_CONFIDENCE), wide, 0.0)).astype(np.float32)
+        score = yield from _learned_pass(work, scale, ensemble, ctx)
+    else:
+        score = yield from _learned_pass(work, scale, ensemble, ctx.sub(0.0, 0.8))
+        half = scale * COARSE_SCALE
+        message = "detecting at half size, tile"
+        wide = yield from _learned_pass(work, half, ensemble, ctx.sub(0.8, 1.0), message)
+        score = np.maximum(score, np.where(_from_border(wide >= COARSE_CONFIDENCE), wide, 0.0))
+    return _with_signatures(score, work, signatures)
+
+
+def _with_signatures(score: np.ndarray, image: np.ndarray, signatures: bool) -> np.ndarray:
+    """`score` (H, W) with the exact defects of `image` (H, W, 3) scored 1, when `signatures` is on."""
+    from core.detect.signatures import exact_defects
+
+    if signatures:
+        score = np.where(exact_defects(image), 1.0, score)
+    return score.astype(np.float32)
 
 
 def _from_border(mask: np.ndarray) -> np.ndarray:
@@ -151,7 +173,7 @@ def _run_classical(
 
 
 def _run_temporal(
-    frames: np.ndarray, mask: np.ndarray | None, ctx: RunContext, **_: object
+    frames: np.ndarray, mask: np.ndarray | None, ctx: RunContext, signatures: bool = True, **_: object
 ) -> Generator[Progress, None, np.ndarray]:
     from core.detect.classical import temporal
 
@@ -160,7 +182,7 @@ def _run_temporal(
     yield ctx.progress(0.0, f"comparing {count} frames with their neighbours")
     scores = temporal(frames, on_frame=done.append)
     yield ctx.progress(1.0, f"compared {len(done)} frames")
-    return scores
+    return np.stack([_with_signatures(s, _colour(f), signatures) for s, f in zip(scores, frames)])
 
 
 register(
@@ -185,6 +207,7 @@ register(
             ),
             Param("coarse", True, "also look at half size for torn and chipped borders"),
             Param("ensemble", False, "average 8 rotated/flipped passes: finds a little more, 8× slower"),
+            _SIGNATURES,
         ),
         weights=(WEIGHTS,),
         default=True,
@@ -221,7 +244,7 @@ register(
         " after optical-flow alignment. Needs at least two frames; fast motion and scene cuts"
         " can be proposed too.",
         modalities=("video", "film"),
-        params=(_threshold(0.15),),
+        params=(_threshold(0.15), _SIGNATURES),
         operates_on="volume",
     ),
     _run_temporal,

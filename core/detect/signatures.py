@@ -1,0 +1,97 @@
+"""Defects with an exact signature, found by rule: stuck sensor pixels and dead lines across the picture.
+
+The learned detector sees the picture through 128-pixel crops and misses most of these (on held-out
+training images with mixed damage its repair mask left 80% of the dead pixels and 28% of the dead-line
+pixels unmarked), yet each has a signature that photographed content almost never shows:
+
+- a stuck pixel is saturated in every channel (0 or the top of the range) and stands apart from all
+  but two of its eight neighbours (a stuck pair or corner of three still counts);
+- a dead line (a scanner's dead row of sensors, a film's line scratch) is a row or column, 1 or 2
+  pixels thick, running the whole picture, that stands out from the rows on both sides in one
+  direction along most of its length, by a margin.
+
+The thresholds were set on clean training photos (300 colour, 400 gray and the real scanned photos:
+at most one line per 700 pictures and 38 stuck pixels in 310 photos) against the drawn damage of
+held-out training images (`core.detect.damage`); see docs/benchmarks.md, "Exact signatures".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STUCK_LEVEL = 0.5 / 255  # within half an 8-bit level of 0 or of the top of the range
+STUCK_APART = 0.25  # beyond all but STUCK_NEIGHBOURS_ALIKE of its 8 neighbours, in some channel
+STUCK_NEIGHBOURS_ALIKE = 2
+
+LINE_THICKNESS = (1, 2)
+LINE_MEDIAN_MARGIN = 28 / 255  # the median of how far the line stands out from the nearer side
+LINE_STEP = 2 / 255  # a pixel of the line "stands out" beyond this much on both sides ...
+LINE_SHARE = 0.65  # ... along at least this share of the line's length
+
+
+def _planes(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image, np.float32)
+    return image[..., None] if image.ndim == 2 else image
+
+
+def stuck_pixels(image: np.ndarray) -> np.ndarray:
+    """Bool (H, W): pixels of `image` (H, W, C) or (H, W) in [0, 1] stuck at 0 or 1 in every channel,
+    apart from their neighbourhood."""
+    image = _planes(image)
+    height, width = image.shape[:2]
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    around = np.stack(
+        [
+            padded[1 + dy : height + 1 + dy, 1 + dx : width + 1 + dx]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if dy or dx
+        ]
+    )
+    around.sort(axis=0)
+    brightest_else = around[-1 - STUCK_NEIGHBOURS_ALIKE]
+    darkest_else = around[STUCK_NEIGHBOURS_ALIKE]
+    saturated = ((image <= STUCK_LEVEL) | (image >= 1.0 - STUCK_LEVEL)).all(axis=-1)
+    apart = ((image - brightest_else > STUCK_APART) | (darkest_else - image > STUCK_APART)).any(axis=-1)
+    return saturated & apart
+
+
+def _dead_rows(brightness: np.ndarray) -> np.ndarray:
+    """Bool (H,): rows of `brightness` (H, W) that belong to a dead line."""
+    height = brightness.shape[0]
+    dead = np.zeros(height, bool)
+    for thickness in LINE_THICKNESS:
+        starts = height - thickness - 1  # a line needs a row on each side
+        if starts < 1:
+            continue
+        above = brightness[:starts]
+        below = brightness[thickness + 1 : thickness + 1 + starts]
+        bright = np.full(above.shape, np.inf, np.float32)
+        dark = np.full(above.shape, np.inf, np.float32)
+        for offset in range(1, thickness + 1):
+            row = brightness[offset : offset + starts]
+            bright = np.minimum(bright, np.minimum(row - above, row - below))
+            dark = np.minimum(dark, np.minimum(above - row, below - row))
+        # Brighter than both sides or darker than both, pixel by pixel: a line of one grey crosses
+        # both darker and brighter content.
+        margin = np.maximum(bright, dark)
+        line = (np.median(margin, axis=1) >= LINE_MEDIAN_MARGIN) & (
+            np.mean(margin > LINE_STEP, axis=1) >= LINE_SHARE
+        )
+        for start in np.flatnonzero(line) + 1:
+            dead[start : start + thickness] = True
+    return dead
+
+
+def dead_lines(image: np.ndarray) -> np.ndarray:
+    """Bool (H, W): the rows and columns of `image` (H, W, C) or (H, W) in [0, 1] that are dead lines."""
+    brightness = _planes(image).mean(axis=-1)
+    marked = np.zeros(brightness.shape, bool)
+    marked[_dead_rows(brightness)] = True
+    marked[:, _dead_rows(brightness.T)] = True
+    return marked
+
+
+def exact_defects(image: np.ndarray) -> np.ndarray:
+    """Bool (H, W): stuck pixels and dead lines of `image` (H, W, C) in [0, 1]."""
+    return stuck_pixels(image) | dead_lines(image)
