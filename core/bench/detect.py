@@ -241,7 +241,8 @@ def bench_video(args: argparse.Namespace) -> tuple[list[dict], dict]:
             truths.append(truth)
         doc = ImageDoc(pixels=np.stack(damaged).astype(np.float32), dtype="uint8")
         for method_id in method_ids:
-            found = run_detect(doc, method=method_id, ctx=RunContext(device=args.device))
+            own = own_params(method_id, args.param)
+            found = run_detect(doc, method=method_id, ctx=RunContext(device=args.device), **own)
             per_clip = PixelScores()
             for t in range(len(frames)):
                 proposal = found.mask()[t]
