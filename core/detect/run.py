@@ -38,7 +38,10 @@ def propose(score: np.ndarray, threshold: float, low_fraction: float = 1.0) -> n
         return score >= threshold
     if score.ndim == 3:
         return np.stack([propose(frame, threshold, low_fraction) for frame in score])
-    return apply_hysteresis_threshold(score, low_fraction * threshold, threshold)
+    # skimage keeps scores strictly above its thresholds; "from which a pixel is proposed" means at
+    # least: the exact rules' marks score 1 and stay proposed at the strictest threshold, 1.
+    low, high = (np.nextafter(np.float32(t), np.float32(0)) for t in (low_fraction * threshold, threshold))
+    return apply_hysteresis_threshold(score, low, high)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ The learned detector sees the picture through 128-pixel crops and misses most of
 training images with mixed damage its repair mask left 80% of the dead pixels and 28% of the dead-line
 pixels unmarked), yet each has a signature that photographed content almost never shows:
 
-- a stuck pixel is saturated in every channel (0 or the top of the range) and stands apart from all
-  but two of its eight neighbours (a stuck pair or corner of three still counts);
+- a stuck pixel is saturated in every channel (0 or the top of the range) and stands apart from its
+  eight neighbours but at most two that are saturated too, in a group of at most three such pixels
+  (a stuck pair or corner of three counts, a thin line of the picture clipped to white does not);
 - a dead line (a scanner's dead row of sensors, a film's line scratch) is a row or column, 1 or 2
   pixels thick, running the whole picture, that is brighter than the rows on both sides or darker
   than both, pixel by pixel, along most of its length and by a margin.
@@ -21,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 STUCK_LEVEL = 0.5 / 255  # within half an 8-bit level of 0 or of the top of the range
-STUCK_APART = 0.25  # beyond all but STUCK_NEIGHBOURS_ALIKE of its 8 neighbours, in some channel
-STUCK_NEIGHBOURS_ALIKE = 2
+STUCK_APART = 0.25  # beyond its neighbours (but STUCK_ALIKE of them, if saturated too), some channel
+STUCK_ALIKE = 2
+STUCK_GROUP_MOST = 3  # pixels: a stuck pixel, a pair, a corner of three
 
 LINE_THICKNESS = (1, 2)
 LINE_MEDIAN_MARGIN = 28 / 255  # the median of how far the line stands out from the nearer side
@@ -40,21 +42,34 @@ def stuck_pixels(image: np.ndarray) -> np.ndarray:
     apart from their neighbourhood."""
     image = _planes(image)
     height, width = image.shape[:2]
-    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    around = np.stack(
-        [
-            padded[1 + dy : height + 1 + dy, 1 + dx : width + 1 + dx]
-            for dy in (-1, 0, 1)
-            for dx in (-1, 0, 1)
-            if dy or dx
-        ]
-    )
-    around.sort(axis=0)
-    brightest_else = around[-1 - STUCK_NEIGHBOURS_ALIKE]
-    darkest_else = around[STUCK_NEIGHBOURS_ALIKE]
     saturated = ((image <= STUCK_LEVEL) | (image >= 1.0 - STUCK_LEVEL)).all(axis=-1)
-    apart = ((image - brightest_else > STUCK_APART) | (darkest_else - image > STUCK_APART)).any(axis=-1)
-    return saturated & apart
+
+    def around(plane: np.ndarray) -> np.ndarray:
+        padded = np.pad(plane, [(1, 1), (1, 1)] + [(0, 0)] * (plane.ndim - 2), mode="edge")
+        shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+        return np.stack([padded[1 + dy : height + 1 + dy, 1 + dx : width + 1 + dx] for dy, dx in shifts])
+
+    # Apart from all but two of its neighbours (a stuck pair or corner of three counts), and from
+    # every neighbour that is not saturated too (a thin bright line's pixels are alike along it).
+    others = around(image)
+    stuck_beside = around(saturated)[..., None]
+    ranked = np.sort(others, axis=0)
+    brightest = np.maximum(ranked[-1 - STUCK_ALIKE], np.where(stuck_beside, -np.inf, others).max(axis=0))
+    darkest = np.minimum(ranked[STUCK_ALIKE], np.where(stuck_beside, np.inf, others).min(axis=0))
+    apart = ((image - brightest > STUCK_APART) | (darkest - image > STUCK_APART)).any(axis=-1)
+    return _small_groups(saturated & apart)
+
+
+def _small_groups(found: np.ndarray) -> np.ndarray:
+    """`found` without its groups (8-connected) of more than STUCK_GROUP_MOST pixels: a thin line of
+    the picture clipped to white passes the neighbour test pixel by pixel, a stuck group is small."""
+    from scipy import ndimage
+
+    labels, _count = ndimage.label(found, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel())
+    keep = sizes <= STUCK_GROUP_MOST
+    keep[0] = False  # the background
+    return keep[labels]
 
 
 def _dead_rows(brightness: np.ndarray) -> np.ndarray:

@@ -39,13 +39,16 @@ def test_stuck_pixels_are_found_alone_in_pairs_and_in_gray(photos):
     for seed, photo in enumerate(photos):
         damaged, truth = _damaged(photo, "dead", seed)
         found = stuck_pixels(damaged)
-        assert np.count_nonzero(found & truth) >= 0.9 * np.count_nonzero(truth)
+        # Missed: those beside content within 64 levels of them in every channel (white on near-white).
+        assert np.count_nonzero(found & truth) >= 0.85 * np.count_nonzero(truth)
         assert np.count_nonzero(found & ~truth) == 0
     gray = photos[0].mean(axis=-1)
     gray[100, 200] = 1.0
     gray[40, 50:52] = 0.0  # a stuck pair
+    gray[300, 100:110] = 1.0  # a thin line clipped to white: content, not stuck pixels
     found = stuck_pixels(gray)
     assert found[100, 200] and found[40, 50] and found[40, 51]
+    assert not found[300].any()
 
 
 def test_dead_lines_one_grey_across_dark_and_bright_content(photos):
@@ -62,8 +65,12 @@ def test_learned_and_temporal_detectors_mark_a_stuck_pixel_and_a_line_unless_tol
     photo[:, 150] = 0.95  # a dead scanner column
     y, x = np.argwhere(photo.max(axis=-1) < 0.5)[len(photo) * 40]  # a hot pixel on darker content
     photo[y, x] = 1.0
-    with_rule = detect_image(photo).mask()[0]
+    detection = detect_image(photo)
+    with_rule = detection.mask()[0]
     assert with_rule[:, 150].all() and with_rule[y, x]
+    # They score 1 and stay proposed at the strictest threshold (the slider's strict end).
+    strictest = detection.mask(1.0)[0]
+    assert strictest[:, 150].all() and strictest[y, x]
     # The network alone finds part of the column (it was 66% when this was written).
     assert detect_image(photo, signatures=False).mask()[0][:, 150].mean() < 0.9
     # On frames, the same pixel and line stay put: comparing frames sees them only where the content
