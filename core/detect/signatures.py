@@ -12,8 +12,8 @@ pixels unmarked), yet each has a signature that photographed content almost neve
   than both, pixel by pixel, along most of its length and by a margin.
 
 The thresholds were set on training pictures: on 810 clean ones (color432, gray400, the real scans)
-they mark one band (a dark stripe of a gray400 picture) and 94 stuck pixels, on held-out training
-images they find every line and 94% of the dead pixels the network missed; see docs/benchmarks.md,
+they mark one band (a dark stripe of a gray400 picture) and 9 stuck pixels, on held-out training
+images they find every line and 93% of the dead pixels the network missed; see docs/benchmarks.md,
 "Exact signatures".
 """
 

@@ -88,9 +88,9 @@ def _run_learned(
     context: float = 2.5,
     max_side: int = 1024,
     ensemble: bool = False,
-    edge: bool = True,
+    thin_holes_telea: bool = True,
 ) -> Generator[Progress, None, np.ndarray]:
-    return (yield from _run_network(WEIGHTS, image, mask, ctx, context, max_side, ensemble, edge))
+    return (yield from _run_network(WEIGHTS, image, mask, ctx, context, max_side, ensemble, thin_holes_telea))
 
 
 def _run_fast(
@@ -99,9 +99,13 @@ def _run_fast(
     ctx: RunContext,
     context: float = 2.5,
     max_side: int = 1024,
-    edge: bool = True,
+    thin_holes_telea: bool = True,
 ) -> Generator[Progress, None, np.ndarray]:
-    return (yield from _run_network(FAST_WEIGHTS, image, mask, ctx, context, max_side, edge=edge))
+    return (
+        yield from _run_network(
+            FAST_WEIGHTS, image, mask, ctx, context, max_side, thin_holes_telea=thin_holes_telea
+        )
+    )
 
 
 def _run_network(
@@ -112,10 +116,10 @@ def _run_network(
     context: float,
     max_side: int,
     ensemble: bool = False,
-    edge: bool = True,
+    thin_holes_telea: bool = True,
 ) -> Generator[Progress, None, np.ndarray]:
     """A shipped inpainting network (weights file `name`) on crops around the masked regions; with
-    `edge`, thin parts of the hole from Telea (`_thin_from_telea`)."""
+    `thin_holes_telea`, thin parts of the hole from Telea (`_thin_from_telea`)."""
     import torch
 
     from core.archs import cached_weights
@@ -131,7 +135,7 @@ def _run_network(
     def fill(crop: np.ndarray, crop_hole: np.ndarray, _ctx: RunContext) -> np.ndarray:
         with torch.inference_mode():
             filled = _net_fill(net, net_channels, crop, crop_hole, device, max_side, ensemble)
-        return _thin_from_telea(crop, crop_hole, filled) if edge else filled
+        return _thin_from_telea(crop, crop_hole, filled) if thin_holes_telea else filled
 
     return (yield from fill_regions(image, _check(image, mask), ctx, fill, context=context, min_size=192))
 
@@ -142,7 +146,9 @@ def _run_network(
 # wide hole it does better than Telea. So thin parts of a hole, where no pixel lies more than a pixel
 # or two from the known picture, take Telea's fill, blended into the network's as the hole widens.
 THIN_HALF_WIDTH_PX = (1.0, 3.0)  # all Telea up to the first, all network from the second
-EDGE = Param("edge", True, "fill holes 1-2 px wide classically (Telea), where the network is off")
+THIN_HOLES = Param(
+    "thin_holes_telea", True, "fill the parts of holes 1-2 px wide with Telea, where the network is off"
+)
 
 
 def _thin_from_telea(crop: np.ndarray, hole: np.ndarray, filled: np.ndarray) -> np.ndarray:
@@ -417,7 +423,7 @@ register(
             CONTEXT,
             MAX_SIDE,
             Param("ensemble", False, "average 8 rotated/flipped passes: a smoother, closer fill, 8× slower"),
-            EDGE,
+            THIN_HOLES,
         ),
         weights=(WEIGHTS,),
         speed="fast",
@@ -438,7 +444,7 @@ register(
             "A slim network distilled from the learned inpainting (the same inputs and layout, about an "
             "eighth of its work per pixel), for speed on a CPU."
         ),
-        params=(*MASK_PARAMS, CONTEXT, MAX_SIDE, EDGE),
+        params=(*MASK_PARAMS, CONTEXT, MAX_SIDE, THIN_HOLES),
         weights=(FAST_WEIGHTS,),
         speed="fast",
         needs_mask=True,

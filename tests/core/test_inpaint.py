@@ -259,5 +259,5 @@ def test_learned_fills_of_specks_and_hairlines_are_as_close_as_teleas(datasets):
     telea = error("inpaint-telea", specks)
     for method in ("inpaint-learned", "inpaint-fast"):
         assert error(method, specks) <= telea + 0.5, method
-    assert error("inpaint-learned", specks, edge=False) > 2 * telea  # what the network alone does
-    assert error("inpaint-learned", wide) == error("inpaint-learned", wide, edge=False)
+    assert error("inpaint-learned", specks, thin_holes_telea=False) > 2 * telea  # what the network alone does
+    assert error("inpaint-learned", wide) == error("inpaint-learned", wide, thin_holes_telea=False)
