@@ -85,7 +85,7 @@ def no_blocking(task: str, document: Any) -> str | None:
 
 SMOOTH_FILLS = ("inpaint-learned", "inpaint-fast")
 WIDE_HOLE_PX = 48  # across: where a smooth fill shows as a blur patch in a textured picture
-HINT_SIDE = 2048  # the hole is measured on at most this many pixels a side
+HINT_SIDE = 1024  # the hole is measured on at most this many pixels a side (then doubled)
 
 
 def smooth_fill(method_id: str, document: Any, mask: Any) -> str | None:
@@ -106,8 +106,10 @@ def smooth_fill(method_id: str, document: Any, mask: Any) -> str | None:
         return None
     # The picture's edge bounds a hole as its known pixels do (OpenCV measures past it otherwise).
     bounded = cv2.copyMakeBorder(hole.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    inside = cv2.distanceTransform(bounded, cv2.DIST_L2, 5)
-    across = round((2 * float(inside.max()) - 1) / scale)  # a 47-pixel square: 24 to its edge
+    # Measured on the hole doubled: W pixels across become 2W, whose middle lies W from the known
+    # pixels, odd W or even (at the hole's own size a 70-pixel side read as 69, a 71-pixel one as 71).
+    doubled = cv2.resize(bounded, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    across = round(float(cv2.distanceTransform(doubled, cv2.DIST_L2, 5).max()) / scale)
     if across < WIDE_HOLE_PX:
         return None
     return (

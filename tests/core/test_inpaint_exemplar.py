@@ -105,7 +105,7 @@ def test_a_learned_fill_of_a_wide_hole_says_that_exemplar_copies_texture(lion):
     run_repair(lion, "inpaint", method="inpaint-learned", mask=_square(lion, 70), ctx=wide)
     run_repair(lion, "inpaint", method="inpaint-learned", mask=_square(lion, 20), ctx=narrow)
     said = [note for note in wide.notes if "inpaint-exemplar" in note]
-    assert len(said) == 1 and "about 69 pixels across" in said[0]  # 2 × 35 - 1: the middle of an even side
+    assert len(said) == 1 and "about 70 pixels across" in said[0]  # an even side (it read 69)
     assert not any("inpaint-exemplar" in note for note in narrow.notes)
 
 
