@@ -37,27 +37,37 @@ def _planes(image: np.ndarray) -> np.ndarray:
     return image[..., None] if image.ndim == 2 else image
 
 
+STUCK_CHUNK = 1 << 20  # saturated pixels judged at a time: bounds the memory on a clipped sky
+
+
 def stuck_pixels(image: np.ndarray) -> np.ndarray:
     """Bool (H, W): pixels of `image` (H, W, C) or (H, W) in [0, 1] stuck at 0 or 1 in every channel,
-    apart from their neighbourhood."""
+    apart from their neighbourhood. Only saturated pixels are judged, so a large photo costs little."""
     image = _planes(image)
     height, width = image.shape[:2]
     saturated = ((image <= STUCK_LEVEL) | (image >= 1.0 - STUCK_LEVEL)).all(axis=-1)
-
-    def around(plane: np.ndarray) -> np.ndarray:
-        padded = np.pad(plane, [(1, 1), (1, 1)] + [(0, 0)] * (plane.ndim - 2), mode="edge")
-        shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
-        return np.stack([padded[1 + dy : height + 1 + dy, 1 + dx : width + 1 + dx] for dy, dx in shifts])
-
-    # Apart from all but two of its neighbours (a stuck pair or corner of three counts), and from
-    # every neighbour that is not saturated too (a thin bright line's pixels are alike along it).
-    others = around(image)
-    stuck_beside = around(saturated)[..., None]
-    ranked = np.sort(others, axis=0)
-    brightest = np.maximum(ranked[-1 - STUCK_ALIKE], np.where(stuck_beside, -np.inf, others).max(axis=0))
-    darkest = np.minimum(ranked[STUCK_ALIKE], np.where(stuck_beside, np.inf, others).min(axis=0))
-    apart = ((image - brightest > STUCK_APART) | (darkest - image > STUCK_APART)).any(axis=-1)
-    return _small_groups(saturated & apart)
+    found = np.zeros((height, width), bool)
+    rows, cols = np.nonzero(saturated)
+    for begin in range(0, len(rows), STUCK_CHUNK):
+        ys, xs = rows[begin : begin + STUCK_CHUNK], cols[begin : begin + STUCK_CHUNK]
+        # The 8 neighbours, the picture's edge repeated beyond it: (8, K, C) values, (8, K, 1) flags.
+        near = [
+            (np.clip(ys + dy, 0, height - 1), np.clip(xs + dx, 0, width - 1))
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if dy or dx
+        ]
+        others = np.stack([image[y, x] for y, x in near])
+        stuck_beside = np.stack([saturated[y, x] for y, x in near])[..., None]
+        # Apart from all but two of its neighbours (a stuck pair or corner of three counts), and from
+        # every neighbour that is not saturated too (a thin bright line's pixels are alike along it).
+        ranked = np.sort(others, axis=0)
+        brightest = np.maximum(ranked[-1 - STUCK_ALIKE], np.where(stuck_beside, -np.inf, others).max(axis=0))
+        darkest = np.minimum(ranked[STUCK_ALIKE], np.where(stuck_beside, np.inf, others).min(axis=0))
+        value = image[ys, xs]
+        apart = ((value - brightest > STUCK_APART) | (darkest - value > STUCK_APART)).any(axis=-1)
+        found[ys[apart], xs[apart]] = True
+    return _small_groups(found)
 
 
 def _small_groups(found: np.ndarray) -> np.ndarray:
