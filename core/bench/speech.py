@@ -1,16 +1,19 @@
 """`lacuna bench speech --set FOLDER --loss real,ge10,ge20,ge30 [--methods ID,ID] [--traces FOLDER]
-[--plc-samples FOLDER] [--param K=V] [--limit N] [--seed S] [--figure PNG] [--save JSON] [--json]`.
+[--plc-samples FOLDER] [--param K=V] [--limit N] [--seed S] [--draws N] [--figure PNG] [--save JSON]
+[--json]`.
 
 Protocol (the speech-recovery protocol of the datasets README):
 - every recording of the set with the `.txt` transcript beside it, in name order;
 - per loss setting (`core.bench.speech_losses`: the real call traces, or Gilbert-Elliott at NN% loss
-  with mean bursts of 2 packets and fixed seeds), the lost 20 ms packets are zeroed ("zeros") and
+  with mean bursts of 2 packets and fixed seeds; `--draws N` traces per utterance, 1 by default), the
+  lost 20 ms packets are zeroed ("zeros") and
   concealed by each method through `core.repair.run_repair` with the trace's spans as the selection,
   the path of `lacuna repair --loss-trace`;
 - the baselines always run: zeros, `fill-gap-repeat`, `fill-gap-ar`; `--methods` adds others by id;
 - scores (`core.bench.speech_metrics`) of the clean, lossy and concealed audio: corpus WER of
-  pocketsphinx with a 95% bootstrap interval over utterances (1000 resamples, seed `--seed`), and its
-  paired difference to repeat's on the same draws; PLCMOS;
+  pocketsphinx with a 95% bootstrap interval over utterances (1000 resamples, seed `--seed`; an
+  utterance's draws are resampled together), and its paired difference to repeat's on the same
+  resamples; PLCMOS;
   wide-band PESQ and STOI against the clean utterance (means over utterances);
 - `--plc-samples`: against a published concealment (`core.bench.speech_plc`).
 """
@@ -64,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="for the methods that take K")
     p.add_argument("--limit", type=int, default=0, help="only the first N recordings")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--draws",
+        type=int,
+        default=1,
+        help="loss traces drawn per utterance and setting, pooled: one trace's luck moves a small set's WER",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument(
         "--figure", default=None, help=f"spectrograms of the first recording at {FIGURE_LOSS} (PNG)"
@@ -160,6 +169,8 @@ def main(argv: list[str]) -> int:
     from core.runtime.context import RunContext
 
     args = build_parser().parse_args(argv)
+    if args.draws < 1:
+        raise LacunaError(f"--draws {args.draws}: give at least one loss trace per utterance")
     require()
     losses = parse_losses(args.loss)
     extra = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -178,7 +189,14 @@ def main(argv: list[str]) -> int:
     for index, loss in enumerate(losses):
         print(f"lacuna bench speech: {loss} ({index + 1}/{len(losses)})", file=sys.stderr)
         packets = [packet_count(len(u.doc.samples), u.doc.sample_rate) for u in utterances]
-        for k, (u, lost) in enumerate(zip(utterances, loss_traces(loss, packets, args.seed, traces))):
+        drawn = [
+            (draw, k, u, lost)
+            for draw in range(args.draws)
+            for k, (u, lost) in enumerate(
+                zip(utterances, loss_traces(loss, packets, args.seed, traces, draw, args.draws))
+            )
+        ]
+        for draw, k, u, lost in drawn:
             rate = u.doc.sample_rate
             spans = trace_spans(lost, rate, len(u.doc.samples), PACKET_MS)
             lossy = zero_spans(u.doc, spans)
@@ -187,12 +205,13 @@ def main(argv: list[str]) -> int:
             }
             heard = {method: to_rate(doc.samples, rate) for method, (doc, _) in outputs.items()}
             for method, (_doc, seconds) in outputs.items():
-                record = {"utterance": u.name, "loss": loss, "method": method}
+                record = {"utterance": u.name, "loss": loss, "method": method, "draw": draw}
                 record |= {"lost": int(lost.sum()), "packets": len(lost), "seconds": seconds}
                 records.append(record | score(u.clean, heard[method], u.transcript))
-            if args.figure and k == 0 and loss == (FIGURE_LOSS if FIGURE_LOSS in losses else losses[-1]):
+            shown = FIGURE_LOSS if FIGURE_LOSS in losses else losses[-1]
+            if args.figure and draw == k == 0 and loss == shown:
                 figure = (u.name, lost, {"clean": u.clean} | heard)
-    draws = bootstrap_draws(len(utterances), args.seed)
+    resamples = bootstrap_draws(len(utterances), args.seed)
     summary = {
         "set": str(args.set),
         "utterances": len(utterances),
@@ -200,13 +219,14 @@ def main(argv: list[str]) -> int:
         "packet": f"{PACKET_MS:g} ms",
         "real traces": str(traces) if "real" in losses else "-",
         "seed": args.seed,
+        "loss traces per utterance": args.draws,
         "method parameters": " ".join(args.param) or "defaults",
-        "WER interval": f"95% bootstrap over utterances, {draws.shape[0]} resamples",
+        "WER interval": f"95% bootstrap over utterances, {resamples.shape[0]} resamples",
         "recogniser": "pocketsphinx en-US (the model in its wheel)",
         "device": str(ctx.torch_device()),
     }
     result: dict[str, Any] = {"title": f"speech packet loss on {Path(args.set).name}", "summary": summary}
-    result["rows"] = summarise(records, draws)
+    result["rows"] = summarise(records, resamples)
     if args.plc_samples:
         from core.bench.speech_plc import compare_published
 
@@ -229,19 +249,19 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def summarise(records: list[dict[str, Any]], draws: np.ndarray) -> list[dict[str, Any]]:
+def summarise(records: list[dict[str, Any]], resamples: np.ndarray) -> list[dict[str, Any]]:
     """One row per loss setting and method, in the order measured (utterances in the same order)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for record in records:
         groups.setdefault((record["loss"], record["method"]), []).append(record)
     rows = []
     for (loss, method), group in groups.items():
-        errors, words = [r["errors"] for r in group], [r["words"] for r in group]
-        wer, low, high = corpus_wer(errors, words, draws)
+        errors, words = per_utterance(group, "errors"), per_utterance(group, "words")
+        wer, low, high = corpus_wer(errors, words, resamples)
         versus = "-"
         if (loss, REFERENCE) in groups and method != "clean":
-            base = [r["errors"] for r in groups[(loss, REFERENCE)]]
-            delta, d_low, d_high = paired_difference(errors, base, words, draws)
+            base = per_utterance(groups[(loss, REFERENCE)], "errors")
+            delta, d_low, d_high = paired_difference(errors, base, words, resamples)
             versus = f"{delta:+.3f} ({d_low:+.3f} to {d_high:+.3f})"
         packets = sum(r["packets"] for r in group)
         rows.append(
@@ -259,6 +279,15 @@ def summarise(records: list[dict[str, Any]], draws: np.ndarray) -> list[dict[str
             }
         )
     return rows
+
+
+def per_utterance(group: list[dict[str, Any]], key: str) -> list[int]:
+    """`key` summed over each utterance's draws, utterances in the order first met: the bootstrap
+    resamples utterances, each with all its draws."""
+    sums: dict[str, int] = {}
+    for record in group:
+        sums[record["utterance"]] = sums.get(record["utterance"], 0) + record[key]
+    return list(sums.values())
 
 
 def print_markdown(result: dict[str, Any]) -> None:

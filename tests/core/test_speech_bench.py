@@ -45,6 +45,49 @@ def test_real_traces_play_one_after_another_through_the_looped_traces(datasets):
     assert np.array_equal(second, np.concatenate([joined[100:], joined[:100]]))  # wraps round
 
 
+def test_later_draws_are_new_traces_and_the_first_is_the_single_draw(datasets):
+    folder = datasets / "audio/speech/plc/test_files"
+    packets = [300, 400]
+    single = loss_traces("ge20", packets, 0, folder)
+    first, second = (loss_traces("ge20", packets, 0, folder, draw, 2) for draw in (0, 1))
+    assert all(np.array_equal(a, b) for a, b in zip(single, first))
+    assert not any(np.array_equal(a, b) for a, b in zip(first, second))
+    assert abs(np.concatenate(second).mean() - 0.2) < 0.08
+    joined = np.concatenate([read_trace(p) for p in sorted(folder.glob("*_is_lost.txt"))])
+    half = loss_traces("real", [100], 0, folder, 1, 2)[0]  # draw 1 of 2 starts half-way through
+    assert np.array_equal(half, np.resize(np.roll(joined, -(len(joined) // 2)), 100))
+
+
+def test_an_utterances_draws_are_pooled_before_the_bootstrap():
+    from core.bench.speech import summarise
+
+    def record(utterance, method, errors, draw):
+        scores = {"plcmos": 3.0, "pesq": 3.0, "stoi": 0.9, "seconds": 0.0, "lost": 2, "packets": 10}
+        return {"utterance": utterance, "loss": "ge20", "method": method, "draw": draw, "errors": errors} | {
+            "words": 10,
+            **scores,
+        }
+
+    records = [
+        record(u, m, e, d)
+        for d in (0, 1)
+        for u, m, e in (("a", "repeat", 4), ("a", "speech", 2 + d), ("b", "repeat", 6), ("b", "speech", 5))
+    ]
+    resamples = np.array([[0, 1], [0, 0], [1, 1]])  # both, a twice, b twice
+    rows = {r["method"]: r for r in summarise(records, resamples)}
+    assert rows["speech"]["WER"] == round((2 + 3 + 5 + 5) / 40, 3)
+    assert rows["repeat"]["WER"] == round((4 + 4 + 6 + 6) / 40, 3)
+    # a's pooled errors (5 vs 8) and b's (10 vs 12): the paired differences of the three resamples
+    assert rows["speech"]["WER - repeat (95% CI)"].startswith("-0.125 (")
+    low, high = (float(v) for v in rows["speech"]["WER - repeat (95% CI)"][8:-1].split(" to "))
+    assert -0.15 <= low <= -0.1 and -0.15 <= high <= -0.1 and low < high
+
+
+def test_no_draws_is_refused(datasets, capsys):
+    code = main(["bench", "speech", "--set", str(datasets / "audio/speech/bench"), "--draws", "0"])
+    assert code == 2 and "--draws 0: give at least one loss trace per utterance" in capsys.readouterr().err
+
+
 def test_the_zeroed_packets_of_a_real_lossy_call_are_its_trace(datasets):
     folder = datasets / "audio/speech/plc"
     samples, rate = sf.read(folder / "audio_samples/corrupted/54.wav", always_2d=True)
