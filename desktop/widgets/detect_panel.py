@@ -1,12 +1,13 @@
-"""The "Detect damage" box of the image and video workspaces: method, the button, the sensitivity,
-and how it is wired to a workspace's detection (`connect_panel`)."""
+"""The "Detect damage" box of the image and video workspaces: method, its switches, the button, the
+sensitivity, and how it is wired to a workspace's detection (`connect_panel`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QPushButton, QSlider, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLabel, QPushButton, QSlider, QVBoxLayout
 
 
 class DetectPanel(QGroupBox):
@@ -17,6 +18,10 @@ class DetectPanel(QGroupBox):
         layout = QVBoxLayout(self)
         self.method = QComboBox()
         self.method.setToolTip("How to find damage: the learned detector, or the classical ones")
+        self.switches: dict[str, QCheckBox] = {}  # the chosen method's on/off parameters
+        self.switches_of = ""  # the id of that method: a refill of the list keeps what was ticked
+        self._switch_layout = QVBoxLayout()
+        self._switch_layout.setContentsMargins(0, 0, 0, 0)
         self.button = QPushButton("Detect damage")
         self.button.setToolTip("Propose scratches, creases, dust and stains as an editable mask")
         self.button.setEnabled(False)  # until a document is open
@@ -31,10 +36,31 @@ class DetectPanel(QGroupBox):
         self.sensitivity.valueChanged.connect(self.show_sensitivity)
         self.show_sensitivity()
         layout.addWidget(self.method)
+        layout.addLayout(self._switch_layout)
         layout.addWidget(self.button)
         layout.addWidget(self.sensitivity_label)
         layout.addWidget(self.sensitivity)
         layout.addWidget(self.note)
+
+    def show_switches(self, card) -> None:
+        """A check box for each on/off parameter of `card` (the method chosen; None: none), at its
+        default; the sensitivity slider stands for the threshold, so only switches are shown here."""
+        self.switches_of = card.id if card is not None else ""
+        for box in self.switches.values():
+            box.hide()  # at once: deleteLater waits for the event loop
+            box.deleteLater()
+        self.switches.clear()
+        for param in card.params if card is not None else ():
+            if isinstance(param.default, bool):
+                box = QCheckBox(param.name.replace("_", " ").capitalize())
+                box.setChecked(param.default)
+                box.setToolTip(param.help[:1].upper() + param.help[1:])
+                self._switch_layout.addWidget(box)
+                self.switches[param.name] = box
+
+    def params(self) -> dict[str, Any]:
+        """The switches' values, as `detect` takes them."""
+        return {name: box.isChecked() for name, box in self.switches.items()}
 
     def show_sensitivity(self, *_args) -> None:
         """The slider's number beside its name, and the detector's threshold it stands for."""
@@ -78,10 +104,18 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
                 panel.method.setItemData(panel.method.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
             if panel.method.findData(chosen) >= 0:
                 panel.method.setCurrentIndex(panel.method.findData(chosen))
+        if panel.method.currentData() != panel.switches_of:
+            show_switches()
         panel.button.setEnabled(c.doc is not None and panel.method.count() > 0 and not c.busy)
 
+    def show_switches(*_args) -> None:
+        from core.methods import get_method
+
+        method_id = panel.method.currentData()
+        panel.show_switches(get_method(method_id).card if method_id else None)
+
     def run() -> None:
-        detection.run(panel.method.currentData())
+        detection.run(panel.method.currentData(), panel.params())
 
     was_showing = [False]
 
@@ -138,6 +172,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             then = f"Repair ({picked})" if picked else "Repair"
             workspace.status.emit(f"Damage proposed as the mask: brush or erase it, then {then}.")
 
+    panel.method.currentIndexChanged.connect(show_switches)
     panel.button.clicked.connect(run)
     panel.sensitivity.valueChanged.connect(lambda v: detection.set_threshold(panel.threshold_of(v)))
     detection.changed.connect(on_changed)

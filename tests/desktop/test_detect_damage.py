@@ -394,3 +394,34 @@ def test_a_detection_after_a_repair_does_not_keep_the_mask_that_repair_filled(
     c.undo()  # the repair
     assert c.doc is original
     assert not ws.detect_panel.note.text().startswith("Repaired")
+
+
+def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtbot):
+    """The learned detector's on/off parameters are check boxes under the method (a walk-through had
+    no way to turn the stuck-pixel rule off but erasing): unticked, planted stuck pixels that the
+    network alone mostly misses are not proposed; ticked, every one is."""
+    clean_path = sorted((datasets / "images" / "bench" / "CBSD68").glob("*.png"))[2]
+    picture = np.asarray(Image.open(clean_path).convert("RGB"), np.float32) / 255.0
+    rng = np.random.default_rng(1)
+    ys, xs = rng.integers(20, picture.shape[0] - 20, 12), rng.integers(20, picture.shape[1] - 20, 12)
+    for y, x in zip(ys, xs):  # white on dark content, black on bright
+        picture[y, x] = 1.0 if picture[y, x].mean() < 0.5 else 0.0
+    path = tmp_path / "stuck_pixels.png"
+    Image.fromarray(np.round(picture * 255).astype(np.uint8)).save(path)
+    assert open_file(window, path)
+    ws = image(window)
+    panel = ws.detect_panel
+    assert list(panel.switches) == ["coarse", "ensemble", "signatures"]
+    assert panel.switches["signatures"].isChecked() and not panel.switches["ensemble"].isChecked()
+    assert "stuck pixels" in panel.switches["signatures"].toolTip()
+
+    _detect(ws, qtbot)
+    assert np.all(ws.controller.masks.get(0)[ys, xs] > 0)
+    ws.controller.undo()
+    panel.switches["signatures"].setChecked(False)
+    _detect(ws, qtbot)
+    assert np.count_nonzero(ws.controller.masks.get(0)[ys, xs]) <= 6
+    assert not panel.switches["signatures"].isChecked()  # the list refilled after the job keeps it
+
+    panel.method.setCurrentIndex(panel.method.findData("detect-classical"))
+    assert not panel.switches  # a method without switches shows none

@@ -9,6 +9,8 @@ mask, and the slider keeps those edits (`Proposal`). Repair then runs as usual.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import QObject
 
@@ -37,7 +39,7 @@ class Detection(Detector):
             cards.sort(key=lambda c: c.id != first)
         return [(c.id, c.name) for c in cards if c.operates_on != "volume" or frames > 1]
 
-    def run(self, method: str | None = None) -> bool:
+    def run(self, method: str | None = None, params: dict[str, Any] | None = None) -> bool:
         c = self.controller
         doc = c.doc
         if doc is None:
@@ -55,7 +57,7 @@ class Detection(Detector):
         def start():
             from core.detect.run import detect  # imported on the worker: the window never waits
 
-            return detect(doc, method=method, ctx=ctx)
+            return detect(doc, method=method, ctx=ctx, **(params or {}))
 
         c.jobs.start(
             "Detect damage",

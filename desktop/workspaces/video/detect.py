@@ -13,6 +13,7 @@ brush and eraser edits (`desktop.proposal.Proposal`), and the detection with its
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject
@@ -35,7 +36,7 @@ class VideoDetection(Detector):
         cards = sorted((c for c in methods("detect") if c.available), key=lambda c: c.id != first)
         return [(c.id, c.name) for c in cards]
 
-    def run(self, method: str | None = None) -> bool:
+    def run(self, method: str | None = None, params: dict[str, Any] | None = None) -> bool:
         c = self.controller
         doc = c.doc
         if doc is None or c.busy:
@@ -60,7 +61,7 @@ class VideoDetection(Detector):
             if any(frame is None for frame in frames):
                 raise MethodError("a frame here cannot be decoded: rebuild it with fill-frames first")
             stack = ImageDoc(pixels=np.stack(frames).astype(np.float32), dtype="uint8")
-            found = yield from detect(stack, method=method, ctx=ctx)
+            found = yield from detect(stack, method=method, ctx=ctx, **(params or {}))
             return found, found.score[first - lo : last - lo + 1].max(axis=0)
 
         c.jobs.start(
