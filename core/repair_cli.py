@@ -364,7 +364,7 @@ def repair_command(args: argparse.Namespace) -> int:
     if document.kind == "video":
         from core.io.video import check_codec
 
-        check_codec(target, getattr(args, "codec", None))
+        check_codec(target, getattr(args, "codec", None), document)
     frames = parse_frames(getattr(args, "frames", None))
     mask = None
     if args.mask:

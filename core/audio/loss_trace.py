@@ -201,11 +201,13 @@ def contradicts_recording(
     agreeing = int((silent & marked).sum())
     if agreeing >= 0.5 * marked.sum():
         return None
-    return (
-        f"of the recording's packets of {packet_ms:g} ms it marks {int(marked.sum())} lost, {agreeing} of"
-        f" them silent, but its {int(silent.sum())} silent packets lie mostly elsewhere: a trace of"
-        " another call, or packets of another length?"
-    )
+    count = int(marked.sum())
+    said = f"of the recording's packets of {packet_ms:g} ms it marks {count} lost, {agreeing} of them silent"
+    guess = "a trace of another call, or packets of another length?"
+    if agreeing < 0.5 * silent.sum():
+        return f"{said}, but its {int(silent.sum())} silent packets lie mostly elsewhere: {guess}"
+    # every silent packet is marked, and many more: the trace marks received sound
+    return f"{said}: the other {count - agreeing} hold sound that filling would overwrite; {guess}"
 
 
 # A silent run longer than this is silence, not a loss burst (the real calls' bursts: 2.5 packets of

@@ -48,15 +48,19 @@ def is_frame_folder(target: Path) -> bool:
     return not target.suffix or target.is_dir()
 
 
-def check_codec(target: Path, codec: str | None) -> None:
-    """Refuse, before anything runs, a --codec the target cannot take."""
-    if not codec:
-        return
+def check_codec(target: Path, codec: str | None, doc=None) -> None:
+    """Refuse, before anything runs, a --codec the target cannot take, or (given the video `doc`) a
+    codec its frame size cannot be encoded with."""
     if is_frame_folder(Path(target)):
-        raise WriteError(f"{Path(target).name}: frames in a folder take no codec; give a file name to encode")
-    from core.video.write import pick_codec
+        if codec:
+            name = Path(target).name
+            raise WriteError(f"{name}: frames in a folder take no codec; give a file name to encode")
+        return
+    from core.video.write import check_frame_size, pick_codec
 
-    pick_codec(Path(target), codec)
+    chosen = pick_codec(Path(target), codec)
+    if doc is not None:
+        check_frame_size(Path(target), chosen, doc.info.width, doc.info.height)
 
 
 def write_video(doc, target: Path, codec: str | None = None, **options: Any) -> Written:

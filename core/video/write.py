@@ -65,6 +65,20 @@ def pick_codec(target: Path, codec: str | None) -> str:
     return codec
 
 
+# x264 and x265 encode 4:2:0 pictures in whole chroma samples: an odd width or height is refused by
+# the encoder, after every frame before it was computed. Said before anything runs instead.
+EVEN_SIZED = ("h264", "h265")
+
+
+def check_frame_size(target: Path, codec: str, width: int, height: int) -> None:
+    """Refuse a frame size `codec` cannot encode, naming what can."""
+    if codec in EVEN_SIZED and (width % 2 or height % 2):
+        raise WriteError(
+            f"{target.name}: {codec} needs an even width and height, and these frames are {width}×{height};"
+            " save as .mkv (lossless FFV1), .webm (VP9) or .mp4 with --codec vp9"
+        )
+
+
 def write_video(
     doc: VideoDoc,
     target: Path,
@@ -77,6 +91,7 @@ def write_video(
     document is not changed; what was chosen is returned as notes."""
     target = Path(target)
     chosen = pick_codec(target, codec)
+    check_frame_size(target, chosen, doc.info.width, doc.info.height)
     notes = (f"video encoded with {chosen} ({CODECS[chosen][0]})",)
     atomic_write(target, lambda tmp: _encode(doc, tmp, target, chosen, notes, on_progress))
     return Written(target, notes)

@@ -126,7 +126,8 @@ def test_a_trace_that_marks_received_speech_is_refused_and_nothing_written(datas
         args = ["repair", str(call), "-o", str(out), "--task", "fill-gap", "--loss-trace", str(trace)]
         assert main([*args, "--packet-ms", packet_ms]) == 2
         said = capsys.readouterr().err
-        assert "lie mostly elsewhere: a trace of another call, or packets of another length?" in said
+        assert "a trace of another call, or packets of another length?" in said
+        assert "hold sound that filling would overwrite" in said or "lie mostly elsewhere" in said
         # Read as 10 ms packets, 1214's trace is half the call's length: said in the same line.
         assert ("(the loss trace has 468 packets of 10 ms" in said) == (packet_ms == "10")
         assert not out.exists()
@@ -175,6 +176,23 @@ def test_a_concealed_call_with_silence_before_it_was_answered_keeps_its_own_trac
     for k in rng.choice(np.arange(20, 500), 25, replace=False):
         zeroed[k * 320 : (k + 1) * 320] = 0.0
     assert "lie mostly elsewhere" in contradicts_recording(zeroed[:, None], lost, rate)
+
+
+def test_a_trace_marking_every_packet_is_refused_for_the_sound_it_marks(datasets, tmp_path, capsys):
+    """A walk-through's trace of all ones on 1214.wav was refused with "its silent packets lie mostly
+    elsewhere", though every one of them was marked: the reason is the sound it marks."""
+    folder = datasets / "audio/speech/plc/test_files"
+    call = folder / "1214.wav"
+    packets = len(read_trace(folder / "1214_is_lost.txt"))
+    trace = tmp_path / "all_lost.txt"
+    trace.write_text("1\n" * packets)
+    out = tmp_path / "concealed.wav"
+    args = ["repair", str(call), "-o", str(out), "--task", "fill-gap", "--loss-trace", str(trace)]
+    assert main(args) == 2
+    said = capsys.readouterr().err.strip()
+    assert len(said.splitlines()) == 1 and "elsewhere" not in said, said
+    assert f"it marks {packets} lost, 115 of them silent: the other {packets - 115} hold sound" in said
+    assert not out.exists()
 
 
 def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path, capsys):

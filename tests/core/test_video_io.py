@@ -225,6 +225,31 @@ def test_a_codec_the_target_cannot_take_is_refused_before_the_repair_runs(datase
     assert not list(tmp_path.iterdir())
 
 
+def test_an_odd_frame_size_is_refused_for_h264_before_the_repair_runs(datasets, tmp_path, capsys):
+    """A walk-through: the film scan (579×340) saved as .mp4 ran the whole repair, then failed with
+    libx264's raw error. Refused first, one line naming what can hold it; .mkv and VP9 still work."""
+    from core.cli import main
+    from core.errors import WriteError
+    from core.io import read, write
+
+    film = datasets / "video" / "oldfilm" / "001"
+    for target, codec in (
+        ("film.mp4", []),
+        ("film.mkv", ["--codec", "h264"]),
+        ("film.mov", ["--codec", "h265"]),
+    ):
+        args = ["repair", str(film), "-o", str(tmp_path / target), "--task", "remove-dust", *codec]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "running" not in err and len(err.strip().splitlines()) == 1
+        assert "needs an even width and height, and these frames are 579×340" in err and ".mkv" in err
+    assert not list(tmp_path.iterdir())
+    doc = read(film)
+    with pytest.raises(WriteError, match="even width"):  # the app's Save as takes this way
+        write(doc, tmp_path / "saved.mp4")
+    assert not list(tmp_path.iterdir())
+
+
 def test_numbered_photos_of_different_sizes_are_no_film(datasets, tmp_path, capsys):
     """A walk-through's folder photo_1.png, photo_2.png, photo_3.png (three scanned portraits) was read
     as a film and `lacuna info` and `lacuna detect` died with a traceback; it is a folder of photos."""
