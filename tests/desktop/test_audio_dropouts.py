@@ -123,6 +123,27 @@ def test_fill_all_uses_the_method_picked_in_the_fill_panel(qtbot, window, call):
     assert len(ws.history_panel.records[-1].selections) == 10 and not np.array_equal(c.doc.samples, lossy)
 
 
+def test_fill_all_while_a_is_shown_goes_back_to_b_and_says_why_nothing_changed(qtbot, window, call):
+    """A walk-through pressed Fill all again while "A: before" was shown: it read "Nothing changed."
+    beside the holes of A, as if the fill had failed."""
+    assert open_file(window, call)
+    ws = audio(window)
+    panel, c = ws.panel, ws.controller
+    qtbot.mouseClick(panel.dropouts_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and bool(c.selections), timeout=60_000)
+    assert ws.picker.current_method() == "fill-gap-speech"  # fills a hole the same whatever it holds
+    qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and len(c.fills()) == 1, timeout=120_000)
+    filled = c.doc.samples.copy()
+    panel.ab_button.click()
+    assert c.showing_before and panel.ab_button.text() == "A: before"
+    qtbot.mouseClick(panel.fill_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy, timeout=120_000)
+    assert not c.showing_before and panel.ab_button.text() == "B: after" and panel.spectrogram.filled
+    assert np.array_equal(c.doc.samples, filled) and len(c.fills()) == 1
+    assert "filled already; undo the fill to try another method" in panel.status.text()
+
+
 def test_detecting_dropouts_can_be_cancelled(qtbot, window, call):
     assert open_file(window, call)
     ws = audio(window)

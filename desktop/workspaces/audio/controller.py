@@ -129,6 +129,8 @@ class AudioController(QObject):
             return False
         from core.runtime.context import RunContext
 
+        if self.showing_before:  # a fill changes the recording as it is now: show that, not "A"
+            self.set_ab(False)
         selections = with_channels(self.selections, channels)
         ctx = RunContext(**(self.settings.run_settings() if self.settings is not None else {}))
         params = dict(params or {})
@@ -157,7 +159,13 @@ class AudioController(QObject):
         count = len(selections)
         edit = FillEdit.between(source, result, selections)
         if edit is None:
-            self.status.emit("Nothing changed.")
+            # a walk-through filled twice and read "Nothing changed." as a failure
+            again = (
+                " the selections are filled already; undo the fill to try another method"
+                if self.filled
+                else ""
+            )
+            self.status.emit(f"Nothing changed:{again}." if again else "Nothing changed.")
             return
         from core.methods import method_name
 
