@@ -234,9 +234,13 @@ def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, 
     detection's step for the result's history: (masks (frames, H, W), frames, step). A detector that
     compares frames gets their neighbours too, as `lacuna detect` gives them."""
     from core.detect.cli import compares_frames, detect_with_progress, numbered_frames, video_frames
+    from core.detect.run import method_for_clip
     from core.repair.request import describe_frames
 
-    method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
+    method, threshold = (
+        method_for_clip(getattr(args, "detect_method", None)),
+        getattr(args, "threshold", None),
+    )
     stack = video_frames(video, frames, context=1 if compares_frames(method) else 0)
     detection = detect_with_progress(stack, method, threshold, parse_params(args.detect_param or []), ctx)
     detected, step = detection.repair_step(video)

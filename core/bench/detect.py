@@ -13,8 +13,9 @@ set: average precision (threshold-free), F1 and IoU of the proposal at the thres
 `--repair` also fills each image with learned inpainting on the method's repair mask (what `lacuna
 repair --detect` fills: `Detection.repair_mask`), on the true mask, and reports PSNR over the whole
 image next to the damaged input's. Video: the first `--frames` frames of
-each clip, each frame with its own damage (seed = frame + 1000 * clip); the temporal method sees the
-whole stack. `--real` has no ground truth: it writes a figure of the proposals to judge by eye.
+each clip, each frame with its own damage (seed = frame + 1000 * clip); the methods that compare
+frames see the whole stack; each method also runs on the same frames undamaged, and the share of
+their pixels it proposes is content a repair would have changed ("clean frames marked %"). `--real` has no ground truth: it writes a figure of the proposals to judge by eye.
 """
 
 from __future__ import annotations
@@ -229,6 +230,7 @@ def bench_video(args: argparse.Namespace) -> tuple[list[dict], dict]:
     if not clips:
         raise LacunaError(f"no video clips in {args.video}")
     scores = {m: PixelScores() for m in method_ids}
+    clean_marked: dict[str, list[float]] = {}
     rows = []
     for clip_index, clip in enumerate(clips[: args.limit or None]):
         frames = read_frames(clip, args.frames)
@@ -240,6 +242,7 @@ def bench_video(args: argparse.Namespace) -> tuple[list[dict], dict]:
             damaged.append(np.round(hurt * 255.0))
             truths.append(truth)
         doc = ImageDoc(pixels=np.stack(damaged).astype(np.float32), dtype="uint8")
+        clean = ImageDoc(pixels=np.round(np.stack(frames) * 255.0).astype(np.float32), dtype="uint8")
         for method_id in method_ids:
             own = own_params(method_id, args.param)
             found = run_detect(doc, method=method_id, ctx=RunContext(device=args.device), **own)
@@ -248,9 +251,26 @@ def bench_video(args: argparse.Namespace) -> tuple[list[dict], dict]:
                 proposal = found.mask()[t]
                 scores[method_id].add(found.score[t], proposal, truths[t])
                 per_clip.add(found.score[t], proposal, truths[t])
-            rows.append({"clip": clip.name, "method": method_id, **per_clip.summary()})
-    rows += [{"clip": "all clips", "method": m, **scores[m].summary()} for m in method_ids]
+            # what it proposes on the same frames undamaged: content it would have repaired away
+            marked = float(
+                run_detect(clean, method=method_id, ctx=RunContext(device=args.device), **own).mask().mean()
+            )
+            clean_marked.setdefault(method_id, []).append(marked)
+            rows.append(
+                {"clip": clip.name, "method": method_id, **per_clip.summary(), CLEAN: _percent(marked)}
+            )
+    rows += [
+        {"clip": "all clips", "method": m, **scores[m].summary(), CLEAN: _percent(np.mean(clean_marked[m]))}
+        for m in method_ids
+    ]
     return rows, {}
+
+
+CLEAN = "clean frames marked %"
+
+
+def _percent(share: float) -> float:
+    return round(100.0 * float(share), 3)
 
 
 def read_frames(path: Path, count: int) -> list[np.ndarray]:

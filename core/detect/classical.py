@@ -88,7 +88,14 @@ def _neighbours(t: int, count: int) -> list[int]:
 
 
 def temporal(frames: np.ndarray, on_frame=None) -> np.ndarray:
-    """Score maps (F, H, W) for a frame stack (F, H, W, C) in [0, 1]; a single frame scores 0.
+    """Score maps (F, H, W) for a frame stack (F, H, W, C) in [0, 1]; a single frame scores 0."""
+    return np.clip(departures(frames, on_frame) / SCORE_SPAN, 0.0, 1.0)
+
+
+def departures(frames: np.ndarray, on_frame=None) -> np.ndarray:
+    """How far each pixel of a frame stack (F, H, W, C) in [0, 1] departs from both neighbouring
+    frames warped onto it, in the same direction (F, H, W; 0 where the two disagree in sign, where a
+    neighbour has no view of it, and on a single frame).
 
     Each frame is compared with the frames before and after it; the first and last with the two
     nearest on their one side (a speck on frame 1 must not be blamed on frame 0). Flow is computed
@@ -97,9 +104,9 @@ def temporal(frames: np.ndarray, on_frame=None) -> np.ndarray:
     cv2 = _cv2()
     frames = np.asarray(frames, np.float32)
     count = frames.shape[0]
-    scores = np.zeros(frames.shape[:3], np.float32)
+    result = np.zeros(frames.shape[:3], np.float32)
     if count < 2:
-        return scores
+        return result
     lumas = [luma(f) for f in frames]
     guides = [cv2.medianBlur(np.round(np.clip(y, 0, 1) * 255).astype(np.uint8), 5) for y in lumas]
     for t in range(count):
@@ -113,8 +120,7 @@ def temporal(frames: np.ndarray, on_frame=None) -> np.ndarray:
         before, after = diffs
         # Damage differs from both neighbours in the same direction; motion errors rarely do.
         same_sign = (np.sign(before) == np.sign(after)) & judged
-        departure = np.where(same_sign, np.minimum(np.abs(before), np.abs(after)), 0.0)
-        scores[t] = np.clip(departure / SCORE_SPAN, 0.0, 1.0)
+        result[t] = np.where(same_sign, np.minimum(np.abs(before), np.abs(after)), 0.0)
         if on_frame is not None:
             on_frame(t)
-    return scores
+    return result

@@ -26,7 +26,9 @@ def add_arguments(p) -> None:
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True, help="mask image to write (PNG; 255 = damage)")
     p.add_argument(
-        "--method", default=None, help="detect-learned (default), detect-classical, detect-temporal"
+        "--method",
+        default=None,
+        help="detect-learned (default; on a clip detect-learned-frames), detect-classical, detect-temporal",
     )
     p.add_argument("--threshold", type=float, default=None, help="score from which a pixel is proposed")
     p.add_argument("--grow", type=_pixels, default=0, help="widen the proposal by this many pixels")
@@ -84,8 +86,12 @@ def detect_command(args) -> int:
     source = Path(args.input)
     _check_picture_names(args.output, args.scores)  # before the detection runs, not after
     document = read(source)
+    method = args.method
     if getattr(document, "kind", "") == "video":
-        document = video_frames(document, args.frames, context=1 if compares_frames(args.method) else 0)
+        from core.detect.run import method_for_clip
+
+        method = method_for_clip(method)
+        document = video_frames(document, args.frames, context=1 if compares_frames(method) else 0)
     elif args.frames:
         document = slices_asked(document, args.frames)
     if getattr(document, "pixels", None) is None:
@@ -100,7 +106,7 @@ def detect_command(args) -> int:
     )
     _check_targets(source, masks_to + scores_to, args.overwrite)  # before the detection runs
     ctx = RunContext(device=args.device)
-    detection = detect_with_progress(document, args.method, args.threshold, parse_params(args.param), ctx)
+    detection = detect_with_progress(document, method, args.threshold, parse_params(args.param), ctx)
     for note in ctx.notes:
         print(f"lacuna: {note}", file=sys.stderr)
     if args.for_repair:

@@ -26,7 +26,8 @@ from core.runtime.context import Progress, RunContext, drive
 # proposal it touches. A scratch scores unevenly along its length; its weak stretches are kept
 # without proposing isolated weak pixels elsewhere. Only for the learned detector, whose scores are
 # probabilities: the classical residuals are high all over texture, where hysteresis would flood.
-LOW_FRACTION = {"detect-learned": 0.3}
+LEARNED = ("detect-learned", "detect-learned-frames")
+LOW_FRACTION = dict.fromkeys(LEARNED, 0.3)
 
 
 def propose(score: np.ndarray, threshold: float, low_fraction: float = 1.0) -> np.ndarray:
@@ -61,7 +62,17 @@ class RepairRule:
 
 
 # Chosen on held-out training images (scripts/detect_repair_rule.py; docs/benchmarks.md), not on a bench.
-REPAIR_RULES = {"detect-learned": RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000)}
+REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000))
+
+# The frames of a clip are checked against their neighbours unless a method is named: alone, the
+# learned detector proposed content that stays in the shot (a flower pot), and a repair of a few
+# frames painted it out there and nowhere else (a walk-through; core.detect.frames).
+CLIP_DEFAULT = "detect-learned-frames"
+
+
+def method_for_clip(method: str | None) -> str:
+    """The detection method to run on a clip's frames: `method`, else CLIP_DEFAULT."""
+    return method or CLIP_DEFAULT
 
 
 # Detect-and-repair refuses a repair mask over this share of the picture: beyond it, the detection

@@ -8,9 +8,12 @@
 - detect-temporal: frames of a video or film scan; a mark present in one frame and not in its
   motion-compensated neighbours; with the same exact tests (a stuck pixel or a line scratch stays
   put from frame to frame, where comparing frames cannot see it).
+- detect-learned-frames (the default for a clip's frames): the learned detector on each frame, each
+  mark kept as far as it is not on the neighbouring frames too (`core.detect.frames`).
 
 Every `run` returns the score map, float32 in [0, 1]: (H, W) for image methods, (frames, H, W) for
-the volume-level temporal method. Each card's `threshold` is the score from which a pixel is proposed.
+the volume-level methods that compare frames. Each card's `threshold` is the score from which a pixel
+is proposed.
 """
 
 from __future__ import annotations
@@ -78,6 +81,24 @@ def auto_scale(image: np.ndarray) -> float:
     if long_side >= SMALLEST_AS_IS:
         return 1.0
     return min(MOST_ENLARGED, TRAINING_LONG_SIDE / max(long_side, 1))
+
+
+def _learned_params() -> tuple[Param, ...]:
+    """The learned detector's parameters, alone and checked against neighbouring frames."""
+    return (
+        _threshold(0.5),
+        Param(
+            "scale",
+            0.0,
+            "run at this multiple of the size (below 1 for high-resolution scans); 0: a photo under"
+            " 400 px on its long side is enlarged to the training photos' 480",
+            0.0,
+            MOST_ENLARGED,
+        ),
+        Param("coarse", True, "also look at half size for torn and chipped borders"),
+        Param("ensemble", False, "average 8 rotated/flipped passes: finds a little more, 8× slower"),
+        _SIGNATURES,
+    )
 
 
 def _run_learned(
@@ -172,6 +193,23 @@ def _run_classical(
     return dust_and_scratches(_colour(image), radius, line_length)
 
 
+def _run_learned_frames(
+    frames: np.ndarray, mask: np.ndarray | None, ctx: RunContext, signatures: bool = True, **params: object
+) -> Generator[Progress, None, np.ndarray]:
+    from core.detect.classical import departures
+    from core.detect.frames import checked_against_neighbours
+
+    count = frames.shape[0]
+    scores = []
+    for t in range(count):  # the exact rules after the check: what they find stays put
+        sub = ctx.sub(0.8 * t / count, 0.8 * (t + 1) / count)
+        scores.append((yield from _run_learned(frames[t], None, sub, signatures=False, **params)))
+    yield ctx.progress(0.8, f"comparing {count} frames with their neighbours")
+    checked = checked_against_neighbours(np.stack(scores), departures(frames))
+    yield ctx.progress(1.0, f"compared {count} frames")
+    return np.stack([_with_signatures(s, _colour(f), signatures) for s, f in zip(checked, frames)])
+
+
 def _run_temporal(
     frames: np.ndarray, mask: np.ndarray | None, ctx: RunContext, signatures: bool = True, **_: object
 ) -> Generator[Progress, None, np.ndarray]:
@@ -195,24 +233,29 @@ register(
         " project; photos, gray or colour, 8 or 16 bit. Bright smooth areas of old sepia portraits"
         " (faces, collars) can be proposed too: check the mask before repairing." + TRUST,
         modalities=("photo", "gray"),
-        params=(
-            _threshold(0.5),
-            Param(
-                "scale",
-                0.0,
-                "run at this multiple of the size (below 1 for high-resolution scans); 0: a photo under"
-                " 400 px on its long side is enlarged to the training photos' 480",
-                0.0,
-                MOST_ENLARGED,
-            ),
-            Param("coarse", True, "also look at half size for torn and chipped borders"),
-            Param("ensemble", False, "average 8 rotated/flipped passes: finds a little more, 8× slower"),
-            _SIGNATURES,
-        ),
+        params=_learned_params(),
         weights=(WEIGHTS,),
         default=True,
     ),
     _run_learned,
+)
+
+register(
+    MethodCard(
+        id="detect-learned-frames",
+        task="detect",
+        name="Learned detector, checked against neighbouring frames",
+        kind="learned",
+        description="For video and film frames: the learned damage detector on each frame, each mark"
+        " kept only as far as it is not on the frames before and after it too (after optical-flow"
+        " alignment), so content that stays in the shot is not proposed; damage that stays too (a"
+        " scratch running through the shot) is left to the learned detector on its own." + TRUST,
+        modalities=("video", "film"),
+        params=_learned_params(),
+        weights=(WEIGHTS,),
+        operates_on="volume",
+    ),
+    _run_learned_frames,
 )
 
 register(

@@ -133,7 +133,7 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     c.go(8)
     # The default is what `lacuna detect` runs on a clip (a walk-through found the app and the CLI
     # proposing different detectors); the temporal one is offered too.
-    assert panel.method.currentData() == "detect-learned" and not panel.sensitivity.isEnabled()
+    assert panel.method.currentData() == "detect-learned-frames" and not panel.sensitivity.isEnabled()
     panel.method.setCurrentIndex(panel.method.findData("detect-temporal"))
 
     panel.button.click()

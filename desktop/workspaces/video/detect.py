@@ -30,9 +30,10 @@ class VideoDetection(Detector):
         self.step: MaskChange | None = None
 
     def methods(self) -> list[tuple[str, str]]:
-        from core.methods import default_method, methods
+        from core.detect.run import CLIP_DEFAULT
+        from core.methods import methods
 
-        first = default_method("detect", "video").card.id  # as `lacuna detect` on a clip
+        first = CLIP_DEFAULT  # as `lacuna detect` on a clip
         cards = sorted((c for c in methods("detect") if c.available), key=lambda c: c.id != first)
         return [(c.id, c.name) for c in cards]
 
