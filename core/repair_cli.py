@@ -95,6 +95,13 @@ def audio_selection(
         found, origin, grid_ms = what_to_fill(found, document.sample_rate, len(document.samples))
         selections += [d.selection for d in found]
         origins.append(origin)
+        if grid_ms is not None:  # a call's lost packets: warned of as a loss trace's are
+            from core.audio.loss_trace import heavy_loss
+
+            heavy = heavy_loss([d.selection for d in found], len(document.samples))
+            if heavy:
+                print(f"lacuna: warning: {heavy}", file=sys.stderr)
+                said += (heavy,)
     lost_packets = bool(trace) or grid_ms is not None
     return AudioSelection(selections, "; ".join(origins), lost_packets, said)
 

@@ -15,7 +15,8 @@ repair --detect` fills: `Detection.repair_mask`), on the true mask, and reports 
 image next to the damaged input's. Video: the first `--frames` frames of
 each clip, each frame with its own damage (seed = frame + 1000 * clip); the methods that compare
 frames see the whole stack; each method also runs on the same frames undamaged, and the share of
-their pixels it proposes is content a repair would have changed ("clean frames marked %"). `--real` has no ground truth: it writes a figure of the proposals to judge by eye.
+their pixels it proposes is content a repair would have changed ("clean frames marked %").
+`--real` has no ground truth: it writes a figure of the proposals to judge by eye.
 """
 
 from __future__ import annotations

@@ -234,9 +234,10 @@ NOT_SCANNED = "dust, scratches and flicker are for Detect damage, remove-dust an
 
 
 def summary(damage: list[Damage], first: int = 0) -> str:
-    """'3 dropped (at 9, 18 ×2), 1 cut (at 60)', frames counted from `first` (the app's view counts
+    """'3 dropped (after 9, 18 ×2), 1 cut (at 60)', frames counted from `first` (the app's view counts
     from 1), or which kinds were looked for and not found (never plain 'no damage': a dusty,
-    flickering film has none of these)."""
+    flickering film has none of these). Dropped frames are not there to count: said after which
+    frame they are missing (a walk-through read "at 4" as the missing frame's number)."""
     counts: dict[str, int] = {}
     places: dict[str, list[str]] = {}  # where: a count alone sent people to --json
     for d in damage:
@@ -247,7 +248,10 @@ def summary(damage: list[Damage], first: int = 0) -> str:
         shown = places[kind][:SHOWN_PLACES]
         return ", ".join(shown) + (", …" if len(places[kind]) > SHOWN_PLACES else "")
 
-    described = [f"{n} {_plural(kind, n)} (at {where(kind)})" for kind, n in sorted(counts.items())]
+    described = [
+        f"{n} {_plural(kind, n)} ({'after' if kind == 'dropped' else 'at'} {where(kind)})"
+        for kind, n in sorted(counts.items())
+    ]
     if not described:
         return f"no {SCANNED_FOR} found ({NOT_SCANNED})"
     return ", ".join(described) + f"; frames counted from {first}"

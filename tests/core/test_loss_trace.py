@@ -195,6 +195,19 @@ def test_a_trace_marking_every_packet_is_refused_for_the_sound_it_marks(datasets
     assert not out.exists()
 
 
+def test_dropouts_found_over_most_of_a_call_are_warned_of_as_a_traces_are(datasets, tmp_path, capsys):
+    """A walk-through: the trace of 54.wav warned that 78% of the call is lost; --detect, finding the
+    same packets, filled them without a word."""
+    call = datasets / "audio/speech/plc/audio_samples/corrupted/54.wav"
+    out = tmp_path / "concealed.wav"
+    assert main(["repair", str(call), "-o", str(out), "--task", "fill-gap", "--detect"]) == 0
+    said = capsys.readouterr().err
+    # 75%: the packets lost in a silence of the call are left as they are
+    assert "warning: 75% of the recording is lost: what fills it is made up" in said
+    record = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
+    assert any("75% of the recording is lost" in w for w in record["warnings"])
+
+
 def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path, capsys):
     """The refusal of a trace that marks received speech counts silent runs in milliseconds: the
     call's own losses written per 10 ms packet (runs up to 180 ms) are not taken for another call's."""

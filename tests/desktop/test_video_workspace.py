@@ -37,7 +37,7 @@ def test_step_find_rebuild_compare_undo_save(qtbot, window, damaged, tmp_path):
     assert [(d.frame, d.count) for d in c.damage if d.kind == "dropped"] == [(9, 1), (18, 1)]
     assert ws.panel.frame_view.image() is not None
     # The status names the frames as the view numbers them, from 1 (a review: it said 9 for 10).
-    assert "2 dropped (at 10, 19)" in window.statusBar().currentMessage()
+    assert "2 dropped (after 10, 19)" in window.statusBar().currentMessage()
 
     qtbot.keyClick(window, Qt.Key.Key_Right)
     assert c.index == 1

@@ -212,13 +212,18 @@ class AudioController(QObject):
 
     def _dropouts_found(self, source: AudioDoc, found: list) -> None:
         from core.audio.detect import packet_grid_ms
+        from core.audio.loss_trace import heavy_loss
 
         if self.doc is not source:
             return
         grid = packet_grid_ms(found, source.sample_rate)
         on_grid = f" on a {grid:g} ms packet grid" if grid else ""
-        self.set_selections([d.selection for d in found], f"{len(found)} found by Detect dropouts{on_grid}")
+        spans = [d.selection for d in found]
+        self.set_selections(spans, f"{len(found)} found by Detect dropouts{on_grid}")
         self.dropouts_found.emit(found)
+        heavy = heavy_loss(spans, len(source.samples)) if grid else None  # as a loss trace's load says
+        if heavy:
+            self.warning.emit(heavy[:1].upper() + heavy[1:])
 
     def load_loss_trace(self, path) -> bool:
         """Select the packets a loss trace marks lost (as `lacuna repair --loss-trace`): one 0/1 line
