@@ -50,7 +50,8 @@ def colorize(db: np.ndarray, top_db: float = 0.0, range_db: float = 90.0) -> np.
 
 
 def column_spectrogram(x: np.ndarray, centres: np.ndarray, n_fft: int) -> np.ndarray:
-    """dB power (n_fft // 2 + 1, len(centres)) of Hann frames centred on the given samples.
+    """Power in dBFS (n_fft // 2 + 1, len(centres)) of Hann frames centred on the given samples: a
+    full-scale sine between bins reads about 0 dB at its peak (the window's gain taken out).
 
     A view of any zoom computes exactly one frame per pixel column, so a ten-minute file costs no more
     to draw than a second of it (zero padding past the ends).
@@ -63,5 +64,5 @@ def column_spectrogram(x: np.ndarray, centres: np.ndarray, n_fft: int) -> np.nda
     frames = np.where(valid, x[np.clip(idx, 0, max(len(x) - 1, 0))] if len(x) else 0.0, 0.0)
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     spectrum = np.fft.rfft(frames * window, axis=1)
-    power = (spectrum.real**2 + spectrum.imag**2) / float((window**2).sum())
+    power = (spectrum.real**2 + spectrum.imag**2) / float(window.sum() / 2.0) ** 2
     return (10.0 * np.log10(power + 1e-12)).T.astype(np.float32)

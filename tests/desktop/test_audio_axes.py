@@ -136,7 +136,9 @@ def test_the_frequency_axis_and_the_colour_bar_are_labelled(window, trumpet):
 
     view.image()  # the levels come from the picture shown
     bar_ticks = bar.ticks()
-    assert bar_ticks and all(label.endswith(" dB") for _y, label in bar_ticks)
+    assert bar_ticks and all(label.endswith(" dBFS") for _y, label in bar_ticks)
+    # dBFS (a walk-through's 48 kHz file, peaking below full scale, topped the bar at "10 dB")
+    assert view.top_db < 0.0
     top, bottom = bar.levels()
     assert top - bottom == pytest.approx(90.0) and top == pytest.approx(view.top_db)
     panel.range_slider.setValue(60)

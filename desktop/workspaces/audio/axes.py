@@ -62,8 +62,10 @@ class ColourBar(_Frame):
     """The colour map from the quietest level shown (bottom) to the loudest (top), with dB marks."""
 
     def __init__(self, view: SpectrogramView, parent=None):
-        super().__init__(view, "-120 dB", RAMP_WIDTH + 16, parent)
-        self.setToolTip("Level in dB (the Range slider sets how many dB the colours span)")
+        super().__init__(view, "-120 dBFS", RAMP_WIDTH + 16, parent)
+        self.setToolTip(
+            "Level in dBFS: a full-scale sine reads 0 dB (the Range slider sets how many dB the colours span)"
+        )
         ramp = COLORMAP[::-1].astype(np.uint32)  # loudest at the top
         packed = np.uint32(0xFF000000) | (ramp[:, 0] << 16) | (ramp[:, 1] << 8) | ramp[:, 2]
         self._ramp = wrap_rgb32(np.ascontiguousarray(packed[:, None]))
@@ -80,7 +82,7 @@ class ColourBar(_Frame):
         height = max(self.height(), 1)
         step = 10 if height / max(top - bottom, 1e-6) * 10 >= 22 else 20
         values = np.arange(np.ceil(bottom / step) * step, top + 1e-9, step)
-        return [((top - v) / (top - bottom) * height, f"{v:.0f} dB") for v in values]
+        return [((top - v) / (top - bottom) * height, f"{v:.0f} dBFS") for v in values]
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)

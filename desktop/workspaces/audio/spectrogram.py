@@ -20,7 +20,7 @@ from desktop.workspaces.audio.brush import BrushMask
 from desktop.workspaces.audio.freq_scale import FrequencyScale
 from desktop.workspaces.audio.views import SELECTION_EDGE, SELECTION_FILL, Viewport, _AudioView
 
-FLOOR_TOP_DB = -30.0  # the colour map's top never drops below this: a near-silent clip stays dark
+FLOOR_TOP_DB = -50.0  # dBFS; the colour map's top never drops below this: a near-silent clip stays dark
 
 
 class SpectrogramView(_AudioView):
