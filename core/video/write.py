@@ -34,6 +34,7 @@ CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
     "vp9": ("libvpx-vp9", "yuv420p", {"crf": "24", "b": "0", "row-mt": "1"}),
     "mjpeg": ("mjpeg", "yuvj420p", {"q:v": "2"}),
 }
+LOSSY_NOTE = "{} is lossy: every frame is encoded again, the untouched ones too; save as .mkv to keep them"
 # FFV1 keeps the source's own pixel format where it can, so a lossless copy is exact.
 FFV1_FORMATS = {"yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le", "gray", "bgr0"}
 # What each container can hold, and the codec it gets when none is named.
@@ -93,6 +94,8 @@ def write_video(
     chosen = pick_codec(target, codec)
     check_frame_size(target, chosen, doc.info.width, doc.info.height)
     notes = (f"video encoded with {chosen} ({CODECS[chosen][0]})",)
+    if chosen != "ffv1":  # said, as a lossy audio format's is (a walk-through's .webm changed every frame)
+        notes += (LOSSY_NOTE.format(chosen),)
     atomic_write(target, lambda tmp: _encode(doc, tmp, target, chosen, notes, on_progress))
     return Written(target, notes)
 

@@ -119,7 +119,11 @@ def test_writing_leaves_the_document_alone_and_records_the_codec_in_both_places(
     assert doc.metadata == metadata and doc.slots == slots
     inside = json.loads(probe(out).tags["lacuna_provenance"])
     sidecar = json.loads(out.with_name(out.name + ".lacuna.json").read_text())
-    assert inside["conversion"] == sidecar["conversion"] == ["video encoded with h264 (libx264)"]
+    assert inside["conversion"] == sidecar["conversion"]
+    assert sidecar["conversion"] == [
+        "video encoded with h264 (libx264)",
+        "h264 is lossy: every frame is encoded again, the untouched ones too; save as .mkv to keep them",
+    ]
     assert inside["output"] == sidecar["output"] == "copy.mp4"
     assert inside["steps"] == sidecar["steps"] and inside["steps"][-1]["method"] == "denoise-bilateral"
 
