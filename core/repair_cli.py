@@ -86,8 +86,8 @@ def audio_selection(
         origins.append(loss.origin)
     grid_ms = None
     if detect:
+        from core.audio.detect import call_warnings, what_to_fill
         from core.audio.detect import detect as find_damage
-        from core.audio.detect import what_to_fill
 
         found = find_damage(document.samples, document.sample_rate)
         if not found and not selections:
@@ -95,13 +95,9 @@ def audio_selection(
         found, origin, grid_ms = what_to_fill(found, document.sample_rate, len(document.samples))
         selections += [d.selection for d in found]
         origins.append(origin)
-        if grid_ms is not None:  # a call's lost packets: warned of as a loss trace's are
-            from core.audio.loss_trace import heavy_loss
-
-            heavy = heavy_loss([d.selection for d in found], len(document.samples))
-            if heavy:
-                print(f"lacuna: warning: {heavy}", file=sys.stderr)
-                said += (heavy,)
+        for warning in call_warnings(found, grid_ms, len(document.samples)):
+            print(f"lacuna: warning: {warning}", file=sys.stderr)
+            said += (warning,)
     lost_packets = bool(trace) or grid_ms is not None
     return AudioSelection(selections, "; ".join(origins), lost_packets, said)
 
@@ -245,7 +241,7 @@ def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, 
     from core.repair.request import describe_frames
 
     method, threshold = (
-        method_for_clip(getattr(args, "detect_method", None)),
+        method_for_clip(getattr(args, "detect_method", None), video.frame_count),
         getattr(args, "threshold", None),
     )
     stack = video_frames(video, frames, context=1 if compares_frames(method) else 0)
@@ -374,8 +370,10 @@ def repair_command(args: argparse.Namespace) -> int:
     target = check_target(document, target, overwrite, policy)
     if document.kind == "video":
         from core.io.video import check_codec
+        from core.tasks import task as get_task
 
-        check_codec(target, getattr(args, "codec", None), document)
+        # sized as the source unless the repair resizes it (the writer checks the frames it gets)
+        check_codec(target, getattr(args, "codec", None), None if get_task(args.task).resizes else document)
     frames = parse_frames(getattr(args, "frames", None))
     mask = None
     if args.mask:

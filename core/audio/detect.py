@@ -286,6 +286,15 @@ def what_to_fill(
     )
 
 
+def call_warnings(found: list[Detection], grid_ms: float | None, length: int) -> tuple[str, ...]:
+    """What to warn of when the dropouts of a call (`found` on a `grid_ms` packet grid; None: not a
+    call) cover most of its `length` samples: as a loss trace of the call warns (core.audio.loss_trace)."""
+    from core.audio.loss_trace import heavy_loss
+
+    heavy = heavy_loss([d.selection for d in found], length) if grid_ms is not None else None
+    return (heavy,) if heavy else ()
+
+
 def left_in_speech(found: list[Detection]) -> list[Detection]:
     """What a call's repair leaves of what detection found: all but the dropouts (`what_to_fill`)."""
     return [d for d in found if d.kind != "dropout"]

@@ -206,7 +206,7 @@ def contradicts_recording(
     guess = "a trace of another call, or packets of another length?"
     if agreeing < 0.5 * silent.sum():
         return f"{said}, but its {int(silent.sum())} silent packets lie mostly elsewhere: {guess}"
-    # every silent packet is marked, and many more: the trace marks received sound
+    # most silent packets are marked, and many more besides: the trace marks received sound
     return f"{said}: the other {count - agreeing} hold sound that filling would overwrite; {guess}"
 
 

@@ -51,7 +51,8 @@ def colorize(db: np.ndarray, top_db: float = 0.0, range_db: float = 90.0) -> np.
 
 def column_spectrogram(x: np.ndarray, centres: np.ndarray, n_fft: int) -> np.ndarray:
     """Power in dBFS (n_fft // 2 + 1, len(centres)) of Hann frames centred on the given samples: a
-    full-scale sine between bins reads about 0 dB at its peak (the window's gain taken out).
+    full-scale sine on a bin reads 0 dB at its peak, up to 1.4 dB less between bins (the window's
+    gain taken out).
 
     A view of any zoom computes exactly one frame per pixel column, so a ten-minute file costs no more
     to draw than a second of it (zero padding past the ends).

@@ -150,12 +150,14 @@ def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = Non
     """Clicks and dropouts in audio, dust and scratches in images (`detection`: the detector's
     method, threshold and params, as the recipe holds them)."""
     if getattr(document, "samples", None) is not None:
-        from core.audio.detect import detect, what_to_fill
+        from core.audio.detect import call_warnings, detect, what_to_fill
 
+        length = len(document.samples)
         found, origin, grid_ms = what_to_fill(
-            detect(document.samples, document.sample_rate), document.sample_rate, len(document.samples)
+            detect(document.samples, document.sample_rate), document.sample_rate, length
         )
-        return Found([d.selection for d in found] or None, origin, grid_ms is not None)
+        warned = call_warnings(found, grid_ms, length)
+        return Found([d.selection for d in found] or None, origin, grid_ms is not None, warned)
     from core.detect.run import check_share_to_repair, run_detect
 
     how = detection or {}

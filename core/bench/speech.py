@@ -181,9 +181,10 @@ def main(argv: list[str]) -> int:
     ctx = RunContext(device=args.device, seed=args.seed)
     score = Scorer(args.seed)
     records = [
-        {"utterance": u.name, "loss": "none", "method": "clean", "lost": 0, "packets": 0, "seconds": 0.0}
+        {"utterance": u.name, "index": k, "loss": "none", "method": "clean", "lost": 0, "packets": 0}
+        | {"seconds": 0.0}
         | score(u.clean, u.clean, u.transcript)
-        for u in utterances
+        for k, u in enumerate(utterances)
     ]
     figure = None
     for index, loss in enumerate(losses):
@@ -205,7 +206,7 @@ def main(argv: list[str]) -> int:
             }
             heard = {method: to_rate(doc.samples, rate) for method, (doc, _) in outputs.items()}
             for method, (_doc, seconds) in outputs.items():
-                record = {"utterance": u.name, "loss": loss, "method": method, "draw": draw}
+                record = {"utterance": u.name, "index": k, "loss": loss, "method": method, "draw": draw}
                 record |= {"lost": int(lost.sum()), "packets": len(lost), "seconds": seconds}
                 records.append(record | score(u.clean, heard[method], u.transcript))
             shown = FIGURE_LOSS if FIGURE_LOSS in losses else losses[-1]
@@ -275,19 +276,19 @@ def summarise(records: list[dict[str, Any]], resamples: np.ndarray) -> list[dict
                 "PLCMOS": _mean(r["plcmos"] for r in group),
                 "PESQ": _mean(r["pesq"] for r in group),
                 "STOI": _mean(r["stoi"] for r in group),
-                "fill s": round(sum(r["seconds"] for r in group), 2),
+                "fill s": round(sum(r["seconds"] for r in group), 2),  # every draw's
             }
         )
     return rows
 
 
 def per_utterance(group: list[dict[str, Any]], key: str) -> list[int]:
-    """`key` summed over each utterance's draws, utterances in the order first met: the bootstrap
-    resamples utterances, each with all its draws."""
-    sums: dict[str, int] = {}
+    """`key` summed over each utterance's draws, in the utterances' order: the bootstrap resamples
+    utterances, each with all its draws."""
+    sums: dict[int, int] = {}
     for record in group:
-        sums[record["utterance"]] = sums.get(record["utterance"], 0) + record[key]
-    return list(sums.values())
+        sums[record["index"]] = sums.get(record["index"], 0) + record[key]
+    return [sums[index] for index in sorted(sums)]
 
 
 def print_markdown(result: dict[str, Any]) -> None:

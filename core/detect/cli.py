@@ -90,7 +90,7 @@ def detect_command(args) -> int:
     if getattr(document, "kind", "") == "video":
         from core.detect.run import method_for_clip
 
-        method = method_for_clip(method)
+        method = method_for_clip(method, document.frame_count)
         document = video_frames(document, args.frames, context=1 if compares_frames(method) else 0)
     elif args.frames:
         document = slices_asked(document, args.frames)

@@ -5,7 +5,7 @@
     looser = detection.mask(0.3)                     # a sensitivity slider re-thresholds, no re-run
 
 `detect` is a generator like `core.repair.repair`: it yields `Progress` and returns a `Detection`.
-Image methods run frame by frame; the temporal method gets the whole frame stack. The document is
+Image methods run frame by frame; the methods that compare frames get the whole frame stack. The document is
 normalised to [0, 1] from its value range first, as for repair.
 """
 
@@ -64,15 +64,13 @@ class RepairRule:
 # Chosen on held-out training images (scripts/detect_repair_rule.py; docs/benchmarks.md), not on a bench.
 REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000))
 
-# The frames of a clip are checked against their neighbours unless a method is named: alone, the
-# learned detector proposed content that stays in the shot (a flower pot), and a repair of a few
-# frames painted it out there and nowhere else (a walk-through; core.detect.frames).
-CLIP_DEFAULT = "detect-learned-frames"
 
-
-def method_for_clip(method: str | None) -> str:
-    """The detection method to run on a clip's frames: `method`, else CLIP_DEFAULT."""
-    return method or CLIP_DEFAULT
+def method_for_clip(method: str | None, frame_count: int) -> str:
+    """The detection method to run on frames of a clip of `frame_count` frames: `method`, else the
+    clip default (the learned detector checked against the neighbouring frames, core.detect.frames:
+    alone, it proposed content that stays in the shot, and a repair of a few frames painted a flower
+    pot out there and nowhere else), the photos' default on a clip of one frame."""
+    return method or default_method("detect", "video", frames=frame_count).card.id
 
 
 # Detect-and-repair refuses a repair mask over this share of the picture: beyond it, the detection
@@ -214,7 +212,8 @@ def detect(
         raise MethodError("damage detection works on images, volumes and video frames; audio has its own")
     ctx = ctx or RunContext()
     modality = modality_of(document)
-    chosen = get_method(method) if method else default_method("detect", modality)
+    frames = len(pixels)
+    chosen = get_method(method) if method else default_method("detect", modality, frames=frames)
     card = chosen.card
     if is_scan(modality):  # the proposal would be filled like any other: say so before it is
         ctx.note(
@@ -228,7 +227,6 @@ def detect(
     resolved = card.resolve_params({**params, **({} if threshold is None else {"threshold": threshold})})
     cut = resolved.pop("threshold")
     normed = normalise(np.asarray(pixels), document.value_range)
-    frames = normed.shape[0]
     if card.operates_on == "volume":
         if frames < 2:
             raise MethodError(f"{card.name} compares frames; this document has only one")

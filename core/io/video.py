@@ -49,8 +49,8 @@ def is_frame_folder(target: Path) -> bool:
 
 
 def check_codec(target: Path, codec: str | None, doc=None) -> None:
-    """Refuse, before anything runs, a --codec the target cannot take, or (given the video `doc`) a
-    codec its frame size cannot be encoded with."""
+    """Refuse, before anything runs, a --codec the target cannot take, or (given the video `doc`, for
+    a repair that keeps its size) a codec its frame size cannot be encoded with."""
     if is_frame_folder(Path(target)):
         if codec:
             name = Path(target).name

@@ -254,6 +254,7 @@ register(
         params=_learned_params(),
         weights=(WEIGHTS,),
         operates_on="volume",
+        clip_default=True,
     ),
     _run_learned_frames,
 )

@@ -37,8 +37,11 @@ def modality_of(document: Any) -> str:
     A volume that does not name its modality (NIfTI) but reaches air (about -1000 HU) is a CT in HU:
     magnitude MR and photos never go that low; a signed MR phase volume saved without its modality
     would pass, so such files should say what they are (DICOM does)."""
-    if getattr(document, "kind", "") != "volume":
-        return "photo" if getattr(document, "kind", "") == "image" else str(getattr(document, "kind", ""))
+    kind = str(getattr(document, "kind", ""))
+    if kind == "image":  # a clip's frames taken as a stack of pictures are still video
+        return "video" if getattr(document, "format", "") == "video" else "photo"
+    if kind != "volume":
+        return kind
     named = DICOM_MODALITIES.get(str(getattr(document, "modality", "")).upper(), "scan")
     return "ct" if named == "scan" and float(document.pixels.min()) <= -900.0 else named
 

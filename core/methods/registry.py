@@ -131,6 +131,7 @@ class MethodCard:
     operates_on: str = "image"  # "image", "volume", "audio" or "video"
     default: bool = False  # the method chosen when none is named for this task
     scan_default: bool = False  # chosen instead on scans when the default does not suit them
+    clip_default: bool = False  # chosen instead on two or more frames of a clip (core.methods.choose_method)
     # A faster variant (a network distilled from another method's) names that "best" method: the picker
     # shows them side by side with their measured speed and quality (core.methods.scores).
     variant_of: str = ""
@@ -179,6 +180,7 @@ class MethodCard:
             "operates_on": self.operates_on,
             "default": self.default,
             "scan_default": self.scan_default,
+            "clip_default": self.clip_default,
             "variant_of": self.variant_of,
             "copies_texture": self.copies_texture,
             "weights": {name: str(path) if path else None for name, path in self.found_weights().items()},

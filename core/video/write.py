@@ -67,7 +67,8 @@ def pick_codec(target: Path, codec: str | None) -> str:
 
 
 # x264 and x265 encode 4:2:0 pictures in whole chroma samples: an odd width or height is refused by
-# the encoder, after every frame before it was computed. Said before anything runs instead.
+# the encoder, after every frame before it was computed. Said before anything runs instead (`lacuna
+# repair` checks the source's size first, unless the repair resizes; the writer the first frame's).
 EVEN_SIZED = ("h264", "h265")
 
 
@@ -76,7 +77,7 @@ def check_frame_size(target: Path, codec: str, width: int, height: int) -> None:
     if codec in EVEN_SIZED and (width % 2 or height % 2):
         raise WriteError(
             f"{target.name}: {codec} needs an even width and height, and these frames are {width}×{height};"
-            " save as .mkv (lossless FFV1), .webm (VP9) or .mp4 with --codec vp9"
+            " save as .mkv (lossless FFV1) or .webm (VP9)"
         )
 
 
@@ -92,7 +93,6 @@ def write_video(
     document is not changed; what was chosen is returned as notes."""
     target = Path(target)
     chosen = pick_codec(target, codec)
-    check_frame_size(target, chosen, doc.info.width, doc.info.height)
     notes = (f"video encoded with {chosen} ({CODECS[chosen][0]})",)
     if chosen != "ffv1":  # said, as a lossy audio format's is (a walk-through's .webm changed every frame)
         notes += (LOSSY_NOTE.format(chosen),)
@@ -111,6 +111,11 @@ def _encode(doc: VideoDoc, tmp: Path, target: Path, codec: str, notes, on_progre
         pix_fmt = _lossless_format(info.pix_fmt)
     frames = _frames_to_encode(doc, pix_fmt, on_progress)
     first = next(frames)  # its size is the output's (an upscale changes it)
+    try:
+        check_frame_size(target, codec, first.width, first.height)
+    except WriteError:
+        frames.close()
+        raise
     options_for_container = MOV_FLAGS if ext in (".mp4", ".mov") else KEEP_TIMES
     with _av.open(str(tmp), "w", format=_format_name(ext), options=options_for_container) as out:
         out.metadata["comment"] = summary(doc)

@@ -419,6 +419,35 @@ def test_a_clips_frames_are_checked_against_their_neighbours_by_default(datasets
     assert shares[0] < 0.2 * shares[2] and shares[2] > 0.01, shares
 
 
+def test_a_mark_on_the_neighbours_too_is_dropped_at_every_sensitivity_rim_and_all():
+    """A review: the weak rim of a dropped mark kept its score, and at a high sensitivity the repair
+    rule's closing filled the whole mark back in."""
+    from core.detect.frames import checked_against_neighbours
+    from core.detect.run import REPAIR_RULES, repair_mask
+
+    yy, xx = np.mgrid[:64, :64]
+    blob = np.exp(-((yy - 32.0) ** 2 + (xx - 32.0) ** 2) / (2 * 8.0**2)).astype(np.float32)  # 1 down to ~0
+    scores = np.stack([blob, blob])
+    still = checked_against_neighbours(scores, np.zeros_like(scores))
+    moving = checked_against_neighbours(scores, np.full_like(scores, 0.05))
+    rule = REPAIR_RULES["detect-learned-frames"]
+    for threshold in (0.5, 0.2, 0.05):
+        assert not repair_mask(still, threshold, rule).any()
+        assert repair_mask(moving, threshold, rule).sum() == repair_mask(scores, threshold, rule).sum() > 0
+
+
+def test_a_clip_of_one_frame_is_detected_by_the_photos_default():
+    """A review: a clip of a single frame could no longer be detected (the default compares frames)."""
+    from core.detect.run import method_for_clip
+    from core.methods import default_method
+
+    assert method_for_clip(None, 1) == default_method("detect", "photo").card.id == "detect-learned"
+    assert method_for_clip(None, 2) == default_method("detect", "video").card.id == "detect-learned-frames"
+    assert method_for_clip("detect-temporal", 1) == "detect-temporal"
+    single = ImageDoc(pixels=np.full((1, 32, 32, 3), 128.0, np.float32), dtype="uint8", format="video")
+    assert run_detect(single).method == "detect-learned"
+
+
 def test_damage_on_single_frames_is_found_and_stuck_pixels_on_every_frame_too(datasets):
     from core.bench.detect import read_frames
 

@@ -127,7 +127,10 @@ def test_a_trace_that_marks_received_speech_is_refused_and_nothing_written(datas
         assert main([*args, "--packet-ms", packet_ms]) == 2
         said = capsys.readouterr().err
         assert "a trace of another call, or packets of another length?" in said
-        assert "hold sound that filling would overwrite" in said or "lie mostly elsewhere" in said
+        # 54's trace marks most of 1214's silent packets and much sound besides; 1214's own, read as
+        # 10 ms packets, marks mostly other packets than the silent ones
+        assert ("hold sound that filling would overwrite" in said) == (packet_ms == "20")
+        assert ("lie mostly elsewhere" in said) == (packet_ms == "10")
         # Read as 10 ms packets, 1214's trace is half the call's length: said in the same line.
         assert ("(the loss trace has 468 packets of 10 ms" in said) == (packet_ms == "10")
         assert not out.exists()

@@ -63,10 +63,8 @@ def test_an_utterances_draws_are_pooled_before_the_bootstrap():
 
     def record(utterance, method, errors, draw):
         scores = {"plcmos": 3.0, "pesq": 3.0, "stoi": 0.9, "seconds": 0.0, "lost": 2, "packets": 10}
-        return {"utterance": utterance, "loss": "ge20", "method": method, "draw": draw, "errors": errors} | {
-            "words": 10,
-            **scores,
-        }
+        place = {"utterance": utterance, "index": "ab".index(utterance), "loss": "ge20", "draw": draw}
+        return place | {"method": method, "errors": errors, "words": 10, **scores}
 
     records = [
         record(u, m, e, d)

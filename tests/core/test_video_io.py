@@ -248,6 +248,11 @@ def test_an_odd_frame_size_is_refused_for_h264_before_the_repair_runs(datasets, 
     with pytest.raises(WriteError, match="even width"):  # the app's Save as takes this way
         write(doc, tmp_path / "saved.mp4")
     assert not list(tmp_path.iterdir())
+    # An upscale by 2 makes the size even: not refused for the source's size (a review).
+    up = tmp_path / "up.mp4"
+    args = ["repair", str(film), "-o", str(up), "--task", "upscale", "--method", "upscale-bicubic"]
+    assert main(args) == 0
+    assert (read(up).info.width, read(up).info.height) == (1158, 680)
 
 
 def test_numbered_photos_of_different_sizes_are_no_film(datasets, tmp_path, capsys):

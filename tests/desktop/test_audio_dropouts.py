@@ -144,6 +144,19 @@ def test_fill_all_while_a_is_shown_goes_back_to_b_and_says_why_nothing_changed(q
     assert "filled already; undo the fill to try another method" in panel.status.text()
 
 
+def test_dropouts_over_most_of_a_call_are_warned_of(qtbot, window, datasets):
+    """As loading 54.wav's loss trace warns that most of the call is lost, so does Detect dropouts."""
+    assert open_file(window, datasets / "audio/speech/plc/test_files/54.wav")
+    ws = audio(window)
+    said = []
+    ws.controller.warning.connect(said.append)
+    qtbot.mouseClick(ws.panel.dropouts_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and bool(ws.controller.selections), timeout=60_000)
+    assert said == [
+        "75% of the recording is lost: what fills it is made up from what survives, not recovered"
+    ]
+
+
 def test_detecting_dropouts_can_be_cancelled(qtbot, window, call):
     assert open_file(window, call)
     ws = audio(window)

@@ -211,8 +211,7 @@ class AudioController(QObject):
         return True
 
     def _dropouts_found(self, source: AudioDoc, found: list) -> None:
-        from core.audio.detect import packet_grid_ms
-        from core.audio.loss_trace import heavy_loss
+        from core.audio.detect import call_warnings, packet_grid_ms
 
         if self.doc is not source:
             return
@@ -221,9 +220,8 @@ class AudioController(QObject):
         spans = [d.selection for d in found]
         self.set_selections(spans, f"{len(found)} found by Detect dropouts{on_grid}")
         self.dropouts_found.emit(found)
-        heavy = heavy_loss(spans, len(source.samples)) if grid else None  # as a loss trace's load says
-        if heavy:
-            self.warning.emit(heavy[:1].upper() + heavy[1:])
+        for warning in call_warnings(found, grid, len(source.samples)):  # as a loss trace's load says
+            self.warning.emit(warning[:1].upper() + warning[1:])
 
     def load_loss_trace(self, path) -> bool:
         """Select the packets a loss trace marks lost (as `lacuna repair --loss-trace`): one 0/1 line

@@ -1,13 +1,13 @@
 """Detect damage in the video workspace: core's detectors on the current frame (or the range), the
 proposal shown as the editable mask.
 
-The default detector is the one `lacuna detect` runs on a clip (the learned one, frame by frame: the
-better on the bench clips, and on the shared film scan the temporal detector marked a moving face on
-a clip's first frame, which has neighbours on one side only); the temporal detector (a speck on one
-frame and not on its motion-compensated neighbours) gets the frames either side as well. Over a
-range, the proposal is every pixel found on any frame of it, since the mask applies to the whole
-range. As in the image workspace, the sensitivity slider re-thresholds the scores live, keeping
-brush and eraser edits (`desktop.proposal.Proposal`), and the detection with its sensitivity is one undo step.
+The default detector is the one `lacuna detect` runs on a clip (the learned one checked against the
+neighbouring frames, `core.detect.frames`: alone, frame by frame, it proposed content that stays in
+the shot); it and the temporal detector (a speck on one frame and not on its motion-compensated
+neighbours) get the frames either side of the current one or the range as well. Over a range, the
+proposal is every pixel found on any frame of it, since the mask applies to the whole range. As in
+the image workspace, the sensitivity slider re-thresholds the scores live, keeping brush and eraser
+edits (`desktop.proposal.Proposal`), and the detection with its sensitivity is one undo step.
 """
 
 from __future__ import annotations
@@ -30,10 +30,9 @@ class VideoDetection(Detector):
         self.step: MaskChange | None = None
 
     def methods(self) -> list[tuple[str, str]]:
-        from core.detect.run import CLIP_DEFAULT
-        from core.methods import methods
+        from core.methods import default_method, methods
 
-        first = CLIP_DEFAULT  # as `lacuna detect` on a clip
+        first = default_method("detect", "video").card.id  # as `lacuna detect` on a clip
         cards = sorted((c for c in methods("detect") if c.available), key=lambda c: c.id != first)
         return [(c.id, c.name) for c in cards]
 

@@ -372,6 +372,17 @@ def test_loss_traces_beside_the_calls_are_concealed_and_a_wrong_one_fails(datase
     assert np.array_equal(after[~lost], before[~lost]) and np.any(after[lost] != before[lost])
 
 
+def test_dropouts_over_most_of_a_call_are_warned_of_in_the_batch_record(datasets, tmp_path):
+    """A review: --detect in a batch filled 54.wav (75% of it lost) without the warning the CLI gives."""
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    (calls / "54.wav").write_bytes((datasets / "audio/speech/plc/test_files/54.wav").read_bytes())
+    summary = Batch(BatchRequest(calls, tmp_path / "out", ("fill-gap",), detect=True)).run()
+    assert summary.succeeded == 1
+    record = json.loads((tmp_path / "out" / "54_fill-gap.wav.lacuna.json").read_text())["steps"][-1]
+    assert any("of the recording is lost: what fills it is made up" in w for w in record["warnings"])
+
+
 def test_an_uncertainty_map_beside_a_result_is_not_an_item(datasets, tmp_path):
     """A walk-through ran batch on a folder where `lacuna repair` had written its results: the fill's
     uncertainty map (a float TIFF) was planned to be inpainted as a photo. A TIFF of that name with
