@@ -50,8 +50,9 @@ def models_command(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(backend_line())
+    print("* the task's default; v its default on a clip's frames; s on scans the default does not suit")
     for card in cards:
-        flag = "*" if card.default else " "
+        flag = "*" if card.default else "v" if card.clip_default else "s" if card.scan_default else " "
         state = "" if card.available else f"  [unavailable: {card.unavailable_reason}]"
         speed, speed_words = speed_of(card)
         print(f"{flag} {card.task:<10} {card.id:<22} {card.kind:<10} {speed:<7} {card.description}{state}")
