@@ -431,7 +431,7 @@ def repair_command(args: argparse.Namespace) -> int:
         print(f"lacuna: {fallback}", file=sys.stderr)
     if asked != args.method and not args.json:
         print(
-            f"lacuna: a call's lost packets: {chosen.card.id} conceals them (--method picks another)",
+            f"lacuna: lost packets: {chosen.card.id} conceals them (--method picks another)",
             file=sys.stderr,
         )
     if document.kind == "audio" and not selecting and chosen.card.needs_mask:

@@ -125,7 +125,8 @@ def run(doc, selection, ctx, envelope=True):
         ctx.record_setting("band_limit_hz", [None if e is None else round(e) for e in edges])
         top = max(e for e in edges if e)
         ctx.note(
-            f"the recording holds nothing above {top:.0f} Hz (a narrowband call): the fill is kept below"
+            f"the recording holds nothing above {top:.0f} Hz (a narrowband call, or a recording made at a"
+            " lower rate): the fill is kept below"
         )
     windows = _windows(lost.any(axis=0), rate)
     for index, (lo, hi) in enumerate(windows):

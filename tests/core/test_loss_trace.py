@@ -106,7 +106,7 @@ def test_detected_dropouts_on_a_packet_grid_are_concealed_as_a_calls_lost_packet
     call = datasets / "audio/speech/plc/test_files/2307.wav"
     out = tmp_path / "detected.wav"
     assert main(["repair", str(call), "-o", str(out), "--task", "fill-gap", "--detect"]) == 0
-    assert "a call's lost packets: fill-gap-speech" in capsys.readouterr().err
+    assert "lost packets: fill-gap-speech conceals them" in capsys.readouterr().err
     step = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
     assert step["method"] == "fill-gap-speech" and "20 ms packet grid" in step["selection"]
     by_hand = tmp_path / "by_hand.wav"

@@ -330,3 +330,11 @@ def test_a_call_mostly_lost_is_said_in_the_notice_bar(window, datasets):
     assert c.load_loss_trace(folder / "54_is_lost.txt")
     # Not in the status line a fill then replaces (a walk-through saw it only for a moment).
     assert "78% of the recording is lost" in window.notice.text()
+
+
+def test_a_recorded_per_channel_setting_reads_without_brackets():
+    """A walk-through's History showed `band_limit_hz = [3969, None]`."""
+    from desktop.workspaces.audio.repair_log import RepairRecord
+
+    record = RepairRecord("fill-gap-speech", {"band_limit_hz": [3969, None], "envelope": True})
+    assert "Parameters: band_limit_hz = 3969 / none, envelope = True" in record.details(16000)

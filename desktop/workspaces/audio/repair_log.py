@@ -49,7 +49,8 @@ class RepairRecord:
     def details(self, rate: int) -> str:
         lines = [f"Method: {self.method_name} ({self.method})", f"When: {self.date or 'unknown'}"]
         if self.params:
-            lines.append("Parameters: " + ", ".join(f"{k} = {v}" for k, v in sorted(self.params.items())))
+            shown = (f"{k} = {_shown(v)}" for k, v in sorted(self.params.items()))
+            lines.append("Parameters: " + ", ".join(shown))
         if self.selections:
             lines.append("Selection: " + "; ".join(self.selections[:8]))
             if len(self.selections) > 8:
@@ -98,3 +99,11 @@ def _measured(provenance) -> dict:
         "changed_seconds": tuple((float(a), float(b)) for a, b in spans),
         "origin": getattr(provenance, "selection", "") or "",
     }
+
+
+def _shown(value) -> str:
+    """A recorded value as a person reads it: a per-channel list without brackets, "none" for None
+    (a walk-through read `band_limit_hz = [3969, None]`)."""
+    if isinstance(value, (list, tuple)):
+        return " / ".join(_shown(v) for v in value)
+    return "none" if value is None else str(value)
