@@ -158,6 +158,18 @@ class Detector(QObject):
             self.proposal.masks(threshold, self.current_masks(), self.swept(), shown_at, self.brushed())
         )
 
+    def painted(self, mask: np.ndarray | None) -> np.ndarray | None:
+        """`mask` (the workspace's mask now) less what the proposal shown in it put there and the
+        person left as it was: what a new detection keeps as painted. A second detection replaces
+        the first's proposal (a walk-through unticked Signatures, or picked another detector, and
+        detected again: the first proposal's marks all stayed)."""
+        if mask is None or not self.showing():
+            return mask
+        proposal = self.proposal
+        proposal.masks(None, self.current_masks(), self.swept(), self.shown_threshold(), self.brushed())
+        own = proposal.detected & ~proposal.added
+        return np.where(own, 0, mask).astype(np.asarray(mask).dtype)
+
     def _show(self, masks: np.ndarray) -> None:
         """Put `masks` in the workspace's mask as the proposal's undo step (`self.step`)."""
         raise NotImplementedError

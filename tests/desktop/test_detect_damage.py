@@ -415,12 +415,18 @@ def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtb
     assert panel.switches["signatures"].isChecked() and not panel.switches["ensemble"].isChecked()
     assert "stuck pixels" in panel.switches["signatures"].toolTip()
 
+    c = ws.controller
+    c.rectangle(10, 10, 20, 20)  # painted by hand before: stays through every detection
     _detect(ws, qtbot)
-    assert np.all(ws.controller.masks.get(0)[ys, xs] > 0)
-    ws.controller.undo()
+    assert np.all(c.masks.get(0)[ys, xs] > 0)
+    c.brush_radius = 2.0
+    c.begin_stroke(float(xs[0]) + 0.5, float(ys[0]) + 0.5)  # brushed over a proposed stuck pixel
+    c.end_stroke()
     panel.switches["signatures"].setChecked(False)
-    _detect(ws, qtbot)
-    assert np.count_nonzero(ws.controller.masks.get(0)[ys, xs]) <= 6
+    _detect(ws, qtbot)  # again, without undo: the new proposal replaces the first one's marks
+    marked = c.masks.get(0)[ys, xs] > 0
+    assert marked[0] and np.count_nonzero(marked[1:]) <= 5  # the brushed one stays, as painted
+    assert (c.masks.get(0)[10:20, 10:20] == 255).all()
     assert not panel.switches["signatures"].isChecked()  # the list refilled after the job keeps it
 
     panel.method.setCurrentIndex(panel.method.findData("detect-classical"))

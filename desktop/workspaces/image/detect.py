@@ -49,7 +49,7 @@ class Detection(Detector):
         from core.runtime.context import RunContext
 
         ctx = RunContext(**c.run_settings())
-        before = c.masks.as_array()
+        before = self.painted(c.masks.as_array())
         repair = c.last_repair()
         if repair is not None:  # what the repair shown filled is spent: not painting to keep (a walk-through)
             before = np.where(repair.spent(c.masks.brushed(), before.shape), 0, before).astype(before.dtype)

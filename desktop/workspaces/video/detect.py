@@ -79,7 +79,7 @@ class VideoDetection(Detector):
         # the frames it looked at go in the provenance: the mask may be used on another frame
         found = replace(found, params={**found.params, "frames_scored": list(scored)})
         before = c.swept()  # erased before this detection: not an edit of its proposal
-        painted = c.mask
+        painted = self.painted(c.mask)
         repair = c.last_repair()
         if painted is not None and repair is not None and repair.filled is not None:
             painted = np.where(repair.filled > 0, 0, painted).astype(np.uint8)  # spent by that repair
