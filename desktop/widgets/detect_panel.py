@@ -7,21 +7,39 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QLabel, QPushButton, QSlider, QVBoxLayout
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+)
 
 
 class DetectPanel(QGroupBox):
-    """The Mask dock's "Detect damage" box: method, the button and the sensitivity slider."""
+    """The Mask dock's "Detect damage" box: method, the button with its Options, the sensitivity."""
 
     def __init__(self, parent=None):
         super().__init__("Detect damage", parent)
         layout = QVBoxLayout(self)
         self.method = QComboBox()
         self.method.setToolTip("How to find damage: the learned detector, or the classical ones")
-        self.switches: dict[str, QCheckBox] = {}  # the chosen method's on/off parameters
+        # The chosen method's on/off parameters, in a menu beside the button: as check boxes they
+        # made the dock too tall for a 768-pixel screen (a walk-through).
+        self.switches: dict[str, QAction] = {}
         self.switches_of = ""  # the id of that method: a refill of the list keeps what was ticked
-        self._switch_layout = QVBoxLayout()
-        self._switch_layout.setContentsMargins(0, 0, 0, 0)
+        self.options = QToolButton()
+        self.options.setText("Options")
+        self.options.setToolTip("The detector's switches")
+        self.options.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self._menu = QMenu(self.options)
+        self._menu.setToolTipsVisible(True)
+        self.options.setMenu(self._menu)
         self.button = QPushButton("Detect damage")
         self.button.setToolTip("Propose scratches, creases, dust and stains as an editable mask")
         self.button.setEnabled(False)  # until a document is open
@@ -36,27 +54,29 @@ class DetectPanel(QGroupBox):
         self.sensitivity.valueChanged.connect(self.show_sensitivity)
         self.show_sensitivity()
         layout.addWidget(self.method)
-        layout.addLayout(self._switch_layout)
-        layout.addWidget(self.button)
+        row = QHBoxLayout()
+        row.addWidget(self.button, 1)
+        row.addWidget(self.options)
+        layout.addLayout(row)
         layout.addWidget(self.sensitivity_label)
         layout.addWidget(self.sensitivity)
         layout.addWidget(self.note)
 
     def show_switches(self, card) -> None:
-        """A check box for each on/off parameter of `card` (the method chosen; None: none), at its
-        default; the sensitivity slider stands for the threshold, so only switches are shown here."""
+        """A checkable entry of the Options menu for each on/off parameter of `card` (the method
+        chosen; None: none), at its default; the sensitivity slider stands for the threshold, so only
+        switches are offered here."""
         self.switches_of = card.id if card is not None else ""
-        for box in self.switches.values():
-            box.hide()  # at once: deleteLater waits for the event loop
-            box.deleteLater()
+        self._menu.clear()
         self.switches.clear()
         for param in card.params if card is not None else ():
             if isinstance(param.default, bool):
-                box = QCheckBox(param.name.replace("_", " ").capitalize())
-                box.setChecked(param.default)
-                box.setToolTip(param.help[:1].upper() + param.help[1:])
-                self._switch_layout.addWidget(box)
-                self.switches[param.name] = box
+                switch = self._menu.addAction(param.name.replace("_", " ").capitalize())
+                switch.setCheckable(True)
+                switch.setChecked(param.default)
+                switch.setToolTip(param.help[:1].upper() + param.help[1:])
+                self.switches[param.name] = switch
+        self.options.setVisible(bool(self.switches))
 
     def params(self) -> dict[str, Any]:
         """The switches' values, as `detect` takes them."""

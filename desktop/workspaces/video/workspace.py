@@ -14,9 +14,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
+    QScrollArea,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -36,22 +38,30 @@ class VideoWorkspace(JobWorkspace):
         super().__init__(context)
         self.controller = c = VideoController(self.session, self.settings, self)
         self.panel = VideoPanel(c)
-        # Detection and the mask on the left, the methods on the right, as in the image workspace: in
-        # one dock the method's parameter fields were squashed to a few pixels (a walk-through).
+        # One dock, its tools scrolling when the window is short: the method's parameter fields were
+        # squashed to a few pixels (a walk-through), and a second dock left the methods too narrow
+        # in a 1024-pixel window (the next one). The progress stays in view below.
         tools = QWidget()
         layout = QVBoxLayout(tools)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.picker, self.progress = MethodPicker(), ProgressPanel()
+        self.picker.run_button.setText("Repair frames")
         self.detect_panel = DetectPanel()
         layout.addWidget(self.detect_panel)
         layout.addWidget(self._mask_tools())
-        layout.addStretch(1)
-        self.tools_dock = self.dock("Mask", tools, Qt.DockWidgetArea.LeftDockWidgetArea, "video-mask")
+        layout.addWidget(self.picker, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(tools)
+        # as wide as its content needs: a scroll area alone lets the dock shrink and clip it
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(tools.minimumSizeHint().width() + bar)
         repair = QWidget()
         layout = QVBoxLayout(repair)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.picker, self.progress = MethodPicker(), ProgressPanel()
-        self.picker.run_button.setText("Repair frames")
-        layout.addWidget(self.picker, 1)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.progress)
         self.repair_dock = self.dock("Repair", repair, Qt.DockWidgetArea.RightDockWidgetArea, "video-repair")
         self.action("View", "&Next Frame", lambda: c.step(1), ["Right"])
