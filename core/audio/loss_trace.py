@@ -177,6 +177,10 @@ def traced_loss(
     contradiction = contradicts_recording(samples, packets, sample_rate, packet_ms)
     if contradiction:
         raise MethodError(f"{trace.name}: {contradiction}" + (f" ({mismatch})" if mismatch else ""))
+    if sum(span.stop - span.start for span in spans) >= len(samples) > 0:
+        # nothing received: what a concealment made of it would be silence or noise (a walk-through's
+        # trace of all ones turned a clean utterance into near-silence)
+        raise MethodError(f"{trace.name}: it marks every packet of the recording lost: nothing was received")
     counts = f"{int(packets.sum())} of {len(packets)} packets of {packet_ms:g} ms lost"
     warnings = tuple(filter(None, [fitted, mismatch, heavy_loss(spans, len(samples))]))
     return TracedLoss(spans, f"loss trace {trace.name}: {counts}", warnings)

@@ -211,6 +211,23 @@ def test_dropouts_found_over_most_of_a_call_are_warned_of_as_a_traces_are(datase
     assert any("75% of the recording is lost" in w for w in record["warnings"])
 
 
+def test_a_trace_marking_every_packet_of_a_recording_without_silence_is_refused(datasets, tmp_path, capsys):
+    """A walk-through's trace of all ones on a clean utterance (no silent packet to contradict it) was
+    taken, and the "concealment" wrote near-silence over the whole recording."""
+    utterance = datasets / "audio/speech/bench/3005-163389-0007.wav"
+    samples, rate = sf.read(utterance)
+    trace = tmp_path / "all_lost.txt"
+    trace.write_text("1\n" * int(np.ceil(len(samples) / (rate * 0.02))))
+    out = tmp_path / "concealed.wav"
+    assert (
+        main(["repair", str(utterance), "-o", str(out), "--task", "fill-gap", "--loss-trace", str(trace)])
+        == 2
+    )
+    said = capsys.readouterr().err.strip()
+    assert said.endswith("all_lost.txt: it marks every packet of the recording lost: nothing was received")
+    assert not out.exists()
+
+
 def test_a_trace_of_10_ms_packets_is_read_as_such(datasets, tmp_path, capsys):
     """The refusal of a trace that marks received speech counts silent runs in milliseconds: the
     call's own losses written per 10 ms packet (runs up to 180 ms) are not taken for another call's."""
