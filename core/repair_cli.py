@@ -185,18 +185,6 @@ def parse_frames(text: str | None) -> list[int] | None:
     return frames
 
 
-def conversions(written: Path) -> list[str]:
-    """What the writer could not keep as it was (alpha dropped, a type widened), as its sidecar lists
-    them: said on the console too, not only in the record."""
-    from core.io.provenance import parse_record, sidecar_path
-
-    try:
-        record = parse_record(sidecar_path(written).read_text(encoding="utf-8"))
-    except OSError:
-        return []
-    return [str(note) for note in (record or {}).get("conversion", [])]
-
-
 def result_label(args: argparse.Namespace, document) -> str:
     """The task part of the default output name, with the parameters that name it (an upscale's
     scale, the method's default when not given: core.io.naming.task_label)."""
@@ -474,6 +462,8 @@ def repair_command(args: argparse.Namespace) -> int:
         )
     finally:
         bar.finish()
+    from core.io.provenance import conversions
+
     for note in [*ctx.notes, *conversions(written)]:
         print(f"lacuna: {note}", file=sys.stderr)
     if ctx.extras.get("backend") and not args.json:

@@ -40,6 +40,7 @@ class Session(QObject):
     saved = Signal(object)  # the Path written
     error = Signal(str)  # for the notice bar
     status = Signal(str)  # a transient status-bar message
+    warning = Signal(str)  # what to know about a result, for the notice bar (a lossy save)
 
     def __init__(self, autosave_root: Path | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -165,6 +166,11 @@ class Session(QObject):
         self.clean_doc = doc
         self.saved_as = Path(written)
         self.status.emit(f"Saved {written}")
+        from core.io.provenance import conversions
+
+        said = conversions(written)
+        if said:  # as the command line says it (a walk-through's .webm save said nothing of its loss)
+            self.warning.emit(f"Saved {Path(written).name}: " + "; ".join(said))
         self.saved.emit(written)
         self.history_changed.emit()  # the title's "not saved" goes
 

@@ -146,3 +146,13 @@ def recorded_steps(doc: Document, path: Path) -> list[Provenance]:
     if record is None:
         return []
     return [_step(item) for item in record["steps"] if isinstance(item, dict)]
+
+
+def conversions(written: Path) -> list[str]:
+    """What the writer could not keep as it was (alpha dropped, a type widened, a lossy codec), as
+    the sidecar of `written` lists them: said on the console and in the app, not only in the record."""
+    try:
+        record = parse_record(sidecar_path(Path(written)).read_text(encoding="utf-8"))
+    except OSError:
+        return []
+    return [str(note) for note in (record or {}).get("conversion", [])]

@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         s.document_changed.connect(self._on_document_changed)
         s.history_changed.connect(self._update_actions)
         s.error.connect(self.notice.show_message)
+        s.warning.connect(lambda text: self.notice.show_message(text, "info"))
         s.status.connect(self.show_status)
         s.reader.started.connect(self._on_open_started)
         for signal in (s.reader.succeeded, s.reader.failed, s.reader.cancelled):

@@ -206,3 +206,17 @@ def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp
     assert c.mask[y, x] > 0 and ws.undo_label() == "detect damage"
     ws.undo()
     assert c.mask is None and ws.undo_label() is None
+
+
+def test_a_lossy_save_says_so_in_the_app(window, datasets, tmp_path, qtbot):
+    """A walk-through saved a clip as .webm and .mp4 from the app: only "Saved", where the command
+    line says every frame was encoded again."""
+    import shutil
+
+    clip = shutil.copy(datasets / "video" / "bench" / "realshort.mp4", tmp_path / "clip.mp4")
+    assert open_file(window, clip)
+    target = tmp_path / "saved.mp4"
+    assert window.session.start_save(target)
+    qtbot.waitUntil(lambda: target.exists() and not window.session.writer.busy, timeout=120_000)
+    qtbot.waitUntil(lambda: "Saved saved.mp4: " in window.notice.text(), timeout=5_000)
+    assert "h264 is lossy: every frame is encoded again" in window.notice.text()
