@@ -338,3 +338,22 @@ def test_a_recorded_per_channel_setting_reads_without_brackets():
 
     record = RepairRecord("fill-gap-speech", {"band_limit_hz": [3969, None], "envelope": True})
     assert "Parameters: band_limit_hz = 3969 / none, envelope = True" in record.details(16000)
+
+
+def test_a_calls_own_trace_loads_after_a_fill(qtbot, window, datasets):
+    """A walk-through filled 54.wav's dropouts, then loaded its own loss trace: refused as "a trace
+    of another call", the sound it marked being Lacuna's own fill. It is checked against the
+    recording as opened."""
+    folder = datasets / "audio/speech/plc/test_files"
+    assert open_file(window, folder / "54.wav")
+    ws = audio(window)
+    c = ws.controller
+    assert ws.picker.select("fill-gap-repeat")
+    qtbot.mouseClick(ws.panel.dropouts_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and bool(c.selections), timeout=60_000)
+    qtbot.mouseClick(ws.panel.fill_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and len(c.fills()) == 1, timeout=60_000)
+    errors = []
+    c.error.connect(errors.append)
+    assert c.load_loss_trace(folder / "54_is_lost.txt"), errors
+    assert not errors and "377 of 484 packets of 20 ms lost" in c.selection_origin

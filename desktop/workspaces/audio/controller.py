@@ -237,8 +237,8 @@ class AudioController(QObject):
         if doc is None:
             return False
         path = Path(path)
-        try:
-            loss = traced_loss(doc.samples, doc.sample_rate, path)
+        try:  # against the recording as opened: after a fill, its own trace marked Lacuna's fill
+            loss = traced_loss(self.opened().samples, doc.sample_rate, path)
         except LacunaError as exc:
             self.error.emit(str(exc))
             return False
@@ -309,12 +309,17 @@ class AudioController(QObject):
         if against == "previous":
             last = fills[-1]
             return last.after - last.before, last.start
-        original = doc
-        for edit in reversed(fills):
-            original = edit.applied_to(original, undo=True)
+        original = self.opened()
         a = min(e.start for e in fills)
         b = max(e.start + len(e.before) for e in fills)
         return doc.samples[a:b] - original.samples[a:b], a
+
+    def opened(self) -> AudioDoc | None:
+        """The recording as it was opened: the current one with this session's fills taken back."""
+        original = self.doc
+        for edit in reversed(self.fills()):
+            original = edit.applied_to(original, undo=True)
+        return original
 
     def shown_document(self) -> AudioDoc | None:
         if self.showing_before:
