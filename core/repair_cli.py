@@ -240,7 +240,8 @@ def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, 
     detected = detected[[index for _, index in numbered]]
     masks, share = _joined(detected, painted, detected)
     if not getattr(args, "json", False):
-        looked = "" if args.frames or args.mask else f" (the first {len(frames)}; --frames picks others)"
+        others = video.frame_count > len(frames) and not (args.frames or args.mask)
+        looked = f" (the first {len(frames)}; --frames picks others)" if others else ""
         print(
             f"lacuna: detection marked {share * 100:.2f}% of {describe_frames(frames)}{looked} to repair",
             file=sys.stderr,

@@ -34,7 +34,7 @@ CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
     "vp9": ("libvpx-vp9", "yuv420p", {"crf": "24", "b": "0", "row-mt": "1"}),
     "mjpeg": ("mjpeg", "yuvj420p", {"q:v": "2"}),
 }
-LOSSY_NOTE = "{} is lossy: every frame is encoded again, the untouched ones too; save as .mkv to keep them"
+LOSSY_NOTE = "{} is lossy: every frame is encoded again, the untouched ones too; FFV1 (.mkv) keeps them"
 # FFV1 keeps the source's own pixel format where it can, so a lossless copy is exact.
 FFV1_FORMATS = {"yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le", "gray", "bgr0"}
 # What each container can hold, and the codec it gets when none is named.
@@ -77,7 +77,7 @@ def check_frame_size(target: Path, codec: str, width: int, height: int) -> None:
     if codec in EVEN_SIZED and (width % 2 or height % 2):
         raise WriteError(
             f"{target.name}: {codec} needs an even width and height, and these frames are {width}×{height};"
-            " save as .mkv (lossless FFV1) or .webm (VP9)"
+            " FFV1 (lossless, the default of .mkv) and VP9 (the default of .webm) take any size"
         )
 
 

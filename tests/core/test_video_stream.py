@@ -122,7 +122,7 @@ def test_writing_leaves_the_document_alone_and_records_the_codec_in_both_places(
     assert inside["conversion"] == sidecar["conversion"]
     assert sidecar["conversion"] == [
         "video encoded with h264 (libx264)",
-        "h264 is lossy: every frame is encoded again, the untouched ones too; save as .mkv to keep them",
+        "h264 is lossy: every frame is encoded again, the untouched ones too; FFV1 (.mkv) keeps them",
     ]
     assert inside["output"] == sidecar["output"] == "copy.mp4"
     assert inside["steps"] == sidecar["steps"] and inside["steps"][-1]["method"] == "denoise-bilateral"
