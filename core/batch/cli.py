@@ -105,8 +105,8 @@ def batch_command(args: argparse.Namespace) -> int:
     if request.detect and summary.succeeded and not args.json:
         # a walk-through's batch filled a hair bow the detector took for a stain, and nothing said so
         print(
-            "what was filled, detection chose unreviewed: look at the results; to review a proposal"
-            " first, open the file (lacuna open FILE), Detect damage, erase what is not damage, Repair",
+            "detection chose what was filled, and no one reviewed it: look at the results; to review a"
+            " proposal first, open the file (lacuna open FILE), detect, erase what is not damage, repair",
             file=sys.stderr,
         )
         most = most_marked(request.output_dir)
