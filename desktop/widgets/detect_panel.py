@@ -33,6 +33,7 @@ class DetectPanel(QGroupBox):
         # made the dock too tall for a 768-pixel screen (a walk-through).
         self.switches: dict[str, QAction] = {}
         self.switches_of = ""  # the id of that method: a refill of the list keeps what was ticked
+        self._ticked: dict[str, dict[str, bool]] = {}  # each method's switches as last set
         self.options = QToolButton()
         self.options.setText("Options")
         self.options.setToolTip("The detector's switches")
@@ -64,16 +65,19 @@ class DetectPanel(QGroupBox):
 
     def show_switches(self, card) -> None:
         """A checkable entry of the Options menu for each on/off parameter of `card` (the method
-        chosen; None: none), at its default; the sensitivity slider stands for the threshold, so only
-        switches are offered here."""
+        chosen; None: none), as last set for that method (its default the first time); the
+        sensitivity slider stands for the threshold, so only switches are offered here."""
+        if self.switches_of:  # kept for when that method is chosen again (a walk-through lost them)
+            self._ticked[self.switches_of] = self.params()
         self.switches_of = card.id if card is not None else ""
+        ticked = self._ticked.get(self.switches_of, {})
         self._menu.clear()
         self.switches.clear()
         for param in card.params if card is not None else ():
             if isinstance(param.default, bool):
                 switch = self._menu.addAction(param.name.replace("_", " ").capitalize())
                 switch.setCheckable(True)
-                switch.setChecked(param.default)
+                switch.setChecked(ticked.get(param.name, param.default))
                 switch.setToolTip(param.help[:1].upper() + param.help[1:])
                 self.switches[param.name] = switch
         self.options.setVisible(bool(self.switches))

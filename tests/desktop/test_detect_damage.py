@@ -430,4 +430,6 @@ def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtb
     assert not panel.switches["signatures"].isChecked()  # the list refilled after the job keeps it
 
     panel.method.setCurrentIndex(panel.method.findData("detect-classical"))
-    assert not panel.switches  # a method without switches shows none
+    assert not panel.switches and not panel.options.isVisibleTo(panel)  # a method without switches
+    panel.method.setCurrentIndex(panel.method.findData("detect-learned"))
+    assert not panel.switches["signatures"].isChecked()  # as it was left (a walk-through lost it)
