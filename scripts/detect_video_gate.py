@@ -108,9 +108,8 @@ def main() -> None:
             )
         gates[f"per mark (scores from {MARK_FLOOR}), full at {full}"] = lambda s, d, f=full: per_mark(s, d, f)
         for dilate in (1, 3):  # a mark's pixels that depart themselves keep their score too
-            gates[f"per mark or per pixel dilated {dilate}, full at {full}"] = (
-                lambda s, d, f=full, k=dilate: np.maximum(per_mark(s, d, f), per_pixel(s, d, f, k))
-            )
+            name = f"per mark or per pixel dilated {dilate}, full at {full}"
+            gates[name] = lambda s, d, f=full, k=dilate: np.maximum(per_mark(s, d, f), per_pixel(s, d, f, k))
     for name, gate in gates.items():
         scores, clean = PixelScores(), []
         for entry in data:

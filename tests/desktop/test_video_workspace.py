@@ -220,3 +220,52 @@ def test_a_lossy_save_says_so_in_the_app(window, datasets, tmp_path, qtbot):
     qtbot.waitUntil(lambda: target.exists() and not window.session.writer.busy, timeout=120_000)
     qtbot.waitUntil(lambda: "Saved saved.mp4: " in window.notice.text(), timeout=5_000)
     assert "h264 is lossy: every frame is encoded again" in window.notice.text()
+
+
+def test_a_range_detection_repairs_each_frame_under_its_own_marks(qtbot, window, datasets, tmp_path):
+    """A walk-through detected damage over frames 5-10 of a dusty film and repaired them: the range's
+    one mask (every frame's marks) was filled on each frame, repainting clean film where another frame
+    had its dust. Each frame is now repaired under its own marks; what the person painted applies to
+    all of them."""
+    import numpy as np
+
+    from core.detect.damage import draw
+    from core.detect.run import repair_mask
+    from core.video.document import Slot
+
+    source = core.io.read(datasets / "video" / "bench" / "carphone_pristine.mp4")
+    frames = source.window(0, 20)
+    slots = [Slot(s.pts, None if i in (8, 9) else i) for i, s in enumerate(source.slots[:20])]
+    specked = {}
+    for i in (8, 9):
+        hurt, _truth = draw(
+            frames[i].astype(np.float32) / 255.0, "dust", np.random.default_rng(i), amount=2.0
+        )
+        specked[slots[i].pts] = np.round(hurt * 255).astype(np.uint8)
+    path = core.io.write(
+        source.with_timeline(slots, specked), tmp_path / "dusty.mkv", codec="ffv1", sidecar=False
+    )
+    assert open_file(window, path)
+    ws = window.workspace("video")
+    c = ws.controller
+    before = {i: c.doc.frame(i).astype(np.int16) for i in (8, 9)}
+    c.go(8)
+    qtbot.keyClick(window, Qt.Key.Key_I)
+    c.go(9)
+    qtbot.keyClick(window, Qt.Key.Key_O)
+    ws.detect_panel.button.click()
+    qtbot.waitUntil(lambda: not ws.busy and ws.detection.proposal is not None, timeout=120_000)
+    found = ws.detection.found  # scored on frames 7-10: a neighbour either side of the range
+    own = dict(zip((8, 9), repair_mask(found.score[1:3], found.threshold, found.rule)))
+    shown = c.mask > 0  # the range shows one mask: both frames' marks
+    c.begin_stroke(30.0, 30.0)  # painted by hand: for every frame of the range
+    c.end_stroke()
+    assert ws.picker.select("inpaint-telea")
+    qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and bool(c.doc.provenance), timeout=120_000)
+    for i, other in ((8, 9), (9, 8)):
+        changed = np.abs(c.doc.frame(i).astype(np.int16) - before[i]).max(-1) > 0
+        only_other = own[other] & ~own[i]
+        assert only_other.sum() > 50 and shown[only_other].mean() > 0.9  # one mask would fill them
+        assert not changed[only_other].any(), i  # the other frame's marks
+        assert changed[own[i]].any() and changed[26:35, 26:35].any()  # its own, and the painting

@@ -71,6 +71,8 @@ class VideoController(QObject):
         self.mask: np.ndarray | None = None  # uint8 (H, W), 255 = repair
         # Where a mask came from when it was not painted (Detect damage sets it): a provenance step.
         self.mask_origin: Callable[[np.ndarray], Provenance | None] | None = None
+        # a detection's range mask as one mask per frame (VideoDetection.per_frame), else None
+        self.mask_per_frame: Callable[[np.ndarray, list[int] | None], np.ndarray | None] | None = None
         self.brush_radius = 8
         self._stroke: Stroke | None = None
         self._stroke_from: np.ndarray | None = None
@@ -275,12 +277,14 @@ class VideoController(QObject):
             mask = None  # fill-frames, dust, flicker, retime work on the timeline, not on a mask
         elif mask is not None and frames is None:
             frames = [self.index]  # a mask without a range is for the frame it was made on
+        per_frame = None if mask is None or self.mask_per_frame is None else self.mask_per_frame(mask, frames)
 
         def start():
             from core.repair import repair
 
             # planned only: its frames are made when shown, and streamed when saved
-            return (yield from repair(doc, task, method, mask, ctx, frames=frames, **params))
+            given = mask if per_frame is None else per_frame
+            return (yield from repair(doc, task, method, given, ctx, frames=frames, **params))
 
         if self.session.writer.busy:
             self.error.emit("The clip is being saved: repair once the save is done (or cancelled).")

@@ -28,6 +28,7 @@ class VideoDetection(Detector):
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(controller, parent)
         self.step: MaskChange | None = None
+        self.scored: tuple[int, int, int] | None = None  # the range it scored, and its stack's first frame
 
     def methods(self) -> list[tuple[str, str]]:
         from core.methods import default_method, methods
@@ -78,6 +79,9 @@ class VideoDetection(Detector):
             return
         # the frames it looked at go in the provenance: the mask may be used on another frame
         found = replace(found, params={**found.params, "frames_scored": list(scored)})
+        from core.detect.run import detection_window
+
+        self.scored = (scored[0], scored[1], detection_window(*scored, doc.frame_count)[0])
         before = c.swept()  # erased before this detection: not an edit of its proposal
         painted = self.painted(c.mask)
         repair = c.last_repair()
@@ -86,6 +90,26 @@ class VideoDetection(Detector):
         proposal = Proposal(score, found.threshold, painted, found.low_fraction, found.rule, before)
         self.propose(doc, proposal, found)
         self._show(self.proposal.masks())
+
+    def per_frame(self, mask: np.ndarray, frames: list[int] | None) -> np.ndarray | None:
+        """`mask` (the one the range shows, the proposal as edited) as one mask per frame of `frames`,
+        when they are the range this proposal scored: each frame's own marks (the repair rule on its
+        scores) that are still in the mask, and on every frame what was painted by hand. One mask for
+        the range put every frame's dust on all of them (a walk-through: a frame with 7 px of its own
+        damage had 383 repainted). None when the mask is not this proposal's."""
+        if not self.showing() or self.scored is None or frames is None:
+            return None
+        first, last, lo = self.scored
+        if frames != list(range(first, last + 1)) or len(frames) < 2:
+            return None
+        from core.detect.run import repair_mask
+
+        p = self.proposal
+        p.masks(None, self.current_masks(), self.swept(), self.shown_threshold(), self.brushed())
+        now = np.asarray(mask) > 0
+        own = repair_mask(self.found.score[first - lo : last - lo + 1], p.threshold, self.found.rule)
+        by_hand = now & ~p.detected
+        return np.where((own & now) | by_hand, 255, 0).astype(np.uint8)
 
     def current_masks(self) -> np.ndarray:
         mask = self.controller.mask

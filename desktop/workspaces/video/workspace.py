@@ -78,6 +78,7 @@ class VideoWorkspace(JobWorkspace):
         self.action("Repair", "&Find Damage", c.find_damage)
         self.detection = VideoDetection(c, self)
         c.mask_origin = self.detection.origin  # a repair's history then says where its mask came from
+        c.mask_per_frame = self.detection.per_frame
         self._fill_detectors = connect_panel(self, self.detect_panel, self.detection, lambda: "frame")
         self._connect()
 
