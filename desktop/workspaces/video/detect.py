@@ -5,7 +5,8 @@ The default detector is the one `lacuna detect` runs on a clip (the learned one 
 neighbouring frames, `core.detect.frames`: alone, frame by frame, it proposed content that stays in
 the shot); it and the temporal detector (a speck on one frame and not on its motion-compensated
 neighbours) get the frames either side of the current one or the range as well. Over a range, the
-proposal is every pixel found on any frame of it, since the mask applies to the whole range. As in
+proposal shown is every pixel found on any frame of it, and a repair of the range fills each frame
+under its own marks and what was painted by hand (`per_frame`). As in
 the image workspace, the sensitivity slider re-thresholds the scores live, keeping brush and eraser
 edits (`desktop.proposal.Proposal`), and the detection with its sensitivity is one undo step.
 """
