@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from core.batch.worker import FAILED, SKIPPED, Outcome, failure_line
+from core.batch.worker import FAILED, SKIPPED, WARNINGS, Outcome, failure_line
 
 
 class QuietReporter:
@@ -87,6 +87,10 @@ class BarReporter(QuietReporter):
         if outcome.state in (FAILED, SKIPPED):
             line = failure_line(outcome.key, outcome.error, outcome.state)
             self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        for warning in outcome.params.get(WARNINGS, []):
+            self.console.print(
+                f"warning: {outcome.key}: {warning}", markup=False, highlight=False, soft_wrap=True
+            )
         if self.task is None:
             return
         self.bar.advance(self.task)

@@ -240,7 +240,12 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     params = dict(step.params) if step else {}
     if found.share is not None:  # on every item's line and in the manifest: what an unreviewed fill covered
         params[DETECTION_MARKED] = round(found.share, 4)
+    if found.warnings:  # said on the console too, as `lacuna repair` says them (a walk-through)
+        params[WARNINGS] = list(found.warnings)
     return DONE, str(written), step.method if step else recipe.method, params
+
+
+WARNINGS = "warnings"  # an item's params key: what its record warns of (a call mostly lost)
 
 
 def failure_line(key: str, error: str, state: str = FAILED) -> str:

@@ -381,6 +381,17 @@ def test_dropouts_over_most_of_a_call_are_warned_of_in_the_batch_record(datasets
     assert summary.succeeded == 1
     record = json.loads((tmp_path / "out" / "54_fill-gap.wav.lacuna.json").read_text())["steps"][-1]
     assert any("of the recording is lost: what fills it is made up" in w for w in record["warnings"])
+    # and on the console, above the bar (a walk-through found it only in the record)
+    import io
+
+    from core.batch.progress import BarReporter
+    from core.batch.worker import Outcome
+
+    (row,) = states(tmp_path / "out").values()
+    stream = io.StringIO()
+    reporter = BarReporter(stream)
+    reporter.item(Outcome("54.wav", "done", params=json.loads(row["params"])))
+    assert "warning: 54.wav: 75% of the recording is lost" in stream.getvalue()
 
 
 def test_an_uncertainty_map_beside_a_result_is_not_an_item(datasets, tmp_path):
