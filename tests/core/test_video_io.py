@@ -296,3 +296,16 @@ def test_retime_keeps_a_cut_at_its_own_time(datasets):
     frames = doc.window(0, 34)
     assert np.array_equal(result.frame(59), frames[29])  # between 29 and the cut: the outgoing shot
     assert np.array_equal(result.frame(60), frames[30])
+
+
+def test_a_folder_of_one_picture_names_it(datasets, tmp_path, capsys):
+    """A walk-through's one-frame folder was said to hold "no DICOM series or film frames"."""
+    import shutil
+
+    from core.cli import main
+
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(sorted((datasets / "video" / "oldfilm" / "001").glob("*.png"))[0], folder / "100.png")
+    assert main(["detect", str(folder), "-o", str(tmp_path / "m.png")]) == 2
+    assert "one: the folder holds one file, 100.png: open it itself" in capsys.readouterr().err

@@ -169,6 +169,9 @@ def _read_folder(folder: Path, index: int, recursive: bool) -> VolumeDoc:
 def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
     series = list_series(folder, recursive)
     if not series:
+        files = [f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")]
+        if len(files) == 1:  # a walk-through's one-frame folder: the file itself is what to open
+            raise ReadError(f"{folder.name}: the folder holds one file, {files[0].name}: open it itself")
         raise ReadError(
             f"{folder.name}: the folder holds no DICOM series or film frames; to repair each of its files,"
             " use batch repair (lacuna batch, or File > Batch Repair)"
