@@ -224,15 +224,11 @@ def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, 
     ones `lacuna detect` looks at), the repair masks of those frames joined with the --mask, and the
     detection's step for the result's history: (masks (frames, H, W), frames, step). A detector that
     compares frames gets their neighbours too, as `lacuna detect` gives them."""
-    from core.detect.cli import compares_frames, detect_with_progress, numbered_frames, video_frames
-    from core.detect.run import method_for_clip
+    from core.detect.cli import clip_to_detect, detect_with_progress, numbered_frames
     from core.repair.request import describe_frames
 
-    method, threshold = (
-        method_for_clip(getattr(args, "detect_method", None), video.frame_count),
-        getattr(args, "threshold", None),
-    )
-    stack = video_frames(video, frames, context=1 if compares_frames(method) else 0)
+    method, stack = clip_to_detect(video, frames, getattr(args, "detect_method", None))
+    threshold = getattr(args, "threshold", None)
     detection = detect_with_progress(stack, method, threshold, parse_params(args.detect_param or []), ctx)
     detected, step = detection.repair_step(video)
     numbered = numbered_frames(stack)[0]

@@ -165,10 +165,14 @@ class Detector(QObject):
         detected again: the first proposal's marks all stayed)."""
         if mask is None or not self.showing():
             return mask
-        proposal = self.proposal
-        proposal.masks(None, self.current_masks(), self.swept(), self.shown_threshold(), self.brushed())
+        proposal = self.edited()
         own = proposal.detected & ~proposal.added
         return np.where(own, 0, mask).astype(np.asarray(mask).dtype)
+
+    def edited(self) -> Proposal:
+        """The proposal shown, with the person's edits now in effect taken in (`Proposal.masks`)."""
+        self.proposal.masks(None, self.current_masks(), self.swept(), self.shown_threshold(), self.brushed())
+        return self.proposal
 
     def _show(self, masks: np.ndarray) -> None:
         """Put `masks` in the workspace's mask as the proposal's undo step (`self.step`)."""
@@ -224,8 +228,7 @@ class Detector(QObject):
 
         if not self.showing():  # no proposal for this document, or its detection undone
             return None
-        p = self.proposal
-        p.masks(None, self.current_masks(), self.swept(), self.shown_threshold(), self.brushed())
+        p = self.edited()
         if not (p.detected & ~p.erased & (np.asarray(mask) > 0)).any():
             return None
         found = replace(self.found, threshold=p.threshold)  # the sensitivity the person left it at

@@ -85,17 +85,17 @@ class BarReporter(QuietReporter):
     def item(self, outcome: Outcome) -> None:
         # Why, above the bar: a failure, and a skip (its reason was said in the manifest only).
         if outcome.state in (FAILED, SKIPPED):
-            line = failure_line(outcome.key, outcome.error, outcome.state)
-            self.console.print(line, markup=False, highlight=False, soft_wrap=True)
-        for warning in outcome.params.get(WARNINGS, []):
-            self.console.print(
-                f"warning: {outcome.key}: {warning}", markup=False, highlight=False, soft_wrap=True
-            )
+            self._say(failure_line(outcome.key, outcome.error, outcome.state))
+        for warning in outcome.params.get(WARNINGS, []):  # what its record warns of (a call mostly lost)
+            self._say(f"warning: {outcome.key}: {warning}")
         if self.task is None:
             return
         self.bar.advance(self.task)
         speed = self.bar.tasks[0].speed
         self.bar.update(self.task, rate=f"{speed:.2f} items/s" if speed else "")
+
+    def _say(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def finish(self, summary: Any) -> None:
         if self.task is not None:

@@ -88,10 +88,7 @@ def detect_command(args) -> int:
     document = read(source)
     method = args.method
     if getattr(document, "kind", "") == "video":
-        from core.detect.run import method_for_clip
-
-        method = method_for_clip(method, document.frame_count)
-        document = video_frames(document, args.frames, context=1 if compares_frames(method) else 0)
+        method, document = clip_to_detect(document, args.frames, method)
     elif args.frames:
         document = slices_asked(document, args.frames)
     if getattr(document, "pixels", None) is None:
@@ -164,6 +161,16 @@ def compares_frames(method: str | None) -> bool:
     from core.methods import get_method
 
     return bool(method) and get_method(method).card.operates_on == "volume"
+
+
+def clip_to_detect(video, frames: str | list[int] | None, method: str | None):
+    """The method that detects on a clip's `frames` (`method`, else the clip default:
+    `core.detect.run.method_for_clip`) and the frames' stack for it, with a neighbour either side
+    when it compares frames: what `lacuna detect` and `lacuna repair --detect` run on a clip."""
+    from core.detect.run import method_for_clip
+
+    method = method_for_clip(method, video.frame_count)
+    return method, video_frames(video, frames, context=1 if compares_frames(method) else 0)
 
 
 def video_frames(video, frames: str | list[int] | None, context: int = 0):

@@ -65,6 +65,9 @@ def method_name(method_id: str) -> str:
     return found.card.name if found is not None else method_id
 
 
+CLIP_MODALITIES = ("video", "film")  # a card's `clip_default` is chosen on their frames
+
+
 def choose_method(
     task: str, method_id: str | None = None, modality: str = "photo", frames: int | None = None
 ) -> tuple[Method, str]:
@@ -84,9 +87,10 @@ def choose_method(
     if not cards:
         raise MethodError(f"no method is installed for task {task!r}")
     default = cards[0]  # sorted with the default first
-    clip = [c for c in cards if c.clip_default and c.available]
-    if modality in CLIP_MODALITIES and clip and (frames is None or frames >= 2):
-        return get_method(clip[0].id), ""  # falls back to the task's default on a single frame
+    if modality in CLIP_MODALITIES and (frames is None or frames >= 2):  # a single frame: the default
+        clip = [c for c in cards if c.clip_default and c.available]
+        if clip:
+            return get_method(clip[0].id), ""
     if not suits(default, modality):
         suiting = (c for c in cards if suits(c, modality))
         cards = sorted(suiting, key=lambda c: (not c.scan_default, modality not in c.modalities)) or cards
@@ -100,9 +104,6 @@ def choose_method(
             )
             return get_method(card.id), f"the default method {default.id} cannot run ({why}); ran {card.id}"
     raise MethodError(f"no method for task {task!r} is available: {default.unavailable_reason}")
-
-
-CLIP_MODALITIES = ("video", "film")
 
 
 def _fits(card: MethodCard, task: str, frames: int | None) -> bool:

@@ -134,6 +134,11 @@ def _with_signatures(score: np.ndarray, image: np.ndarray, signatures: bool) -> 
     return score.astype(np.float32)
 
 
+def _each_with_signatures(scores: np.ndarray, frames: np.ndarray, signatures: bool) -> np.ndarray:
+    """`_with_signatures` on each frame of a stack (frames, H, W, C) and its scores (frames, H, W)."""
+    return np.stack([_with_signatures(s, _colour(f), signatures) for s, f in zip(scores, frames)])
+
+
 def _from_border(mask: np.ndarray) -> np.ndarray:
     """The parts of `mask` (H, W) that touch the image's edge: where tears and chips come in from."""
     from scipy import ndimage
@@ -207,7 +212,7 @@ def _run_learned_frames(
     yield ctx.progress(0.8, f"comparing {count} frames with their neighbours")
     checked = checked_against_neighbours(np.stack(scores), departures(frames))
     yield ctx.progress(1.0, f"compared {count} frames")
-    return np.stack([_with_signatures(s, _colour(f), signatures) for s, f in zip(checked, frames)])
+    return _each_with_signatures(checked, frames, signatures)
 
 
 def _run_temporal(
@@ -220,7 +225,7 @@ def _run_temporal(
     yield ctx.progress(0.0, f"comparing {count} frames with their neighbours")
     scores = temporal(frames, on_frame=done.append)
     yield ctx.progress(1.0, f"compared {len(done)} frames")
-    return np.stack([_with_signatures(s, _colour(f), signatures) for s, f in zip(scores, frames)])
+    return _each_with_signatures(scores, frames, signatures)
 
 
 register(

@@ -160,12 +160,8 @@ class AudioController(QObject):
         edit = FillEdit.between(source, result, selections)
         if edit is None:
             # a walk-through filled twice and read "Nothing changed." as a failure
-            again = (
-                " the selections are filled already; undo the fill to try another method"
-                if self.filled
-                else ""
-            )
-            self.status.emit(f"Nothing changed:{again}." if again else "Nothing changed.")
+            filled = ": the selections are filled already; undo the fill to try another method"
+            self.status.emit(f"Nothing changed{filled if self.filled else ''}.")
             return
         from core.methods import method_name
 
@@ -217,8 +213,7 @@ class AudioController(QObject):
             return
         grid = packet_grid_ms(found, source.sample_rate)
         on_grid = f" on a {grid:g} ms packet grid" if grid else ""
-        spans = [d.selection for d in found]
-        self.set_selections(spans, f"{len(found)} found by Detect dropouts{on_grid}")
+        self.set_selections([d.selection for d in found], f"{len(found)} found by Detect dropouts{on_grid}")
         self.dropouts_found.emit(found)
         for warning in call_warnings(found, grid, len(source.samples)):  # as a loss trace's load says
             self.warning.emit(warning[:1].upper() + warning[1:])

@@ -29,7 +29,6 @@ class VideoDetection(Detector):
     def __init__(self, controller, parent: QObject | None = None):
         super().__init__(controller, parent)
         self.step: MaskChange | None = None
-        self.scored: tuple[int, int, int] | None = None  # the range it scored, and its stack's first frame
 
     def methods(self) -> list[tuple[str, str]]:
         from core.methods import default_method, methods
@@ -80,9 +79,6 @@ class VideoDetection(Detector):
             return
         # the frames it looked at go in the provenance: the mask may be used on another frame
         found = replace(found, params={**found.params, "frames_scored": list(scored)})
-        from core.detect.run import detection_window
-
-        self.scored = (scored[0], scored[1], detection_window(*scored, doc.frame_count)[0])
         before = c.swept()  # erased before this detection: not an edit of its proposal
         painted = self.painted(c.mask)
         repair = c.last_repair()
@@ -98,15 +94,15 @@ class VideoDetection(Detector):
         scores) that are still in the mask, and on every frame what was painted by hand. One mask for
         the range put every frame's dust on all of them (a walk-through: a frame with 7 px of its own
         damage had 383 repainted). None when the mask is not this proposal's."""
-        if not self.showing() or self.scored is None or frames is None:
+        if not self.showing() or frames is None:
             return None
-        first, last, lo = self.scored
+        first, last = self.found.params["frames_scored"]
         if frames != list(range(first, last + 1)) or len(frames) < 2:
             return None
-        from core.detect.run import repair_mask
+        from core.detect.run import detection_window, repair_mask
 
-        p = self.proposal
-        p.masks(None, self.current_masks(), self.swept(), self.shown_threshold(), self.brushed())
+        lo = detection_window(first, last, self.controller.doc.frame_count)[0]  # the stack's first frame
+        p = self.edited()
         now = np.asarray(mask) > 0
         own = repair_mask(self.found.score[first - lo : last - lo + 1], p.threshold, self.found.rule)
         by_hand = now & ~p.detected
