@@ -40,6 +40,21 @@ class Slot:
     pts: int
     source: int | None  # the source frame shown here; None = a rebuilt frame from the store
     note: str = ""  # why it was rebuilt: "inserted", "duplicate", "damaged", a task name
+    replaces: int | None = None  # the source frame a rebuilt one repairs in place (same time)
+
+    def repaired(self, note: str) -> Slot:
+        """This slot showing a rebuilt frame made from the frame it shows now (a repair in place)."""
+        return Slot(self.pts, None, note, self.source if self.source is not None else self.replaces)
+
+
+@dataclass(frozen=True)
+class Remade:
+    """A rebuilt frame (uint8 RGB) shown where a source frame was, with that source frame as
+    decoded (FFmpeg's own, None if undecodable): what a raw walk yields, so that the writer keeps
+    the source's own samples wherever the repair left the picture as it was."""
+
+    rgb: np.ndarray
+    original: Any
 
 
 Made = Generator[Progress | tuple[int, np.ndarray | None], None, None]
@@ -136,12 +151,13 @@ class VideoDoc:
     ) -> Iterator[tuple[int, Any]]:
         """(slot index, frame) in timeline order. Source frames are decoded (FFmpeg's own frames with
         `raw`, else uint8 RGB; None when undecodable); rebuilt ones are uint8 RGB from the store, or
-        made now by the pending repair (only those from `start` to `stop`)."""
+        made now by the pending repair (only those from `start` to `stop`). With `raw`, a frame
+        rebuilt in place of a source frame comes as `Remade`, with that source frame."""
         stop = len(self.slots) if stop is None else min(stop, len(self.slots))
         walked = self.slots[start:stop]
         pending = self.pending.pts if self.pending is not None else frozenset()
         wanted = frozenset(s.pts for s in walked if s.pts in pending)
-        sources = [s.source for s in walked if s.source is not None]
+        sources = [k for s in walked if (k := _decoded_for(s, raw)) is not None]
         shown = set(sources)
         decoded: Iterator[tuple[int, Any]] = iter(())
         reader = None
@@ -154,19 +170,24 @@ class VideoDoc:
             for index in range(start, stop):
                 slot = self.slots[index]
                 made = rebuilding.frame(slot.pts) if slot.pts in wanted else None
+                key = _decoded_for(slot, raw)
+                if key is not None:  # decoded even when remade: frames a remade run covers are never held
+                    while key not in held:
+                        got, frame = next(decoded)
+                        if got in shown:  # a frame no slot shows (one a repair replaced) is not held
+                            held[got] = frame
+                    for old in [k for k in held if k < key]:
+                        del held[old]
                 if slot.source is None:
                     if made is None and slot.pts in wanted:
                         raise MethodError(f"the frame at {self.info.time(slot.pts):.3f} s was not rebuilt")
-                    yield index, made if made is not None else self.store.get(slot.pts)
+                    made = made if made is not None else self.store.get(slot.pts)
+                    yield index, Remade(made, held[key]) if key is not None else made
                     continue
-                # decoded even when remade, so that frames a remade run covers are never held
-                while slot.source not in held:
-                    got, frame = next(decoded)
-                    if got in shown:  # a frame no slot shows (one a repair replaced) is not held
-                        held[got] = frame
-                yield index, made if made is not None else held[slot.source]
-                for old in [k for k in held if k < slot.source]:
-                    del held[old]
+                if made is not None and raw:
+                    yield index, Remade(made, held[key])
+                    continue
+                yield index, made if made is not None else held[key]
         finally:
             rebuilding.close()
             if reader is not None:
@@ -188,7 +209,7 @@ class VideoDoc:
                     made.add(item[0])
         finally:
             work.close()
-        self.slots = [Slot(s.pts, None, s.note) if s.pts in made else s for s in self.slots]
+        self.slots = [s.repaired(s.note) if s.pts in made else s for s in self.slots]
         self.pending = None
         return self
 
@@ -226,6 +247,14 @@ class VideoDoc:
         clone.pending = earlier.merged(pending) if earlier is not None else pending
         clone.last_step = pending.pts
         return clone
+
+
+def _decoded_for(slot: Slot, raw: bool) -> int | None:
+    """The source frame a walk decodes for `slot`: the one it shows, or in a raw walk the one its
+    rebuilt frame replaces."""
+    if slot.source is not None:
+        return slot.source
+    return slot.replaces if raw else None
 
 
 class _Rebuilding:

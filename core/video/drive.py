@@ -18,7 +18,7 @@ import numpy as np
 from core.errors import MethodError
 from core.repair.masks import RepairMask, split_params
 from core.runtime.context import Progress, RunContext
-from core.video.document import Pending, Slot, VideoDoc
+from core.video.document import Pending, VideoDoc
 
 
 def repair_video(
@@ -45,7 +45,7 @@ def repair_video(
         painted = RepairMask.from_painted(mask, (count, doc.info.height, doc.info.width), **mask_params)
     slots = list(doc.slots)
     for index in todo:
-        slots[index] = Slot(slots[index].pts, None, card.task)
+        slots[index] = slots[index].repaired(card.task)
 
     def rebuild(wanted: frozenset[int]):
         chosen = [i for i in todo if slots[i].pts in wanted]

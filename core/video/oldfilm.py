@@ -71,9 +71,9 @@ def remove_dust(
     as_decoded = {i for i in todo if doc.as_decoded(i)}
     slots = list(doc.slots)
     for index in todo:
-        slots[index] = Slot(
-            slots[index].pts, slots[index].source if index in as_decoded else None, "remove-dust"
-        )
+        slot = slots[index]
+        kept = index in as_decoded
+        slots[index] = Slot(slot.pts, slot.source, "remove-dust") if kept else slot.repaired("remove-dust")
 
     def clean(wanted: frozenset[int]):
         chosen = [i for i in todo if slots[i].pts in wanted]
@@ -152,7 +152,7 @@ def _in_clip(doc: VideoDoc, frames: list[int] | None, lo: int, hi: int) -> list[
 def _marked(doc: VideoDoc, todo: list[int], task: str) -> list[Slot]:
     slots = list(doc.slots)
     for index in todo:
-        slots[index] = Slot(slots[index].pts, None, task)
+        slots[index] = slots[index].repaired(task)
     return slots
 
 

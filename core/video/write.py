@@ -2,8 +2,10 @@
 
 Untouched frames are decoded from the source and re-encoded straight from FFmpeg's own frames (so a
 lossless codec keeps them exactly); rebuilt frames go from RGB to the output's pixel format with the
-source's colour matrix and range. The source's audio packets are copied as they are, interleaved by
-time. A pending repair is computed while writing, so the clip streams through in a window of frames.
+source's colour matrix and range, and a frame repaired in place keeps the source's own samples
+wherever the repair left its picture as it was. The source's audio packets are copied as they are,
+interleaved by time. A pending repair is computed while writing, so the clip streams through in a
+window of frames.
 Provenance goes into the container's metadata (and, as always, into the sidecar), with the same notes.
 """
 
@@ -24,7 +26,8 @@ from core.io.atomic import atomic_write, full_suffix
 from core.io.formats import Written
 from core.runtime.context import Progress
 from core.video.backend import av
-from core.video.document import VideoDoc
+from core.video.document import Remade, VideoDoc
+from core.video.source import to_rgb
 
 # The codecs a person picks from: name -> (FFmpeg encoder, pixel format, encoder options).
 CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -175,20 +178,60 @@ def _frames_to_encode(doc: VideoDoc, pix_fmt: str, on_progress):
         colour["dst_colorspace"] = info.colorspace
     colour["dst_color_range"] = info.color_range or 1  # limited ("tv") range unless the source is full
     total = doc.frame_count
+
+    def from_rgb(rgb: np.ndarray):
+        return _av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt, **colour)
+
+    def as_output(frame):
+        if frame.format.name != pix_fmt or (frame.width, frame.height) != (info.width, info.height):
+            frame = frame.reformat(format=pix_fmt, src_color_range=frame.color_range, **colour)
+        return frame
+
     for index, frame in doc.walk(raw=True):
         slot = doc.slots[index]
         if on_progress is not None:
             on_progress(Progress((index + 1) / total, f"frame {index + 1}/{total}"))
-        if isinstance(frame, np.ndarray):  # a rebuilt frame, RGB
-            frame = _av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format=pix_fmt, **colour)
+        if isinstance(frame, Remade):
+            made, original = from_rgb(frame.rgb), frame.original
+            if original is not None and frame.rgb.shape[:2] == (original.height, original.width):
+                unchanged = np.all(frame.rgb == to_rgb(original), axis=-1)
+                made = _with_source_samples(made, as_output(original), unchanged)
+            frame = made
+        elif isinstance(frame, np.ndarray):  # a frame rebuilt where there was none, RGB
+            frame = from_rgb(frame)
         elif frame is None:
             raise WriteError(f"frame {slot.source} of the source cannot be decoded; repair it first")
-        elif frame.format.name != pix_fmt or (frame.width, frame.height) != (info.width, info.height):
-            frame = frame.reformat(format=pix_fmt, src_color_range=frame.color_range, **colour)
+        else:
+            frame = as_output(frame)
         frame.pts = slot.pts // _coarser(doc)
         frame.time_base = info.time_base * _coarser(doc)
         frame.pict_type = 0  # let the encoder choose: the source's frame types mean nothing here
         yield frame
+
+
+def _with_source_samples(made, source, unchanged: np.ndarray):
+    """`made` (a frame rebuilt in place, in the output's pixel format) with `source`'s own samples
+    wherever the repair left the picture as it was (`unchanged`, per pixel): RGB converted back
+    is not the source (chroma subsampled again, values outside the video range clipped: up to 27
+    levels of luma on a bench clip), and only the repaired pixels may differ. A subsampled chroma
+    sample is kept when every pixel it covers is unchanged. Packed formats are left as made."""
+    planar = len(made.planes) == len(made.format.components)
+    if made.format.name != source.format.name or not planar or not unchanged.any():
+        return made
+    height, width = unchanged.shape
+    for plane, (new, old) in enumerate(zip(made.planes, source.planes, strict=True)):
+        bits = max(c.bits for c in made.format.components if c.plane == plane)
+        dtype = (
+            np.dtype(np.uint8) if bits <= 8 else np.dtype(">u2" if made.format.name.endswith("be") else "<u2")
+        )
+        fy, fx = -(-height // new.height), -(-width // new.width)
+        padded = np.ones((new.height * fy, new.width * fx), bool)
+        padded[:height, :width] = unchanged
+        keep = padded.reshape(new.height, fy, new.width, fx).all(axis=(1, 3))
+        rows = new.line_size // dtype.itemsize
+        into = np.frombuffer(memoryview(new), dtype).reshape(new.height, rows)[:, : new.width]
+        into[keep] = np.frombuffer(memoryview(old), dtype).reshape(old.height, -1)[:, : new.width][keep]
+    return made
 
 
 class _AudioCopy:
