@@ -65,6 +65,7 @@ class ProgressPanel(QWidget):
         self.message.setText("Starting…")
         self.eta.setText("")
         self.cancel_button.setEnabled(True)
+        self.bar.setVisible(True)
         self.setVisible(True)
 
     def report(self, progress) -> None:
@@ -79,11 +80,14 @@ class ProgressPanel(QWidget):
         return self.isVisible() and self.cancel_button.isEnabled()
 
     def finish(self, text: str, done: bool) -> None:
-        """Keep the outcome on show (the bar full when it finished) until the next run."""
+        """Keep the outcome on show (the bar full when it finished) until the next run. A run that
+        failed or was cancelled leaves no bar: the share it had reached means nothing now (a
+        walk-through saw a refused save stand at "4%" under its error)."""
         elapsed = time.monotonic() - self._started
         self.bar.setRange(0, 1000)
         if done:
             self.bar.setValue(1000)
+        self.bar.setVisible(done)
         self.cancel_button.setEnabled(False)
         self.title.setText(self._title)
         self.message.setText(text)

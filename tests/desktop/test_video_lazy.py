@@ -94,12 +94,14 @@ def test_saving_is_a_job_with_progress_per_frame_and_cancel_leaves_nothing(qtbot
     assert session.writer.wait(60)
     assert not target.exists() and list(folder.iterdir()) == []  # no partial file, no temporary one
     assert session.unsaved and "nothing was written" in ws.progress.message.text()
+    assert ws.progress.bar.isHidden()  # no share reached is left standing beside "nothing was written"
     assert clip.stat().st_mtime_ns == before.st_mtime_ns and clip.stat().st_size == before.st_size
 
     session.writer.progress.disconnect(cancel_at_once)
     messages.clear()
     with qtbot.waitSignal(session.saved, timeout=300_000) as saved:
         window.save_to(folder / "denoised.mkv")
+        assert not ws.progress.bar.isHidden()
     out = saved.args[0]
     frames = [int(m.split()[1].split("/")[0]) for m in messages]
     assert frames == sorted(frames) and len(frames) > 50 and messages[-1] == "frame 250/250"
