@@ -82,31 +82,38 @@ def _small_groups(found: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
+LINE_BAND = 256  # candidate lines judged at a time: bounds the memory on a 24-megapixel photo
+
+
 def _dead_rows(brightness: np.ndarray) -> np.ndarray:
     """Bool (H,): rows of `brightness` (H, W) that belong to a dead line."""
     height = brightness.shape[0]
     dead = np.zeros(height, bool)
     for thickness in LINE_THICKNESS:
         starts = height - thickness - 1  # a line needs a row on each side
-        if starts < 1:
-            continue
-        above = brightness[:starts]
-        below = brightness[thickness + 1 : thickness + 1 + starts]
-        bright = np.full(above.shape, np.inf, np.float32)
-        dark = np.full(above.shape, np.inf, np.float32)
-        for offset in range(1, thickness + 1):
-            row = brightness[offset : offset + starts]
-            bright = np.minimum(bright, np.minimum(row - above, row - below))
-            dark = np.minimum(dark, np.minimum(above - row, below - row))
-        # Brighter than both sides or darker than both, pixel by pixel: a line of one grey crosses
-        # both darker and brighter content.
-        margin = np.maximum(bright, dark)
-        line = (np.median(margin, axis=1) >= LINE_MEDIAN_MARGIN) & (
-            np.mean(margin > LINE_STEP, axis=1) >= LINE_SHARE
-        )
-        for start in np.flatnonzero(line) + 1:
-            dead[start : start + thickness] = True
+        for first in range(0, max(starts, 0), LINE_BAND):
+            count = min(LINE_BAND, starts - first)
+            for start in np.flatnonzero(_lines_in_band(brightness, first, count, thickness)) + first + 1:
+                dead[start : start + thickness] = True
     return dead
+
+
+def _lines_in_band(brightness: np.ndarray, first: int, count: int, thickness: int) -> np.ndarray:
+    """Bool (count,): whether the `thickness` rows after each of rows first..first+count-1 are a line."""
+    above = np.ascontiguousarray(brightness[first : first + count])
+    below = np.ascontiguousarray(brightness[first + thickness + 1 : first + thickness + 1 + count])
+    bright = np.full(above.shape, np.inf, np.float32)
+    dark = np.full(above.shape, np.inf, np.float32)
+    for offset in range(1, thickness + 1):
+        row = np.ascontiguousarray(brightness[first + offset : first + offset + count])
+        bright = np.minimum(bright, np.minimum(row - above, row - below))
+        dark = np.minimum(dark, np.minimum(above - row, below - row))
+    # Brighter than both sides or darker than both, pixel by pixel: a line of one grey crosses both
+    # darker and brighter content.
+    margin = np.maximum(bright, dark)
+    return (np.median(margin, axis=1) >= LINE_MEDIAN_MARGIN) & (
+        np.mean(margin > LINE_STEP, axis=1) >= LINE_SHARE
+    )
 
 
 def dead_lines(image: np.ndarray) -> np.ndarray:
