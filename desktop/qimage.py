@@ -163,8 +163,9 @@ def outline(region: np.ndarray, width: int = 2) -> Frame | None:
     y0, y1 = max(0, ys.min() - m), min(h, ys.max() + 1 + m)
     x0, x1 = max(0, xs.min() - m), min(w, xs.max() + 1 + m)
     part = binary_fill_holes(region[y0:y1, x0:x1])
-    # beyond the margin only the picture's own edge is met: a fill reaching it has no rim there
-    rim = part & ~binary_erosion(part, iterations=width, border_value=1)
+    # beyond the margin only the picture's own edge is met: a fill reaching it has no rim there,
+    # but a picture filled whole (a slice made, not acquired) is framed
+    rim = part & ~binary_erosion(part, iterations=width, border_value=0 if region.all() else 1)
     if not rim.any():
         return None
     overlay = new_overlay(h, w)

@@ -53,6 +53,7 @@ class Workspace(QObject):
     status = Signal(str)  # a transient status-bar message
     error = Signal(str)  # a message for the notice bar
     warning = Signal(str)  # something to know, not an error: the notice bar, until dismissed
+    withdrawn = Signal(str)  # a warning said earlier that no longer holds: gone, if still shown
     changed = Signal()  # the undo labels, title or busy state may have changed
 
     def __init__(self, context: Context):

@@ -190,8 +190,9 @@ def summary(layout: Thinning, thin: int) -> str:
     even = float(np.median(was)) / max(thin, 1)
     # Said only where following it spares the closest gaps (a spacing no smaller than they are).
     if thin > 1 and 0 < was.min() <= even * (1 + SPACING_SLACK) and was.max() > 1.5 * was.min():
-        line += f"; the series is unevenly spaced: spacing={even:.3g} divides only the gaps wider than"
-        line += f" {even:.3g} mm"
+        # said as a choice: a walk-through read "spacing=2 divides only ..." as what thin had done
+        line += f"; the series is unevenly spaced: thin={thin} divided every gap, spacing={even:.3g}"
+        line += f" would divide only those wider than {even:.3g} mm"
     return line
 
 

@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
             widget.hide()
         ws.error.connect(self.notice.show_message)
         ws.warning.connect(lambda text: self.notice.show_message(text, "info"))
+        ws.withdrawn.connect(self.notice.withdraw)
         ws.status.connect(self.show_status)
         ws.changed.connect(self._update_actions)
 

@@ -263,6 +263,11 @@ class MethodPicker(QWidget):
         self._busy = busy
         self._update_options(self.current_card())
 
+    def select_task(self, task: str) -> bool:
+        """Select the default method of `task` (the one the engine would run on this document)."""
+        chosen = self._defaults.get(task)
+        return chosen is not None and self.select(chosen)
+
     def select(self, method_id: str) -> bool:
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)

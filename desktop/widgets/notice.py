@@ -35,5 +35,10 @@ class NoticeBar(QFrame):
         self.label.setText(text)
         self.setVisible(True)
 
+    def withdraw(self, text: str) -> None:
+        """Hide the bar if it still says `text` (and not something said since)."""
+        if self.isVisible() and self.label.text() == text:
+            self.setVisible(False)
+
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""

@@ -207,7 +207,7 @@ def test_the_person_is_told_what_thinning_inserted_and_how_to_split_only_wide_ga
     said = f"inserted {out.frames - head.frames} slices between the {head.frames} acquired:"
     line = next(n for n in ctx.notes if n.startswith(said))
     assert f"({z.min():.3g}-{z.max():.3g} mm before)" in line
-    assert f"spacing={np.median(z) / 2:.3g} divides only the gaps wider than" in line
+    assert f"thin=2 divided every gap, spacing={np.median(z) / 2:.3g} would divide only" in line
     advised = plan(np.asarray(head.positions, float), spacing=float(f"{np.median(z) / 2:.3g}"))
     closest = int(np.argmin(z))  # following the advice leaves the closest gap whole, the others split
     assert advised.kept[closest + 1] - advised.kept[closest] == 1 and len(advised.inserted) > 0

@@ -36,3 +36,28 @@ def test_thinning_a_series_from_the_picker_shows_the_new_slices(window, datasets
     # undo brings the acquired slices back
     window.undo_action.trigger()
     assert c.frames == 28 and np.array_equal(c.doc.pixels, acquired)
+
+
+def test_a_series_with_missing_slices_says_so_and_the_slices_put_back_read_as_made(
+    window, datasets, qtbot, tmp_path
+):
+    head = core.io.read(datasets / "medical" / "head_ct_ge")
+    crop = core.io.write(head.with_pixels(head.pixels[:, 210:258, 190:238].copy()), tmp_path / "head_crop")
+    for name in ("05.dcm", "20.dcm"):  # two slices lost from the series
+        (crop / name).unlink()
+    assert open_file(window, crop)
+    ws = image(window)
+    c = ws.controller
+    assert c.frames == 26 and c.doc.gaps == [3, 17]
+    said = window.notice.text()
+    assert "missing" in said and "after slices 4, 18" in said  # numbered as the slice bar numbers
+    assert ws.picker.current_card().task == "fill-slice"
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    assert c.frames == 28 and window.notice.text() == ""  # the gaps are filled: the notice went
+    c.set_frame(4)  # a slice put back: named so, and framed in amber as fills are outlined
+    assert ws.slice_label.text().startswith("Slice 5 / 28") and "not acquired" in ws.slice_label.text()
+    assert ws.canvas.marks is not None
+    c.set_frame(5)  # an acquired one reads as before
+    assert "not acquired" not in ws.slice_label.text() and "mm thick" in ws.slice_label.text()
+    assert ws.canvas.marks is None

@@ -165,6 +165,7 @@ class ImageWorkspace(Workspace):
         self.session.history_changed.connect(self._on_mask_edited)
         self.session.history_changed.connect(self._follow_repair_undo)
         self._hidden_for = self._seen_repair = None  # the repair whose finish hid the mask; the one shown
+        self._gaps_said = ""  # the notice of missing slices, while it holds
         c.error.connect(self.error)
         c.status.connect(self.status)
         p.status.connect(self.status)
@@ -284,6 +285,10 @@ class ImageWorkspace(Workspace):
             self._hidden_for = self._seen_repair = None
             self.pixel_label.setText("")
             self.progress.hide_panel()  # the last file's repair outcome is not this file's
+            self._say_gaps()
+        elif self._gaps_said and not getattr(doc, "gaps", None):  # put back: the notice no longer holds
+            self.withdrawn.emit(self._gaps_said)
+            self._gaps_said = ""
         for action in self.preset_actions.values():
             action.setEnabled(c.hu_presets_apply)
         for action in self.slice_actions:  # what a photo does not have
@@ -356,6 +361,22 @@ class ImageWorkspace(Workspace):
         if not self.controller.masks.editing:  # a stroke in progress: keep the per-move work minimal
             self._update_mask_label()
             self.picker.set_has_mask(self.controller.masks.any())
+
+    def _say_gaps(self) -> None:
+        """A series with slices missing says so when opened, with Fill missing slices ready: `lacuna
+        info` named the gaps, the app said only "26 slices" (a walk-through)."""
+        self._gaps_said = ""
+        gaps = list(getattr(self.controller.doc, "gaps", None) or [])
+        if not gaps or not self.controller.volume:
+            return
+        numbers = ", ".join(str(g + 1) for g in gaps)  # as the slice bar counts
+        after = f"slices {numbers}" if len(gaps) > 1 else f"slice {numbers}"
+        ready = " (selected)" if self.picker.select_task("fill-slice") else ""
+        self._gaps_said = (
+            f"Slices seem to be missing from this series: the spacing jumps after {after}."
+            f" Fill missing slices{ready} puts them back, each marked as made, not acquired."
+        )
+        self.warning.emit(self._gaps_said)
 
     def _load_methods(self) -> None:
         doc = self.controller.doc
