@@ -86,10 +86,17 @@ def marks_anything(mask: Any) -> bool:
     return not (isinstance(mask, list | tuple) and not mask)
 
 
+# Scans whose values are labels, not a picture: smoothing or filling them invents labels.
+LABEL_MAPS = {"SEG": "a segmentation (a label per pixel)"}
+
+
 def check_fits(card, task: str, document: Document, mask: Any, named: bool = True) -> None:
     """Refuse, before anything runs, a method for another task or another kind of document, and a
     method that needs to be told what to repair when nothing is marked. The method is `named` by the
     person, or else the task's default, and the refusal speaks of what they asked for."""
+    labels = LABEL_MAPS.get(str(getattr(document, "modality", "")).upper())
+    if labels:  # a walk-through's liver.dcm came back "denoised", unchanged
+        raise MethodError(f"this file holds {labels}, not a picture: there is nothing to {task}")
     if card.task != task:
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
     if document.kind not in WORKS_ON.get(card.operates_on, ()):

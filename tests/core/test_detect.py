@@ -629,19 +629,22 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
 
     from core.io import read
 
-    volume = datasets / "medical" / "liver.dcm"
-    out = tmp_path / "rep.dcm"
+    volume = tmp_path / "ct"  # three slices of the head CT (a segmentation is refused: its values are labels)
+    volume.mkdir()
+    for name in ("12.dcm", "13.dcm", "14.dcm"):
+        shutil.copy(datasets / "medical" / "head_ct_ge" / name, volume / name)
+    out = tmp_path / "rep"
     assert cli_main(["repair", str(volume), "-o", str(out), "--task", "inpaint", "--detect"]) == 0
     err = capsys.readouterr().err
     assert "ran inpaint-biharmonic" in err and "anatomy can look like damage" in err
     before, after = read(volume).pixels, read(out).pixels
     # A parameter of only one of the two methods detection chooses between is refused before the
     # detection runs (a review: it was accepted, then refused after detection); a shared one runs.
-    order = ["repair", str(volume), "-o", str(tmp_path / "o.dcm"), "--task", "inpaint", "--detect"]
+    order = ["repair", str(volume), "-o", str(tmp_path / "o"), "--task", "inpaint", "--detect"]
     assert cli_main([*order, "--param", "order=linear"]) == 2
     err = capsys.readouterr().err
     assert "--method inpaint-slices" in err and "anatomy" not in err  # nothing was detected
-    assert not (tmp_path / "o.dcm").exists()
+    assert not (tmp_path / "o").exists()
     assert cli_main([*order, "--param", "dilate=1"]) == 0
     assert before.shape == after.shape and (before != after).any()
     # Where the detection's marks differ from slice to slice, the series' inpainting fills them from
@@ -674,7 +677,7 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     masks = tmp_path / "m.png"
     assert cli_main(["detect", str(volume), "-o", str(masks), "--method", "detect-classical"]) == 0
     assert sorted(p.name for p in tmp_path.glob("m_*.png")) == ["m_0000.png", "m_0001.png", "m_0002.png"]
-    again = ["repair", str(volume), "-o", str(tmp_path / "again.dcm"), "--task", "inpaint"]
+    again = ["repair", str(volume), "-o", str(tmp_path / "again"), "--task", "inpaint"]
     assert cli_main([*again, "--method", "inpaint-biharmonic", "--mask", str(masks)]) == 0
     # Without a method, masks read from files are weighed as the detection's were (a walk-through:
     # the series' inpainting was chosen for them and refused).
@@ -685,7 +688,7 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
                 "repair",
                 str(volume),
                 "-o",
-                str(tmp_path / "third.dcm"),
+                str(tmp_path / "third"),
                 "--task",
                 "inpaint",
                 "--mask",
@@ -701,27 +704,27 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
         "repair",
         str(volume),
         "-o",
-        str(tmp_path / "some.dcm"),
+        str(tmp_path / "some"),
         "--task",
         "inpaint",
         "--mask",
         str(masks),
     ]
     assert cli_main([*some, "--method", "inpaint-biharmonic"]) == 0
-    assert np.array_equal(read(tmp_path / "some.dcm").pixels[0], before[0])
+    assert np.array_equal(read(tmp_path / "some").pixels[0], before[0])
     # --detect with a --mask too: both are filled (a review found the float mask could not be joined).
-    both = ["repair", str(volume), "-o", str(tmp_path / "both.dcm"), "--task", "inpaint", "--detect"]
+    both = ["repair", str(volume), "-o", str(tmp_path / "both"), "--task", "inpaint", "--detect"]
     assert cli_main([*both, "--method", "inpaint-biharmonic", "--mask", str(masks)]) == 0
 
     folder = tmp_path / "scans"
     folder.mkdir()
-    shutil.copy(volume, folder / "liver.dcm")
+    shutil.copytree(volume, folder / "ct")
     batch = ["batch", str(folder), "-o", str(tmp_path / "done"), "--task", "inpaint", "--detect"]
     capsys.readouterr()
     assert cli_main([*batch, "--dry-run"]) == 0  # it says detection will choose what is filled
     assert "inpaint what detection finds, with the method lacuna repair picks" in capsys.readouterr().out
     assert cli_main(batch) == 0
-    assert len(list((tmp_path / "done").rglob("*.dcm"))) == 1
+    assert len(list((tmp_path / "done").rglob("*.dcm"))) == 3  # the series, slice by slice
 
 
 def test_a_mask_name_no_picture_format_takes_is_refused_before_detection(datasets, tmp_path, capsys):

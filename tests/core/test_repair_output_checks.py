@@ -80,3 +80,12 @@ def test_an_existing_folder_as_the_output_is_called_a_folder_first(datasets, tmp
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "is a folder; name the file to write" in err and "--overwrite" not in err
+
+
+def test_a_segmentation_is_refused_not_repaired(datasets, tmp_path, capsys, never_computed):
+    """A walk-through's `repair liver.dcm --task denoise` wrote a 'denoised' copy of a label map."""
+    seg = datasets / "medical" / "liver.dcm"
+    for task in ("denoise", "inpaint"):
+        assert main(["repair", str(seg), "-o", str(tmp_path / f"{task}.dcm"), "--task", task]) == 2
+        assert "holds a segmentation (a label per pixel), not a picture" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
