@@ -6,6 +6,12 @@ else (metadata, dependencies, package data) lives in pyproject.toml."""
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["core*", "desktop*"]), "lacuna_resources"],
+    # weights/ and samples/ are data folders: listed, so setuptools installs them without a warning
+    packages=[
+        *find_packages(include=["core*", "desktop*"]),
+        "lacuna_resources",
+        "lacuna_resources.weights",
+        "lacuna_resources.samples",
+    ],
     package_dir={"lacuna_resources": "resources"},
 )
