@@ -145,6 +145,29 @@ def test_upscaled_result_updates_rows_columns_and_spacing(medical, tmp_path):
     assert float(written.PixelSpacing[0]) == pytest.approx(doc.spacing[1] / 2, rel=1e-5)
     np.testing.assert_array_equal(io.read(out).pixels, big)
 
+    # The enlarged slice covers the same area: its corner (half a pixel before the first pixel's
+    # centre) stays where it was, so the first centre moves a quarter of an old pixel (a walk-through).
+    def corner(ds):
+        row_dir, col_dir = (
+            np.asarray(ds.ImageOrientationPatient[:3], float),
+            np.asarray(ds.ImageOrientationPatient[3:], float),
+        )
+        between_rows, between_cols = (float(v) for v in ds.PixelSpacing)
+        return (
+            np.asarray(ds.ImagePositionPatient, float)
+            - row_dir * between_cols / 2
+            - col_dir * between_rows / 2
+        )
+
+    source = pydicom.dcmread(medical / "693_UNCI.dcm")
+    np.testing.assert_allclose(corner(written), corner(source), atol=1e-4)
+    assert (
+        np.abs(
+            np.asarray(written.ImagePositionPatient, float) - np.asarray(source.ImagePositionPatient, float)
+        ).max()
+        > 0.1
+    )
+
 
 @pytest.mark.parametrize(
     "name",

@@ -222,6 +222,8 @@ def _derive(
     if "NumberOfFrames" in src or frames > 1:
         ds.NumberOfFrames = frames
         _fit_per_frame_groups(ds, src, doc, frames)
+    if size_changed:
+        _move_first_pixel(ds, src)
     _set_spacing_between(ds, src, doc)
 
     # pixel values
@@ -299,6 +301,41 @@ def _update_spacing(ds, row: float, col: float) -> None:
                 measures.PixelSpacing = spacing
     if "SequenceOfUltrasoundRegions" in ds:  # region coordinates refer to the old matrix
         del ds["SequenceOfUltrasoundRegions"]
+
+
+def _move_first_pixel(ds, src) -> None:
+    """An enlarged slice covers the same area with smaller pixels, so its first pixel's centre lies
+    nearer the corner than the old first pixel's (a quarter of an old pixel at twice the size, as the
+    NIfTI writer's affine has it): ImagePositionPatient, and each frame's of an enhanced object."""
+    orientation = _shared_value(src, "ImageOrientationPatient", "PlaneOrientationSequence")
+    old = _shared_value(src, "PixelSpacing", "PixelMeasuresSequence")
+    new = _shared_value(ds, "PixelSpacing", "PixelMeasuresSequence")
+    if orientation is None or len(orientation) != 6 or old is None or new is None:
+        return
+    row_dir, col_dir = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
+    # PixelSpacing is (between rows, between columns); a row runs along the first direction
+    shift = row_dir * (float(new[1]) - float(old[1])) / 2 + col_dir * (float(new[0]) - float(old[0])) / 2
+
+    def move(item) -> None:
+        if len(item.get("ImagePositionPatient") or []) == 3:
+            at = np.asarray(item.ImagePositionPatient, float) + shift
+            item.ImagePositionPatient = [f"{v:.10g}" for v in at]
+
+    move(ds)
+    for group in ds.get("PerFrameFunctionalGroupsSequence", []):
+        for position in group.get("PlanePositionSequence", []):
+            move(position)
+
+
+def _shared_value(ds, keyword: str, sequence: str):
+    """`keyword` at the top level of `ds`, or in its shared functional groups' `sequence` (enhanced)."""
+    if keyword in ds:
+        return ds.get(keyword)
+    for group in ds.get("SharedFunctionalGroupsSequence", []):
+        for item in group.get(sequence, []):
+            if keyword in item:
+                return item.get(keyword)
+    return None
 
 
 def _fit_per_frame_groups(ds, src, doc: VolumeDoc, frames: int) -> None:
