@@ -89,3 +89,10 @@ def test_a_segmentation_is_refused_not_repaired(datasets, tmp_path, capsys, neve
         assert main(["repair", str(seg), "-o", str(tmp_path / f"{task}.dcm"), "--task", task]) == 2
         assert "holds a segmentation (a label per pixel), not a picture" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_filling_slices_of_a_single_picture_is_refused_before_running(datasets, tmp_path, capsys):
+    ct = datasets / "medical" / "693_UNCI.dcm"
+    assert main(["repair", str(ct), "-o", str(tmp_path / "f.dcm"), "--task", "fill-slice"]) == 2
+    err = capsys.readouterr().err
+    assert "fill-slice needs a volume with at least two slices" in err and "running" not in err
