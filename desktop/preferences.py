@@ -181,8 +181,9 @@ class PreferencesDialog(QDialog):
 
 
 MOUSE_GESTURES = [
-    ("Wheel", "Zoom around the cursor"),
-    ("Shift+Wheel", "Previous / next slice"),
+    ("Wheel", "Zoom around the cursor; on a series of scan slices, previous / next slice"),
+    ("Ctrl+Wheel", "Zoom around the cursor on a series of scan slices"),
+    ("Shift+Wheel", "Previous / next slice or page"),
     ("Space+Drag, Middle-drag", "Pan"),
     ("Right-drag", "Window/level: left-right = width, up-down = level"),
     ("Alt+Brush", "Erase while Alt is held (Alt also subtracts rectangles, lassos and fills)"),

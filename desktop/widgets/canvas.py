@@ -79,6 +79,7 @@ class Canvas(QWidget):
         self.tool = "brush"
         self.brush_radius = 20.0  # image pixels
         self.show_mask = True
+        self.wheel_steps_slices = False  # the wheel's use: zoom (a picture) or slices (a series)
         self.show_diff = False
         self.compare = "off"  # "off", "flip" (show before) or "split"
         self.split = 0.5  # divider position as a fraction of the widget width
@@ -503,7 +504,10 @@ class Canvas(QWidget):
         delta = event.angleDelta().y() or event.angleDelta().x()
         if not delta:
             return
-        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        held = event.modifiers()
+        # a series of slices is wheeled through, as viewers of scans do (Ctrl+wheel zooms there)
+        steps = self.wheel_steps_slices and not held & Qt.KeyboardModifier.ControlModifier
+        if steps or held & Qt.KeyboardModifier.ShiftModifier:
             self.slice_step.emit(1 if delta < 0 else -1)
         else:
             self.zoom_by(1.0015**delta, event.position())

@@ -77,6 +77,29 @@ def test_nifti_volume_and_slice_keys(window, qtbot):
     expected = apply_window(c.doc.pixels[c.frame, ..., 0], c.window)
     h, w = expected.shape
     assert int(image(window).canvas.base.buffer[h // 2, w // 2] & 0xFF) == int(expected[h // 2, w // 2])
+    # On a series the wheel steps through the slices and Ctrl+wheel zooms (as viewers of scans do;
+    # a walk-through's wheel zoomed a CT series); a single picture's wheel zooms (below).
+    canvas = image(window).canvas
+    zoom, frame = canvas.zoom, c.frame
+    _wheel(canvas, -120)
+    assert c.frame == frame + 1 and canvas.zoom == zoom
+    _wheel(canvas, 120, Qt.KeyboardModifier.ControlModifier)
+    assert c.frame == frame + 1 and canvas.zoom > zoom
+
+
+def _wheel(canvas, notch: int, held=Qt.KeyboardModifier.NoModifier) -> None:
+    at = QPointF(canvas.width() / 2, canvas.height() / 2)
+    event = QWheelEvent(
+        at,
+        canvas.mapToGlobal(at),
+        QPoint(0, 0),
+        QPoint(0, notch),
+        Qt.MouseButton.NoButton,
+        held,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(canvas, event)
 
 
 def test_drop_a_file_and_recent_files(window, ct_path, qtbot):
