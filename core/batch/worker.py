@@ -240,8 +240,13 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     params = dict(step.params) if step else {}
     if found.share is not None:  # on every item's line and in the manifest: what an unreviewed fill covered
         params[DETECTION_MARKED] = round(found.share, 4)
-    if found.warnings:  # said on the console too, as `lacuna repair` says them (a walk-through)
-        params[WARNINGS] = list(found.warnings)
+    from core.io.provenance import conversions
+
+    # said on the console too, as `lacuna repair` says them (walk-throughs): a call mostly lost,
+    # what the writer could not keep (a uint8 volume stored as float32, a lossy codec)
+    said = [*found.warnings, *conversions(written)]
+    if said:
+        params[WARNINGS] = said
     return DONE, str(written), step.method if step else recipe.method, params
 
 

@@ -394,6 +394,17 @@ def test_dropouts_over_most_of_a_call_are_warned_of_in_the_batch_record(datasets
     assert "warning: 54.wav: 75% of the recording is lost" in stream.getvalue()
 
 
+def test_what_the_writer_could_not_keep_is_warned_of_as_the_command_line_does(datasets, tmp_path):
+    """A walk-through: `lacuna repair` said a uint8 volume was stored as float32, the batch did not."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    (scans / "FLAIR.nii.gz").write_bytes((datasets / "medical/FLAIR.nii.gz").read_bytes())
+    summary = Batch(BatchRequest(scans, tmp_path / "out", ("denoise",), methods=("denoise-bilateral",))).run()
+    assert summary.succeeded == 1
+    (row,) = states(tmp_path / "out").values()
+    assert any("stored as float32" in w for w in json.loads(row["params"])["warnings"])
+
+
 def test_an_uncertainty_map_beside_a_result_is_not_an_item(datasets, tmp_path):
     """A walk-through ran batch on a folder where `lacuna repair` had written its results: the fill's
     uncertainty map (a float TIFF) was planned to be inpainted as a photo. A TIFF of that name with
