@@ -58,13 +58,27 @@ def fill_spread(
         alt = replace(
             request, method=method, params=method.card.resolve_params(given), ctx=request.ctx.sub(*span)
         )
-        other = yield from driver(alt)
+        other = yield from _said_as(driver(alt), f"how sure the fill is: {method_id}")
         if other.pixels.shape != result.pixels.shape:
             return None
         fills.append(other.pixels)
     spread = np.stack(fills).std(axis=0).max(axis=-1).astype(np.float32)
     measure = "standard deviation across fills by " + ", ".join([request.method.card.id, *others])
     return _summarised(spread, changed, measure, request.document)
+
+
+def _said_as(run: Generator[Progress, None, Any], what: str) -> Generator[Progress, None, Any]:
+    """`run`'s reports with `what` before their message: an alternative fill's "slice 4 refilled"
+    read as the repair running twice (a walk-through)."""
+    try:
+        while True:
+            try:
+                report = next(run)
+            except StopIteration as done:
+                return done.value
+            yield replace(report, message=f"{what}: {report.message}" if report.message else what)
+    finally:
+        run.close()  # a cancel closes this generator: the fill it relays stops too
 
 
 def _summarised(spread: np.ndarray, changed: np.ndarray, measure: str, document: Any):

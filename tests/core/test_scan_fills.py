@@ -50,3 +50,15 @@ def test_the_fill_from_neighbouring_slices_of_a_flat_region_stays_flat(datasets)
     filled = out[mask][:, 0]
     assert np.abs(filled - FLAT_HU).max() < 2.0, (filled.min(), filled.max())
     assert np.array_equal(out[~mask], pixels[~mask])
+
+
+def test_the_fills_that_measure_a_fill_say_so_in_the_progress(datasets):
+    """A walk-through read "slice 4 refilled" twice as the repair running twice: the second time was
+    the alternative fill that measures how sure the first one is."""
+    doc = read(datasets / "medical/head_ct_ge")
+    crop = doc.with_pixels(doc.pixels[:, 200:264, 200:264].copy())
+    said = []
+    run_repair(crop, "fill-slice", method="fill-slice-interp", slices="5", on_progress=said.append)
+    messages = [report.message for report in said if "refilled" in report.message]
+    assert messages[0] == "slice 5 refilled"
+    assert any(m.startswith("how sure the fill is: fill-slice-flow: slice 5") for m in messages)
