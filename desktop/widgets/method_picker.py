@@ -260,8 +260,14 @@ class MethodPicker(QWidget):
         self._update_options(self.current_card())
 
     def set_busy(self, busy: bool) -> None:
+        ended = self._busy and not busy
         self._busy = busy
-        self._update_options(self.current_card())
+        if ended and self.current_card() is not None:
+            # the run may have measured the method's speed here: the card says so now, not "an
+            # estimate, not run here yet" (a walk-through); what was typed is kept
+            self._on_current(None, None)
+        else:
+            self._update_options(self.current_card())
 
     def select_task(self, task: str) -> bool:
         """Select the default method of `task` (the one the engine would run on this document)."""

@@ -30,3 +30,19 @@ def test_the_badge_shows_the_measured_label_not_the_cards(qtbot, tmp_path, monke
     assert picker.select("denoise-nlmeans")
     assert "FAST" in _badges(picker)
     assert "fast: 0.3 s per megapixel measured here (cpu)" in picker.description.text()
+
+
+def test_the_card_says_the_speed_a_run_measured_when_the_run_ends(qtbot, tmp_path, monkeypatch):
+    """A walk-through: after a repair in the app the card still said 'not run here yet'."""
+    monkeypatch.setenv("LACUNA_CACHE_DIR", str(tmp_path))
+    load_all()
+    picker = MethodPicker()
+    qtbot.addWidget(picker)
+    picker.set_cards(methods("denoise"))
+    assert picker.select("denoise-nlmeans")
+    picker.set_param("strength", 0.8)
+    picker.set_busy(True)  # the run measures the method, as its first run here does
+    speed.record("denoise-nlmeans", "cpu", speed.NO_NETWORK, seconds=12.0, megapixels=1.0)
+    picker.set_busy(False)
+    assert "12 s per megapixel measured here" in picker.description.text() and "SLOW" in _badges(picker)
+    assert picker.params()["strength"] == 0.8  # what was typed stays

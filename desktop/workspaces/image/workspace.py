@@ -374,7 +374,8 @@ class ImageWorkspace(Workspace):
         after = f"slices {numbers}" if len(gaps) > 1 else f"slice {numbers}"
         ready = " (selected)" if self.picker.select_task("fill-slice") else ""
         self._gaps_said = (
-            f"Slices seem to be missing from this series: the spacing jumps after {after}."
+            f"Slices seem to be missing from this series: the spacing jumps after {after}"
+            " (counted from 1, as the slice bar counts)."
             f" Fill missing slices{ready} puts them back, each marked as made, not acquired."
         )
         self.warning.emit(self._gaps_said)
