@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QLabel
 
 from core.methods import load_all, methods
@@ -14,13 +15,19 @@ def _badges(picker) -> list[str]:
     return [w.text() for w in found if isinstance(w, QLabel)]
 
 
-def test_the_badge_shows_the_measured_label_not_the_cards(qtbot, tmp_path, monkeypatch):
+@pytest.fixture
+def picker(qtbot, tmp_path, monkeypatch):
+    """A picker showing non-local means, with no speed measured yet (a fresh store)."""
     monkeypatch.setenv("LACUNA_CACHE_DIR", str(tmp_path))
     load_all()
-    picker = MethodPicker()
-    qtbot.addWidget(picker)
-    picker.set_cards(methods("denoise"))
-    assert picker.select("denoise-nlmeans")
+    shown = MethodPicker()
+    qtbot.addWidget(shown)
+    shown.set_cards(methods("denoise"))
+    assert shown.select("denoise-nlmeans")
+    return shown
+
+
+def test_the_badge_shows_the_measured_label_not_the_cards(picker):
     card_estimate = next(c for c in methods("denoise") if c.id == "denoise-nlmeans").speed
     assert card_estimate.upper() in _badges(picker)
     assert "an estimate until its first run here measures it" in picker.description.text()
@@ -32,14 +39,8 @@ def test_the_badge_shows_the_measured_label_not_the_cards(qtbot, tmp_path, monke
     assert "fast: 0.3 s per megapixel measured here (cpu)" in picker.description.text()
 
 
-def test_the_card_says_the_speed_a_run_measured_when_the_run_ends(qtbot, tmp_path, monkeypatch):
+def test_the_card_says_the_speed_a_run_measured_when_the_run_ends(picker):
     """A walk-through: after a repair in the app the card still said 'not run here yet'."""
-    monkeypatch.setenv("LACUNA_CACHE_DIR", str(tmp_path))
-    load_all()
-    picker = MethodPicker()
-    qtbot.addWidget(picker)
-    picker.set_cards(methods("denoise"))
-    assert picker.select("denoise-nlmeans")
     picker.set_param("strength", 0.8)
     picker.set_busy(True)  # the run measures the method, as its first run here does
     speed.record("denoise-nlmeans", "cpu", speed.NO_NETWORK, seconds=12.0, megapixels=1.0)
