@@ -465,9 +465,9 @@ def repair_command(args: argparse.Namespace) -> int:
         print(f"lacuna: {note}", file=sys.stderr)
     if ctx.extras.get("backend") and not args.json:
         print(f"lacuna: the network ran on {ctx.extras['backend']}", file=sys.stderr)
-    from core.repair.calibrate import CALIBRATED_SECONDS
+    from core.repair.calibrate import MEASURING_SECONDS
 
-    measuring = ctx.extras.get(CALIBRATED_SECONDS, 0.0)
+    measuring = ctx.extras.get(MEASURING_SECONDS, 0.0)
     seconds = time.monotonic() - started - measuring
     record = result.provenance[-1].as_dict() if getattr(result, "provenance", None) else {}
     if args.json:
@@ -484,7 +484,7 @@ def repair_command(args: argparse.Namespace) -> int:
             "notes": ctx.notes,
             "weights": {k: str(v) for k, v in chosen.card.found_weights().items()},
             "seconds": round(seconds, 3),
-            "speed_measurement_seconds": round(measuring, 3),
+            MEASURING_SECONDS: round(measuring, 3),
         }
         print(json.dumps(summary, indent=2, default=str))
     else:

@@ -17,6 +17,7 @@ To fill a painted region through a range of slices in-plane instead, use the inp
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,26 @@ def parse_slices(text: str, frames: int) -> list[int]:
     if bad:
         raise MethodError(f"slice {bad[0]} does not exist: the volume has slices 0 to {frames - 1}")
     return sorted(picked)
+
+
+def made_slices(steps: list[Any], frames: int) -> dict[int, str]:
+    """The slices (from 0) that the record's fill-slice steps made whole, each with the method that
+    made it: those a step inserted (thinner slices, gaps put back) or was named to refill, followed
+    through the insertions of later steps. A painted hole is not a made slice."""
+    made: dict[int, str] = {}
+    for step in steps:
+        if getattr(step, "task", "") != "fill-slice":
+            continue
+        params = step.params or {}
+        inserted = [int(i) for i in params.get("inserted_at") or []]
+        if inserted:  # the slices there before move up past the new ones
+            kept = [k for k in range(int(params["slices_after"])) if k not in set(inserted)]
+            made = {kept[i]: by for i, by in made.items() if i < len(kept)}
+            named = inserted
+        else:
+            named = parse_slices(str(params.get("slices") or ""), frames)
+        made.update(dict.fromkeys(named, step.method))
+    return made
 
 
 def _targets(volume: np.ndarray, mask: np.ndarray | None, slices: str) -> tuple[list[int], np.ndarray]:

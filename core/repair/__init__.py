@@ -21,7 +21,7 @@ from core.io.provenance import source_of
 from core.methods import choose_method
 from core.methods.modality import is_scan, modality_of, slice_count, slices_showing
 from core.methods.modality import warning as modality_warning
-from core.repair import hints, thinning, uncertainty, units
+from core.repair import calibrate, hints, thinning, uncertainty, units
 from core.repair.audio import bands_of, changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
@@ -85,6 +85,7 @@ def repair(
     resolved = card.resolve_params(units.to_method_scale(card, params, document))
     ctx.used.clear()
     ctx.extras.pop(SETTINGS, None)  # a reused context must not carry the last run's
+    ctx.extras.pop(calibrate.MEASURING_SECONDS, None)
     recorded = dict(resolved)
     if thinning.asked(resolved):  # new slices between the volume's own, rebuilt as missing ones
         if mask is not None or frames is not None:

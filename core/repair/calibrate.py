@@ -19,7 +19,7 @@ from core.runtime import speed
 from core.runtime.context import Progress, RunContext
 
 CALIBRATING = "calibrating"  # marks the context of a calibration run, which is not itself calibrated
-CALIBRATED_SECONDS = "calibration_seconds"  # how long this run's first measurement took, if it had one
+MEASURING_SECONDS = "speed_measurement_seconds"  # how long the run's speed measurement took, if it had one
 
 
 def _where(card, ctx: RunContext) -> tuple[str, str] | None:
@@ -62,8 +62,8 @@ def first_run_calibration(card, document: Document, ctx: RunContext) -> Generato
         seconds, megapixels = speed.time_run(run_once)
     except LacunaError:  # the method refuses the sample (a parameter it needs): the real run will tell
         return
-    finally:  # said apart from the run's own time (a walk-through read 82 s for a 7 s upscale)
-        ctx.extras[CALIBRATED_SECONDS] = time.monotonic() - started
+    # said apart from the run's own time (a walk-through read 82 s for a 7 s upscale)
+    ctx.extras[MEASURING_SECONDS] = time.monotonic() - started
     speed.record(card.id, *where, seconds, megapixels)
     ctx.restart_clock()  # the ETA of the real run starts now
 

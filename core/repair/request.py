@@ -99,12 +99,12 @@ def check_fits(card, task: str, document: Document, mask: Any, named: bool = Tru
         raise MethodError(f"this file holds {labels}, not a picture: there is nothing to {task}")
     if card.task != task:
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
-    from core.tasks import task as task_info
-
-    if task_info(task).operates_on == "stack" and getattr(document, "frames", 2) < 2:  # before "running"
-        raise MethodError(f"{task} needs a volume with at least two slices; this file holds one picture")
     if document.kind not in WORKS_ON.get(card.operates_on, ()):
         what = f"method {card.id!r}" if named else task
         raise MethodError(f"{what} works on {card.operates_on}, not on this {document.kind}")
+    from core.tasks import task as task_info
+
+    if task_info(task).operates_on == "stack" and document.pixels.shape[0] < 2:  # before "running"
+        raise MethodError(f"{task} needs a volume with at least two slices; this file holds one picture")
     if card.needs_mask and not marks_anything(mask):
         raise MethodError(f"method {card.id!r}: {UNMARKED.get(document.kind, UNPAINTED)}")

@@ -172,6 +172,7 @@ def record(document: Any, result: Any, layout: Thinning) -> dict[str, Any]:
     steps = np.abs(np.diff(layout.positions))
     return {
         "inserted_slices": len(layout.inserted),
+        "inserted_at": [int(i) for i in layout.inserted],  # slice numbers in the result, from 0
         "slices_before": document.slices,
         "slices_after": result.slices,
         "slice_spacing_mm": [round(float(steps.min()), 4), round(float(steps.max()), 4)],

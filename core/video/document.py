@@ -148,16 +148,18 @@ class VideoDoc:
         start: int = 0,
         stop: int | None = None,
         raw: bool = False,
+        originals: bool = False,
     ) -> Iterator[tuple[int, Any]]:
         """(slot index, frame) in timeline order. Source frames are decoded (FFmpeg's own frames with
         `raw`, else uint8 RGB; None when undecodable); rebuilt ones are uint8 RGB from the store, or
-        made now by the pending repair (only those from `start` to `stop`). With `raw`, a frame
-        rebuilt in place of a source frame comes as `Remade`, with that source frame."""
+        made now by the pending repair (only those from `start` to `stop`). With `raw` and `originals`, a
+        frame rebuilt in place of a source frame comes as `Remade`, with that source frame."""
         stop = len(self.slots) if stop is None else min(stop, len(self.slots))
         walked = self.slots[start:stop]
         pending = self.pending.pts if self.pending is not None else frozenset()
         wanted = frozenset(s.pts for s in walked if s.pts in pending)
-        sources = [k for s in walked if (k := _decoded_for(s, raw)) is not None]
+        with_originals = raw and originals
+        sources = [k for s in walked if (k := _decoded_for(s, with_originals)) is not None]
         shown = set(sources)
         decoded: Iterator[tuple[int, Any]] = iter(())
         reader = None
@@ -170,11 +172,11 @@ class VideoDoc:
             for index in range(start, stop):
                 slot = self.slots[index]
                 made = rebuilding.frame(slot.pts) if slot.pts in wanted else None
-                key = _decoded_for(slot, raw)
+                key = _decoded_for(slot, with_originals)
                 if key is not None:  # decoded even when remade: frames a remade run covers are never held
                     while key not in held:
                         got, frame = next(decoded)
-                        if got in shown:  # a frame no slot shows (one a repair replaced) is not held
+                        if got in shown:  # a frame no slot shows (or replaces) is not held
                             held[got] = frame
                     for old in [k for k in held if k < key]:
                         del held[old]
@@ -184,7 +186,7 @@ class VideoDoc:
                     made = made if made is not None else self.store.get(slot.pts)
                     yield index, Remade(made, held[key]) if key is not None else made
                     continue
-                if made is not None and raw:
+                if made is not None and with_originals:
                     yield index, Remade(made, held[key])
                     continue
                 yield index, made if made is not None else held[key]
@@ -249,12 +251,12 @@ class VideoDoc:
         return clone
 
 
-def _decoded_for(slot: Slot, raw: bool) -> int | None:
-    """The source frame a walk decodes for `slot`: the one it shows, or in a raw walk the one its
+def _decoded_for(slot: Slot, originals: bool) -> int | None:
+    """The source frame a walk decodes for `slot`: the one it shows, or (`originals`) the one its
     rebuilt frame replaces."""
     if slot.source is not None:
         return slot.source
-    return slot.replaces if raw else None
+    return slot.replaces if originals else None
 
 
 class _Rebuilding:

@@ -187,7 +187,7 @@ def _frames_to_encode(doc: VideoDoc, pix_fmt: str, on_progress):
             frame = frame.reformat(format=pix_fmt, src_color_range=frame.color_range, **colour)
         return frame
 
-    for index, frame in doc.walk(raw=True):
+    for index, frame in doc.walk(raw=True, originals=True):
         slot = doc.slots[index]
         if on_progress is not None:
             on_progress(Progress((index + 1) / total, f"frame {index + 1}/{total}"))
@@ -216,14 +216,13 @@ def _with_source_samples(made, source, unchanged: np.ndarray):
     levels of luma on a bench clip), and only the repaired pixels may differ. A subsampled chroma
     sample is kept when every pixel it covers is unchanged. Packed formats are left as made."""
     planar = len(made.planes) == len(made.format.components)
-    if made.format.name != source.format.name or not planar or not unchanged.any():
+    same_size = (made.width, made.height) == (source.width, source.height) == unchanged.shape[::-1]
+    if not planar or not same_size or not unchanged.any():
         return made
     height, width = unchanged.shape
     for plane, (new, old) in enumerate(zip(made.planes, source.planes, strict=True)):
         bits = max(c.bits for c in made.format.components if c.plane == plane)
-        dtype = (
-            np.dtype(np.uint8) if bits <= 8 else np.dtype(">u2" if made.format.name.endswith("be") else "<u2")
-        )
+        dtype = np.dtype(np.uint8) if bits <= 8 else np.dtype("<u2")  # the formats written: little-endian
         fy, fx = -(-height // new.height), -(-width // new.width)
         padded = np.ones((new.height * fy, new.width * fx), bool)
         padded[:height, :width] = unchanged

@@ -22,7 +22,7 @@ from core.errors import WriteError
 from core.io.atomic import atomic_folder
 from core.io.formats import Written
 from core.runtime.context import Progress
-from core.video.document import Remade, VideoDoc
+from core.video.document import VideoDoc
 from core.video.source import numbering_step, to_rgb
 
 WRITTEN_TYPES = (".png", ".tif", ".tiff")  # picture types a repaired frame is written as
@@ -40,8 +40,6 @@ def write_sequence(
     with atomic_folder(Path(target)) as folder:
         for index, frame in doc.walk(raw=True):
             slot = doc.slots[index]
-            if isinstance(frame, Remade):  # its RGB keeps the source's pixels outside the repair
-                frame = frame.rgb
             if on_progress is not None:
                 on_progress(Progress((index + 1) / total, f"frame {index + 1}/{total}"))
             if frame is None:

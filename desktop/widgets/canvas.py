@@ -80,6 +80,7 @@ class Canvas(QWidget):
         self.brush_radius = 20.0  # image pixels
         self.show_mask = True
         self.wheel_steps_slices = False  # the wheel's use: zoom (a picture) or slices (a series)
+        self._wheel_turned = 0  # the part of a notch turned towards the next slice
         self.show_diff = False
         self.compare = "off"  # "off", "flip" (show before) or "split"
         self.split = 0.5  # divider position as a fraction of the widget width
@@ -508,7 +509,12 @@ class Canvas(QWidget):
         # a series of slices is wheeled through, as viewers of scans do (Ctrl+wheel zooms there)
         steps = self.wheel_steps_slices and not held & Qt.KeyboardModifier.ControlModifier
         if steps or held & Qt.KeyboardModifier.ShiftModifier:
-            self.slice_step.emit(1 if delta < 0 else -1)
+            # a slice a notch (120): a trackpad's many small deltas add up to the same
+            self._wheel_turned += delta
+            notches = int(self._wheel_turned / 120)
+            self._wheel_turned -= notches * 120
+            for _ in range(abs(notches)):
+                self.slice_step.emit(1 if notches < 0 else -1)
         else:
             self.zoom_by(1.0015**delta, event.position())
             if self.tool in BRUSH_TOOLS:

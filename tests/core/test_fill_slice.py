@@ -118,3 +118,25 @@ def test_a_gap_beside_a_repeated_or_close_slice_gets_one_slice_back():
     for z in ([0, 4, 8, 8, 16, 20, 24], [0, 4, 8, 8.5, 16.5, 20.5, 24.5], [0, 4, 8, 12, 20, 24, 28]):
         layout = plan_gaps(np.array(z, float), [3])
         assert layout.inserted == [4] and layout.positions[4] == pytest.approx((z[3] + z[4]) / 2)
+
+
+def test_the_made_slices_are_followed_through_later_insertions():
+    """The app names and frames the slices fills made (a review: a refill was missed, and a later
+    repair forgot them): a refill by name, then slices inserted before and after it."""
+    from core.documents import Provenance
+    from core.methods.fill_slice import made_slices
+
+    refill = Provenance(method="fill-slice-interp", task="fill-slice", params={"slices": "1"})
+    denoise = Provenance(method="denoise-bilateral", task="denoise", params={})
+    thin = Provenance(
+        method="fill-slice-self", task="fill-slice", params={"inserted_at": [1, 3, 5], "slices_after": 7}
+    )
+    assert made_slices([refill], 4) == {1: "fill-slice-interp"}
+    assert made_slices([refill, denoise], 4) == {1: "fill-slice-interp"}
+    # 4 slices become 7: old 0, 1, 2, 3 now at 0, 2, 4, 6, the new ones at 1, 3, 5
+    assert made_slices([refill, denoise, thin], 7) == {
+        2: "fill-slice-interp",
+        1: "fill-slice-self",
+        3: "fill-slice-self",
+        5: "fill-slice-self",
+    }

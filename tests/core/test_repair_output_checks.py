@@ -96,3 +96,9 @@ def test_filling_slices_of_a_single_picture_is_refused_before_running(datasets, 
     assert main(["repair", str(ct), "-o", str(tmp_path / "f.dcm"), "--task", "fill-slice"]) == 2
     err = capsys.readouterr().err
     assert "fill-slice needs a volume with at least two slices" in err and "running" not in err
+    photo = datasets / "images" / "bench" / "Set12" / "01.png"
+    assert main(["repair", str(photo), "-o", str(tmp_path / "f.png"), "--task", "fill-slice"]) == 2
+    assert "at least two slices" in capsys.readouterr().err
+    clip = datasets / "video" / "bench" / "realshort.mp4"  # a review: this one crashed with a TypeError
+    assert main(["repair", str(clip), "-o", str(tmp_path / "f.mkv"), "--task", "fill-slice"]) == 2
+    assert "fill-slice works on volume, not on this video" in capsys.readouterr().err

@@ -112,10 +112,14 @@ def test_calibration_keeps_the_fastest_timed_run(monkeypatch):
 
     seconds, megapixels = speed.time_run(run_once)
     assert seconds == pytest.approx(0.2) and megapixels == pytest.approx(0.1)
-    # a slow method (its warm-up past SLOW_WARM_UP) is timed once: four runs of it cost minutes
+    # a slow method (a timed run past SLOW_RUN) is timed once: four runs of it cost minutes; a slow
+    # warm-up alone (setting a network up) is not slowness
     durations = iter([9.0, 6.0])
     seconds, _ = speed.time_run(run_once)
     assert seconds == pytest.approx(6.0) and next(durations, None) is None
+    durations = iter([30.0, 2.0, 1.0, 1.5])
+    seconds, _ = speed.time_run(run_once)
+    assert seconds == pytest.approx(1.0) and next(durations, None) is None
 
 
 def test_the_command_line_says_the_measurement_apart_from_the_run(calibrating, datasets, tmp_path, capsys):
@@ -127,6 +131,10 @@ def test_the_command_line_says_the_measurement_apart_from_the_run(calibrating, d
     assert "s measuring its speed here, once)" in capsys.readouterr().err
     assert main([*command, "-o", str(tmp_path / "b.png")]) == 0
     assert "measuring" not in capsys.readouterr().err.splitlines()[-1]
+    # the record of a run: its own seconds, and the measurement's apart (none once measured)
+    assert main([*command, "-o", str(tmp_path / "c.png"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["speed_measurement_seconds"] == 0 and summary["seconds"] > 0
 
 
 def test_a_measurement_counts_only_for_the_weights_it_timed(calibrating, tmp_path, monkeypatch):

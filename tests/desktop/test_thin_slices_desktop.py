@@ -61,3 +61,31 @@ def test_a_series_with_missing_slices_says_so_and_the_slices_put_back_read_as_ma
     c.set_frame(5)  # an acquired one reads as before
     assert "not acquired" not in ws.slice_label.text() and "mm thick" in ws.slice_label.text()
     assert ws.canvas.marks is None
+
+
+def test_a_slice_refilled_by_name_reads_as_made(window, datasets, qtbot, tmp_path):
+    """A review: a named refill changed 99.8% of its slice and was not marked (made slices were told
+    by every pixel having changed, which a refill rarely does, and an earlier whole-slice repair can)."""
+    head = core.io.read(datasets / "medical" / "head_ct_ge")
+    crop = core.io.write(head.with_pixels(head.pixels[:, 210:258, 190:238].copy()), tmp_path / "head_crop")
+    assert open_file(window, crop)
+    ws = image(window)
+    c = ws.controller
+    assert ws.picker.select("fill-slice-interp")
+    ws.picker.set_param("slices", "3")  # as the slice bar counts, from 1
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    c.set_frame(2)
+    label = ws.slice_label.text()
+    assert label.startswith("Slice 3 / 28") and "made by fill-slice-interp, not acquired" in label
+    assert ws.canvas.marks is not None
+    c.set_frame(3)
+    assert "not acquired" not in ws.slice_label.text() and ws.canvas.marks is None
+    # A later step (a denoise of every slice) leaves the made slice said and framed, and no other
+    assert ws.picker.select("denoise-bilateral")
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=120_000)
+    c.set_frame(2)
+    assert "made by fill-slice-interp, not acquired" in ws.slice_label.text() and ws.canvas.marks is not None
+    c.set_frame(3)
+    assert "not acquired" not in ws.slice_label.text() and ws.canvas.marks is None

@@ -83,12 +83,18 @@ def test_nifti_volume_and_slice_keys(window, qtbot):
     zoom, frame = canvas.zoom, c.frame
     _wheel(canvas, -120)
     assert c.frame == frame + 1 and canvas.zoom == zoom
+    _wheel(canvas, 60)  # half a notch (a trackpad's small deltas): a slice only once they add up
+    assert c.frame == frame + 1
+    _wheel(canvas, 60)
+    assert c.frame == frame
+    _wheel(canvas, -120)
     _wheel(canvas, 120, Qt.KeyboardModifier.ControlModifier)
     assert c.frame == frame + 1 and canvas.zoom > zoom
 
 
-def _wheel(canvas, notch: int, held=Qt.KeyboardModifier.NoModifier) -> None:
-    at = QPointF(canvas.width() / 2, canvas.height() / 2)
+def _wheel(canvas, notch: int, held=Qt.KeyboardModifier.NoModifier, at: QPointF | None = None) -> None:
+    """A wheel turn of `notch` (120 a notch) over the canvas (its middle unless `at`)."""
+    at = at if at is not None else QPointF(canvas.width() / 2, canvas.height() / 2)
     event = QWheelEvent(
         at,
         canvas.mapToGlobal(at),
@@ -162,17 +168,7 @@ def test_zoom_keys_and_wheel(window, ct_path, qtbot):
     anchor = QPointF(canvas.width() * 0.3, canvas.height() * 0.6)
     under = canvas.to_image(anchor)
     zoom = canvas.zoom
-    wheel = QWheelEvent(
-        anchor,
-        canvas.mapToGlobal(anchor),
-        QPoint(0, 0),
-        QPoint(0, 120),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
-    QApplication.sendEvent(canvas, wheel)
+    _wheel(canvas, 120, at=anchor)
     assert canvas.zoom > zoom
     still = canvas.to_image(anchor)
     assert (still.x(), still.y()) == pytest.approx((under.x(), under.y()))

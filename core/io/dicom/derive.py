@@ -71,6 +71,7 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
             ds = _derive(doc, headers.datasets[where.template], pixels[i : i + 1], [i], series_uid, i + 1)
             if where.inserted:
                 place_slice(ds, headers.datasets, headers.positions, where)
+                _move_first_pixel(ds, headers.datasets[where.template])  # placed from the source's
                 _mark_inserted(ds, [headers.datasets[j] for j in where.between])
                 if thickness:
                     ds.SliceThickness = f"{float(thickness):.6g}"
@@ -306,7 +307,8 @@ def _update_spacing(ds, row: float, col: float) -> None:
 def _move_first_pixel(ds, src) -> None:
     """An enlarged slice covers the same area with smaller pixels, so its first pixel's centre lies
     nearer the corner than the old first pixel's (a quarter of an old pixel at twice the size, as the
-    NIfTI writer's affine has it): ImagePositionPatient, and each frame's of an enhanced object."""
+    NIfTI writer's affine has it): ImagePositionPatient, and each frame's of an enhanced object whose
+    spacing and orientation are shared by its frames. Nothing moves where the spacing did not change."""
     orientation = _shared_value(src, "ImageOrientationPatient", "PlaneOrientationSequence")
     old = _shared_value(src, "PixelSpacing", "PixelMeasuresSequence")
     new = _shared_value(ds, "PixelSpacing", "PixelMeasuresSequence")

@@ -54,6 +54,8 @@ class ImageController(QObject):
         self._stroke_label = "brush"
         # Where a mask came from when it was not painted (Detect damage sets it): a provenance step.
         self.mask_origin: Callable[[np.ndarray], Provenance | None] | None = None
+        self._made_for: Document | None = None  # the document `_made` (its made slices) belongs to
+        self._made: dict[int, str] = {}
 
     # --- the document ---
 
@@ -156,6 +158,18 @@ class ImageController(QObject):
             self._orientation = (doc, (view_mirror(doc), screen_directions(doc)))
         return self._orientation[1]
 
+    def made_slices(self) -> dict[int, str]:
+        """The slices of the scan shown that slice fills made whole, with the method of each (its
+        record, followed through later insertions); worked out once per document."""
+        doc = self.doc
+        if doc is None or not self.volume:
+            return {}
+        if self._made_for is not doc:
+            from core.methods.fill_slice import made_slices
+
+            self._made_for, self._made = doc, made_slices(doc.provenance, doc.frames)
+        return self._made
+
     @property
     def aspect(self) -> tuple[float, float]:
         """Display size of a pixel (x, y) from the pixel spacing (row, column)."""
@@ -181,10 +195,9 @@ class ImageController(QObject):
         metadata = getattr(doc, "metadata", None) or {}
         each = metadata.get("slice_thicknesses") or []  # a series whose slices differ in thickness
         thickness = each[self.frame] if len(each) == self.frames else metadata.get("slice_thickness")
-        repair = self.last_repair()
-        if repair is not None and self.frame in repair.whole_frames(doc.pixels.shape[:3]):
-            # an inserted or refilled slice reads like an acquired one otherwise (a walk-through)
-            return f"{text}   made by {doc.provenance[-1].method}, not acquired"
+        made_by = self.made_slices().get(self.frame)
+        if made_by:  # an inserted or refilled slice reads like an acquired one otherwise (a walk-through)
+            return f"{text}   made by {made_by}, not acquired"
         if thickness:
             text += f"   {thickness:.3g} mm thick"
         return text
@@ -535,10 +548,10 @@ class ImageController(QObject):
         with_origin(result, origin)  # a mask from Detect damage: its step goes before the repair's
         same_shape = result.pixels.shape == source.pixels.shape
         after_masks = self.masks if same_shape else MaskStack(*result.pixels.shape[:3])
-        if filled is None or not same_shape:
-            filled = slices_made(result)
-        brushed = RepairEdit.pack(self.masks.brushed()) if same_shape else None
-        edit = RepairEdit(source, result, self.masks, after_masks, RepairEdit.pack(filled), brushed)
+        spent = (
+            (RepairEdit.pack(filled), RepairEdit.pack(self.masks.brushed())) if same_shape else (None, None)
+        )
+        edit = RepairEdit(source, result, self.masks, after_masks, *spent)
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
         self._replace_document(result, after_masks)
         self.session.history_changed.emit()
@@ -551,17 +564,6 @@ class ImageController(QObject):
         if preview is None or doc is None or frame is None or preview.shape != doc.pixels.shape[1:]:
             return None
         return frame, np.asarray(preview, np.float32)
-
-
-def slices_made(result: Document) -> np.ndarray | None:
-    """On a scan, the slices a slice fill made whole (inserted between acquired ones, or refilled),
-    bool (frames, H, W): what the canvas outlines and the slice bar names, as a saved DICOM's
-    overlay flags them; None for other repairs (they fill a painted mask, or change every slice)."""
-    changed = getattr(result, "changed", None)
-    if result.kind != "volume" or changed is None or result.provenance[-1].task != "fill-slice":
-        return None
-    whole = changed.reshape(len(changed), -1).all(axis=1)
-    return changed & whole[:, None, None] if whole.any() else None
 
 
 def painted_selection(mask: np.ndarray | None, frames: list[int] | None, detected: bool) -> str:

@@ -180,16 +180,18 @@ class CanvasPresenter(QObject):
         self.set_compare_mode()
 
     def _fill_outline(self, repair, frame: int) -> Frame | None:
-        """On a scan, the outline of what a repair filled on this slice: a clinician must never take a
-        fill for anatomy once the mask hides itself. Kept per (repair, slice): window/level drags and
-        slice steps render this often."""
-        if repair.filled_bits is None or self.c.doc.kind != "volume":
+        """On a scan, the outline of what a repair filled on this slice, and a frame round a slice
+        that slice fills made whole: a clinician must never take a fill for anatomy once the mask
+        hides itself. Kept per (repair, slice): window/level drags and slice steps render this often."""
+        made = frame in self.c.made_slices()
+        if (repair.filled_bits is None and not made) or self.c.doc.kind != "volume":
             return None
         if self._filled_of is not repair:  # unpacked once per repair, not per slice step
             self._filled_of, self._filled = repair, repair.spent(None, self.c.doc.pixels.shape[:3])
             self._outline_frame = None
         if self._outline_frame != frame:
-            self._outline_frame, self._outline = frame, outline(self._filled[frame])
+            region = np.ones_like(self._filled[frame]) if made else self._filled[frame]
+            self._outline_frame, self._outline = frame, outline(region)
         return self._outline
 
     def _hide_heat(self) -> None:

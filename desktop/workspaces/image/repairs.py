@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,6 @@ class RepairEdit:
     # spent mask for the person's painting, unless painted over again since.
     filled_bits: np.ndarray | None = None
     brushed_bits: np.ndarray | None = None
-    _whole: frozenset[int] | None = field(default=None, repr=False, compare=False)
 
     @staticmethod
     def pack(mask: np.ndarray | None) -> np.ndarray | None:
@@ -39,15 +38,6 @@ class RepairEdit:
             np.zeros(shape, bool) if brushed_now is None else np.asarray(brushed_now, bool) & ~brushed_then
         )
         return filled & ~since
-
-    def whole_frames(self, shape: tuple[int, ...]) -> frozenset[int]:
-        """The frames the repair filled every pixel of (slices a slice fill made), `shape` its result's."""
-        if self.filled_bits is None:
-            return frozenset()
-        if self._whole is None:  # worked out once: the slice bar asks at every slice step
-            filled = _unpack(self.filled_bits, shape)
-            self._whole = frozenset(np.flatnonzero(filled.reshape(len(filled), -1).all(axis=1)).tolist())
-        return self._whole
 
     @property
     def nbytes(self) -> int:

@@ -223,8 +223,9 @@ class ImageWorkspace(Workspace):
     # --- what the shell forwards ---
 
     def show_document(self, new: bool) -> None:
-        if new:
+        if new:  # a file opened (a repair that reshapes the scan says "new" to the views too)
             self.controller.show_new_document()
+            self._say_gaps()
         else:
             self._on_document_changed(False)
 
@@ -285,8 +286,7 @@ class ImageWorkspace(Workspace):
             self._hidden_for = self._seen_repair = None
             self.pixel_label.setText("")
             self.progress.hide_panel()  # the last file's repair outcome is not this file's
-            self._say_gaps()
-        elif self._gaps_said and not getattr(doc, "gaps", None):  # put back: the notice no longer holds
+        if self._gaps_said and not getattr(doc, "gaps", None):  # put back: the notice no longer holds
             self.withdrawn.emit(self._gaps_said)
             self._gaps_said = ""
         for action in self.preset_actions.values():
