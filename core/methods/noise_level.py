@@ -34,14 +34,34 @@ def _flat_tail_variance(vectors: np.ndarray) -> float:
     return float(eig[0])
 
 
+LUMA = np.array([0.299, 0.587, 0.114])  # BT.601, as JPEG's Y
+SUBSAMPLED = 2.0  # luma σ over the joint one from which the colour is taken to have lost its noise
+
+
 def estimate_sigma(
     image: np.ndarray, patch: int = PATCH, max_patches: int = MAX_PATCHES, seed: int = 0
 ) -> float:
     """σ of the noise in `image` ((H, W) or (H, W, C), any scale), in the image's own units.
 
     Channels are treated as one signal with one σ (what the color denoiser expects). Patches touching
-    the darkest or brightest value are skipped where possible: clipping there removes noise.
+    the darkest or brightest value are skipped where possible: clipping there removes noise. On RGB
+    whose luma holds more than twice the noise the joint estimate finds, the luma's σ as one
+    channel's: a JPEG's colour kept at half resolution (4:2:0, nearly every camera JPEG) takes the
+    noise out of the colour directions, where the joint estimate then finds almost none (0.55 for
+    σ 25 on training photos; the luma's reads 23.8). Elsewhere the joint estimate is the nearer (on
+    textured photos the luma's reads high: 22.9 for σ 20 on a CBSD68 photo, the joint 18.8).
     """
+    joint = _estimate(image, patch, max_patches, seed)
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[-1] != 3:
+        return joint
+    luma = _estimate(np.asarray(img, np.float32) @ LUMA.astype(np.float32), patch, max_patches, seed)
+    as_channel = luma / float(np.sqrt((LUMA**2).sum()))  # i.i.d. noise per channel has σ·|LUMA| in Y
+    return as_channel if as_channel > SUBSAMPLED * joint else joint
+
+
+def _estimate(image: np.ndarray, patch: int, max_patches: int, seed: int) -> float:
+    """The joint estimate of `estimate_sigma`."""
     from scipy.stats import gamma
 
     img = np.asarray(image)  # kept in its dtype: a float64 copy of a 12 MP photo is 300 MB

@@ -91,6 +91,20 @@ def test_noise_level_of_color_and_scaled_images(datasets):
     assert abs(estimate_sigma(scaled) / 257.0 * 255 - 20.0) < 1.5
 
 
+def test_noise_level_of_a_noisy_colour_jpeg(datasets):
+    """A walk-through: on a noisy photo saved as a camera saves it (JPEG, colour at half resolution)
+    the estimate read 0.5 for σ 25, and the default denoiser said the photo looked clean."""
+    import io
+
+    photo = np.clip(noisy(color(datasets), 25.0, seed=1), 0, 1)
+    saved = io.BytesIO()
+    Image.fromarray(np.rint(photo * 255).astype(np.uint8)).save(saved, "JPEG", quality=92, subsampling=2)
+    with Image.open(saved) as im:
+        jpeg = np.asarray(im.convert("RGB"), np.float32) / 255.0
+    assert abs(estimate_sigma(jpeg) * 255 - 25.0) < 2.5
+    assert estimate_sigma(color(datasets)) * 255 < 3.0  # and a clean colour photo stays near 0
+
+
 def test_noise_level_of_a_clean_photo_is_small(datasets):
     assert estimate_sigma(gray(datasets, "bench/Set12/02.png")) * 255 < 3.0
 
