@@ -389,7 +389,7 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Written:
         if fmt == "TIFF":
             _write_tiff(tmp, data, meta_text, doc)
         elif fmt == "PNG" and dtype == "uint16" and data.shape[-1] in (3, 4):
-            _write_png16_color(tmp, data[0], meta_text)
+            _write_png16_color(tmp, data[0], meta_text, _colour_profile(doc))
         else:
             _write_pillow(tmp, data[0], fmt, meta_text, doc, options)
 
@@ -415,6 +415,8 @@ def _write_tiff(tmp: Path, data: np.ndarray, meta_text: str, doc: ImageDoc) -> N
     frames = data[..., 0] if data.shape[-1] == 1 else data
     photometric = "minisblack" if data.shape[-1] == 1 else "rgb"
     extrasamples = ["unassalpha"] if data.shape[-1] == 4 else None
+    icc = _colour_profile(doc)  # kept as PNG and JPEG keep it (a walk-through's TIFF lost it)
+    profile = [(ICC_TIFF_TAG, 7, len(icc), icc, True)] if icc else []
     with tifffile.TiffWriter(tmp) as tw:
         for i, frame in enumerate(frames):
             tw.write(
@@ -425,14 +427,24 @@ def _write_tiff(tmp: Path, data: np.ndarray, meta_text: str, doc: ImageDoc) -> N
                 description=meta_text if i == 0 else None,
                 software="Lacuna",
                 metadata=None,
+                extratags=profile,
             )
+
+
+ICC_TIFF_TAG = 34675  # InterColorProfile
+
+
+def _colour_profile(doc: ImageDoc) -> bytes | None:
+    """The source's ICC profile, where one was read and the pixels are still colour it describes."""
+    icc = (doc.metadata or {}).get("icc_profile")
+    return bytes(icc) if icc and doc.pixels.shape[-1] in (3, 4) else None
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
-def _write_png16_color(tmp: Path, frame: np.ndarray, meta_text: str) -> None:
+def _write_png16_color(tmp: Path, frame: np.ndarray, meta_text: str, icc: bytes | None = None) -> None:
     import cv2
 
     bgr = frame[..., [2, 1, 0, 3]] if frame.shape[-1] == 4 else frame[..., ::-1]
@@ -440,9 +452,11 @@ def _write_png16_color(tmp: Path, frame: np.ndarray, meta_text: str) -> None:
     if not ok:
         raise WriteError(f"{tmp.name}: OpenCV could not encode the 16-bit PNG")
     raw = encoded.tobytes()
-    # add our tEXt chunk just before IEND (the last 12 bytes)
+    # the colour profile right after IHDR (signature 8 bytes, IHDR 25), before the image data
+    profile = _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)) if icc else b""
+    # our tEXt chunk just before IEND (the last 12 bytes)
     text = _png_chunk(b"tEXt", PROVENANCE_KEY.encode("latin-1") + b"\x00" + meta_text.encode("latin-1"))
-    tmp.write_bytes(raw[:-12] + text + raw[-12:])
+    tmp.write_bytes(raw[:33] + profile + raw[33:-12] + text + raw[-12:])
 
 
 def _write_pillow(

@@ -147,3 +147,23 @@ def test_png_provenance_chunk_names_the_method(tmp_path):
     record = json.loads(PIL.Image.open(out).text[PROVENANCE_KEY])
     assert record["steps"][0]["method"] == "my-inpainter"
     assert record["steps"][0]["params"] == {"steps": 3}
+
+
+def test_the_colour_profile_is_kept_in_tiff_and_16_bit_png(datasets, tmp_path):
+    """A walk-through: PNG and JPEG saves kept the photo's ICC profile, TIFF dropped it."""
+    from PIL import Image, ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    source = tmp_path / "with_profile.png"
+    with Image.open(datasets / "images" / "bench" / "CBSD68" / "101085.png") as im:
+        im.convert("RGB").save(source, icc_profile=profile)
+    doc = io.read(source)
+    tiff = io.write(doc, tmp_path / "out.tif")
+    with tifffile.TiffFile(tiff) as tif:
+        assert tif.pages[0].tags["InterColorProfile"].value == profile
+    deep = doc.with_pixels(doc.pixels * 257.0)
+    deep.dtype = "uint16"
+    png = io.write(deep, tmp_path / "out16.png")
+    with Image.open(png) as im:
+        assert im.info.get("icc_profile") == profile and im.mode.startswith("RGB")
+    assert np.array_equal(io.read(png).pixels, deep.pixels)  # the chunk leaves the pixels alone
