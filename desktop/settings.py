@@ -44,10 +44,19 @@ class Settings:
         return {
             "device": self.get("run/device"),
             "precision": self.get("run/precision"),
-            "backend": self.get("run/backend"),
+            "backend": self.usable_backend(),
             "tile": self.get("run/tile"),
             "memory_limit_mb": self.get("run/memory_mb"),
         }
+
+    def usable_backend(self) -> str:
+        """The backend chosen in the preferences, or "auto" where it cannot run on this machine (ONNX
+        Runtime uninstalled since, settings from another computer): a stale choice must not fail
+        every learned repair."""
+        from core.runtime.backends import available_backends
+
+        chosen = self.get("run/backend")
+        return chosen if chosen in available_backends() else "auto"
 
     def recent_files(self) -> list[str]:
         value = self.q.value("recent", [])

@@ -348,6 +348,24 @@ def test_export_view_and_preferences(window, ct_path, tmp_path):
     assert window.settings.run_settings()["tile"] == 256
 
 
+def test_a_backend_that_cannot_run_here_is_not_offered_nor_kept(window, monkeypatch):
+    """A walk-through chose ONNX Runtime without it installed: every learned repair then failed."""
+    from core.runtime import backends
+    from desktop.preferences import PreferencesDialog
+
+    monkeypatch.setattr(backends, "onnx_available", lambda: False)
+    dialog = PreferencesDialog(window.settings, window)
+    offered = dialog.backend.model()
+    onnx = dialog.backend.findData("onnx")
+    assert not offered.item(onnx).isEnabled() and "not available here" in dialog.backend.itemText(onnx)
+    assert offered.item(dialog.backend.findData("torch")).isEnabled()
+    dialog.reject()
+    window.settings.set("run/backend", "onnx")  # chosen while it was installed, or on another computer
+    assert window.settings.run_settings()["backend"] == "auto"
+    window.settings.set("run/backend", "torch")
+    assert window.settings.run_settings()["backend"] == "torch"
+
+
 def picker_items(picker):
     tree = picker.tree
     for i in range(tree.topLevelItemCount()):
