@@ -83,7 +83,9 @@ def check_target(
     its sidecar only with `overwrite`) and the folder (it exists and can be written). `lacuna repair`
     calls it before computing; `write_any` again before writing."""
     target = resolve_target(Path(path), doc.path, overwrite, overwrite_policy, sidecar=sidecar)
-    formats.writer_for(doc.kind, target)
+    fmt = formats.writer_for(doc.kind, target)
+    if fmt.fits is not None:
+        fmt.fits(doc, target)
     check_folder(target)
     return target
 

@@ -53,6 +53,8 @@ class FileFormat:
     probe: Callable[[Path, bytes], bool] | None = None
     # the format's own header for one frame (a DICOM dataset), for tag views
     header: Callable[[Document, int], Any] | None = None
+    # refuses, before any work, a document the target cannot hold (several pages in a PNG): check(doc, target)
+    fits: Callable[[Document, Path], None] | None = None
 
 
 def formats() -> tuple[FileFormat, ...]:

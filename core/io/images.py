@@ -360,10 +360,7 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Written:
         pixels = pixels[None]
     if pixels.ndim != 4 or pixels.shape[-1] not in (1, 3, 4):
         raise WriteError(f"{target.name}: cannot save pixels of shape {pixels.shape}")
-    if pixels.shape[0] > 1 and fmt != "TIFF":
-        raise WriteError(
-            f"{target.name}: {fmt} holds one frame but the image has {pixels.shape[0]}; save it as .tif"
-        )
+    fits(doc, target)
     dtype = doc.dtype if doc.dtype in ("uint8", "uint16", "float32") else "float32"
     notes = []
     if fmt in EIGHT_BIT_ONLY and dtype != "uint8":
@@ -394,6 +391,14 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Written:
             _write_pillow(tmp, data[0], fmt, meta_text, doc, options)
 
     return Written(atomic_write(target, write), tuple(notes))
+
+
+def fits(doc: ImageDoc, target: Path) -> None:
+    """Refuse several pages (a GIF's frames, a multi-page TIFF) for a format that holds one."""
+    fmt = WRITE_FORMATS.get(target.suffix.lower())
+    frames = doc.pixels.shape[0] if doc.pixels.ndim == 4 else 1
+    if frames > 1 and fmt not in (None, "TIFF"):
+        raise WriteError(f"{target.name}: {fmt} holds one frame but the image has {frames}; save it as .tif")
 
 
 def _to_8bit(pixels: np.ndarray, doc: ImageDoc) -> np.ndarray:
@@ -542,4 +547,5 @@ FORMAT = FileFormat(
     writes={"image": tuple(WRITE_FORMATS), "volume": (".tif", ".tiff")},
     saved_as={name: ext for ext, name in reversed(WRITE_FORMATS.items())} | {"GIF": ".png", "MPO": ".jpg"},
     describe=describe,
+    fits=fits,
 )

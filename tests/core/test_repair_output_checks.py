@@ -102,3 +102,18 @@ def test_filling_slices_of_a_single_picture_is_refused_before_running(datasets, 
     clip = datasets / "video" / "bench" / "realshort.mp4"  # a review: this one crashed with a TypeError
     assert main(["repair", str(clip), "-o", str(tmp_path / "f.mkv"), "--task", "fill-slice"]) == 2
     assert "fill-slice works on volume, not on this video" in capsys.readouterr().err
+
+
+def test_several_frames_for_a_one_frame_format_are_refused_before_the_repair(
+    tmp_path, capsys, never_computed
+):
+    """A walk-through: an animated GIF saved as .png was refused only after its frames were repaired."""
+    from PIL import Image
+
+    frames = [Image.new("RGB", (24, 16), (40 * k, 80, 120)) for k in range(3)]
+    gif = tmp_path / "moving.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    assert main([*REPAIR, str(gif), "-o", str(tmp_path / "still.png")]) == 2
+    err = capsys.readouterr().err
+    assert "PNG holds one frame but the image has 3; save it as .tif" in err and "running" not in err
+    assert not (tmp_path / "still.png").exists()
