@@ -98,6 +98,7 @@ LABELS = [
     ("channels", "channels"),
     ("duration", "duration"),
     ("dpi", "dpi"),
+    ("jpeg_quality", "JPEG quality"),  # read from its 8x8 blocks, on the IJG 1-100 scale
     ("codec", "codec"),
     ("frame_rate", "frame rate"),
     ("variable_frame_rate", "variable rate"),

@@ -523,6 +523,11 @@ def describe(doc: ImageDoc, scan: bool = True) -> dict[str, Any]:
         info["dpi"] = [round(float(v), 1) for v in doc.metadata["dpi"]]  # 96, not 95.9866
     if doc.metadata.get("lacuna_provenance"):
         info["lacuna_provenance"] = True
+    from core.jpeg import saved_quality
+
+    quality = saved_quality(doc)
+    if quality is not None:  # what the blocks say, not the file's own claim (a re-saved JPEG lies)
+        info["jpeg_quality"] = quality
     return info
 
 

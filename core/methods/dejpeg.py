@@ -13,13 +13,13 @@ from collections.abc import Generator
 
 import numpy as np
 
+from core.jpeg import BLOCK, blocks, estimate_quality, luma_table, unblocks
 from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
 GRAY_WEIGHTS = "dejpeg-gray.safetensors"
 COLOR_WEIGHTS = "dejpeg-color.safetensors"
 FAST_WEIGHTS = "dejpeg-fast-gray.safetensors"  # distilled from GRAY_WEIGHTS; color: plane by plane
-BLOCK = 8
 
 
 def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
@@ -121,58 +121,6 @@ def compressed_for(gray: bool, quality: int = 20):
 
 # --- classical baseline: re-application of JPEG (Nosratinia 2001) ------------------------------
 
-# The IJG/libjpeg luminance table at quality 50; Pillow scales it like libjpeg's jpeg_set_quality.
-LUMA_TABLE_50 = np.array(
-    [
-        [16, 11, 10, 16, 24, 40, 51, 61],
-        [12, 12, 14, 19, 26, 58, 60, 55],
-        [14, 13, 16, 24, 40, 57, 69, 56],
-        [14, 17, 22, 29, 51, 87, 80, 62],
-        [18, 22, 37, 56, 68, 109, 103, 77],
-        [24, 35, 55, 64, 81, 104, 113, 92],
-        [49, 64, 78, 87, 103, 121, 120, 101],
-        [72, 92, 95, 98, 112, 100, 103, 99],
-    ],
-    np.float64,
-)
-
-
-def luma_table(quality: int) -> np.ndarray:
-    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return np.clip(np.floor((LUMA_TABLE_50 * scale + 50) / 100), 1, 255)
-
-
-def _blocks(plane: np.ndarray) -> np.ndarray:
-    h, w = plane.shape
-    return plane.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3)
-
-
-def _unblocks(blocks: np.ndarray) -> np.ndarray:
-    n, m = blocks.shape[:2]
-    return blocks.transpose(0, 2, 1, 3).reshape(n * BLOCK, m * BLOCK)
-
-
-def estimate_quality(plane255: np.ndarray) -> int | None:
-    """The IJG quality whose luminance table the aligned block DCT coefficients sit on, or None.
-
-    A decoded JPEG's coefficients are (up to pixel rounding) multiples of its quantization steps.
-    Scanning from the coarsest table, the first one leaving a residual far below the uniform error
-    of an unrelated table (12 (r/Q)^2 ~ 1) is the quality used; finer tables that divide it come later.
-    """
-    from scipy.fft import dctn
-
-    h, w = plane255.shape
-    coef = dctn(_blocks(plane255[: h - h % BLOCK, : w - w % BLOCK] - 128.0), axes=(2, 3), norm="ortho")
-    for quality in range(1, 101):
-        table = luma_table(quality)
-        used = np.abs(coef) >= table / 2
-        if used.sum() < 50:
-            continue
-        residual = (coef - np.round(coef / table) * table) / table
-        if 12.0 * np.mean(residual[used] ** 2) < 0.25:
-            return quality
-    return None
-
 
 def _requantize(plane255: np.ndarray, table: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """JPEG-quantize the plane on a block grid shifted by (dy, dx), and decode it."""
@@ -180,9 +128,9 @@ def _requantize(plane255: np.ndarray, table: np.ndarray, dy: int, dx: int) -> np
 
     h, w = plane255.shape
     pad = ((dy, (-(h + dy)) % BLOCK), (dx, (-(w + dx)) % BLOCK))
-    coef = dctn(_blocks(np.pad(plane255 - 128.0, pad, mode="symmetric")), axes=(2, 3), norm="ortho")
+    coef = dctn(blocks(np.pad(plane255 - 128.0, pad, mode="symmetric")), axes=(2, 3), norm="ortho")
     coef = np.round(coef / table) * table
-    return _unblocks(idctn(coef, axes=(2, 3), norm="ortho"))[dy : dy + h, dx : dx + w] + 128.0
+    return unblocks(idctn(coef, axes=(2, 3), norm="ortho"))[dy : dy + h, dx : dx + w] + 128.0
 
 
 def reapply_jpeg(

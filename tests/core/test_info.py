@@ -302,3 +302,14 @@ def test_a_result_says_it_is_a_reconstruction_and_of_what(datasets, tmp_path, ca
     step = Provenance(method="detect-learned", task="detect", source="photo.png")
     mask = write_mask(np.zeros((8, 8), np.uint8), tmp_path / "m.png", provenance=[step])
     assert "repaired" not in describe(mask)
+
+
+def test_a_jpeg_says_the_quality_its_blocks_were_saved_at(datasets, tmp_path, capsys):
+    from PIL import Image
+
+    with Image.open(datasets / "images" / "bench" / "CBSD68" / "101085.png") as im:
+        for quality in (10, 75):
+            im.convert("RGB").save(tmp_path / f"q{quality}.jpg", quality=quality)
+    assert info_json(tmp_path / "q10.jpg", capsys)["jpeg_quality"] == 10
+    assert abs(info_json(tmp_path / "q75.jpg", capsys)["jpeg_quality"] - 75) <= 3
+    assert "jpeg_quality" not in info_json(datasets / "images" / "bench" / "CBSD68" / "101085.png", capsys)

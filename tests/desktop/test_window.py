@@ -452,3 +452,18 @@ def test_a_long_status_is_whole_in_the_status_bars_tooltip(window):
     window.show_status(text)
     assert window.statusBar().currentMessage() == text
     assert window.statusBar().toolTip() == text
+
+
+def test_a_low_quality_jpeg_opens_with_jpeg_repair_selected(window, datasets, tmp_path):
+    """A walk-through: a quality-10 JPEG opened on Inpaint; Lacuna can tell the quality from its blocks."""
+    from PIL import Image
+
+    with Image.open(datasets / "images" / "bench" / "CBSD68" / "101085.png") as im:
+        im.convert("RGB").save(tmp_path / "q10.jpg", quality=10)
+        im.convert("RGB").save(tmp_path / "q95.jpg", quality=95)
+    assert open_file(window, tmp_path / "q10.jpg")
+    ws = image(window)
+    assert ws.picker.current_card().task == "dejpeg"
+    assert "saved at quality 10" in window.notice.text()
+    assert open_file(window, tmp_path / "q95.jpg")  # (the picker keeps what was chosen last)
+    assert "quality" not in window.notice.text()

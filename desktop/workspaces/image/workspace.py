@@ -28,6 +28,8 @@ from desktop.workspaces.image.controller import ImageController
 from desktop.workspaces.image.detect import attach as attach_detection
 from desktop.workspaces.image.presenter import CanvasPresenter
 
+JPEG_REPAIR_FROM = 50  # a JPEG saved at this quality or lower opens with JPEG artifact removal selected
+
 LEFT, RIGHT = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
 
 
@@ -226,6 +228,7 @@ class ImageWorkspace(Workspace):
         if new:  # a file opened (a repair that reshapes the scan says "new" to the views too)
             self.controller.show_new_document()
             self._say_gaps()
+            self._say_jpeg_quality()
         else:
             self._on_document_changed(False)
 
@@ -362,6 +365,18 @@ class ImageWorkspace(Workspace):
         if not self.controller.masks.editing:  # a stroke in progress: keep the per-move work minimal
             self._update_mask_label()
             self.picker.set_has_mask(self.controller.masks.any())
+
+    def _say_jpeg_quality(self) -> None:
+        """A JPEG saved at a low quality opens with JPEG artifact removal selected, and says why (a
+        walk-through's quality-10 JPEG opened on Inpaint)."""
+        from core.jpeg import saved_quality
+
+        quality = saved_quality(self.controller.doc)
+        if quality is not None and quality <= JPEG_REPAIR_FROM and self.picker.select_task("dejpeg"):
+            self.warning.emit(
+                f"This JPEG was saved at quality {quality} (of 100, read from its 8×8 blocks):"
+                " JPEG artifact removal is selected."
+            )
 
     def _say_gaps(self) -> None:
         """A series with slices missing says so when opened, with Fill missing slices ready: `lacuna
