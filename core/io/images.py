@@ -192,9 +192,16 @@ def _decode_message(path: Path, exc: Exception) -> str:
     return f"{path.name}: the image data is damaged ({text})"
 
 
+# Pillow modes read as RGB by a plain conversion: their colour profile describes the stored values, not
+# the RGB ones, so it is not kept (a CMYK profile on RGB pixels misleads every colour-managed viewer)
+CONVERTED_MODES = {"CMYK": "CMYK", "YCbCr": "YCbCr", "LAB": "CIE L*a*b*", "HSV": "HSV"}
+
+
 def _pillow_metadata(im, exif) -> dict[str, Any]:
     meta: dict[str, Any] = {}
-    if im.info.get("icc_profile"):
+    if im.mode in CONVERTED_MODES:
+        meta["converted_from"] = CONVERTED_MODES[im.mode]
+    elif im.info.get("icc_profile"):
         meta["icc_profile"] = im.info["icc_profile"]
     if "dpi" in im.info:
         meta["dpi"] = tuple(float(v) for v in im.info["dpi"])
@@ -525,6 +532,8 @@ def describe(doc: ImageDoc, scan: bool = True) -> dict[str, Any]:
         info["lacuna_provenance"] = True
     from core.jpeg import saved_quality
 
+    if doc.metadata.get("converted_from"):  # said, not done silently (a walk-through's CMYK JPEG)
+        info["source_photometric"] = f"{doc.metadata['converted_from']}, read as RGB by a plain conversion"
     quality = saved_quality(doc)
     if quality is not None:  # what the blocks say, not the file's own claim (a re-saved JPEG lies)
         info["jpeg_quality"] = quality

@@ -167,3 +167,21 @@ def test_the_colour_profile_is_kept_in_tiff_and_16_bit_png(datasets, tmp_path):
     with Image.open(png) as im:
         assert im.info.get("icc_profile") == profile and im.mode.startswith("RGB")
     assert np.array_equal(io.read(png).pixels, deep.pixels)  # the chunk leaves the pixels alone
+
+
+def test_a_cmyk_jpeg_is_said_to_be_read_as_rgb_and_its_profile_not_put_on_rgb(datasets, tmp_path, capsys):
+    """A walk-through: a CMYK JPEG was converted silently; its CMYK profile on the RGB result would
+    mislead a colour-managed viewer."""
+    from PIL import Image, ImageCms
+
+    from core.cli import main
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # stands in for a CMYK one
+    with Image.open(datasets / "images" / "bench" / "CBSD68" / "101085.png") as im:
+        im.convert("CMYK").save(tmp_path / "print.jpg", quality=90, icc_profile=profile)
+    doc = io.read(tmp_path / "print.jpg")
+    assert doc.mode == "RGB" and "icc_profile" not in doc.metadata
+    assert main(["info", "--json", str(tmp_path / "print.jpg")]) == 0
+    assert "CMYK, read as RGB" in json.loads(capsys.readouterr().out)["source_photometric"]
+    with PIL.Image.open(io.write(doc, tmp_path / "out.png")) as saved:
+        assert "icc_profile" not in saved.info
