@@ -467,3 +467,24 @@ def test_a_low_quality_jpeg_opens_with_jpeg_repair_selected(window, datasets, tm
     assert "saved at quality 10" in window.notice.text()
     assert open_file(window, tmp_path / "q95.jpg")  # (the picker keeps what was chosen last)
     assert "quality" not in window.notice.text()
+
+
+def test_the_fill_tool_outside_any_outline_masks_nothing(window, ct_path):
+    """A walk-through: one click of the fill tool outside the mask masked the whole picture."""
+    from desktop.workspaces.image.controller import fills_outside
+
+    assert open_file(window, ct_path)
+    c = image(window).controller
+    said = []
+    c.status.connect(said.append)
+    c.fill(10, 10)
+    assert not c.masks.any() and "Nothing is enclosed there" in said[-1]
+    ring = np.zeros((64, 64), bool)
+    ring[10:30, 10:30] = True
+    ring[12:28, 12:28] = False  # an outline: its inside is enclosed, its outside is not
+    assert not fills_outside(ring, 20, 20, (64, 64))
+    assert fills_outside(ring, 50, 50, (64, 64))
+    assert not fills_outside(ring, 11, 11, (64, 64))  # on the outline itself
+    corner = np.zeros((64, 64), bool)
+    corner[:20, 20], corner[20, :21] = True, True  # an outline closed against two edges
+    assert not fills_outside(corner, 5, 5, (64, 64)) and fills_outside(corner, 40, 40, (64, 64))

@@ -294,6 +294,13 @@ class ImageController(QObject):
         if self.fill_tolerance > 0:
             pixels = self.current_pixels()
             image = pixels[..., 0] if pixels.shape[-1] == 1 else pixels[..., :3].mean(axis=-1)
+        elif not erase and fills_outside(self.masks.peek(self.frame), x, y, self.doc.pixels.shape[1:3]):
+            # a click outside every outline would mask the picture around them (a walk-through: all of it)
+            self.status.emit(
+                "Nothing is enclosed there: the fill would mask the picture around the outlines. Click"
+                " inside an outline, or set a Fill tolerance to fill by colour."
+            )
+            return
         self._one_shot(self.masks.fill(self.frame, x, y, erase, image, self.fill_tolerance))
 
     def invert_mask(self) -> None:
@@ -564,6 +571,20 @@ class ImageController(QObject):
         if preview is None or doc is None or frame is None or preview.shape != doc.pixels.shape[1:]:
             return None
         return frame, np.asarray(preview, np.float32)
+
+
+def fills_outside(mask: np.ndarray | None, x: float, y: float, shape: tuple[int, int]) -> bool:
+    """Whether a mask-region fill clicked at (x, y) would fill the outside of every outline: an
+    unmasked region that reaches all four edges of the picture (an outline closed against an edge
+    encloses a region that reaches two at most)."""
+    from skimage.segmentation import flood
+
+    held = np.zeros(shape, bool) if mask is None else np.asarray(mask) > 0
+    col, row = int(np.floor(x)), int(np.floor(y))
+    if not (0 <= row < shape[0] and 0 <= col < shape[1]) or held[row, col]:
+        return False
+    region = flood(held, (row, col))
+    return bool(region[0].any() and region[-1].any() and region[:, 0].any() and region[:, -1].any())
 
 
 def painted_selection(mask: np.ndarray | None, frames: list[int] | None, detected: bool) -> str:
