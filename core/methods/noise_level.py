@@ -38,6 +38,14 @@ LUMA = np.array([0.299, 0.587, 0.114])  # BT.601, as JPEG's Y
 SUBSAMPLED = 2.0  # luma σ over the joint one from which the colour is taken to have lost its noise
 
 
+def can_estimate(height: int, width: int, channels: int = 1, patch: int = PATCH) -> bool:
+    """Whether a picture this size holds enough patches to estimate its noise: four times as many as a
+    patch has values (fewer leave the covariance short of rank: a 16×16 RGB picture with σ 25 read 0;
+    24×24 crops of a photo read 14-16)."""
+    count = max(height - patch + 1, 0) * max(width - patch + 1, 0)
+    return count >= 4 * channels * patch * patch
+
+
 def estimate_sigma(
     image: np.ndarray, patch: int = PATCH, max_patches: int = MAX_PATCHES, seed: int = 0
 ) -> float:

@@ -46,6 +46,11 @@ def photo_noise(task: str, document: Any, params: dict[str, Any]) -> str | None:
     if task != "denoise" or not params.get("sigma_estimated") or getattr(document, "kind", "") != "image":
         return None
     sigma = float(params.get("sigma", 0.0))
+    from core.methods.noise_level import can_estimate
+
+    _, height, width, channels = document.pixels.shape
+    if not can_estimate(height, width, min(channels, 3)):  # a walk-through's 16×16 read "looks clean"
+        return f"a {width}×{height} picture is too small to tell its noise from: set sigma (0-255 scale)"
     said = f"noise σ estimated at {sigma:.2g} on the 0-255 scale (the sigma parameter sets it)"
     if sigma < CLEAN_PHOTO_SIGMA:
         said += "; the picture looks clean, and denoising still smooths its fine detail: compare the two"

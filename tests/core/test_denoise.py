@@ -247,3 +247,31 @@ def test_a_photo_is_told_its_estimated_noise_and_when_it_looks_clean(datasets):
     ctx = RunContext(device="cpu")
     run_repair(noisy, "denoise", method="denoise-bilateral", ctx=ctx)
     assert not any("looks clean" in n for n in ctx.notes) and any("noise σ estimated" in n for n in ctx.notes)
+
+
+def test_a_picture_too_small_to_tell_its_noise_says_so(tmp_path, capsys):
+    """A walk-through: a noisy 16×16 picture was called clean (σ 0 estimated)."""
+    from core.cli import main
+    from core.methods.noise_level import can_estimate
+
+    assert not can_estimate(16, 16, 3) and not can_estimate(24, 24, 3) and can_estimate(64, 64, 3)
+    noise = np.random.default_rng(0).normal(128, 25, (16, 16, 3))
+    Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8)).save(tmp_path / "tiny.png")
+    out = tmp_path / "out.png"
+    assert (
+        main(
+            [
+                "repair",
+                str(tmp_path / "tiny.png"),
+                "-o",
+                str(out),
+                "--task",
+                "denoise",
+                "--method",
+                "denoise-bilateral",
+            ]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "too small to tell its noise from: set sigma" in err and "looks clean" not in err
