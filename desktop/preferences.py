@@ -145,7 +145,7 @@ class PreferencesDialog(QDialog):
         s = self.settings
         self._select(self.device, s.get("run/device"), add_missing=True)
         self._select(self.precision, s.get("run/precision"))
-        self._select(self.backend, s.get("run/backend"))
+        self._select(self.backend, s.usable_backend())  # a stale choice shows as what runs: automatic
         self.tile.setValue(s.get("run/tile"))
         self.memory.setValue(s.get("run/memory_mb"))
         self.undo_memory.setValue(s.get("history/undo_mb"))

@@ -321,6 +321,9 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
         metadata["lacuna_provenance"] = desc
     elif desc:
         metadata["description"] = desc
+    profile = first.tags.get(ICC_TIFF_TAG)  # kept for the save, as a PNG's or a JPEG's is
+    if profile is not None and isinstance(profile.value, bytes | bytearray):
+        metadata["icc_profile"] = bytes(profile.value)
     mode = fill.MODES[pixels.shape[-1]]
     return ImageDoc(pixels=pixels, path=path, format="TIFF", dtype=dtype, mode=mode, metadata=metadata)
 

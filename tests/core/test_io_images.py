@@ -167,6 +167,9 @@ def test_the_colour_profile_is_kept_in_tiff_and_16_bit_png(datasets, tmp_path):
     with Image.open(png) as im:
         assert im.info.get("icc_profile") == profile and im.mode.startswith("RGB")
     assert np.array_equal(io.read(png).pixels, deep.pixels)  # the chunk leaves the pixels alone
+    again = io.write(io.read(tiff), tmp_path / "again.tif")  # a TIFF's own profile is read and kept too
+    with tifffile.TiffFile(again) as tif:
+        assert tif.pages[0].tags["InterColorProfile"].value == profile
 
 
 def test_a_cmyk_jpeg_is_said_to_be_read_as_rgb_and_its_profile_not_put_on_rgb(datasets, tmp_path, capsys):

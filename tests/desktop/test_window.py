@@ -362,6 +362,9 @@ def test_a_backend_that_cannot_run_here_is_not_offered_nor_kept(window, monkeypa
     dialog.reject()
     window.settings.set("run/backend", "onnx")  # chosen while it was installed, or on another computer
     assert window.settings.run_settings()["backend"] == "auto"
+    shown = PreferencesDialog(window.settings, window)
+    assert shown.backend.currentData() == "auto"  # what runs, not the greyed choice
+    shown.reject()
     window.settings.set("run/backend", "torch")
     assert window.settings.run_settings()["backend"] == "torch"
 
