@@ -269,6 +269,10 @@ class MethodPicker(QWidget):
         else:
             self._update_options(self.current_card())
 
+    def clear_selection(self) -> None:
+        """No method selected: the next cards pick their first available one again."""
+        self.tree.setCurrentItem(None)
+
     def select_task(self, task: str) -> bool:
         """Select the default method of `task` (the one the engine would run on this document)."""
         chosen = self._defaults.get(task)

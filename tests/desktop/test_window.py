@@ -468,8 +468,12 @@ def test_a_low_quality_jpeg_opens_with_jpeg_repair_selected(window, datasets, tm
     ws = image(window)
     assert ws.picker.current_card().task == "dejpeg"
     assert "saved at quality 10" in window.notice.text()
-    assert open_file(window, tmp_path / "q95.jpg")  # (the picker keeps what was chosen last)
+    assert open_file(window, tmp_path / "q95.jpg")
     assert "quality" not in window.notice.text()
+    assert ws.picker.current_card().task != "dejpeg"  # Lacuna's proposal for the last file goes with it
+    assert ws.picker.select("dejpeg-learned")  # the person's own choice stays from file to file
+    assert open_file(window, tmp_path / "q10.jpg") and open_file(window, tmp_path / "q95.jpg")
+    assert ws.picker.current_method() == "dejpeg-learned"
 
 
 def test_the_fill_tool_outside_any_outline_masks_nothing(window, ct_path):

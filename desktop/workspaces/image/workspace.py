@@ -168,6 +168,7 @@ class ImageWorkspace(Workspace):
         self.session.history_changed.connect(self._follow_repair_undo)
         self._hidden_for = self._seen_repair = None  # the repair whose finish hid the mask; the one shown
         self._gaps_said = ""  # the notice of missing slices, while it holds
+        self._proposed = ""  # the method Lacuna selected for the file shown (a low-quality JPEG's repair)
         c.error.connect(self.error)
         c.status.connect(self.status)
         p.status.connect(self.status)
@@ -226,7 +227,10 @@ class ImageWorkspace(Workspace):
 
     def show_document(self, new: bool) -> None:
         if new:  # a file opened (a repair that reshapes the scan says "new" to the views too)
+            if self._proposed and self.picker.current_method() == self._proposed:
+                self.picker.clear_selection()  # Lacuna's proposal for the last file, not the person's choice
             self.controller.show_new_document()
+            self._proposed = ""
             self._say_gaps()
             self._say_jpeg_quality()
         else:
@@ -366,13 +370,23 @@ class ImageWorkspace(Workspace):
             self._update_mask_label()
             self.picker.set_has_mask(self.controller.masks.any())
 
+    def _propose(self, task: str) -> bool:
+        """Select `task`'s default for the file shown; remembered as Lacuna's choice (dropped when the
+        next file opens) only where it changed what the person had chosen."""
+        before = self.picker.current_method()
+        if not self.picker.select_task(task):
+            return False
+        if self.picker.current_method() != before:
+            self._proposed = self.picker.current_method() or ""
+        return True
+
     def _say_jpeg_quality(self) -> None:
         """A JPEG saved at a low quality opens with JPEG artifact removal selected, and says why (a
         walk-through's quality-10 JPEG opened on Inpaint)."""
         from core.jpeg import saved_quality
 
         quality = saved_quality(self.controller.doc)
-        if quality is not None and quality <= JPEG_REPAIR_FROM and self.picker.select_task("dejpeg"):
+        if quality is not None and quality <= JPEG_REPAIR_FROM and self._propose("dejpeg"):
             self.warning.emit(
                 f"This JPEG was saved at quality {quality} (of 100, read from its 8×8 blocks):"
                 " JPEG artifact removal is selected."
@@ -387,7 +401,7 @@ class ImageWorkspace(Workspace):
             return
         numbers = ", ".join(str(g + 1) for g in gaps)  # as the slice bar counts
         after = f"slices {numbers}" if len(gaps) > 1 else f"slice {numbers}"
-        ready = " (selected)" if self.picker.select_task("fill-slice") else ""
+        ready = " (selected)" if self._propose("fill-slice") else ""
         self._gaps_said = (
             f"Slices seem to be missing from this series: the spacing jumps after {after}"
             " (counted from 1, as the slice bar counts)."
