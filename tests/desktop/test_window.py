@@ -485,7 +485,9 @@ def test_the_fill_tool_outside_any_outline_masks_nothing(window, ct_path):
     said = []
     c.status.connect(said.append)
     c.fill(10, 10)
-    assert not c.masks.any() and "Nothing is enclosed there" in said[-1]
+    assert (
+        not c.masks.any() and "Nothing is enclosed there: the fill would mask the whole picture" in said[-1]
+    )
     ring = np.zeros((64, 64), bool)
     ring[10:30, 10:30] = True
     ring[12:28, 12:28] = False  # an outline: its inside is enclosed, its outside is not

@@ -296,9 +296,10 @@ class ImageController(QObject):
             image = pixels[..., 0] if pixels.shape[-1] == 1 else pixels[..., :3].mean(axis=-1)
         elif not erase and fills_outside(self.masks.peek(self.frame), x, y, self.doc.pixels.shape[1:3]):
             # a click outside every outline would mask the picture around them (a walk-through: all of it)
+            around = "the picture around the outlines" if self.masks.any(self.frame) else "the whole picture"
             self.status.emit(
-                "Nothing is enclosed there: the fill would mask the picture around the outlines. Click"
-                " inside an outline, or set a Fill tolerance to fill by colour."
+                f"Nothing is enclosed there: the fill would mask {around}. Brush an outline and click"
+                " inside it, or set a Fill tolerance to fill by colour."
             )
             return
         self._one_shot(self.masks.fill(self.frame, x, y, erase, image, self.fill_tolerance))
