@@ -49,8 +49,8 @@ class MethodPicker(QWidget):
     run_requested = Signal(str, str, dict, dict)  # task, method id, parameters, options
 
     def __init__(self, parent: QWidget | None = None, masks: bool = True):
-        """`masks`: whether the document has a painted mask to offer "Only inside the mask" for (a
-        batch of files has none)."""
+        """`masks`: whether a document is shown, with a painted mask to offer "Only inside the mask"
+        for and a slice to offer "This slice" for (a batch of files has neither)."""
         super().__init__(parent)
         self._masks = masks
         self._cards: dict[str, Any] = {}
@@ -427,8 +427,9 @@ class MethodPicker(QWidget):
 
     def _update_options(self, card) -> None:
         per_frame = card is not None and card.operates_on == "image"
-        self.scope.setVisible(self._volume and per_frame)
-        self.scope_label.setVisible(self._volume and per_frame)
+        slices = self._masks and self._volume and per_frame  # a walk-through saw "All slices" for photos
+        self.scope.setVisible(slices)
+        self.scope_label.setVisible(slices)
         self.limit_to_mask.setVisible(
             self._masks
             and card is not None
@@ -449,7 +450,7 @@ class MethodPicker(QWidget):
         if card is None or not card.available or self._busy:
             return
         options = {
-            "current_slice_only": self._volume and self.scope.currentData() == "current",
+            "current_slice_only": self._masks and self._volume and self.scope.currentData() == "current",
             "limit_to_mask": self.limit_to_mask.isChecked(),
         }
         self.run_requested.emit(card.task, card.id, self.params(), options)

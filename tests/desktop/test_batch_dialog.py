@@ -102,8 +102,10 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
-    # A batch has no painted mask: "Only inside the mask" never shows, also not after the run.
+    # A batch has no painted mask: "Only inside the mask" never shows, also not after the run; nor a
+    # slice to apply a method to alone (a walk-through saw "Apply to: All slices" for photos).
     assert dialog.picker.select("denoise-bilateral") and not dialog.picker.limit_to_mask.isVisibleTo(dialog)
+    assert not dialog.picker.scope.isVisibleTo(dialog)
 
 
 def test_a_folder_of_clips_is_repaired_from_the_dialog(qtbot, tmp_path, datasets):
