@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 
 BLOCK = 8
-QUALITY_CROP = (
-    256  # pixels a side of the picture's middle read to tell a JPEG's quality: fast enough to ask on opening
-)
+# pixels a side of the picture's middle read to tell a JPEG's quality: fast enough to ask on opening
+QUALITY_CROP = 256
 
 
 # The IJG/libjpeg luminance table at quality 50; Pillow scales it like libjpeg's jpeg_set_quality.
@@ -72,10 +71,12 @@ def saved_quality(doc: Any) -> int | None:
     the block grid); None for other documents and where the coefficients fit no table."""
     if getattr(doc, "format", "") != "JPEG" or getattr(doc, "pixels", None) is None:
         return None
-    frame = np.asarray(doc.pixels[0], np.float64)
+    frame = doc.pixels[0]
     height, width = frame.shape[:2]
     top = (max(height - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
     left = (max(width - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
     crop = frame[top : top + QUALITY_CROP, left : left + QUALITY_CROP]
-    luma = crop[..., 0] if crop.shape[-1] < 3 else crop[..., :3] @ np.array([0.299, 0.587, 0.114])
-    return estimate_quality(luma) if min(luma.shape) >= 2 * BLOCK else None
+    from core.detect.classical import luma
+
+    plane = luma(crop).astype(np.float64)
+    return estimate_quality(plane) if min(plane.shape) >= 2 * BLOCK else None

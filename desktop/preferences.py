@@ -34,12 +34,6 @@ BACKENDS = [
     ("ONNX Runtime, int8 (faster, slightly less exact)", "onnx-int8"),
 ]
 
-UNAVAILABLE = {
-    "torch-bf16": "needs a CPU with bfloat16 instructions (AMX or AVX-512 BF16)",
-    "onnx": "needs ONNX Runtime: pip install 'lacuna-studio[fast]'",
-    "onnx-int8": "needs ONNX Runtime: pip install 'lacuna-studio[fast]'",
-}
-
 PRECISIONS = [
     ("Automatic (half precision on capable GPUs)", "auto"),
     ("float32", "float32"),
@@ -99,15 +93,15 @@ class PreferencesDialog(QDialog):
         form.addRow("Precision", self.precision)
 
         self.backend = QComboBox()
-        from core.runtime.backends import available_backends
+        from core.runtime.backends import unavailable_reason
 
-        here = {"auto", *available_backends()}
         for text, value in BACKENDS:
-            self.backend.addItem(text if value in here else f"{text}: not available here", value)
-            if value not in here:  # offered, every learned repair would fail (a walk-through)
+            why = unavailable_reason(value) if value != "auto" else None
+            self.backend.addItem(f"{text}: not available here" if why else text, value)
+            if why:  # offered, every learned repair would fail (a walk-through)
                 item = self.backend.model().item(self.backend.count() - 1)
                 item.setEnabled(False)
-                item.setToolTip(UNAVAILABLE.get(value, ""))
+                item.setToolTip(why)
         form.addRow("Learned networks run on", self.backend)
 
         self.tile = QSpinBox()

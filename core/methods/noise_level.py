@@ -34,7 +34,6 @@ def _flat_tail_variance(vectors: np.ndarray) -> float:
     return float(eig[0])
 
 
-LUMA = np.array([0.299, 0.587, 0.114])  # BT.601, as JPEG's Y
 SUBSAMPLED = 2.0  # luma σ over the joint one from which the colour is taken to have lost its noise
 
 
@@ -63,8 +62,10 @@ def estimate_sigma(
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[-1] != 3:
         return joint
-    luma = _estimate(np.asarray(img, np.float32) @ LUMA.astype(np.float32), patch, max_patches, seed)
-    as_channel = luma / float(np.sqrt((LUMA**2).sum()))  # i.i.d. noise per channel has σ·|LUMA| in Y
+    from core.detect.classical import LUMA, luma
+
+    in_luma = _estimate(luma(img), patch, max_patches, seed)
+    as_channel = in_luma / float(np.linalg.norm(LUMA))  # i.i.d. noise per channel has σ·|LUMA| in Y
     return as_channel if as_channel > SUBSAMPLED * joint else joint
 
 

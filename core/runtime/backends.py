@@ -80,14 +80,19 @@ def onnx_available() -> bool:
     return True
 
 
-def available_backends() -> list[str]:
+def unavailable_reason(backend: str) -> str | None:
+    """Why `backend` cannot run on this machine's CPU (what it needs), or None when it can."""
     from core.runtime.device import cpu_bfloat16
 
-    return [
-        name
-        for name in BACKENDS
-        if (name != "torch-bf16" or cpu_bfloat16()) and (name.startswith("torch") or onnx_available())
-    ]
+    if backend == "torch-bf16" and not cpu_bfloat16():
+        return "needs a CPU with bfloat16 instructions (AMX or AVX-512 BF16)"
+    if not backend.startswith("torch") and not onnx_available():
+        return "needs ONNX Runtime: pip install 'lacuna-studio[fast]'"
+    return None
+
+
+def available_backends() -> list[str]:
+    return [name for name in BACKENDS if unavailable_reason(name) is None]
 
 
 def choose_backend(requested: str = "auto", device_type: str = "cpu", precision: str = "auto") -> str:
@@ -107,16 +112,11 @@ def choose_backend(requested: str = "auto", device_type: str = "cpu", precision:
         if cpu_bfloat16() == "AMX" and precision in ("auto", "bfloat16"):
             return "torch-bf16"
         return "onnx" if onnx_available() else "torch"
-    if requested == "torch-bf16" and on_cpu and not cpu_bfloat16():
-        raise MethodError(
-            "backend 'torch-bf16' needs a CPU with bfloat16 instructions (AMX or AVX-512 BF16); "
-            "this one has neither: use --backend torch or onnx"
-        )
-    if not requested.startswith("torch") and not onnx_available():
-        raise MethodError(
-            f"backend {requested!r} needs ONNX Runtime: pip install 'lacuna-studio[fast]' "
-            "(or use --backend torch)"
-        )
+    why = unavailable_reason(requested) if on_cpu or not requested.startswith("torch") else None
+    if why and requested == "torch-bf16":
+        raise MethodError(f"backend 'torch-bf16' {why}; this one has neither: use --backend torch or onnx")
+    if why:
+        raise MethodError(f"backend {requested!r} {why} (or use --backend torch)")
     return requested
 
 
