@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.errors import LacunaError
+from core.errors import LacunaError, OutputExistsError
 from core.models_cli import add_parser as add_models_parser
 from core.runtime.backends import CHOICES as BACKEND_CHOICES
 
@@ -153,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except LacunaError as exc:
-        print(f"lacuna: {exc}", file=sys.stderr)
+        flag = " (--overwrite)" if isinstance(exc, OutputExistsError) else ""  # the app asks instead
+        print(f"lacuna: {exc}{flag}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lacuna: interrupted", file=sys.stderr)

@@ -39,6 +39,10 @@ class WriteError(LacunaError):
     """A result could not be written (the original is never touched)."""
 
 
+class OutputExistsError(WriteError):
+    """The output is there already and replacing it was not allowed (the CLI names its flag)."""
+
+
 class MethodError(LacunaError):
     """A repair method cannot run: unknown id, bad parameter, missing weights, wrong mask size."""
 

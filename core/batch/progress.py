@@ -88,7 +88,7 @@ class BarReporter(QuietReporter):
             self._say(failure_line(outcome.key, outcome.error, outcome.state))
         for warning in outcome.params.get(WARNINGS, []):  # what its record warns of (a call mostly lost)
             self._say(f"warning: {outcome.key}: {warning}")
-        if self.task is None:
+        if self.task is None or outcome.cancelled:
             return
         self.bar.advance(self.task)
         speed = self.bar.tasks[0].speed

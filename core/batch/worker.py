@@ -53,6 +53,11 @@ class Outcome:
     error: str = ""
     worker: str = ""
 
+    @property
+    def cancelled(self) -> bool:
+        """Stopped in flight: it stays to do, so a progress count does not take it as done."""
+        return self.state == PENDING
+
 
 _prepared_threads: int | None = None
 

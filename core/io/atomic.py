@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from core.errors import WriteError, reason
+from core.errors import OutputExistsError, WriteError, reason
 from core.io.naming import full_suffix, numbered
 
 log = logging.getLogger("lacuna")
@@ -96,7 +96,7 @@ def resolve_target(
             " choose another name"
         )
     first = next(w for w in written(target) if taken(w))
-    raise WriteError(f"{first.name}: already exists; choose another name or allow replacing it (--overwrite)")
+    raise OutputExistsError(f"{first.name}: already exists; choose another name or allow replacing it")
 
 
 def taken(path: Path) -> bool:

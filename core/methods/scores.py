@@ -13,6 +13,7 @@ no numbers. A method with several weights files (gray and color) shows each file
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,8 +98,11 @@ def variants(card: MethodCard, cards: list[MethodCard]) -> list[MethodCard]:
     return family if len(family) > 1 else []
 
 
-def shared_bench(family: list[MethodCard]) -> tuple[str, str, str] | None:
-    """A bench every variant of a family was measured on (so their scores compare), or None."""
+def shared_bench(family: list[MethodCard], params: dict | None = None) -> tuple[str, str, str] | None:
+    """A bench every variant of a family was measured on (so their scores compare), or None; of
+    several, the first whose condition names a chosen parameter's value (×4 when scale is 4)."""
     benches = [[s.bench for s in scores_of(c)] for c in family]
     common = [b for b in (benches[0] if benches else []) if all(b in others for others in benches[1:])]
-    return common[0] if common else None
+    chosen = {str(value) for value in (params or {}).values() if isinstance(value, int | float)}
+    matching = [b for b in common if chosen & set(re.findall(r"\d+(?:\.\d+)?", b[1]))]
+    return (matching or common or [None])[0]

@@ -43,6 +43,15 @@ DETECT_TEXT = {
     "audio": "Find the clicks and dropouts to fill",
     "video": "Detection of a clip's damage is its own step (lacuna detect); video tasks need none",
 }
+
+
+def _earlier_note(row) -> str:
+    """What the queue says of an item an earlier run recorded: its output if done, else why not."""
+    if row["state"] == "done" and row["output"]:
+        return f"done before: {Path(row['output']).name}"
+    return row["error"]
+
+
 STATE_TEXT = {
     "done": "done",
     "failed": "failed",
@@ -219,7 +228,7 @@ class BatchDialog(QDialog):
         known: dict[str, tuple[str, str]] = {}
         if manifest_path(output_dir).exists():
             manifest = Manifest(manifest_path(output_dir))
-            known = {row["key"]: (row["state"], row["error"]) for row in manifest.items()}
+            known = {row["key"]: (row["state"], _earlier_note(row)) for row in manifest.items()}
             manifest.close()
         self.queue.setRowCount(len(items))
         self.rows = {}
@@ -251,6 +260,8 @@ class BatchDialog(QDialog):
             self.queue.item(row, 2).setText(note)
             self.queue.item(row, 2).setToolTip(note)
             self.queue.scrollToItem(self.queue.item(row, 0))
+        if outcome.cancelled:  # stopped in flight: still to do, not a step of the bar
+            return
         self.progress.setValue(self.progress.value() + 1)
         done, total = self.progress.value(), self.progress.maximum()
         elapsed = time.monotonic() - self.started_at

@@ -327,7 +327,6 @@ class MethodPicker(QWidget):
         self.badges.addStretch(1)
         quality = f"\nQuality (model card): {quality_text(card)}." if card.weights else ""
         self.description.setText(f"{card.description}\n\nSpeed: {speed_words}.{quality}")
-        self._show_variants(card)
         self.reason.setText(self._reason(card))
         for param in card.params:
             widget = self._param_widget(param)
@@ -341,18 +340,22 @@ class MethodPicker(QWidget):
         for name, value in self._typed.get(self._shown, {}).items():
             if name in self._param_widgets:
                 self.set_param(name, value)
+        self._show_variants(card)
+        for widget in self._param_widgets.values():  # the variants' figures follow the chosen scale
+            _changed_signal(widget).connect(lambda *_: self._show_variants(self.current_card()))
         self._update_options(card)
 
     def _show_variants(self, card) -> None:
         family = variants(card, list(self._cards.values())) if card is not None else []
         self.variants.setVisible(bool(family))
-        self.variants.setText(_variants_table(family, self.variant_rows(family)))
+        self.variants.setText(_variants_table(family, self.variant_rows(family, self.params())))
 
     @staticmethod
-    def variant_rows(family: list) -> list[tuple[str, str, str]]:
+    def variant_rows(family: list, params: dict | None = None) -> list[tuple[str, str, str]]:
         """(name, speed here, quality) of each variant, the best first; their quality on a bench they
-        were all measured on, so the figures compare."""
-        bench = shared_bench(family)
+        were all measured on, so the figures compare (the one of the chosen scale, where there are
+        several)."""
+        bench = shared_bench(family, params)
         return [
             (
                 f"{member.name} ({'fast' if member.variant_of else 'best'})",
@@ -454,6 +457,17 @@ class MethodPicker(QWidget):
             "limit_to_mask": self.limit_to_mask.isChecked(),
         }
         self.run_requested.emit(card.task, card.id, self.params(), options)
+
+
+def _changed_signal(widget: QWidget):
+    """The signal a parameter's widget sends when its value changes."""
+    if isinstance(widget, QComboBox):
+        return widget.currentIndexChanged
+    if isinstance(widget, QCheckBox):
+        return widget.toggled
+    if isinstance(widget, QSpinBox | QDoubleSpinBox):
+        return widget.valueChanged
+    return widget.textChanged
 
 
 def _variants_table(family: list, rows: list[tuple[str, str, str]]) -> str:

@@ -28,13 +28,14 @@ def never_computed(monkeypatch):
     monkeypatch.setattr(core.repair, "run_repair", forbidden)
 
 
+EXISTS = "existing.png: already exists; choose another name or allow replacing it (--overwrite)"
 REPAIR = ["repair", "--task", "denoise", "--method", "denoise-nlmeans"]
 
 
 @pytest.mark.parametrize(
     "output, message",
     [
-        ("existing.png", "existing.png: already exists"),
+        ("existing.png", EXISTS),
         ("no/such/folder/result.png", "does not exist"),
         ("photo.png", "refusing to overwrite the original"),
     ],

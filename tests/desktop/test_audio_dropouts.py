@@ -200,8 +200,11 @@ def test_difference_to_the_original_after_two_fills_and_the_history_of_a_reopene
     # Played through the existing player (offscreen: a message instead of sound, never an error).
     messages = []
     c.status.connect(messages.append)
-    ws.panel.play_difference("original")
-    assert any("difference" in m.lower() or "playback" in m.lower() for m in messages)
+    played = ws.panel.play_difference("original")
+    assert "the difference (original state), peak" in messages[-1]
+    if not played:  # what it says last is why, not "Playing" (a walk-through read both)
+        assert messages[-1].startswith("Not played:") and ws.panel.player.last_error in messages[-1]
+    ws.panel.stop()
 
     # Saved and reopened: the two fills come back (from the file's provenance) as earlier repairs.
     out = window.save_to(tmp_path / "filled.wav")

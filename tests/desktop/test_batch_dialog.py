@@ -44,6 +44,12 @@ def states(dialog) -> dict[str, str]:
     }
 
 
+def notes(dialog) -> dict[str, str]:
+    return {
+        dialog.queue.item(r, 0).text(): dialog.queue.item(r, 2).text() for r in range(dialog.queue.rowCount())
+    }
+
+
 def test_the_dialog_repairs_a_folder_and_the_command_line_resumes_its_batch(qtbot, tmp_path, datasets):
     source, output = make_folder(tmp_path / "scans", datasets, 6), tmp_path / "repaired"
     dialog = open_dialog(qtbot, source, output)
@@ -71,10 +77,16 @@ def test_cancel_stops_the_batch_and_a_new_start_finishes_it(qtbot, tmp_path, dat
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.cancelled
-    assert "to do" in states(dialog).values()
+    shown = list(states(dialog).values())
+    assert "to do" in shown
+    # The bar counts what finished, not the items stopped in flight (they stay to do).
+    assert dialog.progress.value() == shown.count("done") + shown.count("failed")
+
+    finished = [key for key, state in states(dialog).items() if state == "done"]
 
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)  # resumes
     qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.summary.cancelled, timeout=120_000)
+    assert finished and all(notes(dialog)[key].startswith("done before: ") for key in finished)
     assert dialog.summary.done_before >= 1  # the first item is the broken file, failed
     assert dialog.summary.succeeded + dialog.summary.done_before == 30
 

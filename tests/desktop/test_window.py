@@ -488,6 +488,10 @@ def test_the_fill_tool_outside_any_outline_masks_nothing(window, ct_path):
     assert (
         not c.masks.any() and "Nothing is enclosed there: the fill would mask the whole picture" in said[-1]
     )
+    c.rectangle(10, 10, 30, 30)
+    c.rectangle(13, 13, 27, 27, erase=True)
+    c.fill(20, 20)  # inside the outline: filled, and the refusal above is no longer shown
+    assert c.masks.peek(c.frame)[20, 20] and said[-1] == "" and window.statusBar().currentMessage() == ""
     ring = np.zeros((64, 64), bool)
     ring[10:30, 10:30] = True
     ring[12:28, 12:28] = False  # an outline: its inside is enclosed, its outside is not
@@ -497,3 +501,16 @@ def test_the_fill_tool_outside_any_outline_masks_nothing(window, ct_path):
     corner = np.zeros((64, 64), bool)
     corner[:20, 20], corner[20, :21] = True, True  # an outline closed against two edges
     assert not fills_outside(corner, 5, 5, (64, 64)) and fills_outside(corner, 40, 40, (64, 64))
+
+
+def test_saving_over_an_existing_file_unasked_names_no_command_line_flag(window, ct_path, tmp_path):
+    """A walk-through read "(--overwrite)" in the app, where the save dialog asks instead."""
+    assert open_file(window, ct_path)
+    taken = tmp_path / "taken.dcm"
+    taken.write_bytes(b"an earlier result")
+    said = []
+    window.session.error.connect(said.append)
+    assert window.save_to(taken) is None
+    assert "taken.dcm: already exists" in said[-1] and "--overwrite" not in said[-1]
+    assert taken.read_bytes() == b"an earlier result"
+    assert window.save_to(taken, replace=True) == taken  # what the dialog does once the person agreed

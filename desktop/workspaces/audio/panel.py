@@ -132,10 +132,11 @@ class AudioPanel(QWidget):
         rate = c.doc.sample_rate
         pad = np.zeros((int(0.1 * rate), diff.shape[1]), diff.dtype)
         peak = float(np.max(np.abs(diff))) if diff.size else 0.0
-        c.status.emit(
-            f"Playing the difference ({against} state), peak {20 * np.log10(max(peak, 1e-9)):.0f} dBFS"
-        )
-        return self.player.play(np.concatenate([pad, diff, pad]), rate, offset=start - len(pad))
+        what = f"the difference ({against} state), peak {20 * np.log10(max(peak, 1e-9)):.0f} dBFS"
+        played = self.player.play(np.concatenate([pad, diff, pad]), rate, offset=start - len(pad))
+        # Said after trying, so a machine without sound does not read "Playing" and then "not available".
+        c.status.emit(f"Playing {what}" if played else f"Not played: {what}. {self.player.last_error}")
+        return played
 
     def play_or_stop(self) -> None:
         if self.player.playing:

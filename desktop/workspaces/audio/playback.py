@@ -31,6 +31,8 @@ class Player(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(30)
         self._timer.timeout.connect(self._tick)
+        self.error.connect(self._remember)
+        self.last_error = ""  # why the last play() could not play, for a caller that says more
 
     @property
     def playing(self) -> bool:
@@ -39,6 +41,7 @@ class Player(QObject):
     def play(self, samples: np.ndarray, rate: int, offset: int = 0) -> bool:
         """Play (N, C) samples that start at sample `offset` of the document; False if it cannot."""
         self.stop()
+        self.last_error = ""
         try:
             from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
         except ImportError as exc:
@@ -71,6 +74,9 @@ class Player(QObject):
         self._timer.start()
         self.state_changed.emit(True)
         return True
+
+    def _remember(self, message: str) -> None:
+        self.last_error = message
 
     def stop(self) -> None:
         was = self.playing

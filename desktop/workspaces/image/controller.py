@@ -303,6 +303,7 @@ class ImageController(QObject):
             )
             return
         self._one_shot(self.masks.fill(self.frame, x, y, erase, image, self.fill_tolerance))
+        self.status.emit("")  # a refusal said before this fill no longer holds
 
     def invert_mask(self) -> None:
         if self.doc is not None:
