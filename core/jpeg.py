@@ -76,7 +76,7 @@ def saved_quality(doc: Any) -> int | None:
     top = (max(height - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
     left = (max(width - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
     crop = frame[top : top + QUALITY_CROP, left : left + QUALITY_CROP]
-    from core.detect.classical import luma
+    from core.luma import luma_of
 
-    plane = luma(crop).astype(np.float64)
+    plane = luma_of(crop).astype(np.float64)
     return estimate_quality(plane) if min(plane.shape) >= 2 * BLOCK else None

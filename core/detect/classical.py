@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.luma import luma_of
+
 SCORE_SPAN = 0.4
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _cv2():
@@ -28,20 +29,10 @@ def _cv2():
     return cv2
 
 
-def luma(image: np.ndarray) -> np.ndarray:
-    """(H, W) float32 brightness of an (H, W, C) image in [0, 1] (alpha, if any, ignored)."""
-    image = np.asarray(image, np.float32)
-    if image.ndim == 2:
-        return image
-    if image.shape[-1] >= 3:
-        return image[..., :3] @ LUMA
-    return image[..., 0]
-
-
 def dust_and_scratches(image: np.ndarray, radius: int = 3, line_length: int = 9) -> np.ndarray:
     """Score map (H, W): departure of each pixel from its neighbourhood, scaled to [0, 1]."""
     cv2 = _cv2()
-    y = luma(image)
+    y = luma_of(image)
     size = 2 * int(radius) + 1
     # medianBlur needs uint8 for windows above 5; 16-bit precision keeps faint specks measurable.
     y16 = np.round(np.clip(y, 0, 1) * 65535).astype(np.uint16)
@@ -107,7 +98,7 @@ def departures(frames: np.ndarray, on_frame=None) -> np.ndarray:
     result = np.zeros(frames.shape[:3], np.float32)
     if count < 2:
         return result
-    lumas = [luma(f) for f in frames]
+    lumas = [luma_of(f) for f in frames]
     guides = [cv2.medianBlur(np.round(np.clip(y, 0, 1) * 255).astype(np.uint8), 5) for y in lumas]
     for t in range(count):
         diffs, judged = [], np.ones(lumas[t].shape, bool)

@@ -14,6 +14,7 @@ from collections.abc import Generator
 import numpy as np
 
 from core.jpeg import BLOCK, blocks, estimate_quality, luma_table, unblocks
+from core.luma import luma_of
 from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
@@ -154,11 +155,7 @@ def run_reapply(
 ) -> Generator[Progress, None, np.ndarray]:
     """Gray images as they are; color images on luma (BT.601), chroma kept."""
     planes, alpha, gray = _split(image)
-    if gray:
-        luma = planes[..., 0].astype(np.float64)
-    else:
-        r, g, b = (planes[..., c].astype(np.float64) for c in range(3))
-        luma = 0.299 * r + 0.587 * g + 0.114 * b
+    luma = luma_of(planes, np.float64)
     quality = quality or estimate_quality(luma * 255.0)
     if quality is None:
         yield ctx.progress(1.0, "no JPEG quantization found (give the quality); image left as it is")

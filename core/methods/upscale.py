@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator
 import numpy as np
 
 from core.errors import MethodError
+from core.luma import luma_of
 from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
@@ -47,13 +48,6 @@ def ycbcr_to_rgb(y, cb, cr):
     g = y - (0.114 * 1.772 / 0.587) * cb - (0.299 * 1.402 / 0.587) * cr
     b = y + 1.772 * cb
     return torch.cat([r, g, b], dim=1)
-
-
-def luma_of(image: np.ndarray) -> np.ndarray:
-    """(H, W) luma of an (H, W, C) image: the gray channel, or BT.601 Y of RGB(A)."""
-    if image.shape[2] >= 3:
-        return (0.299 * image[..., 0] + 0.587 * image[..., 1] + 0.114 * image[..., 2]).astype(np.float32)
-    return image[..., 0].astype(np.float32)
 
 
 def by_luma(net_fn: Callable, scale: int) -> Callable:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from core.detect.damage import KINDS, STAINS, draw
+from core.luma import luma_of
 from core.train.recipe import Recipe
 
 
@@ -217,7 +218,7 @@ def _print_look(image: np.ndarray, rng: np.random.Generator, strong: bool = Fals
     """
     chance = 0.7 if strong else 0.3
     if rng.random() < chance:
-        luma = image @ np.array([0.299, 0.587, 0.114], np.float32)
+        luma = luma_of(image)
         tint = np.array([1.0, rng.uniform(0.8, 0.95), rng.uniform(0.55, 0.8)], np.float32)
         image = luma[..., None] * tint
     if strong and rng.random() < 0.5:
