@@ -32,4 +32,4 @@ def test_a_slice_shows_its_position_and_thickness(window, datasets, qtbot):
     qtbot.waitUntil(lambda: window.session.opening is None and window.session.doc is not None, timeout=60_000)
     text = image(window).controller.slice_description()
     # The middle slice (15 of 28) is one of the series' 7 mm slices (its first 14 are 4 mm).
-    assert text.startswith("Slice 15 ") and "/ 28   z = " in text and text.endswith("7 mm thick")
+    assert text.startswith("Slice 15 / 28   at ") and text.endswith(" mm along the normal   7 mm thick")

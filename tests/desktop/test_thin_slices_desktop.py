@@ -28,7 +28,7 @@ def test_thinning_a_series_from_the_picker_shows_the_new_slices(window, datasets
     c.set_frame(1)  # the first inserted slice, halfway between the first two acquired ones
     label = ws.slice_label.text()
     assert label.startswith("Slice 2 / 67")
-    z = float(label.split("z = ")[1].split(" mm")[0])
+    z = float(label.split("   at ")[1].split(" mm along the normal")[0])
     assert abs(z - (head.positions[0] + head.positions[1]) / 2) < 0.01
     # the picker still holds what was typed (the run refilled it for the new document)
     assert ws.picker.current_method() == "fill-slice-interp"

@@ -61,7 +61,7 @@ def test_series_folder_sorted_by_position(window, ct_path, tmp_path):
     c = image(window).controller
     assert c.frames == 3 and image(window).slice_bar.isVisible()
     c.set_frame(0)
-    assert "z = 10.00 mm" in image(window).slice_label.text()
+    assert "at 10.00 mm along the normal" in image(window).slice_label.text()
     # The slice at z=10 is the second file written (marker 100 stored, minus the 1024 intercept).
     assert c.doc.pixels[0, 0, 0, 0] == pytest.approx(100 - 1024)
 

@@ -191,7 +191,8 @@ class ImageController(QObject):
         text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
         positions = getattr(doc, "positions", [])
         if len(positions) == self.frames:
-            text += f"   z = {positions[self.frame]:.2f} mm"
+            # measured along the slices' normal, so not a PACS "z" where the gantry or the head is tilted
+            text += f"   at {positions[self.frame]:.2f} mm along the normal"
         metadata = getattr(doc, "metadata", None) or {}
         each = metadata.get("slice_thicknesses") or []  # a series whose slices differ in thickness
         thickness = each[self.frame] if len(each) == self.frames else metadata.get("slice_thickness")
