@@ -111,8 +111,8 @@ def test_derived_ct_keeps_values_and_carries_new_identity(medical, tmp_path):
     assert list(written.ImageType)[:2] == ["DERIVED", "SECONDARY"]
     assert "test-denoiser" in written.DerivationDescription
     assert written.SourceImageSequence[0].ReferencedSOPInstanceUID == original.SOPInstanceUID
-    for keyword in ("StudyInstanceUID", "PatientID", "PatientName", "StudyDate"):
-        assert written.get(keyword) == original.get(keyword)
+    for keyword in ("StudyInstanceUID", "PatientID", "PatientName", "StudyDate", "InstanceNumber"):
+        assert written.get(keyword) == original.get(keyword)  # one slice keeps its number (21 here)
     assert written.ContributingEquipmentSequence[-1].Manufacturer == "Lacuna"
     assert dicom.provenance_of(out)["steps"][0]["params"] == {"strength": 2}
 

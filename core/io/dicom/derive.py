@@ -31,6 +31,7 @@ from core.io.dicom.header import (
     PRIVATE_CREATOR,
     PRIVATE_GROUP,
     DicomHeaders,
+    instance_number,
     open_dataset,
     private_record,
     quiet,
@@ -59,7 +60,10 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
     headers: DicomHeaders = doc.writeback
     series_uid = _new_uid()
     if len(headers.datasets) == 1:
-        ds = _derive(doc, headers.datasets[0], pixels, list(range(pixels.shape[0])), series_uid, 1)
+        # the source's own number: a viewer keeps repaired single slices in their order (a walk-through
+        # saw slice 21 come back as 1)
+        instance = instance_number(headers.datasets[0]) or 1
+        ds = _derive(doc, headers.datasets[0], pixels, list(range(pixels.shape[0])), series_uid, instance)
         return atomic_write(target, lambda tmp: _save(ds, tmp))
     if target.suffix.lower() in (".dcm", ".dicom", ".ima"):
         raise WriteError(f"{target.name}: a series is saved as a folder of files; name a folder, not a file")
