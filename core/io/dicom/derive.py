@@ -62,7 +62,8 @@ def _write_dicom(doc: VolumeDoc, target: Path, pixels: np.ndarray) -> Path:
     if len(headers.datasets) == 1:
         # the source's own number: a viewer keeps repaired single slices in their order (a walk-through
         # saw slice 21 come back as 1)
-        instance = instance_number(headers.datasets[0]) or 1
+        instance = instance_number(headers.datasets[0])
+        instance = instance if 0 < instance < 2**31 else 1  # IS holds 32 bits; a broken number is not kept
         ds = _derive(doc, headers.datasets[0], pixels, list(range(pixels.shape[0])), series_uid, instance)
         return atomic_write(target, lambda tmp: _save(ds, tmp))
     if target.suffix.lower() in (".dcm", ".dicom", ".ima"):
