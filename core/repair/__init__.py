@@ -104,7 +104,7 @@ def repair(
         recorded.update(thinning.record(before, document, layout))
         ctx.note(
             f"put back {len(layout.inserted)} missing slice{'s' if len(layout.inserted) != 1 else ''}"
-            f" where the series has gaps (after slices {', '.join(map(str, before.gaps))}, from 0)"
+            f" where the series has gaps ({_gaps_named(before)})"
         )
     provenance = Provenance(
         method=card.id,
@@ -247,6 +247,16 @@ def run_repair(
 ) -> Document:
     """Drive `repair` to the end, calling `on_progress` for each report."""
     return drive(repair(document, task, **kwargs), on_progress)
+
+
+def _gaps_named(document: Any) -> str:
+    """Where a series' gaps are, by the position the app's slice bar shows (the app counts slices from
+    1, the command line from 0: a walk-through read the same gaps as "4, 18" and "3, 17")."""
+    positions = list(getattr(document, "positions", []))
+    if len(positions) != document.frames:
+        return f"after slices {', '.join(map(str, document.gaps))}, from 0"
+    after = ", ".join(f"{positions[gap]:.2f}" for gap in document.gaps)
+    return f"after the slices at {after} mm along the normal"
 
 
 __all__ = ["repair", "run_repair", "normalise", "denormalise", "ImageDoc", "VolumeDoc", "AudioDoc"]
