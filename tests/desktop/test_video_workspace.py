@@ -53,9 +53,12 @@ def test_step_find_rebuild_compare_undo_save(qtbot, window, damaged, tmp_path):
     assert ws.picker.tree.topLevelItem(0).text(0) == TASKS["fill-frames"].title
 
     assert ws.picker.select("fill-frames-flow")
+    said = []
+    c.status.connect(said.append)
     qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not ws.busy and c.frame_count == 36, timeout=120_000)
     assert c.doc.rebuilt() == [10, 20]
+    assert not [line for line in said if line.startswith("Damage:")]  # carried over, not said again
     assert window.session.unsaved
     # not rescanned (its frames are not made yet): the gaps it filled are no longer marked
     assert not c.scanner.busy and not [d for d in c.damage if d.kind == "dropped"]

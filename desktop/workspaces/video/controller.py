@@ -223,12 +223,13 @@ class VideoController(QObject):
             return
         self._set_damage(doc, found)
 
-    def _set_damage(self, doc, found: list) -> None:
+    def _set_damage(self, doc, found: list, say: bool = True) -> None:
         self._known[id(doc)] = (weakref.ref(doc), found)
         self.damage = found
         from core.video.damage import summary
 
-        self.status.emit(f"Damage: {summary(found, first=1)}")  # frames as the view numbers them
+        if say:
+            self.status.emit(f"Damage: {summary(found, first=1)}")  # frames as the view numbers them
         self.damage_changed.emit()
 
     def next_damage(self, forward: bool = True) -> None:
@@ -312,7 +313,9 @@ class VideoController(QObject):
         self.history.push(Entry(GLOBAL, label, edit, edit.nbytes))
         changed = sum(slot.pts in result.last_step for slot in result.slots)
         if result.pending is not None and self._damage_of(source) is not None:
-            self._set_damage(result, carried(self._damage_of(source), source, result))
+            # carried over, not found anew: the repair's own line says what changed (a walk-through
+            # read the scan's line again after every repair)
+            self._set_damage(result, carried(self._damage_of(source), source, result), say=False)
         self._show(result)
         self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames")
         self.session.history_changed.emit()
