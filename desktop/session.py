@@ -147,6 +147,11 @@ class Session(QObject):
         import core.io
 
         path = Path(path)
+        try:
+            _refused_before_saving(doc, path, replace)
+        except Exception as exc:  # noqa: BLE001 — a check's bug must not take the window down either
+            self.error.emit(describe_error(exc, f"Saving {path.name}"))
+            return False
         self.writer.start_call(
             f"Saving {path.name}",
             lambda report: Path(core.io.write(doc, path, overwrite=replace, on_progress=report)),
@@ -204,3 +209,17 @@ class Session(QObject):
             if discard:
                 self.autosave.discard()
             self.autosave = None
+
+
+def _refused_before_saving(doc: Document, path: Path, replace: bool) -> None:
+    """Raise what a save in the background would refuse, before its job starts (a walk-through saw an
+    odd-sized clip run its whole save towards .mp4, whose H.264 takes even sizes only, and fail)."""
+    from core.io.dispatch import check_target
+
+    check_target(doc, path, overwrite=replace)
+    if doc.kind == "video":
+        from core.io.video import check_codec
+        from core.tasks import TASKS
+
+        resized = any(TASKS[step.task].resizes for step in doc.provenance if step.task in TASKS)
+        check_codec(path, None, None if resized else doc)  # the app writes with the container's codec

@@ -225,6 +225,16 @@ def test_a_lossy_save_says_so_in_the_app(window, datasets, tmp_path, qtbot):
     assert "h264 is lossy: every frame is encoded again" in window.notice.text()
 
 
+def test_an_odd_sized_film_is_refused_as_mp4_before_the_save_starts(window, datasets, tmp_path):
+    """A walk-through watched the old film (579 × 340) start saving to .mp4 and fail at its end."""
+    assert open_file(window, datasets / "video" / "oldfilm" / "001")
+    said = []
+    window.session.error.connect(said.append)
+    assert not window.session.start_save(tmp_path / "film.mp4")
+    assert not window.session.writer.busy and not (tmp_path / "film.mp4").exists()
+    assert "h264 needs an even width and height, and these frames are 579×340" in said[-1]
+
+
 def test_a_range_detection_repairs_each_frame_under_its_own_marks(qtbot, window, datasets, tmp_path):
     """A walk-through detected damage over frames 5-10 of a dusty film and repaired them: the range's
     one mask (every frame's marks) was filled on each frame, repainting clean film where another frame
