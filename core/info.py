@@ -36,19 +36,26 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
         info["warnings"] = list(warnings)
     if fmt.describe is not None:
         info.update(fmt.describe(doc, scan))
-    repairs = [step for step in doc.provenance if step.task != "detect"]  # a mask records a detection
-    if repairs:  # a result of Lacuna's: said first, so it is not taken for an original
-        info["repaired"] = repaired_line(repairs)
+    if any(step.task != "detect" for step in doc.provenance):  # a mask alone records a detection
+        # a result of Lacuna's: said first, so it is not taken for an original
+        info["repaired"] = repaired_line(doc.provenance)
     return _jsonable(info)
 
 
 def repaired_line(steps) -> str:
-    """'a reconstruction by Lacuna from ct: denoise with denoise-scan; fill-slice with ...' from the
-    steps a file records (in itself or its sidecar)."""
-    done = "; ".join(f"{step.task} with {step.method}" for step in steps)
+    """'a reconstruction by Lacuna from ct: denoise with denoise-scan; inpaint with inpaint-learned
+    on a mask proposed by detect-learned' from the steps a file records (in itself or its sidecar)."""
+    done, detector = [], None
+    for step in steps:
+        if step.task == "detect":  # says where the next repair's mask came from, not a repair itself
+            detector = step.method
+            continue
+        on = f" on a mask proposed by {detector}" if detector else ""
+        done.append(f"{step.task} with {step.method}{on}")
+        detector = None
     source = next((step.source for step in steps if step.source), "")
     origin = f" from {Path(source).name}" if source else ""
-    return f"a reconstruction by Lacuna{origin}: {done}"
+    return f"a reconstruction by Lacuna{origin}: {'; '.join(done)}"
 
 
 def folder_summary(folder: Path) -> dict[str, Any]:

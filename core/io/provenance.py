@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,10 @@ def _jsonable(value: Any) -> Any:
 
 def source_of(doc: Any) -> str:
     """The document's file as an absolute path ("" if none): a record read from its own folder, or
-    from another working directory, must still name the right file."""
+    from another working directory, must still name the right file. "a/../b" is written "b" (symbolic
+    links are kept as named: the path the person chose)."""
     path = getattr(doc, "path", None)
-    return str(Path(path).absolute()) if path else ""
+    return os.path.normpath(Path(path).absolute()) if path else ""
 
 
 def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ()) -> dict[str, Any]:

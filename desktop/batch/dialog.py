@@ -179,7 +179,9 @@ class BatchDialog(QDialog):
         """Detection tells a method where to repair: offered only to the methods that need it."""
         card = self.picker.current_card()
         kind = self.kind.currentData()
-        self.detect.setEnabled(card is not None and card.needs_mask and kind != "video")
+        finds_mask = card is not None and card.needs_mask and kind != "video"
+        self.detect.setEnabled(finds_mask)
+        self.detect.setVisible(finds_mask)  # greyed but ticked, it read as if detection would run
         self.loss_traces.setVisible(kind == "audio")
         self.loss_traces.setEnabled(card is not None and card.task == "fill-gap")
 

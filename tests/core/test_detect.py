@@ -319,6 +319,10 @@ def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys)
     assert steps[0]["params"]["mask_share"] == round(float(proposed.mean()), 4)
     assert steps[0]["params"]["coarse"] is True
     assert "proposed by a detector" in steps[0]["warnings"][0]
+    from core.info import describe  # `lacuna info` on the result says where its mask came from
+
+    said = describe(out)["repaired"]
+    assert said.endswith(": inpaint with inpaint-learned on a mask proposed by detect-learned")
     # The detector's own parameters are passed with --detect-param, and recorded.
     again = tmp_path / "fine_only.png"
     args = ["repair", str(path), "-o", str(again), "--task", "inpaint", "--detect"]

@@ -124,3 +124,14 @@ def test_two_enlargements_are_named_by_their_scale_in_the_cli_the_app_and_batch(
     recipe = Recipe("upscale", "upscale-bicubic", {"scale": 4})
     job = Job("a/comic.png", "image", str(source), str(tmp_path / "out"), recipe)
     assert output_path(job) == tmp_path / "out" / "a" / "comic_upscale_x4.png"
+
+
+def test_a_record_names_its_source_without_dot_dot(datasets, tmp_path):
+    """A walk-through's record said "/home/../files/old.png", as the path was typed."""
+    from core.io.provenance import source_of
+
+    (tmp_path / "home").mkdir()
+    source = tmp_path / "photo.png"
+    shutil.copyfile(datasets / "images" / "bench" / "Set12" / "01.png", source)
+    doc = io.read(tmp_path / "home" / ".." / "photo.png")
+    assert source_of(doc) == str(source)

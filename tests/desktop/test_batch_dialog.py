@@ -109,6 +109,7 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     dialog = open_dialog(qtbot, source, output)
     # A denoiser needs no telling where: the box is greyed out for it (it stayed live and was ignored).
     assert dialog.picker.select("denoise-bilateral") and not dialog.detect.isEnabled()
+    assert not dialog.detect.isVisibleTo(dialog)  # not shown ticked beside a method it cannot serve
     assert dialog.picker.select("inpaint-telea") and dialog.detect.isChecked() and dialog.detect.isEnabled()
     assert "damage" in dialog.detect.text() and dialog.detect.isVisibleTo(dialog)
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
@@ -131,7 +132,7 @@ def test_a_folder_of_clips_is_repaired_from_the_dialog(qtbot, tmp_path, datasets
     dialog.input_edit.setText(str(source))
     dialog.output_edit.setText(str(output))
     dialog.kind.setCurrentIndex(dialog.kind.findData("video"))
-    # The detection box is greyed out for clips, and a greyed-out box is not asked for, though ticked.
+    # The detection box is hidden for clips, and a hidden box is not asked for, though ticked.
     assert (
         dialog.picker.select("inpaint-telea") and dialog.detect.isChecked() and not dialog.detect.isEnabled()
     )
