@@ -236,7 +236,8 @@ register(
         kind="learned",
         description="Proposes scratches, creases, dust, stains and tears with a network trained by the"
         " project; photos, gray or colour, 8 or 16 bit. Bright smooth areas of old sepia portraits"
-        " (faces, collars) can be proposed too: check the mask before repairing." + TRUST,
+        " (faces, collars) and thin bright objects on a dark ground (a mast, rigging, a rope, a hair"
+        " bow) can be proposed too, and a repair then smears them: check the mask before repairing." + TRUST,
         modalities=("photo", "gray"),
         params=_learned_params(),
         weights=(WEIGHTS,),
