@@ -103,6 +103,10 @@ def shared_bench(family: list[MethodCard], params: dict | None = None) -> tuple[
     several, the first whose condition names a chosen parameter's value (×4 when scale is 4)."""
     benches = [[s.bench for s in scores_of(c)] for c in family]
     common = [b for b in (benches[0] if benches else []) if all(b in others for others in benches[1:])]
-    chosen = {str(value) for value in (params or {}).values() if isinstance(value, int | float)}
-    matching = [b for b in common if chosen & set(re.findall(r"\d+(?:\.\d+)?", b[1]))]
+    chosen = {
+        float(value)
+        for value in (params or {}).values()
+        if isinstance(value, int | float) and not isinstance(value, bool)  # σ 25.0 is "σ 25"
+    }
+    matching = [b for b in common if chosen & {float(n) for n in re.findall(r"\d+(?:\.\d+)?", b[1])}]
     return (matching or common or [None])[0]

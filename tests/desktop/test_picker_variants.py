@@ -102,3 +102,22 @@ def test_the_variants_compare_at_the_chosen_scale(qtbot):
     assert all("×2" in row[2] for row in _rows(picker))
     picker.set_param("scale", 4)
     assert all("×4" in row[2] and "×2" not in row[2] for row in _rows(picker))
+
+
+def test_a_typed_noise_level_picks_the_bench_measured_at_it(qtbot, weights_dir):
+    """The σ box holds 50.0 and the bench says "σ 50": the same level, so that bench's figures show."""
+    load_all()
+    unet = {"channels": 1, "widths": [8, 16], "blocks": 1}
+    at = [{**BSD68, "value": 29.18}, {**BSD68, "condition": "σ 50", "value": 26.2}]
+    install(weights_dir, "denoise-gray.safetensors", "unet_denoiser", at, **unet)
+    install(weights_dir, "denoise-color.safetensors", "unet_denoiser", None, **{**unet, "channels": 3})
+    fast = [{**BSD68, "value": 28.61}, {**BSD68, "condition": "σ 50", "value": 25.4}]
+    small = {"channels": 1, "width": 8, "layers": 3}
+    install(weights_dir, "denoise-fast-gray.safetensors", "fast_denoiser", fast, **small)
+    picker = MethodPicker()
+    qtbot.addWidget(picker)
+    picker.set_cards(methods("denoise"))
+    assert picker.select("denoise-learned")
+    assert [row[2] for row in _rows(picker)] == ["PSNR 29.18 dB on BSD68 σ 25", "PSNR 28.61 dB on BSD68 σ 25"]
+    picker.set_param("sigma", 50.0)
+    assert [row[2] for row in _rows(picker)] == ["PSNR 26.2 dB on BSD68 σ 50", "PSNR 25.4 dB on BSD68 σ 50"]
