@@ -45,14 +45,17 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
 def repaired_line(steps) -> str:
     """'a reconstruction by Lacuna from ct: denoise with denoise-scan; inpaint with inpaint-learned
     on a mask proposed by detect-learned' from the steps a file records (in itself or its sidecar)."""
-    done, detector = [], None
+    done, detection = [], None
     for step in steps:
         if step.task == "detect":  # says where the next repair's mask came from, not a repair itself
-            detector = step.method
+            detection = step
             continue
-        on = f" on a mask proposed by {detector}" if detector else ""
+        on = ""
+        if detection is not None:
+            edited = " and edited by hand" if detection.params.get("edited_by_hand") else ""
+            on = f" on a mask proposed by {detection.method}{edited}"
         done.append(f"{step.task} with {step.method}{on}")
-        detector = None
+        detection = None
     source = next((step.source for step in steps if step.source), "")
     origin = f" from {Path(source).name}" if source else ""
     return f"a reconstruction by Lacuna{origin}: {'; '.join(done)}"

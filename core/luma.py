@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-WEIGHTS = (0.299, 0.587, 0.114)  # of R, G, B
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # of R, G, B
 
 
 def luma_of(image: np.ndarray, dtype=np.float32) -> np.ndarray:
@@ -15,5 +15,5 @@ def luma_of(image: np.ndarray, dtype=np.float32) -> np.ndarray:
     if image.ndim == 2:
         return image.astype(dtype, copy=False)
     if image.shape[-1] >= 3:
-        return image[..., :3].astype(dtype, copy=False) @ np.asarray(WEIGHTS, dtype)
+        return image[..., :3].astype(dtype, copy=False) @ np.asarray(LUMA_WEIGHTS, dtype)
     return image[..., 0].astype(dtype, copy=False)

@@ -147,9 +147,11 @@ class Session(QObject):
         import core.io
 
         path = Path(path)
+        from core.errors import LacunaError
+
         try:
             _refused_before_saving(doc, path, replace)
-        except Exception as exc:  # noqa: BLE001 — a check's bug must not take the window down either
+        except LacunaError as exc:  # anything else is the writer's to find: it checks all this again
             self.error.emit(describe_error(exc, f"Saving {path.name}"))
             return False
         self.writer.start_call(
@@ -221,5 +223,8 @@ def _refused_before_saving(doc: Document, path: Path, replace: bool) -> None:
         from core.io.video import check_codec
         from core.tasks import TASKS
 
-        resized = any(TASKS[step.task].resizes for step in doc.provenance if step.task in TASKS)
-        check_codec(path, None, None if resized else doc)  # the app writes with the container's codec
+        # frames still to be made by a resizing repair have a size the clip's own does not say
+        resizing = doc.pending is not None and any(
+            TASKS[step.task].resizes for step in doc.provenance if step.task in TASKS
+        )
+        check_codec(path, None, None if resizing else doc)  # the app writes with the container's codec

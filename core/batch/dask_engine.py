@@ -10,6 +10,7 @@ stays with the client: workers repair and report back, this process records. Ins
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import threading
@@ -18,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from core.batch.pool import Started, drive_bounded
-from core.batch.worker import FAILED, Job, Outcome, RunOptions, one_line, run_job
+from core.batch.worker import FAILED, PENDING, Job, Outcome, RunOptions, one_line, run_job
 from core.errors import LacunaError
 
 
@@ -72,13 +73,15 @@ class DaskEngine:
         self.futures.remove(future)
         try:
             return future.result()
+        except concurrent.futures.CancelledError:  # cancel() stopped it: still to do, not failed
+            return Outcome(job.key, PENDING, method=job.recipe.method, error="cancelled")
         except Exception as exc:  # noqa: BLE001 - a lost worker fails its item, not the batch
             return Outcome(
                 job.key, FAILED, method=job.recipe.method, error=f"on the cluster: {one_line(exc)}"
             )
 
     def cancel(self) -> None:
-        # Items in flight stay "running" in the manifest and are redone by the next run.
+        # Items in flight come back cancelled (to do) and are redone by the next run.
         self.client.cancel(list(self.futures))
 
     def close(self) -> None:

@@ -179,6 +179,7 @@ class Detection:
                 "threshold": round(float(self.threshold), 4),
                 "repair_rule": asdict(self.rule),
                 "mask_share": round(float(np.mean(repaired)), 4),
+                "edited_by_hand": bool(edited),
             },
             source=source,
             version=__version__,

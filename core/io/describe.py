@@ -15,6 +15,12 @@ def num(value: float) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
+def slice_position(mm: float) -> str:
+    """Where a slice lies, as the app's slice bar and the engine's notes both say it: along the
+    slices' normal, which is not a PACS "z" where the gantry or the head is tilted."""
+    return f"{mm:.2f} mm along the normal"
+
+
 def minmax(array: np.ndarray) -> list[float | int] | None:
     if array.size == 0 or not np.isfinite(array).any():
         return None

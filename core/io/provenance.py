@@ -40,10 +40,17 @@ def _jsonable(value: Any) -> Any:
 
 def source_of(doc: Any) -> str:
     """The document's file as an absolute path ("" if none): a record read from its own folder, or
-    from another working directory, must still name the right file. "a/../b" is written "b" (symbolic
-    links are kept as named: the path the person chose)."""
+    from another working directory, must still name the right file. "a/../b" is written "b" when that
+    is the same file (it is not when "a" is a symbolic link); links are kept as the person named them."""
     path = getattr(doc, "path", None)
-    return os.path.normpath(Path(path).absolute()) if path else ""
+    if not path:
+        return ""
+    named = Path(path).absolute()
+    tidy = os.path.normpath(named)
+    try:
+        return tidy if os.path.samefile(tidy, named) else str(named)
+    except OSError:  # gone since it was read: as named
+        return str(named)
 
 
 def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ()) -> dict[str, Any]:

@@ -155,7 +155,7 @@ def run_reapply(
 ) -> Generator[Progress, None, np.ndarray]:
     """Gray images as they are; color images on luma (BT.601), chroma kept."""
     planes, alpha, gray = _split(image)
-    luma = luma_of(planes, np.float64)
+    luma = planes[..., 0].astype(np.float64) if gray else luma_of(planes, np.float64)  # gray: its own
     quality = quality or estimate_quality(luma * 255.0)
     if quality is None:
         yield ctx.progress(1.0, "no JPEG quantization found (give the quality); image left as it is")

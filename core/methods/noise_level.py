@@ -62,10 +62,10 @@ def estimate_sigma(
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[-1] != 3:
         return joint
-    from core.luma import WEIGHTS, luma_of
+    from core.luma import LUMA_WEIGHTS, luma_of
 
     in_luma = _estimate(luma_of(img), patch, max_patches, seed)
-    as_channel = in_luma / float(np.linalg.norm(WEIGHTS))  # i.i.d. noise per channel has σ·|LUMA| in Y
+    as_channel = in_luma / float(np.linalg.norm(LUMA_WEIGHTS))  # i.i.d. noise per channel: σ·|weights| in Y
     return as_channel if as_channel > SUBSAMPLED * joint else joint
 
 

@@ -13,7 +13,6 @@ no numbers. A method with several weights files (gray and color) shows each file
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +45,17 @@ class Score:
                 ends = next((i for i, w in enumerate(following) if w.startswith("--")), len(following))
                 named += [m for group in following[:ends] for m in group.split(",")]
         return named
+
+    def setting(self, name: str) -> float | None:
+        """The number the measuring command gave `--name` (`--scale 4`: 4.0), or None."""
+        words = self.command.split()
+        for at, word in enumerate(words[:-1]):
+            if word == f"--{name}":
+                try:
+                    return float(words[at + 1])
+                except ValueError:
+                    return None
+        return None
 
     def text(self) -> str:
         where = f"{self.set} {self.condition}".strip()
@@ -100,13 +110,14 @@ def variants(card: MethodCard, cards: list[MethodCard]) -> list[MethodCard]:
 
 def shared_bench(family: list[MethodCard], params: dict | None = None) -> tuple[str, str, str] | None:
     """A bench every variant of a family was measured on (so their scores compare), or None; of
-    several, the first whose condition names a chosen parameter's value (×4 when scale is 4)."""
+    several, the first measured at a chosen parameter's value (`--scale 4` when scale is 4)."""
     benches = [[s.bench for s in scores_of(c)] for c in family]
     common = [b for b in (benches[0] if benches else []) if all(b in others for others in benches[1:])]
     chosen = {
-        float(value)
-        for value in (params or {}).values()
-        if isinstance(value, int | float) and not isinstance(value, bool)  # σ 25.0 is "σ 25"
+        name: float(value)
+        for name, value in (params or {}).items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
     }
-    matching = [b for b in common if chosen & {float(n) for n in re.findall(r"\d+(?:\.\d+)?", b[1])}]
+    measured = [s for s in scores_of(family[0]) if s.bench in common] if family else []
+    matching = [s.bench for s in measured if any(s.setting(n) == v for n, v in chosen.items())]
     return (matching or common or [None])[0]

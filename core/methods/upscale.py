@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator
 import numpy as np
 
 from core.errors import MethodError
-from core.luma import luma_of
+from core.luma import LUMA_WEIGHTS, luma_of
 from core.methods.registry import MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
 
@@ -34,7 +34,8 @@ CPU_TILE = 384
 def rgb_to_ycbcr(rgb):
     """(B, 3, H, W) RGB in [0, 1] -> Y, CbCr (BT.601 full range, JPEG's YCbCr; Y = Pillow's "L")."""
     r, g, b = rgb[:, 0:1], rgb[:, 1:2], rgb[:, 2:3]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
+    kr, kg, kb = LUMA_WEIGHTS
+    y = kr * r + kg * g + kb * b
     cb = (b - y) * (0.5 / 0.886) + 0.5
     cr = (r - y) * (0.5 / 0.701) + 0.5
     return y, cb, cr
@@ -45,7 +46,8 @@ def ycbcr_to_rgb(y, cb, cr):
 
     cb, cr = cb - 0.5, cr - 0.5
     r = y + 1.402 * cr
-    g = y - (0.114 * 1.772 / 0.587) * cb - (0.299 * 1.402 / 0.587) * cr
+    kr, kg, kb = LUMA_WEIGHTS
+    g = y - (kb * 1.772 / kg) * cb - (kr * 1.402 / kg) * cr
     b = y + 1.772 * cb
     return torch.cat([r, g, b], dim=1)
 

@@ -255,8 +255,9 @@ def _gaps_named(document: Any) -> str:
     positions = list(getattr(document, "positions", []))
     if len(positions) != document.frames:
         return f"after slices {', '.join(map(str, document.gaps))}, from 0"
-    after = ", ".join(f"{positions[gap]:.2f}" for gap in document.gaps)
-    return f"after the slices at {after} mm along the normal"
+    from core.io.describe import slice_position
+
+    return "after the slices at " + ", ".join(slice_position(positions[gap]) for gap in document.gaps)
 
 
 __all__ = ["repair", "run_repair", "normalise", "denormalise", "ImageDoc", "VolumeDoc", "AudioDoc"]

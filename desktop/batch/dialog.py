@@ -41,8 +41,7 @@ KINDS = {"image": "Images and scans", "audio": "Recordings", "video": "Video cli
 DETECT_TEXT = {
     "image": "Find the damage to inpaint (scratches, dust, tears) with the damage detector",
     "audio": "Find the clicks and dropouts to fill",
-    "video": "Detection of a clip's damage is its own step (lacuna detect); video tasks need none",
-}
+}  # a clip's damage is found by its own step (lacuna detect): the box is hidden for video
 
 
 def _earlier_note(row) -> str:
@@ -172,7 +171,7 @@ class BatchDialog(QDialog):
 
         kind = self.kind.currentData()
         self.picker.set_cards(methods(), volume=kind == "image", kind=kind)
-        self.detect.setText(DETECT_TEXT[kind])
+        self.detect.setText(DETECT_TEXT.get(kind, ""))
         self._on_method()
 
     def _on_method(self, *_) -> None:

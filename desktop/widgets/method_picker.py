@@ -348,7 +348,12 @@ class MethodPicker(QWidget):
     def _show_variants(self, card) -> None:
         family = variants(card, list(self._cards.values())) if card is not None else []
         self.variants.setVisible(bool(family))
-        self.variants.setText(_variants_table(family, self.variant_rows(family, self.params())))
+        chosen = self.params()
+        if self._units and card is not None:  # typed in the scan's units: not the benches' 0-255 levels
+            chosen = {
+                k: v for k, v in chosen.items() if not any(p.name == k and p.intensity for p in card.params)
+            }
+        self.variants.setText(_variants_table(family, self.variant_rows(family, chosen)))
 
     @staticmethod
     def variant_rows(family: list, params: dict | None = None) -> list[tuple[str, str, str]]:

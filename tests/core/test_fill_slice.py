@@ -101,8 +101,8 @@ def test_a_series_with_missing_slices_gets_them_back_when_nothing_is_named(datas
     ctx = RunContext()
     filled = run_repair(gapped, "fill-slice", ctx=ctx)
     put_back = next(note for note in ctx.notes if "put back 2 missing slices" in note)
-    named = ", ".join(f"{gapped.positions[k]:.2f}" for k in (4, 18))
-    assert f"after the slices at {named} mm along the normal" in put_back  # as the slice bar reads
+    named = ", ".join(f"{gapped.positions[k]:.2f} mm along the normal" for k in (4, 18))
+    assert f"after the slices at {named}" in put_back  # as the slice bar reads
     assert filled.slices == whole.slices == 28 and filled.gaps == []
     assert np.allclose(filled.positions, whole.positions, atol=0.01)
     for k in (5, 20):  # nearer the truth than either neighbour is

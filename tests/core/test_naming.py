@@ -135,3 +135,10 @@ def test_a_record_names_its_source_without_dot_dot(datasets, tmp_path):
     shutil.copyfile(datasets / "images" / "bench" / "Set12" / "01.png", source)
     doc = io.read(tmp_path / "home" / ".." / "photo.png")
     assert source_of(doc) == str(source)
+    # Through a symbolic link, "link/.." is not the link's folder's parent: the path stays as named.
+    elsewhere = tmp_path / "deep" / "er"
+    elsewhere.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(elsewhere)
+    shutil.copyfile(source, tmp_path / "deep" / "photo.png")
+    through_link = io.read(tmp_path / "link" / ".." / "photo.png")
+    assert source_of(through_link) == str(tmp_path / "link" / ".." / "photo.png")

@@ -10,6 +10,7 @@ import pytest
 from gui_helpers import open_file
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTableWidgetItem
 
 from core.batch import Batch, BatchRequest
 from desktop.batch import BatchDialog
@@ -91,6 +92,24 @@ def test_cancel_stops_the_batch_and_a_new_start_finishes_it(qtbot, tmp_path, dat
     assert dialog.summary.succeeded + dialog.summary.done_before == 30
 
 
+def test_an_item_stopped_in_flight_is_not_a_step_of_the_bar(qtbot, tmp_path, datasets):
+    """Whatever the timing of a real cancel, an outcome cancelled in flight leaves the bar where it was."""
+    from core.batch.worker import DONE, PENDING, Outcome
+
+    dialog = open_dialog(qtbot, tmp_path, tmp_path / "out")
+    dialog.started_at = 0.0
+    dialog.queue.setRowCount(2)
+    for row, key in enumerate(("a.png", "b.png")):
+        for column, text in enumerate((key, "to do", "")):
+            dialog.queue.setItem(row, column, QTableWidgetItem(text))
+    dialog.rows = {"a.png": 0, "b.png": 1}
+    dialog._began(2, 2)
+    dialog._item_finished(Outcome("a.png", DONE, output=str(tmp_path / "a_denoise.png")))
+    dialog._item_finished(Outcome("b.png", PENDING, error="cancelled"))
+    assert dialog.progress.value() == 1
+    assert states(dialog) == {"a.png": "done", "b.png": "to do"}
+
+
 def test_file_menu_opens_the_batch_dialog_on_the_open_documents_folder(window, ct_path):
     assert open_file(window, ct_path)
     action = next(a for a in window.menus["File"].actions() if a.text() == "&Batch Repair…")
@@ -133,9 +152,8 @@ def test_a_folder_of_clips_is_repaired_from_the_dialog(qtbot, tmp_path, datasets
     dialog.output_edit.setText(str(output))
     dialog.kind.setCurrentIndex(dialog.kind.findData("video"))
     # The detection box is hidden for clips, and a hidden box is not asked for, though ticked.
-    assert (
-        dialog.picker.select("inpaint-telea") and dialog.detect.isChecked() and not dialog.detect.isEnabled()
-    )
+    assert dialog.picker.select("inpaint-telea") and dialog.detect.isChecked()
+    assert not dialog.detect.isEnabled() and not dialog.detect.isVisibleTo(dialog)
     assert not dialog.request("inpaint", "inpaint-telea", {}).detect
     assert dialog.picker.select("deflicker-levels") and not dialog.detect.isEnabled()
     dialog.show()

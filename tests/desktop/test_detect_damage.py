@@ -105,7 +105,11 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     detected, filled = c.doc.provenance[-2:]
     assert (detected.task, detected.method, filled.method) == ("detect", "detect-learned", "inpaint-telea")
     assert detected.params["threshold"] != 0.5  # the sensitivity it was left at, not the default
-    assert "edited by hand" in detected.warnings[0]
+    assert "edited by hand" in detected.warnings[0] and detected.params["edited_by_hand"] is True
+    from core.info import repaired_line  # as `lacuna info` will say it of the saved result
+
+    said = repaired_line(c.doc.provenance)
+    assert "inpaint with inpaint-telea on a mask proposed by detect-learned and edited by hand" in said
 
     c.undo()  # the repair
     assert c.doc is original

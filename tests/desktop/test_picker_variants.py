@@ -105,13 +105,23 @@ def test_the_variants_compare_at_the_chosen_scale(qtbot):
 
 
 def test_a_typed_noise_level_picks_the_bench_measured_at_it(qtbot, weights_dir):
-    """The σ box holds 50.0 and the bench says "σ 50": the same level, so that bench's figures show."""
+    """The σ box holds 50.0 and a bench was measured with --sigma 50: that bench's figures show."""
     load_all()
     unet = {"channels": 1, "widths": [8, 16], "blocks": 1}
-    at = [{**BSD68, "value": 29.18}, {**BSD68, "condition": "σ 50", "value": 26.2}]
+    measured = {
+        25: {"command": "lacuna bench denoise --set BSD68 --sigma 25"},
+        50: {"command": "... --sigma 50"},
+    }
+    at = [
+        {**BSD68, **measured[25], "value": 29.18},
+        {**BSD68, **measured[50], "condition": "σ 50", "value": 26.2},
+    ]
     install(weights_dir, "denoise-gray.safetensors", "unet_denoiser", at, **unet)
     install(weights_dir, "denoise-color.safetensors", "unet_denoiser", None, **{**unet, "channels": 3})
-    fast = [{**BSD68, "value": 28.61}, {**BSD68, "condition": "σ 50", "value": 25.4}]
+    fast = [
+        {**BSD68, **measured[25], "value": 28.61},
+        {**BSD68, **measured[50], "condition": "σ 50", "value": 25.4},
+    ]
     small = {"channels": 1, "width": 8, "layers": 3}
     install(weights_dir, "denoise-fast-gray.safetensors", "fast_denoiser", fast, **small)
     picker = MethodPicker()

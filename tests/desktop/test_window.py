@@ -492,6 +492,9 @@ def test_the_fill_tool_outside_any_outline_masks_nothing(window, ct_path):
     c.rectangle(13, 13, 27, 27, erase=True)
     c.fill(20, 20)  # inside the outline: filled, and the refusal above is no longer shown
     assert c.masks.peek(c.frame)[20, 20] and said[-1] == "" and window.statusBar().currentMessage() == ""
+    window.show_status("Saved somewhere")
+    c.fill(20, 20)  # a fill with no refusal before it leaves the status bar alone
+    assert window.statusBar().currentMessage() == "Saved somewhere"
     ring = np.zeros((64, 64), bool)
     ring[10:30, 10:30] = True
     ring[12:28, 12:28] = False  # an outline: its inside is enclosed, its outside is not

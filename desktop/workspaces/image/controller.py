@@ -48,6 +48,7 @@ class ImageController(QObject):
         self.brush_radius = 20.0
         self.brush_hardness = 0.8
         self.fill_tolerance = 0.0
+        self._fill_refused = False  # the status bar shows the fill tool's refusal
         self._source: Document | None = None  # the document the running repair started from
         self._last_point: tuple[float, float] | None = None
         self._erase = False
@@ -191,8 +192,9 @@ class ImageController(QObject):
         text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
         positions = getattr(doc, "positions", [])
         if len(positions) == self.frames:
-            # measured along the slices' normal, so not a PACS "z" where the gantry or the head is tilted
-            text += f"   at {positions[self.frame]:.2f} mm along the normal"
+            from core.io.describe import slice_position
+
+            text += f"   at {slice_position(positions[self.frame])}"
         metadata = getattr(doc, "metadata", None) or {}
         each = metadata.get("slice_thicknesses") or []  # a series whose slices differ in thickness
         thickness = each[self.frame] if len(each) == self.frames else metadata.get("slice_thickness")
@@ -302,9 +304,12 @@ class ImageController(QObject):
                 f"Nothing is enclosed there: the fill would mask {around}. Brush an outline and click"
                 " inside it, or set a Fill tolerance to fill by colour."
             )
+            self._fill_refused = True
             return
         self._one_shot(self.masks.fill(self.frame, x, y, erase, image, self.fill_tolerance))
-        self.status.emit("")  # a refusal said before this fill no longer holds
+        if self._fill_refused:  # the refusal said before this fill no longer holds
+            self._fill_refused = False
+            self.status.emit("")
 
     def invert_mask(self) -> None:
         if self.doc is not None:

@@ -191,6 +191,35 @@ def test_cancel_stops_the_batch_and_leaves_the_rest_to_do(archive, tmp_path):
     assert (resumed.succeeded, resumed.done_before, resumed.cancelled) == (75, 5, False)
 
 
+def test_an_item_cancelled_in_flight_is_to_do_for_the_bar_and_the_cluster():
+    """The command line's bar counts what finished, not an item stopped in flight; a Dask future
+    cancelled in flight comes back to do, not failed (a review)."""
+    import concurrent.futures
+    import io
+    from types import SimpleNamespace
+
+    from core.batch.dask_engine import DaskEngine
+    from core.batch.progress import BarReporter
+    from core.batch.worker import DONE, PENDING, Outcome
+
+    reporter = BarReporter(io.StringIO())
+    reporter.start(3, 3)
+    reporter.item(Outcome("a.png", DONE))
+    reporter.item(Outcome("b.png", PENDING, error="cancelled"))
+    assert reporter.bar.tasks[0].completed == 1
+    reporter.bar.stop()
+
+    class Cancelled:
+        def result(self):
+            raise concurrent.futures.CancelledError()
+
+    engine, future = DaskEngine.__new__(DaskEngine), Cancelled()
+    engine.futures = [future]
+    job = SimpleNamespace(key="c.png", recipe=SimpleNamespace(method="denoise-bilateral"))
+    outcome = engine._result(future, job)
+    assert outcome.cancelled and outcome.key == "c.png" and not engine.futures
+
+
 def test_detect_finds_what_a_masked_method_repairs_and_skips_undamaged_images(datasets, tmp_path):
     import shutil
 
