@@ -123,6 +123,19 @@ def test_derived_ct_keeps_values_and_carries_new_identity(medical, tmp_path):
     assert sidecar["steps"][0]["method"] == "test-denoiser"
 
 
+def test_a_number_dicom_cannot_hold_is_not_kept(medical, tmp_path):
+    """A single slice keeps its InstanceNumber only where an IS holds it; else it is numbered 1."""
+    import warnings
+
+    source = pydicom.dcmread(medical / "693_UNCI.dcm")
+    source.InstanceNumber = "99999999999999"
+    with warnings.catch_warnings():  # pydicom warns of the over-long value the test needs
+        warnings.simplefilter("ignore")
+        source.save_as(tmp_path / "odd.dcm")
+    out = io.write(_with_step(io.read(tmp_path / "odd.dcm")), tmp_path / "odd_denoised.dcm")
+    assert pydicom.dcmread(out).InstanceNumber == 1
+
+
 def test_written_values_are_clipped_to_the_stored_range(medical, tmp_path):
     doc = io.read(medical / "693_UNCI.dcm")
     wild = doc.pixels.copy()
