@@ -132,7 +132,7 @@ def test_a_number_dicom_cannot_hold_is_not_kept(medical, tmp_path):
     with warnings.catch_warnings():  # pydicom warns of the over-long value the test needs
         warnings.simplefilter("ignore")
         source.save_as(tmp_path / "odd.dcm")
-    out = io.write(_with_step(io.read(tmp_path / "odd.dcm")), tmp_path / "odd_denoised.dcm")
+        out = io.write(_with_step(io.read(tmp_path / "odd.dcm")), tmp_path / "odd_denoised.dcm")
     assert pydicom.dcmread(out).InstanceNumber == 1
 
 
