@@ -397,6 +397,9 @@ def _spectral_path(
         y[:, b:] = x[:, b:]
     if proc != rate:
         y = resample(y, proc, rate, axis=1).astype(np.float64)[:, : window.shape[1]]
+        if is_time:  # the gap was widened by the resampler's reach: outside it, the recording's own
+            start, stop = max(sel.span[0], 0), min(sel.span[1], window.shape[1])
+            y[:, :start], y[:, stop:] = window[:, :start], window[:, stop:]
     if not is_time:
         # Only frames holding selected bins may change; elsewhere keep the recording exactly.
         out = window.copy()

@@ -171,17 +171,17 @@ def test_multichannel_and_channel_choice(trumpet):
 @pytest.mark.parametrize("rate", [8000, 11025, 22050, 48000])
 def test_odd_sample_rates(speech, rate):
     """Resampled speech at several rates: the learned path (resampling below 16 kHz) and AR fill a
-    10 ms gap without touching anything else."""
+    10 ms gap without touching anything else, not even the crossfade's samples outside it (at 8 kHz
+    a walk-through found 10-12 samples each side rewritten: the resampler's reach)."""
     x = resample(speech.samples[: 2 * speech.sample_rate], speech.sample_rate, rate, axis=0)
     doc = AudioDoc(x.astype(np.float32), rate)
     a = int(0.9 * rate)
     sel = TimeSpan(a, a + int(0.01 * rate))
     spectral = _drive(fill.fill_document(doc, sel, RunContext(), spectral=_tiny_net_fill()))
     lsar = run_repair(doc, "fill-gap", method="fill-gap-ar", mask=sel)
-    fade = int(round(fill.CROSSFADE_SECONDS * rate))
     for out in (spectral, lsar):
         changed = np.flatnonzero(np.any(out.samples != doc.samples, axis=1))
-        assert changed[0] >= a - fade and changed[-1] < sel.stop + fade
+        assert changed[0] >= a and changed[-1] < sel.stop
         assert np.all(np.isfinite(out.samples[sel.start : sel.stop]))
     assert _snr(doc.samples[sel.start : sel.stop, 0], lsar.samples[sel.start : sel.stop, 0]) > 1.0
 
