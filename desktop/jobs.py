@@ -177,10 +177,18 @@ class JobRunner(QObject):
     cancelled = Signal(str)  # a one-line message
     dropped = Signal()  # an outdated result arrived and was thrown away
 
-    def __init__(self, parent: QObject | None = None, cancelled_text: str = "Cancelled."):
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        cancelled_text: str = "Cancelled.",
+        settle_on_cancel: bool = False,
+    ):
         super().__init__(parent)
         self.generation = 0
         self.cancelled_text = cancelled_text
+        # A writer says "nothing was written" only once its thread has removed its temporary file (a
+        # walk-through found it on disk for 2 s after the message): it stays busy until then.
+        self.settle_on_cancel = settle_on_cancel
         self._job: _Job | None = None
         self._live: list[_Job] = []  # started and not yet ended: kept alive, joined at shutdown
         pool = QThreadPool.globalInstance()
@@ -246,10 +254,15 @@ class JobRunner(QObject):
         return job.generation
 
     def cancel(self) -> None:
-        """Stop the current job; the document stays as it was."""
-        if self._job is not None:
-            self.drop()
-            self.cancelled.emit(self.cancelled_text)
+        """Stop the current job; the document stays as it was. Settling, the job ends (and says so)
+        when its thread has stopped and cleaned up."""
+        if self._job is None:
+            return
+        if self.settle_on_cancel:
+            self._job.worker.quit()
+            return
+        self.drop()
+        self.cancelled.emit(self.cancelled_text)
 
     def drop(self) -> None:
         """Forget the current job without a word: cancel it, and make any late reply outdated."""

@@ -53,7 +53,9 @@ class Session(QObject):
         self.reader.failed.connect(self._open_ended)
         self.reader.cancelled.connect(self._open_ended)
         self.opening: Path | None = None
-        self.writer = JobRunner(self, "Saving cancelled: nothing was written, the original is untouched.")
+        self.writer = JobRunner(
+            self, "Saving cancelled: nothing was written, the original is untouched.", settle_on_cancel=True
+        )
         self.writer.failed.connect(self.error)
         self.autosave_root = autosave_root
         self.autosave: Autosave | None = None

@@ -91,8 +91,10 @@ def test_saving_is_a_job_with_progress_per_frame_and_cancel_leaves_nothing(qtbot
     assert window.save_to(target) is None  # a job: the window goes on
     assert session.writer.busy and ws.progress.title.text() == "Saving cancelled.mkv…"
     qtbot.waitUntil(lambda: not session.writer.busy, timeout=60_000)
+    # Said once the writer's thread is done: no partial file, no temporary one (a walk-through saw one
+    # left for 2 s after "nothing was written").
+    assert not target.exists() and list(folder.iterdir()) == []
     assert session.writer.wait(60)
-    assert not target.exists() and list(folder.iterdir()) == []  # no partial file, no temporary one
     assert session.unsaved and "nothing was written" in ws.progress.message.text()
     assert ws.progress.bar.isHidden()  # no share reached is left standing beside "nothing was written"
     assert clip.stat().st_mtime_ns == before.st_mtime_ns and clip.stat().st_size == before.st_size
