@@ -95,11 +95,23 @@ def audio_selection(
         found, origin, grid_ms = what_to_fill(found, document.sample_rate, len(document.samples))
         selections += [d.selection for d in found]
         origins.append(origin)
+        if found:  # what an unattended repair will change, before it does (as for a picture)
+            print(f"lacuna: detection marked {_found_line(found, document.sample_rate)}", file=sys.stderr)
         for warning in call_warnings(found, grid_ms, len(document.samples)):
             print(f"lacuna: warning: {warning}", file=sys.stderr)
             said += (warning,)
     lost_packets = bool(trace) or grid_ms is not None
     return AudioSelection(selections, "; ".join(origins), lost_packets, said)
+
+
+def _found_line(found, rate: int) -> str:
+    """'1 click, 3 ms in all (0.001-0.004 s) to fill': what audio detection gave the repair."""
+    from core.audio.detect import count_kinds
+
+    spans = [d.selection.span for d in found]
+    total_ms = sum(b - a for a, b in spans) * 1000.0 / rate
+    first, last = min(a for a, _ in spans) / rate, max(b for _, b in spans) / rate
+    return f"{count_kinds(found)}, {total_ms:.0f} ms in all ({first:.3f}-{last:.3f} s) to fill"
 
 
 def method_asked(args, lost_packets: bool) -> str | None:

@@ -106,9 +106,13 @@ def test_detected_dropouts_on_a_packet_grid_are_concealed_as_a_calls_lost_packet
     call = datasets / "audio/speech/plc/test_files/2307.wav"
     out = tmp_path / "detected.wav"
     assert main(["repair", str(call), "-o", str(out), "--task", "fill-gap", "--detect"]) == 0
-    assert "lost packets: fill-gap-speech conceals them" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "lost packets: fill-gap-speech conceals them" in said
     step = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
     assert step["method"] == "fill-gap-speech" and "20 ms packet grid" in step["selection"]
+    # What it will fill is said before it runs (a walk-through's --detect said nothing of it).
+    count = int(step["selection"].split()[0])
+    assert f"lacuna: detection marked {count} dropouts, " in said and " s) to fill" in said
     by_hand = tmp_path / "by_hand.wav"
     assert main(["repair", str(call), "-o", str(by_hand), "--task", "fill-gap", "--gap", "1.0:1.02"]) == 0
     step = json.loads(by_hand.with_name(by_hand.name + ".lacuna.json").read_text())["steps"][-1]
