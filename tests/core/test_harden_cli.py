@@ -203,6 +203,10 @@ def test_a_gap_past_the_end_of_a_recording_is_refused_in_seconds(datasets, tmp_p
     assert cli_main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "only 0.388 s long" in err and "running" not in err
+    # One that only runs past the end is filled to it, and says so (it had been cut silently).
+    args[-1] = "0.3:10"
+    assert cli_main(args) == 0
+    assert "--gap '0.3:10' runs past the end (0.388 s): filled to it" in capsys.readouterr().err
 
 
 def test_a_classical_method_is_not_said_to_run_on_a_torch_device(datasets, tmp_path, capsys):
