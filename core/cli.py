@@ -138,12 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     detect_arguments(p)
 
+    from core.bench import PROTOCOLS
+    from core.train.recipes import RECIPES
+
     p = sub.add_parser("bench", help="run a benchmark protocol: lacuna bench TASK --help")
-    p.add_argument("task")
+    p.add_argument("task", help=f"one of: {', '.join(PROTOCOLS)}")
     p.add_argument("args", nargs=argparse.REMAINDER)
 
     p = sub.add_parser("train", help="train weights: lacuna train TASK --help")
-    p.add_argument("task")
+    p.add_argument("task", help=f"one of: {', '.join(RECIPES)}")
     p.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
@@ -204,23 +207,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return detect_command(args)
     if args.command == "bench":
-        module = _task_module("core.bench", args.task)
-        return module.main(args.args)
+        from core.bench import PROTOCOLS
+
+        if args.task not in PROTOCOLS:
+            raise LacunaError(f"no bench protocol for task {args.task!r}; tasks: {', '.join(PROTOCOLS)}")
+        return importlib.import_module(f"core.bench.{args.task.replace('-', '_')}").main(args.args)
     if args.command == "train":
         from core.train.cli import main as train_main
 
         return train_main([args.task, *args.args])
     raise AssertionError(args.command)
-
-
-def _task_module(package: str, task: str):
-    name = task.replace("-", "_")
-    try:
-        return importlib.import_module(f"{package}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{package}.{name}":
-            raise LacunaError(f"no {package.split('.')[-1]} protocol for task {task!r}") from exc
-        raise
 
 
 if __name__ == "__main__":

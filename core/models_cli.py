@@ -16,7 +16,8 @@ def add_parser(sub) -> None:
         help="list (default), import, or a task whose methods to list (inpaint)",
     )
     p.add_argument("file", nargs="?", help="import: a .safetensors file written by `lacuna train`")
-    p.add_argument("--as", dest="name", default=None, help="import: the name to give it (default: its own)")
+    name_help = "import: the name to give it, e.g. denoise-gray (default: its own)"
+    p.add_argument("--as", dest="name", default=None, help=name_help)
     p.add_argument("--overwrite", action="store_true", help="import: replace a file of that name")
     p.add_argument("--task", default=None)
     p.add_argument("--json", action="store_true")

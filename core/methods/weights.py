@@ -105,6 +105,8 @@ def import_file(source: Path, name: str | None = None, overwrite: bool = False) 
 
     source = Path(source)
     name = name or source.name
+    if Path(name).name == name and not Path(name).suffix:  # `--as denoise-gray`: the weights' own suffix
+        name += ".safetensors"
     if Path(name).name != name or not name.endswith(".safetensors"):
         raise MethodError(f"{name!r}: a weights file is named NAME.safetensors (no folders)")
     header = validate_weights(source)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from core.errors import LacunaError
 from core.train.recipes import get_recipe
 
 
@@ -33,7 +35,12 @@ def build_parser(recipe_cls) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=1000)
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--val-every", type=int, default=1000)
-    p.add_argument("--time-limit", type=float, default=0, help="stop (and save) after this many seconds")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=0,
+        help="stop (and save) after this many seconds of training (preparing the data first is not counted)",
+    )
     recipe_cls.add_arguments(p)
     return p
 
@@ -44,5 +51,18 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     recipe_cls = get_recipe(task)
     args = build_parser(recipe_cls).parse_args(rest)
-    train(recipe_cls, args, log=lambda line: print(line, file=sys.stderr, flush=True))
+    _check_inputs(args)
+    try:
+        train(recipe_cls, args, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except FileNotFoundError as exc:  # data that is not what the recipe reads: one line, no traceback
+        raise LacunaError(str(exc)) from None
     return 0
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Every --data, --val-data and --init path is there, said before any data is read (a contributor
+    on a fresh clone, without ../shared/datasets beside it, got a traceback)."""
+    named = [*args.data, args.val_data, args.init]
+    for path in (p for p in named if p and not str(p).startswith("pydicom:")):  # pydicom's own test files
+        if not Path(path).exists():
+            raise LacunaError(f"{path}: no such file or folder")

@@ -122,6 +122,10 @@ def train(recipe_cls: type[Recipe], args: argparse.Namespace, log: Callable[[str
                 "ranks": world,  # each rank draws its own batch: world × batch crops a step
                 "crop": args.crop,
                 "data": [str(d) for d in args.data],
+                # what a later stage started from and how it learned: the card's command says the same
+                "init": str(args.init) if getattr(args, "init", None) else None,
+                "lr": args.lr,
+                "seed": args.seed,
                 "hardware": _hardware(device),
                 # What autocast really used: bfloat16 asked for is float32 on CPUs without it.
                 "precision": str(pick_dtype(device, args.precision)).removeprefix("torch."),

@@ -122,6 +122,9 @@ def test_init_fine_tunes_from_a_weights_file(small_folder, tmp_path, capsys):
     assert "starting from" in capsys.readouterr().err
     before, after = load_weights(base)[0].state_dict(), load_weights(tuned)[0].state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+    # The record names what it started from, its learning rate and seed (a staged model's card).
+    record = json.loads(tuned.with_suffix(".json").read_text())
+    assert record["init"] == str(base) and record["seed"] == 0 and record["lr"] > 0
 
     wider = [a if a != "8,16" else "8,32" for a in common]
     with pytest.raises(Exception, match="same architecture"):
@@ -148,3 +151,19 @@ def test_hyperparameters_from_arguments():
         "blocks": [1, 2, 3],
     }
     assert isinstance(args, argparse.Namespace)
+
+
+def test_missing_training_data_is_one_line_before_anything_is_read(tmp_path, capsys):
+    """From a fresh clone without ../shared/datasets beside it the reproduce commands ended in a
+    traceback; an empty folder too."""
+    from core.cli import main
+
+    out = str(tmp_path / "w.safetensors")
+    gone = str(tmp_path / "no" / "such" / "folder")
+    assert main(["train", "denoise", "--data", gone, "--out", out, "--device", "cpu"]) == 2
+    assert capsys.readouterr().err == f"lacuna: {gone}: no such file or folder\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["train", "denoise", "--data", str(empty), "--out", out, "--device", "cpu"]) == 2
+    assert capsys.readouterr().err.strip() == f"lacuna: no images found under {empty}"
+    assert not (tmp_path / "w.safetensors").exists()

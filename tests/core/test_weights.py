@@ -88,6 +88,9 @@ def test_import_checks_and_copies_into_the_user_folder(tmp_path, capsys):
     assert main(["models", "import", str(source), "--as", "upscale.safetensors"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["models", "import", str(source), "--as", "upscale.safetensors", "--overwrite"]) == 0
+    # The name without its suffix is the same name (a walk-through's `--as upscale` was refused).
+    assert main(["models", "import", str(source), "--as", "upscale", "--overwrite"]) == 0
+    assert target.read_bytes() == source.read_bytes() and not (weights.user_folder() / "upscale").exists()
 
 
 def test_import_refuses_a_pickle_and_a_network_of_the_wrong_kind(tmp_path, capsys):
