@@ -79,6 +79,9 @@ class BatchDialog(QDialog):
         self.kind.currentIndexChanged.connect(self._fill_picker)
         self.detect = QCheckBox()
         self.detect.setChecked(True)  # a method that needs a mask has nothing to work on without it
+        keep_room = self.detect.sizePolicy()
+        keep_room.setRetainSizeWhenHidden(True)  # the form does not jump as the box comes and goes
+        self.detect.setSizePolicy(keep_room)
         self.loss_traces = QCheckBox("Conceal the lost packets each call's loss trace marks")
         self.loss_traces.setToolTip(
             "A recording's trace is NAME_is_lost.txt beside it (one 0/1 line per packet of 20, 10, 30,"

@@ -284,6 +284,7 @@ class MethodPicker(QWidget):
             for j in range(top.childCount()):
                 if top.child(j).data(0, METHOD_ROLE) == method_id:
                     self.tree.setCurrentItem(top.child(j))
+                    self.tree.scrollToItem(top.child(j))  # a choice made for the person is shown to them
                     return True
         return False
 
