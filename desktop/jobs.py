@@ -258,8 +258,12 @@ class JobRunner(QObject):
         when its thread has stopped and cleaned up."""
         if self._job is None:
             return
-        if self.settle_on_cancel:
-            self._job.worker.quit()
+        event = self._job.worker.cancel_event
+        if self.settle_on_cancel and event is not None:
+            # Only the call's own cancel: it stops at its next report and cleans up ("nothing was
+            # written"), or, past its last report, finishes ("Saved"). Aborting the worker would
+            # silence both replies and leave the runner busy for good (a review).
+            event.set()
             return
         self.drop()
         self.cancelled.emit(self.cancelled_text)
