@@ -52,17 +52,15 @@ def main(argv: list[str]) -> int:
     recipe_cls = get_recipe(task)
     args = build_parser(recipe_cls).parse_args(rest)
     _check_inputs(args)
-    try:
-        train(recipe_cls, args, log=lambda line: print(line, file=sys.stderr, flush=True))
-    except FileNotFoundError as exc:  # data that is not what the recipe reads: one line, no traceback
-        raise LacunaError(str(exc)) from None
+    train(recipe_cls, args, log=lambda line: print(line, file=sys.stderr, flush=True))
     return 0
 
 
 def _check_inputs(args: argparse.Namespace) -> None:
     """Every --data, --val-data and --init path is there, said before any data is read (a contributor
     on a fresh clone, without ../shared/datasets beside it, got a traceback)."""
-    named = [*args.data, args.val_data, args.init]
-    for path in (p for p in named if p and not str(p).startswith("pydicom:")):  # pydicom's own test files
-        if not Path(path).exists():
+    from core.train.scan_bank import resolve  # --data may name pydicom's own test files
+
+    for path in [*map(resolve, args.data), args.val_data, args.init]:
+        if path and not Path(path).exists():
             raise LacunaError(f"{path}: no such file or folder")

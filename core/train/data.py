@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.errors import ReadError
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -15,7 +17,7 @@ def image_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"no images found under {folder}")
+        raise ReadError(f"no images found under {folder}")
     return files
 
 
@@ -41,7 +43,7 @@ class ImageCrops:
                     continue
                 self.images.append(torch.from_numpy(arr.copy()).permute(2, 0, 1).to(device))
         if not self.images:
-            raise FileNotFoundError(f"no usable images in {folders}")
+            raise ReadError(f"no usable images in {folders}")
 
     def __len__(self) -> int:
         return len(self.images)

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.errors import ReadError
+
 MIN_SIDE = 64
 BODY_SHARE = 0.1
 
@@ -37,7 +39,7 @@ def resolve(spec: str) -> Path:
 
         found = get_testdata_file(spec.removeprefix("pydicom:"))
         if not found:
-            raise FileNotFoundError(f"pydicom has no test file {spec!r}")
+            raise ReadError(f"pydicom has no test file {spec!r}")
         return Path(found)
     return Path(spec)
 
@@ -98,7 +100,7 @@ class ScanBank:
         for spec in specs:
             bank.slices += _file_slices(spec, doses, mr_fractions, views, log)
         if not bank.slices:
-            raise FileNotFoundError(f"no usable slice in {specs}")
+            raise ReadError(f"no usable slice in {specs}")
         if cache is not None:
             bank.save(cache, digest)
         return bank

@@ -162,6 +162,10 @@ def test_missing_training_data_is_one_line_before_anything_is_read(tmp_path, cap
     gone = str(tmp_path / "no" / "such" / "folder")
     assert main(["train", "denoise", "--data", gone, "--out", out, "--device", "cpu"]) == 2
     assert capsys.readouterr().err == f"lacuna: {gone}: no such file or folder\n"
+    for option in ("--init", "--val-data"):  # every path it would read is checked first
+        args = ["train", "denoise", "--data", str(tmp_path), option, gone, "--out", out, "--device", "cpu"]
+        assert main(args) == 2
+        assert capsys.readouterr().err == f"lacuna: {gone}: no such file or folder\n"
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["train", "denoise", "--data", str(empty), "--out", out, "--device", "cpu"]) == 2

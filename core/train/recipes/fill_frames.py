@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.errors import ReadError
 from core.train.recipe import Recipe
 from core.video.interpolate import BEND_LIMIT, dense_flow, displacements
 
@@ -137,7 +138,7 @@ class InterpolationData:
                 elif path.suffix.lower() in STILL_SUFFIXES:
                     self.stills.append(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
         if not self.clips and not self.stills:
-            raise FileNotFoundError(f"no clips or images in {folders}")
+            raise ReadError(f"no clips or images in {folders}")
         log(f"{len(self.clips)} clips, {len(self.stills)} stills")
 
     def batch(self, size: int, crop: int, generator: torch.Generator) -> torch.Tensor:

@@ -31,6 +31,7 @@ import torch
 
 from core.audio import specnet
 from core.audio.stft import MODEL_RATE, frame_params, log_magnitude, resample, stft
+from core.errors import ReadError
 from core.train.recipe import Recipe
 
 AUDIO_SUFFIXES = {".wav", ".ogg", ".flac", ".oga"}
@@ -90,7 +91,7 @@ class AudioStreams:
             if long_streams:
                 self.groups.append([torch.from_numpy(s).to(device) for s in long_streams])
         if not self.groups:
-            raise FileNotFoundError(f"no readable audio under {folders}")
+            raise ReadError(f"no readable audio under {folders}")
         seconds = sum(len(s) for g in self.groups for s in g) / rate
         log(f"fill-gap data: {len(self.groups)} folders, {seconds / 60:.1f} min of audio at {rate} Hz")
 
