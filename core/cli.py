@@ -209,9 +209,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "bench":
         from core.bench import PROTOCOLS
 
-        if args.task not in PROTOCOLS:
+        task = args.task.replace("_", "-")  # fill_gap, as the module is named, is fill-gap
+        if task not in PROTOCOLS:
             raise LacunaError(f"no bench protocol for task {args.task!r}; tasks: {', '.join(PROTOCOLS)}")
-        return importlib.import_module(f"core.bench.{args.task.replace('-', '_')}").main(args.args)
+        return importlib.import_module(f"core.bench.{task.replace('-', '_')}").main(args.args)
     if args.command == "train":
         from core.train.cli import main as train_main
 

@@ -40,7 +40,7 @@ def parse_gap(text: str, sample_rate: int, duration: float | None = None):
         raise MethodError(f"--gap {text!r}: the end must come after the start")
     if duration is not None and start >= duration:
         raise MethodError(f"--gap {text!r}: the recording is only {duration:.3f} s long")
-    if duration is not None and end > duration:  # filled to the end, and said (it had been silent)
+    if duration is not None and round(end * sample_rate) > round(duration * sample_rate):  # not cut silently
         past = f"--gap {text!r} runs past the end ({duration:.3f} s): filled to it"
         print(f"lacuna: warning: {past}", file=sys.stderr)
     first, stop = int(round(start * sample_rate)), int(round(end * sample_rate))

@@ -321,3 +321,7 @@ def test_the_matched_gain_solves_for_the_loudness_and_stays_in_its_bounds():
     assert fill.matched_gain(edges, middle, around * 0.01) == 1.0  # never quieter than made
     assert fill.matched_gain(edges, middle * 1e-6, around) == fill.MATCH_MOST
     assert fill.matched_gain(edges, np.zeros(1000), around) == 1.0
+    # With the AR hand-over in the edges, the whole fill (edges + gain · middle) is what is matched.
+    edges = rng.normal(0.0, 0.2, 1000) * np.r_[np.ones(100), np.zeros(800), np.ones(100)]
+    gain = fill.matched_gain(edges, middle, around)
+    assert np.isclose(np.sqrt(np.mean((edges + gain * middle) ** 2)), np.sqrt(np.mean(around**2)))
