@@ -90,6 +90,7 @@ LABELS = [
     ("mode", "mode"),
     ("dtype", "stored as"),
     ("value_range", "value range"),
+    ("not_a_number", "not numbers"),  # NaN or infinite values, left out of the range (a repair refuses them)
     ("stored_values", "stored values"),
     ("rescale", "rescale"),
     ("representable_range", "type holds"),

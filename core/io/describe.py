@@ -21,6 +21,13 @@ def slice_position(mm: float) -> str:
     return f"{mm:.2f} mm along the normal"
 
 
+def not_numbers(array: np.ndarray) -> int:
+    """How many values are NaN or infinite (a float volume's masked-out voxels): the value range
+    leaves them out, so they are said apart."""
+    array = np.asarray(array)
+    return int(array.size - np.count_nonzero(np.isfinite(array))) if array.dtype.kind == "f" else 0
+
+
 def minmax(array: np.ndarray) -> list[float | int] | None:
     if array.size == 0 or not np.isfinite(array).any():
         return None
@@ -48,6 +55,7 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
         "height": height,
         "channels": channels,
         "value_range": minmax(doc.pixels),
+        "not_a_number": not_numbers(doc.pixels) or None,
         "spacing": [num(v) if known else None for v, known in zip(doc.spacing, spacing_known(doc))],
         "window": [num(v) for v in doc.window] if doc.window else None,
         "photometric": doc.photometric,

@@ -25,7 +25,7 @@ from core.documents import Document, ImageDoc
 from core.errors import ReadError, WriteError
 from core.io import fill, image_layout, limits, provenance, quiet
 from core.io.atomic import atomic_write
-from core.io.describe import minmax, num
+from core.io.describe import minmax, not_numbers, num
 from core.io.formats import FileFormat, Written, as_extension
 from core.io.png_truncated import completed
 
@@ -529,6 +529,8 @@ def describe(doc: ImageDoc, scan: bool = True) -> dict[str, Any]:
         "value_range": minmax(doc.pixels),
         "nominal_range": [num(v) for v in doc.value_range],
     }
+    if not_numbers(doc.pixels):  # a float TIFF's masked-out pixels
+        info["not_a_number"] = not_numbers(doc.pixels)
     if doc.metadata.get("dpi"):
         info["dpi"] = [round(float(v), 1) for v in doc.metadata["dpi"]]  # 96, not 95.9866
     if doc.metadata.get("lacuna_provenance"):

@@ -108,3 +108,20 @@ def check_fits(card, task: str, document: Document, mask: Any, named: bool = Tru
         raise MethodError(f"{task} needs a volume with at least two slices; this file holds one picture")
     if card.needs_mask and not marks_anything(mask):
         raise MethodError(f"method {card.id!r}: {UNMARKED.get(document.kind, UNPAINTED)}")
+    check_numbers(document)
+
+
+def check_numbers(document: Document) -> None:
+    """Refuse a picture or volume holding NaN or infinite values: every method's filters and networks
+    spread them and their neighbourhoods into the result (a walk-through's 4,000 NaN voxels became
+    14,000, with 211,000 more voxels changed, and the run said it had changed nothing)."""
+    if document.kind not in ("image", "volume"):
+        return
+    from core.io.describe import not_numbers
+
+    count = not_numbers(document.pixels)
+    if count:
+        raise MethodError(
+            f"{count:,} values of this {document.kind} are not numbers (NaN or infinite): Lacuna cannot"
+            " repair around them; replace them with a number first (0, or the background's value)"
+        )
