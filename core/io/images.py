@@ -529,8 +529,9 @@ def describe(doc: ImageDoc, scan: bool = True) -> dict[str, Any]:
         "value_range": minmax(doc.pixels),
         "nominal_range": [num(v) for v in doc.value_range],
     }
-    if not_numbers(doc.pixels):  # a float TIFF's masked-out pixels
-        info["not_a_number"] = not_numbers(doc.pixels)
+    masked_out = not_numbers(doc.pixels)  # a float TIFF's masked-out pixels
+    if masked_out:
+        info["not_a_number"] = masked_out
     if doc.metadata.get("dpi"):
         info["dpi"] = [round(float(v), 1) for v in doc.metadata["dpi"]]  # 96, not 95.9866
     if doc.metadata.get("lacuna_provenance"):
