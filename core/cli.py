@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="an image the size of the input, non-zero = repair (one for every frame or slice); or the"
         " name given to `lacuna detect -o` for a clip or a scan, whose NAME_0000.png ... are read one"
-        " per frame or slice",
+        " per frame or slice; for a scan also a volume on its grid (a NIfTI mask). A NIfTI slice's"
+        " picture has voxel i as its column and j as its row, as stored (not as shown)",
     )
     p.add_argument(
         "--gap",

@@ -133,12 +133,13 @@ def method_asked(args, lost_packets: bool) -> str | None:
 
 def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, list[int] | None]:
     """The --mask of a repair, and the frames the repair is limited to. One picture applies to every
-    frame (of a video's --frames, a volume's slices). The name given to `lacuna detect -o` for a clip
+    frame (of a video's --frames, a volume's slices); a volume file on a scan's grid (a NIfTI mask)
+    gives each slice its own. The name given to `lacuna detect -o` for a clip
     or a scan, whose masks are NAME_0000.png ... (one per frame or slice, from 0), gives each its
     own: a clip is then repaired on the frames that have one (or on --frames, each needing one)."""
     import numpy as np
 
-    from core.io.masks import numbered_masks, read_mask, read_numbered_masks
+    from core.io.masks import numbered_masks, read_mask, read_numbered_masks, read_scan_mask
     from core.repair.request import check_frames
 
     if document.kind == "video":
@@ -155,6 +156,8 @@ def masks_given(document, path: Path, frames: list[int] | None) -> tuple[Any, li
                 " -o` (its masks NAME_0000.png ... are read one per frame or slice)"
             )
         _say_if_one_of_several(path)
+        if document.kind == "volume":  # a picture, or a volume on the scan's grid (a NIfTI mask)
+            return read_scan_mask(path, document), frames
         return read_mask(path, shape), frames
     if document.kind == "video":  # in frame order, once each: as the video driver takes them
         wanted = sorted(set(frames)) if frames is not None else numbered

@@ -66,7 +66,7 @@ def find_items(
     item, as `lacuna repair` and the app read it; otherwise its pictures are photos, each an item
     (a scanner's numbered photos of one size look the same)."""
     from core.io.dicom.series import may_hold_a_slice
-    from core.io.uncertainty_map import SUFFIX
+    from core.io.uncertainty_map import result_of_map
     from core.video.source import sequence_files
 
     root = Path(root)
@@ -85,7 +85,8 @@ def find_items(
             yield Item(rel_folder, "video", here)
         dicom_files = []
         for name in sorted(filenames):
-            if name.startswith(".") or (name.endswith(SUFFIX) and (here / name[: -len(SUFFIX)]).exists()):
+            result = result_of_map(name)
+            if name.startswith(".") or (result is not None and (here / result).exists()):
                 continue
             if here / name in frames:
                 continue

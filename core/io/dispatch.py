@@ -39,6 +39,7 @@ def read_with_format(path: Path) -> tuple[formats.FileFormat, Document]:
         raise ReadError(f"{path.name}: cannot read it ({type(exc).__name__}: {reason(exc)})") from exc
     if not doc.provenance:  # a Lacuna output: its history comes back with it
         doc.provenance = provenance.recorded_steps(doc, path)
+    uncertainty_map.attach(doc, path)  # and its fill's uncertainty map, if one lies beside it
     return fmt, doc
 
 

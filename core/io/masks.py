@@ -1,6 +1,7 @@
 """Repair masks as image files: any image the size of the input; non-zero = repair, and the value
 is the alpha the repair gets there (255 of 8 bits = all of it, gray = a soft edge; a mask of only 0
-and 1 is hard). The rules of what a mask does are the mask contract's (core.repair.masks)."""
+and 1 is hard). A scan's mask may also be a volume on its grid (a NIfTI mask), every non-zero voxel
+repaired. The rules of what a mask does are the mask contract's (core.repair.masks)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,22 @@ def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
     from core.io.dispatch import read_any
 
     path = Path(path)
-    doc = read_any(path)
+    return _picture_alpha(read_any(path), path, shape_hw)
+
+
+def read_scan_mask(path: str | Path, document) -> np.ndarray:
+    """The mask of a volume `document`: (H, W) from a picture (one slice's mask, applied where the
+    repair says), or (frames, H, W) from a volume file on the scan's grid (`read_volume_mask`)."""
+    from core.io.dispatch import read_any
+
+    path = Path(path)
+    mask = read_any(path)
+    if mask.kind == "volume" and np.asarray(mask.pixels).shape[0] > 1:
+        return read_volume_mask(mask, path, document)
+    return _picture_alpha(mask, path, document.pixels.shape[1:3])
+
+
+def _picture_alpha(doc, path: Path, shape_hw: tuple[int, int]) -> np.ndarray:
     if doc.kind not in ("image", "volume"):
         raise MethodError(f"{path.name}: a mask must be an image, not audio")
     pixels = np.asarray(doc.pixels)
@@ -44,6 +60,40 @@ def read_mask(path: str | Path, shape_hw: tuple[int, int]) -> np.ndarray:
         values = frame[..., 3]
     stored = doc.dtype if doc.dtype in ("uint8", "uint16") else "float32"
     return alpha_of(values.astype(stored))
+
+
+def read_volume_mask(mask, path: Path, document) -> np.ndarray:
+    """(frames, H, W) float32 alphas from the volume `mask` read from `path` (a NIfTI label or mask,
+    as FSL, ITK-SNAP or 3D Slicer save them) on the grid of the volume `document`: the same slices of
+    the same size, in the same order; a 3-D mask of a 4-D series applies to every time point. Every
+    non-zero voxel is repaired (a label map's every label; a probability map's every non-zero
+    voxel). A NIfTI mask whose voxel-to-world matrix differs from the volume's lies on another grid
+    and is refused: resample it first."""
+    pixels = np.asarray(mask.pixels)
+    frames, height, width = document.pixels.shape[:3]
+    slices = document.slices
+    if pixels.shape[0] not in (frames, slices) or pixels.shape[1:3] != (height, width):
+        shown = "×".join(map(str, (*pixels.shape[2:0:-1], pixels.shape[0])))
+        raise MethodError(
+            f"{path.name}: a volume's mask must be on its grid ({width}×{height}×{slices} voxels);"
+            f" this one is {shown}"
+        )
+    if _affine(mask) is not None and _affine(document) is not None:
+        if not np.allclose(_affine(mask), _affine(document), atol=1e-3):
+            raise MethodError(
+                f"{path.name}: the mask is on another grid than the scan (its voxel-to-world matrix"
+                " differs): resample it onto the scan first"
+            )
+    alphas = (np.abs(pixels).max(axis=-1) > 0).astype(np.float32)  # labels of any value
+    return np.tile(alphas, (frames // len(alphas), 1, 1)) if len(alphas) != frames else alphas
+
+
+def _affine(document):
+    """A NIfTI document's voxel-to-world matrix, None for other files."""
+    from core.io.nifti import NiftiHeader
+
+    writeback = getattr(document, "writeback", None)
+    return np.asarray(writeback.affine, np.float64) if isinstance(writeback, NiftiHeader) else None
 
 
 def numbered_mask_path(path: str | Path, number: int) -> Path:

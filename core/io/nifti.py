@@ -202,6 +202,18 @@ def _stored_range(dtype: np.dtype, slope: float, inter: float) -> tuple[float, f
 def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
     import nibabel as nib
 
+    img, notes = nifti_image(doc, target)
+    img.header["descrip"] = provenance.summary(doc)[:79].encode("latin-1", "replace")
+    record = provenance.as_json(doc, target, notes).encode("utf-8")
+    img.header.extensions.append(nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, record))
+    return Written(atomic_write(target, lambda tmp: nib.save(img, str(tmp))), notes)
+
+
+def nifti_image(doc: VolumeDoc, target: Path):
+    """(the nibabel image of `doc` on the source's grid, with its header; the notes of how it is
+    stored): what `write_nifti` saves, and the uncertainty map beside it on the same grid."""
+    import nibabel as nib
+
     pixels = np.asarray(doc.pixels, dtype=np.float32)
     if pixels.ndim != 4 or pixels.shape[-1] != 1:
         raise WriteError(
@@ -236,12 +248,9 @@ def write_nifti(doc: VolumeDoc, target: Path, **options: Any) -> Written:
         img.set_qform(source_header.get_qform() @ to_source, code=int(header["qform_code"]))
     img.header.set_data_dtype(out_dtype)
     img.header.set_slope_inter(1.0, 0.0)
-    img.header["descrip"] = provenance.summary(doc)[:79].encode("latin-1", "replace")
     notes = (f"stored as {out_dtype}: {why}",) if why else ()  # not in the source's type, and why
     notes += (placed,) if placed else ()
-    record = provenance.as_json(doc, target, notes).encode("utf-8")
-    img.header.extensions.append(nib.nifti1.Nifti1Extension(COMMENT_EXTENSION, record))
-    return Written(atomic_write(target, lambda tmp: nib.save(img, str(tmp))), notes)
+    return img, notes
 
 
 def _limits(dtype: np.dtype) -> tuple[int, int]:

@@ -146,20 +146,22 @@ def interpolate_slice(
     shifts: list[tuple[float, float]] | None = None,
 ) -> np.ndarray:
     """Slice `index` from the good slices around it, at their positions `z` (mm; default: numbers),
-    each aligned onto its grid first where the series is tilted (`shifts`)."""
+    each aligned onto its grid first where the series is tilted (`shifts`). `order`: "linear",
+    "cubic" (a spline through up to two good slices each side) or "monotone" (the shape-preserving
+    cubic, PCHIP, through the same slices: between two slices it never leaves their values)."""
     z = np.arange(volume.shape[0], dtype=np.float64) if z is None else z
     shifts = shifts or []
     below, above = _neighbours(index, good)
     if below is None or above is None:  # at an end of the volume: copy the nearest good slice
         return aligned(volume, above if below is None else below, index, shifts).copy()
-    if order == "cubic":
+    if order in ("cubic", "monotone"):
         # A spline through up to two good slices each side (falls back to linear with fewer).
         near = np.concatenate([good[good < index][-2:], good[good > index][:2]])
         if near.size >= 3:
-            from scipy.interpolate import CubicSpline
+            from scipy.interpolate import CubicSpline, PchipInterpolator
 
             stack = np.stack([aligned(volume, j, index, shifts) for j in near]).astype(np.float64)
-            spline = CubicSpline(z[near], stack, axis=0)
+            spline = (CubicSpline if order == "cubic" else PchipInterpolator)(z[near], stack, axis=0)
             return np.clip(spline(z[index]), 0.0, 1.0).astype(np.float32)
     t = (z[index] - z[below]) / float(z[above] - z[below])
     lower, upper = aligned(volume, below, index, shifts), aligned(volume, above, index, shifts)

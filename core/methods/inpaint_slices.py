@@ -4,12 +4,14 @@ In a CT or MR volume the anatomy under a hole is still there, a few millimetres 
 above and below. The slices intact where the hole is are interpolated at the slice's position in mm
 (cubic through two each side, or linear between the nearest), each first brought onto the slice's
 grid (a tilted series' slices are offset in-plane), exactly as fill-slice does
-(core.methods.fill_slice.interpolate_slice). Anatomy changes between slices, so the estimate is
-corrected to agree with the slice itself at the hole's edge: the difference between the slice and the
-estimate around the hole is continued into it (biharmonic, the solver of inpaint-biharmonic), fading
-over `reach_mm`. Carried further, that edge difference mostly carries the misregistration of sharp
-edges (bone, skin) between slices: measured on the shared CT and MR volumes, a 2 mm fade beat both no
-correction and a correction carried through the whole hole (docs/benchmarks.md).
+(core.methods.fill_slice.interpolate_slice). Across a hole more than DEEP_HOLE slices deep the cubic
+is the shape-preserving one (PCHIP), whose estimate never leaves the values of the slices either
+side. Anatomy changes between slices, so the estimate is corrected to agree with the slice itself at
+the hole's edge: the difference between the slice and the estimate around the hole is continued into
+it (biharmonic, the solver of inpaint-biharmonic), fading over `reach_mm`. Carried further, that
+edge difference mostly carries the misregistration of sharp edges (bone, skin) between slices:
+measured on the shared CT and MR volumes, a 2 mm fade beat both no correction and a correction
+carried through the whole hole (docs/benchmarks.md).
 
 A hole at the same place on the next slice is skipped over (the next intact slice is used). A single
 image has no neighbours: the method refuses it, and the scan default falls back to biharmonic with a
@@ -44,6 +46,8 @@ from core.runtime.context import Progress, RunContext
 SPREAD_MEASURE = "standard deviation across the fill and the fills from the slice below and above alone"
 REACH = 4  # pixels a neighbour must be intact around the hole (a tilt offsets slices a few pixels)
 CALIBRATION_SLICES = 4  # held-out fills the spread is calibrated on
+DEEP_HOLE = 3  # slices: a hole deeper is filled by the shape-preserving cubic (measured in
+# docs/benchmarks.md: better from 4 slices on, the spline better up to 3 on the phantom shear)
 CALIBRATED = "scaled so that on the same holes placed on intact slices its mean is the mean absolute error"
 
 
@@ -109,6 +113,11 @@ def _fill(volume: np.ndarray, holes: np.ndarray, k: int, setting: tuple, reach: 
             " it hides: mark the damaged slices only (or give --frames), or use inpaint-biharmonic"
         )
     parts = [ctx.sub(i / 3, (i + 1) / 3) for i in range(3)]
+    below, above = nearest(good, k)
+    if order == "cubic" and below is not None and above is not None and above - below > DEEP_HOLE + 1:
+        # Across a deep hole the spline carries the slopes at both sides into values neither side
+        # holds (a 92 HU insert filled up to 625 HU, read as bone); the shape-preserving cubic cannot.
+        order = "monotone"
     estimate = interpolate_slice(volume, np.asarray(good), k, order, z, shifts)
     fill = np.clip((yield from corrected(estimate, volume[k], holes[k], reach, parts[0])), 0.0, 1.0)
     # How sure: the fill against each neighbour alone, corrected alike.
@@ -220,7 +229,13 @@ register(
         ),
         modalities=("ct", "mr", "scan"),
         params=(
-            Param("order", "cubic", "interpolation across the slices", choices=("linear", "cubic")),
+            Param(
+                "order",
+                "cubic",
+                "interpolation across the slices (cubic: shape-preserving across holes more than"
+                f" {DEEP_HOLE} slices deep, where a spline swings beyond both sides)",
+                choices=("linear", "cubic"),
+            ),
             Param(
                 "reach_mm",
                 2.0,

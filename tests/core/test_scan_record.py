@@ -44,6 +44,29 @@ def test_a_saved_ct_fill_marks_its_pixels_and_saves_its_uncertainty(ct, tmp_path
     assert step["max"] == pytest.approx(float(spread.max()), abs=1e-3) and step["pixels"] == int(marked.sum())
 
 
+def test_a_nifti_results_map_is_a_nifti_on_its_grid_and_comes_back_when_it_is_opened(datasets, tmp_path):
+    """A researcher overlays the map on the result (FSLeyes, ITK-SNAP, nibabel): same shape, same
+    affine, voxel for voxel; the app shows it again after the result is reopened."""
+    import nibabel as nib
+
+    volume = read(datasets / "medical/FLAIR.nii.gz")
+    mask = np.zeros(volume.pixels.shape[:3], bool)
+    mask[70, 60:90, 40:80] = True  # lacuna's (k, j, i)
+    saved = write(run_repair(volume, "inpaint", mask=mask), tmp_path / "filled.nii.gz")
+    result, spread = nib.load(saved), nib.load(tmp_path / "filled.nii.gz.uncertainty.nii.gz")
+    assert spread.shape == result.shape and np.allclose(spread.affine, result.affine)
+    assert np.array_equal(spread.header.get_sform(), result.header.get_sform())
+    values = spread.get_fdata()
+    assert (values[mask.transpose(2, 1, 0)] > 0).mean() > 0.9 and not values[~mask.transpose(2, 1, 0)].any()
+    record = json.loads((tmp_path / "filled.nii.gz.lacuna.json").read_text())
+    assert record["uncertainty_map"] == "filled.nii.gz.uncertainty.nii.gz"
+    _, described = read_map(saved)
+    assert described["lacuna"] == "uncertainty of the fill" and described["units"] == "stored units"
+
+    reopened = read(saved)
+    assert np.array_equal(reopened.uncertainty, values.transpose(2, 1, 0))
+
+
 def test_a_multiframe_mr_marks_only_the_filled_frames(datasets, tmp_path):
     mr = read(datasets / "medical/emri_small.dcm")
     mask = np.zeros(mr.pixels.shape[:3], bool)

@@ -35,6 +35,25 @@ def test_a_fill_on_a_ct_shows_its_uncertainty(window, ct_path, qtbot):
     assert any("Fill uncertainty" in m and "HU" in m for m in messages)
 
 
+def test_a_saved_fill_shows_its_uncertainty_again_when_reopened(window, ct_path, qtbot, tmp_path):
+    """A walk-through saved a fill, reopened the result and was told 'No fill uncertainty here', with
+    the map beside the file."""
+    from core.io import write
+
+    assert open_file(window, ct_path)
+    ws = image(window)
+    paint(qtbot, ws, [(255, 140), (290, 150)])
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    saved = write(ws.controller.doc, tmp_path / "filled.dcm")
+    assert open_file(window, saved)
+    messages = []
+    ws.status.connect(messages.append)
+    ws.uncertainty_action.trigger()
+    assert ws.controller.doc.uncertainty is not None and ws.canvas.diff is not None
+    assert any("Fill uncertainty" in m and "HU" in m for m in messages), messages
+
+
 def test_a_fill_on_a_ct_stays_outlined_when_the_mask_is_hidden(window, ct_path, qtbot):
     """A walk-through's clinician saw a fill across the petrous ridge drawn as a sharp bone-like line,
     with nothing on the picture saying where the fill was once the mask hid itself."""

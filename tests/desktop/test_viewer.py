@@ -227,6 +227,26 @@ def test_save_and_load_mask(window, ct_path, tmp_path):
     assert "small.png" in window.notice.text()
 
 
+def test_a_nifti_mask_loads_onto_every_slice_of_its_scan_in_one_step(window, datasets, tmp_path):
+    import nibabel as nib
+
+    volume = datasets / "medical/FLAIR.nii.gz"
+    image_ = nib.load(volume)
+    labels = np.zeros(image_.shape, np.uint8)
+    labels[40:60, 50:90, 60] = 1
+    labels[70:80, 50:60, 75] = 2
+    nib.save(nib.Nifti1Image(labels, image_.affine), tmp_path / "lesions.nii.gz")
+    assert open_file(window, volume)
+    c = image(window).controller
+    assert c.load_mask(tmp_path / "lesions.nii.gz")
+    loaded = c.masks.as_array() > 0
+    assert np.array_equal(loaded.transpose(2, 1, 0), labels > 0)  # nibabel's (i, j, k), voxel for voxel
+    assert "on 2 of 140 slices" in window.statusBar().currentMessage()
+    assert c.undo_label() == "load mask"
+    c.undo()
+    assert not c.masks.any()
+
+
 def test_audio_documents_get_the_audio_panel(window, datasets, ct_path):
     wav = datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav"
     assert open_file(window, wav)

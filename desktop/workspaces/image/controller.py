@@ -356,23 +356,34 @@ class ImageController(QObject):
         return 0.0 if mask is None else float(np.count_nonzero(mask)) / mask.size
 
     def load_mask(self, path: str | Path) -> bool:
-        """Replace the current slice's mask by an image file (non-zero = repair): one undo step."""
+        """Replace the current slice's mask by an image file (non-zero = repair), or every slice's by
+        a volume on a scan's grid (a NIfTI mask): one undo step."""
         doc = self.doc
         if doc is None:
             return False
         path = Path(path)
         try:
-            from core.io.masks import read_mask
+            from core.io.masks import read_mask, read_scan_mask
 
-            loaded = read_mask(path, doc.pixels.shape[1:3])
+            if doc.kind == "volume":
+                loaded = read_scan_mask(path, doc)
+            else:
+                loaded = read_mask(path, doc.pixels.shape[1:3])
         except Exception as exc:  # noqa: BLE001
             self.error.emit(describe_error(exc, f"Loading the mask {path.name}"))
             return False
+        alphas = np.rint(loaded * 255.0).astype(np.uint8)  # soft edges kept
         full = self.masks.as_array()
-        full[self.frame] = np.rint(loaded * 255.0).astype(np.uint8)  # soft edges kept
+        if alphas.ndim == 3:
+            full[:] = alphas
+            marked = int(np.count_nonzero(alphas.reshape(len(alphas), -1).any(axis=1)))
+            where = f" on {marked} of {len(alphas)} slices"
+        else:
+            full[self.frame] = alphas
+            where = ""
         self._record(self.masks.replace_all(full, label="load mask"))
         self.mask_changed.emit(self.frame, None)
-        self.status.emit(f"Mask loaded from {path.name}")
+        self.status.emit(f"Mask loaded from {path.name}{where}")
         return True
 
     def save_mask(self, path: str | Path) -> Path | None:

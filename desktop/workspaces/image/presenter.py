@@ -128,13 +128,31 @@ class CanvasPresenter(QObject):
 
     # --- before / after ---
 
+    def _render_uncertainty(self) -> bool:
+        """The fill's uncertainty map in the heat layer, when asked for and the document has one."""
+        c = self.c
+        spread = getattr(c.doc, "uncertainty", None)
+        if not (self.show_uncertainty and spread is not None and spread.shape == c.doc.pixels.shape[:3]):
+            return False
+        heat, peak, count = heat_overlay(spread[min(c.frame, spread.shape[0] - 1)])
+        self.canvas.set_diff(heat)
+        summary = latest_summary(c.doc)
+        units = summary.get("units", "")
+        self._heat_described = True
+        self.status.emit(
+            f"Fill uncertainty on this slice: up to {peak:.4g} {units} over {count} pixels "
+            f"(whole fill: mean {summary.get('mean', 0):.4g}, max {summary.get('max', 0):.4g} {units})"
+        )
+        return True
+
     def render_before(self) -> None:
         c, canvas = self.c, self.canvas
         repair = c.last_repair() if c.doc is not None else None
         if repair is None:
             canvas.set_before(None)
             canvas.set_marks(None)
-            self._hide_heat()
+            if not self._render_uncertainty():  # a reopened result's map needs no repair done here
+                self._hide_heat()
             self.set_compare_mode()
             return
         earlier = repair.before
@@ -152,17 +170,8 @@ class CanvasPresenter(QObject):
         canvas.set_marks(self._fill_outline(repair, frame))
         names = [p.method for p in earlier.provenance if p.task != "detect"]
         canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
-        spread = getattr(c.doc, "uncertainty", None)
-        if self.show_uncertainty and spread is not None and spread.shape == c.doc.pixels.shape[:3]:
-            heat, peak, count = heat_overlay(spread[min(c.frame, spread.shape[0] - 1)])
-            canvas.set_diff(heat)
-            summary = latest_summary(c.doc)
-            units = summary.get("units", "")
-            self._heat_described = True
-            self.status.emit(
-                f"Fill uncertainty on this slice: up to {peak:.4g} {units} over {count} pixels "
-                f"(whole fill: mean {summary.get('mean', 0):.4g}, max {summary.get('max', 0):.4g} {units})"
-            )
+        if self._render_uncertainty():
+            pass
         elif self.show_diff and before.shape == c.doc.pixels.shape:
             kept_step = stored_step(c.doc)
             diff, peak, count = difference_map(before[frame], c.current_pixels(), (kept_step or 0.0) / 2)
