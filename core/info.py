@@ -101,6 +101,8 @@ LABELS = [
     ("photometric", "photometric"),
     ("source_photometric", "stored colour"),  # PALETTE COLOR, YBR_FULL_422: what the file holds
     ("orientation", "orientation"),
+    ("oblique", "oblique"),
+    ("transforms", "transforms"),  # a NIfTI's sform and qform
     ("time_points", "time points"),
     ("gaps", "gaps after"),  # slice numbers from 0, as --frames counts them
     ("files", "files"),
@@ -134,6 +136,8 @@ def _number(value: Any) -> str:
 def _show(key: str, value: Any) -> str:
     if key == "items" and isinstance(value, dict):
         return ", ".join(f"{n} {kind}" for kind, n in sorted(value.items()))
+    if isinstance(value, str):  # said already (a volume's axes)
+        return value
     if key == "shape" and isinstance(value, list):
         return " × ".join(str(v) for v in value)
     if key == "duration":
@@ -154,9 +158,25 @@ def _show(key: str, value: Any) -> str:
     return _number(value)
 
 
+def _volume_axes(info: dict[str, Any]) -> dict[str, Any]:
+    """A volume's size and spacing said in the order a NIfTI's i, j, k and a DICOM's columns and rows
+    read (the JSON keeps Lacuna's own: slices first)."""
+    frames, height, width = info["shape"][:3]
+    points = info.get("time_points") or 1
+    over_time = f" × {points} time points" if points > 1 else ""
+    shown = {"shape": f"{width} × {height} × {frames // points} (columns × rows × slices){over_time}"}
+    spacing = info.get("spacing")
+    if isinstance(spacing, list) and len(spacing) == 3:
+        values = ["unknown" if v is None else _number(v) for v in reversed(spacing)]
+        shown["spacing"] = f"{' × '.join(values)} (columns × rows × slices)"
+    return shown
+
+
 def format_info(info: dict[str, Any]) -> str:
     """The description as aligned, human-readable lines."""
     lines = [info.get("path", "")]
+    if info.get("kind") == "volume" and info.get("shape"):
+        info = {**info, **_volume_axes(info)}
     if info.get("kind") == "video" and info.get("width"):
         depth = f", {info['bit_depth']}-bit" if info.get("bit_depth") else ""
         size = f"{info['width']} × {info['height']} ({info.get('pixel_format')}{depth})"

@@ -347,9 +347,41 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
         if tilt is not None:
             info["gantry_tilt"] = tilt
     info["orientation"] = meta.get("orientation", "")
+    if isinstance(doc.writeback, NiftiHeader):
+        oblique = _obliquity(np.asarray(doc.writeback.affine, float))
+        if oblique:
+            info["oblique"] = f"{oblique:.1f}° from the nearest axes (the axis codes are the nearest)"
+        if doc.writeback.header is not None:
+            info["transforms"] = _transforms(doc.writeback.header)
     if meta.get("descrip"):
         info["description"] = meta["descrip"]
     return info
+
+
+XFORM_CODES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "Talairach", 4: "MNI", 5: "template"}
+
+
+def _obliquity(affine: np.ndarray) -> float:
+    """How far (degrees) the voxel axes lie from the nearest world axes; 0 within half a degree."""
+    axes = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
+    degrees = float(np.degrees(np.arccos(np.clip(np.abs(axes).max(axis=0), 0.0, 1.0))).max())
+    return degrees if degrees >= 0.5 else 0.0
+
+
+def _transforms(header) -> str:
+    """Which of the header's two voxel-to-world matrices are set, and whether they agree (a reader
+    that takes the qform first places a sheared volume elsewhere: the qform cannot hold a shear)."""
+    qcode, scode = int(header["qform_code"]), int(header["sform_code"])
+    said = [
+        f"{name} ({XFORM_CODES.get(code, code)})"
+        for name, code in (("sform", scode), ("qform", qcode))
+        if code
+    ]
+    if not said:
+        return "neither sform nor qform set (voxel spacing only)"
+    if qcode and scode and not np.allclose(header.get_qform(), header.get_sform(), atol=1e-3):
+        return f"{' and '.join(said)} differ: Lacuna places voxels by the sform, as nibabel does"
+    return " and ".join(said) + (", the same" if qcode and scode else "")
 
 
 def _shear(affine: np.ndarray) -> str | None:

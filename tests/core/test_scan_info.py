@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from core.info import describe, format_info
 
 
 def test_a_radiograph_without_spacing_tags_has_unknown_spacing(datasets):
     info = describe(datasets / "medical/RG3_J2KR.dcm")
     assert info["spacing"] == [None, None, None]
-    assert "spacing (mm)    unknown, unknown, unknown" in format_info(info)
+    assert "spacing (mm)    unknown × unknown × unknown (columns × rows × slices)" in format_info(info)
 
 
 def test_a_series_reports_its_real_spacing(datasets):
@@ -37,3 +39,23 @@ def test_a_scaled_uint8_nifti_says_its_scaling_and_how_coarse_a_stored_step_is(d
     assert info["rescale"] == f"× {proxy.slope:.6g} − 1024 (one stored step is {proxy.slope:.3g})"
     assert "rescale         × 7.1098 − 1024" in format_info(info)
     assert "rescale" not in describe(datasets / "medical/FLAIR.nii.gz")  # stored as it is shown
+
+
+def test_a_niftis_size_and_spacing_read_in_its_own_axis_order_with_its_transforms(datasets):
+    """A walk-through's researcher read `54 × 422 × 306` for a file nibabel calls (306, 422, 54), and
+    nothing of the sform and qform, which differ on this sheared CT."""
+    import nibabel as nib
+
+    image = nib.load(datasets / "medical/shear.nii.gz")
+    text = format_info(describe(datasets / "medical/shear.nii.gz"))
+    i, j, k = image.shape
+    di, dj, dk = (f"{z:.6g}" for z in np.linalg.norm(image.affine[:3, :3], axis=0))
+    assert f"shape           {i} × {j} × {k} (columns × rows × slices)" in text
+    assert f"spacing (mm)    {di} × {dj} × {dk} (columns × rows × slices)" in text
+    assert "transforms      sform (aligned) and qform (aligned) differ" in text
+    flair = format_info(describe(datasets / "medical/FLAIR.nii.gz"))
+    assert (
+        "orientation     RAS\n  oblique         19.0° from the nearest axes" in flair
+    )  # rotated in its file
+    assert "sform (aligned) and qform (aligned), the same" in flair
+    assert describe(datasets / "medical/FLAIR.nii.gz")["shape"] == [140, 160, 124, 1]  # JSON: slices first
