@@ -37,7 +37,10 @@ class InfoPanel(QWidget):
         f["File"].setText(Path(doc.path).name if doc.path is not None else "untitled")
         f["File"].setToolTip(str(doc.path or ""))
         size = f"{w} × {h}"
-        if frames > 1:
+        points = getattr(doc, "time_points", 1)
+        if points > 1:  # a 4-D series: its volumes are not more slices of one stack
+            size += f" × {frames // points} slices × {points} time points"
+        elif frames > 1:
             size += f" × {frames} {'slices' if doc.kind == 'volume' else 'pages'}"
         f["Size"].setText(size)
         if doc.kind == "volume":

@@ -247,6 +247,22 @@ def test_a_nifti_mask_loads_onto_every_slice_of_its_scan_in_one_step(window, dat
     assert not c.masks.any()
 
 
+def test_a_4d_nifti_says_which_time_point_a_slice_belongs_to(window, datasets, tmp_path):
+    """A walk-through opened two volumes of a 4-D NIfTI as 'Slice 141 / 280', a blank first slice of
+    the second volume, and the panel read '280 slices'."""
+    import nibabel as nib
+
+    flair = nib.load(datasets / "medical/FLAIR.nii.gz")
+    data = np.asarray(flair.dataobj)
+    nib.save(nib.Nifti1Image(np.stack([data, data // 2], axis=-1), flair.affine), tmp_path / "4d.nii.gz")
+    assert open_file(window, tmp_path / "4d.nii.gz")
+    ws = image(window)
+    assert ws.controller.frame == 70 and ws.slice_label.text().startswith("Slice 71 / 140   time point 1 / 2")
+    assert ws.info.fields["Size"].text() == "124 × 160 × 140 slices × 2 time points"
+    ws.controller.set_frame(140 + 9)
+    assert ws.slice_label.text().startswith("Slice 10 / 140   time point 2 / 2")
+
+
 def test_audio_documents_get_the_audio_panel(window, datasets, ct_path):
     wav = datasets / "audio" / "bench" / "digits" / "0_yweweler_0.wav"
     assert open_file(window, wav)

@@ -94,7 +94,8 @@ class ImageController(QObject):
             frames, h, w = doc.pixels.shape[:3]
             self.masks = MaskStack(frames, h, w)
             if self.volume and frames > 2:
-                self.frame = frames // 2  # the middle of a series shows the anatomy, not an end slice
+                # the middle of a series shows the anatomy, not an end slice (of the first time point)
+                self.frame = getattr(doc, "slices", frames) // 2
             self.invert = getattr(doc, "photometric", "") == "MONOCHROME1"
             self.window = self.opening_window = self.initial_window()
             restored = self.session.start_autosave(self.masks.shape)
@@ -189,7 +190,13 @@ class ImageController(QObject):
         doc = self.doc
         if doc is None or self.frames <= 1:
             return ""
-        text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
+        points = getattr(doc, "time_points", 1)
+        if points > 1:  # a 4-D series: frame t * slices + k
+            slices = self.frames // points
+            text = f"{self.frame_noun()} {self.frame % slices + 1} / {slices}"
+            text += f"   time point {self.frame // slices + 1} / {points}"
+        else:
+            text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
         positions = getattr(doc, "positions", [])
         if len(positions) == self.frames:
             from core.io.describe import slice_position

@@ -243,7 +243,10 @@ class ImageWorkspace(Workspace):
         frames, h, w, _ = doc.pixels.shape
         volume = self.controller.volume
         parts = [f"{w}×{h}", (doc.modality or doc.format) if volume else f"{doc.mode} {doc.dtype}"]
-        if frames > 1:
+        points = getattr(doc, "time_points", 1)
+        if points > 1:
+            parts.append(f"{frames // points} slices × {points} time points")
+        elif frames > 1:
             parts.append(f"{frames} slices" if volume else f"{frames} pages")
         return ", ".join(parts)
 
