@@ -88,7 +88,10 @@ def _targets(volume: np.ndarray, mask: np.ndarray | None, slices: str) -> tuple[
         region = np.asarray(mask, bool).copy()
         chosen = [i for i in range(frames) if region[i].any()]
     else:
-        raise MethodError("name the slices to refill (slices=12 or 10-14) or paint the corrupted region")
+        raise MethodError(
+            "name the slices to refill (slices=12 or 10-14) or paint the corrupted region; to make thick"
+            " slices thinner, give thin=2 (or spacing=MM)"
+        )
     if len(chosen) == frames:
         raise MethodError("every slice is marked for refilling: at least one good slice is needed")
     return chosen, region

@@ -182,15 +182,16 @@ def changed_frames(video: Any) -> str:
 
 
 def _keep_padding(before: Document, after: Document) -> None:
-    """Pixels outside a scan's scanned area (its PixelPaddingValue) stay exactly that value: viewers
-    hide them by it, and a denoiser had made a ring of -1499 ... -1490 HU 'tissue' of them."""
-    padding = getattr(before, "metadata", {}).get("padding_value")
+    """What lies outside a scan's body (its padding value, a masked volume's background) stays
+    exactly as it was after a whole-picture filter (core.repair.outside)."""
+    from core.repair.outside import outside_of
+
     old, new = getattr(before, "pixels", None), getattr(after, "pixels", None)
-    if padding is None or old is None or new is None or old.shape != new.shape:
+    if old is None or new is None or old.shape != new.shape:
         return
-    outside = old == np.float32(padding)
-    if outside.any() and np.any(new[outside] != old[outside]):
-        after.pixels = np.where(outside, old, new)
+    outside = outside_of(before)
+    if outside is not None and np.any(new[outside] != old[outside]):
+        after.pixels = np.where(outside[..., None], old, new)
 
 
 def _mark_changed(before: Document, after: Document) -> None:
