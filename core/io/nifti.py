@@ -358,6 +358,26 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     return info
 
 
+def slice_positions(doc: VolumeDoc) -> list[float]:
+    """Each slice's position along the slices' normal in mm, from a NIfTI's affine (its centre
+    voxel's world position projected on the normal), for showing where a slice lies; [] for
+    other documents, and for a repair that changed the grid (thinner slices, an enlargement)."""
+    if not isinstance(doc.writeback, NiftiHeader):
+        return []
+    height, width = doc.pixels.shape[1:3]
+    if list(doc.metadata.get("nifti_shape", []))[:3] != [width, height, doc.slices]:
+        return []
+    affine = np.asarray(doc.writeback.affine, float)
+    normal = np.cross(affine[:3, 0], affine[:3, 1])
+    if not np.linalg.norm(normal):
+        return []
+    normal /= np.linalg.norm(normal)
+    centre = affine[:3, :3] @ np.array([(width - 1) / 2, (height - 1) / 2, 0.0]) + affine[:3, 3]
+    step = float(normal @ affine[:3, 2])
+    first = float(normal @ centre)
+    return [first + k * step for k in range(doc.slices)] * max(doc.time_points, 1)
+
+
 XFORM_CODES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "Talairach", 4: "MNI", 5: "template"}
 
 

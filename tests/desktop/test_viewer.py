@@ -261,6 +261,8 @@ def test_a_4d_nifti_says_which_time_point_a_slice_belongs_to(window, datasets, t
     assert ws.info.fields["Size"].text() == "124 × 160 × 140 slices × 2 time points"
     ws.controller.set_frame(140 + 9)
     assert ws.slice_label.text().startswith("Slice 10 / 140   time point 2 / 2")
+    # where the slice lies, from the affine (the walk-through's NIfTI slice bar said only "Slice 70 / 140")
+    assert ws.slice_label.text().endswith("at -58.39 mm along the normal")
 
 
 def test_audio_documents_get_the_audio_panel(window, datasets, ct_path):

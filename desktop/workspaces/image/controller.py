@@ -198,6 +198,10 @@ class ImageController(QObject):
         else:
             text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
         positions = getattr(doc, "positions", [])
+        if not positions and getattr(doc, "format", "") == "NIfTI":
+            from core.io.nifti import slice_positions
+
+            positions = slice_positions(doc)
         if len(positions) == self.frames:
             from core.io.describe import slice_position
 
