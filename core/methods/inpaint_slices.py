@@ -48,6 +48,7 @@ REACH = 4  # pixels a neighbour must be intact around the hole (a tilt offsets s
 CALIBRATION_SLICES = 4  # held-out fills the spread is calibrated on
 DEEP_HOLE = 3  # slices: a hole deeper is filled by the shape-preserving cubic (measured in
 # docs/benchmarks.md: better from 4 slices on, the spline better up to 3 on the phantom shear)
+ONE_SIDED = "on slices filled from one side only, the difference to the slice's own biharmonic fill, unscaled"
 CALIBRATED = "scaled so that on the same holes placed on intact slices its mean is the mean absolute error"
 
 
@@ -87,23 +88,39 @@ def _run(
     todo = [k for k in range(volume.shape[0]) if holes[k].any()]
     out = volume.copy()
     spread = np.zeros(holes.shape, np.float32)
+    one_sided = []  # slices whose hole has an intact slice on one side only: extrapolated
     fill_part = ctx.sub(0.0, 0.8)
     for n, k in enumerate(todo):
         part = fill_part.sub(n / len(todo), (n + 1) / len(todo))
-        fill, spread[k] = yield from _fill(volume, holes, k, setting, reach, part)
+        fill, spread[k], extrapolated = yield from _fill(volume, holes, k, setting, reach, part)
+        if extrapolated:
+            one_sided.append(k)
         out[k][holes[k]] = fill[holes[k]]
         yield part.progress(1.0, f"slice {k} filled")
     scale = yield from _calibration(volume, holes, todo, setting, reach, ctx.sub(0.8, 1.0))
     own = ctx.extras.setdefault(OWN_SPREAD, {"measure": SPREAD_MEASURE, "maps": [], "scales": []})
-    own["maps"].append(spread * np.float32(scale or 1.0))
+    scaled = spread * np.float32(scale or 1.0)
+    scaled[one_sided] = spread[one_sided]  # the calibration holds for fills between two sides only
+    own["maps"].append(scaled)
     if scale is not None:
         own["scales"].append(round(scale, 3))
         own["measure"] = f"{SPREAD_MEASURE}, {CALIBRATED} (x {', '.join(map(str, own['scales']))})"
+    if one_sided:
+        from core.repair.request import frame_runs
+
+        ctx.note(
+            f"the hole reaches the end of the volume on slice{'s' if len(one_sided) > 1 else ''}"
+            f" {frame_runs(one_sided)} (from 0): filled from the slices on one side only, where anatomy"
+            " may end, so check them; their uncertainty is the whole difference to the slice's own fill"
+        )
+        if ONE_SIDED not in own["measure"]:
+            own["measure"] += f"; {ONE_SIDED}"
     return out
 
 
 def _fill(volume: np.ndarray, holes: np.ndarray, k: int, setting: tuple, reach: float, ctx: RunContext):
-    """(slice `k` filled where its hole is, the spread of that fill (H, W)), both on the [0, 1] scale."""
+    """(slice `k` filled where its hole is, the spread of that fill (H, W)), both on the [0, 1] scale,
+    and whether the fill is extrapolated (an intact slice on one side of the hole only)."""
     order, z, shifts = setting
     good = intact_slices(holes, k)
     sides = [j for j in nearest(good, k) if j is not None]
@@ -126,13 +143,15 @@ def _fill(volume: np.ndarray, holes: np.ndarray, k: int, setting: tuple, reach: 
         others.append((yield from corrected(aligned(volume, j, k, shifts), volume[k], holes[k], reach, part)))
     if len(sides) < 2:
         # One neighbour: its fill is the fill, and a spread of zero would claim certainty where
-        # the fill is extrapolated; the slice's own biharmonic fill is the other evidence.
+        # the fill is extrapolated; the slice's own biharmonic fill is the other evidence, and the
+        # whole difference to it the measure (a spread of the three read 7 times below the error
+        # where a phantom ended inside the hole: a walk-through).
         own = yield from fill_regions(
             volume[k], holes[k], parts[2], _biharmonic, context=1.0, min_size=16, margin=8
         )
-        others.append(own)
+        return fill, np.where(holes[k], np.abs(fill - own).max(axis=-1), 0.0), True
     together = np.stack([fill, *others]).std(axis=0).max(axis=-1)
-    return fill, np.where(holes[k], together, 0.0)
+    return fill, np.where(holes[k], together, 0.0), False
 
 
 def _calibration(volume: np.ndarray, holes: np.ndarray, todo: list[int], setting: tuple, reach: float, ctx):
@@ -151,7 +170,7 @@ def _calibration(volume: np.ndarray, holes: np.ndarray, todo: list[int], setting
         trial = holes.copy()
         trial[spare] = holes[k]
         part = ctx.sub(n / len(picks), (n + 1) / len(picks))
-        fill, spread_there = yield from _fill(volume, trial, spare, setting, reach, part)
+        fill, spread_there, _ = yield from _fill(volume, trial, spare, setting, reach, part)
         inside = holes[k]
         error += float(np.abs(fill - volume[spare]).max(axis=-1)[inside].sum())
         spread += float(spread_there[inside].sum())
