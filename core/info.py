@@ -161,10 +161,11 @@ def _show(key: str, value: Any) -> str:
 def _volume_axes(info: dict[str, Any]) -> dict[str, Any]:
     """A volume's size and spacing said in the order a NIfTI's i, j, k and a DICOM's columns and rows
     read (the JSON keeps Lacuna's own: slices first)."""
-    frames, height, width = info["shape"][:3]
+    frames, height, width, channels = (info["shape"] + [1])[:4]
     points = info.get("time_points") or 1
     over_time = f" × {points} time points" if points > 1 else ""
-    shown = {"shape": f"{width} × {height} × {frames // points} (columns × rows × slices){over_time}"}
+    colour = f", {channels} channels" if channels > 1 else ""
+    shown = {"shape": f"{width} × {height} × {frames // points} (columns × rows × slices){over_time}{colour}"}
     spacing = info.get("spacing")
     if isinstance(spacing, list) and len(spacing) == 3:
         values = ["unknown" if v is None else _number(v) for v in reversed(spacing)]

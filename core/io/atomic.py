@@ -91,8 +91,9 @@ def resolve_target(
     if hits_source(target):
         if _same_file(target, Path(source)):
             raise WriteError(f"{target.name}: refusing to overwrite the original; choose another name")
+        hit = next(w for w in written(target) if _same_file(w, Path(source)))
         raise WriteError(
-            f"{target.name}: refusing to overwrite the original's record {sidecar_path(target).name};"
+            f"{target.name}: refusing to overwrite the original ({hit.name} would be written beside it);"
             " choose another name"
         )
     first = next(w for w in written(target) if taken(w))

@@ -21,6 +21,13 @@ def slice_position(mm: float) -> str:
     return f"{mm:.2f} mm along the normal"
 
 
+def stack_size(frames: int, time_points: int = 1, noun: str = "slices") -> str:
+    """'140 slices', or for a 4-D series '140 slices × 2 time points' (frames are time-major)."""
+    if time_points > 1:
+        return f"{frames // time_points} {noun} × {time_points} time points"
+    return f"{frames} {noun}"
+
+
 NUMBERS_AT_ONCE = 1 << 22  # values tested per step: every repair asks, and a 500 MP picture is 1.5 G values
 
 
@@ -67,6 +74,12 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
         "value_range": minmax(doc.pixels),
         "not_a_number": not_numbers(doc.pixels) or None,
         "spacing": [num(v) if known else None for v, known in zip(doc.spacing, spacing_known(doc))],
+        # shape and spacing above are slices first, as Lacuna holds them; these read as a NIfTI's
+        # (i, j, k) and a DICOM's columns and rows do (the text output shows them)
+        "voxels": [width, height, doc.slices] + ([doc.time_points] if doc.time_points > 1 else []),
+        "voxel_size_mm": [num(v) if known else None for v, known in zip(doc.spacing, spacing_known(doc))][
+            ::-1
+        ],
         "window": [num(v) for v in doc.window] if doc.window else None,
         "photometric": doc.photometric,
         "gaps": list(doc.gaps),

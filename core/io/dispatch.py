@@ -120,5 +120,7 @@ def write_any(
         with allow_replace(overwrite):
             if uncertainty_map.has_map(doc):
                 uncertainty_map.write_map(doc, written.path)
+            else:  # a map left from a fill saved here before would be taken for this result's
+                uncertainty_map.map_path(written.path).unlink(missing_ok=True)
             provenance.write_sidecar(doc, written.path, list(written.notes))
     return written.path

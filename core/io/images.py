@@ -349,6 +349,11 @@ def _tiff_page(arr: np.ndarray, axes: str, path: Path) -> np.ndarray:
 def write(doc: Document, target: Path, **options: Any) -> Written:
     """An image in its own format; a volume as a float32 TIFF stack (physical values kept)."""
     if doc.kind == "volume":
+        # said like every other loss in a conversion
+        geometry = (
+            "a TIFF holds no scan geometry: where the voxels lie (position, orientation, spacing) is not"
+            " kept; save as .nii.gz or .dcm to keep it"
+        )
         doc = ImageDoc(
             pixels=doc.pixels,
             path=doc.path,
@@ -357,10 +362,13 @@ def write(doc: Document, target: Path, **options: Any) -> Written:
             mode="L" if doc.pixels.shape[-1] == 1 else "RGB",
             provenance=doc.provenance,
         )
+        return write_image(doc, target, said=(geometry,), **options)
     return write_image(doc, target, **options)
 
 
-def write_image(doc: ImageDoc, target: Path, **options: Any) -> Written:
+def write_image(doc: ImageDoc, target: Path, said: tuple[str, ...] = (), **options: Any) -> Written:
+    """`doc` in the format its extension names; `said`: what the conversion loses besides what this
+    writer finds itself."""
     fmt = WRITE_FORMATS.get(target.suffix.lower())
     if fmt is None:
         choices = ", ".join(sorted(set(WRITE_FORMATS)))
@@ -372,7 +380,7 @@ def write_image(doc: ImageDoc, target: Path, **options: Any) -> Written:
         raise WriteError(f"{target.name}: cannot save pixels of shape {pixels.shape}")
     fits(doc, target)
     dtype = doc.dtype if doc.dtype in ("uint8", "uint16", "float32") else "float32"
-    notes = []
+    notes = list(said)
     if fmt in EIGHT_BIT_ONLY and dtype != "uint8":
         pixels = _to_8bit(pixels, doc)
         notes.append(f"{fmt} holds 8 bits per sample: values were scaled from {dtype} to uint8")

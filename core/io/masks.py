@@ -58,42 +58,74 @@ def _picture_alpha(doc, path: Path, shape_hw: tuple[int, int]) -> np.ndarray:
     values = colour.max(axis=-1)
     if frame.shape[-1] == 4 and not values.any():
         values = frame[..., 3]
-    stored = doc.dtype if doc.dtype in ("uint8", "uint16") else "float32"
+    stored = getattr(doc, "dtype", "float32")  # a volume's values are floats in its units
+    stored = stored if stored in ("uint8", "uint16") else "float32"
     return alpha_of(values.astype(stored))
 
 
 def read_volume_mask(mask, path: Path, document) -> np.ndarray:
     """(frames, H, W) float32 alphas from the volume `mask` read from `path` (a NIfTI label or mask,
-    as FSL, ITK-SNAP or 3D Slicer save them) on the grid of the volume `document`: the same slices of
-    the same size, in the same order; a 3-D mask of a 4-D series applies to every time point. Every
-    non-zero voxel is repaired (a label map's every label; a probability map's every non-zero
-    voxel). A NIfTI mask whose voxel-to-world matrix differs from the volume's lies on another grid
-    and is refused: resample it first."""
-    pixels = np.asarray(mask.pixels)
+    as FSL, ITK-SNAP or 3D Slicer save them) on the grid of the volume `document` (NIfTI or DICOM):
+    where both say where their voxels lie, the mask is put on the scan's voxels (a converter's flipped
+    or swapped axes undone; its sform or qform matched against the scan's), and one on another grid is
+    refused; a mask without that geometry is taken slice for slice. A 3-D mask of a 4-D series applies
+    to every time point. Its values follow `core.repair.masks.label_alpha`."""
+    from core.repair.masks import label_alpha
+
+    values = np.asarray(mask.pixels).max(axis=-1)  # (frames, H, W): the largest channel
+    scans, owns = grid_affines(document), grid_affines(mask)
+    if owns and len(values) > 1:
+        if not scans:
+            raise MethodError(
+                f"{path.name}: this scan does not say where its voxels lie, so a mask that does cannot be"
+                " placed on it: give one picture per slice (NAME_0000.png ...)"
+            )
+        values = _on_scan_grid(values, owns, scans, document, path)
     frames, height, width = document.pixels.shape[:3]
     slices = document.slices
-    if pixels.shape[0] not in (frames, slices) or pixels.shape[1:3] != (height, width):
-        shown = "×".join(map(str, (*pixels.shape[2:0:-1], pixels.shape[0])))
+    if values.shape[0] not in (frames, slices) or values.shape[1:3] != (height, width):
+        shown = "×".join(map(str, (*values.shape[2:0:-1], values.shape[0])))
         raise MethodError(
             f"{path.name}: a volume's mask must be on its grid ({width}×{height}×{slices} voxels);"
             f" this one is {shown}"
         )
-    if _affine(mask) is not None and _affine(document) is not None:
-        if not np.allclose(_affine(mask), _affine(document), atol=1e-3):
-            raise MethodError(
-                f"{path.name}: the mask is on another grid than the scan (its voxel-to-world matrix"
-                " differs): resample it onto the scan first"
-            )
-    alphas = (np.abs(pixels).max(axis=-1) > 0).astype(np.float32)  # labels of any value
+    alphas = label_alpha(values)
     return np.tile(alphas, (frames // len(alphas), 1, 1)) if len(alphas) != frames else alphas
 
 
-def _affine(document):
-    """A NIfTI document's voxel-to-world matrix, None for other files."""
-    from core.io.nifti import NiftiHeader
+def grid_affines(doc) -> list[np.ndarray]:
+    """Where a volume's voxels lie: its voxel-to-world matrices (a NIfTI's sform and, where set and
+    different, its qform, which ITK-based tools write when the sform holds a shear; a DICOM series'
+    from its slices' positions), [] where the file does not say."""
+    from core.io.nifti import grid_affine, qform_of
 
-    writeback = getattr(document, "writeback", None)
-    return np.asarray(writeback.affine, np.float64) if isinstance(writeback, NiftiHeader) else None
+    own = grid_affine(doc)
+    if own is None:
+        return []
+    qform = qform_of(doc)
+    return [own] if qform is None or np.allclose(qform, own, atol=1e-3) else [own, qform]
+
+
+def _on_scan_grid(values: np.ndarray, owns, scans, document, path: Path) -> np.ndarray:
+    """`values` (slices, rows, columns) moved onto the scan's voxels: the same grid stored with its
+    axes flipped or swapped is put back in the scan's order; any other grid is refused."""
+    from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation, ornt_transform
+
+    if values.shape[0] != document.slices:  # a 4-D mask: on the scan's grid as stored, or refused
+        if any(np.allclose(own, scan, atol=1e-3) for own in owns for scan in scans):
+            return values
+        owns = []
+    stored = values.transpose(2, 1, 0)  # (i, j, k), as the file stores it
+    for own in owns:
+        for scan in scans:
+            turn = ornt_transform(io_orientation(own), io_orientation(scan))
+            moved = apply_orientation(stored, turn)
+            if np.allclose(own @ inv_ornt_aff(turn, stored.shape), scan, atol=1e-3):
+                return np.ascontiguousarray(moved.transpose(2, 1, 0))
+    raise MethodError(
+        f"{path.name}: the mask is on another grid than the scan (its voxel-to-world matrix differs):"
+        " resample it onto the scan first"
+    )
 
 
 def numbered_mask_path(path: str | Path, number: int) -> Path:

@@ -328,6 +328,25 @@ def _source_geometry(doc: VolumeDoc) -> tuple[np.ndarray, Any]:
     return np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0]), None
 
 
+def grid_affine(doc) -> np.ndarray | None:
+    """Where a volume's voxels lie (voxel (i, j, k) = (column, row, slice) to world mm): a NIfTI's
+    own affine, a DICOM series' from its slices' positions and orientation; None where the file does
+    not say (spacing alone places no voxel)."""
+    if getattr(doc, "kind", "") != "volume":
+        return None
+    affine, shape = _source_geometry(doc)
+    placed = isinstance(doc.writeback, NiftiHeader) or shape is not None
+    return np.asarray(affine, np.float64) if placed else None
+
+
+def qform_of(doc) -> np.ndarray | None:
+    """A NIfTI's qform where its header sets one, else None."""
+    header = doc.writeback.header if isinstance(getattr(doc, "writeback", None), NiftiHeader) else None
+    if header is None or int(header["qform_code"]) <= 0:
+        return None
+    return np.asarray(header.get_qform(), np.float64)
+
+
 def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     meta = doc.metadata
     info = describing.volume(doc)

@@ -95,15 +95,19 @@ def read_map(output: Path) -> tuple[np.ndarray, dict[str, Any]]:
 def attach(doc: Any, path: Path) -> None:
     """Give a reopened result its fill's map again, when one lies beside it on its grid; a map that
     cannot be read is said in the document's read warnings and left out."""
-    if not getattr(doc, "provenance", None) or getattr(doc, "pixels", None) is None:
-        return
-    if not map_path(path).is_file():
+    summary = latest_summary(doc) if getattr(doc, "provenance", None) else {}
+    if not summary or getattr(doc, "pixels", None) is None or not map_path(path).is_file():
         return
     try:
         spread, description = read_map(path)
     except Exception as exc:  # noqa: BLE001 - the result opens without its map
-        said = f"{map_path(path).name}: its uncertainty map cannot be read ({type(exc).__name__})"
+        from core.errors import reason
+
+        said = f"{map_path(path).name}: the uncertainty map beside it cannot be read ({reason(exc)})"
         doc.metadata.setdefault("read_warnings", []).append(said)
         return
-    if description.get("lacuna") == TITLE and spread.shape == doc.pixels.shape[:3]:
+    # Only the map of the fill the result's record ends with: a map left beside a file that a later
+    # repair was saved over describes other pixels.
+    same = all(description.get(key) == summary.get(key) for key in ("mean", "max", "pixels", "units"))
+    if description.get("lacuna") == TITLE and same and spread.shape == doc.pixels.shape[:3]:
         doc.uncertainty = spread.astype(np.float32, copy=False)

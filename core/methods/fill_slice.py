@@ -140,6 +140,17 @@ def _run_interp(
     return out
 
 
+DEEP_HOLE = 3  # missing slices: across more, "cubic" is the shape-preserving cubic
+
+
+def order_across(order: str, missing: int) -> str:
+    """The interpolation used across `missing` slices in a row: across more than DEEP_HOLE, the
+    spline carries the slopes at both sides into values neither side holds (a 92 HU insert filled
+    up to 625 HU, read as bone), so "cubic" is the shape-preserving cubic there, which cannot
+    (measured for inpaint-slices: docs/benchmarks.md, "Holes several slices deep")."""
+    return "monotone" if order == "cubic" and missing > DEEP_HOLE else order
+
+
 def interpolate_slice(
     volume: np.ndarray,
     good: np.ndarray,
@@ -150,13 +161,15 @@ def interpolate_slice(
 ) -> np.ndarray:
     """Slice `index` from the good slices around it, at their positions `z` (mm; default: numbers),
     each aligned onto its grid first where the series is tilted (`shifts`). `order`: "linear",
-    "cubic" (a spline through up to two good slices each side) or "monotone" (the shape-preserving
-    cubic, PCHIP, through the same slices: between two slices it never leaves their values)."""
+    "cubic" (a spline through up to two good slices each side; across a deep gap, `order_across`)
+    or "monotone" (the shape-preserving cubic, PCHIP, through the same slices: between two slices it
+    never leaves their values)."""
     z = np.arange(volume.shape[0], dtype=np.float64) if z is None else z
     shifts = shifts or []
     below, above = _neighbours(index, good)
     if below is None or above is None:  # at an end of the volume: copy the nearest good slice
         return aligned(volume, above if below is None else below, index, shifts).copy()
+    order = order_across(order, above - below - 1)
     if order in ("cubic", "monotone"):
         # A spline through up to two good slices each side (falls back to linear with fewer).
         near = np.concatenate([good[good < index][-2:], good[good > index][:2]])

@@ -38,7 +38,14 @@ import numpy as np
 
 from core.errors import MethodError
 from core.methods.crops import fill_regions
-from core.methods.fill_slice import aligned, interpolate_slice, positions_of, shifts_of
+from core.methods.fill_slice import (
+    DEEP_HOLE,
+    aligned,
+    interpolate_slice,
+    order_across,
+    positions_of,
+    shifts_of,
+)
 from core.methods.inpaint import MASK_PARAMS
 from core.methods.registry import OWN_SPREAD, MethodCard, Param, register
 from core.runtime.context import Progress, RunContext
@@ -46,8 +53,6 @@ from core.runtime.context import Progress, RunContext
 SPREAD_MEASURE = "standard deviation across the fill and the fills from the slice below and above alone"
 REACH = 4  # pixels a neighbour must be intact around the hole (a tilt offsets slices a few pixels)
 CALIBRATION_SLICES = 4  # held-out fills the spread is calibrated on
-DEEP_HOLE = 3  # slices: a hole deeper is filled by the shape-preserving cubic (measured in
-# docs/benchmarks.md: better from 4 slices on, the spline better up to 3 on the phantom shear)
 ONE_SIDED = "on slices filled from one side only, the difference to the slice's own biharmonic fill, unscaled"
 CALIBRATED = "scaled so that on the same holes placed on intact slices its mean is the mean absolute error"
 
@@ -123,18 +128,16 @@ def _fill(volume: np.ndarray, holes: np.ndarray, k: int, setting: tuple, reach: 
     and whether the fill is extrapolated (an intact slice on one side of the hole only)."""
     order, z, shifts = setting
     good = intact_slices(holes, k)
-    sides = [j for j in nearest(good, k) if j is not None]
+    below, above = nearest(good, k)
+    sides = [j for j in (below, above) if j is not None]
     if not sides:
         raise MethodError(
             f"part of the hole on slice {k} is marked on every other slice too, so no slice shows what"
             " it hides: mark the damaged slices only (or give --frames), or use inpaint-biharmonic"
         )
     parts = [ctx.sub(i / 3, (i + 1) / 3) for i in range(3)]
-    below, above = nearest(good, k)
-    if order == "cubic" and below is not None and above is not None and above - below > DEEP_HOLE + 1:
-        # Across a deep hole the spline carries the slopes at both sides into values neither side
-        # holds (a 92 HU insert filled up to 625 HU, read as bone); the shape-preserving cubic cannot.
-        order = "monotone"
+    if below is not None and above is not None and order_across(order, above - below - 1) != order:
+        ctx.record_setting("order_across_deep_holes", "shape-preserving cubic (PCHIP)")
     estimate = interpolate_slice(volume, np.asarray(good), k, order, z, shifts)
     fill = np.clip((yield from corrected(estimate, volume[k], holes[k], reach, parts[0])), 0.0, 1.0)
     # How sure: the fill against each neighbour alone, corrected alike.

@@ -132,7 +132,10 @@ def repair(
     provenance.params.update(ctx.extras.pop(SETTINGS, {}))
     provenance.engine = ctx.extras.get("backend", "")
     if mask is None and not resolved.get("slices"):  # a whole-picture filter, not a fill asked for
-        _keep_padding(given, result)
+        kept = _keep_padding(given, result)
+        if kept:
+            provenance.params["kept_outside"] = kept
+            ctx.note(kept)
     _mark_changed(document, result)
     if document.kind == "video":
         provenance.changed_frames = changed_frames(result)
@@ -156,6 +159,8 @@ def repair(
         spread = yield from uncertainty.fill_spread(replace(request, ctx=ctx.sub(0.7, 1.0)), result, driver)
         if spread is not None:
             result.uncertainty, provenance.uncertainty = spread
+    elif getattr(result, "uncertainty", None) is not None:
+        result.uncertainty = None  # an earlier fill's map no longer describes these pixels
     result.provenance = [*document.provenance, provenance]
     if getattr(result, "pending", None) is None:  # a streamed video is done once written
         yield ctx.progress(1.0, "done")
@@ -181,17 +186,23 @@ def changed_frames(video: Any) -> str:
     return text
 
 
-def _keep_padding(before: Document, after: Document) -> None:
+def _keep_padding(before: Document, after: Document) -> str:
     """What lies outside a scan's body (its padding value, a masked volume's background) stays
-    exactly as it was after a whole-picture filter (core.repair.outside)."""
+    exactly as it was after a whole-picture filter (core.repair.outside); what was kept, if the
+    filter had changed any of it ("" if not)."""
     from core.repair.outside import outside_of
 
     old, new = getattr(before, "pixels", None), getattr(after, "pixels", None)
     if old is None or new is None or old.shape != new.shape:
-        return
-    outside = outside_of(before)
-    if outside is not None and np.any(new[outside] != old[outside]):
-        after.pixels = np.where(outside[..., None], old, new)
+        return ""
+    outside, what = outside_of(before)
+    if outside is None:
+        return ""
+    changed = int(np.count_nonzero((new != old).any(axis=-1) & outside))
+    if not changed:
+        return ""
+    after.pixels = np.where(outside[..., None], old, new)
+    return f"{changed} voxels of the {what} kept as they were"
 
 
 def _mark_changed(before: Document, after: Document) -> None:

@@ -4,7 +4,8 @@ final (nobody blends it again).
 
 - In: a soft alpha per pixel, (H, W) for every frame or (frames, H, W). Floats are alpha in [0, 1];
   integers are alpha of 255 (16-bit: of 65535), as the desktop's brush paints; bool masks and
-  masks of only 0 and 1 (labels) are hard.
+  masks of only 0 and 1 (labels) are hard. A scan's volume mask from a labelling tool (a NIfTI):
+  whole numbers are labels, every non-zero one repaired in full; fractions are alpha (`label_alpha`).
 - The hole a method fills: every pixel with alpha > 0, grown by `dilate` pixels (a disk), so the
   unreliable rim of a scratch is refilled too.
 - The weight the repair gets: 1 inside the hole (with `dilate` = 0, the painted alpha itself, so
@@ -44,6 +45,16 @@ def alpha_of(mask: np.ndarray) -> np.ndarray:
         full = 65535 if mask.dtype == np.uint16 else 255
         return (np.clip(mask, 0, full) / np.float32(full)).astype(np.float32)
     raise MethodError(f"a mask must hold numbers, not {mask.dtype}")
+
+
+def label_alpha(values: np.ndarray) -> np.ndarray:
+    """A volume mask from a labelling tool as float32 alpha: whole numbers are labels, every non-zero
+    label repaired in full (label 3 of a segmentation is not 3/255 of a repair); fractions are alpha
+    as painted (a probability map's value, clipped to [0, 1])."""
+    values = np.nan_to_num(np.asarray(values, np.float64), nan=0.0)
+    if np.all(values == np.rint(values)):
+        return (values != 0).astype(np.float32)
+    return np.clip(values, 0.0, 1.0).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,11 @@ class InfoPanel(QWidget):
         f["File"].setText(Path(doc.path).name if doc.path is not None else "untitled")
         f["File"].setToolTip(str(doc.path or ""))
         size = f"{w} × {h}"
-        points = getattr(doc, "time_points", 1)
-        if points > 1:  # a 4-D series: its volumes are not more slices of one stack
-            size += f" × {frames // points} slices × {points} time points"
-        elif frames > 1:
-            size += f" × {frames} {'slices' if doc.kind == 'volume' else 'pages'}"
+        if frames > 1:
+            from core.io.describe import stack_size
+
+            noun = "slices" if doc.kind == "volume" else "pages"
+            size += f" × {stack_size(frames, getattr(doc, 'time_points', 1), noun)}"
         f["Size"].setText(size)
         if doc.kind == "volume":
             inverted = "inverted (MONOCHROME1)" if doc.photometric == "MONOCHROME1" else ""

@@ -36,7 +36,9 @@ def test_a_hole_six_slices_deep_gets_no_values_the_slices_around_it_do_not_hold(
     truth = shear.pixels[..., 0]
     mask = np.zeros(truth.shape, bool)
     mask[24:30, 200:240, 130:170] = True
-    out = run_repair(shear, "inpaint", method="inpaint-slices", mask=mask).pixels[..., 0]
+    result = run_repair(shear, "inpaint", method="inpaint-slices", mask=mask)
+    assert result.provenance[-1].params["order_across_deep_holes"] == "shape-preserving cubic (PCHIP)"
+    out = result.pixels[..., 0]
     assert truth[mask].max() < 110.0 and out[mask].max() < 250.0  # 207: the slice's own edge carried in
     assert np.abs(out - truth)[mask].mean() < 35.0
     assert np.array_equal(out[~mask], truth[~mask])
@@ -224,3 +226,35 @@ def test_a_nifti_mask_on_the_scans_grid_gives_each_slice_its_own_hole(datasets, 
         err = capsys.readouterr().err
         assert said in err and len(err.strip().splitlines()) == 1, err
         assert not (tmp_path / f"{name}_out.nii.gz").exists()
+
+
+def test_a_nifti_mask_of_a_dicom_series_is_put_on_its_voxels_even_stored_flipped(datasets, tmp_path):
+    """A converter (dcm2niix) may store the rows of a series the other way round: the mask's affine
+    says so, and the mask lands where it was drawn, not mirrored (a review found it mirrored)."""
+    import nibabel as nib
+
+    from core.io import write
+    from core.io.masks import read_scan_mask
+
+    series = read(datasets / "medical/head_ct_ge")
+    own = nib.load(write(series, tmp_path / "ct.nii.gz"))
+    drawn = np.zeros(own.shape, np.uint8)
+    drawn[100:140, 50:80, 10] = 2  # (i, j, k) in Lacuna's NIfTI of the series
+    flip = np.diag([1.0, -1.0, 1.0, 1.0])
+    flip[1, 3] = own.shape[1] - 1
+    nib.save(nib.Nifti1Image(drawn[:, ::-1, :], own.affine @ flip), tmp_path / "flipped.nii.gz")
+    alpha = read_scan_mask(tmp_path / "flipped.nii.gz", series)
+    assert np.array_equal(alpha > 0, drawn.transpose(2, 1, 0) > 0)
+    # a probability map's fractions are alpha as painted, not all-or-nothing
+    soft = (drawn / 4.0).astype(np.float32)
+    nib.save(nib.Nifti1Image(soft, own.affine), tmp_path / "soft.nii.gz")
+    assert set(np.unique(read_scan_mask(tmp_path / "soft.nii.gz", series))) == {0.0, 0.5}
+    # shifted by a voxel: another grid
+    nib.save(
+        nib.Nifti1Image(
+            drawn, own.affine @ np.array([[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]])
+        ),
+        tmp_path / "moved.nii.gz",
+    )
+    with pytest.raises(MethodError, match="another grid"):
+        read_scan_mask(tmp_path / "moved.nii.gz", series)

@@ -67,6 +67,24 @@ def test_a_nifti_results_map_is_a_nifti_on_its_grid_and_comes_back_when_it_is_op
     assert np.array_equal(reopened.uncertainty, values.transpose(2, 1, 0))
 
 
+def test_a_map_is_never_taken_for_a_result_it_does_not_describe(datasets, tmp_path):
+    """A review saved a denoise over a fill's result: the fill's map stayed beside it and came back
+    with the denoise when reopened, and a denoise of a reopened fill saved the fill's map again."""
+    volume = read(datasets / "medical/FLAIR.nii.gz")
+    mask = np.zeros(volume.pixels.shape[:3], bool)
+    mask[70, 60:90, 40:80] = True
+    target = tmp_path / "result.nii.gz"
+    write(run_repair(volume, "inpaint", mask=mask), target)
+    reopened = read(target)
+    assert reopened.uncertainty is not None
+    denoised = run_repair(reopened, "denoise", method="denoise-bilateral")
+    assert denoised.uncertainty is None  # the fill's map describes pixels the denoise changed
+    write(denoised, tmp_path / "denoised.nii.gz")
+    assert not (tmp_path / "denoised.nii.gz.uncertainty.nii.gz").exists()
+    write(run_repair(volume, "denoise", method="denoise-bilateral"), target, overwrite=True)
+    assert not (tmp_path / "result.nii.gz.uncertainty.nii.gz").exists() and read(target).uncertainty is None
+
+
 def test_a_multiframe_mr_marks_only_the_filled_frames(datasets, tmp_path):
     mr = read(datasets / "medical/emri_small.dcm")
     mask = np.zeros(mr.pixels.shape[:3], bool)

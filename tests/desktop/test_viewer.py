@@ -225,6 +225,7 @@ def test_save_and_load_mask(window, ct_path, tmp_path):
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "small.png")
     assert not c.load_mask(tmp_path / "small.png")
     assert "small.png" in window.notice.text()
+    assert c.load_mask(written) and window.notice.text() == ""  # the refusal no longer holds
 
 
 def test_a_nifti_mask_loads_onto_every_slice_of_its_scan_in_one_step(window, datasets, tmp_path):

@@ -32,6 +32,7 @@ class ImageController(QObject):
     mask_changed = Signal(int, object)  # frame, Box of the change or None for the whole frame
     window_changed = Signal()
     error = Signal(str)
+    withdrawn = Signal(str)  # an error said earlier that no longer holds
     status = Signal(str)
 
     def __init__(self, session: Session, settings=None, parent: QObject | None = None):
@@ -49,6 +50,7 @@ class ImageController(QObject):
         self.brush_hardness = 0.8
         self.fill_tolerance = 0.0
         self._fill_refused = False  # the status bar shows the fill tool's refusal
+        self._mask_refused = ""  # the notice of a mask file refused, while it holds
         self._source: Document | None = None  # the document the running repair started from
         self._last_point: tuple[float, float] | None = None
         self._erase = False
@@ -198,7 +200,7 @@ class ImageController(QObject):
         else:
             text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
         positions = getattr(doc, "positions", [])
-        if not positions and getattr(doc, "format", "") == "NIfTI":
+        if not positions:  # a NIfTI's, from its affine ([] for other files)
             from core.io.nifti import slice_positions
 
             positions = slice_positions(doc)
@@ -381,8 +383,12 @@ class ImageController(QObject):
             else:
                 loaded = read_mask(path, doc.pixels.shape[1:3])
         except Exception as exc:  # noqa: BLE001
-            self.error.emit(describe_error(exc, f"Loading the mask {path.name}"))
+            self._mask_refused = describe_error(exc, f"Loading the mask {path.name}")
+            self.error.emit(self._mask_refused)
             return False
+        if self._mask_refused:  # a mask that loads answers the refusal of one before it
+            self.withdrawn.emit(self._mask_refused)
+            self._mask_refused = ""
         alphas = np.rint(loaded * 255.0).astype(np.uint8)  # soft edges kept
         full = self.masks.as_array()
         if alphas.ndim == 3:

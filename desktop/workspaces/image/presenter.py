@@ -170,9 +170,8 @@ class CanvasPresenter(QObject):
         canvas.set_marks(self._fill_outline(repair, frame))
         names = [p.method for p in earlier.provenance if p.task != "detect"]
         canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
-        if self._render_uncertainty():
-            pass
-        elif self.show_diff and before.shape == c.doc.pixels.shape:
+        drawn = self._render_uncertainty()
+        if not drawn and self.show_diff and before.shape == c.doc.pixels.shape:
             kept_step = stored_step(c.doc)
             diff, peak, count = difference_map(before[frame], c.current_pixels(), (kept_step or 0.0) / 2)
             canvas.set_diff(diff)
@@ -184,7 +183,7 @@ class CanvasPresenter(QObject):
             self.status.emit(
                 f"Difference map of {shown}: {count} pixels changed{by}, largest change {peak:.4g}{units}"
             )
-        else:
+        elif not drawn:
             self._hide_heat()
         self.set_compare_mode()
 

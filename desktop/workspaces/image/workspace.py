@@ -170,6 +170,7 @@ class ImageWorkspace(Workspace):
         self._gaps_said = ""  # the notice of missing slices, while it holds
         self._proposed = ""  # the method Lacuna selected for the file shown (a low-quality JPEG's repair)
         c.error.connect(self.error)
+        c.withdrawn.connect(self.withdrawn)
         c.status.connect(self.status)
         p.status.connect(self.status)
         jobs = c.jobs
@@ -243,11 +244,10 @@ class ImageWorkspace(Workspace):
         frames, h, w, _ = doc.pixels.shape
         volume = self.controller.volume
         parts = [f"{w}×{h}", (doc.modality or doc.format) if volume else f"{doc.mode} {doc.dtype}"]
-        points = getattr(doc, "time_points", 1)
-        if points > 1:
-            parts.append(f"{frames // points} slices × {points} time points")
-        elif frames > 1:
-            parts.append(f"{frames} slices" if volume else f"{frames} pages")
+        if frames > 1:
+            from core.io.describe import stack_size
+
+            parts.append(stack_size(frames, getattr(doc, "time_points", 1), "slices" if volume else "pages"))
         return ", ".join(parts)
 
     def undo(self) -> None:

@@ -447,7 +447,11 @@ def test_an_uncertainty_map_beside_a_result_is_not_an_item(datasets, tmp_path):
     shutil.copy(photo, tmp_path / "b.tif")
     shutil.copy(tmp_path / "b.tif", tmp_path / "a.png.uncertainty.tif")
     shutil.copy(tmp_path / "b.tif", tmp_path / "lone.png.uncertainty.tif")
-    assert [i.key for i in find_items(tmp_path)] == ["a.png", "b.tif", "lone.png.uncertainty.tif"]
+    flair = datasets / "medical/FLAIR.nii.gz"
+    shutil.copy(flair, tmp_path / "c.nii.gz")
+    shutil.copy(flair, tmp_path / "c.nii.gz.uncertainty.nii.gz")  # a NIfTI result's map
+    keys = [i.key for i in find_items(tmp_path)]
+    assert keys == ["a.png", "b.tif", "c.nii.gz", "lone.png.uncertainty.tif"]
 
 
 def test_an_output_deleted_since_is_repaired_again_and_the_dry_run_says_so(datasets, tmp_path):
