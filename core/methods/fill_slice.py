@@ -75,7 +75,9 @@ def made_slices(steps: list[Any], frames: int) -> dict[int, str]:
     return made
 
 
-def _targets(volume: np.ndarray, mask: np.ndarray | None, slices: str) -> tuple[list[int], np.ndarray]:
+def _targets(
+    volume: np.ndarray, mask: np.ndarray | None, slices: str, ctx: RunContext
+) -> tuple[list[int], np.ndarray]:
     """The frames to refill and a (frames, H, W) bool map of the pixels to replace."""
     frames = volume.shape[0]
     if frames < 2:
@@ -89,12 +91,25 @@ def _targets(volume: np.ndarray, mask: np.ndarray | None, slices: str) -> tuple[
         chosen = [i for i in range(frames) if region[i].any()]
     else:
         raise MethodError(
-            "name the slices to refill (slices=12 or 10-14) or paint the corrupted region; to make thick"
-            " slices thinner, give thin=2 (or spacing=MM)"
+            f"name the slices to refill (slices=12 or 10-14) or paint the corrupted region{_thin_hint(ctx)}"
         )
     if len(chosen) == frames:
         raise MethodError("every slice is marked for refilling: at least one good slice is needed")
     return chosen, region
+
+
+def _thin_hint(ctx: RunContext) -> str:
+    """What to give instead when the slices lie much further apart than the pixels: thinning."""
+    geometry = ctx.extras.get("geometry") or {}
+    steps = np.abs(np.diff(geometry.get("positions") or []))
+    pixel = min(geometry.get("pixel") or (0.0,))
+    if not steps.size or pixel <= 0 or np.median(steps) < 1.5 * pixel:
+        return ""
+    step = float(np.median(steps))
+    return (
+        f"; its slices lie {step:.3g} mm apart against {pixel:.3g} mm pixels: thin={round(step / pixel)}"
+        " makes them about as thin (or spacing=MM)"
+    )
 
 
 def _neighbours(index: int, good: np.ndarray) -> tuple[int | None, int | None]:
@@ -128,7 +143,7 @@ def positions_of(volume: np.ndarray, ctx: RunContext) -> np.ndarray:
 def _run_interp(
     volume: np.ndarray, mask: np.ndarray | None, ctx: RunContext, slices: str = "", order: str = "linear"
 ) -> Generator[Progress, None, np.ndarray]:
-    chosen, region = _targets(volume, mask, slices)
+    chosen, region = _targets(volume, mask, slices, ctx)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
     z = positions_of(volume, ctx)
     shifts = shifts_of(ctx)
@@ -187,7 +202,7 @@ def interpolate_slice(
 def _run_flow(
     volume: np.ndarray, mask: np.ndarray | None, ctx: RunContext, slices: str = ""
 ) -> Generator[Progress, None, np.ndarray]:
-    chosen, region = _targets(volume, mask, slices)
+    chosen, region = _targets(volume, mask, slices, ctx)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
     z = positions_of(volume, ctx)
     shifts = shifts_of(ctx)

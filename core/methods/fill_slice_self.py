@@ -119,7 +119,7 @@ def _run_self(
 ) -> Generator[Progress, None, np.ndarray]:
     import torch
 
-    chosen, region = _targets(volume, mask, slices)
+    chosen, region = _targets(volume, mask, slices, ctx)
     good = np.array([i for i in range(volume.shape[0]) if i not in set(chosen)])
     z = positions_of(volume, ctx)
     geometry = ctx.extras.get("geometry") or {}

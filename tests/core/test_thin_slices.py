@@ -214,3 +214,17 @@ def test_the_person_is_told_what_thinning_inserted_and_how_to_split_only_wide_ga
     ctx = RunContext()
     run_repair(head, "fill-slice", method="fill-slice-interp", ctx=ctx, spacing=2.5)
     assert not any("unevenly" in n for n in ctx.notes) and any(n.startswith("inserted ") for n in ctx.notes)
+
+
+def test_a_fill_slice_with_nothing_named_suggests_thinning_only_where_slices_are_thick(datasets, tmp_path):
+    """A walk-through's FLAIR with every other slice dropped (2 mm slices, 1 mm pixels) got a generic
+    error; an isotropic volume was told to thin too."""
+    flair = nib.load(datasets / "medical/FLAIR.nii.gz")
+    affine = flair.affine.copy()
+    affine[:3, 2] *= 2
+    nib.save(nib.Nifti1Image(np.asarray(flair.dataobj)[:, :, ::2], affine), tmp_path / "half.nii.gz")
+    with pytest.raises(MethodError, match="2 mm apart against 1 mm pixels: thin=2"):
+        run_repair(io.read(tmp_path / "half.nii.gz"), "fill-slice")
+    with pytest.raises(MethodError) as refused:
+        run_repair(io.read(datasets / "medical/FLAIR.nii.gz"), "fill-slice")
+    assert "thin=" not in str(refused.value)
