@@ -248,6 +248,11 @@ def nifti_image(doc: VolumeDoc, target: Path):
         img.set_qform(source_header.get_qform() @ to_source, code=int(header["qform_code"]))
     img.header.set_data_dtype(out_dtype)
     img.header.set_slope_inter(1.0, 0.0)
+    if header is None:  # a new header (a DICOM series, a TIFF stack): what a NIfTI reader needs
+        img.header.set_xyzt_units("mm", "sec")
+        if doc.window:  # the series' own window, which viewers (and Lacuna) open it with
+            centre, width = doc.window
+            img.header["cal_min"], img.header["cal_max"] = centre - width / 2, centre + width / 2
     notes = (f"stored as {out_dtype}: {why}",) if why else ()  # not in the source's type, and why
     notes += (placed,) if placed else ()
     return img, notes
@@ -260,6 +265,10 @@ def _limits(dtype: np.dtype) -> tuple[int, int]:
 
 def _output_dtype(doc: VolumeDoc, data: np.ndarray) -> tuple[np.dtype, str]:
     """The source's integer type where that loses nothing, otherwise float32, and why not the source's."""
+    if "data_dtype" not in doc.metadata and not isinstance(doc.writeback, NiftiHeader):
+        # not from a NIfTI (a DICOM series): whole numbers that int16 holds (HU) are stored so
+        whole = data.size and np.all(data == np.rint(data)) and data.min() >= -32768 and data.max() <= 32767
+        return (np.dtype(np.int16) if whole else np.dtype(np.float32)), ""
     source = np.dtype(doc.metadata.get("data_dtype", "float32"))
     if source.kind not in "iu" or not data.size:
         return np.dtype(np.float32), ""
@@ -306,10 +315,12 @@ def _uneven_note(doc: VolumeDoc, affine: np.ndarray) -> str:
         return ""
     steps = np.abs(np.diff(positions))
     stored = float(np.linalg.norm(affine[:3, 2]))
+    even = np.linspace(positions[0], positions[-1], len(positions))
+    moved = float(np.abs(even - np.asarray(positions)).max())
     return (
         f"NIfTI holds one slice spacing: the slices are {steps.min():.3g}–{steps.max():.3g} mm apart, and"
-        f" are stored {stored:.3g} mm apart (first and last in place); keep the DICOM series for their"
-        " true positions"
+        f" are stored {stored:.3g} mm apart (first and last in place, others up to {moved:.3g} mm from"
+        " where they were taken); keep the DICOM series for their true positions"
     )
 
 

@@ -202,7 +202,8 @@ def _keep_padding(before: Document, after: Document) -> str:
     if not changed:
         return ""
     after.pixels = np.where(outside[..., None], old, new)
-    return f"{changed} voxels of the {what} kept as they were"
+    total = int(np.count_nonzero(outside))
+    return f"the {what} kept as it was on all {total} of its voxels (the filter had changed {changed})"
 
 
 def _mark_changed(before: Document, after: Document) -> None:

@@ -42,6 +42,10 @@ def test_a_hole_six_slices_deep_gets_no_values_the_slices_around_it_do_not_hold(
     assert truth[mask].max() < 110.0 and out[mask].max() < 250.0  # 207: the slice's own edge carried in
     assert np.abs(out - truth)[mask].mean() < 35.0
     assert np.array_equal(out[~mask], truth[~mask])
+    # how sure, slice by slice: least in the hole's middle, where a fill is furthest from both sides
+    # (the spread across the fills alone read highest next to the intact slices)
+    per_slice = [result.uncertainty[k][mask[k]].mean() for k in range(24, 30)]
+    assert min(per_slice[2:4]) > max(per_slice[0], per_slice[5]), per_slice
 
 
 def test_its_uncertainty_map_covers_the_hole_in_the_scans_units(shear):

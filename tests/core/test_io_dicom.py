@@ -549,3 +549,19 @@ def test_an_enlarged_thinned_series_keeps_the_corner_of_every_slice(medical, tmp
     big_corners = corners(io.write(big, tmp_path / "big"))
     assert len(small_corners) == 11 and thinned.frames == 11
     np.testing.assert_allclose(big_corners, small_corners, atol=1e-4)
+
+
+def test_a_series_saved_as_nifti_keeps_units_window_type_and_says_how_far_slices_moved(datasets, tmp_path):
+    """A walk-through's clinician reopened the NIfTI of the head CT: units unknown, a bone-like window
+    instead of the series' own, HU stored as float32, and no word of how far the uneven slices moved."""
+    import nibabel as nib
+
+    from core.io.provenance import conversions
+
+    series = io.read(datasets / "medical" / "head_ct_ge")
+    saved = io.write(series, tmp_path / "ct.nii.gz")
+    header = nib.load(saved).header
+    assert header.get_xyzt_units()[0] == "mm" and header.get_data_dtype() == np.int16
+    assert io.read(saved).window == series.window
+    moved = [note for note in conversions(saved) if "one slice spacing" in note]
+    assert moved and "others up to" in moved[0], conversions(saved)
