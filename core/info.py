@@ -94,6 +94,7 @@ LABELS = [
     ("stored_values", "stored values"),
     ("rescale", "rescale"),
     ("representable_range", "type holds"),
+    ("padding_value", "padding value"),  # a DICOM's PixelPaddingValue: outside the scanned area
     ("spacing", "spacing (mm)"),
     ("slice_spacing", "slices apart"),
     ("gantry_tilt", "gantry tilt"),

@@ -59,3 +59,8 @@ def test_a_niftis_size_and_spacing_read_in_its_own_axis_order_with_its_transform
     )  # rotated in its file
     assert "sform (aligned) and qform (aligned), the same" in flair
     assert describe(datasets / "medical/FLAIR.nii.gz")["shape"] == [140, 160, 124, 1]  # JSON: slices first
+
+
+def test_a_series_says_its_padding_value_which_filters_keep(datasets):
+    assert "padding value   -1500" in format_info(describe(datasets / "medical/head_ct_ge"))
+    assert "padding value" not in format_info(describe(datasets / "medical/FLAIR.nii.gz"))

@@ -32,6 +32,8 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
         info["files"] = len(files)
     if meta.get("series"):
         info["series"] = meta["series"]
+    if meta.get("padding_value") is not None:  # outside the scanned area: kept by every filter
+        info["padding_value"] = describing.num(meta["padding_value"])
     if meta.get("gantry_tilt_degrees"):
         info["gantry_tilt"] = (
             f"{meta['gantry_tilt_degrees']:g}° (slices sheared along their columns; filling aligns them)"
