@@ -80,5 +80,8 @@ def slices_text(doc) -> str:
         return "spacing unknown"
     uneven = slice_steps(doc)
     if uneven is not None:
-        return f"{uneven[0]:.3g}–{uneven[1]:.3g} mm apart"
-    return f"{doc.spacing[0]:.3g} mm apart"
+        apart = f"{uneven[0]:.3g}–{uneven[1]:.3g} mm apart"
+    else:
+        apart = f"{doc.spacing[0]:.3g} mm apart"
+    tilt = (getattr(doc, "metadata", None) or {}).get("gantry_tilt_degrees")
+    return f"{apart}, tilt {tilt:g}°" if tilt else apart  # a tilted series' slices are sheared

@@ -446,7 +446,8 @@ def test_each_slice_of_an_uneven_series_shows_its_own_thickness(window, datasets
     assert c.slice_description().endswith("4 mm thick")
     c.set_frame(20)
     assert c.slice_description().endswith("7 mm thick")  # it said 4 mm, the first file's
-    assert image(window).info.fields["Slices"].text() == "1.08–7 mm apart"  # not "4 mm apart"
+    # not "4 mm apart"; and the tilt, as lacuna info says it
+    assert image(window).info.fields["Slices"].text() == "1.08–7 mm apart, tilt 18.5°"
 
 
 def test_a_long_status_is_whole_in_the_status_bars_tooltip(window):
