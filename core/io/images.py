@@ -324,8 +324,24 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
     profile = first.tags.get(ICC_TIFF_TAG)  # kept for the save, as a PNG's or a JPEG's is
     if profile is not None and isinstance(profile.value, bytes | bytearray):
         metadata["icc_profile"] = bytes(profile.value)
+    dpi = _tiff_dpi(first)
+    if dpi:  # a scan's print size, kept as a PNG's or a JPEG's is (a walk-through's 600 dpi was lost)
+        metadata["dpi"] = dpi
     mode = fill.MODES[pixels.shape[-1]]
     return ImageDoc(pixels=pixels, path=path, format="TIFF", dtype=dtype, mode=mode, metadata=metadata)
+
+
+def _tiff_dpi(page) -> tuple[float, float] | None:
+    """(x, y) dots per inch from a TIFF page's resolution tags; None without a unit (or tags)."""
+    try:
+        x, y = (float(v) for v in page.resolution)
+        unit = int(page.resolutionunit)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    per_inch = {2: 1.0, 3: 2.54}.get(unit)  # RESUNIT inch, centimetre; 1 (none) says no size
+    if per_inch is None or x <= 0 or y <= 0 or not np.isfinite([x, y]).all():
+        return None
+    return x * per_inch, y * per_inch
 
 
 def _tiff_page(arr: np.ndarray, axes: str, path: Path) -> np.ndarray:
@@ -404,7 +420,7 @@ def write_image(doc: ImageDoc, target: Path, said: tuple[str, ...] = (), **optio
         if fmt == "TIFF":
             _write_tiff(tmp, data, meta_text, doc)
         elif fmt == "PNG" and dtype == "uint16" and data.shape[-1] in (3, 4):
-            _write_png16_color(tmp, data[0], meta_text, _colour_profile(doc))
+            _write_png16_color(tmp, data[0], meta_text, _colour_profile(doc), (doc.metadata or {}).get("dpi"))
         else:
             _write_pillow(tmp, data[0], fmt, meta_text, doc, options)
 
@@ -440,6 +456,8 @@ def _write_tiff(tmp: Path, data: np.ndarray, meta_text: str, doc: ImageDoc) -> N
     extrasamples = ["unassalpha"] if data.shape[-1] == 4 else None
     icc = _colour_profile(doc)  # kept as PNG and JPEG keep it (a walk-through's TIFF lost it)
     profile = [(ICC_TIFF_TAG, 7, len(icc), icc, True)] if icc else []
+    dpi = (doc.metadata or {}).get("dpi")
+    size = {"resolution": tuple(float(v) for v in dpi), "resolutionunit": "INCH"} if dpi else {}
     with tifffile.TiffWriter(tmp) as tw:
         for i, frame in enumerate(frames):
             tw.write(
@@ -451,6 +469,7 @@ def _write_tiff(tmp: Path, data: np.ndarray, meta_text: str, doc: ImageDoc) -> N
                 software="Lacuna",
                 metadata=None,
                 extratags=profile,
+                **size,
             )
 
 
@@ -467,7 +486,9 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
-def _write_png16_color(tmp: Path, frame: np.ndarray, meta_text: str, icc: bytes | None = None) -> None:
+def _write_png16_color(
+    tmp: Path, frame: np.ndarray, meta_text: str, icc: bytes | None = None, dpi=None
+) -> None:
     import cv2
 
     bgr = frame[..., [2, 1, 0, 3]] if frame.shape[-1] == 4 else frame[..., ::-1]
@@ -477,6 +498,9 @@ def _write_png16_color(tmp: Path, frame: np.ndarray, meta_text: str, icc: bytes 
     raw = encoded.tobytes()
     # the colour profile right after IHDR (signature 8 bytes, IHDR 25), before the image data
     profile = _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)) if icc else b""
+    if dpi:  # pHYs: pixels per metre, unit 1 (metre)
+        per_metre = [round(float(v) / 0.0254) for v in dpi]
+        profile += _png_chunk(b"pHYs", struct.pack(">IIB", per_metre[0], per_metre[1], 1))
     # our tEXt chunk just before IEND (the last 12 bytes)
     text = _png_chunk(b"tEXt", PROVENANCE_KEY.encode("latin-1") + b"\x00" + meta_text.encode("latin-1"))
     tmp.write_bytes(raw[:33] + profile + raw[33:-12] + text + raw[-12:])

@@ -188,3 +188,28 @@ def test_a_cmyk_jpeg_is_said_to_be_read_as_rgb_and_its_profile_not_put_on_rgb(da
     assert "CMYK, read as RGB" in json.loads(capsys.readouterr().out)["source_photometric"]
     with PIL.Image.open(io.write(doc, tmp_path / "out.png")) as saved:
         assert "icc_profile" not in saved.info
+
+
+def test_a_tiff_scans_resolution_is_read_and_kept_in_tiff_and_png(tmp_path):
+    """A walk-through's 600 dpi TIFF scans came back with no resolution (a print size Photoshop then
+    takes as 72 dpi): the reader never read the tags."""
+    from core.info import describe, format_info
+    from core.io import read, write
+
+    rgb16 = (np.random.default_rng(0).random((40, 30, 3)) * 65535).astype(np.uint16)
+    tifffile.imwrite(
+        tmp_path / "scan16.tif", rgb16, photometric="rgb", resolution=(600, 600), resolutionunit="INCH"
+    )
+    gray = np.zeros((20, 20), np.uint8)
+    tifffile.imwrite(tmp_path / "scan_cm.tif", gray, resolution=(118.11, 118.11), resolutionunit="CENTIMETER")
+    tifffile.imwrite(tmp_path / "no_unit.tif", gray, resolution=(1, 1), resolutionunit="NONE")
+    scan = read(tmp_path / "scan16.tif")
+    assert scan.metadata["dpi"] == (600.0, 600.0)
+    assert read(tmp_path / "scan_cm.tif").metadata["dpi"][0] == pytest.approx(300.0, abs=0.01)
+    assert "dpi" not in read(tmp_path / "no_unit.tif").metadata
+    assert "dpi             600, 600" in format_info(describe(tmp_path / "scan16.tif"))
+    with tifffile.TiffFile(write(scan, tmp_path / "out.tif")) as tif:
+        page = tif.pages[0]
+        assert page.resolution == (600.0, 600.0) and int(page.resolutionunit) == 2 and page.dtype == np.uint16
+    with PIL.Image.open(write(scan, tmp_path / "out.png")) as png:  # the 16-bit colour PNG writer
+        assert png.info["dpi"] == pytest.approx((600, 600), abs=0.1)
