@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.batch import Batch, BatchRequest, RunOptions, plan
+from core.batch.worker import DETECTION_MARKED
 from core.errors import LacunaError
 from desktop.batch.thread import BatchThread
 from desktop.widgets.method_picker import MethodPicker
@@ -42,6 +43,10 @@ DETECT_TEXT = {
     "image": "Find the damage to inpaint (scratches, dust, tears) with the damage detector",
     "audio": "Find the clicks and dropouts to fill",
 }  # a clip's damage is found by its own step (lacuna detect): the box is hidden for video
+DETECT_CAVEAT = {  # what a repair nobody reviews can take away (walk-throughs: a mast, ropes, a hair bow)
+    "image": "The detector can take thin bright things (masts, ropes, rigging, a pale bow) for scratches,"
+    " and here nobody reviews its marks: each item's note says how much it marked; check those first.",
+}
 
 
 def _earlier_note(row) -> str:
@@ -82,6 +87,10 @@ class BatchDialog(QDialog):
         keep_room = self.detect.sizePolicy()
         keep_room.setRetainSizeWhenHidden(True)  # the form does not jump as the box comes and goes
         self.detect.setSizePolicy(keep_room)
+        self.detect_caveat = QLabel()  # said where the box is, not only in a tooltip (a walk-through)
+        self.detect_caveat.setWordWrap(True)
+        self.detect_caveat.setSizePolicy(keep_room)
+        self.detect.toggled.connect(lambda *_: self._on_method())
         self.loss_traces = QCheckBox("Conceal the lost packets each call's loss trace marks")
         self.loss_traces.setToolTip(
             "A recording's trace is NAME_is_lost.txt beside it (one 0/1 line per packet of 20, 10, 30,"
@@ -96,6 +105,7 @@ class BatchDialog(QDialog):
         form.addRow("Output", output_row)
         form.addRow("Files", self.kind)
         form.addRow("", self.detect)
+        form.addRow("", self.detect_caveat)
         form.addRow("", self.loss_traces)
         form.addRow("Workers", self.workers)
 
@@ -175,6 +185,7 @@ class BatchDialog(QDialog):
         kind = self.kind.currentData()
         self.picker.set_cards(methods(), volume=kind == "image", kind=kind)
         self.detect.setText(DETECT_TEXT.get(kind, ""))
+        self.detect_caveat.setText(DETECT_CAVEAT.get(kind, ""))
         self._on_method()
 
     def _on_method(self, *_) -> None:
@@ -184,6 +195,8 @@ class BatchDialog(QDialog):
         finds_mask = card is not None and card.needs_mask and kind != "video"
         self.detect.setEnabled(finds_mask)
         self.detect.setVisible(finds_mask)  # greyed but ticked, it read as if detection would run
+        caveat = finds_mask and self.detect.isChecked() and bool(self.detect_caveat.text())
+        self.detect_caveat.setVisible(caveat)
         self.loss_traces.setVisible(kind == "audio")
         self.loss_traces.setEnabled(card is not None and card.task == "fill-gap")
 
@@ -261,6 +274,9 @@ class BatchDialog(QDialog):
         if row is not None:
             self.queue.item(row, 1).setText(STATE_TEXT.get(outcome.state, outcome.state))
             note = outcome.error or Path(outcome.output).name
+            marked = outcome.params.get(DETECTION_MARKED)
+            if marked is not None and not outcome.error:  # which unreviewed fills to look at first
+                note += f" (detection marked {marked * 100:.2f}%)"
             self.queue.item(row, 2).setText(note)
             self.queue.item(row, 2).setToolTip(note)
             self.queue.scrollToItem(self.queue.item(row, 0))

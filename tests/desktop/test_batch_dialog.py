@@ -131,9 +131,17 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     assert not dialog.detect.isVisibleTo(dialog)  # not shown ticked beside a method it cannot serve
     assert dialog.picker.select("inpaint-telea") and dialog.detect.isChecked() and dialog.detect.isEnabled()
     assert "damage" in dialog.detect.text() and dialog.detect.isVisibleTo(dialog)
+    # nobody reviews a batch's marks: the caveat is said at the box (a walk-through's mast and ropes)
+    assert "masts, ropes" in dialog.detect_caveat.text() and dialog.detect_caveat.isVisibleTo(dialog)
+    dialog.detect.setChecked(False)
+    assert not dialog.detect_caveat.isVisibleTo(dialog)
+    dialog.detect.setChecked(True)
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
+    if dialog.summary.succeeded:  # and each item's note says how much detection marked
+        notes = [dialog.queue.item(row, 2).text() for row in range(dialog.queue.rowCount())]
+        assert any("detection marked" in note and note.endswith("%)") for note in notes), notes
     # A batch has no painted mask: "Only inside the mask" never shows, also not after the run; nor a
     # slice to apply a method to alone (a walk-through saw "Apply to: All slices" for photos).
     assert dialog.picker.select("denoise-bilateral") and not dialog.picker.limit_to_mask.isVisibleTo(dialog)
