@@ -161,7 +161,7 @@ def _decode_pillow(im, path: Path, layout: image_layout.Layout | None) -> ImageD
             frame_dtype = "float32"
         dtypes.append(frame_dtype)
     if truncated:
-        metadata["read_warnings"] = [image_layout.truncation_warning(path, layout)]
+        metadata.setdefault("read_warnings", []).append(image_layout.truncation_warning(path, layout))
     dtype = "float32" if "float32" in dtypes else ("uint16" if "uint16" in dtypes else "uint8")
     mode = fill.MODES[pixels.shape[-1]]
     return ImageDoc(pixels=pixels, path=path, format=fmt, dtype=dtype, mode=mode, metadata=metadata)
@@ -201,6 +201,11 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     if im.mode in CONVERTED_MODES:
         meta["converted_from"] = CONVERTED_MODES[im.mode]
+        # said on opening and at every repair, not only by lacuna info (a walk-through's prepress JPEG)
+        meta["read_warnings"] = [
+            f"stored as {CONVERTED_MODES[im.mode]}: read as RGB by a plain conversion, without its colour"
+            " profile; a result is saved as RGB"
+        ]
     elif im.info.get("icc_profile"):
         meta["icc_profile"] = im.info["icc_profile"]
     if "dpi" in im.info:
@@ -250,7 +255,7 @@ def _read_png16_color(path: Path, head: bytes) -> ImageDoc:
     if arr is None or arr.shape[:2] != (height, width) or arr.ndim != 3 or arr.shape[2] != channels:
         raise ReadError(f"{path.name}: the 16-bit PNG data is damaged")
     if not layout.complete:
-        meta["read_warnings"] = [image_layout.truncation_warning(path, layout)]
+        meta.setdefault("read_warnings", []).append(image_layout.truncation_warning(path, layout))
     pixels = fill.upright_pixels(1, height, width, channels, orientation)
     stored = fill.stored_view(pixels[0], orientation)
     for out, source in enumerate((2, 1, 0, 3)[:channels]):  # OpenCV's BGR(A) to RGB(A)

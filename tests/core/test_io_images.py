@@ -188,6 +188,10 @@ def test_a_cmyk_jpeg_is_said_to_be_read_as_rgb_and_its_profile_not_put_on_rgb(da
     assert "CMYK, read as RGB" in json.loads(capsys.readouterr().out)["source_photometric"]
     with PIL.Image.open(io.write(doc, tmp_path / "out.png")) as saved:
         assert "icc_profile" not in saved.info
+    # and at a repair too, not only by lacuna info (a later walk-through's prepress JPEG)
+    args = ["repair", str(tmp_path / "print.jpg"), "-o", str(tmp_path / "fixed.png"), "--task", "denoise"]
+    assert main([*args, "--method", "denoise-bilateral"]) == 0
+    assert "warning: stored as CMYK: read as RGB by a plain conversion" in capsys.readouterr().err
 
 
 def test_a_tiff_scans_resolution_is_read_and_kept_in_tiff_and_png(tmp_path):

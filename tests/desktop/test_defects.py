@@ -285,3 +285,14 @@ def test_compare_with_the_original_after_two_repairs(window, datasets, qtbot):
         .currentMessage()
         .startswith(f"Difference map of every repair: {int(changed.sum())} ")
     )
+
+
+def test_the_difference_map_of_an_enlargement_says_why_it_shows_nothing(window, datasets, qtbot):
+    """A walk-through pressed D after an upscale: no overlay and no word."""
+    assert open_file(window, datasets / "images" / "bench" / "Set5" / "butterfly_GT.png")
+    ws = image(window)
+    assert ws.picker.select("upscale-bicubic")
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    ws.diff_action.trigger()
+    assert window.statusBar().currentMessage().startswith("No difference map for a result of another size")

@@ -185,6 +185,10 @@ class CanvasPresenter(QObject):
             )
         elif not drawn:
             self._hide_heat()
+            if self.show_diff:  # resized: no pixel of the result has one before it to differ from
+                self.status.emit(
+                    "No difference map for a result of another size (enlarged): compare in the split view."
+                )
         self.set_compare_mode()
 
     def _fill_outline(self, repair, frame: int) -> Frame | None:
