@@ -31,6 +31,7 @@ from core.audio.selection import TimeSpan, runs
 
 BLOCK_SECONDS = 0.05
 SILENCE_FRAME_SECONDS = 0.002
+CONTEXT_SECONDS = 0.1  # how far from a run of digital silence the sound that makes it a dropout may be
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ def find_dropouts(
     stuck = np.all(np.diff(samples, axis=0) == 0, axis=1)  # stuck[t]: sample t+1 equals sample t
     min_len = max(2, int(round(min_dropout_ms * sample_rate / 1000)))
     around = int(0.02 * sample_rate)
+    # The context is the loudest 20 ms within 100 ms of the run: a lossy codec leaves a tail of
+    # -80 dBFS or less next to a hole (a walk-through's MP3: 174 ms of zeros taken for "2 clicks")
+    reach = int(CONTEXT_SECONDS * sample_rate)
     level = 10 ** (context_db / 20)
     found = []
     for start, stop in runs(stuck):
@@ -117,10 +121,9 @@ def find_dropouts(
             # before the drums of a bench clip, which a fill turned into sound), not a dropout. A run
             # up to the last sample may be lost packets (the real call 1214.wav ends on two).
             continue
-        before = samples[max(0, a - around) : a]
-        after = samples[b : b + around]
-        rms = max(_rms(before), _rms(after))
-        if rms < level:  # natural silence around it: not damage
+        before = samples[max(0, a - reach) : a]
+        after = samples[b : b + reach]
+        if max(_loudest(before, around), _loudest(after, around)) < level:  # natural silence: not damage
             continue
         found.append(Detection("dropout", TimeSpan(a, min(n, b)), 1000.0 * (b - a) / sample_rate))
     return found
@@ -338,3 +341,10 @@ def count_kinds(found: list[Detection]) -> str:
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
+
+
+def _loudest(x: np.ndarray, width: int) -> float:
+    """The RMS of the loudest `width`-sample stretch of `x` (stepped by half a stretch)."""
+    width = max(1, width)
+    step = max(1, width // 2)
+    return max((_rms(x[i : i + width]) for i in range(0, max(1, len(x) - width + 1), step)), default=0.0)

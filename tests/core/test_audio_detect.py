@@ -77,6 +77,24 @@ def test_dropouts_of_digital_silence(speech):
     assert detect.find_dropouts(np.zeros((rate, 1), np.float32), rate) == []
 
 
+def test_a_dropout_in_an_mp3_is_found_beside_the_codecs_faint_tails(datasets, tmp_path):
+    """A walk-through's MP3 with 0.3 s zeroed: the decoder's tails next to the hole lie below -80 dBFS
+    for 20 ms, and the 174 ms of zeros were reported as '2 clicks'."""
+    import soundfile
+
+    speech = core.io.read(datasets / "audio/speech/plc/audio_samples/clean/54.wav")
+    rate = speech.sample_rate
+    damaged = speech.samples.copy()
+    damaged[int(1.5 * rate) : int(1.8 * rate)] = 0.0
+    soundfile.write(tmp_path / "dropout.mp3", damaged, rate, format="MP3")
+    decoded = core.io.read(tmp_path / "dropout.mp3")
+    found = [d for d in detect.find_dropouts(decoded.samples, rate) if d.kind == "dropout"]
+    lost = [d.selection.span for d in found if d.selection.span[1] - d.selection.span[0] > 0.1 * rate]
+    assert lost and all(1.45 * rate < s and e < 1.85 * rate for s, e in lost), [
+        d.selection.span for d in found
+    ]
+
+
 def test_every_lost_packet_of_a_real_call_is_found_quiet_passages_too(datasets):
     """The real lossy call 1214.wav: its lost packets are exact zeros (the shared trace says which),
     some of them in pauses where only room tone is left around them."""
