@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--detect-method", default=None, help="with --detect on images: the detection method (lacuna models)"
     )
     p.add_argument(
-        "--threshold", type=float, default=None, help="with --detect on images: detection threshold"
+        "--threshold",
+        type=float,
+        default=None,
+        help="with --detect: on images the detection threshold (0-1); on audio how far a click stands"
+        " above the local prediction error (default 16: higher marks fewer)",
     )
     p.add_argument(
         "--detect-param",

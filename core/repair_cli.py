@@ -60,7 +60,12 @@ class AudioSelection(NamedTuple):
 
 
 def audio_selection(
-    document, gaps: list[str], detect: bool, trace: str | None = None, packet_ms: float | None = None
+    document,
+    gaps: list[str],
+    detect: bool,
+    trace: str | None = None,
+    packet_ms: float | None = None,
+    threshold: float | None = None,
 ) -> AudioSelection:
     """The selections the command line asks for: explicit gaps, a loss trace's lost packets, plus what
     detection finds."""
@@ -92,7 +97,9 @@ def audio_selection(
         from core.audio.detect import call_warnings, what_to_fill
         from core.audio.detect import detect as find_damage
 
-        found = find_damage(document.samples, document.sample_rate)
+        found = find_damage(
+            document.samples, document.sample_rate, **({"threshold": threshold} if threshold else {})
+        )
         if not found and not selections:
             raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
         found, origin, grid_ms = what_to_fill(found, document.sample_rate, len(document.samples))
@@ -392,16 +399,16 @@ def repair_command(args: argparse.Namespace) -> int:
     audio = None
     selecting = any(getattr(args, name, None) for name in ("gap", "detect", "loss_trace"))
     if document.kind == "audio" and selecting:
-        image_only = {
-            "--detect-method": "detect_method",
-            "--threshold": "threshold",
-            "--detect-param": "detect_param",
-        }
+        image_only = {"--detect-method": "detect_method", "--detect-param": "detect_param"}
         given = [flag for flag, name in image_only.items() if getattr(args, name, None) not in (None, [])]
         if given:  # it would be ignored: a recording's detection has no such settings
             verb = "sets" if len(given) == 1 else "set"
             raise MethodError(f"{', '.join(given)} {verb} the detection of images; a recording's has none")
-        audio = audio_selection(document, args.gap, args.detect, args.loss_trace, args.packet_ms)
+        if args.threshold is not None and not args.detect:
+            raise MethodError("--threshold sets what --detect marks; give --detect too")
+        audio = audio_selection(
+            document, args.gap, args.detect, args.loss_trace, args.packet_ms, args.threshold
+        )
         mask = audio.selections
     check_frames(document, frames)  # before anything is said to run
     asked = method_asked(args, audio is not None and audio.lost_packets)

@@ -209,10 +209,10 @@ def test_dropouts_found_over_most_of_a_call_are_warned_of_as_a_traces_are(datase
     out = tmp_path / "concealed.wav"
     assert main(["repair", str(call), "-o", str(out), "--task", "fill-gap", "--detect"]) == 0
     said = capsys.readouterr().err
-    # 75%: the packets lost in a silence of the call are left as they are
-    assert "warning: 75% of the recording is lost: what fills it is made up" in said
+    # 77% (the trace: 77.9%): packets lost deep in a silence of the call are left as they are
+    assert "warning: 77% of the recording is lost: what fills it is made up" in said
     record = json.loads(out.with_name(out.name + ".lacuna.json").read_text())["steps"][-1]
-    assert any("75% of the recording is lost" in w for w in record["warnings"])
+    assert any("77% of the recording is lost" in w for w in record["warnings"])
 
 
 def test_a_trace_marking_every_packet_of_a_recording_without_silence_is_refused(datasets, tmp_path, capsys):
@@ -312,9 +312,26 @@ def test_packet_ms_without_a_trace_is_refused(datasets, tmp_path, capsys):
     assert main([*args, "--packet-ms", "20"]) == 2
     assert "--packet-ms is the packet length of a --loss-trace" in capsys.readouterr().err
     # So are the image detection's settings, which a recording's detection would ignore (a walk-through).
-    assert main([*args, "--threshold", "0.3"]) == 2
-    assert "--threshold sets the detection of images; a recording's has none" in capsys.readouterr().err
+    assert main([*args, "--detect-param", "coarse=false"]) == 2
+    assert "--detect-param sets the detection of images; a recording's has none" in capsys.readouterr().err
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_threshold_sets_how_far_a_recordings_clicks_stand_out(datasets, tmp_path, capsys):
+    """A walk-through's clean read speech got 34 'clicks' filled and no way to ask for fewer."""
+    clip = datasets / "audio/speech/train"
+    clip = sorted(clip.glob("*.wav"))[0]
+    args = ["repair", str(clip), "--task", "fill-gap", "--detect", "--method", "fill-gap-ar"]
+    counts = []
+    for threshold in ("8", "40"):
+        assert main([*args, "-o", str(tmp_path / f"t{threshold}.wav"), "--threshold", threshold]) in (0, 2)
+        said = capsys.readouterr().err
+        clicks = [w for w in said.split("detection marked ")[-1].split(",") if "click" in w]
+        counts.append(int(clicks[0].split()[0]) if clicks else 0)
+    assert counts[0] > counts[1], counts
+    gap = ["repair", str(clip), "--task", "fill-gap", "--gap", "1:1.1", "--threshold", "20"]
+    assert main([*gap, "-o", str(tmp_path / "x.wav")]) == 2
+    assert "--threshold sets what --detect marks" in capsys.readouterr().err
 
 
 def test_a_call_repaired_without_a_selection_is_pointed_to_the_trace_beside_it(datasets, tmp_path, capsys):

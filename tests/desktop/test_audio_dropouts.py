@@ -153,7 +153,7 @@ def test_dropouts_over_most_of_a_call_are_warned_of(qtbot, window, datasets):
     qtbot.mouseClick(ws.panel.dropouts_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not ws.busy and bool(ws.controller.selections), timeout=60_000)
     assert said == [
-        "75% of the recording is lost: what fills it is made up from what survives, not recovered"
+        "77% of the recording is lost: what fills it is made up from what survives, not recovered"
     ]
 
 
