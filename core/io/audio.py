@@ -46,6 +46,7 @@ METADATA_KEYS = (
     "tracknumber",
     "genre",
 )
+COMMENT_JOIN = "; "  # between a file's own comment and the summary of what Lacuna did
 
 
 def _first_line(exc: BaseException) -> str:
@@ -172,6 +173,10 @@ def write_audio(doc: AudioDoc, target: Path, subtype: str | None = None, **optio
     if chosen in INTEGER_BITS:
         samples = quantised(samples, INTEGER_BITS[chosen])
     summary = provenance.summary(doc)
+    # the file's own comment stays first (a walk-through's "call with guest" was replaced by the summary)
+    own = str(doc.metadata.get("comment") or "").split(COMMENT_JOIN + "Lacuna ")[0].strip()
+    if own and not own.startswith("Lacuna "):
+        summary = own + COMMENT_JOIN + summary
 
     def write(tmp: Path) -> None:
         with sf.SoundFile(

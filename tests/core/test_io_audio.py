@@ -118,3 +118,20 @@ def test_a_fill_saved_as_wav_and_flac_holds_the_same_samples(datasets, tmp_path,
     bits = int(subtype[4:])
     expected = np.rint(filled[1000:3000, 0].astype(np.float64) * 2 ** (bits - 1)).astype(np.int64)
     assert np.array_equal(a[1000:3000] >> (32 - bits), expected)
+
+
+def test_a_recordings_own_comment_is_kept_before_what_lacuna_did(tmp_path):
+    """A walk-through's WAV comment 'call with guest' was replaced by Lacuna's summary."""
+    from core.audio.selection import TimeSpan
+    from core.repair import run_repair
+
+    noise = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    with sf.SoundFile(tmp_path / "call.wav", "w", 16000, 1, "PCM_16") as f:
+        f.comment, f.title = "call with guest", "episode 1"
+        f.write(noise)
+    doc = io.read(tmp_path / "call.wav")
+    once = io.write(run_repair(doc, "fill-gap", mask=[TimeSpan(3200, 4000)]), tmp_path / "once.wav")
+    again = run_repair(io.read(once), "fill-gap", mask=[TimeSpan(8000, 8800)])
+    with sf.SoundFile(io.write(again, tmp_path / "twice.wav")) as f:
+        assert f.comment.startswith("call with guest; Lacuna ") and f.comment.count("call with guest") == 1
+        assert f.title == "episode 1"
