@@ -397,6 +397,14 @@ def repair_command(args: argparse.Namespace) -> int:
         raise MethodError("--packet-ms is the packet length of a --loss-trace; give the trace too")
     # A recording's selection first: what it finds can choose the method (a call's lost packets).
     audio = None
+    if document.kind == "audio" and args.threshold is not None:
+        if not args.detect:
+            raise MethodError("--threshold sets what --detect marks; give --detect too")
+        if args.threshold < 2:  # 0-1 is the images' scale: on a recording it would mark nearly everything
+            raise MethodError(
+                f"--threshold {args.threshold:g}: on a recording it is how many times a click stands above"
+                " the local prediction error (default 16; higher marks fewer), not the images' 0-1"
+            )
     selecting = any(getattr(args, name, None) for name in ("gap", "detect", "loss_trace"))
     if document.kind == "audio" and selecting:
         image_only = {"--detect-method": "detect_method", "--detect-param": "detect_param"}
@@ -404,8 +412,6 @@ def repair_command(args: argparse.Namespace) -> int:
         if given:  # it would be ignored: a recording's detection has no such settings
             verb = "sets" if len(given) == 1 else "set"
             raise MethodError(f"{', '.join(given)} {verb} the detection of images; a recording's has none")
-        if args.threshold is not None and not args.detect:
-            raise MethodError("--threshold sets what --detect marks; give --detect too")
         audio = audio_selection(
             document, args.gap, args.detect, args.loss_trace, args.packet_ms, args.threshold
         )

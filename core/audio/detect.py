@@ -36,6 +36,8 @@ SILENCE_FRAME_SECONDS = 0.002
 # training speech (0.46 a second against 0.64; music 0.52 against 0.62), docs/benchmarks.md
 CLICK_THRESHOLD = 16.0
 CONTEXT_SECONDS = 0.1  # how far from a run of digital silence the sound that makes it a dropout may be
+LONG_RUN_SECONDS = 0.01  # from this long, a run of digital silence looks that far for sound
+TAIL_DB, TAIL_SECONDS = -75.0, 0.08  # a codec's fade beside a hole: below a call's room tone (-62 dBFS)
 
 
 @dataclass(frozen=True)
@@ -125,12 +127,37 @@ def find_dropouts(
             # before the drums of a bench clip, which a fill turned into sound), not a dropout. A run
             # up to the last sample may be lost packets (the real call 1214.wav ends on two).
             continue
-        before = samples[max(0, a - reach) : a]
-        after = samples[b : b + reach]
+        # a run of a few ms in a pause of quantised speech is natural: only 20 ms beside it counts
+        far = reach if b - a >= LONG_RUN_SECONDS * sample_rate else around
+        before = samples[max(0, a - far) : a]
+        after = samples[b : b + far]
         if max(_loudest(before, around), _loudest(after, around)) < level:  # natural silence: not damage
             continue
+        if far == reach:  # a long hole: a lossy codec's faint tails beside it are part of it
+            a, b = _with_faint_tails(samples, a, b, sample_rate)
         found.append(Detection("dropout", TimeSpan(a, min(n, b)), 1000.0 * (b - a) / sample_rate))
     return found
+
+
+def _with_faint_tails(samples: np.ndarray, a: int, b: int, sample_rate: int) -> tuple[int, int]:
+    """[a, b) grown over the millisecond stretches beside it that stay below TAIL_DB (at most
+    TAIL_SECONDS each side): an MP3's decoder fades into and out of a hole over a few ms at -77 dBFS
+    and less, and a fill reading them as the sound around the hole stayed as quiet (a walk-through's
+    0.3 s gap filled at -52 dBFS)."""
+    ms = max(1, int(0.001 * sample_rate))
+    quiet, most = 10 ** (TAIL_DB / 20), int(TAIL_SECONDS * sample_rate)
+    start = a
+    while start - ms >= max(0, a - most) and np.abs(samples[start - ms : start]).max() < quiet:
+        start -= ms
+    stop = b
+    while stop + ms <= min(len(samples), b + most) and np.abs(samples[stop : stop + ms]).max() < quiet:
+        stop += ms
+    # a tail ends in sound; faint samples all the way out are a quiet passage (a call's pause), kept
+    if start <= a - most or start - ms < 0:
+        start = a
+    if stop >= b + most or stop + ms > len(samples):
+        stop = b
+    return start, stop
 
 
 def find_voiced_silences(

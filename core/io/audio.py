@@ -123,13 +123,17 @@ def choose_subtype(fmt: str, wanted: str | None, source: str) -> str:
             choices = ", ".join(sf.available_subtypes(fmt))
             raise WriteError(f"{fmt} cannot hold subtype {wanted!r} (choose one of {choices})")
         return wanted
-    if source and sf.check_format(fmt, source):
+    # A lossy source's encoding stays only in its own kind of file: WAV "holds" MPEG Layer III in
+    # libsndfile's table but cannot write it (a walk-through's MP3 saved as .wav failed)
+    lossy_elsewhere = source in LOSSY_SUBTYPES and fmt not in LOSSY_CONTAINERS
+    if source and sf.check_format(fmt, source) and not lossy_elsewhere:
         return source
     return sf.default_subtype(fmt)
 
 
 # Encodings that change every sample, not only the repaired ones.
 LOSSY_SUBTYPES = frozenset({"VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"})
+LOSSY_CONTAINERS = frozenset({"OGG", "MP3"})  # the files made for those encodings
 _LOSSY_NOTE = (
     "encoded as {} (lossy): samples outside the repair change too; save as .flac or .wav to keep them"
     " bit-identical"

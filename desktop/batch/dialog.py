@@ -44,8 +44,8 @@ DETECT_TEXT = {
     "audio": "Find the clicks and dropouts to fill",
 }  # a clip's damage is found by its own step (lacuna detect): the box is hidden for video
 DETECT_CAVEAT = {  # what a repair nobody reviews can take away (walk-throughs: a mast, ropes, a hair bow)
-    "image": "The detector can take thin bright things (masts, ropes, rigging, a pale bow) for scratches,"
-    " and here nobody reviews its marks: each item's note says how much it marked; check those first.",
+    "image": "Unreviewed: it can take masts, ropes or a pale bow for scratches. Each note says how much"
+    " it marked: check those first.",
 }
 
 
@@ -69,7 +69,7 @@ class BatchDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, folder: str | Path | None = None):
         super().__init__(parent)
         self.setWindowTitle("Batch Repair")
-        self.resize(980, 800)  # room for a method's parameters under its description
+        self.resize(980, 880)  # room for a method's parameters under its description and the caveat
         self.thread: BatchThread | None = None
         self.summary: Any = None
         self.rows: dict[str, int] = {}
@@ -89,7 +89,6 @@ class BatchDialog(QDialog):
         self.detect.setSizePolicy(keep_room)
         self.detect_caveat = QLabel()  # said where the box is, not only in a tooltip (a walk-through)
         self.detect_caveat.setWordWrap(True)
-        self.detect_caveat.setSizePolicy(keep_room)
         self.detect.toggled.connect(lambda *_: self._on_method())
         self.loss_traces = QCheckBox("Conceal the lost packets each call's loss trace marks")
         self.loss_traces.setToolTip(

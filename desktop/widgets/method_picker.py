@@ -333,6 +333,7 @@ class MethodPicker(QWidget):
             widget = self._param_widget(param)
             widget.setToolTip(param.help)
             widget.setEnabled(card.available)
+            widget.setMinimumHeight(widget.sizeHint().height())  # never squashed unreadable (a walk-through)
             name = param.name.replace("_", " ")
             label = QLabel(f"{name} ({self._units[0]})" if param.intensity and self._units else name)
             label.setToolTip(param.help)

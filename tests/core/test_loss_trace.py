@@ -332,6 +332,11 @@ def test_threshold_sets_how_far_a_recordings_clicks_stand_out(datasets, tmp_path
     gap = ["repair", str(clip), "--task", "fill-gap", "--gap", "1:1.1", "--threshold", "20"]
     assert main([*gap, "-o", str(tmp_path / "x.wav")]) == 2
     assert "--threshold sets what --detect marks" in capsys.readouterr().err
+    plain = ["repair", str(clip), "--task", "fill-gap", "-o", str(tmp_path / "y.wav")]
+    assert main([*plain, "--threshold", "20"]) == 2  # nothing selected: said for the flag given
+    assert "--threshold sets what --detect marks" in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "z.wav"), "--threshold", "0.5"]) == 2  # the images' scale
+    assert "not the images' 0-1" in capsys.readouterr().err
 
 
 def test_a_call_repaired_without_a_selection_is_pointed_to_the_trace_beside_it(datasets, tmp_path, capsys):
