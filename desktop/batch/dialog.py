@@ -46,6 +46,8 @@ DETECT_TEXT = {
 DETECT_CAVEAT = {  # what a repair nobody reviews can take away (walk-throughs: a mast, ropes, a hair bow)
     "image": "Unreviewed: it can take masts, ropes or a pale bow for scratches. Each note says how much"
     " it marked: check those first.",
+    "audio": "Unreviewed: sharp drum hits and plosives can be taken for clicks and filled; listen to the"
+    " results.",
 }
 
 

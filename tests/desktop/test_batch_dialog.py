@@ -136,6 +136,10 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     dialog.detect.setChecked(False)
     assert not dialog.detect_caveat.isVisibleTo(dialog)
     dialog.detect.setChecked(True)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("audio"))  # a recording's clicks: its own caveat
+    assert dialog.picker.select("fill-gap-ar") and "drum hits" in dialog.detect_caveat.text()
+    dialog.kind.setCurrentIndex(dialog.kind.findData("image"))
+    assert dialog.picker.select("inpaint-telea")
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
