@@ -94,12 +94,10 @@ def audio_selection(
         origins.append(loss.origin)
     grid_ms = None
     if detect:
-        from core.audio.detect import call_warnings, what_to_fill
+        from core.audio.detect import CLICK_THRESHOLD, call_warnings, what_to_fill
         from core.audio.detect import detect as find_damage
 
-        found = find_damage(
-            document.samples, document.sample_rate, **({"threshold": threshold} if threshold else {})
-        )
+        found = find_damage(document.samples, document.sample_rate, threshold=threshold or CLICK_THRESHOLD)
         if not found and not selections:
             raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
         found, origin, grid_ms = what_to_fill(found, document.sample_rate, len(document.samples))

@@ -1,7 +1,8 @@
 """Repair masks as image files: any image the size of the input; non-zero = repair, and the value
 is the alpha the repair gets there (255 of 8 bits = all of it, gray = a soft edge; a mask of only 0
-and 1 is hard). A scan's mask may also be a volume on its grid (a NIfTI mask), every non-zero voxel
-repaired. The rules of what a mask does are the mask contract's (core.repair.masks)."""
+and 1 is hard). A scan's mask may also be a volume on its grid (a NIfTI mask: its labels repaired
+whole, a probability map's fractions as alpha). The rules of what a mask does are the mask
+contract's (core.repair.masks)."""
 
 from __future__ import annotations
 

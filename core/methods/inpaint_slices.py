@@ -93,13 +93,15 @@ def _run(
     todo = [k for k in range(volume.shape[0]) if holes[k].any()]
     out = volume.copy()
     spread = np.zeros(holes.shape, np.float32)
-    one_sided = []  # slices whose hole has an intact slice on one side only: extrapolated
+    one_sided, deep = [], []  # holes with an intact slice on one side only; more than DEEP_HOLE deep
     fill_part = ctx.sub(0.0, 0.8)
     for n, k in enumerate(todo):
         part = fill_part.sub(n / len(todo), (n + 1) / len(todo))
-        fill, spread[k], extrapolated = yield from _fill(volume, holes, k, setting, reach, part)
-        if extrapolated:
+        fill, spread[k], missing = yield from _fill(volume, holes, k, setting, reach, part)
+        if missing is None:
             one_sided.append(k)
+        elif missing > DEEP_HOLE:
+            deep.append(k)
         out[k][holes[k]] = fill[holes[k]]
         yield part.progress(1.0, f"slice {k} filled")
     scale = yield from _calibration(volume, holes, todo, setting, reach, ctx.sub(0.8, 1.0))
@@ -110,18 +112,15 @@ def _run(
     if scale is not None:
         own["scales"].append(round(scale, 3))
         own["measure"] = f"{SPREAD_MEASURE}, {CALIBRATED} (x {', '.join(map(str, own['scales']))})"
-    deep = [k for k in todo if k not in one_sided and _depth(holes, k) > DEEP_HOLE]
-    if deep:
-        from core.repair.request import frame_runs
+    from core.repair.request import frame_runs
 
+    if deep:
         ctx.note(
             f"the hole is more than {DEEP_HOLE} slices deep on slices {frame_runs(deep)} (from 0): its"
             " middle is the least sure, and the uncertainty map, calibrated on shallower fills, may read"
             " low there"
         )
     if one_sided:
-        from core.repair.request import frame_runs
-
         ctx.note(
             f"the hole reaches the end of the volume on slice{'s' if len(one_sided) > 1 else ''}"
             f" {frame_runs(one_sided)} (from 0): filled from the slices on one side only, where anatomy"
@@ -134,7 +133,8 @@ def _run(
 
 def _fill(volume: np.ndarray, holes: np.ndarray, k: int, setting: tuple, reach: float, ctx: RunContext):
     """(slice `k` filled where its hole is, the spread of that fill (H, W)), both on the [0, 1] scale,
-    and whether the fill is extrapolated (an intact slice on one side of the hole only)."""
+    and how many slices lie between the intact slices either side of the hole (None: an intact slice
+    on one side only, the fill extrapolated)."""
     order, z, shifts = setting
     good = intact_slices(holes, k)
     below, above = nearest(good, k)
@@ -161,9 +161,9 @@ def _fill(volume: np.ndarray, holes: np.ndarray, k: int, setting: tuple, reach: 
         own = yield from fill_regions(
             volume[k], holes[k], parts[2], _biharmonic, context=1.0, min_size=16, margin=8
         )
-        return fill, np.where(holes[k], np.abs(fill - own).max(axis=-1), 0.0), True
+        return fill, np.where(holes[k], np.abs(fill - own).max(axis=-1), 0.0), None
     together = np.stack([fill, *others]).std(axis=0).max(axis=-1) * _bridge(z, below, above, k)
-    return fill, np.where(holes[k], together, 0.0), False
+    return fill, np.where(holes[k], together, 0.0), above - below - 1
 
 
 def _bridge(z: np.ndarray, below: int, above: int, k: int) -> float:
@@ -215,12 +215,6 @@ def _spare_slice(holes: np.ndarray, k: int, used: set[int]) -> int | None:
         if fallback is None and None not in apart:
             fallback = c
     return fallback
-
-
-def _depth(holes: np.ndarray, k: int) -> int:
-    """How many slices lie between the intact slices either side of slice `k`'s hole."""
-    below, above = _sides_apart(holes, k)
-    return 0 if below is None or above is None else below + above - 1
 
 
 def _sides_apart(holes: np.ndarray, k: int) -> tuple[int | None, int | None]:
