@@ -10,7 +10,9 @@
     lacuna bench TASK ...       benchmark protocols (core.bench.<task>)
     lacuna train TASK ...       train shipped or fine-tuned weights (core.train)
 
-Errors are printed as one line, never a traceback; the exit status is 2 for a LacunaError.
+Errors are printed as one line, never a traceback; the exit status is 2 for a LacunaError, and 3 when
+a repair found nothing to change (--detect on an undamaged file, a loss trace with no packet lost):
+nothing is written, which a script over an archive can tell from a failure.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.errors import LacunaError, OutputExistsError
+from core.errors import LacunaError, NothingToDoError, OutputExistsError
 from core.models_cli import add_parser as add_models_parser
 from core.runtime.backends import CHOICES as BACKEND_CHOICES
+
+NOTHING_TO_DO = 3  # exit status: the file needed no repair (not a failure; nothing was written)
 
 
 def _start_desktop(path: str | None, quit_after_ms: int | None = None) -> int:
@@ -54,9 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_models_parser(sub)
 
-    p = sub.add_parser("repair", help="repair a file and save the result beside it")
+    p = sub.add_parser(
+        "repair",
+        help="repair a file and save the result beside it",
+        epilog="exit status: 0 a result was written, 2 an error, 3 nothing to repair (nothing written)",
+    )
     p.add_argument("input")
-    p.add_argument("-o", "--output", default=None, help="output path (default: INPUT_<task>.<ext>)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        help="output path, or a folder to write INPUT_<task>.<ext> in (default: beside the input)",
+    )
     p.add_argument("--task", required=True)
     p.add_argument("--method", default=None)
     p.add_argument(
@@ -160,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
+    except NothingToDoError as exc:
+        print(f"lacuna: nothing written: {exc}", file=sys.stderr)
+        return NOTHING_TO_DO
     except LacunaError as exc:
         flag = " (--overwrite)" if isinstance(exc, OutputExistsError) else ""  # the app asks instead
         print(f"lacuna: {exc}{flag}", file=sys.stderr)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from core.errors import MethodError
+from core.errors import MethodError, NothingToDoError
 from core.methods.registry import check_number
 from core.runtime.context import Progress, RunContext
 
@@ -89,7 +90,7 @@ def audio_selection(
         for warning in said:
             print(f"lacuna: warning: {warning}", file=sys.stderr)
         if not loss.spans:
-            raise MethodError(f"{Path(trace).name}: no packet of this recording is marked lost")
+            raise NothingToDoError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += loss.spans
         origins.append(loss.origin)
     grid_ms = None
@@ -99,7 +100,7 @@ def audio_selection(
 
         found = find_damage(document.samples, document.sample_rate, threshold=threshold or CLICK_THRESHOLD)
         if not found and not selections:
-            raise MethodError("no clicks or dropouts were found; give the damaged span with --gap")
+            raise NothingToDoError("no clicks or dropouts were found; give the damaged span with --gap")
         found, origin, grid_ms = what_to_fill(found, document.sample_rate, len(document.samples))
         selections += [d.selection for d in found]
         origins.append(origin)
@@ -208,6 +209,23 @@ def parse_frames(text: str | None) -> list[int] | None:
     return frames
 
 
+def output_target(args: argparse.Namespace, document, source: Path) -> tuple[Path, str]:
+    """Where the result goes and what a taken name means: -o as given ("refuse"); -o naming a folder
+    (an existing one, or ending in "/") takes the default name inside it, as `cp FILE DIR/` does; no
+    -o, the default name beside the input ("rename": a taken name gets a number). A DICOM series is
+    written as a folder, so an existing folder given to it is the output itself, as before."""
+    from core.io.formats import default_extension
+    from core.io.naming import output_name
+
+    extension = default_extension(document)
+    given = args.output
+    into = given and (given.endswith(("/", os.sep)) or (Path(given).is_dir() and extension != ""))
+    if given and not into:
+        return Path(given), "refuse"
+    default = output_name(source, result_label(args, document), extension)
+    return (Path(given) / default.name, "refuse") if given else (default, "rename")
+
+
 def result_label(args: argparse.Namespace, document) -> str:
     """The task part of the default output name, with the parameters that name it (an upscale's
     scale, the method's default when not given: core.io.naming.task_label)."""
@@ -279,7 +297,7 @@ def _joined(detected, painted, counted) -> tuple[Any, float]:
     share = check_share_to_repair(counted, DETECT_INSTEAD)
     proposal = detected if painted is None else detected | (np.asarray(painted) > 0)
     if not proposal.any():
-        raise MethodError("no damage was found; lower --threshold or give the area with --mask")
+        raise NothingToDoError("no damage was found; lower --threshold or give the area with --mask")
     return proposal, share
 
 
@@ -366,14 +384,7 @@ def repair_command(args: argparse.Namespace) -> int:
     for warning in document.metadata.get("read_warnings") or []:
         print(f"lacuna: warning: {warning}", file=sys.stderr)
     # Where the result goes is checked before anything is computed (folder, name, overwrite rules).
-    if args.output:
-        target, policy = Path(args.output), "refuse"
-    else:
-        from core.io.formats import default_extension
-        from core.io.naming import output_name
-
-        label = result_label(args, document)
-        target, policy = output_name(source, label, default_extension(document)), "rename"
+    target, policy = output_target(args, document, source)
     overwrite = bool(getattr(args, "overwrite", False))
     target = check_target(document, target, overwrite, policy)
     if document.kind == "video":

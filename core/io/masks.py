@@ -112,6 +112,8 @@ def _on_scan_grid(values: np.ndarray, owns, scans, document, path: Path) -> np.n
     axes flipped or swapped is put back in the scan's order; any other grid is refused."""
     from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation, ornt_transform
 
+    from core.io.nifti import slice_tilt
+
     if values.shape[0] != document.slices:  # a 4-D mask: on the scan's grid as stored, or refused
         if any(np.allclose(own, scan, atol=1e-3) for own in owns for scan in scans):
             return values
@@ -123,6 +125,13 @@ def _on_scan_grid(values: np.ndarray, owns, scans, document, path: Path) -> np.n
             moved = apply_orientation(stored, turn)
             if np.allclose(own @ inv_ornt_aff(turn, stored.shape), scan, atol=1e-3):
                 return np.ascontiguousarray(moved.transpose(2, 1, 0))
+    tilts = [t for t in map(slice_tilt, scans) if t]
+    if tilts and not any(slice_tilt(own) for own in owns):  # a qform cannot hold a shear
+        raise MethodError(
+            f"{path.name}: the scan's slices are tilted by {tilts[0]:.1f}° (a gantry tilt) and the"
+            " mask's voxel-to-world matrix holds no tilt (a qform cannot): save the mask with the"
+            " scan's sform, or resample it onto the scan"
+        )
     raise MethodError(
         f"{path.name}: the mask is on another grid than the scan (its voxel-to-world matrix differs):"
         " resample it onto the scan first"

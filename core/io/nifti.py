@@ -434,9 +434,9 @@ def _transforms(header) -> str:
     return " and ".join(said) + (", the same" if qcode and scode else "")
 
 
-def _shear(affine: np.ndarray) -> str | None:
-    """How far the slices are sheared (a CT's gantry tilt, as dcm2niix writes it into the affine), or
-    None when the slice axis stands on the slice planes (within half a degree)."""
+def slice_tilt(affine: np.ndarray) -> float | None:
+    """How many degrees the slice axis leans off the slice planes' normal (a CT's gantry tilt, as
+    dcm2niix writes it into the affine as a shear), or None within half a degree."""
     columns, rows, through = affine[:3, 0], affine[:3, 1], affine[:3, 2]
     normal = np.cross(columns, rows)
     if not np.linalg.norm(normal) or not np.linalg.norm(through):
@@ -444,9 +444,16 @@ def _shear(affine: np.ndarray) -> str | None:
     normal /= np.linalg.norm(normal)
     cosine = abs(float(np.dot(normal, through))) / float(np.linalg.norm(through))
     degrees = float(np.degrees(np.arccos(min(cosine, 1.0))))
-    if degrees < 0.5:
+    return degrees if degrees >= 0.5 else None
+
+
+def _shear(affine: np.ndarray) -> str | None:
+    """The gantry tilt in words, for lacuna info."""
+    degrees = slice_tilt(affine)
+    if degrees is None:
         return None
-    apart = abs(float(np.dot(normal, through)))
+    normal = np.cross(affine[:3, 0], affine[:3, 1])
+    apart = abs(float(np.dot(normal / np.linalg.norm(normal), affine[:3, 2])))
     return f"{degrees:.2f}° (slices sheared; slice planes {apart:.4g} mm apart)"
 
 

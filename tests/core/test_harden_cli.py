@@ -225,3 +225,28 @@ def test_models_takes_a_task_to_list(capsys):
     assert {row["task"] for row in json.loads(capsys.readouterr().out)} == {"inpaint"}
     assert cli_main(["models", "paint"]) == 2
     assert "not list, import or a task" in capsys.readouterr().err
+
+
+def test_a_repair_that_finds_nothing_to_change_exits_3_and_writes_nothing(datasets, tmp_path, capsys):
+    """A walk-through's script over an archive counted an undamaged recording as a failure: --detect
+    finding nothing exited 2, like a broken file. Exit 3 tells "nothing to repair" apart."""
+    from PIL import Image
+
+    corner = tmp_path / "corner.png"  # a clean, smooth corner of a bench photo
+    Image.open(datasets / "images" / "bench" / "CBSD68" / "102061.png").crop((0, 0, 96, 96)).save(corner)
+    speech = datasets / "audio" / "speech" / "bench" / "3005-163389-0000.wav"
+    trace = tmp_path / "none_lost.txt"
+    trace.write_text("0\n" * 400)
+    runs = {
+        "picture": ["repair", str(corner), "--task", "inpaint", "--detect"],
+        "recording": ["repair", str(speech), "--task", "fill-gap", "--detect", "--threshold", "1000"],
+        "trace": ["repair", str(speech), "--task", "fill-gap", "--loss-trace", str(trace)],
+    }
+    for name, args in runs.items():
+        out = tmp_path / f"{name}_out{Path(args[1]).suffix}"
+        assert cli_main([*args, "-o", str(out)]) == 3, name
+        assert "lacuna: nothing written: " in capsys.readouterr().err, name
+        assert not out.exists(), name
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    assert cli_main(["repair", str(broken), "--task", "inpaint", "--detect"]) == 2  # a failure stays 2

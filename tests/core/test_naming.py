@@ -142,3 +142,28 @@ def test_a_record_names_its_source_without_dot_dot(datasets, tmp_path):
     shutil.copyfile(source, tmp_path / "deep" / "photo.png")
     through_link = io.read(tmp_path / "link" / ".." / "photo.png")
     assert source_of(through_link) == str(tmp_path / "link" / ".." / "photo.png")
+
+
+def test_o_naming_a_folder_writes_the_default_name_inside_it(datasets, tmp_path, capsys):
+    """A walk-through's `-o repaired/` was taken as a file name; as `cp FILE DIR/` does, a folder
+    (existing, or written with a trailing slash) takes the name the result would get beside its input."""
+    from PIL import Image
+
+    picture = datasets / "images" / "bench" / "Set12" / "05.png"
+    mask = tmp_path / "dot.png"
+    dot = np.zeros(Image.open(picture).size[::-1], np.uint8)
+    dot[100:104, 100:104] = 255
+    Image.fromarray(dot).save(mask)
+    out = tmp_path / "repaired"
+    out.mkdir()
+    args = ["repair", str(picture), "--task", "inpaint", "--method", "inpaint-telea", "--mask", str(mask)]
+    assert main([*args, "-o", str(out)]) == 0
+    assert (out / "05_inpaint.png").is_file()
+    assert main([*args, "-o", str(out)]) == 2  # a second run never replaces it unasked
+    assert "05_inpaint.png: already exists" in capsys.readouterr().err
+    speech = datasets / "audio" / "speech" / "bench" / "3005-163389-0000.wav"
+    gap = ["repair", str(speech), "--task", "fill-gap", "--method", "fill-gap-ar", "--gap", "1.00:1.03"]
+    assert main([*gap, "-o", f"{out}/"]) == 0
+    assert (out / "3005-163389-0000_fill-gap.wav").is_file()
+    assert main([*gap, "-o", f"{tmp_path / 'missing'}/"]) == 2  # a folder is not made up
+    assert "does not exist" in capsys.readouterr().err
