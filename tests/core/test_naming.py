@@ -145,7 +145,7 @@ def test_a_record_names_its_source_without_dot_dot(datasets, tmp_path):
 
 
 def test_o_naming_a_folder_writes_the_default_name_inside_it(datasets, tmp_path, capsys):
-    """A walk-through's `-o repaired/` was taken as a file name; as `cp FILE DIR/` does, a folder
+    """`-o out/` was refused ("is a folder; name the file to write"); as `cp FILE DIR/` does, a folder
     (existing, or written with a trailing slash) takes the name the result would get beside its input."""
     from PIL import Image
 

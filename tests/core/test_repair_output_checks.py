@@ -72,17 +72,6 @@ def test_the_default_name_is_chosen_before_computing_and_never_replaces(photo, c
     assert (photo.parent / "photo_denoise (2).png").is_file()
 
 
-def test_an_existing_folder_as_the_output_is_called_a_folder_first(datasets, tmp_path, capsys):
-    """`-o out/` said "already exists; ... (--overwrite)", and with --overwrite then "is a folder"."""
-    from core.cli import main
-
-    photo = datasets / "images" / "bench" / "Set5" / "baby_GT.png"
-    args = ["repair", str(photo), "-o", str(tmp_path), "--task", "denoise", "--method", "denoise-bilateral"]
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert "is a folder; name the file to write" in err and "--overwrite" not in err
-
-
 def test_a_segmentation_is_refused_not_repaired(datasets, tmp_path, capsys, never_computed):
     """A walk-through's `repair liver.dcm --task denoise` wrote a 'denoised' copy of a label map."""
     seg = datasets / "medical" / "liver.dcm"
