@@ -55,6 +55,9 @@ class FileFormat:
     header: Callable[[Document, int], Any] | None = None
     # refuses, before any work, a document the target cannot hold (several pages in a PNG): check(doc, target)
     fits: Callable[[Document, Path], None] | None = None
+    # where a volume's voxels lie: (the source's voxel-to-world affine, its shape (columns, rows,
+    # slices)) or None where the file does not say (core.io.geometry builds on it)
+    placement: Callable[[Document], tuple[Any, tuple[int, ...]] | None] | None = None
 
 
 def formats() -> tuple[FileFormat, ...]:

@@ -98,7 +98,8 @@ def grid_affines(doc) -> list[np.ndarray]:
     """Where a volume's voxels lie: its voxel-to-world matrices (a NIfTI's sform and, where set and
     different, its qform, which ITK-based tools write when the sform holds a shear; a DICOM series'
     from its slices' positions), [] where the file does not say."""
-    from core.io.nifti import grid_affine, qform_of
+    from core.io.geometry import grid_affine
+    from core.io.nifti import qform_of
 
     own = grid_affine(doc)
     if own is None:
@@ -112,7 +113,7 @@ def _on_scan_grid(values: np.ndarray, owns, scans, document, path: Path) -> np.n
     axes flipped or swapped is put back in the scan's order; any other grid is refused."""
     from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation, ornt_transform
 
-    from core.io.nifti import slice_tilt
+    from core.io.geometry import slice_tilt
 
     if values.shape[0] != document.slices:  # a 4-D mask: on the scan's grid as stored, or refused
         if any(np.allclose(own, scan, atol=1e-3) for own in owns for scan in scans):

@@ -325,29 +325,21 @@ def _uneven_note(doc: VolumeDoc, affine: np.ndarray) -> str:
 
 
 def _source_geometry(doc: VolumeDoc) -> tuple[np.ndarray, Any]:
-    """(affine, shape (columns, rows, slices) or None) of the volume the document was read from."""
-    if isinstance(doc.writeback, NiftiHeader):
-        return np.array(doc.writeback.affine), doc.metadata.get("nifti_shape")
-    from core.io.dicom.geometry import patient_affine
-    from core.io.dicom.header import DicomHeaders
+    """(affine, shape (columns, rows, slices) or None) of the volume the document was read from, in
+    whatever format; a volume that does not say where it lies is placed by its spacing alone."""
+    from core.io.geometry import placement
 
-    if isinstance(doc.writeback, DicomHeaders):
-        source_slices = sum(doc.metadata.get("frames_per_dataset") or [doc.slices])
-        placed = patient_affine(doc.writeback, source_slices, float(doc.spacing[0]))
-        if placed is not None:
-            return placed
+    placed = placement(doc)
+    if placed is not None:
+        return np.asarray(placed[0]), placed[1]
     return np.diag([doc.spacing[2], doc.spacing[1], doc.spacing[0], 1.0]), None
 
 
-def grid_affine(doc) -> np.ndarray | None:
-    """Where a volume's voxels lie (voxel (i, j, k) = (column, row, slice) to world mm): a NIfTI's
-    own affine, a DICOM series' from its slices' positions and orientation; None where the file does
-    not say (spacing alone places no voxel)."""
-    if getattr(doc, "kind", "") != "volume":
+def _placement(doc: VolumeDoc) -> tuple[np.ndarray, Any] | None:
+    """A NIfTI's own affine and stored shape (its FileFormat.placement)."""
+    if not isinstance(doc.writeback, NiftiHeader):
         return None
-    affine, shape = _source_geometry(doc)
-    placed = isinstance(doc.writeback, NiftiHeader) or shape is not None
-    return np.asarray(affine, np.float64) if placed else None
+    return np.array(doc.writeback.affine), doc.metadata.get("nifti_shape")
 
 
 def qform_of(doc) -> np.ndarray | None:
@@ -388,26 +380,6 @@ def describe(doc: VolumeDoc, scan: bool = True) -> dict[str, Any]:
     return info
 
 
-def slice_positions(doc: VolumeDoc) -> list[float]:
-    """Each slice's position along the slices' normal in mm, from a NIfTI's affine (its centre
-    voxel's world position projected on the normal), for showing where a slice lies; [] for
-    other documents, and for a repair that changed the grid (thinner slices, an enlargement)."""
-    if not isinstance(doc.writeback, NiftiHeader):
-        return []
-    height, width = doc.pixels.shape[1:3]
-    if list(doc.metadata.get("nifti_shape", []))[:3] != [width, height, doc.slices]:
-        return []
-    affine = np.asarray(doc.writeback.affine, float)
-    normal = np.cross(affine[:3, 0], affine[:3, 1])
-    if not np.linalg.norm(normal):
-        return []
-    normal /= np.linalg.norm(normal)
-    centre = affine[:3, :3] @ np.array([(width - 1) / 2, (height - 1) / 2, 0.0]) + affine[:3, 3]
-    step = float(normal @ affine[:3, 2])
-    first = float(normal @ centre)
-    return [first + k * step for k in range(doc.slices)] * max(doc.time_points, 1)
-
-
 XFORM_CODES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "Talairach", 4: "MNI", 5: "template"}
 
 
@@ -434,21 +406,10 @@ def _transforms(header) -> str:
     return " and ".join(said) + (", the same" if qcode and scode else "")
 
 
-def slice_tilt(affine: np.ndarray) -> float | None:
-    """How many degrees the slice axis leans off the slice planes' normal (a CT's gantry tilt, as
-    dcm2niix writes it into the affine as a shear), or None within half a degree."""
-    columns, rows, through = affine[:3, 0], affine[:3, 1], affine[:3, 2]
-    normal = np.cross(columns, rows)
-    if not np.linalg.norm(normal) or not np.linalg.norm(through):
-        return None
-    normal /= np.linalg.norm(normal)
-    cosine = abs(float(np.dot(normal, through))) / float(np.linalg.norm(through))
-    degrees = float(np.degrees(np.arccos(min(cosine, 1.0))))
-    return degrees if degrees >= 0.5 else None
-
-
 def _shear(affine: np.ndarray) -> str | None:
     """The gantry tilt in words, for lacuna info."""
+    from core.io.geometry import slice_tilt
+
     degrees = slice_tilt(affine)
     if degrees is None:
         return None
@@ -471,4 +432,5 @@ FORMAT = FileFormat(
     writes={"volume": (".nii.gz", ".nii")},
     saved_as={"NIfTI": ".nii.gz"},
     describe=describe,
+    placement=_placement,
 )

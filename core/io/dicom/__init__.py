@@ -12,6 +12,7 @@ from pathlib import Path
 from core.documents import VolumeDoc
 from core.io.dicom.derive import provenance_of, write_dicom
 from core.io.dicom.describe import describe, describe_object
+from core.io.dicom.geometry import placement
 from core.io.dicom.header import NotAnImageError, find_gaps, is_dicom, stored_limits
 from core.io.dicom.read import read_dicom
 from core.io.dicom.series import list_series, read_dicom_folder
@@ -45,6 +46,7 @@ FORMAT = FileFormat(
     reads_folder=lambda folder: True,  # any other folder: a series is looked for
     probe=lambda path, head: is_dicom(path),
     header=lambda doc, frame: doc.writeback.for_frame(frame, doc.frames) if doc.writeback else None,
+    placement=placement,
 )
 
 __all__ = [

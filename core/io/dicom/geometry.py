@@ -48,3 +48,11 @@ def patient_affine(
     affine[:3, 3] = first
     affine[:3] = LPS_TO_RAS @ affine[:3]
     return affine, (columns, rows, slices)
+
+
+def placement(doc) -> tuple[np.ndarray, tuple[int, int, int]] | None:
+    """A DICOM volume's `patient_affine` over the slices its files held (its FileFormat.placement)."""
+    if not isinstance(doc.writeback, DicomHeaders):
+        return None
+    source_slices = sum(doc.metadata.get("frames_per_dataset") or [doc.slices])
+    return patient_affine(doc.writeback, source_slices, float(doc.spacing[0]))

@@ -199,11 +199,9 @@ class ImageController(QObject):
             text += f"   time point {self.frame // slices + 1} / {points}"
         else:
             text = f"{self.frame_noun()} {self.frame + 1} / {self.frames}"
-        positions = getattr(doc, "positions", [])
-        if not positions:  # a NIfTI's, from its affine ([] for other files)
-            from core.io.nifti import slice_positions
+        from core.io.geometry import slice_positions
 
-            positions = slice_positions(doc)
+        positions = slice_positions(doc)
         if len(positions) == self.frames:
             from core.io.describe import slice_position
 
