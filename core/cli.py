@@ -23,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from core.errors import LacunaError, NothingToDoError, OutputExistsError
 from core.models_cli import add_parser as add_models_parser
@@ -171,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for name in ("input", "path"):  # "." names no file: its folder's own name is what outputs are named by
+        given = getattr(args, name, None)
+        if isinstance(given, str) and not Path(given).name:
+            setattr(args, name, os.path.abspath(given))
     try:
         return _dispatch(args)
     except NothingToDoError as exc:

@@ -17,9 +17,10 @@ def describe(path: str | Path, scan: bool = True) -> dict[str, Any]:
 
     path = Path(path)
     if path.suffix.lower() == ".txt" and path.is_file():  # a call's loss trace (one 0/1 line a packet)
-        from core.audio.loss_trace import describe_trace
+        from core.audio.loss_trace import describe_trace, looks_like_trace
 
-        return describe_trace(path)
+        if looks_like_trace(path):
+            return describe_trace(path)
     try:
         fmt, doc = read_with_format(path)
     except NothingToRepairError as exc:

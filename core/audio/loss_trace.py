@@ -69,6 +69,18 @@ def describe_trace(path: str | Path) -> dict:
     return info
 
 
+def looks_like_trace(path: str | Path) -> bool:
+    """Whether a text file's first non-blank line is a packet's 0 or 1 (any other .txt, an inventory
+    or a transcript, is not a loss trace)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    first = next((line.strip() for line in head.splitlines() if line.strip()), b"")
+    return first in (b"0", b"1")
+
+
 def read_trace(path: str | Path) -> np.ndarray:
     """The trace's packets as bools (True: lost); a MethodError naming the line that is not 0 or 1."""
     path = Path(path)

@@ -135,9 +135,12 @@ def most_marked(output_dir: Path, shown: int = 3) -> str:
 
 def _dry_run(request, plan, as_json: bool) -> int:
     from core.batch.manifest import Manifest, manifest_path
+    from core.batch.recipe import no_task_reason
+    from core.batch.runner import plan_notes
     from core.batch.worker import Job, output_path, skipped_without_trace
 
     recipes, items = plan(request)
+    notes = plan_notes(request, recipes, items)
     done: dict[str, str] = {}
     path = manifest_path(request.output_dir)
     if path.exists():
@@ -155,7 +158,7 @@ def _dry_run(request, plan, as_json: bool) -> int:
         elif state == "gone" and recipe is not None:
             action = f"{recipe.action()} again (its output is gone)"
         elif recipe is None:
-            action = f"skip (no task for {item.kind} files)"
+            action = f"skip ({no_task_reason(item.kind, request.detect)})"
         else:
             action = f"skip ({untraced})" if untraced else recipe.action()
         row = {"key": item.key, "kind": item.kind, "state": state, "action": action}
@@ -164,8 +167,11 @@ def _dry_run(request, plan, as_json: bool) -> int:
             row["output"] = str(output_path(job))  # where it will be written (the naming rule)
         rows.append(row)
     if as_json:
-        print(json.dumps({"items": rows, "recipes": {k: r.as_dict() for k, r in recipes.items()}}, indent=2))
+        described = {"items": rows, "recipes": {k: r.as_dict() for k, r in recipes.items()}, "notes": notes}
+        print(json.dumps(described, indent=2))
     else:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
         width = max((len(row["action"]) for row in rows), default=0)
         for row in rows:
             into = f" -> {row['output']}" if "output" in row else ""

@@ -109,11 +109,48 @@ def make_recipes(
             if kind in kinds:
                 # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
                 masked = detect and card.needs_mask
+                if masked and kind == "video":  # a clip is detected a range of frames at a time
+                    continue
                 by_modality = defaulted and kind in SCAN_KINDS
                 how = detection if masked and card.operates_on != "audio" else {}
                 recipe = Recipe(card.task, card.id, own, masked, calls, by_modality, traces, how)
                 recipes.setdefault(kind, recipe)
     return recipes
+
+
+def no_task_reason(kind: str, detect: bool) -> str:
+    """Why an item of `kind` is skipped when no task asked fits it (the run and --dry-run alike)."""
+    if kind == "video" and detect:
+        return (
+            "no task for video files here: a clip's damage is detected a range of frames at a time"
+            " (lacuna repair CLIP --detect --frames A-B); remove-dust and deflicker find theirs themselves"
+        )
+    return f"no task given for {kind} files"
+
+
+def unused_tasks(tasks: Sequence[str], recipes: dict[str, Recipe], kinds: set[str]) -> list[str]:
+    """The tasks asked that no item here gets: each kind of file gets the first task that fits it,
+    so a later task may be left unused (a person asking for it should hear so)."""
+    used = {recipes[kind].task for kind in kinds if kind in recipes}
+    return [task for task in dict.fromkeys(tasks) if task not in used]
+
+
+def unused_task_notes(unused: Sequence[str], frame_folders: Sequence[str]) -> list[str]:
+    """What to say of each unused task; a film task whose numbered pictures (in `frame_folders`) were
+    taken as photos, since a photo task was asked too, says how to run it on them."""
+    from core.methods import default_method
+
+    notes = []
+    for task in unused:
+        if default_method(task, "photo").card.operates_on == "video" and frame_folders:
+            shown = ", ".join(frame_folders[:3]) + (", ..." if len(frame_folders) > 3 else "")
+            notes.append(
+                f"--task {task} is used for no item: the numbered pictures in {shown} are taken as photos"
+                f" when a photo task is asked too; run --task {task} alone to repair them as films"
+            )
+        else:
+            notes.append(f"--task {task} is used for no item: an earlier --task takes every file it fits")
+    return notes
 
 
 def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.batch.items import Item, find_items
 from core.batch.manifest import Manifest, exclusive, manifest_path
-from core.batch.recipe import Recipe, check_scan_detection, make_recipes
+from core.batch.recipe import Recipe, check_scan_detection, make_recipes, no_task_reason
 from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions, failure_line
 from core.errors import LacunaError
 
@@ -61,6 +61,7 @@ class Summary:
     cancelled: bool = False
     manifest: str = ""
     failures: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the plan left undone (`plan_notes`)
 
     @property
     def rate(self) -> float:
@@ -78,6 +79,7 @@ class Summary:
         lines += [f"  {failure_line(key, error)}" for key, error in self.failures[:20]]
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more (see the manifest)")
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
@@ -92,6 +94,7 @@ class Summary:
             "cancelled": self.cancelled,
             "manifest": self.manifest,
             "failures": [{"key": k, "error": e} for k, e in self.failures],
+            "notes": self.notes,
         }
 
 
@@ -145,6 +148,24 @@ def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
     check_found(items, request)
     check_scan_detection(recipes, {item.kind for item in items})
     return recipes, items
+
+
+def plan_notes(request: BatchRequest, recipes: dict[str, Recipe], items: list[Item]) -> list[str]:
+    """What a person should hear before the run (and in the dry run): the tasks asked that no item gets."""
+    from core.batch.recipe import unused_task_notes, unused_tasks
+    from core.video.source import sequence_files
+
+    unused = unused_tasks(request.tasks, recipes, {item.kind for item in items})
+    if not unused:
+        return []
+    root = Path(request.input_dir)
+    parents = sorted({Path(item.source).parent for item in items if item.kind == "image"})
+    frame_folders = [
+        folder.relative_to(root).as_posix() if folder != root else root.name
+        for folder in parents
+        if sequence_files(folder)
+    ]
+    return unused_task_notes(unused, frame_folders)
 
 
 class Batch:
@@ -219,6 +240,7 @@ class Batch:
                 manifest.recover()
                 redone = manifest.reopen_missing(item.key for item in items)
                 summary = Summary(manifest=str(manifest.path), redone=len(redone))
+                summary.notes = plan_notes(request, recipes, items)
                 summary.done_before = manifest.counts()[DONE]
                 jobs, failed = self._jobs(manifest, recipes)
                 self.total, self.todo = len(items), len(jobs) + len(failed)
@@ -252,7 +274,7 @@ class Batch:
                     Outcome(row["key"], FAILED, error=f"{Path(row['source']).name}: cannot open it")
                 )
             elif recipe is None:
-                manifest.mark_skipped(row["key"], f"no task given for {row['kind']} files")
+                manifest.mark_skipped(row["key"], no_task_reason(row["kind"], self.request.detect))
             else:
                 jobs.append(Job(row["key"], row["kind"], row["source"], output_dir, recipe, row["series"]))
         return jobs, failed

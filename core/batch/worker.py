@@ -163,7 +163,7 @@ def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = Non
         )
         warned = call_warnings(found, grid_ms, length)
         return Found([d.selection for d in found] or None, origin, grid_ms is not None, warned)
-    from core.detect.run import check_share_to_repair, run_detect
+    from core.detect.run import check_share_to_repair, run_detect, scan_caveat
 
     how = detection or {}
     found = run_detect(
@@ -174,7 +174,8 @@ def found_damage(document: Any, ctx: Any, detection: dict[str, Any] | None = Non
         return Found(None)
     share = check_share_to_repair(mask)  # the item fails with why: it marked content, not damage
     document.provenance = [*document.provenance, step]  # the sidecar says the mask was proposed
-    return Found(mask, share=share)
+    caveat = scan_caveat(document)  # no one reviews a batch's proposals: said per item and recorded
+    return Found(mask, share=share, warnings=(caveat,) if caveat else ())
 
 
 def skipped_without_trace(recipe: Recipe, kind: str, source: Path) -> str | None:
@@ -249,7 +250,8 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
 
     # said on the console too, as `lacuna repair` says them (walk-throughs): a call mostly lost,
     # what the writer could not keep (a uint8 volume stored as float32, a lossy codec)
-    said = [*found.warnings, *conversions(written)]
+    read = [w.removeprefix(f"{source.name}: ") for w in document.metadata.get("read_warnings") or []]
+    said = [*read, *found.warnings, *conversions(written)]
     if said:
         params[WARNINGS] = said
     return DONE, str(written), step.method if step else recipe.method, params

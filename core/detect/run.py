@@ -192,6 +192,17 @@ class Detection:
         )
 
 
+def scan_caveat(document: Any) -> str | None:
+    """What a person must know before filling what detection proposes on a scan; None for photos."""
+    modality = modality_of(document)
+    if not is_scan(modality):
+        return None
+    return (
+        f"damage detection was made for photos and film, not {NAMES.get(modality, 'scans')}: anatomy"
+        " can look like damage to it; check every proposed mark before repairing"
+    )
+
+
 def detect(
     document: Any,
     method: str | None = None,
@@ -216,11 +227,9 @@ def detect(
     frames = len(pixels)
     chosen = get_method(method) if method else default_method("detect", modality, frames=frames)
     card = chosen.card
-    if is_scan(modality):  # the proposal would be filled like any other: say so before it is
-        ctx.note(
-            f"damage detection was made for photos and film, not {NAMES.get(modality, 'scans')}: anatomy"
-            " can look like damage to it; check every proposed mark before repairing"
-        )
+    caveat = scan_caveat(document)
+    if caveat:  # the proposal would be filled like any other: say so before it is
+        ctx.note(caveat)
     if card.task != "detect":
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not damage detection")
     if not card.available:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.batch import Batch, BatchRequest, RunOptions, plan
-from core.batch.worker import DETECTION_MARKED
+from core.batch.worker import DETECTION_MARKED, WARNINGS
 from core.errors import LacunaError
 from desktop.batch.thread import BatchThread
 from desktop.widgets.method_picker import MethodPicker
@@ -278,8 +278,11 @@ class BatchDialog(QDialog):
             marked = outcome.params.get(DETECTION_MARKED)
             if marked is not None and not outcome.error:  # which unreviewed fills to look at first
                 note += f" (detection marked {marked * 100:.2f}%)"
-            self.queue.item(row, 2).setText(note)
-            self.queue.item(row, 2).setToolTip(note)
+            warnings = outcome.params.get(WARNINGS, [])  # as the command line says them (a truncated scan)
+            more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+            shown = f"{note}; warning: {warnings[0]}{more}" if warnings else note
+            self.queue.item(row, 2).setText(shown)
+            self.queue.item(row, 2).setToolTip("\n".join([note, *(f"warning: {w}" for w in warnings)]))
             self.queue.scrollToItem(self.queue.item(row, 0))
         if outcome.cancelled:  # stopped in flight: still to do, not a step of the bar
             return

@@ -250,3 +250,30 @@ def test_a_repair_that_finds_nothing_to_change_exits_3_and_writes_nothing(datase
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a picture")
     assert cli_main(["repair", str(broken), "--task", "inpaint", "--detect"]) == 2  # a failure stays 2
+
+
+def test_dot_names_the_folder_one_stands_in_and_an_inventory_txt_is_not_a_trace(
+    datasets, tmp_path, capsys, monkeypatch
+):
+    """`lacuna info .` and `lacuna repair .` in a reel's folder ended in a traceback ("PosixPath('.')
+    has an empty name"); `lacuna info inventory.txt` read an archive's inventory as a loss trace."""
+    pytest.importorskip("av")
+    reel = tmp_path / "reel001"
+    reel.mkdir()
+    for path in sorted((datasets / "video/oldfilm/001").iterdir())[:3]:
+        shutil.copy(path, reel)
+    monkeypatch.chdir(reel)
+    assert cli_main(["info", "."]) == 0
+    assert "a film's frames" in capsys.readouterr().out
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli_main(["repair", ".", "--task", "deflicker", "-o", str(out)]) == 0
+    assert (out / "reel001_deflicker.mkv").is_file()  # named after the folder
+    inventory = tmp_path / "inventory.txt"
+    inventory.write_text("Accession 1987/14\nBox 3: glass plates\n")
+    assert cli_main(["info", str(inventory)]) == 2
+    assert "inventory.txt: not a file Lacuna reads" in capsys.readouterr().err
+    trace = tmp_path / "call_is_lost.txt"
+    trace.write_text("0\n1\n1\n0\n")
+    assert cli_main(["info", str(trace)]) == 0
+    assert "2 of 4 lost" in capsys.readouterr().out

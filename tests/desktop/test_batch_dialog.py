@@ -108,6 +108,17 @@ def test_an_item_stopped_in_flight_is_not_a_step_of_the_bar(qtbot, tmp_path, dat
     dialog._item_finished(Outcome("b.png", PENDING, error="cancelled"))
     assert dialog.progress.value() == 1
     assert states(dialog) == {"a.png": "done", "b.png": "to do"}
+    # What the command line warns of shows in the item's note too (a walk-through's truncated scan
+    # was a plain "done" in the queue), every warning in its tooltip.
+    warned = ["the file is truncated: its image data ends early", "stored as float32"]
+    dialog._item_finished(
+        Outcome("b.png", DONE, output=str(tmp_path / "b_denoise.png"), params={"warnings": warned})
+    )
+    note = dialog.queue.item(1, 2)
+    assert (
+        note.text() == "b_denoise.png; warning: the file is truncated: its image data ends early (and 1 more)"
+    )
+    assert note.toolTip().splitlines() == ["b_denoise.png", *(f"warning: {w}" for w in warned)]
 
 
 def test_file_menu_opens_the_batch_dialog_on_the_open_documents_folder(window, ct_path):

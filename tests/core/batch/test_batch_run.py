@@ -553,3 +553,54 @@ def test_a_folder_of_film_frames_is_one_film_for_a_film_task_and_photos_otherwis
         "old_a.png",
         *(f"reel1/{p.name}" for p in sorted(reel.iterdir())),
     ]
+
+
+def test_a_truncated_picture_and_detection_on_a_scan_are_warned_of_per_item(datasets, tmp_path):
+    """A walk-through's archive batch counted a JPEG cut off mid-scan (70% decoder grey) a plain
+    success, and filled 12.9% of an MR that detection proposed, with none of the warnings `lacuna
+    repair` gives for either."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    whole = (datasets / "images/train/color432/100007.jpg").read_bytes()
+    (archive / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    (archive / "mr.dcm").write_bytes((datasets / "medical/emri_small.dcm").read_bytes())
+    request = BatchRequest(archive, tmp_path / "out", ("inpaint",), ("inpaint-telea",), detect=True)
+    summary = Batch(request).run()
+    rows = states(tmp_path / "out")
+    assert summary.failed == 0, summary.failures
+    said = {key: json.loads(row["params"] or "{}").get("warnings", []) for key, row in rows.items()}
+    assert any(w.startswith("the file is truncated: its image data ends early") for w in said["cut.jpg"])
+    assert any("damage detection was made for photos and film, not MR" in w for w in said["mr.dcm"])
+    assert not any("damage detection was made" in w for w in said["cut.jpg"])  # a photo's detection
+    record = json.loads((tmp_path / "out" / "mr_inpaint.dcm.lacuna.json").read_text())
+    assert any("not MR" in w for w in record["steps"][-1]["warnings"])
+
+
+def test_a_clip_with_detect_is_skipped_saying_why_and_unused_tasks_are_named(datasets, tmp_path, capsys):
+    """A walk-through's dry run planned `inpaint what detection finds` for two clips that then failed
+    (a clip is detected a range of frames at a time), and `--task remove-dust` after `--task denoise`
+    was silently used for nothing: the reel's numbered pictures were taken as photos."""
+    import shutil
+
+    from core.cli import main
+
+    pytest.importorskip("av")
+    archive = tmp_path / "archive"
+    (archive / "reel").mkdir(parents=True)
+    for path in sorted((datasets / "video/oldfilm/001").iterdir())[:4]:
+        shutil.copy(path, archive / "reel")
+    shutil.copy(datasets / "video/bench/realshort.mp4", archive)
+    out = str(tmp_path / "out")
+    assert main(["batch", str(archive), "-o", out, "--task", "inpaint", "--detect", "--dry-run"]) == 0
+    listed = capsys.readouterr().out
+    assert "skip (no task for video files here: a clip's damage is detected a range of frames" in listed
+    args = ["batch", str(archive), "-o", out, "--task", "denoise", "--task", "remove-dust", "--dry-run"]
+    assert main(args) == 0
+    assert (
+        "note: --task remove-dust is used for no item: the numbered pictures in reel are taken as photos"
+        in capsys.readouterr().err
+    )
+    # remove-dust first: the clip takes it and the pictures get denoise, so no task is left unused
+    args = ["batch", str(archive), "-o", out, "--task", "remove-dust", "--task", "denoise", "--dry-run"]
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == []
