@@ -565,3 +565,25 @@ def test_a_series_saved_as_nifti_keeps_units_window_type_and_says_how_far_slices
     assert io.read(saved).window == series.window
     moved = [note for note in conversions(saved) if "one slice spacing" in note]
     assert moved and "others up to" in moved[0], conversions(saved)
+
+
+def test_a_mixed_archive_with_a_series_in_a_subfolder_is_a_folder_of_items_not_a_scan(datasets, tmp_path):
+    """A walk-through's archive (photos, recordings, a CT in medical/) was described by `lacuna info`,
+    and opened by the app, as that one CT; a patient's folder or a CD (DICOMDIR) is still its series."""
+    import shutil
+
+    from core.info import describe
+
+    archive = tmp_path / "archive"
+    shutil.copytree(datasets / "medical/head_ct_ge", archive / "medical" / "head_ct")
+    (archive / "photos").mkdir()
+    shutil.copy(datasets / "images/real_damage/old_a.png", archive / "photos")
+    with pytest.raises(ReadError, match="holds other files besides its DICOM series"):
+        io.read(archive)
+    info = describe(archive)
+    assert info["kind"] == "folder" and "image" in info["items"] and "dicom" in info["items"]
+    (archive / "DICOMDIR").write_bytes(b"")  # a CD's index: its viewer's pictures do not make it an archive
+    assert io.read(archive).kind == "volume"
+    (archive / "DICOMDIR").unlink()
+    shutil.rmtree(archive / "photos")
+    assert io.read(archive).kind == "volume"  # a patient's folder: the series in its subfolder

@@ -46,6 +46,20 @@ def may_hold_a_slice(path: Path) -> bool:
     )
 
 
+def _an_archive(folder: Path) -> bool:
+    """Whether a folder whose series lie in its subfolders is a mixed collection rather than a
+    patient's or a CD's scans: no DICOMDIR index, and a file another format reads (by its name) in
+    its tree. Such a folder is many items, not one scan (a walk-through's archive was called a CT)."""
+    from core.io.formats import formats
+
+    if any((folder / name).is_file() for name in ("DICOMDIR", "dicomdir")):
+        return False
+    others = {ext for fmt in formats() if fmt.name != "dicom" for ext in fmt.extensions if ext}
+    return any(
+        p.is_file() and not p.name.startswith(".") and p.suffix.lower() in others for p in folder.rglob("*")
+    )
+
+
 def _candidate_files(folder: Path, recursive: bool = True) -> list[Path]:
     files = []
     for p in sorted(folder.rglob("*") if recursive else folder.iterdir()):
@@ -180,6 +194,12 @@ def _read_series(folder: Path, index: int, recursive: bool) -> VolumeDoc:
         raise ReadError(f"{folder.name}: there is no series {index} (the folder holds {len(series)})")
     chosen = series[index]
     files = chosen["files"]
+    if recursive and all(f.parent != folder for f in files) and _an_archive(folder):
+        raise ReadError(
+            f"{folder.name}: the folder holds other files besides its DICOM series (pictures, recordings,"
+            " volumes or video): open a series' own folder, or repair each file with batch repair (lacuna"
+            " batch, or File > Batch Repair)"
+        )
     if len(files) == 1:
         doc = read_file(files[0])
         doc.metadata.update(series=_series_summary(series), series_index=index)
