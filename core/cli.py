@@ -186,7 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lacuna: {exc}{flag}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("lacuna: interrupted", file=sys.stderr)
+        resume = (
+            "; what was done is kept: run the same command again to go on" if args.command == "batch" else ""
+        )
+        print(f"lacuna: interrupted{resume}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader stopped early (`lacuna info x | head -1`): not an error of ours
         _silence_stdout()

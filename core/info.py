@@ -175,11 +175,22 @@ def _volume_axes(info: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def _image_size(info: dict[str, Any]) -> str:
+    """A picture's size as people say it, width first ('298 × 450 pixels, 4 channels'); the JSON keeps
+    Lacuna's own shape (pages, rows, columns, channels)."""
+    pages, height, width, channels = (info["shape"] + [1])[:4]
+    many = f", {pages} pages" if pages > 1 else ""
+    plural = "s" if channels > 1 else ""
+    return f"{width} × {height} pixels (width × height), {channels} channel{plural}{many}"
+
+
 def format_info(info: dict[str, Any]) -> str:
     """The description as aligned, human-readable lines."""
     lines = [info.get("path", "")]
     if info.get("kind") == "volume" and info.get("shape"):
         info = {**info, **_volume_axes(info)}
+    if info.get("kind") == "image" and info.get("shape"):
+        info = {**info, "shape": _image_size(info)}
     if info.get("kind") == "video" and info.get("width"):
         depth = f", {info['bit_depth']}-bit" if info.get("bit_depth") else ""
         size = f"{info['width']} × {info['height']} ({info.get('pixel_format')}{depth})"

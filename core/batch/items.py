@@ -52,6 +52,14 @@ def selected(key: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
     return not any(matches(g) for g in exclude)
 
 
+def _batch_output(folder: Path) -> bool:
+    """Whether a subfolder is an earlier batch's output (its manifest is there): its results are not
+    originals to repair again (a walk-through's second batch planned `_denoise_denoise.png`)."""
+    from core.batch.manifest import FILE_NAME
+
+    return (folder / FILE_NAME).is_file()
+
+
 def find_items(
     root: Path,
     include: Iterable[str] = (),
@@ -61,7 +69,8 @@ def find_items(
 ) -> Iterator[Item]:
     """The items under `root` in a stable order. Hidden files and folders, files no reader knows,
     uncertainty maps beside the results Lacuna wrote (a walk-through's batch planned to inpaint one
-    as a photo), and the folders in `skip` (an output folder inside the input) are left out. With
+    as a photo), the folders in `skip` (an output folder inside the input) and earlier batches'
+    output folders inside the input are left out. With
     `films` (a task for films was asked for), a folder of numbered frames of one size is one video
     item, as `lacuna repair` and the app read it; otherwise its pictures are photos, each an item
     (a scanner's numbered photos of one size look the same)."""
@@ -75,7 +84,9 @@ def find_items(
     for folder, dirnames, filenames in os.walk(root):
         here = Path(folder)
         dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and (here / d).resolve() not in skipped
+            d
+            for d in dirnames
+            if not d.startswith(".") and (here / d).resolve() not in skipped and not _batch_output(here / d)
         )
         rel_folder = here.relative_to(root).as_posix()
         frames = set(sequence_files(here)) if films else set()

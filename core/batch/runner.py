@@ -15,6 +15,7 @@ from typing import Any
 from core.batch.items import Item, find_items
 from core.batch.manifest import Manifest, exclusive, manifest_path
 from core.batch.recipe import Recipe, check_scan_detection, make_recipes, no_task_reason
+from core.batch.report import write_report
 from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions, failure_line
 from core.errors import LacunaError
 
@@ -62,6 +63,7 @@ class Summary:
     manifest: str = ""
     failures: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the plan left undone (`plan_notes`)
+    report: str = ""  # the CSV a person reads (core.batch.report)
 
     @property
     def rate(self) -> float:
@@ -74,6 +76,8 @@ class Summary:
             f" ({self.done_before} done before) in {self.seconds:.1f} s ({self.rate:.2f} items/s);"
             f" manifest {self.manifest}"
         ]
+        if self.report:
+            lines.append(f"  report (one row per item): {self.report}")
         if self.redone:
             lines.append(f"  {self.redone} done before were repaired again: their outputs were gone")
         lines += [f"  {failure_line(key, error)}" for key, error in self.failures[:20]]
@@ -95,6 +99,7 @@ class Summary:
             "manifest": self.manifest,
             "failures": [{"key": k, "error": e} for k, e in self.failures],
             "notes": self.notes,
+            "report": self.report,
         }
 
 
@@ -259,6 +264,7 @@ class Batch:
                 summary.skipped = manifest.counts()[SKIPPED] + summary.done_before
                 summary.cancelled = self.stop.is_set()
                 summary.seconds = time.monotonic() - started
+                summary.report = str(write_report(manifest, output_dir))
             finally:
                 manifest.close()
         return summary

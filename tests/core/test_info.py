@@ -217,6 +217,11 @@ def test_folder_and_human_readable_text(datasets):
     assert "window (C/W)    40, 100" in ct and "modality        CT" in ct
     wav = format_info(describe(sorted((datasets / "audio" / "bench" / "digits").glob("*.wav"))[0]))
     assert "sample rate     8000 Hz" in wav and "subtype         PCM_16" in wav
+    # a picture's size width first, labelled as a volume's is (it read "1 × 450 × 298 × 4")
+    photo = format_info(describe(datasets / "images" / "real_damage" / "old_a.png"))
+    assert "shape           298 × 450 pixels (width × height), 4 channels" in photo
+    info = describe(datasets / "images" / "real_damage" / "old_a.png")
+    assert info["shape"] == [1, 450, 298, 4]  # the JSON keeps Lacuna's own order
 
 
 def test_a_clip_shows_its_frame_size_and_numbers_without_float_noise(datasets):

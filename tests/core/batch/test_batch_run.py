@@ -604,3 +604,44 @@ def test_a_clip_with_detect_is_skipped_saying_why_and_unused_tasks_are_named(dat
     args = ["batch", str(archive), "-o", out, "--task", "remove-dust", "--task", "denoise", "--dry-run"]
     assert main([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notes"] == []
+
+
+def test_a_batch_leaves_a_csv_report_and_a_later_batch_leaves_its_output_alone(datasets, tmp_path, capsys):
+    """A walk-through's archivist found only lacuna-batch.sqlite beside the outputs (no report to read),
+    and a second batch over the collection planned to repair the first one's results again."""
+    import csv
+    import shutil
+
+    from core.cli import main
+
+    collection = tmp_path / "collection"
+    collection.mkdir()
+    shutil.copy(datasets / "images/real_damage/old_a.png", collection)
+    (collection / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    whole = (datasets / "images/train/color432/100007.jpg").read_bytes()
+    (collection / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    first = collection / "_repaired"
+    args = ["batch", str(collection), "--task", "denoise", "--method", "denoise-bilateral", "--quiet"]
+    assert main([*args, "-o", str(first)]) == 1  # broken.png failed
+    assert f"report (one row per item): {first / 'lacuna-batch-report.csv'}" in capsys.readouterr().err
+    with open(first / "lacuna-batch-report.csv", newline="", encoding="utf-8") as fh:
+        rows = {row["item"]: row for row in csv.DictReader(fh)}
+    assert rows["old_a.png"]["state"] == "done" and rows["old_a.png"]["output"] == "old_a_denoise.png"
+    assert rows["broken.png"]["state"] == "failed" and rows["broken.png"]["why"]
+    assert rows["cut.jpg"]["warnings"].startswith("the file is truncated")
+    assert main([*args, "-o", str(collection / "_repaired2"), "--dry-run"]) == 0
+    assert "_repaired/" not in capsys.readouterr().out  # the first batch's results are not originals
+
+
+def test_an_interrupted_batch_says_how_to_go_on(archive, tmp_path, capsys, monkeypatch):
+    from core.batch import runner
+    from core.cli import main
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.Batch, "run", interrupted)
+    assert main(["batch", str(archive), "-o", str(tmp_path / "out"), "--task", "denoise"]) == 130
+    assert (
+        "interrupted; what was done is kept: run the same command again to go on" in capsys.readouterr().err
+    )

@@ -1,0 +1,51 @@
+"""A batch's report for people: one CSV row per item beside the outputs, rewritten at the end of each
+run (the SQLite manifest is what a resumed run reads; a spreadsheet reads this)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from core.batch.manifest import Manifest
+from core.batch.worker import DETECTION_MARKED, WARNINGS
+from core.io.atomic import atomic_write
+
+REPORT_NAME = "lacuna-batch-report.csv"
+COLUMNS = ("item", "state", "output", "method", "detection marked", "warnings", "why", "seconds")
+
+
+def write_report(manifest: Manifest, output_dir: Path) -> Path:
+    """`output_dir`/lacuna-batch-report.csv from the manifest: every item, done or not, with its
+    output (relative to `output_dir`), what its record warns of and why it failed or was skipped."""
+    output_dir = Path(output_dir)
+    rows = [_row(item, output_dir) for item in manifest.items()]
+
+    def write(path: Path) -> None:
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            table = csv.writer(fh)
+            table.writerow(COLUMNS)
+            table.writerows(rows)
+
+    return atomic_write(output_dir / REPORT_NAME, write)
+
+
+def _row(item, output_dir: Path) -> list[str]:
+    params = json.loads(item["params"] or "{}")
+    output = item["output"]
+    if output:
+        try:
+            output = Path(output).resolve().relative_to(output_dir.resolve()).as_posix()
+        except ValueError:
+            pass  # written elsewhere: the whole path
+    marked = params.get(DETECTION_MARKED)
+    return [
+        item["key"],
+        item["state"],
+        output,
+        item["method"] if output else "",
+        f"{marked * 100:.2f}%" if marked is not None else "",
+        " | ".join(params.get(WARNINGS, [])),
+        item["error"],
+        f"{item['seconds']:.1f}" if item["seconds"] is not None else "",
+    ]
