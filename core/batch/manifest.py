@@ -51,9 +51,9 @@ CREATE INDEX IF NOT EXISTS items_state ON items (state);
 # What differs, in the words of the command, when a folder's batch was started otherwise.
 DESCRIBED = {
     "input": "another input folder",
-    "recipes": "other tasks, methods, parameters or --detect",
-    "include": "other --include patterns",
-    "exclude": "other --exclude patterns",
+    "recipes": "other tasks, methods, parameters or detection settings",
+    "include": "other files included (--include)",
+    "exclude": "other files excluded (--exclude)",
 }
 
 
@@ -116,7 +116,7 @@ class Manifest:
             if known.get(key) != value:
                 what = DESCRIBED.get(key, f"other {key} settings")
                 raise ManifestMismatch(
-                    f"{self.path.parent} holds a batch of {what}; resume it with the same command, or"
+                    f"{self.path.parent} holds a batch of {what}; resume it with the same settings, or"
                     " choose another output folder"
                 )
 
