@@ -86,7 +86,7 @@ def test_a_rerun_skips_what_is_done_and_retries_only_the_failure(archive, refere
 def test_another_recipe_into_the_same_output_folder_is_refused(archive, reference):
     output, _, _ = reference
     # It names what differs in the command's words (it had said "other recipes settings").
-    with pytest.raises(LacunaError, match="a batch of other tasks, methods, parameters or detection settings;"):
+    with pytest.raises(LacunaError, match="of other tasks, methods, parameters or detection settings;"):
         Batch(BatchRequest(archive, output, tasks=("denoise",))).run()
 
 
