@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.batch.manifest import Manifest
 from core.batch.worker import DETECTION_MARKED, WARNINGS
-from core.io.atomic import atomic_write
+from core.io.atomic import allow_replace, atomic_write
 
 REPORT_NAME = "lacuna-batch-report.csv"
 COLUMNS = ("item", "state", "output", "method", "detection marked", "warnings", "why", "seconds")
@@ -27,7 +27,8 @@ def write_report(manifest: Manifest, output_dir: Path) -> Path:
             table.writerow(COLUMNS)
             table.writerows(rows)
 
-    return atomic_write(output_dir / REPORT_NAME, write)
+    with allow_replace():  # the batch's own report, brought up to date by each run
+        return atomic_write(output_dir / REPORT_NAME, write)
 
 
 def _row(item, output_dir: Path) -> list[str]:

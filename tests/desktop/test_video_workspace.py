@@ -102,6 +102,31 @@ def test_a_frame_range_is_denoised_and_only_it(qtbot, window, datasets):
     assert c.doc.rebuilt() == [5, 6, 7]
     assert c.doc.provenance[-1].task == "denoise"
     assert "3 frame(s) repaired, 120 frames" in window.statusBar().currentMessage()
+    # Before and after side by side, and the difference, as for pictures (a walk-through could compare
+    # a film's repair only by saving it and opening both)
+    import numpy as np
+
+    c.go(6)
+    qtbot.waitUntil(lambda: not c.making(), timeout=60_000)
+    after, before = c.frame(), c.before_frame()
+    qtbot.keyClick(window, Qt.Key.Key_C)
+    view = ws.panel.frame_view
+    assert ws.split_action.isChecked() and view.split and view.caption.startswith("AFTER — ")
+    shown = view.image()
+    half = after.shape[1] // 2
+    differs = np.argwhere(np.abs(after.astype(int) - before).max(axis=-1) > 8)
+    left = next((y, x) for y, x in differs if x < half - 1)
+    right = next((y, x) for y, x in differs if x > half)
+    for (y, x), source in ((left, before), (right, after)):
+        assert shown.pixelColor(int(x), int(y)).getRgb()[:3] == tuple(int(v) for v in source[y, x])
+    qtbot.keyClick(window, Qt.Key.Key_D)
+    assert not ws.split_action.isChecked() and ws.diff_action.isChecked() and not view.split
+    assert view.caption.startswith("DIFFERENCE ×4 — ") and not view.caption.endswith(" 0 pixels changed")
+    qtbot.keyClick(window, Qt.Key.Key_C)
+    c.go(0)
+    assert view.caption == "AFTER — this frame was not repaired"
+    qtbot.keyClick(window, Qt.Key.Key_C)
+    assert not view.split and not ws.panel.compare
     # A second repair over those frames and more counts all it repaired (a walk-through's deflicker
     # of 24 frames after dust removal said "1 frame(s)": frames rebuilt before were not counted)
     c.go(4)

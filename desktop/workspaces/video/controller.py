@@ -122,7 +122,14 @@ class VideoController(QObject):
     def frame(self, index: int | None = None) -> np.ndarray | None:
         """The RGB frame at `index` (default: the current one) of the document shown; None when it
         cannot be decoded, or while a repaired frame is being made (`making` says which)."""
-        doc = self.shown_document()
+        return self._frame_of(self.shown_document(), index)
+
+    def before_frame(self, index: int | None = None) -> np.ndarray | None:
+        """The frame at `index` as it was before the last repair (for Split Before/After and the
+        Difference Map); None when no repair was made."""
+        return self._frame_of(self.previous(), index)
+
+    def _frame_of(self, doc, index: int | None) -> np.ndarray | None:
         if doc is None:
             return None
         index = self.index if index is None else index

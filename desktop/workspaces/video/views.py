@@ -53,10 +53,11 @@ class FrameView(QWidget):
         self.tool: str | None = None
         self.caption = ""
         self.waiting = False
+        self.split = False  # the left half is the frame before the repair: a divider and its own label
 
-    def show_frame(self, frame: np.ndarray | None, caption: str = "") -> None:
+    def show_frame(self, frame: np.ndarray | None, caption: str = "", split: bool = False) -> None:
         self._image = rgb_image(frame) if frame is not None else None
-        self.caption, self.waiting = caption, False
+        self.caption, self.waiting, self.split = caption, False, split
         self.update()
 
     def show_waiting(self, caption: str) -> None:
@@ -116,10 +117,18 @@ class FrameView(QWidget):
             painter.drawImage(rect, self._mask)
         if self.waiting:
             painter.fillRect(rect, QColor(0, 0, 0, 140))
+        painter.setPen(QColor(255, 255, 255))
+        if self.split:
+            middle = x + rect.width() / 2
+            painter.drawLine(QPointF(middle, y), QPointF(middle, y + rect.height()))
+            self._label(painter, x + 8, y + 8, "BEFORE")
         if self.caption:
-            painter.setPen(QColor(255, 255, 255))
-            painter.fillRect(QRectF(x + 8, y + 8, 12 + 7 * len(self.caption), 22), QColor(0, 0, 0, 160))
-            painter.drawText(QPointF(x + 14, y + 24), self.caption)
+            self._label(painter, x + rect.width() / 2 + 8 if self.split else x + 8, y + 8, self.caption)
+
+    @staticmethod
+    def _label(painter: QPainter, x: float, y: float, text: str) -> None:
+        painter.fillRect(QRectF(x, y, 12 + 7 * len(text), 22), QColor(0, 0, 0, 160))
+        painter.drawText(QPointF(x + 6, y + 16), text)
 
 
 def runs_of(indices: list[int]) -> list[tuple[int, int]]:
@@ -216,6 +225,7 @@ class VideoPanel(QWidget):
             self.buttons[name] = button
             transport.addWidget(button)
         transport.addWidget(self.position, 1)
+        self.compare = ""  # "split", "difference" or "" (set_compare)
         self.scan_text = QLabel("")
         transport.addWidget(self.scan_text)
         layout = QVBoxLayout(self)
@@ -244,7 +254,10 @@ class VideoPanel(QWidget):
         made = c.made_frames().get(c.index)
         if frame is not None or not c.making():
             caption = "before" if c.showing_before else (f"REPAIRED — {made}" if made else "")
-            self.frame_view.show_frame(frame, caption)
+            split = False
+            if self.compare and frame is not None and not c.showing_before:
+                frame, caption, split = self._compared(frame, made)
+            self.frame_view.show_frame(frame, caption, split)
         marks = [d.kind for d in c.damage if d.frame == c.index] + ([f"repaired ({made})"] if made else [])
         text = f"frame {c.index + 1} / {c.frame_count}   {c.time():.3f} s"
         if c.selection is not None:
@@ -253,6 +266,28 @@ class VideoPanel(QWidget):
             text += "   " + ", ".join(marks)
         self.position.setText(text)
         self.timeline.update()
+
+    def set_compare(self, mode: str) -> None:
+        """ "split": the frame's left half as it was before the last repair; "difference": how much
+        each pixel changed (×4); "": the frame as it is."""
+        self.compare = mode
+        self.refresh()
+
+    def _compared(self, frame: np.ndarray, made: str | None) -> tuple[np.ndarray, str, bool]:
+        """The frame as the comparison shows it, its caption, and whether it is split in two."""
+        before = self.c.before_frame()
+        if before is None or before.shape != frame.shape:
+            why = "no repair to compare with" if self.c.previous() is None else "making the frame before…"
+            return frame, why, False
+        if self.compare == "difference":
+            change = np.abs(frame.astype(np.int16) - before.astype(np.int16)).max(axis=-1)
+            shown = np.clip(change * 4, 0, 255).astype(np.uint8)
+            caption = f"DIFFERENCE ×4 — {int(np.count_nonzero(change))} pixels changed"
+            return np.repeat(shown[..., None], 3, axis=-1), caption, False
+        half = frame.shape[1] // 2
+        split = frame.copy()
+        split[:, :half] = before[:, :half]
+        return split, f"AFTER — {made or 'this frame was not repaired'}", True
 
     def _stroke(self, phase: str, x: float, y: float) -> None:
         c, erase = self.c, self.frame_view.tool == "eraser"

@@ -69,6 +69,8 @@ class VideoWorkspace(JobWorkspace):
         self.action("View", "&First Frame", c.first, ["Home"])
         self.action("View", "&Last Frame", c.last, ["End"])
         self.action("View", "&Play / Stop", self.panel.play_or_stop, ["Space"])
+        self.split_action = self.action("View", "&Split Before/After", self._toggle_split, ["C"], True)
+        self.diff_action = self.action("View", "&Difference Map", self._toggle_diff, ["D"], checkable=True)
         self.action("View", "Next &Damage", lambda: c.next_damage(True), ["Ctrl+Right"])
         self.action("View", "Previous D&amage", lambda: c.next_damage(False), ["Ctrl+Left"])
         self.action("Edit", "Range &Start Here", c.mark_in, ["I"])
@@ -193,6 +195,14 @@ class VideoWorkspace(JobWorkspace):
 
     def set_compare(self, before: bool) -> None:
         self.controller.set_before(before)
+
+    def _toggle_split(self, on: bool) -> None:
+        self.diff_action.setChecked(False)
+        self.panel.set_compare("split" if on else "")
+
+    def _toggle_diff(self, on: bool) -> None:
+        self.split_action.setChecked(False)
+        self.panel.set_compare("difference" if on else "")
 
     def deactivate(self) -> None:
         self.panel.stop()

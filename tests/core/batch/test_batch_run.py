@@ -18,6 +18,7 @@ from batch_archive import CLI_RECIPE, RECIPE, tree_digest
 
 from core.batch import Batch, BatchRequest
 from core.batch.manifest import FILE_NAME
+from core.batch.report import REPORT_NAME
 from core.errors import LacunaError
 from core.io import read
 
@@ -25,11 +26,12 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def outputs(root: Path) -> list[Path]:
-    """Result files and series folders (not sidecars, the manifest or hidden temporary files)."""
+    """Result files and series folders (not sidecars, the manifest, the report or hidden temporary files)."""
     found = []
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root).as_posix()
-        if any(part.startswith(".") for part in p.relative_to(root).parts) or FILE_NAME in p.name:
+        hidden = any(part.startswith(".") for part in p.relative_to(root).parts)
+        if hidden or FILE_NAME in p.name or p.name == REPORT_NAME:
             continue
         if p.name.endswith(".lacuna.json") or "/head_ct_denoise/" in f"/{rel}":
             continue
