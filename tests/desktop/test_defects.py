@@ -273,6 +273,11 @@ def test_compare_with_the_original_after_two_repairs(window, datasets, qtbot):
         for step in ws.controller.doc.provenance
     )
     assert second < 1.5 * first
+    # Alone, the toggle changes what the comparisons will show, and says so (a walk-through saw nothing)
+    ws.original_action.trigger()
+    assert "hold X now compare with the picture as opened" in window.statusBar().currentMessage()
+    ws.original_action.trigger()
+    assert "compare with the picture before the last repair" in window.statusBar().currentMessage()
     ws.diff_action.trigger()
     assert ws.canvas.before_label == "BEFORE — inpaint-telea"
     last_only = int(np.count_nonzero(ws.canvas.diff.buffer))

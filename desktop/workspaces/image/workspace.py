@@ -542,6 +542,12 @@ class ImageWorkspace(Workspace):
         (after several, they showed only the last one's change)."""
         self.presenter.against_original = self.original_action.isChecked()
         self.presenter.render_before()
+        if self.split_action.isChecked() or self.diff_action.isChecked():
+            return  # the view shows it
+        # alone it changes what the comparisons will show: said, or it looks like it did nothing
+        opened = "the picture as opened, before every repair"
+        than = opened if self.presenter.against_original else "the picture before the last repair"
+        self.status.emit(f"Split (C), Difference (D) and hold X now compare with {than}.")
 
     def _toggle_diff(self) -> None:
         if self.diff_action.isChecked() and self.uncertainty_action.isChecked():
