@@ -117,6 +117,11 @@ def speed_of(card) -> tuple[str, str]:
     if entry is None:
         if card.operates_on == "audio":  # never calibrated: a recording has no megapixels to time
             return card.speed, f"{AUDIO_ESTIMATES.get(card.speed, card.speed)} (an estimate)"
+        if card.operates_on == "video":  # never calibrated: not a picture's megapixels either
+            return (
+                card.speed,
+                f"{card.speed} (the method card's rough class: a clip's repairs are not timed here)",
+            )
         estimate = ESTIMATES.get(card.speed, card.speed)
         return card.speed, f"{estimate} (an estimate until its first run here measures it)"
     seconds = float(entry["seconds_per_mp"])

@@ -314,7 +314,12 @@ class MethodPicker(QWidget):
                 widget.deleteLater()
         if card is None:
             self.title.setText("No method selected")
-            self.description.setText("Open a document and choose a repair method.")
+            has_cards = self.tree.topLevelItemCount() > 0  # a document is open: only the method is missing
+            self.description.setText(
+                "Choose a repair method from the list."
+                if has_cards
+                else "Open a document and choose a repair method."
+            )
             self.reason.setText("")
             self._show_variants(None)
             self._update_options(None)

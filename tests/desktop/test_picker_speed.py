@@ -39,6 +39,15 @@ def test_the_badge_shows_the_measured_label_not_the_cards(picker):
     assert "fast: 0.3 s per megapixel measured here (cpu)" in picker.description.text()
 
 
+def test_a_clips_method_does_not_promise_a_measurement_it_never_gets(picker):
+    """A walk-through's dust removal said "an estimate until its first run here measures it" after its
+    run: whole-clip repairs are never timed per megapixel."""
+    picker.set_cards(methods("remove-dust"), kind="video")
+    assert picker.select("dust-temporal")
+    text = picker.description.text()
+    assert "a clip's repairs are not timed here" in text and "until its first run" not in text
+
+
 def test_the_card_says_the_speed_a_run_measured_when_the_run_ends(picker):
     """A walk-through: after a repair in the app the card still said 'not run here yet'."""
     picker.set_param("strength", 0.8)
@@ -47,3 +56,10 @@ def test_the_card_says_the_speed_a_run_measured_when_the_run_ends(picker):
     picker.set_busy(False)
     assert "12 s per megapixel measured here" in picker.description.text() and "SLOW" in _badges(picker)
     assert picker.params()["strength"] == 0.8  # what was typed stays
+
+
+def test_with_methods_listed_and_none_chosen_the_card_asks_for_a_method_not_a_document(picker):
+    """A walk-through's clip was open while the card said "Open a document and choose a repair method"."""
+    picker.tree.setCurrentItem(None)
+    assert picker.title.text() == "No method selected"
+    assert picker.description.text() == "Choose a repair method from the list."
