@@ -159,6 +159,8 @@ def _dry_run(request, plan, as_json: bool) -> int:
             action = f"{recipe.action()} again (its output is gone)"
         elif recipe is None:
             action = f"skip ({no_task_reason(item.kind, request.detect)})"
+        elif state == "failed" and not untraced:  # retried: said, so a rerun's list is not all new work
+            action = f"{recipe.action()} again (it failed before)"
         else:
             action = f"skip ({untraced})" if untraced else recipe.action()
         row = {"key": item.key, "kind": item.kind, "state": state, "action": action}

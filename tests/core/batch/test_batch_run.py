@@ -631,6 +631,10 @@ def test_a_batch_leaves_a_csv_report_and_a_later_batch_leaves_its_output_alone(d
     assert rows["old_a.png"]["state"] == "done" and rows["old_a.png"]["output"] == "old_a_denoise.png"
     assert rows["broken.png"]["state"] == "failed" and rows["broken.png"]["why"]
     assert rows["cut.jpg"]["warnings"].startswith("the file is truncated")
+    assert main([*args, "-o", str(first), "--dry-run"]) == 0  # a rerun's list says what is retried
+    lines = capsys.readouterr().out.splitlines()
+    assert "again (it failed before) broken.png" in next(line for line in lines if " broken.png" in line)
+    assert "skip (done)" in next(line for line in lines if " old_a.png" in line)
     assert main([*args, "-o", str(collection / "_repaired2"), "--dry-run"]) == 0
     assert "_repaired/" not in capsys.readouterr().out  # the first batch's results are not originals
 
