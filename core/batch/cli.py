@@ -139,8 +139,9 @@ def _dry_run(request, plan, as_json: bool) -> int:
     from core.batch.runner import plan_notes
     from core.batch.worker import Job, output_path, skipped_without_trace
 
-    recipes, items = plan(request)
-    notes = plan_notes(request, recipes, items)
+    planned = plan(request)
+    recipes, items = planned.recipes, planned.items
+    notes = plan_notes(request, planned)
     done: dict[str, str] = {}
     path = manifest_path(request.output_dir)
     if path.exists():

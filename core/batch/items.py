@@ -60,17 +60,33 @@ def _batch_output(folder: Path) -> bool:
     return (folder / FILE_NAME).is_file()
 
 
+def _lacunas_own(path: Path) -> bool:
+    """A file Lacuna wrote or reads beside an item: a record, a batch's manifest or report, a loss
+    trace beside its recording."""
+    from core.audio.loss_trace import recording_of
+    from core.batch.manifest import FILE_NAME
+    from core.batch.report import REPORT_NAME
+    from core.io.provenance import SIDECAR_SUFFIX
+
+    name = path.name
+    if name.endswith(SIDECAR_SUFFIX) or name in (FILE_NAME, f"{FILE_NAME}.lock", REPORT_NAME):
+        return True
+    return recording_of(path) is not None
+
+
 def find_items(
     root: Path,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     skip: Iterable[Path] = (),
     films: bool = False,
+    left_out: list[str] | None = None,
 ) -> Iterator[Item]:
     """The items under `root` in a stable order. Hidden files and folders, files no reader knows,
     uncertainty maps beside the results Lacuna wrote (a walk-through's batch planned to inpaint one
     as a photo), the folders in `skip` (an output folder inside the input) and earlier batches'
-    output folders inside the input are left out. With
+    output folders inside the input are left out; the keys of the files no reader knows are added to
+    `left_out` (an archive's inventory.txt, a scan's PDF report; not Lacuna's own files). With
     `films` (a task for films was asked for), a folder of numbered frames of one size is one video
     item, as `lacuna repair` and the app read it; otherwise its pictures are photos, each an item
     (a scanner's numbered photos of one size look the same)."""
@@ -111,6 +127,8 @@ def find_items(
                     dicom_files.append(path)
             elif kind:
                 yield Item(key, kind, path)
+            elif left_out is not None and not _lacunas_own(path):
+                left_out.append(key)
         if dicom_files:
             yield from _series_items(here, rel_folder, dicom_files)
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.batch.items import Item, find_items
 from core.batch.manifest import Manifest, exclusive, manifest_path
@@ -139,8 +139,17 @@ def check_found(items: list[Item], request: BatchRequest) -> None:
     raise LacunaError(f"{request.input_dir}: no file in this folder tree is one Lacuna reads")
 
 
-def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
-    """The recipes and the items a batch would work on (for --dry-run)."""
+class Plan(NamedTuple):
+    """What a batch would do: the recipe for each kind of item, the items, and the files it leaves
+    out because no format reads them (keys, as the items are named)."""
+
+    recipes: dict[str, Recipe]
+    items: list[Item]
+    left_out: list[str]
+
+
+def plan(request: BatchRequest) -> Plan:
+    """What a batch would work on (for --dry-run, the run and the app's queue)."""
     from core.methods import get_method
 
     check_folders(Path(request.input_dir), Path(request.output_dir))
@@ -149,28 +158,44 @@ def plan(request: BatchRequest) -> tuple[dict[str, Recipe], list[Item]]:
     # numbered photos of one size would be taken for a film and its photos not get the photo task.
     film_task = "video" in recipes and get_method(recipes["video"].method).card.operates_on == "video"
     films = film_task and "image" not in recipes
-    items = list(find_items(request.input_dir, request.include, request.exclude, [request.output_dir], films))
+    left_out: list[str] = []
+    found = find_items(
+        request.input_dir, request.include, request.exclude, [request.output_dir], films, left_out
+    )
+    items = list(found)
     check_found(items, request)
     check_scan_detection(recipes, {item.kind for item in items})
-    return recipes, items
+    return Plan(recipes, items, left_out)
 
 
-def plan_notes(request: BatchRequest, recipes: dict[str, Recipe], items: list[Item]) -> list[str]:
-    """What a person should hear before the run (and in the dry run): the tasks asked that no item gets."""
+SHOWN_LEFT_OUT = 3  # file names a note lists before "and N more"
+
+
+def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
+    """What a person should hear before the run (and in the dry run): the files left out, and the
+    tasks asked that no item gets."""
     from core.batch.recipe import unused_task_notes, unused_tasks
     from core.video.source import sequence_files
 
-    unused = unused_tasks(request.tasks, recipes, {item.kind for item in items})
+    notes = []
+    if planned.left_out:
+        shown = ", ".join(planned.left_out[:SHOWN_LEFT_OUT])
+        more = len(planned.left_out) - SHOWN_LEFT_OUT
+        notes.append(
+            f"{len(planned.left_out)} file(s) no format of Lacuna's reads are left out: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+        )
+    unused = unused_tasks(request.tasks, planned.recipes, {item.kind for item in planned.items})
     if not unused:
-        return []
+        return notes
     root = Path(request.input_dir)
-    parents = sorted({Path(item.source).parent for item in items if item.kind == "image"})
+    parents = sorted({Path(item.source).parent for item in planned.items if item.kind == "image"})
     frame_folders = [
         folder.relative_to(root).as_posix() if folder != root else root.name
         for folder in parents
         if sequence_files(folder)
     ]
-    return unused_task_notes(unused, frame_folders)
+    return notes + unused_task_notes(unused, frame_folders)
 
 
 class Batch:
@@ -230,7 +255,8 @@ class Batch:
         """The run as a generator: yields each item's outcome as it is recorded, returns the summary.
         `self.total` and `self.todo` are known once the first outcome is yielded."""
         request = self.request
-        recipes, items = plan(request)
+        planned = plan(request)
+        recipes, items = planned.recipes, planned.items
         output_dir = Path(request.output_dir)
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
@@ -245,7 +271,7 @@ class Batch:
                 manifest.recover()
                 redone = manifest.reopen_missing(item.key for item in items)
                 summary = Summary(manifest=str(manifest.path), redone=len(redone))
-                summary.notes = plan_notes(request, recipes, items)
+                summary.notes = plan_notes(request, planned)
                 summary.done_before = manifest.counts()[DONE]
                 jobs, failed = self._jobs(manifest, recipes)
                 self.total, self.todo = len(items), len(jobs) + len(failed)

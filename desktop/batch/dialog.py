@@ -222,7 +222,7 @@ class BatchDialog(QDialog):
             return
         request = self.request(task, method, params)
         try:
-            recipes, items = plan(request)
+            recipes, items, _ = plan(request)
         except LacunaError as exc:
             self.status.setText(str(exc))
             return

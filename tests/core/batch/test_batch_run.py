@@ -542,15 +542,15 @@ def test_a_folder_of_film_frames_is_one_film_for_a_film_task_and_photos_otherwis
 
     from core.batch import plan
 
-    _, found = plan(BatchRequest(archive, tmp_path / "out3", ("remove-dust",), include=("*.png",)))
+    found = plan(BatchRequest(archive, tmp_path / "out3", ("remove-dust",), include=("*.png",))).items
     assert [(item.key, item.kind) for item in found] == [("old_a.png", "image"), ("reel1", "video")]
-    _, found = plan(BatchRequest(archive, tmp_path / "out3", ("remove-dust",), exclude=("reel1/*",)))
+    found = plan(BatchRequest(archive, tmp_path / "out3", ("remove-dust",), exclude=("reel1/*",))).items
     assert [item.key for item in found] == ["old_a.png"]
     # With a photo task as well, numbered pictures stay photos (a scanner's numbered photos of one
     # size look like a film's frames) and get the photo task
-    _, photos = plan(BatchRequest(archive, tmp_path / "out2", ("remove-dust", "denoise")))
+    photos = plan(BatchRequest(archive, tmp_path / "out2", ("remove-dust", "denoise"))).items
     assert "reel1" not in [item.key for item in photos]
-    _, photos = plan(BatchRequest(archive, tmp_path / "out2", ("denoise",), ("denoise-bilateral",)))
+    photos = plan(BatchRequest(archive, tmp_path / "out2", ("denoise",), ("denoise-bilateral",))).items
     assert sorted(item.key for item in photos) == [
         "old_a.png",
         *(f"reel1/{p.name}" for p in sorted(reel.iterdir())),
@@ -622,10 +622,15 @@ def test_a_batch_leaves_a_csv_report_and_a_later_batch_leaves_its_output_alone(d
     (collection / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     whole = (datasets / "images/train/color432/100007.jpg").read_bytes()
     (collection / "cut.jpg").write_bytes(whole[: len(whole) // 2])
+    (collection / "inventory.txt").write_text("Accession 1987/14\n")
+    shutil.copy(datasets / "audio/speech/plc/test_files/54_is_lost.txt", collection / "old_a_is_lost.txt")
     first = collection / "_repaired"
     args = ["batch", str(collection), "--task", "denoise", "--method", "denoise-bilateral", "--quiet"]
     assert main([*args, "-o", str(first)]) == 1  # broken.png failed
-    assert f"report (one row per item): {first / 'lacuna-batch-report.csv'}" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert f"report (one row per item): {first / 'lacuna-batch-report.csv'}" in said
+    # what is not read is said, not silently passed over (a loss trace beside its file is Lacuna's)
+    assert "note: 1 file(s) no format of Lacuna's reads are left out: inventory.txt\n" in said
     with open(first / "lacuna-batch-report.csv", newline="", encoding="utf-8") as fh:
         rows = {row["item"]: row for row in csv.DictReader(fh)}
     assert rows["old_a.png"]["state"] == "done" and rows["old_a.png"]["output"] == "old_a_denoise.png"
