@@ -167,11 +167,18 @@ def _volume_axes(info: dict[str, Any]) -> dict[str, Any]:
     points = info.get("time_points") or 1
     over_time = f" × {points} time points" if points > 1 else ""
     colour = f", {channels} channels" if channels > 1 else ""
-    shown = {"shape": f"{width} × {height} × {frames // points} (columns × rows × slices){over_time}{colour}"}
+    third = "frames" if info.get("frames_over_time") else "slices"  # a cine loop's frames are times
+    shown = {
+        "shape": f"{width} × {height} × {frames // points} (columns × rows × {third}){over_time}{colour}"
+    }
+    if info.get("frames_over_time"):
+        shown["frames"], shown["slices"] = info.get("slices"), None
     spacing = info.get("spacing")
     if isinstance(spacing, list) and len(spacing) == 3:
         values = ["unknown" if v is None else _number(v) for v in reversed(spacing)]
         shown["spacing"] = f"{' × '.join(values)} (columns × rows × slices)"
+        if info.get("frames_over_time"):  # no distance between times
+            shown["spacing"] = f"{' × '.join(values[:2])} (columns × rows)"
     return shown
 
 

@@ -84,6 +84,10 @@ def volume(doc: VolumeDoc) -> dict[str, Any]:
         "photometric": doc.photometric,
         "gaps": list(doc.gaps),
     }
+    from core.io.geometry import frames_over_time
+
+    if frames_over_time(doc):  # a cine loop: said as frames, not slices (text output)
+        info["frames_over_time"] = True
     uneven = slice_steps(doc)
     if uneven is not None:
         # the spacing above is the usual one; an uneven series says how far its slices really are apart

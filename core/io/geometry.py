@@ -48,6 +48,18 @@ def slice_positions(doc) -> list[float]:
     return [first + k * step for k in range(doc.slices)] * max(doc.time_points, 1)
 
 
+# Ultrasound, angiography, fluoroscopy, endoscopy: several frames of one of these are a loop in time
+CINE_MODALITIES = ("US", "XA", "RF", "ES")
+
+
+def frames_over_time(doc) -> bool:
+    """Whether a volume's frames are one view over time (an ultrasound or X-ray cine loop) rather than
+    slices through the body: a cine modality's frames that its file places nowhere in space."""
+    if getattr(doc, "kind", "") != "volume" or doc.slices < 2:
+        return False
+    return str(doc.modality).upper() in CINE_MODALITIES and placement(doc) is None
+
+
 def slice_tilt(affine: np.ndarray) -> float | None:
     """How many degrees the slice axis leans off the slice planes' normal (a CT's gantry tilt, as
     dcm2niix writes it into the affine as a shear), or None within half a degree."""

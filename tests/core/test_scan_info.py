@@ -64,3 +64,18 @@ def test_a_niftis_size_and_spacing_read_in_its_own_axis_order_with_its_transform
 def test_a_series_says_its_padding_value_which_filters_keep(datasets):
     assert "padding value   -1500" in format_info(describe(datasets / "medical/head_ct_ge"))
     assert "padding value" not in format_info(describe(datasets / "medical/FLAIR.nii.gz"))
+
+
+def test_an_ultrasound_cine_loops_frames_are_frames_in_time_not_slices(datasets):
+    """A review: lacuna info (and the app's frame bar) called a US cine's two frames "slices"."""
+    from core.info import describe, format_info
+    from core.io import read
+    from core.io.geometry import frames_over_time
+
+    path = datasets / "medical" / "OBXXXX1A_2frame.dcm"
+    text = format_info(describe(path))
+    assert "800 × 600 × 2 (columns × rows × frames), 3 channels" in text
+    assert "frames          2" in text and "slices" not in text
+    assert frames_over_time(read(path))
+    assert not frames_over_time(read(datasets / "medical" / "head_ct_ge"))  # a CT's are slices
+    assert not frames_over_time(read(datasets / "medical" / "emri_small.dcm"))

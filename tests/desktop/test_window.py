@@ -121,6 +121,13 @@ def test_a_multi_page_tiff_has_pages_not_slices(window, tmp_path, qtbot):
     assert view.slice_noun.text() == "Page" and view.slice_bar.isVisible()
 
 
+def test_an_ultrasound_cine_loop_has_frames_not_slices(window, datasets):
+    assert open_file(window, datasets / "medical" / "OBXXXX1A_2frame.dcm"), window.notice.text()
+    view = image(window)
+    assert view.controller.slice_description().startswith("Frame 1 / 2")
+    assert view.slice_noun.text() == "Frame"
+
+
 def test_paint_undo_redo(painted_ct, qtbot):
     window = painted_ct
     c, canvas = image(window).controller, image(window).canvas

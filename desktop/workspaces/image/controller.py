@@ -186,6 +186,10 @@ class ImageController(QObject):
 
     def frame_noun(self) -> str:
         """What one frame of the document is called: a volume's slice, a multi-page file's page."""
+        from core.io.geometry import frames_over_time
+
+        if frames_over_time(self.doc):  # an ultrasound or X-ray cine loop
+            return "Frame"
         return "Slice" if self.volume or self.doc is None else "Page"
 
     def slice_description(self) -> str:
