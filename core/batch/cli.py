@@ -68,6 +68,9 @@ def add_parser(sub) -> None:
     mode.add_argument("--json", action="store_true", help="one JSON line per item, then the summary")
 
 
+ACTION_COLUMN = 60  # the dry run's action column: a longer one (a skip's reason) runs on, not all
+
+
 def batch_command(args: argparse.Namespace) -> int:
     from core.batch import Batch, BatchRequest, RunOptions, plan
     from core.batch.pool import default_workers
@@ -146,9 +149,12 @@ def _dry_run(request, plan, as_json: bool) -> int:
     path = manifest_path(request.output_dir)
     if path.exists():
         manifest = Manifest(path)
-        gone = set(manifest.missing(item.key for item in items))  # done again (`Manifest.reopen_missing`)
-        done = {row["key"]: "gone" if row["key"] in gone else row["state"] for row in manifest.items()}
-        manifest.close()
+        try:
+            manifest.check(request.description())  # another batch's folder: refused, as the run is
+            gone = set(manifest.missing(item.key for item in items))  # done again (`reopen_missing`)
+            done = {row["key"]: "gone" if row["key"] in gone else row["state"] for row in manifest.items()}
+        finally:
+            manifest.close()
     rows = []
     for item in items:
         recipe = recipes.get(item.kind)
@@ -175,7 +181,7 @@ def _dry_run(request, plan, as_json: bool) -> int:
     else:
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
-        width = max((len(row["action"]) for row in rows), default=0)
+        width = min(max((len(row["action"]) for row in rows), default=0), ACTION_COLUMN)
         for row in rows:
             into = f" -> {row['output']}" if "output" in row else ""
             print(f"{row['kind']:<6} {row['action']:<{width}} {row['key']}{into}")

@@ -103,13 +103,20 @@ class Manifest:
 
     def bind(self, description: dict[str, Any]) -> None:
         """Record what this batch does, or check that it is what the folder's batch already does."""
+        if self.description():
+            self.check(description)
+            return
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO batch (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v, sort_keys=True)) for k, v in description.items()],
+            )
+
+    def check(self, description: dict[str, Any]) -> None:
+        """Refuse a batch that is not what the folder's batch does (writes nothing: the dry run asks
+        too, or it would call every item of another batch done)."""
         known = self.description()
-        if not known:
-            with self.transaction():
-                self.db.executemany(
-                    "INSERT INTO batch (key, value) VALUES (?, ?)",
-                    [(k, json.dumps(v, sort_keys=True)) for k, v in description.items()],
-                )
+        if not known:  # no batch bound to it yet
             return
         wanted = json.loads(json.dumps(description, sort_keys=True))
         for key, value in wanted.items():

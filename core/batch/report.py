@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 from core.batch.manifest import Manifest
-from core.batch.worker import DETECTION_MARKED, WARNINGS
+from core.batch.worker import DETECTION_MARKED, FOUND, WARNINGS
 from core.io.atomic import allow_replace, atomic_write
 
 REPORT_NAME = "lacuna-batch-report.csv"
-COLUMNS = ("item", "state", "output", "method", "detection marked", "warnings", "why", "seconds")
+COLUMNS = ("item", "state", "output", "method", "marked to repair", "warnings", "why", "seconds")
 
 
 def write_report(manifest: Manifest, output_dir: Path) -> Path:
@@ -22,7 +22,8 @@ def write_report(manifest: Manifest, output_dir: Path) -> Path:
     rows = [_row(item, output_dir) for item in manifest.items()]
 
     def write(path: Path) -> None:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        # utf-8-sig: the byte-order mark makes spreadsheets read "Rückseite" and dashes right
+        with open(path, "w", newline="", encoding="utf-8-sig") as fh:
             table = csv.writer(fh)
             table.writerow(COLUMNS)
             table.writerows(rows)
@@ -45,7 +46,7 @@ def _row(item, output_dir: Path) -> list[str]:
         item["state"],
         output,
         item["method"] if output else "",
-        f"{marked * 100:.2f}%" if marked is not None else "",
+        f"{marked * 100:.2f}% of the picture" if marked is not None else params.get(FOUND, ""),
         " | ".join(params.get(WARNINGS, [])),
         item["error"],
         f"{item['seconds']:.1f}" if item["seconds"] is not None else "",

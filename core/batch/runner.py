@@ -198,6 +198,14 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
     return notes + unused_task_notes(unused, frame_folders)
 
 
+def _report(manifest: Manifest, output_dir: Path) -> Path | None:
+    """The CSV report, or None when it cannot be written (the batch's own outcome matters more)."""
+    try:
+        return write_report(manifest, output_dir)
+    except (OSError, LacunaError):
+        return None
+
+
 class Batch:
     """Run with `run()`; `cancel()` (from another thread) stops handing out items and stops the ones
     in flight; they stay to do, for the next run."""
@@ -265,8 +273,10 @@ class Batch:
         started = time.monotonic()
         with exclusive(output_dir):
             manifest = Manifest(manifest_path(output_dir))
+            bound, report = False, None
             try:
                 manifest.bind(request.description())
+                bound = True
                 manifest.add(items)
                 manifest.recover()
                 redone = manifest.reopen_missing(item.key for item in items)
@@ -290,9 +300,11 @@ class Batch:
                 summary.skipped = manifest.counts()[SKIPPED] + summary.done_before
                 summary.cancelled = self.stop.is_set()
                 summary.seconds = time.monotonic() - started
-                summary.report = str(write_report(manifest, output_dir))
             finally:
+                if bound:  # after an interrupt too: what was done so far
+                    report = _report(manifest, output_dir)
                 manifest.close()
+        summary.report = str(report or "")
         return summary
 
     def _jobs(self, manifest: Manifest, recipes: dict[str, Recipe]) -> tuple[list[Job], list[Outcome]]:

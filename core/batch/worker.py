@@ -18,6 +18,7 @@ from core.errors import CancelledError, LacunaError, NothingToDoError
 
 DONE, FAILED, SKIPPED, PENDING = "done", "failed", "skipped", "pending"
 DETECTION_MARKED = "detection_marked"  # an item's share of pixels detection marked and the repair filled
+FOUND = "found"  # a recording's marked spans in words ("106 found by detection, dropouts on ...")
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,8 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     params = dict(step.params) if step else {}
     if found.share is not None:  # on every item's line and in the manifest: what an unreviewed fill covered
         params[DETECTION_MARKED] = round(found.share, 4)
+    elif found.origin:  # a recording's: what detection or its loss trace marked, in words
+        params[FOUND] = found.origin
     from core.io.provenance import conversions
 
     # said on the console too, as `lacuna repair` says them (walk-throughs): a call mostly lost,

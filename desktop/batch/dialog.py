@@ -295,7 +295,8 @@ class BatchDialog(QDialog):
 
     def _ended(self, summary) -> None:
         self.summary = summary
-        self.status.setText(summary.text().splitlines()[0])
+        report = f" Report: {summary.report}" if summary.report else ""  # the CSV, one row per item
+        self.status.setText(summary.text().splitlines()[0] + report)
         self._idle()
 
     def _failed(self, message: str) -> None:

@@ -50,7 +50,9 @@ def open_file(parent: QWidget, start: str) -> str:
 
 
 def open_folder(parent: QWidget, start: str) -> str:
-    return QFileDialog.getExistingDirectory(parent, "Open a DICOM series folder", start)
+    return QFileDialog.getExistingDirectory(
+        parent, "Open a folder: a DICOM series or a film's numbered frames", start
+    )
 
 
 def weights_file(parent: QWidget, start: str) -> str:

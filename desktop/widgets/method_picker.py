@@ -462,6 +462,9 @@ class MethodPicker(QWidget):
 
     def request_run(self) -> None:
         card = self.current_card()
+        if card is None and not self._busy:  # a task's heading, not a method: said, not ignored
+            self.reason.setText("Choose a repair method first: a task's heading is not one.")
+            return
         if card is None or not card.available or self._busy:
             return
         options = {

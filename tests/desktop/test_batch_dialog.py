@@ -154,6 +154,7 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
+    assert dialog.status.text().endswith(f"Report: {output / 'lacuna-batch-report.csv'}")
     if dialog.summary.succeeded:  # and each item's note says how much detection marked
         notes = [dialog.queue.item(row, 2).text() for row in range(dialog.queue.rowCount())]
         assert any("detection marked" in note and note.endswith("%)") for note in notes), notes

@@ -63,3 +63,5 @@ def test_with_methods_listed_and_none_chosen_the_card_asks_for_a_method_not_a_do
     picker.tree.setCurrentItem(None)
     assert picker.title.text() == "No method selected"
     assert picker.description.text() == "Choose a repair method from the list."
+    picker.request_run()  # Repair with a task's heading selected: said (a walk-through waited on it)
+    assert picker.reason.text().startswith("Choose a repair method first")

@@ -124,7 +124,7 @@ def test_a_frame_range_is_denoised_and_only_it(qtbot, window, datasets):
     assert view.caption.startswith("DIFFERENCE ×4 — ") and not view.caption.endswith(" 0 pixels changed")
     qtbot.keyClick(window, Qt.Key.Key_C)
     c.go(0)
-    assert view.caption == "AFTER — this frame was not repaired"
+    assert view.caption == "AFTER — unchanged by the repair"
     qtbot.keyClick(window, Qt.Key.Key_C)
     assert not view.split and not ws.panel.compare
     # A second repair over those frames and more counts all it repaired (a walk-through's deflicker

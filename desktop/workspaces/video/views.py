@@ -279,15 +279,17 @@ class VideoPanel(QWidget):
         if before is None or before.shape != frame.shape:
             why = "no repair to compare with" if self.c.previous() is None else "making the frame before…"
             return frame, why, False
+        change = np.abs(frame.astype(np.int16) - before.astype(np.int16)).max(axis=-1)
         if self.compare == "difference":
-            change = np.abs(frame.astype(np.int16) - before.astype(np.int16)).max(axis=-1)
             shown = np.clip(change * 4, 0, 255).astype(np.uint8)
             caption = f"DIFFERENCE ×4 — {int(np.count_nonzero(change))} pixels changed"
             return np.repeat(shown[..., None], 3, axis=-1), caption, False
         half = frame.shape[1] // 2
         split = frame.copy()
         split[:, :half] = before[:, :half]
-        return split, f"AFTER — {made or 'this frame was not repaired'}", True
+        # a filter's frames (dust, flicker) are changed in place, not "made": the pixels say which
+        what = made or ("repaired" if change.any() else "unchanged by the repair")
+        return split, f"AFTER — {what}", True
 
     def _stroke(self, phase: str, x: float, y: float) -> None:
         c, erase = self.c, self.frame_view.tool == "eraser"

@@ -90,6 +90,10 @@ def test_another_recipe_into_the_same_output_folder_is_refused(archive, referenc
     # It names what differs in the command's words (it had said "other recipes settings").
     with pytest.raises(LacunaError, match="of other tasks, methods, parameters or detection settings;"):
         Batch(BatchRequest(archive, output, tasks=("denoise",))).run()
+    # and the dry run says so too (a walk-through's dry run called every item of the other batch done)
+    from core.cli import main
+
+    assert main(["batch", str(archive), "-o", str(output), "--task", "denoise", "--dry-run"]) == 2
 
 
 def test_kill_9_mid_run_loses_nothing_and_redoes_at_most_the_items_in_flight(archive, reference, tmp_path):
@@ -412,6 +416,9 @@ def test_dropouts_over_most_of_a_call_are_warned_of_in_the_batch_record(datasets
     assert summary.succeeded == 1
     record = json.loads((tmp_path / "out" / "54_fill-gap.wav.lacuna.json").read_text())["steps"][-1]
     assert any("of the recording is lost: what fills it is made up" in w for w in record["warnings"])
+    # the report says what detection marked in a recording too (a walk-through's column was empty)
+    report = (tmp_path / "out" / "lacuna-batch-report.csv").read_text(encoding="utf-8-sig")
+    assert "found by detection, dropouts on a 20 ms packet grid" in report
     # and on the console, above the bar (a walk-through found it only in the record)
     import io
 
@@ -631,7 +638,8 @@ def test_a_batch_leaves_a_csv_report_and_a_later_batch_leaves_its_output_alone(d
     assert f"report (one row per item): {first / 'lacuna-batch-report.csv'}" in said
     # what is not read is said, not silently passed over (a loss trace beside its file is Lacuna's)
     assert "note: 1 file(s) no format of Lacuna's reads are left out: inventory.txt\n" in said
-    with open(first / "lacuna-batch-report.csv", newline="", encoding="utf-8") as fh:
+    assert (first / "lacuna-batch-report.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # for spreadsheets
+    with open(first / "lacuna-batch-report.csv", newline="", encoding="utf-8-sig") as fh:
         rows = {row["item"]: row for row in csv.DictReader(fh)}
     assert rows["old_a.png"]["state"] == "done" and rows["old_a.png"]["output"] == "old_a_denoise.png"
     assert rows["broken.png"]["state"] == "failed" and rows["broken.png"]["why"]
