@@ -120,6 +120,7 @@ LABELS = [
     ("rotation", "rotation"),
     ("audio", "audio"),
     ("damage_summary", "damage"),
+    ("missing_files", "missing files"),  # a numbered sequence's absent frames, by file name
     ("loss_trace", "loss trace"),
     ("packets", "packets"),
     ("bursts", "bursts"),

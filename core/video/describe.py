@@ -9,11 +9,13 @@ import numpy as np
 from core.video.damage import scan as find_damage
 from core.video.damage import summary
 from core.video.document import VideoDoc
+from core.video.source import missing_frame_files
 from core.video.write import provenance_from_tags
 
 # Extensions FFmpeg's demuxers do not list by name ('matroska,webm' reads .mkv).
 DEMUXER_OF = {"mkv": "matroska", "mka": "matroska", "m4v": "mp4", "qt": "mov"}
 COLOR_RANGES = {0: "unspecified", 1: "limited (tv)", 2: "full (pc)"}
+MISSING_SHOWN = 5  # missing frame files named before "..."
 MATRICES = {0: "rgb", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc"}
 
 
@@ -64,6 +66,10 @@ def describe_video(doc: VideoDoc, scan: bool = True) -> dict[str, Any]:
     }
     if info.sequence:
         result["sequence_files"] = len(info.sequence)
+        missing = missing_frame_files(info.sequence)
+        if missing:  # a film editor looks for the file, not for "dropped after frame 3"
+            shown = ", ".join(missing[:MISSING_SHOWN]) + (" ..." if len(missing) > MISSING_SHOWN else "")
+            result["missing_files"] = f"{len(missing)}: {shown}"
     steps_recorded = provenance_from_tags(info.tags)
     if steps_recorded:
         result["lacuna_provenance"] = steps_recorded

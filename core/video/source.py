@@ -288,6 +288,25 @@ def numbering_step(numbers: list[int]) -> int | None:
     return step if all((n - numbers[0]) % step == 0 for n in numbers) else None
 
 
+def missing_frame_files(files: tuple[Path, ...] | list[Path]) -> list[str]:
+    """The names a numbered sequence lacks between its first and last frame ('f_0005.png'), made
+    from the file before each gap with its number replaced (same width, same step); [] when the
+    numbers are not on one step (then a missing number is not a missing frame)."""
+    import re
+
+    numbered = [(int(re.findall(r"\d+", p.stem)[-1]), p) for p in files]
+    step = numbering_step([n for n, _ in numbered])
+    missing = []
+    for (number, path), (following, _) in zip(numbered, numbered[1:]):
+        if step is None:
+            return []
+        digits = re.findall(r"\d+", path.stem)[-1]
+        head, _, tail = path.stem.rpartition(digits)
+        for absent in range(number + step, following, step):
+            missing.append(f"{head}{absent:0{len(digits)}d}{tail}{path.suffix}")
+    return missing
+
+
 def sequence_files(folder: Path) -> list[Path]:
     """The numbered frames of an image-sequence folder, in frame-number order ([] if it is not one:
     numbered pictures of different sizes are photos, not the frames of one film)."""

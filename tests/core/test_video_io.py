@@ -343,3 +343,20 @@ def test_a_frame_repaired_under_a_mask_keeps_the_source_samples_outside_it(datas
         for plane in (1, 2):
             assert np.array_equal(before[index][plane][~chroma_mask], after[index][plane][~chroma_mask])
     assert all(np.array_equal(b[0], a[0]) for b, a in zip(before[:10], after[:10], strict=True))
+
+
+def test_a_sequences_missing_frames_are_named_by_file(datasets, tmp_path):
+    """A walk-through's reel lacked f_0005.png and lacuna info said only "1 dropped (after 3)"."""
+    import shutil
+
+    from core.info import describe, format_info
+
+    reel = tmp_path / "reel"
+    reel.mkdir()
+    frames = sorted((datasets / "video" / "oldfilm" / "001").iterdir())[:10]
+    for number, path in enumerate(frames, 1):
+        if number not in (5, 7):
+            shutil.copy(path, reel / f"f_{number:04d}.png")
+    text = format_info(describe(reel))
+    assert "missing files   2: f_0005.png, f_0007.png" in text
+    assert "2 dropped" in text  # the frame count the damage scan gives, as before
