@@ -79,6 +79,7 @@ class BatchDialog(QDialog):
 
         self.input_edit, input_row = self._folder_row("Folder to repair")
         self.output_edit, output_row = self._folder_row("Output folder")
+        self._suggested = ""  # the output folder last suggested (replaced when the input changes)
         self.input_edit.editingFinished.connect(self._suggest_output)
         self.kind = QComboBox()
         for key, title in KINDS.items():
@@ -176,9 +177,14 @@ class BatchDialog(QDialog):
         return edit, row
 
     def _suggest_output(self) -> None:
+        """NAME_repaired beside the folder to repair, unless the person chose an output of their own
+        (a suggestion for an earlier input is replaced: a walk-through's photos were headed for
+        'medical_repaired')."""
         source = self.input_edit.text().strip()
-        if source and not self.output_edit.text().strip():
-            self.output_edit.setText(str(Path(source).with_name(Path(source).name + "_repaired")))
+        typed = self.output_edit.text().strip()
+        if source and (not typed or typed == self._suggested):
+            self._suggested = str(Path(source).with_name(Path(source).name + "_repaired"))
+            self.output_edit.setText(self._suggested)
 
     def _fill_picker(self) -> None:
         from core.methods import methods

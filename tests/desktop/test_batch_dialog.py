@@ -128,6 +128,15 @@ def test_file_menu_opens_the_batch_dialog_on_the_open_documents_folder(window, c
     assert isinstance(window.batch, BatchDialog) and window.batch.isVisible()
     assert window.batch.input_edit.text() == str(ct_path.parent)
     assert window.batch.output_edit.text() == str(ct_path.parent) + "_repaired"
+    # another input: the suggestion follows it, but an output typed by the person stays
+    dialog, photos = window.batch, ct_path.parent.parent / "photos"
+    dialog.input_edit.setText(str(photos))
+    dialog.input_edit.editingFinished.emit()
+    assert dialog.output_edit.text() == str(photos) + "_repaired"
+    dialog.output_edit.setText("/tmp/mine")
+    dialog.input_edit.setText(str(ct_path.parent))
+    dialog.input_edit.editingFinished.emit()
+    assert dialog.output_edit.text() == "/tmp/mine"
     assert window.shutdown(timeout=5)
 
 
