@@ -49,6 +49,12 @@ def add_parser(sub) -> None:
         " one 0/1 line per packet of 20, 10, 30, 40 or 60 ms, whichever its length fits); recordings"
         " without one are detected (--detect) or skipped",
     )
+    p.add_argument(
+        "--lossless-video",
+        action="store_true",
+        help="clips: save each result as NAME_task.mkv (FFV1, lossless) instead of encoding it again"
+        " in the clip's own format (h264 in an .mp4 is lossy, the untouched frames too)",
+    )
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching paths")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching paths")
     p.add_argument(
@@ -92,6 +98,7 @@ def batch_command(args: argparse.Namespace) -> int:
         },
         include=tuple(args.include),
         exclude=tuple(args.exclude),
+        lossless_video=args.lossless_video,
     )
     if args.dry_run:
         return _dry_run(request, plan, args.json)
@@ -172,7 +179,8 @@ def _dry_run(request, plan, as_json: bool) -> int:
             action = f"skip ({untraced})" if untraced else recipe.action()
         row = {"key": item.key, "kind": item.kind, "state": state, "action": action}
         if recipe is not None and not action.startswith("skip"):
-            job = Job(item.key, item.kind, str(item.source), str(request.output_dir), recipe, item.series)
+            output_dir, suffix = str(request.output_dir), request.video_suffix
+            job = Job(item.key, item.kind, str(item.source), output_dir, recipe, item.series, suffix)
             row["output"] = str(output_path(job))  # where it will be written (the naming rule)
         rows.append(row)
     if as_json:

@@ -54,6 +54,7 @@ DESCRIBED = {
     "recipes": "other tasks, methods, parameters or detection settings",
     "include": "other files included (--include)",
     "exclude": "other files excluded (--exclude)",
+    "lossless_video": "clips saved another way (--lossless-video)",
 }
 
 
@@ -119,8 +120,8 @@ class Manifest:
         if not known:  # no batch bound to it yet
             return
         wanted = json.loads(json.dumps(description, sort_keys=True))
-        for key, value in wanted.items():
-            if known.get(key) != value:
+        for key in sorted(set(wanted) | set(known)):  # a setting given before and not now differs too
+            if known.get(key) != wanted.get(key):
                 what = DESCRIBED.get(key, f"other {key} settings")
                 raise ManifestMismatch(
                     f"{self.path.parent} holds a batch of {what}; resume it with the same settings, or"

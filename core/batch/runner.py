@@ -36,6 +36,12 @@ class BatchRequest:
     detection: dict[str, Any] = field(default_factory=dict)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # clips: results saved as NAME_task.mkv (FFV1, lossless), not re-encoded in the clip's own format
+    lossless_video: bool = False
+
+    @property
+    def video_suffix(self) -> str:
+        return ".mkv" if self.lossless_video else ""
 
     def recipes(self) -> dict[str, Recipe]:
         return make_recipes(
@@ -48,6 +54,8 @@ class BatchRequest:
             "recipes": {kind: r.as_dict() for kind, r in sorted(self.recipes().items())},
             "include": list(self.include),
             "exclude": list(self.exclude),
+            # named only when asked: a batch begun before the option existed still resumes
+            **({"lossless_video": True} if self.lossless_video else {}),
         }
 
 
@@ -320,7 +328,10 @@ class Batch:
             elif recipe is None:
                 manifest.mark_skipped(row["key"], no_task_reason(row["kind"], self.request.detect))
             else:
-                jobs.append(Job(row["key"], row["kind"], row["source"], output_dir, recipe, row["series"]))
+                suffix = self.request.video_suffix
+                jobs.append(
+                    Job(row["key"], row["kind"], row["source"], output_dir, recipe, row["series"], suffix)
+                )
         return jobs, failed
 
     def _record(self, manifest: Manifest, outcome: Outcome, summary: Summary) -> Outcome:

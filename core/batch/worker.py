@@ -41,6 +41,7 @@ class Job:
     output_dir: str
     recipe: Recipe
     series: int | None = None  # a DICOM folder: which of its own series (core.io.read_series)
+    video_suffix: str = ""  # a clip's result saved as this container (".mkv": FFV1, lossless); "": its own
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def output_path(job: Job) -> Path:
         named = f"{key.name}_{label}"  # written as a folder, as a series is
     else:
         named = output_name(Path(job.source), label).name
+    if job.kind == "video" and job.video_suffix and Path(job.source).is_file():  # a reel stays frames
+        named = str(PurePosixPath(named).with_suffix(job.video_suffix))
     return Path(job.output_dir) / key.parent / named
 
 

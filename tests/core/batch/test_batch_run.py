@@ -664,3 +664,28 @@ def test_an_interrupted_batch_says_how_to_go_on(archive, tmp_path, capsys, monke
     assert (
         "interrupted; what was done is kept: run the same command again to go on" in capsys.readouterr().err
     )
+
+
+def test_lossless_video_saves_each_clips_result_as_ffv1_and_a_reel_as_frames(datasets, tmp_path, capsys):
+    """A walk-through's archive batch re-encoded every clip as h264, its own warning advising FFV1
+    (.mkv), which a batch could not ask for."""
+    import shutil
+
+    from core.cli import main
+    from core.video.source import probe
+
+    pytest.importorskip("av")
+    clips = tmp_path / "clips"
+    (clips / "reel").mkdir(parents=True)
+    shutil.copy(datasets / "video/bench/realshort.mp4", clips)
+    for path in sorted((datasets / "video/oldfilm/001").iterdir())[:4]:
+        shutil.copy(path, clips / "reel")
+    out = tmp_path / "out"
+    args = ["batch", str(clips), "-o", str(out), "--task", "deflicker", "--quiet"]
+    assert main([*args, "--lossless-video"]) == 0
+    assert probe(out / "realshort_deflicker.mkv").codec == "ffv1"
+    assert not (out / "realshort_deflicker.mp4").exists()
+    assert (out / "reel_deflicker").is_dir()  # a reel's frames stay frames
+    assert "h264 is lossy" not in capsys.readouterr().err
+    assert main(args) == 2  # the same folder without the option: another batch
+    assert "clips saved another way (--lossless-video)" in capsys.readouterr().err
