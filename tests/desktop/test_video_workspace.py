@@ -307,3 +307,25 @@ def test_a_range_detection_repairs_each_frame_under_its_own_marks(qtbot, window,
         assert only_other.sum() > 50 and shown[only_other].mean() > 0.9  # one mask would fill them
         assert not changed[only_other].any(), i  # the other frame's marks
         assert changed[own[i]].any() and changed[26:35, 26:35].any()  # its own, and the painting
+
+
+def test_a_films_dust_removal_marks_the_frames_it_repairs(qtbot, window, datasets, tmp_path):
+    """A walk-through's Remove dust said "22 frame(s) repaired" while no frame said so, and the split
+    view called a cleaned frame "not repaired" (its frames are made when shown, not rebuilt at once)."""
+    import shutil
+
+    reel = tmp_path / "reel"
+    reel.mkdir()
+    for path in sorted((datasets / "video" / "oldfilm" / "001").iterdir())[:6]:
+        shutil.copy(path, reel)
+    assert open_file(window, reel), window.notice.text()
+    ws = window.workspace("video")
+    c = ws.controller
+    assert ws.picker.select("dust-temporal")
+    qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and bool(c.doc.provenance), timeout=120_000)
+    inner = set(range(1, c.frame_count - 1))  # the first and last have one neighbour: left
+    assert {i for i, task in c.made_frames().items() if task == "remove-dust"} == inner
+    c.go(2)
+    qtbot.waitUntil(lambda: not c.making(), timeout=60_000)
+    assert "repaired (remove-dust)" in ws.panel.position.text()

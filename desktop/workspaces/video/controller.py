@@ -151,10 +151,13 @@ class VideoController(QObject):
         if doc is None or self.showing_before:
             return {}
         if self._made_of is None or self._made_of() is not doc:  # once per document: asked on every paint
-            self._made_of, self._made = (
-                weakref.ref(doc),
-                {i: doc.slots[i].note or "repaired" for i in doc.rebuilt()},
-            )
+            made = {i: doc.slots[i].note or "repaired" for i in doc.rebuilt()}
+            # a filter's frames (dust, flicker) are made when shown or saved: the latest repair's by
+            # its task, an earlier one's still to make as "repaired"
+            task = doc.provenance[-1].task if doc.provenance else "repaired"
+            for i in doc.planned():
+                made.setdefault(i, task if doc.slots[i].pts in doc.last_step else "repaired")
+            self._made_of, self._made = weakref.ref(doc), made
         return self._made
 
     def making(self, index: int | None = None) -> bool:
