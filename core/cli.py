@@ -172,9 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("input", "path"):  # "." names no file: its folder's own name is what outputs are named by
+    for name in ("input", "path"):  # "." and ".." name no file: the folder's own name is what outputs take
         given = getattr(args, name, None)
-        if isinstance(given, str) and not Path(given).name:
+        if isinstance(given, str) and Path(given).name in ("", ".", ".."):
             setattr(args, name, os.path.abspath(given))
     try:
         return _dispatch(args)

@@ -89,7 +89,7 @@ def audio_selection(
         said = tuple(f"{Path(trace).name}: {warning}" for warning in loss.warnings)
         for warning in said:
             print(f"lacuna: warning: {warning}", file=sys.stderr)
-        if not loss.spans:
+        if not loss.spans and not selections:  # with --gap, the gap is still to fill
             raise NothingToDoError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += loss.spans
         origins.append(loss.origin)

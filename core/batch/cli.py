@@ -145,7 +145,7 @@ def most_marked(output_dir: Path, shown: int = 3) -> str:
 
 def _dry_run(request, plan, as_json: bool) -> int:
     from core.batch.manifest import Manifest, manifest_path
-    from core.batch.recipe import no_task_reason
+    from core.batch.recipe import skip_reason
     from core.batch.runner import plan_notes
     from core.batch.worker import Job, output_path, skipped_without_trace
 
@@ -171,8 +171,8 @@ def _dry_run(request, plan, as_json: bool) -> int:
             action = "skip (done)"
         elif state == "gone" and recipe is not None:
             action = f"{recipe.action()} again (its output is gone)"
-        elif recipe is None:
-            action = f"skip ({no_task_reason(item.kind, request.detect)})"
+        elif (reason := skip_reason(recipe, item.kind)) is not None:
+            action = f"skip ({reason})"
         elif state == "failed" and not untraced:  # retried: said, so a rerun's list is not all new work
             action = f"{recipe.action()} again (it failed before)"
         else:

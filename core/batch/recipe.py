@@ -109,8 +109,6 @@ def make_recipes(
             if kind in kinds:
                 # Detection chooses what a masked method repairs; whole-image methods (denoise) ignore it.
                 masked = detect and card.needs_mask
-                if masked and kind == "video":  # a clip is detected a range of frames at a time
-                    continue
                 by_modality = defaulted and kind in SCAN_KINDS
                 how = detection if masked and card.operates_on != "audio" else {}
                 recipe = Recipe(card.task, card.id, own, masked, calls, by_modality, traces, how)
@@ -118,14 +116,18 @@ def make_recipes(
     return recipes
 
 
-def no_task_reason(kind: str, detect: bool) -> str:
-    """Why an item of `kind` is skipped when no task asked fits it (the run and --dry-run alike)."""
-    if kind == "video" and detect:
+def skip_reason(recipe: Recipe | None, kind: str) -> str | None:
+    """Why an item of `kind` is skipped before it is read (the run and --dry-run alike), or None. A
+    clip keeps its recipe (the batch's description, which a resumed batch must match, stays as
+    earlier versions wrote it) but is not detected whole."""
+    if recipe is None:
+        return f"no task given for {kind} files"
+    if kind == "video" and recipe.detect:
         return (
-            "no task for video files here: a clip's damage is detected a range of frames at a time"
-            " (lacuna repair CLIP --detect --frames A-B); remove-dust and deflicker find theirs themselves"
+            "a clip's damage is detected a range of frames at a time (lacuna repair CLIP --detect"
+            " --frames A-B); remove-dust and deflicker find theirs themselves"
         )
-    return f"no task given for {kind} files"
+    return None
 
 
 def unused_tasks(tasks: Sequence[str], recipes: dict[str, Recipe], kinds: set[str]) -> list[str]:
@@ -135,21 +137,28 @@ def unused_tasks(tasks: Sequence[str], recipes: dict[str, Recipe], kinds: set[st
     return [task for task in dict.fromkeys(tasks) if task not in used]
 
 
-def unused_task_notes(unused: Sequence[str], frame_folders: Sequence[str]) -> list[str]:
-    """What to say of each unused task; a film task whose numbered pictures (in `frame_folders`) were
-    taken as photos, since a photo task was asked too, says how to run it on them."""
-    from core.methods import default_method
+def unused_task_notes(unused: Sequence[str], kinds: set[str], frame_folders: Sequence[str]) -> list[str]:
+    """What to say of each unused task, given the kinds of file here: none it repairs, or an earlier
+    task took them; a film task whose numbered pictures (in `frame_folders`) were taken as photos,
+    since a photo task was asked too, says how to run it on them."""
+    from core.methods import methods
 
     notes = []
     for task in unused:
-        if default_method(task, "photo").card.operates_on == "video" and frame_folders:
+        cards = methods(task)
+        fits = sorted({kind for card in cards for kind in APPLIES_TO[card.operates_on]} & kinds)
+        if frame_folders and any(card.operates_on == "video" for card in cards):
             shown = ", ".join(frame_folders[:3]) + (", ..." if len(frame_folders) > 3 else "")
             notes.append(
                 f"--task {task} is used for no item: the numbered pictures in {shown} are taken as photos"
                 f" when a photo task is asked too; run --task {task} alone to repair them as films"
             )
+        elif fits:
+            notes.append(
+                f"--task {task} is used for no item: an earlier --task takes the {', '.join(fits)} files"
+            )
         else:
-            notes.append(f"--task {task} is used for no item: an earlier --task takes every file it fits")
+            notes.append(f"--task {task} is used for no item: no file here is one it repairs")
     return notes
 
 

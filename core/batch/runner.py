@@ -5,6 +5,7 @@ engine, and record each outcome as it arrives. The manifest is written by this p
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Generator
@@ -14,7 +15,7 @@ from typing import Any, NamedTuple
 
 from core.batch.items import Item, find_items
 from core.batch.manifest import Manifest, exclusive, manifest_path
-from core.batch.recipe import Recipe, check_scan_detection, make_recipes, no_task_reason
+from core.batch.recipe import Recipe, check_scan_detection, make_recipes, skip_reason
 from core.batch.report import write_report
 from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions, failure_line
 from core.errors import LacunaError
@@ -173,7 +174,30 @@ def plan(request: BatchRequest) -> Plan:
     items = list(found)
     check_found(items, request)
     check_scan_detection(recipes, {item.kind for item in items})
+    check_distinct_outputs(request, recipes, items)
     return Plan(recipes, items, left_out)
+
+
+def check_distinct_outputs(request: BatchRequest, recipes: dict[str, Recipe], items: list[Item]) -> None:
+    """Two items whose results would get one name (take1.mp4 and take1.mov as .mkv, a.ogg and a.mp3
+    as .flac) are refused up front: the second would replace the first, both called done."""
+    from core.batch.worker import output_path, skipped_without_trace
+
+    written: dict[Path, str] = {}
+    for item in items:
+        recipe = recipes.get(item.kind)
+        if skip_reason(recipe, item.kind) is not None:
+            continue
+        if skipped_without_trace(recipe, item.kind, item.source):
+            continue
+        where = (str(request.output_dir), recipe, item.series, request.video_suffix)
+        target = output_path(Job(item.key, item.kind, str(item.source), *where))
+        if target in written:
+            raise LacunaError(
+                f"{written[target]} and {item.key} would both be written as {target.name}: leave one out"
+                " (--exclude) or repair them in batches of their own"
+            )
+        written[target] = item.key
 
 
 SHOWN_LEFT_OUT = 3  # file names a note lists before "and N more"
@@ -203,14 +227,16 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
         for folder in parents
         if sequence_files(folder)
     ]
-    return notes + unused_task_notes(unused, frame_folders)
+    return notes + unused_task_notes(unused, {item.kind for item in planned.items}, frame_folders)
 
 
 def _report(manifest: Manifest, output_dir: Path) -> Path | None:
-    """The CSV report, or None when it cannot be written (the batch's own outcome matters more)."""
+    """The CSV report, or None when it cannot be written (the batch's own outcome, or the error that
+    stopped it, matters more)."""
     try:
+        manifest.recover()  # stopped in flight (an interrupt): to do, as the next run will find them
         return write_report(manifest, output_dir)
-    except (OSError, LacunaError):
+    except (OSError, LacunaError, sqlite3.Error):
         return None
 
 
@@ -325,8 +351,8 @@ class Batch:
                 failed.append(
                     Outcome(row["key"], FAILED, error=f"{Path(row['source']).name}: cannot open it")
                 )
-            elif recipe is None:
-                manifest.mark_skipped(row["key"], no_task_reason(row["kind"], self.request.detect))
+            elif (reason := skip_reason(recipe, row["kind"])) is not None:
+                manifest.mark_skipped(row["key"], reason)
             else:
                 suffix = self.request.video_suffix
                 jobs.append(

@@ -276,9 +276,13 @@ class VideoPanel(QWidget):
     def _compared(self, frame: np.ndarray, made: str | None) -> tuple[np.ndarray, str, bool]:
         """The frame as the comparison shows it, its caption, and whether it is split in two."""
         before = self.c.before_frame()
-        if before is None or before.shape != frame.shape:
-            why = "no repair to compare with" if self.c.previous() is None else "making the frame before…"
+        if before is None:
+            if self.c.previous() is None:
+                return frame, "no repair to compare with", False
+            why = "making the frame before…" if self.c.making() else "the frame before cannot be decoded"
             return frame, why, False
+        if before.shape != frame.shape:  # an enlargement
+            return frame, "the repair changed the frame size: nothing to lay side by side", False
         change = np.abs(frame.astype(np.int16) - before.astype(np.int16)).max(axis=-1)
         if self.compare == "difference":
             shown = np.clip(change * 4, 0, 255).astype(np.uint8)

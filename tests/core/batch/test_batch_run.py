@@ -602,7 +602,13 @@ def test_a_clip_with_detect_is_skipped_saying_why_and_unused_tasks_are_named(dat
     out = str(tmp_path / "out")
     assert main(["batch", str(archive), "-o", out, "--task", "inpaint", "--detect", "--dry-run"]) == 0
     listed = capsys.readouterr().out
-    assert "skip (no task for video files here: a clip's damage is detected a range of frames" in listed
+    assert "skip (a clip's damage is detected a range of frames at a time" in listed
+    # the clip keeps its recipe in the batch's description, so a batch an earlier version began resumes
+    described = BatchRequest(archive, tmp_path / "out", ("inpaint",), detect=True).description()
+    assert described["recipes"]["video"]["detect"] is True
+    asked = ["--task", "denoise", "--task", "fill-gap", "--detect", "--dry-run"]  # no recording here
+    assert main(["batch", str(archive), "-o", out, *asked]) == 0
+    assert "--task fill-gap is used for no item: no file here is one it repairs" in capsys.readouterr().err
     args = ["batch", str(archive), "-o", out, "--task", "denoise", "--task", "remove-dust", "--dry-run"]
     assert main(args) == 0
     assert (
@@ -652,6 +658,22 @@ def test_a_batch_leaves_a_csv_report_and_a_later_batch_leaves_its_output_alone(d
     assert "_repaired/" not in capsys.readouterr().out  # the first batch's results are not originals
 
 
+def test_a_batch_stopped_midway_leaves_its_report_with_the_rest_to_do(datasets, tmp_path):
+    import csv
+    import shutil
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in sorted((datasets / "images/real_damage").glob("*.png"))[:3]:
+        shutil.copy(path, photos)
+    steps = Batch(BatchRequest(photos, tmp_path / "out", ("denoise",), ("denoise-bilateral",))).steps()
+    next(steps)  # one item done, then the run is stopped (as an interrupt stops it)
+    steps.close()
+    with open(tmp_path / "out" / "lacuna-batch-report.csv", newline="", encoding="utf-8-sig") as fh:
+        states_written = sorted(row["state"] for row in csv.DictReader(fh))
+    assert states_written == ["done", "pending", "pending"]
+
+
 def test_an_interrupted_batch_says_how_to_go_on(archive, tmp_path, capsys, monkeypatch):
     from core.batch import runner
     from core.cli import main
@@ -686,6 +708,12 @@ def test_lossless_video_saves_each_clips_result_as_ffv1_and_a_reel_as_frames(dat
     assert probe(out / "realshort_deflicker.mkv").codec == "ffv1"
     assert not (out / "realshort_deflicker.mp4").exists()
     assert (out / "reel_deflicker").is_dir()  # a reel's frames stay frames
-    assert "h264 is lossy" not in capsys.readouterr().err
+    report = (out / "lacuna-batch-report.csv").read_text(encoding="utf-8-sig")
+    assert "realshort_deflicker.mkv" in report and "lossy" not in report  # no re-encoding warned of
     assert main(args) == 2  # the same folder without the option: another batch
     assert "clips saved another way (--lossless-video)" in capsys.readouterr().err
+    # a second take of the same name in another format would be written over the first: refused
+    shutil.copy(datasets / "video/bench/realshort.mp4", clips / "realshort.mov")
+    assert main([*args, "-o", str(tmp_path / "out2"), "--lossless-video", "--dry-run"]) == 2
+    said = capsys.readouterr().err
+    assert "realshort.mov and realshort.mp4 would both be written as realshort_deflicker.mkv" in said
