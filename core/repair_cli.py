@@ -89,7 +89,7 @@ def audio_selection(
         said = tuple(f"{Path(trace).name}: {warning}" for warning in loss.warnings)
         for warning in said:
             print(f"lacuna: warning: {warning}", file=sys.stderr)
-        if not loss.spans and not selections:  # with --gap, the gap is still to fill
+        if not loss.spans and not selections and not detect:  # else --gap's or detection's to fill
             raise NothingToDoError(f"{Path(trace).name}: no packet of this recording is marked lost")
         selections += loss.spans
         origins.append(loss.origin)
@@ -213,13 +213,17 @@ def output_target(args: argparse.Namespace, document, source: Path) -> tuple[Pat
     """Where the result goes and what a taken name means: -o as given ("refuse"); -o naming a folder
     (an existing one, or ending in "/") takes the default name inside it, as `cp FILE DIR/` does; no
     -o, the default name beside the input ("rename": a taken name gets a number). A DICOM series is
-    written as a folder, so an existing folder given to it is the output itself, as before."""
+    written as a folder: an earlier result's folder given to it is the output itself."""
     from core.io.formats import default_extension
     from core.io.naming import output_name
+    from core.io.provenance import sidecar_path
 
     extension = default_extension(document)
     given = args.output
-    into = given and (given.endswith(("/", os.sep)) or (Path(given).is_dir() and extension != ""))
+    # a series is written as a folder: an existing one is replaced (--overwrite) only when it is an
+    # earlier result (its record beside it), else the result goes inside (its files were wiped)
+    earlier = given and extension == "" and sidecar_path(Path(given.rstrip("/" + os.sep))).is_file()
+    into = given and (given.endswith(("/", os.sep)) or (Path(given).is_dir() and not earlier))
     if given and not into:
         return Path(given), "refuse"
     default = output_name(source, result_label(args, document), extension)

@@ -175,6 +175,8 @@ def _dry_run(request, plan, as_json: bool) -> int:
             action = f"skip ({reason})"
         elif state == "failed" and not untraced:  # retried: said, so a rerun's list is not all new work
             action = f"{recipe.action()} again (it failed before)"
+        elif state == "skipped":  # a run does not take it up again
+            action = "skip (skipped before)"
         else:
             action = f"skip ({untraced})" if untraced else recipe.action()
         row = {"key": item.key, "kind": item.kind, "state": state, "action": action}

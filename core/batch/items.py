@@ -69,7 +69,7 @@ def _lacunas_own(path: Path) -> bool:
     from core.io.provenance import SIDECAR_SUFFIX
 
     name = path.name
-    if name.endswith(SIDECAR_SUFFIX) or name in (FILE_NAME, f"{FILE_NAME}.lock", REPORT_NAME):
+    if name.endswith(SIDECAR_SUFFIX) or name.startswith(FILE_NAME) or name == REPORT_NAME:  # -wal, .lock
         return True
     return recording_of(path) is not None
 

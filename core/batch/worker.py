@@ -256,8 +256,10 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
 
     # said on the console too, as `lacuna repair` says them (walk-throughs): a call mostly lost,
     # what the writer could not keep (a uint8 volume stored as float32, a lossy codec)
-    read = [w.removeprefix(f"{source.name}: ") for w in document.metadata.get("read_warnings") or []]
-    said = [*read, *found.warnings, *conversions(written)]
+    source_warnings = [
+        w.removeprefix(f"{source.name}: ") for w in document.metadata.get("read_warnings") or []
+    ]
+    said = [*source_warnings, *found.warnings, *conversions(written)]
     if said:
         params[WARNINGS] = said
     return DONE, str(written), step.method if step else recipe.method, params

@@ -57,7 +57,7 @@ class FileFormat:
     fits: Callable[[Document, Path], None] | None = None
     # where a volume's voxels lie: (the source's voxel-to-world affine, its shape (columns, rows,
     # slices)) or None where the file does not say (core.io.geometry builds on it)
-    placement: Callable[[Document], tuple[Any, tuple[int, ...]] | None] | None = None
+    placement: Callable[[Document], tuple[Any, tuple[int, ...] | None] | None] | None = None
 
 
 def formats() -> tuple[FileFormat, ...]:

@@ -12,10 +12,10 @@ import numpy as np
 from core.io.formats import owner
 
 
-def placement(doc) -> tuple[np.ndarray, tuple[int, ...]] | None:
+def placement(doc) -> tuple[np.ndarray, tuple[int, ...] | None] | None:
     """(the voxel-to-world affine of the volume `doc` was read from, voxel (i, j, k) = (column, row,
-    slice) to world mm; that volume's shape (columns, rows, slices)), or None where its file does not
-    say (spacing alone places no voxel)."""
+    slice) to world mm; that volume's shape (columns, rows, slices), None where not known), or None
+    where its file does not say (spacing alone places no voxel)."""
     fmt = owner(doc) if getattr(doc, "kind", "") == "volume" else None
     return fmt.placement(doc) if fmt is not None and fmt.placement is not None else None
 
@@ -35,7 +35,7 @@ def slice_positions(doc) -> list[float]:
         return list(doc.positions)
     placed = placement(doc)
     height, width = doc.pixels.shape[1:3]
-    if placed is None or list(placed[1])[:3] != [width, height, doc.slices]:
+    if placed is None or list(placed[1] or [])[:3] != [width, height, doc.slices]:
         return []
     affine = np.asarray(placed[0], float)
     normal = np.cross(affine[:3, 0], affine[:3, 1])

@@ -296,10 +296,10 @@ def missing_frame_files(files: tuple[Path, ...] | list[Path]) -> list[str]:
 
     numbered = [(int(re.findall(r"\d+", p.stem)[-1]), p) for p in files]
     step = numbering_step([n for n, _ in numbered])
+    if step is None:
+        return []
     missing = []
     for (number, path), (following, _) in zip(numbered, numbered[1:]):
-        if step is None:
-            return []
         digits = re.findall(r"\d+", path.stem)[-1]
         head, _, tail = path.stem.rpartition(digits)
         for absent in range(number + step, following, step):

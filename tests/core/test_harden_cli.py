@@ -247,6 +247,9 @@ def test_a_repair_that_finds_nothing_to_change_exits_3_and_writes_nothing(datase
         assert cli_main([*args, "-o", str(out)]) == 3, name
         assert "lacuna: nothing written: " in capsys.readouterr().err, name
         assert not out.exists(), name
+    # a trace that marks nothing beside a --gap: the gap is still filled (it exited 3, "undamaged")
+    gap = [*runs["trace"], "--gap", "1.00:1.03", "--method", "fill-gap-ar"]
+    assert cli_main([*gap, "-o", str(tmp_path / "gap.wav")]) == 0
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a picture")
     assert cli_main(["repair", str(broken), "--task", "inpaint", "--detect"]) == 2  # a failure stays 2

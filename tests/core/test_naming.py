@@ -167,3 +167,27 @@ def test_o_naming_a_folder_writes_the_default_name_inside_it(datasets, tmp_path,
     assert (out / "3005-163389-0000_fill-gap.wav").is_file()
     assert main([*gap, "-o", f"{tmp_path / 'missing'}/"]) == 2  # a folder is not made up
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_series_given_a_folder_of_other_files_goes_inside_it_not_over_it(datasets, tmp_path, capsys):
+    """A review: a DICOM series is written as a folder, and `-o results --overwrite` replaced a
+    folder of the person's own files (keep.txt was gone). Only an earlier result is replaced."""
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "keep.txt").write_text("mine")
+    args = [
+        "repair",
+        str(datasets / "medical/head_ct_ge"),
+        "--task",
+        "denoise",
+        "--method",
+        "denoise-bilateral",
+    ]
+    assert main([*args, "-o", str(results), "--overwrite"]) == 0
+    assert (results / "keep.txt").read_text() == "mine"
+    assert (results / "head_ct_ge_denoise").is_dir()
+    earlier = str(results / "head_ct_ge_denoise")
+    assert main([*args, "-o", earlier]) == 2  # an earlier result: replaced only when asked
+    assert "already exists" in capsys.readouterr().err
+    assert main([*args, "-o", earlier, "--overwrite"]) == 0
+    assert not (results / "head_ct_ge_denoise" / "head_ct_ge_denoise").exists()

@@ -62,7 +62,7 @@ class FrameView(QWidget):
 
     def show_waiting(self, caption: str) -> None:
         """The frame shown stays, dimmed under `caption`, while the one asked for is being made."""
-        self.caption, self.waiting = caption, True
+        self.caption, self.waiting, self.split = caption, True, False
         self.update()
 
     def set_mask(self, mask: np.ndarray | None) -> None:
