@@ -586,4 +586,7 @@ def test_a_mixed_archive_with_a_series_in_a_subfolder_is_a_folder_of_items_not_a
     assert io.read(archive).kind == "volume"
     (archive / "DICOMDIR").unlink()
     shutil.rmtree(archive / "photos")
+    (archive / ".thumbnails").mkdir()  # a viewer's hidden previews, and a gzipped export, are no media
+    shutil.copy(datasets / "images/real_damage/old_a.png", archive / ".thumbnails")
+    (archive / "export.tar.gz").write_bytes(b"\x1f\x8b")
     assert io.read(archive).kind == "volume"  # a patient's folder: the series in its subfolder

@@ -51,13 +51,16 @@ def _an_archive(folder: Path) -> bool:
     patient's or a CD's scans: no DICOMDIR index, and a file another format reads (by its name) in
     its tree. Such a folder is many items, not one scan (a walk-through's archive was called a CT)."""
     from core.io.formats import formats
+    from core.io.naming import full_suffix
 
     if any((folder / name).is_file() for name in ("DICOMDIR", "dicomdir")):
         return False
     others = {ext for fmt in formats() if fmt.name != "dicom" for ext in fmt.extensions if ext}
-    return any(
-        p.is_file() and not p.name.startswith(".") and p.suffix.lower() in others for p in folder.rglob("*")
-    )
+    for path in folder.rglob("*"):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)  # .thumbnails/
+        if not hidden and path.is_file() and full_suffix(path).lower() in others:
+            return True
+    return False
 
 
 def _candidate_files(folder: Path, recursive: bool = True) -> list[Path]:
