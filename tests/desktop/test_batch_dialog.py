@@ -145,6 +145,7 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     `lacuna batch --detect` does, instead of failing every photo."""
     source, output = make_folder(tmp_path / "scans", datasets, 1), tmp_path / "repaired"
     (source / "broken.png").unlink()
+    (source / "inventory.txt").write_text("roll 0, roll 1\n")  # no format reads it: a note says so
     dialog = open_dialog(qtbot, source, output)
     # A denoiser needs no telling where: the box is greyed out for it (it stayed live and was ignored).
     assert dialog.picker.select("denoise-bilateral") and not dialog.detect.isEnabled()
@@ -163,7 +164,9 @@ def test_inpainting_a_folder_finds_the_damage_by_itself(qtbot, tmp_path, dataset
     qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
-    assert dialog.status.text().endswith(f"Report: {output / 'lacuna-batch-report.csv'}")
+    assert f"Report: {output / 'lacuna-batch-report.csv'}" in dialog.status.text()
+    assert dialog.status.text().endswith("1 note(s): hover here.")
+    assert "are left out: inventory.txt" in dialog.status.toolTip()
     if dialog.summary.succeeded:  # and each item's note says how much detection marked
         notes = [dialog.queue.item(row, 2).text() for row in range(dialog.queue.rowCount())]
         assert any("detection marked" in note and note.endswith("%)") for note in notes), notes
