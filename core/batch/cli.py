@@ -159,7 +159,12 @@ def _dry_run(request, plan, as_json: bool) -> int:
         try:
             manifest.check(request.description())  # another batch's folder: refused, as the run is
             gone = set(manifest.missing(item.key for item in items))  # done again (`reopen_missing`)
-            done = {row["key"]: "gone" if row["key"] in gone else row["state"] for row in manifest.items()}
+            changed = set(manifest.changed(item.key for item in items))  # and `reopen_changed`
+            for row in manifest.items():
+                state = row["state"]
+                done[row["key"]] = (
+                    "gone" if row["key"] in gone else "changed" if row["key"] in changed else state
+                )
         finally:
             manifest.close()
     rows = []
@@ -171,6 +176,8 @@ def _dry_run(request, plan, as_json: bool) -> int:
             action = "skip (done)"
         elif state == "gone" and recipe is not None:
             action = f"{recipe.action()} again (its output is gone)"
+        elif state == "changed" and recipe is not None:
+            action = f"{recipe.action()} again (its source has changed)"
         elif (reason := skip_reason(recipe, item.kind)) is not None:
             action = f"skip ({reason})"
         elif state == "failed" and not untraced:  # retried: said, so a rerun's list is not all new work

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS items (
     started REAL,
     finished REAL,
     seconds REAL,
-    worker TEXT NOT NULL DEFAULT ''
+    worker TEXT NOT NULL DEFAULT '',
+    source_stamp TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS items_state ON items (state);
 """
@@ -62,6 +64,15 @@ class ManifestMismatch(LacunaError):
     """The output folder holds a batch that does something else."""
 
 
+def source_stamp(source: str | Path) -> str:
+    """'size:mtime' of an item's source, '' when it cannot be read (a folder's: its own entry)."""
+    try:
+        status = os.stat(source)
+    except OSError:
+        return ""
+    return f"{status.st_size}:{status.st_mtime_ns}"
+
+
 def manifest_path(output_dir: Path) -> Path:
     return Path(output_dir) / FILE_NAME
 
@@ -79,6 +90,8 @@ class Manifest:
             columns = {row["name"] for row in self.db.execute("PRAGMA table_info(items)")}
             if "series" not in columns:  # a manifest from before items named a folder's series
                 self.db.execute("ALTER TABLE items ADD COLUMN series INTEGER")
+            if "source_stamp" not in columns:  # from before a changed source was repaired again
+                self.db.execute("ALTER TABLE items ADD COLUMN source_stamp TEXT NOT NULL DEFAULT ''")
 
     @classmethod
     def open(cls, output_dir: Path) -> Manifest:
@@ -160,11 +173,30 @@ class Manifest:
 
     def reopen_missing(self, keys: Iterable[str]) -> list[str]:
         """The `missing` items are to do again; returns their keys."""
-        gone = self.missing(keys)
-        if gone:
+        return self._reopen(self.missing(keys))
+
+    def changed(self, keys: Iterable[str]) -> list[str]:
+        """Of the items `keys`, those done whose source has changed since it was read (a photo scanned
+        again under the same name: its old result would be kept as done)."""
+        wanted = set(keys)
+        rows = self.db.execute("SELECT key, source, source_stamp FROM items WHERE state = ?", (DONE,))
+        return [
+            row["key"]
+            for row in rows.fetchall()
+            if row["key"] in wanted
+            and row["source_stamp"]  # kept since this version: earlier items are not second-guessed
+            and source_stamp(row["source"]) != row["source_stamp"]
+        ]
+
+    def reopen_changed(self, keys: Iterable[str]) -> list[str]:
+        """The `changed` items are to do again; returns their keys."""
+        return self._reopen(self.changed(keys))
+
+    def _reopen(self, keys: list[str]) -> list[str]:
+        if keys:
             with self.transaction():
-                self.db.executemany("UPDATE items SET state = ? WHERE key = ?", [(PENDING, k) for k in gone])
-        return gone
+                self.db.executemany("UPDATE items SET state = ? WHERE key = ?", [(PENDING, k) for k in keys])
+        return keys
 
     def todo(self, retry_failed: bool = True) -> list[sqlite3.Row]:
         states = (PENDING, FAILED) if retry_failed else (PENDING,)
@@ -174,10 +206,13 @@ class Manifest:
         ).fetchall()
 
     def mark_running(self, key: str) -> None:
+        """The item is being repaired; its source's size and time are kept (`changed`)."""
+        (source,) = self.db.execute("SELECT source FROM items WHERE key = ?", (key,)).fetchone()
         with self.transaction():
             self.db.execute(
-                "UPDATE items SET state = ?, attempts = attempts + 1, started = ?, error = '' WHERE key = ?",
-                (RUNNING, time.time(), key),
+                "UPDATE items SET state = ?, attempts = attempts + 1, started = ?, error = '',"
+                " source_stamp = ? WHERE key = ?",
+                (RUNNING, time.time(), source_stamp(source), key),
             )
 
     def record(self, outcome: Outcome) -> None:

@@ -67,6 +67,7 @@ class Summary:
     skipped: int = 0  # done by an earlier run, not for any task given, or nothing to repair
     done_before: int = 0
     redone: int = 0  # done before, but their outputs were gone: repaired again
+    changed: int = 0  # done before, but their sources have changed since: repaired again
     seconds: float = 0.0
     cancelled: bool = False
     manifest: str = ""
@@ -89,6 +90,8 @@ class Summary:
             lines.append(f"  report (one row per item): {self.report}")
         if self.redone:
             lines.append(f"  {self.redone} done before were repaired again: their outputs were gone")
+        if self.changed:
+            lines.append(f"  {self.changed} done before were repaired again: their sources have changed")
         lines += [f"  {failure_line(key, error)}" for key, error in self.failures[:20]]
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more (see the manifest)")
@@ -102,6 +105,7 @@ class Summary:
             "skipped": self.skipped,
             "done_before": self.done_before,
             "redone": self.redone,
+            "changed": self.changed,
             "seconds": round(self.seconds, 3),
             "items_per_second": round(self.rate, 3),
             "cancelled": self.cancelled,
@@ -314,7 +318,8 @@ class Batch:
                 manifest.add(items)
                 manifest.recover()
                 redone = manifest.reopen_missing(item.key for item in items)
-                summary = Summary(manifest=str(manifest.path), redone=len(redone))
+                changed = manifest.reopen_changed(item.key for item in items)
+                summary = Summary(manifest=str(manifest.path), redone=len(redone), changed=len(changed))
                 summary.notes = plan_notes(request, planned)
                 summary.done_before = manifest.counts()[DONE]
                 jobs, failed = self._jobs(manifest, recipes)

@@ -717,3 +717,29 @@ def test_lossless_video_saves_each_clips_result_as_ffv1_and_a_reel_as_frames(dat
     assert main([*args, "-o", str(tmp_path / "out2"), "--lossless-video", "--dry-run"]) == 2
     said = capsys.readouterr().err
     assert "realshort.mov and realshort.mp4 would both be written as realshort_deflicker.mkv" in said
+
+
+def test_a_source_changed_since_its_repair_is_repaired_again(datasets, tmp_path, capsys):
+    """A walk-through scanned a photo again under the same name: the rerun kept the old result as done."""
+    import shutil
+
+    from core.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    real = sorted((datasets / "images/real_damage").glob("*.png"))
+    shutil.copy(real[0], photos / "scan.png")
+    shutil.copy(real[1], photos / "other.png")
+    out = tmp_path / "out"
+    args = ["batch", str(photos), "-o", str(out), "--task", "denoise", "--method", "denoise-bilateral"]
+    assert main([*args, "--quiet"]) == 0
+    first = read(out / "scan_denoise.png").pixels.shape
+    shutil.copy(real[2], photos / "scan.png")  # scanned again: another picture under the same name
+    capsys.readouterr()
+    assert main([*args, "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "again (its source has changed)" in next(line for line in lines if " scan.png" in line)
+    assert "skip (done)" in next(line for line in lines if " other.png" in line)
+    summary = Batch(BatchRequest(photos, out, ("denoise",), ("denoise-bilateral",))).run()
+    assert (summary.succeeded, summary.changed) == (1, 1)
+    assert read(out / "scan_denoise.png").pixels.shape == read(photos / "scan.png").pixels.shape != first
