@@ -77,6 +77,13 @@ def folder_summary(folder: Path) -> dict[str, Any]:
 
 
 MAX_SERIES_LINES = 8
+ITEM_WORDS = {  # a folder's items by kind, one and several
+    "audio": ("recording", "recordings"),
+    "dicom": ("DICOM scan or series", "DICOM scans or series"),
+    "image": ("picture", "pictures"),
+    "nifti": ("NIfTI volume", "NIfTI volumes"),
+    "video": ("clip or film", "clips or films"),
+}
 LABELS = [
     ("kind", "kind"),
     ("format", "format"),
@@ -137,8 +144,10 @@ def _number(value: Any) -> str:
 
 
 def _show(key: str, value: Any) -> str:
-    if key == "items" and isinstance(value, dict):
-        return ", ".join(f"{n} {kind}" for kind, n in sorted(value.items()))
+    if key == "items" and isinstance(value, dict):  # the JSON keeps batch's kinds; the text says them
+        return ", ".join(
+            f"{n} {ITEM_WORDS.get(kind, (kind, kind))[n != 1]}" for kind, n in sorted(value.items())
+        )
     if isinstance(value, str):  # said already (a volume's axes)
         return value
     if key == "shape" and isinstance(value, list):

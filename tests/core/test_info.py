@@ -238,7 +238,7 @@ def test_a_folder_of_photos_is_summarised_not_refused(datasets, tmp_path):
     repair would take from it."""
     info = describe(datasets / "images" / "real_damage")
     assert info["kind"] == "folder" and info["items"] == {"image": 10}
-    assert "items           10 image" in format_info(info)
+    assert "items           10 pictures" in format_info(info)
     with pytest.raises(LacunaError, match="no file in this folder"):
         describe(tmp_path)
 

@@ -269,7 +269,7 @@ def test_numbered_photos_of_different_sizes_are_no_film(datasets, tmp_path, caps
     for k, name in enumerate(("old_w_scratch_b", "old_a", "old_h"), 1):
         shutil.copy(datasets / "images/real_damage" / f"{name}.png", photos / f"photo_{k}.png")
     assert main(["info", str(photos)]) == 0
-    assert "3 image" in capsys.readouterr().out
+    assert "3 pictures" in capsys.readouterr().out
     assert main(["detect", str(photos), "-o", str(tmp_path / "m.png")]) == 2
     assert "use batch repair" in capsys.readouterr().err and not (tmp_path / "m.png").exists()
     with pytest.raises(
