@@ -181,8 +181,8 @@ def _volume_axes(info: dict[str, Any]) -> dict[str, Any]:
     shown = {
         "shape": f"{width} × {height} × {frames // points} (columns × rows × {third}){over_time}{colour}"
     }
-    if info.get("frames_over_time"):
-        shown["frames"], shown["slices"] = info.get("slices"), None
+    if info.get("frames_over_time"):  # no slice spacing to have gaps in
+        shown["frames"], shown["slices"], shown["gaps"] = info.get("slices"), None, None
     spacing = info.get("spacing")
     if isinstance(spacing, list) and len(spacing) == 3:
         values = ["unknown" if v is None else _number(v) for v in reversed(spacing)]
