@@ -229,8 +229,13 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
 
 
 # What the scan looks for; dust, scratches and flicker are Detect damage's and the film tasks' to find.
-SCANNED_FOR = "dropped, repeated, broken or blocky frames or cuts"
-NOT_SCANNED = "dust, scratches and flicker are for Detect damage, remove-dust and deflicker"
+# A dropped frame is found by the gap it leaves in the timestamps: one lost before a constant-rate
+# encode leaves none, and the summary says so (a walk-through read "no dropped frames" as a clean bill).
+SCANNED_FOR = "timestamp gaps (dropped frames), repeated, broken or blocky frames or cuts"
+NOT_SCANNED = (
+    "a frame lost before a constant-rate encode leaves no gap; dust, scratches and flicker are for"
+    " Detect damage, remove-dust and deflicker"
+)
 
 
 def summary(damage: list[Damage], first: int = 0) -> str:
