@@ -70,6 +70,9 @@ def test_step_find_rebuild_compare_undo_save(qtbot, window, damaged, tmp_path):
     assert c.made_frames() == {10: "inserted", 20: "inserted"}
     assert ws.panel.frame_view.caption == "REPAIRED — inserted"
     assert "repaired (inserted)" in ws.panel.position.text()
+    ws.panel.set_compare("split")  # an inserted frame is set against its nearest neighbour, and says so
+    assert ws.panel.frame_view.caption == "AFTER — inserted (set against the nearest frame before)"
+    ws.panel.set_compare("")
     ws.set_compare(True)
     assert c.showing_before and ws.panel.frame_view.caption == "before"
     assert ws.panel.frame_view.image() != after

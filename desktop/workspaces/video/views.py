@@ -284,16 +284,20 @@ class VideoPanel(QWidget):
         if before.shape != frame.shape:  # an enlargement
             return frame, "the repair changed the frame size: nothing to lay side by side", False
         change = np.abs(frame.astype(np.int16) - before.astype(np.int16)).max(axis=-1)
+        # an inserted frame had none before it: compared with the nearest one, and said so
+        inserted = made == "inserted"
         if self.compare == "difference":
             shown = np.clip(change * 4, 0, 255).astype(np.uint8)
-            caption = f"DIFFERENCE ×4 — {int(np.count_nonzero(change))} pixels changed"
+            nearest = " (an inserted frame, set against the nearest frame before)" if inserted else ""
+            caption = f"DIFFERENCE ×4 — {int(np.count_nonzero(change))} pixels changed{nearest}"
             return np.repeat(shown[..., None], 3, axis=-1), caption, False
         half = frame.shape[1] // 2
         split = frame.copy()
         split[:, :half] = before[:, :half]
         # a filter's frames (dust, flicker) are changed in place, not "made": the pixels say which
         what = made or ("repaired" if change.any() else "unchanged by the repair")
-        return split, f"AFTER — {what}", True
+        nearest = " (set against the nearest frame before)" if inserted else ""
+        return split, f"AFTER — {what}{nearest}", True
 
     def _stroke(self, phase: str, x: float, y: float) -> None:
         c, erase = self.c, self.frame_view.tool == "eraser"
