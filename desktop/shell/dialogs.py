@@ -20,11 +20,18 @@ def open_filter() -> str:
     return ";;".join([*rows, "All files (*)"])
 
 
-def confirm_discard(parent: QWidget) -> bool:
+def confirm_discard(parent: QWidget, saving: bool = False) -> bool:
+    """Whether the person gives up a repair not saved; a save still running is named (it is
+    cancelled with it, nothing written; a walk-through did not know)."""
+    text = "The repaired document has not been saved. Discard it?"
+    if saving:
+        text = (
+            "The repaired document is still being saved. Discarding it cancels the save: nothing is written."
+        )
     answer = QMessageBox.question(
         parent,
         "Discard the repair?",
-        "The repaired document has not been saved. Discard it?",
+        text,
         QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
     )

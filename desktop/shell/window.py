@@ -52,7 +52,8 @@ class MainWindow(QMainWindow):
         self.session = Session(root, self)
         self.session.ask_restore = lambda journal: dialogs.ask_restore(self, journal)
         self.session.history.cap_bytes = self.settings.get("history/undo_mb") << 20
-        self.confirm_discard = lambda: dialogs.confirm_discard(self)  # replaced in tests
+        # replaced in tests
+        self.confirm_discard = lambda: dialogs.confirm_discard(self, self.session.writer.busy)
         self.context = Context(self, self.session, self.settings)
         self._workspaces: dict[str, Workspace] = {}  # by package name: one per kind table entry
         self.active: Workspace | None = None

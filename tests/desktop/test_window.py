@@ -525,3 +525,22 @@ def test_saving_over_an_existing_file_unasked_names_no_command_line_flag(window,
     assert "taken.dcm: already exists" in said[-1] and "--overwrite" not in said[-1]
     assert taken.read_bytes() == b"an earlier result"
     assert window.save_to(taken, replace=True) == taken  # what the dialog does once the person agreed
+
+
+def test_discarding_a_repair_while_it_is_being_saved_says_the_save_is_cancelled(qapp, monkeypatch):
+    """A walk-through closed the window during a save: "has not been saved. Discard it?" said nothing
+    of the save, which discarding cancels."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.shell import dialogs
+
+    asked = []
+    monkeypatch.setattr(
+        dialogs.QMessageBox,
+        "question",
+        lambda parent, title, text, *rest: asked.append(text) or QMessageBox.StandardButton.Cancel,
+    )
+    assert not dialogs.confirm_discard(None, saving=True)
+    assert not dialogs.confirm_discard(None)
+    assert "still being saved. Discarding it cancels the save" in asked[0]
+    assert asked[1] == "The repaired document has not been saved. Discard it?"
