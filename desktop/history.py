@@ -141,6 +141,14 @@ class History:
                 return
             total -= stack.pop(0).nbytes
 
+    def first_before(self, edit: Any, kind: type) -> Any:
+        """The document before the first of the repairs (payloads of `kind`, with .before and .after)
+        that led to `edit`'s: the one as opened, when every repair since is still in the history."""
+        made = {id(e.payload.after): e.payload for e in self.entries() if isinstance(e.payload, kind)}
+        while id(edit.before) in made:
+            edit = made[id(edit.before)]
+        return edit.before
+
     def last(self, kind: type) -> Entry | None:
         """The most recent undo entry of the global lane whose payload is a `kind`."""
         for entry in reversed(self._undo.get(GLOBAL) or []):

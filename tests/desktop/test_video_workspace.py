@@ -139,6 +139,17 @@ def test_a_frame_range_is_denoised_and_only_it(qtbot, window, datasets):
     qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not ws.busy and len(c.doc.provenance) == 2, timeout=120_000)
     assert "5 frame(s) repaired, 120 frames" in window.statusBar().currentMessage()
+    # Compare with the Original: the clip as opened, not as the first denoise left it (it was greyed
+    # out for clips, a walk-through)
+    c.go(6)
+    qtbot.waitUntil(lambda: c.before_frame() is not None, timeout=60_000)
+    after_first = c.before_frame()
+    ws.original_action.trigger()
+    assert "compare with the clip as opened" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: c.before_frame() is not None, timeout=60_000)
+    opened = core.io.read(datasets / "video" / "bench" / "carphone_pristine.mp4").frame(6)
+    assert np.array_equal(c.before_frame(), opened) and not np.array_equal(after_first, opened)
+    ws.original_action.trigger()
 
 
 def test_detect_damage_on_a_frame_erase_repair_undo(qtbot, window, datasets, tmp_path):

@@ -500,16 +500,7 @@ class ImageController(QObject):
         """The document before the first of the repairs that led to the one shown (the picture as
         opened, when every repair since is still in the history): Compare with the Original."""
         repair = self.last_repair()
-        if repair is None:
-            return None
-        made = {
-            id(e.payload.after): e.payload
-            for e in self.history.entries()
-            if isinstance(e.payload, RepairEdit)
-        }
-        while id(repair.before) in made:
-            repair = made[id(repair.before)]
-        return repair.before
+        return None if repair is None else self.history.first_before(repair, RepairEdit)
 
     def banner(self) -> str:
         doc = self.doc

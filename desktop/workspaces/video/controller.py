@@ -66,6 +66,7 @@ class VideoController(QObject):
         self.damage: list = []
         self.selection: tuple[int, int] | None = None  # first and last frame, inclusive
         self.showing_before = False
+        self.against_original = False  # comparisons against the clip as opened, not the last repair
         self._made_of: weakref.ref | None = None  # the document `_made` describes (not kept alive by it)
         self._made: dict[int, str] = {}
         self.mask: np.ndarray | None = None  # uint8 (H, W), 255 = repair
@@ -390,8 +391,16 @@ class VideoController(QObject):
     # --- before / after ---
 
     def previous(self):
+        """The clip as it was before the last repair, or as opened (`against_original`: Compare with
+        the Original); None before any repair."""
         entry = self.history.last(RepairEdit)
-        return entry.payload.before if entry is not None else None
+        if entry is None:
+            return None
+        return (
+            self.history.first_before(entry.payload, RepairEdit)
+            if self.against_original
+            else entry.payload.before
+        )
 
     def set_before(self, before: bool) -> None:
         self.showing_before = bool(before) and self.previous() is not None

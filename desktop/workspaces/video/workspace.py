@@ -71,6 +71,10 @@ class VideoWorkspace(JobWorkspace):
         self.action("View", "&Play / Stop", self.panel.play_or_stop, ["Space"])
         self.split_action = self.action("View", "&Split Before/After", self._toggle_split, ["C"], True)
         self.diff_action = self.action("View", "&Difference Map", self._toggle_diff, ["D"], checkable=True)
+        # no key: O ends a range here
+        self.original_action = self.action(
+            "View", "Compare with the &Original", self._toggle_original, (), True
+        )
         self.action("View", "Next &Damage", lambda: c.next_damage(True), ["Ctrl+Right"])
         self.action("View", "Previous D&amage", lambda: c.next_damage(False), ["Ctrl+Left"])
         self.action("Edit", "Range &Start Here", c.mark_in, ["I"])
@@ -199,6 +203,13 @@ class VideoWorkspace(JobWorkspace):
     def _toggle_split(self, on: bool) -> None:
         self.diff_action.setChecked(False)
         self.panel.set_compare("split" if on else "")
+
+    def _toggle_original(self, on: bool) -> None:
+        """Split, Difference and hold X against the clip as opened, before every repair."""
+        self.controller.against_original = on
+        self.panel.refresh()
+        than = "the clip as opened, before every repair" if on else "the clip before the last repair"
+        self.status.emit(f"Split (C), Difference (D) and hold X now compare with {than}.")
 
     def _toggle_diff(self, on: bool) -> None:
         self.split_action.setChecked(False)
