@@ -147,7 +147,7 @@ def _dry_run(request, plan, as_json: bool) -> int:
     from core.batch.manifest import Manifest, manifest_path
     from core.batch.recipe import skip_reason
     from core.batch.runner import plan_notes
-    from core.batch.worker import Job, output_path, skipped_without_trace
+    from core.batch.worker import output_path, skipped_without_trace
 
     planned = plan(request)
     recipes, items = planned.recipes, planned.items
@@ -188,8 +188,7 @@ def _dry_run(request, plan, as_json: bool) -> int:
             action = f"skip ({untraced})" if untraced else recipe.action()
         row = {"key": item.key, "kind": item.kind, "state": state, "action": action}
         if recipe is not None and not action.startswith("skip"):
-            output_dir, suffix = str(request.output_dir), request.video_suffix
-            job = Job(item.key, item.kind, str(item.source), output_dir, recipe, item.series, suffix)
+            job = request.job(item.key, item.kind, item.source, recipe, item.series)
             row["output"] = str(output_path(job))  # where it will be written (the naming rule)
         rows.append(row)
     if as_json:

@@ -40,9 +40,12 @@ class BatchRequest:
     # clips: results saved as NAME_task.mkv (FFV1, lossless), not re-encoded in the clip's own format
     lossless_video: bool = False
 
-    @property
-    def video_suffix(self) -> str:
-        return ".mkv" if self.lossless_video else ""
+    def job(self, key: str, kind: str, source, recipe: Recipe, series: int | None, output_dir=None) -> Job:
+        """An item's job as this request makes it: into its output folder (`output_dir`: that folder
+        resolved, where the workers write), clips saved as .mkv when lossless video was asked."""
+        folder = str(output_dir if output_dir is not None else self.output_dir)
+        video_suffix = ".mkv" if self.lossless_video else ""
+        return Job(key, kind, str(source), folder, recipe, series, video_suffix)
 
     def recipes(self) -> dict[str, Recipe]:
         return make_recipes(
@@ -194,8 +197,7 @@ def check_distinct_outputs(request: BatchRequest, recipes: dict[str, Recipe], it
             continue
         if skipped_without_trace(recipe, item.kind, item.source):
             continue
-        where = (str(request.output_dir), recipe, item.series, request.video_suffix)
-        target = output_path(Job(item.key, item.kind, str(item.source), *where))
+        target = output_path(request.job(item.key, item.kind, item.source, recipe, item.series))
         if target in written:
             raise LacunaError(
                 f"{written[target]} and {item.key} would both be written as {target.name}: leave one out"
@@ -359,9 +361,10 @@ class Batch:
             elif (reason := skip_reason(recipe, row["kind"])) is not None:
                 manifest.mark_skipped(row["key"], reason)
             else:
-                suffix = self.request.video_suffix
                 jobs.append(
-                    Job(row["key"], row["kind"], row["source"], output_dir, recipe, row["series"], suffix)
+                    self.request.job(
+                        row["key"], row["kind"], row["source"], recipe, row["series"], output_dir
+                    )
                 )
         return jobs, failed
 

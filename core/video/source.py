@@ -264,14 +264,19 @@ SEQUENCE_RATE = Fraction(24)  # image sequences carry no timing: film's rate unl
 SEQUENCE_TICKS = 1000
 
 
-def numbered_frames(folder: Path) -> list[tuple[int, Path]]:
-    """(frame number, file) of an image-sequence folder's frames, in number order ([] if it is not
-    one): the number is the last run of digits in the file's name."""
+def frame_digits(path: Path) -> str | None:
+    """The digits that number a frame's file: the last run of digits in its name ('f_0005' -> '0005')."""
     import re
 
+    runs = re.findall(r"\d+", path.stem)
+    return runs[-1] if runs else None
+
+
+def numbered_frames(folder: Path) -> list[tuple[int, Path]]:
+    """(frame number, file) of an image-sequence folder's frames, in number order ([] if it is not
+    one): the number is `frame_digits`."""
     files = [p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in SEQUENCE_SUFFIXES]
-    numbered = [(re.findall(r"\d+", p.stem), p) for p in files]
-    numbered = [(int(digits[-1]), p) for digits, p in numbered if digits]
+    numbered = [(int(digits), p) for p in files if (digits := frame_digits(p)) is not None]
     return sorted(numbered) if len(numbered) >= 2 else []
 
 
@@ -292,15 +297,13 @@ def missing_frame_files(files: tuple[Path, ...] | list[Path]) -> list[str]:
     """The names a numbered sequence lacks between its first and last frame ('f_0005.png'), made
     from the file before each gap with its number replaced (same width, same step); [] when the
     numbers are not on one step (then a missing number is not a missing frame)."""
-    import re
-
-    numbered = [(int(re.findall(r"\d+", p.stem)[-1]), p) for p in files]
+    numbered = [(int(frame_digits(p)), p) for p in files]
     step = numbering_step([n for n, _ in numbered])
     if step is None:
         return []
     missing = []
     for (number, path), (following, _) in zip(numbered, numbered[1:]):
-        digits = re.findall(r"\d+", path.stem)[-1]
+        digits = frame_digits(path)
         head, _, tail = path.stem.rpartition(digits)
         for absent in range(number + step, following, step):
             missing.append(f"{head}{absent:0{len(digits)}d}{tail}{path.suffix}")
