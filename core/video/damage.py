@@ -1,6 +1,11 @@
 """Find what is wrong in a video: dropped frames, duplicated or frozen frames, frames that failed to
 decode or decoded as smears or blocks, and scene cuts (the places interpolation must never cross).
 
+A dropped frame shows as a gap in the timestamps, or, where a constant-rate encode closed the gap, as
+a jump in the motion: in a steady pan or walk, the pair around the lost frame moves twice as far as
+the pairs either side of it, along the same optical flow. Where the motion is not steady enough to
+tell (a jump, a turn, a flicker of fire) nothing is said.
+
 One sequential pass decodes the clip and keeps only a small grey thumbnail of the previous frames and
 a few numbers per frame, so memory does not grow with the clip's length. Decisions are relative to the
 clip's own local motion (a near-still pair in a moving shot is a duplicate; the same pair in a still
@@ -33,6 +38,12 @@ BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much a
 REPORT_EVERY = 10  # frames between progress reports of a scan
 GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
 SHOWN_PLACES = 6  # frames a summary names per kind of damage
+# A pair whose optical flow is this many times its neighbours' (and along it) spans a lost frame ...
+ONE_LOST = (1.6, 2.45)  # ... one frame lost
+TWO_LOST = (2.55, 3.5)  # ... two (between the two: not said, rather than guess the count)
+STEADY = 0.5  # ... provided the neighbours' flows agree this well (squared difference / squared mean)
+ALONG = 0.3  # ... and the pair's flow is their mean, scaled, but for this share of its energy
+MOVING = 0.15  # ... and the neighbours move at least this much (thumbnail pixels, 160 wide)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,45 @@ class FrameStats:
     hist: list[float] = field(default_factory=list)  # colour-histogram distance to the previous frame
     blocks: list[float] = field(default_factory=list)  # block-edge energy ratio
     missing: list[bool] = field(default_factory=list)  # the frame did not decode
+    pace: list[Pace | None] = field(default_factory=list)  # the pair's motion against its neighbours'
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Pair i's optical flow F against the mean A of its neighbours' (pairs i-1 and i+1)."""
+
+    steps: float  # F ≈ steps × A: how many of the neighbours' frame steps the pair's motion spans
+    unsteady: float  # |F(i-1) - F(i+1)|² / |A|²: the neighbours move alike when small
+    off_line: float  # |F - steps × A|² / |F|²: the pair moves along them when small
+    motion: float  # mean |A| in thumbnail pixels (160 wide)
+
+    def lost(self) -> int:
+        """Frames lost inside the pair, or 0 when its motion does not say so clearly."""
+        if self.unsteady > STEADY or self.off_line > ALONG or self.motion < MOVING:
+            return 0
+        if ONE_LOST[0] <= self.steps <= ONE_LOST[1]:
+            return 1
+        return 2 if TWO_LOST[0] <= self.steps <= TWO_LOST[1] else 0
+
+
+def pace(before: np.ndarray, pair: np.ndarray, after: np.ndarray) -> Pace:
+    """Pair i's flow against the flows of pairs i-1 and i+1 (each H×W×2)."""
+    mean = (before + after) / 2
+    energy = max(float((mean * mean).sum()), 1e-6)
+    steps = float((pair * mean).sum()) / energy
+    return Pace(
+        steps=steps,
+        unsteady=float(((before - after) ** 2).sum()) / energy,
+        off_line=float(((pair - steps * mean) ** 2).sum()) / max(float((pair * pair).sum()), 1e-6),
+        motion=float(np.sqrt((mean * mean).sum(-1)).mean()) * THUMB_WIDTH / pair.shape[1],
+    )
+
+
+def optical_flow(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Dense flow between two grey thumbnails (Farnebäck: cheap at this size, enough to tell pace)."""
+    return cv2.calcOpticalFlowFarneback(
+        first.astype(np.uint8), second.astype(np.uint8), None, 0.5, 4, 15, 3, 5, 1.2, 0
+    )
 
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -84,14 +134,17 @@ class Measure:
     def __init__(self):
         self.stats = FrameStats()
         self.previous = self.before = self.previous_hist = None
+        self.flows: list[np.ndarray | None] = [None, None]  # of the last two pairs
 
     def add(self, frame: np.ndarray | None) -> None:
         stats = self.stats
+        stats.pace.append(None)  # the pair ending here is judged once the next pair's flow is known
         if frame is None:
             stats.missing.append(True)
             for values in (stats.diff, stats.hist, stats.blocks, stats.skip):
                 values.append(np.nan)
             self.before, self.previous, self.previous_hist = self.previous, None, None
+            self.flows = [self.flows[1], None]
             return
         thumb, hist = thumbnail(frame), colour_histogram(frame)
         previous, before, previous_hist = self.previous, self.before, self.previous_hist
@@ -104,7 +157,15 @@ class Measure:
         )
         stats.skip.append(float(np.abs(thumb - before).mean()) if before is not None else np.nan)
         stats.blocks.append(blockiness(frame))
+        self._add_flow(optical_flow(previous, thumb) if previous is not None else None)
         self.before, self.previous, self.previous_hist = previous, thumb, hist
+
+    def _add_flow(self, flow: np.ndarray | None) -> None:
+        """Keep the newest pair's flow; the pair before it now has both neighbours: judge its pace."""
+        earlier, middle = self.flows
+        if earlier is not None and middle is not None and flow is not None and len(self.stats.pace) >= 2:
+            self.stats.pace[-2] = pace(earlier, middle, flow)
+        self.flows = [middle, flow]
 
 
 def measure(frames: Iterable[tuple[int, np.ndarray | None]]) -> FrameStats:
@@ -163,7 +224,25 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
         if missing:
             found.append(Damage("undecodable", i, times[i]))
     found.extend(dropped(times, pts, step))
+    found.extend(dropped_by_motion(stats.pace, found, times, pts, step))
     return sorted(found, key=lambda d: (d.frame, d.kind))
+
+
+def dropped_by_motion(
+    paces: list[Pace | None], found: list[Damage], times: list[float], pts: list[int], step: int
+) -> list[Damage]:
+    """Frames lost without a gap in the timestamps, told by the jump in a steady motion (see the module
+    docstring). Not near other damage or a cut, whose frames make the motion jump for other reasons,
+    and not where the timestamps already show the gap."""
+    near_other = {i for d in found for i in range(d.frame - 1, d.frame + d.count + 2)}
+    lost = []
+    for i, p in enumerate(paces):
+        if p is None or not p.lost() or i in near_other or i - 1 in near_other:
+            continue
+        if step > 0 and pts[i] - pts[i - 1] > GAP_FACTOR * step:
+            continue
+        lost.append(Damage("dropped", i - 1, times[i - 1], count=p.lost(), score=p.steps))
+    return lost
 
 
 def _blocky_runs(blocks: np.ndarray, cuts: set[int]) -> list[tuple[int, int, float]]:
@@ -229,12 +308,12 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
 
 
 # What the scan looks for; dust, scratches and flicker are Detect damage's and the film tasks' to find.
-# A dropped frame is found by the gap it leaves in the timestamps: one lost before a constant-rate
-# encode leaves none, and the summary says so (a walk-through read "no dropped frames" as a clean bill).
-SCANNED_FOR = "timestamp gaps (dropped frames), repeated, broken or blocky frames or cuts"
+# A frame lost before a constant-rate encode leaves no timestamp gap and is told only where the motion
+# is steady: the summary says so (a walk-through read "no dropped frames" as a clean bill).
+SCANNED_FOR = "dropped frames, repeated, broken or blocky frames or cuts"
 NOT_SCANNED = (
-    "a frame lost before a constant-rate encode leaves no gap; dust, scratches and flicker are for"
-    " Detect damage, remove-dust and deflicker"
+    "a frame lost before a constant-rate encode is told only by a jump in steady motion; dust,"
+    " scratches and flicker are for Detect damage, remove-dust and deflicker"
 )
 
 
@@ -276,28 +355,29 @@ def carried(damage: list[Damage], before, after) -> list[Damage]:
     """The damage found on `before`, placed on the timeline of `after` (a repair of it, which is not
     scanned again while its frames are still to be made). A mark moves with its frame while `after`
     shows that frame as `before` did; marks on frames the repair rebuilt or may change go, and so does
-    a gap that now holds frames. A cut stays with the frame that starts the shot."""
-    at = {s.pts: i for i, s in enumerate(after.slots)}
+    a gap that now holds frames. A cut stays with the frame that starts the shot. Frames are followed
+    by the source frame they show, so marks stay on them when a repair moved them in time."""
+    at = {_identity(s): i for i, s in enumerate(after.slots)}
+
+    def place(i: int) -> int | None:
+        return at.get(_identity(before.slots[i]))
 
     def same(i: int) -> bool:
-        j = at.get(before.slots[i].pts)
+        j = place(i)
         return (
             j is not None
-            and after.slots[j] == before.slots[i]
+            and _unmoved(after.slots[j]) == _unmoved(before.slots[i])
             and after.as_decoded(j) == before.as_decoded(i)
         )
 
     kept = []
     for d in damage:
-        here = at.get(before.slots[d.frame].pts)
+        here = place(d.frame)
         if here is None:
             continue
         if d.kind == "dropped":
-            gap_end = before.slots[d.frame + 1].pts if d.frame + 1 < before.frame_count else None
-            filled = (
-                gap_end is not None and here + 1 < after.frame_count and after.slots[here + 1].pts < gap_end
-            )
-            keep = not filled
+            gap_end = place(d.frame + 1) if d.frame + 1 < before.frame_count else None
+            keep = gap_end is None or gap_end == here + 1  # nothing inserted between
         else:
             keep = d.kind == "cut" or all(
                 same(i) for i in range(d.frame, min(d.frame + d.count, before.frame_count))
@@ -305,3 +385,15 @@ def carried(damage: list[Damage], before, after) -> list[Damage]:
         if keep:
             kept.append(replace(d, frame=here))
     return kept
+
+
+def _identity(slot) -> tuple:
+    """What a slot shows, wherever it is in time: its source frame, or the source frame its rebuilt
+    picture stands in for, or (an inserted frame) its time."""
+    if slot.source is not None:
+        return ("source", slot.source)
+    return ("replaces", slot.replaces) if slot.replaces is not None else ("at", slot.pts)
+
+
+def _unmoved(slot):
+    return replace(slot, pts=0)

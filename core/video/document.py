@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,17 @@ class Pending:
         """The same repair for the frames at `keep` only (None when none is left)."""
         kept = self.pts & frozenset(keep)
         return Pending(kept, self.make) if kept else None
+
+    def moved(self, moves: dict[int, int]) -> Pending:
+        """The same repair with its frames at new times (`moves`: old pts -> new pts; others stay)."""
+        back = {new: old for old, new in moves.items()}
+        make = self.make
+
+        def made_at_new_times(wanted: frozenset[int]) -> Made:
+            for item in make(frozenset(back.get(p, p) for p in wanted)):
+                yield item if isinstance(item, Progress) else (moves.get(item[0], item[0]), item[1])
+
+        return Pending(frozenset(moves.get(p, p) for p in self.pts), made_at_new_times)
 
     def merged(self, later: Pending) -> Pending:
         """This repair's frames and `later`'s (another repair, of other frames) as one."""
@@ -238,6 +249,20 @@ class VideoDoc:
         if self.pending is not None:
             ours = {s.pts: s for s in self.slots if s.pts in self.pending.pts}
             clone.pending = self.pending.only({s.pts for s in slots if ours.get(s.pts) == s} - set(rebuilt))
+        return clone
+
+    def shifted(self, moves: dict[int, int]) -> VideoDoc:
+        """The same document with slots moved in time (`moves`: old pts -> new pts, order kept), their
+        rebuilt and pending frames with them: room made for frames lost without a timestamp gap."""
+        clone = copy.copy(self)
+        clone.slots = [replace(s, pts=moves.get(s.pts, s.pts)) for s in self.slots]
+        clone.store = FrameStore(self.store.budget)
+        for pts in self.store.keys():
+            clone.store.put(moves.get(pts, pts), self.store.get(pts))
+        clone.pending = self.pending.moved(moves) if self.pending is not None else None
+        clone.last_step = frozenset(moves.get(p, p) for p in self.last_step)
+        clone.metadata = dict(self.metadata)
+        clone.provenance = list(self.provenance)
         return clone
 
     def with_pending(self, slots: list[Slot], pending: Pending) -> VideoDoc:

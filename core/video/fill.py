@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -127,6 +128,27 @@ def make_plan(
     return Plan(keep, runs, skipped)
 
 
+def room_for_lost_frames(doc: VideoDoc, damage: list[Damage]) -> dict[int, int]:
+    """Old pts -> new pts of the frames after each loss the timestamps leave no room for (a constant-
+    rate encode closed the gap): they move later by the frames lost, so the motion keeps its pace and
+    the picture its place against the audio, which ran on while the frames were lost."""
+    info = doc.info
+    step = float(1 / (Fraction(info.rate) * info.time_base)) if info.rate else info.nominal_step  # exact
+    room = {}
+    for d in damage:
+        if d.kind != "dropped" or d.frame + 1 >= doc.frame_count:
+            continue
+        gap = doc.slots[d.frame + 1].pts - doc.slots[d.frame].pts
+        if gap < (d.count + 0.5) * step:
+            room[d.frame + 1] = round((d.count + 1) * step - gap)
+    moves, delay = {}, 0
+    for index, slot in enumerate(doc.slots):
+        delay += room.get(index, 0)
+        if delay:
+            moves[slot.pts] = slot.pts + delay
+    return moves
+
+
 def _unplaced_cut(doc: VideoDoc, run: Run) -> int:
     """Where to split a run whose cut the scan sees only at the good frame after it: lost frames may
     have been on either side, so each inserted one shows the shot nearer in time (right more often than
@@ -159,9 +181,18 @@ def fill_frames(
     damage: list[Damage] | None = None,
 ) -> Generator[Progress, None, VideoDoc]:
     """Rebuild what `fix` names (or the slots in `targets`) with `interpolate`; returns a new document."""
-    total = doc.frame_count
     if damage is None:
         damage = yield from scan_steps(doc, ctx, (0.0, 0.5))
+    if targets is None and "dropped" in FIXES[fix]:
+        moves = room_for_lost_frames(doc, damage)
+        if moves:
+            ctx.note(  # the clip grows: say so, and why (a timestamp gap leaves its length as it was)
+                f"frames lost without a gap in the timestamps (told by the jump in the motion) are put"
+                f" back: from {doc.info.time(min(moves)):.3f} s on the frames play later, the clip"
+                f" {doc.info.time(moves[max(moves)] - max(moves)):.3f} s longer"
+            )
+            doc = doc.shifted(moves)
+    total = doc.frame_count
     plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
     if not plan.runs:  # a clip written again, re-encoded and called a reconstruction, would gain nothing
         why = "; ".join(plan.skipped) or (f"the scan found {summary(damage)}" if damage else summary(damage))

@@ -1,0 +1,93 @@
+"""Frames lost before a constant-rate encode: no gap in the timestamps, only a jump in steady motion.
+
+The clip is a stretch of a steady pan from the training clip (Big Buck Bunny, frames 100-140), made
+small and written at a constant 24 fps with frames taken out, as a capture that lost frames and an
+encoder that numbered the rest one after another leave it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("av")
+
+from core.io import read  # noqa: E402
+from core.runtime.context import RunContext, drive  # noqa: E402
+from core.video.damage import carried, scan  # noqa: E402
+from core.video.fill import fill_frames  # noqa: E402
+from core.video.interpolate import flow  # noqa: E402
+
+FIRST, COUNT = 100, 41
+LOST = 20  # index in the stretch of the frame taken out
+
+
+@pytest.fixture(scope="module")
+def pan(datasets) -> list[np.ndarray]:
+    from core.video.backend import av
+
+    frames = []
+    with av().open(str(datasets / "video" / "train" / "big_buck_bunny_0_30.webm")) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index >= FIRST:
+                rgb = frame.to_ndarray(format="rgb24")
+                frames.append(cv2.resize(rgb, (320, 180), interpolation=cv2.INTER_AREA))
+            if len(frames) == COUNT:
+                break
+    return frames
+
+
+def constant_rate(frames: list[np.ndarray], path) -> object:
+    """The frames written one after another at 24 fps (lossless), read back as Lacuna reads a clip."""
+    from core.video.backend import av
+
+    with av().open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv444p"
+        for picture in frames:
+            container.mux(stream.encode(av().VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode(None))
+    return read(path)
+
+
+def dropped(doc) -> list[tuple[int, int]]:
+    return [(d.frame, d.count) for d in scan(doc) if d.kind == "dropped"]
+
+
+def test_the_whole_pan_has_no_frame_called_lost(pan, tmp_path):
+    assert dropped(constant_rate(pan, tmp_path / "whole.mkv")) == []
+
+
+@pytest.mark.parametrize("lost", [1, 2])
+def test_frames_lost_in_a_steady_pan_are_found_after_the_frame_before_them(pan, tmp_path, lost):
+    doc = constant_rate(pan[:LOST] + pan[LOST + lost :], tmp_path / "lost.mkv")
+    assert dropped(doc) == [(LOST - 1, lost)]
+
+
+def test_fill_frames_puts_the_lost_frame_back_and_moves_the_rest_one_frame_later(pan, tmp_path):
+    """The pan keeps its pace: the frames after the loss show one frame time later (where they were
+    before the loss, and against the audio that ran on), the clip one frame longer."""
+    whole = constant_rate(pan, tmp_path / "whole.mkv")
+    doc = constant_rate(pan[:LOST] + pan[LOST + 1 :], tmp_path / "lost.mkv")
+    result = drive(fill_frames(doc, flow, RunContext(), fix="dropped"))
+    assert result.frame_count == COUNT
+    # at the whole clip's times, but for a millisecond's rounding (the step is 41.67 ms)
+    assert np.abs(np.subtract([s.pts for s in result.slots], [s.pts for s in whole.slots])).max() <= 1
+    assert result.rebuilt() == [LOST]
+    assert [s.source for s in result.slots[LOST + 1 :]] == list(range(LOST, COUNT - 1))
+    made, truth = result.frame(LOST).astype(float), pan[LOST].astype(float)
+    assert np.abs(made - truth).mean() < 0.5 * np.abs(pan[LOST - 1] - truth).mean()
+    assert np.array_equal(result.frame(LOST + 1), doc.frame(LOST))
+
+
+def test_marks_after_the_moved_frames_stay_on_them(pan, tmp_path):
+    """A frozen frame later in the clip keeps its mark on the same picture, one place later, when only
+    the lost frame is rebuilt (the marks used to follow the time, which moved)."""
+    frames = pan[:LOST] + pan[LOST + 1 :]
+    frames[30] = frames[29]
+    doc = constant_rate(frames, tmp_path / "lost_and_frozen.mkv")
+    damage = scan(doc)
+    assert [(d.kind, d.frame) for d in damage] == [("dropped", LOST - 1), ("duplicate", 30)]
+    result = drive(fill_frames(doc, flow, RunContext(), fix="dropped", damage=damage))
+    assert [(d.kind, d.frame) for d in carried(damage, doc, result)] == [("duplicate", 31)]
