@@ -357,10 +357,10 @@ def carried(damage: list[Damage], before, after) -> list[Damage]:
     shows that frame as `before` did; marks on frames the repair rebuilt or may change go, and so does
     a gap that now holds frames. A cut stays with the frame that starts the shot. Frames are followed
     by the source frame they show, so marks stay on them when a repair moved them in time."""
-    at = {_identity(s): i for i, s in enumerate(after.slots)}
+    at = {s.identity: i for i, s in enumerate(after.slots)}
 
     def place(i: int) -> int | None:
-        return at.get(_identity(before.slots[i]))
+        return at.get(before.slots[i].identity)
 
     def same(i: int) -> bool:
         j = place(i)
@@ -385,14 +385,6 @@ def carried(damage: list[Damage], before, after) -> list[Damage]:
         if keep:
             kept.append(replace(d, frame=here))
     return kept
-
-
-def _identity(slot) -> tuple:
-    """What a slot shows, wherever it is in time: its source frame, or the source frame its rebuilt
-    picture stands in for, or (an inserted frame) its time."""
-    if slot.source is not None:
-        return ("source", slot.source)
-    return ("replaces", slot.replaces) if slot.replaces is not None else ("at", slot.pts)
 
 
 def _unmoved(slot):

@@ -42,6 +42,13 @@ class Slot:
     note: str = ""  # why it was rebuilt: "inserted", "duplicate", "damaged", a task name
     replaces: int | None = None  # the source frame a rebuilt one repairs in place (same time)
 
+    @property
+    def identity(self) -> tuple[str, int]:
+        """What the slot shows wherever it is in time: the source frame it shows or repairs in place,
+        or (a frame inserted between) its time."""
+        frame = self.source if self.source is not None else self.replaces
+        return ("source", frame) if frame is not None else ("at", self.pts)
+
     def repaired(self, note: str) -> Slot:
         """This slot showing a rebuilt frame made from the frame it shows now (a repair in place)."""
         return Slot(self.pts, None, note, self.source if self.source is not None else self.replaces)
@@ -233,6 +240,16 @@ class VideoDoc:
 
     def window(self, start: int, stop: int) -> list[np.ndarray | None]:
         return [frame for _, frame in self.frames(start, stop)]
+
+    def counterpart(self, other: VideoDoc, index: int) -> int:
+        """The slot of this timeline that shows what slot `index` of `other` (another version of the
+        clip) shows: the same source frame, wherever a repair moved it in time, else the one nearest
+        in time."""
+        wanted = other.slots[index]
+        for i, slot in enumerate(self.slots):
+            if slot.identity == wanted.identity:
+                return i
+        return int(np.argmin([abs(s.pts - wanted.pts) for s in self.slots]))
 
     def with_timeline(self, slots: list[Slot], rebuilt: dict[int, np.ndarray]) -> VideoDoc:
         """A new document with `slots`; `rebuilt` maps the pts of each new slot to its frame. Slots

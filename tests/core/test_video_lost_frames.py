@@ -79,6 +79,8 @@ def test_fill_frames_puts_the_lost_frame_back_and_moves_the_rest_one_frame_later
     made, truth = result.frame(LOST).astype(float), pan[LOST].astype(float)
     assert np.abs(made - truth).mean() < 0.5 * np.abs(pan[LOST - 1] - truth).mean()
     assert np.array_equal(result.frame(LOST + 1), doc.frame(LOST))
+    # before/after views compare a moved frame with itself, not with the frame now at its old time
+    assert doc.counterpart(result, LOST + 1) == LOST and result.counterpart(doc, LOST) == LOST + 1
 
 
 def test_marks_after_the_moved_frames_stay_on_them(pan, tmp_path):
@@ -91,3 +93,23 @@ def test_marks_after_the_moved_frames_stay_on_them(pan, tmp_path):
     assert [(d.kind, d.frame) for d in damage] == [("dropped", LOST - 1), ("duplicate", 30)]
     result = drive(fill_frames(doc, flow, RunContext(), fix="dropped", damage=damage))
     assert [(d.kind, d.frame) for d in carried(damage, doc, result)] == [("duplicate", 31)]
+
+
+def test_a_repair_still_to_be_made_after_the_loss_moves_with_its_frame(pan, tmp_path):
+    """An earlier repair's frames, planned and not yet made, stay on the frames they repair when the
+    frames after a loss move later (they were keyed by time)."""
+    from core.video.document import Pending
+
+    doc = constant_rate(pan[:LOST] + pan[LOST + 1 :], tmp_path / "lost.mkv")
+    grey = np.full_like(pan[0], 128)
+    at = doc.slots[30].pts
+
+    def make(wanted):
+        yield from ((pts, grey) for pts in sorted(wanted))
+
+    slots = [s.repaired("test") if s.pts == at else s for s in doc.slots]
+    repaired = doc.with_pending(slots, Pending(frozenset({at}), make))
+    result = drive(fill_frames(repaired, flow, RunContext(), fix="dropped"))
+    assert np.array_equal(result.frame(31), grey)
+    assert not np.array_equal(result.frame(30), grey)
+    assert np.array_equal(result.window(29, 33)[2], grey)  # walked in order too

@@ -134,9 +134,8 @@ class VideoController(QObject):
         if doc is None:
             return None
         index = self.index if index is None else index
-        if doc is not self.doc:  # before: the frame of the older timeline nearest in time
-            pts = self.doc.slots[min(index, self.doc.frame_count - 1)].pts
-            index = int(np.argmin([abs(s.pts - pts) for s in doc.slots]))
+        if doc is not self.doc:  # before: the same frame in the older timeline (frames may have moved)
+            index = doc.counterpart(self.doc, min(index, self.doc.frame_count - 1))
         key = (id(doc), index)
         if key in self._cache:
             return self._cache[key]
