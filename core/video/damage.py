@@ -33,6 +33,7 @@ CUT_HIST = 0.3  # ... whose colour histograms are at least this far apart (Bhatt
 CUT_HIST_RATIO = 3.0  # ... and this far above the local histogram change is a cut
 GLITCH_RATIO = 2.5  # a frame this far from both neighbours, which agree with each other, is damaged
 GLITCH_ABS = 10.0
+FLAT = 2.0  # a frame whose thumbnail varies less than this (grey levels, std) shows no picture
 BLOCK_JUMP = 0.2  # block-edge energy this much above the frames before it: decoded as blocks ...
 BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much above
 REPORT_EVERY = 10  # frames between progress reports of a scan
@@ -73,6 +74,7 @@ class FrameStats:
     hist: list[float] = field(default_factory=list)  # colour-histogram distance to the previous frame
     blocks: list[float] = field(default_factory=list)  # block-edge energy ratio
     missing: list[bool] = field(default_factory=list)  # the frame did not decode
+    spread: list[float] = field(default_factory=list)  # std of the frame's thumbnail (0: one colour)
     pace: list[Pace | None] = field(default_factory=list)  # the pair's motion against its neighbours'
 
 
@@ -141,7 +143,7 @@ class Measure:
         stats.pace.append(None)  # the pair ending here is judged once the next pair's flow is known
         if frame is None:
             stats.missing.append(True)
-            for values in (stats.diff, stats.hist, stats.blocks, stats.skip):
+            for values in (stats.diff, stats.hist, stats.blocks, stats.skip, stats.spread):
                 values.append(np.nan)
             self.before, self.previous, self.previous_hist = self.previous, None, None
             self.flows = [self.flows[1], None]
@@ -157,6 +159,7 @@ class Measure:
         )
         stats.skip.append(float(np.abs(thumb - before).mean()) if before is not None else np.nan)
         stats.blocks.append(blockiness(frame))
+        stats.spread.append(float(thumb.std()))
         self._add_flow(optical_flow(previous, thumb) if previous is not None else None)
         self.before, self.previous, self.previous_hist = previous, thumb, hist
 
@@ -212,6 +215,13 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
                 continue
         if diff[i] < DUP_ABS and diff[i] < DUP_RATIO * local:
             found.append(Damage("duplicate", i, times[i], score=diff[i]))
+    for i in sorted(cuts):
+        # A blank frame beside a cut (walk-through 40's black frame just before one) jumps both into
+        # and out of itself, into another shot: it is a damaged frame, not a shot one frame long.
+        if i + 1 in cuts and stats.spread[i] < FLAT:
+            cuts.discard(i)
+            found = [d for d in found if not (d.kind == "cut" and d.frame == i)]
+            found.append(Damage("corrupt", i, times[i], score=diff[i] / max(_local_motion(diff, i), 1e-3)))
     for i in range(1, n - 1):
         if i in cuts or (i + 1) in cuts:
             continue

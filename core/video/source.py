@@ -158,6 +158,18 @@ def _packet_times(container, stream) -> tuple[list[int], list[int], list[int]]:
     return pts, sorted(keys), corrupt
 
 
+def decoded(container, stream) -> Iterator[Any]:
+    """The stream's frames from where the container stands, packet by packet: a packet the decoder
+    refuses (damaged bytes) loses its frame and no more; decoding goes on with the next one (one bad
+    packet in a recording had made every frame after it undecodable)."""
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av().error.FFmpegError:
+            continue
+        yield from frames
+
+
 def _first_frame(container, stream):
     container.seek(0)
     try:
@@ -224,20 +236,17 @@ class FrameReader:
         seek_to = self._keyframe_before(info.pts[start])
         container.seek(seek_to, stream=stream, backward=True, any_frame=False)
         expected = start
-        try:
-            for frame in container.decode(stream):
-                index = self._index.get(frame.pts)
-                if index is None or index < expected:
-                    continue
-                while expected < index and expected < stop:  # frames the decoder skipped: damaged
-                    yield expected, None
-                    expected += 1
-                if index >= stop:
-                    return
-                yield index, frame if raw else to_rgb(frame)
-                expected = index + 1
-        except av().error.FFmpegError:
-            pass  # a damaged tail: the frames not decoded are reported as None below
+        for frame in decoded(container, stream):
+            index = self._index.get(frame.pts)
+            if index is None or index < expected:
+                continue
+            while expected < index and expected < stop:  # frames the decoder skipped: damaged
+                yield expected, None
+                expected += 1
+            if index >= stop:
+                return
+            yield index, frame if raw else to_rgb(frame)
+            expected = index + 1
         while expected < stop:
             yield expected, None
             expected += 1

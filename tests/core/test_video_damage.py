@@ -190,3 +190,43 @@ def test_fill_frames_on_a_clip_with_nothing_to_rebuild_writes_nothing(datasets, 
     assert (
         "skipped: realshort.mp4: nothing to rebuild: no dropped frames" in capsys.readouterr().err
     )  # why, per item
+
+
+def test_a_packet_the_decoder_refuses_loses_its_frame_and_no_more(datasets, tmp_path):
+    """One damaged packet in the middle of a long group of pictures: the decoder refuses it, and the
+    reader used to stop there, calling every later frame undecodable (hundreds, past any repair)."""
+    from core.video.backend import av
+
+    frames = read(datasets / "video" / "bench" / "carphone_pristine.mp4").window(0, 40)
+    clip = tmp_path / "one_group.mp4"
+    with av().open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 176, 144, "yuv420p"
+        for picture in frames:
+            container.mux(stream.encode(av().VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode(None))
+    with av().open(str(clip)) as container:
+        video = container.streams.video[0]
+        packets = sorted((p.pts, p.pos, p.size) for p in container.demux(video) if p.size)
+    _, pos, size = packets[20]
+    data = bytearray(clip.read_bytes())
+    data[pos + size // 3 : pos + size] = bytes(size - size // 3)  # zeroed: the decoder refuses it
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    doc = read(damaged)
+    missing = [i for i, frame in doc.frames() if frame is None]
+    assert missing == [20]
+    assert [d.frame for d in scan(doc) if d.kind == "undecodable"] == [20]
+
+
+@pytest.mark.parametrize("black", [15, 16])  # the last frame of a shot, and the first of the next
+def test_a_black_frame_beside_a_real_cut_is_a_damaged_frame_and_the_cut_stays_one(datasets, tmp_path, black):
+    """Walk-through 40 blanked a frame just before bikes.mp4's cut at 76: the scan said two cuts, one
+    into the black frame and one out of it, and the black frame was neither reported nor rebuilt."""
+    bikes = read(datasets / "video" / "bench" / "bikes.mp4")
+    frames = bikes.window(60, 90)
+    slots = [Slot(s.pts, None) for s in bikes.slots[60:90]]
+    store = {s.pts: (np.zeros_like(f) if i == black else f) for i, (s, f) in enumerate(zip(slots, frames))}
+    path = write(bikes.with_timeline(slots, store), tmp_path / "black.mkv", codec="ffv1", sidecar=False)
+    found = [(d.kind, d.frame) for d in scan(read(path)) if d.kind in ("cut", "corrupt")]
+    assert found == [("corrupt", black), ("cut", black + 1)]  # the new shot's picture begins after it
