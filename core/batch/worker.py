@@ -259,7 +259,8 @@ def _repair(job: Job, options: RunOptions, cancel_event: Any) -> tuple[str, str,
     source_warnings = [
         w.removeprefix(f"{source.name}: ") for w in document.metadata.get("read_warnings") or []
     ]
-    said = [*source_warnings, *found.warnings, *conversions(written)]
+    # the step's own warnings hold the detection's (a clip made longer, a method off its modality)
+    said = [*source_warnings, *(step.warnings if step else found.warnings), *conversions(written)]
     if said:
         params[WARNINGS] = said
     return DONE, str(written), step.method if step else recipe.method, params

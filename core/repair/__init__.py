@@ -26,7 +26,7 @@ from core.repair.audio import bands_of, changed_seconds, repair_audio
 from core.repair.calibrate import first_run_calibration, measure_real_run
 from core.repair.frames import denormalise, normalise, repair_frames
 from core.repair.request import Request, check_fits, check_frames, describe_frames, frame_runs
-from core.runtime.context import SETTINGS, Progress, RunContext, drive
+from core.runtime.context import SETTINGS, WARNINGS, Progress, RunContext, drive
 from core.tasks import task as get_task
 from core.version import __version__
 
@@ -85,6 +85,7 @@ def repair(
     resolved = card.resolve_params(units.to_method_scale(card, params, document))
     ctx.used.clear()
     ctx.extras.pop(SETTINGS, None)  # a reused context must not carry the last run's
+    ctx.extras.pop(WARNINGS, None)
     ctx.extras.pop(calibrate.MEASURING_SECONDS, None)
     recorded = dict(resolved)
     if thinning.asked(resolved):  # new slices between the volume's own, rebuilt as missing ones
@@ -130,6 +131,7 @@ def repair(
     measure_real_run(card, document, result, ctx, time.perf_counter() - started)
     provenance.params.update(units.used_values(card, ctx.used, resolved, document))
     provenance.params.update(ctx.extras.pop(SETTINGS, {}))
+    provenance.warnings.extend(ctx.extras.pop(WARNINGS, []))
     provenance.engine = ctx.extras.get("backend", "")
     if mask is None and not resolved.get("slices"):  # a whole-picture filter, not a fill asked for
         kept = _keep_padding(given, result)

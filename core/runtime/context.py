@@ -23,6 +23,7 @@ MIN_TILE = 64  # smaller tiles spend most of their time on the overlap
 MAX_TILE = 16384
 
 
+WARNINGS = "warnings"  # extras key: what `warn` said, for the result's record
 SETTINGS = "settings"  # extras key: what record_setting collected, moved into the step's params
 
 
@@ -157,3 +158,11 @@ class RunContext:
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
+
+    def warn(self, text: str) -> None:
+        """A note a person must know about the result (a clip made longer): said like any note, and
+        kept in the result's record (`core.repair` adds it to the step's warnings)."""
+        self.note(text)
+        warned = self.extras.setdefault(WARNINGS, [])
+        if text not in warned:
+            warned.append(text)

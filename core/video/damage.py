@@ -252,7 +252,20 @@ def dropped_by_motion(
         if step > 0 and pts[i] - pts[i - 1] > GAP_FACTOR * step:
             continue
         lost.append(Damage("dropped", i - 1, times[i - 1], count=p.lost(), score=p.steps))
-    return lost
+    return [] if made_by_dropping(lost) else lost
+
+
+def made_by_dropping(lost: list[Damage]) -> bool:
+    """Jumps that recur on a beat (every 4th frame: 30 fps made 24 by leaving one frame in five out;
+    every 24th: 25 made 24) are how the clip was made, not frames it lost: its frames keep their time
+    (its sound lasts as long) and putting frames back would slow it down (walk-through 41). Jumps in
+    unsteady motion go unseen, so: three or more jumps, each spaced a whole multiple of the smallest spacing
+    apart, say so; lost frames fall where they may."""
+    if len(lost) < 3:
+        return False
+    spacings = np.diff([d.frame for d in lost])
+    beat = int(spacings.min())
+    return beat >= 2 and bool(np.all(spacings % beat == 0))
 
 
 def _blocky_runs(blocks: np.ndarray, cuts: set[int]) -> list[tuple[int, int, float]]:
@@ -320,11 +333,9 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
 # What the scan looks for; dust, scratches and flicker are Detect damage's and the film tasks' to find.
 # A frame lost before a constant-rate encode leaves no timestamp gap and is told only where the motion
 # is steady: the summary says so (a walk-through read "no dropped frames" as a clean bill).
-SCANNED_FOR = "dropped frames, repeated, broken or blocky frames or cuts"
-NOT_SCANNED = (
-    "a frame lost before a constant-rate encode is told only by a jump in steady motion; dust,"
-    " scratches and flicker are for Detect damage, remove-dust and deflicker"
-)
+SCANNED_FOR = "dropped, repeated, broken or blocky frames or cuts"
+LOST_UNSEEN = "a frame lost before a constant-rate encode is told only by a jump in steady motion"
+NOT_SCANNED = f"{LOST_UNSEEN}; dust, scratches and flicker are for Detect damage, remove-dust and deflicker"
 
 
 def summary(damage: list[Damage], first: int = 0) -> str:
@@ -348,7 +359,9 @@ def summary(damage: list[Damage], first: int = 0) -> str:
     ]
     if not described:
         return f"no {SCANNED_FOR} found ({NOT_SCANNED})"
-    return ", ".join(described) + f"; frames counted from {first}"
+    # other damage found reads as the whole list: say what may hide (walk-through 41)
+    unseen = "" if "dropped" in counts else f"; no dropped frame seen ({LOST_UNSEEN})"
+    return ", ".join(described) + f"; frames counted from {first}{unseen}"
 
 
 def _plural(kind: str, count: int) -> str:

@@ -243,13 +243,18 @@ class VideoDoc:
 
     def counterpart(self, other: VideoDoc, index: int) -> int:
         """The slot of this timeline that shows what slot `index` of `other` (another version of the
-        clip) shows: the same source frame, wherever a repair moved it in time, else the one nearest
-        in time."""
-        wanted = other.slots[index]
+        clip) shows: the same source frame, wherever a repair moved it in time; for a frame `other`
+        inserted, the frame before it (as a before/after caption says); else the one nearest in time."""
+        mine = {}
         for i, slot in enumerate(self.slots):
-            if slot.identity == wanted.identity:
-                return i
-        return int(np.argmin([abs(s.pts - wanted.pts) for s in self.slots]))
+            mine.setdefault(slot.identity, i)
+        for back in range(index, -1, -1):  # a frame inserted there: the frame shown before it
+            if other.slots[back].identity in mine:
+                return mine[other.slots[back].identity]
+            if other.slots[back].source is not None or other.slots[back].replaces is not None:
+                break
+        wanted = other.slots[index].pts
+        return int(np.argmin([abs(s.pts - wanted) for s in self.slots]))
 
     def with_timeline(self, slots: list[Slot], rebuilt: dict[int, np.ndarray]) -> VideoDoc:
         """A new document with `slots`; `rebuilt` maps the pts of each new slot to its frame. Slots

@@ -23,7 +23,7 @@ import numpy as np
 
 from core.errors import NothingToDoError
 from core.runtime.context import Progress, RunContext
-from core.video.damage import Damage, cut_frames, scan_steps, summary
+from core.video.damage import SHOWN_PLACES, Damage, cut_frames, scan_steps, summary
 from core.video.document import Pending, Slot, VideoDoc
 from core.video.interpolate import Interpolator, Outer
 
@@ -73,7 +73,11 @@ def make_plan(
                 replace.update(range(d.frame, d.frame + d.count))
     if targets is not None:
         replace = {i for i in replace if 0 <= i < doc.frame_count}
-    missing = {d.frame: d.count for d in damage if d.kind == "dropped"} if "dropped" in kinds else {}
+    missing = {
+        d.frame: d.count
+        for d in damage
+        if d.kind == "dropped" and "dropped" in kinds and (targets is None or _within(d, replace))
+    }
     cuts = set(cut_frames(damage))
     doubtful = replace | damaged_frames(damage)
     new_slots: list[Slot] = []
@@ -128,19 +132,56 @@ def make_plan(
     return Plan(keep, runs, skipped)
 
 
-def room_for_lost_frames(doc: VideoDoc, damage: list[Damage]) -> dict[int, int]:
-    """Old pts -> new pts of the frames after each loss the timestamps leave no room for (a constant-
-    rate encode closed the gap): they move later by the frames lost, so the motion keeps its pace and
-    the picture its place against the audio, which ran on while the frames were lost."""
-    info = doc.info
-    step = float(1 / (Fraction(info.rate) * info.time_base)) if info.rate else info.nominal_step  # exact
-    room = {}
+def _within(loss: Damage, targets: set[int]) -> bool:
+    """A loss lies in a range of frames when the frame before or after it does (walk-through 41: a
+    range from 0 to 100 put back a loss after frame 148)."""
+    return loss.frame in targets or loss.frame + 1 in targets
+
+
+def put_back(doc: VideoDoc, plan: Plan, damage: list[Damage]) -> list[Damage]:
+    """The losses the plan puts frames back into (not those in a run too long to rebuild)."""
+    inserted = sorted(s.pts for s in plan.slots if s.note == "inserted")
+    found = []
     for d in damage:
-        if d.kind != "dropped" or d.frame + 1 >= doc.frame_count:
-            continue
-        gap = doc.slots[d.frame + 1].pts - doc.slots[d.frame].pts
-        if gap < (d.count + 0.5) * step:
-            room[d.frame + 1] = round((d.count + 1) * step - gap)
+        if d.kind == "dropped" and d.frame + 1 < doc.frame_count:
+            start, stop = doc.slots[d.frame].pts, doc.slots[d.frame + 1].pts
+            if bisect.bisect_right(inserted, start) < bisect.bisect_left(inserted, stop):
+                found.append(d)
+    return found
+
+
+def _moved_later(doc: VideoDoc, lost: list[Damage], moves: dict[int, int]) -> str:
+    """What making room did to the clip's timing, for the result's record and every front end."""
+    places = [f"{doc.time(d.frame + 1):.3f} s" for d in lost]
+    shown = ", ".join(places[:SHOWN_PLACES]) + (", …" if len(places) > SHOWN_PLACES else "")
+    longer = doc.info.time(moves[max(moves)] - max(moves))
+    return (
+        f"{sum(d.count for d in lost)} frame(s) lost without a gap in the timestamps (told by the jump in"
+        f" the motion) put back: the frames from {shown} on play later, the clip {longer:.3f} s longer"
+    )
+
+
+def frame_time(doc: VideoDoc) -> float:
+    """One frame's time in pts units, exactly (the nominal step is a whole number of ticks)."""
+    info = doc.info
+    return float(1 / (Fraction(info.rate) * info.time_base)) if info.rate else info.nominal_step
+
+
+def without_room(doc: VideoDoc, lost: list[Damage]) -> list[Damage]:
+    """The losses the timestamps leave no room for (a constant-rate encode closed the gap)."""
+    step = frame_time(doc)
+    return [d for d in lost if doc.slots[d.frame + 1].pts - doc.slots[d.frame].pts < (d.count + 0.5) * step]
+
+
+def room_for_lost_frames(doc: VideoDoc, lost: list[Damage]) -> dict[int, int]:
+    """Old pts -> new pts of the frames after each of these losses: they move later by the frames
+    lost, so the motion keeps its pace and the picture its place against the audio, which ran on
+    while the frames were lost."""
+    step = frame_time(doc)
+    room = {
+        d.frame + 1: round((d.count + 1) * step - (doc.slots[d.frame + 1].pts - doc.slots[d.frame].pts))
+        for d in lost
+    }
     moves, delay = {}, 0
     for index, slot in enumerate(doc.slots):
         delay += room.get(index, 0)
@@ -183,17 +224,14 @@ def fill_frames(
     """Rebuild what `fix` names (or the slots in `targets`) with `interpolate`; returns a new document."""
     if damage is None:
         damage = yield from scan_steps(doc, ctx, (0.0, 0.5))
-    if targets is None and "dropped" in FIXES[fix]:
-        moves = room_for_lost_frames(doc, damage)
-        if moves:
-            ctx.note(  # the clip grows: say so, and why (a timestamp gap leaves its length as it was)
-                f"frames lost without a gap in the timestamps (told by the jump in the motion) are put"
-                f" back: from {doc.info.time(min(moves)):.3f} s on the frames play later, the clip"
-                f" {doc.info.time(moves[max(moves)] - max(moves)):.3f} s longer"
-            )
-            doc = doc.shifted(moves)
-    total = doc.frame_count
     plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
+    roomless = without_room(doc, put_back(doc, plan, damage))
+    if roomless:  # room made where the timestamps left none, and planned again on the moved timeline
+        moves = room_for_lost_frames(doc, roomless)
+        ctx.warn(_moved_later(doc, roomless, moves))
+        doc = doc.shifted(moves)
+        plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
+    total = doc.frame_count
     if not plan.runs:  # a clip written again, re-encoded and called a reconstruction, would gain nothing
         why = "; ".join(plan.skipped) or (f"the scan found {summary(damage)}" if damage else summary(damage))
         chosen = "" if fix == "all" else f" with fix={fix}"

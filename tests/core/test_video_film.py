@@ -193,7 +193,7 @@ def test_the_damage_scan_says_what_it_looked_for_not_that_a_dusty_film_is_clean(
     text = summary(scan(film))  # a film with dust and flicker, and no dropped frames
     # it said "no damage found"; then a walk-through read "damage: no dropped ... found" on a dusty film
     assert text == (
-        "no dropped frames, repeated, broken or blocky frames or cuts found (a frame lost before a"
-        " constant-rate encode is told only by a jump in steady motion; dust, scratches and flicker are"
-        " for Detect damage, remove-dust and deflicker)"
+        "no dropped, repeated, broken or blocky frames or cuts found (a frame lost before a constant-rate"
+        " encode is told only by a jump in steady motion; dust, scratches and flicker are for Detect"
+        " damage, remove-dust and deflicker)"
     )

@@ -81,6 +81,7 @@ def test_fill_frames_puts_the_lost_frame_back_and_moves_the_rest_one_frame_later
     assert np.array_equal(result.frame(LOST + 1), doc.frame(LOST))
     # before/after views compare a moved frame with itself, not with the frame now at its old time
     assert doc.counterpart(result, LOST + 1) == LOST and result.counterpart(doc, LOST) == LOST + 1
+    assert doc.counterpart(result, LOST) == LOST - 1  # the frame put back: the one shown before it
 
 
 def test_marks_after_the_moved_frames_stay_on_them(pan, tmp_path):
@@ -113,3 +114,41 @@ def test_a_repair_still_to_be_made_after_the_loss_moves_with_its_frame(pan, tmp_
     assert np.array_equal(result.frame(31), grey)
     assert not np.array_equal(result.frame(30), grey)
     assert np.array_equal(result.window(29, 33)[2], grey)  # walked in order too
+
+
+def test_frames_left_out_on_a_beat_are_how_the_clip_was_made_not_losses(pan, tmp_path):
+    """Walk-through 41: a clip made 24 fps from 30 by leaving every fifth frame out keeps its time
+    (its sound lasts as long); called lost, fill-frames slowed it by a quarter."""
+    from core.video.damage import measure
+
+    doc = constant_rate([f for i, f in enumerate(pan) if i % 5 != 4], tmp_path / "from30.mkv")
+    jumps = [i for i, p in enumerate(measure(doc.frames()).pace) if p is not None and p.lost()]
+    assert len(jumps) >= 3 and set(np.diff(jumps)) == {4}  # the motion does jump, on a beat
+    assert dropped(doc) == []
+
+
+def test_a_range_puts_back_only_the_losses_inside_it(pan, tmp_path):
+    """Walk-through 41: with a range, a loss was put back squeezed between two frames (nothing moved
+    later), and a range ending at frame 100 put back a loss after frame 148."""
+    whole = constant_rate(pan, tmp_path / "whole.mkv")
+    doc = constant_rate(pan[:LOST] + pan[LOST + 1 :], tmp_path / "lost.mkv")
+    away = drive(fill_frames(doc, flow, RunContext(), targets=[LOST + 5]))
+    assert [s.pts for s in away.slots] == [s.pts for s in doc.slots]  # rebuilt in place, nothing put back
+    beside = drive(fill_frames(doc, flow, RunContext(), targets=[LOST]))  # the frame just after the loss
+    assert np.abs(np.subtract([s.pts for s in beside.slots], [s.pts for s in whole.slots])).max() <= 1
+
+
+def test_the_clip_made_longer_is_said_and_kept_in_the_record(pan, tmp_path, capsys):
+    import json
+
+    from core.cli import main
+    from core.io.provenance import sidecar_path
+
+    lost = constant_rate(pan[:LOST] + pan[LOST + 1 :], tmp_path / "lost.mkv")
+    out = tmp_path / "out.mkv"
+    assert main(["repair", str(lost.path), "--task", "fill-frames", "-o", str(out)]) == 0
+    said = "1 frame(s) lost without a gap in the timestamps (told by the jump in the motion) put back"
+    assert said in capsys.readouterr().err
+    record = json.loads(sidecar_path(out).read_text(encoding="utf-8"))
+    assert any(said in warning for step in record["steps"] for warning in step.get("warnings", []))
+    assert read(out).frame_count == COUNT

@@ -327,7 +327,9 @@ class VideoController(QObject):
             # read the scan's line again after every repair)
             self._set_damage(result, carried(self._damage_of(source), source, result), say=False)
         self._show(result)
-        self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames")
+        warned = result.provenance[-1].warnings if result.provenance else []
+        said = "".join(f"; {warning}" for warning in warned)  # a clip made longer says so (walk-through 41)
+        self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames{said}")
         self.session.history_changed.emit()
 
     def last_repair(self) -> RepairEdit | None:
@@ -379,7 +381,11 @@ class VideoController(QObject):
         self.scanner.drop()
         self.damage = self._damage_of(doc) or []
         self.damage_changed.emit()
+        shown = self.doc
         self.session.replace(doc)
+        # the same picture stays in view when a repair (or its undo) moved frames in time
+        if shown is not None and shown is not doc and shown.frame_count:
+            self.index = doc.counterpart(shown, min(self.index, shown.frame_count - 1))
         self.index = min(self.index, doc.frame_count - 1)
         self._cache.clear()
         self.document_shown.emit()
