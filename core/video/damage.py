@@ -39,6 +39,7 @@ BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much a
 REPORT_EVERY = 10  # frames between progress reports of a scan
 GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
 SHOWN_PLACES = 6  # frames a summary names per kind of damage
+BEAT_SHARE = 0.75  # finds that come back one period later this often recur on a beat (see on_a_beat)
 # A pair whose optical flow is this many times its neighbours' (and along it) spans a lost frame ...
 ONE_LOST = (1.6, 2.45)  # ... one frame lost
 TWO_LOST = (2.55, 3.5)  # ... two (between the two: not said, rather than guess the count)
@@ -228,8 +229,12 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
         if _is_glitch(diff, skip, i):
             score = min(diff[i], diff[i + 1]) / max(skip[i + 1], 1e-3)
             found.append(Damage("corrupt", i, times[i], score=score))
-    for start, count, jump in _blocky_runs(blocks, cuts):
-        found.append(Damage("blocky", start, times[start], count=count, score=jump))
+    blocky = [
+        Damage("blocky", start, times[start], count=count, score=jump)
+        for start, count, jump in _blocky_runs(blocks, cuts)
+    ]
+    if not on_a_beat([d.frame for d in blocky]):
+        found.extend(blocky)
     for i, missing in enumerate(stats.missing):
         if missing:
             found.append(Damage("undecodable", i, times[i]))
@@ -252,20 +257,32 @@ def dropped_by_motion(
         if step > 0 and pts[i] - pts[i - 1] > GAP_FACTOR * step:
             continue
         lost.append(Damage("dropped", i - 1, times[i - 1], count=p.lost(), score=p.steps))
-    return [] if made_by_dropping(lost) else lost
+    return [] if on_a_beat([d.frame for d in lost]) else lost
 
 
-def made_by_dropping(lost: list[Damage]) -> bool:
-    """Jumps that recur on a beat (every 4th frame: 30 fps made 24 by leaving one frame in five out;
-    every 24th: 25 made 24) are how the clip was made, not frames it lost: its frames keep their time
-    (its sound lasts as long) and putting frames back would slow it down (walk-through 41). Jumps in
-    unsteady motion go unseen, so: three or more jumps, each spaced a whole multiple of the smallest spacing
-    apart, say so; lost frames fall where they may."""
-    if len(lost) < 3:
+def on_a_beat(frames: list[int]) -> bool:
+    """Finds that recur on a beat are how the clip was made, not damage, which strikes where it may:
+    jumps every 4th frame are 30 fps made 24 by leaving one frame in five out (its frames keep their
+    time, its sound lasts as long; putting frames back slowed it down, walk-through 41), and block
+    edges every 4th frame are lines of text scrolling 2 px a frame onto the codec's 8-px grid (a third
+    of a clean credit roll was called blocky). Three or more finds spaced whole multiples of the
+    smallest spacing (a jump in unsteady motion goes unseen), or four or more that mostly come back
+    after one period (a 1.5-px scroll meets the grid on a pattern that repeats every 16 frames)."""
+    frames = sorted(set(frames))
+    if len(frames) < 3:
         return False
-    spacings = np.diff([d.frame for d in lost])
-    beat = int(spacings.min())
-    return beat >= 2 and bool(np.all(spacings % beat == 0))
+    spacings = np.diff(frames)
+    smallest = int(spacings.min())
+    if smallest >= 2 and np.all(spacings % smallest == 0):
+        return True
+    if len(frames) < 4:
+        return False
+    found, last = set(frames), frames[-1]
+    for period in range(2, 49):
+        starts = [f for f in frames if f + period <= last]
+        if len(starts) >= 3 and sum(f + period in found for f in starts) >= BEAT_SHARE * len(starts):
+            return True
+    return False
 
 
 def _blocky_runs(blocks: np.ndarray, cuts: set[int]) -> list[tuple[int, int, float]]:

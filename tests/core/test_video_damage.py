@@ -231,3 +231,31 @@ def test_a_black_frame_beside_a_real_cut_is_a_damaged_frame_and_the_cut_stays_on
     path = write(bikes.with_timeline(slots, store), tmp_path / "black.mkv", codec="ffv1", sidecar=False)
     found = [(d.kind, d.frame) for d in scan(read(path)) if d.kind in ("cut", "corrupt")]
     assert found == [("corrupt", black), ("cut", black + 1)]  # the new shot's picture begins after it
+
+
+@pytest.mark.parametrize("speed", [2.0, 1.5])
+def test_a_clean_credit_roll_is_not_called_blocky(tmp_path, speed):
+    """Walk-through 41: lines of text scrolling onto the codec's 8-px grid on a beat (every 4th frame
+    at 2 px a frame, a 16-frame pattern at 1.5) were called blocky on a third of a clean credit roll,
+    and fill-frames replaced those frames."""
+    from core.video.backend import av
+    from core.video.damage import _blocky_runs, measure
+
+    page = np.zeros((1200, 640, 3), np.uint8)
+    for line, y in enumerate(range(60, 1200, 40)):
+        cv2.putText(
+            page, f"Assistant editor {line:02d}", (150, y), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255,) * 3, 2
+        )
+    clip = tmp_path / "credits.mp4"
+    with av().open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt, stream.options = 640, 360, "yuv420p", {"crf": "18"}
+        for n in range(60):
+            top = round(n * speed)
+            frame = av().VideoFrame.from_ndarray(np.ascontiguousarray(page[top : top + 360]), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    doc = read(clip)
+    grid_meetings = _blocky_runs(np.asarray(measure(doc.frames()).blocks), set())
+    assert len(grid_meetings) >= 3  # the block-edge measure does jump, on the beat
+    assert [d for d in scan(doc) if d.kind == "blocky"] == []
