@@ -1,7 +1,7 @@
 """The damage scan's finding of frames lost before a constant-rate encode (no timestamp gap).
 
 For each clip: frames decoded as the scan sees them; the clean clip's pairs scanned once (every
-"dropped" there is a false find); then, at every `--every`-th frame, 1 and then 2 frames taken out of
+"dropped" there is a false find); then, at every `--every`-th frame, 1, 2 and then 3 frames taken out of
 a window of 10 frames around it, the window scanned with regular timestamps as a constant-rate encode
 leaves it. A loss counts as found when the scan says "dropped" after the frame before it with the
 right count, as miscounted with another count, and as in motion when the frames around it move at
@@ -52,9 +52,9 @@ def main() -> None:
     for clip in sorted(p for p in args.folder.iterdir() if p.suffix in (".mp4", ".webm", ".mkv")):
         frames = [f for _, f in read(clip).frames()]
         false = [d for d in scanned(frames) if d[0] == "dropped"]
-        counts = {1: [0, 0, 0, 0], 2: [0, 0, 0, 0]}  # losses, in motion, found, miscounted
-        for at in range(WINDOW + 1, len(frames) - WINDOW - 2, args.every):
-            for lost in (1, 2):
+        counts = {n: [0, 0, 0, 0] for n in (1, 2, 3)}  # losses, in motion, found, miscounted
+        for at in range(WINDOW + 1, len(frames) - WINDOW - 3, args.every):
+            for lost in (1, 2, 3):
                 window = frames[at - WINDOW : at] + frames[at + lost : at + lost + WINDOW]
                 said = [d for d in scanned(window) if d[0] == "dropped"]
                 tally = counts[lost]
@@ -65,13 +65,13 @@ def main() -> None:
         rows.append((clip.name, len(frames), len(false), counts))
         print(f"{clip.name}: {len(frames)} frames, clean clip: {len(false)} said lost {false}", flush=True)
     print(
-        "\n| clip | frames | clean clip: said lost | 1 lost: found / in motion / all (miscounted) |"
-        " 2 lost: found / in motion / all (miscounted) |"
+        "\n| clip | frames | clean clip: said lost |"
+        + "".join(f" {n} lost: found / in motion / all (miscounted) |" for n in (1, 2, 3))
     )
-    print("| --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name, n, false, counts in rows:
-        cells = [f"{c[2]} / {c[1]} / {c[0]} ({c[3]})" for c in (counts[1], counts[2])]
-        print(f"| {name} | {n} | {false} | {cells[0]} | {cells[1]} |")
+        cells = " | ".join(f"{c[2]} / {c[1]} / {c[0]} ({c[3]})" for c in counts.values())
+        print(f"| {name} | {n} | {false} | {cells} |")
 
 
 if __name__ == "__main__":

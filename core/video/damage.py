@@ -39,10 +39,13 @@ BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much a
 REPORT_EVERY = 10  # frames between progress reports of a scan
 GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
 SHOWN_PLACES = 6  # frames a summary names per kind of damage
-BEAT_SHARE = 0.75  # finds that come back one period later this often recur on a beat (see on_a_beat)
-# A pair whose optical flow is this many times its neighbours' (and along it) spans a lost frame ...
-ONE_LOST = (1.6, 2.45)  # ... one frame lost
-TWO_LOST = (2.55, 3.5)  # ... two (between the two: not said, rather than guess the count)
+BEAT_SHARE = 0.75  # blocky finds this often one period apart recur on a beat (see grid_beat)
+BEAT_STRENGTH = 2.0  # a blocky find on the beat but this many times its typical jump is damage
+CONVERSION_BEAT = 25  # frames between the jumps of a frame-rate conversion, at most (24 from 25)
+# A pair whose optical flow is this many times its neighbours' (and along it) spans lost frames: one,
+# two or three (the flow falls short of the jump as it grows; between the bands: not said, rather than
+# guess the count) ...
+LOST_BANDS = ((1.6, 2.3), (2.4, 3.25), (3.35, 4.6))
 STEADY = 0.5  # ... provided the neighbours' flows agree this well (squared difference / squared mean)
 ALONG = 0.3  # ... and the pair's flow is their mean, scaled, but for this share of its energy
 MOVING = 0.15  # ... and the neighbours move at least this much (thumbnail pixels, 160 wide)
@@ -92,9 +95,7 @@ class Pace:
         """Frames lost inside the pair, or 0 when its motion does not say so clearly."""
         if self.unsteady > STEADY or self.off_line > ALONG or self.motion < MOVING:
             return 0
-        if ONE_LOST[0] <= self.steps <= ONE_LOST[1]:
-            return 1
-        return 2 if TWO_LOST[0] <= self.steps <= TWO_LOST[1] else 0
+        return next((n for n, (lo, hi) in enumerate(LOST_BANDS, 1) if lo <= self.steps <= hi), 0)
 
 
 def pace(before: np.ndarray, pair: np.ndarray, after: np.ndarray) -> Pace:
@@ -233,8 +234,8 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
         Damage("blocky", start, times[start], count=count, score=jump)
         for start, count, jump in _blocky_runs(blocks, cuts)
     ]
-    if not on_a_beat([d.frame for d in blocky]):
-        found.extend(blocky)
+    beat = grid_beat(blocky)
+    found.extend(d for d in blocky if d.frame not in beat)
     for i, missing in enumerate(stats.missing):
         if missing:
             found.append(Damage("undecodable", i, times[i]))
@@ -257,32 +258,48 @@ def dropped_by_motion(
         if step > 0 and pts[i] - pts[i - 1] > GAP_FACTOR * step:
             continue
         lost.append(Damage("dropped", i - 1, times[i - 1], count=p.lost(), score=p.steps))
-    return [] if on_a_beat([d.frame for d in lost]) else lost
+    return [] if made_by_conversion([d.frame for d in lost]) else lost
 
 
-def on_a_beat(frames: list[int]) -> bool:
-    """Finds that recur on a beat are how the clip was made, not damage, which strikes where it may:
-    jumps every 4th frame are 30 fps made 24 by leaving one frame in five out (its frames keep their
-    time, its sound lasts as long; putting frames back slowed it down, walk-through 41), and block
-    edges every 4th frame are lines of text scrolling 2 px a frame onto the codec's 8-px grid (a third
-    of a clean credit roll was called blocky). Three or more finds spaced whole multiples of the
-    smallest spacing (a jump in unsteady motion goes unseen), or four or more that mostly come back
-    after one period (a 1.5-px scroll meets the grid on a pattern that repeats every 16 frames)."""
+def made_by_conversion(frames: list[int]) -> bool:
+    """Jumps on a frame-rate conversion's beat are how the clip was made, not frames it lost: 30 fps
+    made 24 by leaving one frame in five out jumps every 4th frame (25 from 30: every 5th; 24 from 25:
+    every 24th), and its frames keep their time (its sound lasts as long; putting frames back slowed
+    it down, walk-through 41). Three or more jumps spaced whole multiples (a jump in unsteady motion
+    goes unseen) of a conversion's beat; losses fall where they may (three real ones 29 and 58 frames
+    apart were taken for a beat before the beat was bounded, walk-through 42)."""
     frames = sorted(set(frames))
     if len(frames) < 3:
         return False
     spacings = np.diff(frames)
-    smallest = int(spacings.min())
-    if smallest >= 2 and np.all(spacings % smallest == 0):
-        return True
-    if len(frames) < 4:
-        return False
-    found, last = set(frames), frames[-1]
+    beat = int(spacings.min())
+    return 2 <= beat <= CONVERSION_BEAT and bool(np.all(spacings % beat == 0))
+
+
+def grid_beat(finds: list[Damage]) -> set[int]:
+    """The blocky finds that recur on a beat: lines of text scrolling 2 px a frame meet the codec's
+    8-px grid every 4th frame (1.5 px: on a pattern that repeats every 16), and a third of a clean
+    credit roll was called blocky (walk-through 41). The finds of the period most of them share (a
+    frame of each one period from a frame of another), if four or more share one; a damaged frame
+    among them stays, off the beat or far stronger than the beat's jumps (walk-through 42)."""
+    owner = {f: k for k, d in enumerate(finds) for f in range(d.frame, d.frame + d.count)}
+    best: list[Damage] = []
     for period in range(2, 49):
-        starts = [f for f in frames if f + period <= last]
-        if len(starts) >= 3 and sum(f + period in found for f in starts) >= BEAT_SHARE * len(starts):
-            return True
-    return False
+        members = [
+            d
+            for k, d in enumerate(finds)
+            if any(
+                owner.get(f + side, k) != k
+                for f in range(d.frame, d.frame + d.count)
+                for side in (-period, period)
+            )
+        ]
+        if len(members) > len(best):
+            best = members
+    if len(best) < 4 or len(best) < BEAT_SHARE * len(finds):
+        return set()
+    typical = float(np.median([d.score for d in best]))
+    return {d.frame for d in best if d.score <= BEAT_STRENGTH * typical}
 
 
 def _blocky_runs(blocks: np.ndarray, cuts: set[int]) -> list[tuple[int, int, float]]:

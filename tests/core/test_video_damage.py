@@ -233,29 +233,58 @@ def test_a_black_frame_beside_a_real_cut_is_a_damaged_frame_and_the_cut_stays_on
     assert found == [("corrupt", black), ("cut", black + 1)]  # the new shot's picture begins after it
 
 
-@pytest.mark.parametrize("speed", [2.0, 1.5])
-def test_a_clean_credit_roll_is_not_called_blocky(tmp_path, speed):
-    """Walk-through 41: lines of text scrolling onto the codec's 8-px grid on a beat (every 4th frame
-    at 2 px a frame, a 16-frame pattern at 1.5) were called blocky on a third of a clean credit roll,
-    and fill-frames replaced those frames."""
+def credit_roll(path, speed: float, blocks_at: int | None = None):
+    """White lines of text scrolling up a black frame at `speed` px a frame (x264, 25 fps); with
+    `blocks_at`, that frame has a patch of flat 8x8 blocks, as a damaged packet decodes."""
     from core.video.backend import av
-    from core.video.damage import _blocky_runs, measure
 
     page = np.zeros((1200, 640, 3), np.uint8)
     for line, y in enumerate(range(60, 1200, 40)):
         cv2.putText(
             page, f"Assistant editor {line:02d}", (150, y), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255,) * 3, 2
         )
-    clip = tmp_path / "credits.mp4"
-    with av().open(str(clip), "w") as container:
+    rng = np.random.default_rng(0)
+    with av().open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt, stream.options = 640, 360, "yuv420p", {"crf": "18"}
         for n in range(60):
             top = round(n * speed)
-            frame = av().VideoFrame.from_ndarray(np.ascontiguousarray(page[top : top + 360]), format="rgb24")
-            container.mux(stream.encode(frame))
+            picture = np.ascontiguousarray(page[top : top + 360])
+            if n == blocks_at:
+                patch = rng.integers(0, 256, (12, 20, 3), np.uint8)
+                picture[96:192, 160:320] = np.repeat(np.repeat(patch, 8, axis=0), 8, axis=1)
+            container.mux(stream.encode(av().VideoFrame.from_ndarray(picture, format="rgb24")))
         container.mux(stream.encode(None))
-    doc = read(clip)
+    return read(path)
+
+
+@pytest.mark.parametrize("speed", [2.0, 1.5])
+def test_a_clean_credit_roll_is_not_called_blocky(tmp_path, speed):
+    """Walk-through 41: lines of text scrolling onto the codec's 8-px grid on a beat (every 4th frame
+    at 2 px a frame, a 16-frame pattern at 1.5) were called blocky on a third of a clean credit roll,
+    and fill-frames replaced those frames."""
+    from core.video.damage import _blocky_runs, measure
+
+    doc = credit_roll(tmp_path / "credits.mp4", speed)
     grid_meetings = _blocky_runs(np.asarray(measure(doc.frames()).blocks), set())
     assert len(grid_meetings) >= 3  # the block-edge measure does jump, on the beat
     assert [d for d in scan(doc) if d.kind == "blocky"] == []
+
+
+def test_a_damaged_frame_in_a_credit_roll_is_still_found(tmp_path):
+    """Walk-through 42: the beat rule threw every blocky find away, the damaged frame among them."""
+    doc = credit_roll(tmp_path / "credits.mp4", 2.0, blocks_at=30)
+    assert [d.frame for d in scan(doc) if d.kind == "blocky"] == [30]
+
+
+def test_a_beat_is_a_conversion_s_or_the_grid_s_not_any_spacing():
+    from core.video.damage import Damage, grid_beat, made_by_conversion
+
+    assert made_by_conversion([3, 7, 11, 15]) and made_by_conversion([4, 12, 16])  # 30 -> 24, some unseen
+    assert not made_by_conversion([39, 68, 126])  # walk-through 42's three real losses, 29 and 58 apart
+    assert not made_by_conversion([10, 20])  # two say nothing
+    finds = [Damage("blocky", f, 0.0, score=0.4) for f in (3, 7, 12, 16, 20, 24, 50)]
+    assert grid_beat(finds) == {3, 7, 12, 16, 20, 24}  # 50 strikes off the beat
+    finds[4] = Damage("blocky", 20, 0.0, score=1.3)  # on the beat, and three times as strong
+    assert grid_beat(finds) == {3, 7, 12, 16, 24}
+    assert grid_beat([Damage("blocky", f, 0.0, score=0.4) for f in (5, 40, 77)]) == set()
