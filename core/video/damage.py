@@ -14,6 +14,7 @@ shot is not), so one set of thresholds serves talking heads and action alike.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -58,6 +59,9 @@ class Damage:
     time: float  # seconds
     count: int = 1  # frames missing (dropped) or affected
     score: float = 0.0  # the measurement that decided it
+    # a damaged packet's frame: the last frame that may carry its smear (those after it predict from it
+    # until the next keyframe), None when the next frame is a keyframe or this is no packet's damage
+    carried_to: int | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -66,6 +70,7 @@ class Damage:
             "time": round(self.time, 6),
             "count": self.count,
             "score": round(float(self.score), 4),
+            **({"may_carry_to": self.carried_to} if self.carried_to is not None else {}),
         }
 
 
@@ -361,7 +366,35 @@ def scan_steps(doc, ctx: RunContext | None = None, span: tuple[float, float] = (
         if index % REPORT_EVERY == 0:
             yield ctx.progress(lo + (hi - lo) * index / total, f"checking frame {index + 1}/{total}")
     pts = [s.pts for s in doc.slots]
-    return classify(measuring.stats, doc.times, pts, doc.info.nominal_step)
+    return with_smear(doc, classify(measuring.stats, doc.times, pts, doc.info.nominal_step))
+
+
+PACKET_DAMAGE = ("undecodable", "blocky")  # what a damaged packet leaves, which later frames predict from
+
+
+def with_smear(doc, damage: list[Damage]) -> list[Damage]:
+    """Each damaged packet's frames with the last frame that may carry the damage on: the frames after
+    it predict from it until the next keyframe (walk-through 42: one bad packet broke frames 106-136,
+    the scan named 106-108 and the repair left the rest as a clean bill)."""
+    keys = doc.info.keyframes
+    sources = [s.source if s.source is not None else s.replaces for s in doc.slots]
+    marked = []
+    for d in damage:
+        last = d.frame + d.count - 1
+        source = sources[last] if last < len(sources) else None
+        if d.kind not in PACKET_DAMAGE or source is None or not keys:
+            marked.append(d)
+            continue
+        at = bisect.bisect_right(keys, doc.info.pts[source])
+        key = keys[at] if at < len(keys) else None  # the next keyframe's pts: the smear stops there
+        reach = last
+        for i in range(last + 1, len(sources)):
+            shown = sources[i]
+            if shown is not None and key is not None and doc.info.pts[shown] >= key:
+                break
+            reach = i
+        marked.append(replace(d, carried_to=reach) if reach > last else d)
+    return marked
 
 
 # What the scan looks for; dust, scratches and flicker are Detect damage's and the film tasks' to find.
@@ -381,7 +414,10 @@ def summary(damage: list[Damage], first: int = 0) -> str:
     places: dict[str, list[str]] = {}  # where: a count alone sent people to --json
     for d in damage:
         counts[d.kind] = counts.get(d.kind, 0) + d.count
-        places.setdefault(d.kind, []).append(f"{d.frame + first}" + (f" ×{d.count}" if d.count > 1 else ""))
+        smear = f" [may carry on to {d.carried_to + first}]" if d.carried_to is not None else ""
+        places.setdefault(d.kind, []).append(
+            f"{d.frame + first}" + (f" ×{d.count}" if d.count > 1 else "") + smear
+        )
 
     def where(kind: str) -> str:
         shown = places[kind][:SHOWN_PLACES]

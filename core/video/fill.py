@@ -138,6 +138,21 @@ def _within(loss: Damage, targets: set[int]) -> bool:
     return loss.frame in targets or loss.frame + 1 in targets
 
 
+def smear_left(damage: list[Damage], kinds: tuple[str, ...], max_run: int) -> list[str]:
+    """What rebuilding a damaged packet's frames leaves: the frames after them predict from them until
+    the next keyframe and may still carry the damage (walk-through 42), one line per keyframe reached."""
+    reaching: dict[int, list[Damage]] = {}
+    for d in damage:
+        if d.carried_to is not None and d.kind in kinds:
+            reaching.setdefault(d.carried_to, []).append(d)
+    return [
+        f"frames {max(d.frame + d.count for d in found)} to {last} (counted from 0) may still carry the"
+        f" damage of frame {min(d.frame for d in found)}: they predict from it until the next keyframe,"
+        f" and fill-frames rebuilds at most {max_run} frames in a row"
+        for last, found in sorted(reaching.items())
+    ]
+
+
 def put_back(doc: VideoDoc, plan: Plan, damage: list[Damage]) -> list[Damage]:
     """The losses the plan puts frames back into (not those in a run too long to rebuild)."""
     inserted = sorted(s.pts for s in plan.slots if s.note == "inserted")
@@ -232,6 +247,9 @@ def fill_frames(
         doc = doc.shifted(moves)
         plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
     total = doc.frame_count
+    if targets is None:
+        for said in smear_left(damage, FIXES[fix], max_run):
+            ctx.warn(said)
     if not plan.runs:  # a clip written again, re-encoded and called a reconstruction, would gain nothing
         why = "; ".join(plan.skipped) or (f"the scan found {summary(damage)}" if damage else summary(damage))
         chosen = "" if fix == "all" else f" with fix={fix}"

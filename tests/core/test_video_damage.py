@@ -217,7 +217,16 @@ def test_a_packet_the_decoder_refuses_loses_its_frame_and_no_more(datasets, tmp_
     doc = read(damaged)
     missing = [i for i, frame in doc.frames() if frame is None]
     assert missing == [20]
-    assert [d.frame for d in scan(doc) if d.kind == "undecodable"] == [20]
+    found = scan(doc)
+    assert [d.frame for d in found if d.kind == "undecodable"] == [20]
+    # the frames after it predict from it until the next keyframe (there is none: to the end), and
+    # may carry its damage: said, and said again when only frame 20 is rebuilt (walk-through 42)
+    from core.video.damage import summary
+
+    assert "1 undecodable (at 20 [may carry on to 39])" in summary(found)
+    ctx = RunContext()
+    drive(fill_frames(doc, flow, ctx, fix="damaged", damage=found))
+    assert any(note.startswith("frames 21 to 39 (counted from 0) may still carry") for note in ctx.notes)
 
 
 @pytest.mark.parametrize("black", [15, 16])  # the last frame of a shot, and the first of the next
