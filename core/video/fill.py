@@ -64,19 +64,22 @@ def make_plan(
     kinds: tuple[str, ...],
     max_run: int,
     targets: list[int] | None = None,
+    within: set[int] | None = None,
 ) -> Plan:
-    """The new timeline and the runs to rebuild. `targets`: these slots instead of what damage lists."""
+    """The new timeline and the runs to rebuild. `targets`: these slots instead of what damage lists;
+    `within`: only the damage that lies in these slots."""
     replace = set(targets) if targets is not None else set()
     if targets is None:
         for d in damage:
-            if d.kind in kinds and d.kind != "dropped":
+            if d.kind in kinds and d.kind != "dropped" and (within is None or _within(d, within)):
                 replace.update(range(d.frame, d.frame + d.count))
     if targets is not None:
         replace = {i for i in replace if 0 <= i < doc.frame_count}
+    scope = replace if targets is not None else within
     missing = {
         d.frame: d.count
         for d in damage
-        if d.kind == "dropped" and "dropped" in kinds and (targets is None or _within(d, replace))
+        if d.kind == "dropped" and "dropped" in kinds and (scope is None or _within(d, scope))
     }
     cuts = set(cut_frames(damage))
     doubtful = replace | damaged_frames(damage)
@@ -132,10 +135,12 @@ def make_plan(
     return Plan(keep, runs, skipped)
 
 
-def _within(loss: Damage, targets: set[int]) -> bool:
-    """A loss lies in a range of frames when the frame before or after it does (walk-through 41: a
-    range from 0 to 100 put back a loss after frame 148)."""
-    return loss.frame in targets or loss.frame + 1 in targets
+def _within(found: Damage, frames: set[int]) -> bool:
+    """Damage lies in a range of frames when one of its frames does; a loss, when the frame before or
+    after it does (walk-through 41: a range from 0 to 100 put back a loss after frame 148)."""
+    if found.kind == "dropped":
+        return found.frame in frames or found.frame + 1 in frames
+    return any(f in frames for f in range(found.frame, found.frame + found.count))
 
 
 def smear_left(damage: list[Damage], kinds: tuple[str, ...], max_run: int) -> list[str]:
@@ -239,16 +244,23 @@ def fill_frames(
     """Rebuild what `fix` names (or the slots in `targets`) with `interpolate`; returns a new document."""
     if damage is None:
         damage = yield from scan_steps(doc, ctx, (0.0, 0.5))
-    plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
+    scope = None
+    if targets is not None and any(d.kind in FIXES[fix] and _within(d, set(targets)) for d in damage):
+        # a range around damage the scan found repairs that damage (walk-through 42: In/Out around a
+        # loss rebuilt every frame in it, or was refused as too long a run); a range where it found
+        # nothing rebuilds the range's own frames (a bad frame the scan missed)
+        scope, targets = set(targets), None
+    plan = make_plan(doc, damage, FIXES[fix], max_run, targets, scope)
     roomless = without_room(doc, put_back(doc, plan, damage))
     if roomless:  # room made where the timestamps left none, and planned again on the moved timeline
         moves = room_for_lost_frames(doc, roomless)
         ctx.warn(_moved_later(doc, roomless, moves))
         doc = doc.shifted(moves)
-        plan = make_plan(doc, damage, FIXES[fix], max_run, targets)
+        plan = make_plan(doc, damage, FIXES[fix], max_run, targets, scope)
     total = doc.frame_count
     if targets is None:
-        for said in smear_left(damage, FIXES[fix], max_run):
+        repaired = [d for d in damage if scope is None or _within(d, scope)]
+        for said in smear_left(repaired, FIXES[fix], max_run):
             ctx.warn(said)
     if not plan.runs:  # a clip written again, re-encoded and called a reconstruction, would gain nothing
         why = "; ".join(plan.skipped) or (f"the scan found {summary(damage)}" if damage else summary(damage))

@@ -136,6 +136,9 @@ def test_a_range_puts_back_only_the_losses_inside_it(pan, tmp_path):
     assert [s.pts for s in away.slots] == [s.pts for s in doc.slots]  # rebuilt in place, nothing put back
     beside = drive(fill_frames(doc, flow, RunContext(), targets=[LOST]))  # the frame just after the loss
     assert np.abs(np.subtract([s.pts for s in beside.slots], [s.pts for s in whole.slots])).max() <= 1
+    # In/Out around the loss (walk-through 42: refused as a 9-frame run, or its real frames rebuilt)
+    around = drive(fill_frames(doc, flow, RunContext(), targets=list(range(LOST - 3, LOST + 5))))
+    assert around.rebuilt() == [LOST] and around.frame_count == COUNT
 
 
 def test_the_clip_made_longer_is_said_and_kept_in_the_record(pan, tmp_path, capsys):
