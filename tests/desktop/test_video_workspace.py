@@ -343,3 +343,18 @@ def test_a_films_dust_removal_marks_the_frames_it_repairs(qtbot, window, dataset
     c.go(2)
     qtbot.waitUntil(lambda: not c.making(), timeout=60_000)
     assert "repaired (remove-dust)" in ws.panel.position.text()
+
+
+def test_a_refused_repair_is_taken_back_once_a_repair_succeeds(qtbot, window, datasets):
+    """Walk-through 42: "nothing to rebuild" stood on the notice bar over four successful repairs."""
+    assert open_file(window, datasets / "video" / "bench" / "realshort.mp4"), window.notice.text()
+    ws = window.workspace("video")
+    c = ws.controller
+    qtbot.waitUntil(lambda: not c.scanner.busy, timeout=60_000)
+    assert ws.picker.select("fill-frames-blend")
+    qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and "nothing to rebuild" in window.notice.text(), timeout=60_000)
+    c.set_selection(5, 5)  # a frame the scan found nothing on: rebuilt as asked
+    qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and c.doc.rebuilt() == [5], timeout=60_000)
+    assert window.notice.text() == ""

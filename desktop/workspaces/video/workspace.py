@@ -37,6 +37,7 @@ class VideoWorkspace(JobWorkspace):
     def __init__(self, context: Context):
         super().__init__(context)
         self.controller = c = VideoController(self.session, self.settings, self)
+        self._failure: str | None = None  # a repair's refusal on screen, withdrawn by a later success
         self.panel = VideoPanel(c)
         # One dock, its tools scrolling when the window is short: the method's parameter fields were
         # squashed to a few pixels (a walk-through), and a second dock left the methods too narrow
@@ -138,6 +139,17 @@ class VideoWorkspace(JobWorkspace):
                 self.set_show_mask(False)
                 self.status.emit(f"{text} Mask hidden: tick Show mask to see it again.")
 
+    def _job_failed(self, text: str) -> None:
+        self._failure = text
+        self.error.emit(text)
+
+    def _withdraw_failure(self, _text: str = "") -> None:
+        """A refusal stays on screen until a later repair succeeds (walk-through 42: "nothing to
+        rebuild" stood over four successful repairs)."""
+        if self._failure:
+            self.withdrawn.emit(self._failure)
+            self._failure = None
+
     def set_show_mask(self, show: bool) -> None:
         self.show_mask.setChecked(show)
         self.panel.frame_view.show_mask = bool(show)
@@ -156,7 +168,8 @@ class VideoWorkspace(JobWorkspace):
             runner.succeeded.connect(lambda text: self._on_ended(text, True))
             runner.failed.connect(lambda text: self._on_ended(text, False))
             runner.cancelled.connect(lambda text: self._on_ended(text, False))
-        jobs.failed.connect(self.error)  # the session reports a failed save itself
+        jobs.failed.connect(self._job_failed)  # the session reports a failed save itself
+        jobs.succeeded.connect(self._withdraw_failure)
         jobs.succeeded.connect(self._hide_mask_after_repair)
         # The damage scan runs beside repairs (a long clip takes a while): its progress is a line
         # under the timeline, and it never locks the method picker.
