@@ -180,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except NothingToDoError as exc:
         print(f"lacuna: nothing written: {exc}", file=sys.stderr)
+        _json_outcome(args, "nothing to do", str(exc))
         return NOTHING_TO_DO
     except LacunaError as exc:
         flag = " (--overwrite)" if isinstance(exc, OutputExistsError) else ""  # the app asks instead
@@ -194,6 +195,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader stopped early (`lacuna info x | head -1`): not an error of ours
         _silence_stdout()
         return 141  # what a shell reports for a program stopped by SIGPIPE
+
+
+def _json_outcome(args: argparse.Namespace, status: str, message: str) -> None:
+    """With --json, a run that found nothing to do still prints an object (walk-throughs 41, 42: a
+    script reading stdout got nothing to parse); the exit status says the same. An error prints
+    nothing there: it is no outcome."""
+    if getattr(args, "json", False):
+        print(
+            json.dumps(
+                {"input": getattr(args, "input", None), "output": None, "status": status, "message": message},
+                indent=2,
+            )
+        )
 
 
 def _silence_stdout() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import cv2
@@ -184,6 +185,10 @@ def test_fill_frames_on_a_clip_with_nothing_to_rebuild_writes_nothing(datasets, 
     told = capsys.readouterr().err
     assert "nothing written: nothing to rebuild: no dropped, repeated, broken" in told
     assert not target.exists()
+    assert main([*args, "-o", str(target), "--json"]) == 3  # a script still gets an object to read
+    said = json.loads(capsys.readouterr().out)
+    assert said["status"] == "nothing to do" and said["output"] is None
+    assert said["message"].startswith("nothing to rebuild")
     # In a batch such a clip is skipped, not failed (the run exited 1 for undamaged clips).
     folder = tmp_path / "clips"
     folder.mkdir()
