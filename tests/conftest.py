@@ -58,3 +58,47 @@ def weights_dir(tmp_path, monkeypatch):
 
     monkeypatch.setattr(weights, "OVERRIDE", tmp_path)
     return tmp_path
+
+
+PAN_FIRST, PAN_COUNT = 100, 41  # a steady pan of the training clip (Big Buck Bunny), made small
+
+
+@pytest.fixture(scope="session")
+def steady_pan(datasets) -> list:
+    """41 RGB frames (320x180) of a steady pan: where frames lost before a constant-rate encode show."""
+    pytest.importorskip("av")
+    import cv2
+
+    from core.video.backend import av
+
+    frames = []
+    with av().open(str(datasets / "video" / "train" / "big_buck_bunny_0_30.webm")) as container:
+        for index, frame in enumerate(container.decode(video=0)):
+            if index >= PAN_FIRST:
+                rgb = frame.to_ndarray(format="rgb24")
+                frames.append(cv2.resize(rgb, (320, 180), interpolation=cv2.INTER_AREA))
+            if len(frames) == PAN_COUNT:
+                break
+    return frames
+
+
+@pytest.fixture(scope="session")
+def constant_rate():
+    """write(frames, path): the frames written one after another at 24 fps (lossless), read back as
+    Lacuna reads a clip: frames left out leave no gap in the timestamps, as a capture that lost them
+    does."""
+    return _constant_rate
+
+
+def _constant_rate(frames: list, path: Path):
+    from core.io import read
+    from core.video.backend import av
+
+    height, width = frames[0].shape[:2]
+    with av().open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv444p"
+        for picture in frames:
+            container.mux(stream.encode(av().VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode(None))
+    return read(path)

@@ -7,7 +7,6 @@ encoder that numbered the rest one after another leave it.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,53 +18,31 @@ from core.video.damage import carried, scan  # noqa: E402
 from core.video.fill import fill_frames  # noqa: E402
 from core.video.interpolate import flow  # noqa: E402
 
-FIRST, COUNT = 100, 41
+COUNT = 41  # frames of the steady pan (tests/conftest.py)
 LOST = 20  # index in the stretch of the frame taken out
 
 
 @pytest.fixture(scope="module")
-def pan(datasets) -> list[np.ndarray]:
-    from core.video.backend import av
-
-    frames = []
-    with av().open(str(datasets / "video" / "train" / "big_buck_bunny_0_30.webm")) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index >= FIRST:
-                rgb = frame.to_ndarray(format="rgb24")
-                frames.append(cv2.resize(rgb, (320, 180), interpolation=cv2.INTER_AREA))
-            if len(frames) == COUNT:
-                break
-    return frames
-
-
-def constant_rate(frames: list[np.ndarray], path) -> object:
-    """The frames written one after another at 24 fps (lossless), read back as Lacuna reads a clip."""
-    from core.video.backend import av
-
-    with av().open(str(path), "w") as container:
-        stream = container.add_stream("ffv1", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv444p"
-        for picture in frames:
-            container.mux(stream.encode(av().VideoFrame.from_ndarray(picture, format="rgb24")))
-        container.mux(stream.encode(None))
-    return read(path)
+def pan(steady_pan) -> list[np.ndarray]:
+    assert len(steady_pan) == COUNT
+    return steady_pan
 
 
 def dropped(doc) -> list[tuple[int, int]]:
     return [(d.frame, d.count) for d in scan(doc) if d.kind == "dropped"]
 
 
-def test_the_whole_pan_has_no_frame_called_lost(pan, tmp_path):
+def test_the_whole_pan_has_no_frame_called_lost(pan, constant_rate, tmp_path):
     assert dropped(constant_rate(pan, tmp_path / "whole.mkv")) == []
 
 
 @pytest.mark.parametrize("lost", [1, 2])
-def test_frames_lost_in_a_steady_pan_are_found_after_the_frame_before_them(pan, tmp_path, lost):
+def test_frames_lost_in_a_steady_pan_are_found_after_the_frame_before(pan, constant_rate, tmp_path, lost):
     doc = constant_rate(pan[:LOST] + pan[LOST + lost :], tmp_path / "lost.mkv")
     assert dropped(doc) == [(LOST - 1, lost)]
 
 
-def test_fill_frames_puts_the_lost_frame_back_and_moves_the_rest_one_frame_later(pan, tmp_path):
+def test_fill_frames_puts_the_lost_frame_back_and_moves_the_rest_later(pan, constant_rate, tmp_path):
     """The pan keeps its pace: the frames after the loss show one frame time later (where they were
     before the loss, and against the audio that ran on), the clip one frame longer."""
     whole = constant_rate(pan, tmp_path / "whole.mkv")
@@ -84,7 +61,7 @@ def test_fill_frames_puts_the_lost_frame_back_and_moves_the_rest_one_frame_later
     assert doc.counterpart(result, LOST) == LOST - 1  # the frame put back: the one shown before it
 
 
-def test_marks_after_the_moved_frames_stay_on_them(pan, tmp_path):
+def test_marks_after_the_moved_frames_stay_on_them(pan, constant_rate, tmp_path):
     """A frozen frame later in the clip keeps its mark on the same picture, one place later, when only
     the lost frame is rebuilt (the marks used to follow the time, which moved)."""
     frames = pan[:LOST] + pan[LOST + 1 :]
@@ -96,7 +73,7 @@ def test_marks_after_the_moved_frames_stay_on_them(pan, tmp_path):
     assert [(d.kind, d.frame) for d in carried(damage, doc, result)] == [("duplicate", 31)]
 
 
-def test_a_repair_still_to_be_made_after_the_loss_moves_with_its_frame(pan, tmp_path):
+def test_a_repair_still_to_be_made_after_the_loss_moves_with_its_frame(pan, constant_rate, tmp_path):
     """An earlier repair's frames, planned and not yet made, stay on the frames they repair when the
     frames after a loss move later (they were keyed by time)."""
     from core.video.document import Pending
@@ -116,7 +93,7 @@ def test_a_repair_still_to_be_made_after_the_loss_moves_with_its_frame(pan, tmp_
     assert np.array_equal(result.window(29, 33)[2], grey)  # walked in order too
 
 
-def test_frames_left_out_on_a_beat_are_how_the_clip_was_made_not_losses(pan, tmp_path):
+def test_frames_left_out_on_a_beat_are_how_the_clip_was_made_not_losses(pan, constant_rate, tmp_path):
     """Walk-through 41: a clip made 24 fps from 30 by leaving every fifth frame out keeps its time
     (its sound lasts as long); called lost, fill-frames slowed it by a quarter."""
     from core.video.damage import measure
@@ -127,7 +104,7 @@ def test_frames_left_out_on_a_beat_are_how_the_clip_was_made_not_losses(pan, tmp
     assert dropped(doc) == []
 
 
-def test_a_range_puts_back_only_the_losses_inside_it(pan, tmp_path):
+def test_a_range_puts_back_only_the_losses_inside_it(pan, constant_rate, tmp_path):
     """Walk-through 41: with a range, a loss was put back squeezed between two frames (nothing moved
     later), and a range ending at frame 100 put back a loss after frame 148."""
     whole = constant_rate(pan, tmp_path / "whole.mkv")
@@ -141,7 +118,7 @@ def test_a_range_puts_back_only_the_losses_inside_it(pan, tmp_path):
     assert around.rebuilt() == [LOST] and around.frame_count == COUNT
 
 
-def test_the_clip_made_longer_is_said_and_kept_in_the_record(pan, tmp_path, capsys):
+def test_the_clip_made_longer_is_said_and_kept_in_the_record(pan, constant_rate, tmp_path, capsys):
     import json
 
     from core.cli import main

@@ -358,3 +358,19 @@ def test_a_refused_repair_is_taken_back_once_a_repair_succeeds(qtbot, window, da
     qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not ws.busy and c.doc.rebuilt() == [5], timeout=60_000)
     assert window.notice.text() == ""
+
+
+def test_a_clip_made_longer_says_so_on_the_notice_bar(qtbot, window, steady_pan, constant_rate, tmp_path):
+    """Walk-throughs 41 and 42: putting back frames lost without a timestamp gap makes the clip longer,
+    said only in an 8-second status message; it stays on the notice bar until dismissed."""
+    lost = constant_rate(steady_pan[:20] + steady_pan[21:], tmp_path / "pan_lost.mkv")
+    assert open_file(window, lost.path), window.notice.text()
+    ws = window.workspace("video")
+    c = ws.controller
+    qtbot.waitUntil(lambda: bool(c.damage), timeout=60_000)
+    assert [(d.kind, d.frame) for d in c.damage] == [("dropped", 19)]
+    assert ws.picker.select("fill-frames-blend")
+    qtbot.mouseClick(ws.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ws.busy and c.frame_count == 41, timeout=60_000)
+    assert "1 frame(s) lost without a gap in the timestamps" in window.notice.text()
+    assert "the clip 0.042 s longer" in window.notice.text()

@@ -51,6 +51,7 @@ class VideoController(QObject):
     damage_changed = Signal()
     mask_changed = Signal()
     error = Signal(str)
+    warning = Signal(str)  # what a person must know about a repair's result (a clip made longer)
     status = Signal(str)
 
     def __init__(self, session: Session, settings=None, parent: QObject | None = None):
@@ -327,9 +328,10 @@ class VideoController(QObject):
             # read the scan's line again after every repair)
             self._set_damage(result, carried(self._damage_of(source), source, result), say=False)
         self._show(result)
+        self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames")
         warned = result.provenance[-1].warnings if result.provenance else []
-        said = "".join(f"; {warning}" for warning in warned)  # a clip made longer says so (walk-through 41)
-        self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames{said}")
+        if warned:  # a clip made longer says so, on the notice bar until dismissed (walk-throughs 41, 42)
+            self.warning.emit(f"{label}: " + "; ".join(warned))
         self.session.history_changed.emit()
 
     def last_repair(self) -> RepairEdit | None:

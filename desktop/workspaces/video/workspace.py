@@ -158,6 +158,7 @@ class VideoWorkspace(JobWorkspace):
     def _connect(self) -> None:
         c, jobs = self.controller, self.controller.jobs
         c.error.connect(self.error)
+        c.warning.connect(self.warning)
         c.status.connect(self.status)
         c.document_shown.connect(self.changed)
         self.picker.run_requested.connect(lambda task, method, params, _o: c.repair(task, method, params))
