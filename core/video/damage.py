@@ -40,9 +40,9 @@ BLOCK_STAY = 0.06  # ... and the frames after it too while they stay this much a
 REPORT_EVERY = 10  # frames between progress reports of a scan
 GAP_FACTOR = 1.5  # a time step this many nominal steps long hides dropped frames
 SHOWN_PLACES = 6  # frames a summary names per kind of damage
-BEAT_SHARE = 0.75  # blocky finds this often one period apart recur on a beat (see grid_beat)
 BEAT_STRENGTH = 2.0  # a blocky find on the beat but this many times its typical jump is damage
 CONVERSION_BEAT = 25  # frames between the jumps of a frame-rate conversion, at most (24 from 25)
+GRID_BEAT = 48  # frames over which text scrolling onto the codec's grid repeats its pattern, at most
 # A pair whose optical flow is this many times its neighbours' (and along it) spans lost frames: one,
 # two or three (the flow falls short of the jump as it grows; between the bands: not said, rather than
 # guess the count) ...
@@ -239,8 +239,10 @@ def classify(stats: FrameStats, times: list[float], pts: list[int], step: int) -
         Damage("blocky", start, times[start], count=count, score=jump)
         for start, count, jump in _blocky_runs(blocks, cuts)
     ]
-    beat = grid_beat(blocky)
-    found.extend(d for d in blocky if d.frame not in beat)
+    beat = on_a_beat(blocky, GRID_BEAT)
+    typical = float(np.median([d.score for d in blocky if d.frame in beat])) if beat else 0.0
+    # on the beat but far stronger than the beat's own jumps: damage that fell on it
+    found.extend(d for d in blocky if d.frame not in beat or d.score > BEAT_STRENGTH * typical)
     for i, missing in enumerate(stats.missing):
         if missing:
             found.append(Damage("undecodable", i, times[i]))
@@ -263,48 +265,39 @@ def dropped_by_motion(
         if step > 0 and pts[i] - pts[i - 1] > GAP_FACTOR * step:
             continue
         lost.append(Damage("dropped", i - 1, times[i - 1], count=p.lost(), score=p.steps))
-    return [] if made_by_conversion([d.frame for d in lost]) else lost
+    beat = on_a_beat([replace(d, count=1) for d in lost], CONVERSION_BEAT)  # a jump is one pair
+    return [d for d in lost if d.frame not in beat]
 
 
-def made_by_conversion(frames: list[int]) -> bool:
-    """Jumps on a frame-rate conversion's beat are how the clip was made, not frames it lost: 30 fps
-    made 24 by leaving one frame in five out jumps every 4th frame (25 from 30: every 5th; 24 from 25:
-    every 24th), and its frames keep their time (its sound lasts as long; putting frames back slowed
-    it down, walk-through 41). Three or more jumps spaced whole multiples (a jump in unsteady motion
-    goes unseen) of a conversion's beat; losses fall where they may (three real ones 29 and 58 frames
-    apart were taken for a beat before the beat was bounded, walk-through 42)."""
-    frames = sorted(set(frames))
-    if len(frames) < 3:
-        return False
-    spacings = np.diff(frames)
-    beat = int(spacings.min())
-    return 2 <= beat <= CONVERSION_BEAT and bool(np.all(spacings % beat == 0))
-
-
-def grid_beat(finds: list[Damage]) -> set[int]:
-    """The blocky finds that recur on a beat: lines of text scrolling 2 px a frame meet the codec's
-    8-px grid every 4th frame (1.5 px: on a pattern that repeats every 16), and a third of a clean
-    credit roll was called blocky (walk-through 41). The finds of the period most of them share (a
-    frame of each one period from a frame of another), if four or more share one; a damaged frame
-    among them stays, off the beat or far stronger than the beat's jumps (walk-through 42)."""
-    owner = {f: k for k, d in enumerate(finds) for f in range(d.frame, d.frame + d.count)}
-    best: list[Damage] = []
-    for period in range(2, 49):
-        members = [
-            d
-            for k, d in enumerate(finds)
-            if any(
-                owner.get(f + side, k) != k
-                for f in range(d.frame, d.frame + d.count)
-                for side in (-period, period)
+def on_a_beat(finds: list[Damage], longest: int) -> set[int]:
+    """The finds (their first frames) that recur on a beat, which is how the clip was made, not damage
+    (damage strikes where it may): a 30 fps clip made 24 by leaving one frame in five out jumps every
+    4th frame (its frames keep their time; putting frames back slowed it down, walk-through 41), and
+    lines of text scrolling 2 px a frame meet the codec's 8-px grid every 4th frame (1.5 px: on a
+    pattern that repeats every 16; a third of a clean credit roll was called blocky). For the period
+    of at most `longest` frames whose finds most often come exactly one period apart: each class of
+    finds at one place in the period (a find of several frames, at any of its frames), three or more
+    of them with two or more exactly one period apart (some go unseen), if four or more finds in all.
+    A find off the beat stays (walk-through 42: a real loss beside a conversion's jumps, a damaged
+    frame in a credit roll; three real losses 29 and 58 frames apart had been taken for a beat)."""
+    best: tuple[int, set[int]] = (0, set())  # the period whose classes hold most finds one period apart
+    for period in range(2, longest + 1):
+        beat: set[int] = set()
+        steady = 0
+        for place in range(period):
+            at = sorted(
+                (f, d.frame)
+                for d in finds
+                for f in range(d.frame, d.frame + max(d.count, 1))
+                if f % period == place
             )
-        ]
-        if len(members) > len(best):
-            best = members
-    if len(best) < 4 or len(best) < BEAT_SHARE * len(finds):
-        return set()
-    typical = float(np.median([d.score for d in best]))
-    return {d.frame for d in best if d.score <= BEAT_STRENGTH * typical}
+            exact = sum(b[0] - a[0] == period for a, b in zip(at, at[1:]))
+            if len({start for _, start in at}) >= 3 and exact >= 2:
+                beat.update(start for _, start in at)
+                steady += exact
+        if (steady, len(beat)) > (best[0], len(best[1])):
+            best = (steady, beat)
+    return best[1] if len(best[1]) >= 4 else set()
 
 
 def _blocky_runs(blocks: np.ndarray, cuts: set[int]) -> list[tuple[int, int, float]]:

@@ -87,7 +87,7 @@ def make_plan(
     marks: list[tuple[int | None, bool]] = []  # per new slot: old index (None if inserted), rebuilt?
     for index, slot in enumerate(doc.slots):
         if index in replace:
-            new_slots.append(Slot(slot.pts, None, "rebuilt"))
+            new_slots.append(slot.repaired("rebuilt"))  # in place: it stands for the frame it replaces
             marks.append((index, True))
         else:
             new_slots.append(slot)
@@ -143,17 +143,18 @@ def _within(found: Damage, frames: set[int]) -> bool:
     return any(f in frames for f in range(found.frame, found.frame + found.count))
 
 
-def smear_left(damage: list[Damage], kinds: tuple[str, ...], max_run: int) -> list[str]:
+def smear_left(doc: VideoDoc, damage: list[Damage], kinds: tuple[str, ...], max_run: int) -> list[str]:
     """What rebuilding a damaged packet's frames leaves: the frames after them predict from them until
-    the next keyframe and may still carry the damage (walk-through 42), one line per keyframe reached."""
+    the next keyframe and may still carry the damage (walk-through 42), one line per keyframe reached.
+    Said by time: the app counts frames from 1, and putting lost frames back renumbers them."""
     reaching: dict[int, list[Damage]] = {}
     for d in damage:
         if d.carried_to is not None and d.kind in kinds:
             reaching.setdefault(d.carried_to, []).append(d)
     return [
-        f"frames {max(d.frame + d.count for d in found)} to {last} (counted from 0) may still carry the"
-        f" damage of frame {min(d.frame for d in found)}: they predict from it until the next keyframe,"
-        f" and fill-frames rebuilds at most {max_run} frames in a row"
+        f"the frames from {doc.time(max(d.frame + d.count for d in found)):.3f} s to {doc.time(last):.3f} s"
+        f" may still carry the damage of the frame at {doc.time(min(d.frame for d in found)):.3f} s: they"
+        f" predict from it until the next keyframe, and fill-frames rebuilds at most {max_run} in a row"
         for last, found in sorted(reaching.items())
     ]
 
@@ -260,7 +261,7 @@ def fill_frames(
     total = doc.frame_count
     if targets is None:
         repaired = [d for d in damage if scope is None or _within(d, scope)]
-        for said in smear_left(repaired, FIXES[fix], max_run):
+        for said in smear_left(doc, repaired, FIXES[fix], max_run):
             ctx.warn(said)
     if not plan.runs:  # a clip written again, re-encoded and called a reconstruction, would gain nothing
         why = "; ".join(plan.skipped) or (f"the scan found {summary(damage)}" if damage else summary(damage))

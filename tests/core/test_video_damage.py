@@ -65,6 +65,8 @@ def test_fill_replaces_duplicates_in_place_and_never_mixes_shots(edited_clip):
     assert repaired.frame_count == doc.frame_count
     assert [s.pts for s in repaired.slots] == [s.pts for s in doc.slots]
     assert repaired.rebuilt() == sorted([*DUPLICATES, SMEARED])
+    # before/after set a frame rebuilt in place against itself (a review: against the frame before it)
+    assert [doc.counterpart(repaired, i) for i in (15, 40, 41)] == [15, 40, 41]
     # a range where nothing was found rebuilds its own frames: the last frame before the cut, on purpose
     result = drive(fill_frames(doc, flow, RunContext(), targets=[CUT - 1], damage=damage))
     assert result.rebuilt() == [CUT - 1]
@@ -234,7 +236,8 @@ def test_a_packet_the_decoder_refuses_loses_its_frame_and_no_more(datasets, tmp_
     assert "1 undecodable (at 20 [may carry on to 39])" in summary(found)
     ctx = RunContext()
     drive(fill_frames(doc, flow, ctx, fix="damaged", damage=found))
-    assert any(note.startswith("frames 21 to 39 (counted from 0) may still carry") for note in ctx.notes)
+    first, last = doc.time(21), doc.time(39)
+    assert any(note.startswith(f"the frames from {first:.3f} s to {last:.3f} s may") for note in ctx.notes)
 
 
 @pytest.mark.parametrize("black", [15, 16])  # the last frame of a shot, and the first of the next
@@ -294,14 +297,17 @@ def test_a_damaged_frame_in_a_credit_roll_is_still_found(tmp_path):
     assert [d.frame for d in scan(doc) if d.kind == "blocky"] == [30]
 
 
-def test_a_beat_is_a_conversion_s_or_the_grid_s_not_any_spacing():
-    from core.video.damage import Damage, grid_beat, made_by_conversion
+def test_a_beat_is_how_a_clip_was_made_and_a_find_off_it_stays():
+    from core.video.damage import Damage, on_a_beat
 
-    assert made_by_conversion([3, 7, 11, 15]) and made_by_conversion([4, 12, 16])  # 30 -> 24, some unseen
-    assert not made_by_conversion([39, 68, 126])  # walk-through 42's three real losses, 29 and 58 apart
-    assert not made_by_conversion([10, 20])  # two say nothing
-    finds = [Damage("blocky", f, 0.0, score=0.4) for f in (3, 7, 12, 16, 20, 24, 50)]
-    assert grid_beat(finds) == {3, 7, 12, 16, 20, 24}  # 50 strikes off the beat
-    finds[4] = Damage("blocky", 20, 0.0, score=1.3)  # on the beat, and three times as strong
-    assert grid_beat(finds) == {3, 7, 12, 16, 24}
-    assert grid_beat([Damage("blocky", f, 0.0, score=0.4) for f in (5, 40, 77)]) == set()
+    def at(*frames, count=1):
+        return [Damage("dropped", f, 0.0, count=count) for f in frames]
+
+    conversion = [3, 7, 11, 15, 19, 23]  # 30 fps made 24: a jump every 4th frame
+    assert on_a_beat(at(*conversion), 25) == set(conversion)
+    assert on_a_beat(at(*conversion, 21), 25) == set(conversion)  # a real loss beside them stays found
+    assert on_a_beat(at(3, 11, 15, 23, 27), 25) == {3, 11, 15, 23, 27}  # some jumps unseen
+    assert on_a_beat(at(39, 68, 126), 25) == set()  # walk-through 42's three real losses
+    assert on_a_beat(at(10, 20, 30), 25) == set()  # three evenly spaced say too little
+    # a find of two frames belongs to the beat at either of its frames (a credit roll's first finds)
+    assert on_a_beat([*at(5, count=2), *at(2, 10, 14, 18)], 48) == {2, 5, 10, 14, 18}
