@@ -469,7 +469,8 @@ def carried(damage: list[Damage], before, after) -> list[Damage]:
                 same(i) for i in range(d.frame, min(d.frame + d.count, before.frame_count))
             )
         if keep:
-            kept.append(replace(d, frame=here))
+            reach = place(d.carried_to) if d.carried_to is not None else None
+            kept.append(replace(d, frame=here, carried_to=reach))
     return kept
 
 
