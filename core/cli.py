@@ -129,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--frames",
         default=None,
         metavar="A-B,C",
-        help="video, volume: only these frames or slices, counted from 0 (the app shows them from 1)",
+        help=(
+            "video, volume: only these frames or slices, counted from 0 (the app shows them from 1);"
+            " fill-frames repairs the damage its scan finds there, or else rebuilds these frames"
+        ),
     )
     p.add_argument("--codec", default=None, help="video: ffv1 (lossless), h264, h265, vp9 or mjpeg")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
