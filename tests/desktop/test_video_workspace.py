@@ -374,3 +374,5 @@ def test_a_clip_made_longer_says_so_on_the_notice_bar(qtbot, window, steady_pan,
     qtbot.waitUntil(lambda: not ws.busy and c.frame_count == 41, timeout=60_000)
     assert "1 frame(s) lost without a gap in the timestamps" in window.notice.text()
     assert "the clip 0.042 s longer" in window.notice.text()
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)  # undone: the clip is as it was, and the notice goes
+    assert c.frame_count == 40 and window.notice.text() == ""

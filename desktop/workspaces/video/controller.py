@@ -52,6 +52,7 @@ class VideoController(QObject):
     mask_changed = Signal()
     error = Signal(str)
     warning = Signal(str)  # what a person must know about a repair's result (a clip made longer)
+    withdrawn = Signal(str)  # that warning, taken back once its result is undone
     status = Signal(str)
 
     def __init__(self, session: Session, settings=None, parent: QObject | None = None):
@@ -66,6 +67,7 @@ class VideoController(QObject):
         self.index = 0
         self.damage: list = []
         self.selection: tuple[int, int] | None = None  # first and last frame, inclusive
+        self._warned: tuple[Any, str] | None = None  # the shown result's warning: (weakref, text)
         self.showing_before = False
         self.against_original = False  # comparisons against the clip as opened, not the last repair
         self._made_of: weakref.ref | None = None  # the document `_made` describes (not kept alive by it)
@@ -331,7 +333,8 @@ class VideoController(QObject):
         self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames")
         warned = result.provenance[-1].warnings if result.provenance else []
         if warned:  # a clip made longer says so, on the notice bar until dismissed (walk-throughs 41, 42)
-            self.warning.emit(f"{label}: " + "; ".join(warned))
+            self._warned = (weakref.ref(result), f"{label}: " + "; ".join(warned))
+            self.warning.emit(self._warned[1])
         self.session.history_changed.emit()
 
     def last_repair(self) -> RepairEdit | None:
@@ -380,6 +383,9 @@ class VideoController(QObject):
         """Show `doc` with the damage known for it; a document whose frames are all at hand is scanned
         when none is known, one still to be made is not (that would make every frame)."""
         self.showing_before = False
+        if self._warned is not None and self._warned[0]() is not doc:  # its result undone (a review)
+            self.withdrawn.emit(self._warned[1])
+            self._warned = None
         self.scanner.drop()
         self.damage = self._damage_of(doc) or []
         self.damage_changed.emit()

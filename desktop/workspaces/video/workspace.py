@@ -159,6 +159,7 @@ class VideoWorkspace(JobWorkspace):
         c, jobs = self.controller, self.controller.jobs
         c.error.connect(self.error)
         c.warning.connect(self.warning)
+        c.withdrawn.connect(self.withdrawn)
         c.status.connect(self.status)
         c.document_shown.connect(self.changed)
         self.picker.run_requested.connect(lambda task, method, params, _o: c.repair(task, method, params))
