@@ -1,7 +1,8 @@
 """`fill-frames`: rebuild dropped, duplicated and damaged frames from the good frames either side.
 
 The plan is made on the timeline: a dropped frame becomes a new slot at its missing time, a duplicate
-or damaged frame keeps its slot and time but gets a rebuilt picture. Each run of rebuilt slots (up to
+or damaged frame keeps its slot and time but gets a rebuilt picture, which keeps the parts of the frame
+as decoded that agree with it (`core.video.agree`). Each run of rebuilt slots (up to
 `max_run` long) is made from the good frame before and after it, at fractional times taken from the
 timestamps; the good frames just outside those two (same shot, undamaged) are handed on too, for a
 method that follows curved motion. A run that spans a scene cut is never interpolated: its frames
@@ -23,6 +24,7 @@ import numpy as np
 
 from core.errors import NothingToDoError
 from core.runtime.context import Progress, RunContext
+from core.video.agree import keep_agreeing
 from core.video.damage import SHOWN_PLACES, Damage, cut_frames, scan_steps, summary
 from core.video.document import Pending, Slot, VideoDoc
 from core.video.interpolate import Interpolator, Outer
@@ -45,10 +47,14 @@ class Run:
     cut_pts: int | None = None  # the cut's time when the run spans one
     outer_before: int | None = None  # old slot index of the good frame just before `before`, if any
     outer_after: int | None = None  # and just after `after`
+    replacing: dict[int, int] = field(default_factory=dict)  # new pts -> old slot index it rebuilds in place
 
     def anchors(self) -> list[int]:
-        """Old slot indices of the frames this run is made from, in order."""
-        return [i for i in (self.outer_before, self.before, self.after, self.outer_after) if i is not None]
+        """Old slot indices of the frames this run is made from, in order: those it is interpolated
+        between and those it rebuilds in place, whose agreeing parts it keeps."""
+        inside = sorted(self.replacing.values())
+        sides = (self.outer_before, self.before, *inside, self.after, self.outer_after)
+        return [i for i in sides if i is not None]
 
 
 @dataclass
@@ -119,6 +125,7 @@ def make_plan(
             n = end
             continue
         run = Run(before, after, new_slots[n:end])
+        run.replacing = {new_slots[k].pts: marks[k][0] for k in range(n, end) if marks[k][0] is not None}
         lo = (before + 1) if before is not None else 0
         hi = after if after is not None else doc.frame_count - 1
         spanned = [c for c in cuts if lo <= c <= hi]
@@ -328,13 +335,18 @@ def _rebuild(
     if a is None and b is None:
         return {}
     if a is None or b is None or run.cut_pts is not None:
-        return {s.pts: _repeat_side(s, a, b, run.cut_pts) for s in run.slots}
-    t0, t1 = doc.slots[run.before].pts, doc.slots[run.after].pts
-    ts = [(s.pts - t0) / (t1 - t0) for s in run.slots]
-    outer = outer_frames(
-        held, run.outer_before, run.outer_after, lambda i: (doc.slots[i].pts - t0) / (t1 - t0)
-    )
-    return {s.pts: frame for s, frame in zip(run.slots, interpolate(a, b, ts, outer))}
+        made = {s.pts: _repeat_side(s, a, b, run.cut_pts) for s in run.slots}
+    else:
+        t0, t1 = doc.slots[run.before].pts, doc.slots[run.after].pts
+        ts = [(s.pts - t0) / (t1 - t0) for s in run.slots]
+        outer = outer_frames(
+            held, run.outer_before, run.outer_after, lambda i: (doc.slots[i].pts - t0) / (t1 - t0)
+        )
+        made = {s.pts: frame for s, frame in zip(run.slots, interpolate(a, b, ts, outer))}
+    for pts, index in run.replacing.items():
+        if held.get(index) is not None:  # an undecodable frame has nothing to keep
+            made[pts] = keep_agreeing(held[index], made[pts])
+    return made
 
 
 def outer_frames(
