@@ -23,7 +23,7 @@ import numpy as np
 
 from core.documents import Document, ImageDoc
 from core.errors import ReadError, WriteError
-from core.io import fill, image_layout, limits, provenance, quiet
+from core.io import fill, image_layout, image_tags, limits, provenance, quiet
 from core.io.atomic import atomic_write
 from core.io.describe import minmax, not_numbers, num
 from core.io.formats import FileFormat, Written, as_extension
@@ -214,6 +214,9 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
         exif = PIL_exif_copy(exif)
         exif[0x0112] = 1  # the pixels are upright now
         meta["exif"] = exif.tobytes()
+    xmp = im.info.get("xmp")
+    if isinstance(xmp, bytes | bytearray) and xmp:  # a JPEG's or WebP's (a PNG's is one of its texts)
+        meta["xmp"] = bytes(xmp)
     text = {k: v for k, v in getattr(im, "text", {}).items() if k != PROVENANCE_KEY and isinstance(v, str)}
     if text:
         meta["text"] = text
@@ -321,11 +324,13 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
     dtype = str(first.dtype)
     if dtype not in ("uint8", "uint16"):
         dtype = "float32" if first.dtype.kind == "f" else dtype
-    metadata: dict[str, Any] = {}
-    if provenance.parse_record(desc):
+    metadata: dict[str, Any] = image_tags.from_tiff(first)
+    record = first.tags.get(image_tags.RECORD_TIFF_TAG)
+    if record is not None and provenance.parse_record(record.value):
+        metadata["lacuna_provenance"] = record.value
+    elif provenance.parse_record(desc):
         metadata["lacuna_provenance"] = desc
-    elif desc:
-        metadata["description"] = desc
+        metadata.get("described", {}).pop(270, None)  # the record, not a caption
     profile = first.tags.get(ICC_TIFF_TAG)  # kept for the save, as a PNG's or a JPEG's is
     if profile is not None and isinstance(profile.value, bytes | bytearray):
         metadata["icc_profile"] = bytes(profile.value)
@@ -425,7 +430,7 @@ def write_image(doc: ImageDoc, target: Path, said: tuple[str, ...] = (), **optio
         if fmt == "TIFF":
             _write_tiff(tmp, data, meta_text, doc)
         elif fmt == "PNG" and dtype == "uint16" and data.shape[-1] in (3, 4):
-            _write_png16_color(tmp, data[0], meta_text, _colour_profile(doc), (doc.metadata or {}).get("dpi"))
+            _write_png16_color(tmp, data[0], meta_text, doc)
         else:
             _write_pillow(tmp, data[0], fmt, meta_text, doc, options)
 
@@ -463,6 +468,7 @@ def _write_tiff(tmp: Path, data: np.ndarray, meta_text: str, doc: ImageDoc) -> N
     profile = [(ICC_TIFF_TAG, 7, len(icc), icc, True)] if icc else []
     dpi = (doc.metadata or {}).get("dpi")
     size = {"resolution": tuple(float(v) for v in dpi), "resolutionunit": "INCH"} if dpi else {}
+    description, tags = image_tags.tiff_tags(doc.metadata or {}, meta_text)
     with tifffile.TiffWriter(tmp) as tw:
         for i, frame in enumerate(frames):
             tw.write(
@@ -470,10 +476,10 @@ def _write_tiff(tmp: Path, data: np.ndarray, meta_text: str, doc: ImageDoc) -> N
                 photometric=photometric,
                 extrasamples=extrasamples,
                 compression="zlib",
-                description=meta_text if i == 0 else None,
+                description=description if i == 0 else None,
                 software="Lacuna",
                 metadata=None,
-                extratags=profile,
+                extratags=profile + (tags if i == 0 else []),
                 **size,
             )
 
@@ -491,10 +497,10 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
-def _write_png16_color(
-    tmp: Path, frame: np.ndarray, meta_text: str, icc: bytes | None = None, dpi=None
-) -> None:
+def _write_png16_color(tmp: Path, frame: np.ndarray, meta_text: str, doc: ImageDoc) -> None:
     import cv2
+
+    icc, dpi = _colour_profile(doc), (doc.metadata or {}).get("dpi")
 
     bgr = frame[..., [2, 1, 0, 3]] if frame.shape[-1] == 4 else frame[..., ::-1]
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(bgr))
@@ -506,9 +512,14 @@ def _write_png16_color(
     if dpi:  # pHYs: pixels per metre, unit 1 (metre)
         per_metre = [round(float(v) / 0.0254) for v in dpi]
         profile += _png_chunk(b"pHYs", struct.pack(">IIB", per_metre[0], per_metre[1], 1))
-    # our tEXt chunk just before IEND (the last 12 bytes)
-    text = _png_chunk(b"tEXt", PROVENANCE_KEY.encode("latin-1") + b"\x00" + meta_text.encode("latin-1"))
-    tmp.write_bytes(raw[:33] + profile + raw[33:-12] + text + raw[-12:])
+    # the source's words (UTF-8 iTXt) and our tEXt chunk just before IEND (the last 12 bytes)
+    texts = [
+        _png_chunk(b"iTXt", key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + value.encode("utf-8"))
+        for key, value in image_tags.png_text(doc.metadata or {}).items()
+    ]
+    record = PROVENANCE_KEY.encode("latin-1") + b"\x00" + meta_text.encode("latin-1")
+    texts.append(_png_chunk(b"tEXt", record))
+    tmp.write_bytes(raw[:33] + profile + raw[33:-12] + b"".join(texts) + raw[-12:])
 
 
 def _write_pillow(
@@ -525,15 +536,10 @@ def _write_pillow(
         kwargs["icc_profile"] = meta["icc_profile"]
     if meta.get("dpi"):
         kwargs["dpi"] = meta["dpi"]
-    exif = PIL.Image.Exif()
-    if meta.get("exif"):
-        exif.load(meta["exif"])
-    exif[0x0112] = 1
-    exif[0x0131] = "Lacuna"
-    exif[0x010E] = provenance.summary(doc)
+    exif = image_tags.exif_for(meta, provenance.summary(doc))
     if fmt == "PNG":
         info = PIL.PngImagePlugin.PngInfo()
-        for key, value in (meta.get("text") or {}).items():
+        for key, value in image_tags.png_text(meta).items():
             info.add_text(key, value)
         info.add_text(PROVENANCE_KEY, meta_text)
         kwargs["pnginfo"] = info
@@ -549,6 +555,8 @@ def _write_pillow(
         else:
             kwargs["lossless"] = True
         kwargs["exif"] = exif.tobytes()
+    if fmt in ("JPEG", "WEBP") and meta.get("xmp"):
+        kwargs["xmp"] = meta["xmp"]
     im.save(tmp, format=fmt, **kwargs)
 
 

@@ -217,3 +217,62 @@ def test_a_tiff_scans_resolution_is_read_and_kept_in_tiff_and_png(tmp_path):
         assert page.resolution == (600.0, 600.0) and int(page.resolutionunit) == 2 and page.dtype == np.uint16
     with PIL.Image.open(write(scan, tmp_path / "out.png")) as png:  # the 16-bit colour PNG writer
         assert png.info["dpi"] == pytest.approx((600, 600), abs=0.1)
+
+
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:rights>Archive use only</dc:rights>'
+    b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+WORDS = {270: "Box 12, print 34", 306: "1962:07:01 12:00:00", 315: "Jane Archivist", 33432: "(c) The Archive"}
+
+
+def _exif_words(path) -> dict:
+    with PIL.Image.open(path) as im:
+        exif = im.getexif()
+        return {code: exif.get(code) for code in WORDS}
+
+
+def test_a_derivative_keeps_the_caption_creator_rights_and_xmp_of_a_jpeg_and_a_tiff(datasets, tmp_path):
+    """Walk-through 43: a JPEG's caption was overwritten by Lacuna's summary and its XMP dropped; a
+    TIFF lost its artist, copyright and date, its description replaced by Lacuna's record."""
+    from core.cli import main
+    from core.io.image_tags import PNG_KEYWORDS, RECORD_TIFF_TAG
+
+    with PIL.Image.open(datasets / "images" / "bench" / "CBSD68" / "101085.png") as im:
+        photo = im.convert("RGB")
+    exif = PIL.Image.Exif()
+    for code, value in WORDS.items():
+        exif[code] = value
+    photo.save(tmp_path / "print.jpg", quality=25, exif=exif.tobytes(), xmp=XMP)
+    tags = [(code, "s", 0, value, True) for code, value in WORDS.items() if code != 270]
+    tifffile.imwrite(
+        tmp_path / "scan.tif", np.asarray(photo), photometric="rgb", description=WORDS[270], extratags=tags
+    )
+    for source in ("print.jpg", "scan.tif"):
+        for ext in ("png", "jpg", "tif"):
+            out = tmp_path / f"{source}.{ext}"
+            assert main(["repair", str(tmp_path / source), "-o", str(out), "--task", "denoise"]) == 0
+            if ext == "tif":
+                with tifffile.TiffFile(out) as tif:
+                    page = tif.pages[0]
+                    assert {code: page.tags[code].value for code in WORDS} == WORDS
+                    record = json.loads(page.tags[RECORD_TIFF_TAG].value)  # Lacuna's record, in its own tag
+                    assert record["steps"][-1]["task"] == "denoise"
+                    assert (700 in page.tags and XMP in page.tags[700].value) == (source == "print.jpg")
+                assert io.read(out).metadata["lacuna_provenance"]  # read back as Lacuna's record
+            else:
+                with PIL.Image.open(out) as im:
+                    if ext == "png":  # under the PNG specification's keywords
+                        assert {code: im.text.get(key) for code, key in PNG_KEYWORDS.items()} == WORDS
+                        xmp = im.text.get("XML:com.adobe.xmp", "").encode()
+                    else:
+                        xmp = im.info.get("xmp")
+                    assert (xmp == XMP) == (source == "print.jpg")
+                if source == "print.jpg" or ext == "jpg":
+                    assert _exif_words(out) == WORDS  # the caption is the source's, not Lacuna's summary
+    # a picture without a caption gets Lacuna's summary as its caption, as before
+    photo.save(tmp_path / "plain.jpg", quality=25)
+    args = ["repair", str(tmp_path / "plain.jpg"), "-o", str(tmp_path / "out.jpg"), "--task", "denoise"]
+    assert main(args) == 0
+    assert _exif_words(tmp_path / "out.jpg")[270].startswith("Lacuna ")

@@ -1,0 +1,101 @@
+"""The words a picture carries about itself (caption, creator, rights, date, XMP), kept in a derivative.
+
+An archive's derivative must keep the source's caption, creator and rights statement (walk-through 43:
+a JPEG's caption was overwritten by Lacuna's summary and its XMP dropped; a TIFF lost its artist,
+copyright and date, and its description was replaced by the record). Lacuna's own record goes into
+fields of its own (a PNG text chunk, a JPEG comment, a private TIFF tag, the sidecar); the summary is
+written as the caption only where the source had none.
+
+The four descriptive tags have the same numbers in a TIFF and in EXIF's first directory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DESCRIBING = {270: "ImageDescription", 306: "DateTime", 315: "Artist", 33432: "Copyright"}
+# the PNG specification's own keywords for them (11.3.4)
+PNG_KEYWORDS = {270: "Description", 306: "Creation Time", 315: "Author", 33432: "Copyright"}
+XMP_TIFF_TAG = 700
+XMP_PNG_KEYWORD = "XML:com.adobe.xmp"
+RECORD_TIFF_TAG = 65000  # private: Lacuna's record, where ImageDescription keeps the source's caption
+OUR_CAPTION = "Lacuna "  # how the summary Lacuna writes as a caption begins
+SETTINGS = ('{"shape":', "shape=(", "ImageJ=")  # descriptions software writes for itself
+
+
+def from_tiff(page) -> dict[str, Any]:
+    """What a TIFF page says about itself: {"described": {tag: text}, "xmp": bytes}, where present."""
+    found: dict[str, Any] = {}
+    described = {}
+    for code in DESCRIBING:
+        tag = page.tags.get(code)
+        if tag is not None and isinstance(tag.value, str) and tag.value.strip():
+            described[code] = tag.value
+    if described.get(270, "").startswith(SETTINGS):  # tifffile's or ImageJ's settings, not a caption
+        del described[270]
+    if described:
+        found["described"] = described
+    xmp = page.tags.get(XMP_TIFF_TAG)
+    if xmp is not None and isinstance(xmp.value, bytes | bytearray) and xmp.value:
+        found["xmp"] = bytes(xmp.value)
+    return found
+
+
+def described(meta: dict[str, Any]) -> dict[int, str]:
+    """The descriptive tags of the source, whatever it was read from (a TIFF's tags or EXIF)."""
+    found = dict(meta.get("described") or {})
+    if meta.get("exif"):
+        import PIL.Image
+
+        exif = PIL.Image.Exif()
+        exif.load(meta["exif"])
+        for code in DESCRIBING:
+            value = exif.get(code)
+            if isinstance(value, str) and value.strip():
+                found.setdefault(code, value)
+    if found.get(270, "").startswith(OUR_CAPTION):  # an earlier Lacuna summary, not the source's caption
+        del found[270]
+    return found
+
+
+def exif_for(meta: dict[str, Any], summary: str):
+    """The EXIF to write: the source's, upright, with its descriptive tags (from a TIFF too), Lacuna as
+    the software and the summary as the caption where the source had none."""
+    import PIL.Image
+
+    exif = PIL.Image.Exif()
+    if meta.get("exif"):
+        exif.load(meta["exif"])
+    for code, value in described(meta).items():
+        exif[code] = value
+    exif[0x0112] = 1
+    exif[0x0131] = "Lacuna"
+    if 270 not in described(meta):
+        exif[270] = summary
+    return exif
+
+
+def png_text(meta: dict[str, Any]) -> dict[str, str]:
+    """The PNG text chunks to write (but Lacuna's record): the source's own, its descriptive tags under
+    the PNG keywords, and its XMP packet."""
+    text = dict(meta.get("text") or {})
+    for code, value in described(meta).items():
+        text.setdefault(PNG_KEYWORDS[code], value)
+    if meta.get("xmp") and XMP_PNG_KEYWORD not in text:
+        text[XMP_PNG_KEYWORD] = bytes(meta["xmp"]).decode("utf-8", "replace")
+    return text
+
+
+def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str, list[tuple]]:
+    """(ImageDescription, tifffile extratags): the source's caption and the record in its own tag,
+    or the record as the description where the source had no caption; the other descriptive tags
+    and the XMP packet."""
+    found = described(meta)
+    caption = found.pop(270, None)
+    tags = [(code, "s", 0, value.encode("utf-8"), True) for code, value in sorted(found.items())]
+    if meta.get("xmp"):
+        tags.append((XMP_TIFF_TAG, "B", len(meta["xmp"]), bytes(meta["xmp"]), True))
+    if caption:
+        tags.append((RECORD_TIFF_TAG, "s", 0, record.encode("utf-8"), True))
+        return caption, tags
+    return record, tags
