@@ -67,16 +67,33 @@ def estimate_quality(plane255: np.ndarray) -> int | None:
 
 
 def saved_quality(doc: Any) -> int | None:
-    """The IJG quality a JPEG document was saved at, from the middle of its first frame (aligned to
-    the block grid); None for other documents and where the coefficients fit no table."""
+    """The IJG quality a JPEG document was saved at, from the middle of its first frame; None for
+    other documents and where the coefficients fit no table."""
     if getattr(doc, "format", "") != "JPEG" or getattr(doc, "pixels", None) is None:
         return None
-    frame = doc.pixels[0]
-    height, width = frame.shape[:2]
-    top = (max(height - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
-    left = (max(width - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
-    crop = frame[top : top + QUALITY_CROP, left : left + QUALITY_CROP]
     from core.luma import luma_of
 
-    plane = luma_of(crop).astype(np.float64)
-    return estimate_quality(plane) if min(plane.shape) >= 2 * BLOCK else None
+    return grid_layout(luma_of(doc.pixels[0]).astype(np.float64))[1]
+
+
+# EXIF orientations, the usual first: a camera's portrait shot is stored turned (6 or 8)
+ORIENTATIONS = (1, 6, 8, 3, 2, 4, 5, 7)
+
+
+def grid_layout(plane255: np.ndarray) -> tuple[int, int | None]:
+    """(EXIF orientation, quality): the orientation whose stored layout of this upright plane puts its
+    8x8 block grid where a JPEG's coefficients sit, and the quality found there; (1, None) where none
+    does. A picture shown turned by its EXIF tag was compressed as stored, on that layout's grid
+    (walk-through 43: a portrait camera JPEG showed no quality and dejpeg-reapply changed nothing)."""
+    from core.io.fill import stored_view
+
+    for orientation in ORIENTATIONS:
+        stored = stored_view(plane255[..., None], orientation)[..., 0]
+        height, width = stored.shape
+        top = (max(height - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
+        left = (max(width - QUALITY_CROP, 0) // 2) // BLOCK * BLOCK
+        crop = stored[top : top + QUALITY_CROP, left : left + QUALITY_CROP]
+        quality = estimate_quality(crop) if min(crop.shape) >= 2 * BLOCK else None
+        if quality is not None:
+            return orientation, quality
+    return 1, None
