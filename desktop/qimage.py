@@ -32,6 +32,15 @@ class Frame:
     buffer: np.ndarray
 
 
+def over_checkerboard(rgb8: np.ndarray, alpha8: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) colours composited by their uint8 alpha over a checkerboard."""
+    h, w = alpha8.shape
+    rows, cols = np.arange(h)[:, None] // CHECKER, np.arange(w)[None, :] // CHECKER
+    board = np.where((rows + cols) % 2 == 0, *CHECKER_TONES).astype(np.float32)
+    a = alpha8.astype(np.float32)[..., None] / 255.0
+    return np.rint(rgb8 * a + board[..., None] * (1.0 - a)).astype(np.uint8)
+
+
 def wrap_rgb32(buffer: np.ndarray, premultiplied_alpha: bool = False) -> Frame:
     """Wrap a C-contiguous uint32 (H, W) array as a QImage without copying."""
     buffer = np.ascontiguousarray(buffer, dtype=np.uint32)
@@ -62,11 +71,18 @@ def apply_window(frame: np.ndarray, window: tuple[float, float], invert: bool = 
     return out
 
 
+CHECKER = 8  # px of the squares transparency is shown over
+CHECKER_TONES = (255, 204)  # white and light grey, as image editors show it
+
+
 def display_frame(frame: np.ndarray, window: tuple[float, float], invert: bool = False) -> Frame:
-    """A document frame (H, W, C) in file units -> an RGB32 QImage (an alpha channel is not shown)."""
+    """A document frame (H, W, C) in file units -> an RGB32 QImage; an alpha channel is shown over a
+    checkerboard (walk-through 43: a transparent PNG looked opaque, its hidden colours shown)."""
     if frame.ndim == 3 and frame.shape[2] == 1:
         frame = frame[..., 0]
     gray8 = apply_window(frame[..., :3] if frame.ndim == 3 else frame, window, invert)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        gray8 = over_checkerboard(gray8, apply_window(frame[..., 3], window))
     if gray8.ndim == 2:
         return wrap_rgb32(_GRAY_TO_RGB32[gray8])
     # RGB32 is 0xFFRRGGBB, i.e. bytes B, G, R, 255 in little-endian memory: fill the bytes directly.

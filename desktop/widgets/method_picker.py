@@ -507,7 +507,7 @@ def _speed_cell(card) -> str:
     if entry is None:
         return f"{card.speed} (estimate; not run here yet)"
     seconds = float(entry["seconds_per_mp"])
-    return f"{speed_label(seconds)}: {seconds:.3g} s/MP ({entry['device']}, {entry['backend']})"
+    return f"{speed_label(seconds)}: {seconds:.3g} s/MP of the result ({entry['device']}, {entry['backend']})"
 
 
 def _resizes(task_id: str) -> bool:

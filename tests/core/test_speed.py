@@ -78,7 +78,7 @@ def test_lacuna_models_shows_the_measured_speed(calibrating, capsys):
     out = capsys.readouterr().out
     line = next(row for row in out.splitlines() if "inpaint-telea" in row)
     assert " fast " in line
-    assert "fast: 0.04 s per megapixel measured here (cpu)" in out
+    assert "fast: 0.04 s per megapixel of the result, measured here (cpu)" in out
     assert main(["models", "--task", "denoise", "--json"]) == 0
     rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["denoise-nlmeans"]["speed"] == "slow"  # 12 s/MP here, whatever the card's estimate
