@@ -82,14 +82,16 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
         # the method's values, blended over soft and feathered edges (core.repair.masks).
         result_pixels = painted.composite(source, result_pixels)
     result = document.with_pixels(result_pixels)
-    if result_pixels.shape[1:3] != source.shape[1:3] and hasattr(result, "spacing"):
-        # a resized result: the same extent in more (or fewer) pixels
-        s, r, c = result.spacing
-        result.spacing = (
-            s,
-            r * source.shape[1] / result_pixels.shape[1],
-            c * source.shape[2] / result_pixels.shape[2],
-        )
+    if result_pixels.shape[1:3] != source.shape[1:3]:
+        # a resized result: the same extent in more (or fewer) pixels; a print keeps its size, so a
+        # 600 dpi scan enlarged twice is 1200 dpi (walk-through 43: the print size had doubled)
+        rows, cols = result_pixels.shape[1] / source.shape[1], result_pixels.shape[2] / source.shape[2]
+        if hasattr(result, "spacing"):
+            s, r, c = result.spacing
+            result.spacing = (s, r / rows, c / cols)
+        if (result.metadata or {}).get("dpi"):
+            x, y = result.metadata["dpi"]
+            result.metadata["dpi"] = (float(x) * cols, float(y) * rows)
     return result
 
 

@@ -224,6 +224,20 @@ def test_ct_slice_keeps_hu_and_updates_spacing(datasets):
     assert abs(float(out.pixels.mean()) - float(doc.pixels.mean())) < 5.0
 
 
+def test_an_enlarged_scan_keeps_its_print_size(datasets, tmp_path):
+    """Walk-through 43: a 300 dpi photo enlarged twice was saved at 300 dpi, its print size doubled;
+    it is the same print sampled finer (as a CT slice keeps its extent in mm)."""
+    from core.io import read, write
+
+    with Image.open(datasets / "images" / "bench" / "Set5" / "bird_GT.png") as im:
+        im.convert("RGB").save(tmp_path / "scan.png", dpi=(300, 300))
+    out = run_repair(read(tmp_path / "scan.png"), "upscale", method="upscale-bicubic", scale=2)
+    assert out.metadata["dpi"] == pytest.approx((600, 600), abs=0.1)
+    with Image.open(write(out, tmp_path / "scan_x2.png")) as saved:
+        assert saved.info["dpi"] == pytest.approx((600, 600), abs=0.1)
+    assert read(tmp_path / "scan.png").metadata["dpi"] == pytest.approx((300, 300), abs=0.1)  # untouched
+
+
 def test_volume_is_upscaled_slice_by_slice(datasets):
     frames = np.stack([rgb(datasets)[:32, :32, c : c + 1] for c in range(3)])
     doc = VolumeDoc(pixels=frames.astype(np.float32), spacing=(2.0, 1.0, 1.0), stored_range=(0.0, 255.0))
