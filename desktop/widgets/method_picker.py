@@ -445,14 +445,16 @@ class MethodPicker(QWidget):
         slices = self._masks and self._volume and per_frame  # a walk-through saw "All slices" for photos
         self.scope.setVisible(slices)
         self.scope_label.setVisible(slices)
+        # shown once a mask is painted: greyed but ticked it read as a limit on a whole-picture repair
+        # (walk-through 43)
         self.limit_to_mask.setVisible(
             self._masks
+            and self._has_mask
             and card is not None
             and not card.needs_mask
             and not _resizes(card.task)
             and self._kind != "video"
         )
-        self.limit_to_mask.setEnabled(self._has_mask)
         ok = card is not None and card.available and not self._busy
         self.run_button.setEnabled(ok)
         if card is not None and not card.available:

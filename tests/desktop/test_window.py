@@ -544,3 +544,15 @@ def test_discarding_a_repair_while_it_is_being_saved_says_the_save_is_cancelled(
     assert not dialogs.confirm_discard(None)
     assert "still being saved. Discarding it cancels the save" in asked[0]
     assert asked[1] == "The repaired document has not been saved. Discard it?"
+
+
+def test_only_inside_the_mask_is_offered_once_a_mask_is_painted(window, ct_path, qtbot):
+    """Walk-through 43: with no mask, a greyed but ticked "Only inside the mask" stood beside a
+    repair that changed the whole picture."""
+    assert open_file(window, ct_path), window.notice.text()
+    picker, canvas = image(window).picker, image(window).canvas
+    assert picker.select("denoise-bilateral")
+    assert not picker.limit_to_mask.isVisibleTo(window)
+    drag(qtbot, canvas, [widget_point(canvas, x, 256) for x in (185, 255, 325)])
+    assert image(window).controller.masks.any() and picker.limit_to_mask.isVisibleTo(window)
+    assert picker.limit_to_mask.isChecked() and picker.limit_to_mask.isEnabled()
