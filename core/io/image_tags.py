@@ -6,14 +6,22 @@ copyright and date, and its description was replaced by the record). Lacuna's ow
 fields of its own (a PNG text chunk, a JPEG comment, a private TIFF tag, the sidecar); the summary is
 written as the caption only where the source had none.
 
-The four descriptive tags have the same numbers in a TIFF and in EXIF's first directory.
+The descriptive tags have the same numbers in a TIFF and in EXIF's first directory; a PNG's text
+keywords for four of them are read as those tags too, so its words reach a JPEG, WebP or TIFF.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-DESCRIBING = {270: "ImageDescription", 306: "DateTime", 315: "Artist", 33432: "Copyright"}
+DESCRIBING = {
+    270: "ImageDescription",
+    271: "Make",
+    272: "Model",
+    306: "DateTime",
+    315: "Artist",
+    33432: "Copyright",
+}
 # the PNG specification's own keywords for them (11.3.4)
 PNG_KEYWORDS = {270: "Description", 306: "Creation Time", 315: "Author", 33432: "Copyright"}
 XMP_TIFF_TAG = 700
@@ -44,6 +52,10 @@ def from_tiff(page) -> dict[str, Any]:
 def described(meta: dict[str, Any]) -> dict[int, str]:
     """The descriptive tags of the source, whatever it was read from (a TIFF's tags or EXIF)."""
     found = dict(meta.get("described") or {})
+    text = meta.get("text") or {}
+    for code, keyword in PNG_KEYWORDS.items():  # a PNG's own words, for a JPEG, WebP or TIFF made of it
+        if isinstance(text.get(keyword), str) and text[keyword].strip():
+            found.setdefault(code, text[keyword])
     if meta.get("exif"):
         import PIL.Image
 
@@ -80,10 +92,32 @@ def png_text(meta: dict[str, Any]) -> dict[str, str]:
     the PNG keywords, and its XMP packet."""
     text = dict(meta.get("text") or {})
     for code, value in described(meta).items():
-        text.setdefault(PNG_KEYWORDS[code], value)
-    if meta.get("xmp") and XMP_PNG_KEYWORD not in text:
-        text[XMP_PNG_KEYWORD] = bytes(meta["xmp"]).decode("utf-8", "replace")
+        if code in PNG_KEYWORDS:
+            text.setdefault(PNG_KEYWORDS[code], value)
+    xmp = xmp_of(meta)
+    if xmp:
+        text[XMP_PNG_KEYWORD] = xmp.decode("utf-8", "replace")
     return text
+
+
+def xmp_of(meta: dict[str, Any]) -> bytes | None:
+    """The source's XMP packet: a JPEG's, WebP's or TIFF's, or a PNG's text chunk."""
+    if meta.get("xmp"):
+        return bytes(meta["xmp"])
+    text = (meta.get("text") or {}).get(XMP_PNG_KEYWORD)
+    return text.encode("utf-8") if isinstance(text, str) and text.strip() else None
+
+
+def capture_date(meta: dict[str, Any]) -> str | None:
+    """EXIF's DateTimeOriginal: a camera JPEG's only date, which a TIFF has no place for but DateTime."""
+    if not meta.get("exif"):
+        return None
+    import PIL.Image
+
+    exif = PIL.Image.Exif()
+    exif.load(meta["exif"])
+    value = exif.get_ifd(0x8769).get(0x9003)
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str, list[tuple]]:
@@ -92,9 +126,12 @@ def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str, list[tuple]]:
     and the XMP packet."""
     found = described(meta)
     caption = found.pop(270, None)
+    if 306 not in found and capture_date(meta):
+        found[306] = capture_date(meta)
     tags = [(code, "s", 0, value.encode("utf-8"), True) for code, value in sorted(found.items())]
-    if meta.get("xmp"):
-        tags.append((XMP_TIFF_TAG, "B", len(meta["xmp"]), bytes(meta["xmp"]), True))
+    xmp = xmp_of(meta)
+    if xmp:
+        tags.append((XMP_TIFF_TAG, "B", len(xmp), xmp, True))
     if caption:
         tags.append((RECORD_TIFF_TAG, "s", 0, record.encode("utf-8"), True))
         return caption, tags

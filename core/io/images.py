@@ -540,7 +540,10 @@ def _write_pillow(
     if fmt == "PNG":
         info = PIL.PngImagePlugin.PngInfo()
         for key, value in image_tags.png_text(meta).items():
-            info.add_text(key, value)
+            if key == image_tags.XMP_PNG_KEYWORD:  # the XMP specification's place: uncompressed iTXt
+                info.add_itxt(key, value)
+            else:
+                info.add_text(key, value)
         info.add_text(PROVENANCE_KEY, meta_text)
         kwargs["pnginfo"] = info
         if meta.get("exif"):
@@ -555,8 +558,8 @@ def _write_pillow(
         else:
             kwargs["lossless"] = True
         kwargs["exif"] = exif.tobytes()
-    if fmt in ("JPEG", "WEBP") and meta.get("xmp"):
-        kwargs["xmp"] = meta["xmp"]
+    if fmt in ("JPEG", "WEBP") and image_tags.xmp_of(meta):
+        kwargs["xmp"] = image_tags.xmp_of(meta)
     im.save(tmp, format=fmt, **kwargs)
 
 

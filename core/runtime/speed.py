@@ -100,8 +100,8 @@ def measured(method_id: str) -> dict | None:
 
 
 ESTIMATES = {
-    "fast": "fast: under a second per megapixel on a CPU",
-    "medium": "medium: seconds per megapixel on a CPU",
+    "fast": "fast: under a second per megapixel of the result on a CPU",
+    "medium": "medium: seconds per megapixel of the result on a CPU",
     "slow": "slow: iterative, minutes on a CPU; a GPU helps",
 }
 AUDIO_ESTIMATES = {  # audio methods are not calibrated on an image: say it in the recording's terms

@@ -276,3 +276,39 @@ def test_a_derivative_keeps_the_caption_creator_rights_and_xmp_of_a_jpeg_and_a_t
     args = ["repair", str(tmp_path / "plain.jpg"), "-o", str(tmp_path / "out.jpg"), "--task", "denoise"]
     assert main(args) == 0
     assert _exif_words(tmp_path / "out.jpg")[270].startswith("Lacuna ")
+
+
+def test_a_pngs_words_and_xmp_reach_other_formats_and_a_cameras_date_a_tiff(datasets, tmp_path):
+    """Walk-through 44: a PNG's Description and Copyright were lost in JPEG and TIFF outputs, Lacuna
+    wrote a PNG's XMP as tEXt (which readers do not take for XMP, so a second pass dropped it), and a
+    camera JPEG's only date (DateTimeOriginal) was lost in a TIFF."""
+    import PIL.PngImagePlugin
+
+    with PIL.Image.open(datasets / "images" / "bench" / "CBSD68" / "101085.png") as im:
+        photo = im.convert("RGB")
+    info = PIL.PngImagePlugin.PngInfo()
+    info.add_text("Description", "Box 12, print 34")
+    info.add_text("Copyright", "(c) The Archive")
+    info.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    photo.save(tmp_path / "scan.png", pnginfo=info)
+    first = io.write(io.read(tmp_path / "scan.png"), tmp_path / "first.png")
+    with PIL.Image.open(first) as im:
+        assert im.info.get("xmp") == XMP  # an iTXt chunk, as the XMP specification asks
+    for ext in ("jpg", "tif"):
+        out = io.write(io.read(first), tmp_path / f"second.{ext}")  # a Lacuna PNG repaired again
+        if ext == "jpg":
+            assert {c: _exif_words(out)[c] for c in (270, 33432)} == {270: WORDS[270], 33432: WORDS[33432]}
+            with PIL.Image.open(out) as im:
+                assert im.info.get("xmp") == XMP
+        else:
+            with tifffile.TiffFile(out) as tif:
+                page = tif.pages[0]
+                assert page.tags[270].value == WORDS[270] and page.tags[33432].value == WORDS[33432]
+                assert XMP in page.tags[700].value
+    camera = PIL.Image.Exif()
+    camera.get_ifd(0x8769)[0x9003] = "1962:07:01 12:00:00"  # DateTimeOriginal, in EXIF's own directory
+    camera[271], camera[272] = "Kodak", "Retina"
+    photo.save(tmp_path / "camera.jpg", quality=90, exif=camera.tobytes())
+    with tifffile.TiffFile(io.write(io.read(tmp_path / "camera.jpg"), tmp_path / "camera.tif")) as tif:
+        tags = tif.pages[0].tags
+        assert [tags[code].value for code in (306, 271, 272)] == ["1962:07:01 12:00:00", "Kodak", "Retina"]
