@@ -78,11 +78,13 @@ def exif_for(meta: dict[str, Any], summary: str):
     exif = PIL.Image.Exif()
     if meta.get("exif"):
         exif.load(meta["exif"])
-    for code, value in described(meta).items():
-        exif[code] = value
+    words = described(meta)
+    for code, value in words.items():
+        if code not in exif:  # the source's own entries stay as they were (Pillow would re-encode them)
+            exif[code] = value
     exif[0x0112] = 1
     exif[0x0131] = "Lacuna"
-    if 270 not in described(meta):
+    if 270 not in words:
         exif[270] = summary
     return exif
 
@@ -120,7 +122,7 @@ def capture_date(meta: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str, list[tuple]]:
+def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str | bytes, list[tuple]]:
     """(ImageDescription, tifffile extratags): the source's caption and the record in its own tag,
     or the record as the description where the source had no caption; the other descriptive tags
     and the XMP packet."""
@@ -134,5 +136,5 @@ def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str, list[tuple]]:
         tags.append((XMP_TIFF_TAG, "B", len(xmp), xmp, True))
     if caption:
         tags.append((RECORD_TIFF_TAG, "s", 0, record.encode("utf-8"), True))
-        return caption, tags
+        return caption.encode("utf-8"), tags  # bytes: tifffile refuses a str beyond ASCII
     return record, tags

@@ -305,6 +305,11 @@ def test_a_pngs_words_and_xmp_reach_other_formats_and_a_cameras_date_a_tiff(data
                 page = tif.pages[0]
                 assert page.tags[270].value == WORDS[270] and page.tags[33432].value == WORDS[33432]
                 assert XMP in page.tags[700].value
+    info = PIL.PngImagePlugin.PngInfo()
+    info.add_itxt("Description", "Fotó régi – été 1962")  # beyond ASCII: a TIFF save had failed on it
+    photo.save(tmp_path / "regi.png", pnginfo=info)
+    with tifffile.TiffFile(io.write(io.read(tmp_path / "regi.png"), tmp_path / "regi.tif")) as tif:
+        assert tif.pages[0].tags[270].value == "Fotó régi – été 1962"
     camera = PIL.Image.Exif()
     camera.get_ifd(0x8769)[0x9003] = "1962:07:01 12:00:00"  # DateTimeOriginal, in EXIF's own directory
     camera[271], camera[272] = "Kodak", "Retina"
