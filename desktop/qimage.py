@@ -32,6 +32,10 @@ class Frame:
     buffer: np.ndarray
 
 
+CHECKER = 8  # px of the squares transparency is shown over
+CHECKER_TONES = (255, 204)  # white and light grey, as image editors show it
+
+
 def over_checkerboard(rgb8: np.ndarray, alpha8: np.ndarray) -> np.ndarray:
     """uint8 (H, W, 3) colours composited by their uint8 alpha over a checkerboard."""
     h, w = alpha8.shape
@@ -69,10 +73,6 @@ def apply_window(frame: np.ndarray, window: tuple[float, float], invert: bool = 
     if invert:
         np.subtract(255, out, out=out)
     return out
-
-
-CHECKER = 8  # px of the squares transparency is shown over
-CHECKER_TONES = (255, 204)  # white and light grey, as image editors show it
 
 
 def display_frame(frame: np.ndarray, window: tuple[float, float], invert: bool = False) -> Frame:

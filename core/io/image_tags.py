@@ -56,15 +56,11 @@ def described(meta: dict[str, Any]) -> dict[int, str]:
     for code, keyword in PNG_KEYWORDS.items():  # a PNG's own words, for a JPEG, WebP or TIFF made of it
         if isinstance(text.get(keyword), str) and text[keyword].strip():
             found.setdefault(code, text[keyword])
-    if meta.get("exif"):
-        import PIL.Image
-
-        exif = PIL.Image.Exif()
-        exif.load(meta["exif"])
-        for code in DESCRIBING:
-            value = exif.get(code)
-            if isinstance(value, str) and value.strip():
-                found.setdefault(code, value)
+    exif = _exif(meta)
+    for code in DESCRIBING:
+        value = exif.get(code)
+        if isinstance(value, str) and value.strip():
+            found.setdefault(code, value)
     if found.get(270, "").startswith(OUR_CAPTION):  # an earlier Lacuna summary, not the source's caption
         del found[270]
     return found
@@ -73,11 +69,7 @@ def described(meta: dict[str, Any]) -> dict[int, str]:
 def exif_for(meta: dict[str, Any], summary: str):
     """The EXIF to write: the source's, upright, with its descriptive tags (from a TIFF too), Lacuna as
     the software and the summary as the caption where the source had none."""
-    import PIL.Image
-
-    exif = PIL.Image.Exif()
-    if meta.get("exif"):
-        exif.load(meta["exif"])
+    exif = _exif(meta)
     words = described(meta)
     for code, value in words.items():
         if code not in exif:  # the source's own entries stay as they were (Pillow would re-encode them)
@@ -112,13 +104,7 @@ def xmp_of(meta: dict[str, Any]) -> bytes | None:
 
 def capture_date(meta: dict[str, Any]) -> str | None:
     """EXIF's DateTimeOriginal: a camera JPEG's only date, which a TIFF has no place for but DateTime."""
-    if not meta.get("exif"):
-        return None
-    import PIL.Image
-
-    exif = PIL.Image.Exif()
-    exif.load(meta["exif"])
-    value = exif.get_ifd(0x8769).get(0x9003)
+    value = _exif(meta).get_ifd(0x8769).get(0x9003)
     return value if isinstance(value, str) and value.strip() else None
 
 
@@ -128,8 +114,9 @@ def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str | bytes, list[tupl
     and the XMP packet."""
     found = described(meta)
     caption = found.pop(270, None)
-    if 306 not in found and capture_date(meta):
-        found[306] = capture_date(meta)
+    date = found.get(306) or capture_date(meta)
+    if date:
+        found[306] = date
     tags = [(code, "s", 0, value.encode("utf-8"), True) for code, value in sorted(found.items())]
     xmp = xmp_of(meta)
     if xmp:
@@ -138,3 +125,13 @@ def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str | bytes, list[tupl
         tags.append((RECORD_TIFF_TAG, "s", 0, record.encode("utf-8"), True))
         return caption.encode("utf-8"), tags  # bytes: tifffile refuses a str beyond ASCII
     return record, tags
+
+
+def _exif(meta: dict[str, Any]):
+    """The source's EXIF as Pillow's editable mapping (empty where it had none)."""
+    import PIL.Image
+
+    exif = PIL.Image.Exif()
+    if meta.get("exif"):
+        exif.load(meta["exif"])
+    return exif

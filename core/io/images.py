@@ -558,8 +558,9 @@ def _write_pillow(
         else:
             kwargs["lossless"] = True
         kwargs["exif"] = exif.tobytes()
-    if fmt in ("JPEG", "WEBP") and image_tags.xmp_of(meta):
-        kwargs["xmp"] = image_tags.xmp_of(meta)
+    xmp = image_tags.xmp_of(meta)
+    if fmt in ("JPEG", "WEBP") and xmp:
+        kwargs["xmp"] = xmp
     im.save(tmp, format=fmt, **kwargs)
 
 

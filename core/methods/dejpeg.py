@@ -157,15 +157,14 @@ def run_reapply(
     """Gray images as they are; color images on luma (BT.601), chroma kept."""
     planes, alpha, gray = _split(image)
     luma = planes[..., 0].astype(np.float64) if gray else luma_of(planes, np.float64)  # gray: its own
-    orientation, found = grid_layout(luma * 255.0)  # the grid of a picture stored turned is turned too
-    quality = quality or found or estimate_quality(luma * 255.0)  # the middle may be too flat to tell
+    plane = luma * 255.0
+    orientation, found = grid_layout(plane)  # the grid of a picture stored turned is turned too
+    quality = quality or found or estimate_quality(plane)  # the middle may be too flat to tell
     if quality is None:
         yield ctx.progress(1.0, "no JPEG quantization found (give the quality); image left as it is")
         return image.astype(np.float32)
     restored = np.empty_like(luma)
-    stored = yield from reapply_jpeg(
-        stored_view(luma[..., None], orientation)[..., 0] * 255.0, int(quality), ctx
-    )
+    stored = yield from reapply_jpeg(stored_view(plane[..., None], orientation)[..., 0], int(quality), ctx)
     stored_view(restored[..., None], orientation)[..., 0] = stored / 255.0
     if gray:
         result = restored[..., None]

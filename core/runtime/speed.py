@@ -126,9 +126,9 @@ def speed_of(card) -> tuple[str, str]:
         return card.speed, f"{estimate} (an estimate until its first run here measures it)"
     seconds = float(entry["seconds_per_mp"])
     where = entry["device"] if entry["backend"] == NO_NETWORK else f"{entry['device']}, {entry['backend']}"
-    return label(
-        seconds
-    ), f"{label(seconds)}: {seconds:.3g} s per megapixel of the result, measured here ({where})"
+    # of the result: an enlarging method's time grows with what it makes (walk-through 43 read it per input)
+    words = f"{seconds:.3g} s per megapixel of the result, measured here ({where})"
+    return label(seconds), f"{label(seconds)}: {words}"
 
 
 # The SIDE×SIDE crop repeated TILES×TILES times: a run has fixed costs (weights, document handling)

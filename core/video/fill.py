@@ -124,8 +124,8 @@ def make_plan(
             keep.extend(doc.slots[i] for i, _ in marks[n:end] if i is not None)
             n = end
             continue
-        run = Run(before, after, new_slots[n:end])
-        run.replacing = {new_slots[k].pts: marks[k][0] for k in range(n, end) if marks[k][0] is not None}
+        in_place = {new_slots[k].pts: marks[k][0] for k in range(n, end) if marks[k][0] is not None}
+        run = Run(before, after, new_slots[n:end], replacing=in_place)
         lo = (before + 1) if before is not None else 0
         hi = after if after is not None else doc.frame_count - 1
         spanned = [c for c in cuts if lo <= c <= hi]
