@@ -301,3 +301,28 @@ def test_the_difference_map_of_an_enlargement_says_why_it_shows_nothing(window, 
     qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
     ws.diff_action.trigger()
     assert window.statusBar().currentMessage().startswith("No difference map for a result of another size")
+
+
+def test_an_enlargement_is_compared_with_the_source_enlarged_by_bicubic(window, datasets, qtbot):
+    """Walk-through 43: the split set an upscale against the source's pixel blocks (a smaller layer
+    drawn unsmoothed when zoomed in, its checker squares another size); an upscaler is judged against
+    bicubic, pixel over pixel."""
+    assert open_file(window, datasets / "images" / "bench" / "Set5" / "butterfly_GT.png")
+    ws = image(window)
+    source = ws.controller.doc.pixels[0].copy()
+    assert ws.picker.select("upscale-bicubic")
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=60_000)
+    result = ws.controller.doc.pixels[0]
+    factor = result.shape[0] // source.shape[0]
+    assert factor >= 2 and result.shape[:2] == (source.shape[0] * factor, source.shape[1] * factor)
+    ws.split_action.trigger()
+    before = ws.canvas.before
+    assert (before.image.height(), before.image.width()) == result.shape[:2]
+    assert ws.canvas.before_label == f"BEFORE — original, bicubic ×{factor}"
+    # The reference is the source enlarged: the upscale-bicubic result itself, to rounding.
+    shown = before.buffer.view(np.uint8).reshape(*result.shape[:2], 4)[..., 2::-1].astype(float)
+    assert np.abs(shown - np.clip(result, 0, 255)).max() <= 1.0
+    # Compare with the Original lays the picture as opened under the result the same way.
+    ws.original_action.trigger()
+    assert ws.canvas.before_label == f"BEFORE — original, bicubic ×{factor}"

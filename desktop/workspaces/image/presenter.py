@@ -34,6 +34,16 @@ PREVIEW_PIXELS = 1_500_000  # above this, window/level drags show a subsampled r
 FULL_SCALE = {"uint8": " of 255", "uint16": " of 65535"}
 
 
+def enlargement(before: np.ndarray, after: np.ndarray) -> int | None:
+    """The whole factor (2-8) a picture's frames (F, H, W, C) were enlarged by, if that is all that
+    changed their shape (an upscale)."""
+    (f0, h0, w0, c0), (f1, h1, w1, c1) = before.shape, after.shape
+    factor = h1 // max(h0, 1)
+    if (f0, c0) != (f1, c1) or not 2 <= factor <= 8 or (h1, w1) != (h0 * factor, w0 * factor):
+        return None
+    return factor
+
+
 class CanvasPresenter(QObject):
     status = Signal(str)
 
@@ -55,6 +65,9 @@ class CanvasPresenter(QObject):
         self._filled_of, self._filled = None, None
         self._outline_frame: int | None = None
         self._outline: Frame | None = None
+        # the bicubic reference an enlargement is compared with, and what it was made of
+        self._reference_key: tuple | None = None
+        self._reference_frame: np.ndarray | None = None
 
     # --- the frame ---
 
@@ -158,18 +171,20 @@ class CanvasPresenter(QObject):
         earlier = repair.before
         if self.against_original:
             first = c.original_before()
-            if first.pixels.shape == c.doc.pixels.shape:
+            if first.pixels.shape == c.doc.pixels.shape or enlargement(first.pixels, c.doc.pixels):
                 earlier = first
-            else:  # an enlargement since: the two cannot be laid over each other
-                self.status.emit(
-                    "The original has another size (enlarged since): compared with the last step."
-                )
+            else:  # resized otherwise since: the two cannot be laid over each other
+                self.status.emit("The original has another size: compared with the last step.")
         before = earlier.pixels
         frame = min(c.frame, before.shape[0] - 1)
-        canvas.set_before(display_frame(before[frame], c.window, c.invert))
+        factor = enlargement(before, c.doc.pixels)
+        shown = self._reference(before, frame, factor) if factor else before[frame]
+        canvas.set_before(display_frame(shown, c.window, c.invert))
         canvas.set_marks(self._fill_outline(repair, frame))
         names = [p.method for p in earlier.provenance if p.task != "detect"]
         canvas.before_label = "BEFORE — " + (" → ".join(names) if names else "original")
+        if factor:  # an upscaler is judged against bicubic, not against pixel blocks (walk-through 43)
+            canvas.before_label += f", bicubic ×{factor}"
         drawn = self._render_uncertainty()
         if not drawn and self.show_diff and before.shape == c.doc.pixels.shape:
             kept_step = stored_step(c.doc)
@@ -190,6 +205,20 @@ class CanvasPresenter(QObject):
                     "No difference map for a result of another size (enlarged): compare in the split view."
                 )
         self.set_compare_mode()
+
+    def _reference(self, before: np.ndarray, frame: int, factor: int) -> np.ndarray:
+        """A frame of a smaller picture enlarged by bicubic to the result's size, kept per (picture,
+        frame): the split and hold-X then lay result and reference pixel over pixel at every zoom."""
+        key = (id(before), frame, factor)
+        if self._reference_key != key:
+            import torch
+
+            from core.imresize import torch_upsample
+
+            planes = torch.from_numpy(np.ascontiguousarray(before[frame].transpose(2, 0, 1), np.float32))
+            enlarged = torch_upsample(planes, factor).numpy().transpose(1, 2, 0)
+            self._reference_key, self._reference_frame = key, enlarged  # the window clips overshoot
+        return self._reference_frame
 
     def _fill_outline(self, repair, frame: int) -> Frame | None:
         """On a scan, the outline of what a repair filled on this slice, and a frame round a slice
