@@ -7,7 +7,8 @@ fields of its own (a PNG text chunk, a JPEG comment, a private TIFF tag, the sid
 written as the caption only where the source had none.
 
 The descriptive tags have the same numbers in a TIFF and in EXIF's first directory; a PNG's text
-keywords for four of them are read as those tags too, so its words reach a JPEG, WebP or TIFF.
+keywords for four of them are read as those tags too, so its words reach a JPEG, WebP or TIFF. Words
+beyond ASCII are written to EXIF as UTF-8, as other software does, and read back so.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def described(meta: dict[str, Any]) -> dict[int, str]:
             found.setdefault(code, text[keyword])
     exif = _exif(meta)
     for code in DESCRIBING:
-        value = exif.get(code)
-        if isinstance(value, str) and value.strip():
+        value = _text(exif.get(code))
+        if value and value.strip():
             found.setdefault(code, value)
     if found.get(270, "").startswith(OUR_CAPTION):  # an earlier Lacuna summary, not the source's caption
         del found[270]
@@ -73,7 +74,7 @@ def exif_for(meta: dict[str, Any], summary: str):
     words = described(meta)
     for code, value in words.items():
         if code not in exif:  # the source's own entries stay as they were (Pillow would re-encode them)
-            exif[code] = value
+            exif[code] = value if value.isascii() else value.encode("utf-8")  # else Pillow writes '?'
     exif[0x0112] = 1
     exif[0x0131] = "Lacuna"
     if 270 not in words:
@@ -127,6 +128,26 @@ def tiff_tags(meta: dict[str, Any], record: str) -> tuple[str | bytes, list[tupl
     return record, tags
 
 
+def keep_text_bytes(exif):
+    """`exif` with its texts beyond ASCII held as their bytes, returned. EXIF's text fields are ASCII,
+    so software beyond it (Lightroom, ExifTool, Lacuna) writes UTF-8 there; Pillow reads those bytes
+    as Latin-1 ("FotÃ³") and writes a text back as ASCII, '?' for the rest."""
+    for code, value in list(exif.items()):
+        if isinstance(value, str) and not value.isascii():
+            exif[code] = value.encode("latin-1", "replace")
+    return exif
+
+
+def _text(value) -> str | None:
+    """An EXIF text as its writer meant it: UTF-8 where it is, else Latin-1."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    return value if isinstance(value, str) else None
+
+
 def _exif(meta: dict[str, Any]):
     """The source's EXIF as Pillow's editable mapping (empty where it had none)."""
     import PIL.Image
@@ -134,4 +155,4 @@ def _exif(meta: dict[str, Any]):
     exif = PIL.Image.Exif()
     if meta.get("exif"):
         exif.load(meta["exif"])
-    return exif
+    return keep_text_bytes(exif)

@@ -232,8 +232,8 @@ def PIL_exif_copy(exif):  # noqa: N802 - mirrors Pillow's class name
     import PIL.Image
 
     copy = PIL.Image.Exif()
-    copy.load(exif.tobytes())
-    return copy
+    copy.load(image_tags.keep_text_bytes(exif).tobytes())
+    return image_tags.keep_text_bytes(copy)
 
 
 def _read_png16_color(path: Path, head: bytes) -> ImageDoc:

@@ -310,6 +310,19 @@ def test_a_pngs_words_and_xmp_reach_other_formats_and_a_cameras_date_a_tiff(data
     photo.save(tmp_path / "regi.png", pnginfo=info)
     with tifffile.TiffFile(io.write(io.read(tmp_path / "regi.png"), tmp_path / "regi.tif")) as tif:
         assert tif.pages[0].tags[270].value == "Fotó régi – été 1962"
+    # EXIF holds it as UTF-8, as Lightroom and ExifTool write it (it had become "Fot? r?gi ? ?t? 1962"),
+    # and a JPEG's words read back whole, not as Latin-1 ("FotÃ³"), into a PNG made of it.
+    for ext in ("jpg", "webp"):
+        out = io.write(io.read(tmp_path / "regi.png"), tmp_path / f"regi.{ext}")
+        with PIL.Image.open(out) as im:
+            assert im.getexif()[270].encode("latin-1").decode("utf-8") == "Fotó régi – été 1962"
+        with PIL.Image.open(io.write(io.read(out), tmp_path / f"regi_{ext}.png")) as im:
+            assert im.text["Description"] == "Fotó régi – été 1962"
+    lightroom = PIL.Image.Exif()
+    lightroom[270] = "Fotó régi – été 1962".encode()  # a camera JPEG captioned in Lightroom: UTF-8 in EXIF
+    photo.save(tmp_path / "lr.jpg", quality=90, exif=lightroom.tobytes())
+    with PIL.Image.open(io.write(io.read(tmp_path / "lr.jpg"), tmp_path / "lr_out.jpg")) as im:
+        assert im.getexif()[270].encode("latin-1") == "Fotó régi – été 1962".encode()  # had been '?'
     camera = PIL.Image.Exif()
     camera.get_ifd(0x8769)[0x9003] = "1962:07:01 12:00:00"  # DateTimeOriginal, in EXIF's own directory
     camera[271], camera[272] = "Kodak", "Retina"
