@@ -23,7 +23,7 @@ import numpy as np
 
 from core.documents import Document, ImageDoc
 from core.errors import ReadError, WriteError
-from core.io import fill, image_layout, image_tags, limits, provenance, quiet
+from core.io import fill, image_layout, image_tags, limits, provenance, quiet, xmp_record
 from core.io.atomic import atomic_write
 from core.io.describe import minmax, not_numbers, num
 from core.io.formats import FileFormat, Written, as_extension
@@ -215,8 +215,11 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
         exif[0x0112] = 1  # the pixels are upright now
         meta["exif"] = exif.tobytes()
     xmp = im.info.get("xmp")
+    record = None
     if isinstance(xmp, bytes | bytearray) and xmp:  # a JPEG's or WebP's (a PNG's is one of its texts)
-        meta["xmp"] = bytes(xmp)
+        source_xmp, record = xmp_record.split(bytes(xmp))
+        if source_xmp:
+            meta["xmp"] = source_xmp
     text = {k: v for k, v in getattr(im, "text", {}).items() if k != PROVENANCE_KEY and isinstance(v, str)}
     if text:
         meta["text"] = text
@@ -225,6 +228,8 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
     elif provenance.parse_record(im.info.get("comment")):  # JPEG: the record is the comment
         comment = im.info["comment"]
         meta["lacuna_provenance"] = comment.decode("utf-8") if isinstance(comment, bytes) else comment
+    elif provenance.parse_record(record):  # WebP: the record is in the XMP
+        meta["lacuna_provenance"] = record
     return meta
 
 
@@ -559,7 +564,9 @@ def _write_pillow(
             kwargs["lossless"] = True
         kwargs["exif"] = exif.tobytes()
     xmp = image_tags.xmp_of(meta)
-    if fmt in ("JPEG", "WEBP") and xmp:
+    if fmt == "WEBP":  # no comment or text field: the record goes into the XMP
+        kwargs["xmp"] = xmp_record.with_record(xmp, meta_text)
+    elif fmt == "JPEG" and xmp:
         kwargs["xmp"] = xmp
     im.save(tmp, format=fmt, **kwargs)
 

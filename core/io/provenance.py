@@ -17,6 +17,7 @@ from typing import Any
 
 from core.documents import Document, Provenance
 from core.io.atomic import atomic_write
+from core.io.digest import file_sha256
 from core.version import __version__
 
 SIDECAR_SUFFIX = ".lacuna.json"
@@ -57,10 +58,16 @@ def record(doc: Document, output: Path | None = None, notes: Sequence[str] = ())
     """The provenance of `doc` as a plain dict (every step, newest last); `notes`: what the writer
     chose or converted (a codec, a bit depth), kept under "conversion"."""
     steps = [_jsonable(p.as_dict()) for p in doc.provenance]
+    source = source_of(doc)
     data = {
         "software": f"Lacuna {__version__}",
         "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "source": source_of(doc),
+        "source": source,
+    }
+    digest = file_sha256(source) if source else None
+    if digest:  # by content too: the path says nothing once either file is renamed or moved
+        data["source_sha256"] = digest
+    data |= {
         "output": output.name if output else "",
         "steps": steps,
         "note": "repaired content is a reconstruction, not original data" if steps else "",

@@ -10,8 +10,6 @@ graph holds no shape-dependent branches and gives the torch module's pixels.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import io
 import os
 import tempfile
@@ -41,18 +39,13 @@ def cache_folder() -> Path:
     return (Path(chosen) if chosen else user_cache_path("lacuna", appauthor=False)) / "onnx"
 
 
-@functools.lru_cache(maxsize=32)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights_hash(path: Path) -> str:
-    stat = Path(path).stat()
-    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)[:16]
+    from core.io.digest import file_sha256
+
+    digest = file_sha256(path)
+    if digest is None:
+        raise FileNotFoundError(f"cannot read the weights {path}")
+    return digest[:16]
 
 
 # Bumped when an architecture computes differently with the same weights (session 29: the inpainting

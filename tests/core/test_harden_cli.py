@@ -194,6 +194,10 @@ def test_the_record_names_its_source_by_an_absolute_path(datasets, tmp_path, mon
     assert cli_main(args) == 0
     record = json.loads((tmp_path / "out" / "baby_denoised.png.lacuna.json").read_text())
     assert record["source"] == str(tmp_path / "baby.png") == record["steps"][-1]["source"]
+    # and by content: a path says nothing once either file is renamed or moved (walk-through 43)
+    import hashlib
+
+    assert record["source_sha256"] == hashlib.sha256((tmp_path / "baby.png").read_bytes()).hexdigest()
 
 
 def test_a_gap_past_the_end_of_a_recording_is_refused_in_seconds(datasets, tmp_path, capsys):
