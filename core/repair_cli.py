@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from dataclasses import replace
@@ -257,11 +258,27 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, 
 
     method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
     params = parse_params(getattr(args, "detect_param", []))
-    detected, step = detect_with_progress(document, method, threshold, params, ctx).repair_step(document)
+    detection = detect_with_progress(document, method, threshold, params, ctx)
+    detected, step = detection.repair_step(document)
     proposal, share = _joined(detected, painted, detected[frames] if frames else detected)
     if not getattr(args, "json", False):  # how much an unattended repair will change, before it does
         print(f"lacuna: detection marked {share * 100:.2f}% of the picture to repair", file=sys.stderr)
+        _say_unreviewed(detection.method, args)
     return proposal, step
+
+
+def _say_unreviewed(method_id: str, args: argparse.Namespace) -> None:
+    """What the detector can take for damage, and how to review its mask before a repair fills it
+    (walk-through 45: collars, a hair bow and a rope smeared, with nothing said at the command)."""
+    from core.detect.run import what_to_check
+
+    if what_to_check(method_id):
+        print(
+            f"lacuna: nobody reviewed that mask: {what_to_check(method_id)}; to review it first: lacuna"
+            f" detect {shlex.quote(str(args.input))} -o mask.png --for-repair, erase what is not damage,"
+            " then repair --mask mask.png",
+            file=sys.stderr,
+        )
 
 
 def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, frames=None):
@@ -287,6 +304,7 @@ def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, 
             f"lacuna: detection marked {share * 100:.2f}% of {describe_frames(frames)}{looked} to repair",
             file=sys.stderr,
         )
+        _say_unreviewed(detection.method, args)
     return masks, frames, step
 
 

@@ -147,6 +147,11 @@ def detect_command(args) -> int:
             f"{share * 100:.2f}% of pixels proposed)",
             file=sys.stderr,
         )
+        from core.detect.run import what_to_check
+
+        check = what_to_check(detection.method)
+        if check:  # where the mask is made, not only in the method's card (walk-through 45)
+            print(f"lacuna: check the mask before repairing: {check}", file=sys.stderr)
         clip = getattr(document, "format", "") == "video"  # repaired with --mask, not --detect
         if not args.for_repair and filled > share and not clip:
             print(

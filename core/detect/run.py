@@ -65,6 +65,13 @@ class RepairRule:
 REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000))
 
 
+def what_to_check(method_id: str) -> str:
+    """What a detector takes for damage that is not, in a few words ('' if its card names nothing)."""
+    from core.methods import get_method
+
+    return get_method(method_id).card.check
+
+
 def method_for_clip(method: str | None, frame_count: int) -> str:
     """The detection method to run on frames of a clip of `frame_count` frames: `method`, else the
     clip default (the learned detector checked against the neighbouring frames, core.detect.frames:

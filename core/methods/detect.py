@@ -33,6 +33,13 @@ TRUST = (
 )
 
 
+# What the learned detector takes for damage that is not (the real scanned portraits and harbour views).
+LEARNED_CHECK = (
+    "bright smooth areas of old sepia portraits (faces, collars) and thin bright objects on a dark"
+    " ground (a mast, rigging, a rope, a hair bow) can be proposed too"
+)
+
+
 def _threshold(default: float) -> Param:
     # Above 0: every score is, so a threshold of 0 proposes the whole picture (a walk-through's repair
     # of it painted a photo over with one brown).
@@ -235,13 +242,13 @@ register(
         name="Learned damage detector (autoencoder)",
         kind="learned",
         description="Proposes scratches, creases, dust, stains and tears with a network trained by the"
-        " project; photos, gray or colour, 8 or 16 bit. Bright smooth areas of old sepia portraits"
-        " (faces, collars) and thin bright objects on a dark ground (a mast, rigging, a rope, a hair"
-        " bow) can be proposed too, and a repair then smears them: check the mask before repairing." + TRUST,
+        f" project; photos, gray or colour, 8 or 16 bit. {LEARNED_CHECK[0].upper()}{LEARNED_CHECK[1:]},"
+        " and a repair then smears them: check the mask before repairing." + TRUST,
         modalities=("photo", "gray"),
         params=_learned_params(),
         weights=(WEIGHTS,),
         default=True,
+        check=LEARNED_CHECK,
     ),
     _run_learned,
 )
@@ -261,6 +268,8 @@ register(
         weights=(WEIGHTS,),
         operates_on="volume",
         clip_default=True,
+        check="thin bright objects on a dark ground (a mast, a rope) and pale smooth areas can be"
+        " proposed too",
     ),
     _run_learned_frames,
 )
@@ -274,6 +283,7 @@ register(
         kind="classical",
         description="Marks pixels that stand out from their neighbourhood; no training, but texture and"
         " fine detail are proposed too." + TRUST,
+        check="fine texture and detail (foliage, knit, rigging, hair, text) are proposed too",
         modalities=("photo", "gray"),
         params=(
             _threshold(0.375),
@@ -293,6 +303,7 @@ register(
         description="For video and film frames: marks what is in one frame and not in its neighbours"
         " after optical-flow alignment. Needs at least two frames; fast motion and scene cuts"
         " can be proposed too.",
+        check="fast motion and what the optical flow cannot follow can be proposed too",
         modalities=("video", "film"),
         params=(_threshold(0.15), _SIGNATURES),
         operates_on="volume",

@@ -138,6 +138,9 @@ class MethodCard:
     # Fills with patches copied from elsewhere in the same picture: on a scan that can be anatomy that
     # is not there (core.methods.modality says so).
     copies_texture: bool = False
+    # A detector's false marks, in a few words: said where its mask is used (lacuna detect, repair
+    # --detect, the app's Detect damage), not only here (walk-through 45: collars and a bow smeared).
+    check: str = ""
 
     def found_weights(self) -> dict[str, Path | None]:
         """Each weights file and where it was found (None: nowhere)."""

@@ -54,7 +54,8 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     proposed = c.masks.get(0) > 0
     assert _f1(proposed, truth) > 0.4, "the proposal should cover the scratches"
     assert ws.canvas.show_mask and panel.sensitivity.isEnabled()
-    assert panel.note.text().endswith("% of the image marked to repair")  # a photo has no slices
+    note = panel.note.text()  # a photo has no slices; what to check is said where the person acts
+    assert "% of the image marked to repair. Check it before Repair: " in note and "collars" in note
     assert c.undo_label() == "detect damage"
     assert ws.picker.current_method() == "inpaint-learned"  # picked to fill the proposal
     # Undone, the proposal is not in the mask: its sensitivity has nothing to act on; redone, it has.
