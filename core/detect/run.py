@@ -254,6 +254,8 @@ def detect(
             sub = ctx.sub(index / frames, (index + 1) / frames)
             maps.append((yield from chosen.run(normed[index], None, sub, **resolved)))
         score = np.stack(maps)
+    if getattr(document, "mode", "") == "RGBA":  # what is not seen is not damage (walk-through 45)
+        score = np.where(normed[..., 3] > 0, score, 0.0)
     yield ctx.progress(1.0, "done")
     return Detection(np.asarray(score, np.float32), float(cut), card.id, resolved)
 

@@ -63,7 +63,8 @@ def _colour_groups(channels: int) -> list[list[int]]:
 
 def _alpha_channels(channels: int) -> list[int]:
     """Gray+alpha's second plane, RGBA's fourth: transparency, not picture, so not the network's to
-    invent (run through it, an opaque photo came back with alpha down to 172 in its holes)."""
+    invent (run through it, an opaque photo came back with alpha down to 172 in its holes); the
+    repair keeps the source's (core.repair.frames)."""
     return [1] if channels == 2 else list(range(3, channels))
 
 
@@ -194,8 +195,8 @@ def _net_fill(
         work_hole = cv2.resize(hole.astype(np.float32), small_hw[::-1], interpolation=cv2.INTER_AREA) > 0
     mask_t = torch.from_numpy(work_hole.astype(np.float32))[None, None].to(device)
     out = np.empty_like(work)
-    for c in _alpha_channels(channels):  # an opaque surround stays exactly opaque
-        out[..., c] = _opencv_plane(work[..., c], work_hole)
+    for c in _alpha_channels(channels):  # as it was: transparency is not the network's to fill
+        out[..., c] = work[..., c]
     for group in _colour_groups(channels):
         x = work[..., group]
         if net_channels == 3 and len(group) == 1:

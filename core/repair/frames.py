@@ -81,6 +81,10 @@ def repair_frames(request: Request) -> Generator[Progress, None, FrameStack]:
         # The mask contract: outside the (grown) hole the source comes back bit-identical, inside it
         # the method's values, blended over soft and feathered edges (core.repair.masks).
         result_pixels = painted.composite(source, result_pixels)
+    if getattr(document, "mode", "") == "RGBA" and result_pixels.shape == source.shape:
+        # Transparency is not picture: no repair changes it (walk-through 45: an inpainting's fill of
+        # alpha made hidden pixels show, up to 128, and opaque ones let the background through)
+        result_pixels[..., 3] = source[..., 3]
     result = document.with_pixels(result_pixels)
     if result_pixels.shape[1:3] != source.shape[1:3]:
         # a resized result: the same extent in more (or fewer) pixels; a print keeps its size, so a

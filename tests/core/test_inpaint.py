@@ -227,7 +227,7 @@ def test_dilate_widens_what_repair_changes_and_nothing_beyond(photo):
 
 def test_learned_inpainting_leaves_an_opaque_photo_opaque(datasets):
     """The scanned photo is RGBA with alpha 255 everywhere; the network used to fill alpha too and
-    left pixels at alpha 172-185 in the holes (user walk-through). Alpha is filled classically now."""
+    left pixels at alpha 172-185 in the holes (user walk-through). Alpha is kept as it was now."""
     import core.io
 
     photo = core.io.read(datasets / "images" / "real_damage" / "old_w_scratch_b.png")
@@ -238,6 +238,26 @@ def test_learned_inpainting_leaves_an_opaque_photo_opaque(datasets):
         out = run_repair(photo, "inpaint", method=method, mask=hole)
         assert (np.round(out.pixels[..., 3]) == 255).all(), method
         assert np.abs(out.pixels[0, ..., :3][hole] - photo.pixels[0, ..., :3][hole]).max() > 10  # filled
+
+
+def test_a_repair_keeps_transparency_and_detection_skips_what_is_not_seen(datasets):
+    """Walk-through 45: inpainting filled alpha too, so pixels hidden at alpha 0 showed (up to 128)
+    and opaque ones let the background through (down to 193); detection marked hidden colours."""
+    import core.io
+    from core.detect.run import run_detect
+
+    photo = core.io.read(datasets / "images" / "real_damage" / "old_w_scratch_b.png")
+    pixels = photo.pixels.copy()
+    pixels[0, :60, :, 3], pixels[0, 60:120, :, 3] = 0, 128
+    cutout = photo.with_pixels(pixels)
+    hole = np.zeros(pixels.shape[1:3], bool)
+    hole[40:160, 80:160] = True  # across the transparent, half and opaque rows
+    for method in ("inpaint-learned", "inpaint-telea", "inpaint-biharmonic"):
+        out = run_repair(cutout, "inpaint", method=method, mask=hole)
+        assert np.array_equal(out.pixels[..., 3], pixels[..., 3]), method
+        assert np.abs(out.pixels[0, 120:160, 80:160, :3] - pixels[0, 120:160, 80:160, :3]).max() > 10
+    score = run_detect(cutout).score[0]
+    assert not score[:60].any() and score[60:].any()
 
 
 def test_learned_fills_of_specks_and_hairlines_are_as_close_as_teleas(datasets):
