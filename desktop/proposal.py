@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from core.documents import Provenance
 
 LABEL = "detect damage"  # the undo step of a detection
+SENSITIVITY = "detection sensitivity"  # a slider move after other edits: a step of its own
 
 
 class Proposal:
@@ -120,12 +121,22 @@ class Detector(QObject):
         # This proposal's steps (weakly: the history owns them), by id; each holds its threshold.
         self._steps: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self.recording = False  # a step of the proposal is being recorded: it is not an undo
+        self._label = LABEL  # the name of the proposal's latest undo step
         controller.session.document_changed.connect(self.forget_if_stale)
 
     def propose(self, doc, proposal: Proposal, found: Detection) -> None:
         self._doc, self.step, self.proposal, self.found = doc, None, proposal, found
+        self._label = LABEL
         self._steps = weakref.WeakValueDictionary()
         self.just_finished = True
+
+    def label(self, replacing: bool) -> str:
+        """The name of the proposal's next undo step: the detection's own, kept by the slider's moves
+        while that step is the latest (`replacing` it); a move after other edits is a step of its own,
+        named for the slider (walk-through 45 read "Undid detect damage" for one)."""
+        if self.step is not None and not replacing:
+            self._label = SENSITIVITY
+        return self._label
 
     def shown(self, step: Any) -> None:
         """`step`, the undo step just recorded, shows the proposal at its present threshold."""

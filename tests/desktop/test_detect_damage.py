@@ -49,8 +49,13 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     widest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i)) for i in range(combo.count()))
     assert widest < combo.width() - 30, (widest, combo.width())  # room for the arrow
     assert ws.picker.select("denoise-bilateral")  # a method that ignores the mask
+    said: list[str] = []
+    ws.status.connect(said.append)
     panel.button.click()
     qtbot.waitUntil(lambda: not c.busy and ws.detection.proposal is not None, timeout=60_000)
+    # A repair hides its mask when it ends; a detection's proposal is the mask, shown (walk-through 45
+    # read "Mask hidden — press M to show it, hold X to compare" with the mask on and nothing to compare)
+    assert said and not any("Mask hidden" in text for text in said), said
     proposed = c.masks.get(0) > 0
     assert _f1(proposed, truth) > 0.4, "the proposal should cover the scratches"
     assert ws.canvas.show_mask and panel.sensitivity.isEnabled()
@@ -83,9 +88,13 @@ def test_detect_erase_repair_undo(window, datasets, tmp_path, qtbot):
     assert ws.mask_label.text() == f"Mask {c.mask_fraction() * 100:.2f}%"
     assert c.mask_fraction() < np.count_nonzero(proposed) / proposed.size
 
-    # Moving the slider again keeps what was erased.
+    # Moving the slider again keeps what was erased, as a step named for the slider (walk-through 45
+    # read "Undid detect damage" for it); further moves stay in that step.
     panel.sensitivity.setValue(panel.sensitivity.value() + 10)
     assert c.masks.get(0)[erased_at] == 0
+    panel.sensitivity.setValue(panel.sensitivity.value() - 5)
+    labels = [e.label for e in c.history.entries()]
+    assert labels == ["detect damage", "eraser", "detection sensitivity"], labels
 
     assert c.run_repair("inpaint", "inpaint-telea")
     qtbot.waitUntil(lambda: not c.busy and c.doc is not original, timeout=60_000)

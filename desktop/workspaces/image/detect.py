@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from desktop.mask_model import MaskEdit
-from desktop.proposal import LABEL, Detector, Proposal
+from desktop.proposal import Detector, Proposal
 from desktop.widgets.detect_panel import DetectPanel, connect_panel
 
 
@@ -95,7 +95,9 @@ class Detection(Detector):
         c = self.controller
         entries = c.history.entries()  # the newest of every slice's: an eraser on another counts
         top = entries[-1] if entries else None
-        if self.step is not None and top is not None and top.payload is self.step:
+        replacing = self.step is not None and top is not None and top.payload is self.step
+        label = self.label(replacing)
+        if replacing:
             # Still the latest step: take it back silently and record the new proposal in its place.
             c.history.pop_undo(top.lane)
             c.masks.apply(self.step, undo=True)
@@ -105,7 +107,7 @@ class Detection(Detector):
         def record() -> MaskEdit:
             # A step even when nothing changed (nothing found, or the slider at an end): the
             # proposal stays in effect and its slider with it.
-            step = c.masks.replace_all(masks, label=LABEL) or MaskEdit(LABEL, [], whole=True)
+            step = c.masks.replace_all(masks, label=label) or MaskEdit(label, [], whole=True)
             c.record_edit(step)
             return step
 

@@ -167,6 +167,7 @@ class ImageWorkspace(Workspace):
         self.session.history_changed.connect(self._on_mask_edited)
         self.session.history_changed.connect(self._follow_repair_undo)
         self._hidden_for = self._seen_repair = None  # the repair whose finish hid the mask; the one shown
+        self._job_began_on = None  # the document shown when the running job began
         self._gaps_said = ""  # the notice of missing slices, while it holds
         self._proposed = ""  # the method Lacuna selected for the file shown (a low-quality JPEG's repair)
         c.error.connect(self.error)
@@ -575,6 +576,7 @@ class ImageWorkspace(Workspace):
         self.controller.run_repair(task, method, params, **options)
 
     def _on_job_started(self, title: str) -> None:
+        self._job_began_on = self.controller.doc  # a repair ends on a new document, a detection not
         self.progress.start(title)
         self.picker.set_busy(True)  # disables Run: its focus would drop into a parameter field
         self.canvas.setFocus()
@@ -586,7 +588,8 @@ class ImageWorkspace(Workspace):
 
     def _on_job_done(self, text: str) -> None:
         self._on_job_ended(text, True)
-        if self.canvas.show_mask and self.controller.masks.any():
+        repaired = self.controller.doc is not self._job_began_on
+        if repaired and self.canvas.show_mask and self.controller.masks.any():
             # The fill is what matters now; the mask stays one key away.
             self.set_show_mask(False)
             self._hidden_for = self._seen_repair = self.controller.last_repair()

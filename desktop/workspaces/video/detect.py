@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject
 
-from desktop.proposal import LABEL, Detector, Proposal
+from desktop.proposal import Detector, Proposal
 from desktop.workspaces.video.mask import MaskChange
 
 MAX_FRAMES = 12  # frames scored at once: each is held as float32 while the detector runs
@@ -119,7 +119,9 @@ class VideoDetection(Detector):
         return self.controller.brushed()
 
     def _show(self, mask: np.ndarray) -> None:
-        self._record_step(lambda: self.controller.set_mask(mask, LABEL, replacing=self.step))
+        top = self.controller.history.peek_undo(None)
+        label = self.label(self.step is not None and top is not None and top.payload is self.step)
+        self._record_step(lambda: self.controller.set_mask(mask, label, replacing=self.step))
         self.changed.emit()
 
     def proposed_fraction(self) -> float:
