@@ -71,8 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="output path, or a folder to write INPUT_<task>.<ext> in (default: beside the input)",
     )
-    p.add_argument("--task", required=True)
-    p.add_argument("--method", default=None)
+    from core.tasks import TASKS
+
+    repairs = [t for t in TASKS if not TASKS[t].proposes_mask]
+    p.add_argument(
+        "--task",
+        required=True,
+        help=f"what to repair: {', '.join(repairs)} (lacuna models lists each task's methods); a"
+        " photo's scratches and dust: --task inpaint --detect",
+    )
+    p.add_argument("--method", default=None, help="one of the task's methods (default: the task's own)")
     p.add_argument(
         "--mask",
         default=None,

@@ -107,7 +107,7 @@ def repair_cut(threshold: float, scale: float) -> float:
 
 def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.ndarray:
     """The mask to repair for scores (H, W) or (frames, H, W) under `rule`."""
-    from skimage.morphology import disk, remove_small_holes
+    from skimage.morphology import disk
 
     score = np.asarray(score, np.float32)
     if score.ndim == 3:
@@ -119,12 +119,27 @@ def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.nda
         kernel = disk(rule.close).astype(np.uint8)
         mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
     if rule.holes:
-        mask = remove_small_holes(mask, max_size=rule.holes)
+        mask = _fill_holes(mask, rule.holes)
     if rule.grow:
         from core.masks import dilate
 
         mask = dilate(mask, rule.grow)
     return mask
+
+
+def _fill_holes(mask: np.ndarray, most: int) -> np.ndarray:
+    """`mask` with its holes up to `most` pixels filled, but never the largest unmarked region: in a
+    picture smaller than `most` that is the picture itself (walk-through 45: one speck on a 24-px
+    picture became a mask of all of it)."""
+    from scipy import ndimage
+    from skimage.morphology import remove_small_holes
+
+    filled = remove_small_holes(mask, max_size=most)
+    labels, count = ndimage.label(~mask)
+    if count:
+        sizes = np.bincount(labels.ravel())[1:]
+        filled &= labels != 1 + int(np.argmax(sizes))
+    return filled
 
 
 @dataclass

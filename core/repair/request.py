@@ -90,6 +90,14 @@ def marks_anything(mask: Any) -> bool:
 LABEL_MAPS = {"SEG": "a segmentation (a label per pixel)"}
 
 
+# What a film task's person wants on a picture (walk-through 45: remove-dust on a photo was told only
+# that it works on video).
+INSTEAD = {
+    ("remove-dust", "image"): "; a picture's dust and scratches: --task inpaint --detect",
+    ("remove-dust", "volume"): "; a scan's marks: paint them and --task inpaint",
+}
+
+
 def check_fits(card, task: str, document: Document, mask: Any, named: bool = True) -> None:
     """Refuse, before anything runs, a method for another task or another kind of document, and a
     method that needs to be told what to repair when nothing is marked. The method is `named` by the
@@ -101,7 +109,8 @@ def check_fits(card, task: str, document: Document, mask: Any, named: bool = Tru
         raise MethodError(f"method {card.id!r} is for {card.task!r}, not {task!r}")
     if document.kind not in WORKS_ON.get(card.operates_on, ()):
         what = f"method {card.id!r}" if named else task
-        raise MethodError(f"{what} works on {card.operates_on}, not on this {document.kind}")
+        instead = INSTEAD.get((task, document.kind), "")
+        raise MethodError(f"{what} works on {card.operates_on}, not on this {document.kind}{instead}")
     from core.tasks import task as task_info
 
     if task_info(task).operates_on == "stack" and document.pixels.shape[0] < 2:  # before "running"

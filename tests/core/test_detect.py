@@ -839,3 +839,19 @@ def test_a_photo_far_larger_than_the_training_photos_is_scored_reduced(photo):
     as_is = detect_image(scan, "detect-learned", scale=1.0)
     assert reduced.score.shape == as_is.score.shape == (1, size[1], size[0])
     assert _f1(reduced.mask()[0], seen) > _f1(as_is.mask()[0], seen) + 0.15
+
+
+def test_the_repair_rule_never_fills_the_picture_itself_as_a_hole():
+    """Walk-through 45: on a 24-px picture one proposed speck became a repair mask of all of it (the
+    unmarked rest, under the rule's 2000 px, was filled as a hole) and the advice to raise the
+    threshold could not help. An enclosed hole is still filled."""
+    from core.detect.run import REPAIR_RULES, repair_mask
+
+    score = np.zeros((24, 24), np.float32)
+    score[5, 5] = 0.9
+    rule = REPAIR_RULES["detect-learned"]
+    assert repair_mask(score, 0.5, rule).sum() == 1
+    score[10:20, 10:20] = 0.9
+    score[13:17, 13:17] = 0.0  # a hole inside a stain
+    mask = repair_mask(score, 0.5, rule)
+    assert mask[10:20, 10:20].all() and mask.sum() == 101

@@ -157,6 +157,13 @@ def test_a_method_that_cannot_run_is_refused_before_anything_is_said_to_run(data
     assert cli_main(["repair", str(photo), *out, "--task", "fill-gap"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fill-gap works on audio, not on this image" in err
+    # a film task on a photo says what a photo's dust and scratches take (walk-through 45)
+    assert cli_main(["repair", str(photo), *out, "--task", "remove-dust"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1
+        and "not on this image; a picture's dust and scratches: --task inpaint --detect" in err
+    )
     assert cli_main(["repair", str(photo), *out, "--task", "inpaint", "--method", "inpaint-telea"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--mask FILE or --detect" in err and "running" not in err
