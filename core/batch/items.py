@@ -74,6 +74,13 @@ def _lacunas_own(path: Path) -> bool:
     return recording_of(path) is not None
 
 
+def _a_result(path: Path) -> bool:
+    """A result Lacuna wrote: its record beside it."""
+    from core.io.provenance import sidecar_path
+
+    return sidecar_path(path).is_file()
+
+
 def find_items(
     root: Path,
     include: Iterable[str] = (),
@@ -81,6 +88,7 @@ def find_items(
     skip: Iterable[Path] = (),
     films: bool = False,
     left_out: list[str] | None = None,
+    results: list[str] | None = None,
 ) -> Iterator[Item]:
     """The items under `root` in a stable order. Hidden files and folders, files no reader knows,
     uncertainty maps beside the results Lacuna wrote (a walk-through's batch planned to inpaint one
@@ -89,7 +97,9 @@ def find_items(
     `left_out` (an archive's inventory.txt, a scan's PDF report; not Lacuna's own files). With
     `films` (a task for films was asked for), a folder of numbered frames of one size is one video
     item, as `lacuna repair` and the app read it; otherwise its pictures are photos, each an item
-    (a scanner's numbered photos of one size look the same)."""
+    (a scanner's numbered photos of one size look the same). Lacuna's own results beside their
+    sources (a record `NAME.lacuna.json` beside them) are left out too, unless `include` names them,
+    and their keys added to `results` (walk-through 45: a batch made `a_inpaint_inpaint.png`)."""
     from core.io.dicom.series import may_hold_a_slice
     from core.io.uncertainty_map import result_of_map
     from core.video.source import sequence_files
@@ -120,6 +130,10 @@ def find_items(
             path = here / name
             key = name if rel_folder == "." else f"{rel_folder}/{name}"
             if not selected(key, include, exclude):
+                continue
+            if _a_result(path) and not (include and selected(key, include, ())):
+                if results is not None:
+                    results.append(key)
                 continue
             kind = file_kind(path)
             if kind == "dicom":

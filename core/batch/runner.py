@@ -162,6 +162,7 @@ class Plan(NamedTuple):
     recipes: dict[str, Recipe]
     items: list[Item]
     left_out: list[str]
+    results: list[str]  # Lacuna's own earlier results in the input, left out
 
 
 def plan(request: BatchRequest) -> Plan:
@@ -175,14 +176,15 @@ def plan(request: BatchRequest) -> Plan:
     film_task = "video" in recipes and get_method(recipes["video"].method).card.operates_on == "video"
     films = film_task and "image" not in recipes
     left_out: list[str] = []
+    results: list[str] = []
     found = find_items(
-        request.input_dir, request.include, request.exclude, [request.output_dir], films, left_out
+        request.input_dir, request.include, request.exclude, [request.output_dir], films, left_out, results
     )
     items = list(found)
     check_found(items, request)
     check_scan_detection(recipes, {item.kind for item in items})
     check_distinct_outputs(request, recipes, items)
-    return Plan(recipes, items, left_out)
+    return Plan(recipes, items, left_out, results)
 
 
 def check_distinct_outputs(request: BatchRequest, recipes: dict[str, Recipe], items: list[Item]) -> None:
@@ -222,6 +224,14 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
         notes.append(
             f"{len(planned.left_out)} file(s) no format of Lacuna's reads are left out: {shown}"
             + (f" and {more} more" if more > 0 else "")
+        )
+    if planned.results:
+        shown = ", ".join(planned.results[:SHOWN_LEFT_OUT])
+        more = len(planned.results) - SHOWN_LEFT_OUT
+        notes.append(
+            f"{len(planned.results)} earlier result(s) of Lacuna (a record beside them) are left out: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + "; --include names those to repair again"
         )
     unused = unused_tasks(request.tasks, planned.recipes, {item.kind for item in planned.items})
     if not unused:

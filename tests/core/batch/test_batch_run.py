@@ -743,3 +743,26 @@ def test_a_source_changed_since_its_repair_is_repaired_again(datasets, tmp_path,
     summary = Batch(BatchRequest(photos, out, ("denoise",), ("denoise-bilateral",))).run()
     assert (summary.succeeded, summary.changed) == (1, 1)
     assert read(out / "scan_denoise.png").pixels.shape == read(photos / "scan.png").pixels.shape != first
+
+
+def test_lacunas_own_results_beside_their_sources_are_left_out(datasets, tmp_path, capsys):
+    """Walk-through 45: `lacuna repair` writes beside the original, so a batch over that folder took
+    the result for an original and wrote old_a_inpaint_inpaint.png; --include still names one."""
+    import shutil
+
+    from core.cli import main
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    shutil.copy(datasets / "images/real_damage/old_a.png", folder)
+    repair = ["repair", str(folder / "old_a.png"), "--task", "denoise", "--method", "denoise-bilateral"]
+    assert main(repair) == 0 and (folder / "old_a_denoise.png.lacuna.json").is_file()
+    capsys.readouterr()
+    args = ["batch", str(folder), "-o", str(tmp_path / "out"), "--task", "denoise", "--dry-run"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert " old_a.png ->" in captured.out and "old_a_denoise.png ->" not in captured.out
+    said = "note: 1 earlier result(s) of Lacuna (a record beside them) are left out: old_a_denoise.png"
+    assert said in captured.err
+    assert main([*args, "--include", "old_a_denoise.png"]) == 0
+    assert "old_a_denoise.png ->" in capsys.readouterr().out
