@@ -308,7 +308,7 @@ def test_a_clean_picture_keeps_its_slider_and_a_slider_move_on_another_slice_kee
     c.set_frame(12)
     panel.sensitivity.setValue(panel.sensitivity.value() + 5)
     labels = [e.label for e in c.history.entries()]
-    assert labels == ["detect damage", "eraser", "detect damage"], labels
+    assert labels == ["detect damage", "eraser", "detection sensitivity"], labels
     c.set_frame(10)
     c.undo()  # the slider move, not the detection under the eraser
     assert np.array_equal(c.masks.get(10), erased) and panel.sensitivity.isEnabled()
