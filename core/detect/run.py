@@ -62,7 +62,7 @@ class RepairRule:
 
 
 # Chosen on held-out training images (scripts/detect_repair_rule.py; docs/benchmarks.md), not on a bench.
-REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000))
+REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000, grow=1))
 
 
 def what_to_check(method_id: str) -> str:
