@@ -142,13 +142,13 @@ def as_extension(ext: str) -> str:
 
 def default_extension(doc: Document) -> str:
     """The extension a document is saved with when its source name has none; "" for a folder (a
-    DICOM series) when its format writes folders. A folder of film frames is saved as a file (.mkv:
-    FFV1, lossless), since video is written to files."""
+    DICOM series, a film scan's numbered frames) when its format writes folders: a film scan in, a
+    film scan out (walk-through 45: a PNG master sequence was offered as an .mkv)."""
     fmt = owner(doc) or next((f for f in formats() if doc.kind in f.writes), None)
     if fmt is None:
         return ""
     extensions = fmt.writes[doc.kind]
-    if "" in extensions and doc.kind != "video" and doc.path is not None and Path(doc.path).is_dir():
+    if "" in extensions and doc.path is not None and Path(doc.path).is_dir():
         return ""
     return fmt.saved_as.get(doc.format) or next((e for e in extensions if e), "")
 

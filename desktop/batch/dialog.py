@@ -228,11 +228,11 @@ class BatchDialog(QDialog):
             return
         request = self.request(task, method, params)
         try:
-            recipes, items, _ = plan(request)
+            planned = plan(request)
         except LacunaError as exc:
             self.status.setText(str(exc))
             return
-        self._fill_queue(items, recipes, request.output_dir)
+        self._fill_queue(planned.items, planned.recipes, request.output_dir)
         batch = Batch(request, RunOptions(), workers=self.workers.value())
         self.thread = BatchThread(batch, self)
         self.thread.began.connect(self._began)

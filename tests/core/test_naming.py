@@ -68,15 +68,15 @@ def test_several_repairs_name_each_task_done_since_the_file_was_read(datasets, t
 
 
 def test_a_folder_is_saved_as_its_format_writes_it(datasets, tmp_path):
-    """A DICOM series folder becomes a folder; a folder of film frames a lossless .mkv (it had been
-    offered as a name without an extension, which no video writer takes, in the CLI and the app)."""
+    """A DICOM series folder becomes a folder; a folder of film frames a folder of frames too: a film
+    scan in, a film scan out (walk-through 45: a PNG master sequence was offered as an .mkv)."""
     import pytest
 
     pytest.importorskip("av")
     film = tmp_path / "film"
     shutil.copytree(datasets / "video" / "oldfilm" / "001", film)
     frames = io.read(film)
-    assert suggest_output(frames, "deflicker") == tmp_path / "film_deflicker.mkv"
+    assert suggest_output(frames, "deflicker") == tmp_path / "film_deflicker"
     series = next(p for p in (datasets / "medical").rglob("*") if p.is_dir() and "head" in p.name.lower())
     assert suggest_output(io.read(series), "denoise") == series.with_name(f"{series.name}_denoise")
     mask = tmp_path / "dot.png"
@@ -87,7 +87,10 @@ def test_a_folder_is_saved_as_its_format_writes_it(datasets, tmp_path):
     Image.fromarray(dot.reshape(frames.info.height, frames.info.width)).save(mask)
     args = ["repair", str(film), "--task", "inpaint", "--method", "inpaint-telea", "--mask", str(mask)]
     assert main([*args, "--frames", "0"]) == 0
-    assert (tmp_path / "film_inpaint.mkv").is_file()
+    written = sorted(p.name for p in (tmp_path / "film_inpaint").iterdir())
+    assert written == sorted(p.name for p in film.iterdir())  # each frame under its own number
+    untouched = film / written[1]
+    assert (tmp_path / "film_inpaint" / written[1]).read_bytes() == untouched.read_bytes()
 
 
 def test_two_enlargements_are_named_by_their_scale_in_the_cli_the_app_and_batch(datasets, tmp_path):
