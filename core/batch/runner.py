@@ -211,6 +211,12 @@ def check_distinct_outputs(request: BatchRequest, recipes: dict[str, Recipe], it
 SHOWN_LEFT_OUT = 3  # file names a note lists before "and N more"
 
 
+def _listed(keys: list[str]) -> str:
+    """'a.txt, b.txt, c.txt and 2 more'."""
+    more = len(keys) - SHOWN_LEFT_OUT
+    return ", ".join(keys[:SHOWN_LEFT_OUT]) + (f" and {more} more" if more > 0 else "")
+
+
 def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
     """What a person should hear before the run (and in the dry run): the files left out, and the
     tasks asked that no item gets."""
@@ -219,19 +225,12 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
 
     notes = []
     if planned.left_out:
-        shown = ", ".join(planned.left_out[:SHOWN_LEFT_OUT])
-        more = len(planned.left_out) - SHOWN_LEFT_OUT
-        notes.append(
-            f"{len(planned.left_out)} file(s) no format of Lacuna's reads are left out: {shown}"
-            + (f" and {more} more" if more > 0 else "")
-        )
+        count = len(planned.left_out)
+        notes.append(f"{count} file(s) no format of Lacuna's reads are left out: {_listed(planned.left_out)}")
     if planned.results:
-        shown = ", ".join(planned.results[:SHOWN_LEFT_OUT])
-        more = len(planned.results) - SHOWN_LEFT_OUT
         notes.append(
-            f"{len(planned.results)} earlier result(s) of Lacuna (a record beside them) are left out: {shown}"
-            + (f" and {more} more" if more > 0 else "")
-            + "; --include names those to repair again"
+            f"{len(planned.results)} earlier result(s) of Lacuna (a record beside them) are left out:"
+            f" {_listed(planned.results)}; --include names those to repair again"
         )
     unused = unused_tasks(request.tasks, planned.recipes, {item.kind for item in planned.items})
     if not unused:
