@@ -1,8 +1,9 @@
 """What was done to a document, as a JSON-able record, in files and in `<output>.lacuna.json`; and
 reading it back, so a reopened Lacuna output knows its history.
 
-Formats with room keep the record in the file (PNG text, TIFF description, JPEG comment, DICOM
-private block, NIfTI comment extension): their readers put its text in `metadata["lacuna_provenance"]`.
+Formats with room keep the record in the file (PNG text, TIFF description, JPEG comment, WebP XMP,
+DICOM private block, NIfTI comment extension): their readers put its text in
+`metadata["lacuna_provenance"]`. The record names its source by path and by SHA-256.
 Every output also has the sidecar; `recorded_steps` reads whichever is there.
 """
 
