@@ -63,6 +63,12 @@ class VideoWorkspace(JobWorkspace):
         layout = QVBoxLayout(repair)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll, 1)
+        # below the scrolling tools, always in view (walk-through 45: after a detection it had
+        # scrolled out of a 1000-pixel window)
+        pinned = QHBoxLayout()
+        pinned.setContentsMargins(8, 4, 8, 0)  # lined up with the tools and the progress
+        pinned.addWidget(self.picker.run_button)
+        layout.addLayout(pinned)
         layout.addWidget(self.progress)
         self.repair_dock = self.dock("Repair", repair, Qt.DockWidgetArea.RightDockWidgetArea, "video-repair")
         self.action("View", "&Next Frame", lambda: c.step(1), ["Right"])
