@@ -44,10 +44,15 @@ TASKS: dict[str, Task] = {
 }
 
 
+DAMAGE_WORDS = {"scratch", "scratches", "dust", "specks", "stains", "creases", "cracks", "repair", "restore"}
+
+
 def task(task_id: str) -> Task:
     found = TASKS.get(task_id)
     if found is None:
-        raise MethodError(f"unknown task {task_id!r}; tasks: {', '.join(TASKS)}")
+        # a photo's damage by its name (walk-through 46 tried --task scratches): inpainting finds it
+        photo = " (scratches, dust and stains: --task inpaint --detect)" if task_id in DAMAGE_WORDS else ""
+        raise MethodError(f"unknown task {task_id!r}; tasks: {', '.join(TASKS)}{photo}")
     return found
 
 

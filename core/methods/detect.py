@@ -33,11 +33,9 @@ TRUST = (
 )
 
 
-# What the learned detector takes for damage that is not (the real scanned portraits and harbour views).
-LEARNED_CHECK = (
-    "bright smooth areas of old sepia portraits (faces, collars) and thin bright objects on a dark"
-    " ground (a mast, rigging, a rope, a hair bow) can be proposed too"
-)
+# What the learned detector takes for damage that is not (the real scanned portraits and harbour views),
+# in as few words as the Detect damage box has room for.
+LEARNED_CHECK = "pale faces and collars, masts, ropes or a hair bow can be proposed too"
 
 
 def _threshold(default: float) -> Param:
@@ -253,8 +251,9 @@ register(
         name="Learned damage detector (autoencoder)",
         kind="learned",
         description="Proposes scratches, creases, dust, stains and tears with a network trained by the"
-        f" project; photos, gray or colour, 8 or 16 bit. {LEARNED_CHECK[0].upper()}{LEARNED_CHECK[1:]},"
-        " and a repair then smears them: check the mask before repairing." + TRUST,
+        " project; photos, gray or colour, 8 or 16 bit. Bright smooth areas of old sepia portraits"
+        " (faces, collars) and thin bright objects on a dark ground (a mast, rigging, a rope, a hair"
+        " bow) can be proposed too, and a repair then smears them: check the mask before repairing." + TRUST,
         modalities=("photo", "gray"),
         params=_learned_params(),
         weights=(WEIGHTS,),
@@ -279,8 +278,7 @@ register(
         weights=(WEIGHTS,),
         operates_on="volume",
         clip_default=True,
-        check="thin bright objects on a dark ground (a mast, a rope) and pale smooth areas can be"
-        " proposed too",
+        check="masts, ropes and pale smooth areas can be proposed too",
     ),
     _run_learned_frames,
 )
@@ -294,7 +292,7 @@ register(
         kind="classical",
         description="Marks pixels that stand out from their neighbourhood; no training, but texture and"
         " fine detail are proposed too." + TRUST,
-        check="fine texture and detail (foliage, knit, rigging, hair, text) are proposed too",
+        check="fine texture (foliage, knit, rigging, hair) is proposed too",
         modalities=("photo", "gray"),
         params=(
             _threshold(0.375),
@@ -314,7 +312,7 @@ register(
         description="For video and film frames: marks what is in one frame and not in its neighbours"
         " after optical-flow alignment. Needs at least two frames; fast motion and scene cuts"
         " can be proposed too.",
-        check="fast motion and what the optical flow cannot follow can be proposed too",
+        check="fast motion can be proposed too",
         modalities=("video", "film"),
         params=(_threshold(0.15), _SIGNATURES),
         operates_on="volume",

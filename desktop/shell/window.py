@@ -453,10 +453,10 @@ class MainWindow(QMainWindow):
         name = Path(doc.path).name if doc.path is not None else "untitled"
         flag = ""
         if self.session.unsaved:
-            flag = "  [REPAIRED, not saved]"
+            flag = " [REPAIRED, not saved]"
         elif self.session.repaired:
             saved = self.session.saved_as
-            flag = f"  [REPAIRED, saved as {saved.name}]" if saved is not None else "  [REPAIRED, saved]"
+            flag = f" [REPAIRED, saved as {saved.name}]" if saved is not None else " [REPAIRED, saved]"
         self.setWindowTitle(f"{name}{flag} — {APP_NAME}")
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802

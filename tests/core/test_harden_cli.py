@@ -164,6 +164,9 @@ def test_a_method_that_cannot_run_is_refused_before_anything_is_said_to_run(data
         err.count("\n") == 1
         and "not on this image; a picture's dust and scratches: --task inpaint --detect" in err
     )
+    assert cli_main(["repair", str(photo), *out, "--task", "scratches"]) == 2  # the damage by its name
+    err = capsys.readouterr().err
+    assert "unknown task 'scratches'" in err and "--task inpaint --detect" in err
     assert cli_main(["repair", str(photo), *out, "--task", "inpaint", "--method", "inpaint-telea"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--mask FILE or --detect" in err and "running" not in err

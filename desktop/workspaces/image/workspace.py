@@ -11,7 +11,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QActionGroup, QColor
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 from superqt.utils import signals_blocked
 
 from desktop.qimage import PRESETS
@@ -89,7 +98,15 @@ class ImageWorkspace(Workspace):
         column.addWidget(self.detect_panel)
         column.addWidget(self.info)
         column.addStretch(1)
-        self.tools_dock = self.dock("Mask", left, LEFT, "tools")
+        # Scrolling when the window is short, not squashed (walk-through 46: at 1280x800 a detection's
+        # note squeezed the mask buttons and clipped them)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+        self.tools_dock = self.dock("Mask", scroll, LEFT, "tools")
         repair = QWidget()
         layout = QVBoxLayout(repair)
         layout.setContentsMargins(0, 0, 0, 0)
