@@ -127,14 +127,19 @@ def repair_mask(score: np.ndarray, threshold: float, rule: RepairRule) -> np.nda
     return mask
 
 
+# A hole larger than this share of the picture is picture, not the inside of a stain (a 24-px crop
+# across a crack had the side beyond it filled: 57% to repair; walk-through 46).
+MOST_HOLE_SHARE = 0.03
+
+
 def _fill_holes(mask: np.ndarray, most: int) -> np.ndarray:
-    """`mask` with its holes up to `most` pixels filled, but never the largest unmarked region: in a
-    picture smaller than `most` that is the picture itself (walk-through 45: one speck on a 24-px
-    picture became a mask of all of it)."""
+    """`mask` with its holes up to `most` pixels (and MOST_HOLE_SHARE of the picture) filled, but never
+    the largest unmarked region: in a picture smaller than `most` that is the picture itself
+    (walk-through 45: one speck on a 24-px picture became a mask of all of it)."""
     from scipy import ndimage
     from skimage.morphology import remove_small_holes
 
-    filled = remove_small_holes(mask, max_size=most)
+    filled = remove_small_holes(mask, max_size=min(most, int(MOST_HOLE_SHARE * mask.size)))
     labels, count = ndimage.label(~mask)
     if count:
         sizes = np.bincount(labels.ravel())[1:]

@@ -853,7 +853,11 @@ def test_the_repair_rule_never_fills_the_picture_itself_as_a_hole():
     score[5, 5] = 0.9
     rule = replace(REPAIR_RULES["detect-learned"], grow=0)  # the holes alone
     assert repair_mask(score, 0.5, rule).sum() == 1
-    score[10:20, 10:20] = 0.9
-    score[13:17, 13:17] = 0.0  # a hole inside a stain
-    mask = repair_mask(score, 0.5, rule)
-    assert mask[10:20, 10:20].all() and mask.sum() == 101
+    # Nor the side of a small crop beyond a crack across it (walk-through 46: 11.8% became 57%).
+    crack = np.zeros((24, 24), np.float32)
+    crack[np.arange(24), np.clip(np.arange(24) // 2 + 12, 0, 23)] = 0.9
+    assert repair_mask(crack, 0.5, rule).mean() < 0.2
+    big = np.zeros((96, 96), np.float32)  # a stain's inside is still filled where there is room
+    big[10:30, 10:30] = 0.9
+    big[15:25, 15:25] = 0.0
+    assert repair_mask(big, 0.5, rule)[10:30, 10:30].all()
