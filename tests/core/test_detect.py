@@ -159,8 +159,9 @@ def test_detection_thresholds_and_grows_without_rerunning():
 def test_repair_rule_closes_wide_strokes_fills_small_holes_and_lowers_the_threshold():
     from core.detect.run import RepairRule, repair_mask
 
-    # A wide stroke scored only on its two rims (as the network scores a wide mark), and a ring.
-    score = np.zeros((40, 60), np.float32)
+    # A wide stroke scored only on its two rims (as the network scores a wide mark), and a ring, in a
+    # picture large enough for the ring's inside to be a hole (no more than 3% of it).
+    score = np.zeros((120, 120), np.float32)
     score[5:35, 5] = score[5:35, 9] = 0.9
     score[10, 30:50] = score[30, 30:50] = score[10:31, 30] = score[10:31, 49] = 0.9
     score[20, 15] = 0.4  # below the detection threshold, above the repair one
@@ -184,7 +185,7 @@ def test_repair_rule_closes_wide_strokes_fills_small_holes_and_lowers_the_thresh
     assert grown[plain].all() and grown.sum() > plain.sum()
     # Per frame on a stack, and the detection's own rule is at least as generous as its proposal.
     found = Detection(np.stack([score, score]), 0.5, "detect-learned")
-    assert found.repair_mask().shape == (2, 40, 60) and found.repair_mask()[found.mask()].all()
+    assert found.repair_mask().shape == (2, 120, 120) and found.repair_mask()[found.mask()].all()
 
 
 def test_sixteen_bit_gray_document_is_normalised_before_detection():
