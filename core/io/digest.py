@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import stat
 from pathlib import Path
 
 
@@ -22,7 +23,7 @@ def file_sha256(path: str | Path) -> str | None:
     """The hex SHA-256 of a regular file; None for a folder (a series) or a file that cannot be read."""
     try:
         status = Path(path).stat()
-        if not Path(path).is_file():
+        if not stat.S_ISREG(status.st_mode):
             return None
         return _sha256(str(path), status.st_size, status.st_mtime_ns)
     except OSError:

@@ -66,7 +66,7 @@ class CanvasPresenter(QObject):
         self._outline_frame: int | None = None
         self._outline: Frame | None = None
         # the bicubic reference an enlargement is compared with, and what it was made of
-        self._reference_key: tuple | None = None
+        self._reference_of: tuple | None = None  # (pixels, frame, factor): by identity, as _filled_of
         self._reference_frame: np.ndarray | None = None
 
     # --- the frame ---
@@ -209,15 +209,15 @@ class CanvasPresenter(QObject):
     def _reference(self, before: np.ndarray, frame: int, factor: int) -> np.ndarray:
         """A frame of a smaller picture enlarged by bicubic to the result's size, kept per (picture,
         frame): the split and hold-X then lay result and reference pixel over pixel at every zoom."""
-        key = (id(before), frame, factor)
-        if self._reference_key != key:
+        kept = self._reference_of
+        if kept is None or kept[0] is not before or kept[1:] != (frame, factor):
             import torch
 
             from core.imresize import torch_upsample
 
             planes = torch.from_numpy(np.ascontiguousarray(before[frame].transpose(2, 0, 1), np.float32))
-            enlarged = torch_upsample(planes, factor).numpy().transpose(1, 2, 0)
-            self._reference_key, self._reference_frame = key, enlarged  # the window clips overshoot
+            enlarged = torch_upsample(planes, factor).numpy().transpose(1, 2, 0)  # the window clips overshoot
+            self._reference_of, self._reference_frame = (before, frame, factor), enlarged
         return self._reference_frame
 
     def _fill_outline(self, repair, frame: int) -> Frame | None:
