@@ -120,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--detect-method", default=None, help="with --detect on images: the detection method (lacuna models)"
     )
     p.add_argument(
+        "--unreviewed",
+        action="store_true",
+        help="with --detect on a CT, MR or other scan: fill what detection proposes without reviewing it"
+        " (anatomy can look like damage; without this the command refuses and says how to review)",
+    )
+    p.add_argument(
         "--threshold",
         type=float,
         default=None,

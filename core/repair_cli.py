@@ -267,6 +267,20 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, 
     return proposal, step
 
 
+def _refuse_unreviewed_scan(document, args: argparse.Namespace) -> None:
+    """A scan's proposal is filled only when asked for by --unreviewed (walk-through 45: a CT's
+    head-holder edges and bone rims were filled with a warning and exit 0): anatomy is not damage."""
+    from core.detect.run import scan_caveat
+
+    caveat = scan_caveat(document)
+    if caveat and not getattr(args, "unreviewed", False):
+        source = shlex.quote(str(args.input))
+        raise MethodError(
+            f"{caveat}; to review it: lacuna detect {source} -o mask.png --for-repair, erase what is not"
+            " damage, then repair --mask mask.png (or add --unreviewed to fill it as proposed)"
+        )
+
+
 def _say_unreviewed(method_id: str, args: argparse.Namespace) -> None:
     """What the detector can take for damage, and how to review its mask before a repair fills it
     (walk-through 45: collars, a hair bow and a rope smeared, with nothing said at the command)."""
@@ -416,6 +430,8 @@ def repair_command(args: argparse.Namespace) -> int:
         # sized as the source unless the repair resizes it (the writer checks the frames it gets)
         check_codec(target, getattr(args, "codec", None), None if get_task(args.task).resizes else document)
     frames = parse_frames(getattr(args, "frames", None))
+    if getattr(args, "unreviewed", False) and not args.detect:
+        raise MethodError("--unreviewed lets --detect fill a scan's proposal; give --detect too")
     mask = None
     if args.mask:
         mask, frames = masks_given(document, Path(args.mask), frames)
@@ -448,6 +464,8 @@ def repair_command(args: argparse.Namespace) -> int:
         )
         mask = audio.selections
     check_frames(document, frames)  # before anything is said to run
+    if getattr(args, "detect", False):
+        _refuse_unreviewed_scan(document, args)
     asked = method_asked(args, audio is not None and audio.lost_packets)
     modality = modality_of(document)
     slices = slices_showing(document, mask, frames, params) if not asked else None  # it weighs the mask

@@ -7,7 +7,7 @@ write atomically and record provenance (in the file where the format has room, a
 
     doc = read("scan.dcm")                   # ImageDoc, VolumeDoc or AudioDoc
     write(result, "scan_denoised.dcm")        # refuses existing files unless overwrite=True
-    write(result, "photo.png", overwrite_policy="rename")   # -> "photo (2).png" if taken
+    write(result, "photo.png", overwrite_policy="rename")   # -> "photo_2.png" if taken
     mask = read_mask("mask.png", (height, width))
 """
 

@@ -59,7 +59,7 @@ def resolve_target(
 
     The source of the document is never overwritten, even with `overwrite=True`, neither by the
     result nor by its provenance sidecar (`<target>.lacuna.json`, checked like the target itself when
-    `sidecar`). With `overwrite_policy="rename"` a free name "name (2).ext", ... is chosen instead.
+    `sidecar`). With `overwrite_policy="rename"` a free name "name_2.ext", ... is chosen instead.
     """
     from core.io.provenance import sidecar_path
     from core.io.uncertainty_map import map_path

@@ -102,7 +102,7 @@ def write_any(
     """Write `doc` to `path` (format from the extension); returns the path actually written.
 
     Never writes over the document's source; refuses an existing file unless `overwrite=True`, or
-    picks "name (2).ext" with `overwrite_policy="rename"`. Provenance goes into the file where the
+    picks "name_2.ext" with `overwrite_policy="rename"`. Provenance goes into the file where the
     format has room and always into `<output>.lacuna.json`. The document is not modified.
     """
     target = check_target(doc, path, overwrite, overwrite_policy, sidecar)

@@ -5,8 +5,8 @@ A result is saved beside its source as `<stem>_<task><ext>`: `photo.png` -> `pho
 `brain.nii.gz` -> `brain_upscale.nii.gz`, a series folder `CT` -> `CT_denoise`; a lossy source is
 saved losslessly (`scan.jpg` -> `scan_dejpeg.png`, `call.mp3` -> `call_fill-gap.flac`). A source named
 without extension gets its format's usual one (`IM0001` -> `IM0001_denoise.dcm`). When the name is
-taken, " (2)", " (3)", ... is added before the extension, as `write(..., overwrite_policy="rename")`
-does: `photo_denoise (2).png`. Several repairs name each task once, in order (`photo_denoise_inpaint.png`);
+taken, "_2", "_3", ... is added before the extension, as `write(..., overwrite_policy="rename")`
+does: `photo_denoise_2.png` (no spaces or brackets, which archive scripts must quote). Several repairs name each task once, in order (`photo_denoise_inpaint.png`);
 a document with no repair yet is saved as `<stem>_copy<ext>`.
 """
 
@@ -46,12 +46,12 @@ def stem(path: Path) -> str:
 
 
 def numbered(path: Path, n: int) -> Path:
-    """'scan (2).dcm' for n=2."""
-    return path.with_name(f"{stem(path)} ({n}){full_suffix(path)}")
+    """'scan_2.dcm' for n=2."""
+    return path.with_name(f"{stem(path)}_{n}{full_suffix(path)}")
 
 
 def first_free(path: Path, taken: Callable[[Path], bool] = Path.exists) -> Path:
-    """`path`, or the first of 'name (2).ext', 'name (3).ext', ... that is not taken."""
+    """`path`, or the first of 'name_2.ext', 'name_3.ext', ... that is not taken."""
     n = 2
     candidate = path
     while taken(candidate):
@@ -63,7 +63,7 @@ def first_free(path: Path, taken: Callable[[Path], bool] = Path.exists) -> Path:
 def task_label(task: str, params: dict | None = None) -> str:
     """The name part of a result: its task, and for upscale its scale ('upscale_x4'), which is what
     tells two enlargements of one picture apart (they were 'comic_upscale.png' and
-    'comic_upscale (2).png')."""
+    'comic_upscale_2.png')."""
     scale = (params or {}).get("scale")
     return f"{task}_x{scale}" if task == "upscale" and scale else task
 

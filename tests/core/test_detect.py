@@ -644,13 +644,33 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     for name in ("12.dcm", "13.dcm", "14.dcm"):
         shutil.copy(datasets / "medical" / "head_ct_ge" / name, volume / name)
     out = tmp_path / "rep"
-    assert cli_main(["repair", str(volume), "-o", str(out), "--task", "inpaint", "--detect"]) == 0
+    # Anatomy can look like damage: a scan's proposal is filled only when asked for (walk-through 45),
+    # and the refusal says how to review it; nothing is written.
+    assert cli_main(["repair", str(volume), "-o", str(out), "--task", "inpaint", "--detect"]) == 2
+    err = capsys.readouterr().err
+    assert "anatomy can look like damage" in err and "--for-repair" in err and "--unreviewed" in err
+    assert not out.exists()
+    assert cli_main(["repair", str(volume), "-o", str(out), "--task", "inpaint", "--unreviewed"]) == 2
+    assert "give --detect too" in capsys.readouterr().err
+    assert (
+        cli_main(["repair", str(volume), "-o", str(out), "--task", "inpaint", "--detect", "--unreviewed"])
+        == 0
+    )
     err = capsys.readouterr().err
     assert "ran inpaint-biharmonic" in err and "anatomy can look like damage" in err
     before, after = read(volume).pixels, read(out).pixels
     # A parameter of only one of the two methods detection chooses between is refused before the
     # detection runs (a review: it was accepted, then refused after detection); a shared one runs.
-    order = ["repair", str(volume), "-o", str(tmp_path / "o"), "--task", "inpaint", "--detect"]
+    order = [
+        "repair",
+        str(volume),
+        "-o",
+        str(tmp_path / "o"),
+        "--task",
+        "inpaint",
+        "--detect",
+        "--unreviewed",
+    ]
     assert cli_main([*order, "--param", "order=linear"]) == 2
     err = capsys.readouterr().err
     assert "--method inpaint-slices" in err and "anatomy" not in err  # nothing was detected
@@ -661,7 +681,18 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     # the neighbouring slices, as before (the shared FLAIR volume).
     flair = datasets / "medical" / "FLAIR.nii.gz"
     assert (
-        cli_main(["repair", str(flair), "-o", str(tmp_path / "f.nii.gz"), "--task", "inpaint", "--detect"])
+        cli_main(
+            [
+                "repair",
+                str(flair),
+                "-o",
+                str(tmp_path / "f.nii.gz"),
+                "--task",
+                "inpaint",
+                "--detect",
+                "--unreviewed",
+            ]
+        )
         == 0
     )
     assert "running inpaint-slices" in capsys.readouterr().err
@@ -723,7 +754,16 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     assert cli_main([*some, "--method", "inpaint-biharmonic"]) == 0
     assert np.array_equal(read(tmp_path / "some").pixels[0], before[0])
     # --detect with a --mask too: both are filled (a review found the float mask could not be joined).
-    both = ["repair", str(volume), "-o", str(tmp_path / "both"), "--task", "inpaint", "--detect"]
+    both = [
+        "repair",
+        str(volume),
+        "-o",
+        str(tmp_path / "both"),
+        "--task",
+        "inpaint",
+        "--detect",
+        "--unreviewed",
+    ]
     assert cli_main([*both, "--method", "inpaint-biharmonic", "--mask", str(masks)]) == 0
 
     folder = tmp_path / "scans"

@@ -142,8 +142,8 @@ def test_never_overwrites_the_source(png):
         with pytest.raises(WriteError, match="refusing to overwrite the original"):
             io.write(doc, png, overwrite=overwrite)
     renamed = io.write(doc, png, overwrite_policy="rename")
-    assert renamed.name == "photo (2).png"
-    assert io.write(doc, png, overwrite_policy="rename").name == "photo (3).png"
+    assert renamed.name == "photo_2.png"
+    assert io.write(doc, png, overwrite_policy="rename").name == "photo_3.png"
 
 
 def test_existing_files_need_overwrite(png, tmp_path):

@@ -70,7 +70,7 @@ def test_the_sidecar_never_replaces_the_input(photo, tmp_path):
         io.write(doc, tmp_path / "scan.png", overwrite=True)
     assert source.read_bytes() == before and not (tmp_path / "scan.png").exists()
     renamed = io.write(doc, tmp_path / "scan.png", overwrite_policy="rename")
-    assert renamed.name == "scan (2).png" and source.read_bytes() == before
+    assert renamed.name == "scan_2.png" and source.read_bytes() == before
 
 
 def test_an_existing_sidecar_is_not_replaced_without_overwrite(photo, tmp_path):
@@ -80,7 +80,7 @@ def test_an_existing_sidecar_is_not_replaced_without_overwrite(photo, tmp_path):
     with pytest.raises(WriteError, match="out.png.lacuna.json: already exists"):
         io.write(doc, tmp_path / "out.png")
     assert sidecar.read_text() == '{"mine": true}' and not (tmp_path / "out.png").exists()
-    assert io.write(doc, tmp_path / "out.png", overwrite_policy="rename").name == "out (2).png"
+    assert io.write(doc, tmp_path / "out.png", overwrite_policy="rename").name == "out_2.png"
     io.write(doc, tmp_path / "out.png", overwrite=True)
     assert '"steps"' in sidecar.read_text()
 

@@ -29,7 +29,7 @@ def test_a_taken_name_gets_a_number_and_an_unrepaired_document_is_a_copy(tmp_pat
     assert suggest_output(doc) == tmp_path / "take_copy.wav"
     doc.provenance = [Provenance(method="ar", task="fill-gap")]
     (tmp_path / "take_fill-gap.wav").write_bytes(b"")
-    assert suggest_output(doc) == tmp_path / "take_fill-gap (2).wav"
+    assert suggest_output(doc) == tmp_path / "take_fill-gap_2.wav"
     assert suggest_output(ImageDoc(np.zeros((1, 2, 2, 1), np.float32))) is None
 
 
@@ -44,8 +44,8 @@ def test_the_cli_and_the_suggestion_agree(datasets, tmp_path):
         assert expected.is_file()
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
         "photo.png",
-        "photo_denoise (2).png",
         "photo_denoise.png",
+        "photo_denoise_2.png",
     ]
 
 
@@ -117,8 +117,8 @@ def test_two_enlargements_are_named_by_their_scale_in_the_cli_the_app_and_batch(
     )  # its default
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
         "comic.png",
-        "comic_upscale_x2 (2).png",
         "comic_upscale_x2.png",
+        "comic_upscale_x2_2.png",
         "comic_upscale_x4.png",
     ]
     doc = io.read(source)

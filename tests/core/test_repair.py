@@ -136,7 +136,7 @@ def test_cli_writes_beside_the_input_and_never_over_it(datasets, tmp_path, capsy
     assert written.pixels.shape == (1, 256, 256, 1) and written.dtype == "uint8"
 
     assert cli_main(args) == 0  # a second run does not replace the first result
-    assert (tmp_path / "photo_denoise (2).png").is_file()
+    assert (tmp_path / "photo_denoise_2.png").is_file()
     assert cli_main([*args, "-o", str(source)]) == 2  # never over the original
     assert source.read_bytes() == original
 
