@@ -6,8 +6,9 @@ A result is saved beside its source as `<stem>_<task><ext>`: `photo.png` -> `pho
 saved losslessly (`scan.jpg` -> `scan_dejpeg.png`, `call.mp3` -> `call_fill-gap.flac`). A source named
 without extension gets its format's usual one (`IM0001` -> `IM0001_denoise.dcm`). When the name is
 taken, "_2", "_3", ... is added before the extension, as `write(..., overwrite_policy="rename")`
-does: `photo_denoise_2.png` (no spaces or brackets, which archive scripts must quote). Several repairs name each task once, in order (`photo_denoise_inpaint.png`);
-a document with no repair yet is saved as `<stem>_copy<ext>`.
+does: `photo_denoise_2.png` (no spaces or brackets, which archive scripts must quote). Several repairs
+name each task once, in order (`photo_denoise_inpaint.png`); a document with no repair yet is saved
+as `<stem>_copy<ext>`.
 """
 
 from __future__ import annotations
