@@ -74,11 +74,23 @@ def _lacunas_own(path: Path) -> bool:
     return recording_of(path) is not None
 
 
-def _a_result(path: Path) -> bool:
-    """A result Lacuna wrote: its record beside it."""
+def _a_result(path: Path, names: set[str], stems: set[str]) -> bool:
+    """A result Lacuna wrote beside its source: its record beside it, or (a picture whose sidecar
+    was left behind, walk-through 46) a record in the file naming a source among `names`, the
+    folder's file names. Only a picture named as a result of another (`a_inpaint.png`, `a_denoise_2.png`
+    beside `a.png`: `stems` holds the folder's) is opened, so a batch does not read every file twice."""
+    from core.io.images import embedded_record
+    from core.io.naming import stem
     from core.io.provenance import sidecar_path
 
-    return sidecar_path(path).is_file()
+    if sidecar_path(path).is_file():
+        return True
+    parts = stem(path).split("_")
+    if not any("_".join(parts[:k]) in stems for k in range(1, len(parts))):
+        return False
+    record = embedded_record(path) if file_kind(path) == "image" else None
+    source = Path(str((record or {}).get("source") or "")).name
+    return bool(record and record.get("steps")) and source in names and source != path.name
 
 
 def find_items(
@@ -98,9 +110,11 @@ def find_items(
     `films` (a task for films was asked for), a folder of numbered frames of one size is one video
     item, as `lacuna repair` and the app read it; otherwise its pictures are photos, each an item
     (a scanner's numbered photos of one size look the same). Lacuna's own results beside their
-    sources (a record `NAME.lacuna.json` beside them) are left out too, unless `include` names them,
-    and their keys added to `results` (walk-through 45: a batch made `a_inpaint_inpaint.png`)."""
+    sources (`_a_result`: their record beside them or in them) are left out too, unless `include`
+    names them, and their keys added to `results` (walk-through 45: a batch made
+    `a_inpaint_inpaint.png`)."""
     from core.io.dicom.series import may_hold_a_slice
+    from core.io.naming import stem
     from core.io.uncertainty_map import result_of_map
     from core.video.source import sequence_files
 
@@ -121,6 +135,8 @@ def find_items(
         if frames:
             yield Item(rel_folder, "video", here)
         dicom_files = []
+        names = set(filenames)
+        stems = {stem(Path(n)) for n in names}
         for name in sorted(filenames):
             result = result_of_map(name)
             if name.startswith(".") or (result is not None and (here / result).exists()):
@@ -131,7 +147,7 @@ def find_items(
             key = name if rel_folder == "." else f"{rel_folder}/{name}"
             if not selected(key, include, exclude):
                 continue
-            if _a_result(path) and not (include and selected(key, include, ())):
+            if _a_result(path, names, stems) and not (include and selected(key, include, ())):
                 if results is not None:
                     results.append(key)
                 continue

@@ -229,8 +229,8 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
         notes.append(f"{count} file(s) no format of Lacuna's reads are left out: {_listed(planned.left_out)}")
     if planned.results:
         notes.append(
-            f"{len(planned.results)} earlier result(s) of Lacuna (a record beside them) are left out:"
-            f" {_listed(planned.results)}; --include names those to repair again"
+            f"{len(planned.results)} earlier result(s) of Lacuna beside their sources (as their records"
+            f" say) are left out: {_listed(planned.results)}; --include names those to repair again"
         )
     unused = unused_tasks(request.tasks, planned.recipes, {item.kind for item in planned.items})
     if not unused:

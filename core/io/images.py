@@ -233,6 +233,26 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
     return meta
 
 
+def embedded_record(path: Path) -> dict[str, Any] | None:
+    """The record Lacuna wrote into a picture (a PNG's text, a JPEG's comment, a WebP's XMP, a TIFF's
+    tag), read without the whole reader's checks; None when it holds none or cannot be opened."""
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                tags = tif.pages.first.tags
+                texts = [tags.get(code) for code in (image_tags.RECORD_TIFF_TAG, 270)]
+                found = [provenance.parse_record(t.value) for t in texts if t is not None]
+                return next((r for r in found if r), None)
+        import PIL.Image
+
+        with PIL.Image.open(path) as im:
+            return provenance.parse_record(_pillow_metadata(im, im.getexif()).get("lacuna_provenance"))
+    except Exception:  # noqa: BLE001 - an unreadable file holds no record we can use
+        return None
+
+
 def PIL_exif_copy(exif):  # noqa: N802 - mirrors Pillow's class name
     import PIL.Image
 

@@ -762,7 +762,19 @@ def test_lacunas_own_results_beside_their_sources_are_left_out(datasets, tmp_pat
     assert main(args) == 0
     captured = capsys.readouterr()
     assert " old_a.png ->" in captured.out and "old_a_denoise.png ->" not in captured.out
-    said = "note: 1 earlier result(s) of Lacuna (a record beside them) are left out: old_a_denoise.png"
-    assert said in captured.err
+    said = "note: 1 earlier result(s) of Lacuna beside their sources (as their records say) are left out:"
+    assert f"{said} old_a_denoise.png" in captured.err
     assert main([*args, "--include", "old_a_denoise.png"]) == 0
+    assert "old_a_denoise.png ->" in capsys.readouterr().out
+    # Without its sidecar (walk-through 46), the record in the file names its source beside it; a
+    # result moved away from its source, or a picture named like one without a record, is an item.
+    (folder / "old_a_denoise.png.lacuna.json").unlink()
+    shutil.copy(datasets / "images/real_damage/old_b.png", folder / "old_a_copy.png")
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert f"{said} old_a_denoise.png" in captured.err and "old_a_copy.png ->" in captured.out
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.move(folder / "old_a_denoise.png", alone / "old_a_denoise.png")
+    assert main(["batch", str(alone), "-o", str(tmp_path / "o2"), "--task", "denoise", "--dry-run"]) == 0
     assert "old_a_denoise.png ->" in capsys.readouterr().out
