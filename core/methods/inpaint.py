@@ -90,8 +90,13 @@ def _run_learned(
     max_side: int = 1024,
     ensemble: bool = False,
     thin_holes_telea: bool = True,
+    grain: float = 0.0,
 ) -> Generator[Progress, None, np.ndarray]:
-    return (yield from _run_network(WEIGHTS, image, mask, ctx, context, max_side, ensemble, thin_holes_telea))
+    return (
+        yield from _run_network(
+            WEIGHTS, image, mask, ctx, context, max_side, ensemble, thin_holes_telea, grain
+        )
+    )
 
 
 def _run_fast(
@@ -101,10 +106,11 @@ def _run_fast(
     context: float = 2.5,
     max_side: int = 1024,
     thin_holes_telea: bool = True,
+    grain: float = 0.0,
 ) -> Generator[Progress, None, np.ndarray]:
     return (
         yield from _run_network(
-            FAST_WEIGHTS, image, mask, ctx, context, max_side, thin_holes_telea=thin_holes_telea
+            FAST_WEIGHTS, image, mask, ctx, context, max_side, thin_holes_telea=thin_holes_telea, grain=grain
         )
     )
 
@@ -118,13 +124,16 @@ def _run_network(
     max_side: int,
     ensemble: bool = False,
     thin_holes_telea: bool = True,
+    grain: float = 0.0,
 ) -> Generator[Progress, None, np.ndarray]:
     """A shipped inpainting network (weights file `name`) on crops around the masked regions; with
-    `thin_holes_telea`, thin parts of the hole from Telea (`_thin_from_telea`)."""
+    `thin_holes_telea`, thin parts of the hole from Telea (`_thin_from_telea`); with `grain`, grain
+    like the picture's added to the fill (core.methods.grain)."""
     import torch
 
     from core.archs import cached_weights
     from core.methods import weights
+    from core.methods.grain import with_grain
     from core.runtime.backends import NetworkCall, network
 
     device = ctx.torch_device()
@@ -138,7 +147,9 @@ def _run_network(
             filled = _net_fill(net, net_channels, crop, crop_hole, device, max_side, ensemble)
         return _thin_from_telea(crop, crop_hole, filled) if thin_holes_telea else filled
 
-    return (yield from fill_regions(image, _check(image, mask), ctx, fill, context=context, min_size=192))
+    hole = _check(image, mask)
+    filled = yield from fill_regions(image, hole, ctx, fill, context=context, min_size=192)
+    return with_grain(image, filled, hole, grain, ctx.seed)
 
 
 # The network learned on holes several pixels wide: a hole of 1-2 pixels (a dust speck, a stuck pixel,
@@ -149,6 +160,14 @@ def _run_network(
 THIN_HALF_WIDTH_PX = (1.0, 3.0)  # all Telea up to the first, all network from the second
 THIN_HOLES = Param(
     "thin_holes_telea", True, "fill the parts of holes 1-2 px wide with Telea, where the network is off"
+)
+GRAIN = Param(
+    "grain",
+    0.0,
+    "add grain like the picture's around each hole: 1 as measured there, 0 none (the smooth fill, closest"
+    " on average); for grainy prints and film",
+    0.0,
+    2.0,
 )
 
 
@@ -425,6 +444,7 @@ register(
             MAX_SIDE,
             Param("ensemble", False, "average 8 rotated/flipped passes: a smoother, closer fill, 8× slower"),
             THIN_HOLES,
+            GRAIN,
         ),
         weights=(WEIGHTS,),
         speed="fast",
@@ -445,7 +465,7 @@ register(
             "A slim network distilled from the learned inpainting (the same inputs and layout, about an "
             "eighth of its work per pixel), for speed on a CPU."
         ),
-        params=(*MASK_PARAMS, CONTEXT, MAX_SIDE, THIN_HOLES),
+        params=(*MASK_PARAMS, CONTEXT, MAX_SIDE, THIN_HOLES, GRAIN),
         weights=(FAST_WEIGHTS,),
         speed="fast",
         needs_mask=True,

@@ -152,7 +152,7 @@ def repair(
         hints.fine_noise(task_info.id, document, result, provenance.params, frames),
         hints.photo_noise(task_info.id, document, provenance.params),
         hints.no_blocking(task_info.id, given),
-        hints.smooth_fill(card.id, given, mask),
+        hints.smooth_fill(card.id, given, mask, float(resolved.get("grain", 0.0))),
     ):
         if said:
             ctx.note(said)
