@@ -69,7 +69,7 @@ def test_the_default_name_is_chosen_before_computing_and_never_replaces(photo, c
     taken.write_bytes(b"an earlier result")
     assert main([*REPAIR, str(photo)]) == 0
     assert taken.read_bytes() == b"an earlier result"
-    assert (photo.parent / "photo_denoise (2).png").is_file()
+    assert (photo.parent / "photo_denoise_2.png").is_file()
 
 
 def test_a_segmentation_is_refused_not_repaired(datasets, tmp_path, capsys, never_computed):
