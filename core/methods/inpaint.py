@@ -168,6 +168,7 @@ GRAIN = Param(
     " on average); for grainy prints and film",
     0.0,
     2.0,
+    zero_means="none",
 )
 
 
