@@ -45,7 +45,7 @@ def grain_level(plane: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return MEAN_ABS_TO_SIGMA * (share * level + (1.0 - share) * overall)
 
 
-def unit_grain(shape: tuple[int, int], seed: int) -> np.ndarray:
+def unit_grain(shape: tuple[int, int], seed: int | list[int]) -> np.ndarray:
     """Grain-sized noise (H, W) whose fine detail has σ 1 (as `grain_level` measures it)."""
     import cv2
 
@@ -61,9 +61,16 @@ def with_grain(
     it added inside the hole, `strength` times the measured level (0: `filled` as it is)."""
     if strength <= 0.0 or not hole.any():
         return filled
+    import zlib
+
     colours = 3 if image.shape[-1] >= 3 else 1
     luminance = image[..., :colours].mean(axis=-1).astype(np.float32)
-    grain = strength * grain_level(luminance, hole) * unit_grain(hole.shape, seed)
+    # Seeded by the picture too: the frames of a film get grain of their own (one pattern on every
+    # frame would stand still in the fill), and the same picture the same grain.
+    picture = zlib.crc32(np.ascontiguousarray(luminance[::7, ::7]).tobytes())
+    grain = (
+        strength * grain_level(luminance, hole) * unit_grain(hole.shape, [int(seed) & 0xFFFFFFFF, picture])
+    )
     result = filled.copy()
     result[..., :colours] = np.where(
         hole[..., None], filled[..., :colours] + grain[..., None], filled[..., :colours]

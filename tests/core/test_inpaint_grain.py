@@ -37,3 +37,8 @@ def test_grain_gives_a_fill_the_fine_detail_of_the_grainy_print_around_it(datase
     assert np.array_equal(again, grainy)
     stronger = run_repair(photo, "inpaint", method="inpaint-fast", mask=hole, grain=2.0).pixels[0]
     assert detail_ratio(stronger) > 1.5 * detail_ratio(grainy)
+    # A film's next frame (here the same picture a level brighter) gets grain of its own: one pattern
+    # on every frame would stand still inside the fill.
+    brighter = photo.with_pixels(np.clip(photo.pixels + np.array([1.0, 1.0, 1.0, 0.0]), 0, 255))
+    next_frame = run_repair(brighter, "inpaint", method="inpaint-fast", mask=hole, grain=1.0).pixels[0]
+    assert np.std((next_frame - grainy)[inside][:, :3]) > 3.0
