@@ -34,6 +34,12 @@ def add_parser(sub) -> None:
         help="fill what detection finds: audio clicks and dropouts, image marks",
     )
     p.add_argument("--detect-method", default=None, help="with --detect on images: the detection method")
+    p.add_argument(
+        "--unreviewed",
+        action="store_true",
+        help="with --detect on CT, MR and other scans: fill what detection proposes (without it a batch"
+        " holding scans is refused: anatomy can look like damage)",
+    )
     p.add_argument("--threshold", type=float, default=None, help="with --detect on images: its threshold")
     p.add_argument(
         "--detect-param",
@@ -81,6 +87,7 @@ def batch_command(args: argparse.Namespace) -> int:
     from core.batch import Batch, BatchRequest, RunOptions, plan
     from core.batch.pool import default_workers
     from core.batch.progress import reporter_for
+    from core.errors import MethodError
     from core.repair_cli import parse_params
 
     request = BatchRequest(
@@ -99,7 +106,10 @@ def batch_command(args: argparse.Namespace) -> int:
         include=tuple(args.include),
         exclude=tuple(args.exclude),
         lossless_video=args.lossless_video,
+        unreviewed=args.unreviewed,
     )
+    if args.unreviewed and not args.detect:
+        raise MethodError("--unreviewed lets --detect fill the proposals on scans; give --detect too")
     if args.dry_run:
         return _dry_run(request, plan, args.json)
     options = RunOptions(

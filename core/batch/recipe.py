@@ -182,11 +182,21 @@ def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any
     return {**given, **({"params": params} if params else {})}
 
 
-def check_scan_detection(recipes: dict[str, Recipe], kinds: set[str]) -> None:
-    """Scans are detected with the scans' default detector where none is named: a --detect-param it
-    lacks would fail every scan item one by one, so a batch holding scans is refused up front."""
+def check_scan_detection(recipes: dict[str, Recipe], kinds: set[str], unreviewed: bool = False) -> None:
+    """A batch that would fill what detection proposes on scans is refused up front unless
+    `unreviewed` (--unreviewed, as `lacuna repair --detect` asks it on a scan): anatomy can look like
+    damage, and no one reviews a batch's proposals. Scans are detected with the scans' default
+    detector where none is named: a --detect-param it lacks would fail every scan item one by one,
+    so that is refused up front too."""
     from core.methods import default_method
 
+    detected = [kind for kind in sorted(kinds & set(SCAN_KINDS)) if kind in recipes and recipes[kind].detect]
+    if detected and not unreviewed:
+        raise MethodError(
+            "damage detection was made for photos and film, not the scans here: anatomy can look like"
+            " damage to it, and no one reviews a batch's proposals; leave the scans out (--exclude),"
+            " review a scan's proposal with lacuna detect, or add --unreviewed to fill them as proposed"
+        )
     for kind in sorted(kinds & set(SCAN_KINDS)):
         how = recipes[kind].detection if kind in recipes else {}
         if how.get("method") or not how.get("params"):

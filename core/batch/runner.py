@@ -39,6 +39,8 @@ class BatchRequest:
     exclude: tuple[str, ...] = ()
     # clips: results saved as NAME_task.mkv (FFV1, lossless), not re-encoded in the clip's own format
     lossless_video: bool = False
+    # scans: what detection proposes is filled (else a batch detecting on scans is refused)
+    unreviewed: bool = False
 
     def job(self, key: str, kind: str, source, recipe: Recipe, series: int | None, output_dir=None) -> Job:
         """An item's job as this request makes it: into its output folder (`output_dir`: that folder
@@ -182,7 +184,7 @@ def plan(request: BatchRequest) -> Plan:
     )
     items = list(found)
     check_found(items, request)
-    check_scan_detection(recipes, {item.kind for item in items})
+    check_scan_detection(recipes, {item.kind for item in items}, request.unreviewed)
     check_distinct_outputs(request, recipes, items)
     return Plan(recipes, items, left_out, results)
 

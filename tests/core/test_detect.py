@@ -526,12 +526,13 @@ def test_batch_detect_takes_the_detectors_method_threshold_and_parameters(photo,
     import shutil
 
     shutil.copy(datasets / "medical" / "liver.dcm", folder / "liver.dcm")
+    wrong.append("--unreviewed")  # a scan's proposals are filled only so
     assert cli_main([*wrong, "--dry-run", "--detect-param", "coarse=false"]) == 2
     assert "the scans here are detected with detect-classical" in capsys.readouterr().err
     named = [*wrong, "--dry-run", "--detect-method", "detect-learned", "--detect-param", "coarse=false"]
     assert cli_main(named) == 0
     assert "coarse=False" in capsys.readouterr().out
-    assert cli_main([*wrong[:-1], "--threshold", "0.3"]) == 2
+    assert cli_main([*wrong[:-2], "--threshold", "0.3"]) == 2  # without --detect (and --unreviewed)
     assert "add --detect" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
@@ -771,6 +772,9 @@ def test_repair_detect_on_a_volume_fills_each_slice_by_itself(datasets, tmp_path
     shutil.copytree(volume, folder / "ct")
     batch = ["batch", str(folder), "-o", str(tmp_path / "done"), "--task", "inpaint", "--detect"]
     capsys.readouterr()
+    assert cli_main([*batch, "--dry-run"]) == 2  # a scan's proposals are filled only when asked for
+    assert "--unreviewed" in capsys.readouterr().err
+    batch.append("--unreviewed")
     assert cli_main([*batch, "--dry-run"]) == 0  # it says detection will choose what is filled
     assert "inpaint what detection finds, with the method lacuna repair picks" in capsys.readouterr().out
     assert cli_main(batch) == 0

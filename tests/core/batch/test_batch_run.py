@@ -10,16 +10,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from batch_archive import CLI_RECIPE, RECIPE, tree_digest
 
-from core.batch import Batch, BatchRequest
+from core.batch import Batch, BatchRequest, plan
 from core.batch.manifest import FILE_NAME
 from core.batch.report import REPORT_NAME
-from core.errors import LacunaError
+from core.errors import LacunaError, MethodError
 from core.io import read
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -573,7 +574,12 @@ def test_a_truncated_picture_and_detection_on_a_scan_are_warned_of_per_item(data
     whole = (datasets / "images/train/color432/100007.jpg").read_bytes()
     (archive / "cut.jpg").write_bytes(whole[: len(whole) // 2])
     (archive / "mr.dcm").write_bytes((datasets / "medical/emri_small.dcm").read_bytes())
-    request = BatchRequest(archive, tmp_path / "out", ("inpaint",), ("inpaint-telea",), detect=True)
+    # A scan's proposal is filled only when asked for (as `lacuna repair --detect --unreviewed`).
+    refused = BatchRequest(archive, tmp_path / "out", ("inpaint",), ("inpaint-telea",), detect=True)
+    with pytest.raises(MethodError, match="not the scans here: anatomy can look like damage"):
+        plan(refused)
+    assert not (tmp_path / "out").exists()
+    request = replace(refused, unreviewed=True)
     summary = Batch(request).run()
     rows = states(tmp_path / "out")
     assert summary.failed == 0, summary.failures
