@@ -212,8 +212,9 @@ def parse_frames(text: str | None) -> list[int] | None:
 
 def output_target(args: argparse.Namespace, document, source: Path) -> tuple[Path, str]:
     """Where the result goes and what a taken name means: -o as given ("refuse"); -o naming a folder
-    (an existing one, or ending in "/") takes the default name inside it, as `cp FILE DIR/` does; no
-    -o, the default name beside the input ("rename": a taken name gets a number). A DICOM series is
+    (an existing one, or ending in "/") takes the default name inside it, as `cp FILE DIR/` does, and
+    no -o the default name beside the input: both "rename" (a taken name gets a number: the name is
+    Lacuna's choice, and walk-through 47 saw `-o .` refuse what no -o numbered). A DICOM series is
     written as a folder: an earlier result's folder given to it is the output itself."""
     from core.io.formats import default_extension
     from core.io.naming import output_name
@@ -228,7 +229,7 @@ def output_target(args: argparse.Namespace, document, source: Path) -> tuple[Pat
     if given and not into:
         return Path(given), "refuse"
     default = output_name(source, result_label(args, document), extension)
-    return (Path(given) / default.name, "refuse") if given else (default, "rename")
+    return (Path(given) / default.name if given else default), "rename"
 
 
 def result_label(args: argparse.Namespace, document) -> str:

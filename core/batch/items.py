@@ -75,20 +75,25 @@ def _lacunas_own(path: Path) -> bool:
 
 
 def _a_result(path: Path, names: set[str], stems: set[str]) -> bool:
-    """A result Lacuna wrote beside its source: its record beside it, or (a picture whose sidecar
-    was left behind, walk-through 46) a record in the file naming a source among `names`, the
-    folder's file names. Only a picture named as a result of another (`a_inpaint.png`, `a_denoise_2.png`
-    beside `a.png`: `stems` holds the folder's) is opened, so a batch does not read every file twice."""
+    """A result Lacuna wrote beside its source: a picture named as a result of another file of its
+    folder (`a_inpaint.png`, `a_denoise_2.png` beside `a.png`: `stems` holds the folder's) whose
+    record, beside it or (moved without its sidecar, walk-through 46) in it, names a source among
+    `names`, the folder's file names. A result moved away from its source is an item (walk-through
+    47: with its sidecar it was left out, and a folder of only such results said it held nothing)."""
     from core.io.images import embedded_record
     from core.io.naming import stem
-    from core.io.provenance import sidecar_path
+    from core.io.provenance import parse_record, sidecar_path
 
-    if sidecar_path(path).is_file():
-        return True
     parts = stem(path).split("_")
     if not any("_".join(parts[:k]) in stems for k in range(1, len(parts))):
         return False
-    record = embedded_record(path) if file_kind(path) == "image" else None
+    sidecar = sidecar_path(path)
+    try:
+        record = parse_record(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        record = None
+    if record is None and file_kind(path) == "image":
+        record = embedded_record(path)
     source = Path(str((record or {}).get("source") or "")).name
     return bool(record and record.get("steps")) and source in names and source != path.name
 

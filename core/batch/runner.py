@@ -147,11 +147,16 @@ def check_writable(output_dir: Path) -> None:
         raise LacunaError(f"{output_dir}: cannot write into {existing} ({exc.strerror or exc})") from None
 
 
-def check_found(items: list[Item], request: BatchRequest) -> None:
-    """A batch of nothing is a mistake to say, not a success: an empty folder, or filters that leave
-    nothing (the readable files are named, not the folder's every file)."""
+def check_found(items: list[Item], request: BatchRequest, results: list[str] = ()) -> None:
+    """A batch of nothing is a mistake to say, not a success: an empty folder, filters that leave
+    nothing (the readable files are named, not the folder's every file), or only Lacuna's results."""
     if items:
         return
+    if results:
+        raise LacunaError(
+            f"{request.input_dir}: holds only Lacuna's earlier results beside their sources"
+            f" ({_listed(results)}); --include names those to repair again"
+        )
     if request.include or request.exclude:
         raise LacunaError(f"{request.input_dir}: no file Lacuna reads matches --include/--exclude")
     raise LacunaError(f"{request.input_dir}: no file in this folder tree is one Lacuna reads")
@@ -183,7 +188,7 @@ def plan(request: BatchRequest) -> Plan:
         request.input_dir, request.include, request.exclude, [request.output_dir], films, left_out, results
     )
     items = list(found)
-    check_found(items, request)
+    check_found(items, request, results)
     check_scan_detection(recipes, {item.kind for item in items}, request.unreviewed)
     check_distinct_outputs(request, recipes, items)
     return Plan(recipes, items, left_out, results)

@@ -772,6 +772,14 @@ def test_lacunas_own_results_beside_their_sources_are_left_out(datasets, tmp_pat
     assert f"{said} old_a_denoise.png" in captured.err
     assert main([*args, "--include", "old_a_denoise.png"]) == 0
     assert "old_a_denoise.png ->" in capsys.readouterr().out
+    # Moved away from its source with its sidecar, it is an item (walk-through 47: it was left out,
+    # and a folder of only such results was said to hold nothing Lacuna reads).
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for name in ("old_a_denoise.png", "old_a_denoise.png.lacuna.json"):
+        shutil.copy(folder / name, moved / name)
+    assert main(["batch", str(moved), "-o", str(tmp_path / "o1"), "--task", "denoise", "--dry-run"]) == 0
+    assert "old_a_denoise.png ->" in capsys.readouterr().out
     # Without its sidecar (walk-through 46), the record in the file names its source beside it; a
     # result moved away from its source, or a picture named like one without a record, is an item.
     (folder / "old_a_denoise.png.lacuna.json").unlink()
