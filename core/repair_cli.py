@@ -264,7 +264,7 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, 
     proposal, share = _joined(detected, painted, detected[frames] if frames else detected)
     if not getattr(args, "json", False):  # how much an unattended repair will change, before it does
         print(f"lacuna: detection marked {share * 100:.2f}% of the picture to repair", file=sys.stderr)
-        _say_unreviewed(detection.method, args)
+        _say_unreviewed(detection.method, args, document)
     return proposal, step
 
 
@@ -282,14 +282,15 @@ def _refuse_unreviewed_scan(document, args: argparse.Namespace) -> None:
         )
 
 
-def _say_unreviewed(method_id: str, args: argparse.Namespace) -> None:
+def _say_unreviewed(method_id: str, args: argparse.Namespace, document) -> None:
     """What the detector can take for damage, and how to review its mask before a repair fills it
     (walk-through 45: collars, a hair bow and a rope smeared, with nothing said at the command)."""
     from core.detect.run import what_to_check
 
-    if what_to_check(method_id):
+    check = what_to_check(method_id, document)
+    if check:
         print(
-            f"lacuna: nobody reviewed that mask: {what_to_check(method_id)}; to review it first: lacuna"
+            f"lacuna: nobody reviewed that mask: {check}; to review it first: lacuna"
             f" detect {shlex.quote(str(args.input))} -o mask.png --for-repair, erase what is not damage,"
             " then repair --mask mask.png",
             file=sys.stderr,
@@ -319,7 +320,7 @@ def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, 
             f"lacuna: detection marked {share * 100:.2f}% of {describe_frames(frames)}{looked} to repair",
             file=sys.stderr,
         )
-        _say_unreviewed(detection.method, args)
+        _say_unreviewed(detection.method, args, video)
     return masks, frames, step
 
 

@@ -149,7 +149,7 @@ def detect_command(args) -> int:
         )
         from core.detect.run import what_to_check
 
-        check = what_to_check(detection.method)
+        check = what_to_check(detection.method, document)
         if check:  # where the mask is made, not only in the method's card (walk-through 45)
             print(f"lacuna: check the mask before repairing: {check}", file=sys.stderr)
         clip = getattr(document, "format", "") == "video"  # repaired with --mask, not --detect

@@ -65,10 +65,13 @@ class RepairRule:
 REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000, grow=1))
 
 
-def what_to_check(method_id: str) -> str:
-    """What a detector takes for damage that is not, in a few words ('' if its card names nothing)."""
+def what_to_check(method_id: str, document: Any = None) -> str:
+    """What a detector takes for damage that is not, in a few words ('' if its card names nothing);
+    '' on a scan, where `scan_caveat` says what matters (walk-through 47: a CT was told of foliage)."""
     from core.methods import get_method
 
+    if document is not None and is_scan(modality_of(document)):
+        return ""
     return get_method(method_id).card.check
 
 

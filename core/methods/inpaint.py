@@ -149,6 +149,8 @@ def _run_network(
 
     hole = _check(image, mask)
     filled = yield from fill_regions(image, hole, ctx, fill, context=context, min_size=192)
+    if grain:  # the grain drawn depends on it: recorded so the record can reproduce the result
+        ctx.record_setting("seed", ctx.seed)
     return with_grain(image, filled, hole, grain, ctx.seed)
 
 

@@ -88,6 +88,8 @@ class Param:
     def coerce(self, value: Any) -> Any:
         """`value` (possibly a CLI string) in the default's type, checked; a MethodError otherwise."""
         label = f"parameter {self.name!r}"
+        if self.zero_means and isinstance(value, str) and value.strip().lower() == self.zero_means.lower():
+            value = 0  # the word the app shows for 0 ("none", "never") is taken on the command line too
         if isinstance(self.default, bool):
             value = self._boolean(value, label)
         elif isinstance(self.default, (int, float)):

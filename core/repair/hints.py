@@ -122,5 +122,5 @@ def smooth_fill(method_id: str, document: Any, mask: Any, grain: float = 0.0) ->
         f"the widest hole is about {across} pixels across: the learned fill comes back smooth inside holes"
         " this wide; exemplar inpainting (inpaint-exemplar) copies texture from the rest of the picture"
         " instead (compare the two)"
-        + ("" if grain else "; grain=1 adds grain like the picture's to the learned fill")
+        + ("" if grain else "; grain 1 (--param grain=1) adds grain like the picture's to the learned fill")
     )

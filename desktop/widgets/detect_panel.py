@@ -159,7 +159,7 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
             note = f"{detection.proposed_fraction() * 100:.2f}% of the {picture()} marked to repair"
             if picture() == "slice":  # a volume: one detection proposes on all of it
                 note += "; every slice was scored and has its own proposal"
-            check = what_to_check(detection.found.method) if detection.found is not None else ""
+            check = what_to_check(detection.found.method, c.doc) if detection.found is not None else ""
             if check:  # where the person acts, not only in the method's card (walk-through 45)
                 note += f". Check it before Repair: {check}."
             panel.note.setText(note)

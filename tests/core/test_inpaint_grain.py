@@ -31,10 +31,15 @@ def test_grain_gives_a_fill_the_fine_detail_of_the_grainy_print_around_it(datase
         smooth = run_repair(photo, "inpaint", method=method, mask=hole).pixels[0]
         grainy = run_repair(photo, "inpaint", method=method, mask=hole, grain=1.0).pixels[0]
         assert detail_ratio(smooth) < 0.4 and 0.7 < detail_ratio(grainy) < 1.3, method
+        # "none", the app's word for 0, is taken on the command line too (walk-through 47)
+        assert np.array_equal(
+            run_repair(photo, "inpaint", method=method, mask=hole, grain="none").pixels[0], smooth
+        )
         assert np.array_equal(grainy[~hole], photo.pixels[0][~hole])
         assert np.array_equal(grainy[..., 3], photo.pixels[0][..., 3])
-    again = run_repair(photo, "inpaint", method="inpaint-fast", mask=hole, grain=1.0).pixels[0]
-    assert np.array_equal(again, grainy)
+    again = run_repair(photo, "inpaint", method="inpaint-fast", mask=hole, grain=1.0)
+    assert np.array_equal(again.pixels[0], grainy)
+    assert again.provenance[-1].params["seed"] == 0  # the grain drawn depends on it (walk-through 47)
     stronger = run_repair(photo, "inpaint", method="inpaint-fast", mask=hole, grain=2.0).pixels[0]
     assert detail_ratio(stronger) > 1.5 * detail_ratio(grainy)
     # A film's next frame (here the same picture a level brighter) gets grain of its own: one pattern

@@ -634,7 +634,7 @@ def painted_selection(mask: np.ndarray | None, frames: list[int] | None, detecte
         of = "those slices" if several else "the slice"
         where = frame_runs([k + 1 for k in painted])
         on = f" on slice{'s' if several else ''} {where} of {len(mask)} (counted from 1)"
-    how = "proposed by Detect damage and reviewed" if detected else "painted"
+    how = "proposed by Detect damage" if detected else "painted"  # edited or not: the detection step says
     return f"mask {how} in the app: {int(held.sum()):,} pixels ({held.mean() * 100:.2f}% of {of}){on}"
 
 
