@@ -289,9 +289,10 @@ def test_dot_names_the_folder_one_stands_in_and_an_inventory_txt_is_not_a_trace(
     (reel / "notes").mkdir()
     monkeypatch.chdir(reel / "notes")
     capsys.readouterr()
-    # ".." is the reel too (it had been named ".._deflicker.mkv", a hidden file): the same name, taken
-    assert cli_main(["repair", "..", "--task", "deflicker", "-o", f"{out}/"]) == 2
-    assert "reel001_deflicker: already exists" in capsys.readouterr().err
+    # ".." is the reel too (it had been named ".._deflicker.mkv", a hidden file): the same name, taken,
+    # so numbered as the default place numbers it
+    assert cli_main(["repair", "..", "--task", "deflicker", "-o", f"{out}/"]) == 0
+    assert (out / "reel001_deflicker_2").is_dir() and not list(out.glob(".*"))
     inventory = tmp_path / "inventory.txt"
     inventory.write_text("Accession 1987/14\nBox 3: glass plates\n")
     assert cli_main(["info", str(inventory)]) == 2
