@@ -196,6 +196,7 @@ def check_scan_detection(recipes: dict[str, Recipe], kinds: set[str], unreviewed
             "damage detection was made for photos and film, not the scans here: anatomy can look like"
             " damage to it, and no one reviews a batch's proposals; leave the scans out (--exclude),"
             " review a scan's proposal with lacuna detect, or add --unreviewed to fill them as proposed"
+            " (in the app: the batch's box for scans)"
         )
     for kind in sorted(kinds & set(SCAN_KINDS)):
         how = recipes[kind].detection if kind in recipes else {}

@@ -93,6 +93,12 @@ class BatchDialog(QDialog):
         self.detect_caveat = QLabel()  # said where the box is, not only in a tooltip (a walk-through)
         self.detect_caveat.setWordWrap(True)
         self.detect.toggled.connect(lambda *_: self._on_method())
+        # `lacuna batch --unreviewed`: a folder holding scans is refused without it (core.batch.recipe)
+        self.on_scans = QCheckBox("Also fill what it proposes on CT, MR and other scans")
+        self.on_scans.setToolTip(
+            "Off: a folder holding scans is refused, since anatomy can look like damage to the detector"
+            " and no one reviews a batch's proposals (review one scan in the main window instead)"
+        )
         self.loss_traces = QCheckBox("Conceal the lost packets each call's loss trace marks")
         self.loss_traces.setToolTip(
             "A recording's trace is NAME_is_lost.txt beside it (one 0/1 line per packet of 20, 10, 30,"
@@ -108,6 +114,7 @@ class BatchDialog(QDialog):
         form.addRow("Files", self.kind)
         form.addRow("", self.detect)
         form.addRow("", self.detect_caveat)
+        form.addRow("", self.on_scans)
         form.addRow("", self.loss_traces)
         form.addRow("Workers", self.workers)
 
@@ -204,6 +211,7 @@ class BatchDialog(QDialog):
         self.detect.setVisible(finds_mask)  # greyed but ticked, it read as if detection would run
         caveat = finds_mask and self.detect.isChecked() and bool(self.detect_caveat.text())
         self.detect_caveat.setVisible(caveat)
+        self.on_scans.setVisible(finds_mask and self.detect.isChecked() and kind == "image")
         self.loss_traces.setVisible(kind == "audio")
         self.loss_traces.setEnabled(card is not None and card.task == "fill-gap")
 
@@ -216,6 +224,7 @@ class BatchDialog(QDialog):
             params=params,
             detect=self.detect.isChecked() and self.detect.isEnabled(),  # greyed out: not asked
             loss_traces=self.loss_traces.isChecked() and self.loss_traces.isEnabled(),
+            unreviewed=self.on_scans.isChecked() and self.on_scans.isVisibleTo(self),
         )
 
     # --- running ---

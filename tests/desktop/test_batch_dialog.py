@@ -223,3 +223,23 @@ def test_recordings_with_loss_traces_beside_them_from_the_dialog(qtbot, tmp_path
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert (dialog.summary.succeeded, dialog.summary.failed) == (1, 0)
     assert states(dialog) == {"2307.wav": "done"}
+
+
+def test_detection_on_scans_is_filled_only_when_the_box_for_scans_is_ticked(qtbot, tmp_path, datasets):
+    """`lacuna batch --detect` refuses a folder holding scans without --unreviewed (anatomy can look
+    like damage); the dialog says so, and its box for scans is that option."""
+    source, output = tmp_path / "archive", tmp_path / "repaired"
+    source.mkdir()
+    shutil.copy(datasets / "medical" / "emri_small.dcm", source)  # an MR slice
+    dialog = open_dialog(qtbot, source, output)
+    assert dialog.picker.select("inpaint-telea") and dialog.detect.isChecked()
+    assert dialog.on_scans.isVisibleTo(dialog) and not dialog.on_scans.isChecked()
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
+    assert "anatomy can look like damage" in dialog.status.text() and dialog.summary is None
+    assert not output.exists()
+    dialog.on_scans.setChecked(True)
+    qtbot.mouseClick(dialog.picker.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
+    assert dialog.summary.failed == 0 and dialog.summary.succeeded + dialog.summary.skipped == 1
+    dialog.detect.setChecked(False)  # without detection there is nothing for the box to allow
+    assert not dialog.on_scans.isVisibleTo(dialog)
