@@ -166,8 +166,8 @@ THIN_HOLES = Param(
 GRAIN = Param(
     "grain",
     0.0,
-    "add grain like the picture's around each hole: 1 as measured there, 0 none (the smooth fill, closest"
-    " on average); for grainy prints and film",
+    "add grain like the picture's around each hole, for grainy prints and film: 1 as measured there;"
+    " 0, none: the smooth fill, closest on average",
     0.0,
     2.0,
     zero_means="none",
