@@ -75,24 +75,24 @@ def _lacunas_own(path: Path) -> bool:
 
 
 def _a_result(path: Path, names: set[str], stems: set[str]) -> bool:
-    """A result Lacuna wrote beside its source: a picture named as a result of another file of its
-    folder (`a_inpaint.png`, `a_denoise_2.png` beside `a.png`: `stems` holds the folder's) whose
-    record, beside it or (moved without its sidecar, walk-through 46) in it, names a source among
-    `names`, the folder's file names. A result moved away from its source is an item (walk-through
-    47: with its sidecar it was left out, and a folder of only such results said it held nothing)."""
+    """A result Lacuna wrote beside its source: its record names a source among `names`, the
+    folder's file names. The record is read from the sidecar beside it or, for a picture named as a
+    result of another file of its folder (`a_inpaint.png`, `a_denoise_2.png` beside `a.png`: `stems`
+    holds the folder's; moved without its sidecar, walk-through 46), from its header, so a batch
+    does not open every file twice. A result moved away from its source is an item (walk-through 47:
+    with its sidecar it was left out, and a folder of only such results said it held nothing)."""
     from core.io.images import embedded_record
     from core.io.naming import stem
     from core.io.provenance import parse_record, sidecar_path
 
-    parts = stem(path).split("_")
-    if not any("_".join(parts[:k]) in stems for k in range(1, len(parts))):
-        return False
     sidecar = sidecar_path(path)
     try:
         record = parse_record(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
     except (OSError, UnicodeDecodeError):
         record = None
-    if record is None and file_kind(path) == "image":
+    parts = stem(path).split("_")
+    result_like = any("_".join(parts[:k]) in stems for k in range(1, len(parts)))
+    if record is None and result_like and file_kind(path) == "image":
         record = embedded_record(path)
     source = Path(str((record or {}).get("source") or "")).name
     return bool(record and record.get("steps")) and source in names and source != path.name

@@ -182,21 +182,23 @@ def _checked_detection(detection: dict[str, Any], detect: bool) -> dict[str, Any
     return {**given, **({"params": params} if params else {})}
 
 
-def check_scan_detection(recipes: dict[str, Recipe], kinds: set[str], unreviewed: bool = False) -> None:
+def check_scan_detection(recipes: dict[str, Recipe], items: list[Any], unreviewed: bool = False) -> None:
     """A batch that would fill what detection proposes on scans is refused up front unless
     `unreviewed` (--unreviewed, as `lacuna repair --detect` asks it on a scan): anatomy can look like
-    damage, and no one reviews a batch's proposals. Scans are detected with the scans' default
-    detector where none is named: a --detect-param it lacks would fail every scan item one by one,
-    so that is refused up front too."""
+    damage, and no one reviews a batch's proposals; the first scans are named, to be found in an
+    archive. Scans are detected with the scans' default detector where none is named: a
+    --detect-param it lacks would fail every scan item one by one, so that is refused up front too."""
     from core.methods import default_method
 
-    detected = [kind for kind in sorted(kinds & set(SCAN_KINDS)) if kind in recipes and recipes[kind].detect]
+    kinds = {item.kind for item in items}
+    detected = [i.key for i in items if i.kind in SCAN_KINDS and i.kind in recipes and recipes[i.kind].detect]
     if detected and not unreviewed:
+        more = f" and {len(detected) - 3} more" if len(detected) > 3 else ""
         raise MethodError(
-            "damage detection was made for photos and film, not the scans here: anatomy can look like"
-            " damage to it, and no one reviews a batch's proposals; leave the scans out (--exclude),"
-            " review a scan's proposal with lacuna detect, or add --unreviewed to fill them as proposed"
-            " (in the app: the batch's box for scans)"
+            f"damage detection was made for photos and film, not the scans here ({', '.join(detected[:3])}"
+            f"{more}): anatomy can look like damage to it, and no one reviews a batch's proposals; leave"
+            " the scans out (--exclude), review a scan's proposal with lacuna detect, or add --unreviewed"
+            " to fill them as proposed (in the app: the batch's box for scans)"
         )
     for kind in sorted(kinds & set(SCAN_KINDS)):
         how = recipes[kind].detection if kind in recipes else {}

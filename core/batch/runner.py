@@ -189,7 +189,7 @@ def plan(request: BatchRequest) -> Plan:
     )
     items = list(found)
     check_found(items, request, results)
-    check_scan_detection(recipes, {item.kind for item in items}, request.unreviewed)
+    check_scan_detection(recipes, items, request.unreviewed)
     check_distinct_outputs(request, recipes, items)
     return Plan(recipes, items, left_out, results)
 

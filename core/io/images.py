@@ -235,7 +235,8 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
 
 def embedded_record(path: Path) -> dict[str, Any] | None:
     """The record Lacuna wrote into a picture (a PNG's text, a JPEG's comment, a WebP's XMP, a TIFF's
-    tag), read without the whole reader's checks; None when it holds none or cannot be opened."""
+    tag), read from the file's header without decoding its pixels; None when it holds none there (a
+    16-bit colour PNG keeps it after the pixels) or cannot be opened."""
     try:
         if path.suffix.lower() in (".tif", ".tiff"):
             import tifffile
@@ -247,8 +248,14 @@ def embedded_record(path: Path) -> dict[str, Any] | None:
                 return next((r for r in found if r), None)
         import PIL.Image
 
-        with PIL.Image.open(path) as im:
-            return provenance.parse_record(_pillow_metadata(im, im.getexif()).get("lacuna_provenance"))
+        with PIL.Image.open(path) as im:  # the chunks before the pixels only: `im.text` would decode them
+            info = im.info
+            xmp = info.get("xmp")
+            _, in_xmp = (
+                xmp_record.split(bytes(xmp)) if isinstance(xmp, bytes | bytearray) and xmp else (b"", None)
+            )
+            texts = (info.get(PROVENANCE_KEY), info.get("comment"), in_xmp)  # PNG, JPEG, WebP
+            return next((r for r in map(provenance.parse_record, texts) if r), None)
     except Exception:  # noqa: BLE001 - an unreadable file holds no record we can use
         return None
 

@@ -88,8 +88,7 @@ class Param:
     def coerce(self, value: Any) -> Any:
         """`value` (possibly a CLI string) in the default's type, checked; a MethodError otherwise."""
         label = f"parameter {self.name!r}"
-        if self.zero_means and isinstance(value, str) and value.strip().lower() == self.zero_means.lower():
-            value = 0  # the word the app shows for 0 ("none", "never") is taken on the command line too
+        value = self.from_word(value)
         if isinstance(self.default, bool):
             value = self._boolean(value, label)
         elif isinstance(self.default, (int, float)):
@@ -98,6 +97,12 @@ class Param:
         if self.choices is not None and value not in self.choices:
             raise MethodError(f"{label} must be one of {list(self.choices)}, not {value!r}")
         return value
+
+    def from_word(self, value: Any) -> Any:
+        """0 for the word the app shows in place of 0 ("none", "estimate", "never"), so the command
+        line takes it too; any other value as it is."""
+        said = isinstance(value, str) and value.strip().lower() == self.zero_means.lower()
+        return 0 if self.zero_means and self.minimum == 0 and said else value
 
     @staticmethod
     def _boolean(value: Any, label: str) -> bool:

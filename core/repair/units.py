@@ -36,7 +36,7 @@ def to_method_scale(card: MethodCard, params: dict[str, Any], document: Any) -> 
     for p in card.params:
         if not p.intensity or p.name not in params:
             continue
-        value = check_number(f"parameter {p.name!r}", params[p.name], 0.0, None)
+        value = check_number(f"parameter {p.name!r}", p.from_word(params[p.name]), 0.0, None)
         limit = (p.maximum or 0.0) * span / SCALE
         if p.maximum is not None and value > limit:
             units = unit_name(document)

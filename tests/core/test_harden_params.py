@@ -147,3 +147,23 @@ def test_valid_values_still_pass():
     assert math.isclose(Param("sigma", 0.0, minimum=0.0, maximum=100.0).coerce(" 12.5 "), 12.5)
     assert Param("order", "linear", choices=("linear", "cubic")).coerce("cubic") == "cubic"
     assert Param("x", 1.0, minimum=0.0).coerce(np.float32(2.0)) == 2.0
+
+
+def test_the_word_the_app_shows_for_0_is_taken_on_the_command_line_on_photos_and_scans(datasets, tmp_path):
+    """The app shows 0 as "estimate" (a noise σ) or "none" (grain); typed on the command line the
+    word was refused ("must be a number"), on a CT even where a photo took it (a review)."""
+    from core.io import read
+
+    ct = datasets / "medical" / "693_UNCI.dcm"
+    results = {}
+    for word in ("estimate", "0"):
+        out = tmp_path / f"ct_{word}.dcm"
+        args = ["repair", str(ct), "-o", str(out), "--task", "denoise", "--method", "denoise-bilateral"]
+        assert cli_main([*args, "--param", f"sigma={word}"]) == 0
+        results[word] = read(out).pixels
+    assert np.array_equal(results["estimate"], results["0"])
+    card = get_method("denoise-bilateral").card
+    sigma = next(p for p in card.params if p.name == "sigma")
+    assert sigma.coerce("Estimate") == 0 and sigma.from_word("nine") == "nine"
+    with pytest.raises(MethodError):
+        sigma.coerce("nine")

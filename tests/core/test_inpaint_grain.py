@@ -47,3 +47,26 @@ def test_grain_gives_a_fill_the_fine_detail_of_the_grainy_print_around_it(datase
     brighter = photo.with_pixels(np.clip(photo.pixels + np.array([1.0, 1.0, 1.0, 0.0]), 0, 255))
     next_frame = run_repair(brighter, "inpaint", method="inpaint-fast", mask=hole, grain=1.0).pixels[0]
     assert np.std((next_frame - grainy)[inside][:, :3]) > 3.0
+
+
+def test_the_grain_measured_round_a_hole_is_the_prints_own(datasets):
+    """A review: the 1-px blur carried a bright scratch's edge into the pixels beside the hole, which
+    then read as grain 1.4-1.6 times too strong; and a picture mostly flat (a white mount) measured
+    no grain at all. The grain measured in a hole over a drawn scratch is the one measured without
+    the scratch, and a curtain on a wide white mount keeps its grain."""
+    import core.io
+    from core.methods.grain import grain_level
+
+    photo = core.io.read(datasets / "images" / "real_damage" / "old_w_scratch_a.png")
+    curtain = photo.pixels[0, 20:140, 20:200, :3].mean(axis=-1) / 255.0  # grainy, nearly flat in tone
+    hole = np.zeros(curtain.shape, bool)
+    hole[58:64, 30:150] = True
+    scratched = curtain.copy()
+    scratched[hole] = 1.0  # a bright scratch the repair mask covers
+    plain, beside = grain_level(curtain, hole)[hole].mean(), grain_level(scratched, hole)[hole].mean()
+    assert plain > 2.0 / 255 and 0.85 < beside / plain < 1.15
+    mounted = np.ones((400, 600), np.float32)  # 90% of it clipped white
+    mounted[100:220, 100:280] = curtain
+    held = np.zeros(mounted.shape, bool)
+    held[158:164, 130:250] = True
+    assert 0.8 < grain_level(mounted, held)[held].mean() / plain < 1.25

@@ -166,8 +166,10 @@ def test_o_naming_a_folder_writes_the_default_name_inside_it(datasets, tmp_path,
     # A second run never replaces it unasked: numbered as beside the input (walk-through 47: refused)
     assert main([*args, "-o", str(out)]) == 0
     assert (out / "05_inpaint.png").read_bytes() == first and (out / "05_inpaint_2.png").is_file()
+    before = (out / "05_inpaint.png").stat().st_ino, (out / "05_inpaint.png").stat().st_mtime_ns
     assert main([*args, "-o", str(out), "--overwrite"]) == 0  # asked: the default name is replaced
-    assert not (out / "05_inpaint_3.png").exists()
+    after = (out / "05_inpaint.png").stat().st_ino, (out / "05_inpaint.png").stat().st_mtime_ns
+    assert after != before and not (out / "05_inpaint_3.png").exists()
     speech = datasets / "audio" / "speech" / "bench" / "3005-163389-0000.wav"
     gap = ["repair", str(speech), "--task", "fill-gap", "--method", "fill-gap-ar", "--gap", "1.00:1.03"]
     assert main([*gap, "-o", f"{out}/"]) == 0

@@ -576,7 +576,7 @@ def test_a_truncated_picture_and_detection_on_a_scan_are_warned_of_per_item(data
     (archive / "mr.dcm").write_bytes((datasets / "medical/emri_small.dcm").read_bytes())
     # A scan's proposal is filled only when asked for (as `lacuna repair --detect --unreviewed`).
     refused = BatchRequest(archive, tmp_path / "out", ("inpaint",), ("inpaint-telea",), detect=True)
-    with pytest.raises(MethodError, match="not the scans here: anatomy can look like damage"):
+    with pytest.raises(MethodError, match=r"not the scans here \(mr.dcm\): anatomy can look like damage"):
         plan(refused)
     assert not (tmp_path / "out").exists()
     request = replace(refused, unreviewed=True)
