@@ -112,7 +112,11 @@ def _learned_params() -> tuple[Param, ...]:
             MOST_ENLARGED,
         ),
         Param("coarse", True, "also look at half size for torn and chipped borders"),
-        Param("ensemble", False, "average 8 rotated/flipped passes: a little better on the bench, 5-7× the detection time"),
+        Param(
+            "ensemble",
+            False,
+            "average 8 rotated/flipped passes: a little better on the bench, 5-7× the detection time",
+        ),
         _SIGNATURES,
     )
 
