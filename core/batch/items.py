@@ -128,20 +128,26 @@ def find_items(
     include, exclude = list(include), list(exclude)
     for folder, dirnames, filenames in os.walk(root):
         here = Path(folder)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not d.startswith(".") and (here / d).resolve() not in skipped and not _batch_output(here / d)
-        )
         rel_folder = here.relative_to(root).as_posix()
+        names = set(filenames) | set(dirnames)  # a series or a film is a folder, and so is its result
+        stems = {stem(Path(n)) for n in names}
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith(".") or (here / d).resolve() in skipped or _batch_output(here / d):
+                continue
+            key = d if rel_folder == "." else f"{rel_folder}/{d}"
+            if _a_result(here / d, names, stems) and not (include and selected(key, include, ())):
+                if results is not None:  # a series' or a film's result beside its source
+                    results.append(key)
+                continue
+            kept.append(d)
+        dirnames[:] = kept
         frames = set(sequence_files(here)) if films else set()
         if not any(selected(path.relative_to(root).as_posix(), include, exclude) for path in frames):
             frames = set()  # --include/--exclude, matched against its frames' paths, leave the film out
         if frames:
             yield Item(rel_folder, "video", here)
         dicom_files = []
-        names = set(filenames)
-        stems = {stem(Path(n)) for n in names}
         for name in sorted(filenames):
             result = result_of_map(name)
             if name.startswith(".") or (result is not None and (here / result).exists()):

@@ -787,6 +787,18 @@ def test_lacunas_own_results_beside_their_sources_are_left_out(datasets, tmp_pat
     assert main(args) == 0
     captured = capsys.readouterr()
     assert f"{said} old_a_denoise.png" in captured.err and "old_a_copy.png ->" in captured.out
+    # A series' result is a folder beside the series, its record beside it: left out too (a review).
+    study = tmp_path / "study"
+    (study / "ct").mkdir(parents=True)
+    for name in ("12.dcm", "13.dcm"):
+        shutil.copy(datasets / "medical/head_ct_ge" / name, study / "ct" / name)
+    assert main(["repair", str(study / "ct"), "--task", "denoise", "--method", "denoise-bilateral"]) == 0
+    assert (study / "ct_denoise").is_dir()
+    capsys.readouterr()
+    assert main(["batch", str(study), "-o", str(tmp_path / "o3"), "--task", "denoise", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert " ct ->" in captured.out and "ct_denoise ->" not in captured.out
+    assert f"{said} ct_denoise" in captured.err
     alone = tmp_path / "alone"
     alone.mkdir()
     shutil.move(folder / "old_a_denoise.png", alone / "old_a_denoise.png")
