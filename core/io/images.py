@@ -242,10 +242,7 @@ def embedded_record(path: Path) -> dict[str, Any] | None:
             import tifffile
 
             with tifffile.TiffFile(path) as tif:
-                tags = tif.pages.first.tags
-                texts = [tags.get(code) for code in (image_tags.RECORD_TIFF_TAG, 270)]
-                found = [provenance.parse_record(t.value) for t in texts if t is not None]
-                return next((r for r in found if r), None)
+                return provenance.parse_record(_tiff_record(tif.pages.first)[0])
         import PIL.Image
 
         with PIL.Image.open(path) as im:  # the chunks before the pixels only: `im.text` would decode them
@@ -343,7 +340,6 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
     page_bytes = math.prod(first.shape) * first.dtype.itemsize
     limits.check_memory(path, 2 * page_bytes + len(same) * h * w * max(channels, 1) * 4)
     orientation = int(first.tags["Orientation"].value) if "Orientation" in first.tags else 1
-    desc = first.description or ""
     pixels = None
     size = path.stat().st_size
     for i, page in enumerate(same):
@@ -357,11 +353,10 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
     if dtype not in ("uint8", "uint16"):
         dtype = "float32" if first.dtype.kind == "f" else dtype
     metadata: dict[str, Any] = image_tags.from_tiff(first)
-    record = first.tags.get(image_tags.RECORD_TIFF_TAG)
-    if record is not None and provenance.parse_record(record.value):
-        metadata["lacuna_provenance"] = record.value
-    elif provenance.parse_record(desc):
-        metadata["lacuna_provenance"] = desc
+    record, in_description = _tiff_record(first)
+    if record is not None:
+        metadata["lacuna_provenance"] = record
+    if in_description:
         metadata.get("described", {}).pop(270, None)  # the record, not a caption
     profile = first.tags.get(ICC_TIFF_TAG)  # kept for the save, as a PNG's or a JPEG's is
     if profile is not None and isinstance(profile.value, bytes | bytearray):
@@ -371,6 +366,16 @@ def _decode_tiff(tif, path: Path) -> ImageDoc:
         metadata["dpi"] = dpi
     mode = fill.MODES[pixels.shape[-1]]
     return ImageDoc(pixels=pixels, path=path, format="TIFF", dtype=dtype, mode=mode, metadata=metadata)
+
+
+def _tiff_record(page) -> tuple[Any, bool]:
+    """The record Lacuna wrote into a TIFF page, and whether it is the description: its private tag,
+    else the description (where the source had no caption to keep); (None, False) when neither is one."""
+    tag = page.tags.get(image_tags.RECORD_TIFF_TAG)
+    if tag is not None and provenance.parse_record(tag.value):
+        return tag.value, False
+    description = page.description or ""
+    return (description, True) if provenance.parse_record(description) else (None, False)
 
 
 def _tiff_dpi(page) -> tuple[float, float] | None:
