@@ -432,8 +432,9 @@ def repair_command(args: argparse.Namespace) -> int:
         # sized as the source unless the repair resizes it (the writer checks the frames it gets)
         check_codec(target, getattr(args, "codec", None), None if get_task(args.task).resizes else document)
     frames = parse_frames(getattr(args, "frames", None))
-    if getattr(args, "unreviewed", False) and not args.detect:
-        raise MethodError("--unreviewed lets --detect fill a scan's proposal; give --detect too")
+    from core.detect.run import check_unreviewed
+
+    check_unreviewed(getattr(args, "unreviewed", False), args.detect)
     mask = None
     if args.mask:
         mask, frames = masks_given(document, Path(args.mask), frames)

@@ -90,3 +90,22 @@ class DamageDetector(nn.Module):
         difference = (x - reconstruction).abs().mean(dim=1, keepdim=True)
         logits = self.segment(torch.cat([x - 0.5, reconstruction - 0.5, difference * 4.0], dim=1))
         return logits[..., :height, :width], reconstruction[..., :height, :width]
+
+    def widened(self, width: int, seg_width: int) -> DamageDetector:
+        """A wider detector that computes the same function: further training starts from this one's
+        skill with room to learn more (no GPU here to train a wide one from scratch, issue 18)."""
+        wide = DamageDetector(self.channels, width, seg_width, self.levels)
+        old_state = self.state_dict()
+        new_state = wide.state_dict()
+        for name, new in new_state.items():
+            old = old_state[name]
+            if any(n < o for n, o in zip(new.shape, old.shape)):
+                raise ValueError(f"{name}: {tuple(old.shape)} does not fit in {tuple(new.shape)}")
+            kept = tuple(slice(0, n) for n in old.shape)
+            if new.ndim == 4:
+                # The old channels read nothing from the new ones (zero weights), so they compute what
+                # they did; the new channels keep their random start and are read once training moves.
+                new[: old.shape[0], old.shape[1] :] = 0.0
+            new[kept] = old
+        wide.load_state_dict(new_state)
+        return wide

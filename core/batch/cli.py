@@ -87,7 +87,7 @@ def batch_command(args: argparse.Namespace) -> int:
     from core.batch import Batch, BatchRequest, RunOptions, plan
     from core.batch.pool import default_workers
     from core.batch.progress import reporter_for
-    from core.errors import MethodError
+    from core.detect.run import check_unreviewed
     from core.repair_cli import parse_params
 
     request = BatchRequest(
@@ -108,8 +108,7 @@ def batch_command(args: argparse.Namespace) -> int:
         lossless_video=args.lossless_video,
         unreviewed=args.unreviewed,
     )
-    if args.unreviewed and not args.detect:
-        raise MethodError("--unreviewed lets --detect fill the proposals on scans; give --detect too")
+    check_unreviewed(args.unreviewed, args.detect)
     if args.dry_run:
         return _dry_run(request, plan, args.json)
     options = RunOptions(

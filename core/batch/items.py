@@ -74,13 +74,14 @@ def _lacunas_own(path: Path) -> bool:
     return recording_of(path) is not None
 
 
-def _a_result(path: Path, names: set[str], stems: set[str]) -> bool:
-    """A result Lacuna wrote beside its source: its record names a source among `names`, the
-    folder's file names. The record is read from the sidecar beside it or, for a picture named as a
-    result of another file of its folder (`a_inpaint.png`, `a_denoise_2.png` beside `a.png`: `stems`
-    holds the folder's; moved without its sidecar, walk-through 46), from its header, so a batch
-    does not open every file twice. A result moved away from its source is an item (walk-through 47:
-    with its sidecar it was left out, and a folder of only such results said it held nothing)."""
+def _source_named(path: Path, names: set[str], stems: set[str]) -> str | None:
+    """The source a result Lacuna wrote beside its source was made from, or None for any other file:
+    its record names a source among `names`, the folder's file names. The record is read from the
+    sidecar beside it or, for a picture named as a result of another file of its folder
+    (`a_inpaint.png`, `a_denoise_2.png` beside `a.png`: `stems` holds the folder's; moved without its
+    sidecar, walk-through 46), from its header, so a batch does not open every file twice. A result
+    moved away from its source is an item (walk-through 47: with its sidecar it was left out, and a
+    folder of only such results said it held nothing)."""
     from core.io.images import embedded_record
     from core.io.naming import stem
     from core.io.provenance import parse_record, sidecar_path
@@ -95,7 +96,19 @@ def _a_result(path: Path, names: set[str], stems: set[str]) -> bool:
     if record is None and result_like and file_kind(path) == "image":
         record = embedded_record(path)
     source = Path(str((record or {}).get("source") or "")).name
-    return bool(record and record.get("steps")) and source in names and source != path.name
+    return source if record and record.get("steps") and source in names and source != path.name else None
+
+
+def _left_out_as_result(path: Path, key: str, names: set[str], stems: set[str], include: list[str]) -> bool:
+    """Whether `path` is an earlier result of Lacuna beside its source that this batch leaves out: yes,
+    unless an --include pattern names it and not its source (`*_inpaint.png` brings results back to be
+    repaired again; `*.png`, which names the sources too, does not: walk-through 47)."""
+    source = _source_named(path, names, stems)
+    if source is None:
+        return False
+    source_key = PurePosixPath(key).with_name(source).as_posix()
+    named = selected(key, include, ()) and not selected(source_key, include, ())
+    return not named
 
 
 def find_items(
@@ -115,8 +128,8 @@ def find_items(
     `films` (a task for films was asked for), a folder of numbered frames of one size is one video
     item, as `lacuna repair` and the app read it; otherwise its pictures are photos, each an item
     (a scanner's numbered photos of one size look the same). Lacuna's own results beside their
-    sources (`_a_result`: their record beside them or in them) are left out too, unless `include`
-    names them, and their keys added to `results` (walk-through 45: a batch made
+    sources (`_source_named`: their record beside them or in them) are left out too, unless `include`
+    names them and not their sources, and their keys added to `results` (walk-through 45: a batch made
     `a_inpaint_inpaint.png`)."""
     from core.io.dicom.series import may_hold_a_slice
     from core.io.naming import stem
@@ -136,7 +149,7 @@ def find_items(
             if d.startswith(".") or (here / d).resolve() in skipped or _batch_output(here / d):
                 continue
             key = d if rel_folder == "." else f"{rel_folder}/{d}"
-            if _a_result(here / d, names, stems) and not (include and selected(key, include, ())):
+            if _left_out_as_result(here / d, key, names, stems, include):
                 if results is not None:  # a series' or a film's result beside its source
                     results.append(key)
                 continue
@@ -158,7 +171,7 @@ def find_items(
             key = name if rel_folder == "." else f"{rel_folder}/{name}"
             if not selected(key, include, exclude):
                 continue
-            if _a_result(path, names, stems) and not (include and selected(key, include, ())):
+            if _left_out_as_result(path, key, names, stems, include):
                 if results is not None:
                     results.append(key)
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from core.batch.manifest import Manifest
@@ -15,11 +16,18 @@ REPORT_NAME = "lacuna-batch-report.csv"
 COLUMNS = ("item", "state", "output", "method", "marked to repair", "warnings", "why", "seconds")
 
 
-def write_report(manifest: Manifest, output_dir: Path) -> Path:
+LEFT_OUT = "left out"
+
+
+def write_report(manifest: Manifest, output_dir: Path, left_out: Iterable[tuple[str, str]] = ()) -> Path:
     """`output_dir`/lacuna-batch-report.csv from the manifest: every item, done or not, with its
-    output (relative to `output_dir`), what its record warns of and why it failed or was skipped."""
+    output (relative to `output_dir`), what its record warns of and why it failed or was skipped;
+    then the input's files the batch left out, (key, why) in `left_out`, so the sheet accounts for
+    every file (walk-through 47: an earlier result left out was in no row)."""
     output_dir = Path(output_dir)
     rows = [_row(item, output_dir) for item in manifest.items()]
+    listed = {row[0] for row in rows}
+    rows += [_left_out_row(key, why) for key, why in left_out if key not in listed]
 
     def write(path: Path) -> None:
         # utf-8-sig: the byte-order mark makes spreadsheets read "Rückseite" and dashes right
@@ -30,6 +38,11 @@ def write_report(manifest: Manifest, output_dir: Path) -> Path:
 
     with allow_replace():  # the batch's own report, brought up to date by each run
         return atomic_write(output_dir / REPORT_NAME, write)
+
+
+def _left_out_row(key: str, why: str) -> list[str]:
+    row = dict.fromkeys(COLUMNS, "") | {"item": key, "state": LEFT_OUT, "why": why}
+    return list(row.values())
 
 
 def _row(item, output_dir: Path) -> list[str]:

@@ -155,7 +155,7 @@ def check_found(items: list[Item], request: BatchRequest, results: list[str] = (
     if results:
         raise LacunaError(
             f"{request.input_dir}: holds only Lacuna's earlier results beside their sources"
-            f" ({_listed(results)}); --include names those to repair again"
+            f" ({_listed(results)}); {BRING_BACK}"
         )
     if request.include or request.exclude:
         raise LacunaError(f"{request.input_dir}: no file Lacuna reads matches --include/--exclude")
@@ -216,6 +216,10 @@ def check_distinct_outputs(request: BatchRequest, recipes: dict[str, Recipe], it
 
 
 SHOWN_LEFT_OUT = 3  # file names a note lists before "and N more"
+BRING_BACK = "--include names those (and not their sources) to repair again"
+# Why the report's rows of files the batch left out were left out.
+NOT_READ = "no format of Lacuna's reads it"
+EARLIER_RESULT = "an earlier result of Lacuna beside its source (as its record says)"
 
 
 def _listed(keys: list[str]) -> str:
@@ -237,7 +241,7 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
     if planned.results:
         notes.append(
             f"{len(planned.results)} earlier result(s) of Lacuna beside their sources (as their records"
-            f" say) are left out: {_listed(planned.results)}; --include names those to repair again"
+            f" say) are left out: {_listed(planned.results)}; {BRING_BACK}"
         )
     unused = unused_tasks(request.tasks, planned.recipes, {item.kind for item in planned.items})
     if not unused:
@@ -252,12 +256,14 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
     return notes + unused_task_notes(unused, {item.kind for item in planned.items}, frame_folders)
 
 
-def _report(manifest: Manifest, output_dir: Path) -> Path | None:
+def _report(manifest: Manifest, output_dir: Path, planned: Plan) -> Path | None:
     """The CSV report, or None when it cannot be written (the batch's own outcome, or the error that
     stopped it, matters more)."""
+    left_out = [(key, NOT_READ) for key in planned.left_out]
+    left_out += [(key, EARLIER_RESULT) for key in planned.results]
     try:
         manifest.recover()  # stopped in flight (an interrupt): to do, as the next run will find them
-        return write_report(manifest, output_dir)
+        return write_report(manifest, output_dir, left_out)
     except (OSError, LacunaError, sqlite3.Error):
         return None
 
@@ -359,7 +365,7 @@ class Batch:
                 summary.seconds = time.monotonic() - started
             finally:
                 if bound:  # after an interrupt too: what was done so far
-                    report = _report(manifest, output_dir)
+                    report = _report(manifest, output_dir, planned)
                 manifest.close()
         summary.report = str(report or "")
         return summary

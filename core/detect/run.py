@@ -233,6 +233,12 @@ def scan_caveat(document: Any) -> str | None:
     )
 
 
+def check_unreviewed(unreviewed: bool, detect: bool) -> None:
+    """--unreviewed means something only with --detect (both `lacuna repair` and `lacuna batch`)."""
+    if unreviewed and not detect:
+        raise MethodError("--unreviewed lets --detect fill what it proposes on scans; give --detect too")
+
+
 def detect(
     document: Any,
     method: str | None = None,

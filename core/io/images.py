@@ -215,22 +215,30 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
         exif[0x0112] = 1  # the pixels are upright now
         meta["exif"] = exif.tobytes()
     xmp = im.info.get("xmp")
-    record = None
     if isinstance(xmp, bytes | bytearray) and xmp:  # a JPEG's or WebP's (a PNG's is one of its texts)
-        source_xmp, record = xmp_record.split(bytes(xmp))
+        source_xmp, _ = xmp_record.split(bytes(xmp))
         if source_xmp:
             meta["xmp"] = source_xmp
-    text = {k: v for k, v in getattr(im, "text", {}).items() if k != PROVENANCE_KEY and isinstance(v, str)}
+    texts = getattr(im, "text", {})
+    text = {k: v for k, v in texts.items() if k != PROVENANCE_KEY and isinstance(v, str)}
     if text:
         meta["text"] = text
-    if PROVENANCE_KEY in getattr(im, "text", {}):
-        meta["lacuna_provenance"] = im.text[PROVENANCE_KEY]
-    elif provenance.parse_record(im.info.get("comment")):  # JPEG: the record is the comment
-        comment = im.info["comment"]
-        meta["lacuna_provenance"] = comment.decode("utf-8") if isinstance(comment, bytes) else comment
-    elif provenance.parse_record(record):  # WebP: the record is in the XMP
+    record = _pillow_record(texts, im.info)
+    if record:
         meta["lacuna_provenance"] = record
     return meta
+
+
+def _pillow_record(texts: dict[str, Any], info: dict[str, Any]) -> str | None:
+    """The text of the record Lacuna wrote into a PNG (one of its `texts`), a JPEG (its comment) or
+    a WebP (inside its XMP), from Pillow's `texts` and `info`; None when none is there."""
+    comment = info.get("comment")
+    if isinstance(comment, bytes):
+        comment = comment.decode("utf-8", "replace")
+    xmp = info.get("xmp")
+    in_xmp = xmp_record.split(bytes(xmp))[1] if isinstance(xmp, bytes | bytearray) and xmp else None
+    candidates = (texts.get(PROVENANCE_KEY), comment, in_xmp)
+    return next((text for text in candidates if provenance.parse_record(text)), None)
 
 
 def embedded_record(path: Path) -> dict[str, Any] | None:
@@ -246,13 +254,7 @@ def embedded_record(path: Path) -> dict[str, Any] | None:
         import PIL.Image
 
         with PIL.Image.open(path) as im:  # the chunks before the pixels only: `im.text` would decode them
-            info = im.info
-            xmp = info.get("xmp")
-            _, in_xmp = (
-                xmp_record.split(bytes(xmp)) if isinstance(xmp, bytes | bytearray) and xmp else (b"", None)
-            )
-            texts = (info.get(PROVENANCE_KEY), info.get("comment"), in_xmp)  # PNG, JPEG, WebP
-            return next((r for r in map(provenance.parse_record, texts) if r), None)
+            return provenance.parse_record(_pillow_record(im.info, im.info))
     except Exception:  # noqa: BLE001 - an unreadable file holds no record we can use
         return None
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.archs.detect import DamageDetector
 from core.detect.damage import KINDS, STAINS, draw
 from core.luma import luma_of
 from core.train.recipe import Recipe
@@ -71,6 +72,16 @@ class DetectRecipe(Recipe):
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
         return {"channels": 3, "width": args.width, "seg_width": args.seg_width, "levels": args.levels}
+
+    def adapt_start(self, model: torch.nn.Module) -> torch.nn.Module | None:
+        """--init from a narrower detector: widened to --width / --seg-width, computing the same."""
+        hp = self.hyperparameters(self.args)
+        if not isinstance(model, DamageDetector) or model.levels != hp["levels"]:
+            return None
+        try:
+            return model.widened(hp["width"], hp["seg_width"])
+        except ValueError:
+            return None
 
     @property
     def kind_chance(self) -> dict[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import signal
@@ -772,6 +773,19 @@ def test_lacunas_own_results_beside_their_sources_are_left_out(datasets, tmp_pat
     assert f"{said} old_a_denoise.png" in captured.err
     assert main([*args, "--include", "old_a_denoise.png"]) == 0
     assert "old_a_denoise.png ->" in capsys.readouterr().out
+    # A pattern that names the sources too (only PNGs) does not bring results back (walk-through 47).
+    assert main([*args, "--include", "*.png"]) == 0
+    captured = capsys.readouterr()
+    assert " old_a.png ->" in captured.out and "old_a_denoise.png ->" not in captured.out
+    # The run's report accounts for the result it left out (walk-through 47: no row said so).
+    run = ["batch", str(folder), "-o", str(tmp_path / "ran"), "--task", "denoise", "--method"]
+    assert main([*run, "denoise-bilateral", "--quiet"]) == 0
+    with open(tmp_path / "ran/lacuna-batch-report.csv", encoding="utf-8-sig") as fh:
+        rows = {row["item"]: row for row in csv.DictReader(fh)}
+    assert rows["old_a.png"]["state"] == "done"
+    assert rows["old_a_denoise.png"]["state"] == "left out"
+    assert "earlier result of Lacuna" in rows["old_a_denoise.png"]["why"]
+    capsys.readouterr()
     # Moved away from its source with its sidecar, it is an item (walk-through 47: it was left out,
     # and a folder of only such results was said to hold nothing Lacuna reads).
     moved = tmp_path / "moved"
