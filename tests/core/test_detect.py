@@ -69,6 +69,28 @@ def test_detector_network_keeps_any_size():
     assert 0.0 <= float(reconstruction.min()) and float(reconstruction.max()) <= 1.0
 
 
+def test_a_detector_widened_for_further_training_scores_as_before():
+    """`lacuna train detect --init` from a narrower detector (the shipped one) widens it: the new
+    channels start unread, so training starts from the old skill; a narrower target is refused."""
+    from core.archs import load_weights
+    from core.archs.detect import DamageDetector
+    from core.methods import weights
+
+    shipped, _ = load_weights(weights.require("detect.safetensors"), "cpu")
+    shipped = shipped.float().eval()
+    wide = shipped.widened(32, 40).eval()
+    assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in shipped.parameters())
+    photo = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        (before, rebuilt_before), (after, rebuilt_after) = shipped(photo), wide(photo)
+    assert torch.allclose(before, after, atol=1e-4) and torch.allclose(
+        rebuilt_before, rebuilt_after, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="does not fit"):
+        wide.widened(16, 40)
+    assert isinstance(wide, DamageDetector)
+
+
 def test_training_batches_hold_damage_and_its_mask():
     import argparse
 
