@@ -223,7 +223,8 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
     text = {k: v for k, v in texts.items() if k != PROVENANCE_KEY and isinstance(v, str)}
     if text:
         meta["text"] = text
-    record = _pillow_record(texts, im.info)
+    # A PNG's own text is kept as it is, even one no longer read as a record (a damaged one is shown).
+    record = texts.get(PROVENANCE_KEY) or _pillow_record(texts, im.info)
     if record:
         meta["lacuna_provenance"] = record
     return meta
