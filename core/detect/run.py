@@ -227,10 +227,12 @@ def scan_caveat(document: Any) -> str | None:
     modality = modality_of(document)
     if not is_scan(modality):
         return None
-    return (
-        f"damage detection was made for photos and film, not {NAMES.get(modality, 'scans')}: anatomy"
-        " can look like damage to it; check every proposed mark before repairing"
-    )
+    return f"{not_made_for(NAMES.get(modality, 'scans'))}; check every proposed mark before repairing"
+
+
+def not_made_for(scans: str) -> str:
+    """Why detection is not trusted on scans, said alike by `lacuna repair` and `lacuna batch`."""
+    return f"damage detection was made for photos and film, not {scans}: anatomy can look like damage to it"
 
 
 def check_unreviewed(unreviewed: bool, detect: bool) -> None:

@@ -88,9 +88,19 @@ def no_blocking(task: str, document: Any) -> str | None:
     )
 
 
-SMOOTH_FILLS = ("inpaint-learned", "inpaint-fast")
 WIDE_HOLE_PX = 48  # across: where a smooth fill shows as a blur patch in a textured picture
 HINT_SIDE = 1024  # the hole is measured on at most this many pixels a side (then doubled)
+
+
+def _takes_grain(method_id: str) -> bool:
+    """A fill that takes `grain` is one that comes back smooth (the learned ones): their cards say so."""
+    from core.errors import MethodError
+    from core.methods import get_method
+
+    try:
+        return any(param.name == "grain" for param in get_method(method_id).card.params)
+    except MethodError:
+        return False
 
 
 def smooth_fill(method_id: str, document: Any, mask: Any, grain: float = 0.0) -> str | None:
@@ -99,7 +109,7 @@ def smooth_fill(method_id: str, document: Any, mask: Any, grain: float = 0.0) ->
     On 10 training pictures (color432) its fills carried 0.30 of the lost detail at 48-pixel holes
     and 0.19 at 96 (mean gradient magnitude, core.bench.metrics.detail_ratio); inpaint-exemplar's
     0.73-0.88."""
-    if method_id not in SMOOTH_FILLS or getattr(document, "kind", "") != "image" or mask is None:
+    if not _takes_grain(method_id) or getattr(document, "kind", "") != "image" or mask is None:
         return None
     import cv2
 
