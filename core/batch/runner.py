@@ -92,7 +92,7 @@ class Summary:
             f" manifest {self.manifest}"
         ]
         if self.report:
-            lines.append(f"  report (one row per item): {self.report}")
+            lines.append(f"  report (a row per item, and per file left out): {self.report}")
         if self.redone:
             lines.append(f"  {self.redone} done before were repaired again: their outputs were gone")
         if self.changed:

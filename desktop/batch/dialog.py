@@ -310,7 +310,7 @@ class BatchDialog(QDialog):
 
     def _ended(self, summary) -> None:
         self.summary = summary
-        report = f" Report: {summary.report}" if summary.report else ""  # the CSV, one row per item
+        report = f" Report: {summary.report}" if summary.report else ""  # the CSV
         # what the plan left out (an archive's inventory.txt), said as the command line says it
         notes = f" {len(summary.notes)} note(s): hover here." if summary.notes else ""
         self.status.setText(summary.text().splitlines()[0] + report + notes)

@@ -648,7 +648,7 @@ def test_a_batch_leaves_a_csv_report_and_a_later_batch_leaves_its_output_alone(d
     args = ["batch", str(collection), "--task", "denoise", "--method", "denoise-bilateral", "--quiet"]
     assert main([*args, "-o", str(first)]) == 1  # broken.png failed
     said = capsys.readouterr().err
-    assert f"report (one row per item): {first / 'lacuna-batch-report.csv'}" in said
+    assert f"report (a row per item, and per file left out): {first / 'lacuna-batch-report.csv'}" in said
     # what is not read is said, not silently passed over (a loss trace beside its file is Lacuna's)
     assert "note: 1 file(s) no format of Lacuna's reads are left out: inventory.txt\n" in said
     assert (first / "lacuna-batch-report.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # for spreadsheets
