@@ -40,6 +40,15 @@ def file_kind(path: Path) -> str:
     return fmt.name if fmt is not None else ""
 
 
+SHOWN_KEYS = 3  # item keys a message lists before "and N more"
+
+
+def listed_keys(keys: list[str]) -> str:
+    """'a.txt, b.txt, c.txt and 2 more'."""
+    more = len(keys) - SHOWN_KEYS
+    return ", ".join(keys[:SHOWN_KEYS]) + (f" and {more} more" if more > 0 else "")
+
+
 def selected(key: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
     """Globs match the relative path or the bare name: `*.png`, `scans/*`, `2019/**/*.tif`."""
 

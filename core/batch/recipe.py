@@ -188,14 +188,14 @@ def check_scan_detection(recipes: dict[str, Recipe], items: list[Any], unreviewe
     damage, and no one reviews a batch's proposals; the first scans are named, to be found in an
     archive. Scans are detected with the scans' default detector where none is named: a
     --detect-param it lacks would fail every scan item one by one, so that is refused up front too."""
+    from core.batch.items import listed_keys
     from core.detect.run import not_made_for
     from core.methods import default_method
 
     kinds = {item.kind for item in items}
     detected = [i.key for i in items if i.kind in SCAN_KINDS and i.kind in recipes and recipes[i.kind].detect]
     if detected and not unreviewed:
-        more = f" and {len(detected) - 3} more" if len(detected) > 3 else ""
-        scans = f"the scans here ({', '.join(detected[:3])}{more})"
+        scans = f"the scans here ({listed_keys(detected)})"
         raise MethodError(
             f"{not_made_for(scans)}, and no one reviews a batch's proposals; leave the scans out"
             " (--exclude), review a scan's proposal with lacuna detect, or add --unreviewed to fill them"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from core.batch.items import Item, find_items
+from core.batch.items import Item, find_items, listed_keys
 from core.batch.manifest import Manifest, exclusive, manifest_path
 from core.batch.recipe import Recipe, check_scan_detection, make_recipes, skip_reason
 from core.batch.report import write_report
@@ -155,7 +155,7 @@ def check_found(items: list[Item], request: BatchRequest, results: list[str] = (
     if results:
         raise LacunaError(
             f"{request.input_dir}: holds only Lacuna's earlier results beside their sources"
-            f" ({_listed(results)}); {BRING_BACK}"
+            f" ({listed_keys(results)}); {BRING_BACK}"
         )
     if request.include or request.exclude:
         raise LacunaError(f"{request.input_dir}: no file Lacuna reads matches --include/--exclude")
@@ -215,17 +215,10 @@ def check_distinct_outputs(request: BatchRequest, recipes: dict[str, Recipe], it
         written[target] = item.key
 
 
-SHOWN_LEFT_OUT = 3  # file names a note lists before "and N more"
 BRING_BACK = "--include names those (and not their sources) to repair again"
 # Why the report's rows of files the batch left out were left out.
 NOT_READ = "no format of Lacuna's reads it"
 EARLIER_RESULT = "an earlier result of Lacuna beside its source (as its record says)"
-
-
-def _listed(keys: list[str]) -> str:
-    """'a.txt, b.txt, c.txt and 2 more'."""
-    more = len(keys) - SHOWN_LEFT_OUT
-    return ", ".join(keys[:SHOWN_LEFT_OUT]) + (f" and {more} more" if more > 0 else "")
 
 
 def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
@@ -236,12 +229,12 @@ def plan_notes(request: BatchRequest, planned: Plan) -> list[str]:
 
     notes = []
     if planned.left_out:
-        count = len(planned.left_out)
-        notes.append(f"{count} file(s) no format of Lacuna's reads are left out: {_listed(planned.left_out)}")
+        said = listed_keys(planned.left_out)
+        notes.append(f"{len(planned.left_out)} file(s) no format of Lacuna's reads are left out: {said}")
     if planned.results:
         notes.append(
             f"{len(planned.results)} earlier result(s) of Lacuna beside their sources (as their records"
-            f" say) are left out: {_listed(planned.results)}; {BRING_BACK}"
+            f" say) are left out: {listed_keys(planned.results)}; {BRING_BACK}"
         )
     unused = unused_tasks(request.tasks, planned.recipes, {item.kind for item in planned.items})
     if not unused:
