@@ -6,8 +6,9 @@ image is `clean * (1 - alpha) + colour * alpha`. The truth is where the overlay 
 at least 0.3 and a change of at least 4/255 in some channel (a white scratch on white paper is no damage
 anyone can see, and no detector can be asked to find it).
 
-Sizes are in pixels, not relative to the image (a scratch on a scan is a few pixels wide whatever the
-crop); the number of marks grows with the area, so a bench image and a training crop look alike.
+Widths and sizes are in pixels, not relative to the image (a scratch on a scan is a few pixels wide
+whatever the crop); only a scratch's length and a tear's span scale with the picture's side. The number
+of marks grows with the area, so a bench image and a training crop look alike.
 
     damaged, truth = draw(clean, ("scratch", "dust"), np.random.default_rng(3))
 

@@ -78,7 +78,7 @@ def test_a_detector_widened_for_further_training_scores_as_before():
 
     shipped, _ = load_weights(weights.require("detect.safetensors"), "cpu")
     shipped = shipped.float().eval()
-    wide = shipped.widened(32, 40).eval()
+    wide = shipped.widened(48, 48).eval()
     assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in shipped.parameters())
     photo = torch.rand(1, 3, 64, 96)
     with torch.no_grad():
@@ -87,7 +87,7 @@ def test_a_detector_widened_for_further_training_scores_as_before():
         rebuilt_before, rebuilt_after, atol=1e-5
     )
     with pytest.raises(ValueError, match="does not fit"):
-        wide.widened(16, 40)
+        wide.widened(16, 48)
     assert isinstance(wide, DamageDetector)
 
 
@@ -436,7 +436,8 @@ def test_cli_detect_on_video_frames_writes_one_mask_per_frame(datasets, tmp_path
 def test_a_clips_frames_are_checked_against_their_neighbours_by_default(datasets, tmp_path, capsys):
     """A walk-through: `repair realshort.mp4 --detect --frames 10-13` painted out a flower pot on the
     sill for those four frames (the learned detector, frame by frame, proposed 1.7% of the clean
-    frames); by default a clip's marks that are on the neighbouring frames too are dropped."""
+    frames; 0.2% with the detector of session 45); by default a clip's marks that are on the
+    neighbouring frames too are dropped."""
     pytest.importorskip("av")
     clip = datasets / "video" / "bench" / "realshort.mp4"
     shares = {}
@@ -448,7 +449,7 @@ def test_a_clips_frames_are_checked_against_their_neighbours_by_default(datasets
             [np.asarray(Image.open(p)) > 0 for p in tmp_path.glob(f"m{len(method)}_*.png")]
         )
         assert ("(detect-learned-frames," in said) == (not method)
-    assert shares[0] < 0.2 * shares[2] and shares[2] > 0.01, shares
+    assert shares[0] < 0.2 * shares[2] and shares[2] > 0.001, shares
 
 
 def test_a_mark_on_the_neighbours_too_is_dropped_at_every_sensitivity_rim_and_all():

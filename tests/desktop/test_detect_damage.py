@@ -196,9 +196,24 @@ def test_brushing_over_the_proposal_is_an_edit_the_sensitivity_keeps(window, dat
     _detect(ws, qtbot)
     panel.sensitivity.setValue(panel.sensitivity.maximum())
     proposed = c.masks.get(0) >= 128
-    # The brush goes along the row (above the collar) whose band holds the most of the proposal.
-    y = max(range(10, 140), key=lambda r: int(proposed[r - 6 : r + 7, 20:237].sum()))
-    c.brush_radius = 5.0
+    strict = ws.detection.proposal.found_at(panel.threshold_of(5))[0]
+    from desktop.mask_model import stroke_segment
+
+    # A soft brush: its rim is wide enough to cross the few pixels this detector scores in between.
+    c.brush_radius, c.brush_hardness = 6.0, 0.2
+
+    def brushed_alone(row: int) -> np.ndarray:
+        alone = np.zeros_like(c.masks.get(0))
+        stroke_segment(alone, (20.0, row + 0.5), (236.0, row + 0.5), c.brush_radius, c.brush_hardness)
+        return alone
+
+    def soft_rim(alone: np.ndarray) -> np.ndarray:
+        # The brush's soft rim over proposed pixels that a low sensitivity leaves out.
+        return (alone > 0) & (alone < 128) & proposed & ~strict
+
+    # The brush goes along the row (above the collar) whose soft rim holds the most of that proposal
+    # (the crackled corners score near 1 and stay at every sensitivity).
+    y = max(range(10, 140), key=lambda r: int(soft_rim(brushed_alone(r)).sum()))
     c.begin_stroke(20.0, y + 0.5)
     c.stroke_to(236.0, y + 0.5)
     c.end_stroke()
@@ -209,12 +224,7 @@ def test_brushing_over_the_proposal_is_an_edit_the_sensitivity_keeps(window, dat
     panel.sensitivity.setValue(5)
     assert (c.masks.get(0)[y, 20:237] >= 128).all()  # all of the brushed row stays, proposed or not
     # And so does the brush's soft rim where it went over the proposal (a walk-through lost 383 px).
-    from desktop.mask_model import stroke_segment
-
-    alone = np.zeros_like(c.masks.get(0))
-    stroke_segment(alone, (20.0, y + 0.5), (236.0, y + 0.5), c.brush_radius, c.brush_hardness)
-    strict = ws.detection.proposal.found_at(panel.threshold_of(5))[0]
-    rim = (alone > 0) & (alone < 128) & proposed & ~strict
+    rim = soft_rim(brushed_alone(y))
     assert rim.sum() > 5 and (c.masks.get(0)[rim] > 0).all()
     assert not (c.masks.get(0)[150:] >= 128)[proposed[150:]].all()  # elsewhere it follows the slider
     c.undo()  # the sensitivity change
