@@ -13,13 +13,25 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/lacuna-wheel-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 started=$SECONDS
 
-python3 -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$ROOT" 2>&1 | grep -v "is ignored" || true
+# pip's own notes pass through (less its "is ignored" chatter); its failure stops the check (a full disk
+# once let an install fail quietly and the smoke test report a missing `lacuna` instead).
+pip_or_stop() {
+  local out
+  if ! out=$("$@" 2>&1); then
+    printf '%s\n' "$out" | grep -v "is ignored" >&2 || true
+    echo "check_wheel_install: failed: $*" >&2
+    exit 1
+  fi
+  [ -z "$out" ] || printf '%s\n' "$out" | grep -v "is ignored" || true
+}
+
+pip_or_stop python3 -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$ROOT"
 WHEEL=$(ls "$WORK"/dist/lacuna_studio-*.whl)
 echo "built $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1)) in $((SECONDS - started)) s"
 
 python3 -m venv "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install --quiet --no-compile --disable-pip-version-check -c "$ROOT/constraints.txt" "$WHEEL" \
-  2>&1 | grep -v "is ignored" || true
+pip_or_stop "$WORK/venv/bin/python" -m pip install --quiet --no-compile --disable-pip-version-check \
+  -c "$ROOT/constraints.txt" "$WHEEL"
 SITE=$("$WORK/venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 echo "installed into a fresh venv in $((SECONDS - started)) s"
 
