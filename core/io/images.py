@@ -214,31 +214,37 @@ def _pillow_metadata(im, exif) -> dict[str, Any]:
         exif = PIL_exif_copy(exif)
         exif[0x0112] = 1  # the pixels are upright now
         meta["exif"] = exif.tobytes()
-    xmp = im.info.get("xmp")
-    if isinstance(xmp, bytes | bytearray) and xmp:  # a JPEG's or WebP's (a PNG's is one of its texts)
-        source_xmp, _ = xmp_record.split(bytes(xmp))
-        if source_xmp:
-            meta["xmp"] = source_xmp
+    source_xmp, xmp_held_record = _xmp_parts(im.info)
+    if source_xmp:
+        meta["xmp"] = source_xmp
     texts = getattr(im, "text", {})
     text = {k: v for k, v in texts.items() if k != PROVENANCE_KEY and isinstance(v, str)}
     if text:
         meta["text"] = text
     # A PNG's own text is kept as it is, even one no longer read as a record (a damaged one is shown).
-    record = texts.get(PROVENANCE_KEY) or _pillow_record(texts, im.info)
+    record = texts.get(PROVENANCE_KEY) or _pillow_record(texts, im.info, xmp_held_record)
     if record:
         meta["lacuna_provenance"] = record
     return meta
 
 
-def _pillow_record(texts: dict[str, Any], info: dict[str, Any]) -> str | None:
+def _xmp_parts(info: dict[str, Any]) -> tuple[bytes | None, str | None]:
+    """A JPEG's or WebP's XMP packet (a PNG's is one of its texts) split once into the source's own
+    packet and the record Lacuna put inside it (`xmp_record.split`); (None, None) without one."""
+    xmp = info.get("xmp")
+    if not (isinstance(xmp, bytes | bytearray) and xmp):
+        return None, None
+    return xmp_record.split(bytes(xmp))
+
+
+def _pillow_record(texts: dict[str, Any], info: dict[str, Any], xmp_held_record: str | None) -> str | None:
     """The text of the record Lacuna wrote into a PNG (one of its `texts`), a JPEG (its comment) or
-    a WebP (inside its XMP), from Pillow's `texts` and `info`; None when none is there."""
+    a WebP (inside its XMP, already split out by `_xmp_parts`), from Pillow's `texts` and `info`;
+    None when none is there."""
     comment = info.get("comment")
     if isinstance(comment, bytes):
         comment = comment.decode("utf-8", "replace")
-    xmp = info.get("xmp")
-    in_xmp = xmp_record.split(bytes(xmp))[1] if isinstance(xmp, bytes | bytearray) and xmp else None
-    candidates = (texts.get(PROVENANCE_KEY), comment, in_xmp)
+    candidates = (texts.get(PROVENANCE_KEY), comment, xmp_held_record)
     return next((text for text in candidates if provenance.parse_record(text)), None)
 
 
@@ -255,7 +261,7 @@ def embedded_record(path: Path) -> dict[str, Any] | None:
         import PIL.Image
 
         with PIL.Image.open(path) as im:  # the chunks before the pixels only: `im.text` would decode them
-            return provenance.parse_record(_pillow_record(im.info, im.info))
+            return provenance.parse_record(_pillow_record(im.info, im.info, _xmp_parts(im.info)[1]))
     except Exception:  # noqa: BLE001 - an unreadable file holds no record we can use
         return None
 
