@@ -123,7 +123,8 @@ def test_kill_9_mid_run_loses_nothing_and_redoes_at_most_the_items_in_flight(arc
 
     killed = states(output)
     in_flight = {key for key, row in killed.items() if row["state"] == "running"}
-    assert 1 <= len(in_flight) <= 2  # one item per worker
+    # at most one item per worker; none when the kill fell while both were between items (seen once)
+    assert len(in_flight) <= 2
     assert any(row["state"] == "pending" for row in killed.values())
 
     rerun = subprocess.run(
