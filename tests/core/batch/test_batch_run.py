@@ -111,10 +111,11 @@ def test_kill_9_mid_run_loses_nothing_and_redoes_at_most_the_items_in_flight(arc
         while run.poll() is None:
             time.sleep(0.02)
             try:
-                done = [r for r in states(output).values() if r["state"] == "done"]
+                rows = list(states(output).values())
             except sqlite3.OperationalError:
                 continue  # the manifest is not made yet
-            if len(done) >= 40:
+            # killed while an item runs: between two items both workers can be idle (seen once)
+            if sum(r["state"] == "done" for r in rows) >= 40 and any(r["state"] == "running" for r in rows):
                 break
         assert run.poll() is None, "the batch ended before it could be killed"
     finally:
@@ -123,8 +124,7 @@ def test_kill_9_mid_run_loses_nothing_and_redoes_at_most_the_items_in_flight(arc
 
     killed = states(output)
     in_flight = {key for key, row in killed.items() if row["state"] == "running"}
-    # at most one item per worker; none when the kill fell while both were between items (seen once)
-    assert len(in_flight) <= 2
+    assert 1 <= len(in_flight) <= 2  # one item per worker
     assert any(row["state"] == "pending" for row in killed.values())
 
     rerun = subprocess.run(
