@@ -28,15 +28,33 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     )
 
 
+class ResidualBlock(nn.Module):
+    """Two convolutions added to their input; the second starts at zero, so a new block passes its
+    input through unchanged and a trained network deepened with it computes what it did."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv(channels, channels), nn.Conv2d(channels, channels, 3, padding=1, padding_mode="reflect")
+        )
+        nn.init.zeros_(self.body[1].weight)
+        nn.init.zeros_(self.body[1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 class SmallUNet(nn.Module):
-    """A light U-Net: `levels` stride-2 stages (channels doubling, capped at 4x), additive skips.
+    """A light U-Net: `levels` stride-2 stages (channels doubling, capped at 4x), additive skips, and
+    `blocks` residual blocks at the coarsest level, where depth is cheap (a 16th of the pixels) and
+    widens the view: a long scratch and a branch differ in how far they run, not in a few pixels.
 
     It works at half resolution: the input is folded 2x2 into channels (pixel unshuffle, which loses
     nothing, so a one-pixel line is still seen) and the output unfolded back. That costs a quarter of
     full-resolution convolutions, which is what lets it train on a CPU.
     """
 
-    def __init__(self, cin: int, cout: int, width: int, levels: int):
+    def __init__(self, cin: int, cout: int, width: int, levels: int, blocks: int = 0):
         super().__init__()
         widths = [width * min(2**i, 4) for i in range(levels + 1)]
         self.levels = levels
@@ -45,6 +63,7 @@ class SmallUNet(nn.Module):
             nn.Sequential(_conv(widths[i], widths[i + 1], stride=2), _conv(widths[i + 1], widths[i + 1]))
             for i in range(levels)
         )
+        self.middle = nn.Sequential(*(ResidualBlock(widths[-1]) for _ in range(blocks)))
         self.reduce = nn.ModuleList(nn.Conv2d(widths[i + 1], widths[i], 1) for i in range(levels))
         self.refine = nn.ModuleList(_conv(widths[i], widths[i]) for i in range(levels))
         self.head = nn.Conv2d(widths[0], 4 * cout, 3, padding=1, padding_mode="reflect")
@@ -55,6 +74,7 @@ class SmallUNet(nn.Module):
         for down in self.down:
             skips.append(x)
             x = down(x)
+        x = self.middle(x)
         for i in reversed(range(self.levels)):
             x = F.interpolate(self.reduce[i](x), scale_factor=2.0, mode="bilinear", align_corners=False)
             x = self.refine[i](x + skips[i])
@@ -64,14 +84,18 @@ class SmallUNet(nn.Module):
 @register_arch("damage_detector")
 class DamageDetector(nn.Module):
     """channels: image channels (gray runs through a colour net replicated to RGB); width: autoencoder
-    channels at full resolution; seg_width: segmentation head channels; levels: down-sampling stages."""
+    channels at full resolution; seg_width: segmentation head channels; levels: down-sampling stages;
+    blocks: residual blocks at the coarsest level of each U-Net."""
 
-    def __init__(self, channels: int = 3, width: int = 16, seg_width: int = 16, levels: int = 3):
+    def __init__(
+        self, channels: int = 3, width: int = 16, seg_width: int = 16, levels: int = 3, blocks: int = 0
+    ):
         super().__init__()
         self.channels = channels
         self.levels = levels
-        self.autoencoder = SmallUNet(channels, channels, width, levels)
-        self.segment = SmallUNet(2 * channels + 1, 1, seg_width, levels)
+        self.blocks = blocks
+        self.autoencoder = SmallUNet(channels, channels, width, levels, blocks)
+        self.segment = SmallUNet(2 * channels + 1, 1, seg_width, levels, blocks)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """image (B, C, H, W) in [0, 1] -> (damage logits (B, 1, H, W), reconstruction (B, C, H, W))."""
@@ -91,14 +115,20 @@ class DamageDetector(nn.Module):
         logits = self.segment(torch.cat([x - 0.5, reconstruction - 0.5, difference * 4.0], dim=1))
         return logits[..., :height, :width], reconstruction[..., :height, :width]
 
-    def widened(self, width: int, seg_width: int) -> DamageDetector:
-        """A wider detector that computes the same function: further training starts from this one's
-        skill with room to learn more (no GPU here to train a wide one from scratch, issue 18)."""
-        wide = DamageDetector(self.channels, width, seg_width, self.levels)
+    def widened(self, width: int, seg_width: int, blocks: int | None = None) -> DamageDetector:
+        """A wider (and with `blocks`, deeper) detector that computes the same function: further
+        training starts from this one's skill with room to learn more (no GPU here to train a large
+        one from scratch, issue 18). New blocks start as identities (ResidualBlock)."""
+        blocks = self.blocks if blocks is None else blocks
+        if blocks < self.blocks:
+            raise ValueError(f"{self.blocks} residual blocks do not fit in {blocks}")
+        wide = DamageDetector(self.channels, width, seg_width, self.levels, blocks)
         old_state = self.state_dict()
         new_state = wide.state_dict()
         for name, new in new_state.items():
-            old = old_state[name]
+            old = old_state.get(name)
+            if old is None:  # a new residual block: its own start, an identity
+                continue
             if any(n < o for n, o in zip(new.shape, old.shape)):
                 raise ValueError(f"{name}: {tuple(old.shape)} does not fit in {tuple(new.shape)}")
             kept = tuple(slice(0, n) for n in old.shape)

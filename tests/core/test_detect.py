@@ -70,16 +70,18 @@ def test_detector_network_keeps_any_size():
 
 
 def test_a_detector_widened_for_further_training_scores_as_before():
-    """`lacuna train detect --init` from a narrower detector (the shipped one) widens it: the new
-    channels start unread, so training starts from the old skill; a narrower target is refused."""
+    """`lacuna train detect --init` from a smaller detector (the shipped one) widens and deepens it:
+    the new channels start unread and the new residual blocks as identities, so training starts from
+    the old skill; a narrower or shallower target is refused."""
     from core.archs import load_weights
     from core.archs.detect import DamageDetector
     from core.methods import weights
 
     shipped, _ = load_weights(weights.require("detect.safetensors"), "cpu")
     shipped = shipped.float().eval()
-    wide = shipped.widened(48, 48).eval()
+    wide = shipped.widened(48, 48, blocks=2).eval()
     assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in shipped.parameters())
+    assert len(wide.segment.middle) == 2 and len(wide.autoencoder.middle) == 2
     photo = torch.rand(1, 3, 64, 96)
     with torch.no_grad():
         (before, rebuilt_before), (after, rebuilt_after) = shipped(photo), wide(photo)
@@ -88,6 +90,8 @@ def test_a_detector_widened_for_further_training_scores_as_before():
     )
     with pytest.raises(ValueError, match="does not fit"):
         wide.widened(16, 48)
+    with pytest.raises(ValueError, match="do not fit"):
+        wide.widened(48, 48, blocks=1)
     assert isinstance(wide, DamageDetector)
 
 

@@ -42,6 +42,9 @@ class DetectRecipe(Recipe):
         parser.add_argument("--width", type=int, default=24, help="autoencoder channels at full resolution")
         parser.add_argument("--seg-width", type=int, default=24, help="segmentation head channels")
         parser.add_argument("--levels", type=int, default=3, help="down-sampling stages of both U-Nets")
+        parser.add_argument(
+            "--blocks", type=int, default=0, help="residual blocks at the coarsest level of both U-Nets"
+        )
         parser.add_argument("--pos-weight", type=float, default=3.0, help="BCE weight of damaged pixels")
         parser.add_argument(
             "--weigh-by-change",
@@ -71,15 +74,18 @@ class DetectRecipe(Recipe):
         )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
-        return {"channels": 3, "width": args.width, "seg_width": args.seg_width, "levels": args.levels}
+        hp = {"channels": 3, "width": args.width, "seg_width": args.seg_width, "levels": args.levels}
+        # Only a deepened detector names its blocks, so the files without them keep their description.
+        return hp | {"blocks": args.blocks} if args.blocks else hp
 
     def adapt_start(self, model: torch.nn.Module) -> torch.nn.Module | None:
-        """--init from a narrower detector: widened to --width / --seg-width, computing the same."""
+        """--init from a smaller detector: widened to --width / --seg-width and deepened to --blocks,
+        computing the same."""
         hp = self.hyperparameters(self.args)
         if not isinstance(model, DamageDetector) or model.levels != hp["levels"]:
             return None
         try:
-            return model.widened(hp["width"], hp["seg_width"])
+            return model.widened(hp["width"], hp["seg_width"], hp.get("blocks", 0))
         except ValueError:
             return None
 
