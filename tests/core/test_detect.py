@@ -79,9 +79,9 @@ def test_a_detector_widened_for_further_training_scores_as_before():
 
     shipped, _ = load_weights(weights.require("detect.safetensors"), "cpu")
     shipped = shipped.float().eval()
-    wide = shipped.widened(48, 48, blocks=2).eval()
+    wide = shipped.widened(48, 48, blocks=shipped.blocks + 2).eval()
     assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in shipped.parameters())
-    assert len(wide.segment.middle) == 2 and len(wide.autoencoder.middle) == 2
+    assert len(wide.segment.middle) == len(wide.autoencoder.middle) == shipped.blocks + 2
     photo = torch.rand(1, 3, 64, 96)
     with torch.no_grad():
         (before, rebuilt_before), (after, rebuilt_after) = shipped(photo), wide(photo)
@@ -91,7 +91,7 @@ def test_a_detector_widened_for_further_training_scores_as_before():
     with pytest.raises(ValueError, match="does not fit"):
         wide.widened(16, 48)
     with pytest.raises(ValueError, match="do not fit"):
-        wide.widened(48, 48, blocks=1)
+        wide.widened(48, 48, blocks=shipped.blocks + 1)
     assert isinstance(wide, DamageDetector)
 
 
