@@ -46,7 +46,7 @@ class ResidualBlock(nn.Module):
 
 class SmallUNet(nn.Module):
     """A light U-Net: `levels` stride-2 stages (channels doubling, capped at 4x), additive skips, and
-    `blocks` residual blocks at the coarsest level, where depth is cheap (a 16th of the pixels) and
+    `blocks` residual blocks at the coarsest level, where depth is cheap (1/256 of the pixels) and
     widens the view: a long scratch and a branch differ in how far they run, not in a few pixels.
 
     It works at half resolution: the input is folded 2x2 into channels (pixel unshuffle, which loses
