@@ -9,6 +9,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from core.detect.damage import draw
+from core.detect.run import detect_image
 
 
 def _f1(found: np.ndarray, truth: np.ndarray) -> float:
@@ -423,7 +424,7 @@ def test_a_detection_after_a_repair_does_not_keep_the_mask_that_repair_filled(
 def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtbot):
     """The learned detector's on/off parameters are check boxes under the method (a walk-through had
     no way to turn the stuck-pixel rule off but erasing): ticked, every planted stuck pixel is
-    proposed; unticked, only those the network finds alone (about half with the stage-10 weights)."""
+    proposed; unticked, exactly those the network finds alone (about half with the stage-10 weights)."""
     clean_path = sorted((datasets / "images" / "bench" / "CBSD68").glob("*.png"))[2]
     picture = np.asarray(Image.open(clean_path).convert("RGB"), np.float32) / 255.0
     rng = np.random.default_rng(1)
@@ -432,6 +433,7 @@ def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtb
         picture[y, x] = 1.0 if picture[y, x].mean() < 0.5 else 0.0
     path = tmp_path / "stuck_pixels.png"
     Image.fromarray(np.round(picture * 255).astype(np.uint8)).save(path)
+    picture_read = np.asarray(Image.open(path), np.float32) / 255.0
     assert open_file(window, path)
     ws = image(window)
     panel = ws.detect_panel
@@ -449,7 +451,9 @@ def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtb
     panel.switches["signatures"].setChecked(False)
     _detect(ws, qtbot)  # again, without undo: the new proposal replaces the first one's marks
     marked = c.masks.get(0)[ys, xs] > 0
-    assert marked[0] and np.count_nonzero(marked[1:]) < marked[1:].size  # the brushed one stays, as painted
+    alone = detect_image(picture_read, method="detect-learned", signatures=False).repair_mask()[0][ys, xs]
+    assert marked[0]  # the brushed one stays, as painted
+    assert np.array_equal(marked[1:], alone[1:]) and not alone[1:].all()  # the network alone, not the rule
     assert (c.masks.get(0)[10:20, 10:20] == 255).all()
     assert not panel.switches["signatures"].isChecked()  # the list refilled after the job keeps it
 
