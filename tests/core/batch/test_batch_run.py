@@ -114,9 +114,17 @@ def test_kill_9_mid_run_loses_nothing_and_redoes_at_most_the_items_in_flight(arc
                 rows = list(states(output).values())
             except sqlite3.OperationalError:
                 continue  # the manifest is not made yet
-            # killed while an item runs: between two items both workers can be idle (seen once)
+            # killed while an item runs: between two items both workers can be idle, and an item seen
+            # running can end before the kill (seen twice), so the batch is frozen first and read again
             if sum(r["state"] == "done" for r in rows) >= 40 and any(r["state"] == "running" for r in rows):
-                break
+                os.killpg(run.pid, signal.SIGSTOP)
+                try:
+                    rows = list(states(output).values())
+                except sqlite3.OperationalError:
+                    rows = []  # frozen while writing: let it go on and look again
+                if any(r["state"] == "running" for r in rows):
+                    break
+                os.killpg(run.pid, signal.SIGCONT)
         assert run.poll() is None, "the batch ended before it could be killed"
     finally:
         os.killpg(run.pid, signal.SIGKILL)  # the whole batch: the command and its worker processes
