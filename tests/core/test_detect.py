@@ -448,12 +448,8 @@ def test_a_clips_frames_are_checked_against_their_neighbours_by_default(datasets
     shares = {}
     for method in ([], ["--method", "detect-learned"]):
         out = tmp_path / f"m{len(method)}.png"
-        assert (
-            cli_main(
-                ["detect", str(clip), "-o", str(out), "--frames", "10-13", "--threshold", "0.1", *method]
-            )
-            == 0
-        )
+        args = ["detect", str(clip), "-o", str(out), "--frames", "10-13", "--threshold", "0.1", *method]
+        assert cli_main(args) == 0
         said = capsys.readouterr().err
         shares[len(method)] = np.mean(
             [np.asarray(Image.open(p)) > 0 for p in tmp_path.glob(f"m{len(method)}_*.png")]

@@ -424,7 +424,7 @@ def test_a_detection_after_a_repair_does_not_keep_the_mask_that_repair_filled(
 def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtbot):
     """The learned detector's on/off parameters are check boxes under the method (a walk-through had
     no way to turn the stuck-pixel rule off but erasing): ticked, every planted stuck pixel is
-    proposed; unticked, exactly those the network finds alone (about half with the stage-10 weights)."""
+    proposed; unticked, exactly those the network finds alone (5 of 11 with the stage-11 weights)."""
     clean_path = sorted((datasets / "images" / "bench" / "CBSD68").glob("*.png"))[2]
     picture = np.asarray(Image.open(clean_path).convert("RGB"), np.float32) / 255.0
     rng = np.random.default_rng(1)
