@@ -198,8 +198,11 @@ def repair_proposal(found, grow: int) -> np.ndarray:
     return dilate(mask, grow) if grow else mask
 
 
-def repair_scores(clean, damaged, truth, proposals: dict[str, np.ndarray], device: str) -> dict[str, float]:
-    """Whole-image PSNR (0..255) of the damaged input and of learned inpainting on each mask."""
+def repair_scores(
+    clean, damaged, truth, proposals: dict[str, np.ndarray], device: str, with_truth: bool = True
+) -> dict[str, float]:
+    """Whole-image PSNR (0..255) of the damaged input and of learned inpainting on each mask (and on
+    the true mask, unless `with_truth` is false)."""
     from core.documents import ImageDoc
     from core.repair import run_repair
     from core.runtime.context import RunContext
@@ -207,7 +210,8 @@ def repair_scores(clean, damaged, truth, proposals: dict[str, np.ndarray], devic
     doc = ImageDoc(pixels=(damaged * 255.0)[None].astype(np.float32), dtype="uint8")
     reference = clean * 255.0
     out = {"damaged": psnr(damaged * 255.0, reference)}
-    for key, mask in {"true mask": truth, **proposals}.items():
+    masks = {"true mask": truth, **proposals} if with_truth else proposals
+    for key, mask in masks.items():
         if not mask.any():
             out[key] = out["damaged"]
             continue

@@ -38,7 +38,7 @@ def checked_against_neighbours(scores: np.ndarray, departure: np.ndarray) -> np.
         mean_departure = ndimage.mean(away, labels, np.arange(1, count + 1))
         factor = np.concatenate([[1.0], np.clip(np.asarray(mean_departure) / FULL_DEPARTURE, 0.0, 1.0)])
         # The weaker scores around a mark go with it: a higher sensitivity would otherwise find the
-        # rim of a dropped mark, and the repair rule's closing fill it back in whole (a review).
+        # rim of a dropped mark and propose it in its place (a review).
         nearest = ndimage.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
         checked[t] = score * factor[labels[tuple(nearest)]]
     return checked

@@ -50,9 +50,9 @@ class RepairRule:
     """How a proposal becomes the mask that detect-and-repair fills. Inpainting a few clean pixels
     costs little and a missed mark costs a lot, so this mask is more generous than the proposal that
     scores best as detection: a lower threshold (`scale` times the detection threshold at the default
-    0.5 and below, less lowered above it: `repair_cut`), a closing
-    that joins the two edges of a wide stroke (the network scores a wide mark's rim higher than its
-    inside), holes up to `holes` pixels filled (the inside of a blotch) and `grow` pixels more."""
+    0.5 and below, less lowered above it: `repair_cut`) and `grow` pixels more. A closing by `close`
+    px (joining the two edges of a wide stroke) and holes up to `holes` pixels filled (the inside of a
+    blotch) are there for scripts/detect_repair_rule.py to weigh; the shipped rule uses neither."""
 
     scale: float = 1.0
     low_fraction: float = 1.0
@@ -62,7 +62,10 @@ class RepairRule:
 
 
 # Chosen on held-out training images (scripts/detect_repair_rule.py; docs/benchmarks.md), not on a bench.
-REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, close=3, holes=2000, grow=1))
+# Closing and hole filling were dropped in session 50: with the stage-11 detector they filled clean
+# picture that crossing scratches close in (0.24 dB lost there) and smoothed a scan's crackled corner
+# into a flat patch. The pixel of growth stays for a real crack's dark rim (walk-through 45).
+REPAIR_RULES = dict.fromkeys(LEARNED, RepairRule(scale=0.7, low_fraction=0.3, grow=1))
 
 
 def what_to_check(method_id: str, document: Any = None) -> str:
