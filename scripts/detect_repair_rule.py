@@ -78,7 +78,7 @@ def main() -> None:
         for g in args.grows.split(",")
     ]
     shipped = REPAIR_RULES["detect-learned"]
-    default = (0.5 * shipped.scale, shipped.low_fraction, shipped.close, shipped.holes, shipped.grow)
+    shipped_rule = (0.5 * shipped.scale, shipped.low_fraction, shipped.close, shipped.holes, shipped.grow)
     cached = dict(np.load(args.cache)) if args.cache and Path(args.cache).exists() else {}
     data = []
     for key, clean, damaged, truth, label in samples(args.images, args.seeds, args.gray):
@@ -101,7 +101,7 @@ def main() -> None:
     # The damaged input's and the true mask's PSNR do not depend on the rule: computed once per sample.
     baseline = [{} if args.no_repair else repair_scores(c, d, t, {}, "cpu") for _k, c, d, t, _l, _s in data]
     results = {}
-    for rule in [default, *[r for r in rules if r != default]]:
+    for rule in [shipped_rule, *[r for r in rules if r != shipped_rule]]:
         missed = {k: 0 for k in KINDS}
         total = {k: 0 for k in KINDS}
         missed_sse = {k: 0.0 for k in KINDS}
@@ -140,7 +140,7 @@ def main() -> None:
         print(rule, json.dumps(entry), flush=True)
 
     if not (args.no_repair or args.no_split):
-        results["split"] = split_loss(data, default)
+        results["split"] = split_loss(data, shipped_rule)
         print("split of the shipped rule's loss", results["split"], flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

@@ -103,6 +103,35 @@ def draw(
     return damaged, truth
 
 
+# A mark counts as bright (a crack through the emulsion, showing the paper) from this lift in luminance.
+BRIGHT_LIFT = 0.15
+
+
+def fold_shadows(
+    clean: np.ndarray, damaged: np.ndarray, truth: np.ndarray, rng: np.random.Generator, share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """`share` of the bright marks of `draw`'s (damaged, truth) given the dark 1-px rim a real crack
+    has beside it (the fold's shadow: the clean picture darkened to 45-80%, one shade per mark),
+    counted as damage where visible. Training only (`lacuna train detect --rims`): a detector taught
+    this marks a real crack's rim itself, which a repair of drawn-only marks leaves as a dark line."""
+    cv2 = _cv2()
+    bright = truth & (damaged.mean(-1) - clean.mean(-1) > BRIGHT_LIFT)
+    if share <= 0 or not bright.any():
+        return damaged, truth
+    count, labels = cv2.connectedComponents(bright.astype(np.uint8), connectivity=8)
+    chosen = rng.random(count) < share
+    chosen[0] = False  # the background
+    marks = np.where(chosen[labels], labels, 0).astype(np.float32)
+    # Each rim pixel takes the label of a mark it touches (the dilation's largest), hence its shade.
+    nearest = cv2.dilate(marks, np.ones((3, 3), np.uint8)).astype(int)
+    rim = (nearest > 0) & ~truth
+    shade = rng.uniform(0.45, 0.8, count).astype(np.float32)
+    damaged = damaged.copy()
+    damaged[rim] = clean[rim] * shade[nearest[rim]][:, None]
+    visible = rim & (np.abs(damaged - clean).max(axis=-1) >= VISIBLE_CHANGE)
+    return damaged, truth | visible
+
+
 class _Layer:
     """One kind's marks: opacity (H, W) and colour premultiplied by it (H, W, C)."""
 

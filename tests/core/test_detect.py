@@ -58,6 +58,27 @@ def test_groups_and_gray_images():
     assert damaged.shape == gray.shape and truth.any()
 
 
+def test_fold_shadows_darken_a_rim_beside_bright_marks_only(photo):
+    import cv2
+
+    from core.detect.damage import BRIGHT_LIFT, fold_shadows
+
+    damaged, truth = draw(photo, ("scratch", "crease", "dust"), np.random.default_rng(5), bright=1.0)
+    same = fold_shadows(photo, damaged, truth, np.random.default_rng(1), 0.0)
+    assert same[0] is damaged and same[1] is truth  # share 0: the bench's damage, untouched
+    shaded, wider = fold_shadows(photo, damaged, truth, np.random.default_rng(1), 1.0)
+    rim = wider & ~truth
+    assert not (truth & ~wider).any()  # the truth only grows
+    assert 0 < rim.sum() < truth.sum()
+    # The rim is darker than the clean picture and touches a bright mark; nothing else changed.
+    assert (shaded.mean(-1)[rim] < photo.mean(-1)[rim]).all()
+    bright = truth & (damaged.mean(-1) - photo.mean(-1) > BRIGHT_LIFT)
+    beside_bright = cv2.dilate(bright.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert beside_bright[rim].all()
+    changed = np.abs(shaded - damaged).max(-1) > 0
+    assert not (changed & ~beside_bright).any() and not (changed & truth).any()
+
+
 def test_detector_network_keeps_any_size():
     from core.archs import build_arch
 
@@ -134,6 +155,9 @@ def test_training_batches_hold_damage_and_its_mask():
     dark = recipe_with("--stains", "brown,dark,dark", "--bright", "0.5", "--clean-share", "0")
     (_,), target = dark.make_batch(clean, torch.Generator().manual_seed(3))
     assert all(t.sum() > 0 for t in target[:, :1])
+    rims = recipe_with("--rims", "0.5", "--clean-share", "0")
+    (_,), target = rims.make_batch(clean, torch.Generator().manual_seed(3))
+    assert all(t.sum() > 0 for t in target[:, :1]) and rims.card_info()["rims"] == 0.5
     # --weigh-by-change: a black mark on white counts more than a faint one, within the clamp.
     plain = torch.full((1, 3, 1, 3), 0.9)
     marked = torch.tensor([0.0, 0.85, 0.9]).reshape(1, 1, 1, 3).repeat(1, 3, 1, 1)

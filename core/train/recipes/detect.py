@@ -3,9 +3,10 @@ core/archs/detect.py, on clean crops damaged on the fly by core.detect.damage.
 
 Each crop first gets the look of an old print or scan at random (sepia toning, fading), then damage
 of a random mix of kinds (`--clean-share` of the crops stay clean, so the head learns to propose
-nothing; those get the print look at its strongest, lifted highlights and a softer scan), then the
-noise of a scan (grain, a little blur, JPEG). The damage mask is the target; the clean crop with
-the same scan noise is the autoencoder's target.
+nothing; those get the print look at its strongest, lifted highlights and a softer scan), with
+`--rims` a dark fold shadow beside some bright marks, then the noise of a scan (grain, a little blur,
+JPEG). The damage mask is the target; the clean crop with the same scan noise is the autoencoder's
+target.
 
 Losses: the head's binary cross-entropy (damage weighted `--pos-weight` times, since it covers a few
 percent of the pixels, and with `--weigh-by-change` also by how much it changes the pixel) plus a
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from core.archs.detect import DamageDetector
-from core.detect.damage import KINDS, STAINS, draw
+from core.detect.damage import KINDS, STAINS, draw, fold_shadows
 from core.luma import luma_of
 from core.train.recipe import Recipe
 
@@ -71,6 +72,13 @@ class DetectRecipe(Recipe):
         )
         parser.add_argument(
             "--bright", type=float, default=1.0, help="below 1: fewer bright marks, more dark ones"
+        )
+        parser.add_argument(
+            "--rims",
+            type=float,
+            default=0.0,
+            metavar="SHARE",
+            help="give this share of bright marks a real crack's dark rim (core.detect.damage.fold_shadows)",
         )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
@@ -128,6 +136,7 @@ class DetectRecipe(Recipe):
                     KINDS[int(rng.integers(len(KINDS)))],
                 )
                 hurt, truth = _draw(crop, chosen, rng, float(rng.uniform(0.3, 1.5)), self.draw_options)
+                hurt, truth = fold_shadows(crop, hurt, truth, rng, self.args.rims)
                 hurt, crop = _scan_noise(hurt, crop, rng)
             damaged.append(hurt)
             truths.append(truth)
@@ -209,6 +218,7 @@ class DetectRecipe(Recipe):
             "kind_weights": a.kind_weights,
             "stains": list(self.draw_options["stains"]),
             "bright": a.bright,
+            "rims": a.rims,
             "validation_metric": "pixel F1 at probability 0.5, mixed damage on held-out training images",
             "gray": "gray images run through the color network replicated to RGB",
         }
