@@ -103,7 +103,8 @@ def draw(
     return damaged, truth
 
 
-# A mark counts as bright (a crack through the emulsion, showing the paper) from this lift in luminance.
+# A mark counts as bright (a crack through the emulsion, showing the paper) from this lift of the
+# channels' mean over the clean picture.
 BRIGHT_LIFT = 0.15
 
 
@@ -114,10 +115,12 @@ def fold_shadows(
     has beside it (the fold's shadow: the clean picture darkened to 45-80%, one shade per mark),
     counted as damage where visible. Training only (`lacuna train detect --rims`): a detector taught
     this marks a real crack's rim itself, which a repair of drawn-only marks leaves as a dark line."""
-    cv2 = _cv2()
-    bright = truth & (damaged.mean(-1) - clean.mean(-1) > BRIGHT_LIFT)
-    if share <= 0 or not bright.any():
+    if share <= 0:  # the default: no work on every training crop
         return damaged, truth
+    bright = truth & (damaged.mean(-1) - clean.mean(-1) > BRIGHT_LIFT)
+    if not bright.any():
+        return damaged, truth
+    cv2 = _cv2()
     count, labels = cv2.connectedComponents(bright.astype(np.uint8), connectivity=8)
     chosen = rng.random(count) < share
     chosen[0] = False  # the background
