@@ -70,13 +70,15 @@ def draw(
     layers: dict[str, np.ndarray] | None = None,
     stains: tuple[str, ...] = tuple(STAINS),
     bright: float = 1.0,
+    fine_lines: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Damage `clean` (H, W, C) float in [0, 1]: returns (damaged float32, truth bool (H, W)).
 
     Every kind asked for is drawn at least once; `amount` scales how many marks of each. A `layers`
     dict, if given, receives each kind's own opacity (H, W), to tell which kind a damaged pixel is;
     `stains` names the colours of STAINS that blotches take (a name given twice is drawn twice as
-    often); `bright` below 1 makes bright marks rarer and dark ones more common.
+    often); `bright` below 1 makes bright marks rarer and dark ones more common; `fine_lines` draws
+    scratches, creases and hairs at any width, not only OpenCV's (training only: `_Stroke`).
     """
     clean = np.asarray(clean, np.float32)
     if clean.ndim == 2:
@@ -86,7 +88,7 @@ def draw(
     colour = np.zeros((height, width, channels), np.float32)
     area_factor = height * width / REFERENCE_AREA
     for kind in kinds_of(kinds):
-        layer = _Layer(height, width, channels, stains, bright)
+        layer = _Layer(height, width, channels, stains, bright, fine_lines)
         _PAINTERS[kind](layer, rng, area_factor * amount)
         if layers is not None:
             layers[kind] = layer.alpha
@@ -138,9 +140,18 @@ def fold_shadows(
 class _Layer:
     """One kind's marks: opacity (H, W) and colour premultiplied by it (H, W, C)."""
 
-    def __init__(self, height: int, width: int, channels: int, stains: tuple[str, ...], bright: float):
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        channels: int,
+        stains: tuple[str, ...],
+        bright: float,
+        fine_lines: bool = False,
+    ):
         self.height, self.width, self.channels = height, width, channels
         self.stains, self.bright = stains, bright
+        self.stroke = _Stroke(height, width, fine_lines)
         self.alpha = np.zeros((height, width), np.float32)
         self.colour = np.zeros((height, width, channels), np.float32)
 
@@ -153,6 +164,56 @@ class _Layer:
         a = shape * opacity
         self.colour = colour * a[..., None] + self.colour * (1.0 - a[..., None])
         self.alpha = a + self.alpha * (1.0 - a)
+
+
+class _Stroke:
+    """Lines of a mark's coverage, 0-1 (H, W).
+
+    OpenCV's anti-aliased lines come in few widths (thickness 1 is about 1.4 px wide, 2 about 3.5,
+    3-4 about 5.5, 5-6 about 7.5), so the bench's scratches have those widths only, and a detector
+    trained on them alone missed bright lines 2-2.5 px wide at every angle, on a flat grey too
+    (session 52). With `fine` (training) a line is drawn FINE times larger with hard edges and
+    averaged down: widths from continuous ranges (`width`), drawn to the nearest half pixel."""
+
+    FINE = 4
+    # OpenCV's anti-aliased width of each thickness (coverage summed across the line, px); 0: the
+    # thinnest hairline a fine stroke draws.
+    DRAWN = {0: 0.8, 1: 1.4, 2: 3.5, 3: 5.5, 4: 5.5, 5: 7.5, 6: 7.5}
+
+    def __init__(self, height: int, width: int, fine: bool):
+        self.shape, self.fine = (height, width), fine
+
+    def width(self, rng: np.random.Generator, low: int, high: int) -> float:
+        """A width for OpenCV thicknesses low..high - 1: one of them as the bench draws it, or with
+        `fine` any width from just below thickness `low`'s to thickness high - 1's."""
+        if not self.fine:
+            return int(rng.integers(low, high))
+        return float(rng.uniform(self.DRAWN[low - 1], self.DRAWN[high - 1]))
+
+    def thinner(self, width: float) -> float:
+        """A branch's width: a thickness less (about 2 px), at least the thinnest."""
+        return max(self.DRAWN[0], width - 2.0) if self.fine else max(1, int(width) - 1)
+
+    def canvas(self) -> np.ndarray:
+        scale = self.FINE if self.fine else 1
+        return np.zeros((self.shape[0] * scale, self.shape[1] * scale), np.uint8)
+
+    def polyline(self, canvas: np.ndarray, points: np.ndarray, width: float) -> None:
+        """Draw `_polyline`'s points (2 fractional bits) `width` wide onto `canvas`."""
+        cv2 = _cv2()
+        if not self.fine:
+            cv2.polylines(canvas, [points], False, 255, int(width), cv2.LINE_AA, shift=2)
+            return
+        # A hard line of thickness t is 2 * (t // 2) + 1 fine pixels wide: the odd count nearest.
+        across = max(3, 2 * int(round((width * self.FINE - 1) / 2)) + 1)
+        cv2.polylines(canvas, [points * self.FINE], False, 255, across - 1, cv2.LINE_8, shift=2)
+
+    def coverage(self, canvas: np.ndarray) -> np.ndarray:
+        if not self.fine:
+            return _coverage(canvas)
+        cv2 = _cv2()
+        small = cv2.resize(canvas.astype(np.float32), self.shape[::-1], interpolation=cv2.INTER_AREA)
+        return small / 255.0
 
 
 def _count(rng: np.random.Generator, per_area: tuple[float, float], factor: float) -> int:
@@ -188,14 +249,16 @@ def _polyline(
     step: tuple[float, float],
     turn: float,
     keep: float = 1.0,
+    heading: float | None = None,
 ):
     """Points of a random walk starting anywhere, as int32 (N, 2) x, y with 2 fractional bits.
 
     `turn`: spread of each change of direction (radians); `keep` < 1 pulls the direction back towards
-    the first one, so a crack zigzags along a line instead of curling up.
+    the first one, so a crack zigzags along a line instead of curling up; `heading`: the first
+    direction (radians; random if None).
     """
     x, y = rng.uniform(0, layer.width), rng.uniform(0, layer.height)
-    angle = base = rng.uniform(0, 2 * np.pi)
+    angle = base = rng.uniform(0, 2 * np.pi) if heading is None else heading
     points = [(x, y)]
     for _ in range(segments):
         angle = base + keep * (angle - base) + rng.normal(0.0, turn)
@@ -206,36 +269,40 @@ def _polyline(
 
 
 def _scratch(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
-    """Long, gently curving lines: thin (1-2 px) mostly, some thick (3-6 px); bright or dark."""
-    cv2 = _cv2()
+    """Long, gently curving lines: thin (1-2 px) mostly, some thick (3-6 px); bright or dark. Fine
+    strokes are also, one in five, straight along a row or column, as a film's line scratches run."""
+    stroke = layer.stroke
     side = max(layer.height, layer.width)
     for _ in range(_count(rng, (0.3, 1.2), factor)):
-        canvas = _canvas(layer)
+        canvas = stroke.canvas()
         thick = rng.random() < 0.25
-        width = int(rng.integers(3, 7)) if thick else int(rng.integers(1, 3))
+        width = stroke.width(rng, 3, 7) if thick else stroke.width(rng, 1, 3)
         segments = int(rng.integers(2, 8))
         step = (side * 0.05, side * 0.25)
-        points = _polyline(rng, layer, segments, step, 0.15)
-        cv2.polylines(canvas, [points], False, 255, width, cv2.LINE_AA, shift=2)
+        if stroke.fine and rng.random() < 0.2:
+            points = _polyline(rng, layer, segments, step, 0.01, heading=int(rng.integers(4)) * np.pi / 2)
+        else:
+            points = _polyline(rng, layer, segments, step, 0.15)
+        stroke.polyline(canvas, points, width)
         opacity = rng.uniform(0.55, 1.0)
-        layer.paint(_coverage(canvas), opacity, _tone(rng, layer.channels, layer.is_bright(rng, 0.7)))
+        layer.paint(stroke.coverage(canvas), opacity, _tone(rng, layer.channels, layer.is_bright(rng, 0.7)))
 
 
 def _crease(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
     """Cracks of a folded print: jagged, branching, bright lines 1-3 px wide."""
-    cv2 = _cv2()
+    stroke = layer.stroke
     for _ in range(_count(rng, (0.2, 0.8), factor)):
-        canvas = _canvas(layer)
-        width = int(rng.integers(1, 4))
+        canvas = stroke.canvas()
+        width = stroke.width(rng, 1, 4)
         trunk = _polyline(rng, layer, int(rng.integers(10, 50)), (2.0, 7.0), 0.5, keep=0.6)
-        cv2.polylines(canvas, [trunk], False, 255, width, cv2.LINE_AA, shift=2)
+        stroke.polyline(canvas, trunk, width)
         for _ in range(int(rng.integers(0, 4))):  # branches leave the trunk at random points
             start = trunk[int(rng.integers(len(trunk)))] / 4.0
             branch = _polyline(rng, layer, int(rng.integers(3, 15)), (2.0, 6.0), 0.5, keep=0.6)
             branch = branch - branch[0] + np.round(start * 4).astype(np.int32)
-            cv2.polylines(canvas, [branch], False, 255, max(1, width - 1), cv2.LINE_AA, shift=2)
+            stroke.polyline(canvas, branch, stroke.thinner(width))
         opacity = rng.uniform(0.7, 1.0)
-        layer.paint(_coverage(canvas), opacity, _tone(rng, layer.channels, layer.is_bright(rng, 0.85)))
+        layer.paint(stroke.coverage(canvas), opacity, _tone(rng, layer.channels, layer.is_bright(rng, 0.85)))
 
 
 def _dust(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
@@ -247,10 +314,13 @@ def _dust(layer: _Layer, rng: np.random.Generator, factor: float) -> None:
         centre = (int(rng.uniform(0, layer.width) * 4), int(rng.uniform(0, layer.height) * 4))
         axes = (int(rng.uniform(0.6, 3.0) * 4), int(rng.uniform(0.6, 3.0) * 4))
         cv2.ellipse(canvas, centre, axes, rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA, shift=2)
+    stroke = layer.stroke
+    hairs = stroke.canvas() if stroke.fine else canvas  # the bench's hairs share the specks' canvas
     for _ in range(int(rng.poisson(0.5 * factor))):
         hair = _polyline(rng, layer, int(rng.integers(3, 10)), (1.5, 4.0), 0.5)
-        cv2.polylines(canvas, [hair], False, 255, 1, cv2.LINE_AA, shift=2)
-    layer.paint(_coverage(canvas), rng.uniform(0.7, 1.0), _tone(rng, layer.channels, bright))
+        stroke.polyline(hairs, hair, stroke.width(rng, 1, 2) if stroke.fine else 1)
+    coverage = np.maximum(_coverage(canvas), stroke.coverage(hairs)) if stroke.fine else _coverage(canvas)
+    layer.paint(coverage, rng.uniform(0.7, 1.0), _tone(rng, layer.channels, bright))
 
 
 def _blotch(layer: _Layer, rng: np.random.Generator, factor: float) -> None:

@@ -79,6 +79,33 @@ def test_fold_shadows_darken_a_rim_beside_bright_marks_only(photo):
     assert not (changed & ~beside_bright).any() and not (changed & truth).any()
 
 
+def test_fine_lines_come_in_any_width_where_opencvs_come_in_few():
+    """The bench's lines have OpenCV's widths (about 1.4, 3.5, 5.5 px); `fine_lines` (training) draws
+    the widths between, where a detector trained on OpenCV's alone found nothing (session 52)."""
+    from core.detect.damage import _Stroke
+
+    def drawn_width(stroke: _Stroke, width: float) -> float:
+        canvas = stroke.canvas()
+        points = np.round(np.array([[4.0, 20.3], [60.0, 20.3]]) * 4).astype(np.int32)
+        stroke.polyline(canvas, points, width)
+        return float(stroke.coverage(canvas)[:, 32].sum())
+
+    opencv = _Stroke(40, 64, fine=False)
+    assert [round(drawn_width(opencv, t), 1) for t in (1, 2, 3, 4)] == [1.4, 3.5, 5.5, 5.5]
+    fine = _Stroke(40, 64, fine=True)
+    for width in (0.8, 2.0, 2.5, 4.5):
+        assert drawn_width(fine, width) == pytest.approx(width, abs=0.26)  # half-pixel steps
+    rng = np.random.default_rng(0)
+    widths = [fine.width(rng, 1, 3) for _ in range(200)]
+    assert min(widths) >= 0.8 and max(widths) <= 3.5 and np.mean([2 <= w <= 3 for w in widths]) > 0.25
+    # On a picture: damage with a truth, and the bench's draw untouched by the option's existence.
+    flat = np.full((96, 96, 3), 0.5, np.float32)
+    damaged, truth = draw(flat, "scratches", np.random.default_rng(2), fine_lines=True)
+    bench, _ = draw(flat, "scratches", np.random.default_rng(2))
+    assert truth.any() and not np.array_equal(damaged, bench)
+    assert np.array_equal(bench, draw(flat, "scratches", np.random.default_rng(2), fine_lines=False)[0])
+
+
 def test_detector_network_keeps_any_size():
     from core.archs import build_arch
 
@@ -158,6 +185,9 @@ def test_training_batches_hold_damage_and_its_mask():
     rims = recipe_with("--rims", "0.5", "--clean-share", "0")
     (_,), target = rims.make_batch(clean, torch.Generator().manual_seed(3))
     assert all(t.sum() > 0 for t in target[:, :1]) and rims.card_info()["rims"] == 0.5
+    fine = recipe_with("--fine-lines", "1", "--clean-share", "0")
+    (_,), target = fine.make_batch(clean, torch.Generator().manual_seed(3))
+    assert all(t.sum() > 0 for t in target[:, :1]) and fine.card_info()["fine_lines"] == 1.0
     # --weigh-by-change: a black mark on white counts more than a faint one, within the clamp.
     plain = torch.full((1, 3, 1, 3), 0.9)
     marked = torch.tensor([0.0, 0.85, 0.9]).reshape(1, 1, 1, 3).repeat(1, 3, 1, 1)

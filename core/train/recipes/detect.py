@@ -4,6 +4,7 @@ core/archs/detect.py, on clean crops damaged on the fly by core.detect.damage.
 Each crop first gets the look of an old print or scan at random (sepia toning, fading), then damage
 of a random mix of kinds (`--clean-share` of the crops stay clean, so the head learns to propose
 nothing; those get the print look at its strongest, lifted highlights and a softer scan), with
+`--fine-lines` some crops' lines drawn at any width, with
 `--rims` a dark fold shadow beside some bright marks, then the noise of a scan (grain, a little blur,
 JPEG). The damage mask is the target; the clean crop with the same scan noise is the autoencoder's
 target.
@@ -80,6 +81,14 @@ class DetectRecipe(Recipe):
             metavar="SHARE",
             help="give this share of bright marks a real crack's dark rim (core.detect.damage.fold_shadows)",
         )
+        parser.add_argument(
+            "--fine-lines",
+            type=float,
+            default=0.0,
+            metavar="SHARE",
+            help="draw this share of damaged crops' scratches, creases and hairs at any width, some "
+            "straight along a row or column (OpenCV's lines come in few widths; core.detect.damage)",
+        )
 
     def hyperparameters(self, args: argparse.Namespace) -> dict[str, Any]:
         hp = {"channels": 3, "width": args.width, "seg_width": args.seg_width, "levels": args.levels}
@@ -135,7 +144,10 @@ class DetectRecipe(Recipe):
                 chosen = tuple(k for k in KINDS if rng.random() < self.kind_chance[k]) or (
                     KINDS[int(rng.integers(len(KINDS)))],
                 )
-                hurt, truth = _draw(crop, chosen, rng, float(rng.uniform(0.3, 1.5)), self.draw_options)
+                # Drawn only when asked for, so that runs without it keep their random stream.
+                fine = self.args.fine_lines > 0 and rng.random() < self.args.fine_lines
+                options = self.draw_options | {"fine_lines": fine}
+                hurt, truth = _draw(crop, chosen, rng, float(rng.uniform(0.3, 1.5)), options)
                 hurt, truth = fold_shadows(crop, hurt, truth, rng, self.args.rims)
                 hurt, crop = _scan_noise(hurt, crop, rng)
             damaged.append(hurt)
@@ -219,6 +231,7 @@ class DetectRecipe(Recipe):
             "stains": list(self.draw_options["stains"]),
             "bright": a.bright,
             "rims": a.rims,
+            "fine_lines": a.fine_lines,
             "validation_metric": "pixel F1 at probability 0.5, mixed damage on held-out training images",
             "gray": "gray images run through the color network replicated to RGB",
         }
