@@ -168,8 +168,12 @@ class VolumeDoc(FrameStack):
 
         Not the stored type's full range: a 16-bit CT can hold -32768..32767 HU but uses a few
         thousand of them, and an MR stored in 12 bits often uses a tenth of 0..4095; normalising by
-        the type would hand networks an almost uniform grey image.
+        the type would hand networks an almost uniform grey image. Slices cut from a volume
+        (`lacuna detect --frames`) keep the whole volume's range, so a slice scores as it does in it.
         """
+        whole = self.metadata.get("volume_range")
+        if whole is not None:
+            return float(whole[0]), float(whole[1])
         lo, hi = float(np.nanmin(self.pixels)), float(np.nanmax(self.pixels))
         if self.stored_range is not None:
             lo, hi = max(lo, self.stored_range[0]), min(hi, self.stored_range[1])

@@ -260,7 +260,7 @@ def detected_mask(document, args: argparse.Namespace, painted, ctx: RunContext, 
     method, threshold = getattr(args, "detect_method", None), getattr(args, "threshold", None)
     params = parse_params(getattr(args, "detect_param", []))
     detection = detect_with_progress(document, method, threshold, params, ctx)
-    detected, step = detection.repair_step(document)
+    detected, step = detection.repair_step(document, frames)
     proposal, share = _joined(detected, painted, detected[frames] if frames else detected)
     if not getattr(args, "json", False):  # how much an unattended repair will change, before it does
         print(f"lacuna: detection marked {share * 100:.2f}% of the picture to repair", file=sys.stderr)
@@ -432,8 +432,9 @@ def repair_command(args: argparse.Namespace) -> int:
         # sized as the source unless the repair resizes it (the writer checks the frames it gets)
         check_codec(target, getattr(args, "codec", None), None if get_task(args.task).resizes else document)
     frames = parse_frames(getattr(args, "frames", None))
-    from core.detect.run import check_unreviewed
+    from core.detect.run import check_detect_task, check_unreviewed
 
+    check_detect_task((args.task,), args.detect)
     check_unreviewed(getattr(args, "unreviewed", False), args.detect)
     mask = None
     if args.mask:

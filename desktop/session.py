@@ -100,9 +100,13 @@ class Session(QObject):
 
     @property
     def unsaved(self) -> bool:
-        """True when the document holds changes that neither the file read nor a save holds."""
+        """True when the document holds changes that neither the file read nor a save holds. Undone
+        back to the file as read (no repair in it), nothing is unsaved, whatever a save wrote since
+        (a walk-through saw "[REPAIRED, not saved]" on the untouched original after Save and Undo)."""
         doc, clean = self.doc, self.clean_doc
-        return doc is not None and doc is not clean and (clean is None or doc.provenance != clean.provenance)
+        if doc is None or doc is clean or not doc.provenance:
+            return False
+        return clean is None or doc.provenance != clean.provenance
 
     @property
     def repaired(self) -> bool:

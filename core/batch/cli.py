@@ -87,7 +87,7 @@ def batch_command(args: argparse.Namespace) -> int:
     from core.batch import Batch, BatchRequest, RunOptions, plan
     from core.batch.pool import default_workers
     from core.batch.progress import reporter_for
-    from core.detect.run import check_unreviewed
+    from core.detect.run import check_detect_task, check_unreviewed
     from core.repair_cli import parse_params
 
     request = BatchRequest(
@@ -108,6 +108,7 @@ def batch_command(args: argparse.Namespace) -> int:
         lossless_video=args.lossless_video,
         unreviewed=args.unreviewed,
     )
+    check_detect_task(tuple(args.task), args.detect)
     check_unreviewed(args.unreviewed, args.detect)
     if args.dry_run:
         return _dry_run(request, plan, args.json)

@@ -186,14 +186,15 @@ class Detection:
         cut = self.threshold if threshold is None else float(threshold)
         return repair_mask(self.score, cut, self.rule)
 
-    def repair_step(self, document: Any) -> tuple[np.ndarray, Any]:
+    def repair_step(self, document: Any, frames: list[int] | None = None) -> tuple[np.ndarray, Any]:
         """What detect-and-repair fills in `document` (the one this detection scored) and the
         provenance step saying where it came from: (repair mask bool (frames, H, W), Provenance).
-        What `lacuna repair --detect` and `lacuna batch --detect` fill."""
+        What `lacuna repair --detect` and `lacuna batch --detect` fill; with `frames`, the ones
+        repaired, whose share the step records (as the command line says it)."""
         found = self.repair_mask()  # more generous than the proposal: a missed mark costs more
         from core.io.provenance import source_of
 
-        return found, self.provenance(found, source_of(document))
+        return found, self.provenance(found[frames] if frames else found, source_of(document))
 
     def provenance(self, repaired: np.ndarray, source: str = "", edited: bool = False):
         """This detection as a step of a result's provenance, `repaired` (bool) the mask it gave the
@@ -236,6 +237,21 @@ def scan_caveat(document: Any) -> str | None:
 def not_made_for(scans: str) -> str:
     """Why detection is not trusted on scans, said alike by `lacuna repair` and `lacuna batch`."""
     return f"damage detection was made for photos and film, not {scans}: anatomy can look like damage to it"
+
+
+def check_detect_task(tasks: tuple[str, ...], detect: bool) -> None:
+    """--detect proposes what to fill: it needs a task that fills marked pixels or spans (inpaint,
+    fill-gap), said before anything runs (a walk-through's `--task denoise --detect` denoised the
+    scratches' pixels only and left them, and `--task upscale --detect` recorded a detection it
+    never used)."""
+    from core.tasks import task
+
+    if detect and not any(task(t).default_scope in ("mask", "selection") for t in tasks):
+        named = ", ".join(tasks)
+        raise MethodError(
+            f"--detect proposes what to fill, and {named} fills no marked pixels: use --task inpaint"
+            " (photos, scans, video) or --task fill-gap (audio)"
+        )
 
 
 def check_unreviewed(unreviewed: bool, detect: bool) -> None:

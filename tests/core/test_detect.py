@@ -991,3 +991,48 @@ def test_the_repair_rule_never_fills_the_picture_itself_as_a_hole():
     big[10:30, 10:30] = 0.9
     big[15:25, 15:25] = 0.0
     assert repair_mask(big, 0.5, rule)[10:30, 10:30].all()
+
+
+def test_detect_goes_only_with_a_task_that_fills_what_it_marks(datasets, tmp_path, capsys, monkeypatch):
+    """Walk-through 52: `--task denoise --detect` denoised the scratches' pixels and left them, and
+    `--task upscale --detect` recorded a detection it never used; a task that cannot take a photo
+    refused it only after detection had run. Refused first now, by repair and batch alike."""
+    import shutil
+
+    import core.detect.run as run
+
+    monkeypatch.setattr(run, "detect", lambda *a, **k: pytest.fail("detection ran"))
+    photo = shutil.copy(datasets / "images/real_damage/old_w_scratch_b.png", tmp_path / "b.png")
+    for task in ("denoise", "upscale", "dejpeg", "fill-slice", "remove-dust"):
+        out = tmp_path / f"{task}.png"
+        assert cli_main(["repair", str(photo), "-o", str(out), "--task", task, "--detect"]) == 2, task
+        err = capsys.readouterr().err
+        assert f"--detect proposes what to fill, and {task} fills no marked pixels" in err, err
+        assert not out.exists()
+    batch = ["batch", str(tmp_path), "-o", str(tmp_path / "done"), "--detect", "--dry-run"]
+    assert cli_main([*batch, "--task", "denoise"]) == 2
+    assert "--task inpaint" in capsys.readouterr().err
+    assert cli_main([*batch, "--task", "denoise", "--task", "fill-gap"]) == 0  # a recording's clicks
+
+
+def test_a_slice_gets_the_same_proposal_whichever_slices_are_asked_for(datasets, tmp_path, capsys):
+    """Walk-through 52: slice 11 of a head CT got 1,449, 1,239 or 887 proposed pixels as it was
+    detected alone, with its neighbours or with the whole series (each stack normalised by its own
+    range), and `repair --detect --frames 11` recorded the whole series' share while saying the slice's."""
+    from core.io import read
+
+    ct = datasets / "medical" / "head_ct_ge"
+    masks = {}
+    for asked in ("11", "10-12"):
+        out = tmp_path / f"m{asked}.png"
+        assert cli_main(["detect", str(ct), "-o", str(out), "--frames", asked]) == 0
+        masks[asked] = np.asarray(Image.open(tmp_path / f"m{asked}_0011.png")) > 0
+    whole = run_detect(read(ct)).mask()[11]
+    assert whole.any() and np.array_equal(masks["11"], whole) and np.array_equal(masks["10-12"], whole)
+    capsys.readouterr()
+    out = tmp_path / "fixed"
+    repair = ["repair", str(ct), "-o", str(out), "--task", "inpaint", "--detect", "--unreviewed"]
+    assert cli_main([*repair, "--frames", "11", "--method", "inpaint-biharmonic"]) == 0
+    said = float(capsys.readouterr().err.split("detection marked ")[1].split("%")[0])
+    recorded = json.loads(Path(f"{out}.lacuna.json").read_text())["steps"][0]["params"]["mask_share"]
+    assert said > 0 and recorded == pytest.approx(said / 100, abs=1e-4)

@@ -461,3 +461,41 @@ def test_the_methods_switches_reach_the_detector(window, datasets, tmp_path, qtb
     assert not panel.switches and not panel.options.isVisibleTo(panel)  # a method without switches
     panel.method.setCurrentIndex(panel.method.findData("detect-learned"))
     assert not panel.switches["signatures"].isChecked()  # as it was left (a walk-through lost it)
+
+
+def test_a_proposal_on_slices_not_shown_is_filled_only_when_the_person_says_so(
+    window, datasets, qtbot, monkeypatch
+):
+    """Walk-through 52: on a head CT, Detect damage on one slice and Repair filled the proposal on all
+    28 slices, unseen, where `lacuna repair --detect` refuses a scan without --unreviewed."""
+    from desktop.workspaces.image import dialogs
+
+    assert open_file(window, datasets / "medical" / "head_ct_ge")
+    ws = image(window)
+    c = ws.controller
+    c.set_frame(12)
+    _detect(ws, qtbot)
+    proposed = [f for f in range(c.masks.frames) if c.masks.get(f) is not None and c.masks.get(f).any()]
+    assert 12 in proposed and len(proposed) > 1
+    asked = []
+
+    def answer(reply):
+        return lambda parent, caveat, elsewhere, per_slice: (
+            asked.append((caveat, elsewhere, per_slice)) or reply
+        )
+
+    original = c.doc
+    monkeypatch.setattr(dialogs, "fill_unreviewed", answer(""))
+    ws.picker.request_run()
+    assert not c.busy and c.doc is original  # cancelled: nothing filled
+    caveat, elsewhere, per_slice = asked[-1]
+    assert "not CT" in caveat and elsewhere == len(proposed) - 1 and per_slice
+
+    monkeypatch.setattr(dialogs, "fill_unreviewed", answer("current"))
+    ws.picker.request_run()
+    qtbot.waitUntil(lambda: not c.busy, timeout=300_000)
+    assert c.doc is not original
+    changed = [
+        f for f in range(len(original.pixels)) if not np.array_equal(c.doc.pixels[f], original.pixels[f])
+    ]
+    assert changed == [12]

@@ -226,6 +226,11 @@ def test_repair_compare_save_and_reopen(painted_ct, qtbot, tmp_path, ct_path):
     assert written is not None and written.exists()
     assert "REPAIRED, saved" in window.windowTitle()
     assert sha(ct_path) == source_hash
+    # Undone back to the file as read after the save: nothing is unsaved (walk-through 52).
+    c.undo()
+    assert c.doc is original and not window.session.unsaved and "REPAIRED" not in window.windowTitle()
+    c.redo()
+    assert c.doc is repaired and not window.session.unsaved
 
     assert open_file(window, written)
     reopened = c.doc

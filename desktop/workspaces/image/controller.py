@@ -23,7 +23,7 @@ from desktop.mask_model import MaskEdit, MaskStack, stroke_segment
 from desktop.proposal import with_origin
 from desktop.qimage import PRESETS, auto_window
 from desktop.session import Session
-from desktop.workspaces.image.repairs import RepairEdit, plan_repair
+from desktop.workspaces.image.repairs import RepairEdit, RepairPlan, plan_repair
 
 
 class ImageController(QObject):
@@ -510,6 +510,19 @@ class ImageController(QObject):
 
     # --- repairs ---
 
+    def repair_plan(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        current_slice_only: bool = False,
+        limit_to_mask: bool = True,
+    ) -> RepairPlan:
+        """What `run_repair` would fill (mask and frames); a LacunaError says why it cannot run."""
+        from core.methods import get_method
+
+        card = get_method(method).card
+        return plan_repair(card, self.masks, self.frame, params, current_slice_only, limit_to_mask)
+
     def run_repair(
         self,
         task: str,
@@ -528,7 +541,7 @@ class ImageController(QObject):
             from core.methods import get_method
 
             card = get_method(method).card
-            plan = plan_repair(card, self.masks, self.frame, params, current_slice_only, limit_to_mask)
+            plan = self.repair_plan(method, params, current_slice_only, limit_to_mask)
         except LacunaError as exc:
             self.error.emit(str(exc))
             return False

@@ -115,6 +115,21 @@ class Detection(Detector):
         c.mask_changed.emit(c.frame, None)
         self.changed.emit()
 
+    def unreviewed_slices(self, plan_mask: np.ndarray, frames: list[int] | None) -> tuple[str, list[int]]:
+        """On a scan, the slices other than the one shown where a repair would fill the detector's
+        proposal, and why that needs a look first (`lacuna repair --detect` refuses them without
+        --unreviewed; a walk-through's one click filled 28 CT slices it had seen one of)."""
+        from core.detect.run import scan_caveat
+
+        c = self.controller
+        caveat = scan_caveat(c.doc) if c.doc is not None and self.showing() else None
+        if caveat is None:
+            return "", []
+        p = self.edited()
+        proposed = p.detected & ~p.erased & (np.asarray(plan_mask) > 0)
+        filled = range(len(proposed)) if frames is None else frames
+        return caveat, [f for f in filled if f != c.frame and proposed[f].any()]
+
     def proposed_fraction(self) -> float:
         mask = self.controller.masks.peek(self.controller.frame)
         return 0.0 if mask is None else float(np.count_nonzero(mask)) / mask.size

@@ -590,7 +590,33 @@ class ImageWorkspace(Workspace):
     # --- jobs ---
 
     def _run_requested(self, task: str, method: str, params: dict, options: dict) -> None:
-        self.controller.run_repair(task, method, params, **options)
+        options = self._reviewed_scope(method, params, options)
+        if options is not None:
+            self.controller.run_repair(task, method, params, **options)
+
+    def _reviewed_scope(self, method: str, params: dict, options: dict) -> dict | None:
+        """The repair's options once the person has said whether a detector's proposal on slices of a
+        scan not shown is filled too (None: cancelled)."""
+        from core.errors import LacunaError
+        from core.methods import get_method
+
+        try:
+            plan = self.controller.repair_plan(method, params, **options)
+        except LacunaError:
+            return options  # run_repair says why it cannot run
+        if plan.mask is None:
+            return options
+        caveat, elsewhere = self.detection.unreviewed_slices(plan.mask, plan.frames)
+        if not elsewhere:
+            return options
+        per_slice = get_method(method).card.operates_on != "volume"  # else it fills the series at once
+        answer = dialogs.fill_unreviewed(self.context.window, caveat, len(elsewhere), per_slice)
+        if answer == "current":
+            return options | {"current_slice_only": True}
+        if answer != "all":
+            self.status.emit("Repair not started: check the proposal slice by slice, or fill this one only.")
+            return None
+        return options
 
     def _on_job_started(self, title: str) -> None:
         self._job_began_on = self.controller.doc  # a repair ends on a new document, a detection not
