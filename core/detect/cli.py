@@ -147,8 +147,14 @@ def detect_command(args) -> int:
             f"{share * 100:.2f}% of pixels proposed)",
             file=sys.stderr,
         )
-        from core.detect.run import what_to_check
+        from core.detect.run import MOST_TO_REPAIR, what_to_check
 
+        if share > MOST_TO_REPAIR:  # written as asked, but `repair --mask` would fill the picture itself
+            print(
+                f"lacuna: warning: the mask covers {share * 100:.0f}% of the picture, over half: content"
+                " rather than damage; lower --grow or raise --threshold",
+                file=sys.stderr,
+            )
         check = what_to_check(detection.method, document)
         if check:  # where the mask is made, not only in the method's card (walk-through 45)
             print(f"lacuna: check the mask before repairing: {check}", file=sys.stderr)

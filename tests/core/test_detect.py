@@ -353,6 +353,9 @@ def test_cli_detect_writes_the_proposed_mask(photo, tmp_path, capsys):
     assert (step.task, step.method, step.params["threshold"]) == ("detect", "detect-classical", 0.375)
     assert step.source.endswith(path.name) and "proposed by a detector" in step.warnings[0]
     assert cli_main(["detect", str(path), "-o", str(out)]) == 2  # never over an existing file
+    capsys.readouterr()
+    assert cli_main(["detect", str(path), "-o", str(tmp_path / "all.png"), "--grow", "5000"]) == 0
+    assert "the mask covers 100% of the picture, over half" in capsys.readouterr().err  # walk-through 52
     assert cli_main(["detect", str(path), "-o", str(tmp_path / "m2.png"), "--threshold", "2"]) == 2
     capsys.readouterr()
     assert cli_main([*args, "--overwrite", "--json"]) == 0  # the summary names the score maps too
