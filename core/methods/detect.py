@@ -35,7 +35,7 @@ TRUST = (
 
 # What the learned detector takes for damage that is not (the real scanned portraits and harbour views),
 # in as few words as the Detect damage box has room for.
-LEARNED_CHECK = "pale faces and collars, masts, ropes or a hair bow can be proposed too"
+LEARNED_CHECK = "pale faces and collars, glasses frames, masts, ropes or a hair bow can be proposed too"
 
 
 def _threshold(default: float) -> Param:

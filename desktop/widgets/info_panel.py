@@ -58,7 +58,8 @@ class InfoPanel(QWidget):
             lo, hi = round(lo), round(hi)  # a repair's values as saved (a walk-through saw 78.5979 … 255)
         f["Values"].setText(f"{lo:.6g} … {hi:.6g}{unit}")
         steps = [p.method for p in doc.provenance]
-        f["History"].setText(" → ".join(steps) if steps else "original")
+        # One step a line: wrapped by the label, the second line was cut off (walk-through 52).
+        f["History"].setText(" →\n".join(steps) if steps else "original")
 
 
 # Each on its own short line: a wrapped line is cut off in the narrow panel.

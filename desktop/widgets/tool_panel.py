@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSpinBox,
     QToolButton,
@@ -115,7 +116,12 @@ class ToolPanel(QWidget):
         self.opacity_slider.setRange(5, 100)
         self.opacity_slider.setToolTip("Overlay opacity %")
         self.opacity_slider.valueChanged.connect(self._opacity_moved)
-        grid.addWidget(self.opacity_slider, 1, 0, 1, 2)
+        # Named: a bare "50" above the detector's "Sensitivity 50" read as a second sensitivity
+        # (walk-through 52).
+        opacity = QHBoxLayout()
+        opacity.addWidget(QLabel("Opacity %"))
+        opacity.addWidget(self.opacity_slider, 1)
+        grid.addLayout(opacity, 1, 0, 1, 2)
 
         self.invert_button = QPushButton("Invert")
         self.invert_button.setToolTip("Invert the mask of this slice (Ctrl+I)")

@@ -381,8 +381,11 @@ def test_cli_repair_detect_fills_only_what_was_proposed(photo, tmp_path, capsys)
     assert f"repair --detect fills more, {filled}" in told_detect  # not taken for the same mask
     # What the detector takes for damage is said where its mask is made or used (walk-through 45: a
     # one-step repair smeared collars and a hair bow, the caveat only in `lacuna models`).
-    assert "lacuna: check the mask before repairing: pale faces and collars, masts" in told_detect
-    assert "lacuna: nobody reviewed that mask: pale faces and collars, masts" in told_repair
+    assert (
+        "lacuna: check the mask before repairing: pale faces and collars, glasses frames, masts"
+        in told_detect
+    )
+    assert "lacuna: nobody reviewed that mask: pale faces and collars, glasses frames, masts" in told_repair
     assert f"lacuna detect {path} -o mask.png --for-repair" in told_repair
     # A threshold of 0 would propose every pixel (a walk-through painted a photo over): refused, and
     # a detection marking most of a picture is not repaired.

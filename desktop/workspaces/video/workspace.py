@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QScrollArea,
     QSlider,
@@ -118,7 +119,10 @@ class VideoWorkspace(JobWorkspace):
         self.brush_size.setValue(self.controller.brush_radius)
         self.brush_size.setToolTip("Brush and eraser radius, in frame pixels")
         self.brush_size.valueChanged.connect(lambda v: setattr(self.controller, "brush_radius", v))
-        layout.addWidget(self.brush_size)
+        size = QHBoxLayout()  # named: a bare slider under the tools said nothing (walk-through 52)
+        size.addWidget(QLabel("Size"))
+        size.addWidget(self.brush_size, 1)
+        layout.addLayout(size)
         self.show_mask = QCheckBox("Show mask")
         self.show_mask.setChecked(True)
         self.show_mask.toggled.connect(self.set_show_mask)
