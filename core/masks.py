@@ -134,11 +134,20 @@ def _disk(px: int) -> np.ndarray:
     return (yy**2 + xx**2 <= px * px).astype(np.uint8)
 
 
+# Dilation by a disk costs its area per pixel: 6 minutes for a 5000-px growth of a photo. From this
+# radius on, the exact distance to the mask (the same disk, a cost independent of the radius) is faster.
+DISTANCE_FROM_RADIUS = 24
+
+
 def dilate(mask: np.ndarray, px: int) -> np.ndarray:
-    """Grow a bool mask by `px` pixels (a disk), so the unreliable rim of a scratch is filled too."""
+    """Grow a bool mask (H, W) by `px` pixels (a disk), so the unreliable rim of a scratch is filled too."""
     mask = np.asarray(mask, bool)
     if px <= 0 or not mask.any():
         return mask.copy()
+    if px >= DISTANCE_FROM_RADIUS:
+        from scipy import ndimage
+
+        return ndimage.distance_transform_edt(~mask) <= int(px)
     return _cv2().dilate(mask.astype(np.uint8), _disk(int(px))).astype(bool)
 
 

@@ -185,7 +185,7 @@ class _Stroke:
 
     def width(self, rng: np.random.Generator, low: int, high: int) -> float:
         """A width for OpenCV thicknesses low..high - 1: one of them as the bench draws it, or with
-        `fine` any width from just below thickness `low`'s to thickness high - 1's."""
+        `fine` any width from thickness low - 1's (0.8 px for low 1) to thickness high - 1's."""
         if not self.fine:
             return int(rng.integers(low, high))
         return float(rng.uniform(self.DRAWN[low - 1], self.DRAWN[high - 1]))

@@ -541,7 +541,7 @@ class ImageController(QObject):
             from core.methods import get_method
 
             card = get_method(method).card
-            plan = self.repair_plan(method, params, current_slice_only, limit_to_mask)
+            plan = plan_repair(card, self.masks, self.frame, params, current_slice_only, limit_to_mask)
         except LacunaError as exc:
             self.error.emit(str(exc))
             return False
