@@ -108,6 +108,14 @@ class DetectPanel(QGroupBox):
         return int(round((1.0 - threshold) * 100))
 
 
+def _suits_open_document(method_id: str, doc) -> bool:
+    """Whether detector `method_id` may be trusted on `doc` (core.methods.modality.suits)."""
+    from core.methods import get_method
+    from core.methods.modality import modality_of, suits
+
+    return doc is None or suits(get_method(method_id).card, modality_of(doc))
+
+
 def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[], str]) -> Callable[[], None]:
     """Wire `panel` and an Edit > Detect Damage action to `detection`, the workspace's own (it has
     `methods()`, `run(method)`, `set_threshold(t)`, `proposal`, `changed`, `proposed_fraction()` and
@@ -120,8 +128,11 @@ def connect_panel(workspace, panel: DetectPanel, detection, picture: Callable[[]
 
     c = workspace.controller
 
-    def fill_methods() -> None:
+    def fill_methods(new: bool = False) -> None:
+        """Refill the method list; `new`: a document just opened, which the kept choice may not suit."""
         chosen = panel.method.currentData()  # kept: the list is refilled after every job
+        if new and chosen and not _suits_open_document(chosen, c.doc):
+            chosen = None  # the engine's choice, listed first (a photo network is not run on a scan)
         with signals_blocked(panel.method):
             panel.method.clear()
             for method_id, name in detection.methods():

@@ -145,5 +145,5 @@ def attach(workspace, panel: DetectPanel) -> Detection:
         return "slice" if c.doc is not None and len(c.doc.pixels) > 1 else "image"
 
     fill_methods = connect_panel(workspace, panel, detection, picture)
-    c.document_changed.connect(lambda new: new and fill_methods())
+    c.document_changed.connect(lambda new: new and fill_methods(new=True))
     return detection

@@ -204,7 +204,7 @@ class VideoWorkspace(JobWorkspace):
         self.fit_dock_to_picker(self.repair_dock, self.picker)
         self.progress.hide_panel()  # the last clip's repair or save is not this one's
         self.controller.show_new_document()
-        self._fill_detectors()
+        self._fill_detectors(new=True)
 
     def describe(self) -> str:
         doc = self.controller.doc
