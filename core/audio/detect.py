@@ -69,6 +69,9 @@ def ar_residual(x: np.ndarray, sample_rate: int, order: int | None = None) -> np
         a = ar_coefficients([x[lo:hi]], p)
         seg = x[max(0, start - p) : stop]
         out[start:stop] = lfilter(a, [1.0], seg)[start - max(0, start - p) :]
+    # The first p samples have no past to be predicted from: their "error" is the recording's start
+    # (a clean test tone was taken for a click there and rewritten).
+    out[:p] = 0.0
     return out
 
 

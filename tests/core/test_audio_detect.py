@@ -181,3 +181,16 @@ def test_a_recordings_silent_lead_in_is_not_a_dropout(datasets):
     drums = core.io.read(datasets / "audio/bench/clips/admiralbob77_-_Choice_-_Drum-bass.ogg")
     assert (drums.samples[:384] == 0).all()
     assert find_dropouts(drums.samples, drums.sample_rate) == []
+
+
+def test_a_test_tone_has_no_click_at_its_start():
+    """Walk-through 53: a clean 440 Hz test tone was taken for a click in its first
+    2 ms (the prediction had no past samples there), and `repair --detect` rewrote them."""
+    rate = 48_000
+    t = np.arange(rate) / rate
+    tone = np.round(0.5 * np.sin(2 * np.pi * 440 * t)[:, None] * 32767) / 32767  # 16-bit, as saved
+    assert not detect.find_clicks(tone, rate)
+    clicked = tone.copy()
+    clicked[rate // 2] += 0.2  # past the start, a click on the tone is found
+    (found,) = detect.find_clicks(clicked, rate)
+    assert _covered([found], rate // 2)
