@@ -212,7 +212,8 @@ def parse_frames(text: str | None) -> list[int] | None:
 
 def output_target(args: argparse.Namespace, document, source: Path) -> tuple[Path, str]:
     """Where the result goes and what a taken name means: -o as given ("refuse"); -o naming a folder
-    (an existing one, or ending in "/") takes the default name inside it, as `cp FILE DIR/` does, and
+    (an existing one, or ending in "/") takes the default name inside it, as `cp FILE DIR/` does (a
+    result that is a folder, given a new name ending in "/", takes that name, as `cp -r` does), and
     no -o the default name beside the input: both "rename" (a taken name gets a number: the name is
     Lacuna's choice, and walk-through 47 saw `-o .` refuse what no -o numbered). A DICOM series is
     written as a folder: an earlier result's folder given to it is the output itself."""
@@ -225,7 +226,10 @@ def output_target(args: argparse.Namespace, document, source: Path) -> tuple[Pat
     # a series is written as a folder: an existing one is replaced (--overwrite) only when it is an
     # earlier result (its record beside it), else the result goes inside (its files were wiped)
     earlier = given and extension == "" and sidecar_path(Path(given.rstrip("/" + os.sep))).is_file()
-    into = given and (given.endswith(("/", os.sep)) or (Path(given).is_dir() and not earlier))
+    # "-o new_folder/" for a result that is itself a folder names that folder, as `cp -r` does (the
+    # README's `lacuna repair ct/ -o ct_denoised/` was refused: the folder to put it in did not exist)
+    names_a_folder = given and given.endswith(("/", os.sep)) and (extension != "" or Path(given).exists())
+    into = given and (names_a_folder or (Path(given).is_dir() and not earlier))
     if given and not into:
         return Path(given), "refuse"
     default = output_name(source, result_label(args, document), extension)

@@ -200,3 +200,9 @@ def test_a_series_given_a_folder_of_other_files_goes_inside_it_not_over_it(datas
     assert "already exists" in capsys.readouterr().err
     assert main([*args, "-o", earlier, "--overwrite"]) == 0
     assert not (results / "head_ct_ge_denoise" / "head_ct_ge_denoise").exists()
+    # The README's `lacuna repair ct/ -o ct_denoised/`: a new folder's name ending in "/" is the series'
+    # folder, as `cp -r` makes it (walk-through 53: refused, the folder to put it in did not exist)
+    assert main([*args, "-o", f"{tmp_path / 'ct_denoised'}/"]) == 0
+    written = sorted((tmp_path / "ct_denoised").iterdir())
+    assert len([p for p in written if p.suffix == ".dcm" or p.is_file()]) >= 28
+    assert not (tmp_path / "ct_denoised" / "head_ct_ge_denoise").exists()
