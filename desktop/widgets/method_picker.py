@@ -59,6 +59,7 @@ class MethodPicker(QWidget):
         self._kind = "image"
         self._has_mask = False
         self._busy = False
+        self._waiting_for = ""  # what Run needs first that the workspace knows of ("" when nothing)
         self._units: tuple[str, float] | None = None
         self._warning: dict[str, str] = {}
         # What the user typed per (method, units), so a run (which refills the tree for the new
@@ -259,6 +260,12 @@ class MethodPicker(QWidget):
         self._has_mask = has_mask
         self._update_options(self.current_card())
 
+    def set_waiting_for(self, reason: str) -> None:
+        """Grey Run until the workspace has what every method of its needs (an audio selection),
+        `reason` its tooltip; "" lets it run."""
+        self._waiting_for = reason
+        self._update_options(self.current_card())
+
     def set_busy(self, busy: bool) -> None:
         ended = self._busy and not busy
         self._busy = busy
@@ -455,10 +462,12 @@ class MethodPicker(QWidget):
             and not _resizes(card.task)
             and self._kind != "video"
         )
-        ok = card is not None and card.available and not self._busy
+        ok = card is not None and card.available and not self._busy and not self._waiting_for
         self.run_button.setEnabled(ok)
         if card is not None and not card.available:
             self.run_button.setToolTip(f"Unavailable: {card.unavailable_reason}")
+        elif self._waiting_for:
+            self.run_button.setToolTip(self._waiting_for)
         else:
             self.run_button.setToolTip("Run the selected method (Ctrl+Return)")
 

@@ -135,9 +135,13 @@ def test_time_selection_on_the_waveform_and_cancel(qtbot, window, trumpet):
     panel, c = ws.panel, ws.controller
     doc = c.doc
     assert panel.channel_combo.isVisible()  # a stereo clip: fill one channel or both
+    # nothing selected: the dock's Fill is greyed like the panel's (walk-through 53), and says why
+    assert not ws.picker.run_button.isEnabled() and not panel.fill_button.isEnabled()
+    assert ws.picker.run_button.toolTip().startswith("Select the damaged part first")
     wave = panel.waveform
     _drag(qtbot, wave, QPoint(int(0.5 * wave.width()), 10), QPoint(int(0.52 * wave.width()), 20))
     sel = c.selections[0]
+    assert ws.picker.run_button.isEnabled()
     assert isinstance(sel, TimeSpan) and sel.stop > sel.start
     panel.channel_combo.setCurrentIndex(panel.channel_combo.findText("Right"))
     assert ws.picker.select("fill-gap-ar")

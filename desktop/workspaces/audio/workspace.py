@@ -24,6 +24,7 @@ from desktop.workspaces.audio.panel import AudioPanel
 from desktop.workspaces.audio.repair_log import repair_records
 
 TRACE_FILTER = "Loss traces (*.txt);;All (*)"
+SELECT_FIRST = "Select the damaged part first: drag on the waveform or the spectrogram."
 
 
 class AudioWorkspace(JobWorkspace):
@@ -53,6 +54,7 @@ class AudioWorkspace(JobWorkspace):
             "History", self.history_panel, Qt.DockWidgetArea.RightDockWidgetArea, "audio-history"
         )
         self._connect()
+        self.picker.set_waiting_for(SELECT_FIRST)
 
     def _connect(self) -> None:
         c, jobs = self.controller, self.controller.jobs
@@ -60,6 +62,8 @@ class AudioWorkspace(JobWorkspace):
         c.status.connect(self.status)
         c.shown_changed.connect(self.changed)
         c.shown_changed.connect(self._show_history)
+        # greyed like the panel's Fill buttons while nothing is selected (walk-through 53)
+        c.shown_changed.connect(lambda: self.picker.set_waiting_for("" if c.selections else SELECT_FIRST))
         c.dropouts_found.connect(self._on_dropouts_found)
         c.packets_marked.connect(self._on_packets_marked)
         c.warning.connect(self.warning)
@@ -186,8 +190,8 @@ class AudioWorkspace(JobWorkspace):
             self.controller.load_loss_trace(path)
 
     def _fill(self, task: str, method: str, params: dict, _options: dict) -> None:
-        if not self.controller.selections:
-            self.error.emit("Select the damaged part first: drag on the waveform or the spectrogram.")
+        if not self.controller.selections:  # Ctrl+Return, whose action stays enabled
+            self.error.emit(SELECT_FIRST)
             return
         card = self.picker.current_card()
         title = f"Filling with {card.name}" if card is not None else ""
