@@ -17,7 +17,7 @@ from core.batch.items import Item, find_items, listed_keys
 from core.batch.manifest import Manifest, exclusive, manifest_path
 from core.batch.recipe import Recipe, check_scan_detection, make_recipes, skip_reason
 from core.batch.report import write_report
-from core.batch.worker import DONE, FAILED, SKIPPED, Job, Outcome, RunOptions, failure_line
+from core.batch.worker import DONE, FAILED, SKIPPED, WARNINGS, Job, Outcome, RunOptions, failure_line
 from core.errors import LacunaError
 
 
@@ -77,6 +77,8 @@ class Summary:
     cancelled: bool = False
     manifest: str = ""
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # done, with what their records warn of (a truncated file's missing part): (key, first warning)
+    warned: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the plan left undone (`plan_notes`)
     report: str = ""  # the CSV a person reads (core.batch.report)
 
@@ -100,6 +102,13 @@ class Summary:
         lines += [f"  {failure_line(key, error)}" for key, error in self.failures[:20]]
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more (see the manifest)")
+        # said at the end too (walk-through 53: a truncated PNG, three quarters black, read as one of
+        # "5 succeeded"; the quiet reporter prints nothing else)
+        if self.warned:
+            lines.append(f"  {len(self.warned)} done with a warning (the report's warnings column):")
+            lines += [f"  warning: {key}: {warning}" for key, warning in self.warned[:20]]
+            if len(self.warned) > 20:
+                lines.append(f"  ... and {len(self.warned) - 20} more (see the report)")
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -116,6 +125,7 @@ class Summary:
             "cancelled": self.cancelled,
             "manifest": self.manifest,
             "failures": [{"key": k, "error": e} for k, e in self.failures],
+            "warned": [{"key": k, "warning": w} for k, w in self.warned],
             "notes": self.notes,
             "report": self.report,
         }
@@ -388,6 +398,8 @@ class Batch:
             manifest.record(outcome)
         if outcome.state == DONE:
             summary.succeeded += 1
+            if warnings := outcome.params.get(WARNINGS):
+                summary.warned.append((outcome.key, warnings[0]))
         elif outcome.state == FAILED:
             summary.failed += 1
             summary.failures.append((outcome.key, outcome.error))

@@ -597,6 +597,11 @@ def test_a_truncated_picture_and_detection_on_a_scan_are_warned_of_per_item(data
     assert any(w.startswith("the file is truncated: its image data ends early") for w in said["cut.jpg"])
     assert any("damage detection was made for photos and film, not MR" in w for w in said["mr.dcm"])
     assert not any("damage detection was made" in w for w in said["cut.jpg"])  # a photo's detection
+    # and said again under the closing summary (walk-through 53: a truncated PNG among "5 succeeded")
+    text = summary.text()
+    assert "2 done with a warning (the report's warnings column)" in text
+    assert "warning: cut.jpg: the file is truncated" in text
+    assert summary.as_dict()["warned"][0]["key"] in ("cut.jpg", "mr.dcm")
     record = json.loads((tmp_path / "out" / "mr_inpaint.dcm.lacuna.json").read_text())
     assert any("not MR" in w for w in record["steps"][-1]["warnings"])
 
