@@ -91,7 +91,8 @@ def _targets(
         chosen = [i for i in range(frames) if region[i].any()]
     else:
         raise MethodError(
-            f"name the slices to refill (slices=12 or 10-14) or paint the corrupted region{_thin_hint(ctx)}"
+            "name the slices to refill (the slices parameter, e.g. slices=12 or 10-14, or --frames on the"
+            f" command line) or paint the corrupted region{_thin_hint(ctx)}"
         )
     if len(chosen) == frames:
         raise MethodError("every slice is marked for refilling: at least one good slice is needed")

@@ -107,6 +107,15 @@ def repair(
             f"put back {len(layout.inserted)} missing slice{'s' if len(layout.inserted) != 1 else ''}"
             f" where the series has gaps ({_gaps_named(before)})"
         )
+    elif (
+        frames is not None
+        and mask is None
+        and "slices" in {p.name for p in card.params}
+        and not resolved.get("slices")
+    ):
+        # the frames asked for are the slices to refill (walk-through 53: `--frames 70` was ignored,
+        # then refused; only `--param slices=70` refilled the slice)
+        resolved["slices"] = recorded["slices"] = ",".join(map(str, frames))
     provenance = Provenance(
         method=card.id,
         task=task,

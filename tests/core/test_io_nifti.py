@@ -140,3 +140,30 @@ def test_a_volume_holding_nan_is_said_and_refused_for_repair(datasets, tmp_path,
     said = capsys.readouterr().err
     assert said.count("\n") == 1 and "4,000 values of this volume are not numbers (NaN or infinite)" in said
     assert not out.exists()
+
+
+def test_a_blacked_out_slice_named_by_frames_is_refilled(datasets, tmp_path, capsys):
+    """Walk-through 53: `repair FLAIR --task fill-slice --frames 70` was refused ("name the slices to
+    refill"): --frames, which names a volume's slices for every task, now names them here too."""
+    from core.cli import main
+
+    source = nib.load(datasets / "medical" / "FLAIR.nii.gz")
+    data = np.asanyarray(source.dataobj).copy()
+    axis = 2  # the file's third axis: its slices
+    k = data.shape[axis] // 2
+    index = [slice(None)] * 3
+    index[axis] = k
+    whole = data[tuple(index)].copy()
+    data[tuple(index)] = 0
+    path = tmp_path / "flair_gap.nii.gz"
+    nib.save(nib.Nifti1Image(data, source.affine, source.header), path)
+    out = tmp_path / "filled.nii.gz"
+    assert main(["repair", str(path), "-o", str(out), "--task", "fill-slice", "--frames", str(k)]) == 0
+    filled = np.asanyarray(nib.load(out).dataobj)
+    refilled = filled[tuple(index)]
+    assert np.corrcoef(refilled.ravel(), whole.ravel())[0, 1] > 0.9
+    index[axis] = k + 1
+    assert np.array_equal(filled[tuple(index)], data[tuple(index)])  # the others as they were
+    capsys.readouterr()
+    assert main(["repair", str(path), "-o", str(tmp_path / "n.nii.gz"), "--task", "fill-slice"]) == 2
+    assert "--frames on the command line" in capsys.readouterr().err
