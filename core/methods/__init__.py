@@ -91,14 +91,22 @@ def choose_method(
         clip = [c for c in cards if c.clip_default and c.available]
         if clip:
             return get_method(clip[0].id), ""
+    unnamed = ""  # why a scan that does not say its modality gets no network trained on scans
     if not suits(default, modality):
+        passed_over = next((c for c in cards if c.scan_default and not suits(c, modality)), None)
         suiting = (c for c in cards if suits(c, modality))
         cards = sorted(suiting, key=lambda c: (not c.scan_default, modality not in c.modalities)) or cards
         default = cards[0]
+        if modality == "scan" and passed_over is not None and passed_over.available:
+            trained = " and ".join(m.upper() for m in passed_over.modalities)
+            unnamed = (
+                f"{default.id}, not {passed_over.id}: the file does not say which kind of scan it is, and"
+                f" {passed_over.id} was trained on {trained} only (--method {passed_over.id} if it is one)"
+            )
     for card in cards:
         if card.available and _fits(card, task, frames):
             if card is default:
-                return get_method(card.id), ""
+                return get_method(card.id), unnamed
             why = default.unavailable_reason or (
                 "it fills a hole from the slices around it, and no other slice shows what this hole hides"
             )

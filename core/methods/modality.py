@@ -115,6 +115,12 @@ def warning(card: Any, modality: str) -> str:
         )
     names = {"photographs" if m in ("photo", "gray") else NAMES.get(m, m) for m in card.modalities}
     trained = " and ".join(sorted(names))
+    if modality == "scan":  # a NIfTI names no modality: its card's scores may well hold (walk-through 53)
+        return (
+            f"{card.id} was trained on {trained}, and this file does not say which kind of scan it is: on"
+            " another kind it can invent structure that looks like anatomy; compare with the original"
+            " before using the result"
+        )
     return (
         f"{card.id} was trained on {trained}, not validated on {scan}: it can invent structure that looks "
         "like anatomy; compare with the original before using the result"

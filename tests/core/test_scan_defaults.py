@@ -109,3 +109,15 @@ def test_a_nifti_ct_gets_the_ct_defaults(datasets):
     assert modality_of(shear) == "ct"
     assert choose_method("denoise", modality=modality_of(shear))[0].card.id == "denoise-scan"
     assert modality_of(read(datasets / "medical/FLAIR.nii.gz")) == "scan"
+    # Walk-through 53: non-local means ran on the FLAIR with no word why, and the scan denoiser, named,
+    # was "not validated on this scan" though its card scores it on this very file: both say why now.
+    chosen, why = choose_method("denoise", modality="scan")
+    assert chosen.card.id == "denoise-nlmeans"
+    assert why.startswith("denoise-nlmeans, not denoise-scan: the file does not say which kind of scan")
+    assert "--method denoise-scan" in why
+    from core.methods import get_method
+    from core.methods.modality import warning
+
+    said = warning(get_method("denoise-scan").card, "scan")
+    assert "does not say which kind of scan it is" in said and "not validated" not in said
+    assert choose_method("denoise", modality=modality_of(shear))[1] == ""  # a CT: nothing to explain
