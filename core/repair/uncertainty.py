@@ -58,7 +58,7 @@ def fill_spread(
         alt = replace(
             request, method=method, params=method.card.resolve_params(given), ctx=request.ctx.sub(*span)
         )
-        other = yield from _said_as(driver(alt), f"how sure the fill is: {method_id}")
+        other = yield from _said_as(driver(alt), f"how sure the fill is: compared with {method_id}")
         if other.pixels.shape != result.pixels.shape:
             return None
         fills.append(other.pixels)

@@ -61,4 +61,4 @@ def test_the_fills_that_measure_a_fill_say_so_in_the_progress(datasets):
     run_repair(crop, "fill-slice", method="fill-slice-interp", slices="5", on_progress=said.append)
     messages = [report.message for report in said if "refilled" in report.message]
     assert messages[0] == "slice 5 refilled"
-    assert any(m.startswith("how sure the fill is: fill-slice-flow: slice 5") for m in messages)
+    assert any(m.startswith("how sure the fill is: compared with fill-slice-flow: slice 5") for m in messages)
