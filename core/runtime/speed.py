@@ -12,6 +12,7 @@ the latest figure and the label it earns; a method not measured yet keeps its ca
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import time
@@ -94,9 +95,24 @@ def measured(method_id: str) -> dict | None:
     backend), or None."""
     present = weights_in_use(method_id)  # looked up once, not per stored entry (the picker asks often)
     entries = [
-        e for e in _load().values() if e.get("method") == method_id and e.get("weights", "") == present
+        e
+        for e in _load().values()
+        if e.get("method") == method_id and e.get("weights", "") == present and _runs_here(e["backend"])
     ]
     return max(entries, key=lambda entry: entry.get("date", "")) if entries else None
+
+
+def _runs_here(backend: str) -> bool:
+    """Whether this install has the backend a measurement was made with: the record is per machine,
+    and another environment's ONNX timing was shown where ONNX Runtime is missing (walk-through 53)."""
+    return not backend.startswith("onnx") or _onnx_here()
+
+
+@functools.cache
+def _onnx_here() -> bool:  # once: the picker asks for every card, and a failed import searches again
+    from core.runtime.backends import onnx_available
+
+    return onnx_available()
 
 
 ESTIMATES = {

@@ -85,6 +85,19 @@ def test_lacuna_models_shows_the_measured_speed(calibrating, capsys):
     assert rows["denoise-nlmeans"]["speed_measured"]["seconds_per_mp"] == 12.0
 
 
+def test_a_timing_on_a_backend_this_install_lacks_is_not_shown(calibrating, monkeypatch):
+    """Walk-through 53: a fresh install without ONNX Runtime showed "measured here (cpu, onnx)", an
+    earlier environment's timing kept in the machine's record."""
+    speed.record("dejpeg-learned", "cpu", "onnx", seconds=3.0, megapixels=1.0)
+    monkeypatch.setattr(speed, "_onnx_here", lambda: False)
+    assert speed.measured("dejpeg-learned") is None
+    assert "an estimate" in speed.speed_of(get_method("dejpeg-learned").card)[1]
+    speed.record("dejpeg-learned", "cpu", "torch", seconds=5.0, megapixels=1.0)
+    assert speed.measured("dejpeg-learned")["backend"] == "torch"
+    monkeypatch.setattr(speed, "_onnx_here", lambda: True)
+    assert speed.measured("dejpeg-learned")["backend"] in ("onnx", "torch")  # the latest of both
+
+
 def test_a_damaged_store_is_measured_again(calibrating):
     calibrating.parent.mkdir(parents=True, exist_ok=True)
     calibrating.write_text("{not json")
