@@ -40,9 +40,14 @@ def repair_video(
     painted = None
     # One mask for every frame, or one per frame repaired (in order): what `lacuna detect` proposed.
     own = mask is not None and np.ndim(mask) == 3 and len(mask) == len(todo) and len(todo) > 1
+    mask_of = {index: k if own else 0 for k, index in enumerate(todo)}  # which of the masks a frame takes
     if mask is not None:
         count = len(todo) if own else 1
         painted = RepairMask.from_painted(mask, (count, doc.info.height, doc.info.width), **mask_params)
+        if not resizes:
+            # a frame with nothing marked is left as decoded, and not recorded as repaired (walk-through
+            # 53: `--detect --frames 3-8` recorded six frames changed, three of them untouched)
+            todo = [index for index in todo if painted.painted(mask_of[index])]
     slots = list(doc.slots)
     for index in todo:
         slots[index] = slots[index].repaired(card.task)
@@ -56,7 +61,7 @@ def repair_video(
             if frame is None:
                 raise MethodError(f"frame {index} cannot be decoded; rebuild it with fill-frames first")
             sub = ctx.sub(done / len(chosen), (done + 1) / len(chosen))
-            k = todo.index(index) if own else 0
+            k = mask_of[index]
             hole = painted.hole(k) if painted is not None else None
             out = yield from method.run(frame.astype(np.float32) / 255.0, hole, sub, **params)
             result = np.asarray(out, np.float32) * np.float32(255.0)

@@ -709,6 +709,13 @@ def test_repair_reads_the_masks_detect_wrote_one_per_frame(datasets, tmp_path, c
     one = [*args, str(tmp_path / "m_0001.png"), "-o", str(tmp_path / "one"), "--frames", "1-2"]
     assert cli_main(one) == 0
     assert "one of the numbered masks of m.png" in capsys.readouterr().err
+    # A frame whose own mask marks nothing is left as decoded and not recorded as repaired
+    # (walk-through 53: `--detect --frames 3-8` recorded six frames changed, three untouched).
+    write_mask(np.zeros((height, width), bool), tmp_path / "m_0002.png")
+    assert cli_main([*args, str(tmp_path / "m.png"), "-o", str(tmp_path / "gap"), "--frames", "1-3"]) == 0
+    (step,) = [s for s in json.loads((tmp_path / "gap.lacuna.json").read_text())["steps"] if s["task"]]
+    assert step["changed_frames"].startswith("2 frames: 1, 3 (inpaint")
+    assert not changed_frames(tmp_path / "gap")[2].any()
 
 
 def test_detection_on_a_scan_says_anatomy_can_look_like_damage(datasets, photo, tmp_path, capsys):
