@@ -279,10 +279,8 @@ def _refuse_unreviewed_scan(document, args: argparse.Namespace) -> None:
 
     caveat = scan_caveat(document)
     if caveat and not getattr(args, "unreviewed", False):
-        source = shlex.quote(str(args.input))
         raise MethodError(
-            f"{caveat}; to review it: lacuna detect {source} -o mask.png --for-repair, erase what is not"
-            " damage, then repair --mask mask.png (or add --unreviewed to fill it as proposed)"
+            f"{caveat}; to review it: {_review_steps(args)} (or add --unreviewed to fill it as proposed)"
         )
 
 
@@ -294,11 +292,21 @@ def _say_unreviewed(method_id: str, args: argparse.Namespace, document) -> None:
     check = what_to_check(method_id, document)
     if check:
         print(
-            f"lacuna: nobody reviewed that mask: {check}; to review it first: lacuna"
-            f" detect {shlex.quote(str(args.input))} -o mask.png --for-repair, erase what is not damage,"
-            " then repair --mask mask.png",
+            f"lacuna: nobody reviewed that mask: {check}; to review it first: {_review_steps(args)}",
             file=sys.stderr,
         )
+
+
+def _review_steps(args: argparse.Namespace) -> str:
+    """The commands that detect, let a person review, then repair what this one would have: with its
+    frames and task (walk-through 53: without --frames the detection covered other frames of a clip;
+    a clip's masks are numbered, mask_0003.png ..., and --mask mask.png reads them back)."""
+    source = shlex.quote(str(args.input))
+    frames = f" --frames {args.frames}" if getattr(args, "frames", None) else ""
+    return (
+        f"lacuna detect {source}{frames} -o mask.png --for-repair, erase what is not damage, then lacuna"
+        f" repair {source} --task {args.task}{frames} --mask mask.png"
+    )
 
 
 def detected_in_clip(video, args: argparse.Namespace, painted, ctx: RunContext, frames=None):

@@ -637,7 +637,11 @@ def test_repair_detect_on_a_clip_repairs_what_detection_marks_on_the_frames_aske
     film, out = datasets / "video" / "oldfilm" / "001", tmp_path / "repaired"
     args = ["repair", str(film), "--task", "inpaint", "--method", "inpaint-telea", "--detect"]
     assert cli_main([*args, "--frames", "1-2", "-o", str(out)]) == 0
-    assert "detection marked" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "detection marked" in err
+    # the way to review it covers the same frames and task (walk-through 53: --frames was dropped)
+    assert f"lacuna detect {film} --frames 1-2 -o mask.png --for-repair" in err
+    assert f"lacuna repair {film} --task inpaint --frames 1-2 --mask mask.png" in err
     pairs = list(zip(sorted(film.glob("*.png")), sorted(out.glob("*.png"))))
     changed = [(np.asarray(Image.open(a)) != np.asarray(Image.open(b))).any() for a, b in pairs]
     assert changed[1] and changed[2] and not any(changed[:1] + changed[3:])
