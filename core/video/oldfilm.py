@@ -86,8 +86,10 @@ def remove_dust(
     todo = _in_clip(doc, frames, 1, doc.frame_count - 1)
     ends = [i for i in (0, doc.frame_count - 1) if i in _in_clip(doc, frames, 0, doc.frame_count)]
     if ends:  # said, not left for a person to find (a walk-through saw dust stay on them)
-        which = " and ".join(f"frame {i}" for i in dict.fromkeys(ends))
-        ctx.note(f"remove-dust left {which} as they are: a speck is told by a neighbour on each side")
+        named = list(dict.fromkeys(ends))
+        which = " and ".join(f"frame {i}" for i in named)
+        which += " as it is" if len(named) == 1 else " as they are"
+        ctx.note(f"remove-dust left {which}: a speck is told by a neighbour on each side")
     as_decoded = {i for i in todo if doc.as_decoded(i)}
     slots = list(doc.slots)
     for index in todo:
