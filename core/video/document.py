@@ -121,7 +121,10 @@ class VideoDoc:
     @classmethod
     def from_info(cls, info: VideoInfo) -> VideoDoc:
         slots = [Slot(pts, index) for index, pts in enumerate(info.pts)]
-        return cls(info=info, slots=slots, path=info.path, metadata={"tags": dict(info.tags)})
+        metadata: dict[str, Any] = {"tags": dict(info.tags)}
+        if info.warnings:  # said by `lacuna info`, `repair` and batch as a picture's are
+            metadata["read_warnings"] = list(info.warnings)
+        return cls(info=info, slots=slots, path=info.path, metadata=metadata)
 
     @property
     def format(self) -> str:

@@ -53,6 +53,7 @@ class VideoInfo:
     stream_index: int = 0
     tags: dict[str, str] = field(default_factory=dict)
     sequence: tuple[Path, ...] = ()  # the frame files of an image-sequence folder
+    warnings: tuple[str, ...] = ()  # what a reader should know of the file (it ends early)
 
     @property
     def frame_count(self) -> int:
@@ -99,6 +100,7 @@ def probe(path: Path) -> VideoInfo:
             audio = AudioInfo(a.codec_context.name, int(a.rate or 0), int(a.channels or 0), a.index)
         first = _first_frame(container, stream)
         pix_fmt = ctx.pix_fmt or ""
+        cut = _ends_early(path.name, container, stream, pts)
         return VideoInfo(
             path=path,
             container=container.format.name,
@@ -118,7 +120,29 @@ def probe(path: Path) -> VideoInfo:
             audio=audio,
             stream_index=stream.index,
             tags={str(k): str(v) for k, v in container.metadata.items()},
+            warnings=(cut,) if cut else (),
         )
+
+
+def _ends_early(name: str, container, stream, pts: list[int]) -> str:
+    """What to say of a file whose header promises far more than its frames hold: a copy or download
+    cut short (walk-through 53: half an MKV read as a whole 0.5 s clip, with nothing said); "" if not.
+    The video stream's own duration where the container gives it, else the container's (which an
+    audio stream a little longer than the video stretches: hence the margin)."""
+    if stream.duration and stream.time_base:
+        declared = float(stream.duration * stream.time_base)
+    elif container.duration:
+        declared = container.duration / 1_000_000  # FFmpeg's AV_TIME_BASE
+    else:
+        return ""
+    step = float(np.median(np.diff(pts))) if len(pts) > 1 else 0.0
+    held = float((pts[-1] - pts[0] + step) * stream.time_base)
+    if declared <= 1.2 * held + 2 * float(step * stream.time_base):
+        return ""
+    return (
+        f"{name}: the file ends early: its header gives {declared:.2f} s, its frames stop after"
+        f" {held:.2f} s ({len(pts)} frames); the rest is missing (a copy or download cut short?)"
+    )
 
 
 def _nominal_rate(pts: list[int], stream) -> Fraction:

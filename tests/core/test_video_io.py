@@ -360,3 +360,28 @@ def test_a_sequences_missing_frames_are_named_by_file(datasets, tmp_path):
     text = format_info(describe(reel))
     assert "missing files   2: f_0005.png, f_0007.png" in text
     assert "2 dropped" in text  # the frame count the damage scan gives, as before
+
+
+def test_a_clip_cut_short_is_said_to_end_early(datasets, tmp_path, capsys):
+    """Walk-through 53: the first half of a clip was read as a whole clip half as long (`lacuna info`
+    said "no damage found"; a repair wrote it with exit 0). Its header gives the length it lost."""
+    from core.cli import main
+    from core.video.backend import av
+
+    whole = tmp_path / "whole.mkv"  # the bench clip's packets, remuxed: Matroska heads with its length
+    with av().open(str(datasets / "video/bench/realshort.mp4")) as source, av().open(str(whole), "w") as out:
+        stream = source.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        for packet in source.demux(stream):
+            if packet.dts is not None:
+                packet.stream = copy
+                out.mux(packet)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    assert probe(whole).warnings == ()
+    assert main(["info", str(cut)]) == 0
+    said = capsys.readouterr().out
+    assert "cut.mkv: the file ends early: its header gives 1.20 s, its frames stop after 0.60 s" in said
+    assert main(["repair", str(cut), "-o", str(tmp_path / "out.mkv"), "--task", "deflicker"]) == 0
+    assert "the file ends early" in capsys.readouterr().err
