@@ -330,7 +330,10 @@ class VideoController(QObject):
             # read the scan's line again after every repair)
             self._set_damage(result, carried(self._damage_of(source), source, result), say=False)
         self._show(result)
-        self.status.emit(f"{label}: {changed} frame(s) repaired, {result.frame_count} frames")
+        # the repair is planned: a frame is made when shown and all are when saved (walk-through 53
+        # read "finished" while the frame shown was still being made)
+        making = " (each made when shown, all when saved)" if result.pending is not None else ""
+        self.status.emit(f"{label}: {changed} frame(s) repaired{making}, {result.frame_count} frames")
         warned = result.provenance[-1].warnings if result.provenance else []
         if warned:  # a clip made longer says so, on the notice bar until dismissed (walk-throughs 41, 42)
             self._warned = (weakref.ref(result), f"{label}: " + "; ".join(warned))
