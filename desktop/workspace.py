@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
@@ -47,17 +47,6 @@ class Contributions:
     menus: dict[str, list[QAction | None]] = field(default_factory=dict)
     docks: list[Dock] = field(default_factory=list)
     status: list[QWidget] = field(default_factory=list)
-
-
-def _insist_on_width(dock: QDockWidget, width: int) -> None:
-    """`resizeDocks` leaves a dock as it is while its area holds another workspace's hidden docks (an
-    audio file opened before): a minimum width held for one layout pass widens it, and the person
-    can narrow it again after."""
-    if dock.width() >= width:
-        return
-    before = dock.minimumWidth()
-    dock.setMinimumWidth(width)
-    QTimer.singleShot(0, lambda: dock.setMinimumWidth(before))
 
 
 class Workspace(QObject):
@@ -108,12 +97,7 @@ class Workspace(QObject):
 
     def fit_dock_to_picker(self, dock: QDockWidget, picker) -> None:
         """Widen `dock` so that no method name in `picker` is cut off; only when a method list needs
-        more room than any before it, so a dock the person narrowed stays narrow for the next file.
-        Once the window is laid out: a dock just shown (a file of another workspace was open) still
-        has its hidden size, and a fit measured then was spent on nothing (walk-through 53)."""
-        QTimer.singleShot(0, lambda: self._fit_dock(dock, picker))
-
-    def _fit_dock(self, dock: QDockWidget, picker) -> None:
+        more room than any before it, so a dock the person narrowed stays narrow for the next file."""
         window = self.context.window
         if not window.isVisible() or not dock.isVisible() or dock.isFloating():
             return
@@ -123,9 +107,7 @@ class Workspace(QObject):
         self._picker_fitted = needed
         extra = needed - picker.width()
         if extra > 0:
-            target = dock.width() + extra
-            window.resizeDocks([dock], [target], Qt.Orientation.Horizontal)
-            QTimer.singleShot(0, lambda: _insist_on_width(dock, target))
+            window.resizeDocks([dock], [dock.width() + extra], Qt.Orientation.Horizontal)
 
     # --- what the shell forwards ---
 

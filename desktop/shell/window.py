@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QProgressBar,
+    QSizePolicy,
     QStackedWidget,
     QTextEdit,
     QVBoxLayout,
@@ -221,6 +222,12 @@ class MainWindow(QMainWindow):
             self._show_contributions(old, False)
         self.active = ws
         self.stack.setCurrentWidget(ws.view)
+        # A stack is as wide as its widest page: the audio view's toolbar held the image view's docks
+        # to their width, and five method names were cut off (walk-through 53). Hidden views count not.
+        for index in range(self.stack.count()):
+            page = self.stack.widget(index)
+            policy = QSizePolicy.Policy.Preferred if page is ws.view else QSizePolicy.Policy.Ignored
+            page.setSizePolicy(policy, policy)
         # The first workspace's docks stay as created: the saved layout is restored over them.
         self._show_contributions(ws, True, docks=old is not None)
 
