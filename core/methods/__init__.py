@@ -79,7 +79,7 @@ def choose_method(
     that fills from neighbouring slices given a picture of `frames` = 1 slice), the first available
     method that suits does, and the note says so: a method never falls back silently.
     """
-    from core.methods.modality import suits
+    from core.methods.modality import suits, trained_on
 
     if method_id:
         return get_method(method_id), ""
@@ -98,10 +98,10 @@ def choose_method(
         cards = sorted(suiting, key=lambda c: (not c.scan_default, modality not in c.modalities)) or cards
         default = cards[0]
         if modality == "scan" and passed_over is not None and passed_over.available:
-            trained = " and ".join(m.upper() for m in passed_over.modalities)
             unnamed = (
                 f"{default.id}, not {passed_over.id}: the file does not say which kind of scan it is, and"
-                f" {passed_over.id} was trained on {trained} only (--method {passed_over.id} if it is one)"
+                f" {passed_over.id} was trained on {trained_on(passed_over)} only (--method"
+                f" {passed_over.id} if it is one)"
             )
     for card in cards:
         if card.available and _fits(card, task, frames):

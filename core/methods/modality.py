@@ -103,6 +103,12 @@ def suits(card: Any, modality: str) -> bool:
     return not invents or modality in card.modalities or not is_scan(modality)
 
 
+def trained_on(card: Any) -> str:
+    """'CT and MR', 'photographs': what `card`'s method was trained on, in words."""
+    names = {"photographs" if m in ("photo", "gray") else NAMES.get(m, m) for m in card.modalities}
+    return " and ".join(sorted(names))
+
+
 def warning(card: Any, modality: str) -> str:
     """What to tell a person running `card` on `modality` ('' when it suits)."""
     if suits(card, modality):
@@ -113,8 +119,7 @@ def warning(card: Any, modality: str) -> str:
             f"{card.id} copies patches from elsewhere in the picture: on {scan} that can put anatomy where "
             "there is none; compare with the original before using the result"
         )
-    names = {"photographs" if m in ("photo", "gray") else NAMES.get(m, m) for m in card.modalities}
-    trained = " and ".join(sorted(names))
+    trained = trained_on(card)
     if modality == "scan":  # a NIfTI names no modality: its card's scores may well hold (walk-through 53)
         return (
             f"{card.id} was trained on {trained}, and this file does not say which kind of scan it is: on"
